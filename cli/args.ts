@@ -1,0 +1,44 @@
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { usageError } from '../src/errors.js';
+
+type Options = NonNullable<ParseArgsConfig['options']>;
+
+export interface Parsed<O extends Options> {
+  values: ReturnType<typeof parseArgs<{ options: O; allowPositionals: true; strict: true }>>['values'];
+  positionals: string[];
+  /** Everything after a literal `--` (the command gov should spawn). */
+  rest: string[];
+}
+
+/**
+ * Parse argv with node:util parseArgs; `--` splits off the child command. Unknown flags
+ * become a usage error (exit 2) that names the command's --help.
+ */
+export function parseCommandArgs<O extends Options>(command: string, argv: string[], options: O): Parsed<O> {
+  const dd = argv.indexOf('--');
+  const head = dd === -1 ? argv : argv.slice(0, dd);
+  const rest = dd === -1 ? [] : argv.slice(dd + 1);
+  try {
+    const { values, positionals } = parseArgs({ args: head, options, allowPositionals: true, strict: true });
+    return { values, positionals, rest } as Parsed<O>;
+  } catch (err) {
+    const msg = err instanceof Error ? err.message.split('\n')[0] : String(err);
+    throw usageError(`${command}: ${msg}`, `see 'gov ${command} --help'`);
+  }
+}
+
+export function wantsHelp(argv: string[]): boolean {
+  const dd = argv.indexOf('--');
+  const head = dd === -1 ? argv : argv.slice(0, dd);
+  return head.includes('--help') || head.includes('-h');
+}
+
+/** Parse a duration like 500ms, 30s, 10m, 1h (a bare number is seconds). */
+export function parseDuration(text: string, what = 'duration'): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text.trim());
+  if (!m) throw usageError(`invalid ${what} '${text}'`, 'use a number with ms, s, m or h, e.g. 30s');
+  const n = Number(m[1]);
+  const unit = m[2] ?? 's';
+  const factor = unit === 'ms' ? 1 : unit === 's' ? 1000 : unit === 'm' ? 60_000 : 3_600_000;
+  return Math.round(n * factor);
+}

@@ -1,0 +1,52 @@
+import { formatError, GovError } from '../src/errors.js';
+
+/** argv → command. The only place that calls process.exit. */
+type CommandModule = { default: (argv: string[]) => Promise<number> };
+
+const COMMANDS: Record<string, { load: () => Promise<CommandModule>; summary: string }> = {
+  run: { load: () => import('./commands/run.js'), summary: 'run an agent behind the governed proxy' },
+  mcp: { load: () => import('./commands/mcp-wrap.js'), summary: 'mcp wrap -- <server>: govern a stdio MCP server' },
+  vault: { load: () => import('./commands/vault.js'), summary: 'vault set|list|rm: secrets the agent never sees' },
+  audit: { load: () => import('./commands/audit.js'), summary: 'audit tail|verify: the evidence' },
+  approvals: { load: () => import('./commands/approvals.js'), summary: 'full-screen view of held calls' },
+  pending: { load: () => import('./commands/pending.js'), summary: 'list held calls' },
+  approve: { load: () => import('./commands/approve.js'), summary: 'approve a held call' },
+  deny: { load: () => import('./commands/deny.js'), summary: 'deny a held call' },
+  policy: { load: () => import('./commands/policy.js'), summary: 'policy check|eval' },
+  init: { load: () => import('./commands/init.js'), summary: 'write a starter gov.yaml' },
+  ca: { load: () => import('./commands/ca.js'), summary: 'ca path|regenerate' },
+};
+
+function usage(): string {
+  const lines = Object.entries(COMMANDS).map(([n, c]) => `  ${n.padEnd(10)} ${c.summary}`);
+  return `usage: gov <command> [options]\n\ncommands:\n${lines.join('\n')}\n\nRun 'gov <command> --help' for a command's options.\n`;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(usage());
+    return name === undefined ? 2 : 0;
+  }
+  if (name === '--version' || name === '-V') {
+    process.stdout.write('gov 0.1.0\n');
+    return 0;
+  }
+  const cmd = COMMANDS[name];
+  if (!cmd) throw new GovError('usage', `unknown command '${name}'`, { hint: "run 'gov --help' for the list" });
+  const mod = await cmd.load();
+  return mod.default(rest);
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+    // A command resolves only when its work is done; a stray handle must not keep gov alive.
+    setTimeout(() => process.exit(code), 1500).unref();
+  },
+  (err: unknown) => {
+    process.stderr.write(formatError(err) + '\n');
+    if (process.env['GOV_DEBUG'] === '1' && err instanceof Error) process.stderr.write(`${err.stack ?? ''}\n`);
+    process.exit(err instanceof GovError ? err.exitCode : 1);
+  },
+);

@@ -1,0 +1,149 @@
+/**
+ * The shared vocabulary of gov. Stages talk to each other only through these types;
+ * only src/pipeline.ts knows the order in which stages run.
+ */
+
+export type JsonValue = null | boolean | number | string | JsonValue[] | { [k: string]: JsonValue };
+export type JsonObject = { [k: string]: JsonValue };
+export type JsonRpcId = string | number | null;
+
+/** A parsed JSON-RPC 2.0 message, exactly as received (after strict parsing). */
+export type JsonRpcMessage =
+  | { kind: 'request'; id: string | number; method: string; params?: JsonObject | JsonValue[]; raw: JsonObject }
+  | { kind: 'notification'; method: string; params?: JsonObject | JsonValue[]; raw: JsonObject }
+  | { kind: 'response'; id: JsonRpcId; result?: JsonValue; error?: JsonObject; raw: JsonObject };
+
+export type Transport = 'http' | 'stdio';
+export type DecisionKind = 'allow' | 'deny' | 'approve';
+
+/** Which server a message is addressed to. */
+export interface ServerIdentity {
+  /** Registry name (`servers:` in gov.yaml), the stdio `--name`, or null when unlisted. */
+  name: string | null;
+  /** origin + path without query for HTTP (`https://host/mcp`), `stdio:<name>` for stdio. */
+  url: string;
+}
+
+/** One client→server JSON-RPC request or notification, normalised for policy. */
+export interface Envelope {
+  transport: Transport;
+  server: ServerIdentity;
+  method: string;
+  /** Request id; null for notifications. */
+  id: string | number | null;
+  /** tools/call params.name, or prompts/get params.name. */
+  tool?: string;
+  /** resources/read (and resources/subscribe) params.uri. */
+  uri?: string;
+  /** Canonicalised arguments (stable key order): tools/call arguments, prompts/get arguments, else {}. */
+  args: JsonObject;
+  progressToken?: string | number;
+  sessionId?: string;
+  protocolVersion?: string;
+  /** The message as parsed. */
+  message: JsonRpcMessage;
+}
+
+/** Bounds on an allowed call (from a rule's `constraints`). */
+export interface Constraints {
+  maxCalls?: number;
+  rate?: { count: number; perMs: number };
+  timeoutMs?: number;
+}
+
+/** Result of policy.decide(): pure data, explainable. */
+export interface PolicyDecision {
+  decision: DecisionKind;
+  /** Rule id, or 'default' (no rule matched a tools/call), 'discovery' (non-tools/call
+   * method with no matching rule), 'unknown-server', 'when-error', 'constraint'. */
+  rule: string;
+  /** Human text: the rule's `reason`, else its explanation in words. */
+  reason: string;
+  constraints?: Constraints;
+  /** A rule's own approval `timeout`, in ms. */
+  approvalTimeoutMs?: number;
+}
+
+/** What a human (or the clock) said about a held call. */
+export interface ApprovalVerdict {
+  approved: boolean;
+  approver: 'tui' | 'cli' | 'timeout' | 'cancelled' | 'always' | 'channel-error';
+  reason?: string;
+  /** Approve this tool for the rest of the run. */
+  always?: boolean;
+}
+
+export type AuditKind = 'run_start' | 'call' | 'approval' | 'alert' | 'run_end';
+
+/** A record as written to $GOV_HOME/audit/<run>.jsonl (SPEC §7). */
+export interface AuditRecord {
+  v: 1;
+  id: string;
+  ts: string;
+  run: string;
+  seq: number;
+  kind: AuditKind;
+  transport?: Transport;
+  server?: { name: string | null; url: string };
+  method?: string;
+  tool?: string;
+  uri?: string;
+  args_digest?: string;
+  args?: JsonValue;
+  decision?: DecisionKind;
+  rule?: string;
+  reason?: string;
+  policy_digest?: string;
+  approver?: string;
+  status?: string;
+  latency_ms?: { policy?: number; approval?: number; upstream?: number };
+  redactions?: Record<string, number>;
+  error?: string;
+  server_info?: JsonValue;
+  /** Free-form details for run_start/run_end/alert (never secret values). */
+  detail?: JsonObject;
+  prev: string | null;
+  hash: string;
+}
+
+/** What a stage hands to the audit sink; the sink fills v, id, ts, run, seq, prev, hash. */
+export type AuditInput = Omit<AuditRecord, 'v' | 'id' | 'ts' | 'run' | 'seq' | 'prev' | 'hash'>;
+
+export interface AuditSink {
+  /** Resolves once the record is durable per the sink's policy; rejects if it cannot be written. */
+  append(rec: AuditInput): Promise<AuditRecord>;
+  /** Write the run_end seal and close. */
+  seal(detail?: JsonObject): Promise<void>;
+}
+
+/** A call waiting for a human. */
+export interface HeldCall {
+  id: string;
+  run: string;
+  server: string;
+  tool: string;
+  method: string;
+  args: JsonValue;
+  args_digest: string;
+  policy_digest: string;
+  rule: string;
+  reason: string;
+  held_since: string;
+  timeout_ms: number;
+}
+
+/** Emitted by the pipeline for every governed message (drives the TUI and `--no-tui` lines). */
+export interface GovernedCallEvent {
+  ts: string;
+  run: string;
+  transport: Transport;
+  server: string;
+  method: string;
+  /** Tool name, prompt name or resource URI, whichever applies. */
+  target: string;
+  decision: DecisionKind;
+  rule: string;
+  reason: string;
+  /** Final outcome once known: 'allowed', 'denied', 'approved', 'timeout', 'error'. */
+  outcome?: string;
+}
