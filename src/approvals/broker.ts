@@ -1,0 +1,191 @@
+import { randomBytes } from 'node:crypto';
+import type { ApprovalVerdict, HeldCall } from '../types.js';
+
+/** What the broker tells its subscribers (the TUI, the control socket). */
+export type BrokerEvent =
+  { type: 'held'; call: HeldCall } | { type: 'settled'; id: string; verdict: ApprovalVerdict };
+
+export type BrokerListener = (ev: BrokerEvent) => void;
+
+/** A call as the pipeline hands it over; the broker assigns `id` and `held_since`. */
+export type HeldCallRequest = Omit<HeldCall, 'id' | 'held_since'>;
+
+export interface BrokerOptions {
+  /** Injectable for tests; must return a fresh candidate id on each call. */
+  newId?: () => string;
+  now?: () => Date;
+}
+
+interface Pending {
+  call: HeldCall;
+  resolve: (v: ApprovalVerdict) => void;
+  timer: NodeJS.Timeout | undefined;
+  detachAbort: () => void;
+}
+
+// setTimeout fires immediately for delays above 2^31-1 ms; clamp instead.
+const MAX_TIMER_MS = 2_147_483_647;
+// Ids of settled calls are remembered (bounded) so a late `gov approve` of a settled id
+// never hits a new call that happened to draw the same random id.
+const RECENT_IDS_LIMIT = 10_000;
+
+function defaultId(): string {
+  return `h-${randomBytes(3).toString('hex')}`;
+}
+
+function alwaysKey(server: string, tool: string): string {
+  return `${server}\u0000${tool}`;
+}
+
+/**
+ * Holds calls that policy sent to a human until a verdict arrives, the call's timeout
+ * fires, the client withdraws it (AbortSignal) or the channel closes. Every path ends in
+ * exactly one verdict per call, and every failure path denies.
+ */
+export class ApprovalBroker {
+  private readonly pending = new Map<string, Pending>();
+  private readonly recentIds = new Set<string>();
+  private readonly always = new Set<string>();
+  private readonly listeners = new Set<BrokerListener>();
+  private readonly newId: () => string;
+  private readonly now: () => Date;
+  private closedReason: string | undefined;
+
+  constructor(opts: BrokerOptions = {}) {
+    this.newId = opts.newId ?? defaultId;
+    this.now = opts.now ?? (() => new Date());
+  }
+
+  get size(): number {
+    return this.pending.size;
+  }
+
+  get closed(): boolean {
+    return this.closedReason !== undefined;
+  }
+
+  isAlwaysAllowed(server: string, tool: string): boolean {
+    return this.always.has(alwaysKey(server, tool));
+  }
+
+  request(call: HeldCallRequest, opts: { signal?: AbortSignal } = {}): Promise<ApprovalVerdict> {
+    if (this.closedReason !== undefined) {
+      return Promise.resolve({ approved: false, approver: 'channel-error', reason: this.closedReason });
+    }
+    if (this.isAlwaysAllowed(call.server, call.tool)) {
+      return Promise.resolve({ approved: true, approver: 'always' });
+    }
+    const { signal } = opts;
+    if (signal?.aborted) {
+      return Promise.resolve({ approved: false, approver: 'cancelled', reason: 'withdrawn by the client' });
+    }
+
+    const id = this.allocateId();
+    const held: HeldCall = { ...call, id, held_since: this.now().toISOString() };
+    return new Promise<ApprovalVerdict>((resolve) => {
+      const entry: Pending = { call: held, resolve, timer: undefined, detachAbort: () => {} };
+      this.pending.set(id, entry);
+
+      const ms = call.timeout_ms;
+      if (ms !== Infinity) {
+        const delay = Number.isFinite(ms) && ms > 0 ? Math.min(ms, MAX_TIMER_MS) : 0;
+        entry.timer = setTimeout(
+          () =>
+            this.finish(id, { approved: false, approver: 'timeout', reason: `no decision within ${ms} ms` }),
+          delay,
+        );
+        entry.timer.unref();
+      }
+      if (signal) {
+        const onAbort = () =>
+          this.finish(id, { approved: false, approver: 'cancelled', reason: 'withdrawn by the client' });
+        signal.addEventListener('abort', onAbort, { once: true });
+        entry.detachAbort = () => signal.removeEventListener('abort', onAbort);
+      }
+      this.emit({ type: 'held', call: held });
+    });
+  }
+
+  /** Deliver a verdict for a held call; false if the id is unknown or already settled. */
+  settle(id: string, verdict: ApprovalVerdict): boolean {
+    const entry = this.pending.get(id);
+    if (!entry) return false;
+    if (verdict.approved && verdict.always) {
+      const { server, tool } = entry.call;
+      this.always.add(alwaysKey(server, tool));
+      this.finish(id, verdict);
+      // Everything else already waiting on the same tool is covered by the same decision.
+      for (const [otherId, other] of [...this.pending]) {
+        if (other.call.server === server && other.call.tool === tool) {
+          this.finish(otherId, { approved: true, approver: 'always' });
+        }
+      }
+      return true;
+    }
+    this.finish(id, verdict);
+    return true;
+  }
+
+  get(id: string): HeldCall | undefined {
+    return this.pending.get(id)?.call;
+  }
+
+  /** Held calls, oldest first. */
+  list(): HeldCall[] {
+    return Array.from(this.pending.values(), (p) => p.call);
+  }
+
+  subscribe(listener: BrokerListener): () => void {
+    this.listeners.add(listener);
+    return () => {
+      this.listeners.delete(listener);
+    };
+  }
+
+  /** Deny everything still held and refuse new requests (fail closed). */
+  close(reason = 'approval channel closed'): void {
+    if (this.closedReason !== undefined) return;
+    this.closedReason = reason;
+    for (const id of [...this.pending.keys()]) {
+      this.finish(id, { approved: false, approver: 'channel-error', reason });
+    }
+  }
+
+  private finish(id: string, verdict: ApprovalVerdict): void {
+    const entry = this.pending.get(id);
+    if (!entry) return;
+    this.pending.delete(id);
+    if (entry.timer) clearTimeout(entry.timer);
+    entry.detachAbort();
+    this.rememberId(id);
+    entry.resolve(verdict);
+    this.emit({ type: 'settled', id, verdict });
+  }
+
+  private allocateId(): string {
+    for (let i = 0; i < 1000; i++) {
+      const id = this.newId();
+      if (!this.pending.has(id) && !this.recentIds.has(id)) return id;
+    }
+    // Practically unreachable with 24 random bits; fall back to a wider id.
+    return `h-${randomBytes(8).toString('hex')}`;
+  }
+
+  private rememberId(id: string): void {
+    this.recentIds.add(id);
+    if (this.recentIds.size > RECENT_IDS_LIMIT) {
+      const oldest = this.recentIds.values().next().value;
+      if (oldest !== undefined) this.recentIds.delete(oldest);
+    }
+  }
+
+  private emit(ev: BrokerEvent): void {
+    for (const l of [...this.listeners]) {
+      try {
+        l(ev);
+      } catch {
+        // A broken subscriber (UI, socket) must not stop approvals for everyone else.
+      }
+    }
+  }
+}

@@ -1,0 +1,236 @@
+import { chmodSync, renameSync, rmSync, rmdirSync, writeFileSync } from 'node:fs';
+import { createConnection, createServer, type Server, type Socket } from 'node:net';
+import { join } from 'node:path';
+import { GovError } from '../errors.js';
+import { ensureDir, homePaths } from '../home.js';
+import type { ApprovalBroker, BrokerEvent } from './broker.js';
+import { LineSplitter } from './line-splitter.js';
+import {
+  MAX_LINE_BYTES,
+  RUN_ID_RE,
+  requestSchema,
+  type ControlRequest,
+  type RunDescriptor,
+} from './protocol.js';
+import { chooseSocketPath } from './socket-path.js';
+
+export interface ControlServerOptions {
+  /** GOV_HOME. */
+  home: string;
+  run: string;
+  broker: ApprovalBroker;
+  /** The governed command line, shown by `gov approvals`. */
+  command: string[];
+  /** Where the policy came from (a path or 'built-in'). */
+  policySource: string;
+}
+
+export interface ControlServer {
+  /** The socket path actually used (may be the short temp-dir fallback). */
+  readonly socket: string;
+  readonly descriptorPath: string;
+  close(): Promise<void>;
+}
+
+// A subscriber that stops reading is dropped rather than buffered for without bound.
+const MAX_SUBSCRIBER_BACKLOG = 8 * 1024 * 1024;
+
+/**
+ * The per-run control socket: `gov pending|approve|deny|approvals` in another terminal
+ * reach this run's broker through it. Owner-only (0600 socket in a 0700 directory).
+ */
+export async function startControlServer(opts: ControlServerOptions): Promise<ControlServer> {
+  const { home, run, broker } = opts;
+  if (!RUN_ID_RE.test(run)) throw new GovError('approvals', `invalid run id '${run}'`);
+  const runsDir = ensureDir(homePaths(home).runs);
+  const { socket, fallbackDir } = chooseSocketPath(runsDir, run);
+  const descriptorPath = join(runsDir, `${run}.json`);
+
+  const connections = new Set<Socket>();
+  const server = createServer({ allowHalfOpen: false }, (conn) => {
+    connections.add(conn);
+    conn.on('close', () => connections.delete(conn));
+    serveConnection(conn, run, broker);
+  });
+  server.on('error', () => {});
+
+  await listenReplacingStale(server, socket);
+  chmodSync(socket, 0o600);
+
+  const descriptor: RunDescriptor = {
+    run,
+    pid: process.pid,
+    socket,
+    command: opts.command,
+    started: new Date().toISOString(),
+    policy: opts.policySource,
+  };
+  const tmp = `${descriptorPath}.${process.pid}.tmp`;
+  writeFileSync(tmp, JSON.stringify(descriptor, null, 2) + '\n', { mode: 0o600 });
+  renameSync(tmp, descriptorPath);
+
+  let closing: Promise<void> | undefined;
+  return {
+    socket,
+    descriptorPath,
+    close() {
+      closing ??= new Promise<void>((resolve) => {
+        rmSync(descriptorPath, { force: true });
+        for (const c of connections) c.destroy();
+        server.close(() => {
+          rmSync(socket, { force: true });
+          if (fallbackDir) {
+            try {
+              rmdirSync(fallbackDir);
+            } catch {
+              // not empty or already gone: leave it
+            }
+          }
+          resolve();
+        });
+      });
+      return closing;
+    },
+  };
+}
+
+function listen(server: Server, path: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onError = (err: Error) => {
+      server.off('listening', onListening);
+      reject(err);
+    };
+    const onListening = () => {
+      server.off('error', onError);
+      resolve();
+    };
+    server.once('error', onError);
+    server.once('listening', onListening);
+    server.listen(path);
+  });
+}
+
+/** A socket file left by a crashed run with the same id is replaced; a live one is not. */
+async function listenReplacingStale(server: Server, path: string): Promise<void> {
+  try {
+    await listen(server, path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw err;
+    if (await socketAnswers(path)) {
+      throw new GovError('approvals', `control socket ${path} is in use by another run`);
+    }
+    rmSync(path, { force: true });
+    await listen(server, path);
+  }
+}
+
+function socketAnswers(path: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const c = createConnection(path);
+    const done = (alive: boolean) => {
+      c.destroy();
+      resolve(alive);
+    };
+    c.once('connect', () => done(true));
+    c.once('error', () => done(false));
+    c.setTimeout(1000, () => done(false));
+  });
+}
+
+function serveConnection(conn: Socket, run: string, broker: ApprovalBroker): void {
+  const splitter = new LineSplitter(MAX_LINE_BYTES);
+  let unsubscribe: (() => void) | undefined;
+  const send = (msg: unknown) => {
+    if (conn.destroyed || !conn.writable) return;
+    conn.write(JSON.stringify(msg) + '\n');
+  };
+  conn.on('error', () => {});
+  conn.on('close', () => unsubscribe?.());
+  conn.on('data', (chunk: Buffer) => {
+    let lines: string[];
+    try {
+      lines = splitter.push(chunk);
+    } catch {
+      send({ ok: false, error: `request line longer than ${MAX_LINE_BYTES} bytes` });
+      conn.end();
+      return;
+    }
+    for (const line of lines) {
+      if (line.trim() === '') continue;
+      const req = parseRequest(line);
+      if ('error' in req) {
+        send({ ok: false, error: req.error });
+        continue;
+      }
+      if (req.op === 'subscribe') {
+        if (unsubscribe) {
+          send({ ok: false, error: 'already subscribed' });
+          continue;
+        }
+        // Snapshot and subscription happen in the same tick, so no event falls between them.
+        send({ ok: true, run, calls: broker.list() });
+        unsubscribe = broker.subscribe((ev: BrokerEvent) => {
+          if (conn.writableLength > MAX_SUBSCRIBER_BACKLOG) {
+            conn.destroy();
+            return;
+          }
+          send(
+            ev.type === 'held'
+              ? { event: 'held', call: ev.call }
+              : { event: 'settled', id: ev.id, verdict: ev.verdict },
+          );
+        });
+        continue;
+      }
+      send(handle(req, run, broker));
+    }
+  });
+}
+
+function parseRequest(line: string): ControlRequest | { error: string } {
+  let value: unknown;
+  try {
+    value = JSON.parse(line);
+  } catch {
+    return { error: 'malformed request: not JSON' };
+  }
+  const parsed = requestSchema.safeParse(value);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    return {
+      error: `malformed request: ${issue ? `${issue.path.join('.') || 'request'}: ${issue.message}` : 'invalid'}`,
+    };
+  }
+  return parsed.data;
+}
+
+function handle(
+  req: Exclude<ControlRequest, { op: 'subscribe' }>,
+  run: string,
+  broker: ApprovalBroker,
+): object {
+  switch (req.op) {
+    case 'list':
+      return { ok: true, run, calls: broker.list() };
+    case 'approve': {
+      const verdict = {
+        approved: true,
+        approver: req.approver ?? 'cli',
+        ...(req.always ? { always: true } : {}),
+      } as const;
+      return broker.settle(req.id, verdict) ? { ok: true, run } : notPending(req.id);
+    }
+    case 'deny': {
+      const verdict = {
+        approved: false,
+        approver: req.approver ?? 'cli',
+        ...(req.reason !== undefined && req.reason !== '' ? { reason: req.reason } : {}),
+      } as const;
+      return broker.settle(req.id, verdict) ? { ok: true, run } : notPending(req.id);
+    }
+  }
+}
+
+function notPending(id: string): object {
+  return { ok: false, error: `no held call '${id}' (unknown or no longer pending)` };
+}

@@ -1,0 +1,84 @@
+import { z } from 'zod';
+import type { ApprovalVerdict, HeldCall, JsonValue } from '../types.js';
+
+/**
+ * The control socket's wire format: newline-delimited JSON, one request per line, one
+ * reply per request (`subscribe` then streams event lines). Shared by server and client
+ * so both sides parse the same shapes.
+ */
+
+/** Longest request line the server accepts; longer input is refused and the connection closed. */
+export const MAX_LINE_BYTES = 64 * 1024;
+
+/** Run ids become file names under $GOV_HOME/runs, so they are kept to a safe alphabet. */
+export const RUN_ID_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+const approverSchema = z.enum(['cli', 'tui']);
+
+export const requestSchema = z.discriminatedUnion('op', [
+  z.object({ op: z.literal('list') }),
+  z.object({ op: z.literal('subscribe') }),
+  z.object({
+    op: z.literal('approve'),
+    id: z.string().min(1).max(128),
+    always: z.boolean().optional(),
+    approver: approverSchema.optional(),
+  }),
+  z.object({
+    op: z.literal('deny'),
+    id: z.string().min(1).max(128),
+    reason: z.string().max(2000).optional(),
+    approver: approverSchema.optional(),
+  }),
+]);
+export type ControlRequest = z.infer<typeof requestSchema>;
+
+const jsonValue: z.ZodType<JsonValue> = z.lazy(() =>
+  z.union([z.null(), z.boolean(), z.number(), z.string(), z.array(jsonValue), z.record(jsonValue)]),
+);
+
+export const heldCallSchema: z.ZodType<HeldCall> = z.object({
+  id: z.string(),
+  run: z.string(),
+  server: z.string(),
+  tool: z.string(),
+  method: z.string(),
+  args: jsonValue,
+  args_digest: z.string(),
+  policy_digest: z.string(),
+  rule: z.string(),
+  reason: z.string(),
+  held_since: z.string(),
+  timeout_ms: z.number(),
+});
+
+export const verdictSchema: z.ZodType<ApprovalVerdict> = z.object({
+  approved: z.boolean(),
+  approver: z.enum(['tui', 'cli', 'timeout', 'cancelled', 'always', 'channel-error']),
+  reason: z.string().optional(),
+  always: z.boolean().optional(),
+});
+
+/** Replies and streamed events, as the client parses them. */
+export const replySchema = z.union([
+  z.object({ ok: z.literal(true), run: z.string(), calls: z.array(heldCallSchema).optional() }).passthrough(),
+  z.object({ ok: z.literal(false), error: z.string() }),
+]);
+export type ControlReply = z.infer<typeof replySchema>;
+
+export const streamEventSchema = z.union([
+  z.object({ event: z.literal('held'), call: heldCallSchema }),
+  z.object({ event: z.literal('settled'), id: z.string(), verdict: verdictSchema }),
+]);
+export type StreamEvent = z.infer<typeof streamEventSchema>;
+
+export const descriptorSchema = z.object({
+  run: z.string().regex(RUN_ID_RE),
+  pid: z.number().int().positive(),
+  socket: z.string().min(1),
+  command: z.array(z.string()),
+  started: z.string(),
+  policy: z.string(),
+});
+/** $GOV_HOME/runs/<run>.json: how `gov approvals` finds a live run. */
+export type RunDescriptor = z.infer<typeof descriptorSchema>;

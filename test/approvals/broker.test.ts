@@ -1,0 +1,164 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { ApprovalBroker, type BrokerEvent, type HeldCallRequest } from '../../src/approvals/broker.js';
+
+function call(over: Partial<HeldCallRequest> = {}): HeldCallRequest {
+  return {
+    run: 'r-test',
+    server: 'payments',
+    tool: 'refund',
+    method: 'tools/call',
+    args: { amount: 5000 },
+    args_digest: 'sha256:abc',
+    policy_digest: 'sha256:def',
+    rule: 'refunds',
+    reason: 'Refunds need a human',
+    timeout_ms: 60_000,
+    ...over,
+  };
+}
+
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+describe('ApprovalBroker', () => {
+  it('holds a call with a short id until it is approved', async () => {
+    const broker = new ApprovalBroker();
+    const events: BrokerEvent[] = [];
+    broker.subscribe((e) => events.push(e));
+    const p = broker.request(call());
+    const [held] = broker.list();
+    expect(held?.id).toMatch(/^h-[0-9a-f]{6}$/);
+    expect(held?.tool).toBe('refund');
+    expect(Date.parse(held!.held_since)).not.toBeNaN();
+    expect(events[0]).toEqual({ type: 'held', call: held });
+    expect(broker.settle(held!.id, { approved: true, approver: 'tui' })).toBe(true);
+    await expect(p).resolves.toEqual({ approved: true, approver: 'tui' });
+    expect(broker.list()).toEqual([]);
+    expect(events[1]).toEqual({
+      type: 'settled',
+      id: held!.id,
+      verdict: { approved: true, approver: 'tui' },
+    });
+  });
+
+  it('denies with a reason, and a second settle of the same id is refused', async () => {
+    const broker = new ApprovalBroker();
+    const p = broker.request(call());
+    const id = broker.list()[0]!.id;
+    expect(broker.settle(id, { approved: false, approver: 'cli', reason: 'too big' })).toBe(true);
+    expect(broker.settle(id, { approved: true, approver: 'cli' })).toBe(false);
+    expect(broker.settle('h-nope00', { approved: true, approver: 'cli' })).toBe(false);
+    await expect(p).resolves.toEqual({ approved: false, approver: 'cli', reason: 'too big' });
+  });
+
+  it('denies a call nobody decides once its timeout passes', async () => {
+    vi.useFakeTimers();
+    const broker = new ApprovalBroker();
+    const p = broker.request(call({ timeout_ms: 10_000 }));
+    await vi.advanceTimersByTimeAsync(9_999);
+    expect(broker.size).toBe(1);
+    await vi.advanceTimersByTimeAsync(1);
+    await expect(p).resolves.toMatchObject({ approved: false, approver: 'timeout' });
+    expect(broker.size).toBe(0);
+  });
+
+  it('withdraws a held call when the signal aborts (client cancelled or disconnected)', async () => {
+    const broker = new ApprovalBroker();
+    const ac = new AbortController();
+    const p = broker.request(call(), { signal: ac.signal });
+    expect(broker.size).toBe(1);
+    ac.abort();
+    await expect(p).resolves.toMatchObject({ approved: false, approver: 'cancelled' });
+    expect(broker.size).toBe(0);
+    // an already-aborted signal never holds anything
+    await expect(broker.request(call(), { signal: ac.signal })).resolves.toMatchObject({
+      approver: 'cancelled',
+    });
+    expect(broker.size).toBe(0);
+  });
+
+  it('"always" approves the same tool on the same server for the rest of the run', async () => {
+    const broker = new ApprovalBroker();
+    const first = broker.request(call());
+    const sibling = broker.request(call());
+    const otherServer = broker.request(call({ server: 'github' }));
+    const [a] = broker.list();
+    broker.settle(a!.id, { approved: true, approver: 'tui', always: true });
+    await expect(first).resolves.toEqual({ approved: true, approver: 'tui', always: true });
+    await expect(sibling).resolves.toEqual({ approved: true, approver: 'always' });
+    expect(broker.isAlwaysAllowed('payments', 'refund')).toBe(true);
+    expect(broker.isAlwaysAllowed('github', 'refund')).toBe(false);
+    await expect(broker.request(call())).resolves.toEqual({ approved: true, approver: 'always' });
+    expect(broker.list().map((c) => c.server)).toEqual(['github']);
+    broker.close();
+    await expect(otherServer).resolves.toMatchObject({ approved: false, approver: 'channel-error' });
+  });
+
+  it('a denial with always set does not remember anything', async () => {
+    const broker = new ApprovalBroker();
+    const p = broker.request(call());
+    broker.settle(broker.list()[0]!.id, { approved: false, approver: 'tui', always: true });
+    await expect(p).resolves.toMatchObject({ approved: false });
+    expect(broker.isAlwaysAllowed('payments', 'refund')).toBe(false);
+  });
+
+  it('close() denies everything pending and fails closed afterwards', async () => {
+    const broker = new ApprovalBroker();
+    const ps = [broker.request(call()), broker.request(call({ tool: 'x' }))];
+    broker.close('proxy shutting down');
+    for (const v of await Promise.all(ps)) {
+      expect(v).toEqual({ approved: false, approver: 'channel-error', reason: 'proxy shutting down' });
+    }
+    await expect(broker.request(call())).resolves.toMatchObject({
+      approved: false,
+      approver: 'channel-error',
+    });
+  });
+
+  it('a throwing listener breaks neither the broker nor other listeners', async () => {
+    const broker = new ApprovalBroker();
+    const seen: string[] = [];
+    broker.subscribe(() => {
+      throw new Error('boom');
+    });
+    const off = broker.subscribe((e) => seen.push(e.type));
+    const p = broker.request(call());
+    broker.settle(broker.list()[0]!.id, { approved: true, approver: 'cli' });
+    await expect(p).resolves.toMatchObject({ approved: true });
+    expect(seen).toEqual(['held', 'settled']);
+    off();
+    void broker.request(call());
+    expect(seen).toHaveLength(2);
+    broker.close();
+  });
+
+  it('never reuses an id that is pending or was recently settled', async () => {
+    const ids = ['h-aaaaaa', 'h-aaaaaa', 'h-bbbbbb', 'h-aaaaaa', 'h-bbbbbb', 'h-cccccc'];
+    const broker = new ApprovalBroker({ newId: () => ids.shift() ?? 'h-zzzzzz' });
+    void broker.request(call());
+    void broker.request(call());
+    expect(broker.list().map((c) => c.id)).toEqual(['h-aaaaaa', 'h-bbbbbb']);
+    broker.settle('h-aaaaaa', { approved: false, approver: 'cli' });
+    void broker.request(call());
+    expect(broker.list().map((c) => c.id)).toEqual(['h-bbbbbb', 'h-cccccc']);
+    broker.close();
+  });
+
+  it('holds 1,000 calls at once and settles them quickly', async () => {
+    const broker = new ApprovalBroker();
+    let events = 0;
+    broker.subscribe(() => events++);
+    const t0 = performance.now();
+    const ps = Array.from({ length: 1000 }, (_, i) => broker.request(call({ tool: `t${i}` })));
+    expect(broker.size).toBe(1000);
+    expect(new Set(broker.list().map((c) => c.id)).size).toBe(1000);
+    for (const c of broker.list()) broker.settle(c.id, { approved: c.tool.endsWith('0'), approver: 'cli' });
+    const verdicts = await Promise.all(ps);
+    const elapsed = performance.now() - t0;
+    expect(verdicts.filter((v) => v.approved)).toHaveLength(100);
+    expect(events).toBe(2000);
+    expect(broker.size).toBe(0);
+    expect(elapsed).toBeLessThan(1000);
+  });
+});
