@@ -1,0 +1,111 @@
+import { z } from 'zod';
+import type { AuditInput, AuditRecord } from '../types.js';
+import { canonicalJson, sha256Hex } from './canonical.js';
+
+/**
+ * The on-disk shape of one audit record: how a record is hashed, serialised to one line,
+ * and parsed back. Writer (sink) and readers (tail, verify) share this file so they can
+ * never disagree about what was hashed.
+ */
+
+/** Fields the sink fills; a stage's input never sets them. */
+const RESERVED = new Set(['v', 'id', 'ts', 'run', 'seq', 'prev', 'hash']);
+
+/** Readable field order on disk; the hash does not depend on it (canonical JSON sorts keys). */
+const FIELD_ORDER = [
+  'v',
+  'id',
+  'ts',
+  'run',
+  'seq',
+  'kind',
+  'transport',
+  'server',
+  'method',
+  'tool',
+  'uri',
+  'args_digest',
+  'args',
+  'decision',
+  'rule',
+  'reason',
+  'policy_digest',
+  'approver',
+  'status',
+  'latency_ms',
+  'redactions',
+  'error',
+  'server_info',
+  'detail',
+];
+
+/** SHA-256 hex over the canonical JSON of the record without its `hash` member. */
+export function hashRecord(rec: Omit<AuditRecord, 'hash'> | AuditRecord): string {
+  const copy: Record<string, unknown> = { ...rec };
+  delete copy['hash'];
+  return sha256Hex(canonicalJson(copy));
+}
+
+/** Build a complete record (with hash) from a stage's input and the chain position. */
+export function buildRecord(
+  input: AuditInput,
+  pos: { run: string; seq: number; prev: string | null; ts: string },
+): AuditRecord {
+  const body: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(input)) {
+    if (v === undefined || RESERVED.has(k) || k === '__proto__') continue;
+    body[k] = v;
+  }
+  const ordered: Record<string, unknown> = {
+    v: 1,
+    id: `${pos.run}.${pos.seq}`,
+    ts: pos.ts,
+    run: pos.run,
+    seq: pos.seq,
+  };
+  for (const k of FIELD_ORDER) if (k in body && !(k in ordered)) ordered[k] = body[k];
+  for (const k of Object.keys(body)) if (!(k in ordered)) ordered[k] = body[k];
+  ordered['prev'] = pos.prev;
+  const withoutHash = ordered as Omit<AuditRecord, 'hash'>;
+  canonicalJson(withoutHash); // throws on values JSON cannot carry (NaN, BigInt, class instances)
+  // Hash over a JSON round trip so the in-memory record equals what a reader parses back.
+  const normalised = JSON.parse(JSON.stringify(withoutHash)) as Omit<AuditRecord, 'hash'>;
+  return { ...normalised, hash: hashRecord(normalised) };
+}
+
+/** One record as one line (JSON + '\n'); the record must already contain its hash. */
+export function serializeRecord(rec: AuditRecord): string {
+  return `${JSON.stringify(rec)}\n`;
+}
+
+const recordSchema = z
+  .object({
+    v: z.literal(1),
+    id: z.string(),
+    ts: z.string(),
+    run: z.string(),
+    seq: z.number().int().positive(),
+    kind: z.enum(['run_start', 'call', 'approval', 'alert', 'run_end']),
+    prev: z.string().nullable(),
+    hash: z.string(),
+  })
+  .passthrough();
+
+export type ParsedLine = { ok: true; record: AuditRecord } | { ok: false; json: boolean; message: string };
+
+/** Parse one line (without its newline) into a record, or say why it is not one. */
+export function parseRecordLine(text: string): ParsedLine {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    return { ok: false, json: false, message: `not valid JSON (${(err as Error).message})` };
+  }
+  const r = recordSchema.safeParse(value);
+  if (!r.success) {
+    const issue = r.error.issues[0];
+    const where = issue && issue.path.length > 0 ? `field '${issue.path.join('.')}': ` : '';
+    return { ok: false, json: true, message: `not an audit record (${where}${issue?.message ?? 'invalid'})` };
+  }
+  return { ok: true, record: r.data as unknown as AuditRecord };
+}

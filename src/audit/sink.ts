@@ -1,0 +1,303 @@
+import * as fs from 'node:fs';
+import { join } from 'node:path';
+import { GovError } from '../errors.js';
+import type { AuditInput, AuditRecord, AuditSink, JsonObject } from '../types.js';
+import { describeIoError } from './io-error.js';
+import { buildRecord, serializeRecord } from './record.js';
+import { isValidRunId } from './run-id.js';
+
+/**
+ * The file system calls the sink makes, injectable so tests can simulate a full disk or
+ * an I/O error at exactly one step.
+ */
+export interface AuditFs {
+  /** Create the directory (and parents) owner-only, tightening an existing one. */
+  mkdir(path: string, mode: number): Promise<void>;
+  open(path: string, flags: string, mode: number): Promise<number>;
+  /** One write(2) at the end of the file; resolves to the bytes written. */
+  write(fd: number, data: Uint8Array): Promise<number>;
+  fsync(fd: number): Promise<void>;
+  ftruncate(fd: number, len: number): Promise<void>;
+  close(fd: number): Promise<void>;
+}
+
+const p =
+  <A extends unknown[], R>(fn: (...args: [...A, (err: NodeJS.ErrnoException | null, r: R) => void]) => void) =>
+  (...args: A): Promise<R> =>
+    new Promise((resolve, reject) => fn(...args, (err, r) => (err ? reject(err) : resolve(r))));
+
+export const nodeAuditFs: AuditFs = {
+  async mkdir(path, mode) {
+    await fs.promises.mkdir(path, { recursive: true, mode });
+    const st = await fs.promises.stat(path);
+    if (!st.isDirectory()) throw Object.assign(new Error(`${path} is not a directory`), { code: 'ENOTDIR' });
+    if ((st.mode & 0o077) !== 0) await fs.promises.chmod(path, mode);
+  },
+  open: (path, flags, mode) => p<[string, string, number], number>(fs.open)(path, flags, mode),
+  write: (fd, data) => p<[number, Uint8Array], number>(fs.write)(fd, data),
+  fsync: (fd) => p<[number], void>(fs.fsync)(fd),
+  ftruncate: (fd, len) => p<[number, number], void>(fs.ftruncate)(fd, len),
+  close: (fd) => p<[number], void>(fs.close)(fd),
+};
+
+export interface OpenAuditSinkOptions {
+  /** The audit directory, normally homePaths().audit. */
+  dir: string;
+  /** The run id; the file is `<dir>/<run>.jsonl`. */
+  run: string;
+  /** fsync every group before append() resolves (default true). */
+  durable?: boolean;
+  /** Replace some file system calls (tests: ENOSPC, EIO...). */
+  fsImpl?: Partial<AuditFs>;
+  /** Clock for `ts` (a fixed clock makes records replayable in tests). */
+  now?: () => Date;
+}
+
+interface Pending {
+  input: AuditInput | { seal: JsonObject };
+  ts: string;
+  resolve: (r: AuditRecord) => void;
+  reject: (e: unknown) => void;
+}
+
+type State = 'open' | 'sealing' | 'sealed' | 'closed';
+
+/**
+ * Append-only, hash-chained JSONL file for one run. Appends are queued and committed in
+ * groups: whatever arrives while one write+fsync is in flight goes out in the next single
+ * write+fsync, so many concurrent calls cost one disk flush. The chain only advances when
+ * a group is on disk; a failed group is cut off the file again so the chain never has a
+ * hole or a torn line, and later appends can retry.
+ */
+export class FileAuditSink implements AuditSink {
+  readonly path: string;
+  readonly run: string;
+  private seq = 0;
+  private prev: string | null = null;
+  /** Bytes of the file known to hold complete, committed records. */
+  private size = 0;
+  private queue: Pending[] = [];
+  private flushing = false;
+  private idleWaiters: (() => void)[] = [];
+  private state: State = 'open';
+  /** A failed write may have left bytes behind that could not be cut off yet. */
+  private needsRepair = false;
+  private sealing: Promise<void> | undefined;
+
+  /** Use openAuditSink(). */
+  constructor(
+    private readonly fd: number,
+    opts: { path: string; run: string; durable: boolean; fs: AuditFs; now: () => Date },
+  ) {
+    this.path = opts.path;
+    this.run = opts.run;
+    this.durable = opts.durable;
+    this.fs = opts.fs;
+    this.now = opts.now;
+  }
+  private readonly durable: boolean;
+  private readonly fs: AuditFs;
+  private readonly now: () => Date;
+
+  /** Records committed so far. */
+  get records(): number {
+    return this.seq;
+  }
+
+  /** Hash of the last committed record (null before the first). */
+  get lastHash(): string | null {
+    return this.prev;
+  }
+
+  get sealed(): boolean {
+    return this.state === 'sealed';
+  }
+
+  append(rec: AuditInput): Promise<AuditRecord> {
+    if (this.state !== 'open') {
+      return Promise.reject(
+        new GovError('audit', `cannot append to audit run ${this.run}: the run is already ${this.stateWord()}`),
+      );
+    }
+    if (rec.kind === 'run_end') {
+      return Promise.reject(new GovError('internal', 'audit: a run_end record is written by seal(), not append()'));
+    }
+    return this.enqueue(rec);
+  }
+
+  /** Write the run_end seal (record count + final hash), then close the file. */
+  seal(detail: JsonObject = {}): Promise<void> {
+    if (this.state === 'sealed') return Promise.resolve();
+    if (this.state === 'closed') {
+      return Promise.reject(new GovError('audit', `cannot seal audit run ${this.run}: the audit file is closed`));
+    }
+    this.sealing ??= (async () => {
+      this.state = 'sealing';
+      try {
+        await this.enqueue({ seal: detail });
+      } catch (err) {
+        // Nothing was committed: the run stays open so the caller may retry the seal.
+        this.state = 'open';
+        this.sealing = undefined;
+        throw err;
+      }
+      this.state = 'sealed';
+      await this.fs.close(this.fd).catch(() => undefined);
+    })();
+    return this.sealing;
+  }
+
+  /** Close without a seal (the run will verify as "unsealed"); waits for queued appends. */
+  async close(): Promise<void> {
+    if (this.state === 'sealed' || this.state === 'closed') return;
+    if (this.sealing) {
+      await this.sealing.catch(() => undefined);
+      if ((this.state as State) === 'sealed') return;
+    }
+    this.state = 'closed';
+    await this.idle();
+    await this.fs.close(this.fd).catch(() => undefined);
+  }
+
+  private stateWord(): string {
+    return this.state === 'closed' ? 'closed' : 'sealed';
+  }
+
+  private enqueue(input: Pending['input']): Promise<AuditRecord> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ input, ts: this.now().toISOString(), resolve, reject });
+      if (!this.flushing) {
+        this.flushing = true;
+        // A microtask, so appends issued in the same tick share the first group too.
+        queueMicrotask(() => void this.flushLoop());
+      }
+    });
+  }
+
+  private idle(): Promise<void> {
+    if (!this.flushing) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  private async flushLoop(): Promise<void> {
+    try {
+      while (this.queue.length > 0) await this.commit(this.queue.splice(0));
+    } finally {
+      this.flushing = false;
+      for (const w of this.idleWaiters.splice(0)) w();
+    }
+  }
+
+  private fail(what: string, err: unknown): GovError {
+    return new GovError('audit', `cannot ${what} ${this.path}: ${describeIoError(err)}`, {
+      hint: 'free disk space or fix the permissions of the audit directory; governed calls are denied until the audit can be written',
+      cause: err,
+    });
+  }
+
+  private async commit(group: Pending[]): Promise<void> {
+    if (this.needsRepair) {
+      try {
+        await this.fs.ftruncate(this.fd, this.size);
+        this.needsRepair = false;
+      } catch (err) {
+        const e = this.fail('repair (truncate after an earlier failed write) audit file', err);
+        for (const item of group) item.reject(e);
+        return;
+      }
+    }
+    let seq = this.seq;
+    let prev = this.prev;
+    const built: { item: Pending; record: AuditRecord }[] = [];
+    for (const item of group) {
+      const input: AuditInput =
+        'seal' in item.input
+          ? { kind: 'run_end', detail: { ...item.input.seal, records: seq, final_hash: prev } }
+          : item.input;
+      let record: AuditRecord;
+      try {
+        record = buildRecord(input, { run: this.run, seq: seq + 1, prev, ts: item.ts });
+      } catch (err) {
+        // A record JSON cannot carry (NaN, BigInt...) fails alone; the rest of the group goes on.
+        item.reject(new GovError('internal', `audit: record cannot be serialised: ${(err as Error).message}`));
+        continue;
+      }
+      seq += 1;
+      prev = record.hash;
+      built.push({ item, record });
+    }
+    if (built.length === 0) return;
+    const data = Buffer.from(built.map((b) => serializeRecord(b.record)).join(''), 'utf8');
+    let step = 'write audit record to';
+    try {
+      let off = 0;
+      while (off < data.length) {
+        const n = await this.fs.write(this.fd, data.subarray(off));
+        if (!(n > 0)) throw Object.assign(new Error('short write'), { code: 'EIO' });
+        off += n;
+      }
+      if (this.durable) {
+        step = 'flush (fsync) audit file';
+        await this.fs.fsync(this.fd);
+      }
+    } catch (err) {
+      // Cut the group off again so the file ends at the last committed record.
+      this.needsRepair = true;
+      try {
+        await this.fs.ftruncate(this.fd, this.size);
+        this.needsRepair = false;
+      } catch {
+        // Retried before the next group is written.
+      }
+      const e = this.fail(step, err);
+      for (const b of built) b.item.reject(e);
+      return;
+    }
+    this.seq = seq;
+    this.prev = prev;
+    this.size += data.length;
+    for (const b of built) b.item.resolve(b.record);
+  }
+}
+
+export async function openAuditSink(opts: OpenAuditSinkOptions): Promise<FileAuditSink> {
+  if (!isValidRunId(opts.run)) {
+    throw new GovError('audit', `invalid run id '${opts.run}'`, { hint: 'use letters, digits, ".", "_" and "-"' });
+  }
+  const impl: AuditFs = { ...nodeAuditFs, ...opts.fsImpl };
+  const durable = opts.durable ?? true;
+  try {
+    await impl.mkdir(opts.dir, 0o700);
+  } catch (err) {
+    throw new GovError('audit', `cannot create audit directory ${opts.dir}: ${describeIoError(err)}`, {
+      hint: 'make GOV_HOME a writable directory; governed calls are denied until the audit can be written',
+      cause: err,
+    });
+  }
+  const path = join(opts.dir, `${opts.run}.jsonl`);
+  let fd: number;
+  try {
+    // O_EXCL: a run's chain is only ever written by the sink that created the file.
+    fd = await impl.open(path, 'ax', 0o600);
+  } catch (err) {
+    throw new GovError('audit', `cannot create audit file ${path}: ${describeIoError(err)}`, {
+      hint: 'check the permissions of the audit directory; governed calls are denied until the audit can be written',
+      cause: err,
+    });
+  }
+  if (durable) await syncDir(impl, opts.dir);
+  return new FileAuditSink(fd, { path, run: opts.run, durable, fs: impl, now: opts.now ?? (() => new Date()) });
+}
+
+/** Make the new directory entry durable too (best effort: not every file system allows it). */
+async function syncDir(impl: AuditFs, dir: string): Promise<void> {
+  let fd: number | undefined;
+  try {
+    fd = await impl.open(dir, 'r', 0);
+    await impl.fsync(fd);
+  } catch {
+    // ignore
+  } finally {
+    if (fd !== undefined) await impl.close(fd).catch(() => undefined);
+  }
+}
