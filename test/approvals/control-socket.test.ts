@@ -1,0 +1,250 @@
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createConnection } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ApprovalBroker, type HeldCallRequest } from '../../src/approvals/broker.js';
+import {
+  approve,
+  deny,
+  discoverRuns,
+  listPending,
+  subscribeAll,
+  type RemoteEvent,
+} from '../../src/approvals/client.js';
+import { startControlServer, type ControlServer } from '../../src/approvals/control-socket.js';
+import { MAX_LINE_BYTES } from '../../src/approvals/protocol.js';
+import type { ApprovalVerdict } from '../../src/types.js';
+
+function call(over: Partial<HeldCallRequest> = {}): HeldCallRequest {
+  return {
+    run: 'run-a',
+    server: 'payments',
+    tool: 'refund',
+    method: 'tools/call',
+    args: { amount: 5000, note: 'x' },
+    args_digest: 'sha256:abc',
+    policy_digest: 'sha256:def',
+    rule: 'refunds',
+    reason: 'Refunds need a human',
+    timeout_ms: 60_000,
+    ...over,
+  };
+}
+
+let home: string;
+const servers: ControlServer[] = [];
+const brokers: ApprovalBroker[] = [];
+
+async function startRun(run: string, h = home) {
+  const broker = new ApprovalBroker();
+  brokers.push(broker);
+  const server = await startControlServer({
+    home: h,
+    run,
+    broker,
+    command: ['agent', '--x'],
+    policySource: 'gov.yaml',
+  });
+  servers.push(server);
+  return { broker, server };
+}
+
+/** Raw NDJSON exchange: send text, collect reply lines until `count` lines or the timeout. */
+function raw(socket: string, text: string | Buffer, count: number): Promise<string[]> {
+  return new Promise((resolve, reject) => {
+    const c = createConnection(socket);
+    let buf = '';
+    const timer = setTimeout(() => {
+      c.destroy();
+      reject(new Error(`timeout; got ${JSON.stringify(buf)}`));
+    }, 3000);
+    c.on('data', (d) => {
+      buf += d.toString();
+      const lines = buf.split('\n').filter(Boolean);
+      if (lines.length >= count) {
+        clearTimeout(timer);
+        c.destroy();
+        resolve(lines);
+      }
+    });
+    c.on('error', () => {});
+    c.write(text);
+  });
+}
+
+function waitFor<T>(get: () => T | undefined, ms = 3000): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const t0 = Date.now();
+    const tick = () => {
+      const v = get();
+      if (v !== undefined) return resolve(v);
+      if (Date.now() - t0 > ms) return reject(new Error('waitFor timed out'));
+      setTimeout(tick, 10);
+    };
+    tick();
+  });
+}
+
+beforeEach(() => {
+  home = mkdtempSync(join(tmpdir(), 'gov-ctl-'));
+});
+
+afterEach(async () => {
+  for (const b of brokers.splice(0)) b.close('test over');
+  await Promise.all(servers.splice(0).map((s) => s.close()));
+  rmSync(home, { recursive: true, force: true });
+});
+
+describe('control socket', () => {
+  it('writes a 0600 socket in a 0700 dir and a descriptor; close removes both', async () => {
+    const { server } = await startRun('run-a');
+    expect(statSync(join(home, 'runs')).mode & 0o777).toBe(0o700);
+    expect(server.socket).toBe(join(home, 'runs', 'run-a.sock'));
+    expect(statSync(server.socket).mode & 0o777).toBe(0o600);
+    const desc = JSON.parse(readFileSync(join(home, 'runs', 'run-a.json'), 'utf8'));
+    expect(desc).toMatchObject({
+      run: 'run-a',
+      pid: process.pid,
+      socket: server.socket,
+      command: ['agent', '--x'],
+      policy: 'gov.yaml',
+    });
+    expect(Date.parse(desc.started)).not.toBeNaN();
+    expect(statSync(join(home, 'runs', 'run-a.json')).mode & 0o777).toBe(0o600);
+    await server.close();
+    expect(existsSync(server.socket)).toBe(false);
+    expect(existsSync(join(home, 'runs', 'run-a.json'))).toBe(false);
+  });
+
+  it('falls back to a short socket path when GOV_HOME is deep', async () => {
+    const deep = join(home, 'x'.repeat(60), 'y'.repeat(60));
+    const { server } = await startRun('run-deep', deep);
+    expect(server.socket.startsWith(tmpdir())).toBe(true);
+    expect(Buffer.byteLength(server.socket)).toBeLessThanOrEqual(100);
+    expect(statSync(server.socket).mode & 0o777).toBe(0o600);
+    const dir = join(server.socket, '..');
+    expect(statSync(dir).mode & 0o777).toBe(0o700);
+    const desc = JSON.parse(readFileSync(join(deep, 'runs', 'run-deep.json'), 'utf8'));
+    expect(desc.socket).toBe(server.socket);
+    expect((await discoverRuns(deep)).map((r) => r.run)).toEqual(['run-deep']);
+    await server.close();
+    expect(existsSync(dir)).toBe(false);
+  });
+
+  it('answers malformed and oversized input with errors and keeps serving', async () => {
+    const { server, broker } = await startRun('run-a');
+    const replies = await raw(
+      server.socket,
+      'not json\n{"op":"explode"}\n{"op":"approve"}\n[]\n{"op":"list"}\n',
+      5,
+    );
+    const parsed = replies.map((l) => JSON.parse(l));
+    expect(parsed.slice(0, 4).every((r) => r.ok === false && typeof r.error === 'string')).toBe(true);
+    expect(parsed[0].error).toMatch(/not JSON/);
+    expect(parsed[4]).toEqual({ ok: true, run: 'run-a', calls: [] });
+    const big = await raw(server.socket, Buffer.alloc(MAX_LINE_BYTES + 10, 0x61), 1);
+    expect(JSON.parse(big[0]!)).toMatchObject({ ok: false, error: expect.stringMatching(/longer than/) });
+    // still alive
+    void broker.request(call());
+    expect((await listPending(home)).length).toBe(1);
+  });
+
+  it('lists, approves and denies held calls across the socket', async () => {
+    const a = await startRun('run-a');
+    const b = await startRun('run-b');
+    const pa = a.broker.request(call());
+    const pb = b.broker.request(call({ run: 'run-b', tool: 'delete_repo', server: 'github' }));
+    const pending = await listPending(home);
+    expect(pending.map((p) => [p.run, p.tool])).toEqual([
+      ['run-a', 'refund'],
+      ['run-b', 'delete_repo'],
+    ]);
+    const idA = pending[0]!.id;
+    const idB = pending[1]!.id;
+
+    expect(await approve(home, idA, { always: true })).toEqual({ settled: true, run: 'run-a' });
+    await expect(pa).resolves.toEqual({ approved: true, approver: 'cli', always: true });
+    expect(a.broker.isAlwaysAllowed('payments', 'refund')).toBe(true);
+    expect(await approve(home, idA)).toMatchObject({
+      settled: false,
+      error: expect.stringMatching(/no longer pending/),
+    });
+
+    expect(await deny(home, idB, { reason: 'not today', approver: 'tui' })).toEqual({
+      settled: true,
+      run: 'run-b',
+    });
+    await expect(pb).resolves.toEqual({ approved: false, approver: 'tui', reason: 'not today' });
+    expect(await deny(home, 'h-000000')).toMatchObject({ settled: false });
+  });
+
+  it('streams held and settled events to subscribers, including runs that start later', async () => {
+    const a = await startRun('run-a');
+    void a.broker.request(call());
+    const events: RemoteEvent[] = [];
+    const sub = subscribeAll(home, (e) => events.push(e), { pollMs: 50 });
+    try {
+      await waitFor(() => events.find((e) => e.type === 'held' && e.run === 'run-a'));
+      const b = await startRun('run-b');
+      const pb = b.broker.request(call({ run: 'run-b', tool: 'late' }));
+      const held = await waitFor(() => events.find((e) => e.type === 'held' && e.run === 'run-b'));
+      expect(held.type === 'held' && held.call.tool).toBe('late');
+      const id = b.broker.list()[0]!.id;
+      b.broker.settle(id, { approved: true, approver: 'tui' });
+      await pb;
+      const settled = await waitFor(() => events.find((e) => e.type === 'settled' && e.id === id));
+      expect(settled).toMatchObject({
+        run: 'run-b',
+        verdict: { approved: true, approver: 'tui' } as ApprovalVerdict,
+      });
+      await b.server.close();
+      await waitFor(() => events.find((e) => e.type === 'run-ended' && e.run === 'run-b'));
+    } finally {
+      sub.close();
+    }
+  });
+
+  it('removes descriptors of dead runs and refused sockets', async () => {
+    const runs = join(home, 'runs');
+    await startRun('run-live');
+    // a dead pid
+    writeFileSync(
+      join(runs, 'run-dead.json'),
+      JSON.stringify({
+        run: 'run-dead',
+        pid: 2 ** 22 + 12345,
+        socket: join(runs, 'run-dead.sock'),
+        command: [],
+        started: 'x',
+        policy: 'p',
+      }),
+    );
+    writeFileSync(join(runs, 'run-dead.sock'), '');
+    // a live pid (ours) but nothing listening on the socket
+    writeFileSync(
+      join(runs, 'run-refused.json'),
+      JSON.stringify({
+        run: 'run-refused',
+        pid: process.pid,
+        socket: join(runs, 'run-refused.sock'),
+        command: [],
+        started: 'x',
+        policy: 'p',
+      }),
+    );
+    // garbage
+    writeFileSync(join(runs, 'junk.json'), '{');
+    const live = await discoverRuns(home);
+    expect(live.map((r) => r.run)).toEqual(['run-live']);
+    expect(existsSync(join(runs, 'run-dead.json'))).toBe(false);
+    expect(existsSync(join(runs, 'run-dead.sock'))).toBe(false);
+    expect(existsSync(join(runs, 'run-refused.json'))).toBe(false);
+    expect(existsSync(join(runs, 'junk.json'))).toBe(false);
+    expect(existsSync(join(runs, 'run-live.json'))).toBe(true);
+  });
+
+  it('rejects run ids that are not safe file names', async () => {
+    await expect(startRun('../evil')).rejects.toThrow(/invalid run id/);
+  });
+});
