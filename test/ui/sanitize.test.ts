@@ -1,0 +1,109 @@
+import { describe, expect, it } from 'vitest';
+import { formatArgs } from '../../cli/ui/format-args.js';
+import { sanitizeBlock, sanitizeInline, stripUnsafe, truncate } from '../../cli/ui/sanitize.js';
+
+const UNSAFE = /[\x00-\x09\x0b-\x1f\x7f-\x9f\u061c\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]/;
+
+describe('stripUnsafe', () => {
+  it('removes SGR colours, cursor movement and screen clearing', () => {
+    expect(stripUnsafe('\x1b[31mred\x1b[0m \x1b[2J\x1b[H\x1b[10;20Hx\x1b[?25l')).toBe('red x');
+  });
+
+  it('removes OSC sequences (title, hyperlinks, clipboard) whether BEL, ST or unterminated', () => {
+    expect(stripUnsafe('a\x1b]0;pwned title\x07b')).toBe('ab');
+    expect(stripUnsafe('\x1b]8;;https://evil.example\x1b\\click\x1b]8;;\x1b\\')).toBe('click');
+    expect(stripUnsafe('x\x1b]52;c;ZXZpbA==')).toBe('x');
+  });
+
+  it('removes DCS/APC strings, bare ESC sequences and 8-bit C1 forms', () => {
+    expect(stripUnsafe('a\x1bPq#0;2;0;0;0\x1b\\b\x1b_apc\x1b\\c')).toBe('abc');
+    expect(stripUnsafe('a\x1b7b\x1b8c\x1bc')).toBe('abc');
+    expect(stripUnsafe('a\x9b31mb\x9d0;t\x07c')).toBe('abc');
+  });
+
+  it('removes C0/C1 controls and flattens newlines unless asked to keep them', () => {
+    expect(stripUnsafe('a\x00b\x07c\x08d\re\nf\x7fg\x85h')).toBe('abcd e fg h');
+    expect(stripUnsafe('one\ntwo\r\nthree\x00', { keepNewlines: true })).toBe('one\ntwo\nthree');
+    expect(stripUnsafe('a\tb')).toBe('a  b');
+  });
+
+  it('removes bidi overrides, isolates, marks and zero-width characters', () => {
+    const evil = 'read\u202e\u2066fdp.exe\u2069\u200b\u200c\u200d\u200e\u200f\u061c\ufeff\u2060_file';
+    const out = stripUnsafe(evil);
+    expect(out).toBe('readfdp.exe_file');
+    expect(out).not.toMatch(UNSAFE);
+  });
+
+  it('removes invisible Unicode tag characters', () => {
+    expect(stripUnsafe('ok\u{e0041}\u{e0042}\u{e007f}!')).toBe('ok!');
+  });
+
+  it('keeps ordinary Unicode text intact', () => {
+    expect(stripUnsafe('héllo — 日本語 ✓ 👍')).toBe('héllo — 日本語 ✓ 👍');
+  });
+});
+
+describe('truncate / sanitizeInline / sanitizeBlock', () => {
+  it('cuts by code points and marks the cut', () => {
+    expect(truncate('abcdef', 4)).toBe('abc…');
+    expect(truncate('abc', 3)).toBe('abc');
+    expect(truncate('👍👍👍', 2)).toBe('👍…');
+    expect(truncate('x', 0)).toBe('');
+  });
+
+  it('sanitizeInline makes one short, inert line', () => {
+    const out = sanitizeInline('\x1b[31mshell\nexec\u202e' + 'x'.repeat(500), 20);
+    expect(out).toBe('shell execxxxxxxxxx…');
+    expect(out).not.toMatch(UNSAFE);
+  });
+
+  it('sanitizeBlock keeps newlines and cuts each line', () => {
+    expect(sanitizeBlock('ab\x1b[1mcd\nefgh', 3)).toBe('ab…\nef…');
+  });
+});
+
+describe('formatArgs', () => {
+  it('pretty-prints JSON with two-space indentation', () => {
+    expect(formatArgs({ amount: 5000, to: ['a', 'b'] })).toEqual([
+      '{',
+      '  "amount": 5000,',
+      '  "to": [',
+      '    "a",',
+      '    "b"',
+      '  ]',
+      '}',
+    ]);
+  });
+
+  it('sanitises keys and values, so no escape or bidi character survives', () => {
+    const lines = formatArgs({ ['k\x1b[31m\u202e']: 'v\x1b]0;t\x07\u2066al\nue\u0000' });
+    expect(lines.join('\n')).toBe('{\n  "k": "val\\nue"\n}');
+    for (const l of lines) expect(l).not.toMatch(UNSAFE);
+  });
+
+  it('truncates long strings, long lists and deep nesting, and limits the line count', () => {
+    const lines = formatArgs({ s: 'x'.repeat(1000) }, { maxString: 10 });
+    expect(lines[1]).toBe('  "s": "xxxxxxxxx…"');
+    const many = formatArgs(
+      Array.from({ length: 100 }, (_, i) => i),
+      { maxLines: 5 },
+    );
+    expect(many).toHaveLength(5);
+    expect(many[4]).toMatch(/^… \(\d+ more lines\)$/);
+    const list = formatArgs(
+      Array.from({ length: 10 }, (_, i) => i),
+      { maxEntries: 3, maxLines: 100 },
+    );
+    expect(list).toContain('  "… 7 more"');
+    let deep: unknown = 'bottom';
+    for (let i = 0; i < 50; i++) deep = { d: deep };
+    const dl = formatArgs(deep as never, { maxDepth: 3, maxLines: 100 });
+    expect(dl.join('\n')).toContain('"d": "…"');
+  });
+
+  it('handles scalars and undefined', () => {
+    expect(formatArgs(null)).toEqual(['null']);
+    expect(formatArgs('a\x07b')).toEqual(['"ab"']);
+    expect(formatArgs(undefined)).toEqual([]);
+  });
+});
