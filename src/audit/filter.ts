@@ -1,0 +1,55 @@
+import { usageError } from '../errors.js';
+import type { AuditRecord, DecisionKind } from '../types.js';
+
+/** What `gov audit tail` can select on; every given criterion must match. */
+export interface AuditFilterSpec {
+  decision?: string;
+  /** Glob over the tool name (or resource URI): `*` any run of characters, `?` one. */
+  tool?: string;
+  /** Server registry name (or the exact server URL). */
+  server?: string;
+  /** Run id: exact, a prefix, or the short suffix shown in tables. */
+  run?: string;
+}
+
+export type AuditFilter = (r: AuditRecord) => boolean;
+
+const DECISIONS: readonly DecisionKind[] = ['allow', 'deny', 'approve'];
+
+export function globToRegExp(glob: string): RegExp {
+  let src = '';
+  for (const ch of glob) {
+    if (ch === '*') src += '[\\s\\S]*';
+    else if (ch === '?') src += '[\\s\\S]';
+    else src += ch.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+  }
+  return new RegExp(`^${src}$`, 'u');
+}
+
+/** Compile the flags once into one predicate (throws a usage error for a bad --decision). */
+export function compileFilter(spec: AuditFilterSpec = {}): AuditFilter {
+  const tests: AuditFilter[] = [];
+  if (spec.decision !== undefined) {
+    const d = spec.decision;
+    if (!(DECISIONS as readonly string[]).includes(d)) {
+      throw usageError(`audit tail: --decision must be one of ${DECISIONS.join(', ')} (got '${d}')`);
+    }
+    tests.push((r) => r.decision === d);
+  }
+  if (spec.tool !== undefined) {
+    const re = globToRegExp(spec.tool);
+    tests.push((r) => {
+      const target = r.tool ?? r.uri;
+      return typeof target === 'string' && re.test(target);
+    });
+  }
+  if (spec.server !== undefined) {
+    const s = spec.server;
+    tests.push((r) => r.server !== undefined && r.server !== null && (r.server.name === s || r.server.url === s));
+  }
+  if (spec.run !== undefined) {
+    const id = spec.run;
+    tests.push((r) => r.run === id || r.run.startsWith(id) || r.run.endsWith(`-${id}`));
+  }
+  return (r) => tests.every((t) => t(r));
+}

@@ -1,0 +1,113 @@
+import type { AuditRecord } from '../types.js';
+import { shortRunId } from './run-id.js';
+
+/**
+ * The human table of `gov audit tail`. Every cell comes from the audit file, which holds
+ * strings chosen by the agent or an MCP server (tool names, URIs, reasons), so cells are
+ * stripped of terminal escapes, control and bidi characters before they reach the screen.
+ */
+
+const ANSI = /\u001b(?:\[[0-?]*[ -/]*[@-~]|\][^\u0007\u001b]*(?:\u0007|\u001b\\)?|[P^_X][^\u001b]*(?:\u001b\\)?|[@-Z\\-_])/g;
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/g;
+const BIDI = /[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+
+/** Remove ANSI sequences, C0/C1 controls and bidi overrides (untrusted text → display text). */
+export function sanitizeText(text: string): string {
+  return text.replace(ANSI, '').replace(CONTROL, ' ').replace(BIDI, '');
+}
+
+export interface Column {
+  header: string;
+  max: number;
+  /** Width used when following (rows arrive one by one, so widths cannot fit the data). */
+  follow: number;
+  get: (r: AuditRecord) => string;
+  color?: (value: string, r: AuditRecord) => string | undefined;
+}
+
+const pad2 = (n: number): string => String(n).padStart(2, '0');
+
+/** Local `YYYY-MM-DD HH:MM:SS` (the raw ts when it does not parse). */
+export function formatTime(ts: string): string {
+  const d = new Date(ts);
+  if (Number.isNaN(d.getTime())) return ts;
+  return `${d.getFullYear()}-${pad2(d.getMonth() + 1)}-${pad2(d.getDate())} ${pad2(d.getHours())}:${pad2(d.getMinutes())}:${pad2(d.getSeconds())}`;
+}
+
+function latency(r: AuditRecord): string {
+  const l = r.latency_ms;
+  if (!l || typeof l !== 'object') return '';
+  const total = [l.policy, l.approval, l.upstream].reduce<number>((a, b) => a + (typeof b === 'number' ? b : 0), 0);
+  return `${Math.round(total)}ms`;
+}
+
+const str = (v: unknown): string => (typeof v === 'string' ? v : v === undefined || v === null ? '' : String(v));
+
+const DECISION_COLOR: Record<string, string> = { allow: '32', deny: '31', approve: '33' };
+
+export const COLUMNS: Column[] = [
+  { header: 'TIME', max: 19, follow: 19, get: (r) => formatTime(str(r.ts)) },
+  { header: 'RUN', max: 8, follow: 6, get: (r) => shortRunId(str(r.run)), color: () => '2' },
+  { header: 'KIND', max: 9, follow: 9, get: (r) => str(r.kind), color: (v) => (v === 'alert' ? '31;1' : undefined) },
+  { header: 'DECISION', max: 8, follow: 8, get: (r) => str(r.decision), color: (v) => DECISION_COLOR[v] },
+  { header: 'SERVER', max: 24, follow: 16, get: (r) => str(r.server?.name ?? r.server?.url) },
+  { header: 'METHOD', max: 24, follow: 16, get: (r) => str(r.method) },
+  { header: 'TOOL/URI', max: 48, follow: 32, get: (r) => str(r.tool ?? r.uri) },
+  { header: 'RULE', max: 24, follow: 16, get: (r) => str(r.rule) },
+  { header: 'STATUS', max: 16, follow: 10, get: (r) => str(r.status) },
+  { header: 'LATENCY', max: 9, follow: 9, get: latency },
+];
+
+/** Fit a cell: sanitized, truncated with an ellipsis, padded to `width`. */
+function cell(text: string, width: number): string {
+  const chars = [...sanitizeText(text)];
+  const fitted = chars.length > width ? `${chars.slice(0, Math.max(0, width - 1)).join('')}…` : chars.join('');
+  return fitted + ' '.repeat(Math.max(0, width - [...fitted].length));
+}
+
+export interface TableOptions {
+  color: boolean;
+  /** Column widths; see columnWidths(). */
+  widths: number[];
+}
+
+/** Widths that fit these records (bounded by each column's max), or the fixed follow widths. */
+export function columnWidths(records: AuditRecord[] | 'follow'): number[] {
+  if (records === 'follow') return COLUMNS.map((c) => c.follow);
+  return COLUMNS.map((c) => {
+    let w = c.header.length;
+    for (const r of records) w = Math.max(w, [...sanitizeText(c.get(r))].length);
+    return Math.min(w, c.max);
+  });
+}
+
+function join(cells: string[]): string {
+  return cells.join('  ').trimEnd();
+}
+
+export function formatHeader(opts: TableOptions): string {
+  const line = join(COLUMNS.map((c, i) => cell(c.header, opts.widths[i] ?? c.max)));
+  return opts.color ? `\u001b[1m${line}\u001b[0m` : line;
+}
+
+export function formatRow(r: AuditRecord, opts: TableOptions): string {
+  return join(
+    COLUMNS.map((c, i) => {
+      const raw = c.get(r);
+      const text = cell(raw, opts.widths[i] ?? c.max);
+      const code = opts.color ? c.color?.(raw, r) : undefined;
+      return code ? `\u001b[${code}m${text}\u001b[0m` : text;
+    }),
+  );
+}
+
+/** The whole table for a finished list of records. */
+export function formatTable(records: AuditRecord[], color: boolean): string {
+  const opts = { color, widths: columnWidths(records) };
+  return [formatHeader(opts), ...records.map((r) => formatRow(r, opts))].join('\n') + '\n';
+}
+
+/** Colour only for a terminal, and never when NO_COLOR is set (https://no-color.org). */
+export function useColor(stream: { isTTY?: boolean }, env: NodeJS.ProcessEnv = process.env): boolean {
+  return stream.isTTY === true && (env['NO_COLOR'] === undefined || env['NO_COLOR'] === '');
+}
