@@ -1,0 +1,210 @@
+/**
+ * Bytes → "is this MCP?" The connector's front door: every intercepted POST body goes
+ * through classifyBody. Three answers:
+ *  - `mcp`: one JSON-RPC 2.0 message or a batch, strictly parsed and shape-checked;
+ *  - `other`: not JSON-RPC at all (forwarded unchanged);
+ *  - `malformed`: looks like (or could be read as) JSON-RPC but is not valid — answered
+ *    with a JSON-RPC error and never forwarded, because a lenient server might read it
+ *    differently from us.
+ */
+import type { JsonObject, JsonRpcId, JsonRpcMessage, JsonValue } from '../types.js';
+import { decodeUtf8Strict, parseStrictJsonText } from './json-strict.js';
+
+export type ParseResult =
+  | { kind: 'mcp'; batch: boolean; messages: JsonRpcMessage[] }
+  | { kind: 'other' }
+  | { kind: 'malformed'; code: -32700 | -32600; reason: string; id: JsonRpcId };
+
+export type McpParseResult = Extract<ParseResult, { kind: 'mcp' }>;
+export type MalformedParseResult = Extract<ParseResult, { kind: 'malformed' }>;
+
+export interface ClassifyOptions {
+  maxDepth?: number;
+}
+
+/** Methods whose params carry the name/uri policy matches on. */
+export const NAME_METHODS: ReadonlySet<string> = new Set(['tools/call', 'prompts/get']);
+export const URI_METHODS: ReadonlySet<string> = new Set([
+  'resources/read',
+  'resources/subscribe',
+  'resources/unsubscribe',
+]);
+
+// A JSON object without `jsonrpc` is normally "other", but one whose `method` is an MCP
+// method is a JSON-RPC message in all but name: some servers do not insist on `jsonrpc`,
+// so forwarding it unseen would let a call bypass policy. Such objects are malformed.
+const MCP_METHOD_RE =
+  /^(?:initialize|ping|(?:notifications|tools|resources|prompts|completion|logging|sampling|elicitation|roots|tasks|subscriptions)\/.*)$/;
+
+function isPlainObject(v: unknown): v is JsonObject {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function has(o: JsonObject, k: string): boolean {
+  return Object.prototype.hasOwnProperty.call(o, k);
+}
+
+/** Does this value claim (or pretend) to be a JSON-RPC message? */
+function looksJsonRpc(v: JsonValue): boolean {
+  if (!isPlainObject(v)) return false;
+  for (const k of Object.keys(v)) {
+    const f = fold(k);
+    if (f === 'jsonrpc') return true;
+    const m = v[k];
+    if (f === 'method' && typeof m === 'string' && MCP_METHOD_RE.test(m)) return true;
+  }
+  return false;
+}
+
+function isValidId(v: JsonValue | undefined): v is string | number {
+  return typeof v === 'string' || (typeof v === 'number' && Number.isFinite(v));
+}
+
+function malformed(code: -32700 | -32600, reason: string, id: JsonRpcId = null): MalformedParseResult {
+  return { kind: 'malformed', code, reason, id };
+}
+
+const REQUEST_KEYS = new Set(['jsonrpc', 'id', 'method', 'params']);
+const NOTIFICATION_KEYS = new Set(['jsonrpc', 'method', 'params']);
+const RESPONSE_KEYS = new Set(['jsonrpc', 'id', 'result', 'error']);
+
+// Case-insensitive JSON decoders (Go's encoding/json folds case, including ſ→s and K→k)
+// would read `Name` or `paramſ` as `name`/`params`; a key that folds onto a key we look
+// at, without being it, is refused.
+function fold(k: string): string {
+  return k.toUpperCase().toLowerCase();
+}
+
+function foldCollision(o: JsonObject, watched: readonly string[]): string | null {
+  for (const k of Object.keys(o)) {
+    if (watched.includes(k)) continue;
+    const f = fold(k);
+    if (watched.some((w) => fold(w) === f)) return k;
+  }
+  return null;
+}
+
+/** Check one JSON-RPC 2.0 message's shape; returns the message or the reason it is invalid. */
+export function toJsonRpcMessage(v: JsonValue): JsonRpcMessage | string {
+  if (!isPlainObject(v)) return 'a JSON-RPC message must be an object';
+  if (v['jsonrpc'] !== '2.0') return has(v, 'jsonrpc') ? 'jsonrpc must be "2.0"' : 'missing jsonrpc member';
+  const hasMethod = has(v, 'method');
+  const hasId = has(v, 'id');
+  if (hasMethod) {
+    const method = v['method'];
+    if (typeof method !== 'string') return 'method must be a string';
+    const allowed = hasId ? REQUEST_KEYS : NOTIFICATION_KEYS;
+    const extra = Object.keys(v).find((k) => !allowed.has(k));
+    if (extra !== undefined) return `unexpected member ${JSON.stringify(extra)} in a JSON-RPC request`;
+    const params = v['params'];
+    if (params !== undefined && (typeof params !== 'object' || params === null))
+      return 'params must be an object or an array';
+    const paramsProblem = checkMcpParams(method, params);
+    if (paramsProblem) return paramsProblem;
+    if (hasId) {
+      const id = v['id'];
+      if (!isValidId(id)) return 'id must be a string or a number';
+      return params === undefined
+        ? { kind: 'request', id, method, raw: v }
+        : { kind: 'request', id, method, params, raw: v };
+    }
+    return params === undefined
+      ? { kind: 'notification', method, raw: v }
+      : { kind: 'notification', method, params, raw: v };
+  }
+  const hasResult = has(v, 'result');
+  const hasError = has(v, 'error');
+  if (!hasResult && !hasError) return 'not a request, notification or response';
+  if (hasResult && hasError) return 'a response must not have both result and error';
+  const extra = Object.keys(v).find((k) => !RESPONSE_KEYS.has(k));
+  if (extra !== undefined) return `unexpected member ${JSON.stringify(extra)} in a JSON-RPC response`;
+  const id = hasId ? v['id'] : null;
+  if (id !== null && !isValidId(id)) return 'id must be a string, a number or null';
+  // JSON-RPC lets an error response carry a null (or, per MCP, absent) id; a result cannot.
+  if (id === null && hasResult) return 'a result response must have an id';
+  if (hasResult) return { kind: 'response', id, result: v['result'] as JsonValue, raw: v };
+  const error = v['error'];
+  if (!isPlainObject(error)) return 'error must be an object';
+  if (typeof error['code'] !== 'number' || !Number.isInteger(error['code']))
+    return 'error.code must be an integer';
+  if (typeof error['message'] !== 'string') return 'error.message must be a string';
+  return { kind: 'response', id, error, raw: v };
+}
+
+/** Policy needs a name (tools/call, prompts/get) or a uri (resources/*): refuse calls without one. */
+function checkMcpParams(method: string, params: JsonValue | undefined): string | null {
+  const wantsName = NAME_METHODS.has(method);
+  const wantsUri = URI_METHODS.has(method);
+  if (!wantsName && !wantsUri) return null;
+  if (!isPlainObject(params)) return `${method} params must be an object`;
+  const field = wantsName ? 'name' : 'uri';
+  if (typeof params[field] !== 'string') return `${method} params.${field} must be a string`;
+  const collision = foldCollision(params, wantsName ? ['name', 'arguments', '_meta'] : ['uri', '_meta']);
+  if (collision !== null) return `${method} params has an ambiguous member ${JSON.stringify(collision)}`;
+  if (wantsName && params['arguments'] !== undefined && !isPlainObject(params['arguments']))
+    return `${method} params.arguments must be an object`;
+  return null;
+}
+
+function recoverId(v: JsonValue): JsonRpcId {
+  if (!isPlainObject(v)) return null;
+  const id = v['id'];
+  return isValidId(id) ? id : null;
+}
+
+const BOM = [0xef, 0xbb, 0xbf];
+
+function firstSignificant(bytes: Uint8Array): number {
+  let i = 0;
+  if (bytes.length >= 3 && bytes[0] === BOM[0] && bytes[1] === BOM[1] && bytes[2] === BOM[2]) i = 3;
+  while (i < bytes.length) {
+    const b = bytes[i]!;
+    if (b !== 0x20 && b !== 0x09 && b !== 0x0a && b !== 0x0d) break;
+    i++;
+  }
+  return i;
+}
+
+// First bytes a JSON scalar can start with: " - 0-9 t f n
+function mayStartScalar(b: number): boolean {
+  return b === 0x22 || b === 0x2d || (b >= 0x30 && b <= 0x39) || b === 0x74 || b === 0x66 || b === 0x6e;
+}
+
+export function classifyBody(bytes: Uint8Array, opts: ClassifyOptions = {}): ParseResult {
+  const start = firstSignificant(bytes);
+  if (start >= bytes.length) return { kind: 'other' };
+  const first = bytes[start]!;
+  const body = bytes.subarray(start);
+  const depth = opts.maxDepth === undefined ? {} : { maxDepth: opts.maxDepth };
+
+  if (first !== 0x7b && first !== 0x5b) {
+    if (!mayStartScalar(first)) return { kind: 'other' };
+    const text = decodeUtf8Strict(body);
+    if (text === null) return { kind: 'other' };
+    const parsed = parseStrictJsonText(text, depth);
+    return parsed.ok ? malformed(-32600, 'top-level value is not an object or array') : { kind: 'other' };
+  }
+
+  const text = decodeUtf8Strict(body);
+  if (text === null) return malformed(-32700, 'invalid UTF-8');
+  const parsed = parseStrictJsonText(text, depth);
+  if (!parsed.ok) return malformed(-32700, parsed.reason);
+  const value = parsed.value;
+
+  if (!Array.isArray(value)) {
+    if (!looksJsonRpc(value)) return { kind: 'other' };
+    const msg = toJsonRpcMessage(value);
+    if (typeof msg === 'string') return malformed(-32600, msg, recoverId(value));
+    return { kind: 'mcp', batch: false, messages: [msg] };
+  }
+
+  if (value.length === 0) return malformed(-32600, 'empty batch');
+  if (!value.some(looksJsonRpc)) return { kind: 'other' };
+  const messages: JsonRpcMessage[] = [];
+  for (let k = 0; k < value.length; k++) {
+    const msg = toJsonRpcMessage(value[k]!);
+    if (typeof msg === 'string') return malformed(-32600, `batch element ${k}: ${msg}`);
+    messages.push(msg);
+  }
+  return { kind: 'mcp', batch: true, messages };
+}

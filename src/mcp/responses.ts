@@ -1,0 +1,82 @@
+/**
+ * Server→client transforms on parsed JSON-RPC responses: hiding denied tools from
+ * `tools/list`, reading `serverInfo` from `initialize`, and rebuilding a response around
+ * a rewritten result. Pure: inputs are never mutated.
+ */
+import type { JsonObject, JsonRpcMessage, JsonValue } from '../types.js';
+
+function isPlainObject(v: unknown): v is JsonObject {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/**
+ * Drop every tool whose name `isHidden` says is always denied. Anything that is not a
+ * `{tools: [...]}` result is returned unchanged; a tool entry without a string name is kept
+ * (policy cannot name it, and the agent cannot call it by name either).
+ */
+export function filterToolsList(
+  result: JsonValue,
+  isHidden: (toolName: string) => boolean,
+): { result: JsonValue; removed: string[] } {
+  if (!isPlainObject(result) || !Array.isArray(result['tools'])) return { result, removed: [] };
+  const removed: string[] = [];
+  const kept: JsonValue[] = [];
+  for (const tool of result['tools']) {
+    const name = isPlainObject(tool) ? tool['name'] : undefined;
+    if (typeof name === 'string' && isHidden(name)) removed.push(name);
+    else kept.push(tool);
+  }
+  if (removed.length === 0) return { result, removed };
+  return { result: { ...result, tools: kept }, removed };
+}
+
+export interface ServerInfo extends JsonObject {
+  name: string;
+}
+
+/** `result.serverInfo` of an initialize response, when it has at least a string name. */
+export function serverInfoOf(initializeResult: JsonValue | undefined): ServerInfo | null {
+  if (!isPlainObject(initializeResult)) return null;
+  const info = initializeResult['serverInfo'];
+  if (!isPlainObject(info) || typeof info['name'] !== 'string') return null;
+  return info as ServerInfo;
+}
+
+/** `result.protocolVersion` of an initialize response. */
+export function negotiatedProtocolVersion(initializeResult: JsonValue | undefined): string | null {
+  if (!isPlainObject(initializeResult)) return null;
+  const v = initializeResult['protocolVersion'];
+  return typeof v === 'string' ? v : null;
+}
+
+/** The same response with its result replaced (id and jsonrpc kept as received). */
+export function withResult(raw: JsonObject, result: JsonValue): JsonObject {
+  return { jsonrpc: raw['jsonrpc'] ?? '2.0', id: raw['id'] ?? null, result };
+}
+
+/**
+ * Tracks the methods of outstanding requests by id, so a response (which carries only an
+ * id) can be recognised as the answer to `tools/list` or `initialize`.
+ */
+export function responseMethod(
+  msg: JsonRpcMessage,
+  pending: ReadonlyMap<string | number, string>,
+): string | undefined {
+  if (msg.kind !== 'response' || msg.id === null) return undefined;
+  return pending.get(msg.id);
+}
+
+/**
+ * Apply `filterToolsList` to a response message if it answers a tools/list request.
+ * Returns null when nothing changed (forward the original bytes untouched).
+ */
+export function rewriteToolsListResponse(
+  msg: JsonRpcMessage,
+  method: string | undefined,
+  isHidden: (toolName: string) => boolean,
+): { raw: JsonObject; removed: string[] } | null {
+  if (method !== 'tools/list' || msg.kind !== 'response' || msg.result === undefined) return null;
+  const { result, removed } = filterToolsList(msg.result, isHidden);
+  if (removed.length === 0) return null;
+  return { raw: withResult(msg.raw, result), removed };
+}

@@ -1,0 +1,235 @@
+/**
+ * Incremental Server-Sent Events parser (WHATWG HTML "event stream interpretation") for a
+ * proxy: each event is handed over as soon as its blank line arrives so it can be scanned
+ * and forwarded at once, and nothing beyond the event being assembled is ever held.
+ *
+ * Lines are split on raw bytes (CR and LF never occur inside a multi-byte UTF-8 sequence),
+ * so a chunk may end anywhere — inside a character, or between the CR and LF of a CRLF —
+ * and each complete line is decoded once.
+ *
+ * Unlike a browser, blocks without data (comment-only keep-alives, `id:`/`retry:` only)
+ * are reported too, so the proxy can forward them; `hasData` tells them apart.
+ */
+
+export interface SseEvent {
+  /** The `event:` field; undefined when absent (the client treats that as "message"). */
+  event?: string;
+  /** Data lines joined with "\n". */
+  data: string;
+  id?: string;
+  retry?: number;
+  /** Comment lines (after the leading ':'), in order; keep-alives live here. */
+  comments: string[];
+  /** False when the block had no `data` field (a browser would not dispatch it). */
+  hasData?: boolean;
+}
+
+export interface SseParserOptions {
+  /** Largest event accepted, in bytes of raw stream (fields, line endings and comments). */
+  maxEventBytes: number;
+}
+
+/** Thrown by push() when one event grows past maxEventBytes; carries the events completed before it. */
+export class SseEventTooLargeError extends Error {
+  readonly events: SseEvent[];
+  constructor(limit: number, events: SseEvent[]) {
+    super(`SSE event larger than ${limit} bytes`);
+    this.name = 'SseEventTooLargeError';
+    this.events = events;
+  }
+}
+
+const LF = 0x0a;
+const CR = 0x0d;
+
+interface Pending {
+  event?: string;
+  data: string[];
+  id?: string;
+  retry?: number;
+  comments: string[];
+  fields: number;
+}
+
+function emptyPending(): Pending {
+  return { data: [], comments: [], fields: 0 };
+}
+
+export class SseParser {
+  private readonly max: number;
+  private readonly decoder = new TextDecoder('utf-8');
+  /** Bytes of the current, unterminated line. */
+  private line: Uint8Array[] = [];
+  private lineBytes = 0;
+  /** Bytes of complete lines already folded into `cur`. */
+  private eventBytes = 0;
+  private cur: Pending = emptyPending();
+  private lastWasCr = false;
+  private firstLine = true;
+  private failed = false;
+
+  constructor(opts: SseParserOptions) {
+    this.max = opts.maxEventBytes;
+  }
+
+  /** Feed bytes; returns every event completed by them. */
+  push(chunk: Uint8Array): SseEvent[] {
+    if (this.failed) throw new SseEventTooLargeError(this.max, []);
+    const out: SseEvent[] = [];
+    let start = 0;
+    for (let i = 0; i < chunk.length; i++) {
+      const b = chunk[i]!;
+      if (b !== LF && b !== CR) continue;
+      if (b === LF && this.lastWasCr && i === start && this.lineBytes === 0) {
+        // The LF of a CRLF whose CR ended the previous line (possibly in the previous chunk).
+        this.lastWasCr = false;
+        start = i + 1;
+        this.eventBytes += 1;
+        continue;
+      }
+      this.lastWasCr = b === CR;
+      this.appendLine(chunk.subarray(start, i));
+      this.eventBytes += this.lineBytes + 1;
+      this.overflowCheck(out);
+      const lineText = this.takeLine();
+      start = i + 1;
+      const ev = this.processLine(lineText);
+      if (ev) out.push(ev);
+    }
+    if (start < chunk.length) {
+      this.lastWasCr = false;
+      // Copy: the caller may reuse its buffer.
+      this.appendLine(chunk.slice(start));
+      this.overflowCheck(out);
+    }
+    return out;
+  }
+
+  /**
+   * End of stream. Per the SSE spec an event not terminated by a blank line is discarded;
+   * `truncated` on the parser tells whether that happened.
+   */
+  end(): SseEvent[] {
+    this.truncated = this.lineBytes > 0 || this.cur.fields > 0 || this.cur.comments.length > 0;
+    this.line = [];
+    this.lineBytes = 0;
+    this.eventBytes = 0;
+    this.cur = emptyPending();
+    return [];
+  }
+
+  /** After end(): whether the stream stopped in the middle of an event. */
+  truncated = false;
+
+  /** Bytes currently held (one partial event at most). */
+  get bufferedBytes(): number {
+    return this.eventBytes + this.lineBytes;
+  }
+
+  private appendLine(part: Uint8Array): void {
+    if (part.length === 0) return;
+    this.line.push(part);
+    this.lineBytes += part.length;
+  }
+
+  private overflowCheck(done: SseEvent[]): void {
+    if (this.eventBytes + this.lineBytes > this.max) {
+      this.failed = true;
+      this.line = [];
+      this.lineBytes = 0;
+      throw new SseEventTooLargeError(this.max, done);
+    }
+  }
+
+  private takeLine(): string {
+    let bytes: Uint8Array;
+    if (this.line.length === 1) bytes = this.line[0]!;
+    else {
+      bytes = new Uint8Array(this.lineBytes);
+      let off = 0;
+      for (const p of this.line) {
+        bytes.set(p, off);
+        off += p.length;
+      }
+    }
+    this.line = [];
+    this.lineBytes = 0;
+    if (this.firstLine) {
+      this.firstLine = false;
+      if (bytes.length >= 3 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf)
+        bytes = bytes.subarray(3);
+    }
+    return this.decoder.decode(bytes);
+  }
+
+  private processLine(line: string): SseEvent | null {
+    if (line === '') return this.dispatch();
+    if (line.charCodeAt(0) === 0x3a) {
+      this.cur.comments.push(line.slice(1));
+      return null;
+    }
+    const colon = line.indexOf(':');
+    const field = colon < 0 ? line : line.slice(0, colon);
+    let value = colon < 0 ? '' : line.slice(colon + 1);
+    if (value.charCodeAt(0) === 0x20) value = value.slice(1);
+    switch (field) {
+      case 'event':
+        this.cur.event = value;
+        break;
+      case 'data':
+        this.cur.data.push(value);
+        break;
+      case 'id':
+        if (!value.includes('\0')) this.cur.id = value;
+        break;
+      case 'retry':
+        if (/^[0-9]+$/.test(value)) this.cur.retry = Number(value);
+        break;
+      default:
+        return null; // unknown fields are ignored, as by every client
+    }
+    this.cur.fields++;
+    return null;
+  }
+
+  private dispatch(): SseEvent | null {
+    const c = this.cur;
+    this.cur = emptyPending();
+    this.eventBytes = 0;
+    if (c.fields === 0 && c.comments.length === 0) return null;
+    const ev: SseEvent = { data: c.data.join('\n'), comments: c.comments };
+    if (c.data.length === 0) ev.hasData = false;
+    if (c.event !== undefined) ev.event = c.event;
+    if (c.id !== undefined) ev.id = c.id;
+    if (c.retry !== undefined) ev.retry = c.retry;
+    return ev;
+  }
+}
+
+function oneLine(s: string): string {
+  return s.replace(/[\r\n]/g, '');
+}
+
+/**
+ * Serialise an event so that a spec-conforming parser sees the same event: multi-line data
+ * becomes several data lines; CR/LF in single-line fields are dropped (they would inject
+ * fields). Always ends with the blank line that dispatches it.
+ */
+export function formatSseEvent(ev: SseEvent): string {
+  let out = '';
+  for (const c of ev.comments) for (const part of c.split(/\r\n|\r|\n/)) out += `:${part}\n`;
+  if (ev.event !== undefined) out += `event: ${oneLine(ev.event)}\n`;
+  if (ev.id !== undefined) out += `id: ${oneLine(ev.id).replace(/\0/g, '')}\n`;
+  if (ev.retry !== undefined && Number.isInteger(ev.retry) && ev.retry >= 0) out += `retry: ${ev.retry}\n`;
+  if (ev.hasData !== false) for (const line of ev.data.split(/\r\n|\r|\n/)) out += `data: ${line}\n`;
+  return `${out}\n`;
+}
+
+/** A JSON-RPC-carrying event: a `message` (or unnamed) event with data. */
+export function isMessageEvent(ev: SseEvent): boolean {
+  return (
+    ev.hasData !== false &&
+    ev.data !== '' &&
+    (ev.event === undefined || ev.event === '' || ev.event === 'message')
+  );
+}

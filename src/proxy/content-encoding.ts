@@ -1,0 +1,90 @@
+/**
+ * Decode a request body's Content-Encoding before the connector inspects it (SPEC §5): a
+ * compressed body must not smuggle a call past policy, and a zip bomb must not exhaust
+ * memory. Supported: identity, gzip/x-gzip, deflate (zlib-wrapped, or raw as some clients
+ * send it), br; stacked encodings are undone in reverse order of application (RFC 9110
+ * §8.4). Anything else is refused with 415. Output past the limit stops inflation at once
+ * (zlib's maxOutputLength) and is refused with 413. Corrupt data is refused with 400.
+ */
+import * as zlib from 'node:zlib';
+import { promisify } from 'node:util';
+
+export type DecodeResult =
+  { ok: true; body: Buffer } | { ok: false; status: 400 | 413 | 415; reason: string };
+
+const gunzip = promisify(zlib.gunzip);
+const inflate = promisify(zlib.inflate);
+const inflateRaw = promisify(zlib.inflateRaw);
+const brotli = promisify(zlib.brotliDecompress);
+
+/** More layers than this is an attack, not a client. */
+const MAX_LAYERS = 4;
+
+type Coding = 'gzip' | 'deflate' | 'br';
+
+function parseCodings(header: string): Coding[] | string {
+  const out: Coding[] = [];
+  for (const raw of header.split(',')) {
+    const token = raw.trim().toLowerCase();
+    if (token === '' || token === 'identity') continue;
+    if (token === 'gzip' || token === 'x-gzip') out.push('gzip');
+    else if (token === 'deflate') out.push('deflate');
+    else if (token === 'br') out.push('br');
+    else return token;
+  }
+  return out;
+}
+
+/** RFC 1950 header check: CM=8 and the 16-bit header divisible by 31. */
+function looksZlibWrapped(b: Buffer): boolean {
+  return b.length >= 2 && (b[0]! & 0x0f) === 8 && ((b[0]! << 8) | b[1]!) % 31 === 0;
+}
+
+function isTooLarge(err: unknown): boolean {
+  return (
+    err instanceof RangeError ||
+    (typeof err === 'object' && err !== null && (err as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE')
+  );
+}
+
+async function decodeOne(coding: Coding, body: Buffer, limit: number): Promise<Buffer> {
+  // maxOutputLength must be >= 1; a zero limit still allows an empty body to pass below.
+  const opts = { maxOutputLength: Math.max(1, limit) };
+  switch (coding) {
+    case 'gzip':
+      return gunzip(body, opts);
+    case 'deflate':
+      return looksZlibWrapped(body) ? inflate(body, opts) : inflateRaw(body, opts);
+    case 'br':
+      return brotli(body, opts);
+  }
+}
+
+export async function decodeContent(
+  body: Buffer,
+  contentEncoding: string | undefined,
+  limitBytes: number,
+): Promise<DecodeResult> {
+  const codings = parseCodings(contentEncoding ?? '');
+  if (typeof codings === 'string')
+    return { ok: false, status: 415, reason: `unsupported Content-Encoding ${JSON.stringify(codings)}` };
+  if (codings.length > MAX_LAYERS)
+    return { ok: false, status: 415, reason: `too many Content-Encoding layers (${codings.length})` };
+  if (body.length > limitBytes)
+    return { ok: false, status: 413, reason: `body larger than ${limitBytes} bytes` };
+  let cur = body;
+  for (let k = codings.length - 1; k >= 0; k--) {
+    const coding = codings[k]!;
+    try {
+      cur = await decodeOne(coding, cur, limitBytes);
+    } catch (err) {
+      if (isTooLarge(err))
+        return { ok: false, status: 413, reason: `decoded body larger than ${limitBytes} bytes` };
+      const msg = err instanceof Error ? err.message : String(err);
+      return { ok: false, status: 400, reason: `invalid ${coding} data: ${msg}` };
+    }
+    if (cur.length > limitBytes)
+      return { ok: false, status: 413, reason: `decoded body larger than ${limitBytes} bytes` };
+  }
+  return { ok: true, body: cur };
+}
