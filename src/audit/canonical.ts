@@ -23,7 +23,8 @@ function write(value: unknown, depth: number): string {
     case 'boolean':
       return value ? 'true' : 'false';
     case 'number':
-      if (!Number.isFinite(value)) throw new TypeError(`canonical JSON: ${String(value)} is not a JSON number`);
+      if (!Number.isFinite(value))
+        throw new TypeError(`canonical JSON: ${String(value)} is not a JSON number`);
       // JSON.stringify uses Number::toString, which is the RFC 8785 number form (and maps -0 to 0).
       return JSON.stringify(value);
     case 'string':

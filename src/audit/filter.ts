@@ -45,7 +45,9 @@ export function compileFilter(spec: AuditFilterSpec = {}): AuditFilter {
   }
   if (spec.server !== undefined) {
     const s = spec.server;
-    tests.push((r) => r.server !== undefined && r.server !== null && (r.server.name === s || r.server.url === s));
+    tests.push(
+      (r) => r.server !== undefined && r.server !== null && (r.server.name === s || r.server.url === s),
+    );
   }
   if (spec.run !== undefined) {
     const id = spec.run;

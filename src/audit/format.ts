@@ -7,7 +7,8 @@ import { shortRunId } from './run-id.js';
  * stripped of terminal escapes, control and bidi characters before they reach the screen.
  */
 
-const ANSI = /\u001b(?:\[[0-?]*[ -/]*[@-~]|\][^\u0007\u001b]*(?:\u0007|\u001b\\)?|[P^_X][^\u001b]*(?:\u001b\\)?|[@-Z\\-_])/g;
+const ANSI =
+  /\u001b(?:\[[0-?]*[ -/]*[@-~]|\][^\u0007\u001b]*(?:\u0007|\u001b\\)?|[P^_X][^\u001b]*(?:\u001b\\)?|[@-Z\\-_])/g;
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/g;
 const BIDI = /[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
 
@@ -37,18 +38,28 @@ export function formatTime(ts: string): string {
 function latency(r: AuditRecord): string {
   const l = r.latency_ms;
   if (!l || typeof l !== 'object') return '';
-  const total = [l.policy, l.approval, l.upstream].reduce<number>((a, b) => a + (typeof b === 'number' ? b : 0), 0);
+  const total = [l.policy, l.approval, l.upstream].reduce<number>(
+    (a, b) => a + (typeof b === 'number' ? b : 0),
+    0,
+  );
   return `${Math.round(total)}ms`;
 }
 
-const str = (v: unknown): string => (typeof v === 'string' ? v : v === undefined || v === null ? '' : String(v));
+const str = (v: unknown): string =>
+  typeof v === 'string' ? v : v === undefined || v === null ? '' : String(v);
 
 const DECISION_COLOR: Record<string, string> = { allow: '32', deny: '31', approve: '33' };
 
 export const COLUMNS: Column[] = [
   { header: 'TIME', max: 19, follow: 19, get: (r) => formatTime(str(r.ts)) },
   { header: 'RUN', max: 8, follow: 6, get: (r) => shortRunId(str(r.run)), color: () => '2' },
-  { header: 'KIND', max: 9, follow: 9, get: (r) => str(r.kind), color: (v) => (v === 'alert' ? '31;1' : undefined) },
+  {
+    header: 'KIND',
+    max: 9,
+    follow: 9,
+    get: (r) => str(r.kind),
+    color: (v) => (v === 'alert' ? '31;1' : undefined),
+  },
   { header: 'DECISION', max: 8, follow: 8, get: (r) => str(r.decision), color: (v) => DECISION_COLOR[v] },
   { header: 'SERVER', max: 24, follow: 16, get: (r) => str(r.server?.name ?? r.server?.url) },
   { header: 'METHOD', max: 24, follow: 16, get: (r) => str(r.method) },
@@ -61,7 +72,8 @@ export const COLUMNS: Column[] = [
 /** Fit a cell: sanitized, truncated with an ellipsis, padded to `width`. */
 function cell(text: string, width: number): string {
   const chars = [...sanitizeText(text)];
-  const fitted = chars.length > width ? `${chars.slice(0, Math.max(0, width - 1)).join('')}…` : chars.join('');
+  const fitted =
+    chars.length > width ? `${chars.slice(0, Math.max(0, width - 1)).join('')}…` : chars.join('');
   return fitted + ' '.repeat(Math.max(0, width - [...fitted].length));
 }
 

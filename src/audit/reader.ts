@@ -242,7 +242,6 @@ export async function followRecords(opts: FollowOptions): Promise<void> {
           // Removed or unreadable right now: keep what was complete, retry on the next scan.
         }
         for (const r of emit) opts.onRecord(r); // a throwing consumer ends the follow with its error
-
       }
     } while (again && !opts.signal.aborted);
   };

@@ -22,7 +22,9 @@ export interface AuditFs {
 }
 
 const p =
-  <A extends unknown[], R>(fn: (...args: [...A, (err: NodeJS.ErrnoException | null, r: R) => void]) => void) =>
+  <A extends unknown[], R>(
+    fn: (...args: [...A, (err: NodeJS.ErrnoException | null, r: R) => void]) => void,
+  ) =>
   (...args: A): Promise<R> =>
     new Promise((resolve, reject) => fn(...args, (err, r) => (err ? reject(err) : resolve(r))));
 
@@ -116,11 +118,16 @@ export class FileAuditSink implements AuditSink {
   append(rec: AuditInput): Promise<AuditRecord> {
     if (this.state !== 'open') {
       return Promise.reject(
-        new GovError('audit', `cannot append to audit run ${this.run}: the run is already ${this.stateWord()}`),
+        new GovError(
+          'audit',
+          `cannot append to audit run ${this.run}: the run is already ${this.stateWord()}`,
+        ),
       );
     }
     if (rec.kind === 'run_end') {
-      return Promise.reject(new GovError('internal', 'audit: a run_end record is written by seal(), not append()'));
+      return Promise.reject(
+        new GovError('internal', 'audit: a run_end record is written by seal(), not append()'),
+      );
     }
     return this.enqueue(rec);
   }
@@ -129,7 +136,9 @@ export class FileAuditSink implements AuditSink {
   seal(detail: JsonObject = {}): Promise<void> {
     if (this.state === 'sealed') return Promise.resolve();
     if (this.state === 'closed') {
-      return Promise.reject(new GovError('audit', `cannot seal audit run ${this.run}: the audit file is closed`));
+      return Promise.reject(
+        new GovError('audit', `cannot seal audit run ${this.run}: the audit file is closed`),
+      );
     }
     this.sealing ??= (async () => {
       this.state = 'sealing';
@@ -219,7 +228,9 @@ export class FileAuditSink implements AuditSink {
         record = buildRecord(input, { run: this.run, seq: seq + 1, prev, ts: item.ts });
       } catch (err) {
         // A record JSON cannot carry (NaN, BigInt...) fails alone; the rest of the group goes on.
-        item.reject(new GovError('internal', `audit: record cannot be serialised: ${(err as Error).message}`));
+        item.reject(
+          new GovError('internal', `audit: record cannot be serialised: ${(err as Error).message}`),
+        );
         continue;
       }
       seq += 1;
@@ -262,7 +273,9 @@ export class FileAuditSink implements AuditSink {
 
 export async function openAuditSink(opts: OpenAuditSinkOptions): Promise<FileAuditSink> {
   if (!isValidRunId(opts.run)) {
-    throw new GovError('audit', `invalid run id '${opts.run}'`, { hint: 'use letters, digits, ".", "_" and "-"' });
+    throw new GovError('audit', `invalid run id '${opts.run}'`, {
+      hint: 'use letters, digits, ".", "_" and "-"',
+    });
   }
   const impl: AuditFs = { ...nodeAuditFs, ...opts.fsImpl };
   const durable = opts.durable ?? true;
@@ -286,7 +299,13 @@ export async function openAuditSink(opts: OpenAuditSinkOptions): Promise<FileAud
     });
   }
   if (durable) await syncDir(impl, opts.dir);
-  return new FileAuditSink(fd, { path, run: opts.run, durable, fs: impl, now: opts.now ?? (() => new Date()) });
+  return new FileAuditSink(fd, {
+    path,
+    run: opts.run,
+    durable,
+    fs: impl,
+    now: opts.now ?? (() => new Date()),
+  });
 }
 
 /** Make the new directory entry durable too (best effort: not every file system allows it). */

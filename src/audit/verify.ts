@@ -44,7 +44,12 @@ export async function verifyAudit(dir: string, opts: VerifyOptions = {}): Promis
     try {
       parsed = await readRunFile(f.path);
     } catch (err) {
-      result.problems.push({ file: f.path, line: 0, kind: 'error', message: `cannot read: ${(err as Error).message}` });
+      result.problems.push({
+        file: f.path,
+        line: 0,
+        kind: 'error',
+        message: `cannot read: ${(err as Error).message}`,
+      });
       continue;
     }
     const live = !isSealed(parsed) && isRunLive(runsDir, f.run);
@@ -116,7 +121,9 @@ export function verifyRunFile(file: ParsedRunFile, live: boolean, problems: Audi
       line: last,
       kind: 'warning',
       message:
-        last === 0 ? 'empty run file (the run ended before its first record)' : 'unsealed (run ended without a seal, e.g. killed)',
+        last === 0
+          ? 'empty run file (the run ended before its first record)'
+          : 'unsealed (run ended without a seal, e.g. killed)',
     });
   }
   return count;
@@ -127,7 +134,9 @@ function checkSeal(r: AuditRecord): string[] {
   const out: string[] = [];
   if (!d || typeof d !== 'object') return ['broken seal: no detail with the record count and final hash'];
   if (d['records'] !== r.seq - 1) {
-    out.push(`broken seal: it counts ${JSON.stringify(d['records'] ?? null)} records but ${r.seq - 1} precede it`);
+    out.push(
+      `broken seal: it counts ${JSON.stringify(d['records'] ?? null)} records but ${r.seq - 1} precede it`,
+    );
   }
   if (d['final_hash'] !== r.prev) out.push("broken seal: its final hash is not the previous record's hash");
   return out;
@@ -137,7 +146,8 @@ function checkSeal(r: AuditRecord): string[] {
 export function isRunLive(runsDir: string, run: string): boolean {
   let pid: unknown;
   try {
-    pid = (JSON.parse(fs.readFileSync(join(runsDir, `${basename(run)}.json`), 'utf8')) as { pid?: unknown }).pid;
+    pid = (JSON.parse(fs.readFileSync(join(runsDir, `${basename(run)}.json`), 'utf8')) as { pid?: unknown })
+      .pid;
   } catch {
     return false;
   }
