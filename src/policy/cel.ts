@@ -1,0 +1,124 @@
+/**
+ * `when:` expressions: CEL (via @marcbachmann/cel-js) over {args, tool, server, method, run}.
+ * Parsed and type-checked once at compile time; evaluation never throws — an error or a
+ * non-boolean result comes back as a message so decide() can fail closed.
+ */
+import { Environment } from '@marcbachmann/cel-js';
+import type { JsonObject, JsonValue } from '../types.js';
+
+export interface WhenContext {
+  args: JsonObject;
+  tool: string;
+  server: string;
+  method: string;
+  run: string;
+}
+
+export type WhenResult = { ok: true; value: boolean } | { ok: false; error: string };
+
+export interface CompiledWhen {
+  readonly source: string;
+  /** `args` must already be converted with toCelArgs (done once per decision). */
+  evaluate(ctx: CelContext): WhenResult;
+}
+
+/** The context as CEL sees it (integers as BigInt). */
+export interface CelContext {
+  args: unknown;
+  tool: string;
+  server: string;
+  method: string;
+  run: string;
+}
+
+export type WhenCompileResult =
+  { ok: true; when: CompiledWhen } | { ok: false; message: string; offset: number };
+
+let env: Environment | null = null;
+
+/** Building an Environment is the expensive part; build one, lazily, and share it. */
+function celEnv(): Environment {
+  if (!env) {
+    env = new Environment({
+      limits: {
+        maxAstNodes: 2000,
+        maxDepth: 50,
+        maxListElements: 1000,
+        maxMapEntries: 1000,
+        maxCallArguments: 32,
+      },
+    })
+      .registerVariable('args', 'map')
+      .registerVariable('tool', 'string')
+      .registerVariable('server', 'string')
+      .registerVariable('method', 'string')
+      .registerVariable('run', 'string');
+  }
+  return env;
+}
+
+function firstLine(e: unknown): string {
+  const msg = e instanceof Error ? e.message : String(e);
+  return (msg.split('\n')[0] ?? msg).trim();
+}
+
+function errorOffset(e: unknown): number {
+  if (e && typeof e === 'object') {
+    const r = (e as { range?: { start?: unknown } }).range;
+    if (r && typeof r.start === 'number') return r.start;
+  }
+  return 0;
+}
+
+export function compileWhen(source: string): WhenCompileResult {
+  const e = celEnv();
+  let fn: (ctx: CelContext) => unknown;
+  try {
+    const check = e.check(source);
+    if (!check.valid) {
+      const err = check.error;
+      return { ok: false, message: `invalid CEL expression: ${firstLine(err)}`, offset: errorOffset(err) };
+    }
+    if (check.type !== 'bool' && check.type !== 'dyn')
+      return {
+        ok: false,
+        message: `when must be a boolean expression, but this one gives ${String(check.type)}`,
+        offset: 0,
+      };
+    const parsed = e.parse(source);
+    fn = (ctx) => parsed(ctx as unknown as Record<string, unknown>) as unknown;
+  } catch (err) {
+    return { ok: false, message: `invalid CEL expression: ${firstLine(err)}`, offset: errorOffset(err) };
+  }
+  return {
+    ok: true,
+    when: {
+      source,
+      evaluate(ctx) {
+        try {
+          const v = fn(ctx);
+          if (typeof v === 'boolean') return { ok: true, value: v };
+          return { ok: false, error: `when gave ${v === null ? 'null' : typeof v}, not a boolean` };
+        } catch (err) {
+          return { ok: false, error: firstLine(err) };
+        }
+      },
+    },
+  };
+}
+
+/**
+ * JSON numbers that are whole become CEL ints (BigInt) so `args.count + 1` and
+ * `args.amount <= 1000` both work; fractional numbers stay doubles.
+ */
+export function toCelArgs(v: JsonValue): unknown {
+  if (typeof v === 'number') return Number.isSafeInteger(v) ? BigInt(v) : v;
+  if (Array.isArray(v)) return v.map(toCelArgs);
+  if (v !== null && typeof v === 'object') {
+    // Null prototype: a JSON key named __proto__ stays an ordinary key.
+    const out = Object.create(null) as Record<string, unknown>;
+    for (const k of Object.keys(v)) out[k] = toCelArgs(v[k] as JsonValue);
+    return out;
+  }
+  return v;
+}

@@ -1,0 +1,97 @@
+/**
+ * The compiled form of a policy: what the rest of gov holds after loading gov.yaml once.
+ * Everything here is plain data plus pure, synchronous functions.
+ */
+import type {
+  Constraints,
+  DecisionKind,
+  JsonObject,
+  PolicyDecision,
+  ServerIdentity,
+  Transport,
+} from '../types.js';
+
+/** What decide() looks at: one client→server message, reduced to what policy matches on. */
+export interface PolicyInput {
+  server: ServerIdentity;
+  transport: Transport;
+  method: string;
+  /** tools/call params.name, or prompts/get params.name. */
+  tool?: string;
+  /** resources/read (subscribe, unsubscribe) params.uri. */
+  uri?: string;
+  args: JsonObject;
+  /** The run id (GOV_RUN_ID); visible to `when` as `run`. */
+  run: string;
+}
+
+/** A `credentials:` entry: which vault secret goes into which header for which hosts. */
+export interface CredentialBinding {
+  secret: string;
+  hosts: string[];
+  header: string;
+  /** Always contains `{secret}`. */
+  format: string;
+  env?: string;
+}
+
+export type UnknownServers = 'allow' | 'deny' | 'approve';
+
+export interface CompiledPolicy {
+  /** File path, or '(built-in default)'. */
+  source: string;
+  /** 'sha256:<hex>' of the source text. */
+  digest: string;
+  ruleCount: number;
+  /** Pure, synchronous, cheap. Never throws. */
+  decide(input: PolicyInput): PolicyDecision;
+  /** Registry name for 'scheme://host[:port]/path'; null when unlisted or there is no registry. */
+  resolveServer(url: string): string | null;
+  registryEnabled: boolean;
+  unknownServers: UnknownServers;
+  /** True when every tools/call of this tool on this server is denied whatever its arguments. */
+  isToolHidden(server: ServerIdentity, tool: string): boolean;
+  toolsList: 'hide_denied' | 'show';
+  denyAs: 'error' | 'result';
+  /** The policy-level `approval_timeout`, in ms. */
+  approvalTimeoutMs?: number;
+  credentials: CredentialBinding[];
+  redact: { vault: boolean; secrets: boolean };
+  /** Host globs: `*.example.com` (subdomains), `host:port` (that port only), else any port. */
+  hostMatches(globs: string[], host: string, port: number, defaultPort: number): boolean;
+  isPassthrough(host: string, port: number): boolean;
+  /** Each rule in order with its explanation in words (for `gov policy check` and UIs). */
+  describeRules(): RuleSummary[];
+}
+
+export interface RuleSummary {
+  id: string;
+  decision: DecisionKind;
+  explanation: string;
+  reason?: string;
+  constraints?: Constraints;
+  approvalTimeoutMs?: number;
+}
+
+/**
+ * A problem found while validating or compiling a policy, addressed by its path in the
+ * document (e.g. ['rules', 3, 'when']) so the loader can turn it into file:line:col.
+ */
+export interface PolicyIssue {
+  path: (string | number)[];
+  message: string;
+  /** Point at the key of the last path segment rather than its value. */
+  atKey?: boolean;
+  /** Character offset inside the scalar at `path` (CEL errors). */
+  offset?: number;
+}
+
+/** Thrown by the pure compiler; load.ts turns it into a GovError with file:line:col. */
+export class PolicyCompileError extends Error {
+  readonly issues: PolicyIssue[];
+  constructor(issues: PolicyIssue[]) {
+    super(issues[0]?.message ?? 'invalid policy');
+    this.name = 'PolicyCompileError';
+    this.issues = issues;
+  }
+}

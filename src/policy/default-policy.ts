@@ -1,0 +1,13 @@
+/**
+ * The built-in policy, used when no gov.yaml is found (SPEC §4): every tools/call needs a
+ * human's approval, discovery methods are allowed, no server registry. Kept as YAML text so
+ * its digest is that of a canonical source, like any policy file.
+ */
+export const BUILTIN_POLICY_SOURCE = '(built-in default)';
+
+export const BUILTIN_POLICY_TEXT = `# gov built-in default policy (no gov.yaml found)
+version: 1
+default: approve
+tools_list: hide_denied
+deny_as: error
+`;

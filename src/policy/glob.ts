@@ -1,0 +1,146 @@
+/**
+ * The four glob dialects of gov.yaml, each compiled once into a matcher:
+ * - tool/prompt/method names: `*` any run, `?` one character, case-sensitive;
+ * - resource URIs: `**` any run including `/`, `*` any run without `/`, `?` one non-`/`;
+ * - server URLs: `*` any run including `/` in the path, but never across the authority;
+ * - hosts: `*.example.com` (subdomains), `host:port` (that port only), else any port.
+ */
+
+export interface Glob {
+  /** Set when the pattern has no wildcard: matching is string equality. */
+  readonly literal: string | null;
+  readonly pattern: string;
+  test(s: string): boolean;
+}
+
+function escapeRe(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+}
+
+function build(pattern: string, source: string, flags = ''): Glob {
+  const re = new RegExp(`^${source}$`, flags);
+  return { literal: null, pattern, test: (s) => re.test(s) };
+}
+
+function literal(pattern: string): Glob {
+  return { literal: pattern, pattern, test: (s) => s === pattern };
+}
+
+export function hasWildcard(pattern: string): boolean {
+  return /[*?]/.test(pattern);
+}
+
+/** Tool, prompt and method names. */
+export function nameGlob(pattern: string): Glob {
+  if (!hasWildcard(pattern)) return literal(pattern);
+  let src = '';
+  for (const ch of pattern) src += ch === '*' ? '[\\s\\S]*' : ch === '?' ? '[\\s\\S]' : escapeRe(ch);
+  return build(pattern, src, 'u');
+}
+
+/** Resource URIs; a `**` between two slashes also matches zero directories. */
+export function uriGlob(pattern: string): Glob {
+  if (!hasWildcard(pattern)) return literal(pattern);
+  let src = '';
+  for (let i = 0; i < pattern.length; i++) {
+    const ch = pattern[i] as string;
+    if (ch === '*' && pattern[i + 1] === '*') {
+      const slashBefore = pattern[i - 1] === '/';
+      const slashAfter = pattern[i + 2] === '/';
+      if (slashBefore && slashAfter) {
+        src += '(?:[\\s\\S]*/)?';
+        i += 2; // consume the second '*' and the '/'
+      } else {
+        src += '[\\s\\S]*';
+        i += 1;
+      }
+    } else if (ch === '*') src += '[^/]*';
+    else if (ch === '?') src += '[^/]';
+    else src += escapeRe(ch);
+  }
+  return build(pattern, src, 'u');
+}
+
+const DEFAULT_PORTS: Record<string, string> = { 'http:': '80', 'https:': '443', 'ws:': '80', 'wss:': '443' };
+
+/**
+ * `scheme://host[:port]/path`: lower-case scheme and host, default port dropped, no
+ * user info, query or fragment. Null when it is not an absolute URL.
+ */
+export function normalizeServerUrl(url: string): string | null {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    return null;
+  }
+  if (!u.host) return null;
+  const port = u.port && DEFAULT_PORTS[u.protocol] !== u.port ? `:${u.port}` : '';
+  return `${u.protocol}//${u.hostname}${port}${u.pathname}`;
+}
+
+/**
+ * A registry URL pattern. The authority is matched with `*` not crossing `/` (so
+ * `https://*.example.com/*` cannot be satisfied by `https://evil.com/x.example.com/`);
+ * in the path `*` crosses `/`. A pattern without a path covers the whole origin, and one
+ * ending in `/*` also matches the path without its trailing slash.
+ */
+export function serverUrlGlob(pattern: string): Glob {
+  const trimmed = pattern.trim();
+  const sep = trimmed.indexOf('://');
+  const scheme = sep === -1 ? '*' : trimmed.slice(0, sep).toLowerCase();
+  const rest = sep === -1 ? trimmed : trimmed.slice(sep + 3);
+  const slash = rest.indexOf('/');
+  let authority = (slash === -1 ? rest : rest.slice(0, slash)).toLowerCase();
+  const path = slash === -1 ? '/*' : rest.slice(slash);
+  const dp = DEFAULT_PORTS[`${scheme}:`];
+  if (dp && authority.endsWith(`:${dp}`)) authority = authority.slice(0, -(dp.length + 1));
+  const part = (s: string, star: string) => {
+    let src = '';
+    for (const ch of s) src += ch === '*' ? star : ch === '?' ? '[^/]' : escapeRe(ch);
+    return src;
+  };
+  let pathSrc = part(path, '[\\s\\S]*');
+  if (path.endsWith('/*') && path.length > 2)
+    pathSrc = `${part(path.slice(0, -2), '[\\s\\S]*')}(?:/[\\s\\S]*)?`;
+  const src = `${part(scheme, '[a-z0-9+.-]*')}://${part(authority, '[^/]*')}${pathSrc}`;
+  return build(pattern, src, 'u');
+}
+
+export interface HostGlob {
+  readonly pattern: string;
+  test(host: string, port: number): boolean;
+}
+
+/** Hosts compare case-insensitively, without IPv6 brackets or a trailing dot. */
+function canonicalHost(host: string): string {
+  let h = host.trim().toLowerCase();
+  if (h.startsWith('[') && h.endsWith(']')) h = h.slice(1, -1);
+  if (h.endsWith('.')) h = h.slice(0, -1);
+  return h;
+}
+
+export function hostGlob(pattern: string): HostGlob {
+  let p = pattern.trim().toLowerCase();
+  let port: number | null = null;
+  // host:port, [v6]:port; a bare IPv6 address (several colons) has no port.
+  const bracket = /^\[([^\]]+)\](?::(\d+))?$/.exec(p);
+  if (bracket) {
+    p = bracket[1] as string;
+    if (bracket[2]) port = Number(bracket[2]);
+  } else {
+    const m = /^([^:]+):(\d+)$/.exec(p);
+    if (m) {
+      p = m[1] as string;
+      port = Number(m[2]);
+    }
+  }
+  p = canonicalHost(p);
+  let src = '';
+  for (const ch of p) src += ch === '*' ? '[^/:@\\s]*' : ch === '?' ? '[^/:@\\s.]' : escapeRe(ch);
+  const re = new RegExp(`^${src}$`, 'u');
+  return {
+    pattern,
+    test: (host, hostPort) => (port === null || port === hostPort) && re.test(canonicalHost(host)),
+  };
+}
