@@ -1,0 +1,144 @@
+import { useCallback, useRef, useState } from 'react';
+import { Box, Text, useInput, useStdin } from 'ink';
+import type { ApprovalVerdict } from '../../src/types.js';
+import { CHOOSE, promptKey, type PromptState } from './approval-keys.js';
+import { HeldCallView } from './HeldCallView.js';
+import { editLine } from './line-edit.js';
+import {
+  useChangedAt,
+  useColumns,
+  useHeldCalls,
+  useNow,
+  useRecentCalls,
+  type GovernedCallFeed,
+  type HeldCallSource,
+} from './panel-hooks.js';
+import { RecentCalls } from './RecentCalls.js';
+import { sanitizeInline } from './sanitize.js';
+
+export interface ApprovalPanelProps {
+  /** The run's ApprovalBroker (or anything with the same list/subscribe/settle). */
+  broker: HeldCallSource & { settle(id: string, verdict: ApprovalVerdict): boolean };
+  calls?: GovernedCallFeed;
+  /** A line typed while nothing is held (without its newline); omit to hide the input line. */
+  onLine?: (line: string) => void;
+  /** Ctrl-D on an empty input line. */
+  onEof?: () => void;
+  /** Ctrl-C (the terminal is in raw mode, so no SIGINT reaches anyone by itself). */
+  onInterrupt?: () => void;
+  /** Keys are ignored this long after the held call on screen changes. */
+  keyGuardMs?: number;
+  recentCount?: number;
+}
+
+/** The inline panel of `gov run`: recent governed calls, the oldest held call and its keys. */
+export function ApprovalPanel({
+  broker,
+  calls,
+  onLine,
+  onEof,
+  onInterrupt,
+  keyGuardMs = 300,
+  recentCount = 5,
+}: ApprovalPanelProps) {
+  const { isRawModeSupported } = useStdin();
+  const held = useHeldCalls(broker);
+  const recent = useRecentCalls(calls, recentCount);
+  const columns = useColumns();
+  const head = held[0];
+  const now = useNow(head !== undefined);
+  const sinceHeadChanged = useChangedAt(head?.id);
+  // Keys can arrive faster than React re-renders (a paste, a fast typist), so the
+  // editing state lives in a ref and every keystroke sees the previous one's result.
+  const state = useRef<{ prompt: PromptState; draft: string }>({ prompt: CHOOSE, draft: '' });
+  const [, setVersion] = useState(0);
+  const update = (next: { prompt: PromptState; draft: string }) => {
+    state.current = next;
+    setVersion((v) => v + 1);
+  };
+
+  // The reason prompt belongs to one call; if that call is gone, so is the prompt.
+  const current = state.current.prompt;
+  const activePrompt: PromptState =
+    current.mode === 'reason' && !held.some((c) => c.id === current.id) ? CHOOSE : current;
+  const draft = state.current.draft;
+
+  const onKey = useCallback(
+    (input: string, key: Parameters<Parameters<typeof useInput>[0]>[1]) => {
+      if (key.ctrl && input === 'c') {
+        onInterrupt?.();
+        return;
+      }
+      const { draft } = state.current;
+      const stale = state.current.prompt;
+      const prompt = stale.mode === 'reason' && !held.some((c) => c.id === stale.id) ? CHOOSE : stale;
+      if (head !== undefined || prompt.mode === 'reason') {
+        if (prompt.mode === 'choose' && sinceHeadChanged() < keyGuardMs) return;
+        const step = promptKey(prompt, head?.id, input, key, 'tui');
+        update({ prompt: step.state, draft });
+        if (step.settle) broker.settle(step.settle.id, step.settle.verdict);
+        return;
+      }
+      if (!onLine) return;
+      if (key.ctrl && input === 'd' && draft === '') {
+        onEof?.();
+        return;
+      }
+      const r = editLine(draft, input, key);
+      update({ prompt, draft: r.text });
+      for (const line of r.submitted) onLine(line);
+    },
+    [head, held, broker, onLine, onEof, onInterrupt, keyGuardMs, sinceHeadChanged],
+  );
+  useInput(onKey, { isActive: isRawModeSupported === true });
+
+  const others = held.length - 1;
+  return (
+    <Box flexDirection="column" width={columns}>
+      <Text dimColor wrap="truncate-end">
+        {'─ gov '.padEnd(Math.max(6, columns - 1), '─')}
+      </Text>
+      <RecentCalls calls={recent} />
+      {head ? (
+        <Box flexDirection="column">
+          <HeldCallView
+            call={head}
+            now={now}
+            columns={columns}
+            {...(others > 0 ? { note: `+${others} more held` } : {})}
+          />
+          {activePrompt.mode === 'reason' ? (
+            <Text wrap="truncate-start">
+              <Text color="red">deny</Text> — reason (optional), Enter to deny, Esc to go back:{' '}
+              {activePrompt.text}
+              <Text inverse> </Text>
+            </Text>
+          ) : (
+            <Text wrap="truncate-end">
+              <Text bold color="green">
+                a
+              </Text>{' '}
+              approve once ·{' '}
+              <Text bold color="green">
+                A
+              </Text>{' '}
+              approve {sanitizeInline(head.tool, 40)} for the rest of the run ·{' '}
+              <Text bold color="red">
+                d
+              </Text>{' '}
+              deny
+            </Text>
+          )}
+        </Box>
+      ) : onLine ? (
+        <Text wrap="truncate-start">
+          <Text color="cyan">›</Text> {draft}
+          <Text inverse> </Text>
+          {draft === '' ? <Text dimColor> type a line for the agent, Enter sends it</Text> : null}
+        </Text>
+      ) : (
+        <Text dimColor>no held calls</Text>
+      )}
+    </Box>
+  );
+}

@@ -1,0 +1,80 @@
+import { useEffect, useRef, useState } from 'react';
+import { useStdout } from 'ink';
+import type { GovernedCallEvent, HeldCall } from '../../src/types.js';
+
+/** The slice of ApprovalBroker the UI needs (core and UI meet only at this typed bus). */
+export interface HeldCallSource {
+  list(): HeldCall[];
+  subscribe(listener: (ev: { type: 'held' | 'settled' }) => void): () => void;
+}
+
+export interface GovernedCallFeed {
+  subscribe(listener: (e: GovernedCallEvent) => void): () => void;
+}
+
+/** Held calls, oldest first, kept current from the broker's events. */
+export function useHeldCalls(source: HeldCallSource): HeldCall[] {
+  const [held, setHeld] = useState<HeldCall[]>(() => source.list());
+  useEffect(() => {
+    let scheduled = false;
+    // A burst of events (1,000 calls held at once) becomes one re-read, not 1,000.
+    const refresh = () => {
+      if (scheduled) return;
+      scheduled = true;
+      queueMicrotask(() => {
+        scheduled = false;
+        setHeld(source.list());
+      });
+    };
+    const off = source.subscribe(refresh);
+    refresh();
+    return off;
+  }, [source]);
+  return held;
+}
+
+/** The last `n` governed calls. */
+export function useRecentCalls(feed: GovernedCallFeed | undefined, n = 5): GovernedCallEvent[] {
+  const [recent, setRecent] = useState<GovernedCallEvent[]>([]);
+  useEffect(() => {
+    if (!feed) return;
+    return feed.subscribe((e) => setRecent((prev) => [...prev, e].slice(-n)));
+  }, [feed, n]);
+  return recent;
+}
+
+/** Wall-clock ms, ticking every second while `active` (for "held N s"). */
+export function useNow(active: boolean, everyMs = 1000): number {
+  const [now, setNow] = useState(() => Date.now());
+  useEffect(() => {
+    if (!active) return;
+    setNow(Date.now());
+    const t = setInterval(() => setNow(Date.now()), everyMs);
+    return () => clearInterval(t);
+  }, [active, everyMs]);
+  return now;
+}
+
+/** Terminal width, re-read on resize. */
+export function useColumns(): number {
+  const { stdout } = useStdout();
+  const [cols, setCols] = useState(() => stdout.columns || 80);
+  useEffect(() => {
+    const onResize = () => setCols(stdout.columns || 80);
+    stdout.on('resize', onResize);
+    return () => {
+      stdout.off('resize', onResize);
+    };
+  }, [stdout]);
+  return cols;
+}
+
+/**
+ * Milliseconds since `key` last changed. Used to ignore keys for a moment after the
+ * call on screen changes, so a keypress meant for one call never lands on the next.
+ */
+export function useChangedAt(key: string | undefined): () => number {
+  const ref = useRef<{ key: string | undefined; at: number }>({ key, at: Date.now() });
+  if (ref.current.key !== key) ref.current = { key, at: Date.now() };
+  return () => Date.now() - ref.current.at;
+}

@@ -1,0 +1,87 @@
+import type { Readable, Writable } from 'node:stream';
+import { useEffect } from 'react';
+import { render, useStdout } from 'ink';
+import type { ApprovalBroker } from '../../src/approvals/broker.js';
+import { ApprovalPanel } from './ApprovalPanel.js';
+import { ChildOutputForwarder, type Write } from './child-output.js';
+import type { GovernedCallFeed } from './panel-hooks.js';
+
+export interface RunTuiOptions {
+  broker: ApprovalBroker;
+  calls: GovernedCallFeed;
+  child: { stdout: Readable; stderr: Readable; stdin: Writable };
+  stdin?: NodeJS.ReadStream;
+  stdout?: NodeJS.WriteStream;
+  /** Ctrl-C was pressed; the caller forwards SIGINT to the child. */
+  onInterrupt?: () => void;
+}
+
+export interface RunTui {
+  /** Flushes the child's partial lines and restores the terminal; later child output goes straight to stdout. */
+  unmount(): void;
+}
+
+/** Hands Ink's "write above the live region" function to code outside React. */
+function WriterBridge({ onWriter }: { onWriter: (w: Write | null) => void }) {
+  const { write } = useStdout();
+  useEffect(() => {
+    onWriter(write);
+    return () => onWriter(null);
+  }, [write, onWriter]);
+  return null;
+}
+
+/**
+ * The interactive terminal of `gov run`: the child's output scrolls above a live panel
+ * of governed calls and held approvals. Nothing here kills or signals the child.
+ */
+export function mountRunTui(opts: RunTuiOptions): RunTui {
+  const stdout = opts.stdout ?? process.stdout;
+  const { child } = opts;
+  const forwarder = new ChildOutputForwarder([child.stdout, child.stderr]);
+  // The child may exit before reading what we send; that must not crash gov.
+  const onStdinError = () => {};
+  child.stdin.on('error', onStdinError);
+
+  const sendLine = (line: string) => {
+    if (child.stdin.writable) child.stdin.write(line + '\n');
+  };
+  const sendEof = () => {
+    if (child.stdin.writable) child.stdin.end();
+  };
+  const setWriter = (w: Write | null) => forwarder.setWriter(w);
+
+  const instance = render(
+    <>
+      <WriterBridge onWriter={setWriter} />
+      <ApprovalPanel
+        broker={opts.broker}
+        calls={opts.calls}
+        onLine={sendLine}
+        onEof={sendEof}
+        {...(opts.onInterrupt ? { onInterrupt: opts.onInterrupt } : {})}
+      />
+    </>,
+    {
+      stdout,
+      stdin: opts.stdin ?? process.stdin,
+      exitOnCtrlC: false,
+      patchConsole: false,
+    },
+  );
+
+  let unmounted = false;
+  return {
+    unmount() {
+      if (unmounted) return;
+      unmounted = true;
+      forwarder.detach();
+      instance.unmount();
+      forwarder.setWriter(null);
+      child.stdin.off('error', onStdinError);
+      // Whatever the child still prints goes to the terminal as-is.
+      child.stdout.on('data', (chunk: Buffer | string) => stdout.write(chunk));
+      child.stderr.on('data', (chunk: Buffer | string) => process.stderr.write(chunk));
+    },
+  };
+}

@@ -1,0 +1,305 @@
+import { EventEmitter } from 'node:events';
+import { PassThrough } from 'node:stream';
+import { render, cleanup } from 'ink-testing-library';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { ApprovalBroker, type HeldCallRequest } from '../../src/approvals/broker.js';
+import type { ApprovalVerdict, GovernedCallEvent } from '../../src/types.js';
+import { ApprovalPanel } from '../../cli/ui/ApprovalPanel.js';
+import { mountRunTui } from '../../cli/ui/run-tui.js';
+
+function call(over: Partial<HeldCallRequest> = {}): HeldCallRequest {
+  return {
+    run: 'run-a',
+    server: 'payments',
+    tool: 'refund',
+    method: 'tools/call',
+    args: { amount: 5000, currency: 'EUR' },
+    args_digest: 'sha256:abc',
+    policy_digest: 'sha256:def',
+    rule: 'refunds',
+    reason: 'Refunds need a human',
+    timeout_ms: 60_000,
+    ...over,
+  };
+}
+
+const tick = (ms = 30) => new Promise((r) => setTimeout(r, ms));
+
+async function until(check: () => boolean, ms = 2000): Promise<void> {
+  const t0 = Date.now();
+  while (!check()) {
+    if (Date.now() - t0 > ms) throw new Error('condition not met in time');
+    await tick(10);
+  }
+}
+
+function feed() {
+  const listeners = new Set<(e: GovernedCallEvent) => void>();
+  return {
+    subscribe(l: (e: GovernedCallEvent) => void) {
+      listeners.add(l);
+      return () => listeners.delete(l);
+    },
+    push(e: Partial<GovernedCallEvent>) {
+      const ev: GovernedCallEvent = {
+        ts: new Date().toISOString(),
+        run: 'run-a',
+        transport: 'http',
+        server: 'github',
+        method: 'tools/call',
+        target: 'get_issue',
+        decision: 'allow',
+        rule: 'github-reads',
+        reason: '',
+        ...e,
+      };
+      for (const l of listeners) l(ev);
+    },
+  };
+}
+
+const brokers: ApprovalBroker[] = [];
+function newBroker() {
+  const b = new ApprovalBroker();
+  brokers.push(b);
+  return b;
+}
+
+afterEach(() => {
+  cleanup();
+  for (const b of brokers.splice(0)) b.close('test over');
+});
+
+describe('ApprovalPanel', () => {
+  it('shows recent governed calls and the held call with its arguments and keys', async () => {
+    const broker = newBroker();
+    const calls = feed();
+    void broker.request(call());
+    void broker.request(call({ tool: 'other' }));
+    const ui = render(<ApprovalPanel broker={broker} calls={calls} keyGuardMs={0} />);
+    calls.push({ decision: 'deny', target: 'shell_exec', rule: 'no-shell' });
+    calls.push({ decision: 'allow', target: 'get_issue', rule: 'github-reads' });
+    await tick();
+    const frame = ui.lastFrame() ?? '';
+    expect(frame).toMatch(/deny\s+tools\/call shell_exec \(rule no-shell\)/);
+    expect(frame).toMatch(/allow\s+tools\/call get_issue \(rule github-reads\)/);
+    expect(frame).toContain('held refund on payments');
+    expect(frame).toContain(broker.list()[0]!.id);
+    expect(frame).toMatch(/held \d+ s/);
+    expect(frame).toContain('+1 more held');
+    expect(frame).toContain('rule refunds — Refunds need a human');
+    expect(frame).toContain('"amount": 5000');
+    expect(frame).toContain('a approve once · A approve refund for the rest of the run · d deny');
+  });
+
+  it.each([
+    ['a', { approved: true, approver: 'tui' }],
+    ['A', { approved: true, approver: 'tui', always: true }],
+  ] as Array<[string, ApprovalVerdict]>)('key %s settles the held call', async (k, verdict) => {
+    const broker = newBroker();
+    const settle = vi.spyOn(broker, 'settle');
+    const p = broker.request(call());
+    const id = broker.list()[0]!.id;
+    const ui = render(<ApprovalPanel broker={broker} keyGuardMs={0} />);
+    await tick();
+    ui.stdin.write(k);
+    await expect(p).resolves.toEqual(verdict);
+    expect(settle).toHaveBeenCalledWith(id, verdict);
+    await tick();
+    expect(ui.lastFrame()).toContain('no held calls');
+  });
+
+  it('d, a typed reason and Enter deny with that reason', async () => {
+    const broker = newBroker();
+    const settle = vi.spyOn(broker, 'settle');
+    const p = broker.request(call());
+    const id = broker.list()[0]!.id;
+    const ui = render(<ApprovalPanel broker={broker} keyGuardMs={0} />);
+    await tick();
+    ui.stdin.write('d');
+    await tick();
+    expect(ui.lastFrame()).toContain('reason (optional)');
+    // 'a' inside the reason is text, not "approve"
+    for (const ch of 'not a refund') ui.stdin.write(ch);
+    await tick();
+    expect(settle).not.toHaveBeenCalled();
+    ui.stdin.write('\r');
+    const v = { approved: false, approver: 'tui', reason: 'not a refund' };
+    await expect(p).resolves.toEqual(v);
+    expect(settle).toHaveBeenCalledWith(id, v);
+  });
+
+  it('d then Enter denies without a reason', async () => {
+    const broker = newBroker();
+    const p = broker.request(call());
+    const ui = render(<ApprovalPanel broker={broker} keyGuardMs={0} />);
+    await tick();
+    ui.stdin.write('d');
+    await tick();
+    ui.stdin.write('\r');
+    await expect(p).resolves.toEqual({ approved: false, approver: 'tui' });
+  });
+
+  it('ignores keys for a moment after a new call appears', async () => {
+    const broker = newBroker();
+    const settle = vi.spyOn(broker, 'settle');
+    void broker.request(call());
+    const ui = render(<ApprovalPanel broker={broker} keyGuardMs={10_000} />);
+    await tick();
+    ui.stdin.write('a');
+    await tick();
+    expect(settle).not.toHaveBeenCalled();
+    expect(broker.size).toBe(1);
+  });
+
+  it('renders a tool name carrying ANSI escapes and bidi overrides harmlessly', async () => {
+    const broker = newBroker();
+    const hostile = 'evil\x1b]0;pwned\x07\x1b[2J\x1b[31m\u202etxt.exe\u2066\u200b_tool\x1b[0m';
+    void broker.request(
+      call({
+        tool: hostile,
+        server: 'srv\x1b[1A\u202d',
+        reason: 'why\x1b]8;;http://x\x1b\\link',
+        args: { ['k\u202e']: 'v\x1b[2K\u2067al' },
+      }),
+    );
+    const ui = render(<ApprovalPanel broker={broker} keyGuardMs={0} />);
+    await tick();
+    const frame = ui.lastFrame() ?? '';
+    expect(frame).toContain('held eviltxt.exe_tool on srv');
+    expect(frame).toContain('"k": "val"');
+    expect(frame).toContain('whylink');
+    for (const bad of [
+      '\u202e',
+      '\u202d',
+      '\u2066',
+      '\u2067',
+      '\u200b',
+      ']0;pwned',
+      '\x1b[2J',
+      '\x1b[1A',
+      '\x1b[2K',
+      '\x07',
+      'http://x',
+    ]) {
+      expect(frame).not.toContain(bad);
+    }
+  });
+
+  it('sends a typed line to the child while nothing is held, and not while something is', async () => {
+    const broker = newBroker();
+    const onLine = vi.fn();
+    const ui = render(<ApprovalPanel broker={broker} onLine={onLine} keyGuardMs={0} />);
+    await tick();
+    for (const ch of 'helo') ui.stdin.write(ch);
+    ui.stdin.write('\x7f'); // Backspace
+    ui.stdin.write('lo');
+    await tick();
+    expect(ui.lastFrame()).toContain('› hello');
+    ui.stdin.write('\r');
+    await tick();
+    expect(onLine).toHaveBeenCalledWith('hello');
+    void broker.request(call());
+    await tick();
+    ui.stdin.write('x');
+    ui.stdin.write('\r');
+    await tick();
+    expect(onLine).toHaveBeenCalledTimes(1);
+  });
+
+  it('Ctrl-C calls onInterrupt', async () => {
+    const onInterrupt = vi.fn();
+    const ui = render(<ApprovalPanel broker={newBroker()} onInterrupt={onInterrupt} />);
+    await tick();
+    ui.stdin.write('\x03');
+    await tick();
+    expect(onInterrupt).toHaveBeenCalledTimes(1);
+  });
+
+  it('stays responsive with 1,000 held calls', async () => {
+    const broker = newBroker();
+    const ui = render(<ApprovalPanel broker={broker} keyGuardMs={0} />);
+    for (let i = 0; i < 1000; i++) void broker.request(call({ tool: `t${i}` }));
+    await tick();
+    expect(ui.lastFrame()).toContain('+999 more held');
+    const t0 = Date.now();
+    ui.stdin.write('a');
+    await until(() => (ui.lastFrame() ?? '').includes('+998 more held'));
+    expect(Date.now() - t0).toBeLessThan(1000);
+  });
+});
+
+class FakeStdin extends EventEmitter {
+  isTTY = true;
+  data: string | null = null;
+  write(d: string) {
+    this.data = d;
+    this.emit('readable');
+    this.emit('data', d);
+  }
+  read() {
+    const d = this.data;
+    this.data = null;
+    return d;
+  }
+  setEncoding() {}
+  setRawMode() {}
+  resume() {}
+  pause() {}
+  ref() {}
+  unref() {}
+}
+
+class FakeStdout extends EventEmitter {
+  columns = 80;
+  rows = 24;
+  isTTY = true;
+  out = '';
+  write(s: string) {
+    this.out += s;
+    return true;
+  }
+}
+
+describe('mountRunTui', () => {
+  it('prints child output above the panel, sends typed lines to the child, forwards Ctrl-C, survives resize', async () => {
+    const broker = newBroker();
+    const child = { stdout: new PassThrough(), stderr: new PassThrough(), stdin: new PassThrough() };
+    const stdin = new FakeStdin();
+    const stdout = new FakeStdout();
+    const onInterrupt = vi.fn();
+    const received: string[] = [];
+    child.stdin.on('data', (d: Buffer) => received.push(d.toString()));
+    const tui = mountRunTui({
+      broker,
+      calls: feed(),
+      child,
+      stdin: stdin as unknown as NodeJS.ReadStream,
+      stdout: stdout as unknown as NodeJS.WriteStream,
+      onInterrupt,
+    });
+    try {
+      child.stdout.write('\x1b[32mgreen line\x1b[0m\n');
+      child.stderr.write('warn: partial');
+      await until(() => stdout.out.includes('green line'));
+      // colours from the child are kept as-is
+      expect(stdout.out).toContain('\x1b[32mgreen line\x1b[0m\n');
+      await until(() => stdout.out.includes('warn: partial\n'));
+      expect(stdout.out).toContain('─ gov');
+
+      for (const ch of 'ls') stdin.write(ch);
+      stdin.write('\r');
+      await until(() => received.join('') === 'ls\n');
+
+      stdin.write('\x03');
+      await until(() => onInterrupt.mock.calls.length === 1);
+
+      stdout.columns = 40;
+      stdout.emit('resize');
+      void broker.request(call());
+      await until(() => stdout.out.includes('held refund'));
+    } finally {
+      tui.unmount();
+    }
+  });
+});
