@@ -175,11 +175,9 @@ const decision = z.enum(['allow', 'deny', 'approve']);
 const name = z
   .string()
   .regex(NAME_RE, { message: 'expected a name of letters, digits, ., _ or - (at most 64)' });
-const method = z
-  .string()
-  .regex(/^[A-Za-z0-9_/.*?-]+$/, {
-    message: 'expected an MCP method name such as tools/call or resources/read',
-  });
+const method = z.string().regex(/^[A-Za-z0-9_/.*?-]+$/, {
+  message: 'expected an MCP method name such as tools/call or resources/read',
+});
 
 const constraints = z
   .object({

@@ -1,0 +1,153 @@
+import { isAbsolute, relative } from 'node:path';
+import { GovError, usageError } from '../../src/errors.js';
+import { govHome } from '../../src/home.js';
+import type { PolicyInput } from '../../src/policy/compiled.js';
+import { BUILTIN_POLICY_SOURCE } from '../../src/policy/default-policy.js';
+import { findPolicyPath, loadPolicy, PolicyLoadError } from '../../src/policy/load.js';
+import type { JsonObject, ServerIdentity } from '../../src/types.js';
+import { parseCommandArgs, wantsHelp } from '../args.js';
+
+const HELP = `usage: gov policy check [FILE]
+       gov policy eval --tool NAME [--server NAME|URL] [--args JSON] [--method M] [--uri URI] [--json]
+
+Subcommands:
+  check [FILE]   validate a policy (FILE, else --policy, ./gov.yaml, $GOV_HOME/policy.yaml);
+                 prints 'ok: <file>: <n> rules', or every problem as file:line:col (exit 2)
+  eval           decide one hypothetical call and print '<decision> (rule <id>): <reason>'
+
+Options:
+  --policy FILE      the policy to use (default: ./gov.yaml, else $GOV_HOME/policy.yaml,
+                     else the built-in default)
+  --tool NAME        tool (or prompt) name; required for tools/call and prompts/get
+  --server NAME|URL  a URL is resolved through the servers registry (an unlisted URL is an
+                     unknown server); a name is taken as that server's name
+  --args JSON        the call's arguments, a JSON object (default {})
+  --method M         the MCP method (default tools/call)
+  --uri URI          resource URI, for resources/read
+  --run ID           run id visible to 'when' as run (default 'eval')
+  --json             print {"decision","rule","reason"}
+  -h, --help         show this help
+`;
+
+function displayPath(p: string): string {
+  const rel = relative(process.cwd(), p);
+  return rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel : p;
+}
+
+function locate(explicit: string | undefined): string | null {
+  const found = findPolicyPath({
+    ...(explicit !== undefined ? { explicit } : {}),
+    cwd: process.cwd(),
+    home: govHome(),
+  });
+  return found === null ? null : displayPath(found);
+}
+
+function check(argv: string[]): number {
+  const { values, positionals } = parseCommandArgs('policy check', argv, { policy: { type: 'string' } });
+  if (positionals.length > 1)
+    throw usageError('policy check: expected at most one FILE', "see 'gov policy --help'");
+  const path = locate(positionals[0] ?? values.policy);
+  try {
+    const p = loadPolicy(path);
+    const n = p.ruleCount;
+    process.stdout.write(`ok: ${path ?? BUILTIN_POLICY_SOURCE}: ${n} rule${n === 1 ? '' : 's'}\n`);
+    return 0;
+  } catch (err) {
+    if (!(err instanceof PolicyLoadError)) throw err;
+    for (const problem of err.problems) process.stderr.write(`gov: ${problem}\n`);
+    return 2;
+  }
+}
+
+function looksLikeUrl(s: string): boolean {
+  return /^[a-z][a-z0-9+.-]*:\/\//i.test(s);
+}
+
+function parseArgsJson(text: string | undefined): JsonObject {
+  if (text === undefined) return {};
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch (err) {
+    throw usageError(
+      `policy eval: --args is not valid JSON (${(err as Error).message})`,
+      `pass an object, e.g. --args '{"amount": 500}'`,
+    );
+  }
+  if (v === null || typeof v !== 'object' || Array.isArray(v))
+    throw usageError(
+      'policy eval: --args must be a JSON object',
+      `pass an object, e.g. --args '{"amount": 500}'`,
+    );
+  return v as JsonObject;
+}
+
+function evaluate(argv: string[]): number {
+  const { values, positionals } = parseCommandArgs('policy eval', argv, {
+    policy: { type: 'string' },
+    tool: { type: 'string' },
+    server: { type: 'string' },
+    args: { type: 'string' },
+    method: { type: 'string' },
+    uri: { type: 'string' },
+    run: { type: 'string' },
+    json: { type: 'boolean' },
+  });
+  if (positionals.length > 0)
+    throw usageError(`policy eval: unexpected argument '${positionals[0] ?? ''}'`, "see 'gov policy --help'");
+  const method = values.method ?? 'tools/call';
+  if ((method === 'tools/call' || method === 'prompts/get') && values.tool === undefined)
+    throw usageError(`policy eval: ${method} needs --tool NAME`, "see 'gov policy --help'");
+  if (
+    method.startsWith('resources/') &&
+    method !== 'resources/list' &&
+    method !== 'resources/templates/list' &&
+    values.uri === undefined
+  )
+    throw usageError(`policy eval: ${method} needs --uri URI`, "see 'gov policy --help'");
+  const args = parseArgsJson(values.args);
+  const policy = loadPolicy(locate(values.policy));
+
+  let server: ServerIdentity;
+  let transport: PolicyInput['transport'];
+  const s = values.server;
+  if (s === undefined) {
+    // No server named: rules that name servers cannot match; nothing is "unknown".
+    server = { name: null, url: 'stdio:' };
+    transport = 'stdio';
+  } else if (looksLikeUrl(s)) {
+    server = { name: policy.resolveServer(s), url: s };
+    transport = 'http';
+  } else {
+    // A name is a known server: a registry entry or a stdio server's --name.
+    server = { name: s, url: `stdio:${s}` };
+    transport = 'stdio';
+  }
+
+  const input: PolicyInput = { server, transport, method, args, run: values.run ?? 'eval' };
+  if (values.tool !== undefined) input.tool = values.tool;
+  if (values.uri !== undefined) input.uri = values.uri;
+  const d = policy.decide(input);
+  if (values.json)
+    process.stdout.write(`${JSON.stringify({ decision: d.decision, rule: d.rule, reason: d.reason })}\n`);
+  else process.stdout.write(`${d.decision} (rule ${d.rule}): ${d.reason}\n`);
+  return 0;
+}
+
+export default async function policy(argv: string[]): Promise<number> {
+  const [sub, ...rest] = argv;
+  if (sub === undefined || sub === '--help' || sub === '-h' || sub === 'help') {
+    process.stdout.write(HELP);
+    return sub === undefined ? 2 : 0;
+  }
+  if (wantsHelp(rest)) {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  if (sub === 'check') return check(rest);
+  if (sub === 'eval') return evaluate(rest);
+  throw new GovError('usage', `policy: unknown subcommand '${sub}'`, {
+    hint: "use 'gov policy check' or 'gov policy eval'",
+  });
+}

@@ -1,0 +1,74 @@
+/** The commented starter gov.yaml that `gov init` writes. It must pass `gov policy check`. */
+export const STARTER_POLICY_TEXT = `# gov.yaml: what AI agents may do through MCP. Check it with 'gov policy check';
+# try a call with 'gov policy eval --tool NAME [--server NAME|URL] [--args JSON]'.
+version: 1
+
+# The server registry: name -> URL pattern(s) ('*' matches any run of characters in the
+# path). With a registry, traffic to a server not listed gets 'unknown_servers'.
+# Uncomment and adapt:
+# servers:
+#   github: https://api.githubcopilot.com/mcp/*
+#   payments: https://mcp.payments.internal/*
+# unknown_servers: deny       # allow | deny | approve (default deny)
+
+# What happens to a tools/call that no rule matches: allow | deny | approve.
+default: approve
+
+# How long a held call waits for a human before it is denied.
+approval_timeout: 120s
+
+# Rules: the first rule that matches decides. A rule matches on
+#   server  registry name(s)            tool  glob(s) over the tool (or prompt) name
+#   method  default tools/call           uri   glob(s) for resources/read (** crosses /)
+#   when    a CEL expression over {args, tool, server, method, run}; if it fails to
+#           evaluate (say, a missing argument) the call is denied
+# and decides allow | deny | approve, with an optional reason shown to the agent.
+rules:
+  - id: read-only-tools
+    tool: ["get_*", "list_*", "search_*", "read_*"]
+    decision: allow
+
+  - id: no-shell
+    tool: ["shell*", "exec*", "run_command"]
+    decision: deny
+    reason: Shell access is not allowed
+
+  - id: no-secret-files
+    method: resources/read
+    uri: ["file:///**/.env", "file:///**/*.pem", "file:///**/id_rsa*"]
+    decision: deny
+    reason: Secret files are off limits
+
+  # A bounded allow: at most 50 calls per run, 10 a minute, 30s upstream timeout.
+  - id: bounded-writes
+    tool: "write_*"
+    decision: allow
+    constraints: { max_calls: 50, rate: 10/min, timeout: 30s }
+
+  # A conditional allow, then a held call with its own approval timeout:
+  # - id: small-refunds
+  #   server: payments
+  #   tool: refund
+  #   when: args.amount <= 1000
+  #   decision: allow
+  # - id: refunds
+  #   tool: refund
+  #   decision: approve
+  #   timeout: 10m
+
+# Credentials from the vault ('gov vault set NAME'), injected as a header for the listed
+# hosts. The agent only ever sees a placeholder in 'env'.
+credentials: []
+#  - secret: github-token
+#    hosts: [api.githubcopilot.com]
+#    header: Authorization
+#    format: "Bearer {secret}"
+#    env: GITHUB_TOKEN
+
+output:
+  redact: [vault, secrets]     # vault values always; well-known secret formats too
+
+tools_list: hide_denied        # hide tools that are always denied from tools/list (or: show)
+deny_as: error                 # error (JSON-RPC -32003) | result (an isError tool result)
+passthrough: []                # host globs tunnelled without decryption, e.g. "*.internal:443"
+`;
