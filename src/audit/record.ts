@@ -73,9 +73,20 @@ export function buildRecord(
   return { ...normalised, hash: hashRecord(normalised) };
 }
 
-/** One record as one line (JSON + '\n'); the record must already contain its hash. */
+/** Characters JSON.stringify leaves raw that would mislead a terminal showing the file. */
+const UNSAFE = /[\u007f-\u009f\u061c\u200b-\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff]/g;
+
+/**
+ * One record as one line (JSON + '\n'); the record must already contain its hash. C1
+ * controls, bidi and line-separator characters are \u-escaped so `cat` of an audit file
+ * (or `tail --json`) cannot be spoofed by a tool name; the parsed value is unchanged.
+ */
 export function serializeRecord(rec: AuditRecord): string {
-  return `${JSON.stringify(rec)}\n`;
+  const json = JSON.stringify(rec).replace(
+    UNSAFE,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
+  return `${json}\n`;
 }
 
 const recordSchema = z
