@@ -1,0 +1,176 @@
+import { describe, expect, it } from 'vitest';
+import { classifyBody } from '../../src/mcp/classify.js';
+import { enc, fixture, hostileFixtures, versionFixtures } from './corpus.js';
+
+const classify = (s: string) => classifyBody(enc(s));
+
+describe('classifyBody on the spec corpus', () => {
+  const all = versionFixtures();
+
+  it('has fixtures for every version', () => {
+    expect(new Set(all.map((f) => f.version)).size).toBe(5);
+    expect(all.length).toBeGreaterThan(60);
+  });
+
+  for (const f of all) {
+    it(`${f.version}/${f.name} is MCP of the right kind`, () => {
+      const r = classifyBody(f.bytes);
+      expect(r.kind).toBe('mcp');
+      if (r.kind !== 'mcp') return;
+      const parsed = JSON.parse(new TextDecoder().decode(f.bytes)) as unknown;
+      expect(r.batch).toBe(Array.isArray(parsed));
+      const expected = f.name.endsWith('-request.json')
+        ? 'request'
+        : f.name.endsWith('-notification.json')
+          ? 'notification'
+          : 'response';
+      if (!r.batch) expect(r.messages[0]!.kind).toBe(expected);
+      expect(r.messages.map((m) => m.raw)).toEqual(Array.isArray(parsed) ? parsed : [parsed]);
+    });
+  }
+
+  it('reads a batch element by element', () => {
+    const r = classifyBody(fixture('2025-03-26', 'batch-request.json'));
+    expect(r).toMatchObject({ kind: 'mcp', batch: true });
+    if (r.kind !== 'mcp') return;
+    expect(r.messages.map((m) => m.kind)).toEqual(['request', 'request', 'notification']);
+    expect(r.messages.map((m) => ('method' in m ? m.method : ''))).toEqual([
+      'tools/call',
+      'tools/call',
+      'notifications/progress',
+    ]);
+  });
+});
+
+describe('classifyBody on hostile input', () => {
+  const expectations: Record<string, { kind: string; code?: number; reason?: RegExp }> = {
+    'batch-hiding-shell.bin': { kind: 'mcp' },
+    'batch-with-invalid-element.bin': { kind: 'malformed', code: -32600, reason: /batch element 1: missing jsonrpc/ },
+    'bom.bin': { kind: 'mcp' },
+    'case-folded-method.bin': { kind: 'malformed', code: -32600, reason: /unexpected member "Method"/ },
+    'case-folded-name.bin': { kind: 'malformed', code: -32600, reason: /ambiguous member "Name"/ },
+    'deep-nesting.bin': { kind: 'malformed', code: -32700, reason: /nesting deeper than 128/ },
+    'duplicate-escaped-name.bin': { kind: 'malformed', code: -32700, reason: /duplicate key "name"/ },
+    'duplicate-in-arguments.bin': { kind: 'malformed', code: -32700, reason: /duplicate key "path"/ },
+    'duplicate-method.bin': { kind: 'malformed', code: -32700, reason: /duplicate key "method"/ },
+    'duplicate-name.bin': { kind: 'malformed', code: -32700, reason: /duplicate key "name"/ },
+    'empty-batch.bin': { kind: 'malformed', code: -32600, reason: /empty batch/ },
+    'form-body.bin': { kind: 'other' },
+    'invalid-utf8.bin': { kind: 'malformed', code: -32700, reason: /invalid UTF-8/ },
+    'lone-surrogate.bin': { kind: 'malformed', code: -32700, reason: /lone surrogate/ },
+    'long-s-params.bin': { kind: 'malformed', code: -32600, reason: /unexpected member "paramſ"/ },
+    'name-not-string.bin': { kind: 'malformed', code: -32600, reason: /params.name must be a string/ },
+    'nested-batch.bin': { kind: 'other' },
+    'no-jsonrpc-member.bin': { kind: 'malformed', code: -32600, reason: /missing jsonrpc/ },
+    'null-id-request.bin': { kind: 'malformed', code: -32600, reason: /id must be/ },
+    'overlong-utf8.bin': { kind: 'malformed', code: -32700, reason: /invalid UTF-8/ },
+    'params-array-tools-call.bin': { kind: 'malformed', code: -32600, reason: /params must be an object/ },
+    'proto-key.bin': { kind: 'mcp' },
+    'result-and-error.bin': { kind: 'malformed', code: -32600, reason: /both result and error/ },
+    'scalar-number.bin': { kind: 'malformed', code: -32600, reason: /not an object or array/ },
+    'scalar-string.bin': { kind: 'malformed', code: -32600, reason: /not an object or array/ },
+    'trailing-comma.bin': { kind: 'malformed', code: -32700 },
+    'trailing-garbage.bin': { kind: 'malformed', code: -32700, reason: /unexpected data after/ },
+    'unicode-escaped-method.bin': { kind: 'mcp' },
+    'unicode-escaped-tool.bin': { kind: 'mcp' },
+    'utf16le.bin': { kind: 'other' },
+    'wrong-jsonrpc-version.bin': { kind: 'malformed', code: -32600, reason: /jsonrpc must be "2.0"/ },
+  };
+
+  for (const f of hostileFixtures()) {
+    it(`hostile/${f.name}`, () => {
+      const want = expectations[f.name];
+      expect(want, `no expectation for ${f.name}`).toBeDefined();
+      const r = classifyBody(f.bytes);
+      expect(r.kind).toBe(want!.kind);
+      if (r.kind === 'malformed') {
+        if (want!.code !== undefined) expect(r.code).toBe(want!.code);
+        if (want!.reason) expect(r.reason).toMatch(want!.reason);
+      }
+    });
+  }
+
+  it('decodes escapes so policy sees the real tool name and method', () => {
+    for (const name of ['unicode-escaped-tool.bin', 'unicode-escaped-method.bin']) {
+      const r = classifyBody(fixture('hostile', name));
+      expect(r.kind).toBe('mcp');
+      if (r.kind !== 'mcp') continue;
+      const m = r.messages[0]!;
+      expect(m.kind === 'request' && m.method).toBe('tools/call');
+      expect(m.kind === 'request' && (m.params as { name: string }).name).toBe('shell_exec');
+    }
+  });
+});
+
+describe('classifyBody rules', () => {
+  it('treats non-JSON and JSON without jsonrpc as other', () => {
+    for (const s of ['', '   ', 'hello', '<xml/>', 'a=1&b=2', '{"query":"x"}', '[1,2,3]', '[{"a":1}]', '"unterminated'])
+      expect(classify(s).kind, s).toBe('other');
+  });
+
+  it('refuses JSON scalars at the top level', () => {
+    for (const s of ['1', '"x"', 'true', 'null', ' \n -3.5 '])
+      expect(classify(s)).toEqual({
+        kind: 'malformed',
+        code: -32600,
+        reason: 'top-level value is not an object or array',
+        id: null,
+      });
+  });
+
+  it('treats objects that claim MCP methods without jsonrpc as malformed', () => {
+    expect(classify('{"id":1,"method":"tools/list"}')).toMatchObject({ kind: 'malformed', code: -32600, id: 1 });
+    expect(classify('{"method":"card","amount":3}').kind).toBe('other');
+    expect(classify('{"JsonRpc":"2.0","id":1,"method":"x"}').kind).toBe('malformed');
+  });
+
+  it('validates JSON-RPC shapes', () => {
+    const bad = [
+      '{"jsonrpc":"2.0"}',
+      '{"jsonrpc":2,"id":1,"method":"x"}',
+      '{"jsonrpc":"2.0","id":1,"method":5}',
+      '{"jsonrpc":"2.0","id":true,"method":"x"}',
+      '{"jsonrpc":"2.0","id":{},"method":"x"}',
+      '{"jsonrpc":"2.0","id":1,"method":"x","params":"s"}',
+      '{"jsonrpc":"2.0","id":1,"method":"x","params":null}',
+      '{"jsonrpc":"2.0","id":1,"method":"x","extra":1}',
+      '{"jsonrpc":"2.0","id":1,"result":{},"method":"x","x":1}',
+      '{"jsonrpc":"2.0","result":{}}',
+      '{"jsonrpc":"2.0","id":1,"error":{"code":"x","message":"m"}}',
+      '{"jsonrpc":"2.0","id":1,"error":{"code":1.5,"message":"m"}}',
+      '{"jsonrpc":"2.0","id":1,"error":{"code":1}}',
+      '{"jsonrpc":"2.0","id":1,"error":"x"}',
+      '{"jsonrpc":"2.0","id":1,"method":"resources/read","params":{}}',
+      '{"jsonrpc":"2.0","id":1,"method":"prompts/get","params":{"name":"p","arguments":[1]}}',
+      '{"jsonrpc":"2.0","id":1,"method":"tools/call"}',
+    ];
+    for (const s of bad) expect(classify(s), s).toMatchObject({ kind: 'malformed', code: -32600 });
+    const good = [
+      '{"jsonrpc":"2.0","id":"a","method":"x","params":[1]}',
+      '{"jsonrpc":"2.0","method":"x"}',
+      '{"jsonrpc":"2.0","id":null,"error":{"code":-32700,"message":"m"}}',
+      '{"jsonrpc":"2.0","error":{"code":-32700,"message":"m","data":{"a":1}}}',
+      '{"jsonrpc":"2.0","id":0,"result":null}',
+    ];
+    for (const s of good) expect(classify(s).kind, s).toBe('mcp');
+  });
+
+  it('recovers the id of an invalid single message', () => {
+    expect(classify('{"jsonrpc":"1.0","id":"abc","method":"x"}')).toMatchObject({ kind: 'malformed', id: 'abc' });
+    expect(classify('{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{}}')).toMatchObject({ id: 7 });
+  });
+
+  it('needs every batch element to be valid JSON-RPC', () => {
+    expect(classify('[{"jsonrpc":"2.0","method":"x"},1]').kind).toBe('malformed');
+    expect(classify('[{"jsonrpc":"2.0","method":"x"},{"a":1}]').kind).toBe('malformed');
+    expect(classify('[{"jsonrpc":"2.0","method":"x"},{"jsonrpc":"2.0","id":1,"result":{}}]')).toMatchObject({
+      kind: 'mcp',
+      batch: true,
+    });
+  });
+
+  it('skips a BOM and leading whitespace', () => {
+    expect(classify('\ufeff \r\n\t{"jsonrpc":"2.0","method":"x"}').kind).toBe('mcp');
+    expect(classify('\ufeff').kind).toBe('other');
+  });
+});
