@@ -1,0 +1,95 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { classifyBody, type McpParseResult } from '../../src/mcp/classify.js';
+import { checkMcpHeaders, decodeHeaderValue, encodeHeaderValue } from '../../src/mcp/headers.js';
+import { FIXTURES, enc, fixture } from './corpus.js';
+
+function mcp(bytes: Uint8Array): McpParseResult {
+  const r = classifyBody(bytes);
+  if (r.kind !== 'mcp') throw new Error(`expected mcp, got ${r.kind}`);
+  return r;
+}
+const call = (name: string) =>
+  mcp(enc(JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name, arguments: {} } })));
+
+describe('checkMcpHeaders', () => {
+  const samples = JSON.parse(readFileSync(path.join(FIXTURES, '2026-07-28', 'headers.json'), 'utf8')) as {
+    file: string;
+    headers: Record<string, string>;
+    ok: boolean;
+  }[];
+  for (const s of samples) {
+    it(`2026-07-28 ${s.file} with ${JSON.stringify(s.headers)} → ${s.ok ? 'accepted' : 'refused'}`, () => {
+      const r = checkMcpHeaders({ method: s.headers['Mcp-Method'], name: s.headers['Mcp-Name'] }, mcp(fixture('2026-07-28', s.file)));
+      if (s.ok) expect(r).toBeNull();
+      else expect(r).toEqual(expect.any(String));
+    });
+  }
+
+  it('accepts bodies without headers (older protocol versions)', () => {
+    expect(checkMcpHeaders({}, call('shell_exec'))).toBeNull();
+  });
+
+  it('refuses a method mismatch, naming both values', () => {
+    expect(checkMcpHeaders({ method: 'tools/list' }, call('x'))).toMatch(/Mcp-Method .*"tools\/list".*"tools\/call"/);
+    expect(checkMcpHeaders({ method: 'Tools/Call', name: 'x' }, call('x'))).not.toBeNull(); // values are case-sensitive
+  });
+
+  it('refuses a name mismatch and a missing required Mcp-Name', () => {
+    expect(checkMcpHeaders({ method: 'tools/call', name: 'get_weather' }, call('shell_exec'))).toMatch(/Mcp-Name/);
+    expect(checkMcpHeaders({ method: 'tools/call' }, call('shell_exec'))).toMatch(/required/);
+    expect(checkMcpHeaders({ name: 'shell_exec' }, call('shell_exec'))).toBeNull();
+    expect(checkMcpHeaders({ name: 'get_weather' }, call('shell_exec'))).not.toBeNull();
+  });
+
+  it('refuses Mcp-Name on a method that names nothing; allows its absence on resources/subscribe', () => {
+    const list = mcp(enc('{"jsonrpc":"2.0","id":1,"method":"tools/list"}'));
+    expect(checkMcpHeaders({ method: 'tools/list', name: 'x' }, list)).not.toBeNull();
+    const sub = mcp(enc('{"jsonrpc":"2.0","id":1,"method":"resources/subscribe","params":{"uri":"file:///a"}}'));
+    expect(checkMcpHeaders({ method: 'resources/subscribe' }, sub)).toBeNull();
+    expect(checkMcpHeaders({ method: 'resources/subscribe', name: 'file:///b' }, sub)).not.toBeNull();
+  });
+
+  it('checks notifications too', () => {
+    const n = mcp(enc('{"jsonrpc":"2.0","method":"notifications/initialized"}'));
+    expect(checkMcpHeaders({ method: 'notifications/initialized' }, n)).toBeNull();
+    expect(checkMcpHeaders({ method: 'notifications/cancelled' }, n)).not.toBeNull();
+  });
+
+  it('refuses headers on a batch, a response, or a repeated header', () => {
+    expect(checkMcpHeaders({ method: 'tools/call' }, mcp(fixture('2025-03-26', 'batch-request.json')))).toMatch(/batch/);
+    expect(checkMcpHeaders({ method: 'x' }, mcp(fixture('2025-06-18', 'tools-call-response.json')))).toMatch(/response/);
+    expect(checkMcpHeaders({ method: ['tools/call', 'tools/call'], name: 'x' }, call('x'))).toMatch(/2 times/);
+    expect(checkMcpHeaders({ method: ['tools/call'], name: ['x'] }, call('x'))).toBeNull();
+  });
+
+  it('decodes Base64-sentinel names before comparing', () => {
+    const name = 'tööl_unicode';
+    expect(checkMcpHeaders({ method: 'tools/call', name: encodeHeaderValue(name) }, call(name))).toBeNull();
+    expect(checkMcpHeaders({ method: 'tools/call', name: encodeHeaderValue('shell_exec') }, call('shell_exec'))).toBeNull();
+    expect(checkMcpHeaders({ method: 'tools/call', name: '=?base64?c2hlbGxfZXhlYw==?=' }, call('shell_exec'))).toBeNull();
+    expect(checkMcpHeaders({ method: 'tools/call', name: '=?base64?c2hlbGxfZXhlYw==?=' }, call('get_weather'))).not.toBeNull();
+    expect(checkMcpHeaders({ method: 'tools/call', name: '=?base64?!!!!?=' }, call('x'))).toMatch(/not valid/);
+  });
+});
+
+describe('header value encoding', () => {
+  it('matches the spec examples', () => {
+    expect(encodeHeaderValue('us-west1')).toBe('us-west1');
+    expect(encodeHeaderValue('Hello, 世界')).toBe('=?base64?SGVsbG8sIOS4lueVjA==?=');
+    expect(encodeHeaderValue(' padded ')).toBe('=?base64?IHBhZGRlZCA=?=');
+    expect(encodeHeaderValue('line1\nline2')).toBe('=?base64?bGluZTEKbGluZTI=?=');
+    expect(encodeHeaderValue('=?base64?literal?=')).toBe('=?base64?PT9iYXNlNjQ/bGl0ZXJhbD89?=');
+  });
+
+  it('round-trips and rejects invalid values', () => {
+    for (const v of ['a', 'Hello, 世界', ' x', 'a\tb', '=?base64?literal?=', '😀', 'ab', 'abc', 'abcd'])
+      expect(decodeHeaderValue(encodeHeaderValue(v))).toBe(v);
+    expect(decodeHeaderValue('bad\u0001')).toBeNull();
+    expect(decodeHeaderValue('é')).toBeNull();
+    expect(decodeHeaderValue('=?base64?abc?=')).toBeNull(); // bad length
+    expect(decodeHeaderValue('=?base64?/w==?=')).toBeNull(); // 0xFF is not UTF-8
+    expect(decodeHeaderValue('=?base64?YQ==YQ==?=')).toBeNull(); // padding in the middle
+  });
+});
