@@ -89,8 +89,9 @@ export class SseParser {
       }
       this.lastWasCr = b === CR;
       this.appendLine(chunk.subarray(start, i));
+      // Checked before decoding, so a giant line is never copied or decoded.
+      this.overflowCheck(out, 1);
       this.eventBytes += this.lineBytes + 1;
-      this.overflowCheck(out);
       const lineText = this.takeLine();
       start = i + 1;
       const ev = this.processLine(lineText);
@@ -132,8 +133,8 @@ export class SseParser {
     this.lineBytes += part.length;
   }
 
-  private overflowCheck(done: SseEvent[]): void {
-    if (this.eventBytes + this.lineBytes > this.max) {
+  private overflowCheck(done: SseEvent[], terminator = 0): void {
+    if (this.eventBytes + this.lineBytes + terminator > this.max) {
       this.failed = true;
       this.line = [];
       this.lineBytes = 0;
