@@ -1,0 +1,76 @@
+import { listPending, type PendingCall } from '../../src/approvals/client.js';
+import { usageError } from '../../src/errors.js';
+import { govHome } from '../../src/home.js';
+import { parseCommandArgs, wantsHelp } from '../args.js';
+import { sanitizeInline } from '../ui/sanitize.js';
+
+const HELP = `usage: gov pending [--json]
+
+List the calls held for approval in every live run.
+
+options:
+  --json      print a JSON array of {id, run, server, tool, method, args, rule, reason, held_since}
+  -h, --help  show this help
+
+Approve or deny one with 'gov approve ID' / 'gov deny ID', or interactively with 'gov approvals'.
+`;
+
+/** The documented `pending --json` shape, exactly these keys in this order. */
+export function pendingJson(c: PendingCall) {
+  return {
+    id: c.id,
+    run: c.run,
+    server: c.server,
+    tool: c.tool,
+    method: c.method,
+    args: c.args,
+    rule: c.rule,
+    reason: c.reason,
+    held_since: c.held_since,
+  };
+}
+
+function heldFor(since: string, now: number): string {
+  const s = Math.max(0, Math.floor((now - Date.parse(since)) / 1000));
+  if (Number.isNaN(s)) return '?';
+  return s < 120 ? `${s}s` : s < 7200 ? `${Math.floor(s / 60)}m` : `${Math.floor(s / 3600)}h`;
+}
+
+export function pendingTable(calls: PendingCall[], now = Date.now()): string {
+  const header = ['ID', 'RUN', 'SERVER', 'TOOL', 'RULE', 'HELD', 'REASON'];
+  const rows = calls.map((c) => [
+    sanitizeInline(c.id, 20),
+    sanitizeInline(c.run, 24),
+    sanitizeInline(c.server, 30),
+    sanitizeInline(c.tool, 40),
+    sanitizeInline(c.rule, 30),
+    heldFor(c.held_since, now),
+    sanitizeInline(c.reason, 60),
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: string[]) =>
+    cells
+      .map((cell, i) => (i === cells.length - 1 ? cell : cell.padEnd(widths[i]!)))
+      .join('  ')
+      .trimEnd();
+  return [line(header), ...rows.map(line)].join('\n') + '\n';
+}
+
+export default async function pending(argv: string[]): Promise<number> {
+  if (wantsHelp(argv)) {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  const { values, positionals } = parseCommandArgs('pending', argv, { json: { type: 'boolean' } });
+  if (positionals.length > 0)
+    throw usageError(`pending: unexpected argument '${positionals[0]}'`, "see 'gov pending --help'");
+  const calls = await listPending(govHome());
+  if (values.json) {
+    process.stdout.write(JSON.stringify(calls.map(pendingJson), null, 2) + '\n');
+  } else if (calls.length === 0) {
+    process.stdout.write('No held calls\n');
+  } else {
+    process.stdout.write(pendingTable(calls));
+  }
+  return 0;
+}

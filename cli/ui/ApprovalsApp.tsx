@@ -1,0 +1,190 @@
+import { useCallback, useEffect, useRef, useState } from 'react';
+import { Box, Text, useInput, useStdin, useStdout } from 'ink';
+import type { PendingCall, RemoteEvent, SettleOutcome } from '../../src/approvals/client.js';
+import { CHOOSE, promptKey, type PromptState } from './approval-keys.js';
+import { HeldCallView } from './HeldCallView.js';
+import { useChangedAt, useColumns, useNow } from './panel-hooks.js';
+import { sanitizeInline } from './sanitize.js';
+
+export interface ApprovalsAppProps {
+  /** Start streaming events from every live run (client.subscribeAll). */
+  subscribe: (onEvent: (ev: RemoteEvent) => void) => { close(): void };
+  approve: (call: PendingCall, always: boolean) => Promise<SettleOutcome>;
+  deny: (call: PendingCall, reason: string | undefined) => Promise<SettleOutcome>;
+  /** `q` or Ctrl-C. */
+  onExit: () => void;
+  keyGuardMs?: number;
+}
+
+const keyOf = (run: string, id: string) => `${run}\u0000${id}`;
+
+/** Held calls across all runs, oldest first, kept current from the remote event stream. */
+function useRemoteHeld(subscribe: ApprovalsAppProps['subscribe']) {
+  const [calls, setCalls] = useState<PendingCall[]>([]);
+  const remove = useCallback(
+    (pred: (c: PendingCall) => boolean) => setCalls((prev) => prev.filter((c) => !pred(c))),
+    [],
+  );
+  useEffect(() => {
+    const sub = subscribe((ev) => {
+      if (ev.type === 'held') {
+        const call: PendingCall = { ...ev.call, run: ev.run };
+        setCalls((prev) => {
+          if (prev.some((c) => c.run === call.run && c.id === call.id)) return prev;
+          return [...prev, call].sort((a, b) => a.held_since.localeCompare(b.held_since));
+        });
+      } else if (ev.type === 'settled') {
+        remove((c) => c.run === ev.run && c.id === ev.id);
+      } else {
+        remove((c) => c.run === ev.run);
+      }
+    });
+    return () => sub.close();
+  }, [subscribe, remove]);
+  return { calls, remove };
+}
+
+/** `gov approvals`: every held call of every live run; pick one, approve or deny it. */
+export function ApprovalsApp({ subscribe, approve, deny, onExit, keyGuardMs = 300 }: ApprovalsAppProps) {
+  const { isRawModeSupported } = useStdin();
+  const { stdout } = useStdout();
+  const columns = useColumns();
+  const { calls, remove } = useRemoteHeld(subscribe);
+  const [selectedKey, setSelectedKey] = useState<string | undefined>(undefined);
+  const [status, setStatus] = useState<{ text: string; error: boolean } | undefined>(undefined);
+  const prompt = useRef<PromptState>(CHOOSE);
+  const [, rerender] = useState(0);
+
+  // Selection follows the call, not the row, so arrivals and departures don't move it.
+  let index = calls.findIndex((c) => keyOf(c.run, c.id) === selectedKey);
+  if (index === -1) index = 0;
+  const selected = calls[index];
+  const selKey = selected ? keyOf(selected.run, selected.id) : undefined;
+  const now = useNow(calls.length > 0);
+  const sinceChanged = useChangedAt(selKey);
+
+  const act = useCallback(
+    (call: PendingCall, settle: () => Promise<SettleOutcome>, done: string) => {
+      settle().then(
+        (r) => {
+          if (r.settled) {
+            remove((c) => c.run === call.run && c.id === call.id);
+            setStatus({ text: `${done} ${call.id} (run ${call.run})`, error: false });
+          } else {
+            setStatus({ text: r.error, error: true });
+          }
+        },
+        (err: unknown) => setStatus({ text: err instanceof Error ? err.message : String(err), error: true }),
+      );
+    },
+    [remove],
+  );
+
+  const onKey = useCallback(
+    (input: string, key: Parameters<Parameters<typeof useInput>[0]>[1]) => {
+      if (key.ctrl && input === 'c') return onExit();
+      const p0 = prompt.current;
+      const p = p0.mode === 'reason' && !calls.some((c) => keyOf(c.run, c.id) === p0.id) ? CHOOSE : p0;
+      if (p.mode === 'choose') {
+        if (input === 'q' || key.escape) return onExit();
+        if (key.upArrow || key.downArrow) {
+          const next = calls[Math.max(0, Math.min(calls.length - 1, index + (key.upArrow ? -1 : 1)))];
+          if (next) setSelectedKey(keyOf(next.run, next.id));
+          return;
+        }
+        if (sinceChanged() < keyGuardMs) return;
+      }
+      const step = promptKey(p, selKey, input, key, 'tui');
+      prompt.current = step.state;
+      rerender((v) => v + 1);
+      if (!step.settle) return;
+      const target = calls.find((c) => keyOf(c.run, c.id) === step.settle?.id);
+      if (!target) return;
+      const v = step.settle.verdict;
+      if (v.approved)
+        act(target, () => approve(target, v.always === true), v.always ? 'approved (always)' : 'approved');
+      else act(target, () => deny(target, v.reason), 'denied');
+    },
+    [calls, index, selKey, onExit, approve, deny, act, keyGuardMs, sinceChanged],
+  );
+  useInput(onKey, { isActive: isRawModeSupported === true });
+
+  const rows = stdout.rows || 24;
+  const listRows = Math.max(3, Math.min(10, rows - 20));
+  const start = Math.max(0, Math.min(index - Math.floor(listRows / 2), calls.length - listRows));
+  const visible = calls.slice(start, start + listRows);
+  const runs = new Set(calls.map((c) => c.run)).size;
+  const p = prompt.current.mode === 'reason' && prompt.current.id === selKey ? prompt.current : CHOOSE;
+
+  return (
+    <Box flexDirection="column" width={columns}>
+      <Text bold wrap="truncate-end">
+        gov approvals{' '}
+        <Text dimColor>
+          — {calls.length} held{calls.length > 0 ? ` across ${runs} run${runs === 1 ? '' : 's'}` : ''}
+        </Text>
+      </Text>
+      {calls.length === 0 ? (
+        <Box flexDirection="column" marginTop={1}>
+          <Text>No held calls</Text>
+          <Text dimColor>
+            Waiting for calls held by live `gov run` / `gov mcp wrap` sessions… (q to quit)
+          </Text>
+        </Box>
+      ) : (
+        <Box flexDirection="column" marginTop={1}>
+          {visible.map((c) => {
+            const isSel = keyOf(c.run, c.id) === selKey;
+            return (
+              <Text key={keyOf(c.run, c.id)} wrap="truncate-end" inverse={isSel}>
+                {isSel ? '▸ ' : '  '}
+                {sanitizeInline(c.id, 20).padEnd(10)} {sanitizeInline(c.run, 24).padEnd(14)}{' '}
+                {sanitizeInline(c.server, 30)}/{sanitizeInline(c.tool, 60)}{' '}
+                <Text dimColor={!isSel}>rule {sanitizeInline(c.rule, 40)}</Text>
+              </Text>
+            );
+          })}
+          {calls.length > visible.length ? (
+            <Text dimColor>({calls.length - visible.length} more; ↑/↓ to scroll)</Text>
+          ) : null}
+          {selected ? (
+            <HeldCallView
+              call={selected}
+              now={now}
+              columns={columns}
+              showRun
+              maxArgLines={Math.max(4, rows - listRows - 12)}
+            />
+          ) : null}
+          {p.mode === 'reason' ? (
+            <Text wrap="truncate-start">
+              <Text color="red">deny</Text> — reason (optional), Enter to deny, Esc to go back: {p.text}
+              <Text inverse> </Text>
+            </Text>
+          ) : (
+            <Text wrap="truncate-end">
+              ↑/↓ select ·{' '}
+              <Text bold color="green">
+                a
+              </Text>{' '}
+              approve once ·{' '}
+              <Text bold color="green">
+                A
+              </Text>{' '}
+              approve this tool for the rest of its run ·{' '}
+              <Text bold color="red">
+                d
+              </Text>{' '}
+              deny · q quit
+            </Text>
+          )}
+        </Box>
+      )}
+      {status ? (
+        <Text color={status.error ? 'red' : 'green'} wrap="truncate-end">
+          {sanitizeInline(status.text, 300)}
+        </Text>
+      ) : null}
+    </Box>
+  );
+}
