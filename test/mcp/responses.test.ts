@@ -1,0 +1,96 @@
+import { describe, expect, it } from 'vitest';
+import { classifyBody } from '../../src/mcp/classify.js';
+import { endpointFromEvent, normalizePostUrl, sameOrigin } from '../../src/mcp/legacy-sse.js';
+import {
+  filterToolsList,
+  negotiatedProtocolVersion,
+  responseMethod,
+  rewriteToolsListResponse,
+  serverInfoOf,
+} from '../../src/mcp/responses.js';
+import { SseParser } from '../../src/mcp/sse.js';
+import type { JsonRpcMessage, JsonValue } from '../../src/types.js';
+import { VERSIONS, fixture } from './corpus.js';
+
+function message(bytes: Uint8Array): JsonRpcMessage {
+  const r = classifyBody(bytes);
+  if (r.kind !== 'mcp') throw new Error('expected mcp');
+  return r.messages[0]!;
+}
+const resultOf = (m: JsonRpcMessage): JsonValue => (m.kind === 'response' ? (m.result ?? null) : null);
+
+describe('filterToolsList', () => {
+  for (const v of VERSIONS) {
+    it(`${v}: hides denied tools without touching the input`, () => {
+      const msg = message(fixture(v, 'tools-list-response.json'));
+      const before = JSON.stringify(msg.raw);
+      const { result, removed } = filterToolsList(resultOf(msg), (n) => n.startsWith('shell'));
+      expect(removed).toEqual(['shell_exec']);
+      expect((result as { tools: { name: string }[] }).tools.map((t) => t.name)).toEqual(['get_weather', 'write_file']);
+      expect(JSON.stringify(msg.raw)).toBe(before);
+    });
+  }
+
+  it('returns non-list results unchanged', () => {
+    for (const r of [null, 1, 'x', [], {}, { tools: 'no' }]) expect(filterToolsList(r, () => true)).toEqual({ result: r, removed: [] });
+    const keep = { tools: [{ name: 1 }, 'x'], nextCursor: 'c' } as JsonValue;
+    expect(filterToolsList(keep, () => true)).toEqual({ result: keep, removed: [] });
+  });
+
+  it('keeps other result members such as nextCursor', () => {
+    const r = filterToolsList({ tools: [{ name: 'a' }, { name: 'b' }], nextCursor: 'c' }, (n) => n === 'a');
+    expect(r.result).toEqual({ tools: [{ name: 'b' }], nextCursor: 'c' });
+  });
+
+  it('rewrites a tools/list response message, matched through the pending request id', () => {
+    const msg = message(fixture('2025-06-18', 'tools-list-response.json'));
+    const pending = new Map<string | number, string>([[1, 'tools/list']]);
+    const method = responseMethod(msg, pending);
+    expect(method).toBe('tools/list');
+    const out = rewriteToolsListResponse(msg, method, (n) => n === 'write_file');
+    expect(out?.removed).toEqual(['write_file']);
+    expect(out?.raw).toMatchObject({ jsonrpc: '2.0', id: 1 });
+    expect(rewriteToolsListResponse(msg, 'tools/call', () => true)).toBeNull();
+    expect(rewriteToolsListResponse(msg, method, () => false)).toBeNull();
+  });
+});
+
+describe('initialize results', () => {
+  for (const v of VERSIONS.filter((x) => x !== '2026-07-28')) {
+    it(`${v}: serverInfo and protocol version`, () => {
+      const msg = message(fixture(v, 'initialize-response.json'));
+      expect(serverInfoOf(resultOf(msg))).toEqual({ name: 'example-server', version: '2.3.1' });
+      expect(negotiatedProtocolVersion(resultOf(msg))).toBe(v);
+    });
+  }
+  it('null when absent or malformed', () => {
+    expect(serverInfoOf(null)).toBeNull();
+    expect(serverInfoOf({ serverInfo: { version: '1' } })).toBeNull();
+    expect(negotiatedProtocolVersion({})).toBeNull();
+  });
+});
+
+describe('legacy HTTP+SSE endpoint', () => {
+  const stream = 'https://mcp.example.com/sse';
+  it('resolves the corpus endpoint event against the stream URL', () => {
+    const [ev] = new SseParser({ maxEventBytes: 4096 }).push(fixture('2024-11-05', 'endpoint-event.sse'));
+    expect(endpointFromEvent(ev!, stream)).toBe(
+      'https://mcp.example.com/messages?sessionId=3f6c1b2e-8a51-4f0e-9d1c-1f2e3d4c5b6a',
+    );
+  });
+
+  it('handles absolute and relative forms, drops fragments, ignores other events', () => {
+    const ev = (data: string, event = 'endpoint') => ({ event, data, comments: [] });
+    expect(endpointFromEvent(ev('messages?s=1#frag'), 'http://h:8080/a/sse')).toBe('http://h:8080/a/messages?s=1');
+    expect(endpointFromEvent(ev('https://other.example/post'), stream)).toBe('https://other.example/post');
+    expect(endpointFromEvent(ev('/x', 'message'), stream)).toBeNull();
+    expect(endpointFromEvent(ev('javascript:alert(1)'), stream)).toBeNull();
+    expect(endpointFromEvent(ev(''), stream)).toBeNull();
+    expect(normalizePostUrl('https://mcp.example.com/messages?sessionId=1#x')).toBe(
+      'https://mcp.example.com/messages?sessionId=1',
+    );
+    expect(normalizePostUrl('nope')).toBeNull();
+    expect(sameOrigin('https://mcp.example.com/m', stream)).toBe(true);
+    expect(sameOrigin('https://evil.example/m', stream)).toBe(false);
+  });
+});

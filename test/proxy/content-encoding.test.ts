@@ -1,0 +1,56 @@
+import * as zlib from 'node:zlib';
+import { describe, expect, it } from 'vitest';
+import { decodeContent } from '../../src/proxy/content-encoding.js';
+
+const body = Buffer.from('{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"shell_exec"}}');
+const LIMIT = 4 * 1024 * 1024;
+
+describe('decodeContent', () => {
+  it('passes identity bodies through', async () => {
+    for (const ce of [undefined, '', 'identity', ' Identity '])
+      expect(await decodeContent(body, ce, LIMIT)).toEqual({ ok: true, body });
+  });
+
+  it('decodes gzip, x-gzip, deflate (zlib and raw) and br, case-insensitively', async () => {
+    const cases: [string, Buffer][] = [
+      ['gzip', zlib.gzipSync(body)],
+      ['X-GZIP', zlib.gzipSync(body)],
+      ['deflate', zlib.deflateSync(body)],
+      ['deflate', zlib.deflateRawSync(body)],
+      ['br', zlib.brotliCompressSync(body)],
+    ];
+    for (const [ce, data] of cases) expect(await decodeContent(data, ce, LIMIT)).toEqual({ ok: true, body });
+  });
+
+  it('undoes stacked encodings in reverse order of application', async () => {
+    const data = zlib.brotliCompressSync(zlib.gzipSync(body)); // gzip applied first, then br
+    expect(await decodeContent(data, 'gzip, br', LIMIT)).toEqual({ ok: true, body });
+    expect((await decodeContent(data, 'br, gzip', LIMIT)).ok).toBe(false);
+    expect(await decodeContent(zlib.gzipSync(body), 'identity, gzip', LIMIT)).toEqual({ ok: true, body });
+  });
+
+  it('refuses unknown encodings with 415', async () => {
+    for (const ce of ['compress', 'zstd', 'gzip, zstd', 'x-custom', 'gzip;q=1'])
+      expect(await decodeContent(body, ce, LIMIT)).toMatchObject({ ok: false, status: 415 });
+    expect(await decodeContent(body, 'gzip, gzip, gzip, gzip, gzip', LIMIT)).toMatchObject({ ok: false, status: 415 });
+  });
+
+  it('refuses oversized bodies with 413, stopping a zip bomb early', async () => {
+    expect(await decodeContent(Buffer.alloc(11), undefined, 10)).toMatchObject({ ok: false, status: 413 });
+    const bomb = zlib.gzipSync(Buffer.alloc(64 * 1024 * 1024)); // ~64 KB compressed
+    const t = performance.now();
+    expect(await decodeContent(bomb, 'gzip', 1024 * 1024)).toMatchObject({ ok: false, status: 413 });
+    expect(performance.now() - t).toBeLessThan(2000);
+    const brBomb = zlib.brotliCompressSync(Buffer.alloc(16 * 1024 * 1024));
+    expect(await decodeContent(brBomb, 'br', 1024 * 1024)).toMatchObject({ ok: false, status: 413 });
+    // exactly at the limit is fine
+    expect(await decodeContent(zlib.gzipSync(Buffer.alloc(1000)), 'gzip', 1000)).toMatchObject({ ok: true });
+  });
+
+  it('refuses corrupt or truncated data with 400', async () => {
+    const gz = zlib.gzipSync(body);
+    expect(await decodeContent(gz.subarray(0, gz.length - 10), 'gzip', LIMIT)).toMatchObject({ ok: false, status: 400 });
+    expect(await decodeContent(body, 'gzip', LIMIT)).toMatchObject({ ok: false, status: 400 });
+    expect(await decodeContent(body, 'br', LIMIT)).toMatchObject({ ok: false, status: 400 });
+  });
+});
