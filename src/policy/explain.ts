@@ -27,7 +27,7 @@ function targetNoun(methods: string[]): string {
 }
 
 function describeTargets(noun: string, globs: string[]): string {
-  if (globs.length === 1 && !hasWildcard(globs[0] ?? '')) return `of ${noun} ${globs[0] ?? ''}`;
+  if (!globs.some(hasWildcard)) return `of ${noun} ${orList(globs)}`;
   return `of a ${noun} matching ${orList(globs)}`;
 }
 

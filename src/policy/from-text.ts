@@ -3,7 +3,7 @@
  * the file first, unknown keys before anything else they may have caused). Pure; load.ts
  * adds the file reading, the digest and the GovError.
  */
-import { LineCounter, parseDocument } from 'yaml';
+import { LineCounter, parseDocument, visit } from 'yaml';
 import type { ZodIssue } from 'zod';
 import { compilePolicy, type CompileMeta } from './compile.js';
 import { PolicyCompileError, type CompiledPolicy, type PolicyIssue } from './compiled.js';
@@ -28,6 +28,23 @@ export function compilePolicyText(text: string, meta: CompileMeta): PolicyTextRe
     );
     return { ok: false, problems };
   }
+  // An alias without its anchor is only noticed by toJS, which cannot say where; find it.
+  let unresolved: string | null = null;
+  visit(doc, {
+    Alias(_, node) {
+      if (node.resolve(doc) === undefined) {
+        unresolved = formatAt(
+          label,
+          lc,
+          node.range?.[0] ?? 0,
+          `unknown alias *${node.source} (quote a value that starts with *)`,
+        );
+        return visit.BREAK;
+      }
+      return undefined;
+    },
+  });
+  if (unresolved !== null) return { ok: false, problems: [unresolved] };
   let data: unknown;
   try {
     data = doc.toJS({ maxAliasCount: 100 });

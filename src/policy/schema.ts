@@ -103,7 +103,8 @@ export const policyErrorMap: z.ZodErrorMap = (issue, ctx) => {
     case z.ZodIssueCode.invalid_type:
       if (issue.received === 'undefined' && typeof last === 'string')
         return { message: `missing required key '${last}'` };
-      if (issue.path.length === 0) return { message: 'expected a mapping with version: 1 at the top level' };
+      if (issue.path.length === 0 && issue.expected === 'object')
+        return { message: 'expected a mapping with version: 1 at the top level' };
       return { message: `expected ${article(issue.expected)}, got ${article(issue.received)}` };
     case z.ZodIssueCode.unrecognized_keys: {
       const known = keysAt(issue.path);
@@ -116,6 +117,8 @@ export const policyErrorMap: z.ZodErrorMap = (issue, ctx) => {
     case z.ZodIssueCode.invalid_enum_value:
       return { message: `expected one of ${issue.options.join(', ')}, got '${String(issue.received)}'` };
     case z.ZodIssueCode.invalid_literal:
+      if (issue.received === undefined && typeof last === 'string')
+        return { message: `missing required key '${last}'` };
       if (last === 'version')
         return {
           message: `unsupported version ${JSON.stringify(issue.received) ?? ''} (expected version: 1)`,
