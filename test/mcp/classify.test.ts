@@ -45,7 +45,11 @@ describe('classifyBody on the spec corpus', () => {
 describe('classifyBody on hostile input', () => {
   const expectations: Record<string, { kind: string; code?: number; reason?: RegExp }> = {
     'batch-hiding-shell.bin': { kind: 'mcp' },
-    'batch-with-invalid-element.bin': { kind: 'malformed', code: -32600, reason: /batch element 1: missing jsonrpc/ },
+    'batch-with-invalid-element.bin': {
+      kind: 'malformed',
+      code: -32600,
+      reason: /batch element 1: missing jsonrpc/,
+    },
     'bom.bin': { kind: 'mcp' },
     'case-folded-method.bin': { kind: 'malformed', code: -32600, reason: /unexpected member "Method"/ },
     'case-folded-name.bin': { kind: 'malformed', code: -32600, reason: /ambiguous member "Name"/ },
@@ -104,7 +108,17 @@ describe('classifyBody on hostile input', () => {
 
 describe('classifyBody rules', () => {
   it('treats non-JSON and JSON without jsonrpc as other', () => {
-    for (const s of ['', '   ', 'hello', '<xml/>', 'a=1&b=2', '{"query":"x"}', '[1,2,3]', '[{"a":1}]', '"unterminated'])
+    for (const s of [
+      '',
+      '   ',
+      'hello',
+      '<xml/>',
+      'a=1&b=2',
+      '{"query":"x"}',
+      '[1,2,3]',
+      '[{"a":1}]',
+      '"unterminated',
+    ])
       expect(classify(s).kind, s).toBe('other');
   });
 
@@ -119,7 +133,11 @@ describe('classifyBody rules', () => {
   });
 
   it('treats objects that claim MCP methods without jsonrpc as malformed', () => {
-    expect(classify('{"id":1,"method":"tools/list"}')).toMatchObject({ kind: 'malformed', code: -32600, id: 1 });
+    expect(classify('{"id":1,"method":"tools/list"}')).toMatchObject({
+      kind: 'malformed',
+      code: -32600,
+      id: 1,
+    });
     expect(classify('{"method":"card","amount":3}').kind).toBe('other');
     expect(classify('{"JsonRpc":"2.0","id":1,"method":"x"}').kind).toBe('malformed');
   });
@@ -156,7 +174,10 @@ describe('classifyBody rules', () => {
   });
 
   it('recovers the id of an invalid single message', () => {
-    expect(classify('{"jsonrpc":"1.0","id":"abc","method":"x"}')).toMatchObject({ kind: 'malformed', id: 'abc' });
+    expect(classify('{"jsonrpc":"1.0","id":"abc","method":"x"}')).toMatchObject({
+      kind: 'malformed',
+      id: 'abc',
+    });
     expect(classify('{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{}}')).toMatchObject({ id: 7 });
   });
 

@@ -37,7 +37,11 @@ describe('canonicalize / canonicalJson', () => {
 describe('toEnvelope', () => {
   for (const v of VERSIONS) {
     it(`${v}: tools/call → tool, canonical args, progress token`, () => {
-      const env = toEnvelope(only(fixture(v, 'tools-call-request.json')), { ...ctx, protocolVersion: v, sessionId: 's1' });
+      const env = toEnvelope(only(fixture(v, 'tools-call-request.json')), {
+        ...ctx,
+        protocolVersion: v,
+        sessionId: 's1',
+      });
       expect(env).toMatchObject({
         transport: 'http',
         server,
@@ -57,7 +61,12 @@ describe('toEnvelope', () => {
       expect(r).toMatchObject({ method: 'resources/read', uri: 'file:///projects/app/.env', args: {} });
       expect(r.tool).toBeUndefined();
       const p = toEnvelope(only(fixture(v, 'prompts-get-request.json')), ctx);
-      expect(p).toMatchObject({ method: 'prompts/get', id: 'prompt-5', tool: 'code_review', args: { code: 'print(1)' } });
+      expect(p).toMatchObject({
+        method: 'prompts/get',
+        id: 'prompt-5',
+        tool: 'code_review',
+        args: { code: 'print(1)' },
+      });
     });
 
     it(`${v}: notifications have a null id`, () => {
@@ -67,16 +76,25 @@ describe('toEnvelope', () => {
   }
 
   it('uses {} for missing or non-object arguments and ignores tool on other methods', () => {
-    const e = toEnvelope(only(enc('{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"t"}}')), ctx);
+    const e = toEnvelope(
+      only(enc('{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"t"}}')),
+      ctx,
+    );
     expect(e.args).toEqual({});
-    const o = toEnvelope(only(enc('{"jsonrpc":"2.0","id":1,"method":"x/y","params":{"name":"t","uri":"u"}}')), ctx);
+    const o = toEnvelope(
+      only(enc('{"jsonrpc":"2.0","id":1,"method":"x/y","params":{"name":"t","uri":"u"}}')),
+      ctx,
+    );
     expect(o.tool).toBeUndefined();
     expect(o.uri).toBeUndefined();
   });
 
   it('takes resources/subscribe and unsubscribe uris', () => {
     for (const m of ['resources/subscribe', 'resources/unsubscribe']) {
-      const e = toEnvelope(only(enc(`{"jsonrpc":"2.0","id":1,"method":"${m}","params":{"uri":"file:///a"}}`)), ctx);
+      const e = toEnvelope(
+        only(enc(`{"jsonrpc":"2.0","id":1,"method":"${m}","params":{"uri":"file:///a"}}`)),
+        ctx,
+      );
       expect(e.uri).toBe('file:///a');
     }
   });

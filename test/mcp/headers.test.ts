@@ -21,7 +21,10 @@ describe('checkMcpHeaders', () => {
   }[];
   for (const s of samples) {
     it(`2026-07-28 ${s.file} with ${JSON.stringify(s.headers)} → ${s.ok ? 'accepted' : 'refused'}`, () => {
-      const r = checkMcpHeaders({ method: s.headers['Mcp-Method'], name: s.headers['Mcp-Name'] }, mcp(fixture('2026-07-28', s.file)));
+      const r = checkMcpHeaders(
+        { method: s.headers['Mcp-Method'], name: s.headers['Mcp-Name'] },
+        mcp(fixture('2026-07-28', s.file)),
+      );
       if (s.ok) expect(r).toBeNull();
       else expect(r).toEqual(expect.any(String));
     });
@@ -32,12 +35,16 @@ describe('checkMcpHeaders', () => {
   });
 
   it('refuses a method mismatch, naming both values', () => {
-    expect(checkMcpHeaders({ method: 'tools/list' }, call('x'))).toMatch(/Mcp-Method .*"tools\/list".*"tools\/call"/);
+    expect(checkMcpHeaders({ method: 'tools/list' }, call('x'))).toMatch(
+      /Mcp-Method .*"tools\/list".*"tools\/call"/,
+    );
     expect(checkMcpHeaders({ method: 'Tools/Call', name: 'x' }, call('x'))).not.toBeNull(); // values are case-sensitive
   });
 
   it('refuses a name mismatch and a missing required Mcp-Name', () => {
-    expect(checkMcpHeaders({ method: 'tools/call', name: 'get_weather' }, call('shell_exec'))).toMatch(/Mcp-Name/);
+    expect(checkMcpHeaders({ method: 'tools/call', name: 'get_weather' }, call('shell_exec'))).toMatch(
+      /Mcp-Name/,
+    );
     expect(checkMcpHeaders({ method: 'tools/call' }, call('shell_exec'))).toMatch(/required/);
     expect(checkMcpHeaders({ name: 'shell_exec' }, call('shell_exec'))).toBeNull();
     expect(checkMcpHeaders({ name: 'get_weather' }, call('shell_exec'))).not.toBeNull();
@@ -46,7 +53,9 @@ describe('checkMcpHeaders', () => {
   it('refuses Mcp-Name on a method that names nothing; allows its absence on resources/subscribe', () => {
     const list = mcp(enc('{"jsonrpc":"2.0","id":1,"method":"tools/list"}'));
     expect(checkMcpHeaders({ method: 'tools/list', name: 'x' }, list)).not.toBeNull();
-    const sub = mcp(enc('{"jsonrpc":"2.0","id":1,"method":"resources/subscribe","params":{"uri":"file:///a"}}'));
+    const sub = mcp(
+      enc('{"jsonrpc":"2.0","id":1,"method":"resources/subscribe","params":{"uri":"file:///a"}}'),
+    );
     expect(checkMcpHeaders({ method: 'resources/subscribe' }, sub)).toBeNull();
     expect(checkMcpHeaders({ method: 'resources/subscribe', name: 'file:///b' }, sub)).not.toBeNull();
   });
@@ -58,19 +67,33 @@ describe('checkMcpHeaders', () => {
   });
 
   it('refuses headers on a batch, a response, or a repeated header', () => {
-    expect(checkMcpHeaders({ method: 'tools/call' }, mcp(fixture('2025-03-26', 'batch-request.json')))).toMatch(/batch/);
-    expect(checkMcpHeaders({ method: 'x' }, mcp(fixture('2025-06-18', 'tools-call-response.json')))).toMatch(/response/);
-    expect(checkMcpHeaders({ method: ['tools/call', 'tools/call'], name: 'x' }, call('x'))).toMatch(/2 times/);
+    expect(
+      checkMcpHeaders({ method: 'tools/call' }, mcp(fixture('2025-03-26', 'batch-request.json'))),
+    ).toMatch(/batch/);
+    expect(checkMcpHeaders({ method: 'x' }, mcp(fixture('2025-06-18', 'tools-call-response.json')))).toMatch(
+      /response/,
+    );
+    expect(checkMcpHeaders({ method: ['tools/call', 'tools/call'], name: 'x' }, call('x'))).toMatch(
+      /2 times/,
+    );
     expect(checkMcpHeaders({ method: ['tools/call'], name: ['x'] }, call('x'))).toBeNull();
   });
 
   it('decodes Base64-sentinel names before comparing', () => {
     const name = 'tööl_unicode';
     expect(checkMcpHeaders({ method: 'tools/call', name: encodeHeaderValue(name) }, call(name))).toBeNull();
-    expect(checkMcpHeaders({ method: 'tools/call', name: encodeHeaderValue('shell_exec') }, call('shell_exec'))).toBeNull();
-    expect(checkMcpHeaders({ method: 'tools/call', name: '=?base64?c2hlbGxfZXhlYw==?=' }, call('shell_exec'))).toBeNull();
-    expect(checkMcpHeaders({ method: 'tools/call', name: '=?base64?c2hlbGxfZXhlYw==?=' }, call('get_weather'))).not.toBeNull();
-    expect(checkMcpHeaders({ method: 'tools/call', name: '=?base64?!!!!?=' }, call('x'))).toMatch(/not valid/);
+    expect(
+      checkMcpHeaders({ method: 'tools/call', name: encodeHeaderValue('shell_exec') }, call('shell_exec')),
+    ).toBeNull();
+    expect(
+      checkMcpHeaders({ method: 'tools/call', name: '=?base64?c2hlbGxfZXhlYw==?=' }, call('shell_exec')),
+    ).toBeNull();
+    expect(
+      checkMcpHeaders({ method: 'tools/call', name: '=?base64?c2hlbGxfZXhlYw==?=' }, call('get_weather')),
+    ).not.toBeNull();
+    expect(checkMcpHeaders({ method: 'tools/call', name: '=?base64?!!!!?=' }, call('x'))).toMatch(
+      /not valid/,
+    );
   });
 });
 

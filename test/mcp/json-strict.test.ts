@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { parseStrictJson } from '../../src/mcp/json-strict.js';
 import { enc } from './corpus.js';
 
-const parse = (s: string, maxDepth?: number) => parseStrictJson(enc(s), maxDepth === undefined ? {} : { maxDepth });
+const parse = (s: string, maxDepth?: number) =>
+  parseStrictJson(enc(s), maxDepth === undefined ? {} : { maxDepth });
 
 describe('parseStrictJson', () => {
   it('parses RFC 8259 JSON like JSON.parse', () => {
@@ -73,7 +74,14 @@ describe('parseStrictJson', () => {
   });
 
   it('rejects escaped lone surrogates', () => {
-    for (const s of ['"\\ud800"', '"\\udc00"', '"\\ud800\\u0041"', '"\\ud800x"', '"\\ude00\\ud83d"', '{"\\ud800":1}'])
+    for (const s of [
+      '"\\ud800"',
+      '"\\udc00"',
+      '"\\ud800\\u0041"',
+      '"\\ud800x"',
+      '"\\ude00\\ud83d"',
+      '{"\\ud800":1}',
+    ])
       expect(parse(s).ok, s).toBe(false);
     expect(parse('"\\ud800"')).toMatchObject({ reason: expect.stringContaining('lone surrogate') });
   });
@@ -85,19 +93,35 @@ describe('parseStrictJson', () => {
       [0x22, 0xed, 0xa0, 0x80, 0x22], // encoded surrogate (CESU-8)
       [0x22, 0xe2, 0x82, 0x22], // truncated sequence
     ];
-    for (const b of bad) expect(parseStrictJson(new Uint8Array(b))).toEqual({ ok: false, reason: 'invalid UTF-8' });
+    for (const b of bad)
+      expect(parseStrictJson(new Uint8Array(b))).toEqual({ ok: false, reason: 'invalid UTF-8' });
   });
 
   it('enforces the depth limit (default 128) without recursion', () => {
     expect(parse('['.repeat(128) + ']'.repeat(128)).ok).toBe(true);
-    expect(parse('['.repeat(129) + ']'.repeat(129))).toEqual({ ok: false, reason: 'nesting deeper than 128' });
+    expect(parse('['.repeat(129) + ']'.repeat(129))).toEqual({
+      ok: false,
+      reason: 'nesting deeper than 128',
+    });
     expect(parse('{"a":'.repeat(3) + '1' + '}'.repeat(3), 2).ok).toBe(false);
     expect(parse('['.repeat(1_000_000)).ok).toBe(false);
   });
 
   it('parses a 1 MB body quickly', () => {
-    const items = Array.from({ length: 14000 }, (_, i) => ({ id: i, name: `item ${i} ünï \n`, tags: ['a', 'b'], v: i / 3 }));
-    const big = enc(JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'x', arguments: { items } } }));
+    const items = Array.from({ length: 14000 }, (_, i) => ({
+      id: i,
+      name: `item ${i} ünï \n`,
+      tags: ['a', 'b'],
+      v: i / 3,
+    }));
+    const big = enc(
+      JSON.stringify({
+        jsonrpc: '2.0',
+        id: 1,
+        method: 'tools/call',
+        params: { name: 'x', arguments: { items } },
+      }),
+    );
     expect(big.length).toBeGreaterThan(1_000_000);
     parseStrictJson(big);
     const t = performance.now();

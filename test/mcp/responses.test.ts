@@ -26,13 +26,17 @@ describe('filterToolsList', () => {
       const before = JSON.stringify(msg.raw);
       const { result, removed } = filterToolsList(resultOf(msg), (n) => n.startsWith('shell'));
       expect(removed).toEqual(['shell_exec']);
-      expect((result as { tools: { name: string }[] }).tools.map((t) => t.name)).toEqual(['get_weather', 'write_file']);
+      expect((result as { tools: { name: string }[] }).tools.map((t) => t.name)).toEqual([
+        'get_weather',
+        'write_file',
+      ]);
       expect(JSON.stringify(msg.raw)).toBe(before);
     });
   }
 
   it('returns non-list results unchanged', () => {
-    for (const r of [null, 1, 'x', [], {}, { tools: 'no' }]) expect(filterToolsList(r, () => true)).toEqual({ result: r, removed: [] });
+    for (const r of [null, 1, 'x', [], {}, { tools: 'no' }] as JsonValue[])
+      expect(filterToolsList(r, () => true)).toEqual({ result: r, removed: [] });
     const keep = { tools: [{ name: 1 }, 'x'], nextCursor: 'c' } as JsonValue;
     expect(filterToolsList(keep, () => true)).toEqual({ result: keep, removed: [] });
   });
@@ -81,7 +85,9 @@ describe('legacy HTTP+SSE endpoint', () => {
 
   it('handles absolute and relative forms, drops fragments, ignores other events', () => {
     const ev = (data: string, event = 'endpoint') => ({ event, data, comments: [] });
-    expect(endpointFromEvent(ev('messages?s=1#frag'), 'http://h:8080/a/sse')).toBe('http://h:8080/a/messages?s=1');
+    expect(endpointFromEvent(ev('messages?s=1#frag'), 'http://h:8080/a/sse')).toBe(
+      'http://h:8080/a/messages?s=1',
+    );
     expect(endpointFromEvent(ev('https://other.example/post'), stream)).toBe('https://other.example/post');
     expect(endpointFromEvent(ev('/x', 'message'), stream)).toBeNull();
     expect(endpointFromEvent(ev('javascript:alert(1)'), stream)).toBeNull();

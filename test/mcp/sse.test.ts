@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { SseEventTooLargeError, SseParser, formatSseEvent, isMessageEvent, type SseEvent } from '../../src/mcp/sse.js';
+import {
+  SseEventTooLargeError,
+  SseParser,
+  formatSseEvent,
+  isMessageEvent,
+  type SseEvent,
+} from '../../src/mcp/sse.js';
 import { VERSIONS, enc, fixture } from './corpus.js';
 
 function parseAll(chunks: Uint8Array[], max = 1 << 20): SseEvent[] {
@@ -120,7 +126,12 @@ describe('formatSseEvent', () => {
   });
 
   it('cannot be used to inject fields', () => {
-    const s = formatSseEvent({ data: 'x\r\nevent: evil', event: 'message\ndata: injected', id: '1\r2', comments: ['a\nevent: e'] });
+    const s = formatSseEvent({
+      data: 'x\r\nevent: evil',
+      event: 'message\ndata: injected',
+      id: '1\r2',
+      comments: ['a\nevent: e'],
+    });
     const [ev] = parseAll([enc(s)]);
     expect(ev!.event).toBe('messagedata: injected');
     expect(ev!.id).toBe('12');

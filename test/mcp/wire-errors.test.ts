@@ -22,7 +22,12 @@ describe('wire errors', () => {
       error: {
         code: -32003,
         message: "Denied by gov policy rule 'no-shell': Shell tools are not allowed",
-        data: { decision: 'deny', rule: 'no-shell', reason: 'Shell tools are not allowed', audit_id: 'rec-1' },
+        data: {
+          decision: 'deny',
+          rule: 'no-shell',
+          reason: 'Shell tools are not allowed',
+          audit_id: 'rec-1',
+        },
       },
     });
   });
@@ -32,7 +37,9 @@ describe('wire errors', () => {
       jsonrpc: '2.0',
       id: 'a',
       result: {
-        content: [{ type: 'text', text: "Denied by gov policy rule 'no-shell': Shell tools are not allowed" }],
+        content: [
+          { type: 'text', text: "Denied by gov policy rule 'no-shell': Shell tools are not allowed" },
+        ],
         isError: true,
       },
     });
@@ -41,7 +48,11 @@ describe('wire errors', () => {
   it('builds approver and timeout denials', () => {
     const a = approverDenial(1, 'not today', { rule: 'refunds', audit_id: 'r2' });
     expect(a).toMatchObject({
-      error: { code: -32003, message: 'Denied by approver: not today', data: { decision: 'deny', rule: 'refunds' } },
+      error: {
+        code: -32003,
+        message: 'Denied by approver: not today',
+        data: { decision: 'deny', rule: 'refunds' },
+      },
     });
     const t = approvalTimeout(1, '2m', { rule: 'refunds', audit_id: 'r3' });
     expect(t).toMatchObject({ error: { code: -32003, message: 'Approval timed out after 2m' } });

@@ -32,7 +32,10 @@ describe('decodeContent', () => {
   it('refuses unknown encodings with 415', async () => {
     for (const ce of ['compress', 'zstd', 'gzip, zstd', 'x-custom', 'gzip;q=1'])
       expect(await decodeContent(body, ce, LIMIT)).toMatchObject({ ok: false, status: 415 });
-    expect(await decodeContent(body, 'gzip, gzip, gzip, gzip, gzip', LIMIT)).toMatchObject({ ok: false, status: 415 });
+    expect(await decodeContent(body, 'gzip, gzip, gzip, gzip, gzip', LIMIT)).toMatchObject({
+      ok: false,
+      status: 415,
+    });
   });
 
   it('refuses oversized bodies with 413, stopping a zip bomb early', async () => {
@@ -49,7 +52,10 @@ describe('decodeContent', () => {
 
   it('refuses corrupt or truncated data with 400', async () => {
     const gz = zlib.gzipSync(body);
-    expect(await decodeContent(gz.subarray(0, gz.length - 10), 'gzip', LIMIT)).toMatchObject({ ok: false, status: 400 });
+    expect(await decodeContent(gz.subarray(0, gz.length - 10), 'gzip', LIMIT)).toMatchObject({
+      ok: false,
+      status: 400,
+    });
     expect(await decodeContent(body, 'gzip', LIMIT)).toMatchObject({ ok: false, status: 400 });
     expect(await decodeContent(body, 'br', LIMIT)).toMatchObject({ ok: false, status: 400 });
   });
