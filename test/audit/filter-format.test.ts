@@ -30,7 +30,9 @@ describe('compileFilter', () => {
     expect(compileFilter({ tool: 'get_*' })(base)).toBe(true);
     expect(compileFilter({ tool: 'get_issu?' })(base)).toBe(true);
     expect(compileFilter({ tool: 'get_iss?' })(base)).toBe(false);
-    expect(compileFilter({ tool: 'file://*' })({ ...base, tool: undefined, uri: 'file:///x/.env' })).toBe(true);
+    expect(compileFilter({ tool: 'file://*' })({ ...base, tool: undefined, uri: 'file:///x/.env' })).toBe(
+      true,
+    );
     expect(compileFilter({ server: 'github' })(base)).toBe(true);
     expect(compileFilter({ server: 'https://api.example.com/mcp' })(base)).toBe(true);
     expect(compileFilter({ server: 'payments' })(base)).toBe(false);
@@ -38,7 +40,9 @@ describe('compileFilter', () => {
     expect(compileFilter({ run: '20261121T050102Z' })(base)).toBe(true);
     expect(compileFilter({ run: 'zzz' })(base)).toBe(false);
     expect(compileFilter({ decision: 'allow', tool: 'list_*' })(base)).toBe(false);
-    expect(compileFilter({ decision: 'allow' })({ ...base, kind: 'run_start', decision: undefined })).toBe(false);
+    expect(compileFilter({ decision: 'allow' })({ ...base, kind: 'run_start', decision: undefined })).toBe(
+      false,
+    );
   });
 
   it('treats regex metacharacters in globs literally', () => {
@@ -59,7 +63,9 @@ describe('format', () => {
   it('prints an aligned table with the short run id and total latency', () => {
     const out = formatTable([base, { ...base, seq: 3, tool: 'x\u001b[2Jy', decision: 'deny' }], false);
     const rows = out.trimEnd().split('\n');
-    expect(rows[0]).toMatch(/^TIME\s+RUN\s+KIND\s+DECISION\s+SERVER\s+METHOD\s+TOOL\/URI\s+RULE\s+STATUS\s+LATENCY$/);
+    expect(rows[0]).toMatch(
+      /^TIME\s+RUN\s+KIND\s+DECISION\s+SERVER\s+METHOD\s+TOOL\/URI\s+RULE\s+STATUS\s+LATENCY$/,
+    );
     expect(rows[1]).toContain('3f9a1c');
     expect(rows[1]).toContain('42ms');
     expect(rows[2]).toContain('xy');
