@@ -1,0 +1,281 @@
+import type { AuditInput, Envelope, GovernedCallEvent, JsonObject, JsonValue, PolicyDecision } from './types.js';
+import {
+  approvalTimeout,
+  approverDenial,
+  policyDenial,
+  type GovResponse,
+} from './mcp/wire-errors.js';
+import type { PipelineDeps } from './pipeline/stages.js';
+import { formatDurationMs } from './pipeline/duration-text.js';
+
+export type { PipelineDeps } from './pipeline/stages.js';
+
+export const DEFAULT_APPROVAL_TIMEOUT_MS = 120_000;
+
+/** What to do with one client→server message once it has been governed. */
+export type Governed =
+  | { action: 'forward'; call: CallContext }
+  | { action: 'respond'; call: CallContext; response: GovResponse | null };
+
+/** Everything later stages need to know about a governed call. */
+export interface CallContext {
+  env: Envelope;
+  auditId: string;
+  decision: PolicyDecision;
+  startedMs: number;
+  upstreamTimeoutMs?: number;
+}
+
+function addCounts(into: Record<string, number>, from: Record<string, number>): void {
+  for (const [k, v] of Object.entries(from)) into[k] = (into[k] ?? 0) + v;
+}
+
+function targetOf(env: Envelope): string {
+  return env.tool ?? env.uri ?? '';
+}
+
+/**
+ * The one ordered pipeline: policy → constraints → (approve only) approvals → audit (before
+ * forwarding) → forward → output scan → audit outcome. Transports (HTTP proxy, stdio wrapper)
+ * feed messages in and carry the results out; they never decide anything themselves.
+ */
+export class Pipeline {
+  readonly deps: PipelineDeps;
+  private readonly now: () => number;
+
+  constructor(deps: PipelineDeps) {
+    this.deps = deps;
+    this.now = deps.now ?? (() => performance.now());
+  }
+
+  private emit(env: Envelope, d: { decision: GovernedCallEvent['decision']; rule: string; reason: string }, outcome: string): void {
+    if (!this.deps.onEvent) return;
+    try {
+      this.deps.onEvent({
+        ts: new Date().toISOString(),
+        run: this.deps.run,
+        transport: env.transport,
+        server: env.server.name ?? env.server.url,
+        method: env.method,
+        target: targetOf(env),
+        decision: d.decision,
+        rule: d.rule,
+        reason: d.reason,
+        outcome,
+      });
+    } catch (err) {
+      this.deps.log.debug(`event listener failed: ${(err as Error).message}`);
+    }
+  }
+
+  private baseRecord(env: Envelope): AuditInput {
+    const redacted = this.deps.redactor.redactJson(env.args);
+    const rec: AuditInput = {
+      kind: 'call',
+      transport: env.transport,
+      server: { name: env.server.name, url: env.server.url },
+      method: env.method,
+      args_digest: this.deps.digestArgs(env.args),
+      args: redacted.value,
+      policy_digest: this.deps.policy.digest,
+    };
+    if (env.tool !== undefined) rec.tool = env.tool;
+    if (env.uri !== undefined) rec.uri = env.uri;
+    if (Object.keys(redacted.counts).length) rec.redactions = redacted.counts;
+    if (env.id !== null) rec.detail = { request_id: env.id };
+    return rec;
+  }
+
+  private deny(env: Envelope, call: CallContext, response: GovResponse | null, outcome = 'denied'): Governed {
+    this.emit(env, { decision: 'deny', rule: call.decision.rule, reason: call.decision.reason }, outcome);
+    return { action: 'respond', call, response: env.id === null ? null : response };
+  }
+
+  /** Decide one client→server request or notification. Never throws: any failure denies. */
+  async govern(env: Envelope, opts: { signal?: AbortSignal } = {}): Promise<Governed> {
+    const t0 = this.now();
+    const { policy } = this.deps;
+    let decision: PolicyDecision;
+    try {
+      decision = policy.decide({
+        server: env.server,
+        transport: env.transport,
+        method: env.method,
+        ...(env.tool !== undefined ? { tool: env.tool } : {}),
+        ...(env.uri !== undefined ? { uri: env.uri } : {}),
+        args: env.args,
+        run: this.deps.run,
+      });
+    } catch (err) {
+      decision = { decision: 'deny', rule: 'policy-error', reason: `policy evaluation failed: ${(err as Error).message}` };
+    }
+    if (decision.decision === 'allow' && decision.constraints) {
+      const c = this.deps.constraints.check(decision.rule, decision.constraints, Date.now());
+      if (!c.ok) decision = { decision: 'deny', rule: decision.rule, reason: c.reason };
+    }
+    const policyMs = this.now() - t0;
+    const rec = this.baseRecord(env);
+    rec.decision = decision.decision;
+    rec.rule = decision.rule;
+    rec.reason = decision.reason;
+    rec.status = decision.decision === 'allow' ? 'forwarded' : decision.decision === 'deny' ? 'denied' : 'held';
+    rec.latency_ms = { policy: round(policyMs) };
+
+    const call: CallContext = { env, auditId: '', decision, startedMs: t0 };
+    if (decision.constraints?.timeoutMs !== undefined) call.upstreamTimeoutMs = decision.constraints.timeoutMs;
+    try {
+      call.auditId = (await this.deps.audit.append(rec)).id;
+    } catch (err) {
+      // Fail closed: no evidence, no call.
+      call.decision = { decision: 'deny', rule: 'audit-unavailable', reason: `audit record could not be written: ${(err as Error).message}` };
+      return this.deny(env, call, policyDenial(env.id, { ...call.decision, audit_id: '' }, { denyAs: policy.denyAs }));
+    }
+    const denyAs = { denyAs: policy.denyAs };
+    if (decision.decision === 'deny') {
+      return this.deny(env, call, policyDenial(env.id, { rule: decision.rule, reason: decision.reason, audit_id: call.auditId }, denyAs));
+    }
+    if (decision.decision === 'allow') {
+      this.emit(env, decision, 'allowed');
+      return { action: 'forward', call };
+    }
+    return this.awaitApproval(env, call, opts.signal);
+  }
+
+  private async awaitApproval(env: Envelope, call: CallContext, signal?: AbortSignal): Promise<Governed> {
+    const { decision } = call;
+    const timeoutMs =
+      decision.approvalTimeoutMs ??
+      this.deps.approvalTimeoutMs ??
+      this.deps.policy.approvalTimeoutMs ??
+      DEFAULT_APPROVAL_TIMEOUT_MS;
+    this.emit(env, decision, 'held');
+    const t1 = this.now();
+    let verdict;
+    try {
+      verdict = await this.deps.approvals.request(
+        {
+          run: this.deps.run,
+          server: env.server.name ?? env.server.url,
+          tool: targetOf(env),
+          method: env.method,
+          args: this.deps.redactor.redactJson(env.args).value,
+          args_digest: this.deps.digestArgs(env.args),
+          policy_digest: this.deps.policy.digest,
+          rule: decision.rule,
+          reason: decision.reason,
+          timeout_ms: timeoutMs,
+        },
+        signal ? { signal } : {},
+      );
+    } catch (err) {
+      verdict = { approved: false, approver: 'channel-error' as const, reason: `approval channel failed: ${(err as Error).message}` };
+    }
+    const approvalMs = this.now() - t1;
+    const rec = this.baseRecord(env);
+    rec.kind = 'approval';
+    rec.decision = verdict.approved ? 'allow' : 'deny';
+    rec.rule = decision.rule;
+    rec.reason = verdict.reason ?? (verdict.approved ? 'approved' : verdict.approver === 'timeout' ? `Approval timed out after ${formatDurationMs(timeoutMs)}` : 'denied');
+    rec.approver = verdict.approver;
+    rec.status = verdict.approved ? 'approved' : verdict.approver === 'timeout' ? 'timeout' : verdict.approver === 'cancelled' ? 'cancelled' : 'denied';
+    rec.latency_ms = { approval: round(approvalMs) };
+    if (call.auditId) rec.detail = { ...(rec.detail ?? {}), call_id: call.auditId };
+    try {
+      await this.deps.audit.append(rec);
+    } catch (err) {
+      call.decision = { decision: 'deny', rule: 'audit-unavailable', reason: `audit record could not be written: ${(err as Error).message}` };
+      return this.deny(env, call, policyDenial(env.id, { ...call.decision, audit_id: call.auditId }, { denyAs: this.deps.policy.denyAs }));
+    }
+    const denyAs = { denyAs: this.deps.policy.denyAs };
+    const info = { rule: decision.rule, audit_id: call.auditId };
+    if (verdict.approved) {
+      this.emit(env, { decision: 'allow', rule: decision.rule, reason: `approved by ${verdict.approver}` }, 'approved');
+      return { action: 'forward', call };
+    }
+    if (verdict.approver === 'timeout') {
+      return this.deny(env, call, approvalTimeout(env.id, formatDurationMs(timeoutMs), info, denyAs), 'timeout');
+    }
+    return this.deny(env, call, approverDenial(env.id, verdict.reason ?? 'no reason given', info, denyAs));
+  }
+
+  /**
+   * Process one server→client message before the agent sees it: tools/list filtering for the
+   * request it answers, secret redaction. Returns the (possibly rewritten) message.
+   */
+  processServerMessage(
+    msg: JsonObject,
+    answering: CallContext | undefined,
+    filterToolsList: (result: JsonValue, isHidden: (name: string) => boolean) => { result: JsonValue; removed: string[] },
+  ): { message: JsonObject; counts: Record<string, number>; changed: boolean } {
+    let message = msg;
+    let changed = false;
+    const counts: Record<string, number> = {};
+    if (
+      answering &&
+      answering.env.method === 'tools/list' &&
+      this.deps.policy.toolsList === 'hide_denied' &&
+      'result' in message &&
+      message['result'] !== undefined
+    ) {
+      const server = answering.env.server;
+      const f = filterToolsList(message['result'] as JsonValue, (name) => this.deps.policy.isToolHidden(server, name));
+      if (f.removed.length) {
+        message = { ...message, result: f.result };
+        changed = true;
+      }
+    }
+    const r = this.deps.redactor.redactJson(message);
+    if (Object.keys(r.counts).length) {
+      message = r.value as JsonObject;
+      changed = true;
+      addCounts(counts, r.counts);
+    }
+    return { message, counts, changed };
+  }
+
+  /** The outcome record for a forwarded call (after the response, or a failure). */
+  async recordOutcome(
+    call: CallContext,
+    o: { status: string; upstreamMs?: number; redactions?: Record<string, number>; error?: string; serverInfo?: JsonValue },
+  ): Promise<void> {
+    const rec: AuditInput = {
+      kind: 'call',
+      transport: call.env.transport,
+      server: { name: call.env.server.name, url: call.env.server.url },
+      method: call.env.method,
+      decision: call.decision.decision === 'approve' ? 'allow' : call.decision.decision,
+      rule: call.decision.rule,
+      status: o.status,
+      policy_digest: this.deps.policy.digest,
+      detail: { call_id: call.auditId, ...(call.env.id !== null ? { request_id: call.env.id } : {}) },
+    };
+    if (call.env.tool !== undefined) rec.tool = call.env.tool;
+    if (call.env.uri !== undefined) rec.uri = call.env.uri;
+    if (o.upstreamMs !== undefined) rec.latency_ms = { upstream: round(o.upstreamMs) };
+    if (o.redactions && Object.keys(o.redactions).length) rec.redactions = o.redactions;
+    if (o.error !== undefined) rec.error = o.error;
+    if (o.serverInfo !== undefined) rec.server_info = o.serverInfo;
+    try {
+      await this.deps.audit.append(rec);
+    } catch (err) {
+      this.deps.log.warn(`audit outcome record failed: ${(err as Error).message}`);
+    }
+  }
+
+  /** A security alert (placeholder leak, refused request) — recorded, never containing secrets. */
+  async alert(a: { reason: string; server?: { name: string | null; url: string }; transport: 'http' | 'stdio'; detail?: JsonObject }): Promise<string | null> {
+    try {
+      const rec: AuditInput = { kind: 'alert', transport: a.transport, decision: 'deny', reason: a.reason, policy_digest: this.deps.policy.digest };
+      if (a.server) rec.server = a.server;
+      if (a.detail) rec.detail = a.detail;
+      return (await this.deps.audit.append(rec)).id;
+    } catch (err) {
+      this.deps.log.warn(`audit alert record failed: ${(err as Error).message}`);
+      return null;
+    }
+  }
+}
+
+function round(ms: number): number {
+  return Math.round(ms * 1000) / 1000;
+}

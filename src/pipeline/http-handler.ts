@@ -1,0 +1,308 @@
+import type { Exchange, ExchangeHandler } from '../proxy/server.js';
+import { forwardableHeaders, defaultPort, type Upstream } from '../proxy/upstream.js';
+import { openUpstream, relayResponse, responseHeaders, sendJson, sendText } from '../proxy/forward.js';
+import { readBounded } from '../proxy/body.js';
+import { decodeContent } from '../proxy/content-encoding.js';
+import { classifyBody } from '../mcp/classify.js';
+import { checkMcpHeaders } from '../mcp/headers.js';
+import { toEnvelope } from '../mcp/envelope.js';
+import { invalidRequestResponse, jsonRpcError, malformedResponse, type GovResponse } from '../mcp/wire-errors.js';
+import type { JsonRpcMessage, JsonValue } from '../types.js';
+import type { CallContext, Governed, Pipeline } from '../pipeline.js';
+import type { CredentialStage } from './stages.js';
+import { LegacySessions } from './legacy-sessions.js';
+import { relaySse } from './sse-relay.js';
+import { ServerMessageProcessor } from './server-messages.js';
+import { HeldCallRegistry } from './held-calls.js';
+
+export interface HttpHandlerOptions {
+  pipeline: Pipeline;
+  upstream: Upstream;
+  credentials?: CredentialStage | undefined;
+  /** Largest request body examined (default 4 MiB). */
+  bodyLimit?: number;
+  /** Largest JSON response or SSE event scanned (default 64 MiB). */
+  responseLimit?: number;
+}
+
+const DEFAULT_BODY_LIMIT = 4 * 1024 * 1024;
+const DEFAULT_RESPONSE_LIMIT = 64 * 1024 * 1024;
+
+function header(ex: Exchange, name: string): string | undefined {
+  const v = ex.req.headers[name];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+function isEventStream(ct: unknown): boolean {
+  return typeof ct === 'string' && ct.toLowerCase().startsWith('text/event-stream');
+}
+
+function isJson(ct: unknown): boolean {
+  return typeof ct === 'string' && /^application\/([a-z0-9.+-]*\+)?json/i.test(ct);
+}
+
+/** The server's identity: origin + path, no query. */
+function serverUrlOf(ex: Exchange): string {
+  const q = ex.url.indexOf('?');
+  return q === -1 ? ex.url : ex.url.slice(0, q);
+}
+
+/**
+ * Governs HTTP exchanges: bodies are read (bounded, decoded), MCP messages go through the
+ * pipeline one by one, allowed ones are forwarded, gov answers the rest, and responses are
+ * scanned on the way back. Non-MCP traffic is forwarded unchanged and streamed.
+ */
+export function createHttpHandler(o: HttpHandlerOptions): ExchangeHandler & { legacy: LegacySessions; held: HeldCallRegistry } {
+  const { pipeline, upstream } = o;
+  const bodyLimit = o.bodyLimit ?? DEFAULT_BODY_LIMIT;
+  const responseLimit = o.responseLimit ?? DEFAULT_RESPONSE_LIMIT;
+  const legacy = new LegacySessions();
+  const held = new HeldCallRegistry();
+
+  const blockLeak = async (ex: Exchange, leak: { secret: string; where: string }): Promise<void> => {
+    const reason = `credential placeholder for '${leak.secret}' sent to ${ex.target.host} (${leak.where}), which it is not bound to`;
+    const id = await pipeline.alert({
+      reason,
+      transport: 'http',
+      server: { name: null, url: serverUrlOf(ex) },
+      detail: { secret: leak.secret, where: leak.where, host: ex.target.host },
+    });
+    sendText(ex.res, 403, `gov: blocked: ${reason}${id ? ` (audit ${id})` : ''}`);
+  };
+
+  const outgoingHeaders = (ex: Exchange): Record<string, string | string[]> => {
+    const headers = forwardableHeaders(ex.req.headers);
+    if (o.credentials) {
+      for (const [h, v] of o.credentials.headersFor(ex.target.host, ex.target.port, defaultPort(ex.target.scheme))) {
+        headers[h.toLowerCase()] = v;
+      }
+    }
+    return headers;
+  };
+
+  async function handle(ex: Exchange): Promise<void> {
+    const { req } = ex;
+    if (o.credentials) {
+      const leak = o.credentials.findLeak({
+        host: ex.target.host,
+        port: ex.target.port,
+        defaultPort: defaultPort(ex.target.scheme),
+        headers: req.headers,
+        url: ex.url,
+      });
+      if (leak) return blockLeak(ex, leak);
+    }
+    const headers = outgoingHeaders(ex);
+    if (req.method !== 'POST') return forwardOther(ex, headers);
+
+    const raw = await readBounded(req, bodyLimit, header(ex, 'content-length'));
+    if (!raw.ok) {
+      if (raw.tooLarge) {
+        ex.res.setHeader('connection', 'close');
+        return sendJson(ex.res, 413, jsonRpcError(null, -32600, `Request body larger than ${bodyLimit} bytes; refused by gov`));
+      }
+      return sendText(ex.res, 400, `gov: could not read the request body: ${raw.error}`);
+    }
+    const decoded = await decodeContent(raw.body, header(ex, 'content-encoding'), bodyLimit);
+    if (!decoded.ok) return sendJson(ex.res, decoded.status, jsonRpcError(null, -32600, `${decoded.reason}; refused by gov`));
+    const body = decoded.body;
+    if (o.credentials) {
+      const leak = o.credentials.findLeak({
+        host: ex.target.host,
+        port: ex.target.port,
+        defaultPort: defaultPort(ex.target.scheme),
+        headers: {},
+        url: '',
+        body,
+      });
+      if (leak) return blockLeak(ex, leak);
+    }
+    const parsed = classifyBody(body);
+    if (parsed.kind === 'other') return forwardBuffered(ex, headers, raw.body);
+    if (parsed.kind === 'malformed') {
+      await pipeline.alert({
+        reason: `malformed JSON-RPC refused: ${parsed.reason}`,
+        transport: 'http',
+        server: { name: pipeline.deps.policy.resolveServer(serverUrlOf(ex)), url: serverUrlOf(ex) },
+      });
+      return sendJson(ex.res, 400, malformedResponse(parsed));
+    }
+    const mismatch = checkMcpHeaders({ method: ex.req.headers['mcp-method'], name: ex.req.headers['mcp-name'] }, parsed);
+    if (mismatch) {
+      await pipeline.alert({ reason: `MCP header mismatch refused: ${mismatch}`, transport: 'http', server: { name: null, url: serverUrlOf(ex) } });
+      const id = parsed.messages.length === 1 && 'id' in parsed.messages[0]! ? (parsed.messages[0]!.id ?? null) : null;
+      return sendJson(ex.res, 400, invalidRequestResponse(mismatch, id));
+    }
+    return governMcp(ex, headers, body, parsed.messages, parsed.batch);
+  }
+
+  async function forwardOther(ex: Exchange, headers: Record<string, string | string[]>): Promise<void> {
+    const up = await openUpstream(ex, upstream, { headers });
+    if (!up) return;
+    if (isEventStream(up.headers['content-type'])) {
+      const processor = new ServerMessageProcessor(pipeline, new Map());
+      await relaySse({
+        res: ex.res,
+        status: up.status,
+        headers: responseHeaders(up.headers),
+        body: up.body,
+        contentEncoding: up.headers['content-encoding'] as string | undefined,
+        streamUrl: ex.url,
+        processor,
+        legacy,
+        maxEventBytes: responseLimit,
+      });
+      return;
+    }
+    await relayResponse(ex, up);
+  }
+
+  async function forwardBuffered(ex: Exchange, headers: Record<string, string | string[]>, body: Buffer): Promise<void> {
+    const up = await openUpstream(ex, upstream, { headers, body });
+    if (up) await relayResponse(ex, up);
+  }
+
+  async function governMcp(
+    ex: Exchange,
+    headers: Record<string, string | string[]>,
+    body: Buffer,
+    messages: JsonRpcMessage[],
+    batch: boolean,
+  ): Promise<void> {
+    const serverUrl = serverUrlOf(ex);
+    const server = { name: pipeline.deps.policy.resolveServer(serverUrl), url: serverUrl };
+    const sessionId = header(ex, 'mcp-session-id');
+    const protocolVersion = header(ex, 'mcp-protocol-version');
+    const ctx = {
+      transport: 'http' as const,
+      server,
+      ...(sessionId !== undefined ? { sessionId } : {}),
+      ...(protocolVersion !== undefined ? { protocolVersion } : {}),
+    };
+    // A client that goes away withdraws whatever it was waiting for.
+    const gone = new AbortController();
+    ex.res.once('close', () => {
+      if (!ex.res.writableFinished) gone.abort();
+    });
+    const scope = `${ex.target.host}:${ex.target.port}|${sessionId ?? ''}`;
+
+    const results = await Promise.all(
+      messages.map(async (m): Promise<{ m: JsonRpcMessage; g?: Governed }> => {
+        if (m.kind === 'response') return { m };
+        if (m.kind === 'notification' && m.method === 'notifications/cancelled') held.cancel(scope, m.params);
+        const env = toEnvelope(m, ctx);
+        const signal =
+          m.kind === 'request' ? held.track(scope, m.id, gone.signal) : { signal: gone.signal, release: () => {} };
+        try {
+          return { m, g: await pipeline.govern(env, { signal: signal.signal }) };
+        } finally {
+          signal.release();
+        }
+      }),
+    );
+    const forward: JsonValue[] = [];
+    const denied: GovResponse[] = [];
+    const calls = new Map<string | number, CallContext>();
+    let timeoutMs: number | undefined;
+    let allForwarded = true;
+    for (const { m, g } of results) {
+      if (!g || g.action === 'forward') {
+        forward.push(m.raw);
+        if (g && m.kind === 'request') {
+          calls.set(m.id, g.call);
+          if (g.call.upstreamTimeoutMs !== undefined) timeoutMs = Math.min(timeoutMs ?? Infinity, g.call.upstreamTimeoutMs);
+        }
+      } else {
+        allForwarded = false;
+        if (g.response) denied.push(g.response);
+      }
+    }
+    if (gone.signal.aborted) return;
+    const session = legacy.lookup(ex.url);
+    if (forward.length === 0) {
+      if (session) {
+        for (const d of denied) session.inject(d);
+        ex.res.writeHead(202, { 'content-type': 'text/plain' });
+        ex.res.end('Accepted');
+        return;
+      }
+      if (denied.length === 0) {
+        ex.res.writeHead(202);
+        ex.res.end();
+        return;
+      }
+      return sendJson(ex.res, 200, batch ? denied : denied[0]);
+    }
+    if (session) {
+      for (const [id, c] of calls) session.pending.set(id, c);
+      for (const d of denied) session.inject(d);
+    }
+    const outBody = allForwarded ? body : Buffer.from(JSON.stringify(batch ? forward : forward[0]));
+    delete headers['content-encoding'];
+    headers['accept-encoding'] = 'identity';
+    const started = performance.now();
+    const up = await openUpstream(ex, upstream, {
+      headers,
+      body: outBody,
+      ...(timeoutMs !== undefined ? { timeoutMs } : {}),
+    });
+    const processor = new ServerMessageProcessor(pipeline, session ? new Map() : calls, started);
+    if (!up) {
+      processor.finish('upstream-error');
+      return;
+    }
+    const ct = up.headers['content-type'];
+    if (isEventStream(ct)) {
+      await relaySse({
+        res: ex.res,
+        status: up.status,
+        headers: responseHeaders(up.headers),
+        body: up.body,
+        contentEncoding: up.headers['content-encoding'] as string | undefined,
+        streamUrl: ex.url,
+        processor,
+        prepend: denied,
+        legacy,
+        maxEventBytes: responseLimit,
+      });
+      return;
+    }
+    if (isJson(ct) || denied.length) {
+      const r = await readBounded(up.body, responseLimit);
+      if (!r.ok) {
+        processor.finish('response-too-large');
+        return sendJson(ex.res, 502, jsonRpcError(null, -32603, `Upstream response larger than ${responseLimit} bytes cannot be scanned; refused by gov`));
+      }
+      const dec = await decodeContent(r.body, up.headers['content-encoding'] as string | undefined, responseLimit);
+      if (!dec.ok) {
+        processor.finish('response-undecodable');
+        return sendJson(ex.res, 502, jsonRpcError(null, -32603, `Upstream response could not be decoded: ${dec.reason}`));
+      }
+      const hs = responseHeaders(up.headers);
+      delete hs['content-encoding'];
+      delete hs['content-length'];
+      let text: string | null = dec.body.length ? dec.body.toString('utf8') : '';
+      let out: string;
+      if (text === '') {
+        out = denied.length ? JSON.stringify(batch ? denied : denied[0]) : '';
+      } else {
+        text = processor.processText(text) ?? text;
+        if (denied.length) {
+          const merged = JSON.parse(text) as JsonValue;
+          out = JSON.stringify([...(Array.isArray(merged) ? merged : [merged]), ...denied]);
+        } else out = text;
+      }
+      processor.finish();
+      const status = up.status === 202 && out ? 200 : up.status;
+      if (out) hs['content-type'] = 'application/json';
+      hs['content-length'] = String(Buffer.byteLength(out));
+      ex.res.writeHead(status, hs);
+      ex.res.end(out);
+      return;
+    }
+    processor.finish(up.status >= 400 ? `http-${up.status}` : 'ok');
+    await relayResponse(ex, up);
+  }
+
+  return Object.assign(handle, { legacy, held });
+}

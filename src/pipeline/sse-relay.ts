@@ -1,0 +1,123 @@
+import type { ServerResponse } from 'node:http';
+import type { Readable } from 'node:stream';
+import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
+import { formatSseEvent, SseParser, type SseEvent } from '../mcp/sse.js';
+import { endpointFromEvent } from '../mcp/legacy-sse.js';
+import type { GovResponse } from '../mcp/wire-errors.js';
+import type { JsonObject } from '../types.js';
+import type { LegacySession, LegacySessions } from './legacy-sessions.js';
+import type { ServerMessageProcessor } from './server-messages.js';
+
+export interface SseRelayOptions {
+  res: ServerResponse;
+  status: number;
+  headers: Record<string, string | string[]>;
+  body: Readable;
+  contentEncoding?: string | undefined;
+  /** The stream's own URL (to resolve a legacy `endpoint`). */
+  streamUrl: string;
+  processor: ServerMessageProcessor;
+  /** gov's own answers to send first (denied elements of a batch). */
+  prepend?: GovResponse[];
+  legacy?: LegacySessions;
+  maxEventBytes: number;
+  /** Called once the stream is over, however it ended. */
+  onEnd?: () => void;
+}
+
+export function sseEventFor(message: GovResponse | JsonObject): string {
+  return formatSseEvent({ event: 'message', data: JSON.stringify(message), comments: [] });
+}
+
+function decoderFor(encoding: string | undefined): NodeJS.ReadWriteStream | null {
+  const e = (encoding ?? '').trim().toLowerCase();
+  if (e === '' || e === 'identity') return null;
+  if (e === 'gzip' || e === 'x-gzip') return createGunzip();
+  if (e === 'deflate') return createInflate();
+  if (e === 'br') return createBrotliDecompress();
+  return null;
+}
+
+/**
+ * Relay an SSE response event by event: each complete event is scanned (and rewritten when
+ * needed) and written at once, so the agent never waits for the stream to end and a secret
+ * split across chunks is still seen whole. Backpressure flows from the client to the upstream.
+ */
+export function relaySse(o: SseRelayOptions): Promise<void> {
+  const { res } = o;
+  const headers = { ...o.headers };
+  delete headers['content-length'];
+  const decoder = decoderFor(o.contentEncoding);
+  if (decoder) delete headers['content-encoding'];
+  res.writeHead(o.status, headers);
+  res.flushHeaders();
+  for (const m of o.prepend ?? []) res.write(sseEventFor(m));
+
+  let session: LegacySession | undefined;
+  const parser = new SseParser({ maxEventBytes: o.maxEventBytes });
+  const source: Readable = decoder ? (o.body.pipe(decoder) as unknown as Readable) : o.body;
+
+  const transform = (ev: SseEvent): string => {
+    if (ev.event === 'endpoint' && o.legacy && !session) {
+      const endpoint = endpointFromEvent(ev, o.streamUrl);
+      if (endpoint) {
+        session = o.legacy.register(endpoint, (m) => {
+          if (!res.writableEnded) res.write(sseEventFor(m));
+        });
+      }
+      return formatSseEvent(ev);
+    }
+    if (!ev.data) return formatSseEvent(ev);
+    const out = o.processor.processText(ev.data, session);
+    return out === null ? formatSseEvent(ev) : formatSseEvent({ ...ev, data: out });
+  };
+
+  return new Promise<void>((resolve) => {
+    let finished = false;
+    const finish = () => {
+      if (finished) return;
+      finished = true;
+      if (session && o.legacy) o.legacy.unregister(session);
+      o.processor.finish();
+      o.onEnd?.();
+      resolve();
+    };
+    const write = (events: SseEvent[]) => {
+      if (!events.length) return;
+      let text = '';
+      for (const ev of events) text += transform(ev);
+      if (!res.write(text)) {
+        source.pause();
+        res.once('drain', () => source.resume());
+      }
+    };
+    source.on('data', (chunk: Buffer) => {
+      try {
+        write(parser.push(chunk));
+      } catch (err) {
+        // An event over the limit cannot be scanned: end the stream rather than pass it unseen.
+        res.write(`: gov closed the stream: ${(err as Error).message}\n\n`);
+        res.end();
+        o.body.destroy();
+        finish();
+      }
+    });
+    source.once('end', () => {
+      try {
+        write(parser.end());
+      } catch {
+        /* a torn final event is dropped */
+      }
+      res.end();
+      finish();
+    });
+    source.once('error', () => {
+      res.destroy();
+      finish();
+    });
+    res.once('close', () => {
+      if (!res.writableFinished) o.body.destroy();
+      finish();
+    });
+  });
+}

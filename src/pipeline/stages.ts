@@ -1,0 +1,77 @@
+import type {
+  ApprovalVerdict,
+  AuditSink,
+  Constraints,
+  Envelope,
+  GovernedCallEvent,
+  HeldCall,
+  JsonObject,
+  JsonValue,
+  PolicyDecision,
+  ServerIdentity,
+} from '../types.js';
+
+/**
+ * The small interfaces the pipeline needs from each stage. Stages never import one another;
+ * the run and wrap commands build the concrete stages and hand them over here.
+ */
+export interface PolicyStage {
+  digest: string;
+  decide(input: {
+    server: ServerIdentity;
+    transport: 'http' | 'stdio';
+    method: string;
+    tool?: string;
+    uri?: string;
+    args: JsonObject;
+    run: string;
+  }): PolicyDecision;
+  resolveServer(url: string): string | null;
+  isToolHidden(server: ServerIdentity, tool: string): boolean;
+  toolsList: 'hide_denied' | 'show';
+  denyAs: 'error' | 'result';
+  approvalTimeoutMs?: number | undefined;
+}
+
+export interface ConstraintStage {
+  check(ruleId: string, constraints: Constraints, nowMs: number): { ok: true } | { ok: false; reason: string };
+}
+
+export interface ApprovalStage {
+  request(call: Omit<HeldCall, 'id' | 'held_since'>, opts: { signal?: AbortSignal }): Promise<ApprovalVerdict>;
+}
+
+export interface RedactionStage {
+  redactJson(value: JsonValue): { value: JsonValue; counts: Record<string, number> };
+  redactString(text: string): { text: string; counts: Record<string, number> };
+}
+
+export interface CredentialStage {
+  headersFor(host: string, port: number, defaultPort: number): Array<[string, string]>;
+  findLeak(req: {
+    host: string;
+    port: number;
+    defaultPort: number;
+    headers: Record<string, string | string[] | undefined>;
+    url: string;
+    body?: Uint8Array | string;
+  }): { secret: string; where: string } | null;
+}
+
+export interface PipelineDeps {
+  run: string;
+  policy: PolicyStage;
+  constraints: ConstraintStage;
+  approvals: ApprovalStage;
+  audit: AuditSink;
+  redactor: RedactionStage;
+  credentials?: CredentialStage | undefined;
+  digestArgs(args: JsonValue): string;
+  /** `--approval-timeout`; a rule's own timeout wins over it, it wins over the policy's. */
+  approvalTimeoutMs?: number | undefined;
+  onEvent?: (e: GovernedCallEvent) => void;
+  log: { debug(m: string): void; warn(m: string): void };
+  now?: () => number;
+}
+
+export type { Envelope };

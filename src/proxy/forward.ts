@@ -1,0 +1,92 @@
+import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
+import { pipeline } from 'node:stream/promises';
+import type { Exchange } from './server.js';
+import { describeUpstreamError, forwardableHeaders, HOP_BY_HOP, type Upstream, type UpstreamResponse } from './upstream.js';
+
+/** Response headers the client may see: hop-by-hop ones are the proxy's own business. */
+export function responseHeaders(h: IncomingHttpHeaders): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  for (const [k, v] of Object.entries(h)) {
+    if (v === undefined || HOP_BY_HOP.has(k)) continue;
+    out[k] = v;
+  }
+  return out;
+}
+
+export function sendText(res: ServerResponse, status: number, text: string, extra: Record<string, string> = {}): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  const body = text.endsWith('\n') ? text : text + '\n';
+  res.writeHead(status, {
+    ...extra,
+    'content-type': 'text/plain; charset=utf-8',
+    'content-length': String(Buffer.byteLength(body)),
+  });
+  res.end(body);
+}
+
+export function sendJson(res: ServerResponse, status: number, value: unknown, extra: Record<string, string> = {}): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  const body = JSON.stringify(value);
+  res.writeHead(status, {
+    ...extra,
+    'content-type': 'application/json',
+    'content-length': String(Buffer.byteLength(body)),
+  });
+  res.end(body);
+}
+
+/** Open the upstream request for an exchange; on failure answer 502/504 and return null. */
+export async function openUpstream(
+  ex: Exchange,
+  upstream: Upstream,
+  opts: { body?: Buffer | null; headers?: Record<string, string | string[]>; timeoutMs?: number; signal?: AbortSignal } = {},
+): Promise<UpstreamResponse | null> {
+  const headers = opts.headers ?? forwardableHeaders(ex.req.headers);
+  let body: Buffer | NodeJS.ReadableStream | null;
+  if (opts.body !== undefined) {
+    body = opts.body;
+    if (body) headers['content-length'] = String(body.length);
+  } else {
+    const hasBody = ex.req.headers['content-length'] !== undefined || ex.req.headers['transfer-encoding'] !== undefined;
+    body = hasBody ? ex.req : null;
+  }
+  try {
+    return await upstream.request({
+      target: ex.target,
+      method: ex.req.method ?? 'GET',
+      path: ex.path,
+      headers,
+      body: body as Buffer | null,
+      ...(opts.signal ? { signal: opts.signal } : {}),
+      ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}),
+    });
+  } catch (err) {
+    const { status, message } = describeUpstreamError(err, ex.target);
+    sendText(ex.res, status, message);
+    return null;
+  }
+}
+
+/** Stream an upstream response to the client unchanged (never buffered). */
+export async function relayResponse(ex: Exchange, up: UpstreamResponse): Promise<void> {
+  ex.res.writeHead(up.status, responseHeaders(up.headers));
+  ex.res.flushHeaders();
+  try {
+    await pipeline(up.body, ex.res);
+  } catch {
+    ex.res.destroy();
+    up.body.destroy();
+  }
+}
+
+/** Non-MCP traffic: forward unchanged, streaming both ways. */
+export async function forwardUnchanged(ex: Exchange, upstream: Upstream): Promise<void> {
+  const up = await openUpstream(ex, upstream);
+  if (up) await relayResponse(ex, up);
+}

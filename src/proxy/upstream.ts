@@ -1,0 +1,128 @@
+import { readFileSync } from 'node:fs';
+import { rootCertificates } from 'node:tls';
+import type { IncomingHttpHeaders } from 'node:http';
+import type { Readable } from 'node:stream';
+import { Agent, errors as undiciErrors } from 'undici';
+
+/** Where an intercepted request is going: always the CONNECT target (or plain-HTTP URL host). */
+export interface Target {
+  scheme: 'http' | 'https';
+  /** Host name or IP literal, without brackets. */
+  host: string;
+  port: number;
+}
+
+export function defaultPort(scheme: 'http' | 'https'): number {
+  return scheme === 'https' ? 443 : 80;
+}
+
+/** `scheme://host[:port]` with the port only when not the default and IPv6 in brackets. */
+export function originOf(t: Target): string {
+  const h = t.host.includes(':') ? `[${t.host}]` : t.host;
+  return t.port === defaultPort(t.scheme) ? `${t.scheme}://${h}` : `${t.scheme}://${h}:${t.port}`;
+}
+
+export interface UpstreamRequest {
+  target: Target;
+  method: string;
+  path: string;
+  headers: Record<string, string | string[]>;
+  body?: Buffer | Readable | null;
+  signal?: AbortSignal;
+  /** Headers + body timeout for the upstream (constraints.timeout). */
+  timeoutMs?: number;
+}
+
+export interface UpstreamResponse {
+  status: number;
+  headers: IncomingHttpHeaders;
+  body: Readable;
+}
+
+/** Headers that describe one hop and never travel on. */
+export const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-authorization',
+  'proxy-authenticate',
+  'proxy-connection',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+  'host',
+]);
+
+export function forwardableHeaders(raw: IncomingHttpHeaders): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  const connectionTokens = String(raw['connection'] ?? '')
+    .split(',')
+    .map((s) => s.trim().toLowerCase())
+    .filter(Boolean);
+  for (const [k, v] of Object.entries(raw)) {
+    if (v === undefined || HOP_BY_HOP.has(k) || connectionTokens.includes(k)) continue;
+    out[k] = v;
+  }
+  return out;
+}
+
+export interface UpstreamOptions {
+  /** Extra CA certificates (PEM files) for verifying upstream servers. */
+  extraCaFiles?: string[];
+}
+
+/**
+ * The one client gov uses to reach upstream servers: keep-alive connection pools per origin,
+ * TLS always verified against the system roots plus the user's extra CAs.
+ */
+export class Upstream {
+  private readonly agent: Agent;
+
+  constructor(opts: UpstreamOptions = {}) {
+    const ca = [...rootCertificates];
+    for (const f of opts.extraCaFiles ?? []) ca.push(readFileSync(f, 'utf8'));
+    this.agent = new Agent({
+      keepAliveTimeout: 30_000,
+      keepAliveMaxTimeout: 600_000,
+      headersTimeout: 0,
+      bodyTimeout: 0,
+      connect: { ca, rejectUnauthorized: true, timeout: 10_000 },
+    });
+  }
+
+  async request(r: UpstreamRequest): Promise<UpstreamResponse> {
+    const res = await this.agent.request({
+      origin: originOf(r.target),
+      method: r.method as 'GET',
+      path: r.path,
+      headers: r.headers,
+      body: r.body ?? null,
+      signal: r.signal,
+      ...(r.timeoutMs !== undefined ? { headersTimeout: r.timeoutMs, bodyTimeout: r.timeoutMs } : {}),
+    });
+    return { status: res.statusCode, headers: res.headers as IncomingHttpHeaders, body: res.body };
+  }
+
+  async close(): Promise<void> {
+    await this.agent.destroy().catch(() => undefined);
+  }
+}
+
+/** Map an upstream failure to the status and one-line reason the client gets. */
+export function describeUpstreamError(err: unknown, t: Target): { status: number; message: string } {
+  const e = err as NodeJS.ErrnoException & { cause?: NodeJS.ErrnoException };
+  const code = e?.code ?? e?.cause?.code ?? '';
+  const where = `${t.host}:${t.port}`;
+  if (err instanceof undiciErrors.HeadersTimeoutError || err instanceof undiciErrors.BodyTimeoutError) {
+    return { status: 504, message: `gov: upstream ${where} timed out` };
+  }
+  if (/CERT|SELF_SIGNED|UNABLE_TO|ERR_TLS|HOSTNAME|ALTNAME/i.test(code) || /certificate/i.test(e?.message ?? '')) {
+    return {
+      status: 502,
+      message: `gov: upstream TLS verification failed for ${where}: ${code || e.message} — trust its CA with --upstream-ca FILE`,
+    };
+  }
+  if (code === 'ECONNREFUSED') return { status: 502, message: `gov: upstream ${where} refused the connection` };
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return { status: 502, message: `gov: cannot resolve upstream host ${t.host}` };
+  return { status: 502, message: `gov: upstream ${where} failed: ${code || (e?.message ?? String(err))}` };
+}

@@ -1,0 +1,32 @@
+import { createServer, type Server, type IncomingMessage, type ServerResponse } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import type { TestPki } from './test-ca.js';
+
+export interface TestServer {
+  server: Server;
+  port: number;
+  url: string;
+  close(): Promise<void>;
+}
+
+/** An HTTPS server on loopback using the test PKI (never gov's CA). */
+export async function startHttpsServer(
+  pki: TestPki,
+  handler: (req: IncomingMessage, res: ServerResponse) => void,
+  host = '127.0.0.1',
+): Promise<TestServer> {
+  const server = createServer({ key: pki.keyPem, cert: pki.certPem, keepAliveTimeout: 5000 }, handler);
+  await new Promise<void>((r) => server.listen(0, host, r));
+  const port = (server.address() as AddressInfo).port;
+  const h = host.includes(':') ? `[${host}]` : host;
+  return {
+    server,
+    port,
+    url: `https://${h}:${port}`,
+    close: () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
+  };
+}
