@@ -1,5 +1,5 @@
-import { useCallback, useRef, useState } from 'react';
-import { Box, Text, useInput, useStdin } from 'ink';
+import { useRef, useState } from 'react';
+import { Box, Text, useStdin, type Key } from 'ink';
 import type { ApprovalVerdict } from '../../src/types.js';
 import { CHOOSE, promptKey, type PromptState } from './approval-keys.js';
 import { HeldCallView } from './HeldCallView.js';
@@ -8,6 +8,7 @@ import {
   useChangedAt,
   useColumns,
   useHeldCalls,
+  useLatestInput,
   useNow,
   useRecentCalls,
   type GovernedCallFeed,
@@ -63,34 +64,30 @@ export function ApprovalPanel({
     current.mode === 'reason' && !held.some((c) => c.id === current.id) ? CHOOSE : current;
   const draft = state.current.draft;
 
-  const onKey = useCallback(
-    (input: string, key: Parameters<Parameters<typeof useInput>[0]>[1]) => {
-      if (key.ctrl && input === 'c') {
-        onInterrupt?.();
-        return;
-      }
-      const { draft } = state.current;
-      const stale = state.current.prompt;
-      const prompt = stale.mode === 'reason' && !held.some((c) => c.id === stale.id) ? CHOOSE : stale;
-      if (head !== undefined || prompt.mode === 'reason') {
-        if (prompt.mode === 'choose' && sinceHeadChanged() < keyGuardMs) return;
-        const step = promptKey(prompt, head?.id, input, key, 'tui');
-        update({ prompt: step.state, draft });
-        if (step.settle) broker.settle(step.settle.id, step.settle.verdict);
-        return;
-      }
-      if (!onLine) return;
-      if (key.ctrl && input === 'd' && draft === '') {
-        onEof?.();
-        return;
-      }
-      const r = editLine(draft, input, key);
-      update({ prompt, draft: r.text });
-      for (const line of r.submitted) onLine(line);
-    },
-    [head, held, broker, onLine, onEof, onInterrupt, keyGuardMs, sinceHeadChanged],
-  );
-  useInput(onKey, { isActive: isRawModeSupported === true });
+  useLatestInput((input: string, key: Key) => {
+    if (key.ctrl && input === 'c') {
+      onInterrupt?.();
+      return;
+    }
+    const { draft } = state.current;
+    const stale = state.current.prompt;
+    const prompt = stale.mode === 'reason' && !held.some((c) => c.id === stale.id) ? CHOOSE : stale;
+    if (head !== undefined || prompt.mode === 'reason') {
+      if (prompt.mode === 'choose' && sinceHeadChanged() < keyGuardMs) return;
+      const step = promptKey(prompt, head?.id, input, key, 'tui');
+      update({ prompt: step.state, draft });
+      if (step.settle) broker.settle(step.settle.id, step.settle.verdict);
+      return;
+    }
+    if (!onLine) return;
+    if (key.ctrl && input === 'd' && draft === '') {
+      onEof?.();
+      return;
+    }
+    const r = editLine(draft, input, key);
+    update({ prompt, draft: r.text });
+    for (const line of r.submitted) onLine(line);
+  }, isRawModeSupported === true);
 
   const others = held.length - 1;
   return (

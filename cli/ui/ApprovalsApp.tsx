@@ -1,9 +1,9 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
-import { Box, Text, useInput, useStdin, useStdout } from 'ink';
+import { Box, Text, useStdin, useStdout, type Key } from 'ink';
 import type { PendingCall, RemoteEvent, SettleOutcome } from '../../src/approvals/client.js';
 import { CHOOSE, promptKey, type PromptState } from './approval-keys.js';
 import { HeldCallView } from './HeldCallView.js';
-import { useChangedAt, useColumns, useNow } from './panel-hooks.js';
+import { useChangedAt, useColumns, useLatestInput, useNow } from './panel-hooks.js';
 import { sanitizeInline } from './sanitize.js';
 
 export interface ApprovalsAppProps {
@@ -50,13 +50,14 @@ export function ApprovalsApp({ subscribe, approve, deny, onExit, keyGuardMs = 30
   const { stdout } = useStdout();
   const columns = useColumns();
   const { calls, remove } = useRemoteHeld(subscribe);
-  const [selectedKey, setSelectedKey] = useState<string | undefined>(undefined);
+  // Selection and prompt live in refs so consecutive keys see each other's effect.
+  const selectedKey = useRef<string | undefined>(undefined);
   const [status, setStatus] = useState<{ text: string; error: boolean } | undefined>(undefined);
   const prompt = useRef<PromptState>(CHOOSE);
   const [, rerender] = useState(0);
 
   // Selection follows the call, not the row, so arrivals and departures don't move it.
-  let index = calls.findIndex((c) => keyOf(c.run, c.id) === selectedKey);
+  let index = calls.findIndex((c) => keyOf(c.run, c.id) === selectedKey.current);
   if (index === -1) index = 0;
   const selected = calls[index];
   const selKey = selected ? keyOf(selected.run, selected.id) : undefined;
@@ -80,34 +81,33 @@ export function ApprovalsApp({ subscribe, approve, deny, onExit, keyGuardMs = 30
     [remove],
   );
 
-  const onKey = useCallback(
-    (input: string, key: Parameters<Parameters<typeof useInput>[0]>[1]) => {
-      if (key.ctrl && input === 'c') return onExit();
-      const p0 = prompt.current;
-      const p = p0.mode === 'reason' && !calls.some((c) => keyOf(c.run, c.id) === p0.id) ? CHOOSE : p0;
-      if (p.mode === 'choose') {
-        if (input === 'q' || key.escape) return onExit();
-        if (key.upArrow || key.downArrow) {
-          const next = calls[Math.max(0, Math.min(calls.length - 1, index + (key.upArrow ? -1 : 1)))];
-          if (next) setSelectedKey(keyOf(next.run, next.id));
-          return;
+  useLatestInput((input: string, key: Key) => {
+    if (key.ctrl && input === 'c') return onExit();
+    const p0 = prompt.current;
+    const p = p0.mode === 'reason' && !calls.some((c) => keyOf(c.run, c.id) === p0.id) ? CHOOSE : p0;
+    if (p.mode === 'choose') {
+      if (input === 'q' || key.escape) return onExit();
+      if (key.upArrow || key.downArrow) {
+        const next = calls[Math.max(0, Math.min(calls.length - 1, index + (key.upArrow ? -1 : 1)))];
+        if (next) {
+          selectedKey.current = keyOf(next.run, next.id);
+          rerender((v) => v + 1);
         }
-        if (sinceChanged() < keyGuardMs) return;
+        return;
       }
-      const step = promptKey(p, selKey, input, key, 'tui');
-      prompt.current = step.state;
-      rerender((v) => v + 1);
-      if (!step.settle) return;
-      const target = calls.find((c) => keyOf(c.run, c.id) === step.settle?.id);
-      if (!target) return;
-      const v = step.settle.verdict;
-      if (v.approved)
-        act(target, () => approve(target, v.always === true), v.always ? 'approved (always)' : 'approved');
-      else act(target, () => deny(target, v.reason), 'denied');
-    },
-    [calls, index, selKey, onExit, approve, deny, act, keyGuardMs, sinceChanged],
-  );
-  useInput(onKey, { isActive: isRawModeSupported === true });
+      if (sinceChanged() < keyGuardMs) return;
+    }
+    const step = promptKey(p, selKey, input, key, 'tui');
+    prompt.current = step.state;
+    rerender((v) => v + 1);
+    if (!step.settle) return;
+    const target = calls.find((c) => keyOf(c.run, c.id) === step.settle?.id);
+    if (!target) return;
+    const v = step.settle.verdict;
+    if (v.approved)
+      act(target, () => approve(target, v.always === true), v.always ? 'approved (always)' : 'approved');
+    else act(target, () => deny(target, v.reason), 'denied');
+  }, isRawModeSupported === true);
 
   const rows = stdout.rows || 24;
   const listRows = Math.max(3, Math.min(10, rows - 20));

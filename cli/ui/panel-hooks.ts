@@ -1,5 +1,5 @@
-import { useEffect, useRef, useState } from 'react';
-import { useStdout } from 'ink';
+import { useCallback, useEffect, useRef, useState } from 'react';
+import { useInput, useStdout } from 'ink';
 import type { GovernedCallEvent, HeldCall } from '../../src/types.js';
 
 /** The slice of ApprovalBroker the UI needs (core and UI meet only at this typed bus). */
@@ -77,4 +77,19 @@ export function useChangedAt(key: string | undefined): () => number {
   const ref = useRef<{ key: string | undefined; at: number }>({ key, at: Date.now() });
   if (ref.current.key !== key) ref.current = { key, at: Date.now() };
   return () => Date.now() - ref.current.at;
+}
+
+type InputHandler = Parameters<typeof useInput>[0];
+
+/**
+ * useInput with a handler that always sees the latest render. Ink re-subscribes a
+ * changed handler only when React flushes passive effects, which can lag behind the
+ * render that put a new held call on screen; a key pressed in that gap would reach a
+ * stale handler. Here the subscription is made once and reads the newest handler.
+ */
+export function useLatestInput(handler: InputHandler, isActive: boolean): void {
+  const latest = useRef(handler);
+  latest.current = handler;
+  const stable = useCallback<InputHandler>((input, key) => latest.current(input, key), []);
+  useInput(stable, { isActive });
 }

@@ -1,0 +1,124 @@
+import { render, cleanup } from 'ink-testing-library';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import type { PendingCall, RemoteEvent, SettleOutcome } from '../../src/approvals/client.js';
+import type { HeldCall } from '../../src/types.js';
+import { ApprovalsApp } from '../../cli/ui/ApprovalsApp.js';
+
+const tick = (ms = 30) => new Promise((r) => setTimeout(r, ms));
+
+function held(id: string, run: string, over: Partial<HeldCall> = {}): HeldCall {
+  return {
+    id,
+    run,
+    server: 'payments',
+    tool: 'refund',
+    method: 'tools/call',
+    args: { amount: 5000 },
+    args_digest: 'sha256:abc',
+    policy_digest: 'sha256:def',
+    rule: 'refunds',
+    reason: 'Refunds need a human',
+    held_since: new Date(Date.now() - 3000).toISOString(),
+    timeout_ms: 60_000,
+    ...over,
+  };
+}
+
+function harness() {
+  let emit: (ev: RemoteEvent) => void = () => {};
+  const closed = vi.fn();
+  const ok = (call: PendingCall): Promise<SettleOutcome> => Promise.resolve({ settled: true, run: call.run });
+  const approve = vi.fn((call: PendingCall, _always: boolean) => ok(call));
+  const deny = vi.fn((call: PendingCall, _reason: string | undefined) => ok(call));
+  const onExit = vi.fn();
+  const ui = render(
+    <ApprovalsApp
+      subscribe={(cb) => {
+        emit = cb;
+        return { close: closed };
+      }}
+      approve={approve}
+      deny={deny}
+      onExit={onExit}
+      keyGuardMs={0}
+    />,
+  );
+  return { ui, emit: (ev: RemoteEvent) => emit(ev), approve, deny, onExit, closed };
+}
+
+afterEach(() => cleanup());
+
+describe('ApprovalsApp', () => {
+  it('shows the empty state', async () => {
+    const { ui } = harness();
+    await tick();
+    expect(ui.lastFrame()).toContain('No held calls');
+  });
+
+  it('lists held calls across runs, selects with arrows and approves the selected one', async () => {
+    const h = harness();
+    h.emit({ type: 'held', run: 'run-a', call: held('h-aaaaaa', 'run-a') });
+    h.emit({
+      type: 'held',
+      run: 'run-b',
+      call: held('h-bbbbbb', 'run-b', { tool: 'delete_repo', server: 'github' }),
+    });
+    await tick();
+    let frame = h.ui.lastFrame() ?? '';
+    expect(frame).toContain('2 held across 2 runs');
+    expect(frame).toContain('▸ h-aaaaaa');
+    expect(frame).toContain('run run-a');
+    h.ui.stdin.write('\x1b[B'); // down
+    await tick();
+    frame = h.ui.lastFrame() ?? '';
+    expect(frame).toContain('▸ h-bbbbbb');
+    expect(frame).toContain('held delete_repo on github');
+    h.ui.stdin.write('A');
+    await tick();
+    expect(h.approve).toHaveBeenCalledWith(expect.objectContaining({ id: 'h-bbbbbb', run: 'run-b' }), true);
+    expect(h.ui.lastFrame()).toContain('approved (always) h-bbbbbb (run run-b)');
+    expect(h.ui.lastFrame()).toContain('1 held across 1 run');
+  });
+
+  it('d + reason + Enter denies the selected call', async () => {
+    const h = harness();
+    h.emit({ type: 'held', run: 'run-a', call: held('h-aaaaaa', 'run-a') });
+    await tick();
+    h.ui.stdin.write('d');
+    await tick();
+    for (const ch of 'nope') h.ui.stdin.write(ch);
+    h.ui.stdin.write('\r');
+    await tick();
+    expect(h.deny).toHaveBeenCalledWith(expect.objectContaining({ id: 'h-aaaaaa' }), 'nope');
+    expect(h.ui.lastFrame()).toContain('No held calls');
+  });
+
+  it('drops calls that were settled elsewhere or whose run ended', async () => {
+    const h = harness();
+    h.emit({ type: 'held', run: 'run-a', call: held('h-aaaaaa', 'run-a') });
+    h.emit({ type: 'held', run: 'run-a', call: held('h-aaaaaa', 'run-a') }); // duplicate after reconnect
+    h.emit({ type: 'held', run: 'run-b', call: held('h-bbbbbb', 'run-b') });
+    await tick();
+    expect(h.ui.lastFrame()).toContain('2 held');
+    h.emit({ type: 'settled', run: 'run-a', id: 'h-aaaaaa', verdict: { approved: true, approver: 'cli' } });
+    h.emit({ type: 'run-ended', run: 'run-b' });
+    await tick();
+    expect(h.ui.lastFrame()).toContain('No held calls');
+  });
+
+  it('sanitises hostile text and quits on q', async () => {
+    const h = harness();
+    h.emit({
+      type: 'held',
+      run: 'run-a',
+      call: held('h-aaaaaa', 'run-a', { tool: 'x\x1b]0;t\x07\u202eyz', reason: 'r\x1b[2J' }),
+    });
+    await tick();
+    const frame = h.ui.lastFrame() ?? '';
+    expect(frame).toContain('held xyz on payments');
+    expect(frame).not.toMatch(/\u202e|\x1b\]|\x1b\[2J/);
+    h.ui.stdin.write('q');
+    await tick();
+    expect(h.onExit).toHaveBeenCalled();
+  });
+});
