@@ -118,5 +118,6 @@ export function parseRecordLine(text: string): ParsedLine {
     const where = issue && issue.path.length > 0 ? `field '${issue.path.join('.')}': ` : '';
     return { ok: false, json: true, message: `not an audit record (${where}${issue?.message ?? 'invalid'})` };
   }
-  return { ok: true, record: r.data as unknown as AuditRecord };
+  // The value as parsed, not zod's copy: key order must stay as stored (see verify).
+  return { ok: true, record: value as AuditRecord };
 }

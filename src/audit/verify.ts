@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { AuditRecord } from '../types.js';
-import { hashRecord } from './record.js';
+import { hashRecord, serializeRecord } from './record.js';
 import { listRunFiles, readRunFile, type ParsedRunFile } from './reader.js';
 
 export interface AuditProblem {
@@ -104,6 +104,10 @@ export function verifyRunFile(file: ParsedRunFile, live: boolean, problems: Audi
       );
     }
     if (hashRecord(r) !== r.hash) why.push('hash mismatch (the record was edited)');
+    // Duplicate keys hash as their last value but read differently to people and tools.
+    else if (serializeRecord(r) !== `${entry.rec.raw}\n`) {
+      why.push('the line differs from how gov wrote it (duplicate or reordered keys, or added whitespace)');
+    }
     if (r.run !== file.run) why.push(`wrong run id '${r.run}' (the file is run '${file.run}')`);
     if (r.seq !== expectedSeq) why.push(`seq ${r.seq} where ${expectedSeq} was expected (${REORDER})`);
     else if (r.prev !== prev) why.push(`prev does not match the previous record's hash (${REORDER})`);

@@ -64,6 +64,15 @@ describe('verifyAudit', () => {
     });
   });
 
+  it('detects a duplicate key that leaves the parsed record (and its hash) unchanged', async () => {
+    lines[3] = lines[3]!.replace('"decision":', '"decision":"allow","decision":');
+    writeLines(path, lines);
+    expect(firstError(await verifyAudit(t.audit))).toMatchObject({
+      line: 4,
+      message: expect.stringMatching(/duplicate/),
+    });
+  });
+
   it('detects a deleted line', async () => {
     lines.splice(2, 1);
     writeLines(path, lines);
