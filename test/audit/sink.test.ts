@@ -63,6 +63,21 @@ describe('FileAuditSink chain', () => {
     expect((await verifyAudit(t.audit)).ok).toBe(true);
   });
 
+  it('a seal requested while appends are queued comes after them', async () => {
+    const sink = await openAuditSink({ dir: t.audit, run: 'r5' });
+    const pending = [sink.append({ kind: 'run_start' }), sink.append(call(1)), sink.append(call(2))];
+    const sealed = sink.seal();
+    await expect(sink.append(call(3))).rejects.toThrow(/already sealed/);
+    const recs = await Promise.all(pending);
+    await sealed;
+    const last = parse(sink.path).at(-1)!;
+    expect(last).toMatchObject({
+      kind: 'run_end',
+      seq: 4,
+      detail: { records: 3, final_hash: recs[2]!.hash },
+    });
+  });
+
   it('drops undefined fields and refuses a reserved field override', async () => {
     const sink = await openAuditSink({ dir: t.audit, run: 'r3', durable: false });
     const rec = await sink.append({ ...call(1), tool: undefined, ...({ seq: 99, hash: 'x' } as object) });
