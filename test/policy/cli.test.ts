@@ -1,0 +1,172 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const GOV = join(ROOT, 'bin', 'gov.js');
+const SPEC_EXAMPLE = join(ROOT, 'test', 'fixtures', 'policy', 'spec-example.yaml');
+
+let tmp: string;
+let home: string;
+let cwd: string;
+
+function gov(args: string[], opts: { cwd?: string } = {}) {
+  const r = spawnSync(process.execPath, [GOV, ...args], {
+    cwd: opts.cwd ?? cwd,
+    env: { ...process.env, GOV_HOME: home, GOV_DEBUG: '' },
+    encoding: 'utf8',
+    timeout: 20_000,
+  });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+beforeAll(() => {
+  // Build emits even when files elsewhere in the tree do not type-check yet.
+  spawnSync('npm', ['run', 'build'], { cwd: ROOT, stdio: 'ignore', timeout: 180_000 });
+  if (!existsSync(join(ROOT, 'dist', 'cli', 'commands', 'policy.js')))
+    throw new Error('build did not produce dist/');
+  tmp = mkdtempSync(join(tmpdir(), 'gov-cli-policy-'));
+}, 200_000);
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+beforeEach((ctx) => {
+  const dir = join(tmp, ctx.task.id);
+  home = join(dir, 'home');
+  cwd = join(dir, 'work');
+  mkdirSync(home, { recursive: true });
+  mkdirSync(cwd, { recursive: true });
+});
+
+describe('gov policy check', () => {
+  it('validates a file given as an argument', () => {
+    const r = gov(['policy', 'check', SPEC_EXAMPLE]);
+    expect(r).toMatchObject({ code: 0, stdout: `ok: ${SPEC_EXAMPLE}: 6 rules\n` });
+  });
+
+  it('finds ./gov.yaml, then $GOV_HOME/policy.yaml, else the built-in default', () => {
+    expect(gov(['policy', 'check'])).toMatchObject({ code: 0, stdout: 'ok: (built-in default): 0 rules\n' });
+    writeFileSync(
+      join(home, 'policy.yaml'),
+      'version: 1\nrules:\n  - id: a\n    tool: x\n    decision: deny\n',
+    );
+    expect(gov(['policy', 'check']).stdout).toBe(`ok: ${join(home, 'policy.yaml')}: 1 rule\n`);
+    writeFileSync(join(cwd, 'gov.yaml'), 'version: 1\n');
+    expect(gov(['policy', 'check']).stdout).toBe('ok: gov.yaml: 0 rules\n');
+  });
+
+  it('exits 2 with every problem as file:line:col', () => {
+    writeFileSync(join(cwd, 'bad.yaml'), 'version: 1\nrules:\n  - id: a\n    decison: deny\n');
+    const r = gov(['policy', 'check', 'bad.yaml']);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toBe(
+      "gov: bad.yaml:4:5: unknown key 'decison' (expected one of: id, server, tool, uri, method, when, decision, reason, timeout, constraints)\n" +
+        "gov: bad.yaml:3:5: missing required key 'decision'\n",
+    );
+  });
+
+  it('exits 2 for a file that does not exist', () => {
+    const r = gov(['policy', 'check', 'missing.yaml']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^gov: policy file missing\.yaml does not exist — /);
+  });
+
+  it('--help exits 0; unknown subcommands and flags exit 2', () => {
+    expect(gov(['policy', '--help'])).toMatchObject({ code: 0 });
+    expect(gov(['policy', 'check', '--help']).stdout).toContain('usage: gov policy check');
+    expect(gov(['policy', 'frobnicate']).code).toBe(2);
+    expect(gov(['policy', 'check', '--nope']).code).toBe(2);
+  });
+});
+
+describe('gov policy eval', () => {
+  const p = ['--policy', SPEC_EXAMPLE];
+
+  it('prints decision, rule and reason', () => {
+    expect(gov(['policy', 'eval', ...p, '--tool', 'shell_exec'])).toMatchObject({
+      code: 0,
+      stdout: 'deny (rule no-shell): Shell tools are not allowed\n',
+    });
+  });
+
+  it('--json prints exactly {decision, rule, reason}', () => {
+    const r = gov(['policy', 'eval', ...p, '--tool', 'write_x', '--json']);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toEqual({
+      decision: 'allow',
+      rule: 'bounded-writes',
+      reason: 'tools/call of a tool matching write_* on any server',
+    });
+  });
+
+  it('resolves a --server URL through the registry; a name is taken as is', () => {
+    const url = ['--server', 'https://mcp.payments.internal/mcp', '--tool', 'refund'];
+    expect(gov(['policy', 'eval', ...p, ...url, '--args', '{"amount": 10}']).stdout).toMatch(
+      /^allow \(rule small-refunds\)/,
+    );
+    expect(gov(['policy', 'eval', ...p, ...url, '--args', '{"amount": 10000}']).stdout).toMatch(
+      /^approve \(rule refunds\)/,
+    );
+    expect(gov(['policy', 'eval', ...p, '--server', 'github', '--tool', 'get_me']).stdout).toMatch(
+      /^allow \(rule github-reads\)/,
+    );
+    expect(
+      gov(['policy', 'eval', ...p, '--server', 'https://evil.example/mcp', '--tool', 'get_me']).stdout,
+    ).toBe(
+      'deny (rule unknown-server): server https://evil.example/mcp is not listed under servers (unknown_servers: deny)\n',
+    );
+  });
+
+  it('evaluates other methods with --method and --uri', () => {
+    const r = gov(['policy', 'eval', ...p, '--method', 'resources/read', '--uri', 'file:///srv/app/.env']);
+    expect(r.stdout).toMatch(/^deny \(rule no-secret-reads\)/);
+    expect(gov(['policy', 'eval', ...p, '--method', 'tools/list']).stdout).toMatch(
+      /^allow \(rule discovery\)/,
+    );
+  });
+
+  it('uses the built-in default without a policy file', () => {
+    expect(gov(['policy', 'eval', '--tool', 'x']).stdout).toBe(
+      'approve (rule default): no rule matches tools/call of tool x; the policy default is approve\n',
+    );
+  });
+
+  it('exits 2 on bad --args, a missing --tool, or a broken policy', () => {
+    const bad = gov(['policy', 'eval', ...p, '--tool', 'x', '--args', '{nope']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/^gov: policy eval: --args is not valid JSON/);
+    expect(gov(['policy', 'eval', ...p, '--tool', 'x', '--args', '[1]']).code).toBe(2);
+    expect(gov(['policy', 'eval', ...p]).code).toBe(2);
+    writeFileSync(join(cwd, 'gov.yaml'), 'version: 1\ndefault: sometimes\n');
+    const broken = gov(['policy', 'eval', '--tool', 'x']);
+    expect(broken.code).toBe(2);
+    expect(broken.stderr).toMatch(
+      /^gov: gov\.yaml:2:10: expected one of allow, deny, approve, got 'sometimes' — /,
+    );
+  });
+});
+
+describe('gov init', () => {
+  it('writes a starter gov.yaml that passes gov policy check', () => {
+    const r = gov(['init']);
+    expect(r.code).toBe(0);
+    const text = readFileSync(join(cwd, 'gov.yaml'), 'utf8');
+    expect(text).toMatch(/^# /);
+    expect(gov(['policy', 'check'])).toMatchObject({ code: 0 });
+    expect(gov(['policy', 'check']).stdout).toMatch(/^ok: gov\.yaml: \d+ rules\n$/);
+  });
+
+  it('exits 2 and leaves an existing gov.yaml untouched', () => {
+    writeFileSync(join(cwd, 'gov.yaml'), 'mine\n');
+    const r = gov(['init']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^gov: gov\.yaml already exists/);
+    expect(readFileSync(join(cwd, 'gov.yaml'), 'utf8')).toBe('mine\n');
+  });
+
+  it('--help exits 0', () => {
+    expect(gov(['init', '--help'])).toMatchObject({ code: 0 });
+  });
+});

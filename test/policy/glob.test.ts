@@ -1,0 +1,128 @@
+import { describe, expect, it } from 'vitest';
+import { hostGlob, nameGlob, normalizeServerUrl, serverUrlGlob, uriGlob } from '../../src/policy/glob.js';
+import { policy } from './helpers.js';
+
+describe('tool and method globs', () => {
+  it('* matches any run, ? one character, case-sensitive, anchored', () => {
+    const g = nameGlob('get_*');
+    expect(g.test('get_')).toBe(true);
+    expect(g.test('get_a/b.c')).toBe(true);
+    expect(g.test('Get_a')).toBe(false);
+    expect(g.test('xget_a')).toBe(false);
+    expect(nameGlob('a?c').test('abc')).toBe(true);
+    expect(nameGlob('a?c').test('ac')).toBe(false);
+    expect(nameGlob('a?c').test('abbc')).toBe(false);
+  });
+
+  it('escapes regex metacharacters', () => {
+    const g = nameGlob('a.b+(c)[d]{1}|$^\\*');
+    expect(g.test('a.b+(c)[d]{1}|$^\\xyz')).toBe(true);
+    expect(g.test('aXb+(c)[d]{1}|$^\\xyz')).toBe(false);
+    expect(nameGlob('a.b').test('axb')).toBe(false);
+  });
+
+  it('literals compare exactly', () => {
+    expect(nameGlob('refund').literal).toBe('refund');
+    expect(nameGlob('refund').test('refund')).toBe(true);
+    expect(nameGlob('refund').test('refunds')).toBe(false);
+  });
+
+  it('handles unicode names', () => {
+    expect(nameGlob('résumé_*').test('résumé_ü')).toBe(true);
+    expect(nameGlob('?').test('é')).toBe(true);
+  });
+});
+
+describe('URI globs', () => {
+  it('** crosses /, * stays within a segment', () => {
+    expect(uriGlob('file:///**/.env').test('file:///a/b/c/.env')).toBe(true);
+    expect(uriGlob('file:///**/.env').test('file:///.env')).toBe(true);
+    expect(uriGlob('file:///**/.env').test('file:///a/.env.local')).toBe(false);
+    expect(uriGlob('file:///tmp/*').test('file:///tmp/x')).toBe(true);
+    expect(uriGlob('file:///tmp/*').test('file:///tmp/x/y')).toBe(false);
+    expect(uriGlob('file:///tmp/**').test('file:///tmp/x/y')).toBe(true);
+    expect(uriGlob('db://*/table?').test('db://main/table1')).toBe(true);
+    expect(uriGlob('db://*/table?').test('db://main/table/')).toBe(false);
+  });
+
+  it('escapes metacharacters', () => {
+    expect(uriGlob('https://x.test/a+b(1).txt').test('https://x.test/a+b(1).txt')).toBe(true);
+    expect(uriGlob('https://x.test/*.txt').test('https://xAtest/a.txt')).toBe(false);
+  });
+});
+
+describe('server URL globs', () => {
+  it('normalises URLs: lower-case scheme and host, no default port, no query', () => {
+    expect(normalizeServerUrl('HTTPS://Api.Example.com:443/MCP?x=1#f')).toBe('https://api.example.com/MCP');
+    expect(normalizeServerUrl('http://u:p@127.0.0.1:8080/mcp')).toBe('http://127.0.0.1:8080/mcp');
+    expect(normalizeServerUrl('http://[::1]:3000/')).toBe('http://[::1]:3000/');
+    expect(normalizeServerUrl('nope')).toBeNull();
+  });
+
+  it('* crosses / in the path', () => {
+    const g = serverUrlGlob('https://api.example.com/mcp/*');
+    expect(g.test('https://api.example.com/mcp/')).toBe(true);
+    expect(g.test('https://api.example.com/mcp/a/b')).toBe(true);
+    expect(g.test('https://api.example.com/mcp')).toBe(true);
+    expect(g.test('https://api.example.com/mcpx')).toBe(false);
+    expect(g.test('http://api.example.com/mcp/')).toBe(false);
+  });
+
+  it('never lets * cross the authority', () => {
+    const g = serverUrlGlob('https://*.example.com/*');
+    expect(g.test('https://a.example.com/mcp')).toBe(true);
+    expect(g.test('https://evil.test/x.example.com/mcp')).toBe(false);
+    expect(g.test('https://a.example.com.evil.test/mcp')).toBe(false);
+  });
+
+  it('a pattern without a path covers the origin; explicit default ports are dropped', () => {
+    expect(serverUrlGlob('https://mcp.example.com').test('https://mcp.example.com/any/path')).toBe(true);
+    expect(serverUrlGlob('https://mcp.example.com:443/mcp').test('https://mcp.example.com/mcp')).toBe(true);
+    expect(serverUrlGlob('http://localhost:8080/mcp').test('http://localhost:8080/mcp')).toBe(true);
+    expect(serverUrlGlob('http://localhost:8080/mcp').test('http://localhost/mcp')).toBe(false);
+  });
+
+  it('the registry picks the first listed server that matches', () => {
+    const p = policy(
+      'version: 1\nservers:\n  one: https://x.example/a/*\n  two: [https://x.example/*, https://y.example/*]\n',
+    );
+    expect(p.resolveServer('https://x.example/a/b')).toBe('one');
+    expect(p.resolveServer('https://x.example/b')).toBe('two');
+    expect(p.resolveServer('https://y.example/')).toBe('two');
+  });
+});
+
+describe('host globs (credentials, passthrough)', () => {
+  it('*.example.com matches subdomains, not the apex or look-alikes', () => {
+    const g = hostGlob('*.example.com');
+    expect(g.test('api.example.com', 443)).toBe(true);
+    expect(g.test('a.b.example.com', 8443)).toBe(true);
+    expect(g.test('API.Example.COM.', 443)).toBe(true);
+    expect(g.test('example.com', 443)).toBe(false);
+    expect(g.test('evilexample.com', 443)).toBe(false);
+    expect(g.test('example.com.evil.test', 443)).toBe(false);
+  });
+
+  it('host:port restricts the port; otherwise any port', () => {
+    expect(hostGlob('api.example.com:8443').test('api.example.com', 8443)).toBe(true);
+    expect(hostGlob('api.example.com:8443').test('api.example.com', 443)).toBe(false);
+    expect(hostGlob('api.example.com').test('api.example.com', 1234)).toBe(true);
+  });
+
+  it('handles IPv6 literals', () => {
+    expect(hostGlob('[::1]:8080').test('[::1]', 8080)).toBe(true);
+    expect(hostGlob('[::1]:8080').test('::1', 8081)).toBe(false);
+    expect(hostGlob('::1').test('[::1]', 5)).toBe(true);
+  });
+
+  it('policy.hostMatches uses the default port when none is given, and isPassthrough', () => {
+    const p = policy('version: 1\npassthrough: ["*.internal", "bank.example:443"]\n');
+    expect(p.hostMatches(['a.example:443'], 'a.example', 0, 443)).toBe(true);
+    expect(p.hostMatches(['a.example:443'], 'a.example', 0, 80)).toBe(false);
+    expect(p.hostMatches(['a.example:443', 'b.example'], 'b.example', 9, 443)).toBe(true);
+    expect(p.isPassthrough('db.internal', 5432)).toBe(true);
+    expect(p.isPassthrough('bank.example', 443)).toBe(true);
+    expect(p.isPassthrough('bank.example', 8443)).toBe(false);
+    expect(policy('version: 1\n').isPassthrough('db.internal', 443)).toBe(false);
+  });
+});
