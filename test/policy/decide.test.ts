@@ -358,3 +358,26 @@ rules:
     });
   });
 });
+
+describe('toPolicyInput', () => {
+  it('keeps what policy matches on and adds the run', async () => {
+    const { toPolicyInput } = await import('../../src/policy/input.js');
+    const env = {
+      transport: 'http' as const,
+      server: { name: 'gh', url: 'https://gh.example/mcp' },
+      method: 'tools/call',
+      id: 1,
+      tool: 'get_x',
+      args: { a: 1 },
+      message: { kind: 'request' as const, id: 1, method: 'tools/call', raw: {} },
+    };
+    expect(toPolicyInput(env, 'run-9')).toEqual({
+      server: env.server,
+      transport: 'http',
+      method: 'tools/call',
+      tool: 'get_x',
+      args: { a: 1 },
+      run: 'run-9',
+    });
+  });
+});
