@@ -162,6 +162,11 @@ function oneOrMany(item: z.ZodType<string>, what: string) {
   });
 }
 
+/** `rules:` with every entry commented out is YAML null: read it as an empty list. */
+function emptyAsNone<T extends z.ZodTypeAny>(schema: T) {
+  return z.preprocess((v) => (v === null ? undefined : v), schema);
+}
+
 const duration = z.union([z.string(), z.number()]).transform((v, ctx) => {
   const ms = parseDurationMs(v);
   if (ms === null) {
@@ -252,15 +257,15 @@ const root = z
     unknown_servers: z.enum(['allow', 'deny', 'approve']).default('deny'),
     default: decision.default('approve'),
     approval_timeout: duration.optional(),
-    rules: z.array(rule).default([]),
-    credentials: z.array(credential).default([]),
+    rules: emptyAsNone(z.array(rule).default([])),
+    credentials: emptyAsNone(z.array(credential).default([])),
     output: z
       .object({ redact: z.array(z.enum(['vault', 'secrets'])).default(['vault', 'secrets']) })
       .strict()
       .optional(),
     tools_list: z.enum(['hide_denied', 'show']).default('hide_denied'),
     deny_as: z.enum(['error', 'result']).default('error'),
-    passthrough: z.array(nonEmpty).default([]),
+    passthrough: emptyAsNone(z.array(nonEmpty).default([])),
   })
   .strict()
   .superRefine((doc, ctx) => {

@@ -167,6 +167,12 @@ describe('gov.yaml schema errors name file:line:col and what was expected', () =
     });
   });
 
+  it('reads a list key left empty (entries commented out) as an empty list', () => {
+    const p = policy('version: 1\nrules:\n#  - id: a\ncredentials:\npassthrough:\n');
+    expect(p.ruleCount).toBe(0);
+    expect(p.credentials).toEqual([]);
+  });
+
   it('digests the source text', () => {
     const p = policy('version: 1\n');
     expect(p.digest).toMatch(/^sha256:[0-9a-f]{64}$/);
