@@ -24,6 +24,14 @@ export interface CallContext {
   decision: PolicyDecision;
   startedMs: number;
   upstreamTimeoutMs?: number;
+  /** When the transport handed the call to the server (performance.now()); for upstream latency. */
+  forwardedMs?: number;
+}
+
+export interface GovernOptions {
+  signal?: AbortSignal;
+  /** Called once if the call is held for approval, so a transport can let later traffic pass it. */
+  onHeld?: () => void;
 }
 
 function addCounts(into: Record<string, number>, from: Record<string, number>): void {
@@ -92,7 +100,7 @@ export class Pipeline {
   }
 
   /** Decide one client→server request or notification. Never throws: any failure denies. */
-  async govern(env: Envelope, opts: { signal?: AbortSignal } = {}): Promise<Governed> {
+  async govern(env: Envelope, opts: GovernOptions = {}): Promise<Governed> {
     const t0 = this.now();
     const { policy } = this.deps;
     let decision: PolicyDecision;
@@ -138,17 +146,23 @@ export class Pipeline {
       this.emit(env, decision, 'allowed');
       return { action: 'forward', call };
     }
-    return this.awaitApproval(env, call, opts.signal);
+    return this.awaitApproval(env, call, opts);
   }
 
-  private async awaitApproval(env: Envelope, call: CallContext, signal?: AbortSignal): Promise<Governed> {
+  private async awaitApproval(env: Envelope, call: CallContext, opts: GovernOptions): Promise<Governed> {
     const { decision } = call;
+    const { signal } = opts;
     const timeoutMs =
       decision.approvalTimeoutMs ??
       this.deps.approvalTimeoutMs ??
       this.deps.policy.approvalTimeoutMs ??
       DEFAULT_APPROVAL_TIMEOUT_MS;
     this.emit(env, decision, 'held');
+    try {
+      opts.onHeld?.();
+    } catch (err) {
+      this.deps.log.debug(`onHeld failed: ${(err as Error).message}`);
+    }
     const t1 = this.now();
     let verdict;
     try {

@@ -78,7 +78,7 @@ export class ServerMessageProcessor {
       const serverInfo = call.env.method === 'initialize' ? serverInfoOf(m['result']) : null;
       void this.pipeline.recordOutcome(call, {
         status: err === undefined ? 'ok' : 'error',
-        upstreamMs: performance.now() - this.upstreamStart,
+        upstreamMs: performance.now() - (call.forwardedMs ?? this.upstreamStart),
         redactions: r.counts,
         ...(err !== undefined ? { error: err } : {}),
         ...(serverInfo ? { serverInfo } : {}),
@@ -90,7 +90,7 @@ export class ServerMessageProcessor {
   /** Calls still waiting when their stream ended get an outcome too. */
   finish(status = 'no-response'): void {
     for (const call of this.pending.values()) {
-      void this.pipeline.recordOutcome(call, { status, upstreamMs: performance.now() - this.upstreamStart });
+      void this.pipeline.recordOutcome(call, { status, upstreamMs: performance.now() - (call.forwardedMs ?? this.upstreamStart) });
     }
     this.pending.clear();
   }
