@@ -5,8 +5,14 @@ type CommandModule = { default: (argv: string[]) => Promise<number> };
 
 const COMMANDS: Record<string, { load: () => Promise<CommandModule>; summary: string }> = {
   run: { load: () => import('./commands/run.js'), summary: 'run an agent behind the governed proxy' },
-  mcp: { load: () => import('./commands/mcp-wrap.js'), summary: 'mcp wrap -- <server>: govern a stdio MCP server' },
-  vault: { load: () => import('./commands/vault.js'), summary: 'vault set|list|rm: secrets the agent never sees' },
+  mcp: {
+    load: () => import('./commands/mcp-wrap.js'),
+    summary: 'mcp wrap -- <server>: govern a stdio MCP server',
+  },
+  vault: {
+    load: () => import('./commands/vault.js'),
+    summary: 'vault set|list|rm: secrets the agent never sees',
+  },
   audit: { load: () => import('./commands/audit.js'), summary: 'audit tail|verify: the evidence' },
   approvals: { load: () => import('./commands/approvals.js'), summary: 'full-screen view of held calls' },
   pending: { load: () => import('./commands/pending.js'), summary: 'list held calls' },
@@ -33,7 +39,8 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const cmd = COMMANDS[name];
-  if (!cmd) throw new GovError('usage', `unknown command '${name}'`, { hint: "run 'gov --help' for the list" });
+  if (!cmd)
+    throw new GovError('usage', `unknown command '${name}'`, { hint: "run 'gov --help' for the list" });
   const mod = await cmd.load();
   return mod.default(rest);
 }
@@ -46,7 +53,8 @@ main(process.argv.slice(2)).then(
   },
   (err: unknown) => {
     process.stderr.write(formatError(err) + '\n');
-    if (process.env['GOV_DEBUG'] === '1' && err instanceof Error) process.stderr.write(`${err.stack ?? ''}\n`);
+    if (process.env['GOV_DEBUG'] === '1' && err instanceof Error)
+      process.stderr.write(`${err.stack ?? ''}\n`);
     process.exit(err instanceof GovError ? err.exitCode : 1);
   },
 );

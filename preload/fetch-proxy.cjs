@@ -9,6 +9,8 @@ try {
   }
 } catch (err) {
   if (process.env.GOV_DEBUG === '1') {
-    process.stderr.write('gov preload: cannot install the proxy dispatcher: ' + String(err && err.message) + '\n');
+    process.stderr.write(
+      'gov preload: cannot install the proxy dispatcher: ' + String(err && err.message) + '\n',
+    );
   }
 }

@@ -21,7 +21,11 @@ export class GovError extends Error {
   readonly exitCode: 1 | 2;
   readonly hint: string | undefined;
 
-  constructor(code: GovErrorCode, message: string, opts: { hint?: string; exitCode?: 1 | 2; cause?: unknown } = {}) {
+  constructor(
+    code: GovErrorCode,
+    message: string,
+    opts: { hint?: string; exitCode?: 1 | 2; cause?: unknown } = {},
+  ) {
     super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
     this.name = 'GovError';
     this.code = code;

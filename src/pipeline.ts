@@ -1,10 +1,12 @@
-import type { AuditInput, Envelope, GovernedCallEvent, JsonObject, JsonValue, PolicyDecision } from './types.js';
-import {
-  approvalTimeout,
-  approverDenial,
-  policyDenial,
-  type GovResponse,
-} from './mcp/wire-errors.js';
+import type {
+  AuditInput,
+  Envelope,
+  GovernedCallEvent,
+  JsonObject,
+  JsonValue,
+  PolicyDecision,
+} from './types.js';
+import { approvalTimeout, approverDenial, policyDenial, type GovResponse } from './mcp/wire-errors.js';
 import type { PipelineDeps } from './pipeline/stages.js';
 import { formatDurationMs } from './pipeline/duration-text.js';
 
@@ -56,7 +58,11 @@ export class Pipeline {
     this.now = deps.now ?? (() => performance.now());
   }
 
-  private emit(env: Envelope, d: { decision: GovernedCallEvent['decision']; rule: string; reason: string }, outcome: string): void {
+  private emit(
+    env: Envelope,
+    d: { decision: GovernedCallEvent['decision']; rule: string; reason: string },
+    outcome: string,
+  ): void {
     if (!this.deps.onEvent) return;
     try {
       this.deps.onEvent({
@@ -115,7 +121,11 @@ export class Pipeline {
         run: this.deps.run,
       });
     } catch (err) {
-      decision = { decision: 'deny', rule: 'policy-error', reason: `policy evaluation failed: ${(err as Error).message}` };
+      decision = {
+        decision: 'deny',
+        rule: 'policy-error',
+        reason: `policy evaluation failed: ${(err as Error).message}`,
+      };
     }
     if (decision.decision === 'allow' && decision.constraints) {
       const c = this.deps.constraints.check(decision.rule, decision.constraints, Date.now());
@@ -126,21 +136,39 @@ export class Pipeline {
     rec.decision = decision.decision;
     rec.rule = decision.rule;
     rec.reason = decision.reason;
-    rec.status = decision.decision === 'allow' ? 'forwarded' : decision.decision === 'deny' ? 'denied' : 'held';
+    rec.status =
+      decision.decision === 'allow' ? 'forwarded' : decision.decision === 'deny' ? 'denied' : 'held';
     rec.latency_ms = { policy: round(policyMs) };
 
     const call: CallContext = { env, auditId: '', decision, startedMs: t0 };
-    if (decision.constraints?.timeoutMs !== undefined) call.upstreamTimeoutMs = decision.constraints.timeoutMs;
+    if (decision.constraints?.timeoutMs !== undefined)
+      call.upstreamTimeoutMs = decision.constraints.timeoutMs;
     try {
       call.auditId = (await this.deps.audit.append(rec)).id;
     } catch (err) {
       // Fail closed: no evidence, no call.
-      call.decision = { decision: 'deny', rule: 'audit-unavailable', reason: `audit record could not be written: ${(err as Error).message}` };
-      return this.deny(env, call, policyDenial(env.id, { ...call.decision, audit_id: '' }, { denyAs: policy.denyAs }));
+      call.decision = {
+        decision: 'deny',
+        rule: 'audit-unavailable',
+        reason: `audit record could not be written: ${(err as Error).message}`,
+      };
+      return this.deny(
+        env,
+        call,
+        policyDenial(env.id, { ...call.decision, audit_id: '' }, { denyAs: policy.denyAs }),
+      );
     }
     const denyAs = { denyAs: policy.denyAs };
     if (decision.decision === 'deny') {
-      return this.deny(env, call, policyDenial(env.id, { rule: decision.rule, reason: decision.reason, audit_id: call.auditId }, denyAs));
+      return this.deny(
+        env,
+        call,
+        policyDenial(
+          env.id,
+          { rule: decision.rule, reason: decision.reason, audit_id: call.auditId },
+          denyAs,
+        ),
+      );
     }
     if (decision.decision === 'allow') {
       this.emit(env, decision, 'allowed');
@@ -182,32 +210,69 @@ export class Pipeline {
         signal ? { signal } : {},
       );
     } catch (err) {
-      verdict = { approved: false, approver: 'channel-error' as const, reason: `approval channel failed: ${(err as Error).message}` };
+      verdict = {
+        approved: false,
+        approver: 'channel-error' as const,
+        reason: `approval channel failed: ${(err as Error).message}`,
+      };
     }
     const approvalMs = this.now() - t1;
     const rec = this.baseRecord(env);
     rec.kind = 'approval';
     rec.decision = verdict.approved ? 'allow' : 'deny';
     rec.rule = decision.rule;
-    rec.reason = verdict.reason ?? (verdict.approved ? 'approved' : verdict.approver === 'timeout' ? `Approval timed out after ${formatDurationMs(timeoutMs)}` : 'denied');
+    rec.reason =
+      verdict.reason ??
+      (verdict.approved
+        ? 'approved'
+        : verdict.approver === 'timeout'
+          ? `Approval timed out after ${formatDurationMs(timeoutMs)}`
+          : 'denied');
     rec.approver = verdict.approver;
-    rec.status = verdict.approved ? 'approved' : verdict.approver === 'timeout' ? 'timeout' : verdict.approver === 'cancelled' ? 'cancelled' : 'denied';
+    rec.status = verdict.approved
+      ? 'approved'
+      : verdict.approver === 'timeout'
+        ? 'timeout'
+        : verdict.approver === 'cancelled'
+          ? 'cancelled'
+          : 'denied';
     rec.latency_ms = { approval: round(approvalMs) };
     if (call.auditId) rec.detail = { ...(rec.detail ?? {}), call_id: call.auditId };
     try {
       await this.deps.audit.append(rec);
     } catch (err) {
-      call.decision = { decision: 'deny', rule: 'audit-unavailable', reason: `audit record could not be written: ${(err as Error).message}` };
-      return this.deny(env, call, policyDenial(env.id, { ...call.decision, audit_id: call.auditId }, { denyAs: this.deps.policy.denyAs }));
+      call.decision = {
+        decision: 'deny',
+        rule: 'audit-unavailable',
+        reason: `audit record could not be written: ${(err as Error).message}`,
+      };
+      return this.deny(
+        env,
+        call,
+        policyDenial(
+          env.id,
+          { ...call.decision, audit_id: call.auditId },
+          { denyAs: this.deps.policy.denyAs },
+        ),
+      );
     }
     const denyAs = { denyAs: this.deps.policy.denyAs };
     const info = { rule: decision.rule, audit_id: call.auditId };
     if (verdict.approved) {
-      this.emit(env, { decision: 'allow', rule: decision.rule, reason: `approved by ${verdict.approver}` }, 'approved');
+      this.emit(
+        env,
+        { decision: 'allow', rule: decision.rule, reason: `approved by ${verdict.approver}` },
+        'approved',
+      );
       return { action: 'forward', call };
     }
     if (verdict.approver === 'timeout') {
-      return this.deny(env, call, approvalTimeout(env.id, formatDurationMs(timeoutMs), info, denyAs), 'timeout');
+      return this.deny(
+        env,
+        call,
+        approvalTimeout(env.id, formatDurationMs(timeoutMs), info, denyAs),
+        'timeout',
+      );
     }
     return this.deny(env, call, approverDenial(env.id, verdict.reason ?? 'no reason given', info, denyAs));
   }
@@ -219,7 +284,10 @@ export class Pipeline {
   processServerMessage(
     msg: JsonObject,
     answering: CallContext | undefined,
-    filterToolsList: (result: JsonValue, isHidden: (name: string) => boolean) => { result: JsonValue; removed: string[] },
+    filterToolsList: (
+      result: JsonValue,
+      isHidden: (name: string) => boolean,
+    ) => { result: JsonValue; removed: string[] },
   ): { message: JsonObject; counts: Record<string, number>; changed: boolean } {
     let message = msg;
     let changed = false;
@@ -232,7 +300,9 @@ export class Pipeline {
       message['result'] !== undefined
     ) {
       const server = answering.env.server;
-      const f = filterToolsList(message['result'] as JsonValue, (name) => this.deps.policy.isToolHidden(server, name));
+      const f = filterToolsList(message['result'] as JsonValue, (name) =>
+        this.deps.policy.isToolHidden(server, name),
+      );
       if (f.removed.length) {
         message = { ...message, result: f.result };
         changed = true;
@@ -250,7 +320,13 @@ export class Pipeline {
   /** The outcome record for a forwarded call (after the response, or a failure). */
   async recordOutcome(
     call: CallContext,
-    o: { status: string; upstreamMs?: number; redactions?: Record<string, number>; error?: string; serverInfo?: JsonValue },
+    o: {
+      status: string;
+      upstreamMs?: number;
+      redactions?: Record<string, number>;
+      error?: string;
+      serverInfo?: JsonValue;
+    },
   ): Promise<void> {
     const rec: AuditInput = {
       kind: 'call',
@@ -277,9 +353,20 @@ export class Pipeline {
   }
 
   /** A security alert (placeholder leak, refused request) — recorded, never containing secrets. */
-  async alert(a: { reason: string; server?: { name: string | null; url: string }; transport: 'http' | 'stdio'; detail?: JsonObject }): Promise<string | null> {
+  async alert(a: {
+    reason: string;
+    server?: { name: string | null; url: string };
+    transport: 'http' | 'stdio';
+    detail?: JsonObject;
+  }): Promise<string | null> {
     try {
-      const rec: AuditInput = { kind: 'alert', transport: a.transport, decision: 'deny', reason: a.reason, policy_digest: this.deps.policy.digest };
+      const rec: AuditInput = {
+        kind: 'alert',
+        transport: a.transport,
+        decision: 'deny',
+        reason: a.reason,
+        policy_digest: this.deps.policy.digest,
+      };
       if (a.server) rec.server = a.server;
       if (a.detail) rec.detail = a.detail;
       return (await this.deps.audit.append(rec)).id;

@@ -86,7 +86,13 @@ export async function openSession(o: SessionOptions): Promise<GovernedSession> {
   const broker = new ApprovalBroker();
   let control: ControlServer;
   try {
-    control = await startControlServer({ home: paths.home, run, broker, command: o.command, policySource: policy.source });
+    control = await startControlServer({
+      home: paths.home,
+      run,
+      broker,
+      command: o.command,
+      policySource: policy.source,
+    });
   } catch (err) {
     await audit.seal({ error: 'control socket failed' }).catch(() => undefined);
     throw new GovError('approvals', `cannot start the approvals control socket: ${(err as Error).message}`);
@@ -129,7 +135,9 @@ export async function openSession(o: SessionOptions): Promise<GovernedSession> {
       closed = true;
       broker.close('the run ended');
       await control.close().catch(() => undefined);
-      await audit.seal(detail).catch((err: unknown) => o.log.warn(`could not seal the audit: ${(err as Error).message}`));
+      await audit
+        .seal(detail)
+        .catch((err: unknown) => o.log.warn(`could not seal the audit: ${(err as Error).message}`));
     },
   };
 }

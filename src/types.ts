@@ -9,7 +9,13 @@ export type JsonRpcId = string | number | null;
 
 /** A parsed JSON-RPC 2.0 message, exactly as received (after strict parsing). */
 export type JsonRpcMessage =
-  | { kind: 'request'; id: string | number; method: string; params?: JsonObject | JsonValue[]; raw: JsonObject }
+  | {
+      kind: 'request';
+      id: string | number;
+      method: string;
+      params?: JsonObject | JsonValue[];
+      raw: JsonObject;
+    }
   | { kind: 'notification'; method: string; params?: JsonObject | JsonValue[]; raw: JsonObject }
   | { kind: 'response'; id: JsonRpcId; result?: JsonValue; error?: JsonObject; raw: JsonObject };
 

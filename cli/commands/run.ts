@@ -51,21 +51,26 @@ export default async function run(argv: string[]): Promise<number> {
     'max-body': { type: 'string' },
     quiet: { type: 'boolean' },
   });
-  if (positionals.length) throw usageError(`run: unexpected argument '${positionals[0]}'`, 'put the command after --');
+  if (positionals.length)
+    throw usageError(`run: unexpected argument '${positionals[0]}'`, 'put the command after --');
   const [command, ...args] = rest;
   if (!command) throw usageError('run: no command given', 'usage: gov run [options] -- <command> [args...]');
   let port: number | undefined;
   if (values.port !== undefined) {
     port = Number(values.port);
-    if (!Number.isInteger(port) || port < 0 || port > 65535) throw usageError(`invalid --port '${values.port}'`, 'use 0-65535');
+    if (!Number.isInteger(port) || port < 0 || port > 65535)
+      throw usageError(`invalid --port '${values.port}'`, 'use 0-65535');
   }
   let bodyLimit: number | undefined;
   if (values['max-body'] !== undefined) {
     bodyLimit = Number(values['max-body']);
-    if (!Number.isInteger(bodyLimit) || bodyLimit < 1) throw usageError(`invalid --max-body '${values['max-body']}'`, 'use a byte count');
+    if (!Number.isInteger(bodyLimit) || bodyLimit < 1)
+      throw usageError(`invalid --max-body '${values['max-body']}'`, 'use a byte count');
   }
   const approvalTimeoutMs =
-    values['approval-timeout'] !== undefined ? parseDuration(values['approval-timeout'], '--approval-timeout') : undefined;
+    values['approval-timeout'] !== undefined
+      ? parseDuration(values['approval-timeout'], '--approval-timeout')
+      : undefined;
   const quiet = values.quiet === true;
   const log = createLogger({ quiet });
   const tui = !values['no-tui'] && process.stdin.isTTY === true && process.stdout.isTTY === true;
@@ -129,7 +134,8 @@ export default async function run(argv: string[]): Promise<number> {
       placeholders: session.credentials?.placeholders() ?? {},
     });
 
-    if (!quiet && !tui) log.info(`run ${session.run}: proxy on 127.0.0.1:${proxy.port}, policy ${session.policy.source}`);
+    if (!quiet && !tui)
+      log.info(`run ${session.run}: proxy on 127.0.0.1:${proxy.port}, policy ${session.policy.source}`);
     if (!tui && !quiet) {
       const offCalls = session.calls.subscribe((e) => {
         const line = callLine(e);

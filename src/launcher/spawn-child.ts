@@ -58,7 +58,8 @@ export function spawnChild(opts: {
     });
     child.once('error', (err: NodeJS.ErrnoException) => {
       dispose();
-      const hint = err.code === 'ENOENT' ? 'check the command name and PATH' : 'check the command and its permissions';
+      const hint =
+        err.code === 'ENOENT' ? 'check the command name and PATH' : 'check the command and its permissions';
       reject(new GovError('spawn', `cannot start '${opts.command}': ${err.code ?? err.message}`, { hint }));
     });
     child.once('spawn', () => resolve({ child, exited, dispose }));

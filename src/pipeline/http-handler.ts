@@ -6,7 +6,12 @@ import { decodeContent } from '../proxy/content-encoding.js';
 import { classifyBody } from '../mcp/classify.js';
 import { checkMcpHeaders } from '../mcp/headers.js';
 import { toEnvelope } from '../mcp/envelope.js';
-import { invalidRequestResponse, jsonRpcError, malformedResponse, type GovResponse } from '../mcp/wire-errors.js';
+import {
+  invalidRequestResponse,
+  jsonRpcError,
+  malformedResponse,
+  type GovResponse,
+} from '../mcp/wire-errors.js';
 import type { JsonRpcMessage, JsonValue } from '../types.js';
 import type { CallContext, Governed, Pipeline } from '../pipeline.js';
 import type { CredentialStage } from './stages.js';
@@ -52,7 +57,9 @@ function serverUrlOf(ex: Exchange): string {
  * pipeline one by one, allowed ones are forwarded, gov answers the rest, and responses are
  * scanned on the way back. Non-MCP traffic is forwarded unchanged and streamed.
  */
-export function createHttpHandler(o: HttpHandlerOptions): ExchangeHandler & { legacy: LegacySessions; held: HeldCallRegistry } {
+export function createHttpHandler(
+  o: HttpHandlerOptions,
+): ExchangeHandler & { legacy: LegacySessions; held: HeldCallRegistry } {
   const { pipeline, upstream } = o;
   const bodyLimit = o.bodyLimit ?? DEFAULT_BODY_LIMIT;
   const responseLimit = o.responseLimit ?? DEFAULT_RESPONSE_LIMIT;
@@ -73,7 +80,11 @@ export function createHttpHandler(o: HttpHandlerOptions): ExchangeHandler & { le
   const outgoingHeaders = (ex: Exchange): Record<string, string | string[]> => {
     const headers = forwardableHeaders(ex.req.headers);
     if (o.credentials) {
-      for (const [h, v] of o.credentials.headersFor(ex.target.host, ex.target.port, defaultPort(ex.target.scheme))) {
+      for (const [h, v] of o.credentials.headersFor(
+        ex.target.host,
+        ex.target.port,
+        defaultPort(ex.target.scheme),
+      )) {
         headers[h.toLowerCase()] = v;
       }
     }
@@ -98,13 +109,22 @@ export function createHttpHandler(o: HttpHandlerOptions): ExchangeHandler & { le
     const raw = await readBounded(req, bodyLimit, header(ex, 'content-length'));
     if (!raw.ok) {
       if (raw.tooLarge) {
-        ex.res.setHeader('connection', 'close');
-        return sendJson(ex.res, 413, jsonRpcError(null, -32600, `Request body larger than ${bodyLimit} bytes; refused by gov`));
+        // The rest of the body is drained (not buffered) by readBounded so the client can read the 413.
+        return sendJson(
+          ex.res,
+          413,
+          jsonRpcError(null, -32600, `Request body larger than ${bodyLimit} bytes; refused by gov`),
+        );
       }
       return sendText(ex.res, 400, `gov: could not read the request body: ${raw.error}`);
     }
     const decoded = await decodeContent(raw.body, header(ex, 'content-encoding'), bodyLimit);
-    if (!decoded.ok) return sendJson(ex.res, decoded.status, jsonRpcError(null, -32600, `${decoded.reason}; refused by gov`));
+    if (!decoded.ok)
+      return sendJson(
+        ex.res,
+        decoded.status,
+        jsonRpcError(null, -32600, `${decoded.reason}; refused by gov`),
+      );
     const body = decoded.body;
     if (o.credentials) {
       const leak = o.credentials.findLeak({
@@ -127,10 +147,18 @@ export function createHttpHandler(o: HttpHandlerOptions): ExchangeHandler & { le
       });
       return sendJson(ex.res, 400, malformedResponse(parsed));
     }
-    const mismatch = checkMcpHeaders({ method: ex.req.headers['mcp-method'], name: ex.req.headers['mcp-name'] }, parsed);
+    const mismatch = checkMcpHeaders(
+      { method: ex.req.headers['mcp-method'], name: ex.req.headers['mcp-name'] },
+      parsed,
+    );
     if (mismatch) {
-      await pipeline.alert({ reason: `MCP header mismatch refused: ${mismatch}`, transport: 'http', server: { name: null, url: serverUrlOf(ex) } });
-      const id = parsed.messages.length === 1 && 'id' in parsed.messages[0]! ? (parsed.messages[0]!.id ?? null) : null;
+      await pipeline.alert({
+        reason: `MCP header mismatch refused: ${mismatch}`,
+        transport: 'http',
+        server: { name: null, url: serverUrlOf(ex) },
+      });
+      const id =
+        parsed.messages.length === 1 && 'id' in parsed.messages[0]! ? (parsed.messages[0]!.id ?? null) : null;
       return sendJson(ex.res, 400, invalidRequestResponse(mismatch, id));
     }
     return governMcp(ex, headers, body, parsed.messages, parsed.batch);
@@ -157,7 +185,11 @@ export function createHttpHandler(o: HttpHandlerOptions): ExchangeHandler & { le
     await relayResponse(ex, up);
   }
 
-  async function forwardBuffered(ex: Exchange, headers: Record<string, string | string[]>, body: Buffer): Promise<void> {
+  async function forwardBuffered(
+    ex: Exchange,
+    headers: Record<string, string | string[]>,
+    body: Buffer,
+  ): Promise<void> {
     const up = await openUpstream(ex, upstream, { headers, body });
     if (up) await relayResponse(ex, up);
   }
@@ -192,7 +224,9 @@ export function createHttpHandler(o: HttpHandlerOptions): ExchangeHandler & { le
         if (m.kind === 'notification' && m.method === 'notifications/cancelled') held.cancel(scope, m.params);
         const env = toEnvelope(m, ctx);
         const signal =
-          m.kind === 'request' ? held.track(scope, m.id, gone.signal) : { signal: gone.signal, release: () => {} };
+          m.kind === 'request'
+            ? held.track(scope, m.id, gone.signal)
+            : { signal: gone.signal, release: () => {} };
         try {
           return { m, g: await pipeline.govern(env, { signal: signal.signal }) };
         } finally {
@@ -210,7 +244,8 @@ export function createHttpHandler(o: HttpHandlerOptions): ExchangeHandler & { le
         forward.push(m.raw);
         if (g && m.kind === 'request') {
           calls.set(m.id, g.call);
-          if (g.call.upstreamTimeoutMs !== undefined) timeoutMs = Math.min(timeoutMs ?? Infinity, g.call.upstreamTimeoutMs);
+          if (g.call.upstreamTimeoutMs !== undefined)
+            timeoutMs = Math.min(timeoutMs ?? Infinity, g.call.upstreamTimeoutMs);
         }
       } else {
         allForwarded = false;
@@ -271,12 +306,28 @@ export function createHttpHandler(o: HttpHandlerOptions): ExchangeHandler & { le
       const r = await readBounded(up.body, responseLimit);
       if (!r.ok) {
         processor.finish('response-too-large');
-        return sendJson(ex.res, 502, jsonRpcError(null, -32603, `Upstream response larger than ${responseLimit} bytes cannot be scanned; refused by gov`));
+        return sendJson(
+          ex.res,
+          502,
+          jsonRpcError(
+            null,
+            -32603,
+            `Upstream response larger than ${responseLimit} bytes cannot be scanned; refused by gov`,
+          ),
+        );
       }
-      const dec = await decodeContent(r.body, up.headers['content-encoding'] as string | undefined, responseLimit);
+      const dec = await decodeContent(
+        r.body,
+        up.headers['content-encoding'] as string | undefined,
+        responseLimit,
+      );
       if (!dec.ok) {
         processor.finish('response-undecodable');
-        return sendJson(ex.res, 502, jsonRpcError(null, -32603, `Upstream response could not be decoded: ${dec.reason}`));
+        return sendJson(
+          ex.res,
+          502,
+          jsonRpcError(null, -32603, `Upstream response could not be decoded: ${dec.reason}`),
+        );
       }
       const hs = responseHeaders(up.headers);
       delete hs['content-encoding'];

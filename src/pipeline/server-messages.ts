@@ -21,7 +21,11 @@ export class ServerMessageProcessor {
   private readonly pending: Map<string | number, CallContext>;
   private readonly upstreamStart: number;
 
-  constructor(pipeline: Pipeline, pending: Map<string | number, CallContext>, upstreamStart = performance.now()) {
+  constructor(
+    pipeline: Pipeline,
+    pending: Map<string | number, CallContext>,
+    upstreamStart = performance.now(),
+  ) {
     this.pipeline = pipeline;
     this.pending = pending;
     this.upstreamStart = upstreamStart;
@@ -90,7 +94,10 @@ export class ServerMessageProcessor {
   /** Calls still waiting when their stream ended get an outcome too. */
   finish(status = 'no-response'): void {
     for (const call of this.pending.values()) {
-      void this.pipeline.recordOutcome(call, { status, upstreamMs: performance.now() - (call.forwardedMs ?? this.upstreamStart) });
+      void this.pipeline.recordOutcome(call, {
+        status,
+        upstreamMs: performance.now() - (call.forwardedMs ?? this.upstreamStart),
+      });
     }
     this.pending.clear();
   }

@@ -34,11 +34,18 @@ export interface PolicyStage {
 }
 
 export interface ConstraintStage {
-  check(ruleId: string, constraints: Constraints, nowMs: number): { ok: true } | { ok: false; reason: string };
+  check(
+    ruleId: string,
+    constraints: Constraints,
+    nowMs: number,
+  ): { ok: true } | { ok: false; reason: string };
 }
 
 export interface ApprovalStage {
-  request(call: Omit<HeldCall, 'id' | 'held_since'>, opts: { signal?: AbortSignal }): Promise<ApprovalVerdict>;
+  request(
+    call: Omit<HeldCall, 'id' | 'held_since'>,
+    opts: { signal?: AbortSignal },
+  ): Promise<ApprovalVerdict>;
 }
 
 export interface RedactionStage {

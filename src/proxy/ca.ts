@@ -70,7 +70,12 @@ export function loadOrCreateCa(paths: HomePaths): CertificateAuthority {
     if (new Date(x.validTo).getTime() < Date.now() + 24 * 3600_000) {
       throw new Error('the CA certificate has expired or expires within a day');
     }
-    return { certPem, key: createPrivateKey(keyPem), cert: forge.pki.certificateFromPem(certPem), certPath: paths.caCert };
+    return {
+      certPem,
+      key: createPrivateKey(keyPem),
+      cert: forge.pki.certificateFromPem(certPem),
+      certPath: paths.caCert,
+    };
   } catch (err) {
     throw new GovError('config', `cannot load the CA in ${paths.ca}: ${(err as Error).message}`, {
       hint: "run 'gov ca regenerate'",

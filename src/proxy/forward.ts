@@ -1,7 +1,13 @@
 import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream/promises';
 import type { Exchange } from './server.js';
-import { describeUpstreamError, forwardableHeaders, HOP_BY_HOP, type Upstream, type UpstreamResponse } from './upstream.js';
+import {
+  describeUpstreamError,
+  forwardableHeaders,
+  HOP_BY_HOP,
+  type Upstream,
+  type UpstreamResponse,
+} from './upstream.js';
 
 /** Response headers the client may see: hop-by-hop ones are the proxy's own business. */
 export function responseHeaders(h: IncomingHttpHeaders): Record<string, string | string[]> {
@@ -13,7 +19,12 @@ export function responseHeaders(h: IncomingHttpHeaders): Record<string, string |
   return out;
 }
 
-export function sendText(res: ServerResponse, status: number, text: string, extra: Record<string, string> = {}): void {
+export function sendText(
+  res: ServerResponse,
+  status: number,
+  text: string,
+  extra: Record<string, string> = {},
+): void {
   if (res.headersSent) {
     res.destroy();
     return;
@@ -27,7 +38,12 @@ export function sendText(res: ServerResponse, status: number, text: string, extr
   res.end(body);
 }
 
-export function sendJson(res: ServerResponse, status: number, value: unknown, extra: Record<string, string> = {}): void {
+export function sendJson(
+  res: ServerResponse,
+  status: number,
+  value: unknown,
+  extra: Record<string, string> = {},
+): void {
   if (res.headersSent) {
     res.destroy();
     return;
@@ -45,7 +61,12 @@ export function sendJson(res: ServerResponse, status: number, value: unknown, ex
 export async function openUpstream(
   ex: Exchange,
   upstream: Upstream,
-  opts: { body?: Buffer | null; headers?: Record<string, string | string[]>; timeoutMs?: number; signal?: AbortSignal } = {},
+  opts: {
+    body?: Buffer | null;
+    headers?: Record<string, string | string[]>;
+    timeoutMs?: number;
+    signal?: AbortSignal;
+  } = {},
 ): Promise<UpstreamResponse | null> {
   const headers = opts.headers ?? forwardableHeaders(ex.req.headers);
   let body: Buffer | NodeJS.ReadableStream | null;
@@ -53,7 +74,8 @@ export async function openUpstream(
     body = opts.body;
     if (body) headers['content-length'] = String(body.length);
   } else {
-    const hasBody = ex.req.headers['content-length'] !== undefined || ex.req.headers['transfer-encoding'] !== undefined;
+    const hasBody =
+      ex.req.headers['content-length'] !== undefined || ex.req.headers['transfer-encoding'] !== undefined;
     body = hasBody ? ex.req : null;
   }
   try {

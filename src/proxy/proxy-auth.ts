@@ -20,7 +20,10 @@ export const PROXY_AUTH_REQUIRED =
   AUTH_BODY;
 
 /** Parse an authority (`host:port`, `[v6]:port`, `host`) into a host without brackets and a port. */
-export function parseAuthority(authority: string, fallbackPort: number): { host: string; port: number } | null {
+export function parseAuthority(
+  authority: string,
+  fallbackPort: number,
+): { host: string; port: number } | null {
   const a = authority.trim();
   let host: string;
   let portText: string | undefined;

@@ -51,7 +51,10 @@ function refuse(res: ServerResponse, status: number, message: string): void {
     return;
   }
   const body = message.endsWith('\n') ? message : message + '\n';
-  res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(body) });
+  res.writeHead(status, {
+    'content-type': 'text/plain; charset=utf-8',
+    'content-length': Buffer.byteLength(body),
+  });
   res.end(body);
 }
 
@@ -116,12 +119,17 @@ export async function startProxy(opts: ProxyServerOptions): Promise<ProxyServer>
     } catch {
       return refuse(res, 400, 'gov: this is a proxy; send absolute-form requests');
     }
-    if (u.protocol !== 'http:') return refuse(res, 400, `gov: unsupported scheme ${u.protocol} on a plain proxy request`);
+    if (u.protocol !== 'http:')
+      return refuse(res, 400, `gov: unsupported scheme ${u.protocol} on a plain proxy request`);
     const a = parseAuthority(u.host, 80);
     if (!a) return refuse(res, 400, 'gov: bad request target');
     const target: Target = { scheme: 'http', host: a.host, port: a.port };
     if (!hostAgrees(req.headers.host, target)) {
-      return refuse(res, 421, `gov: Host header '${String(req.headers.host)}' disagrees with the request URL; refused`);
+      return refuse(
+        res,
+        421,
+        `gov: Host header '${String(req.headers.host)}' disagrees with the request URL; refused`,
+      );
     }
     dispatch(req, res, target, u.pathname + u.search);
   });
@@ -211,7 +219,14 @@ export async function startProxy(opts: ProxyServerOptions): Promise<ProxyServer>
 }
 
 /** WebSocket and other upgrades inside an intercepted tunnel: verified TLS to the target, then raw bytes. */
-function tunnelUpgrade(req: IncomingMessage, client: Duplex, head: Buffer, t: Target, ca: string[], log: ProxyLog): void {
+function tunnelUpgrade(
+  req: IncomingMessage,
+  client: Duplex,
+  head: Buffer,
+  t: Target,
+  ca: string[],
+  log: ProxyLog,
+): void {
   const up =
     t.scheme === 'https'
       ? tlsConnect({ host: t.host, port: t.port, ca, ...(isIP(t.host) ? {} : { servername: t.host }) })

@@ -116,13 +116,18 @@ export function describeUpstreamError(err: unknown, t: Target): { status: number
   if (err instanceof undiciErrors.HeadersTimeoutError || err instanceof undiciErrors.BodyTimeoutError) {
     return { status: 504, message: `gov: upstream ${where} timed out` };
   }
-  if (/CERT|SELF_SIGNED|UNABLE_TO|ERR_TLS|HOSTNAME|ALTNAME/i.test(code) || /certificate/i.test(e?.message ?? '')) {
+  if (
+    /CERT|SELF_SIGNED|UNABLE_TO|ERR_TLS|HOSTNAME|ALTNAME/i.test(code) ||
+    /certificate/i.test(e?.message ?? '')
+  ) {
     return {
       status: 502,
       message: `gov: upstream TLS verification failed for ${where}: ${code || e.message} — trust its CA with --upstream-ca FILE`,
     };
   }
-  if (code === 'ECONNREFUSED') return { status: 502, message: `gov: upstream ${where} refused the connection` };
-  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return { status: 502, message: `gov: cannot resolve upstream host ${t.host}` };
+  if (code === 'ECONNREFUSED')
+    return { status: 502, message: `gov: upstream ${where} refused the connection` };
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN')
+    return { status: 502, message: `gov: cannot resolve upstream host ${t.host}` };
   return { status: 502, message: `gov: upstream ${where} failed: ${code || (e?.message ?? String(err))}` };
 }

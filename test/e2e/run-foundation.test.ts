@@ -23,7 +23,11 @@ describe('gov run: every client reaches an HTTPS upstream through the governed p
   beforeAll(async () => {
     pki = makeTestPki();
     server = await startHttpsServer(pki, (req, res) => {
-      seen.push({ method: req.method ?? '', url: req.url ?? '', proxied: req.headers['proxy-authorization'] !== undefined });
+      seen.push({
+        method: req.method ?? '',
+        url: req.url ?? '',
+        proxied: req.headers['proxy-authorization'] !== undefined,
+      });
       if (req.url === '/sse') {
         res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
         res.write('data: first\n\n');
@@ -103,12 +107,16 @@ print(second, round(time.time() - t0, 2), flush=True)`;
 
   it('propagates the exit code and 128+signal', async () => {
     expect((await runGov(['run', '--no-tui', '--', 'sh', '-c', 'exit 7'], { env: env() })).code).toBe(7);
-    expect((await runGov(['run', '--no-tui', '--', 'sh', '-c', 'kill -TERM $$'], { env: env() })).code).toBe(143);
+    expect((await runGov(['run', '--no-tui', '--', 'sh', '-c', 'kill -TERM $$'], { env: env() })).code).toBe(
+      143,
+    );
   });
 
   it('forwards SIGTERM to the child and leaves no orphan', async () => {
     const marker = join(home, 'child.pid');
-    const gov = spawnGov(['run', '--no-tui', '--', 'sh', '-c', `echo $$ > ${marker}; exec sleep 30`], { env: env() });
+    const gov = spawnGov(['run', '--no-tui', '--', 'sh', '-c', `echo $$ > ${marker}; exec sleep 30`], {
+      env: env(),
+    });
     const started = Date.now();
     while (Date.now() - started < 10_000) {
       try {
