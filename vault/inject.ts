@@ -7,6 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { GovError } from '../src/errors.js';
 import type { CredentialBinding } from '../src/policy/compiled.js';
+import { base64Cores } from '../src/safety/base64.js';
 
 export type { CredentialBinding };
 
@@ -45,48 +46,6 @@ export interface CredentialInjector {
 /** A placeholder as the child sees it: recognisable, unguessable, free of URL/JSON-special characters. */
 export function makePlaceholder(secret: string): string {
   return `gov-ph-${secret}-${randomBytes(12).toString('hex')}`;
-}
-
-const B64_STD = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
-
-function base64(bytes: Uint8Array, alphabet = B64_STD, pad = true): string {
-  let out = '';
-  let i = 0;
-  for (; i + 2 < bytes.length; i += 3) {
-    const n = (bytes[i]! << 16) | (bytes[i + 1]! << 8) | bytes[i + 2]!;
-    out += alphabet[n >> 18]! + alphabet[(n >> 12) & 63]! + alphabet[(n >> 6) & 63]! + alphabet[n & 63]!;
-  }
-  const rest = bytes.length - i;
-  if (rest === 1) {
-    const n = bytes[i]! << 16;
-    out += alphabet[n >> 18]! + alphabet[(n >> 12) & 63]! + (pad ? '==' : '');
-  } else if (rest === 2) {
-    const n = (bytes[i]! << 16) | (bytes[i + 1]! << 8);
-    out += alphabet[n >> 18]! + alphabet[(n >> 12) & 63]! + alphabet[(n >> 6) & 63]! + (pad ? '=' : '');
-  }
-  return out;
-}
-
-/**
- * The characters of base64(X + text + Y) that depend only on `text`, for each of the three
- * alignments text can have inside a longer encoded stream. Finding any of them means
- * `text` was base64-encoded into the data. Shared with the redactor's logic in spirit; kept
- * local so vault/ does not import src/safety.
- */
-export function base64Cores(text: string, urlSafe = false): string[] {
-  const alphabet = urlSafe ? B64_STD.slice(0, 62) + '-_' : B64_STD;
-  const bytes = new TextEncoder().encode(text);
-  const cores: string[] = [];
-  for (let k = 0; k < 3; k++) {
-    const padded = new Uint8Array(k + bytes.length);
-    padded.set(bytes, k);
-    const enc = base64(padded, alphabet, false);
-    const start = k === 0 ? 0 : 4;
-    const fullGroups = Math.floor(padded.length / 3);
-    const core = enc.slice(start, fullGroups * 4);
-    if (core.length >= 8) cores.push(core);
-  }
-  return cores;
 }
 
 function percentDecode(s: string): string {
@@ -142,7 +101,7 @@ export function createCredentialInjector(opts: CredentialInjectorOptions): Crede
 
   const needles: Needle[] = [...placeholderOf].map(([secret, ph]) => ({
     secret,
-    forms: [ph, ...base64Cores(ph), ...base64Cores(ph, true)],
+    forms: [ph, ...base64Cores(ph), ...base64Cores(ph, { urlSafe: true })],
   }));
 
   const boundHeaders = (secret: string, host: string, port: number, defaultPort: number): Set<string> => {

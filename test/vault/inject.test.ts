@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { base64Cores, createCredentialInjector, type CredentialBinding } from '../../vault/inject.js';
+import { createCredentialInjector, type CredentialBinding } from '../../vault/inject.js';
+import { base64Cores } from '../../src/safety/base64.js';
 import { GovError } from '../../src/errors.js';
 
 /** A small stand-in for the policy module's matcher: exact names, `*.x` subdomains, `host:port`. */
