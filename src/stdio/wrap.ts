@@ -1,0 +1,377 @@
+import type { Readable, Writable } from 'node:stream';
+import { constants } from 'node:os';
+import { classifyBody, type ParseResult } from '../mcp/classify.js';
+import { toEnvelope } from '../mcp/envelope.js';
+import { jsonRpcError, malformedResponse, serializeMessage, type GovResponse } from '../mcp/wire-errors.js';
+import type { CallContext, Governed, Pipeline } from '../pipeline.js';
+import { ServerMessageProcessor } from '../pipeline/server-messages.js';
+import { HeldCallRegistry } from '../pipeline/held-calls.js';
+import type { JsonRpcMessage, JsonValue, ServerIdentity } from '../types.js';
+import type { Logger } from '../log.js';
+import { DEFAULT_MAX_LINE_BYTES, LineFramer, recoverOverlongId, type OverlongLine } from './line-framer.js';
+import { OrderedRelease, type Ticket } from './ordered-release.js';
+import { DEFAULT_GRACE_MS, spawnServer, type ServerExit, type ServerProcess } from './server-process.js';
+
+export interface StdioWrapOptions {
+  pipeline: Pipeline;
+  server: ServerIdentity;
+  command: string;
+  args: string[];
+  env: Record<string, string>;
+  log: Logger;
+  /** The client side (default: gov's stdin/stdout). */
+  input?: Readable;
+  output?: Writable;
+  /** Largest client→server line (default 4 MiB). */
+  maxLineBytes?: number;
+  /** Largest server→client line scanned (default 64 MiB, like HTTP responses). */
+  maxServerLineBytes?: number;
+  /** How long the server gets after its stdin closes, and after SIGTERM (default 2 s). */
+  graceMs?: number;
+  /** Stop the server on SIGINT/SIGTERM/SIGHUP to gov (default true). */
+  handleSignals?: boolean;
+  /** Called once the server is running. */
+  onSpawn?: (server: ServerProcess) => void;
+}
+
+export interface StdioWrapResult {
+  exitCode: number;
+  /** Why the relay ended, for the run's seal. */
+  detail: Record<string, string | number | boolean>;
+}
+
+const DEFAULT_SERVER_LINE_BYTES = 64 * 1024 * 1024;
+// Non-held messages being governed at once before gov stops reading the client.
+const MAX_IN_LINE = 1024;
+const INTERNAL_ERROR = -32603;
+const SCOPE = 'stdio';
+
+type StopReason =
+  { kind: 'client-eof' } | { kind: 'server-exit' } | { kind: 'signal'; signal: NodeJS.Signals };
+
+function isBlank(line: Buffer): boolean {
+  for (const b of line) if (b !== 0x20 && b !== 0x09 && b !== 0x0d) return false;
+  return true;
+}
+
+function snippet(text: string, max = 200): string {
+  // eslint-disable-next-line no-control-regex
+  const clean = text.replace(/[\u0000-\u001f\u007f-\u009f]/g, ' ');
+  return clean.length > max ? `${clean.slice(0, max)}…` : clean;
+}
+
+/**
+ * `gov mcp wrap`: relays newline-delimited JSON-RPC between the client (gov's stdin/stdout)
+ * and a spawned stdio MCP server, through the same pipeline as HTTP traffic. Client messages
+ * are classified strictly and governed concurrently (a held call never blocks the rest);
+ * server messages are filtered, redacted and recorded before the client sees them.
+ */
+export async function runStdioWrap(o: StdioWrapOptions): Promise<StdioWrapResult> {
+  const { pipeline, log } = o;
+  const input = o.input ?? process.stdin;
+  const output = o.output ?? process.stdout;
+  const graceMs = o.graceMs ?? DEFAULT_GRACE_MS;
+  const maxLineBytes = o.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
+  const ctx = { transport: 'stdio' as const, server: o.server };
+  const server = await spawnServer({ command: o.command, args: o.args, env: o.env });
+  o.onSpawn?.(server);
+
+  const pending = new Map<string | number, CallContext>();
+  const processor = new ServerMessageProcessor(pipeline, pending);
+  const held = new HeldCallRegistry();
+  // Held calls the client cancelled: MCP says a cancelled request gets no response.
+  const withdrawnIds = new Set<string | number>();
+  const gone = new AbortController();
+  const order = new OrderedRelease(() => updateFlow());
+  let stopping: StopReason | null = null;
+  let serverExit: ServerExit | null = null;
+  let clientOpen = true;
+  let inputEnded = false;
+
+  // ── writing, with backpressure on both sides ─────────────────────────────────────────────
+  const writeClient = (text: string): void => {
+    if (!clientOpen) return;
+    output.write(text + '\n');
+    updateFlow();
+  };
+  const answer = (msg: GovResponse | readonly GovResponse[]): void => writeClient(serializeMessage(msg));
+  const writeServer = (line: Buffer | string): boolean => {
+    if (!server.running || server.stdin.destroyed || server.stdin.writableEnded) return false;
+    server.stdin.write(line);
+    server.stdin.write('\n');
+    updateFlow();
+    return true;
+  };
+  function updateFlow(): void {
+    const outBlocked = output.writableNeedDrain;
+    const blockInput = outBlocked || server.stdin.writableNeedDrain || order.waiting >= MAX_IN_LINE;
+    if (!inputEnded) {
+      if (blockInput && !input.isPaused()) input.pause();
+      else if (!blockInput && input.isPaused() && !stopping) input.resume();
+    }
+    if (outBlocked && !server.stdout.isPaused()) server.stdout.pause();
+    else if (!outBlocked && server.stdout.isPaused()) server.stdout.resume();
+  }
+  output.on('drain', updateFlow);
+  server.stdin.on('drain', updateFlow);
+  const onOutputError = (err: Error) => {
+    log.debug(`client output failed: ${err.message}`);
+    clientOpen = false;
+    void stop({ kind: 'client-eof' });
+  };
+  output.on('error', onOutputError);
+
+  const serverExited = (why: string) => `MCP server exited (${why}) before answering`;
+  const exitText = () =>
+    serverExit === null
+      ? 'unknown'
+      : serverExit.signal
+        ? `signal ${serverExit.signal}`
+        : `code ${serverExit.code}`;
+
+  // ── client → server ──────────────────────────────────────────────────────────────────────
+  const refuse = (ticket: Ticket, response: GovResponse, reason: string): void => {
+    log.warn(`refused a message from the client: ${reason}`);
+    void pipeline.alert({
+      reason: `malformed JSON-RPC refused: ${reason}`,
+      transport: 'stdio',
+      server: o.server,
+    });
+    ticket.settle(() => answer(response));
+  };
+
+  const onClientLine = (line: Buffer): void => {
+    if (isBlank(line)) return;
+    const ticket = order.open();
+    const parsed = classifyBody(line);
+    if (parsed.kind === 'malformed') return refuse(ticket, malformedResponse(parsed), parsed.reason);
+    if (parsed.kind === 'other')
+      return refuse(ticket, malformedResponse(notJsonRpc(line)), 'not a JSON-RPC message');
+    void governLine(ticket, line, parsed.messages, parsed.batch);
+  };
+
+  const onClientOverlong = (info: OverlongLine): void => {
+    const ticket = order.open();
+    const reason = `a line of ${info.bytes} bytes is over the ${maxLineBytes}-byte limit`;
+    refuse(
+      ticket,
+      jsonRpcError(
+        recoverOverlongId(info),
+        -32600,
+        `Request larger than ${maxLineBytes} bytes; refused by gov`,
+      ),
+      reason,
+    );
+  };
+
+  async function governLine(
+    ticket: Ticket,
+    line: Buffer,
+    messages: JsonRpcMessage[],
+    batch: boolean,
+  ): Promise<void> {
+    const results = await Promise.all(
+      messages.map(async (m): Promise<{ m: JsonRpcMessage; g?: Governed; withdrawn?: boolean }> => {
+        // Answers to the server's own requests (sampling, elicitation, roots) pass straight on.
+        if (m.kind === 'response') return { m };
+        if (
+          m.kind === 'notification' &&
+          m.method === 'notifications/cancelled' &&
+          held.cancel(SCOPE, m.params)
+        ) {
+          withdrawnIds.add((m.params as { requestId: string | number }).requestId);
+        }
+        const env = toEnvelope(m, ctx);
+        const t =
+          m.kind === 'request'
+            ? held.track(SCOPE, m.id, gone.signal)
+            : { signal: gone.signal, release: () => {} };
+        try {
+          const g = await pipeline.govern(env, { signal: t.signal, onHeld: () => ticket.hold() });
+          return { m, g, withdrawn: m.kind === 'request' && withdrawnIds.delete(m.id) };
+        } finally {
+          t.release();
+        }
+      }),
+    );
+    ticket.settle(() => deliver(line, results, batch));
+  }
+
+  function deliver(
+    line: Buffer,
+    results: Array<{ m: JsonRpcMessage; g?: Governed; withdrawn?: boolean }>,
+    batch: boolean,
+  ): void {
+    const forward: JsonValue[] = [];
+    const replies: GovResponse[] = [];
+    let allForwarded = true;
+    for (const { m, g, withdrawn } of results) {
+      if (serverExit !== null) {
+        // Nobody left to answer: a request gets an error now rather than never.
+        if (m.kind === 'request') replies.push(jsonRpcError(m.id, INTERNAL_ERROR, serverExited(exitText())));
+        if (g?.action === 'forward') void pipeline.recordOutcome(g.call, { status: 'server-exited' });
+        allForwarded = false;
+        continue;
+      }
+      if (!g || g.action === 'forward') {
+        forward.push(m.raw);
+        if (g && m.kind === 'request') {
+          g.call.forwardedMs = performance.now();
+          pending.set(m.id, g.call);
+        }
+        continue;
+      }
+      allForwarded = false;
+      // A call the client cancelled gets no answer: nobody is waiting for it.
+      if (!withdrawn && g.response) replies.push(g.response);
+    }
+    if (forward.length) {
+      const text = allForwarded ? line : Buffer.from(serializeMessage(batch ? forward : forward[0]!));
+      if (!writeServer(text)) {
+        for (const { m } of results)
+          if (m.kind === 'request' && pending.delete(m.id))
+            replies.push(jsonRpcError(m.id, INTERNAL_ERROR, serverExited('stdin closed')));
+      }
+    }
+    if (replies.length) answer(batch ? replies : replies[0]!);
+  }
+
+  // ── server → client ──────────────────────────────────────────────────────────────────────
+  const onServerLine = (line: Buffer): void => {
+    if (isBlank(line)) return;
+    const text = line.toString('utf8');
+    const first = text.trimStart()[0];
+    if (first !== '{' && first !== '[') {
+      // stdout is the protocol channel; a stray log line from the server is not protocol.
+      const shown = processor.processText(text) ?? text;
+      log.warn(`server wrote a non-JSON line to stdout (not forwarded): ${snippet(shown)}`);
+      return;
+    }
+    writeClient(processor.processText(text) ?? text);
+  };
+
+  const onServerOverlong = (info: OverlongLine): void => {
+    const max = o.maxServerLineBytes ?? DEFAULT_SERVER_LINE_BYTES;
+    const id = recoverOverlongId(info);
+    const call = id === null ? undefined : pending.get(id);
+    log.warn(`server wrote a line of ${info.bytes} bytes, over the ${max}-byte limit; dropped`);
+    if (id === null || !call) return;
+    pending.delete(id);
+    void pipeline.recordOutcome(call, {
+      status: 'response-too-large',
+      upstreamMs: performance.now() - (call.forwardedMs ?? call.startedMs),
+    });
+    answer(
+      jsonRpcError(
+        id,
+        INTERNAL_ERROR,
+        `MCP server response larger than ${max} bytes cannot be scanned; refused by gov`,
+      ),
+    );
+  };
+
+  const serverFramer = new LineFramer({
+    maxLineBytes: o.maxServerLineBytes ?? DEFAULT_SERVER_LINE_BYTES,
+    onLine: onServerLine,
+    onOverlong: onServerOverlong,
+  });
+  const serverOutDone = new Promise<void>((res) => {
+    server.stdout.on('data', (c: Buffer) => serverFramer.push(c));
+    server.stdout.once('end', () => {
+      serverFramer.end();
+      res();
+    });
+    server.stdout.once('close', () => res());
+  });
+
+  const clientFramer = new LineFramer({ maxLineBytes, onLine: onClientLine, onOverlong: onClientOverlong });
+  const onData = (c: Buffer) => clientFramer.push(c);
+  const onEnd = () => {
+    if (inputEnded) return;
+    inputEnded = true;
+    clientFramer.end();
+    void stop({ kind: 'client-eof' });
+  };
+  input.on('data', onData);
+  input.once('end', onEnd);
+  input.once('error', (err: Error) => {
+    log.debug(`client input failed: ${err.message}`);
+    onEnd();
+  });
+
+  // ── stopping ─────────────────────────────────────────────────────────────────────────────
+  const signals: NodeJS.Signals[] = o.handleSignals === false ? [] : ['SIGINT', 'SIGTERM', 'SIGHUP'];
+  const onSignal = (signal: NodeJS.Signals) => void stop({ kind: 'signal', signal });
+  for (const s of signals) process.on(s, onSignal);
+
+  void server.exited.then(() => void stop({ kind: 'server-exit' }));
+
+  let finished: (r: StdioWrapResult) => void = () => undefined;
+  const result = new Promise<StdioWrapResult>((res) => (finished = res));
+
+  const settleWithin = (p: Promise<unknown>, ms: number) =>
+    Promise.race([p, new Promise((res) => setTimeout(res, ms).unref())]);
+
+  async function stop(reason: StopReason): Promise<void> {
+    if (stopping) return;
+    stopping = reason;
+    if (reason.kind === 'server-exit') {
+      serverExit = await server.exited;
+      // Relay whatever the server wrote before it died, then answer what it never will.
+      await settleWithin(serverOutDone, 1000);
+      stopReading();
+      for (const id of pending.keys()) answer(jsonRpcError(id, INTERNAL_ERROR, serverExited(exitText())));
+      processor.finish('server-exited');
+      gone.abort();
+      await settleWithin(order.idle(), 5000);
+      log.warn(`MCP server exited (${exitText()})`);
+      const code = serverExit.exitCode !== 0 ? serverExit.exitCode : 1;
+      return done({ exitCode: code, detail: { server_exit: exitText(), exit_code: code } });
+    }
+    if (reason.kind === 'signal') stopReading();
+    // The client is done (or gov was told to stop): withdraw held calls, deliver what was
+    // decided, then ask the server to exit and relay its last answers.
+    gone.abort();
+    await settleWithin(order.idle(), 5000);
+    serverExit = await server.stop(graceMs);
+    await settleWithin(serverOutDone, 1000);
+    stopReading();
+    processor.finish(reason.kind === 'signal' ? 'interrupted' : 'client-closed');
+    const code = reason.kind === 'signal' ? 128 + (constants.signals[reason.signal] ?? 0) : 0;
+    return done({
+      exitCode: code,
+      detail: {
+        stopped_by: reason.kind === 'signal' ? reason.signal : 'client-eof',
+        server_exit: exitText(),
+        exit_code: code,
+      },
+    });
+  }
+
+  function stopReading(): void {
+    input.off('data', onData);
+    inputEnded = true;
+    // gov's own stdin must not keep the process alive once the relay is over.
+    if (input === process.stdin) input.pause();
+  }
+
+  function done(r: StdioWrapResult): void {
+    for (const s of signals) process.off(s, onSignal);
+    output.off('drain', updateFlow);
+    output.off('error', onOutputError);
+    server.kill();
+    finished(r);
+  }
+
+  return result;
+}
+
+/** The answer for a line that is not JSON-RPC: -32700 when it is not JSON at all. */
+function notJsonRpc(line: Buffer): Extract<ParseResult, { kind: 'malformed' }> {
+  try {
+    JSON.parse(line.toString('utf8'));
+    return { kind: 'malformed', code: -32600, reason: 'not a JSON-RPC 2.0 message', id: null };
+  } catch {
+    return { kind: 'malformed', code: -32700, reason: 'not JSON', id: null };
+  }
+}
