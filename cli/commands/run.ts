@@ -102,6 +102,8 @@ export default async function run(argv: string[]): Promise<number> {
       upstream,
       credentials: session.credentials,
       ...(bodyLimit !== undefined ? { bodyLimit } : {}),
+      // Testing knob: the interval of "awaiting approval" progress heartbeats.
+      ...(process.env['GOV_HEARTBEAT_MS'] ? { heartbeatMs: Number(process.env['GOV_HEARTBEAT_MS']) } : {}),
     });
     const token = randomBytes(24).toString('hex');
     const proxy = await startProxy({

@@ -12,13 +12,14 @@ import {
   malformedResponse,
   type GovResponse,
 } from '../mcp/wire-errors.js';
-import type { JsonRpcMessage, JsonValue } from '../types.js';
+import type { JsonObject, JsonRpcMessage, JsonValue } from '../types.js';
 import type { CallContext, Governed, Pipeline } from '../pipeline.js';
 import type { CredentialStage } from './stages.js';
 import { LegacySessions } from './legacy-sessions.js';
 import { relaySse } from './sse-relay.js';
 import { ServerMessageProcessor } from './server-messages.js';
 import { HeldCallRegistry } from './held-calls.js';
+import { HeldStream } from './held-stream.js';
 
 export interface HttpHandlerOptions {
   pipeline: Pipeline;
@@ -28,6 +29,8 @@ export interface HttpHandlerOptions {
   bodyLimit?: number;
   /** Largest JSON response or SSE event scanned (default 64 MiB). */
   responseLimit?: number;
+  /** Interval of `notifications/progress` heartbeats while a call is held (default 5 s). */
+  heartbeatMs?: number;
 }
 
 const DEFAULT_BODY_LIMIT = 4 * 1024 * 1024;
@@ -218,17 +221,33 @@ export function createHttpHandler(
     });
     const scope = `${ex.target.host}:${ex.target.port}|${sessionId ?? ''}`;
 
+    const only = messages.length === 1 ? messages[0] : undefined;
+    const accept = String(ex.req.headers['accept'] ?? '');
+    let heldStream: HeldStream | undefined;
     const results = await Promise.all(
       messages.map(async (m): Promise<{ m: JsonRpcMessage; g?: Governed }> => {
         if (m.kind === 'response') return { m };
         if (m.kind === 'notification' && m.method === 'notifications/cancelled') held.cancel(scope, m.params);
         const env = toEnvelope(m, ctx);
+        if (
+          m === only &&
+          m.kind === 'request' &&
+          env.progressToken !== undefined &&
+          accept.includes('text/event-stream')
+        ) {
+          heldStream = new HeldStream(ex.res, env.progressToken, o.heartbeatMs);
+        }
         const signal =
           m.kind === 'request'
             ? held.track(scope, m.id, gone.signal)
             : { signal: gone.signal, release: () => {} };
         try {
-          return { m, g: await pipeline.govern(env, { signal: signal.signal }) };
+          const hs = heldStream;
+          const onHeld = hs && !legacy.lookup(ex.url) ? () => hs.start() : undefined;
+          return {
+            m,
+            g: await pipeline.govern(env, { signal: signal.signal, ...(onHeld ? { onHeld } : {}) }),
+          };
         } finally {
           signal.release();
         }
@@ -253,6 +272,7 @@ export function createHttpHandler(
       }
     }
     if (gone.signal.aborted) return;
+    if (heldStream?.started) return finishHeld(ex, heldStream, headers, forward, denied, calls, timeoutMs);
     const session = legacy.lookup(ex.url);
     if (forward.length === 0) {
       if (session) {
@@ -353,6 +373,60 @@ export function createHttpHandler(
     }
     processor.finish(up.status >= 400 ? `http-${up.status}` : 'ok');
     await relayResponse(ex, up);
+  }
+
+  /** A held call whose client already has an SSE response open (progress heartbeats). */
+  async function finishHeld(
+    ex: Exchange,
+    stream: HeldStream,
+    headers: Record<string, string | string[]>,
+    forward: JsonValue[],
+    denied: GovResponse[],
+    calls: Map<string | number, CallContext>,
+    timeoutMs: number | undefined,
+  ): Promise<void> {
+    if (forward.length === 0) return stream.finish(denied[0] ?? null);
+    const id = [...calls.keys()][0] ?? null;
+    delete headers['content-encoding'];
+    headers['accept-encoding'] = 'identity';
+    const started = performance.now();
+    const up = await openUpstream(ex, upstream, {
+      headers,
+      body: Buffer.from(JSON.stringify(forward[0])),
+      ...(timeoutMs !== undefined ? { timeoutMs } : {}),
+      onError: (_status, message) => stream.finish(jsonRpcError(id, -32603, message)),
+    });
+    const processor = new ServerMessageProcessor(pipeline, calls, started);
+    if (!up) return processor.finish('upstream-error');
+    stream.stop();
+    if (isEventStream(up.headers['content-type'])) {
+      await relaySse({
+        res: ex.res,
+        status: up.status,
+        headers: {},
+        headersSent: true,
+        body: up.body,
+        contentEncoding: up.headers['content-encoding'] as string | undefined,
+        streamUrl: ex.url,
+        processor,
+        maxEventBytes: responseLimit,
+      });
+      return;
+    }
+    const r = await readBounded(up.body, responseLimit);
+    const text = r.ok ? r.body.toString('utf8') : '';
+    let message: JsonObject;
+    try {
+      message = JSON.parse(processor.processText(text) ?? text) as JsonObject;
+    } catch {
+      message = jsonRpcError(
+        id,
+        -32603,
+        `gov: upstream answered HTTP ${up.status} without a JSON-RPC response`,
+      ) as unknown as JsonObject;
+    }
+    processor.finish();
+    stream.finish(message);
   }
 
   return Object.assign(handle, { legacy, held });

@@ -12,6 +12,8 @@ export interface SseRelayOptions {
   res: ServerResponse;
   status: number;
   headers: Record<string, string | string[]>;
+  /** The response is already an open SSE stream (held-call heartbeats): only append events. */
+  headersSent?: boolean;
   body: Readable;
   contentEncoding?: string | undefined;
   /** The stream's own URL (to resolve a legacy `endpoint`). */
@@ -49,8 +51,10 @@ export function relaySse(o: SseRelayOptions): Promise<void> {
   delete headers['content-length'];
   const decoder = decoderFor(o.contentEncoding);
   if (decoder) delete headers['content-encoding'];
-  res.writeHead(o.status, headers);
-  res.flushHeaders();
+  if (!o.headersSent) {
+    res.writeHead(o.status, headers);
+    res.flushHeaders();
+  }
   for (const m of o.prepend ?? []) res.write(sseEventFor(m));
 
   let session: LegacySession | undefined;

@@ -66,6 +66,8 @@ export async function openUpstream(
     headers?: Record<string, string | string[]>;
     timeoutMs?: number;
     signal?: AbortSignal;
+    /** Report a failure here instead of answering the client with 502/504. */
+    onError?: (status: number, message: string) => void;
   } = {},
 ): Promise<UpstreamResponse | null> {
   const headers = opts.headers ?? forwardableHeaders(ex.req.headers);
@@ -90,7 +92,8 @@ export async function openUpstream(
     });
   } catch (err) {
     const { status, message } = describeUpstreamError(err, ex.target);
-    sendText(ex.res, status, message);
+    if (opts.onError) opts.onError(status, message);
+    else sendText(ex.res, status, message);
     return null;
   }
 }

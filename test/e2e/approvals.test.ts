@@ -1,0 +1,185 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { makeTestPki, type TestPki } from '../helpers/test-ca.js';
+import { startMcpServer, type McpTestServer } from '../helpers/mcp-http-server.js';
+import { ROOT, runGov, spawnGov, tempHome } from '../helpers/gov-process.js';
+
+const POLICY = `version: 1
+default: deny
+rules:
+  - id: refunds
+    tool: refund
+    decision: approve
+    reason: Refunds need a human
+`;
+const CLIENT = join(ROOT, 'test', 'fixtures', 'clients', 'held_client.py');
+
+describe('human approval of held calls through gov run (no TTY)', () => {
+  let pki: TestPki;
+  let server: McpTestServer;
+  let home: string;
+  let policy: string;
+  beforeAll(async () => {
+    pki = makeTestPki();
+    server = await startMcpServer(pki, 'stateless');
+    home = tempHome();
+    policy = join(home, 'gov.yaml');
+    writeFileSync(policy, POLICY);
+  });
+  afterAll(async () => {
+    await server.close();
+  });
+
+  /** Start `gov run` with the held client, wait for the held call, act on it, collect the output. */
+  async function withHeld(
+    mode: string,
+    act: (id: string) => Promise<void>,
+    env: Record<string, string> = {},
+  ) {
+    const gov = spawnGov(
+      [
+        'run',
+        '--no-tui',
+        '--policy',
+        policy,
+        '--upstream-ca',
+        pki.caPath,
+        '--approval-timeout',
+        '30s',
+        '--',
+        'python3',
+        CLIENT,
+        `${server.url}/mcp`,
+        mode,
+      ],
+      { env: { GOV_HOME: home, ...env } },
+    );
+    let stdout = '';
+    let stderr = '';
+    gov.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+    gov.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<number | null>((r) => gov.on('exit', (c) => r(c)));
+    const kill = setTimeout(() => gov.kill('SIGKILL'), 45_000);
+    try {
+      let id: string | undefined;
+      for (let i = 0; i < 100 && !id; i++) {
+        const p = await runGov(['pending', '--json'], { env: { GOV_HOME: home } });
+        const list = JSON.parse(p.stdout || '[]') as Array<{
+          id: string;
+          tool: string;
+          run: string;
+          args: unknown;
+          rule: string;
+          reason: string;
+          held_since: string;
+          server: string;
+          method: string;
+        }>;
+        if (list.length) {
+          expect(Object.keys(list[0]!).sort()).toEqual([
+            'args',
+            'held_since',
+            'id',
+            'method',
+            'reason',
+            'rule',
+            'run',
+            'server',
+            'tool',
+          ]);
+          expect(list[0]).toMatchObject({
+            tool: 'refund',
+            method: 'tools/call',
+            rule: 'refunds',
+            args: { amount: 5000 },
+          });
+          id = list[0]!.id;
+        } else await new Promise((r) => setTimeout(r, 200));
+      }
+      expect(id, stderr).toBeDefined();
+      expect(stderr).toContain(`held as ${id}`);
+      await act(id!);
+      const code = await exited;
+      return { stdout, stderr, code };
+    } finally {
+      clearTimeout(kill);
+      gov.kill('SIGKILL');
+    }
+  }
+
+  it('gov approve from another process lets the held call through', async () => {
+    const before = server.executed.length;
+    const r = await withHeld('plain', async (id) => {
+      const a = await runGov(['approve', id], { env: { GOV_HOME: home } });
+      expect(a.code).toBe(0);
+      // Settled ids are refused afterwards.
+      expect((await runGov(['approve', id], { env: { GOV_HOME: home } })).code).toBe(1);
+    });
+    expect(r.stdout).toContain('refunded 5000');
+    expect(server.executed.length).toBe(before + 1);
+    const audit = readdirSync(join(home, 'audit'))
+      .map((f) => readFileSync(join(home, 'audit', f), 'utf8'))
+      .join('');
+    expect(audit).toMatch(/"approver":"cli"/);
+  });
+
+  it('gov deny with a reason answers -32003 "Denied by approver" and never forwards', async () => {
+    const before = server.executed.length;
+    const r = await withHeld('plain', async (id) => {
+      expect((await runGov(['deny', id, '--reason', 'not today'], { env: { GOV_HOME: home } })).code).toBe(0);
+    });
+    expect(r.stdout).toContain('-32003');
+    expect(r.stdout).toContain('Denied by approver: not today');
+    expect(server.executed.length).toBe(before);
+  });
+
+  it('notifications/cancelled withdraws the held call', async () => {
+    const before = server.executed.length;
+    const r = await withHeld('cancel', async () => {
+      // The client cancels by itself after 1.5 s; wait for the call to leave the pending list.
+      for (let i = 0; i < 50; i++) {
+        const p = await runGov(['pending', '--json'], { env: { GOV_HOME: home } });
+        if (JSON.parse(p.stdout || '[]').length === 0) return;
+        await new Promise((res) => setTimeout(res, 200));
+      }
+      throw new Error('held call was not withdrawn');
+    });
+    expect(r.stdout).toContain('cancelled');
+    expect(server.executed.length).toBe(before);
+    const audit = readdirSync(join(home, 'audit'))
+      .map((f) => readFileSync(join(home, 'audit', f), 'utf8'))
+      .join('');
+    expect(audit).toMatch(/"approver":"cancelled"/);
+  });
+
+  it('a client with a progressToken gets "awaiting approval" heartbeats, then the result on the same stream', async () => {
+    const r = await withHeld(
+      'progress',
+      async (id) => {
+        await new Promise((res) => setTimeout(res, 800));
+        expect((await runGov(['approve', id], { env: { GOV_HOME: home } })).code).toBe(0);
+      },
+      { GOV_HEARTBEAT_MS: '200' },
+    );
+    const lines = r.stdout.trim().split('\n');
+    expect(lines[0]).toContain('text/event-stream');
+    const events = lines
+      .slice(1)
+      .map(
+        (l) =>
+          JSON.parse(l) as {
+            method?: string;
+            params?: { progress: number; message: string; progressToken: string };
+            result?: { content: Array<{ text: string }> };
+          },
+      );
+    const beats = events.filter((e) => e.method === 'notifications/progress');
+    expect(beats.length).toBeGreaterThanOrEqual(2);
+    expect(beats[0]!.params).toMatchObject({ progressToken: 'tok-1', message: 'awaiting approval' });
+    expect(beats.map((b) => b.params!.progress)).toEqual(
+      [...beats.map((b) => b.params!.progress)].sort((a, b) => a - b),
+    );
+    expect(events.at(-1)!.result!.content[0]!.text).toBe('refunded 5000');
+  });
+});
