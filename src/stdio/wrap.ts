@@ -55,7 +55,6 @@ function isBlank(line: Buffer): boolean {
 }
 
 function snippet(text: string, max = 200): string {
-  // eslint-disable-next-line no-control-regex
   const clean = text.replace(/[\u0000-\u001f\u007f-\u009f]/g, ' ');
   return clean.length > max ? `${clean.slice(0, max)}…` : clean;
 }
