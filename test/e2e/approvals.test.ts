@@ -164,16 +164,14 @@ describe('human approval of held calls through gov run (no TTY)', () => {
     );
     const lines = r.stdout.trim().split('\n');
     expect(lines[0]).toContain('text/event-stream');
-    const events = lines
-      .slice(1)
-      .map(
-        (l) =>
-          JSON.parse(l) as {
-            method?: string;
-            params?: { progress: number; message: string; progressToken: string };
-            result?: { content: Array<{ text: string }> };
-          },
-      );
+    const events = lines.slice(1).map(
+      (l) =>
+        JSON.parse(l) as {
+          method?: string;
+          params?: { progress: number; message: string; progressToken: string };
+          result?: { content: Array<{ text: string }> };
+        },
+    );
     const beats = events.filter((e) => e.method === 'notifications/progress');
     expect(beats.length).toBeGreaterThanOrEqual(2);
     expect(beats[0]!.params).toMatchObject({ progressToken: 'tok-1', message: 'awaiting approval' });
