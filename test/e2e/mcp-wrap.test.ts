@@ -371,6 +371,18 @@ describe('gov mcp wrap: framing, malformed input, crashes and shutdown', () => {
     },
   );
 
+  it('on SIGTERM stops the server, seals the audit and exits 128+15', async () => {
+    const g = rawWrap(['--policy', policy, '--name', 'sigterm', '--', process.execPath, SERVER], {
+      GOV_HOME: home,
+    });
+    g.send(init(1));
+    await g.reply(1);
+    g.child.kill('SIGTERM');
+    expect((await g.exited).code).toBe(143);
+    const ends = auditRecords(home).filter((r) => r['kind'] === 'run_end');
+    expect(ends.some((r) => (r['detail'] as Json)['stopped_by'] === 'SIGTERM')).toBe(true);
+  });
+
   it('gov mcp --help and gov mcp wrap --help', async () => {
     const a = await runGov(['mcp', '--help']);
     expect(a.code).toBe(0);
