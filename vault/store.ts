@@ -32,11 +32,12 @@ const NAME_RE = /^[A-Za-z0-9._-]{1,64}$/;
 const MAX_VALUE_BYTES = 1 << 20;
 
 export function isValidSecretName(name: string): boolean {
-  return NAME_RE.test(name);
+  // '__proto__' would be swallowed by object property semantics instead of stored.
+  return NAME_RE.test(name) && name !== '__proto__';
 }
 
 export function assertSecretName(name: string): void {
-  if (!NAME_RE.test(name)) {
+  if (!isValidSecretName(name)) {
     throw usageError(
       `invalid secret name '${name.slice(0, 80)}'`,
       'names are 1-64 characters of A-Z a-z 0-9 . _ -',

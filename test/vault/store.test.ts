@@ -124,7 +124,7 @@ describe('passphrase vault', () => {
 
   it('rejects invalid names (usage, exit 2) and empty values', async () => {
     const v = await openVault({ home, env: PASS_ENV });
-    for (const bad of ['', 'a b', 'x'.repeat(65), 'a/b', 'ä', 'a:b']) {
+    for (const bad of ['', 'a b', 'x'.repeat(65), 'a/b', 'ä', 'a:b', '__proto__']) {
       const err = await v.set(bad, 'v').catch((e: unknown) => e);
       expect(err).toBeInstanceOf(GovError);
       expect((err as GovError).exitCode).toBe(2);
