@@ -2,10 +2,11 @@
  * `npm run bench`: gov's performance figures (SPEC §9, issue 8), each measured side by side
  * with the direct path in the same run. Prints a table and writes bench-results/latest.json.
  *
- *   node dist/scripts/bench/index.js [--quick] [--out FILE] [--no-mitm] [--cpu-prof DIR]
+ *   node dist/scripts/bench/index.js [--quick] [--out FILE] [--no-mitm] [--cpu-prof DIR] [--phases a,b]
  *
  * --quick: tiny iterations (shape check only; figures meaningless). --cpu-prof DIR: run the
- * main gov process with --cpu-prof and write its profile to DIR.
+ * main gov process with --cpu-prof and write its profile to DIR. --phases: only these load
+ * phases (latency, throughput, sse, first-host, big) — for profiling one path.
  */
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -34,6 +35,7 @@ const { values: opts } = parseArgs({
     out: { type: 'string' },
     'no-mitm': { type: 'boolean', default: false },
     'cpu-prof': { type: 'string' },
+    phases: { type: 'string' },
   },
 });
 const quick = opts.quick === true;
@@ -101,7 +103,9 @@ async function main(): Promise<void> {
   const plan: LoadPlan = {
     origin,
     viaProxy: false,
-    phases: ['latency', 'throughput', 'sse', 'first-host', 'big'],
+    phases: opts.phases
+      ? (opts.phases.split(',') as LoadPlan['phases'])
+      : ['latency', 'throughput', 'sse', 'first-host', 'big'],
     latencyCalls: SIZES.latencyCalls,
     concurrency: [1, 8, 32],
     durationMs: SIZES.durationMs,
@@ -433,7 +437,7 @@ function buildRows(i: Inputs): Row[] {
     gov: r(i.heldRss, 1),
     target: '≤ 150 MB',
     pass: i.heldRss === null ? null : i.heldRss <= 150,
-    note: `${i.pendingSeen} calls pending in gov when measured; ${i.held.held?.callsSettledEarly ?? 0} settled early`,
+    note: `${i.pendingSeen} calls pending in gov when measured; ${i.held.held?.callsSettledEarly ?? 0} settled early; opening the streams (50 at a time) took ${i.held.held?.streamsOpenMs.toFixed(0)} ms`,
   });
   const w = i.wrap;
   rows.push(

@@ -44,7 +44,7 @@ export interface LoadResult {
   };
   firstHost?: { firstMs: number; newConnKnownHostMs: number; hosts: number };
   big?: { bytes: number; ms: number };
-  held?: { streamsOpen: number; callsSent: number; callsSettledEarly: number };
+  held?: { streamsOpen: number; streamsOpenMs: number; callsSent: number; callsSettledEarly: number };
 }
 
 const plan = JSON.parse(process.argv[2] ?? '{}') as LoadPlan;
@@ -61,9 +61,12 @@ function proxyPid(): number | null {
   }
 }
 
-function dispatcher(connections: number | null = null): Dispatcher {
+function dispatcher(connections: number | null = null, connectTimeoutMs = 10_000): Dispatcher {
   const opts = { connections, keepAliveTimeout: 30_000, pipelining: 1 };
-  return plan.viaProxy ? new ProxyAgent({ uri: proxyUrl!, ...opts }) : new Agent(opts);
+  const connect = { timeout: connectTimeoutMs };
+  return plan.viaProxy
+    ? new ProxyAgent({ uri: proxyUrl!, ...opts, requestTls: connect, proxyTls: connect })
+    : new Agent({ ...opts, connect });
 }
 
 const HEADERS = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
@@ -219,29 +222,31 @@ async function big(): Promise<NonNullable<LoadResult['big']>> {
 
 /** Open streams and held calls, say READY, wait for the bench to read the proxy's RSS. */
 async function held(): Promise<NonNullable<LoadResult['held']>> {
-  const d = dispatcher(null);
-  const opened: Array<Promise<void>> = [];
+  // Generous connect timeouts: gov opens one upstream connection per stream.
+  const d = dispatcher(null, 120_000);
   const bodies: Array<{ destroy(): void }> = [];
   let streamsOpen = 0;
-  for (let i = 0; i < plan.held.streams; i++) {
-    opened.push(
-      request(`${plan.origin}/stream?events=1&hold=1`, {
-        dispatcher: d,
-        headers: { accept: 'text/event-stream' },
-      }).then(
-        (res) =>
-          new Promise<void>((resolve) => {
-            bodies.push(res.body);
-            res.body.once('data', () => {
-              streamsOpen++;
-              resolve();
-            });
-            res.body.on('error', () => resolve());
-          }),
-      ),
+  const openOne = (): Promise<void> =>
+    request(`${plan.origin}/stream?events=1&hold=1`, {
+      dispatcher: d,
+      headers: { accept: 'text/event-stream' },
+    }).then(
+      (res) =>
+        new Promise<void>((resolve) => {
+          bodies.push(res.body);
+          res.body.once('data', () => {
+            streamsOpen++;
+            resolve();
+          });
+          res.body.on('error', () => resolve());
+        }),
     );
+  const t0 = performance.now();
+  // In waves, so the figure is about holding streams open, not about a connect storm.
+  for (let i = 0; i < plan.held.streams; i += 50) {
+    await Promise.all(Array.from({ length: Math.min(50, plan.held.streams - i) }, openOne));
   }
-  await Promise.all(opened);
+  const streamsOpenMs = performance.now() - t0;
   let callsSettledEarly = 0;
   for (let i = 0; i < plan.held.calls; i++) {
     call(d, plan.origin, '/mcp', 'hold_me').then(
@@ -253,7 +258,7 @@ async function held(): Promise<NonNullable<LoadResult['held']>> {
   await new Promise<void>((resolve) =>
     createInterface({ input: process.stdin }).once('line', () => resolve()),
   );
-  return { streamsOpen, callsSent: plan.held.calls, callsSettledEarly };
+  return { streamsOpen, streamsOpenMs, callsSent: plan.held.calls, callsSettledEarly };
 }
 
 async function main(): Promise<void> {
