@@ -1,7 +1,7 @@
 /**
- * The real OS keyring (Secret Service). Excluded from the default run; CI runs it as
- *   dbus-run-session -- sh -c 'printf "pw\n" | gnome-keyring-daemon --unlock --components=secrets >/dev/null 2>&1; npx vitest run test/vault/keyring.test.ts'
- * The CLI case needs `npm run build` first.
+ * The real OS keyring (Secret Service). Excluded from the default vitest run; run it with
+ * `npm run test:keyring` (scripts/test-keyring.sh: gnome-keyring unlocked inside
+ * dbus-run-session, vitest.keyring.config.ts). The CLI case needs `npm run build` first.
  */
 import { describe, expect, it, beforeAll, beforeEach, afterEach } from 'vitest';
 import { spawnSync } from 'node:child_process';
