@@ -300,7 +300,9 @@ export async function runStdioWrap(o: StdioWrapOptions): Promise<StdioWrapResult
 
   // ── stopping ─────────────────────────────────────────────────────────────────────────────
   const signals: NodeJS.Signals[] = o.handleSignals === false ? [] : ['SIGINT', 'SIGTERM', 'SIGHUP'];
-  const onSignal = (signal: NodeJS.Signals) => void stop({ kind: 'signal', signal });
+  // A second signal while stopping means "now": no more grace for the server.
+  const onSignal = (signal: NodeJS.Signals) =>
+    stopping ? server.kill() : void stop({ kind: 'signal', signal });
   for (const s of signals) process.on(s, onSignal);
 
   void server.exited.then(() => void stop({ kind: 'server-exit' }));

@@ -231,6 +231,7 @@ describe('gov mcp wrap: the official SDK client → gov → the official SDK std
 function rawWrap(args: string[], env: Record<string, string>) {
   const child: ChildProcess = spawnGov(['mcp', 'wrap', ...args], { env });
   const messages: Json[] = [];
+  const arrays: Json[][] = [];
   const nonJson: string[] = [];
   let buf = '';
   let stderr = '';
@@ -241,7 +242,9 @@ function rawWrap(args: string[], env: Record<string, string>) {
       const line = buf.slice(0, nl);
       buf = buf.slice(nl + 1);
       try {
-        messages.push(JSON.parse(line) as Json);
+        const v = JSON.parse(line) as Json | Json[];
+        if (Array.isArray(v)) arrays.push(v);
+        else messages.push(v);
       } catch {
         nonJson.push(line);
       }
@@ -258,6 +261,7 @@ function rawWrap(args: string[], env: Record<string, string>) {
   return {
     child,
     messages,
+    arrays,
     nonJson,
     exited,
     stderr: () => stderr,
@@ -283,7 +287,10 @@ describe('gov mcp wrap: framing, malformed input, crashes and shutdown', () => {
   beforeAll(() => {
     home = tempHome();
     policy = join(home, 'gov.yaml');
-    writeFileSync(policy, 'version: 1\ndefault: allow\n');
+    writeFileSync(
+      policy,
+      'version: 1\ndefault: allow\nrules:\n  - id: no-leaks\n    tool: leak\n    decision: deny\n',
+    );
   });
 
   it('answers malformed and over-long lines with JSON-RPC errors, never forwards them, and carries on', async () => {
@@ -307,6 +314,13 @@ describe('gov mcp wrap: framing, malformed input, crashes and shutdown', () => {
     await new Promise((r) => setTimeout(r, 50));
     g.send(split.slice(40));
 
+    // A batch whose every element is denied is answered by gov alone, as a batch.
+    g.send(`[${call(20, 'leak').trim()},${call(21, 'leak').trim()}]\n`);
+    const batch = await until('the batch answer', () => g.arrays.find((a) => a.length === 2));
+    expect(batch.map((m) => [m['id'], (m['error'] as Json)['code']])).toEqual([
+      [20, -32003],
+      [21, -32003],
+    ]);
     expect(await g.reply(6)).toMatchObject({ result: { content: [{ type: 'text', text: 'split' }] } });
     expect(await g.reply(2)).toMatchObject({ error: { code: -32600 } });
     expect(await g.reply(5)).toMatchObject({
