@@ -1,0 +1,254 @@
+/** The issue's table rows built from the raw results, plus the experiments' summary lines. */
+import type { LoadResult } from './loadgen.js';
+import type { Row } from './report.js';
+import type { benchDecide, benchScan } from './in-process.js';
+import type { benchWrap } from './wrap.js';
+import { round } from './stats.js';
+
+export interface Inputs {
+  direct: LoadResult;
+  gov: LoadResult;
+  mitm: LoadResult | null;
+  mitmNote: string;
+  held: LoadResult;
+  heldRss: number | null;
+  pendingSeen: number;
+  decide: ReturnType<typeof benchDecide>[];
+  scan: ReturnType<typeof benchScan>;
+  wrap: Awaited<ReturnType<typeof benchWrap>> | null;
+  wrapNote: string;
+}
+
+export function buildRows(i: Inputs): Row[] {
+  const rows: Row[] = [];
+  const r = (x: number | null | undefined, d = 3): number | null =>
+    x === null || x === undefined ? null : round(x, d);
+  const latencyRow = (
+    id: string,
+    figure: string,
+    d: number | undefined,
+    g: number | undefined,
+    limit: number,
+    target: string,
+    method: Row['method'] = 'cli',
+  ): Row => {
+    const added = d !== undefined && g !== undefined ? g - d : null;
+    return {
+      id,
+      figure,
+      unit: 'ms',
+      method,
+      direct: r(d),
+      gov: r(g),
+      added: r(added),
+      target,
+      pass: added === null ? null : added <= limit,
+    };
+  };
+  rows.push(
+    latencyRow(
+      'latency_p50',
+      'added latency per tools/call, p50',
+      i.direct.latency?.p50,
+      i.gov.latency?.p50,
+      1,
+      'added ≤ 1 ms',
+    ),
+  );
+  rows.push(
+    latencyRow(
+      'latency_p99',
+      'added latency per tools/call, p99',
+      i.direct.latency?.p99,
+      i.gov.latency?.p99,
+      5,
+      'added ≤ 5 ms',
+    ),
+  );
+  if (i.mitm?.latency) rows[rows.length - 2]!.mitm = r(i.mitm.latency.p50);
+  if (i.mitm?.latency) rows[rows.length - 1]!.mitm = r(i.mitm.latency.p99);
+  for (const d of i.direct.throughput ?? []) {
+    const g = i.gov.throughput?.find((t) => t.clients === d.clients);
+    const m = i.mitm?.throughput?.find((t) => t.clients === d.clients);
+    const ratio = g ? g.rps / d.rps : null;
+    rows.push({
+      id: `rps_${d.clients}`,
+      figure: `calls/s at ${d.clients} client${d.clients > 1 ? 's' : ''} (gov/direct)`,
+      unit: 'calls/s',
+      method: 'cli',
+      direct: r(d.rps, 0),
+      gov: r(g?.rps, 0),
+      mitm: m ? r(m.rps, 0) : null,
+      ratio: r(ratio),
+      target: d.clients === 32 ? '≥ 0.50× direct' : '-',
+      pass: d.clients === 32 && ratio !== null ? ratio >= 0.5 : null,
+      note: g
+        ? `p50 direct ${d.p50.toFixed(2)} ms, gov ${g.p50.toFixed(2)} ms${m ? `, mitmproxy ${m.p50.toFixed(2)} ms` : ''}${g.errors ? `; ${g.errors} gov errors` : ''}`
+        : '',
+    });
+  }
+  const g32 = i.gov.throughput?.find((t) => t.clients === 32);
+  const m32 = i.mitm?.throughput?.find((t) => t.clients === 32);
+  rows.push({
+    id: 'rps_vs_mitm_32',
+    figure: 'calls/s at 32 clients, gov/mitmproxy',
+    unit: 'calls/s',
+    method: 'cli',
+    direct: null,
+    gov: r(g32?.rps, 0),
+    mitm: m32 ? r(m32.rps, 0) : null,
+    ratio: g32 && m32 ? r(g32.rps / m32.rps) : null,
+    target: '≥ 3× mitmproxy',
+    pass: g32 && m32 ? g32.rps / m32.rps >= 3 : null,
+    note: i.mitmNote,
+  });
+  for (const d of i.decide) {
+    rows.push({
+      id: `decide_${d.rules}`,
+      figure: `policy decide() at ${d.rules} rules, p99 per call`,
+      unit: 'µs',
+      method: 'in-process',
+      direct: null,
+      gov: d.p99Us,
+      target: '≤ 10 µs',
+      pass: d.p99Us <= 10,
+      note: `p50 ${d.p50Us} µs over ${d.calls} calls in batches of 16`,
+    });
+  }
+  const fh = latencyRow(
+    'first_host',
+    'first request to a never-seen host',
+    i.direct.firstHost?.firstMs,
+    i.gov.firstHost?.firstMs,
+    10,
+    'added ≤ 10 ms',
+  );
+  fh.note = `median of ${i.gov.firstHost?.hosts ?? 0} hosts (127.0.0.x), fresh client connection each; gov with a new connection to an already-seen host: ${i.gov.firstHost?.newConnKnownHostMs.toFixed(2)} ms (direct ${i.direct.firstHost?.newConnKnownHostMs.toFixed(2)} ms)`;
+  rows.push(fh);
+  rows.push(
+    latencyRow(
+      'sse_ttfe_post',
+      'SSE time to first event (POST tools/call), p50',
+      i.direct.sse?.postTtfe.p50,
+      i.gov.sse?.postTtfe.p50,
+      2,
+      'added ≤ 2 ms',
+    ),
+  );
+  rows.push(
+    latencyRow(
+      'sse_ttfe_get',
+      'SSE time to first event (GET stream), p50',
+      i.direct.sse?.getTtfe.p50,
+      i.gov.sse?.getTtfe.p50,
+      2,
+      'added ≤ 2 ms',
+    ),
+  );
+  const st = i.gov.sse?.stream;
+  const growth =
+    st && st.rssAfterMb !== null && st.rssBeforeMb !== null ? st.rssAfterMb - st.rssBeforeMb : null;
+  rows.push({
+    id: 'sse_stream',
+    figure: `${st?.events ?? 0} SSE events streamed, gov RSS growth`,
+    unit: 'MB',
+    method: 'cli',
+    direct: null,
+    gov: r(growth, 1),
+    target: 'flat (≤ 10 MB growth)',
+    pass: growth === null ? null : growth <= 10,
+    note: st
+      ? `gov RSS before ${st.rssBeforeMb?.toFixed(1)} MB, peak ${st.rssPeakMb?.toFixed(1)}, after ${st.rssAfterMb?.toFixed(1)}; stream took ${st.ms.toFixed(0)} ms via gov vs ${i.direct.sse?.stream.ms.toFixed(0)} ms direct`
+      : '',
+  });
+  rows.push({
+    id: 'scan_string',
+    figure: `output scan, redactString of ${(i.scan.bytes / 1e6).toFixed(1)} MB result`,
+    unit: 'MB/s',
+    method: 'in-process',
+    direct: i.scan.jsonParseMBps,
+    gov: i.scan.redactStringMBps,
+    target: '≥ 200 MB/s',
+    pass: i.scan.redactStringMBps >= 200,
+    note: `direct column: JSON.parse of the same text, for scale; ${i.scan.redactions} planted secrets redacted`,
+  });
+  rows.push({
+    id: 'scan_json',
+    figure: `output scan, redactJson of ${(i.scan.bytes / 1e6).toFixed(1)} MB result`,
+    unit: 'MB/s',
+    method: 'in-process',
+    direct: i.scan.jsonParseMBps,
+    gov: i.scan.redactJsonMBps,
+    target: '≥ 200 MB/s',
+    pass: i.scan.redactJsonMBps >= 200,
+  });
+  if (i.direct.big && i.gov.big) {
+    const mbps = (b: { bytes: number; ms: number }) => b.bytes / 1e6 / (b.ms / 1000);
+    rows.push({
+      id: 'big_result_e2e',
+      figure: `${(i.gov.big.bytes / 1e6).toFixed(1)} MB tools/call result end to end`,
+      unit: 'MB/s',
+      method: 'cli',
+      direct: r(mbps(i.direct.big), 1),
+      gov: r(mbps(i.gov.big), 1),
+      ratio: r(mbps(i.gov.big) / mbps(i.direct.big)),
+      target: '-',
+      pass: null,
+      note: `median call ${i.direct.big.ms.toFixed(1)} ms direct, ${i.gov.big.ms.toFixed(1)} ms via gov (read, parse, scan, re-serialise)`,
+    });
+  }
+  rows.push({
+    id: 'rss_held',
+    figure: `gov RSS, ${i.held.held?.callsSent ?? 0} held calls + ${i.held.held?.streamsOpen ?? 0} open SSE streams`,
+    unit: 'MB',
+    method: 'cli',
+    direct: null,
+    gov: r(i.heldRss, 1),
+    target: '≤ 150 MB',
+    pass: i.heldRss === null ? null : i.heldRss <= 150,
+    note: `${i.pendingSeen} calls pending in gov when measured; ${i.held.held?.callsSettledEarly ?? 0} settled early; opening the streams (50 at a time) took ${i.held.held?.streamsOpenMs.toFixed(0)} ms`,
+  });
+  const w = i.wrap;
+  rows.push(
+    w
+      ? latencyRow(
+          'wrap_p50',
+          'gov mcp wrap added latency per call, p50',
+          w.direct.p50,
+          w.gov.p50,
+          0.3,
+          'added ≤ 0.3 ms',
+        )
+      : {
+          id: 'wrap_p50',
+          figure: 'gov mcp wrap added latency per call, p50',
+          unit: 'ms',
+          method: 'cli',
+          direct: null,
+          gov: null,
+          target: 'added ≤ 0.3 ms',
+          pass: null,
+          note: i.wrapNote,
+        },
+  );
+  if (w)
+    rows[rows.length - 1]!.note =
+      `p99 direct ${w.direct.p99.toFixed(3)} ms, wrapped ${w.gov.p99.toFixed(3)} ms`;
+  return rows;
+}
+
+export function renderExperiments(
+  direct: LoadResult,
+  xs: Array<{ variant: string; result: LoadResult }>,
+): string {
+  const lines = ['', 'experiments (in-process gov assembly, same load generator; direct for reference):'];
+  const f = (x: number | undefined, d = 2) => (x === undefined ? '-' : x.toFixed(d));
+  const describe = (name: string, r: LoadResult): string => {
+    const t1 = r.throughput?.find((t) => t.clients === 1)?.rps;
+    const t32 = r.throughput?.find((t) => t.clients === 32)?.rps;
+    return `  ${name.padEnd(72)} p50 ${f(r.latency?.p50, 3)} ms  p99 ${f(r.latency?.p99, 3)} ms  1c ${f(t1, 0)}/s  32c ${f(t32, 0)}/s  first-host ${f(r.firstHost?.firstMs)} ms`;
+  };
+  lines.push(describe('direct', direct));
+  for (const x of xs) lines.push(describe(x.variant, x.result));
+  return lines.join('\n') + '\n';
+}
