@@ -91,6 +91,7 @@ credentials:
       ],
       { env: env() },
     );
+    expect(r.stdout, r.stderr).not.toBe('');
     const lines = r.stdout
       .trim()
       .split('\n')
@@ -152,19 +153,24 @@ except urllib.error.HTTPError as e:
       const code = `
 import json, os, urllib.request, urllib.error
 d = os.environ["AUDIT_DIR"]
-with open(os.path.join(d, "filler"), "wb") as f:
-    try:
-        while True:
-            f.write(b"x" * 4096)
-            f.flush()
-    except OSError:
-        pass
-msg = {"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "echo", "arguments": {"text": "x"}}}
-req = urllib.request.Request("${server.mcpUrl}", data=json.dumps(msg).encode(), headers={"content-type": "application/json", "accept": "application/json, text/event-stream"})
+fd = os.open(os.path.join(d, "filler"), os.O_WRONLY | os.O_CREAT, 0o600)
 try:
-    print(urllib.request.urlopen(req, timeout=10).read().decode())
-except urllib.error.HTTPError as e:
-    print(e.code, e.read().decode())
+    while True:
+        os.write(fd, b"x" * 4096)
+except OSError:
+    pass
+os.close(fd)
+# The audit file's last page may still have room: keep calling until the disk says no.
+for i in range(60):
+    msg = {"jsonrpc": "2.0", "id": i, "method": "tools/call", "params": {"name": "echo", "arguments": {"text": "call %d" % i}}}
+    req = urllib.request.Request("${server.mcpUrl}", data=json.dumps(msg).encode(), headers={"content-type": "application/json", "accept": "application/json, text/event-stream"})
+    try:
+        body = urllib.request.urlopen(req, timeout=10).read().decode()
+    except urllib.error.HTTPError as e:
+        body = e.read().decode()
+    print(json.dumps(body))
+    if "-32003" in body:
+        break
 `;
       const before = server.executed.length;
       const r = await runGov(
@@ -184,8 +190,17 @@ except urllib.error.HTTPError as e:
           env: { GOV_HOME: h, AUDIT_DIR: auditDir },
         },
       );
-      expect(r.stdout).toContain('-32003');
-      expect(r.stdout).toMatch(/audit record could not be written: .*(disk full|ENOSPC)/);
+      const bodies = r.stdout
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as string);
+      const last = bodies.at(-1)!;
+      expect(last, r.stderr).toContain('-32003');
+      expect(last).toMatch(/audit record could not be written: .*(disk full|ENOSPC)/);
+      // Every call before the failure was recorded and forwarded; the denied one never reached the server.
+      const n = bodies.length - 1;
+      for (let i = 0; i < n; i++) expect(server.bodies.some((b) => b.includes(`"call ${i}"`))).toBe(true);
+      expect(server.bodies.some((b) => b.includes(`"call ${n}"`))).toBe(false);
       expect(server.executed.length).toBe(before);
     } finally {
       spawnSync('umount', [auditDir]);

@@ -93,10 +93,10 @@ describe('MCP through gov run: the official SDK client and server, governed by g
           JSON.stringify(steps),
         ]);
         const lines = r.stdout
-          .trim()
           .split('\n')
+          .filter(Boolean)
           .map((l) => JSON.parse(l) as Line);
-        expect(lines[0]!.step, r.stderr).toBe('connect');
+        expect(lines[0]?.step, `exit ${r.code}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`).toBe('connect');
         expect(lines[1]!.tools).toEqual(['echo', 'leak', 'refund', 'whoami']);
         expect(lines[2]!.result!.content[0]!.text).toBe('echo: hi');
         expect(lines[3]!.error!.code).toBe(-32003);

@@ -19,6 +19,8 @@ describe('gov run: every client reaches an HTTPS upstream through the governed p
   let server: TestServer;
   let home: string;
   const seen: Array<{ method: string; url: string; proxied: boolean }> = [];
+  let inflight = 0;
+  let peak = 0;
 
   beforeAll(async () => {
     pki = makeTestPki();
@@ -28,6 +30,15 @@ describe('gov run: every client reaches an HTTPS upstream through the governed p
         url: req.url ?? '',
         proxied: req.headers['proxy-authorization'] !== undefined,
       });
+      if (req.url?.startsWith('/many/')) {
+        inflight++;
+        peak = Math.max(peak, inflight);
+        setTimeout(() => {
+          inflight--;
+          res.end('ok');
+        }, 300);
+        return;
+      }
       if (req.url === '/sse') {
         res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
         res.write('data: first\n\n');
@@ -103,6 +114,26 @@ print(second, round(time.time() - t0, 2), flush=True)`;
     expect(l2).toContain('second');
     // The first event arrived well before the upstream ended the stream.
     expect(t2 - t1).toBeGreaterThan(0.8);
+  });
+
+  it('carries 500 concurrent connections', async () => {
+    const code = `const u = ${JSON.stringify(server.url)};
+      const rs = await Promise.allSettled(Array.from({ length: 500 }, (_, i) => fetch(u + '/many/' + i).then((r) => r.text())));
+      console.log(rs.filter((r) => r.status === 'fulfilled' && r.value === 'ok').length);`;
+    const r = await runGov(args([process.execPath, '--input-type=module', '-e', code]), {
+      env: env(),
+      timeoutMs: 60_000,
+    });
+    expect(r.stdout.trim(), r.stderr).toBe('500');
+    expect(peak).toBeGreaterThan(100);
+  });
+
+  it('handles a child that never makes a request, and one that exits mid-request', async () => {
+    expect((await runGov(['run', '--no-tui', '--', 'true'], { env: env() })).code).toBe(0);
+    const code = `fetch(${JSON.stringify(server.url + '/sse')}).then(() => process.exit(5))`;
+    const r = await runGov(args([process.execPath, '-e', code]), { env: env() });
+    expect(r.code).toBe(5);
+    expect(r.stderr).not.toMatch(/internal error|Unhandled|TypeError/);
   });
 
   it('propagates the exit code and 128+signal', async () => {
