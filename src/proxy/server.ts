@@ -1,6 +1,12 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { connect as netConnect, isIP, type Socket } from 'node:net';
-import { connect as tlsConnect, rootCertificates, TLSSocket } from 'node:tls';
+import {
+  connect as tlsConnect,
+  createSecureContext,
+  rootCertificates,
+  TLSSocket,
+  type SecureContext,
+} from 'node:tls';
 import { readFileSync } from 'node:fs';
 import type { Duplex } from 'node:stream';
 import type { LeafCertCache } from './leaf-cert-cache.js';
@@ -71,7 +77,11 @@ function hostAgrees(hostHeader: string | undefined, t: Target): boolean {
  */
 export async function startProxy(opts: ProxyServerOptions): Promise<ProxyServer> {
   const { log } = opts;
-  const upstreamCa = [...rootCertificates, ...(opts.upstreamCa ?? []).map((f) => readFileSync(f, 'utf8'))];
+  let upstreamTls: SecureContext | undefined;
+  const upstreamContext = () =>
+    (upstreamTls ??= createSecureContext({
+      ca: [...rootCertificates, ...(opts.upstreamCa ?? []).map((f) => readFileSync(f, 'utf8'))],
+    }));
   const sockets = new Set<Duplex>();
   const track = (s: Duplex): void => {
     sockets.add(s);
@@ -103,7 +113,7 @@ export async function startProxy(opts: ProxyServerOptions): Promise<ProxyServer>
   inner.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const target = targets.get(req.socket);
     if (!target || !hostAgrees(req.headers.host, target)) return socket.destroy();
-    tunnelUpgrade(req, socket, head, target, upstreamCa, log);
+    tunnelUpgrade(req, socket, head, target, upstreamContext(), log);
   });
   inner.on('clientError', (_err, socket) => socket.destroy());
 
@@ -224,12 +234,17 @@ function tunnelUpgrade(
   client: Duplex,
   head: Buffer,
   t: Target,
-  ca: string[],
+  secureContext: SecureContext,
   log: ProxyLog,
 ): void {
   const up =
     t.scheme === 'https'
-      ? tlsConnect({ host: t.host, port: t.port, ca, ...(isIP(t.host) ? {} : { servername: t.host }) })
+      ? tlsConnect({
+          host: t.host,
+          port: t.port,
+          secureContext,
+          ...(isIP(t.host) ? {} : { servername: t.host }),
+        })
       : netConnect({ host: t.host, port: t.port });
   up.once(t.scheme === 'https' ? 'secureConnect' : 'connect', () => {
     const lines = [`${req.method} ${req.url} HTTP/1.1`];
