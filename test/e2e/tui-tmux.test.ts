@@ -1,0 +1,80 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { makeTestPki, type TestPki } from '../helpers/test-ca.js';
+import { startMcpServer, type McpTestServer } from '../helpers/mcp-http-server.js';
+import { GOV_BIN, ROOT, tempHome } from '../helpers/gov-process.js';
+
+const hasTmux = spawnSync('tmux', ['-V']).status === 0;
+const CLIENT = join(ROOT, 'test', 'fixtures', 'clients', 'held_client.py');
+const POLICY = `version: 1
+default: deny
+rules:
+  - id: refunds
+    tool: refund
+    decision: approve
+    reason: Refunds need a human
+`;
+
+describe.skipIf(!hasTmux)('gov run in a real terminal (tmux): the inline approval panel', () => {
+  let pki: TestPki;
+  let server: McpTestServer;
+  let home: string;
+  const sock = `gov-test-${process.pid}`;
+  const tmux = (...args: string[]) => execFileSync('tmux', ['-L', sock, ...args], { encoding: 'utf8' });
+
+  beforeAll(async () => {
+    pki = makeTestPki();
+    server = await startMcpServer(pki, 'stateless');
+    home = tempHome();
+    writeFileSync(join(home, 'gov.yaml'), POLICY);
+  });
+  afterAll(async () => {
+    spawnSync('tmux', ['-L', sock, 'kill-server']);
+    await server.close();
+  });
+
+  async function waitFor(session: string, text: string | RegExp, ms = 20_000): Promise<string> {
+    const end = Date.now() + ms;
+    let screen = '';
+    while (Date.now() < end) {
+      screen = tmux('capture-pane', '-p', '-t', session);
+      if (typeof text === 'string' ? screen.includes(text) : text.test(screen)) return screen;
+      await new Promise((r) => setTimeout(r, 150));
+    }
+    throw new Error(`timed out waiting for ${String(text)}; screen:\n${screen}`);
+  }
+
+  function start(session: string): void {
+    const cmd =
+      `env GOV_HOME=${home} ${process.execPath} ${GOV_BIN} run --policy ${join(home, 'gov.yaml')} --upstream-ca ${pki.caPath} ` +
+      `-- python3 ${CLIENT} ${server.url}/mcp plain; echo "GOV-EXIT=$?"; sleep 60`;
+    tmux('new-session', '-d', '-s', session, '-x', '140', '-y', '40', cmd);
+  }
+
+  it('shows the held call; `a` approves it and the agent gets its result', async () => {
+    start('approve');
+    const screen = await waitFor('approve', 'refund');
+    expect(screen).toMatch(/a.*approve/i);
+    expect(screen).toContain('amount');
+    await new Promise((r) => setTimeout(r, 600));
+    tmux('send-keys', '-t', 'approve', 'a');
+    const done = await waitFor('approve', 'GOV-EXIT=');
+    expect(done).toContain('refunded 5000');
+    expect(done).toContain('GOV-EXIT=0');
+  });
+
+  it('`d` with a reason denies it', async () => {
+    start('deny');
+    await waitFor('deny', 'refund');
+    await new Promise((r) => setTimeout(r, 600));
+    tmux('send-keys', '-t', 'deny', 'd');
+    await new Promise((r) => setTimeout(r, 300));
+    tmux('send-keys', '-t', 'deny', '-l', 'too large');
+    tmux('send-keys', '-t', 'deny', 'Enter');
+    const done = await waitFor('deny', 'GOV-EXIT=');
+    expect(done).toContain('Denied by approver: too large');
+    expect(server.executed.filter((e) => e.tool === 'refund').length).toBe(1);
+  });
+});
