@@ -346,7 +346,7 @@ export class Pipeline {
     if (o.error !== undefined) rec.error = o.error;
     if (o.serverInfo !== undefined) rec.server_info = o.serverInfo;
     try {
-      await this.deps.audit.append(rec);
+      await this.deps.audit.append(rec, { sync: false });
     } catch (err) {
       this.deps.log.warn(`audit outcome record failed: ${(err as Error).message}`);
     }

@@ -116,8 +116,11 @@ export interface AuditRecord {
 export type AuditInput = Omit<AuditRecord, 'v' | 'id' | 'ts' | 'run' | 'seq' | 'prev' | 'hash'>;
 
 export interface AuditSink {
-  /** Resolves once the record is durable per the sink's policy; rejects if it cannot be written. */
-  append(rec: AuditInput): Promise<AuditRecord>;
+  /**
+   * Resolves once the record is written (and, for a durable sink, fsynced unless `sync: false`);
+   * rejects if it cannot be written.
+   */
+  append(rec: AuditInput, opts?: { sync?: boolean }): Promise<AuditRecord>;
   /** Write the run_end seal and close. */
   seal(detail?: JsonObject): Promise<void>;
 }

@@ -57,6 +57,8 @@ export interface OpenAuditSinkOptions {
 
 interface Pending {
   input: AuditInput | { seal: JsonObject };
+  /** This record must be on disk (fsync) before append() resolves. */
+  sync: boolean;
   ts: string;
   resolve: (r: AuditRecord) => void;
   reject: (e: unknown) => void;
@@ -71,6 +73,9 @@ type State = 'open' | 'sealing' | 'sealed' | 'closed';
  * a group is on disk; a failed group is cut off the file again so the chain never has a
  * hole or a torn line, and later appends can retry.
  */
+/** Records appended with `sync: false` reach the disk within this long. */
+const FLUSH_LATER_MS = 200;
+
 export class FileAuditSink implements AuditSink {
   readonly path: string;
   readonly run: string;
@@ -115,7 +120,12 @@ export class FileAuditSink implements AuditSink {
     return this.state === 'sealed';
   }
 
-  append(rec: AuditInput): Promise<AuditRecord> {
+  /**
+   * Append one record. With a durable sink the record is fsynced before the promise resolves,
+   * unless `sync: false` (outcome records): those are written at once and reach the disk with
+   * the next durable group or within FLUSH_LATER_MS, so they never delay a decision record.
+   */
+  append(rec: AuditInput, opts: { sync?: boolean } = {}): Promise<AuditRecord> {
     if (this.state !== 'open') {
       return Promise.reject(
         new GovError(
@@ -129,7 +139,7 @@ export class FileAuditSink implements AuditSink {
         new GovError('internal', 'audit: a run_end record is written by seal(), not append()'),
       );
     }
-    return this.enqueue(rec);
+    return this.enqueue(rec, opts.sync ?? true);
   }
 
   /** Write the run_end seal (record count + final hash), then close the file. */
@@ -143,7 +153,7 @@ export class FileAuditSink implements AuditSink {
     this.sealing ??= (async () => {
       this.state = 'sealing';
       try {
-        await this.enqueue({ seal: detail });
+        await this.enqueue({ seal: detail }, true);
       } catch (err) {
         // Nothing was committed: the run stays open so the caller may retry the seal.
         this.state = 'open';
@@ -168,13 +178,30 @@ export class FileAuditSink implements AuditSink {
     await this.fs.close(this.fd).catch(() => undefined);
   }
 
+  private laterFlush: NodeJS.Timeout | undefined;
+
+  private scheduleLaterFlush(): void {
+    if (this.laterFlush) return;
+    this.laterFlush = setTimeout(() => {
+      this.laterFlush = undefined;
+      if (this.state === 'open' || this.state === 'sealing')
+        void this.fs.fsync(this.fd).catch(() => undefined);
+    }, FLUSH_LATER_MS);
+    this.laterFlush.unref();
+  }
+
+  private clearLaterFlush(): void {
+    if (this.laterFlush) clearTimeout(this.laterFlush);
+    this.laterFlush = undefined;
+  }
+
   private stateWord(): string {
     return this.state === 'closed' ? 'closed' : 'sealed';
   }
 
-  private enqueue(input: Pending['input']): Promise<AuditRecord> {
+  private enqueue(input: Pending['input'], sync: boolean): Promise<AuditRecord> {
     return new Promise((resolve, reject) => {
-      this.queue.push({ input, ts: this.now().toISOString(), resolve, reject });
+      this.queue.push({ input, sync, ts: this.now().toISOString(), resolve, reject });
       if (!this.flushing) {
         this.flushing = true;
         // A microtask, so appends issued in the same tick share the first group too.
@@ -248,8 +275,11 @@ export class FileAuditSink implements AuditSink {
         off += n;
       }
       if (this.durable) {
-        step = 'flush (fsync) audit file';
-        await this.fs.fsync(this.fd);
+        if (built.some((b) => b.item.sync)) {
+          step = 'flush (fsync) audit file';
+          await this.fs.fsync(this.fd);
+          this.clearLaterFlush();
+        } else this.scheduleLaterFlush();
       }
     } catch (err) {
       // Cut the group off again so the file ends at the last committed record.

@@ -140,6 +140,24 @@ describe('group commit', () => {
     expect(v).toMatchObject({ ok: true, records: 202, runs: 1, problems: [] });
   });
 
+  it('outcome records (sync: false) are written at once but never wait for their own fsync', async () => {
+    const c = counting();
+    const sink = await openAuditSink({ dir: t.audit, run: 'lazy', fsImpl: c.fs });
+    const baseline = c.fsyncs();
+    await sink.append(call(1), { sync: false });
+    await sink.append(call(2), { sync: false });
+    expect(c.writes.length).toBe(2);
+    expect(c.fsyncs() - baseline).toBe(0);
+    await sink.append(call(3));
+    expect(c.fsyncs() - baseline).toBe(1);
+    // Lazy records still reach the disk on their own shortly after.
+    await sink.append(call(4), { sync: false });
+    await new Promise((r) => setTimeout(r, 400));
+    expect(c.fsyncs() - baseline).toBe(2);
+    await sink.seal();
+    expect(await verifyAudit(t.audit)).toMatchObject({ ok: true });
+  });
+
   it('two sinks (two runs) writing at the same time each keep a valid chain', async () => {
     const [a, b] = await Promise.all([
       openAuditSink({ dir: t.audit, run: 'ra' }),

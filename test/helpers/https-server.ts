@@ -1,4 +1,5 @@
-import { createServer, type Server, type IncomingMessage, type ServerResponse } from 'node:https';
+import { createServer, type Server } from 'node:https';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { TestPki } from './test-ca.js';
 
