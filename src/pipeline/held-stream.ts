@@ -1,7 +1,13 @@
 import type { ServerResponse } from 'node:http';
-import type { JsonObject } from '../types.js';
-import type { GovResponse } from '../mcp/wire-errors.js';
-import { sseEventFor } from './sse-relay.js';
+import type { JsonObject, JsonValue } from '../types.js';
+import { jsonRpcError, type GovResponse } from '../mcp/wire-errors.js';
+import type { Exchange } from '../proxy/server.js';
+import type { Upstream } from '../proxy/upstream.js';
+import { openUpstream } from '../proxy/forward.js';
+import type { CallContext, Pipeline } from '../pipeline.js';
+import { relaySse, sseEventFor } from './sse-relay.js';
+import { ServerMessageProcessor } from './server-messages.js';
+import { readScannedJson } from './upstream-json.js';
 
 export const DEFAULT_HEARTBEAT_MS = 5_000;
 
@@ -57,4 +63,64 @@ export class HeldStream {
     if (message) this.res.write(sseEventFor(message));
     this.res.end();
   }
+}
+
+export interface FinishHeldInput {
+  ex: Exchange;
+  upstream: Upstream;
+  pipeline: Pipeline;
+  responseLimit: number;
+  stream: HeldStream;
+  headers: Record<string, string | string[]>;
+  forward: JsonValue[];
+  denied: GovResponse[];
+  calls: Map<string | number, CallContext>;
+  timeoutMs: number | undefined;
+}
+
+/** After the verdict on a held call whose client already has an SSE response open. */
+export async function finishHeld(i: FinishHeldInput): Promise<void> {
+  const { ex, stream, headers } = i;
+  if (i.forward.length === 0) return stream.finish(i.denied[0] ?? null);
+  const id = [...i.calls.keys()][0] ?? null;
+  delete headers['content-encoding'];
+  headers['accept-encoding'] = 'identity';
+  const started = performance.now();
+  const up = await openUpstream(ex, i.upstream, {
+    headers,
+    body: Buffer.from(JSON.stringify(i.forward[0])),
+    ...(i.timeoutMs !== undefined ? { timeoutMs: i.timeoutMs } : {}),
+    onError: (_status, message) => stream.finish(jsonRpcError(id, -32603, message)),
+  });
+  const processor = new ServerMessageProcessor(i.pipeline, i.calls, started);
+  if (!up) return processor.finish('upstream-error');
+  stream.stop();
+  if (
+    String(up.headers['content-type'] ?? '')
+      .toLowerCase()
+      .startsWith('text/event-stream')
+  ) {
+    await relaySse({
+      res: ex.res,
+      status: up.status,
+      headers: {},
+      headersSent: true,
+      body: up.body,
+      contentEncoding: up.headers['content-encoding'] as string | undefined,
+      streamUrl: ex.url,
+      processor,
+      maxEventBytes: i.responseLimit,
+    });
+    return;
+  }
+  const r = await readScannedJson(up, processor, i.responseLimit);
+  processor.finish(r.ok ? 'no-response' : r.status);
+  let message: JsonObject | GovResponse;
+  try {
+    if (!r.ok) throw new Error(r.message);
+    message = JSON.parse(r.text) as JsonObject;
+  } catch (err) {
+    message = jsonRpcError(id, -32603, `gov: upstream answered HTTP ${up.status}: ${(err as Error).message}`);
+  }
+  stream.finish(message);
 }

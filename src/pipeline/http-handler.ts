@@ -12,14 +12,15 @@ import {
   malformedResponse,
   type GovResponse,
 } from '../mcp/wire-errors.js';
-import type { JsonObject, JsonRpcMessage, JsonValue } from '../types.js';
+import type { JsonRpcMessage, JsonValue } from '../types.js';
 import type { CallContext, Governed, Pipeline } from '../pipeline.js';
 import type { CredentialStage } from './stages.js';
 import { LegacySessions } from './legacy-sessions.js';
 import { relaySse } from './sse-relay.js';
 import { ServerMessageProcessor } from './server-messages.js';
 import { HeldCallRegistry } from './held-calls.js';
-import { HeldStream } from './held-stream.js';
+import { finishHeld, HeldStream } from './held-stream.js';
+import { mergeDenied, readScannedJson } from './upstream-json.js';
 
 export interface HttpHandlerOptions {
   pipeline: Pipeline;
@@ -272,7 +273,20 @@ export function createHttpHandler(
       }
     }
     if (gone.signal.aborted) return;
-    if (heldStream?.started) return finishHeld(ex, heldStream, headers, forward, denied, calls, timeoutMs);
+    if (heldStream?.started) {
+      return finishHeld({
+        ex,
+        upstream,
+        pipeline,
+        responseLimit,
+        stream: heldStream,
+        headers,
+        forward,
+        denied,
+        calls,
+        timeoutMs,
+      });
+    }
     const session = legacy.lookup(ex.url);
     if (forward.length === 0) {
       if (session) {
@@ -323,110 +337,20 @@ export function createHttpHandler(
       return;
     }
     if (isJson(ct) || denied.length) {
-      const r = await readBounded(up.body, responseLimit);
-      if (!r.ok) {
-        processor.finish('response-too-large');
-        return sendJson(
-          ex.res,
-          502,
-          jsonRpcError(
-            null,
-            -32603,
-            `Upstream response larger than ${responseLimit} bytes cannot be scanned; refused by gov`,
-          ),
-        );
-      }
-      const dec = await decodeContent(
-        r.body,
-        up.headers['content-encoding'] as string | undefined,
-        responseLimit,
-      );
-      if (!dec.ok) {
-        processor.finish('response-undecodable');
-        return sendJson(
-          ex.res,
-          502,
-          jsonRpcError(null, -32603, `Upstream response could not be decoded: ${dec.reason}`),
-        );
-      }
+      const r = await readScannedJson(up, processor, responseLimit);
+      processor.finish(r.ok ? 'no-response' : r.status);
+      if (!r.ok) return sendJson(ex.res, 502, jsonRpcError(null, -32603, r.message));
+      const out = mergeDenied(r.text, denied, batch);
       const hs = responseHeaders(up.headers);
       delete hs['content-encoding'];
-      delete hs['content-length'];
-      let text: string | null = dec.body.length ? dec.body.toString('utf8') : '';
-      let out: string;
-      if (text === '') {
-        out = denied.length ? JSON.stringify(batch ? denied : denied[0]) : '';
-      } else {
-        text = processor.processText(text) ?? text;
-        if (denied.length) {
-          const merged = JSON.parse(text) as JsonValue;
-          out = JSON.stringify([...(Array.isArray(merged) ? merged : [merged]), ...denied]);
-        } else out = text;
-      }
-      processor.finish();
-      const status = up.status === 202 && out ? 200 : up.status;
       if (out) hs['content-type'] = 'application/json';
       hs['content-length'] = String(Buffer.byteLength(out));
-      ex.res.writeHead(status, hs);
+      ex.res.writeHead(up.status === 202 && out ? 200 : up.status, hs);
       ex.res.end(out);
       return;
     }
     processor.finish(up.status >= 400 ? `http-${up.status}` : 'ok');
     await relayResponse(ex, up);
-  }
-
-  /** A held call whose client already has an SSE response open (progress heartbeats). */
-  async function finishHeld(
-    ex: Exchange,
-    stream: HeldStream,
-    headers: Record<string, string | string[]>,
-    forward: JsonValue[],
-    denied: GovResponse[],
-    calls: Map<string | number, CallContext>,
-    timeoutMs: number | undefined,
-  ): Promise<void> {
-    if (forward.length === 0) return stream.finish(denied[0] ?? null);
-    const id = [...calls.keys()][0] ?? null;
-    delete headers['content-encoding'];
-    headers['accept-encoding'] = 'identity';
-    const started = performance.now();
-    const up = await openUpstream(ex, upstream, {
-      headers,
-      body: Buffer.from(JSON.stringify(forward[0])),
-      ...(timeoutMs !== undefined ? { timeoutMs } : {}),
-      onError: (_status, message) => stream.finish(jsonRpcError(id, -32603, message)),
-    });
-    const processor = new ServerMessageProcessor(pipeline, calls, started);
-    if (!up) return processor.finish('upstream-error');
-    stream.stop();
-    if (isEventStream(up.headers['content-type'])) {
-      await relaySse({
-        res: ex.res,
-        status: up.status,
-        headers: {},
-        headersSent: true,
-        body: up.body,
-        contentEncoding: up.headers['content-encoding'] as string | undefined,
-        streamUrl: ex.url,
-        processor,
-        maxEventBytes: responseLimit,
-      });
-      return;
-    }
-    const r = await readBounded(up.body, responseLimit);
-    const text = r.ok ? r.body.toString('utf8') : '';
-    let message: JsonObject;
-    try {
-      message = JSON.parse(processor.processText(text) ?? text) as JsonObject;
-    } catch {
-      message = jsonRpcError(
-        id,
-        -32603,
-        `gov: upstream answered HTTP ${up.status} without a JSON-RPC response`,
-      ) as unknown as JsonObject;
-    }
-    processor.finish();
-    stream.finish(message);
   }
 
   return Object.assign(handle, { legacy, held });

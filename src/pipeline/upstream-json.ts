@@ -1,0 +1,52 @@
+import { readBounded } from '../proxy/body.js';
+import { decodeContent } from '../proxy/content-encoding.js';
+import type { UpstreamResponse } from '../proxy/upstream.js';
+import type { GovResponse } from '../mcp/wire-errors.js';
+import type { JsonValue } from '../types.js';
+import type { ServerMessageProcessor } from './server-messages.js';
+
+export type ScannedBody = { ok: true; text: string } | { ok: false; status: string; message: string };
+
+/**
+ * Read a JSON upstream response whole (bounded), undo its Content-Encoding and let the
+ * processor scan it (filtering, redaction, outcome records). Anything that cannot be scanned
+ * is refused rather than passed on unseen.
+ */
+export async function readScannedJson(
+  up: UpstreamResponse,
+  processor: ServerMessageProcessor,
+  limit: number,
+): Promise<ScannedBody> {
+  const r = await readBounded(up.body, limit);
+  if (!r.ok) {
+    return {
+      ok: false,
+      status: 'response-too-large',
+      message: `Upstream response larger than ${limit} bytes cannot be scanned; refused by gov`,
+    };
+  }
+  const dec = await decodeContent(r.body, up.headers['content-encoding'] as string | undefined, limit);
+  if (!dec.ok) {
+    return {
+      ok: false,
+      status: 'response-undecodable',
+      message: `Upstream response could not be decoded: ${dec.reason}`,
+    };
+  }
+  const text = dec.body.toString('utf8');
+  return { ok: true, text: text === '' ? '' : (processor.processText(text) ?? text) };
+}
+
+/** One body for the client: the upstream's answers plus gov's own for the denied elements. */
+export function mergeDenied(text: string, denied: GovResponse[], batch: boolean): string {
+  if (denied.length === 0) return text;
+  if (text.trim() === '') return JSON.stringify(batch ? denied : denied[0]);
+  let upstream: JsonValue[];
+  try {
+    const v = JSON.parse(text) as JsonValue;
+    upstream = Array.isArray(v) ? v : [v];
+  } catch {
+    upstream = [];
+  }
+  return JSON.stringify([...upstream, ...denied]);
+}
