@@ -42,3 +42,14 @@ export function parseDuration(text: string, what = 'duration'): number {
   const factor = unit === 'ms' ? 1 : unit === 's' ? 1000 : unit === 'm' ? 60_000 : 3_600_000;
   return Math.round(n * factor);
 }
+
+/** `--audit-sync always|interval` (see SessionOptions.auditSync). */
+export function parseAuditSync(value: string | undefined): 'always' | 'interval' {
+  const v = value ?? 'always';
+  if (v !== 'always' && v !== 'interval')
+    throw usageError(`invalid --audit-sync '${v}'`, "use 'always' or 'interval'");
+  return v;
+}
+
+export const AUDIT_SYNC_HELP = `  --audit-sync MODE          always: fsync each decision record before forwarding (default);
+                             interval: write it before forwarding, fsync within 200 ms`;

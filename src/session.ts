@@ -21,6 +21,11 @@ export interface SessionOptions {
   policyPath?: string | undefined;
   command: string[];
   approvalTimeoutMs?: number | undefined;
+  /**
+   * 'always' (default): a decision record is fsynced before its call is forwarded.
+   * 'interval': it is written before forwarding and fsynced in the background within 200 ms.
+   */
+  auditSync?: 'always' | 'interval' | undefined;
   log: Logger;
   /** Asked for the vault passphrase when neither the keyring nor GOV_VAULT_PASSPHRASE has it. */
   prompt?: ((purpose: PromptPurpose) => Promise<string>) | undefined;
@@ -75,12 +80,17 @@ export async function openSession(o: SessionOptions): Promise<GovernedSession> {
 
   const run = newRunId();
   ensureDir(paths.audit);
-  const audit = await openAuditSink({ dir: paths.audit, run });
+  const audit = await openAuditSink({ dir: paths.audit, run, durable: o.auditSync !== 'interval' });
   await audit.append({
     kind: 'run_start',
     transport: o.transport,
     policy_digest: policy.digest,
-    detail: { policy: policy.source, command: o.command.join(' ').slice(0, 4096), pid: process.pid },
+    detail: {
+      policy: policy.source,
+      command: o.command.join(' ').slice(0, 4096),
+      pid: process.pid,
+      audit_sync: o.auditSync ?? 'always',
+    },
   });
 
   const broker = new ApprovalBroker();

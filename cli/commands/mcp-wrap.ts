@@ -1,5 +1,5 @@
 import { basename, extname } from 'node:path';
-import { parseCommandArgs, parseDuration, wantsHelp } from '../args.js';
+import { AUDIT_SYNC_HELP, parseAuditSync, parseCommandArgs, parseDuration, wantsHelp } from '../args.js';
 import { usageError } from '../../src/errors.js';
 import { createLogger } from '../../src/log.js';
 import { openSession } from '../../src/session.js';
@@ -28,6 +28,7 @@ options:
   --name NAME                the server's name for policy and audit (default: the command's base name)
   --approval-timeout DUR     deny a held call after DUR (default 120s; a rule's timeout wins)
   --max-line BYTES           largest client message accepted (default 4194304)
+${AUDIT_SYNC_HELP}
   --quiet                    print nothing but warnings and errors
   -h, --help                 this help
 `;
@@ -59,6 +60,7 @@ async function wrap(argv: string[]): Promise<number> {
     policy: { type: 'string' },
     name: { type: 'string' },
     'approval-timeout': { type: 'string' },
+    'audit-sync': { type: 'string' },
     'max-line': { type: 'string' },
     quiet: { type: 'boolean' },
   });
@@ -96,6 +98,7 @@ async function wrap(argv: string[]): Promise<number> {
     policyPath: values.policy,
     command: [command, ...args],
     approvalTimeoutMs,
+    auditSync: parseAuditSync(values['audit-sync']),
     log,
   });
   const offs: Array<() => void> = [];

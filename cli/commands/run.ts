@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { parseCommandArgs, parseDuration, wantsHelp } from '../args.js';
+import { AUDIT_SYNC_HELP, parseAuditSync, parseCommandArgs, parseDuration, wantsHelp } from '../args.js';
 import { usageError } from '../../src/errors.js';
 import { homePaths } from '../../src/home.js';
 import { createLogger } from '../../src/log.js';
@@ -30,6 +30,7 @@ options:
   --upstream-ca FILE         extra CA certificates for verifying upstream servers (repeatable)
   --keep-no-proxy            keep the inherited NO_PROXY (lets the child bypass governance)
   --max-body BYTES           largest request body examined (default 4194304)
+${AUDIT_SYNC_HELP}
   --quiet                    print nothing but errors
   -h, --help                 this help
 `;
@@ -49,6 +50,7 @@ export default async function run(argv: string[]): Promise<number> {
     'upstream-ca': { type: 'string', multiple: true },
     'keep-no-proxy': { type: 'boolean' },
     'max-body': { type: 'string' },
+    'audit-sync': { type: 'string' },
     quiet: { type: 'boolean' },
   });
   if (positionals.length)
@@ -71,6 +73,7 @@ export default async function run(argv: string[]): Promise<number> {
     values['approval-timeout'] !== undefined
       ? parseDuration(values['approval-timeout'], '--approval-timeout')
       : undefined;
+  const auditSync = parseAuditSync(values['audit-sync']);
   const quiet = values.quiet === true;
   const log = createLogger({ quiet });
   const tui = !values['no-tui'] && process.stdin.isTTY === true && process.stdout.isTTY === true;
@@ -81,6 +84,7 @@ export default async function run(argv: string[]): Promise<number> {
     policyPath: values.policy,
     command: [command, ...args],
     approvalTimeoutMs,
+    auditSync,
     log,
     prompt: process.stdin.isTTY ? () => promptHidden('gov: vault passphrase: ') : undefined,
   });

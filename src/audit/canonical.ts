@@ -11,10 +11,55 @@ import { createHash } from 'node:crypto';
  * fields are often present-but-undefined in memory and absent on disk.
  */
 export function canonicalJson(value: unknown): string {
-  return write(value, 0);
+  try {
+    return JSON.stringify(sortedCopy(value, 0));
+  } catch (err) {
+    if (err !== INDEX_KEY_SEEN) throw err;
+    return write(value, 0);
+  }
 }
 
 const MAX_DEPTH = 256;
+
+/**
+ * Fast path: a copy with sorted keys, serialised by the native JSON.stringify (same string
+ * and number forms as `write`). Objects put integer-like keys first whatever their insertion
+ * order, so a value with such a key takes the slower hand-written path instead.
+ */
+const INDEX_KEY_SEEN = new Error('canonical JSON: integer-like key');
+const INDEX_KEY = /^(?:0|[1-9]\d{0,9})$/;
+
+function sortedCopy(value: unknown, depth: number): unknown {
+  if (depth > MAX_DEPTH) throw new TypeError('canonical JSON: value nested too deeply');
+  if (value === null) return null;
+  switch (typeof value) {
+    case 'boolean':
+    case 'string':
+      return value;
+    case 'number':
+      if (!Number.isFinite(value))
+        throw new TypeError(`canonical JSON: ${String(value)} is not a JSON number`);
+      return value;
+    case 'object': {
+      if (Array.isArray(value)) return value.map((v) => (v === undefined ? null : sortedCopy(v, depth + 1)));
+      const proto = Object.getPrototypeOf(value) as unknown;
+      if (proto !== Object.prototype && proto !== null) {
+        throw new TypeError('canonical JSON: only plain objects, arrays and primitives are allowed');
+      }
+      const obj = value as Record<string, unknown>;
+      const keys = Object.keys(obj).sort();
+      const out = Object.create(null) as Record<string, unknown>;
+      for (const k of keys) {
+        if (INDEX_KEY.test(k) && Number(k) < 4294967295) throw INDEX_KEY_SEEN;
+        const v = obj[k];
+        if (v !== undefined) out[k] = sortedCopy(v, depth + 1);
+      }
+      return out;
+    }
+    default:
+      throw new TypeError(`canonical JSON: cannot encode a ${typeof value}`);
+  }
+}
 
 function write(value: unknown, depth: number): string {
   if (depth > MAX_DEPTH) throw new TypeError('canonical JSON: value nested too deeply');

@@ -47,7 +47,10 @@ export interface OpenAuditSinkOptions {
   dir: string;
   /** The run id; the file is `<dir>/<run>.jsonl`. */
   run: string;
-  /** fsync every group before append() resolves (default true). */
+  /**
+   * fsync every group before append() resolves (default true). When false, records are
+   * written before append() resolves and fsynced in the background within FLUSH_LATER_MS.
+   */
   durable?: boolean;
   /** Replace some file system calls (tests: ENOSPC, EIO...). */
   fsImpl?: Partial<AuditFs>;
@@ -274,13 +277,11 @@ export class FileAuditSink implements AuditSink {
         if (!(n > 0)) throw Object.assign(new Error('short write'), { code: 'EIO' });
         off += n;
       }
-      if (this.durable) {
-        if (built.some((b) => b.item.sync)) {
-          step = 'flush (fsync) audit file';
-          await this.fs.fsync(this.fd);
-          this.clearLaterFlush();
-        } else this.scheduleLaterFlush();
-      }
+      if (this.durable && built.some((b) => b.item.sync)) {
+        step = 'flush (fsync) audit file';
+        await this.fs.fsync(this.fd);
+        this.clearLaterFlush();
+      } else this.scheduleLaterFlush();
     } catch (err) {
       // Cut the group off again so the file ends at the last committed record.
       this.needsRepair = true;

@@ -1,0 +1,46 @@
+import { describe, expect, it } from 'vitest';
+import { canonicalJson } from '../../src/audit/canonical.js';
+
+/** The reference: keys sorted by UTF-16 code units, written by hand. */
+function reference(v: unknown): string {
+  if (v === null || typeof v !== 'object') return JSON.stringify(v);
+  if (Array.isArray(v)) return `[${v.map((x) => (x === undefined ? 'null' : reference(x))).join(',')}]`;
+  const o = v as Record<string, unknown>;
+  return `{${Object.keys(o)
+    .sort()
+    .filter((k) => o[k] !== undefined)
+    .map((k) => `${JSON.stringify(k)}:${reference(o[k])}`)
+    .join(',')}}`;
+}
+
+function rand(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => (s = (s * 1664525 + 1013904223) >>> 0) / 2 ** 32;
+}
+
+describe('canonical JSON fast path', () => {
+  it('matches the hand-written reference on random values, integer-like keys included', () => {
+    const r = rand(42);
+    const keys = ['a', 'b', 'Z', '10', '9', '0', '01', '-1', '4294967295', 'é', '__proto__', '𝒳', 'ab'];
+    const gen = (d: number): unknown => {
+      const t = r();
+      if (d > 3 || t < 0.3) return [null, true, 1.5, -0, 1e21, 'x\u2028"\\', '😀'][Math.floor(r() * 7)];
+      if (t < 0.5) return Array.from({ length: Math.floor(r() * 4) }, () => gen(d + 1));
+      const o: Record<string, unknown> = {};
+      for (let i = 0; i < 4; i++) {
+        const k = keys[Math.floor(r() * keys.length)]!;
+        Object.defineProperty(o, k, {
+          value: gen(d + 1),
+          enumerable: true,
+          writable: true,
+          configurable: true,
+        });
+      }
+      return o;
+    };
+    for (let i = 0; i < 3000; i++) {
+      const v = gen(0);
+      expect(canonicalJson(v)).toBe(reference(v));
+    }
+  });
+});
