@@ -137,6 +137,17 @@ async function main(): Promise<void> {
       ...(profDir ? { nodeFlags: ['--cpu-prof', `--cpu-prof-dir=${profDir}`] } : {}),
     });
 
+    step('gov: gov run --no-tui --audit-sync interval -- loadgen');
+    const govInterval = await runUnderGov(
+      { ...plan, phases: plan.phases.filter((p) => p === 'latency' || p === 'throughput') },
+      {
+        home: home('home-interval'),
+        policyPath,
+        upstreamCa: pki.caPath,
+        govArgs: ['--audit-sync', 'interval'],
+      },
+    ).catch(() => null);
+
     let mitm: LoadResult | null = null;
     let mitmNote = 'skipped: --quick';
     if (!quick && !opts['no-mitm']) {
@@ -226,6 +237,7 @@ async function main(): Promise<void> {
     upstream.close();
 
     const rows = buildRows({
+      govInterval,
       direct,
       gov,
       mitm,

@@ -133,6 +133,8 @@ export interface GovRunOptions {
   upstreamCa: string;
   /** Extra node flags for the gov process (e.g. --cpu-prof). */
   nodeFlags?: string[];
+  /** Extra `gov run` options (e.g. --audit-sync interval). */
+  govArgs?: string[];
   onReady?: (pid: number) => Promise<void>;
 }
 
@@ -143,6 +145,7 @@ export function runUnderGov(plan: LoadPlan, o: GovRunOptions): Promise<LoadResul
     GOV_BIN,
     'run',
     '--no-tui',
+    ...(o.govArgs ?? []),
     '--upstream-ca',
     o.upstreamCa,
     '--policy',

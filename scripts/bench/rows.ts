@@ -8,6 +8,8 @@ import { round } from './stats.js';
 export interface Inputs {
   direct: LoadResult;
   gov: LoadResult;
+  /** gov with `--audit-sync interval` (decision records written, fsynced in the background). */
+  govInterval: LoadResult | null;
   mitm: LoadResult | null;
   mitmNote: string;
   held: LoadResult;
@@ -67,6 +69,48 @@ export function buildRows(i: Inputs): Row[] {
   );
   if (i.mitm?.latency) rows[rows.length - 2]!.mitm = r(i.mitm.latency.p50);
   if (i.mitm?.latency) rows[rows.length - 1]!.mitm = r(i.mitm.latency.p99);
+  if (i.govInterval?.latency) {
+    const note =
+      'gov run --audit-sync interval: decision records written before forwarding, fsynced within 200 ms';
+    rows.push({
+      ...latencyRow(
+        'latency_p50_interval',
+        'added latency p50, --audit-sync interval',
+        i.direct.latency?.p50,
+        i.govInterval.latency.p50,
+        1,
+        'added ≤ 1 ms',
+      ),
+      note,
+    });
+    rows.push({
+      ...latencyRow(
+        'latency_p99_interval',
+        'added latency p99, --audit-sync interval',
+        i.direct.latency?.p99,
+        i.govInterval.latency.p99,
+        5,
+        'added ≤ 5 ms',
+      ),
+      note,
+    });
+    const d32 = i.direct.throughput?.find((t) => t.clients === 32);
+    const g32i = i.govInterval.throughput?.find((t) => t.clients === 32);
+    if (d32 && g32i) {
+      rows.push({
+        id: 'rps_32_interval',
+        figure: 'calls/s at 32 clients, --audit-sync interval',
+        unit: 'calls/s',
+        method: 'cli',
+        direct: r(d32.rps, 0),
+        gov: r(g32i.rps, 0),
+        ratio: r(g32i.rps / d32.rps),
+        target: '≥ 0.50× direct',
+        pass: g32i.rps / d32.rps >= 0.5,
+        note,
+      });
+    }
+  }
   for (const d of i.direct.throughput ?? []) {
     const g = i.gov.throughput?.find((t) => t.clients === d.clients);
     const m = i.mitm?.throughput?.find((t) => t.clients === d.clients);
