@@ -8,26 +8,32 @@ const LEAF_VALIDITY_MS = 7 * 24 * 3600_000;
 const MAX_CACHED = 2000;
 
 /**
- * Mints leaf certificates in memory for intercepted hosts. One RSA key pair is generated
- * (natively, off the event loop) per process and reused for every leaf; each leaf costs a
- * native signature only. Contexts are cached by host; the cache is bounded.
+ * Mints leaf certificates in memory for intercepted hosts. One ECDSA P-256 key pair is
+ * generated per process and reused for every leaf (cheap to load into a TLS context and to
+ * handshake with, unlike RSA); each leaf costs one native signature by the CA. Contexts are
+ * cached by host; the cache is bounded.
  */
 export class LeafCertCache {
   private readonly ca: CertificateAuthority;
-  private keyPair: Promise<{ keyPem: string; publicKey: forge.pki.PublicKey }>;
+  private keyPair: Promise<{ keyPem: string; publicKey: forge.asn1.Asn1 }>;
   private readonly cache = new Map<string, SecureContext>();
   private readonly pending = new Map<string, Promise<SecureContext>>();
 
   constructor(ca: CertificateAuthority) {
     this.ca = ca;
     this.keyPair = new Promise((resolve, reject) => {
-      generateKeyPair('rsa', { modulusLength: 2048 }, (err, publicKey: KeyObject, privateKey: KeyObject) => {
-        if (err) return reject(err);
-        resolve({
-          keyPem: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
-          publicKey: forge.pki.publicKeyFromPem(publicKey.export({ type: 'spki', format: 'pem' }).toString()),
-        });
-      });
+      generateKeyPair(
+        'ec',
+        { namedCurve: 'prime256v1' },
+        (err, publicKey: KeyObject, privateKey: KeyObject) => {
+          if (err) return reject(err);
+          const spki = publicKey.export({ type: 'spki', format: 'der' });
+          resolve({
+            keyPem: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+            publicKey: forge.asn1.fromDer(forge.util.createBuffer(spki.toString('binary'))),
+          });
+        },
+      );
     });
     this.keyPair.catch(() => undefined);
   }
@@ -56,7 +62,8 @@ export class LeafCertCache {
   private async mint(host: string): Promise<SecureContext> {
     const { keyPem, publicKey } = await this.keyPair;
     const pem = this.certificatePem(host, publicKey);
-    const ctx = createSecureContext({ key: keyPem, cert: pem + this.ca.certPem });
+    // `ca: []` keeps Node from loading its whole root store into every server context.
+    const ctx = createSecureContext({ key: keyPem, cert: pem + this.ca.certPem, ca: [] });
     if (this.cache.size >= MAX_CACHED) {
       const oldest = this.cache.keys().next().value;
       if (oldest !== undefined) this.cache.delete(oldest);
@@ -65,10 +72,12 @@ export class LeafCertCache {
     return ctx;
   }
 
-  /** Exposed for tests: the PEM of a leaf for `host`. */
-  certificatePem(host: string, publicKey: forge.pki.PublicKey): string {
+  /** Exposed for tests: the PEM of a leaf for `host` carrying the given SPKI. */
+  certificatePem(host: string, spki: forge.asn1.Asn1): string {
     const cert = forge.pki.createCertificate();
-    cert.publicKey = publicKey;
+    // forge only encodes RSA keys: it builds the structure around the CA's key, and
+    // signCertificate swaps in the leaf's EC SubjectPublicKeyInfo before signing.
+    cert.publicKey = this.ca.cert.publicKey;
     cert.serialNumber = positiveSerial();
     const now = Date.now();
     cert.validity.notBefore = new Date(now - 3600_000);
@@ -78,11 +87,11 @@ export class LeafCertCache {
     cert.setIssuer(this.ca.cert.subject.attributes);
     cert.setExtensions([
       { name: 'basicConstraints', cA: false },
-      { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true },
+      { name: 'keyUsage', digitalSignature: true, critical: true },
       { name: 'extKeyUsage', serverAuth: true },
       { name: 'subjectAltName', altNames: altNamesFor(host) },
     ]);
-    signCertificate(cert, this.ca.key);
+    signCertificate(cert, this.ca.key, spki);
     return forge.pki.certificateToPem(cert);
   }
 

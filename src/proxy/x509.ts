@@ -16,11 +16,19 @@ export function positiveSerial(): string {
   return b.toString('hex');
 }
 
-export function signCertificate(cert: forge.pki.Certificate, key: KeyObject): void {
+/** Index of subjectPublicKeyInfo in a TBSCertificate (after version, serial, sigAlg, issuer, validity, subject). */
+const TBS_SPKI_INDEX = 6;
+
+/**
+ * Sign `cert` with the CA's RSA key natively. `spki` (DER as forge ASN.1) replaces the
+ * certificate's own public key, so leaves can carry keys forge cannot encode (ECDSA).
+ */
+export function signCertificate(cert: forge.pki.Certificate, key: KeyObject, spki?: forge.asn1.Asn1): void {
   cert.signatureOid = SHA256_RSA;
   (cert as unknown as { siginfo: { algorithmOid: string } }).siginfo.algorithmOid = SHA256_RSA;
   const pki = forge.pki as unknown as { getTBSCertificate(c: forge.pki.Certificate): forge.asn1.Asn1 };
   const tbs = pki.getTBSCertificate(cert);
+  if (spki) (tbs.value as forge.asn1.Asn1[])[TBS_SPKI_INDEX] = spki;
   (cert as unknown as { tbsCertificate: forge.asn1.Asn1 }).tbsCertificate = tbs;
   const der = Buffer.from(forge.asn1.toDer(tbs).getBytes(), 'binary');
   cert.signature = sign('sha256', der, key).toString('binary');
