@@ -1,0 +1,221 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Pipeline, type PipelineDeps } from '../../src/pipeline.js';
+import { loadPolicyFromText } from '../../src/policy/load.js';
+import { ConstraintTracker } from '../../src/policy/constraints.js';
+import { ApprovalBroker } from '../../src/approvals/broker.js';
+import { createRedactor } from '../../src/safety/redact.js';
+import { openAuditSink, nodeAuditFs, type FileAuditSink } from '../../src/audit/sink.js';
+import { digestArgs } from '../../src/audit/canonical.js';
+import { toEnvelope } from '../../src/mcp/envelope.js';
+import { filterToolsList } from '../../src/mcp/responses.js';
+import type { Envelope, JsonObject } from '../../src/types.js';
+import { tempHome } from '../helpers/gov-process.js';
+
+const POLICY = `version: 1
+servers:
+  pay: https://pay.example/*
+default: deny
+approval_timeout: 10s
+rules:
+  - id: reads
+    tool: "get_*"
+    decision: allow
+  - id: bounded
+    tool: write_note
+    decision: allow
+    constraints: { max_calls: 2 }
+  - id: quick-approve
+    tool: refund
+    decision: approve
+    timeout: 50ms
+  - id: slow-approve
+    tool: transfer
+    decision: approve
+  - id: no-shell
+    tool: "shell*"
+    decision: deny
+    reason: Shell tools are not allowed
+`;
+
+const SERVER = { name: 'pay', url: 'https://pay.example/mcp' };
+let n = 0;
+function env(tool: string, args: JsonObject = {}, notification = false): Envelope {
+  n += 1;
+  const raw: JsonObject = { jsonrpc: '2.0', method: 'tools/call', params: { name: tool, arguments: args } };
+  if (!notification) raw['id'] = n;
+  return toEnvelope(
+    notification
+      ? { kind: 'notification', method: 'tools/call', params: raw['params'] as JsonObject, raw }
+      : { kind: 'request', id: n, method: 'tools/call', params: raw['params'] as JsonObject, raw },
+    { transport: 'http', server: SERVER },
+  );
+}
+
+const sinks: FileAuditSink[] = [];
+afterEach(async () => {
+  for (const s of sinks.splice(0)) await s.close().catch(() => undefined);
+});
+
+async function build(over: { policy?: string; approvalTimeoutMs?: number; failWrites?: boolean } = {}) {
+  const dir = join(tempHome(), 'audit');
+  const audit = await openAuditSink({
+    dir,
+    run: 'r-test',
+    ...(over.failWrites
+      ? {
+          fsImpl: {
+            write: async () => {
+              throw Object.assign(new Error('no space left on device'), { code: 'ENOSPC' });
+            },
+          },
+        }
+      : { fsImpl: nodeAuditFs }),
+  });
+  sinks.push(audit);
+  const policy = loadPolicyFromText(over.policy ?? POLICY, 'test.yaml');
+  const broker = new ApprovalBroker();
+  const deps: PipelineDeps = {
+    run: 'r-test',
+    policy,
+    constraints: new ConstraintTracker(),
+    approvals: broker,
+    audit,
+    redactor: createRedactor({
+      vaultValues: new Map([['k', 'vault-secret-value']]),
+      vault: true,
+      secrets: true,
+    }),
+    digestArgs,
+    approvalTimeoutMs: over.approvalTimeoutMs,
+    log: { debug: () => {}, warn: () => {} },
+  };
+  const read = () =>
+    readFileSync(audit.path, 'utf8')
+      .trim()
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+  return { pipeline: new Pipeline(deps), broker, read };
+}
+
+describe('the pipeline', () => {
+  it('writes the decision record before the call may be forwarded, with redacted args and a digest of the real ones', async () => {
+    const { pipeline, read } = await build();
+    const args = { id: 'x', token: 'vault-secret-value' };
+    const g = await pipeline.govern(env('get_item', args));
+    expect(g.action).toBe('forward');
+    const recs = read();
+    const last = recs.at(-1)!;
+    expect(last).toMatchObject({
+      kind: 'call',
+      decision: 'allow',
+      rule: 'reads',
+      status: 'forwarded',
+      tool: 'get_item',
+    });
+    expect(last['id']).toBe(g.call.auditId);
+    expect(JSON.stringify(last)).not.toContain('vault-secret-value');
+    expect(last['args_digest']).toBe(digestArgs(args));
+    expect(String(last['policy_digest'])).toMatch(/^sha256:/);
+  });
+
+  it('denies with -32003 and the rule text; deny_as result gives an isError tool result', async () => {
+    const { pipeline } = await build();
+    const g = await pipeline.govern(env('shell_exec'));
+    expect(g.action).toBe('respond');
+    if (g.action !== 'respond') return;
+    expect(g.response).toMatchObject({
+      error: { code: -32003, message: "Denied by gov policy rule 'no-shell': Shell tools are not allowed" },
+    });
+    const asResult = await build({ policy: POLICY + 'deny_as: result\n' });
+    const r = await asResult.pipeline.govern(env('shell_exec'));
+    expect(r.action === 'respond' && r.response).toMatchObject({ result: { isError: true } });
+  });
+
+  it('a denied notification gets no response', async () => {
+    const { pipeline } = await build();
+    const g = await pipeline.govern(env('shell_exec', {}, true));
+    expect(g.action === 'respond' && g.response).toBeNull();
+  });
+
+  it('fails closed when the audit cannot be written', async () => {
+    const { pipeline } = await build({ failWrites: true });
+    const g = await pipeline.govern(env('get_item'));
+    expect(g.action).toBe('respond');
+    if (g.action !== 'respond') return;
+    expect(g.call.decision.rule).toBe('audit-unavailable');
+    expect(JSON.stringify(g.response)).toMatch(/audit record could not be written: .*disk full|ENOSPC/);
+  });
+
+  it('enforces max_calls per run', async () => {
+    const { pipeline } = await build();
+    expect((await pipeline.govern(env('write_note'))).action).toBe('forward');
+    expect((await pipeline.govern(env('write_note'))).action).toBe('forward');
+    const third = await pipeline.govern(env('write_note'));
+    expect(third.action).toBe('respond');
+    expect(JSON.stringify(third.action === 'respond' && third.response)).toContain("rule 'bounded'");
+  });
+
+  it('times out held calls: the rule timeout wins over --approval-timeout, which wins over the policy', async () => {
+    const a = await build({ approvalTimeoutMs: 5_000 });
+    const r1 = await a.pipeline.govern(env('refund'));
+    expect(JSON.stringify(r1.action === 'respond' && r1.response)).toContain('Approval timed out after 50ms');
+    const b = await build({ approvalTimeoutMs: 80 });
+    const r2 = await b.pipeline.govern(env('transfer'));
+    expect(JSON.stringify(r2.action === 'respond' && r2.response)).toContain('Approval timed out after 80ms');
+    const c = await build({ policy: POLICY.replace('approval_timeout: 10s', 'approval_timeout: 60ms') });
+    const r3 = await c.pipeline.govern(env('transfer'));
+    expect(JSON.stringify(r3.action === 'respond' && r3.response)).toContain('Approval timed out after 60ms');
+    const rec = c.read().find((x) => x['kind'] === 'approval')!;
+    expect(rec).toMatchObject({ approver: 'timeout', status: 'timeout', decision: 'deny' });
+  });
+
+  it('approval by a human forwards, and "always" lets the tool through for the rest of the run', async () => {
+    const { pipeline, broker } = await build({ approvalTimeoutMs: 5_000 });
+    const off = broker.subscribe((ev) => {
+      if (ev.type === 'held') broker.settle(ev.call.id, { approved: true, approver: 'tui', always: true });
+    });
+    expect((await pipeline.govern(env('transfer', { amount: 1 }))).action).toBe('forward');
+    off();
+    expect((await pipeline.govern(env('transfer', { amount: 2 }))).action).toBe('forward');
+  });
+
+  it('a cancelled held call is denied and recorded as cancelled', async () => {
+    const { pipeline, read } = await build({ approvalTimeoutMs: 5_000 });
+    const ac = new AbortController();
+    const p = pipeline.govern(env('transfer'), { signal: ac.signal });
+    setTimeout(() => ac.abort(), 30);
+    expect((await p).action).toBe('respond');
+    expect(read().find((x) => x['kind'] === 'approval')).toMatchObject({
+      approver: 'cancelled',
+      status: 'cancelled',
+    });
+  });
+
+  it('hides always-denied tools from tools/list and redacts server output', async () => {
+    const { pipeline } = await build();
+    const call = await pipeline.govern({
+      ...env('get_x'),
+      method: 'tools/list',
+      tool: undefined,
+    } as Envelope);
+    const msg: JsonObject = {
+      jsonrpc: '2.0',
+      id: 1,
+      result: {
+        tools: [
+          { name: 'get_item' },
+          { name: 'shell_exec' },
+          { name: 'get_leaky', description: 'vault-secret-value' },
+        ],
+      },
+    };
+    const out = pipeline.processServerMessage(msg, call.call, filterToolsList);
+    const names = ((out.message['result'] as JsonObject)['tools'] as JsonObject[]).map((t) => t['name']);
+    expect(names).toEqual(['get_item', 'get_leaky']);
+    expect(JSON.stringify(out.message)).not.toContain('vault-secret-value');
+    expect(out.counts['vault']).toBe(1);
+  });
+});
