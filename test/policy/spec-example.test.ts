@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { loadPolicy } from '../../src/policy/load.js';
@@ -124,7 +124,9 @@ describe('the SPEC §4 example policy', () => {
   });
 
   it('matches the fixture text of SPEC §4', () => {
-    const spec = readFileSync(fileURLToPath(new URL('../../../shared/SPEC.md', import.meta.url)), 'utf8');
+    const specPath = fileURLToPath(new URL('../../../shared/SPEC.md', import.meta.url));
+    if (!existsSync(specPath)) return; // SPEC not next to the repo
+    const spec = readFileSync(specPath, 'utf8');
     const block = /## 4\. Policy file[\s\S]*?```yaml\n([\s\S]*?)```/.exec(spec)?.[1];
     if (block === undefined) return; // SPEC not next to the repo (e.g. a CI checkout)
     expect(readFileSync(FIXTURE, 'utf8')).toBe(block);
