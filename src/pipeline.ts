@@ -105,6 +105,17 @@ export class Pipeline {
     return { action: 'respond', call, response: env.id === null ? null : response };
   }
 
+  /** Fail closed: no evidence, no call. */
+  private auditFailed(env: Envelope, call: CallContext, err: unknown): Governed {
+    call.decision = {
+      decision: 'deny',
+      rule: 'audit-unavailable',
+      reason: `audit record could not be written: ${(err as Error).message}`,
+    };
+    const info = { ...call.decision, audit_id: call.auditId };
+    return this.deny(env, call, policyDenial(env.id, info, { denyAs: this.deps.policy.denyAs }));
+  }
+
   /** Decide one client→server request or notification. Never throws: any failure denies. */
   async govern(env: Envelope, opts: GovernOptions = {}): Promise<Governed> {
     const t0 = this.now();
@@ -146,17 +157,7 @@ export class Pipeline {
     try {
       call.auditId = (await this.deps.audit.append(rec)).id;
     } catch (err) {
-      // Fail closed: no evidence, no call.
-      call.decision = {
-        decision: 'deny',
-        rule: 'audit-unavailable',
-        reason: `audit record could not be written: ${(err as Error).message}`,
-      };
-      return this.deny(
-        env,
-        call,
-        policyDenial(env.id, { ...call.decision, audit_id: '' }, { denyAs: policy.denyAs }),
-      );
+      return this.auditFailed(env, call, err);
     }
     const denyAs = { denyAs: policy.denyAs };
     if (decision.decision === 'deny') {
@@ -241,20 +242,7 @@ export class Pipeline {
     try {
       await this.deps.audit.append(rec);
     } catch (err) {
-      call.decision = {
-        decision: 'deny',
-        rule: 'audit-unavailable',
-        reason: `audit record could not be written: ${(err as Error).message}`,
-      };
-      return this.deny(
-        env,
-        call,
-        policyDenial(
-          env.id,
-          { ...call.decision, audit_id: call.auditId },
-          { denyAs: this.deps.policy.denyAs },
-        ),
-      );
+      return this.auditFailed(env, call, err);
     }
     const denyAs = { denyAs: this.deps.policy.denyAs };
     const info = { rule: decision.rule, audit_id: call.auditId };

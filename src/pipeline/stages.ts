@@ -10,6 +10,8 @@ import type {
   PolicyDecision,
   ServerIdentity,
 } from '../types.js';
+import type { CredentialInjector } from '../../vault/inject.js';
+import type { Redactor } from '../safety/redact.js';
 
 /**
  * The small interfaces the pipeline needs from each stage. Stages never import one another;
@@ -48,22 +50,11 @@ export interface ApprovalStage {
   ): Promise<ApprovalVerdict>;
 }
 
-export interface RedactionStage {
-  redactJson(value: JsonValue): { value: JsonValue; counts: Record<string, number> };
-  redactString(text: string): { text: string; counts: Record<string, number> };
-}
+/** Output scanning (src/safety/redact.ts). */
+export type RedactionStage = Pick<Redactor, 'redactJson' | 'redactString'>;
 
-export interface CredentialStage {
-  headersFor(host: string, port: number, defaultPort: number): Array<[string, string]>;
-  findLeak(req: {
-    host: string;
-    port: number;
-    defaultPort: number;
-    headers: Record<string, string | string[] | undefined>;
-    url: string;
-    body?: Uint8Array | string;
-  }): { secret: string; where: string } | null;
-}
+/** Credential injection and placeholder-leak detection (vault/inject.ts). */
+export type CredentialStage = Pick<CredentialInjector, 'headersFor' | 'findLeak'>;
 
 export interface PipelineDeps {
   run: string;

@@ -210,6 +210,46 @@ print(second, round(time.time() - t0, 2), flush=True)`;
     expect(seen.some((s) => s.url === '/host-mismatch')).toBe(false);
   });
 
+  it('tunnels passthrough hosts without decrypting them', async () => {
+    const policy = join(home, 'passthrough.yaml');
+    writeFileSync(policy, `version: 1\npassthrough: ["127.0.0.1:${server.port}"]\n`);
+    // Trusting only the upstream's own CA works only if gov did not put its certificate in between.
+    const r = await runGov(
+      [
+        'run',
+        '--no-tui',
+        '--policy',
+        policy,
+        '--',
+        'curl',
+        '-sS',
+        '--cacert',
+        pki.caPath,
+        `${server.url}/passthrough`,
+      ],
+      { env: env() },
+    );
+    expect(r.stdout, r.stderr).toBe('hello GET /passthrough');
+    const intercepted = await runGov(
+      [
+        'run',
+        '--no-tui',
+        '--',
+        'curl',
+        '-sS',
+        '--cacert',
+        pki.caPath,
+        '-o',
+        '/dev/null',
+        '-w',
+        '%{http_code}',
+        `${server.url}/x`,
+      ],
+      { env: env() },
+    );
+    expect(intercepted.stdout).toBe('000');
+  });
+
   it('reaches an IPv6 literal upstream', async () => {
     const v6 = await startHttpsServer(pki, (_req, res) => res.end('v6 ok'), '::1').catch(() => null);
     if (!v6) return; // no IPv6 loopback on this machine
