@@ -9,5 +9,7 @@ export default defineConfig({
     pool: 'forks',
     maxWorkers: 2,
     teardownTimeout: 10_000,
+    // Ink draws only a final frame when it believes it runs in CI; the UI tests need live frames.
+    env: { CI: 'false', CONTINUOUS_INTEGRATION: 'false' },
   },
 });

@@ -1,10 +1,9 @@
 import { createElement } from 'react';
-import { render } from 'ink';
 import { approve, deny, subscribeAll } from '../../src/approvals/client.js';
 import { usageError } from '../../src/errors.js';
 import { govHome } from '../../src/home.js';
 import { parseCommandArgs, wantsHelp } from '../args.js';
-import { ApprovalsApp } from '../ui/ApprovalsApp.js';
+import { preferLiveTerminal } from '../ui/interactive.js';
 
 const HELP = `usage: gov approvals
 
@@ -33,6 +32,9 @@ export default async function approvals(argv: string[]): Promise<number> {
     );
     return 2;
   }
+  preferLiveTerminal();
+  const { render } = await import('ink');
+  const { ApprovalsApp } = await import('../ui/ApprovalsApp.js');
   const home = govHome();
   process.stdout.write(ENTER_ALT);
   let exit: () => void = () => {};

@@ -16,6 +16,7 @@ import { spawnChild } from '../../src/launcher/spawn-child.js';
 import { openSession } from '../../src/session.js';
 import { callLine, heldLine } from '../call-lines.js';
 import { promptHidden } from '../prompt.js';
+import { preferLiveTerminal } from '../ui/interactive.js';
 
 const HELP = `usage: gov run [options] -- <command> [args...]
 
@@ -156,6 +157,8 @@ export default async function run(argv: string[]): Promise<number> {
     const child = await spawnChild({ command, args, env, stdio: tui ? 'pipe' : 'inherit' });
     cleanups.push(() => child.dispose());
     if (tui && child.child.stdout && child.child.stderr && child.child.stdin) {
+      // The child's environment was built above and keeps CI as it was.
+      preferLiveTerminal();
       const { mountRunTui } = await import('../ui/run-tui.js');
       const ui = mountRunTui({
         broker: session.broker,

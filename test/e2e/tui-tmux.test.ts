@@ -48,7 +48,7 @@ describe.skipIf(!hasTmux)('gov run in a real terminal (tmux): the inline approva
 
   function start(session: string): void {
     const cmd =
-      `env GOV_HOME=${home} ${process.execPath} ${GOV_BIN} run --policy ${join(home, 'gov.yaml')} --upstream-ca ${pki.caPath} ` +
+      `env CI=true GOV_HOME=${home} ${process.execPath} ${GOV_BIN} run --policy ${join(home, 'gov.yaml')} --upstream-ca ${pki.caPath} ` +
       `-- python3 ${CLIENT} ${server.url}/mcp plain; echo "GOV-EXIT=$?"; sleep 60`;
     tmux('new-session', '-d', '-s', session, '-x', '140', '-y', '40', cmd);
   }
