@@ -10,8 +10,8 @@ import { newRunId } from './audit/run-id.js';
 import { ApprovalBroker } from './approvals/broker.js';
 import { startControlServer, type ControlServer } from './approvals/control-socket.js';
 import { createRedactor } from './safety/redact.js';
-import { openVault, type PromptPurpose } from '../vault/store.js';
-import { createCredentialInjector, type CredentialInjector } from '../vault/inject.js';
+import type { PromptPurpose } from '../vault/store.js';
+import type { CredentialInjector } from '../vault/inject.js';
 import { Pipeline } from './pipeline.js';
 import type { GovernedCallEvent, Transport } from './types.js';
 import type { Logger } from './log.js';
@@ -63,15 +63,22 @@ export async function openSession(o: SessionOptions): Promise<GovernedSession> {
   const policy = loadPolicy(policyFile);
 
   // The vault is opened only when something needs it: bound credentials, or values to redact.
+  // Loaded only then: libsodium's WASM and the keyring binding cost tens of MB of memory.
   let secrets = new Map<string, string>();
   if (policy.credentials.length > 0 || (policy.redact.vault && existsSync(paths.vault))) {
+    const { openVault } = await import('../vault/store.js');
     const vault = await openVault({ home: paths.home, env, ...(o.prompt ? { prompt: o.prompt } : {}) });
     secrets = vault.values();
   }
-  const credentials =
-    policy.credentials.length > 0
-      ? createCredentialInjector({ bindings: policy.credentials, secrets, hostMatches: policy.hostMatches })
-      : undefined;
+  let credentials: CredentialInjector | undefined;
+  if (policy.credentials.length > 0) {
+    const { createCredentialInjector } = await import('../vault/inject.js');
+    credentials = createCredentialInjector({
+      bindings: policy.credentials,
+      secrets,
+      hostMatches: policy.hostMatches,
+    });
+  }
   const redactor = createRedactor({
     vaultValues: policy.redact.vault ? secrets : new Map(),
     vault: policy.redact.vault,
