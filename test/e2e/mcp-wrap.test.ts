@@ -130,7 +130,10 @@ describe('gov mcp wrap: the official SDK client → gov → the official SDK std
       "Denied by gov policy rule 'no-shell': Shell tools are not allowed",
     );
     expect(existsSync(execLog)).toBe(false);
-    expect(stderr).toContain('gov: deny tools/call shell_exec (rule no-shell)');
+    // gov writes the line before the response, but the two pipes are read independently.
+    await expect
+      .poll(() => stderr, { timeout: 5000 })
+      .toContain('gov: deny tools/call shell_exec (rule no-shell)');
   });
 
   it('holds a call until `gov approve`, while other calls pass it', async () => {
