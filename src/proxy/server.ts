@@ -10,6 +10,7 @@ import {
 import { readFileSync } from 'node:fs';
 import type { Duplex } from 'node:stream';
 import type { LeafCertCache } from './leaf-cert-cache.js';
+import { GovError } from '../errors.js';
 import { checkProxyAuth, parseAuthority, PROXY_AUTH_REQUIRED } from './proxy-auth.js';
 import { defaultPort, originOf, type Target } from './upstream.js';
 
@@ -206,9 +207,17 @@ export async function startProxy(opts: ProxyServerOptions): Promise<ProxyServer>
   });
 
   await new Promise<void>((resolve, reject) => {
-    outer.once('error', reject);
+    const onError = (err: NodeJS.ErrnoException) =>
+      reject(
+        err.code === 'EADDRINUSE' || err.code === 'EACCES'
+          ? new GovError('proxy', `cannot listen on 127.0.0.1:${opts.port ?? 0} (${err.code})`, {
+              hint: 'choose another --port, or omit it for a random free port',
+            })
+          : err,
+      );
+    outer.once('error', onError);
     outer.listen(opts.port ?? 0, '127.0.0.1', () => {
-      outer.off('error', reject);
+      outer.off('error', onError);
       resolve();
     });
   });
