@@ -32,8 +32,12 @@ export interface CallContext {
 
 export interface GovernOptions {
   signal?: AbortSignal;
-  /** Called once if the call is held for approval, so a transport can let later traffic pass it. */
-  onHeld?: () => void;
+  /**
+   * Called once if the call is held for approval, so a transport can let later traffic pass
+   * it. It may return the signal that withdraws the held call (a transport then only pays for
+   * per-call cancellation tracking when a call is actually held); else `signal` is used.
+   */
+  onHeld?: () => AbortSignal | void;
 }
 
 function addCounts(into: Record<string, number>, from: Record<string, number>): void {
@@ -180,15 +184,15 @@ export class Pipeline {
 
   private async awaitApproval(env: Envelope, call: CallContext, opts: GovernOptions): Promise<Governed> {
     const { decision } = call;
-    const { signal } = opts;
     const timeoutMs =
       decision.approvalTimeoutMs ??
       this.deps.approvalTimeoutMs ??
       this.deps.policy.approvalTimeoutMs ??
       DEFAULT_APPROVAL_TIMEOUT_MS;
     this.emit(env, decision, 'held');
+    let signal = opts.signal;
     try {
-      opts.onHeld?.();
+      signal = opts.onHeld?.() ?? signal;
     } catch (err) {
       this.deps.log.debug(`onHeld failed: ${(err as Error).message}`);
     }

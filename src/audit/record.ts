@@ -67,12 +67,10 @@ export function buildRecord(
   for (const k of Object.keys(body)) if (!(k in ordered)) ordered[k] = body[k];
   ordered['prev'] = pos.prev;
   const withoutHash = ordered as Omit<AuditRecord, 'hash'>;
-  // Throws on values JSON cannot carry (NaN, BigInt, class instances). For plain JSON values
-  // the canonical form of the record equals that of its JSON round trip, which is what a
-  // reader parses back, so this string is what the hash covers.
+  // Throws on values JSON cannot carry (NaN, BigInt, class instances), so what is hashed is
+  // exactly what is written and what a reader parses back.
   const hash = sha256Hex(canonicalJson(withoutHash));
-  const normalised = JSON.parse(JSON.stringify(withoutHash)) as Omit<AuditRecord, 'hash'>;
-  return { ...normalised, hash };
+  return { ...withoutHash, hash };
 }
 
 /** Characters JSON.stringify leaves raw that would mislead a terminal showing the file. */

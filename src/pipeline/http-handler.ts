@@ -238,19 +238,20 @@ export function createHttpHandler(
         ) {
           heldStream = new HeldStream(ex.res, env.progressToken, o.heartbeatMs);
         }
-        const signal =
-          m.kind === 'request'
-            ? held.track(scope, m.id, gone.signal)
-            : { signal: gone.signal, release: () => {} };
+        // Cancellation is tracked only for calls that are actually held.
+        let release = () => {};
+        const hs = heldStream && !legacy.lookup(ex.url) ? heldStream : undefined;
+        const onHeld = (): AbortSignal => {
+          hs?.start();
+          if (m.kind !== 'request') return gone.signal;
+          const t = held.track(scope, m.id, gone.signal);
+          release = t.release;
+          return t.signal;
+        };
         try {
-          const hs = heldStream;
-          const onHeld = hs && !legacy.lookup(ex.url) ? () => hs.start() : undefined;
-          return {
-            m,
-            g: await pipeline.govern(env, { signal: signal.signal, ...(onHeld ? { onHeld } : {}) }),
-          };
+          return { m, g: await pipeline.govern(env, { signal: gone.signal, onHeld }) };
         } finally {
-          signal.release();
+          release();
         }
       }),
     );
