@@ -2,12 +2,11 @@
  * `npm run bench`: gov's performance figures (SPEC §9, issue 8), each measured side by side
  * with the direct path in the same run. Prints a table and writes bench-results/latest.json.
  *
- *   node dist/scripts/bench/index.js [--quick] [--out FILE] [--no-mitm] [--cpu-prof DIR] [--phases a,b] [--experiments]
+ *   node dist/scripts/bench/index.js [--quick] [--out FILE] [--no-mitm] [--cpu-prof DIR] [--phases a,b]
  *
  * --quick: tiny iterations (shape check only; figures meaningless). --cpu-prof DIR: run the
  * main gov process with --cpu-prof and write its profile to DIR. --phases: only these load
- * phases (latency, throughput, sse, first-host, big) — for profiling one path. --experiments:
- * also run an in-process gov assembly with suggested fixes switched on (experiment-proxy.ts).
+ * phases (latency, throughput, sse, first-host, big) — for profiling one path.
  */
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -21,14 +20,13 @@ import {
   killAll,
   ROOT,
   runDirect,
-  runUnderExperiment,
   runUnderGov,
   runUnderMitm,
   startUpstream,
 } from './processes.js';
 import type { LoadPlan, LoadResult } from './loadgen.js';
 import { renderTable } from './report.js';
-import { buildRows, renderExperiments } from './rows.js';
+import { buildRows } from './rows.js';
 import { rssMb, round } from './stats.js';
 import { benchWrap, wrapAvailable } from './wrap.js';
 
@@ -39,7 +37,6 @@ const { values: opts } = parseArgs({
     'no-mitm': { type: 'boolean', default: false },
     'cpu-prof': { type: 'string' },
     phases: { type: 'string' },
-    experiments: { type: 'boolean', default: false },
   },
 });
 const quick = opts.quick === true;
@@ -202,38 +199,6 @@ async function main(): Promise<void> {
       );
       if (wrap) wrapNote = '';
     }
-    const experiments: Array<{ variant: string; result: LoadResult }> = [];
-    if (opts.experiments) {
-      const variants = [
-        {
-          variant: 'as shipped (fsync per audit group, upstream TLS context per connection)',
-          durable: true,
-          sharedTls: false,
-        },
-        { variant: 'audit without fsync', durable: false, sharedTls: false },
-        {
-          variant: 'audit without fsync + one shared upstream SecureContext',
-          durable: false,
-          sharedTls: true,
-        },
-      ];
-      for (const [n, v] of variants.entries()) {
-        step(`experiment (in-process gov assembly): ${v.variant}`);
-        const xplan: LoadPlan = {
-          ...plan,
-          phases: ['latency', 'throughput', 'first-host'],
-          concurrency: [1, 32],
-        };
-        const result = await runUnderExperiment(xplan, {
-          home: home(`home-x${n}`),
-          policyText: BENCH_POLICY,
-          upstreamCa: pki.caPath,
-          durable: v.durable,
-          sharedTls: v.sharedTls,
-        });
-        experiments.push({ variant: v.variant, result });
-      }
-    }
     upstream.close();
 
     const rows = buildRows({
@@ -267,13 +232,11 @@ async function main(): Promise<void> {
       },
       rows,
       raw: { direct, gov, mitm, held: { ...held, rssMb: heldRss, pendingSeen }, decide, scan, wrap },
-      experiments,
     };
     const out = opts.out ? resolve(opts.out) : join(ROOT, 'bench-results', 'latest.json');
     mkdirSync(dirname(out), { recursive: true });
     writeFileSync(out, JSON.stringify(result, null, 2) + '\n');
     process.stdout.write(renderTable(rows));
-    if (experiments.length) process.stdout.write(renderExperiments(direct, experiments));
     process.stdout.write(
       `\n${cpus().length} cpus, node ${process.version}, load average ${loadavg()
         .map((x) => x.toFixed(2))

@@ -224,27 +224,3 @@ export async function runUnderMitm(
     m.kill('SIGTERM');
   }
 }
-
-export const EXPERIMENT_PROXY = join(HERE, 'experiment-proxy.js');
-
-/** The load generator behind an in-process gov assembly with experimental switches (see experiment-proxy.ts). */
-export async function runUnderExperiment(
-  plan: LoadPlan,
-  cfg: { home: string; policyText: string; upstreamCa: string; durable: boolean; sharedTls: boolean },
-): Promise<LoadResult> {
-  const p = track(
-    spawn(process.execPath, [EXPERIMENT_PROXY, JSON.stringify(cfg)], {
-      env: cleanEnv(),
-      cwd: ROOT,
-      stdio: ['pipe', 'pipe', 'inherit'],
-    }),
-  );
-  try {
-    const { url, caFile } = JSON.parse(await firstLine(p, 30_000)) as { url: string; caFile: string };
-    const env = cleanEnv({ HTTPS_PROXY: url, NODE_EXTRA_CA_CERTS: caFile });
-    return await runForResult(process.execPath, [LOADGEN, JSON.stringify({ ...plan, viaProxy: true })], env);
-  } finally {
-    p.stdin?.end();
-    setTimeout(() => p.kill('SIGKILL'), 5000).unref();
-  }
-}

@@ -1,4 +1,4 @@
-/** The issue's table rows built from the raw results, plus the experiments' summary lines. */
+/** The issue's table rows built from the raw results. */
 import type { LoadResult } from './loadgen.js';
 import type { Row } from './report.js';
 import type { benchDecide, benchScan } from './in-process.js';
@@ -275,24 +275,20 @@ export function buildRows(i: Inputs): Row[] {
           note: i.wrapNote,
         },
   );
-  if (w)
+  if (w) {
     rows[rows.length - 1]!.note =
       `p99 direct ${w.direct.p99.toFixed(3)} ms, wrapped ${w.gov.p99.toFixed(3)} ms`;
+    rows.push({
+      ...latencyRow(
+        'wrap_p50_interval',
+        'gov mcp wrap added latency p50, --audit-sync interval',
+        w.direct.p50,
+        w.govInterval.p50,
+        0.3,
+        'added ≤ 0.3 ms',
+      ),
+      note: `p99 wrapped ${w.govInterval.p99.toFixed(3)} ms; decision records written before forwarding, fsynced within 200 ms`,
+    });
+  }
   return rows;
-}
-
-export function renderExperiments(
-  direct: LoadResult,
-  xs: Array<{ variant: string; result: LoadResult }>,
-): string {
-  const lines = ['', 'experiments (in-process gov assembly, same load generator; direct for reference):'];
-  const f = (x: number | undefined, d = 2) => (x === undefined ? '-' : x.toFixed(d));
-  const describe = (name: string, r: LoadResult): string => {
-    const t1 = r.throughput?.find((t) => t.clients === 1)?.rps;
-    const t32 = r.throughput?.find((t) => t.clients === 32)?.rps;
-    return `  ${name.padEnd(72)} p50 ${f(r.latency?.p50, 3)} ms  p99 ${f(r.latency?.p99, 3)} ms  1c ${f(t1, 0)}/s  32c ${f(t32, 0)}/s  first-host ${f(r.firstHost?.firstMs)} ms`;
-  };
-  lines.push(describe('direct', direct));
-  for (const x of xs) lines.push(describe(x.variant, x.result));
-  return lines.join('\n') + '\n';
 }

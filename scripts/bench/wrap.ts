@@ -74,24 +74,28 @@ export async function benchWrap(o: {
   home: string;
   policyPath: string;
   calls: number;
-}): Promise<{ direct: LatencySummary; gov: LatencySummary }> {
+}): Promise<{ direct: LatencySummary; gov: LatencySummary; govInterval: LatencySummary }> {
   const direct = await drive(process.execPath, [STDIO_SERVER], cleanEnv(), o.calls);
-  const gov = await drive(
-    process.execPath,
-    [
-      GOV_BIN,
-      'mcp',
-      'wrap',
-      '--policy',
-      o.policyPath,
-      '--name',
-      'bench',
-      '--',
+  const wrapped = (extra: string[]) =>
+    drive(
       process.execPath,
-      STDIO_SERVER,
-    ],
-    cleanEnv({ GOV_HOME: o.home }),
-    o.calls,
-  );
-  return { direct, gov };
+      [
+        GOV_BIN,
+        'mcp',
+        'wrap',
+        ...extra,
+        '--policy',
+        o.policyPath,
+        '--name',
+        'bench',
+        '--',
+        process.execPath,
+        STDIO_SERVER,
+      ],
+      cleanEnv({ GOV_HOME: o.home }),
+      o.calls,
+    );
+  const gov = await wrapped([]);
+  const govInterval = await wrapped(['--audit-sync', 'interval']);
+  return { direct, gov, govInterval };
 }
