@@ -65,6 +65,28 @@ describe.skipIf(!hasTmux)('gov run in a real terminal (tmux): the inline approva
     expect(done).toContain('GOV-EXIT=0');
   });
 
+  it('Ctrl-C reaches the child, and gov exits with its code', async () => {
+    const script = join(home, 'trap.sh');
+    writeFileSync(script, "trap 'echo got-int; exit 3' INT\necho child-ready\nwhile :; do sleep 0.1; done\n");
+    tmux(
+      'new-session',
+      '-d',
+      '-s',
+      'intr',
+      '-x',
+      '140',
+      '-y',
+      '40',
+      `env CI=true GOV_HOME=${home} ${process.execPath} ${GOV_BIN} run -- sh ${script}; echo "GOV-EXIT=$?"; sleep 60`,
+    );
+    await waitFor('intr', 'child-ready');
+    await new Promise((r) => setTimeout(r, 300));
+    tmux('send-keys', '-t', 'intr', 'C-c');
+    const done = await waitFor('intr', 'GOV-EXIT=');
+    expect(done).toContain('got-int');
+    expect(done).toContain('GOV-EXIT=3');
+  });
+
   it('`d` with a reason denies it', async () => {
     start('deny');
     await waitFor('deny', 'refund');
