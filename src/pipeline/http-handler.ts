@@ -304,8 +304,9 @@ export function createHttpHandler(
       return sendJson(ex.res, 200, batch ? denied : denied[0]);
     }
     if (session) {
+      // Legacy transport: answers travel on the session's SSE stream, never in this reply.
       for (const [id, c] of calls) session.pending.set(id, c);
-      for (const d of denied) session.inject(d);
+      for (const d of denied.splice(0)) session.inject(d);
     }
     const outBody = allForwarded ? body : Buffer.from(JSON.stringify(batch ? forward : forward[0]));
     delete headers['content-encoding'];
