@@ -215,11 +215,17 @@ export function createHttpHandler(
       ...(sessionId !== undefined ? { sessionId } : {}),
       ...(protocolVersion !== undefined ? { protocolVersion } : {}),
     };
-    // A client that goes away withdraws whatever it was waiting for.
-    const gone = new AbortController();
-    ex.res.once('close', () => {
-      if (!ex.res.writableFinished) gone.abort();
-    });
+
+    // A client that goes away withdraws what it waits for; only held calls need the signal.
+    let gone: AbortController | undefined;
+    const goneSignal = (): AbortSignal => {
+      if (!gone) {
+        const ac = (gone = new AbortController());
+        if (ex.res.destroyed) ac.abort();
+        else ex.res.once('close', () => ex.res.writableFinished || ac.abort());
+      }
+      return gone.signal;
+    };
     const scope = `${ex.target.host}:${ex.target.port}|${sessionId ?? ''}`;
 
     const only = messages.length === 1 ? messages[0] : undefined;
@@ -243,13 +249,13 @@ export function createHttpHandler(
         const hs = heldStream && !legacy.lookup(ex.url) ? heldStream : undefined;
         const onHeld = (): AbortSignal => {
           hs?.start();
-          if (m.kind !== 'request') return gone.signal;
-          const t = held.track(scope, m.id, gone.signal);
+          if (m.kind !== 'request') return goneSignal();
+          const t = held.track(scope, m.id, goneSignal());
           release = t.release;
           return t.signal;
         };
         try {
-          return { m, g: await pipeline.govern(env, { signal: gone.signal, onHeld }) };
+          return { m, g: await pipeline.govern(env, { onHeld }) };
         } finally {
           release();
         }
@@ -273,7 +279,7 @@ export function createHttpHandler(
         if (g.response) denied.push(g.response);
       }
     }
-    if (gone.signal.aborted) return;
+    if (gone?.signal.aborted || ex.res.destroyed) return;
     if (heldStream?.started) {
       return finishHeld({
         ex,

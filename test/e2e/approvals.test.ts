@@ -153,6 +153,20 @@ describe('human approval of held calls through gov run (no TTY)', () => {
     expect(audit).toMatch(/"approver":"cancelled"/);
   });
 
+  it('a client that hangs up withdraws its held call', async () => {
+    const before = server.executed.length;
+    const r = await withHeld('hangup', async () => {
+      for (let i = 0; i < 50; i++) {
+        const p = await runGov(['pending', '--json'], { env: { GOV_HOME: home } });
+        if (JSON.parse(p.stdout || '[]').length === 0) return;
+        await new Promise((res) => setTimeout(res, 200));
+      }
+      throw new Error('held call was not withdrawn');
+    });
+    expect(r.stdout).toContain('gave up');
+    expect(server.executed.length).toBe(before);
+  });
+
   it('a client with a progressToken gets "awaiting approval" heartbeats, then the result on the same stream', async () => {
     const r = await withHeld(
       'progress',
