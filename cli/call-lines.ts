@@ -1,17 +1,17 @@
 import type { GovernedCallEvent, HeldCall } from '../src/types.js';
 import { sanitizeInline } from './ui/sanitize.js';
 
-/** `gov: <decision> <method> <tool or uri> (rule <id>)` — one line per governed request. */
+/**
+ * Exactly `gov: <decision> <method> <tool or uri> (rule <id>)` — one line per governed request
+ * (a held call prints `approve`, then its final `allow` or `deny`).
+ */
 export function callLine(e: GovernedCallEvent): string | null {
   if (e.method.startsWith('notifications/')) return null;
-  if (e.outcome === 'held') return null;
   const target = e.target ? ` ${sanitizeInline(e.target)}` : '';
   return `gov: ${e.decision} ${sanitizeInline(e.method)}${target} (rule ${sanitizeInline(e.rule)})`;
 }
 
+/** The second line for a held call: how to answer it from another terminal. */
 export function heldLine(c: HeldCall): string {
-  return (
-    `gov: approve ${sanitizeInline(c.method)} ${sanitizeInline(c.tool)} (rule ${sanitizeInline(c.rule)}) — held as ${c.id}; ` +
-    `run 'gov approve ${c.id}' or 'gov deny ${c.id}'`
-  );
+  return `gov: held ${c.id}: run 'gov approve ${c.id}' or 'gov deny ${c.id}' (or 'gov approvals')`;
 }

@@ -98,7 +98,8 @@ describe('human approval of held calls through gov run (no TTY)', () => {
         } else await new Promise((r) => setTimeout(r, 200));
       }
       expect(id, stderr).toBeDefined();
-      expect(stderr).toContain(`held as ${id}`);
+      expect(stderr).toContain(`gov: held ${id}: `);
+      expect(stderr).toMatch(/^gov: approve tools\/call refund \(rule refunds\)$/m);
       await act(id!);
       const code = await exited;
       return { stdout, stderr, code };
