@@ -1,21 +1,8 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ApprovalBroker, type BrokerEvent, type HeldCallRequest } from '../../src/approvals/broker.js';
+import { heldCallRequest } from '../helpers/held-call.js';
 
-function call(over: Partial<HeldCallRequest> = {}): HeldCallRequest {
-  return {
-    run: 'r-test',
-    server: 'payments',
-    tool: 'refund',
-    method: 'tools/call',
-    args: { amount: 5000 },
-    args_digest: 'sha256:abc',
-    policy_digest: 'sha256:def',
-    rule: 'refunds',
-    reason: 'Refunds need a human',
-    timeout_ms: 60_000,
-    ...over,
-  };
-}
+const call = (over: Partial<HeldCallRequest> = {}): HeldCallRequest => heldCallRequest(over);
 
 afterEach(() => {
   vi.useRealTimers();

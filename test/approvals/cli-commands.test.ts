@@ -5,6 +5,7 @@ import { join, resolve } from 'node:path';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ApprovalBroker, type HeldCallRequest } from '../../src/approvals/broker.js';
 import { startControlServer, type ControlServer } from '../../src/approvals/control-socket.js';
+import { heldCallRequest } from '../helpers/held-call.js';
 
 // Runs the built CLI (`npm run build` first) against a control server in this process.
 const GOV = resolve(import.meta.dirname, '../../bin/gov.js');
@@ -24,21 +25,8 @@ function gov(home: string, ...args: string[]): Promise<{ code: number; stdout: s
   });
 }
 
-function call(over: Partial<HeldCallRequest> = {}): HeldCallRequest {
-  return {
-    run: 'run-cli',
-    server: 'payments',
-    tool: 'refund',
-    method: 'tools/call',
-    args: { amount: 5000 },
-    args_digest: 'sha256:abc',
-    policy_digest: 'sha256:def',
-    rule: 'refunds',
-    reason: 'Refunds need a human',
-    timeout_ms: 60_000,
-    ...over,
-  };
-}
+const call = (over: Partial<HeldCallRequest> = {}): HeldCallRequest =>
+  heldCallRequest({ ...{ run: 'run-cli' }, ...over });
 
 let home: string;
 let broker: ApprovalBroker;

@@ -15,22 +15,10 @@ import {
 import { startControlServer, type ControlServer } from '../../src/approvals/control-socket.js';
 import { MAX_LINE_BYTES } from '../../src/approvals/protocol.js';
 import type { ApprovalVerdict } from '../../src/types.js';
+import { heldCallRequest } from '../helpers/held-call.js';
 
-function call(over: Partial<HeldCallRequest> = {}): HeldCallRequest {
-  return {
-    run: 'run-a',
-    server: 'payments',
-    tool: 'refund',
-    method: 'tools/call',
-    args: { amount: 5000, note: 'x' },
-    args_digest: 'sha256:abc',
-    policy_digest: 'sha256:def',
-    rule: 'refunds',
-    reason: 'Refunds need a human',
-    timeout_ms: 60_000,
-    ...over,
-  };
-}
+const call = (over: Partial<HeldCallRequest> = {}): HeldCallRequest =>
+  heldCallRequest({ ...{ run: 'run-a', args: { amount: 5000, note: 'x' } }, ...over });
 
 let home: string;
 const servers: ControlServer[] = [];

@@ -6,22 +6,10 @@ import { ApprovalBroker, type HeldCallRequest } from '../../src/approvals/broker
 import type { ApprovalVerdict, GovernedCallEvent } from '../../src/types.js';
 import { ApprovalPanel } from '../../cli/ui/ApprovalPanel.js';
 import { mountRunTui } from '../../cli/ui/run-tui.js';
+import { heldCallRequest } from '../helpers/held-call.js';
 
-function call(over: Partial<HeldCallRequest> = {}): HeldCallRequest {
-  return {
-    run: 'run-a',
-    server: 'payments',
-    tool: 'refund',
-    method: 'tools/call',
-    args: { amount: 5000, currency: 'EUR' },
-    args_digest: 'sha256:abc',
-    policy_digest: 'sha256:def',
-    rule: 'refunds',
-    reason: 'Refunds need a human',
-    timeout_ms: 60_000,
-    ...over,
-  };
-}
+const call = (over: Partial<HeldCallRequest> = {}): HeldCallRequest =>
+  heldCallRequest({ ...{ run: 'run-a', args: { amount: 5000, currency: 'EUR' } }, ...over });
 
 const tick = (ms = 30) => new Promise((r) => setTimeout(r, ms));
 
