@@ -28,40 +28,42 @@ export function spawnChild(opts: {
   stdio: 'inherit' | 'pipe';
 }): Promise<SpawnedChild> {
   return new Promise((resolve, reject) => {
-    let child: ChildProcess;
+    // Handlers first: a signal that arrives while the child is being started is delivered to
+    // it as soon as it exists. They stay installed after the child is gone and then do nothing,
+    // so a signal arriving while gov closes the proxy and seals the audit cannot cut that short.
+    let child: ChildProcess | undefined;
+    let early: NodeJS.Signals | undefined;
+    for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+      process.on(sig, () => {
+        if (!child) early = sig;
+        else if (child.exitCode === null && child.signalCode === null) child.kill(sig);
+      });
+    }
     try {
       child = crossSpawn(opts.command, opts.args, { env: opts.env, stdio: opts.stdio });
     } catch (err) {
       reject(new GovError('spawn', `cannot start '${opts.command}': ${(err as Error).message}`));
       return;
     }
-    const forwarded: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
-    const handlers = new Map<NodeJS.Signals, () => void>();
-    for (const sig of forwarded) {
-      const h = () => {
-        if (child.exitCode === null && child.signalCode === null) child.kill(sig);
-      };
-      handlers.set(sig, h);
-      process.on(sig, h);
-    }
+    if (early) child.kill(early);
+    const started = child;
     const killOnExit = () => {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      if (started.exitCode === null && started.signalCode === null) started.kill('SIGKILL');
     };
     process.on('exit', killOnExit);
     const dispose = () => {
-      for (const [sig, h] of handlers) process.off(sig, h);
       process.off('exit', killOnExit);
       killOnExit();
     };
     const exited = new Promise<number>((res) => {
-      child.once('exit', (code, signal) => res(exitCodeFor(code, signal)));
+      started.once('exit', (code, signal) => res(exitCodeFor(code, signal)));
     });
-    child.once('error', (err: NodeJS.ErrnoException) => {
+    started.once('error', (err: NodeJS.ErrnoException) => {
       dispose();
       const hint =
         err.code === 'ENOENT' ? 'check the command name and PATH' : 'check the command and its permissions';
       reject(new GovError('spawn', `cannot start '${opts.command}': ${err.code ?? err.message}`, { hint }));
     });
-    child.once('spawn', () => resolve({ child, exited, dispose }));
+    started.once('spawn', () => resolve({ child: started, exited, dispose }));
   });
 }

@@ -5,7 +5,7 @@ import type { Exchange } from '../proxy/server.js';
 import type { Upstream } from '../proxy/upstream.js';
 import { openUpstream } from '../proxy/forward.js';
 import type { CallContext, Pipeline } from '../pipeline.js';
-import { relaySse, sseEventFor } from './sse-relay.js';
+import { isEventStream, relayUpstreamSse, sseEventFor } from './sse-relay.js';
 import { ServerMessageProcessor } from './server-messages.js';
 import { readScannedJson } from './upstream-json.js';
 
@@ -95,22 +95,8 @@ export async function finishHeld(i: FinishHeldInput): Promise<void> {
   const processor = new ServerMessageProcessor(i.pipeline, i.calls, started);
   if (!up) return processor.finish('upstream-error');
   stream.stop();
-  if (
-    String(up.headers['content-type'] ?? '')
-      .toLowerCase()
-      .startsWith('text/event-stream')
-  ) {
-    await relaySse({
-      res: ex.res,
-      status: up.status,
-      headers: {},
-      headersSent: true,
-      body: up.body,
-      contentEncoding: up.headers['content-encoding'] as string | undefined,
-      streamUrl: ex.url,
-      processor,
-      maxEventBytes: i.responseLimit,
-    });
+  if (isEventStream(up.headers['content-type'])) {
+    await relayUpstreamSse(ex, up, { processor, headersSent: true, maxEventBytes: i.responseLimit });
     return;
   }
   const r = await readScannedJson(up, processor, i.responseLimit);

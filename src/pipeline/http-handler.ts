@@ -16,7 +16,7 @@ import type { JsonRpcMessage, JsonValue } from '../types.js';
 import type { CallContext, Governed, Pipeline } from '../pipeline.js';
 import type { CredentialStage } from './stages.js';
 import { LegacySessions } from './legacy-sessions.js';
-import { relaySse } from './sse-relay.js';
+import { isEventStream, relayUpstreamSse } from './sse-relay.js';
 import { ServerMessageProcessor } from './server-messages.js';
 import { HeldCallRegistry } from './held-calls.js';
 import { finishHeld, HeldStream } from './held-stream.js';
@@ -40,10 +40,6 @@ const DEFAULT_RESPONSE_LIMIT = 64 * 1024 * 1024;
 function header(ex: Exchange, name: string): string | undefined {
   const v = ex.req.headers[name];
   return Array.isArray(v) ? v[0] : v;
-}
-
-function isEventStream(ct: unknown): boolean {
-  return typeof ct === 'string' && ct.toLowerCase().startsWith('text/event-stream');
 }
 
 function isJson(ct: unknown): boolean {
@@ -173,17 +169,7 @@ export function createHttpHandler(
     if (!up) return;
     if (isEventStream(up.headers['content-type'])) {
       const processor = new ServerMessageProcessor(pipeline, new Map());
-      await relaySse({
-        res: ex.res,
-        status: up.status,
-        headers: responseHeaders(up.headers),
-        body: up.body,
-        contentEncoding: up.headers['content-encoding'] as string | undefined,
-        streamUrl: ex.url,
-        processor,
-        legacy,
-        maxEventBytes: responseLimit,
-      });
+      await relayUpstreamSse(ex, up, { processor, legacy, maxEventBytes: responseLimit });
       return;
     }
     await relayResponse(ex, up);
@@ -330,18 +316,7 @@ export function createHttpHandler(
     }
     const ct = up.headers['content-type'];
     if (isEventStream(ct)) {
-      await relaySse({
-        res: ex.res,
-        status: up.status,
-        headers: responseHeaders(up.headers),
-        body: up.body,
-        contentEncoding: up.headers['content-encoding'] as string | undefined,
-        streamUrl: ex.url,
-        processor,
-        prepend: denied,
-        legacy,
-        maxEventBytes: responseLimit,
-      });
+      await relayUpstreamSse(ex, up, { processor, prepend: denied, legacy, maxEventBytes: responseLimit });
       return;
     }
     if (isJson(ct) || denied.length) {

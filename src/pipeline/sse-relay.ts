@@ -7,6 +7,9 @@ import type { GovResponse } from '../mcp/wire-errors.js';
 import type { JsonObject } from '../types.js';
 import type { LegacySession, LegacySessions } from './legacy-sessions.js';
 import type { ServerMessageProcessor } from './server-messages.js';
+import type { Exchange } from '../proxy/server.js';
+import type { UpstreamResponse } from '../proxy/upstream.js';
+import { responseHeaders } from '../proxy/forward.js';
 
 export interface SseRelayOptions {
   res: ServerResponse;
@@ -25,6 +28,27 @@ export interface SseRelayOptions {
   maxEventBytes: number;
   /** Called once the stream is over, however it ended. */
   onEnd?: () => void;
+}
+
+export function isEventStream(contentType: unknown): boolean {
+  return typeof contentType === 'string' && contentType.toLowerCase().startsWith('text/event-stream');
+}
+
+/** Relay an upstream SSE response to the exchange's client (see relaySse). */
+export function relayUpstreamSse(
+  ex: Exchange,
+  up: UpstreamResponse,
+  o: Pick<SseRelayOptions, 'processor' | 'maxEventBytes' | 'prepend' | 'legacy' | 'headersSent'>,
+): Promise<void> {
+  return relaySse({
+    ...o,
+    res: ex.res,
+    status: up.status,
+    headers: o.headersSent ? {} : responseHeaders(up.headers),
+    body: up.body,
+    contentEncoding: up.headers['content-encoding'] as string | undefined,
+    streamUrl: ex.url,
+  });
 }
 
 export function sseEventFor(message: GovResponse | JsonObject): string {

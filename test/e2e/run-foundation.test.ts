@@ -162,9 +162,11 @@ print(r.readline().decode().strip(), flush=True)`;
       await new Promise((r) => setTimeout(r, 50));
     }
     const childPid = Number(readFileSync(marker, 'utf8').trim());
+    let stderr = '';
+    gov.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<string>((r) => gov.on('exit', (c, s) => r(`code ${c} signal ${s}`)));
     gov.kill('SIGTERM');
-    const code = await new Promise<number | null>((r) => gov.on('exit', (c) => r(c)));
-    expect(code).toBe(143);
+    expect(await exited, stderr).toBe('code 143 signal null');
     expect(() => process.kill(childPid, 0)).toThrow();
   });
 
