@@ -19,23 +19,33 @@ export function responseHeaders(h: IncomingHttpHeaders): Record<string, string |
   return out;
 }
 
+/** A whole response gov answers itself; a response already under way is cut off instead. */
+function sendBody(
+  res: ServerResponse,
+  status: number,
+  body: string,
+  contentType: string,
+  extra: Record<string, string>,
+): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  res.writeHead(status, {
+    ...extra,
+    'content-type': contentType,
+    'content-length': String(Buffer.byteLength(body)),
+  });
+  res.end(body);
+}
+
 export function sendText(
   res: ServerResponse,
   status: number,
   text: string,
   extra: Record<string, string> = {},
 ): void {
-  if (res.headersSent) {
-    res.destroy();
-    return;
-  }
-  const body = text.endsWith('\n') ? text : text + '\n';
-  res.writeHead(status, {
-    ...extra,
-    'content-type': 'text/plain; charset=utf-8',
-    'content-length': String(Buffer.byteLength(body)),
-  });
-  res.end(body);
+  sendBody(res, status, text.endsWith('\n') ? text : text + '\n', 'text/plain; charset=utf-8', extra);
 }
 
 export function sendJson(
@@ -44,17 +54,7 @@ export function sendJson(
   value: unknown,
   extra: Record<string, string> = {},
 ): void {
-  if (res.headersSent) {
-    res.destroy();
-    return;
-  }
-  const body = JSON.stringify(value);
-  res.writeHead(status, {
-    ...extra,
-    'content-type': 'application/json',
-    'content-length': String(Buffer.byteLength(body)),
-  });
-  res.end(body);
+  sendBody(res, status, JSON.stringify(value), 'application/json', extra);
 }
 
 /** Open the upstream request for an exchange; on failure answer 502/504 and return null. */
