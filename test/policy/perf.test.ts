@@ -1,19 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { loadPolicyFromText } from '../../src/policy/load.js';
 import { call } from './helpers.js';
+import { policyText as bigPolicy } from '../../scripts/bench/in-process.js';
 
 /** A sanity check that 1,000 rules compile and decide correctly in bulk; no timing asserts. */
-function bigPolicy(n: number): string {
-  const lines = ['version: 1', 'default: deny', 'rules:'];
-  for (let i = 0; i < n; i++) {
-    if (i % 3 === 0) lines.push(`  - id: r${i}`, `    tool: "t${i}_*"`, '    decision: allow');
-    else if (i % 3 === 1)
-      lines.push(`  - id: r${i}`, `    tool: t${i}`, `    when: args.n < ${i}`, '    decision: approve');
-    else lines.push(`  - id: r${i}`, `    server: s${i}`, `    tool: "*"`, '    decision: deny');
-  }
-  return lines.join('\n') + '\n';
-}
-
 describe('policy at 1,000 rules', () => {
   it('compiles and decides many calls correctly', () => {
     const p = loadPolicyFromText(bigPolicy(1000), 'big.yaml');

@@ -3,25 +3,12 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { PendingCall, RemoteEvent, SettleOutcome } from '../../src/approvals/client.js';
 import type { HeldCall } from '../../src/types.js';
 import { ApprovalsApp } from '../../cli/ui/ApprovalsApp.js';
+import { heldCallRequest } from '../helpers/held-call.js';
 
 const tick = (ms = 30) => new Promise((r) => setTimeout(r, ms));
 
 function held(id: string, run: string, over: Partial<HeldCall> = {}): HeldCall {
-  return {
-    id,
-    run,
-    server: 'payments',
-    tool: 'refund',
-    method: 'tools/call',
-    args: { amount: 5000 },
-    args_digest: 'sha256:abc',
-    policy_digest: 'sha256:def',
-    rule: 'refunds',
-    reason: 'Refunds need a human',
-    held_since: new Date(Date.now() - 3000).toISOString(),
-    timeout_ms: 60_000,
-    ...over,
-  };
+  return { ...heldCallRequest({ run }), id, held_since: new Date(Date.now() - 3000).toISOString(), ...over };
 }
 
 function harness() {
