@@ -49,7 +49,7 @@ function compileRule(spec: RuleSpec, index: number, issues: PolicyIssue[]): Comp
   return rule;
 }
 
-/** Cache host globs by their text: credentials and passthrough ask about the same lists. */
+/** Cache host globs by their text: credentials, passthrough and websocket ask about the same lists. */
 function hostMatcher() {
   const cache = new Map<string, HostGlob>();
   return (globs: string[], host: string, port: number, defaultPort: number): boolean => {
@@ -82,7 +82,7 @@ export function compilePolicy(spec: PolicySpec, meta: CompileMeta): CompiledPoli
     unknownServers: spec.unknownServers,
   });
   const hostMatches = hostMatcher();
-  const passthrough = spec.passthrough;
+  const { passthrough, websocket } = spec;
 
   function resolveServer(url: string): string | null {
     if (!registry) return null;
@@ -134,6 +134,7 @@ export function compilePolicy(spec: PolicySpec, meta: CompileMeta): CompiledPoli
     redact: spec.redact,
     hostMatches,
     isPassthrough: (host, port) => passthrough.length > 0 && hostMatches(passthrough, host, port, port),
+    isWebSocketHost: (host, port) => websocket.length > 0 && hostMatches(websocket, host, port, port),
     describeRules,
   };
   if (spec.approvalTimeoutMs !== undefined) policy.approvalTimeoutMs = spec.approvalTimeoutMs;

@@ -37,10 +37,19 @@ export interface PolicySpec {
   toolsList: 'hide_denied' | 'show';
   denyAs: 'error' | 'result';
   passthrough: string[];
+  /** Host globs that may open a raw (uninspected, audited, credential-free) WebSocket tunnel. */
+  websocket: string[];
 }
 
 /** Decision rule ids gov itself uses; a rule may not take one. */
-export const RESERVED_RULE_IDS = ['default', 'discovery', 'unknown-server', 'when-error', 'constraint'];
+export const RESERVED_RULE_IDS = [
+  'default',
+  'discovery',
+  'unknown-server',
+  'when-error',
+  'constraint',
+  'websocket',
+];
 const TOOL_METHODS = ['tools/call', 'prompts/get'];
 const URI_METHODS = ['resources/read', 'resources/subscribe', 'resources/unsubscribe'];
 
@@ -58,6 +67,7 @@ const KEYS: Record<string, string[]> = {
     'tools_list',
     'deny_as',
     'passthrough',
+    'websocket',
   ],
   rule: ['id', 'server', 'tool', 'uri', 'method', 'when', 'decision', 'reason', 'timeout', 'constraints'],
   constraints: ['max_calls', 'rate', 'timeout'],
@@ -266,6 +276,7 @@ const root = z
     tools_list: z.enum(['hide_denied', 'show']).default('hide_denied'),
     deny_as: z.enum(['error', 'result']).default('error'),
     passthrough: emptyAsNone(z.array(nonEmpty).default([])),
+    websocket: emptyAsNone(z.array(nonEmpty).default([])),
   })
   .strict()
   .superRefine((doc, ctx) => {
@@ -363,6 +374,7 @@ const root = z
       toolsList: doc.tools_list,
       denyAs: doc.deny_as,
       passthrough: doc.passthrough,
+      websocket: doc.websocket,
     };
   });
 

@@ -71,4 +71,5 @@ output:
 tools_list: hide_denied        # hide tools that are always denied from tools/list (or: show)
 deny_as: error                 # error (JSON-RPC -32003) | result (an isError tool result)
 passthrough: []                # host globs tunnelled without decryption, e.g. "*.internal:443"
+websocket: []                  # host globs that may open a raw WebSocket tunnel (audited, no credentials, not inspected)
 `;

@@ -125,4 +125,13 @@ describe('host globs (credentials, passthrough)', () => {
     expect(p.isPassthrough('bank.example', 8443)).toBe(false);
     expect(policy('version: 1\n').isPassthrough('db.internal', 443)).toBe(false);
   });
+
+  it('isWebSocketHost matches the websocket: globs like passthrough, and nothing by default', () => {
+    const p = policy('version: 1\nwebsocket: ["*.ws.example", "chat.example:443"]\n');
+    expect(p.isWebSocketHost('a.ws.example', 8080)).toBe(true);
+    expect(p.isWebSocketHost('chat.example', 443)).toBe(true);
+    expect(p.isWebSocketHost('chat.example', 8443)).toBe(false);
+    expect(p.isWebSocketHost('ws.other', 443)).toBe(false);
+    expect(policy('version: 1\n').isWebSocketHost('a.ws.example', 443)).toBe(false);
+  });
 });
