@@ -10,6 +10,8 @@ import { LeafCertCache } from '../../src/proxy/leaf-cert-cache.js';
 import { Upstream } from '../../src/proxy/upstream.js';
 import { startProxy } from '../../src/proxy/server.js';
 import { createHttpHandler } from '../../src/pipeline/http-handler.js';
+import { createUpgradeGate } from '../../src/pipeline/upgrade-gate.js';
+import { DEFAULT_MAX_CONNECTIONS } from '../../src/proxy/connection-guard.js';
 import { buildChildEnv } from '../../src/launcher/child-env.js';
 import { writeTrustFiles } from '../../src/launcher/ca-bundle.js';
 import { spawnChild } from '../../src/launcher/spawn-child.js';
@@ -31,6 +33,9 @@ options:
   --upstream-ca FILE         extra CA certificates for verifying upstream servers (repeatable)
   --keep-no-proxy            keep the inherited NO_PROXY (lets the child bypass governance)
   --max-body BYTES           largest request body examined (default 4194304)
+  --idle-timeout DUR         close a client connection or tunnel idle this long (default 5m);
+                             never while a request is in flight (held call, SSE stream)
+  --max-connections N        client connections served at once; more get 503 (default ${DEFAULT_MAX_CONNECTIONS})
 ${AUDIT_SYNC_HELP}
   --quiet                    print nothing but errors
   -h, --help                 this help
@@ -51,6 +56,8 @@ export default async function run(argv: string[]): Promise<number> {
     'upstream-ca': { type: 'string', multiple: true },
     'keep-no-proxy': { type: 'boolean' },
     'max-body': { type: 'string' },
+    'idle-timeout': { type: 'string' },
+    'max-connections': { type: 'string' },
     'audit-sync': { type: 'string' },
     quiet: { type: 'boolean' },
   });
@@ -69,6 +76,21 @@ export default async function run(argv: string[]): Promise<number> {
     bodyLimit = Number(values['max-body']);
     if (!Number.isInteger(bodyLimit) || bodyLimit < 1)
       throw usageError(`invalid --max-body '${values['max-body']}'`, 'use a byte count');
+  }
+  let maxConnections: number | undefined;
+  if (values['max-connections'] !== undefined) {
+    maxConnections = Number(values['max-connections']);
+    if (!Number.isInteger(maxConnections) || maxConnections < 1)
+      throw usageError(`invalid --max-connections '${values['max-connections']}'`, 'use a positive integer');
+  }
+  let idleTimeoutMs: number | undefined;
+  if (values['idle-timeout'] !== undefined) {
+    idleTimeoutMs = parseDuration(values['idle-timeout'], '--idle-timeout');
+    if (idleTimeoutMs < 1)
+      throw usageError(
+        `invalid --idle-timeout '${values['idle-timeout']}'`,
+        'use a positive duration, e.g. 5m',
+      );
   }
   const approvalTimeoutMs =
     values['approval-timeout'] !== undefined
@@ -117,6 +139,15 @@ export default async function run(argv: string[]): Promise<number> {
       leafCerts,
       handler,
       isPassthrough: (h, p) => session.policy.isPassthrough(h, p),
+      upgradeGate: createUpgradeGate({
+        pipeline: session.pipeline,
+        credentials: session.credentials,
+        isWebSocketHost: (h, p) => session.policy.isWebSocketHost(h, p),
+      }),
+      limits: {
+        ...(idleTimeoutMs !== undefined ? { idleTimeoutMs } : {}),
+        ...(maxConnections !== undefined ? { maxConnections } : {}),
+      },
       upstreamCa: extraCa,
       log,
     });

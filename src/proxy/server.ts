@@ -1,18 +1,19 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { connect as netConnect, isIP, type Socket } from 'node:net';
-import {
-  connect as tlsConnect,
-  createSecureContext,
-  rootCertificates,
-  TLSSocket,
-  type SecureContext,
-} from 'node:tls';
+import { connect as netConnect, type Socket } from 'node:net';
+import { createSecureContext, rootCertificates, TLSSocket, type SecureContext } from 'node:tls';
 import { readFileSync } from 'node:fs';
 import type { Duplex } from 'node:stream';
 import type { LeafCertCache } from './leaf-cert-cache.js';
 import { GovError } from '../errors.js';
 import { checkProxyAuth, parseAuthority, PROXY_AUTH_REQUIRED } from './proxy-auth.js';
 import { defaultPort, originOf, type Target } from './upstream.js';
+import { handleUpgrade, refuseUpgrade, type UpgradeGate } from './upgrade.js';
+import {
+  ConnectionGuard,
+  DEFAULT_IDLE_TIMEOUT_MS,
+  DEFAULT_MAX_CONNECTIONS,
+  type ConnectionLimits,
+} from './connection-guard.js';
 
 /** One intercepted request, handed to the pipeline. */
 export interface Exchange {
@@ -39,8 +40,11 @@ export interface ProxyServerOptions {
   handler: ExchangeHandler;
   /** Hosts tunnelled without decryption. */
   isPassthrough?: (host: string, port: number) => boolean;
+  /** Decides Upgrade requests (WebSocket tunnels); without it every upgrade is refused. */
+  upgradeGate?: UpgradeGate;
   /** Extra CA files for upstream TLS (used for upgraded connections; requests use Upstream). */
   upstreamCa?: string[];
+  limits?: Partial<ConnectionLimits>;
   log: ProxyLog;
 }
 
@@ -84,6 +88,20 @@ export async function startProxy(opts: ProxyServerOptions): Promise<ProxyServer>
       ca: [...rootCertificates, ...(opts.upstreamCa ?? []).map((f) => readFileSync(f, 'utf8'))],
     }));
   const sockets = new Set<Duplex>();
+  const guard = new ConnectionGuard({
+    idleTimeoutMs: opts.limits?.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS,
+    maxConnections: opts.limits?.maxConnections ?? DEFAULT_MAX_CONNECTIONS,
+  });
+  const overCapacity = `gov: too many connections (limit ${guard.maxConnections}) — retry later, or raise the limit with gov run --max-connections N`;
+  const upgrade = (req: IncomingMessage, socket: Duplex, head: Buffer, target: Target, path: string): void =>
+    void handleUpgrade({
+      gate: opts.upgradeGate,
+      u: { req, target, path, url: originOf(target) + path },
+      socket,
+      head,
+      secureContext: upstreamContext,
+      log,
+    });
   const track = (s: Duplex): void => {
     sockets.add(s);
     s.once('close', () => sockets.delete(s));
@@ -98,7 +116,9 @@ export async function startProxy(opts: ProxyServerOptions): Promise<ProxyServer>
   };
 
   // Requests arriving inside a CONNECT tunnel (decrypted, or plain HTTP over CONNECT).
-  const inner: Server = createServer({ keepAliveTimeout: 60_000, requestTimeout: 0 }, (req, res) => {
+  const serverOptions = { keepAliveTimeout: guard.idleTimeoutMs, requestTimeout: 0 };
+  const inner: Server = createServer(serverOptions, (req, res) => {
+    guard.begin(req.socket, res);
     const target = targets.get(req.socket);
     if (!target) return refuse(res, 500, 'gov: lost the tunnel target');
     if (!hostAgrees(req.headers.host, target)) {
@@ -111,47 +131,78 @@ export async function startProxy(opts: ProxyServerOptions): Promise<ProxyServer>
     const path = req.url && req.url.startsWith('/') ? req.url : '/';
     dispatch(req, res, target, path);
   });
+  // Every request carrying `Connection: upgrade` + `Upgrade` lands here, body and pipelined
+  // bytes unread: the gate decides, and nothing is forwarded raw unless it says tunnel.
   inner.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const target = targets.get(req.socket);
-    if (!target || !hostAgrees(req.headers.host, target)) return socket.destroy();
-    tunnelUpgrade(req, socket, head, target, upstreamContext(), log);
+    if (!target) return socket.destroy();
+    if (!hostAgrees(req.headers.host, target))
+      return refuseUpgrade(
+        socket,
+        421,
+        `gov: Host header disagrees with the CONNECT target ${target.host}:${target.port}; refused`,
+      );
+    const path = req.url && req.url.startsWith('/') ? req.url : '/';
+    upgrade(req, socket, head, target, path);
   });
   inner.on('clientError', (_err, socket) => socket.destroy());
 
-  const outer: Server = createServer({ keepAliveTimeout: 60_000, requestTimeout: 0 }, (req, res) => {
-    if (!checkProxyAuth(req.headers['proxy-authorization'], opts.token)) {
-      res.writeHead(407, { 'proxy-authenticate': 'Basic realm="gov"', 'content-type': 'text/plain' });
-      res.end('gov: proxy authentication required (use the proxy URL gov set)\n');
-      return;
-    }
+  /** An absolute-form plain-HTTP request: authenticated, with its target; or why not. */
+  const plainTarget = (
+    req: IncomingMessage,
+  ): { ok: true; target: Target; path: string } | { ok: false; status: number; message: string } => {
+    if (!guard.isAdmitted(req.socket)) return { ok: false, status: 503, message: overCapacity };
+    if (!checkProxyAuth(req.headers['proxy-authorization'], opts.token))
+      return {
+        ok: false,
+        status: 407,
+        message: 'gov: proxy authentication required (use the proxy URL gov set)',
+      };
     let u: URL;
     try {
       u = new URL(req.url ?? '');
     } catch {
-      return refuse(res, 400, 'gov: this is a proxy; send absolute-form requests');
+      return { ok: false, status: 400, message: 'gov: this is a proxy; send absolute-form requests' };
     }
     if (u.protocol !== 'http:')
-      return refuse(res, 400, `gov: unsupported scheme ${u.protocol} on a plain proxy request`);
+      return {
+        ok: false,
+        status: 400,
+        message: `gov: unsupported scheme ${u.protocol} on a plain proxy request`,
+      };
     const a = parseAuthority(u.host, 80);
-    if (!a) return refuse(res, 400, 'gov: bad request target');
+    if (!a) return { ok: false, status: 400, message: 'gov: bad request target' };
     const target: Target = { scheme: 'http', host: a.host, port: a.port };
     if (!hostAgrees(req.headers.host, target)) {
-      return refuse(
-        res,
-        421,
-        `gov: Host header '${String(req.headers.host)}' disagrees with the request URL; refused`,
-      );
+      const message = `gov: Host header '${String(req.headers.host)}' disagrees with the request URL; refused`;
+      return { ok: false, status: 421, message };
     }
-    dispatch(req, res, target, u.pathname + u.search);
+    return { ok: true, target, path: u.pathname + u.search };
+  };
+
+  const outer: Server = createServer(serverOptions, (req, res) => {
+    guard.begin(req.socket, res);
+    const t = plainTarget(req);
+    if (t.ok) return dispatch(req, res, t.target, t.path);
+    if (t.status === 407) res.setHeader('proxy-authenticate', 'Basic realm="gov"');
+    if (t.status === 503) res.shouldKeepAlive = false;
+    refuse(res, t.status, t.message);
+  });
+  outer.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const t = plainTarget(req);
+    if (!t.ok) return refuseUpgrade(socket, t.status, t.message);
+    upgrade(req, socket, head, t.target, t.path);
   });
   outer.on('connection', (s: Socket) => {
     s.setNoDelay(true);
     track(s);
+    guard.admit(s);
   });
   outer.on('clientError', (_err, socket) => socket.destroy());
 
   outer.on('connect', (req: IncomingMessage, socket: Socket, head: Buffer) => {
     socket.on('error', () => socket.destroy());
+    if (!guard.isAdmitted(socket)) return refuseUpgrade(socket, 503, overCapacity);
     if (!checkProxyAuth(req.headers['proxy-authorization'], opts.token)) {
       socket.end(PROXY_AUTH_REQUIRED);
       return;
@@ -195,6 +246,7 @@ export async function startProxy(opts: ProxyServerOptions): Promise<ProxyServer>
             tls.destroy();
           });
           track(tls);
+          guard.link(socket, tls);
           targets.set(tls as unknown as Socket, { scheme: 'https', host: a.host, port: a.port });
           inner.emit('connection', tls);
         },
@@ -235,41 +287,4 @@ export async function startProxy(opts: ProxyServerOptions): Promise<ProxyServer>
         outer.closeAllConnections();
       }),
   };
-}
-
-/** WebSocket and other upgrades inside an intercepted tunnel: verified TLS to the target, then raw bytes. */
-function tunnelUpgrade(
-  req: IncomingMessage,
-  client: Duplex,
-  head: Buffer,
-  t: Target,
-  secureContext: SecureContext,
-  log: ProxyLog,
-): void {
-  const up =
-    t.scheme === 'https'
-      ? tlsConnect({
-          host: t.host,
-          port: t.port,
-          secureContext,
-          ...(isIP(t.host) ? {} : { servername: t.host }),
-        })
-      : netConnect({ host: t.host, port: t.port });
-  up.once(t.scheme === 'https' ? 'secureConnect' : 'connect', () => {
-    const lines = [`${req.method} ${req.url} HTTP/1.1`];
-    for (let i = 0; i < req.rawHeaders.length; i += 2) {
-      if (/^proxy-/i.test(req.rawHeaders[i]!)) continue;
-      lines.push(`${req.rawHeaders[i]}: ${req.rawHeaders[i + 1]}`);
-    }
-    up.write(lines.join('\r\n') + '\r\n\r\n');
-    if (head.length) up.write(head);
-    up.pipe(client);
-    client.pipe(up);
-  });
-  up.on('error', (err) => {
-    log.debug(`upgrade to ${t.host} failed: ${err.message}`);
-    client.destroy();
-  });
-  client.on('error', () => up.destroy());
-  client.on('close', () => up.destroy());
 }

@@ -39,9 +39,13 @@ export interface UpstreamResponse {
   body: Readable;
 }
 
-/** Headers that describe one hop and never travel on. */
+/**
+ * Headers that describe one hop and never travel on. `expect` too: gov's own server has
+ * already answered `100 Continue`, and the upstream request is sent whole.
+ */
 export const HOP_BY_HOP = new Set([
   'connection',
+  'expect',
   'keep-alive',
   'proxy-authorization',
   'proxy-authenticate',
