@@ -69,7 +69,7 @@ export async function openTunnel(
   proxy: URL,
   host: string,
   port: number,
-): Promise<{ socket: Socket; status: string }> {
+): Promise<{ socket: Socket; status: string; received: string }> {
   const s = await connectProxy(proxy);
   s.write(
     `CONNECT ${host}:${port} HTTP/1.1\r\nHost: ${host}:${port}\r\nProxy-Authorization: ${proxyAuth(proxy)}\r\n\r\n`,
@@ -79,7 +79,7 @@ export async function openTunnel(
     const [chunk] = (await once(s, 'data')) as [Buffer];
     head += chunk.toString('latin1');
   }
-  return { socket: s, status: head.split('\r\n')[0]! };
+  return { socket: s, status: head.split('\r\n')[0]!, received: head };
 }
 
 /** A TLS connection to host:port through a CONNECT tunnel, verified against the given CA (gov's). */
