@@ -154,21 +154,34 @@ export default async function run(argv: string[]): Promise<number> {
       cleanups.push(offCalls, offHeld);
     }
 
-    const child = await spawnChild({ command, args, env, stdio: tui ? 'pipe' : 'inherit' });
-    cleanups.push(() => child.dispose());
-    if (tui && child.child.stdout && child.child.stderr && child.child.stdin) {
+    // The panel's code is loaded and its call log started before the child exists, so the
+    // child's first calls and its first output reach the screen however fast it runs.
+    let tuiModule: typeof import('../ui/run-tui.js') | undefined;
+    let recentCalls: import('../ui/run-tui.js').RecentCallLog | undefined;
+    if (tui) {
       // The child's environment was built above and keeps CI as it was.
       preferLiveTerminal();
-      const { mountRunTui } = await import('../ui/run-tui.js');
-      const ui = mountRunTui({
+      tuiModule = await import('../ui/run-tui.js');
+      recentCalls = new tuiModule.RecentCallLog(session.calls);
+      cleanups.push(recentCalls.close);
+    }
+
+    const child = await spawnChild({ command, args, env, stdio: tui ? 'pipe' : 'inherit' });
+    cleanups.push(() => child.dispose());
+    let ui: import('../ui/run-tui.js').RunTui | undefined;
+    if (tuiModule && recentCalls && child.child.stdout && child.child.stderr && child.child.stdin) {
+      const mounted = tuiModule.mountRunTui({
         broker: session.broker,
-        calls: session.calls,
+        calls: recentCalls,
         child: { stdout: child.child.stdout, stderr: child.child.stderr, stdin: child.child.stdin },
         onInterrupt: () => child.child.kill('SIGINT'),
       });
-      cleanups.push(() => ui.unmount());
+      ui = mounted;
+      cleanups.push(() => mounted.unmount());
     }
     const code = await child.exited;
+    // 'exit' can come before the child's last output was read from its pipes.
+    await ui?.drained();
     await teardown({ exit_code: code });
     return code;
   } catch (err) {

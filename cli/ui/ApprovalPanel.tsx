@@ -11,7 +11,7 @@ import {
   useLatestInput,
   useNow,
   useRecentCalls,
-  type GovernedCallFeed,
+  type RecentCallLog,
   type HeldCallSource,
 } from './panel-hooks.js';
 import { RecentCalls } from './RecentCalls.js';
@@ -20,7 +20,7 @@ import { sanitizeInline } from './sanitize.js';
 export interface ApprovalPanelProps {
   /** The run's ApprovalBroker (or anything with the same list/subscribe/settle). */
   broker: HeldCallSource & { settle(id: string, verdict: ApprovalVerdict): boolean };
-  calls?: GovernedCallFeed;
+  calls?: RecentCallLog;
   /** A line typed while nothing is held (without its newline); omit to hide the input line. */
   onLine?: (line: string) => void;
   /** Ctrl-D on an empty input line. */
@@ -29,7 +29,6 @@ export interface ApprovalPanelProps {
   onInterrupt?: () => void;
   /** Keys are ignored this long after the held call on screen changes. */
   keyGuardMs?: number;
-  recentCount?: number;
 }
 
 /** The inline panel of `gov run`: recent governed calls, the oldest held call and its keys. */
@@ -40,11 +39,10 @@ export function ApprovalPanel({
   onEof,
   onInterrupt,
   keyGuardMs = 300,
-  recentCount = 5,
 }: ApprovalPanelProps) {
   const { isRawModeSupported } = useStdin();
   const held = useHeldCalls(broker);
-  const recent = useRecentCalls(calls, recentCount);
+  const recent = useRecentCalls(calls);
   const columns = useColumns();
   const head = held[0];
   const now = useNow(head !== undefined);

@@ -8,6 +8,7 @@ import { GOV_BIN, ROOT, tempHome } from '../helpers/gov-process.js';
 
 const hasTmux = spawnSync('tmux', ['-V']).status === 0;
 const CLIENT = join(ROOT, 'test', 'fixtures', 'clients', 'held_client.py');
+const QUICK = join(ROOT, 'test', 'fixtures', 'clients', 'quick_calls.py');
 const POLICY = `version: 1
 default: deny
 rules:
@@ -15,6 +16,9 @@ rules:
     tool: refund
     decision: approve
     reason: Refunds need a human
+  - id: echoes
+    tool: echo
+    decision: allow
 `;
 
 describe.skipIf(!hasTmux)('gov run in a real terminal (tmux): the inline approval panel', () => {
@@ -55,7 +59,7 @@ describe.skipIf(!hasTmux)('gov run in a real terminal (tmux): the inline approva
 
   it('shows the held call; `a` approves it and the agent gets its result', async () => {
     start('approve');
-    const screen = await waitFor('approve', 'refund');
+    const screen = await waitFor('approve', 'held refund');
     expect(screen).toMatch(/a.*approve/i);
     expect(screen).toContain('amount');
     await new Promise((r) => setTimeout(r, 600));
@@ -89,7 +93,7 @@ describe.skipIf(!hasTmux)('gov run in a real terminal (tmux): the inline approva
 
   it('`d` with a reason denies it', async () => {
     start('deny');
-    await waitFor('deny', 'refund');
+    await waitFor('deny', 'held refund');
     await new Promise((r) => setTimeout(r, 600));
     tmux('send-keys', '-t', 'deny', 'd');
     await new Promise((r) => setTimeout(r, 300));
@@ -98,5 +102,42 @@ describe.skipIf(!hasTmux)('gov run in a real terminal (tmux): the inline approva
     const done = await waitFor('deny', 'GOV-EXIT=');
     expect(done).toContain('Denied by approver: too large');
     expect(server.executed.filter((e) => e.tool === 'refund').length).toBe(1);
+  });
+
+  it('a child that exits at once keeps its output (stdout and stderr)', async () => {
+    tmux(
+      'new-session',
+      '-d',
+      '-s',
+      'quick',
+      '-x',
+      '140',
+      '-y',
+      '40',
+      `env CI=true GOV_HOME=${home} ${process.execPath} ${GOV_BIN} run -- sh -c 'echo hello-out; echo hello-err >&2; exit 4'; echo "GOV-EXIT=$?"; sleep 60`,
+    );
+    const done = await waitFor('quick', 'GOV-EXIT=');
+    expect(done).toContain('hello-out');
+    expect(done).toContain('hello-err');
+    expect(done).toContain('GOV-EXIT=4');
+  });
+
+  it("the panel shows a quick child's first calls", async () => {
+    tmux(
+      'new-session',
+      '-d',
+      '-s',
+      'first',
+      '-x',
+      '140',
+      '-y',
+      '40',
+      `env CI=true GOV_HOME=${home} ${process.execPath} ${GOV_BIN} run --policy ${join(home, 'gov.yaml')} --upstream-ca ${pki.caPath} ` +
+        `-- python3 ${QUICK} ${server.url}/mcp echo shell_exec; echo "GOV-EXIT=$?"; sleep 60`,
+    );
+    const done = await waitFor('first', 'GOV-EXIT=');
+    expect(done).toMatch(/allow\s+tools\/call echo \(rule echoes\)/);
+    expect(done).toMatch(/deny\s+tools\/call shell_exec/);
+    expect(done).toContain('echo: hi');
   });
 });

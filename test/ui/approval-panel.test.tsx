@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ApprovalBroker, type HeldCallRequest } from '../../src/approvals/broker.js';
 import type { ApprovalVerdict, GovernedCallEvent } from '../../src/types.js';
 import { ApprovalPanel } from '../../cli/ui/ApprovalPanel.js';
+import { RecentCallLog } from '../../cli/ui/panel-hooks.js';
 import { mountRunTui } from '../../cli/ui/run-tui.js';
 import { heldCallRequest } from '../helpers/held-call.js';
 
@@ -64,7 +65,7 @@ describe('ApprovalPanel', () => {
     const calls = feed();
     void broker.request(call());
     void broker.request(call({ tool: 'other' }));
-    const ui = render(<ApprovalPanel broker={broker} calls={calls} keyGuardMs={0} />);
+    const ui = render(<ApprovalPanel broker={broker} calls={new RecentCallLog(calls)} keyGuardMs={0} />);
     calls.push({ decision: 'deny', target: 'shell_exec', rule: 'no-shell' });
     calls.push({ decision: 'allow', target: 'get_issue', rule: 'github-reads' });
     await tick();
@@ -204,6 +205,17 @@ describe('ApprovalPanel', () => {
     expect(onInterrupt).toHaveBeenCalledTimes(1);
   });
 
+  it('shows calls recorded before it mounted', async () => {
+    const calls = feed();
+    const log = new RecentCallLog(calls);
+    calls.push({ decision: 'deny', target: 'first_call', rule: 'no-first' });
+    const ui = render(<ApprovalPanel broker={newBroker()} calls={log} />);
+    calls.push({ decision: 'allow', target: 'second_call', rule: 'r2' });
+    await tick();
+    expect(ui.lastFrame()).toMatch(/deny\s+tools\/call first_call \(rule no-first\)/);
+    expect(ui.lastFrame()).toMatch(/allow\s+tools\/call second_call/);
+  });
+
   it('stays responsive with 1,000 held calls', async () => {
     const broker = newBroker();
     const ui = render(<ApprovalPanel broker={broker} keyGuardMs={0} />);
@@ -260,7 +272,7 @@ describe('mountRunTui', () => {
     child.stdin.on('data', (d: Buffer) => received.push(d.toString()));
     const tui = mountRunTui({
       broker,
-      calls: feed(),
+      calls: new RecentCallLog(feed()),
       child,
       stdin: stdin as unknown as NodeJS.ReadStream,
       stdout: stdout as unknown as NodeJS.WriteStream,
@@ -289,5 +301,24 @@ describe('mountRunTui', () => {
     } finally {
       tui.unmount();
     }
+  });
+
+  it('shows everything a child printed and ended with before the panel drew', async () => {
+    const child = { stdout: new PassThrough(), stderr: new PassThrough(), stdin: new PassThrough() };
+    const stdout = new FakeStdout();
+    // The child is already done when the panel mounts: its output sits unread in the pipes.
+    child.stdout.end('hello\n');
+    child.stderr.end('oops, no newline');
+    const tui = mountRunTui({
+      broker: newBroker(),
+      calls: new RecentCallLog(feed()),
+      child,
+      stdin: new FakeStdin() as unknown as NodeJS.ReadStream,
+      stdout: stdout as unknown as NodeJS.WriteStream,
+    });
+    await tui.drained(10_000);
+    tui.unmount();
+    expect(stdout.out).toContain('hello\n');
+    expect(stdout.out).toContain('oops, no newline\n');
   });
 });
