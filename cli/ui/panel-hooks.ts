@@ -78,18 +78,19 @@ export function useNow(active: boolean, everyMs = 1000): number {
   return now;
 }
 
-/** Terminal width, re-read on resize. */
-export function useColumns(): number {
+/** Terminal size, re-read on resize. */
+export function useTerminalSize(): { columns: number; rows: number } {
   const { stdout } = useStdout();
-  const [cols, setCols] = useState(() => stdout.columns || 80);
+  const read = () => ({ columns: stdout.columns || 80, rows: stdout.rows || 24 });
+  const [size, setSize] = useState(read);
   useEffect(() => {
-    const onResize = () => setCols(stdout.columns || 80);
+    const onResize = () => setSize({ columns: stdout.columns || 80, rows: stdout.rows || 24 });
     stdout.on('resize', onResize);
     return () => {
       stdout.off('resize', onResize);
     };
   }, [stdout]);
-  return cols;
+  return size;
 }
 
 /**
