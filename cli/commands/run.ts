@@ -13,6 +13,7 @@ import { createHttpHandler } from '../../src/pipeline/http-handler.js';
 import { buildChildEnv } from '../../src/launcher/child-env.js';
 import { writeTrustFiles } from '../../src/launcher/ca-bundle.js';
 import { spawnChild } from '../../src/launcher/spawn-child.js';
+import { spawnInPty } from '../../src/launcher/spawn-pty.js';
 import { openSession } from '../../src/session.js';
 import { callLine, heldLine } from '../call-lines.js';
 import { promptHidden } from '../prompt.js';
@@ -157,13 +158,38 @@ export default async function run(argv: string[]): Promise<number> {
     // The panel's code is loaded and its call log started before the child exists, so the
     // child's first calls and its first output reach the screen however fast it runs.
     let tuiModule: typeof import('../ui/run-tui.js') | undefined;
+    let ptyTuiModule: typeof import('../ui/pty-tui.js') | undefined;
     let recentCalls: import('../ui/run-tui.js').RecentCallLog | undefined;
     if (tui) {
       // The child's environment was built above and keeps CI as it was.
       preferLiveTerminal();
-      tuiModule = await import('../ui/run-tui.js');
+      [tuiModule, ptyTuiModule] = await Promise.all([import('../ui/run-tui.js'), import('../ui/pty-tui.js')]);
       recentCalls = new tuiModule.RecentCallLog(session.calls);
       cleanups.push(recentCalls.close);
+    }
+
+    // Testing knob: GOV_NO_PTY=1 takes the pipe path that platforms without node-pty take.
+    if (ptyTuiModule && recentCalls && process.env['GOV_NO_PTY'] !== '1') {
+      // An interactive agent gets a real terminal (without node-pty here: pipes, below).
+      const ptyChild = await spawnInPty({
+        command,
+        args,
+        env,
+        cols: process.stdout.columns || 80,
+        rows: process.stdout.rows || 24,
+      });
+      if (ptyChild) {
+        cleanups.push(() => ptyChild.dispose());
+        const screen = ptyTuiModule.mountPtyTui({
+          broker: session.broker,
+          calls: recentCalls,
+          pty: ptyChild.pty,
+        });
+        cleanups.push(() => screen.unmount());
+        const code = await ptyChild.exited;
+        await teardown({ exit_code: code });
+        return code;
+      }
     }
 
     const child = await spawnChild({ command, args, env, stdio: tui ? 'pipe' : 'inherit' });

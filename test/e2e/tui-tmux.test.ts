@@ -104,25 +104,28 @@ describe.skipIf(!hasTmux)('gov run in a real terminal (tmux): the inline approva
     expect(server.executed.filter((e) => e.tool === 'refund').length).toBe(1);
   });
 
-  it('a child that exits at once keeps its output (stdout and stderr)', async () => {
+  it.each([
+    ['a pseudo-terminal', 'quick-pty', ''],
+    ['pipes', 'quick-pipes', 'GOV_NO_PTY=1'],
+  ])('a child that exits at once keeps its output (stdout and stderr) on %s', async (_, session, knob) => {
     tmux(
       'new-session',
       '-d',
       '-s',
-      'quick',
+      session,
       '-x',
       '140',
       '-y',
       '40',
-      `env CI=true GOV_HOME=${home} ${process.execPath} ${GOV_BIN} run -- sh -c 'echo hello-out; echo hello-err >&2; exit 4'; echo "GOV-EXIT=$?"; sleep 60`,
+      `env CI=true ${knob} GOV_HOME=${home} ${process.execPath} ${GOV_BIN} run -- sh -c 'echo hello-out; echo hello-err >&2; exit 4'; echo "GOV-EXIT=$?"; sleep 60`,
     );
-    const done = await waitFor('quick', 'GOV-EXIT=');
+    const done = await waitFor(session, 'GOV-EXIT=');
     expect(done).toContain('hello-out');
     expect(done).toContain('hello-err');
     expect(done).toContain('GOV-EXIT=4');
   });
 
-  it("the panel shows a quick child's first calls", async () => {
+  it("the panel (pipe mode) shows a quick child's first calls", async () => {
     tmux(
       'new-session',
       '-d',
@@ -132,7 +135,7 @@ describe.skipIf(!hasTmux)('gov run in a real terminal (tmux): the inline approva
       '140',
       '-y',
       '40',
-      `env CI=true GOV_HOME=${home} ${process.execPath} ${GOV_BIN} run --policy ${join(home, 'gov.yaml')} --upstream-ca ${pki.caPath} ` +
+      `env CI=true GOV_NO_PTY=1 GOV_HOME=${home} ${process.execPath} ${GOV_BIN} run --policy ${join(home, 'gov.yaml')} --upstream-ca ${pki.caPath} ` +
         `-- python3 ${QUICK} ${server.url}/mcp echo shell_exec; echo "GOV-EXIT=$?"; sleep 60`,
     );
     const done = await waitFor('first', 'GOV-EXIT=');
