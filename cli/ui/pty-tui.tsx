@@ -18,6 +18,8 @@ export interface PtyTuiOptions {
 const ENTER_ALT = '\x1b[?1049h';
 const LEAVE_ALT = '\x1b[?1049l';
 const CLEAR = '\x1b[H\x1b[2J';
+const NO_AUTOWRAP = '\x1b[?7l';
+const AUTOWRAP = '\x1b[?7h';
 
 /** Ink's stdin: a stream gov feeds with the keys it routes to the panel. */
 function panelKeys(): NodeJS.ReadStream {
@@ -75,10 +77,12 @@ export function mountPtyTui(opts: PtyTuiOptions): { unmount(): void } {
       return;
     }
     // The child is full-screen: repaint its alternate screen, which the serialized state
-    // holds after its 1049h.
+    // holds after its 1049h. After the terminal narrowed, the emulator's rows keep their old
+    // cells past the new width; with autowrap off those are clipped instead of wrapping.
     const state = serializer.serialize({ scrollback: 0 });
     const alt = state.lastIndexOf(ENTER_ALT);
-    stdout.write(CLEAR + (alt === -1 ? state : state.slice(alt + ENTER_ALT.length)));
+    const screen = alt === -1 ? state : state.slice(alt + ENTER_ALT.length);
+    stdout.write(CLEAR + NO_AUTOWRAP + screen + AUTOWRAP);
   };
 
   const giveBack = () => {

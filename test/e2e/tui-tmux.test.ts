@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeTestPki, type TestPki } from '../helpers/test-ca.js';
 import { startMcpServer, type McpTestServer } from '../helpers/mcp-http-server.js';
@@ -9,6 +9,8 @@ import { GOV_BIN, ROOT, tempHome } from '../helpers/gov-process.js';
 const hasTmux = spawnSync('tmux', ['-V']).status === 0;
 const CLIENT = join(ROOT, 'test', 'fixtures', 'clients', 'held_client.py');
 const QUICK = join(ROOT, 'test', 'fixtures', 'clients', 'quick_calls.py');
+const CURSES = join(ROOT, 'test', 'fixtures', 'clients', 'curses_agent.py');
+const hasVim = spawnSync('vim', ['--version']).status === 0;
 const POLICY = `version: 1
 default: deny
 rules:
@@ -182,4 +184,69 @@ describe.skipIf(!hasTmux)('gov run in a real terminal (tmux): the inline approva
     expect(done).toContain('GOV-EXIT=0');
     expect(server.executed.filter((e) => e.tool === 'shell_exec').map((e) => e.args)).toEqual([{ cmd }]);
   });
+
+  it('a full-screen (curses) agent draws, gets keys and resizes; a held call takes the screen, `a` approves, the screen comes back; Ctrl-C reaches it', async () => {
+    tmux(
+      'new-session',
+      '-d',
+      '-s',
+      'curses',
+      '-x',
+      '100',
+      '-y',
+      '30',
+      `env CI=true GOV_HOME=${home} ${process.execPath} ${GOV_BIN} run --policy ${join(home, 'gov.yaml')} --upstream-ca ${pki.caPath} ` +
+        `-- python3 ${CURSES} ${server.url}/mcp; echo "GOV-EXIT=$?"; sleep 60`,
+    );
+    await waitFor('curses', 'curses-agent size=100x30');
+    tmux('send-keys', '-t', 'curses', '-l', 'xyz');
+    await waitFor('curses', 'keys=xyz');
+    tmux('resize-window', '-t', 'curses', '-x', '90', '-y', '25');
+    let screen = await waitFor('curses', 'curses-agent size=90x25');
+    expect(screen).toContain('bottom-line');
+
+    const before = server.executed.filter((e) => e.tool === 'refund').length;
+    tmux('send-keys', '-t', 'curses', 'c');
+    screen = await waitFor('curses', 'held refund');
+    expect(screen).not.toContain('curses-agent');
+    await new Promise((r) => setTimeout(r, 600));
+    tmux('send-keys', '-t', 'curses', 'a');
+    // The agent's screen is back: repainted from gov's mirror, then updated by the agent.
+    screen = await waitFor('curses', 'result=refunded 5000');
+    expect(screen).toMatch(/keys=xyzc\s/); // `a` went to gov's panel, not to the agent
+    expect(screen).toContain('bottom-line');
+    expect(screen).not.toContain('held refund');
+    expect(server.executed.filter((e) => e.tool === 'refund').length).toBe(before + 1);
+
+    tmux('send-keys', '-t', 'curses', 'C-c');
+    const done = await waitFor('curses', 'GOV-EXIT=');
+    expect(done).toContain('GOV-EXIT=5');
+  });
+
+  it.skipIf(!hasVim)(
+    'vim runs on the pseudo-terminal: it draws, takes keys, writes the file and exits with its code',
+    async () => {
+      const file = join(home, 'vim-note.txt');
+      tmux(
+        'new-session',
+        '-d',
+        '-s',
+        'vim',
+        '-x',
+        '100',
+        '-y',
+        '30',
+        `env CI=true GOV_HOME=${home} ${process.execPath} ${GOV_BIN} run -- vim -u NONE -N -n ${file}; echo "GOV-EXIT=$?"; sleep 60`,
+      );
+      await waitFor('vim', /^~\s*$/m);
+      tmux('send-keys', '-t', 'vim', '-l', 'ihello from vim');
+      tmux('send-keys', '-t', 'vim', 'Escape');
+      await waitFor('vim', 'hello from vim');
+      tmux('send-keys', '-t', 'vim', '-l', ':wq');
+      tmux('send-keys', '-t', 'vim', 'Enter');
+      const done = await waitFor('vim', 'GOV-EXIT=');
+      expect(done).toContain('GOV-EXIT=0');
+      expect(readFileSync(file, 'utf8')).toBe('hello from vim\n');
+    },
+  );
 });
