@@ -15,6 +15,7 @@ import { DEFAULT_MAX_CONNECTIONS } from '../../src/proxy/connection-guard.js';
 import { buildChildEnv } from '../../src/launcher/child-env.js';
 import { writeTrustFiles } from '../../src/launcher/ca-bundle.js';
 import { spawnChild } from '../../src/launcher/spawn-child.js';
+import { spawnInPty } from '../../src/launcher/spawn-pty.js';
 import { openSession } from '../../src/session.js';
 import { callLine, heldLine } from '../call-lines.js';
 import { promptHidden } from '../prompt.js';
@@ -185,21 +186,59 @@ export default async function run(argv: string[]): Promise<number> {
       cleanups.push(offCalls, offHeld);
     }
 
-    const child = await spawnChild({ command, args, env, stdio: tui ? 'pipe' : 'inherit' });
-    cleanups.push(() => child.dispose());
-    if (tui && child.child.stdout && child.child.stderr && child.child.stdin) {
+    // The panel's code is loaded and its call log started before the child exists, so the
+    // child's first calls and its first output reach the screen however fast it runs.
+    let tuiModule: typeof import('../ui/run-tui.js') | undefined;
+    let ptyTuiModule: typeof import('../ui/pty-tui.js') | undefined;
+    let recentCalls: import('../ui/run-tui.js').RecentCallLog | undefined;
+    if (tui) {
       // The child's environment was built above and keeps CI as it was.
       preferLiveTerminal();
-      const { mountRunTui } = await import('../ui/run-tui.js');
-      const ui = mountRunTui({
+      [tuiModule, ptyTuiModule] = await Promise.all([import('../ui/run-tui.js'), import('../ui/pty-tui.js')]);
+      recentCalls = new tuiModule.RecentCallLog(session.calls);
+      cleanups.push(recentCalls.close);
+    }
+
+    // Testing knob: GOV_NO_PTY=1 takes the pipe path that platforms without node-pty take.
+    if (ptyTuiModule && recentCalls && process.env['GOV_NO_PTY'] !== '1') {
+      // An interactive agent gets a real terminal (without node-pty here: pipes, below).
+      const ptyChild = await spawnInPty({
+        command,
+        args,
+        env,
+        cols: process.stdout.columns || 80,
+        rows: process.stdout.rows || 24,
+      });
+      if (ptyChild) {
+        cleanups.push(() => ptyChild.dispose());
+        const screen = ptyTuiModule.mountPtyTui({
+          broker: session.broker,
+          calls: recentCalls,
+          pty: ptyChild.pty,
+        });
+        cleanups.push(() => screen.unmount());
+        const code = await ptyChild.exited;
+        await teardown({ exit_code: code });
+        return code;
+      }
+    }
+
+    const child = await spawnChild({ command, args, env, stdio: tui ? 'pipe' : 'inherit' });
+    cleanups.push(() => child.dispose());
+    let ui: import('../ui/run-tui.js').RunTui | undefined;
+    if (tuiModule && recentCalls && child.child.stdout && child.child.stderr && child.child.stdin) {
+      const mounted = tuiModule.mountRunTui({
         broker: session.broker,
-        calls: session.calls,
+        calls: recentCalls,
         child: { stdout: child.child.stdout, stderr: child.child.stderr, stdin: child.child.stdin },
         onInterrupt: () => child.child.kill('SIGINT'),
       });
-      cleanups.push(() => ui.unmount());
+      ui = mounted;
+      cleanups.push(() => mounted.unmount());
     }
     const code = await child.exited;
+    // 'exit' can come before the child's last output was read from its pipes.
+    await ui?.drained();
     await teardown({ exit_code: code });
     return code;
   } catch (err) {

@@ -2,16 +2,17 @@ import { useRef, useState } from 'react';
 import { Box, Text, useStdin, type Key } from 'ink';
 import type { ApprovalVerdict } from '../../src/types.js';
 import { CHOOSE, promptKey, type PromptState } from './approval-keys.js';
+import { scrollKey, useArgsViewport } from './args-viewport.js';
 import { HeldCallView } from './HeldCallView.js';
 import { editLine } from './line-edit.js';
 import {
   useChangedAt,
-  useColumns,
   useHeldCalls,
   useLatestInput,
   useNow,
   useRecentCalls,
-  type GovernedCallFeed,
+  useTerminalSize,
+  type RecentCallLog,
   type HeldCallSource,
 } from './panel-hooks.js';
 import { RecentCalls } from './RecentCalls.js';
@@ -20,7 +21,7 @@ import { sanitizeInline } from './sanitize.js';
 export interface ApprovalPanelProps {
   /** The run's ApprovalBroker (or anything with the same list/subscribe/settle). */
   broker: HeldCallSource & { settle(id: string, verdict: ApprovalVerdict): boolean };
-  calls?: GovernedCallFeed;
+  calls?: RecentCallLog;
   /** A line typed while nothing is held (without its newline); omit to hide the input line. */
   onLine?: (line: string) => void;
   /** Ctrl-D on an empty input line. */
@@ -29,7 +30,6 @@ export interface ApprovalPanelProps {
   onInterrupt?: () => void;
   /** Keys are ignored this long after the held call on screen changes. */
   keyGuardMs?: number;
-  recentCount?: number;
 }
 
 /** The inline panel of `gov run`: recent governed calls, the oldest held call and its keys. */
@@ -40,20 +40,24 @@ export function ApprovalPanel({
   onEof,
   onInterrupt,
   keyGuardMs = 300,
-  recentCount = 5,
 }: ApprovalPanelProps) {
   const { isRawModeSupported } = useStdin();
   const held = useHeldCalls(broker);
-  const recent = useRecentCalls(calls, recentCount);
-  const columns = useColumns();
+  const recent = useRecentCalls(calls);
+  const { columns, rows } = useTerminalSize();
   const head = held[0];
+  // The live region must stay shorter than the terminal; the rest of the panel takes ~12 rows.
+  const args = useArgsViewport(head, columns, Math.max(3, Math.min(12, rows - 14)));
   const now = useNow(head !== undefined);
   const sinceHeadChanged = useChangedAt(head?.id);
   // Keys can arrive faster than React re-renders (a paste, a fast typist), so the
   // editing state lives in a ref and every keystroke sees the previous one's result.
-  const state = useRef<{ prompt: PromptState; draft: string }>({ prompt: CHOOSE, draft: '' });
+  const state = useRef<{ prompt: PromptState; draft: string; refused?: string }>({
+    prompt: CHOOSE,
+    draft: '',
+  });
   const [, setVersion] = useState(0);
-  const update = (next: { prompt: PromptState; draft: string }) => {
+  const update = (next: { prompt: PromptState; draft: string; refused?: string }) => {
     state.current = next;
     setVersion((v) => v + 1);
   };
@@ -73,9 +77,10 @@ export function ApprovalPanel({
     const stale = state.current.prompt;
     const prompt = stale.mode === 'reason' && !held.some((c) => c.id === stale.id) ? CHOOSE : stale;
     if (head !== undefined || prompt.mode === 'reason') {
+      if (prompt.mode === 'choose' && scrollKey(args, input, key, true)) return update({ prompt, draft });
       if (prompt.mode === 'choose' && sinceHeadChanged() < keyGuardMs) return;
-      const step = promptKey(prompt, head?.id, input, key, 'tui');
-      update({ prompt: step.state, draft });
+      const step = promptKey(prompt, head?.id, input, key, 'tui', args.unseen);
+      update({ prompt: step.state, draft, ...(step.refused ? { refused: step.refused } : {}) });
       if (step.settle) broker.settle(step.settle.id, step.settle.verdict);
       return;
     }
@@ -101,9 +106,14 @@ export function ApprovalPanel({
           <HeldCallView
             call={head}
             now={now}
-            columns={columns}
+            args={args}
             {...(others > 0 ? { note: `+${others} more held` } : {})}
           />
+          {state.current.refused && activePrompt.mode === 'choose' ? (
+            <Text color="red" wrap="truncate-end">
+              {state.current.refused}
+            </Text>
+          ) : null}
           {activePrompt.mode === 'reason' ? (
             <Text wrap="truncate-start">
               <Text color="red">deny</Text> — reason (optional), Enter to deny, Esc to go back:{' '}

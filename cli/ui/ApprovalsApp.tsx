@@ -1,9 +1,10 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
-import { Box, Text, useStdin, useStdout, type Key } from 'ink';
+import { Box, Text, useStdin, type Key } from 'ink';
 import type { PendingCall, RemoteEvent, SettleOutcome } from '../../src/approvals/client.js';
 import { CHOOSE, promptKey, type PromptState } from './approval-keys.js';
+import { scrollKey, useArgsViewport } from './args-viewport.js';
 import { HeldCallView } from './HeldCallView.js';
-import { useChangedAt, useColumns, useLatestInput, useNow } from './panel-hooks.js';
+import { useChangedAt, useLatestInput, useNow, useTerminalSize } from './panel-hooks.js';
 import { sanitizeInline } from './sanitize.js';
 
 export interface ApprovalsAppProps {
@@ -47,8 +48,7 @@ function useRemoteHeld(subscribe: ApprovalsAppProps['subscribe']) {
 /** `gov approvals`: every held call of every live run; pick one, approve or deny it. */
 export function ApprovalsApp({ subscribe, approve, deny, onExit, keyGuardMs = 300 }: ApprovalsAppProps) {
   const { isRawModeSupported } = useStdin();
-  const { stdout } = useStdout();
-  const columns = useColumns();
+  const { columns, rows } = useTerminalSize();
   const { calls, remove } = useRemoteHeld(subscribe);
   // Selection and prompt live in refs so consecutive keys see each other's effect.
   const selectedKey = useRef<string | undefined>(undefined);
@@ -63,6 +63,8 @@ export function ApprovalsApp({ subscribe, approve, deny, onExit, keyGuardMs = 30
   const selKey = selected ? keyOf(selected.run, selected.id) : undefined;
   const now = useNow(calls.length > 0);
   const sinceChanged = useChangedAt(selKey);
+  const listRows = Math.max(3, Math.min(10, rows - 20));
+  const args = useArgsViewport(selected, columns, Math.max(4, rows - listRows - 12));
 
   const act = useCallback(
     (call: PendingCall, settle: () => Promise<SettleOutcome>, done: string) => {
@@ -95,11 +97,13 @@ export function ApprovalsApp({ subscribe, approve, deny, onExit, keyGuardMs = 30
         }
         return;
       }
+      if (scrollKey(args, input, key, false)) return;
       if (sinceChanged() < keyGuardMs) return;
     }
-    const step = promptKey(p, selKey, input, key, 'tui');
+    const step = promptKey(p, selKey, input, key, 'tui', args.unseen);
     prompt.current = step.state;
     rerender((v) => v + 1);
+    if (step.refused) setStatus({ text: step.refused, error: true });
     if (!step.settle) return;
     const target = calls.find((c) => keyOf(c.run, c.id) === step.settle?.id);
     if (!target) return;
@@ -109,8 +113,6 @@ export function ApprovalsApp({ subscribe, approve, deny, onExit, keyGuardMs = 30
     else act(target, () => deny(target, v.reason), 'denied');
   }, isRawModeSupported === true);
 
-  const rows = stdout.rows || 24;
-  const listRows = Math.max(3, Math.min(10, rows - 20));
   const start = Math.max(0, Math.min(index - Math.floor(listRows / 2), calls.length - listRows));
   const visible = calls.slice(start, start + listRows);
   const runs = new Set(calls.map((c) => c.run)).size;
@@ -147,15 +149,7 @@ export function ApprovalsApp({ subscribe, approve, deny, onExit, keyGuardMs = 30
           {calls.length > visible.length ? (
             <Text dimColor>({calls.length - visible.length} more; ↑/↓ to scroll)</Text>
           ) : null}
-          {selected ? (
-            <HeldCallView
-              call={selected}
-              now={now}
-              columns={columns}
-              showRun
-              maxArgLines={Math.max(4, rows - listRows - 12)}
-            />
-          ) : null}
+          {selected ? <HeldCallView call={selected} now={now} showRun args={args} /> : null}
           {p.mode === 'reason' ? (
             <Text wrap="truncate-start">
               <Text color="red">deny</Text> — reason (optional), Enter to deny, Esc to go back: {p.text}
@@ -163,7 +157,7 @@ export function ApprovalsApp({ subscribe, approve, deny, onExit, keyGuardMs = 30
             </Text>
           ) : (
             <Text wrap="truncate-end">
-              ↑/↓ select ·{' '}
+              ↑/↓ select · j/k/PgUp/PgDn scroll ·{' '}
               <Text bold color="green">
                 a
               </Text>{' '}

@@ -1,7 +1,7 @@
 import { Box, Text } from 'ink';
 import type { HeldCall } from '../../src/types.js';
-import { formatArgs } from './format-args.js';
-import { sanitizeInline, truncate } from './sanitize.js';
+import type { ArgsViewport } from './args-viewport.js';
+import { sanitizeInline } from './sanitize.js';
 
 export function heldForSeconds(call: Pick<HeldCall, 'held_since'>, now: number): number {
   const since = Date.parse(call.held_since);
@@ -11,20 +11,20 @@ export function heldForSeconds(call: Pick<HeldCall, 'held_since'>, now: number):
 export interface HeldCallViewProps {
   call: HeldCall;
   now: number;
-  columns: number;
   /** Shown by `gov approvals`, where calls come from several runs. */
   showRun?: boolean;
-  maxArgLines?: number;
+  /** The call's arguments, scrolled (from useArgsViewport). */
+  args: ArgsViewport;
   /** Extra line under the header, e.g. "+3 more held". */
   note?: string;
 }
 
 /** One held call: what, where, why, and its arguments — every string sanitised. */
-export function HeldCallView({ call, now, columns, showRun, maxArgLines = 10, note }: HeldCallViewProps) {
-  const width = Math.max(20, columns - 4);
+export function HeldCallView({ call, now, showRun, args, note }: HeldCallViewProps) {
   const tool = sanitizeInline(call.tool, 80);
   const server = sanitizeInline(call.server, 80);
-  const args = formatArgs(call.args, { maxLines: maxArgLines }).map((l) => truncate(l, width));
+  const shown = args.rows.slice(args.offset, args.offset + args.height);
+  const below = args.rows.length - args.offset - shown.length;
   return (
     <Box flexDirection="column" borderStyle="round" borderColor="yellow" paddingX={1}>
       <Text wrap="truncate-end">
@@ -44,11 +44,33 @@ export function HeldCallView({ call, now, columns, showRun, maxArgLines = 10, no
         <Text dimColor> — </Text>
         {sanitizeInline(call.reason, 300)}
       </Text>
-      {args.map((line, i) => (
-        <Text key={i} wrap="truncate-end">
-          {line}
+      {args.offset > 0 ? (
+        <Text dimColor>
+          ▲ {args.offset} line{args.offset === 1 ? '' : 's'} above (k/PgUp)
+        </Text>
+      ) : null}
+      {shown.map((row, i) => (
+        // Rows are pre-wrapped to fit; "wrap" (never "truncate") so a wider-than-counted
+        // row (double-width characters) still shows every character.
+        <Text key={args.offset + i} wrap="wrap">
+          <Text dimColor>{row.continued ? '↪ ' : '  '}</Text>
+          {row.text}
         </Text>
       ))}
+      {below > 0 ? (
+        <Text
+          color={args.unseen > 0 ? 'yellow' : undefined}
+          dimColor={args.unseen === 0}
+          bold={args.unseen > 0}
+        >
+          ▼ {below} more line{below === 1 ? '' : 's'} below (j/PgDn/space)
+          {args.unseen > 0 ? ` — ${args.unseen} never shown; read them before approving` : ''}
+        </Text>
+      ) : args.unseen > 0 ? (
+        <Text color="yellow" bold>
+          the arguments cannot be shown in full; approving is refused
+        </Text>
+      ) : null}
     </Box>
   );
 }

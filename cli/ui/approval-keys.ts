@@ -5,7 +5,8 @@ import { stripUnsafe } from './sanitize.js';
 /**
  * The approval prompt as a pure state machine: `a` approve once, `A` approve this tool
  * for the rest of the run, `d` deny (then an optional reason, Enter to send, Esc to go
- * back). A reason prompt is bound to the call it was opened for, so a call that times
+ * back). Approving is refused while part of the call's arguments has never been on screen.
+ * A reason prompt is bound to the call it was opened for, so a call that times
  * out meanwhile can never make the reason land on the next one.
  */
 export type PromptState = { mode: 'choose' } | { mode: 'reason'; id: string; text: string };
@@ -14,6 +15,8 @@ export interface PromptStep {
   state: PromptState;
   /** Settle `id` with `verdict` (the caller owns the broker or the client). */
   settle?: { id: string; verdict: ApprovalVerdict };
+  /** Why the key did nothing, for the approver. */
+  refused?: string;
 }
 
 export const MAX_REASON_LENGTH = 500;
@@ -26,6 +29,8 @@ export function promptKey(
   input: string,
   key: EditKey,
   approver: 'tui' | 'cli' = 'tui',
+  /** Rows of the held call's arguments never shown on screen: approving waits for them. */
+  unseenArgRows = 0,
 ): PromptStep {
   if (state.mode === 'reason') {
     if (key.escape) return { state: CHOOSE };
@@ -40,6 +45,11 @@ export function promptKey(
     return { state: { ...state, text: r.text } };
   }
   if (heldId === undefined || key.ctrl || key.meta) return { state };
+  if ((input === 'a' || input === 'A') && unseenArgRows > 0)
+    return {
+      state,
+      refused: `not approved: ${unseenArgRows} line${unseenArgRows === 1 ? '' : 's'} of its arguments never shown — scroll down (j, PgDn, space) first`,
+    };
   switch (input) {
     case 'a':
       return { state, settle: { id: heldId, verdict: { approved: true, approver } } };

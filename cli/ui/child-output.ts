@@ -44,35 +44,45 @@ export class LineBuffer {
  * Forwards the child's stdout/stderr, line by line, to a writer that can change: Ink's
  * `useStdout().write` while the panel is mounted (so text lands above the live region,
  * colours intact), the raw terminal after it unmounts. Text that arrives before a
- * writer exists is queued.
+ * writer exists is queued, so nothing is lost between the child's start and the panel's.
  */
 export class ChildOutputForwarder {
   private write: Write | null = null;
   private queue: string[] = [];
-  private readonly detachers: Array<() => void> = [];
   private readonly buffers: LineBuffer[] = [];
   private timer: NodeJS.Timeout | undefined;
+  /** Resolves once every stream has ended and its last bytes were passed on. */
+  readonly ended: Promise<void>;
 
   constructor(
     streams: Readable[],
     private readonly flushPartialMs = 150,
   ) {
+    const ends: Array<Promise<void>> = [];
     for (const stream of streams) {
       const decoder = new StringDecoder('utf8');
       const buf = new LineBuffer();
       this.buffers.push(buf);
-      const onData = (chunk: Buffer | string) => {
+      stream.on('data', (chunk: Buffer | string) => {
         this.emit(buf.push(typeof chunk === 'string' ? chunk : decoder.write(chunk)));
         this.schedulePartialFlush();
-      };
-      const onEnd = () => this.emit(buf.push(decoder.end()) + buf.flush());
-      stream.on('data', onData);
-      stream.on('end', onEnd);
-      this.detachers.push(() => {
-        stream.off('data', onData);
-        stream.off('end', onEnd);
       });
+      ends.push(
+        new Promise((resolve) => {
+          let done = false;
+          const onEnd = () => {
+            if (done) return;
+            done = true;
+            this.emit(buf.push(decoder.end()) + buf.flush());
+            resolve();
+          };
+          stream.once('end', onEnd);
+          // A destroyed stream (the child's pipe torn down by an error) never emits 'end'.
+          stream.once('close', onEnd);
+        }),
+      );
     }
+    this.ended = Promise.all(ends).then(() => undefined);
   }
 
   setWriter(write: Write | null): void {
@@ -82,14 +92,6 @@ export class ChildOutputForwarder {
       this.queue = [];
       write(queued);
     }
-  }
-
-  /** Flush partial lines and stop listening (the streams themselves are left alone). */
-  detach(): void {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
-    for (const d of this.detachers.splice(0)) d();
-    this.emit(this.buffers.map((b) => b.flush()).join(''));
   }
 
   private emit(text: string): void {

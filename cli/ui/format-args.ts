@@ -1,63 +1,52 @@
 import type { JsonValue } from '../../src/types.js';
-import { stripUnsafe, truncate } from './sanitize.js';
+import { INVISIBLE } from './sanitize.js';
 
-export interface FormatArgsOptions {
-  /** Most lines returned; the last one says how many were left out. */
-  maxLines?: number;
-  /** Longest string value or key shown, in code points. */
-  maxString?: number;
-  /** Deeper structure is shown as `…`. */
-  maxDepth?: number;
-  /** Most entries shown per object or array. */
-  maxEntries?: number;
+/** One screen row of the arguments; `continued` rows carry on the line above (wrapped). */
+export interface ArgRow {
+  text: string;
+  continued: boolean;
 }
 
-const ELIDED = '…';
+export interface FormattedArgs {
+  rows: ArgRow[];
+  /** False when the arguments cannot be shown in full (then approving must be refused). */
+  complete: boolean;
+}
+
+// JSON.stringify already writes C0 controls and lone surrogates as \uXXXX escapes; these are
+// the characters it leaves raw that a terminal would act on or not show: DEL and C1 controls,
+// the line/paragraph separators, bidi controls, zero-width and tag characters.
+const SHOWN_ESCAPED = new RegExp(`[\\x7f-\\x9f\\u2028\\u2029]|${INVISIBLE.source}`, 'g');
+
+const escapeUnits = (s: string) =>
+  Array.from({ length: s.length }, (_, i) => '\\u' + s.charCodeAt(i).toString(16).padStart(4, '0')).join('');
 
 /**
- * Copy `value` with every key and string sanitised and cut, and the structure bounded,
- * so a hostile argument object can neither inject escapes nor make the UI do unbounded
- * work. Control characters in strings are dropped here, before JSON.stringify, because
- * JSON escaping would turn them into visible `\u001b` noise and leave bidi chars intact.
+ * Tool arguments as 2-space JSON, every byte of them: nothing is cut or dropped. A character
+ * a terminal would interpret or hide is written as its JSON escape (`\u202e`, `\u001b`), so
+ * the text is inert, reads as what it is, and is still the exact JSON of the arguments.
+ * Long lines are wrapped to `width` code points rather than truncated.
  */
-function bounded(value: JsonValue, depth: number, o: Required<FormatArgsOptions>): JsonValue {
-  // Newlines survive here; JSON.stringify shows them as the two characters `\n`.
-  if (typeof value === 'string') return truncate(stripUnsafe(value, { keepNewlines: true }), o.maxString);
-  if (value === null || typeof value !== 'object') return value;
-  if (depth >= o.maxDepth) return ELIDED;
-  if (Array.isArray(value)) {
-    const out = value.slice(0, o.maxEntries).map((v) => bounded(v, depth + 1, o));
-    if (value.length > o.maxEntries) out.push(`${ELIDED} ${value.length - o.maxEntries} more`);
-    return out;
+export function formatArgs(args: JsonValue | undefined, width: number): FormattedArgs {
+  if (args === undefined) return { rows: [], complete: true };
+  let text: string;
+  try {
+    text = JSON.stringify(args, null, 2) ?? 'null';
+  } catch {
+    // Nesting deep enough to exhaust the stack: there is no way to show it, so fail closed.
+    const row = { text: '(arguments nested too deeply to display; deny the call)', continued: false };
+    return { rows: [row], complete: false };
   }
-  const out: { [k: string]: JsonValue } = {};
-  let n = 0;
-  const keys = Object.keys(value);
-  for (const k of keys) {
-    if (n++ >= o.maxEntries) {
-      out[ELIDED] = `${keys.length - o.maxEntries} more`;
-      break;
+  const w = Math.max(8, width);
+  const rows: ArgRow[] = [];
+  for (const line of text.replace(SHOWN_ESCAPED, escapeUnits).split('\n')) {
+    const points = Array.from(line);
+    if (points.length <= w) {
+      rows.push({ text: line, continued: false });
+      continue;
     }
-    let key = truncate(stripUnsafe(k), o.maxString);
-    while (Object.prototype.hasOwnProperty.call(out, key)) key += '\u00b7';
-    out[key] = bounded(value[k] as JsonValue, depth + 1, o);
+    for (let i = 0; i < points.length; i += w)
+      rows.push({ text: points.slice(i, i + w).join(''), continued: i > 0 });
   }
-  return out;
-}
-
-/** Pretty-print tool arguments (2-space JSON, sanitised) as at most `maxLines` lines. */
-export function formatArgs(args: JsonValue | undefined, opts: FormatArgsOptions = {}): string[] {
-  const o: Required<FormatArgsOptions> = {
-    maxLines: opts.maxLines ?? 12,
-    maxString: opts.maxString ?? 200,
-    maxDepth: opts.maxDepth ?? 8,
-    maxEntries: opts.maxEntries ?? 50,
-  };
-  if (args === undefined) return [];
-  const text = JSON.stringify(bounded(args, 0, o), null, 2) ?? 'null';
-  // Belt and braces: the stringified form must be inert too.
-  const lines = stripUnsafe(text, { keepNewlines: true }).split('\n');
-  if (lines.length <= o.maxLines) return lines;
-  const keep = Math.max(1, o.maxLines - 1);
-  return [...lines.slice(0, keep), `${ELIDED} (${lines.length - keep} more lines)`];
+  return { rows, complete: true };
 }

@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useRef, useState } from 'react';
+import { useCallback, useEffect, useRef, useState, useSyncExternalStore } from 'react';
 import { useInput, useStdout } from 'ink';
 import type { GovernedCallEvent, HeldCall } from '../../src/types.js';
 
@@ -33,14 +33,37 @@ export function useHeldCalls(source: HeldCallSource): HeldCall[] {
   return held;
 }
 
-/** The last `n` governed calls. */
-export function useRecentCalls(feed: GovernedCallFeed | undefined, n = 5): GovernedCallEvent[] {
-  const [recent, setRecent] = useState<GovernedCallEvent[]>([]);
-  useEffect(() => {
-    if (!feed) return;
-    return feed.subscribe((e) => setRecent((prev) => [...prev, e].slice(-n)));
-  }, [feed, n]);
-  return recent;
+/**
+ * The last `n` governed calls, recorded from the moment the log is created. `gov run`
+ * creates it before the child starts, so calls made while the panel is still loading or
+ * mounting (React subscribes only after its first commit) are on screen too.
+ */
+export class RecentCallLog {
+  private calls: GovernedCallEvent[] = [];
+  private readonly listeners = new Set<() => void>();
+  readonly close: () => void;
+
+  constructor(feed: GovernedCallFeed, n = 5) {
+    this.close = feed.subscribe((e) => {
+      this.calls = [...this.calls, e].slice(-n);
+      for (const l of this.listeners) l();
+    });
+  }
+
+  readonly snapshot = (): GovernedCallEvent[] => this.calls;
+
+  readonly subscribe = (listener: () => void): (() => void) => {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  };
+}
+
+const NO_CALLS: GovernedCallEvent[] = [];
+const noSubscription = () => () => {};
+const noCalls = () => NO_CALLS;
+
+export function useRecentCalls(log: RecentCallLog | undefined): GovernedCallEvent[] {
+  return useSyncExternalStore(log?.subscribe ?? noSubscription, log?.snapshot ?? noCalls);
 }
 
 /** Wall-clock ms, ticking every second while `active` (for "held N s"). */
@@ -55,18 +78,19 @@ export function useNow(active: boolean, everyMs = 1000): number {
   return now;
 }
 
-/** Terminal width, re-read on resize. */
-export function useColumns(): number {
+/** Terminal size, re-read on resize. */
+export function useTerminalSize(): { columns: number; rows: number } {
   const { stdout } = useStdout();
-  const [cols, setCols] = useState(() => stdout.columns || 80);
+  const read = () => ({ columns: stdout.columns || 80, rows: stdout.rows || 24 });
+  const [size, setSize] = useState(read);
   useEffect(() => {
-    const onResize = () => setCols(stdout.columns || 80);
+    const onResize = () => setSize({ columns: stdout.columns || 80, rows: stdout.rows || 24 });
     stdout.on('resize', onResize);
     return () => {
       stdout.off('resize', onResize);
     };
   }, [stdout]);
-  return cols;
+  return size;
 }
 
 /**

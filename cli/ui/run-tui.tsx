@@ -4,11 +4,14 @@ import { render, useStdout } from 'ink';
 import type { ApprovalBroker } from '../../src/approvals/broker.js';
 import { ApprovalPanel } from './ApprovalPanel.js';
 import { ChildOutputForwarder, type Write } from './child-output.js';
-import type { GovernedCallFeed } from './panel-hooks.js';
+import type { RecentCallLog } from './panel-hooks.js';
+
+export { RecentCallLog } from './panel-hooks.js';
 
 export interface RunTuiOptions {
   broker: ApprovalBroker;
-  calls: GovernedCallFeed;
+  /** Created before the child starts, so the run's first calls are shown. */
+  calls: RecentCallLog;
   child: { stdout: Readable; stderr: Readable; stdin: Writable };
   stdin?: NodeJS.ReadStream;
   stdout?: NodeJS.WriteStream;
@@ -17,7 +20,12 @@ export interface RunTuiOptions {
 }
 
 export interface RunTui {
-  /** Flushes the child's partial lines and restores the terminal; later child output goes straight to stdout. */
+  /**
+   * Resolves when the child's stdout and stderr have ended and everything they carried was
+   * shown, or after `graceMs` (a grandchild may hold the pipes open after the child exits).
+   */
+  drained(graceMs?: number): Promise<void>;
+  /** Restores the terminal; later child output goes straight to stdout. */
   unmount(): void;
 }
 
@@ -72,16 +80,21 @@ export function mountRunTui(opts: RunTuiOptions): RunTui {
 
   let unmounted = false;
   return {
+    drained(graceMs = 2000) {
+      let timer: NodeJS.Timeout | undefined;
+      const grace = new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, graceMs);
+      });
+      return Promise.race([forwarder.ended, grace]).finally(() => clearTimeout(timer));
+    },
     unmount() {
       if (unmounted) return;
       unmounted = true;
-      forwarder.detach();
       instance.unmount();
-      forwarder.setWriter(null);
+      // Queued text (the panel never got to draw) and whatever the child still prints
+      // go to the terminal as they are.
+      forwarder.setWriter((text) => stdout.write(text));
       child.stdin.off('error', onStdinError);
-      // Whatever the child still prints goes to the terminal as-is.
-      child.stdout.on('data', (chunk: Buffer | string) => stdout.write(chunk));
-      child.stderr.on('data', (chunk: Buffer | string) => process.stderr.write(chunk));
     },
   };
 }

@@ -17,7 +17,7 @@ const C1_CSI = /\x9b[0-?]*[ -/]*[@-~]?/g;
 // Bidi embeddings/overrides/isolates and marks, zero-width and other invisible format
 // characters, Unicode "tag" characters (invisible text), and the line/paragraph separators.
 // The class deliberately lists lone combining/format characters: they are what we strip.
-const INVISIBLE =
+export const INVISIBLE =
   // eslint-disable-next-line no-misleading-character-class
   /[\u061c\u115f\u1160\u17b4\u17b5\u180e\u200b-\u200f\u202a-\u202e\u2060-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0\ufff9-\ufffb]|\udb40[\udc00-\udc7f]/g;
 const LINE_SEPARATORS = /[\u2028\u2029\u0085]/g;
