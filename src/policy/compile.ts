@@ -134,6 +134,7 @@ export function compilePolicy(spec: PolicySpec, meta: CompileMeta): CompiledPoli
     redact: spec.redact,
     hostMatches,
     isPassthrough: (host, port) => passthrough.length > 0 && hostMatches(passthrough, host, port, port),
+    isolateRequired: spec.isolateRequired,
     describeRules,
   };
   if (spec.approvalTimeoutMs !== undefined) policy.approvalTimeoutMs = spec.approvalTimeoutMs;

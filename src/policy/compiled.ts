@@ -60,6 +60,8 @@ export interface CompiledPolicy {
   /** Host globs: `*.example.com` (subdomains), `host:port` (that port only), else any port. */
   hostMatches(globs: string[], host: string, port: number, defaultPort: number): boolean;
   isPassthrough(host: string, port: number): boolean;
+  /** `isolate: required` in the policy file. */
+  isolateRequired: boolean;
   /** Each rule in order with its explanation in words (for `gov policy check` and UIs). */
   describeRules(): RuleSummary[];
 }

@@ -37,6 +37,8 @@ export interface PolicySpec {
   toolsList: 'hide_denied' | 'show';
   denyAs: 'error' | 'result';
   passthrough: string[];
+  /** `isolate: required`: `gov run` refuses to start without `--isolate`. */
+  isolateRequired: boolean;
 }
 
 /** Decision rule ids gov itself uses; a rule may not take one. */
@@ -58,6 +60,7 @@ const KEYS: Record<string, string[]> = {
     'tools_list',
     'deny_as',
     'passthrough',
+    'isolate',
   ],
   rule: ['id', 'server', 'tool', 'uri', 'method', 'when', 'decision', 'reason', 'timeout', 'constraints'],
   constraints: ['max_calls', 'rate', 'timeout'],
@@ -266,6 +269,7 @@ const root = z
     tools_list: z.enum(['hide_denied', 'show']).default('hide_denied'),
     deny_as: z.enum(['error', 'result']).default('error'),
     passthrough: emptyAsNone(z.array(nonEmpty).default([])),
+    isolate: z.enum(['required', 'optional']).default('optional'),
   })
   .strict()
   .superRefine((doc, ctx) => {
@@ -363,6 +367,7 @@ const root = z
       toolsList: doc.tools_list,
       denyAs: doc.deny_as,
       passthrough: doc.passthrough,
+      isolateRequired: doc.isolate === 'required',
     };
   });
 
