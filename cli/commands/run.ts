@@ -194,7 +194,15 @@ export default async function run(argv: string[]): Promise<number> {
     const stdio = tui ? 'pipe' : 'inherit';
     const child = sandbox
       ? await spawnChild({
-          ...sandbox.launch({ proxyPort: proxy.port, token, command, args, env, newSession: tui }),
+          ...sandbox.launch({
+            proxyPort: proxy.port,
+            token,
+            caBundle: trust.bundle,
+            command,
+            args,
+            env,
+            newSession: tui,
+          }),
           stdio,
           signalTarget: (pid) => sandbox.signalPid(pid),
         })

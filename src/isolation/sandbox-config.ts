@@ -10,6 +10,8 @@ export interface SandboxConfig {
   /** Directories covered by an empty read-only tmpfs, files (sockets) by /dev/null. */
   hideDirs: string[];
   hideFiles: string[];
+  /** [source, target]: the combined bundle (system roots + gov CA) over the system trust store. */
+  bindFiles: Array<[string, string]>;
   /** The user the child runs as, mapped back in a nested user namespace. */
   uid: number;
   gid: number;

@@ -46,6 +46,7 @@ async function main(): Promise<void> {
       dir,
     ]);
   for (const file of cfg.hideFiles) must(cfg.tools.mount, ['--bind', '/dev/null', file]);
+  for (const [source, target] of cfg.bindFiles) must(cfg.tools.mount, ['--bind', source, target]);
 
   const names = new SyntheticNames();
   try {

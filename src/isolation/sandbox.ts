@@ -3,6 +3,7 @@ import { homedir, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { SandboxConfig } from './sandbox-config.js';
+import { SYSTEM_BUNDLES } from '../launcher/ca-bundle.js';
 
 const INIT = join(dirname(fileURLToPath(import.meta.url)), 'sandbox-init.js');
 
@@ -17,6 +18,8 @@ export interface SandboxPlan {
   launch(o: {
     proxyPort: number;
     token: string;
+    /** The combined CA bundle; it also replaces the system trust store inside. */
+    caBundle: string;
     command: string;
     args: string[];
     env: Record<string, string>;
@@ -70,6 +73,9 @@ export function planSandbox(o: {
         proxyAuth: `gov:${l.token}`,
         capturePorts: [...new Set([...DEFAULT_CAPTURE_PORTS, ...o.capturePorts])],
         ...hidden,
+        // Clients started with a scrubbed environment (no CA variables) still trust gov's CA
+        // when they read the system store: OpenSSL, Go, Python, curl. Node reads its own roots.
+        bindFiles: SYSTEM_BUNDLES.filter((f) => existsSync(f)).map((f): [string, string] => [l.caBundle, f]),
         uid: process.getuid?.() ?? 0,
         gid: process.getgid?.() ?? 0,
         command: l.command,

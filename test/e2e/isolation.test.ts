@@ -112,7 +112,7 @@ credentials:
     expect(audit).toMatch(/"tool":"whoami"/);
   });
 
-  it('governs agents that ignore the proxy variables (Node https, curl, Python http.client)', async () => {
+  it('governs agents that ignore the proxy variables (Node https, curl, Python http.client, a scrubbed environment)', async () => {
     const run = (tool: string, args: string) =>
       runGov(
         [
@@ -137,7 +137,7 @@ credentials:
     const before = direct.executed.length;
     const denied = await run('shell_exec', '{"cmd":"id"}');
     expect(denied.code, denied.stderr).toBe(0);
-    for (const agent of ['node', 'curl', 'python'])
+    for (const agent of ['node', 'curl', 'python', 'scrubbed'])
       expect(denied.stdout, denied.stdout).toMatch(
         new RegExp(`${agent}: .*Denied by gov policy rule 'no-shell'`),
       );
@@ -145,9 +145,9 @@ credentials:
     expect(denied.stderr).toMatch(/gov: deny tools\/call shell_exec \(rule no-shell\)/);
 
     const allowed = await run('echo', '{"text":"hi"}');
-    for (const agent of ['node', 'curl', 'python'])
+    for (const agent of ['node', 'curl', 'python', 'scrubbed'])
       expect(allowed.stdout, allowed.stdout).toMatch(new RegExp(`${agent}: .*echo: hi`));
-    expect(direct.executed.slice(before).map((e) => e.tool)).toEqual(['echo', 'echo', 'echo']);
+    expect(direct.executed.slice(before).map((e) => e.tool)).toEqual(['echo', 'echo', 'echo', 'echo']);
     // Captured traffic still gets the vault credential, never the agent's placeholder.
     expect(direct.executed.at(-1)!.authorization).toBe(`Bearer ${SECRET}`);
   });
