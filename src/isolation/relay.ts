@@ -42,6 +42,8 @@ function startProxyPort(o: RelayOptions): Promise<Server> {
   return listen(server, o.proxyPort, '127.0.0.1');
 }
 
+const SILENT_CLIENT_MS = 3000;
+
 function formatAuthority(host: string, port: number): string {
   return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
 }
@@ -57,10 +59,13 @@ function capture(client: Socket, o: RelayOptions): void {
   const address = (client.localAddress ?? '').replace(/^::ffff:/, '');
   const port = client.localPort ?? 0;
   let buffered = Buffer.alloc(0);
-  const onData = (d: Buffer) => {
+  // A client that waits for the server to speak first is named by its address.
+  const silent = setTimeout(() => onData(Buffer.alloc(0), true), SILENT_CLIENT_MS);
+  const onData = (d: Buffer, giveUp = false) => {
     buffered = Buffer.concat([buffered, d]);
     const s = sniff(buffered);
-    if (s.kind === 'need-more' && buffered.length < MAX_SNIFF_BYTES) return;
+    if (!giveUp && s.kind === 'need-more' && buffered.length < MAX_SNIFF_BYTES) return;
+    clearTimeout(silent);
     client.off('data', onData);
     client.pause();
     let name: string | undefined;
@@ -70,6 +75,7 @@ function capture(client: Socket, o: RelayOptions): void {
     forward(client, buffered, formatAuthority(name, port), o);
   };
   client.on('data', onData);
+  client.once('close', () => clearTimeout(silent));
 }
 
 function forward(client: Socket, head: Buffer, authority: string, o: RelayOptions): void {
