@@ -97,7 +97,16 @@ credentials:
   it('with --isolate every escape fails, and MCP through the proxy is governed, injected and audited', async () => {
     const executedBefore = server.executed.length;
     const { probes, sdk, r } = await probeRun(true);
-    for (const k of ['raw_tcp', 'curl_noproxy', 'vault', 'ca_key', 'control_socket', 'environ_secret'])
+    for (const k of [
+      'raw_tcp',
+      'curl_noproxy',
+      'vault',
+      'ca_key',
+      'control_socket',
+      'environ_secret',
+      'route_del',
+      'umount_home',
+    ])
       expect(probes[k], k).toMatch(/^error/);
     // DNS never leaves: the query to 8.8.8.8 is answered inside by gov's stub, with a synthetic address.
     expect(probes['dns_udp']).toMatch(/^answer 198\.1[89]\./);
