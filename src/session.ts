@@ -30,6 +30,8 @@ export interface SessionOptions {
   /** Asked for the vault passphrase when neither the keyring nor GOV_VAULT_PASSPHRASE has it. */
   prompt?: ((purpose: PromptPurpose) => Promise<string>) | undefined;
   env?: NodeJS.ProcessEnv;
+  /** `gov run` only: whether the child runs isolated (recorded; `isolate: required` refuses false). */
+  isolated?: boolean | undefined;
 }
 
 type Listener = (e: GovernedCallEvent) => void;
@@ -61,6 +63,10 @@ export async function openSession(o: SessionOptions): Promise<GovernedSession> {
     home: paths.home,
   });
   const policy = loadPolicy(policyFile);
+  if (o.isolated === false && policy.isolateRequired)
+    throw new GovError('policy', `${policy.source} says 'isolate: required'; refusing an unisolated run`, {
+      hint: 'run it with gov run --isolate',
+    });
 
   // The vault is opened only when something needs it: bound credentials, or values to redact.
   // Loaded only then: libsodium's WASM and the keyring binding cost tens of MB of memory.
@@ -97,6 +103,7 @@ export async function openSession(o: SessionOptions): Promise<GovernedSession> {
       command: o.command.join(' ').slice(0, 4096),
       pid: process.pid,
       audit_sync: o.auditSync ?? 'always',
+      ...(o.isolated !== undefined ? { isolated: o.isolated } : {}),
     },
   });
 

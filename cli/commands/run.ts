@@ -1,5 +1,6 @@
 import { fileURLToPath } from 'node:url';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve, sep } from 'node:path';
+import { writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { AUDIT_SYNC_HELP, parseAuditSync, parseCommandArgs, parseDuration, wantsHelp } from '../args.js';
 import { usageError } from '../../src/errors.js';
@@ -16,6 +17,8 @@ import { buildChildEnv } from '../../src/launcher/child-env.js';
 import { writeTrustFiles } from '../../src/launcher/ca-bundle.js';
 import { spawnChild } from '../../src/launcher/spawn-child.js';
 import { spawnInPty } from '../../src/launcher/spawn-pty.js';
+import { requireIsolation } from '../../src/isolation/availability.js';
+import { planSandbox, type SandboxPlan } from '../../src/isolation/sandbox.js';
 import { openSession } from '../../src/session.js';
 import { callLine, heldLine } from '../call-lines.js';
 import { promptHidden } from '../prompt.js';
@@ -33,6 +36,10 @@ options:
   --approval-timeout DUR     deny a held call after DUR (default 120s; a rule's timeout wins)
   --upstream-ca FILE         extra CA certificates for verifying upstream servers (repeatable)
   --keep-no-proxy            keep the inherited NO_PROXY (lets the child bypass governance)
+  --isolate                  Linux: the proxy is the child's only way out; gov's state and process
+                             are out of its reach (see docs/isolation.md)
+  --capture-port N           with --isolate: also govern direct TCP connections to port N
+                             (80 and 443 always are; repeatable)
   --max-body BYTES           largest request body examined (default 4194304)
   --idle-timeout DUR         close a client connection or tunnel idle this long (default 5m);
                              never while a request is in flight (held call, SSE stream)
@@ -56,6 +63,8 @@ export default async function run(argv: string[]): Promise<number> {
     'approval-timeout': { type: 'string' },
     'upstream-ca': { type: 'string', multiple: true },
     'keep-no-proxy': { type: 'boolean' },
+    isolate: { type: 'boolean' },
+    'capture-port': { type: 'string', multiple: true },
     'max-body': { type: 'string' },
     'idle-timeout': { type: 'string' },
     'max-connections': { type: 'string' },
@@ -98,6 +107,17 @@ export default async function run(argv: string[]): Promise<number> {
       ? parseDuration(values['approval-timeout'], '--approval-timeout')
       : undefined;
   const auditSync = parseAuditSync(values['audit-sync']);
+  const isolate = values.isolate === true;
+  const capturePorts = (values['capture-port'] ?? []).map((p) => {
+    const n = Number(p);
+    if (!Number.isInteger(n) || n < 1 || n > 65535)
+      throw usageError(`invalid --capture-port '${p}'`, 'use a TCP port 1-65535');
+    return n;
+  });
+  if (capturePorts.length && !isolate)
+    throw usageError('--capture-port needs --isolate', 'add --isolate, or drop --capture-port');
+  // Before anything starts: no silent fallback to an unisolated child.
+  const isolationTools = isolate ? requireIsolation() : undefined;
   const quiet = values.quiet === true;
   const log = createLogger({ quiet });
   const tui = !values['no-tui'] && process.stdin.isTTY === true && process.stdout.isTTY === true;
@@ -109,6 +129,7 @@ export default async function run(argv: string[]): Promise<number> {
     command: [command, ...args],
     approvalTimeoutMs,
     auditSync,
+    isolated: isolate,
     log,
     prompt: process.stdin.isTTY ? () => promptHidden('gov: vault passphrase: ') : undefined,
   });
@@ -119,6 +140,17 @@ export default async function run(argv: string[]): Promise<number> {
   };
 
   try {
+    let sandbox: SandboxPlan | undefined;
+    if (isolationTools) {
+      const controlDir = dirname(session.control.socket);
+      sandbox = planSandbox({
+        home: paths.home,
+        extraHiddenDirs: controlDir.startsWith(resolve(paths.home) + sep) ? [] : [controlDir],
+        capturePorts,
+        tools: isolationTools,
+      });
+      cleanups.push(sandbox.cleanup);
+    }
     const ca = loadOrCreateCa(paths);
     const leafCerts = new LeafCertCache(ca);
     const extraCa = [...(values['upstream-ca'] ?? [])];
@@ -150,13 +182,16 @@ export default async function run(argv: string[]): Promise<number> {
         ...(maxConnections !== undefined ? { maxConnections } : {}),
       },
       upstreamCa: extraCa,
+      ...(sandbox ? { unixSocket: sandbox.proxySocket } : {}),
       log,
     });
     cleanups.push(() => proxy.close());
     await leafCerts.ready();
 
+    // GOV_HOME is hidden from an isolated child: its trust files live in the sandbox's directory.
+    if (sandbox) writeFileSync(join(sandbox.dir, 'ca.pem'), ca.certPem, { mode: 0o644 });
     const trust = writeTrustFiles({
-      dir: paths.ca,
+      dir: sandbox?.dir ?? paths.ca,
       run: session.run,
       govCaPem: ca.certPem,
       inheritedNodeExtra: process.env['NODE_EXTRA_CA_CERTS'],
@@ -174,7 +209,9 @@ export default async function run(argv: string[]): Promise<number> {
     });
 
     if (!quiet && !tui)
-      log.info(`run ${session.run}: proxy on 127.0.0.1:${proxy.port}, policy ${session.policy.source}`);
+      log.info(
+        `run ${session.run}: proxy on 127.0.0.1:${proxy.port}, policy ${session.policy.source}${sandbox ? ', isolated' : ''}`,
+      );
     if (!tui && !quiet) {
       const offCalls = session.calls.subscribe((e) => {
         const line = callLine(e);
@@ -200,7 +237,7 @@ export default async function run(argv: string[]): Promise<number> {
     }
 
     // Testing knob: GOV_NO_PTY=1 takes the pipe path that platforms without node-pty take.
-    if (ptyTuiModule && recentCalls && process.env['GOV_NO_PTY'] !== '1') {
+    if (!sandbox && ptyTuiModule && recentCalls && process.env['GOV_NO_PTY'] !== '1') {
       // An interactive agent gets a real terminal (without node-pty here: pipes, below).
       const ptyChild = await spawnInPty({
         command,
@@ -223,7 +260,22 @@ export default async function run(argv: string[]): Promise<number> {
       }
     }
 
-    const child = await spawnChild({ command, args, env, stdio: tui ? 'pipe' : 'inherit' });
+    const stdio = tui ? 'pipe' : 'inherit';
+    const child = sandbox
+      ? await spawnChild({
+          ...sandbox.launch({
+            proxyPort: proxy.port,
+            token,
+            caBundle: trust.bundle,
+            command,
+            args,
+            env,
+            newSession: tui,
+          }),
+          stdio,
+          signalTarget: (pid) => sandbox.signalPid(pid),
+        })
+      : await spawnChild({ command, args, env, stdio });
     cleanups.push(() => child.dispose());
     let ui: import('../ui/run-tui.js').RunTui | undefined;
     if (tuiModule && recentCalls && child.child.stdout && child.child.stderr && child.child.stdin) {

@@ -29,6 +29,7 @@ import { renderTable } from './report.js';
 import { buildRows } from './rows.js';
 import { rssMb, round } from './stats.js';
 import { benchWrap, wrapAvailable } from './wrap.js';
+import { benchIsolation, isolationRows } from './isolation.js';
 
 const { values: opts } = parseArgs({
   options: {
@@ -54,6 +55,7 @@ const SIZES = quick
       decideBatches: 200,
       scanRounds: 1,
       wrapCalls: 50,
+      isolateRuns: 2,
     }
   : {
       latencyCalls: 3000,
@@ -67,6 +69,7 @@ const SIZES = quick
       decideBatches: 20_000,
       scanRounds: 5,
       wrapCalls: 2000,
+      isolateRuns: 15,
     };
 
 const BENCH_POLICY = `version: 1
@@ -199,6 +202,14 @@ async function main(): Promise<void> {
       );
       if (wrap) wrapNote = '';
     }
+    step('gov run --isolate: start-up wall time and latency');
+    const isolation = await benchIsolation({
+      plan,
+      home: home('home-isolate'),
+      policyPath,
+      upstreamCa: pki.caPath,
+      runs: SIZES.isolateRuns,
+    }).catch((err: unknown) => ({ note: `skipped: ${(err as Error).message.split('\n')[0]}` }));
     upstream.close();
 
     const rows = buildRows({
@@ -215,6 +226,7 @@ async function main(): Promise<void> {
       wrap,
       wrapNote,
     });
+    rows.push(...isolationRows(isolation, gov));
     const result = {
       meta: {
         date: new Date().toISOString(),
@@ -231,7 +243,16 @@ async function main(): Promise<void> {
         cpuProfileDir: profDir ?? null,
       },
       rows,
-      raw: { direct, gov, mitm, held: { ...held, rssMb: heldRss, pendingSeen }, decide, scan, wrap },
+      raw: {
+        direct,
+        gov,
+        mitm,
+        held: { ...held, rssMb: heldRss, pendingSeen },
+        decide,
+        scan,
+        wrap,
+        isolation,
+      },
     };
     const out = opts.out ? resolve(opts.out) : join(ROOT, 'bench-results', 'latest.json');
     mkdirSync(dirname(out), { recursive: true });

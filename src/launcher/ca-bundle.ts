@@ -2,7 +2,8 @@ import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'nod
 import { rootCertificates } from 'node:tls';
 import { join } from 'node:path';
 
-const SYSTEM_BUNDLES = [
+/** Where distributions keep the system trust store as one PEM file. */
+export const SYSTEM_BUNDLES = [
   '/etc/ssl/certs/ca-certificates.crt',
   '/etc/pki/tls/certs/ca-bundle.crt',
   '/etc/ssl/cert.pem',

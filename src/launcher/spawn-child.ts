@@ -26,6 +26,8 @@ export function spawnChild(opts: {
   args: string[];
   env: Record<string, string>;
   stdio: 'inherit' | 'pipe';
+  /** Where forwarded signals go when not to the spawned process itself (an isolation sandbox's init). */
+  signalTarget?: (pid: number) => number | undefined;
 }): Promise<SpawnedChild> {
   return new Promise((resolve, reject) => {
     // Handlers first: a signal that arrives while the child is being started is delivered to
@@ -33,10 +35,19 @@ export function spawnChild(opts: {
     // so a signal arriving while gov closes the proxy and seals the audit cannot cut that short.
     let child: ChildProcess | undefined;
     let early: NodeJS.Signals | undefined;
+    const forward = (c: ChildProcess, sig: NodeJS.Signals) => {
+      const target = c.pid !== undefined ? opts.signalTarget?.(c.pid) : undefined;
+      if (target === undefined) return void c.kill(sig);
+      try {
+        process.kill(target, sig);
+      } catch {
+        c.kill(sig);
+      }
+    };
     for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
       process.on(sig, () => {
         if (!child) early = sig;
-        else if (child.exitCode === null && child.signalCode === null) child.kill(sig);
+        else if (child.exitCode === null && child.signalCode === null) forward(child, sig);
       });
     }
     try {

@@ -135,6 +135,7 @@ export function compilePolicy(spec: PolicySpec, meta: CompileMeta): CompiledPoli
     hostMatches,
     isPassthrough: (host, port) => passthrough.length > 0 && hostMatches(passthrough, host, port, port),
     isWebSocketHost: (host, port) => websocket.length > 0 && hostMatches(websocket, host, port, port),
+    isolateRequired: spec.isolateRequired,
     describeRules,
   };
   if (spec.approvalTimeoutMs !== undefined) policy.approvalTimeoutMs = spec.approvalTimeoutMs;

@@ -62,6 +62,8 @@ export interface CompiledPolicy {
   isPassthrough(host: string, port: number): boolean;
   /** May this host open a raw WebSocket tunnel (`websocket:`)? */
   isWebSocketHost(host: string, port: number): boolean;
+  /** `isolate: required` in the policy file. */
+  isolateRequired: boolean;
   /** Each rule in order with its explanation in words (for `gov policy check` and UIs). */
   describeRules(): RuleSummary[];
 }

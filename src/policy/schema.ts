@@ -39,6 +39,8 @@ export interface PolicySpec {
   passthrough: string[];
   /** Host globs that may open a raw (uninspected, audited, credential-free) WebSocket tunnel. */
   websocket: string[];
+  /** `isolate: required`: `gov run` refuses to start without `--isolate`. */
+  isolateRequired: boolean;
 }
 
 /** Decision rule ids gov itself uses; a rule may not take one. */
@@ -68,6 +70,7 @@ const KEYS: Record<string, string[]> = {
     'deny_as',
     'passthrough',
     'websocket',
+    'isolate',
   ],
   rule: ['id', 'server', 'tool', 'uri', 'method', 'when', 'decision', 'reason', 'timeout', 'constraints'],
   constraints: ['max_calls', 'rate', 'timeout'],
@@ -277,6 +280,7 @@ const root = z
     deny_as: z.enum(['error', 'result']).default('error'),
     passthrough: emptyAsNone(z.array(nonEmpty).default([])),
     websocket: emptyAsNone(z.array(nonEmpty).default([])),
+    isolate: z.enum(['required', 'optional']).default('optional'),
   })
   .strict()
   .superRefine((doc, ctx) => {
@@ -375,6 +379,7 @@ const root = z
       denyAs: doc.deny_as,
       passthrough: doc.passthrough,
       websocket: doc.websocket,
+      isolateRequired: doc.isolate === 'required',
     };
   });
 

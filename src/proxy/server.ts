@@ -1,5 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { connect as netConnect, type Socket } from 'node:net';
+import { connect as netConnect, createServer as createNetServer, type Socket } from 'node:net';
 import { createSecureContext, rootCertificates, TLSSocket, type SecureContext } from 'node:tls';
 import { readFileSync } from 'node:fs';
 import type { Duplex } from 'node:stream';
@@ -45,6 +45,8 @@ export interface ProxyServerOptions {
   /** Extra CA files for upstream TLS (used for upgraded connections; requests use Upstream). */
   upstreamCa?: string[];
   limits?: Partial<ConnectionLimits>;
+  /** Also accept proxy connections on this filesystem socket (an isolation sandbox's way out). */
+  unixSocket?: string;
   log: ProxyLog;
 }
 
@@ -275,6 +277,15 @@ export async function startProxy(opts: ProxyServerOptions): Promise<ProxyServer>
   });
   const addr = outer.address();
   const port = typeof addr === 'object' && addr ? addr.port : 0;
+  // Same server, same token check: the socket is only another door into the one proxy.
+  const unix = opts.unixSocket ? createNetServer((s) => outer.emit('connection', s)) : undefined;
+  if (unix && opts.unixSocket) {
+    const path = opts.unixSocket;
+    await new Promise<void>((resolve, reject) => {
+      unix.once('error', reject);
+      unix.listen(path, () => resolve());
+    });
+  }
 
   return {
     port,
@@ -282,6 +293,7 @@ export async function startProxy(opts: ProxyServerOptions): Promise<ProxyServer>
     close: () =>
       new Promise<void>((resolve) => {
         outer.close(() => resolve());
+        unix?.close();
         inner.close();
         for (const s of sockets) s.destroy();
         outer.closeAllConnections();
