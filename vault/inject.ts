@@ -189,7 +189,7 @@ export function createCredentialInjector(opts: CredentialInjectorOptions): Crede
         overwritten.set(h, (overwritten.get(h) ?? new Set()).add(b.secret));
       }
       if (placeholderOf.size > 0) {
-        const values: string[] = [];
+        const sent: Array<[string, string]> = [];
         const names: string[] = [];
         for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) {
           const name = req.rawHeaders[i]!.toLowerCase();
@@ -197,17 +197,16 @@ export function createCredentialInjector(opts: CredentialInjectorOptions): Crede
           names.push(name);
           const allowed = overwritten.get(name);
           if (!allowed) {
-            values.push(value);
+            sent.push([name, value]);
             continue;
           }
           for (const s of scanner.scan(value))
             if (!allowed.has(s)) return { ok: false, leak: leak(s, `header ${name}`, t, here) };
         }
         // Joined, so a placeholder split over several headers (or repeats of one) is still whole.
-        for (const s of scanner.scan(values.join(''))) {
-          const single = req.rawHeaders.findIndex((v, i) => i % 2 === 1 && scanner.scan(v).has(s));
-          const where =
-            single === -1 ? 'headers (split across several)' : `header ${names[(single - 1) / 2]}`;
+        for (const s of scanner.scan(sent.map(([, v]) => v).join(''))) {
+          const single = sent.find(([, v]) => scanner.scan(v).has(s));
+          const where = single ? `header ${single[0]}` : 'headers (split across several)';
           return { ok: false, leak: leak(s, where, t, here) };
         }
         for (const s of scanner.scan(names.join('')))

@@ -80,10 +80,11 @@ export function createHttpHandler(
       server: { name: null, url: serverUrlOf(ex) },
       detail: { secret: leak.secret, where: leak.where, host: `${ex.target.host}:${ex.target.port}` },
     });
-    const text = `blocked by gov: ${leak.message}${id ? ` (audit ${id})` : ''}`;
-    if (parsed?.kind !== 'mcp') return sendText(ex.res, 403, `gov: ${text}`);
+    const audit = id ? ` (audit ${id})` : '';
+    if (parsed?.kind !== 'mcp') return sendText(ex.res, 403, `gov: blocked: ${leak.message}${audit}`);
     const data = { reason: leak.message, ...(id ? { audit_id: id } : {}) };
-    const errorFor = (rid: JsonRpcId) => jsonRpcError(rid, DENIAL_CODE, text, data);
+    const errorFor = (rid: JsonRpcId) =>
+      jsonRpcError(rid, DENIAL_CODE, `Blocked by gov: ${leak.message}${audit}`, data);
     const requests = parsed.messages.filter((m) => m.kind === 'request');
     if (requests.length === 0) return sendJson(ex.res, 403, errorFor(null));
     return sendJson(
@@ -349,7 +350,7 @@ export function createHttpHandler(
         body: outBody,
         contentType: 'application/json',
       });
-      if (!r.ok) return sendText(ex.res, 403, `gov: blocked by gov: ${r.leak.message}`);
+      if (!r.ok) return sendText(ex.res, 403, `gov: blocked: ${r.leak.message}`);
       outBody = r.body ?? outBody;
     }
     delete headers['content-encoding'];
