@@ -99,6 +99,7 @@ call = lambda args: json.dumps({"jsonrpc": "2.0", "id": 7, "method": "tools/call
 mcp = {"content-type": "application/json", "accept": "application/json, text/event-stream"}
 req("mcp-own-host", P["bound"] + "/mcp", "POST", call({"token": ph}), mcp)
 req("mcp-other-host", own, "POST", call({"token": ph}), mcp)
+req("mcp-inject-body", P["optin"] + "/mcp", "POST", call({"token": hp}), mcp)
 `;
 
 // Raw TLS through CONNECT (repeated headers), plain HTTP inside CONNECT, and undici fetch.
@@ -328,6 +329,20 @@ credentials:
     const away = JSON.parse(results.get('mcp-other-host')!.body) as { error: { message: string } };
     expect(away.error.message).toContain('which it is not bound to');
     expect(bound.log.map((r) => r.url)).not.toContain('/mcp');
+  });
+
+  it('inject: body puts the secret into a forwarded MCP call and the call record says so', () => {
+    expect(results.get('mcp-inject-body')?.status).toBe(200);
+    const got = optIn.log.find((r) => r.url === '/mcp')!;
+    const sent = JSON.parse(got.body) as { params: { arguments: { token: string } } };
+    expect(sent.params.arguments.token).toBe(HTTP_SECRET);
+    const call = auditRecords(home).find(
+      (r) => r.kind === 'call' && r.method === 'tools/call' && r.detail?.['injected'] !== undefined,
+    )!;
+    expect(call.detail!['injected']).toEqual([
+      { secret: 'http-token', host: `127.0.0.1:${optIn.port}`, scheme: 'http', into: 'header:x-key' },
+      { secret: 'http-token', host: `127.0.0.1:${optIn.port}`, scheme: 'http', into: 'body' },
+    ]);
   });
 
   it('leaves the secret nowhere gov wrote: GOV_HOME, stdout, stderr', () => {
