@@ -7,7 +7,7 @@ import type {
   PolicyDecision,
 } from './types.js';
 import { approvalTimeout, approverDenial, policyDenial, type GovResponse } from './mcp/wire-errors.js';
-import type { PipelineDeps } from './pipeline/stages.js';
+import type { Injection, PipelineDeps } from './pipeline/stages.js';
 import { formatDurationMs } from './pipeline/duration-text.js';
 
 export type { PipelineDeps } from './pipeline/stages.js';
@@ -38,6 +38,8 @@ export interface GovernOptions {
    * per-call cancellation tracking when a call is actually held); else `signal` is used.
    */
   onHeld?: () => AbortSignal | void;
+  /** Credentials the transport puts into the request if it is forwarded (names, never values). */
+  injected?: Injection[];
 }
 
 function addCounts(into: Record<string, number>, from: Record<string, number>): void {
@@ -155,6 +157,8 @@ export class Pipeline {
       decision.decision === 'allow' ? 'forwarded' : decision.decision === 'deny' ? 'denied' : 'held';
     rec.latency_ms = { policy: round(policyMs) };
 
+    if (decision.decision === 'allow' && opts.injected?.length)
+      rec.detail = { ...(rec.detail ?? {}), injected: opts.injected };
     const call: CallContext = { env, auditId: '', decision, startedMs: t0 };
     if (decision.constraints?.timeoutMs !== undefined)
       call.upstreamTimeoutMs = decision.constraints.timeoutMs;
@@ -243,6 +247,8 @@ export class Pipeline {
           : 'denied';
     rec.latency_ms = { approval: round(approvalMs) };
     if (call.auditId) rec.detail = { ...(rec.detail ?? {}), call_id: call.auditId };
+    if (verdict.approved && opts.injected?.length)
+      rec.detail = { ...(rec.detail ?? {}), injected: opts.injected };
     try {
       await this.deps.audit.append(rec);
     } catch (err) {
@@ -342,6 +348,30 @@ export class Pipeline {
     } catch (err) {
       this.deps.log.warn(`audit outcome record failed: ${(err as Error).message}`);
     }
+  }
+
+  /**
+   * The record of a request that is not an MCP call but carries an injected credential
+   * (plain REST through the proxy to a bound host). Written before the request is forwarded
+   * and fsynced in the background like outcome records; throws when it cannot be written,
+   * so the transport refuses the request instead of sending a secret without a record.
+   */
+  async recordInjection(a: {
+    method: string;
+    server: { name: string | null; url: string };
+    injected: Injection[];
+  }): Promise<string> {
+    const rec: AuditInput = {
+      kind: 'call',
+      transport: 'http',
+      server: a.server,
+      method: a.method,
+      status: 'forwarded',
+      reason: 'non-MCP request; credentials injected',
+      policy_digest: this.deps.policy.digest,
+      detail: { injected: a.injected },
+    };
+    return (await this.deps.audit.append(rec, { sync: false })).id;
   }
 
   /** A security alert (placeholder leak, refused request) — recorded, never containing secrets. */

@@ -84,6 +84,11 @@ export async function openSession(o: SessionOptions): Promise<GovernedSession> {
       secrets,
       hostMatches: policy.hostMatches,
     });
+    const plain = credentials.plainHttp();
+    if (o.transport === 'http' && plain.length > 0)
+      o.log.warn(
+        `credentials are sent over plain HTTP (scheme: http), readable by anyone on the path: ${plain.join('; ')}`,
+      );
   }
   const redactor = createRedactor({
     vaultValues: policy.redact.vault ? secrets : new Map(),

@@ -1,13 +1,14 @@
 /**
  * Credential injection: the agent holds only placeholders (`gov-ph-<name>-<random>`); gov
- * puts the real secret into the bound header for bound hosts, and blocks a request that
- * carries a placeholder anywhere it is not bound (another host, another header, the URL,
- * the body — so also MCP tool arguments).
+ * puts the real secret into the bound header (and, with `inject: body`, in place of the
+ * placeholder in the body) for the bound scheme, host and port only, and blocks a request
+ * that carries a placeholder anywhere else (another host or port, plain HTTP, another
+ * header, the URL, the body), raw or encoded.
  */
 import { randomBytes } from 'node:crypto';
 import { GovError } from '../src/errors.js';
 import type { CredentialBinding } from '../src/policy/compiled.js';
-import { base64Cores } from '../src/safety/base64.js';
+import { createPlaceholderScanner } from '../src/safety/placeholder-scan.js';
 
 export type { CredentialBinding };
 
@@ -20,27 +21,59 @@ export interface CredentialInjectorOptions {
   hostMatches: HostMatcher;
 }
 
-export interface LeakCheckRequest {
+/** Where a request goes: the CONNECT target (https) or the absolute URL's authority (http). */
+export interface RequestTarget {
+  scheme: 'http' | 'https';
   host: string;
   port: number;
-  defaultPort: number;
-  headers: Record<string, string | string[] | undefined>;
-  url: string;
-  body?: Uint8Array | string;
 }
+
+export interface OutgoingRequest {
+  target: RequestTarget;
+  /** Every header line as received, repeated ones included (IncomingMessage#rawHeaders). */
+  rawHeaders: string[];
+  /** The request URL (absolute or path + query). */
+  url: string;
+  /** The decoded body, when the request has one. */
+  body?: Uint8Array | undefined;
+  contentType?: string | undefined;
+}
+
+/** One secret put into one request: names only, never the value (an audit `detail` entry). */
+export type Injection = {
+  secret: string;
+  /** `host:port` (IPv6 in brackets). */
+  host: string;
+  scheme: 'http' | 'https';
+  into: string;
+};
 
 export interface PlaceholderLeak {
   /** The vault entry whose placeholder was found (a name, never a value). */
   secret: string;
-  where: `header:${string}` | 'url' | 'body';
+  where: string;
+  /** One sentence saying what was refused and, when it helps, how to send it instead. */
+  message: string;
 }
+
+export type Inspection =
+  | { ok: false; leak: PlaceholderLeak }
+  | {
+      ok: true;
+      /** [header, formatted secret] to set, overwriting what the agent sent. */
+      headers: Array<[string, string]>;
+      /** The body with placeholders substituted (`inject: body`); absent when unchanged. */
+      body?: Buffer;
+      injected: Injection[];
+    };
 
 export interface CredentialInjector {
   /** Child env var name → placeholder; unique per injector (per run). */
   placeholders(): Record<string, string>;
-  /** [header, formatted secret] for every binding whose hosts match. */
-  headersFor(host: string, port: number, defaultPort: number): Array<[string, string]>;
-  findLeak(req: LeakCheckRequest): PlaceholderLeak | null;
+  /** Check a request for placeholders and say what to inject into it. */
+  inspect(req: OutgoingRequest): Inspection;
+  /** Bindings that send a secret over plain HTTP (`scheme: http`), as `secret → http://host:port`. */
+  plainHttp(): string[];
 }
 
 /** A placeholder as the child sees it: recognisable, unguessable, free of URL/JSON-special characters. */
@@ -48,31 +81,30 @@ export function makePlaceholder(secret: string): string {
   return `gov-ph-${secret}-${randomBytes(12).toString('hex')}`;
 }
 
-function percentDecode(s: string): string {
-  if (!s.includes('%')) return s;
-  try {
-    return decodeURIComponent(s.replace(/\+/g, ' '));
-  } catch {
-    // malformed escapes: decode what decodes
-    return s.replace(/(?:%[0-9A-Fa-f]{2})+/g, (m) => {
-      try {
-        return decodeURIComponent(m);
-      } catch {
-        return m;
-      }
-    });
+function hostPort(t: RequestTarget): string {
+  return `${t.host.includes(':') ? `[${t.host}]` : t.host}:${t.port}`;
+}
+
+/** The secret as it must appear inside a body of this type. */
+function encodeForBody(value: string, contentType: string | undefined): string {
+  const ct = (contentType ?? '').toLowerCase();
+  if (/^application\/([a-z0-9.+-]*\+)?json/.test(ct)) return JSON.stringify(value).slice(1, -1);
+  if (ct.startsWith('application/x-www-form-urlencoded')) return encodeURIComponent(value);
+  return value;
+}
+
+function replaceAll(body: Buffer, needle: Buffer, replacement: Buffer): { body: Buffer; count: number } {
+  const parts: Buffer[] = [];
+  let from = 0;
+  let count = 0;
+  for (let i = body.indexOf(needle); i !== -1; i = body.indexOf(needle, from)) {
+    parts.push(body.subarray(from, i), replacement);
+    from = i + needle.length;
+    count++;
   }
-}
-
-function jsonUnescape(s: string): string {
-  if (!s.includes('\\u')) return s;
-  return s.replace(/\\u([0-9A-Fa-f]{4})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16)));
-}
-
-interface Needle {
-  secret: string;
-  /** Forms searched verbatim in the (decoded) text. */
-  forms: string[];
+  if (count === 0) return { body, count };
+  parts.push(body.subarray(from));
+  return { body: Buffer.concat(parts), count };
 }
 
 export function createCredentialInjector(opts: CredentialInjectorOptions): CredentialInjector {
@@ -98,37 +130,39 @@ export function createCredentialInjector(opts: CredentialInjectorOptions): Crede
     valueOf.set(b.secret, value);
     if (!placeholderOf.has(b.secret)) placeholderOf.set(b.secret, makePlaceholder(b.secret));
   }
+  const scanner = createPlaceholderScanner(placeholderOf);
 
-  const needles: Needle[] = [...placeholderOf].map(([secret, ph]) => ({
-    secret,
-    forms: [ph, ...base64Cores(ph), ...base64Cores(ph, { urlSafe: true })],
-  }));
+  const bindingsFor = (t: RequestTarget): CredentialBinding[] =>
+    opts.bindings.filter(
+      (b) =>
+        b.scheme === t.scheme && opts.hostMatches(b.hosts, t.host, t.port, t.scheme === 'https' ? 443 : 80),
+    );
 
-  const boundHeaders = (secret: string, host: string, port: number, defaultPort: number): Set<string> => {
-    const out = new Set<string>();
-    for (const b of opts.bindings) {
-      if (b.secret === secret && opts.hostMatches(b.hosts, host, port, defaultPort))
-        out.add(b.header.toLowerCase());
+  /** Why a placeholder found at `where` is refused, in words that say what would work. */
+  const leak = (
+    secret: string,
+    where: string,
+    t: RequestTarget,
+    here: CredentialBinding[],
+  ): PlaceholderLeak => {
+    const target = `${t.scheme}://${hostPort(t)}`;
+    const own = here.filter((b) => b.secret === secret);
+    let message: string;
+    if (own.length === 0) {
+      const bound = opts.bindings
+        .filter((b) => b.secret === secret)
+        .flatMap((b) => b.hosts.map((h) => `${b.scheme}://${h}`));
+      message = `credential placeholder for '${secret}' sent to ${target} (${where}), which it is not bound to (bound: ${bound.join(', ')})`;
+    } else if (where === 'body' && own.some((b) => b.inject.includes('body'))) {
+      message = `credential placeholder for '${secret}' in the request body to ${target} in a form gov does not substitute (only the placeholder as written is replaced)`;
+    } else {
+      const into = own.filter((b) => b.inject.includes('header')).map((b) => b.header);
+      const instead = into.length
+        ? `gov injects it there only into the ${into.join(', ')} header — send the placeholder in that header`
+        : 'gov does not inject it there';
+      message = `credential placeholder for '${secret}' in the ${where} of a request to ${target}: ${instead}${where === 'body' ? ", or add 'inject: body' to the binding" : ''}`;
     }
-    return out;
-  };
-
-  /** The secrets whose placeholder occurs in text: raw, percent-decoded, JSON-unescaped or base64. */
-  const findAll = (text: string, firstOnly: boolean): string[] => {
-    if (text.length < 8) return [];
-    const variants = [text];
-    const pd = percentDecode(text);
-    if (pd !== text) variants.push(pd);
-    const ju = jsonUnescape(text);
-    if (ju !== text) variants.push(ju);
-    const found: string[] = [];
-    for (const n of needles) {
-      if (variants.some((v) => n.forms.some((f) => v.includes(f)))) {
-        found.push(n.secret);
-        if (firstOnly) break;
-      }
-    }
-    return found;
+    return { secret, where, message };
   };
 
   return {
@@ -137,39 +171,79 @@ export function createCredentialInjector(opts: CredentialInjectorOptions): Crede
       for (const b of opts.bindings) if (b.env) env[b.env] = placeholderOf.get(b.secret)!;
       return env;
     },
-    headersFor(host, port, defaultPort) {
-      const out: Array<[string, string]> = [];
-      for (const b of opts.bindings) {
-        if (!opts.hostMatches(b.hosts, host, port, defaultPort)) continue;
-        out.push([b.header, b.format.split('{secret}').join(valueOf.get(b.secret)!)]);
-      }
-      return out;
+
+    plainHttp() {
+      return opts.bindings
+        .filter((b) => b.scheme === 'http')
+        .map((b) => `'${b.secret}' → ${b.hosts.map((h) => `http://${h}`).join(', ')}`);
     },
-    findLeak(req) {
-      if (needles.length === 0) return null;
-      for (const [name, raw] of Object.entries(req.headers)) {
-        if (raw === undefined) continue;
-        const lname = name.toLowerCase();
-        for (const value of Array.isArray(raw) ? raw : [raw]) {
-          for (const secret of findAll(value, false)) {
-            // In its own bound header on a bound host the placeholder is replaced by the real value.
-            if (!boundHeaders(secret, req.host, req.port, req.defaultPort).has(lname)) {
-              return { secret, where: `header:${lname}` };
-            }
+
+    inspect(req) {
+      const t = req.target;
+      const here = bindingsFor(t);
+      const headerBindings = here.filter((b) => b.inject.includes('header'));
+      // Headers gov overwrites never reach the server as sent; each may carry its own placeholder.
+      const overwritten = new Map<string, Set<string>>();
+      for (const b of headerBindings) {
+        const h = b.header.toLowerCase();
+        overwritten.set(h, (overwritten.get(h) ?? new Set()).add(b.secret));
+      }
+      if (placeholderOf.size > 0) {
+        const sent: Array<[string, string]> = [];
+        const names: string[] = [];
+        for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) {
+          const name = req.rawHeaders[i]!.toLowerCase();
+          const value = req.rawHeaders[i + 1]!;
+          names.push(name);
+          const allowed = overwritten.get(name);
+          if (!allowed) {
+            sent.push([name, value]);
+            continue;
           }
+          for (const s of scanner.scan(value))
+            if (!allowed.has(s)) return { ok: false, leak: leak(s, `header ${name}`, t, here) };
         }
+        // Joined, so a placeholder split over several headers (or repeats of one) is still whole.
+        for (const s of scanner.scan(sent.map(([, v]) => v).join(''))) {
+          const single = sent.find(([, v]) => scanner.scan(v).has(s));
+          const where = single ? `header ${single[0]}` : 'headers (split across several)';
+          return { ok: false, leak: leak(s, where, t, here) };
+        }
+        for (const s of scanner.scan(names.join('')))
+          return { ok: false, leak: leak(s, 'header names', t, here) };
+        for (const s of scanner.scan(req.url)) return { ok: false, leak: leak(s, 'URL', t, here) };
       }
-      const [inUrl] = findAll(req.url, true);
-      if (inUrl !== undefined) return { secret: inUrl, where: 'url' };
-      if (req.body !== undefined) {
-        const text =
-          typeof req.body === 'string'
-            ? req.body
-            : new TextDecoder('utf-8', { fatal: false }).decode(req.body);
-        const [inBody] = findAll(text, true);
-        if (inBody !== undefined) return { secret: inBody, where: 'body' };
+
+      const injected: Injection[] = [];
+      const headers: Array<[string, string]> = [];
+      for (const b of headerBindings) {
+        headers.push([b.header, b.format.split('{secret}').join(valueOf.get(b.secret)!)]);
+        injected.push({
+          secret: b.secret,
+          host: hostPort(t),
+          scheme: t.scheme,
+          into: `header:${b.header.toLowerCase()}`,
+        });
       }
-      return null;
+      if (req.body === undefined || req.body.length === 0) return { ok: true, headers, injected };
+
+      let body = Buffer.from(req.body.buffer, req.body.byteOffset, req.body.byteLength);
+      let changed = false;
+      for (const secret of new Set(here.filter((b) => b.inject.includes('body')).map((b) => b.secret))) {
+        const r = replaceAll(
+          body,
+          Buffer.from(placeholderOf.get(secret)!),
+          Buffer.from(encodeForBody(valueOf.get(secret)!, req.contentType)),
+        );
+        if (r.count === 0) continue;
+        body = r.body;
+        changed = true;
+        injected.push({ secret, host: hostPort(t), scheme: t.scheme, into: 'body' });
+      }
+      // What is left after substitution is a leak: another secret, or a form gov did not replace.
+      for (const s of scanner.scan(body.toString('utf8')))
+        return { ok: false, leak: leak(s, 'body', t, here) };
+      return changed ? { ok: true, headers, body, injected } : { ok: true, headers, injected };
     },
   };
 }

@@ -122,7 +122,11 @@ function hostsBySecret(policyFlag: string | undefined, home: string): Map<string
       }),
     );
     const out = new Map<string, string[]>();
-    for (const c of policy.credentials) out.set(c.secret, [...(out.get(c.secret) ?? []), ...c.hosts]);
+    for (const c of policy.credentials) {
+      // Plain-HTTP bindings say so; https (the default) is shown as host:port.
+      const hosts = c.scheme === 'http' ? c.hosts.map((h) => `http://${h}`) : c.hosts;
+      out.set(c.secret, [...(out.get(c.secret) ?? []), ...hosts]);
+    }
     return out;
   } catch (err) {
     if (policyFlag !== undefined) throw err;

@@ -3,7 +3,7 @@
 // agent under `gov run`, approves the one call the policy holds (as a human would from a second
 // terminal), then shows the audit trail and verifies it.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -34,6 +34,15 @@ const { url, ca } = await new Promise((res, rej) => {
   server.once('exit', () => rej(new Error('demo server failed to start')));
 });
 say(`demo MCP server at ${url}`);
+// A credential goes only to its bound port: bind the demo token to the port the server got.
+const policy = join(home, 'demo-policy.yaml');
+writeFileSync(
+  policy,
+  readFileSync(join(here, 'gov.yaml'), 'utf8').replace(
+    'hosts: [127.0.0.1]',
+    `hosts: ['127.0.0.1:${new URL(url).port}']`,
+  ),
+);
 
 const set = gov(['vault', 'set', 'demo-token'], 'demo-secret-token-0123456789\n');
 if (set.status !== 0) {
@@ -49,7 +58,7 @@ const agent = spawn(
     'run',
     '--no-tui',
     '--policy',
-    join(here, 'gov.yaml'),
+    policy,
     '--upstream-ca',
     ca,
     '--',

@@ -1,20 +1,22 @@
 import type { Exchange, ExchangeHandler } from '../proxy/server.js';
-import { forwardableHeaders, defaultPort, type Upstream } from '../proxy/upstream.js';
+import { forwardableHeaders, type Upstream } from '../proxy/upstream.js';
 import { openUpstream, relayResponse, responseHeaders, sendJson, sendText } from '../proxy/forward.js';
 import { readBounded } from '../proxy/body.js';
 import { decodeContent } from '../proxy/content-encoding.js';
-import { classifyBody } from '../mcp/classify.js';
+import { classifyBody, type ParseResult } from '../mcp/classify.js';
 import { checkMcpHeaders } from '../mcp/headers.js';
 import { toEnvelope } from '../mcp/envelope.js';
 import {
+  DENIAL_CODE,
   invalidRequestResponse,
   jsonRpcError,
   malformedResponse,
   type GovResponse,
 } from '../mcp/wire-errors.js';
-import type { JsonRpcMessage, JsonValue } from '../types.js';
+import type { JsonRpcId, JsonRpcMessage, JsonValue } from '../types.js';
 import type { CallContext, Governed, Pipeline } from '../pipeline.js';
-import type { CredentialStage } from './stages.js';
+import type { CredentialStage, Injection } from './stages.js';
+import type { PlaceholderLeak } from '../../vault/inject.js';
 import { LegacySessions } from './legacy-sessions.js';
 import { isEventStream, relayUpstreamSse } from './sse-relay.js';
 import { ServerMessageProcessor } from './server-messages.js';
@@ -66,79 +68,117 @@ export function createHttpHandler(
   const legacy = new LegacySessions();
   const held = new HeldCallRegistry();
 
-  const blockLeak = async (ex: Exchange, leak: { secret: string; where: string }): Promise<void> => {
-    const reason = `credential placeholder for '${leak.secret}' sent to ${ex.target.host} (${leak.where}), which it is not bound to`;
+  /** A placeholder where it must not go: 403 with the reason (a JSON-RPC error for MCP) and an alert. */
+  const blockLeak = async (
+    ex: Exchange,
+    leak: PlaceholderLeak,
+    parsed: ParseResult | undefined,
+  ): Promise<void> => {
     const id = await pipeline.alert({
-      reason,
+      reason: leak.message,
       transport: 'http',
       server: { name: null, url: serverUrlOf(ex) },
-      detail: { secret: leak.secret, where: leak.where, host: ex.target.host },
+      detail: { secret: leak.secret, where: leak.where, host: `${ex.target.host}:${ex.target.port}` },
     });
-    sendText(ex.res, 403, `gov: blocked: ${reason}${id ? ` (audit ${id})` : ''}`);
+    const audit = id ? ` (audit ${id})` : '';
+    if (parsed?.kind !== 'mcp') return sendText(ex.res, 403, `gov: blocked: ${leak.message}${audit}`);
+    const data = { reason: leak.message, ...(id ? { audit_id: id } : {}) };
+    const errorFor = (rid: JsonRpcId) =>
+      jsonRpcError(rid, DENIAL_CODE, `Blocked by gov: ${leak.message}${audit}`, data);
+    const requests = parsed.messages.filter((m) => m.kind === 'request');
+    if (requests.length === 0) return sendJson(ex.res, 403, errorFor(null));
+    return sendJson(
+      ex.res,
+      200,
+      parsed.batch ? requests.map((m) => errorFor(m.id)) : errorFor(requests[0]!.id),
+    );
   };
 
-  const outgoingHeaders = (ex: Exchange): Record<string, string | string[]> => {
-    const headers = forwardableHeaders(ex.req.headers);
-    if (o.credentials) {
-      for (const [h, v] of o.credentials.headersFor(
-        ex.target.host,
-        ex.target.port,
-        defaultPort(ex.target.scheme),
-      )) {
-        headers[h.toLowerCase()] = v;
-      }
+  /**
+   * A request that is not an MCP call but carries a credential gets its own audit record
+   * before it leaves; without one it is refused.
+   */
+  const recordInjection = async (ex: Exchange, injected: Injection[]): Promise<boolean> => {
+    if (injected.length === 0) return true;
+    const url = serverUrlOf(ex);
+    try {
+      await pipeline.recordInjection({
+        method: ex.req.method ?? 'GET',
+        server: { name: pipeline.deps.policy.resolveServer(url), url },
+        injected,
+      });
+      return true;
+    } catch (err) {
+      sendText(
+        ex.res,
+        502,
+        `gov: the audit record could not be written (${(err as Error).message}); request refused`,
+      );
+      return false;
     }
-    return headers;
   };
 
   async function handle(ex: Exchange): Promise<void> {
     const { req } = ex;
-    if (o.credentials) {
-      const leak = o.credentials.findLeak({
-        host: ex.target.host,
-        port: ex.target.port,
-        defaultPort: defaultPort(ex.target.scheme),
-        headers: req.headers,
-        url: ex.url,
-      });
-      if (leak) return blockLeak(ex, leak);
-    }
-    const headers = outgoingHeaders(ex);
-    if (req.method !== 'POST') return forwardOther(ex, headers);
-
-    const raw = await readBounded(req, bodyLimit, header(ex, 'content-length'));
-    if (!raw.ok) {
-      if (raw.tooLarge) {
-        // The rest of the body is drained (not buffered) by readBounded so the client can read the 413.
+    const isPost = req.method === 'POST';
+    const declared = header(ex, 'content-length');
+    const hasBody =
+      declared !== undefined ? declared.trim() !== '0' : req.headers['transfer-encoding'] !== undefined;
+    // POST bodies are always examined (MCP). Other methods' bodies are read (bounded) only
+    // when there are placeholders to look for; else they stream.
+    let raw: Buffer | undefined;
+    let body: Buffer | undefined;
+    if (isPost || (o.credentials && hasBody)) {
+      const read = await readBounded(req, bodyLimit, declared);
+      if (!read.ok) {
+        if (read.tooLarge) {
+          // The rest of the body is drained (not buffered) by readBounded so the client can read the 413.
+          return sendJson(
+            ex.res,
+            413,
+            jsonRpcError(null, -32600, `Request body larger than ${bodyLimit} bytes; refused by gov`),
+          );
+        }
+        return sendText(ex.res, 400, `gov: could not read the request body: ${read.error}`);
+      }
+      raw = read.body;
+      const decoded = await decodeContent(raw, header(ex, 'content-encoding'), bodyLimit);
+      if (!decoded.ok)
         return sendJson(
           ex.res,
-          413,
-          jsonRpcError(null, -32600, `Request body larger than ${bodyLimit} bytes; refused by gov`),
+          decoded.status,
+          jsonRpcError(null, -32600, `${decoded.reason}; refused by gov`),
         );
-      }
-      return sendText(ex.res, 400, `gov: could not read the request body: ${raw.error}`);
+      body = decoded.body;
     }
-    const decoded = await decodeContent(raw.body, header(ex, 'content-encoding'), bodyLimit);
-    if (!decoded.ok)
-      return sendJson(
-        ex.res,
-        decoded.status,
-        jsonRpcError(null, -32600, `${decoded.reason}; refused by gov`),
-      );
-    const body = decoded.body;
+    const parsed = isPost && body ? classifyBody(body) : undefined;
+    const headers = forwardableHeaders(req.headers);
+    let injected: Injection[] = [];
     if (o.credentials) {
-      const leak = o.credentials.findLeak({
-        host: ex.target.host,
-        port: ex.target.port,
-        defaultPort: defaultPort(ex.target.scheme),
-        headers: {},
-        url: '',
+      const r = o.credentials.inspect({
+        target: ex.target,
+        rawHeaders: req.rawHeaders,
+        url: ex.url,
         body,
+        contentType: header(ex, 'content-type'),
       });
-      if (leak) return blockLeak(ex, leak);
+      if (!r.ok) return blockLeak(ex, r.leak, parsed);
+      for (const [h, v] of r.headers) headers[h.toLowerCase()] = v;
+      injected = r.injected;
+      if (r.body) {
+        // The substituted body goes out decoded.
+        body = raw = r.body;
+        delete headers['content-encoding'];
+      }
     }
-    const parsed = classifyBody(body);
-    if (parsed.kind === 'other') return forwardBuffered(ex, headers, raw.body);
+    if (!parsed) {
+      if (!(await recordInjection(ex, injected))) return;
+      return forwardOther(ex, headers, raw);
+    }
+    if (parsed.kind === 'other') {
+      if (!(await recordInjection(ex, injected))) return;
+      return forwardOther(ex, headers, raw);
+    }
     if (parsed.kind === 'malformed') {
       await pipeline.alert({
         reason: `malformed JSON-RPC refused: ${parsed.reason}`,
@@ -161,11 +201,15 @@ export function createHttpHandler(
         parsed.messages.length === 1 && 'id' in parsed.messages[0]! ? (parsed.messages[0]!.id ?? null) : null;
       return sendJson(ex.res, 400, invalidRequestResponse(mismatch, id));
     }
-    return governMcp(ex, headers, body, parsed.messages, parsed.batch);
+    return governMcp(ex, headers, body!, parsed.messages, parsed.batch, injected);
   }
 
-  async function forwardOther(ex: Exchange, headers: Record<string, string | string[]>): Promise<void> {
-    const up = await openUpstream(ex, upstream, { headers });
+  async function forwardOther(
+    ex: Exchange,
+    headers: Record<string, string | string[]>,
+    body: Buffer | undefined,
+  ): Promise<void> {
+    const up = await openUpstream(ex, upstream, { headers, ...(body ? { body } : {}) });
     if (!up) return;
     if (isEventStream(up.headers['content-type'])) {
       const processor = new ServerMessageProcessor(pipeline, new Map());
@@ -175,21 +219,13 @@ export function createHttpHandler(
     await relayResponse(ex, up);
   }
 
-  async function forwardBuffered(
-    ex: Exchange,
-    headers: Record<string, string | string[]>,
-    body: Buffer,
-  ): Promise<void> {
-    const up = await openUpstream(ex, upstream, { headers, body });
-    if (up) await relayResponse(ex, up);
-  }
-
   async function governMcp(
     ex: Exchange,
     headers: Record<string, string | string[]>,
     body: Buffer,
     messages: JsonRpcMessage[],
     batch: boolean,
+    injected: Injection[],
   ): Promise<void> {
     const serverUrl = serverUrlOf(ex);
     const server = { name: pipeline.deps.policy.resolveServer(serverUrl), url: serverUrl };
@@ -241,7 +277,7 @@ export function createHttpHandler(
           return t.signal;
         };
         try {
-          return { m, g: await pipeline.govern(env, { onHeld }) };
+          return { m, g: await pipeline.govern(env, { onHeld, injected }) };
         } finally {
           release();
         }
@@ -266,6 +302,10 @@ export function createHttpHandler(
       }
     }
     if (gone?.signal.aborted || ex.res.destroyed) return;
+    // Governed calls carry the injection on their own records; a body of responses only has none.
+    if (forward.length > 0 && !results.some((r) => r.g?.action === 'forward')) {
+      if (!(await recordInjection(ex, injected))) return;
+    }
     if (heldStream?.started) {
       return finishHeld({
         ex,
@@ -300,7 +340,19 @@ export function createHttpHandler(
       for (const [id, c] of calls) session.pending.set(id, c);
       for (const d of denied.splice(0)) session.inject(d);
     }
-    const outBody = allForwarded ? body : Buffer.from(JSON.stringify(batch ? forward : forward[0]));
+    let outBody = allForwarded ? body : Buffer.from(JSON.stringify(batch ? forward : forward[0]));
+    if (!allForwarded && o.credentials && injected.some((i) => i.into === 'body')) {
+      // The re-serialised batch holds the placeholders again: substitute what is forwarded.
+      const r = o.credentials.inspect({
+        target: ex.target,
+        rawHeaders: [],
+        url: '',
+        body: outBody,
+        contentType: 'application/json',
+      });
+      if (!r.ok) return sendText(ex.res, 403, `gov: blocked: ${r.leak.message}`);
+      outBody = r.body ?? outBody;
+    }
     delete headers['content-encoding'];
     headers['accept-encoding'] = 'identity';
     const started = performance.now();

@@ -54,7 +54,8 @@ export interface ApprovalStage {
 export type RedactionStage = Pick<Redactor, 'redactJson' | 'redactString'>;
 
 /** Credential injection and placeholder-leak detection (vault/inject.ts). */
-export type CredentialStage = Pick<CredentialInjector, 'headersFor' | 'findLeak'>;
+export type CredentialStage = Pick<CredentialInjector, 'inspect'>;
+export type { Injection } from '../../vault/inject.js';
 
 export interface PipelineDeps {
   run: string;

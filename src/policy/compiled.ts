@@ -28,11 +28,16 @@ export interface PolicyInput {
 /** A `credentials:` entry: which vault secret goes into which header for which hosts. */
 export interface CredentialBinding {
   secret: string;
+  /** Host globs, each with its port written out (`host:443`, `[::1]:8443`). */
   hosts: string[];
   header: string;
   /** Always contains `{secret}`. */
   format: string;
   env?: string;
+  /** Injected only on connections of this scheme (https: upstream TLS verified by gov). */
+  scheme: 'https' | 'http';
+  /** Where the secret goes: the bound header, and/or in place of its placeholder in the body. */
+  inject: Array<'header' | 'body'>;
 }
 
 export type UnknownServers = 'allow' | 'deny' | 'approve';

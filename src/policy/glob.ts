@@ -120,22 +120,20 @@ function canonicalHost(host: string): string {
   return h;
 }
 
-export function hostGlob(pattern: string): HostGlob {
-  let p = pattern.trim().toLowerCase();
-  let port: number | null = null;
-  // host:port, [v6]:port; a bare IPv6 address (several colons) has no port.
+/** `host`, `host:port`, `[v6]` or `[v6]:port`; a bare IPv6 address (several colons) has no port. */
+export function splitHostPort(pattern: string): { host: string; port: number | null } {
+  const p = pattern.trim().toLowerCase();
   const bracket = /^\[([^\]]+)\](?::(\d+))?$/.exec(p);
-  if (bracket) {
-    p = bracket[1] as string;
-    if (bracket[2]) port = Number(bracket[2]);
-  } else {
-    const m = /^([^:]+):(\d+)$/.exec(p);
-    if (m) {
-      p = m[1] as string;
-      port = Number(m[2]);
-    }
-  }
-  p = canonicalHost(p);
+  if (bracket) return { host: bracket[1] as string, port: bracket[2] ? Number(bracket[2]) : null };
+  const m = /^([^:]+):(\d+)$/.exec(p);
+  if (m) return { host: m[1] as string, port: Number(m[2]) };
+  return { host: p, port: null };
+}
+
+export function hostGlob(pattern: string): HostGlob {
+  const split = splitHostPort(pattern);
+  const port = split.port;
+  const p = canonicalHost(split.host);
   let src = '';
   for (const ch of p) src += ch === '*' ? '[^/:@\\s]*' : ch === '?' ? '[^/:@\\s.]' : escapeRe(ch);
   const re = new RegExp(`^${src}$`, 'u');

@@ -7,6 +7,7 @@ import { z } from 'zod';
 import type { Constraints, DecisionKind } from '../types.js';
 import type { CredentialBinding, UnknownServers } from './compiled.js';
 import { parseDurationMs, parseRate } from './duration.js';
+import { splitHostPort } from './glob.js';
 
 export interface RuleSpec {
   id: string;
@@ -74,7 +75,7 @@ const KEYS: Record<string, string[]> = {
   ],
   rule: ['id', 'server', 'tool', 'uri', 'method', 'when', 'decision', 'reason', 'timeout', 'constraints'],
   constraints: ['max_calls', 'rate', 'timeout'],
-  credential: ['secret', 'hosts', 'header', 'format', 'env'],
+  credential: ['secret', 'hosts', 'header', 'format', 'env', 'scheme', 'inject'],
   output: ['redact'],
 };
 
@@ -260,8 +261,36 @@ const credential = z
       .string()
       .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { message: 'expected an environment variable name' })
       .optional(),
+    scheme: z.enum(['https', 'http']).default('https'),
+    inject: z
+      .union([z.enum(['header', 'body']), z.array(z.enum(['header', 'body'])).min(1)])
+      .default('header'),
   })
-  .strict();
+  .strict()
+  .superRefine((c, ctx) => {
+    c.hosts.forEach((h, j) => {
+      const { port } = splitHostPort(h);
+      if (port !== null && (port < 1 || port > 65535))
+        ctx.addIssue({ code: 'custom', path: ['hosts', j], message: `port ${port} is out of range` });
+      // Plain HTTP is readable by anyone on the path, and a portless entry would send the
+      // secret to whatever listens on port 80 of that host: both must be written out.
+      if (c.scheme === 'http' && port === null)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['hosts', j],
+          message: `scheme: http needs an explicit port on every host (e.g. '${h}:8080')`,
+        });
+    });
+  });
+
+/** Every host entry with its port written out: 443 for https when the entry names none. */
+function hostsWithPorts(hosts: string[]): string[] {
+  return hosts.map((h) => {
+    const { host, port } = splitHostPort(h);
+    const name = host.includes(':') ? `[${host}]` : host;
+    return `${name}:${port ?? 443}`;
+  });
+}
 
 const root = z
   .object({
@@ -367,9 +396,11 @@ const root = z
       }),
       credentials: doc.credentials.map((c) => ({
         secret: c.secret,
-        hosts: c.hosts,
+        hosts: hostsWithPorts(c.hosts),
         header: c.header,
         format: c.format,
+        scheme: c.scheme,
+        inject: [...new Set(typeof c.inject === 'string' ? [c.inject] : c.inject)],
         ...(c.env !== undefined ? { env: c.env } : {}),
       })),
       // Vault values are always redacted (SPEC §8: no secret value reaches the child); the

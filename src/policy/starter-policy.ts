@@ -57,7 +57,9 @@ rules:
   #   timeout: 10m
 
 # Credentials from the vault ('gov vault set NAME'), injected as a header for the listed
-# hosts. The agent only ever sees a placeholder in 'env'.
+# hosts, over verified TLS on port 443 unless written host:port. The agent only ever sees a
+# placeholder in 'env'. Plain HTTP needs 'scheme: http' and a port on every host;
+# 'inject: [header, body]' also replaces the placeholder in request bodies (docs/credentials.md).
 credentials: []
 #  - secret: github-token
 #    hosts: [api.githubcopilot.com]

@@ -123,8 +123,36 @@ describe('gov.yaml schema errors name file:line:col and what was expected', () =
     expect(problems(noHosts)).toEqual(['gov.yaml:4:12: expected a list with at least 1 entry']);
     const p = policy('version: 1\ncredentials:\n  - secret: gh\n    hosts: ["*.example.com"]\n');
     expect(p.credentials).toEqual([
-      { secret: 'gh', hosts: ['*.example.com'], header: 'Authorization', format: 'Bearer {secret}' },
+      {
+        secret: 'gh',
+        hosts: ['*.example.com:443'],
+        header: 'Authorization',
+        format: 'Bearer {secret}',
+        scheme: 'https',
+        inject: ['header'],
+      },
     ]);
+  });
+
+  it('writes out every credential host port (443 by default) and requires one for scheme: http', () => {
+    const p = policy(
+      'version: 1\ncredentials:\n  - secret: gh\n    hosts: [a.example, "b.example:8443", "::1", "[::1]:9443"]\n    inject: [header, body]\n',
+    );
+    expect(p.credentials[0]!.hosts).toEqual(['a.example:443', 'b.example:8443', '[::1]:443', '[::1]:9443']);
+    expect(p.credentials[0]!.inject).toEqual(['header', 'body']);
+    expect(p.hostMatches(p.credentials[0]!.hosts, 'a.example', 8443, 443)).toBe(false);
+    expect(p.hostMatches(p.credentials[0]!.hosts, 'a.example', 443, 443)).toBe(true);
+    expect(
+      problems(
+        'version: 1\ncredentials:\n  - secret: gh\n    scheme: http\n    hosts: ["127.0.0.1:8080", 127.0.0.1]\n',
+      ),
+    ).toEqual(["gov.yaml:5:31: scheme: http needs an explicit port on every host (e.g. '127.0.0.1:8080')"]);
+    expect(
+      problems('version: 1\ncredentials:\n  - secret: gh\n    scheme: ftp\n    hosts: [a]\n')[0],
+    ).toMatch(/^gov\.yaml:4:13: /);
+    expect(
+      problems('version: 1\ncredentials:\n  - secret: gh\n    inject: url\n    hosts: [a]\n')[0],
+    ).toMatch(/^gov\.yaml:4:13: /);
   });
 
   it('reports YAML syntax errors and duplicate keys with their position', () => {

@@ -23,10 +23,12 @@ describe('the SPEC §4 example policy', () => {
     expect(p.credentials).toEqual([
       {
         secret: 'github-token',
-        hosts: ['api.githubcopilot.com'],
+        hosts: ['api.githubcopilot.com:443'],
         header: 'Authorization',
         format: 'Bearer {secret}',
         env: 'GITHUB_TOKEN',
+        scheme: 'https',
+        inject: ['header'],
       },
     ]);
     expect(p.redact).toEqual({ vault: true, secrets: true });

@@ -102,7 +102,7 @@ describe('gov vault (CLI)', () => {
     expect((await run(['vault', 'set', 'github-token'], SECRET)).code).toBe(0);
     const list = await run(['vault', 'list', '--json']);
     expect(list.code).toBe(0);
-    expect(JSON.parse(list.stdout)[0].hosts).toEqual(['api.githubcopilot.com', '*.github.com']);
+    expect(JSON.parse(list.stdout)[0].hosts).toEqual(['api.githubcopilot.com:443', '*.github.com:443']);
     expect(list.stderr).toContain("'missing-one'");
   });
 
