@@ -1,6 +1,5 @@
 import type { IncomingMessage } from 'node:http';
 import type { UpgradeDecision, UpgradeGate, UpgradeRequest } from '../proxy/upgrade.js';
-import { defaultPort } from '../proxy/upstream.js';
 import type { Pipeline } from '../pipeline.js';
 import type { CredentialStage } from './stages.js';
 
@@ -59,23 +58,17 @@ export function createUpgradeGate(o: UpgradeGateOptions): UpgradeGate {
   };
 
   return async (u) => {
-    const { host, port, scheme } = u.target;
-    if (o.credentials) {
-      const leak = o.credentials.findLeak({
-        host,
-        port,
-        defaultPort: defaultPort(scheme),
-        headers: u.req.headers,
-        url: u.url,
-      });
-      if (leak)
-        return refuse(
-          u,
-          403,
-          `credential placeholder for '${leak.secret}' sent to ${host} (${leak.where}) in an upgrade request`,
-          'placeholders are replaced only in requests gov governs',
-        );
-    }
+    const { host, port } = u.target;
+    // The handshake's own headers and URL are checked for placeholders; what a binding would
+    // inject is kept out of the tunnel below.
+    const inspection = o.credentials?.inspect({ target: u.target, rawHeaders: u.req.rawHeaders, url: u.url });
+    if (inspection && !inspection.ok)
+      return refuse(
+        u,
+        403,
+        `${inspection.leak.message} (in an upgrade request)`,
+        'placeholders are replaced only in requests gov governs',
+      );
     const notWs = notAWebSocketHandshake(u.req);
     if (notWs)
       return refuse(
@@ -93,9 +86,7 @@ export function createUpgradeGate(o: UpgradeGateOptions): UpgradeGate {
       );
 
     // Whatever a credential binding would set for this host stays out of the tunnel.
-    const bound = new Set(
-      (o.credentials?.headersFor(host, port, defaultPort(scheme)) ?? []).map(([h]) => h.toLowerCase()),
-    );
+    const bound = new Set((inspection?.ok ? inspection.headers : []).map(([h]) => h.toLowerCase()));
     const headers: Array<[string, string]> = [];
     const stripped = new Set<string>();
     const raw = u.req.rawHeaders;
