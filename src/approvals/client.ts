@@ -336,8 +336,10 @@ export function subscribeAll(
     }
   };
 
-  void poll();
-  const timer = setInterval(() => void poll(), opts.pollMs ?? 1000);
+  // A failed discovery (an unreadable runs directory) is retried on the next poll.
+  const pollSafely = () => poll().catch(() => undefined);
+  void pollSafely();
+  const timer = setInterval(() => void pollSafely(), opts.pollMs ?? 1000);
   timer.unref();
 
   return {

@@ -188,7 +188,16 @@ export function classifyBody(bytes: Uint8Array, opts: ClassifyOptions = {}): Par
   const text = decodeUtf8Strict(body);
   if (text === null) return malformed(-32700, 'invalid UTF-8');
   const parsed = parseStrictJsonText(text, depth);
-  if (!parsed.ok) return malformed(-32700, parsed.reason);
+  if (!parsed.ok) {
+    // Valid JSON with a number JavaScript cannot hold exactly: answered under its id if it has one.
+    // The id itself may be the inexact number; then it cannot be echoed and null is used.
+    if (parsed.value !== undefined) {
+      const id = recoverId(parsed.value);
+      const exact = typeof id !== 'number' || (Number.isSafeInteger(id) && !Object.is(id, -0));
+      return malformed(-32600, parsed.reason, exact ? id : null);
+    }
+    return malformed(-32700, parsed.reason);
+  }
   const value = parsed.value;
 
   if (!Array.isArray(value)) {
