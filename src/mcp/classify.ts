@@ -9,6 +9,7 @@
  */
 import type { JsonObject, JsonRpcId, JsonRpcMessage, JsonValue } from '../types.js';
 import { decodeUtf8Strict, parseStrictJsonText } from './json-strict.js';
+import { EDGE_CHARS, exactId, idAtEdges } from './recover-id.js';
 
 export type ParseResult =
   | { kind: 'mcp'; batch: boolean; messages: JsonRpcMessage[] }
@@ -186,17 +187,18 @@ export function classifyBody(bytes: Uint8Array, opts: ClassifyOptions = {}): Par
   }
 
   const text = decodeUtf8Strict(body);
-  if (text === null) return malformed(-32700, 'invalid UTF-8');
+  // A body gov will not parse is still answered under its id when its edges show one.
+  const edgeId = (t: string) => idAtEdges(t.slice(0, EDGE_CHARS), t.slice(-EDGE_CHARS));
+  if (text === null) return malformed(-32700, 'invalid UTF-8', edgeId(Buffer.from(body).toString('utf8')));
   const parsed = parseStrictJsonText(text, depth);
   if (!parsed.ok) {
-    // Valid JSON with a number JavaScript cannot hold exactly: answered under its id if it has one.
-    // The id itself may be the inexact number; then it cannot be echoed and null is used.
+    // Valid JSON with a number JavaScript cannot hold exactly: answered under its id if it has
+    // one (unless that id is the inexact number).
     if (parsed.value !== undefined) {
-      const id = recoverId(parsed.value);
-      const exact = typeof id !== 'number' || (Number.isSafeInteger(id) && !Object.is(id, -0));
-      return malformed(-32600, parsed.reason, exact ? id : null);
+      const id = isPlainObject(parsed.value) ? exactId(parsed.value['id']) : null;
+      return malformed(-32600, parsed.reason, id);
     }
-    return malformed(-32700, parsed.reason);
+    return malformed(-32700, parsed.reason, edgeId(text));
   }
   const value = parsed.value;
 
