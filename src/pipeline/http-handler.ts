@@ -346,5 +346,26 @@ export function createHttpHandler(
     await relayResponse(ex, up);
   }
 
-  return Object.assign(handle, { legacy, held });
+  /** A failure outside any one message's governing is still audited and answered, not a bare 502. */
+  async function guarded(ex: Exchange): Promise<void> {
+    try {
+      await handle(ex);
+    } catch (err) {
+      const reason = `gov could not process this request: ${err instanceof Error ? err.message : String(err)}`;
+      const auditId = await pipeline.alert({
+        reason,
+        transport: 'http',
+        server: { name: null, url: serverUrlOf(ex) },
+      });
+      if (ex.res.headersSent) ex.res.destroy();
+      else
+        sendJson(
+          ex.res,
+          500,
+          jsonRpcError(null, -32603, reason, auditId ? { audit_id: auditId } : undefined),
+        );
+    }
+  }
+
+  return Object.assign(guarded, { legacy, held });
 }
