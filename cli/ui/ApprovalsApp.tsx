@@ -1,6 +1,6 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { Box, Text, useStdin, useStdout, type Key } from 'ink';
-import type { PendingCall, RemoteEvent, SettleOutcome } from '../../src/approvals/client.js';
+import type { PendingCall, RemoteEvent, SettleOutcome, UnreachableRun } from '../../src/approvals/client.js';
 import { CHOOSE, promptKey, type PromptState } from './approval-keys.js';
 import { HeldCallView } from './HeldCallView.js';
 import { useChangedAt, useColumns, useLatestInput, useNow } from './panel-hooks.js';
@@ -21,6 +21,8 @@ const keyOf = (run: string, id: string) => `${run}\u0000${id}`;
 /** Held calls across all runs, oldest first, kept current from the remote event stream. */
 function useRemoteHeld(subscribe: ApprovalsAppProps['subscribe']) {
   const [calls, setCalls] = useState<PendingCall[]>([]);
+  // Runs that exist but do not answer: shown, never silently left out.
+  const [unreachable, setUnreachable] = useState<UnreachableRun[]>([]);
   const remove = useCallback(
     (pred: (c: PendingCall) => boolean) => setCalls((prev) => prev.filter((c) => !pred(c))),
     [],
@@ -33,6 +35,8 @@ function useRemoteHeld(subscribe: ApprovalsAppProps['subscribe']) {
           if (prev.some((c) => c.run === call.run && c.id === call.id)) return prev;
           return [...prev, call].sort((a, b) => a.held_since.localeCompare(b.held_since));
         });
+      } else if (ev.type === 'unreachable') {
+        setUnreachable((prev) => (JSON.stringify(prev) === JSON.stringify(ev.runs) ? prev : ev.runs));
       } else if (ev.type === 'settled') {
         remove((c) => c.run === ev.run && c.id === ev.id);
       } else {
@@ -41,7 +45,7 @@ function useRemoteHeld(subscribe: ApprovalsAppProps['subscribe']) {
     });
     return () => sub.close();
   }, [subscribe, remove]);
-  return { calls, remove };
+  return { calls, remove, unreachable };
 }
 
 /** `gov approvals`: every held call of every live run; pick one, approve or deny it. */
@@ -49,7 +53,7 @@ export function ApprovalsApp({ subscribe, approve, deny, onExit, keyGuardMs = 30
   const { isRawModeSupported } = useStdin();
   const { stdout } = useStdout();
   const columns = useColumns();
-  const { calls, remove } = useRemoteHeld(subscribe);
+  const { calls, remove, unreachable } = useRemoteHeld(subscribe);
   // Selection and prompt live in refs so consecutive keys see each other's effect.
   const selectedKey = useRef<string | undefined>(undefined);
   const [status, setStatus] = useState<{ text: string; error: boolean } | undefined>(undefined);
@@ -124,6 +128,12 @@ export function ApprovalsApp({ subscribe, approve, deny, onExit, keyGuardMs = 30
           — {calls.length} held{calls.length > 0 ? ` across ${runs} run${runs === 1 ? '' : 's'}` : ''}
         </Text>
       </Text>
+      {unreachable.map((u) => (
+        <Text key={u.run} color="red" wrap="truncate-end">
+          run {sanitizeInline(u.run, 64)} did not answer ({sanitizeInline(u.error, 80)}): its held calls are
+          not shown
+        </Text>
+      ))}
       {calls.length === 0 ? (
         <Box flexDirection="column" marginTop={1}>
           <Text>No held calls</Text>

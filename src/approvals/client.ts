@@ -23,7 +23,9 @@ export type RemoteEvent =
   | { type: 'held'; run: string; call: HeldCall }
   | { type: 'settled'; run: string; id: string; verdict: ApprovalVerdict }
   /** The run's socket closed: every call it held is gone. */
-  | { type: 'run-ended'; run: string };
+  | { type: 'run-ended'; run: string }
+  /** After each discovery: the live runs that did not answer (empty when all did). */
+  | { type: 'unreachable'; runs: UnreachableRun[] };
 
 const REQUEST_TIMEOUT_MS = 3000;
 // A call in full may be megabytes long.
@@ -374,7 +376,8 @@ export function subscribeAll(
 
   const poll = async () => {
     if (closed) return;
-    const { runs } = await discoverRuns(home);
+    const { runs, unreachable } = await discoverRuns(home);
+    if (!closed) emit({ type: 'unreachable', runs: unreachable });
     for (const r of runs) {
       if (closed || conns.has(r.run)) continue;
       // Reserve the slot before connecting so the next poll does not attach twice.
