@@ -198,7 +198,9 @@ export function classifyBody(bytes: Uint8Array, opts: ClassifyOptions = {}): Par
       const id = isPlainObject(parsed.value) ? exactId(parsed.value['id']) : null;
       return malformed(-32600, parsed.reason, id);
     }
-    return malformed(-32700, parsed.reason, edgeId(text));
+    // Two "id" members: which one the client meant is anyone's guess, so neither is echoed.
+    const ambiguous = parsed.reason.startsWith('duplicate key "id"');
+    return malformed(-32700, parsed.reason, ambiguous ? null : edgeId(text));
   }
   const value = parsed.value;
 
