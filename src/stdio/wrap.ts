@@ -147,7 +147,7 @@ export async function runStdioWrap(o: StdioWrapOptions): Promise<StdioWrapResult
     if (parsed.kind === 'other')
       return refuse(ticket, malformedResponse(notJsonRpc(line)), 'not a JSON-RPC message');
     governLine(ticket, line, parsed.messages, parsed.batch).catch((err: unknown) =>
-      lineFailed(ticket, parsed.messages, err),
+      lineFailed(ticket, parsed.messages, parsed.batch, err),
     );
   };
 
@@ -204,13 +204,15 @@ export async function runStdioWrap(o: StdioWrapOptions): Promise<StdioWrapResult
   }
 
   /** Last resort for a failure outside any one message: its requests get an error, gov goes on. */
-  const lineFailed = (ticket: Ticket, messages: JsonRpcMessage[], err: unknown): void => {
-    log.warn(`could not relay a client message: ${err instanceof Error ? err.message : String(err)}`);
+  const lineFailed = (ticket: Ticket, messages: JsonRpcMessage[], batch: boolean, err: unknown): void => {
+    const reason = `gov could not process this message: ${err instanceof Error ? err.message : String(err)}`;
+    log.warn(reason);
+    void pipeline.alert({ reason, transport: 'stdio', server: o.server });
     const replies = messages.flatMap((m) =>
-      m.kind === 'request' ? [jsonRpcError(m.id, INTERNAL_ERROR, 'gov could not process this message')] : [],
+      m.kind === 'request' ? [jsonRpcError(m.id, INTERNAL_ERROR, reason)] : [],
     );
     ticket.settle(() => {
-      if (replies.length) answer(replies.length === 1 ? replies[0]! : replies);
+      if (replies.length) answer(batch ? replies : replies[0]!);
     });
   };
 
