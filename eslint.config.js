@@ -36,6 +36,15 @@ export default tseslint.config(
     },
   },
   {
+    // A promise nobody awaits or catches turns any failure into an unhandled rejection (a crash).
+    files: ['src/**/*.ts', 'cli/**/*.ts', 'cli/**/*.tsx'],
+    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-misused-promises': 'error',
+    },
+  },
+  {
     files: ['**/*.cjs', 'preload/**'],
     rules: { '@typescript-eslint/no-require-imports': 'off' },
   },

@@ -124,6 +124,38 @@ export class Pipeline {
 
   /** Decide one client→server request or notification. Never throws: any failure denies. */
   async govern(env: Envelope, opts: GovernOptions = {}): Promise<Governed> {
+    try {
+      return await this.decide(env, opts);
+    } catch (err) {
+      return this.failed(env, err);
+    }
+  }
+
+  /**
+   * gov could not process a message (a bug, or a value no stage can handle): deny it, with an
+   * alert in the audit — the message's own arguments are left out, as they may be what failed.
+   */
+  async failed(env: Envelope, err: unknown): Promise<Governed> {
+    const reason = `gov could not process this message: ${err instanceof Error ? err.message : String(err)}`;
+    this.deps.log.warn(`${env.method}: ${reason}`);
+    const target = targetOf(env);
+    const auditId = await this.alert({
+      reason,
+      transport: env.transport,
+      server: { name: env.server.name, url: env.server.url },
+      detail: {
+        method: env.method,
+        ...(target ? { target } : {}),
+        ...(env.id !== null ? { request_id: env.id } : {}),
+      },
+    });
+    const decision: PolicyDecision = { decision: 'deny', rule: 'gov-error', reason };
+    const call: CallContext = { env, auditId: auditId ?? '', decision, startedMs: this.now() };
+    const info = { rule: decision.rule, reason, audit_id: call.auditId };
+    return this.deny(env, call, policyDenial(env.id, info, { denyAs: this.deps.policy.denyAs }));
+  }
+
+  private async decide(env: Envelope, opts: GovernOptions): Promise<Governed> {
     const t0 = this.now();
     const { policy } = this.deps;
     let decision: PolicyDecision;

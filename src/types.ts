@@ -139,6 +139,9 @@ export interface HeldCall {
   reason: string;
   held_since: string;
   timeout_ms: number;
+  /** Set when `args` is a summary (listings); the full arguments are `args_bytes` long. */
+  args_truncated?: boolean;
+  args_bytes?: number;
 }
 
 /** Emitted by the pipeline for every governed message (drives the TUI and `--no-tui` lines). */

@@ -1,17 +1,22 @@
-import { listPending, type PendingCall } from '../../src/approvals/client.js';
-import { usageError } from '../../src/errors.js';
+import { LISTED_ARGS_BYTES, formatBytes } from '../../src/approvals/args-summary.js';
+import { getPending, listPending, unreachableError, type PendingCall } from '../../src/approvals/client.js';
+import { GovError, usageError } from '../../src/errors.js';
 import { govHome } from '../../src/home.js';
 import { parseCommandArgs, wantsHelp } from '../args.js';
 import { sanitizeInline } from '../ui/sanitize.js';
 
-const HELP = `usage: gov pending [--json]
+const HELP = `usage: gov pending [--json] [--full ID]
 
 List the calls held for approval in every live run.
 
 options:
   --json      print a JSON array of {id, run, server, tool, method, args, rule, reason, held_since}
+  --full ID   print one held call as JSON with its arguments in full
   -h, --help  show this help
 
+Arguments over ${formatBytes(LISTED_ARGS_BYTES)} are summarised in listings: cut parts read
+'…(truncated, SIZE)' and the call carries "args_truncated": true and "args_bytes" (the full
+size); '--full ID' shows them whole. A run that does not answer is named on stderr, exit 1.
 Approve or deny one with 'gov approve ID' / 'gov deny ID', or interactively with 'gov approvals'.
 `;
 
@@ -27,6 +32,7 @@ export function pendingJson(c: PendingCall) {
     rule: c.rule,
     reason: c.reason,
     held_since: c.held_since,
+    ...(c.args_truncated ? { args_truncated: true, args_bytes: c.args_bytes } : {}),
   };
 }
 
@@ -61,16 +67,37 @@ export default async function pending(argv: string[]): Promise<number> {
     process.stdout.write(HELP);
     return 0;
   }
-  const { values, positionals } = parseCommandArgs('pending', argv, { json: { type: 'boolean' } });
+  const { values, positionals } = parseCommandArgs('pending', argv, {
+    json: { type: 'boolean' },
+    full: { type: 'string' },
+  });
   if (positionals.length > 0)
     throw usageError(`pending: unexpected argument '${positionals[0]}'`, "see 'gov pending --help'");
-  const calls = await listPending(govHome());
+  if (values.full !== undefined) {
+    const call = await getPending(govHome(), values.full);
+    if (!call) {
+      throw new GovError(
+        'not-found',
+        `no held call '${sanitizeInline(values.full, 64)}' (unknown or no longer pending)`,
+        {
+          hint: "run 'gov pending' to list held calls",
+        },
+      );
+    }
+    process.stdout.write(JSON.stringify(pendingJson(call), null, 2) + '\n');
+    return 0;
+  }
+  const { calls, unreachable } = await listPending(govHome());
   if (values.json) {
     process.stdout.write(JSON.stringify(calls.map(pendingJson), null, 2) + '\n');
   } else if (calls.length === 0) {
-    process.stdout.write('No held calls\n');
+    process.stdout.write(
+      unreachable.length ? 'No held calls in the runs that answered\n' : 'No held calls\n',
+    );
   } else {
     process.stdout.write(pendingTable(calls));
   }
+  // What the runs that answered hold is printed first; a run that did not answer fails the command.
+  if (unreachable.length) throw unreachableError(unreachable);
   return 0;
 }

@@ -1,6 +1,6 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { Box, Text, useStdin, type Key } from 'ink';
-import type { PendingCall, RemoteEvent, SettleOutcome } from '../../src/approvals/client.js';
+import type { PendingCall, RemoteEvent, SettleOutcome, UnreachableRun } from '../../src/approvals/client.js';
 import { CHOOSE, promptKey, type PromptState } from './approval-keys.js';
 import { scrollKey, useArgsViewport } from './args-viewport.js';
 import { HeldCallView } from './HeldCallView.js';
@@ -22,6 +22,8 @@ const keyOf = (run: string, id: string) => `${run}\u0000${id}`;
 /** Held calls across all runs, oldest first, kept current from the remote event stream. */
 function useRemoteHeld(subscribe: ApprovalsAppProps['subscribe']) {
   const [calls, setCalls] = useState<PendingCall[]>([]);
+  // Runs that exist but do not answer: shown, never silently left out.
+  const [unreachable, setUnreachable] = useState<UnreachableRun[]>([]);
   const remove = useCallback(
     (pred: (c: PendingCall) => boolean) => setCalls((prev) => prev.filter((c) => !pred(c))),
     [],
@@ -34,6 +36,8 @@ function useRemoteHeld(subscribe: ApprovalsAppProps['subscribe']) {
           if (prev.some((c) => c.run === call.run && c.id === call.id)) return prev;
           return [...prev, call].sort((a, b) => a.held_since.localeCompare(b.held_since));
         });
+      } else if (ev.type === 'unreachable') {
+        setUnreachable((prev) => (JSON.stringify(prev) === JSON.stringify(ev.runs) ? prev : ev.runs));
       } else if (ev.type === 'settled') {
         remove((c) => c.run === ev.run && c.id === ev.id);
       } else {
@@ -42,14 +46,14 @@ function useRemoteHeld(subscribe: ApprovalsAppProps['subscribe']) {
     });
     return () => sub.close();
   }, [subscribe, remove]);
-  return { calls, remove };
+  return { calls, remove, unreachable };
 }
 
 /** `gov approvals`: every held call of every live run; pick one, approve or deny it. */
 export function ApprovalsApp({ subscribe, approve, deny, onExit, keyGuardMs = 300 }: ApprovalsAppProps) {
   const { isRawModeSupported } = useStdin();
   const { columns, rows } = useTerminalSize();
-  const { calls, remove } = useRemoteHeld(subscribe);
+  const { calls, remove, unreachable } = useRemoteHeld(subscribe);
   // Selection and prompt live in refs so consecutive keys see each other's effect.
   const selectedKey = useRef<string | undefined>(undefined);
   const [status, setStatus] = useState<{ text: string; error: boolean } | undefined>(undefined);
@@ -126,6 +130,12 @@ export function ApprovalsApp({ subscribe, approve, deny, onExit, keyGuardMs = 30
           — {calls.length} held{calls.length > 0 ? ` across ${runs} run${runs === 1 ? '' : 's'}` : ''}
         </Text>
       </Text>
+      {unreachable.map((u) => (
+        <Text key={u.run} color="red" wrap="truncate-end">
+          run {sanitizeInline(u.run, 64)} did not answer ({sanitizeInline(u.error, 80)}): its held calls are
+          not shown
+        </Text>
+      ))}
       {calls.length === 0 ? (
         <Box flexDirection="column" marginTop={1}>
           <Text>No held calls</Text>

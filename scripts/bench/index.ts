@@ -180,7 +180,7 @@ async function main(): Promise<void> {
         onReady: async (govPid) => {
           const deadline = Date.now() + 60_000;
           while (Date.now() < deadline) {
-            pendingSeen = (await listPending(heldHome)).length;
+            pendingSeen = (await listPending(heldHome)).calls.length;
             if (pendingSeen >= SIZES.held) break;
             await new Promise((r) => setTimeout(r, 250));
           }

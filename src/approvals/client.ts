@@ -23,9 +23,13 @@ export type RemoteEvent =
   | { type: 'held'; run: string; call: HeldCall }
   | { type: 'settled'; run: string; id: string; verdict: ApprovalVerdict }
   /** The run's socket closed: every call it held is gone. */
-  | { type: 'run-ended'; run: string };
+  | { type: 'run-ended'; run: string }
+  /** After each discovery: the live runs that did not answer (empty when all did). */
+  | { type: 'unreachable'; runs: UnreachableRun[] };
 
 const REQUEST_TIMEOUT_MS = 3000;
+// A call in full may be megabytes long.
+const FULL_CALL_TIMEOUT_MS = 15_000;
 // Replies carry whole argument objects; allow more than a request line.
 const MAX_REPLY_BYTES = 64 * 1024 * 1024;
 
@@ -140,12 +144,30 @@ export async function request(
   });
 }
 
+/** A live run that did not answer: reported by name, never skipped in silence. */
+export interface UnreachableRun {
+  run: string;
+  error: string;
+}
+
+export interface DiscoveredRuns {
+  runs: RunDescriptor[];
+  unreachable: UnreachableRun[];
+}
+
+function errorText(err: unknown): string {
+  const e = err as NodeJS.ErrnoException;
+  return e?.code ?? (e instanceof Error ? e.message : String(err));
+}
+
 /**
- * Live runs under $GOV_HOME/runs. A run whose process is gone or whose socket refuses
- * connections is stale: its descriptor and socket are removed.
+ * Live runs under $GOV_HOME/runs. A run is provably gone — stale, its descriptor and socket
+ * removed — when its process is dead, or nothing listens on its socket (refused, or the socket
+ * file is gone). A run that exists but does not answer in time is `unreachable`.
  */
-export async function discoverRuns(home: string): Promise<RunDescriptor[]> {
+export async function discoverRuns(home: string): Promise<DiscoveredRuns> {
   const found = readDescriptors(home);
+  const unreachable: UnreachableRun[] = [];
   const checks = found.map(async ({ path, desc }) => {
     if (!desc || !isAlive(desc.pid)) {
       removeStale(home, path, desc);
@@ -158,51 +180,78 @@ export async function discoverRuns(home: string): Promise<RunDescriptor[]> {
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (code === 'ECONNREFUSED' || code === 'ENOENT' || code === 'ENOTSOCK') removeStale(home, path, desc);
+      else unreachable.push({ run: desc.run, error: errorText(err) });
       return null;
     }
   });
-  return (await Promise.all(checks)).filter((d): d is RunDescriptor => d !== null);
+  const runs = (await Promise.all(checks)).filter((d): d is RunDescriptor => d !== null);
+  return { runs, unreachable };
 }
 
-/** Every held call in every live run, oldest first. Runs that fail to answer are skipped. */
-export async function listPending(home: string): Promise<PendingCall[]> {
-  const runs = await discoverRuns(home);
+export interface PendingListing {
+  /** Every held call of every run that answered, oldest first (arguments summarised). */
+  calls: PendingCall[];
+  unreachable: UnreachableRun[];
+}
+
+/** Every held call in every live run; the runs that failed to answer are named. */
+export async function listPending(home: string): Promise<PendingListing> {
+  const { calls, unreachable } = await collectPending(home);
+  return { calls, unreachable };
+}
+
+async function collectPending(home: string): Promise<PendingListing & { runs: RunDescriptor[] }> {
+  const { runs, unreachable } = await discoverRuns(home);
   const lists = await Promise.all(
     runs.map(async (r) => {
       try {
         const reply = await request(r.socket, { op: 'list' });
-        return reply.ok && reply.calls ? reply.calls.map((c) => ({ ...c, run: r.run })) : [];
-      } catch {
-        return [];
+        if (reply.ok) return (reply.calls ?? []).map((c) => ({ ...c, run: r.run }));
+        unreachable.push({ run: r.run, error: reply.error });
+      } catch (err) {
+        unreachable.push({ run: r.run, error: errorText(err) });
       }
+      return [];
     }),
   );
-  return lists.flat().sort((a, b) => a.held_since.localeCompare(b.held_since));
+  const calls = lists.flat().sort((a, b) => a.held_since.localeCompare(b.held_since));
+  return { calls, unreachable, runs };
+}
+
+/** One failure line per run that did not answer. */
+export function unreachableError(unreachable: UnreachableRun[]): GovError {
+  const names = unreachable.map((u) => `run ${u.run} did not answer (${u.error})`).join('; ');
+  return new GovError('approvals', names, {
+    hint: 'retry; if the run is hung, stop its gov process (its held calls are then denied)',
+  });
 }
 
 async function findRunHolding(home: string, id: string, run?: string): Promise<RunDescriptor | null> {
-  const runs = (await discoverRuns(home)).filter((r) => run === undefined || r.run === run);
-  const holders: RunDescriptor[] = [];
-  await Promise.all(
-    runs.map(async (r) => {
-      try {
-        const reply = await request(r.socket, { op: 'list' });
-        if (reply.ok && reply.calls?.some((c) => c.id === id)) holders.push(r);
-      } catch {
-        // an unresponsive run cannot be holding anything we can settle
-      }
-    }),
-  );
+  const listing = await collectPending(home);
+  const holders = [
+    ...new Set(
+      listing.calls.filter((c) => c.id === id && (run === undefined || c.run === run)).map((c) => c.run),
+    ),
+  ];
   if (holders.length > 1) {
-    throw new GovError(
-      'approvals',
-      `held call id '${id}' exists in several runs (${holders.map((h) => h.run).join(', ')})`,
-      {
-        hint: 'approve it from `gov approvals`, which knows each call’s run',
-      },
-    );
+    throw new GovError('approvals', `held call id '${id}' exists in several runs (${holders.join(', ')})`, {
+      hint: 'approve it from `gov approvals`, which knows each call’s run',
+    });
   }
-  return holders[0] ?? null;
+  const unreachable = listing.unreachable.filter((u) => run === undefined || u.run === run);
+  if (holders.length === 0 && unreachable.length > 0) throw unreachableError(unreachable);
+  if (holders.length === 0) return null;
+  return listing.runs.find((r) => r.run === holders[0]) ?? null;
+}
+
+/** One held call with its arguments in full; null when no run holds it. */
+export async function getPending(home: string, id: string): Promise<PendingCall | null> {
+  const holder = await findRunHolding(home, id);
+  if (!holder) return null;
+  const reply = await request(holder.socket, { op: 'get', id }, FULL_CALL_TIMEOUT_MS);
+  if (!reply.ok) return null;
+  const call = reply.calls?.[0];
+  return call ? { ...call, run: holder.run } : null;
 }
 
 async function settleRemote(
@@ -327,7 +376,8 @@ export function subscribeAll(
 
   const poll = async () => {
     if (closed) return;
-    const runs = await discoverRuns(home);
+    const { runs, unreachable } = await discoverRuns(home);
+    if (!closed) emit({ type: 'unreachable', runs: unreachable });
     for (const r of runs) {
       if (closed || conns.has(r.run)) continue;
       // Reserve the slot before connecting so the next poll does not attach twice.
@@ -336,8 +386,10 @@ export function subscribeAll(
     }
   };
 
-  void poll();
-  const timer = setInterval(() => void poll(), opts.pollMs ?? 1000);
+  // A failed discovery (an unreadable runs directory) is retried on the next poll.
+  const pollSafely = () => poll().catch(() => undefined);
+  void pollSafely();
+  const timer = setInterval(() => void pollSafely(), opts.pollMs ?? 1000);
   timer.unref();
 
   return {

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { GovError } from '../errors.js';
 import { ensureDir, homePaths } from '../home.js';
 import type { ApprovalBroker, BrokerEvent } from './broker.js';
+import { summariseHeldCall } from './args-summary.js';
 import { LineSplitter } from './line-splitter.js';
 import {
   MAX_LINE_BYTES,
@@ -168,7 +169,7 @@ function serveConnection(conn: Socket, run: string, broker: ApprovalBroker): voi
           continue;
         }
         // Snapshot and subscription happen in the same tick, so no event falls between them.
-        send({ ok: true, run, calls: broker.list() });
+        send({ ok: true, run, calls: broker.list().map((c) => summariseHeldCall(c)) });
         unsubscribe = broker.subscribe((ev: BrokerEvent) => {
           if (conn.writableLength > MAX_SUBSCRIBER_BACKLOG) {
             conn.destroy();
@@ -176,7 +177,7 @@ function serveConnection(conn: Socket, run: string, broker: ApprovalBroker): voi
           }
           send(
             ev.type === 'held'
-              ? { event: 'held', call: ev.call }
+              ? { event: 'held', call: summariseHeldCall(ev.call) }
               : { event: 'settled', id: ev.id, verdict: ev.verdict },
           );
         });
@@ -211,7 +212,11 @@ function handle(
 ): object {
   switch (req.op) {
     case 'list':
-      return { ok: true, run, calls: broker.list() };
+      return { ok: true, run, calls: broker.list().map((c) => summariseHeldCall(c)) };
+    case 'get': {
+      const call = broker.list().find((c) => c.id === req.id);
+      return call ? { ok: true, run, calls: [call] } : notPending(req.id);
+    }
     case 'approve': {
       const verdict = {
         approved: true,

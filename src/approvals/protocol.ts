@@ -18,6 +18,8 @@ const approverSchema = z.enum(['cli', 'tui']);
 export const requestSchema = z.discriminatedUnion('op', [
   z.object({ op: z.literal('list') }),
   z.object({ op: z.literal('subscribe') }),
+  // One held call with its arguments in full (listings summarise them).
+  z.object({ op: z.literal('get'), id: z.string().min(1).max(128) }),
   z.object({
     op: z.literal('approve'),
     id: z.string().min(1).max(128),
@@ -50,6 +52,8 @@ export const heldCallSchema: z.ZodType<HeldCall> = z.object({
   reason: z.string(),
   held_since: z.string(),
   timeout_ms: z.number(),
+  args_truncated: z.boolean().optional(),
+  args_bytes: z.number().optional(),
 });
 
 export const verdictSchema: z.ZodType<ApprovalVerdict> = z.object({

@@ -2,6 +2,7 @@ import type { ChildProcess } from 'node:child_process';
 import { constants } from 'node:os';
 import crossSpawn from 'cross-spawn';
 import { GovError } from '../errors.js';
+import { withParentDeathSignal } from './parent-death.js';
 
 export interface SpawnedChild {
   child: ChildProcess;
@@ -19,7 +20,8 @@ export function exitCodeFor(code: number | null, signal: NodeJS.Signals | null):
 
 /**
  * Spawn the governed command (cross-spawn, never a shell). SIGINT/SIGTERM/SIGHUP sent to gov are
- * forwarded to the child; if gov itself exits first the child is killed, so no orphans.
+ * forwarded to the child; if gov itself exits first the child is killed, so no orphans. On Linux
+ * it also gets a parent-death signal, so it dies even when gov is killed with SIGKILL.
  */
 export function spawnChild(opts: {
   command: string;
@@ -51,8 +53,10 @@ export function spawnChild(opts: {
       });
     }
     try {
-      child = crossSpawn(opts.command, opts.args, { env: opts.env, stdio: opts.stdio });
+      const spawned = withParentDeathSignal(opts.command, opts.args, opts.env);
+      child = crossSpawn(spawned.command, spawned.args, { env: opts.env, stdio: opts.stdio });
     } catch (err) {
+      if (err instanceof GovError) return reject(err);
       reject(new GovError('spawn', `cannot start '${opts.command}': ${(err as Error).message}`));
       return;
     }

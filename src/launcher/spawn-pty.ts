@@ -2,6 +2,7 @@ import { constants } from 'node:os';
 import type { IPty } from '@lydell/node-pty';
 import { GovError } from '../errors.js';
 import { exitCodeFor } from './spawn-child.js';
+import { withParentDeathSignal } from './parent-death.js';
 
 export interface PtyChild {
   pty: IPty;
@@ -36,9 +37,11 @@ export async function spawnInPty(opts: {
   } catch {
     return undefined;
   }
+  // Like spawnChild: on Linux the child dies with gov, even when gov is killed with SIGKILL.
+  const launch = withParentDeathSignal(opts.command, opts.args, opts.env);
   let pty: IPty;
   try {
-    pty = spawn(opts.command, opts.args, {
+    pty = spawn(launch.command, launch.args, {
       name: opts.env['TERM'] ?? 'xterm-256color',
       cols: opts.cols,
       rows: opts.rows,

@@ -9,6 +9,7 @@
  */
 import type { JsonObject, JsonRpcId, JsonRpcMessage, JsonValue } from '../types.js';
 import { decodeUtf8Strict, parseStrictJsonText } from './json-strict.js';
+import { EDGE_CHARS, exactId, idAtEdges } from './recover-id.js';
 
 export type ParseResult =
   | { kind: 'mcp'; batch: boolean; messages: JsonRpcMessage[] }
@@ -186,9 +187,21 @@ export function classifyBody(bytes: Uint8Array, opts: ClassifyOptions = {}): Par
   }
 
   const text = decodeUtf8Strict(body);
-  if (text === null) return malformed(-32700, 'invalid UTF-8');
+  // A body gov will not parse is still answered under its id when its edges show one.
+  const edgeId = (t: string) => idAtEdges(t.slice(0, EDGE_CHARS), t.slice(-EDGE_CHARS));
+  if (text === null) return malformed(-32700, 'invalid UTF-8', edgeId(Buffer.from(body).toString('utf8')));
   const parsed = parseStrictJsonText(text, depth);
-  if (!parsed.ok) return malformed(-32700, parsed.reason);
+  if (!parsed.ok) {
+    // Valid JSON with a number JavaScript cannot hold exactly: answered under its id if it has
+    // one (unless that id is the inexact number).
+    if (parsed.value !== undefined) {
+      const id = isPlainObject(parsed.value) ? exactId(parsed.value['id']) : null;
+      return malformed(-32600, parsed.reason, id);
+    }
+    // Two "id" members: which one the client meant is anyone's guess, so neither is echoed.
+    const ambiguous = parsed.reason.startsWith('duplicate key "id"');
+    return malformed(-32700, parsed.reason, ambiguous ? null : edgeId(text));
+  }
   const value = parsed.value;
 
   if (!Array.isArray(value)) {

@@ -68,6 +68,21 @@ export function toEnvelope(msg: ClientMessage, ctx: EnvelopeContext): Envelope {
   return env;
 }
 
+/**
+ * The envelope of a message `toEnvelope` failed on: method and id only, so gov can still deny
+ * it under its id and record why.
+ */
+export function bareEnvelope(msg: ClientMessage, ctx: EnvelopeContext): Envelope {
+  return {
+    transport: ctx.transport,
+    server: ctx.server,
+    method: msg.method,
+    id: msg.kind === 'request' ? msg.id : null,
+    args: {},
+    message: msg,
+  };
+}
+
 /** Envelopes for every client→server message of a parse result (responses are skipped). */
 export function toEnvelopes(messages: readonly JsonRpcMessage[], ctx: EnvelopeContext): Envelope[] {
   const out: Envelope[] = [];

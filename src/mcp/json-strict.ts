@@ -11,7 +11,12 @@
  */
 import type { JsonValue } from '../types.js';
 
-export type StrictJsonResult = { ok: true; value: JsonValue } | { ok: false; reason: string };
+/**
+ * On failure `value` is set when the text is valid JSON whose numbers JavaScript cannot hold
+ * exactly (the message can then still be answered under its id).
+ */
+export type StrictJsonResult =
+  { ok: true; value: JsonValue } | { ok: false; reason: string; value?: JsonValue };
 
 export interface StrictJsonOptions {
   /** Maximum container nesting (top-level object or array is depth 1). Default 128. */
@@ -39,10 +44,13 @@ export function parseStrictJson(bytes: Uint8Array, opts: StrictJsonOptions = {})
 
 /** Same rules for text that is already decoded. */
 export function parseStrictJsonText(text: string, opts: StrictJsonOptions = {}): StrictJsonResult {
-  const problem = validate(text, opts.maxDepth ?? DEFAULT_MAX_DEPTH);
-  if (problem !== null) return { ok: false, reason: problem };
+  const scan = validate(text, opts.maxDepth ?? DEFAULT_MAX_DEPTH);
+  if (typeof scan === 'string') return { ok: false, reason: scan };
   try {
-    return { ok: true, value: JSON.parse(text) as JsonValue };
+    const value = JSON.parse(text) as JsonValue;
+    return scan.inexactNumber === null
+      ? { ok: true, value }
+      : { ok: false, reason: scan.inexactNumber, value };
   } catch (err) {
     // Unreachable when the validator is right; kept so a validator bug fails closed.
     return { ok: false, reason: `invalid JSON: ${err instanceof Error ? err.message : String(err)}` };
@@ -93,12 +101,42 @@ function quoteForReason(key: string): string {
   return JSON.stringify(shown);
 }
 
+const MAX_SAFE_DIGITS = String(Number.MAX_SAFE_INTEGER).length;
+
+function shortLexeme(lexeme: string): string {
+  return lexeme.length > 32 ? `${lexeme.slice(0, 32)}…` : lexeme;
+}
+
 /**
- * Returns null when `text` is one RFC 8259 JSON text within the depth limit, with no
- * duplicate keys and no lone surrogate escapes; otherwise why not.
+ * Why a number literal cannot be held exactly by a JavaScript number, or null. Such a value
+ * would reach policy and audit as something else than what the server would read (a parser
+ * with big integers reads 9007199254740993 exactly; JSON.parse reads …992), and could not be
+ * re-serialised as sent (1e400 → Infinity → null, -0 → 0, 1e-400 → 0), so it is refused.
+ * Ordinary fractions (0.1) are fine: every IEEE-754 parser reads them as the same double.
  */
-function validate(text: string, maxDepth: number): string | null {
+function inexactNumber(lexeme: string, integer: boolean): string | null {
+  if (integer) {
+    if (lexeme === '-0') return 'negative zero (-0) cannot be forwarded faithfully';
+    const digits = lexeme.startsWith('-') ? lexeme.length - 1 : lexeme.length;
+    if (digits < MAX_SAFE_DIGITS || Number.isSafeInteger(Number(lexeme))) return null;
+    return `integer ${shortLexeme(lexeme)} is beyond 2^53 and cannot be represented exactly`;
+  }
+  const v = Number(lexeme);
+  if (!Number.isFinite(v)) return `number out of range: ${shortLexeme(lexeme)}`;
+  if (v !== 0) return null;
+  const mantissa = lexeme.split(/[eE]/)[0]!;
+  if (/[1-9]/.test(mantissa)) return `number out of range (underflows to 0): ${shortLexeme(lexeme)}`;
+  return lexeme.startsWith('-') ? 'negative zero (-0) cannot be forwarded faithfully' : null;
+}
+
+/**
+ * Returns why `text` is not one RFC 8259 JSON text within the depth limit, with no duplicate
+ * keys and no lone surrogate escapes; else the first number JavaScript cannot hold exactly
+ * (`inexactNumber`, null when there is none).
+ */
+function validate(text: string, maxDepth: number): string | { inexactNumber: string | null } {
   const n = text.length;
+  let inexact: string | null = null;
   // One frame per open container: a key set for objects, null for arrays.
   const stack: (Set<string> | null)[] = [];
   let i = 0;
@@ -161,6 +199,7 @@ function validate(text: string, maxDepth: number): string | null {
     if (first === C.Zero) j++;
     else if (isDigit(first)) while (isDigit(text.charCodeAt(j))) j++;
     else return `invalid number${at(start)}`;
+    const intEnd = j;
     if (text.charCodeAt(j) === C.Dot) {
       j++;
       if (!isDigit(text.charCodeAt(j))) return `invalid number${at(start)}`;
@@ -173,6 +212,10 @@ function validate(text: string, maxDepth: number): string | null {
       if (s === C.Plus || s === C.Minus) j++;
       if (!isDigit(text.charCodeAt(j))) return `invalid number${at(start)}`;
       while (isDigit(text.charCodeAt(j))) j++;
+    }
+    if (inexact === null) {
+      const problem = inexactNumber(text.slice(start, j), j - start === intEnd - start);
+      if (problem !== null) inexact = `${problem}${at(start)}`;
     }
     return j;
   };
@@ -264,7 +307,7 @@ function validate(text: string, maxDepth: number): string | null {
   }
   skipWs();
   if (i < n) return `unexpected data after the JSON value${at(i)}`;
-  return null;
+  return { inexactNumber: inexact };
 }
 
 function readHex4(text: string, start: number): number {

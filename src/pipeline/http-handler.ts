@@ -5,7 +5,7 @@ import { readBounded } from '../proxy/body.js';
 import { decodeContent } from '../proxy/content-encoding.js';
 import { classifyBody, type ParseResult } from '../mcp/classify.js';
 import { checkMcpHeaders } from '../mcp/headers.js';
-import { toEnvelope } from '../mcp/envelope.js';
+import { bareEnvelope, toEnvelope } from '../mcp/envelope.js';
 import {
   DENIAL_CODE,
   invalidRequestResponse,
@@ -14,6 +14,8 @@ import {
   type GovResponse,
 } from '../mcp/wire-errors.js';
 import type { JsonRpcId, JsonRpcMessage, JsonValue } from '../types.js';
+
+type ClientMessage = Exclude<JsonRpcMessage, { kind: 'response' }>;
 import type { CallContext, Governed, Pipeline } from '../pipeline.js';
 import type { CredentialStage, Injection } from './stages.js';
 import type { PlaceholderLeak } from '../../vault/inject.js';
@@ -253,33 +255,41 @@ export function createHttpHandler(
     const only = messages.length === 1 ? messages[0] : undefined;
     const accept = String(ex.req.headers['accept'] ?? '');
     let heldStream: HeldStream | undefined;
+    const governOne = async (m: ClientMessage): Promise<{ m: JsonRpcMessage; g: Governed }> => {
+      if (m.kind === 'notification' && m.method === 'notifications/cancelled') held.cancel(scope, m.params);
+      const env = toEnvelope(m, ctx);
+      if (
+        m === only &&
+        m.kind === 'request' &&
+        env.progressToken !== undefined &&
+        accept.includes('text/event-stream')
+      ) {
+        heldStream = new HeldStream(ex.res, env.progressToken, o.heartbeatMs);
+      }
+      // Cancellation is tracked only for calls that are actually held.
+      let release = () => {};
+      const hs = heldStream && !legacy.lookup(ex.url) ? heldStream : undefined;
+      const onHeld = (): AbortSignal => {
+        hs?.start();
+        if (m.kind !== 'request') return goneSignal();
+        const t = held.track(scope, m.id, goneSignal());
+        release = t.release;
+        return t.signal;
+      };
+      try {
+        return { m, g: await pipeline.govern(env, { onHeld, injected }) };
+      } finally {
+        release();
+      }
+    };
     const results = await Promise.all(
       messages.map(async (m): Promise<{ m: JsonRpcMessage; g?: Governed }> => {
         if (m.kind === 'response') return { m };
-        if (m.kind === 'notification' && m.method === 'notifications/cancelled') held.cancel(scope, m.params);
-        const env = toEnvelope(m, ctx);
-        if (
-          m === only &&
-          m.kind === 'request' &&
-          env.progressToken !== undefined &&
-          accept.includes('text/event-stream')
-        ) {
-          heldStream = new HeldStream(ex.res, env.progressToken, o.heartbeatMs);
-        }
-        // Cancellation is tracked only for calls that are actually held.
-        let release = () => {};
-        const hs = heldStream && !legacy.lookup(ex.url) ? heldStream : undefined;
-        const onHeld = (): AbortSignal => {
-          hs?.start();
-          if (m.kind !== 'request') return goneSignal();
-          const t = held.track(scope, m.id, goneSignal());
-          release = t.release;
-          return t.signal;
-        };
         try {
-          return { m, g: await pipeline.govern(env, { onHeld, injected }) };
-        } finally {
-          release();
+          return await governOne(m);
+        } catch (err) {
+          // Only this message is denied; the rest of the batch and the proxy go on.
+          return { m, g: await pipeline.failed(bareEnvelope(m, ctx), err) };
         }
       }),
     );
@@ -388,5 +398,26 @@ export function createHttpHandler(
     await relayResponse(ex, up);
   }
 
-  return Object.assign(handle, { legacy, held });
+  /** A failure outside any one message's governing is still audited and answered, not a bare 502. */
+  async function guarded(ex: Exchange): Promise<void> {
+    try {
+      await handle(ex);
+    } catch (err) {
+      const reason = `gov could not process this request: ${err instanceof Error ? err.message : String(err)}`;
+      const auditId = await pipeline.alert({
+        reason,
+        transport: 'http',
+        server: { name: null, url: serverUrlOf(ex) },
+      });
+      if (ex.res.headersSent) ex.res.destroy();
+      else
+        sendJson(
+          ex.res,
+          500,
+          jsonRpcError(null, -32603, reason, auditId ? { audit_id: auditId } : undefined),
+        );
+    }
+  }
+
+  return Object.assign(guarded, { legacy, held });
 }

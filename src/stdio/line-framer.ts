@@ -4,11 +4,12 @@
  * line longer than the limit is dropped up to its newline (never buffered without bound)
  * and reported with a little of its head and tail so the caller can try to name its id.
  */
+import { EDGE_CHARS, idAtEdges } from '../mcp/recover-id.js';
 
 export const DEFAULT_MAX_LINE_BYTES = 4 * 1024 * 1024;
 
 /** How much of an over-long line's head and tail is kept for the report. */
-const EDGE_BYTES = 1024;
+const EDGE_BYTES = EDGE_CHARS;
 
 export interface OverlongLine {
   /** Bytes in the line (without its newline); a lower bound when the stream ended first. */
@@ -135,29 +136,7 @@ export class LineFramer {
   }
 }
 
-const ID = String.raw`(-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?|"(?:[^"\\\n]|\\.)*")`;
-// `{"id":…` or `{"jsonrpc":"2.0","id":…` at the start; `"id":…}` as the last member at the end
-// (where JSON.stringify of `{...request, jsonrpc, id}` puts it). Both are top-level positions.
-const HEAD_ID = new RegExp(String.raw`^\s*\{\s*(?:"jsonrpc"\s*:\s*"2\.0"\s*,\s*)?"id"\s*:\s*${ID}\s*,`);
-const TAIL_ID = new RegExp(String.raw`,\s*"id"\s*:\s*${ID}\s*\}\s*$`);
-
-/**
- * The JSON-RPC id of an over-long line, when it sits where it can be read without parsing
- * the whole line (first or last member of the top-level object); else null.
- */
+/** The JSON-RPC id of an over-long line, when its head or tail shows one; else null. */
 export function recoverOverlongId(info: OverlongLine): string | number | null {
-  for (const [re, text] of [
-    [HEAD_ID, info.head.toString('utf8')],
-    [TAIL_ID, info.tail.toString('utf8')],
-  ] as const) {
-    const m = re.exec(text);
-    if (!m) continue;
-    try {
-      const v: unknown = JSON.parse(m[1]!);
-      if (typeof v === 'string' || (typeof v === 'number' && Number.isFinite(v))) return v;
-    } catch {
-      // not a readable id after all
-    }
-  }
-  return null;
+  return idAtEdges(info.head.toString('utf8'), info.tail.toString('utf8'));
 }

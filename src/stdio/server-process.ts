@@ -2,6 +2,7 @@ import type { ChildProcessByStdio } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
 import crossSpawn from 'cross-spawn';
 import { GovError } from '../errors.js';
+import { withParentDeathSignal } from '../launcher/parent-death.js';
 import { exitCodeFor } from '../launcher/spawn-child.js';
 
 export const DEFAULT_GRACE_MS = 2000;
@@ -42,7 +43,8 @@ export function serverEnv(parent: NodeJS.ProcessEnv, runId: string): Record<stri
 
 /**
  * Spawn the stdio MCP server (cross-spawn, never a shell) with piped stdin/stdout; its stderr
- * is gov's stderr. If gov exits first the server is killed, so there are no orphans.
+ * is gov's stderr. If gov exits first the server is killed, so there are no orphans (on Linux
+ * through a parent-death signal too, so also when gov is killed with SIGKILL).
  */
 export function spawnServer(o: {
   command: string;
@@ -52,11 +54,13 @@ export function spawnServer(o: {
   return new Promise((resolve, reject) => {
     let child: ChildProcessByStdio<Writable, Readable, null>;
     try {
-      child = crossSpawn(o.command, o.args, {
+      const spawned = withParentDeathSignal(o.command, o.args, o.env);
+      child = crossSpawn(spawned.command, spawned.args, {
         env: o.env,
         stdio: ['pipe', 'pipe', 'inherit'],
       }) as ChildProcessByStdio<Writable, Readable, null>;
     } catch (err) {
+      if (err instanceof GovError) return reject(err);
       reject(new GovError('spawn', `cannot start '${o.command}': ${(err as Error).message}`));
       return;
     }

@@ -1,7 +1,7 @@
 import type { Readable, Writable } from 'node:stream';
 import { constants } from 'node:os';
 import { classifyBody, type ParseResult } from '../mcp/classify.js';
-import { toEnvelope } from '../mcp/envelope.js';
+import { bareEnvelope, toEnvelope } from '../mcp/envelope.js';
 import { jsonRpcError, malformedResponse, serializeMessage, type GovResponse } from '../mcp/wire-errors.js';
 import type { CallContext, Governed, Pipeline } from '../pipeline.js';
 import { ServerMessageProcessor } from '../pipeline/server-messages.js';
@@ -146,7 +146,9 @@ export async function runStdioWrap(o: StdioWrapOptions): Promise<StdioWrapResult
     if (parsed.kind === 'malformed') return refuse(ticket, malformedResponse(parsed), parsed.reason);
     if (parsed.kind === 'other')
       return refuse(ticket, malformedResponse(notJsonRpc(line)), 'not a JSON-RPC message');
-    void governLine(ticket, line, parsed.messages, parsed.batch);
+    governLine(ticket, line, parsed.messages, parsed.batch).catch((err: unknown) =>
+      lineFailed(ticket, parsed.messages, parsed.batch, err),
+    );
   };
 
   const onClientOverlong = (info: OverlongLine): void => {
@@ -173,28 +175,46 @@ export async function runStdioWrap(o: StdioWrapOptions): Promise<StdioWrapResult
       messages.map(async (m): Promise<{ m: JsonRpcMessage; g?: Governed; withdrawn?: boolean }> => {
         // Answers to the server's own requests (sampling, elicitation, roots) pass straight on.
         if (m.kind === 'response') return { m };
-        if (
-          m.kind === 'notification' &&
-          m.method === 'notifications/cancelled' &&
-          held.cancel(SCOPE, m.params)
-        ) {
-          withdrawnIds.add((m.params as { requestId: string | number }).requestId);
-        }
-        const env = toEnvelope(m, ctx);
-        const t =
-          m.kind === 'request'
-            ? held.track(SCOPE, m.id, gone.signal)
-            : { signal: gone.signal, release: () => {} };
         try {
-          const g = await pipeline.govern(env, { signal: t.signal, onHeld: () => ticket.hold() });
-          return { m, g, withdrawn: m.kind === 'request' && withdrawnIds.delete(m.id) };
-        } finally {
-          t.release();
+          if (
+            m.kind === 'notification' &&
+            m.method === 'notifications/cancelled' &&
+            held.cancel(SCOPE, m.params)
+          ) {
+            withdrawnIds.add((m.params as { requestId: string | number }).requestId);
+          }
+          const env = toEnvelope(m, ctx);
+          const t =
+            m.kind === 'request'
+              ? held.track(SCOPE, m.id, gone.signal)
+              : { signal: gone.signal, release: () => {} };
+          try {
+            const g = await pipeline.govern(env, { signal: t.signal, onHeld: () => ticket.hold() });
+            return { m, g, withdrawn: m.kind === 'request' && withdrawnIds.delete(m.id) };
+          } finally {
+            t.release();
+          }
+        } catch (err) {
+          // Only this message is denied; the relay goes on.
+          return { m, g: await pipeline.failed(bareEnvelope(m, ctx), err) };
         }
       }),
     );
     ticket.settle(() => deliver(line, results, batch));
   }
+
+  /** Last resort for a failure outside any one message: its requests get an error, gov goes on. */
+  const lineFailed = (ticket: Ticket, messages: JsonRpcMessage[], batch: boolean, err: unknown): void => {
+    const reason = `gov could not process this message: ${err instanceof Error ? err.message : String(err)}`;
+    log.warn(reason);
+    void pipeline.alert({ reason, transport: 'stdio', server: o.server });
+    const replies = messages.flatMap((m) =>
+      m.kind === 'request' ? [jsonRpcError(m.id, INTERNAL_ERROR, reason)] : [],
+    );
+    ticket.settle(() => {
+      if (replies.length) answer(batch ? replies : replies[0]!);
+    });
+  };
 
   function deliver(
     line: Buffer,
@@ -313,9 +333,18 @@ export async function runStdioWrap(o: StdioWrapOptions): Promise<StdioWrapResult
   const settleWithin = (p: Promise<unknown>, ms: number) =>
     Promise.race([p, new Promise((res) => setTimeout(res, ms).unref())]);
 
-  async function stop(reason: StopReason): Promise<void> {
-    if (stopping) return;
+  /** Never rejects: a failure while stopping still ends the relay (exit 1) and seals the run. */
+  function stop(reason: StopReason): Promise<void> {
+    if (stopping) return Promise.resolve();
     stopping = reason;
+    return shutDown(reason).catch((err: unknown) => {
+      const message = err instanceof Error ? err.message : String(err);
+      log.warn(`stopping the relay failed: ${message}`);
+      done({ exitCode: 1, detail: { stop_error: message, exit_code: 1 } });
+    });
+  }
+
+  async function shutDown(reason: StopReason): Promise<void> {
     if (reason.kind === 'server-exit') {
       serverExit = await server.exited;
       // Relay whatever the server wrote before it died, then answer what it never will.

@@ -1,5 +1,5 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { createConnection } from 'node:net';
+import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -8,6 +8,7 @@ import {
   approve,
   deny,
   discoverRuns,
+  getPending,
   listPending,
   subscribeAll,
   type RemoteEvent,
@@ -115,7 +116,7 @@ describe('control socket', () => {
     expect(statSync(dir).mode & 0o777).toBe(0o700);
     const desc = JSON.parse(readFileSync(join(deep, 'runs', 'run-deep.json'), 'utf8'));
     expect(desc.socket).toBe(server.socket);
-    expect((await discoverRuns(deep)).map((r) => r.run)).toEqual(['run-deep']);
+    expect((await discoverRuns(deep)).runs.map((r) => r.run)).toEqual(['run-deep']);
     await server.close();
     expect(existsSync(dir)).toBe(false);
   });
@@ -135,7 +136,7 @@ describe('control socket', () => {
     expect(JSON.parse(big[0]!)).toMatchObject({ ok: false, error: expect.stringMatching(/longer than/) });
     // still alive
     void broker.request(call());
-    expect((await listPending(home)).length).toBe(1);
+    expect((await listPending(home)).calls.length).toBe(1);
   });
 
   it('lists, approves and denies held calls across the socket', async () => {
@@ -143,7 +144,7 @@ describe('control socket', () => {
     const b = await startRun('run-b');
     const pa = a.broker.request(call());
     const pb = b.broker.request(call({ run: 'run-b', tool: 'delete_repo', server: 'github' }));
-    const pending = await listPending(home);
+    const { calls: pending } = await listPending(home);
     expect(pending.map((p) => [p.run, p.tool])).toEqual([
       ['run-a', 'refund'],
       ['run-b', 'delete_repo'],
@@ -193,6 +194,58 @@ describe('control socket', () => {
     }
   });
 
+  it('lists huge arguments summarised, gives one call in full on request, and settles it by id', async () => {
+    const { broker } = await startRun('run-a');
+    const text = 'y'.repeat(3 * 1024 * 1024);
+    const held = [0, 1, 2].map((i) => broker.request(call({ args: { text, i } })));
+    const { calls, unreachable } = await listPending(home);
+    expect(unreachable).toEqual([]);
+    expect(calls).toHaveLength(3);
+    for (const c of calls) {
+      expect(c).toMatchObject({
+        args_truncated: true,
+        args_bytes: Buffer.byteLength(JSON.stringify({ text, i: 0 })),
+      });
+      expect(JSON.stringify(c.args).length).toBeLessThan(4096);
+      expect(JSON.stringify(c.args)).toContain('…(truncated, 3.0 MiB)');
+    }
+    const full = await getPending(home, calls[1]!.id);
+    expect(full?.args).toEqual({ text, i: 1 });
+    expect(full?.args_truncated).toBeUndefined();
+    expect(await approve(home, calls[1]!.id)).toEqual({ settled: true, run: 'run-a' });
+    await expect(held[1]).resolves.toMatchObject({ approved: true });
+    for (const c of broker.list()) broker.settle(c.id, { approved: false, approver: 'cli' });
+    await Promise.all(held);
+  });
+
+  it('names a live run that does not answer instead of skipping it', async () => {
+    const runs = join(home, 'runs');
+    await startRun('run-live');
+    // A process that exists (this one) whose socket accepts but never answers.
+    const mute = createServer(() => undefined);
+    const sock = join(home, 'mute.sock');
+    await new Promise<void>((r) => mute.listen(sock, r));
+    try {
+      writeFileSync(
+        join(runs, 'run-mute.json'),
+        JSON.stringify({
+          run: 'run-mute',
+          pid: process.pid,
+          socket: sock,
+          command: ['x'],
+          started: 'x',
+          policy: 'p',
+        }),
+      );
+      const listing = await listPending(home);
+      expect(listing.unreachable).toEqual([{ run: 'run-mute', error: expect.stringMatching(/timed out/) }]);
+      const r = await approve(home, 'h-unknown').catch((e: unknown) => e);
+      expect(String((r as Error).message)).toMatch(/run run-mute did not answer/);
+    } finally {
+      mute.close();
+    }
+  });
+
   it('removes descriptors of dead runs and refused sockets', async () => {
     const runs = join(home, 'runs');
     await startRun('run-live');
@@ -224,7 +277,8 @@ describe('control socket', () => {
     // garbage
     writeFileSync(join(runs, 'junk.json'), '{');
     const live = await discoverRuns(home);
-    expect(live.map((r) => r.run)).toEqual(['run-live']);
+    expect(live.runs.map((r) => r.run)).toEqual(['run-live']);
+    expect(live.unreachable).toEqual([]);
     expect(existsSync(join(runs, 'run-dead.json'))).toBe(false);
     expect(existsSync(join(runs, 'run-dead.sock'))).toBe(false);
     expect(existsSync(join(runs, 'run-refused.json'))).toBe(false);

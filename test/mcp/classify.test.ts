@@ -195,3 +195,32 @@ describe('classifyBody rules', () => {
     expect(classify('\ufeff').kind).toBe('other');
   });
 });
+
+describe('classifyBody answers refusals under the id it can see', () => {
+  it('a body too deep to parse is answered under the id at its head or tail; an ambiguous id is not', () => {
+    const deep = '['.repeat(500) + ']'.repeat(500);
+    expect(classifyBody(enc(`{"jsonrpc":"2.0","id":9,"method":"x","params":{"d":${deep}}}`))).toMatchObject({
+      kind: 'malformed',
+      code: -32700,
+      id: 9,
+    });
+    expect(classifyBody(enc(`{"method":"x","params":{"d":${deep}},"jsonrpc":"2.0","id":"t"}`))).toMatchObject(
+      {
+        id: 't',
+      },
+    );
+    expect(classifyBody(enc('{"jsonrpc":"2.0","id":3,"id":4,"method":"ping"}'))).toMatchObject({ id: null });
+  });
+
+  it('a number JavaScript cannot hold exactly is refused with -32600 under an exact id only', () => {
+    expect(classifyBody(enc('{"jsonrpc":"2.0","id":1,"method":"x","params":{"n":1e400}}'))).toMatchObject({
+      kind: 'malformed',
+      code: -32600,
+      id: 1,
+      reason: expect.stringContaining('number out of range: 1e400'),
+    });
+    expect(classifyBody(enc('{"jsonrpc":"2.0","id":9007199254740993,"method":"x"}'))).toMatchObject({
+      id: null,
+    });
+  });
+});

@@ -131,3 +131,41 @@ describe('parseStrictJson', () => {
     expect(ms).toBeLessThan(500); // typically ~20-40 ms; generous for a shared CI box
   });
 });
+
+describe('numbers JavaScript cannot hold exactly', () => {
+  it('are refused with a reason, and the parsed value is kept so the message can be answered under its id', () => {
+    const cases: Array<[string, RegExp]> = [
+      ['1e400', /number out of range: 1e400/],
+      ['-1E+400', /number out of range/],
+      ['1e-400', /underflows to 0/],
+      ['-0', /negative zero/],
+      ['-0.0e7', /negative zero/],
+      ['9007199254740993', /beyond 2\^53/],
+      ['-123456789012345678901234567890', /beyond 2\^53/],
+    ];
+    for (const [num, reason] of cases) {
+      const r = parse(`{"id":7,"n":${num}}`);
+      expect(r.ok, num).toBe(false);
+      if (r.ok) continue;
+      expect(r.reason, num).toMatch(reason);
+      expect(r.value, num).toMatchObject({ id: 7 });
+    }
+  });
+
+  it('accepts numbers every IEEE-754 parser reads the same way', () => {
+    for (const num of [
+      '0',
+      '0.0',
+      '-1',
+      '9007199254740991',
+      '-9007199254740991',
+      '0.1',
+      '1e20',
+      '1.5e300',
+      '-2.5e-300',
+      '0e5',
+    ]) {
+      expect(parse(`[${num}]`), num).toEqual({ ok: true, value: [Number(num)] });
+    }
+  });
+});

@@ -149,6 +149,18 @@ describe('the pipeline', () => {
     expect(JSON.stringify(g.response)).toMatch(/audit record could not be written: .*disk full|ENOSPC/);
   });
 
+  it('a value no stage can handle (an argument JSON.parse read as Infinity) denies that call, audited, and gov goes on', async () => {
+    const { pipeline, read } = await build();
+    const g = await pipeline.govern(env('get_item', { n: Infinity }));
+    expect(g.action).toBe('respond');
+    if (g.action !== 'respond') return;
+    expect(g.call.decision.rule).toBe('gov-error');
+    expect(g.response).toMatchObject({ error: { code: -32003 } });
+    expect(JSON.stringify(g.response)).toContain('gov could not process this message');
+    expect(read().at(-1)).toMatchObject({ kind: 'alert', id: g.call.auditId, decision: 'deny' });
+    expect((await pipeline.govern(env('get_item', { n: 1 }))).action).toBe('forward');
+  });
+
   it('enforces max_calls per run', async () => {
     const { pipeline } = await build();
     expect((await pipeline.govern(env('write_note'))).action).toBe('forward');

@@ -42,6 +42,16 @@ describe('ApprovalsApp', () => {
     expect(ui.lastFrame()).toContain('No held calls');
   });
 
+  it('names a run that does not answer until it does', async () => {
+    const h = harness();
+    h.emit({ type: 'unreachable', runs: [{ run: 'run-hung', error: 'timed out connecting' }] });
+    await tick();
+    expect(h.ui.lastFrame()).toContain('run run-hung did not answer (timed out connecting)');
+    h.emit({ type: 'unreachable', runs: [] });
+    await tick();
+    expect(h.ui.lastFrame()).not.toContain('run-hung');
+  });
+
   it('lists held calls across runs, selects with arrows and approves the selected one', async () => {
     const h = harness();
     h.emit({ type: 'held', run: 'run-a', call: held('h-aaaaaa', 'run-a') });

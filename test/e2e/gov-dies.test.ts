@@ -1,0 +1,69 @@
+import { describe, expect, it } from 'vitest';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { spawnGov, tempHome } from '../helpers/gov-process.js';
+
+async function until<T>(what: string, f: () => T | undefined, ms = 15_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = f();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+function pidIn(file: string): number | undefined {
+  if (!existsSync(file)) return undefined;
+  const n = Number(readFileSync(file, 'utf8').trim());
+  return n > 0 ? n : undefined;
+}
+
+/** Gone, or a zombie nobody reaps yet (it runs no code either way). */
+function gone(pid: number): true | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z') ? true : undefined;
+  } catch {
+    return true;
+  }
+}
+
+describe.runIf(process.platform === 'linux')(
+  'when gov is killed with SIGKILL, what it governs dies too',
+  () => {
+    it('gov run: the agent is gone', async () => {
+      const home = tempHome();
+      const marker = join(home, 'child.pid');
+      const gov = spawnGov(['run', '--no-tui', '--', 'sh', '-c', `echo $$ > ${marker}; exec sleep 60`], {
+        env: { GOV_HOME: home },
+      });
+      try {
+        const child = await until('the child pid', () => pidIn(marker));
+        expect(gone(child)).toBeUndefined();
+        gov.kill('SIGKILL');
+        await until(`child ${child} to die`, () => gone(child));
+      } finally {
+        gov.kill('SIGKILL');
+      }
+    });
+
+    // A server that ignores the end of its stdin (a plain stdio server would exit on it anyway).
+    it('gov mcp wrap: the stdio server is gone', async () => {
+      const home = tempHome();
+      const marker = join(home, 'server.pid');
+      const gov = spawnGov(
+        ['mcp', 'wrap', '--name', 'files', '--', 'sh', '-c', `echo $$ > ${marker}; exec sleep 60`],
+        { env: { GOV_HOME: home } },
+      );
+      try {
+        const server = await until('the server pid', () => pidIn(marker));
+        expect(gone(server)).toBeUndefined();
+        gov.kill('SIGKILL');
+        await until(`server ${server} to die`, () => gone(server));
+      } finally {
+        gov.kill('SIGKILL');
+      }
+    });
+  },
+);
