@@ -36,7 +36,7 @@ ${AUDIT_SYNC_HELP}
   -h, --help                 this help
 `;
 
-const PRELOAD = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'preload', 'fetch-proxy.cjs');
+const PRELOAD = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'preload', 'node-proxy.cjs');
 
 export default async function run(argv: string[]): Promise<number> {
   if (wantsHelp(argv)) {

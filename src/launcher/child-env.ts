@@ -57,7 +57,9 @@ export function buildChildEnv(i: ChildEnvInput): Record<string, string> {
   const req = `--require ${quoteForNodeOptions(i.preloadPath)}`;
   const prev = env['NODE_OPTIONS']?.trim();
   env['NODE_OPTIONS'] = prev ? `${prev} ${req}` : req;
-  env['NODE_USE_ENV_PROXY'] = '1';
+  // The preload routes fetch and node:http(s) on every Node version; Node 22's own
+  // NODE_USE_ENV_PROXY would add a second mechanism and an "experimental" warning on stderr.
+  delete env['NODE_USE_ENV_PROXY'];
   env['GOV_RUN_ID'] = i.runId;
   for (const [k, v] of Object.entries(i.placeholders)) env[k] = v;
   return env;
