@@ -11,7 +11,7 @@ import { Upstream } from '../../src/proxy/upstream.js';
 import { startProxy } from '../../src/proxy/server.js';
 import { createHttpHandler } from '../../src/pipeline/http-handler.js';
 import { buildChildEnv } from '../../src/launcher/child-env.js';
-import { writeTrustFiles } from '../../src/launcher/ca-bundle.js';
+import { isCaBundleFile, writeTrustFiles } from '../../src/launcher/ca-bundle.js';
 import { spawnChild } from '../../src/launcher/spawn-child.js';
 import { openSession } from '../../src/session.js';
 import { callLine, heldLine } from '../call-lines.js';
@@ -139,6 +139,7 @@ export default async function run(argv: string[]): Promise<number> {
       runId: session.run,
       keepNoProxy: values['keep-no-proxy'] === true,
       placeholders: session.credentials?.placeholders() ?? {},
+      isCaBundleFile,
     });
 
     if (!quiet && !tui)

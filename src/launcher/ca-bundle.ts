@@ -1,4 +1,15 @@
-import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  openSync,
+  readFileSync,
+  readSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import { X509Certificate } from 'node:crypto';
 import { rootCertificates } from 'node:tls';
 import { join } from 'node:path';
 
@@ -57,4 +68,29 @@ export function writeTrustFiles(opts: {
     };
   }
   return { bundle, nodeExtra, cleanup };
+}
+
+const PEM_CERT = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/;
+/** Enough for the first certificate of any real bundle; bounds the read of a large file. */
+const CA_SNIFF_BYTES = 64 * 1024;
+
+/**
+ * Whether `path` is a CA bundle: a readable regular file whose first certificate is a CA and
+ * that holds no private key. A client certificate (not a CA, often next to its key) is not.
+ */
+export function isCaBundleFile(path: string): boolean {
+  let fd: number | undefined;
+  try {
+    if (!statSync(path).isFile()) return false;
+    fd = openSync(path, 'r');
+    const buf = Buffer.alloc(CA_SNIFF_BYTES);
+    const text = buf.subarray(0, readSync(fd, buf, 0, buf.length, 0)).toString('latin1');
+    if (text.includes('PRIVATE KEY-----')) return false;
+    const first = PEM_CERT.exec(text);
+    return first !== null && new X509Certificate(first[0]).ca;
+  } catch {
+    return false;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
 }
