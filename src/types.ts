@@ -60,7 +60,7 @@ export interface Constraints {
 /** Result of policy.decide(): pure data, explainable. */
 export interface PolicyDecision {
   decision: DecisionKind;
-  /** Rule id, or 'default' (no rule matched a tools/call), 'discovery' (non-tools/call
+  /** Rule id, or 'default' (no rule matched a call that reads data or acts), 'discovery' (discovery
    * method with no matching rule), 'unknown-server', 'when-error', 'constraint'. */
   rule: string;
   /** Human text: the rule's `reason`, else its explanation in words. */
