@@ -11,7 +11,7 @@ import { Upstream } from '../../src/proxy/upstream.js';
 import { startProxy } from '../../src/proxy/server.js';
 import { createHttpHandler } from '../../src/pipeline/http-handler.js';
 import { buildChildEnv } from '../../src/launcher/child-env.js';
-import { isCaBundleFile, writeTrustFiles } from '../../src/launcher/ca-bundle.js';
+import { checkCaFile, isCaBundleFile, writeTrustFiles } from '../../src/launcher/ca-bundle.js';
 import { spawnChild } from '../../src/launcher/spawn-child.js';
 import { openSession } from '../../src/session.js';
 import { callLine, heldLine } from '../call-lines.js';
@@ -74,6 +74,7 @@ export default async function run(argv: string[]): Promise<number> {
     values['approval-timeout'] !== undefined
       ? parseDuration(values['approval-timeout'], '--approval-timeout')
       : undefined;
+  for (const f of values['upstream-ca'] ?? []) checkCaFile(f, '--upstream-ca');
   const auditSync = parseAuditSync(values['audit-sync']);
   const quiet = values.quiet === true;
   const log = createLogger({ quiet });

@@ -12,6 +12,7 @@ import {
 import { X509Certificate } from 'node:crypto';
 import { rootCertificates } from 'node:tls';
 import { join } from 'node:path';
+import { GovError } from '../errors.js';
 
 const SYSTEM_BUNDLES = [
   '/etc/ssl/certs/ca-certificates.crt',
@@ -92,5 +93,35 @@ export function isCaBundleFile(path: string): boolean {
     return false;
   } finally {
     if (fd !== undefined) closeSync(fd);
+  }
+}
+
+/**
+ * Check a user-given CA file (`--upstream-ca`): it must exist and hold at least one PEM
+ * certificate and no private key. Throws a config error naming the file and the fix.
+ */
+export function checkCaFile(path: string, flag: string): void {
+  const fail = (what: string) =>
+    new GovError('config', `${flag} ${path}: ${what}`, {
+      hint: 'give a PEM file of CA certificates (-----BEGIN CERTIFICATE-----)',
+    });
+  let text: string;
+  try {
+    text = readFileSync(path, 'latin1');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw fail(
+      code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : `cannot read it (${code})`,
+    );
+  }
+  if (text.includes('PRIVATE KEY-----')) throw fail('holds a private key; never hand gov a key as a CA');
+  const certs = text.match(new RegExp(PEM_CERT.source, 'g')) ?? [];
+  if (certs.length === 0) throw fail('holds no PEM certificate');
+  for (const pem of certs) {
+    try {
+      new X509Certificate(pem);
+    } catch {
+      throw fail('holds a certificate that does not parse');
+    }
   }
 }
