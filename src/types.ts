@@ -153,6 +153,7 @@ export interface GovernedCallEvent {
   decision: DecisionKind;
   rule: string;
   reason: string;
-  /** Final outcome once known: 'allowed', 'denied', 'approved', 'timeout', 'error'. */
+  /** Final outcome once known: 'allowed', 'denied' (by policy), 'approved', 'rejected' (by a
+   * human), 'timeout' (no answer in time), 'cancelled' (the client withdrew), 'error'. */
   outcome?: string;
 }

@@ -32,7 +32,7 @@ options:
   --keep-no-proxy            keep the inherited NO_PROXY (lets the child bypass governance)
   --max-body BYTES           largest request body examined (default 4194304)
 ${AUDIT_SYNC_HELP}
-  --quiet                    print nothing but errors
+  --quiet                    print nothing but errors and held-call hints
   -h, --help                 this help
 `;
 
@@ -150,10 +150,14 @@ export default async function run(argv: string[]): Promise<number> {
         const line = callLine(e);
         if (line) process.stderr.write(line + '\n');
       });
+      cleanups.push(offCalls);
+    }
+    if (!tui) {
+      // Held calls are announced even with --quiet: without the id the agent seems to hang.
       const offHeld = session.broker.subscribe((ev) => {
         if (ev.type === 'held') process.stderr.write(heldLine(ev.call) + '\n');
       });
-      cleanups.push(offCalls, offHeld);
+      cleanups.push(offHeld);
     }
 
     const child = await spawnChild({ command, args, env, stdio: tui ? 'pipe' : 'inherit' });
