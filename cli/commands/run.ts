@@ -101,7 +101,7 @@ export default async function run(argv: string[]): Promise<number> {
     const leafCerts = new LeafCertCache(ca);
     const extraCa = [...(values['upstream-ca'] ?? [])];
     if (process.env['NODE_EXTRA_CA_CERTS']) extraCa.push(process.env['NODE_EXTRA_CA_CERTS']);
-    const upstream = new Upstream({ extraCaFiles: extraCa });
+    const upstream = new Upstream({ extraCaFiles: extraCa, onFirstFailure: (m) => log.warn(m) });
     cleanups.push(() => upstream.close());
     const handler = createHttpHandler({
       pipeline: session.pipeline,

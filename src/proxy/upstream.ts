@@ -69,6 +69,11 @@ export function forwardableHeaders(raw: IncomingHttpHeaders): Record<string, str
 export interface UpstreamOptions {
   /** Extra CA certificates (PEM files) for verifying upstream servers. */
   extraCaFiles?: string[];
+  /**
+   * Told of a failure to reach an upstream (TLS, refused, DNS…), once per host:port, so the
+   * user sees on gov's stderr what otherwise only the agent sees. Not for timeouts or aborts.
+   */
+  onFirstFailure?: (message: string) => void;
 }
 
 /**
@@ -77,8 +82,11 @@ export interface UpstreamOptions {
  */
 export class Upstream {
   private readonly agent: Agent;
+  private readonly onFirstFailure: ((message: string) => void) | undefined;
+  private readonly reported = new Set<string>();
 
   constructor(opts: UpstreamOptions = {}) {
+    this.onFirstFailure = opts.onFirstFailure;
     const ca = [...rootCertificates];
     for (const f of opts.extraCaFiles ?? []) ca.push(readFileSync(f, 'utf8'));
     // One context for every upstream connection: passing `ca` alone makes each TLS handshake
@@ -94,6 +102,24 @@ export class Upstream {
   }
 
   async request(r: UpstreamRequest): Promise<UpstreamResponse> {
+    try {
+      return await this.send(r);
+    } catch (err) {
+      this.report(err, r);
+      throw err;
+    }
+  }
+
+  private report(err: unknown, r: UpstreamRequest): void {
+    if (!this.onFirstFailure || r.signal?.aborted) return;
+    const { status, message } = describeUpstreamError(err, r.target);
+    const where = `${r.target.host}:${r.target.port}`;
+    if (status !== 502 || this.reported.has(where)) return;
+    this.reported.add(where);
+    this.onFirstFailure(message.replace(/^gov: /, ''));
+  }
+
+  private async send(r: UpstreamRequest): Promise<UpstreamResponse> {
     const res = await this.agent.request({
       origin: originOf(r.target),
       method: r.method as 'GET',
