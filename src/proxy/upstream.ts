@@ -81,24 +81,33 @@ export interface UpstreamOptions {
  * TLS always verified against the system roots plus the user's extra CAs.
  */
 export class Upstream {
-  private readonly agent: Agent;
+  private agentOnce: Agent | undefined;
+  private readonly caPems: string[];
   private readonly onFirstFailure: ((message: string) => void) | undefined;
   private readonly reported = new Set<string>();
 
   constructor(opts: UpstreamOptions = {}) {
     this.onFirstFailure = opts.onFirstFailure;
-    const ca = [...rootCertificates];
-    for (const f of opts.extraCaFiles ?? []) ca.push(readFileSync(f, 'utf8'));
+    // Read now, so a bad file fails at start-up; parsed on first use (it costs ~90 ms, and
+    // `gov run` should start the child without waiting for it).
+    this.caPems = (opts.extraCaFiles ?? []).map((f) => readFileSync(f, 'utf8'));
+  }
+
+  private get agent(): Agent {
     // One context for every upstream connection: passing `ca` alone makes each TLS handshake
     // parse the whole trust store again (tens of ms per new connection).
-    const secureContext = createSecureContext({ ca });
-    this.agent = new Agent({
+    this.agentOnce ??= new Agent({
       keepAliveTimeout: 30_000,
       keepAliveMaxTimeout: 600_000,
       headersTimeout: 0,
       bodyTimeout: 0,
-      connect: { secureContext, rejectUnauthorized: true, timeout: 10_000 },
+      connect: {
+        secureContext: createSecureContext({ ca: [...rootCertificates, ...this.caPems] }),
+        rejectUnauthorized: true,
+        timeout: 10_000,
+      },
     });
+    return this.agentOnce;
   }
 
   async request(r: UpstreamRequest): Promise<UpstreamResponse> {
@@ -133,7 +142,7 @@ export class Upstream {
   }
 
   async close(): Promise<void> {
-    await this.agent.destroy().catch(() => undefined);
+    await this.agentOnce?.destroy().catch(() => undefined);
   }
 }
 
