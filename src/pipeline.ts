@@ -366,6 +366,8 @@ export class Pipeline {
     transport: 'http' | 'stdio';
     detail?: JsonObject;
   }): Promise<string | null> {
+    // A refusal the user would otherwise never see: one line on stderr, next to the audit record.
+    this.deps.log.warn(a.reason.replace(/^gov: /, ''));
     try {
       const rec: AuditInput = {
         kind: 'alert',

@@ -120,6 +120,12 @@ export default async function run(argv: string[]): Promise<number> {
       isPassthrough: (h, p) => session.policy.isPassthrough(h, p),
       upstreamCa: extraCa,
       log,
+      onRefused: (r) =>
+        void session.pipeline.alert({
+          reason: r.reason,
+          transport: 'http',
+          detail: { status: r.status, target: r.target },
+        }),
     });
     cleanups.push(() => proxy.close());
     await leafCerts.ready();

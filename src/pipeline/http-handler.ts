@@ -77,6 +77,17 @@ export function createHttpHandler(
     sendText(ex.res, 403, `gov: blocked: ${reason}${id ? ` (audit ${id})` : ''}`);
   };
 
+  /** A POST refused before policy: audited as an alert, answered with a JSON-RPC error. */
+  const refuseBody = async (ex: Exchange, status: number, why: string): Promise<void> => {
+    const url = serverUrlOf(ex);
+    await pipeline.alert({
+      reason: `request refused before policy: ${why}`,
+      transport: 'http',
+      server: { name: pipeline.deps.policy.resolveServer(url), url },
+    });
+    sendJson(ex.res, status, jsonRpcError(null, -32600, `${why}; refused by gov`));
+  };
+
   const outgoingHeaders = (ex: Exchange): Record<string, string | string[]> => {
     const headers = forwardableHeaders(ex.req.headers);
     if (o.credentials) {
@@ -108,23 +119,12 @@ export function createHttpHandler(
 
     const raw = await readBounded(req, bodyLimit, header(ex, 'content-length'));
     if (!raw.ok) {
-      if (raw.tooLarge) {
-        // The rest of the body is drained (not buffered) by readBounded so the client can read the 413.
-        return sendJson(
-          ex.res,
-          413,
-          jsonRpcError(null, -32600, `Request body larger than ${bodyLimit} bytes; refused by gov`),
-        );
-      }
-      return sendText(ex.res, 400, `gov: could not read the request body: ${raw.error}`);
+      // The rest of a too-large body is drained (not buffered) by readBounded so the client can read the 413.
+      if (raw.tooLarge) return refuseBody(ex, 413, `Request body larger than ${bodyLimit} bytes`);
+      return refuseBody(ex, 400, `could not read the request body: ${raw.error}`);
     }
     const decoded = await decodeContent(raw.body, header(ex, 'content-encoding'), bodyLimit);
-    if (!decoded.ok)
-      return sendJson(
-        ex.res,
-        decoded.status,
-        jsonRpcError(null, -32600, `${decoded.reason}; refused by gov`),
-      );
+    if (!decoded.ok) return refuseBody(ex, decoded.status, decoded.reason);
     const body = decoded.body;
     if (o.credentials) {
       const leak = o.credentials.findLeak({

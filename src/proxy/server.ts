@@ -42,6 +42,8 @@ export interface ProxyServerOptions {
   /** Extra CA files for upstream TLS (used for upgraded connections; requests use Upstream). */
   upstreamCa?: string[];
   log: ProxyLog;
+  /** Told of every request refused here, before any policy (421, bad request target…). */
+  onRefused?: (r: { status: number; reason: string; target: string }) => void;
 }
 
 export interface ProxyServer {
@@ -52,14 +54,29 @@ export interface ProxyServer {
 
 const targets = new WeakMap<Socket, Target>();
 
-function refuse(res: ServerResponse, status: number, message: string): void {
+/** An MCP client (Streamable HTTP or SSE) gets a JSON-RPC error it can show; others plain text. */
+function looksLikeMcp(req: IncomingMessage | undefined): boolean {
+  if (!req) return false;
+  return (
+    req.headers['mcp-protocol-version'] !== undefined ||
+    req.headers['mcp-session-id'] !== undefined ||
+    String(req.headers['accept'] ?? '').includes('text/event-stream')
+  );
+}
+
+function refuse(res: ServerResponse, status: number, message: string, req?: IncomingMessage): void {
   if (res.headersSent) {
     res.destroy();
     return;
   }
-  const body = message.endsWith('\n') ? message : message + '\n';
+  const mcp = looksLikeMcp(req);
+  const body = mcp
+    ? JSON.stringify({ jsonrpc: '2.0', id: null, error: { code: -32600, message } })
+    : message.endsWith('\n')
+      ? message
+      : message + '\n';
   res.writeHead(status, {
-    'content-type': 'text/plain; charset=utf-8',
+    'content-type': mcp ? 'application/json' : 'text/plain; charset=utf-8',
     'content-length': Buffer.byteLength(body),
   });
   res.end(body);
@@ -102,11 +119,9 @@ export async function startProxy(opts: ProxyServerOptions): Promise<ProxyServer>
     const target = targets.get(req.socket);
     if (!target) return refuse(res, 500, 'gov: lost the tunnel target');
     if (!hostAgrees(req.headers.host, target)) {
-      return refuse(
-        res,
-        421,
-        `gov: Host header '${String(req.headers.host)}' disagrees with the CONNECT target ${target.host}:${target.port}; refused`,
-      );
+      const reason = `gov: Host header '${String(req.headers.host)}' disagrees with the CONNECT target ${target.host}:${target.port}; refused`;
+      opts.onRefused?.({ status: 421, reason, target: `${target.host}:${target.port}` });
+      return refuse(res, 421, reason, req);
     }
     const path = req.url && req.url.startsWith('/') ? req.url : '/';
     dispatch(req, res, target, path);
@@ -136,11 +151,9 @@ export async function startProxy(opts: ProxyServerOptions): Promise<ProxyServer>
     if (!a) return refuse(res, 400, 'gov: bad request target');
     const target: Target = { scheme: 'http', host: a.host, port: a.port };
     if (!hostAgrees(req.headers.host, target)) {
-      return refuse(
-        res,
-        421,
-        `gov: Host header '${String(req.headers.host)}' disagrees with the request URL; refused`,
-      );
+      const reason = `gov: Host header '${String(req.headers.host)}' disagrees with the request URL; refused`;
+      opts.onRefused?.({ status: 421, reason, target: `${target.host}:${target.port}` });
+      return refuse(res, 421, reason, req);
     }
     dispatch(req, res, target, u.pathname + u.search);
   });
