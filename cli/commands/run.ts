@@ -167,6 +167,7 @@ export default async function run(argv: string[]): Promise<number> {
     }
 
     const child = await spawnChild({ command, args, env, stdio: tui ? 'pipe' : 'inherit' });
+    upstream.warm();
     cleanups.push(() => child.dispose());
     if (tui && child.child.stdout && child.child.stderr && child.child.stdin) {
       // The child's environment was built above and keeps CI as it was.

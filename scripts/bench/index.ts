@@ -29,6 +29,7 @@ import { renderTable } from './report.js';
 import { buildRows } from './rows.js';
 import { rssMb, round } from './stats.js';
 import { benchWrap, wrapAvailable } from './wrap.js';
+import { benchStartup } from './startup.js';
 
 const { values: opts } = parseArgs({
   options: {
@@ -54,6 +55,7 @@ const SIZES = quick
       decideBatches: 200,
       scanRounds: 1,
       wrapCalls: 50,
+      startupRuns: 1,
     }
   : {
       latencyCalls: 3000,
@@ -67,6 +69,7 @@ const SIZES = quick
       decideBatches: 20_000,
       scanRounds: 5,
       wrapCalls: 2000,
+      startupRuns: 7,
     };
 
 const BENCH_POLICY = `version: 1
@@ -201,6 +204,16 @@ async function main(): Promise<void> {
     }
     upstream.close();
 
+    step('start-up: gov run to child start, gov mcp wrap to first initialize answer');
+    const startup = await benchStartup({
+      home: home('home-startup'),
+      policyPath,
+      runs: SIZES.startupRuns,
+    }).catch((err: unknown) => {
+      step(`start-up rows skipped: ${(err as Error).message.split('\n')[0]}`);
+      return null;
+    });
+
     const rows = buildRows({
       govInterval,
       direct,
@@ -214,6 +227,7 @@ async function main(): Promise<void> {
       scan,
       wrap,
       wrapNote,
+      startup,
     });
     const result = {
       meta: {
@@ -231,7 +245,7 @@ async function main(): Promise<void> {
         cpuProfileDir: profDir ?? null,
       },
       rows,
-      raw: { direct, gov, mitm, held: { ...held, rssMb: heldRss, pendingSeen }, decide, scan, wrap },
+      raw: { direct, gov, mitm, held: { ...held, rssMb: heldRss, pendingSeen }, decide, scan, wrap, startup },
     };
     const out = opts.out ? resolve(opts.out) : join(ROOT, 'bench-results', 'latest.json');
     mkdirSync(dirname(out), { recursive: true });

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { createSecureContext, rootCertificates } from 'node:tls';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
-import { Agent, errors as undiciErrors } from 'undici';
+import type { Agent } from 'undici';
 
 /** Where an intercepted request is going: always the CONNECT target (or plain-HTTP URL host). */
 export interface Target {
@@ -81,32 +81,40 @@ export interface UpstreamOptions {
  * TLS always verified against the system roots plus the user's extra CAs.
  */
 export class Upstream {
-  private agentOnce: Agent | undefined;
+  private agentOnce: Promise<Agent> | undefined;
   private readonly caPems: string[];
   private readonly onFirstFailure: ((message: string) => void) | undefined;
   private readonly reported = new Set<string>();
 
   constructor(opts: UpstreamOptions = {}) {
     this.onFirstFailure = opts.onFirstFailure;
-    // Read now, so a bad file fails at start-up; parsed on first use (it costs ~90 ms, and
-    // `gov run` should start the child without waiting for it).
+    // Read now, so a bad file fails at start-up. undici and the TLS context (~0.5 s together
+    // on a busy machine) are loaded on first use, or by warm() once the child is started.
     this.caPems = (opts.extraCaFiles ?? []).map((f) => readFileSync(f, 'utf8'));
   }
 
-  private get agent(): Agent {
-    // One context for every upstream connection: passing `ca` alone makes each TLS handshake
-    // parse the whole trust store again (tens of ms per new connection).
-    this.agentOnce ??= new Agent({
-      keepAliveTimeout: 30_000,
-      keepAliveMaxTimeout: 600_000,
-      headersTimeout: 0,
-      bodyTimeout: 0,
-      connect: {
-        secureContext: createSecureContext({ ca: [...rootCertificates, ...this.caPems] }),
-        rejectUnauthorized: true,
-        timeout: 10_000,
-      },
-    });
+  /** Load the HTTP client in the background (call once start-up work is done). */
+  warm(): void {
+    this.agent().catch(() => undefined);
+  }
+
+  private agent(): Promise<Agent> {
+    this.agentOnce ??= import('undici').then(
+      ({ Agent }) =>
+        new Agent({
+          keepAliveTimeout: 30_000,
+          keepAliveMaxTimeout: 600_000,
+          headersTimeout: 0,
+          bodyTimeout: 0,
+          connect: {
+            // One context for every upstream connection: passing `ca` alone makes each TLS
+            // handshake parse the whole trust store again (tens of ms per new connection).
+            secureContext: createSecureContext({ ca: [...rootCertificates, ...this.caPems] }),
+            rejectUnauthorized: true,
+            timeout: 10_000,
+          },
+        }),
+    );
     return this.agentOnce;
   }
 
@@ -129,7 +137,9 @@ export class Upstream {
   }
 
   private async send(r: UpstreamRequest): Promise<UpstreamResponse> {
-    const res = await this.agent.request({
+    const res = await (
+      await this.agent()
+    ).request({
       origin: originOf(r.target),
       method: r.method as 'GET',
       path: r.path,
@@ -142,7 +152,7 @@ export class Upstream {
   }
 
   async close(): Promise<void> {
-    await this.agentOnce?.destroy().catch(() => undefined);
+    if (this.agentOnce) await (await this.agentOnce).destroy().catch(() => undefined);
   }
 }
 
@@ -151,7 +161,7 @@ export function describeUpstreamError(err: unknown, t: Target): { status: number
   const e = err as NodeJS.ErrnoException & { cause?: NodeJS.ErrnoException };
   const code = e?.code ?? e?.cause?.code ?? '';
   const where = `${t.host}:${t.port}`;
-  if (err instanceof undiciErrors.HeadersTimeoutError || err instanceof undiciErrors.BodyTimeoutError) {
+  if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') {
     return { status: 504, message: `gov: upstream ${where} timed out` };
   }
   if (
