@@ -145,7 +145,6 @@ describe('vault values', () => {
     for (const v of ['abcdefghijklmnopqrstuvw3', 'abcdefghijklmnopqrstuvwx3', 'abcdefghijklmnopqrstuvwxy3']) {
       const red = createRedactor({
         vaultValues: new Map([['k', v]]),
-        patterns: SECRET_PATTERNS,
         secrets: false,
         vault: true,
       });
