@@ -16,15 +16,43 @@ export interface Parsed<O extends Options> {
  */
 export function parseCommandArgs<O extends Options>(command: string, argv: string[], options: O): Parsed<O> {
   const dd = argv.indexOf('--');
-  const head = dd === -1 ? argv : argv.slice(0, dd);
+  const head = joinNegativeValues(dd === -1 ? argv : argv.slice(0, dd), options);
   const rest = dd === -1 ? [] : argv.slice(dd + 1);
   try {
     const { values, positionals } = parseArgs({ args: head, options, allowPositionals: true, strict: true });
     return { values, positionals, rest } as Parsed<O>;
   } catch (err) {
-    const msg = err instanceof Error ? err.message.split('\n')[0] : String(err);
-    throw usageError(`${command}: ${msg}`, `see 'gov ${command} --help'`);
+    throw usageError(`${command}: ${parseArgsProblem(err)}`, `see 'gov ${command} --help'`);
   }
+}
+
+/** `--max-body -5` → `--max-body=-5`, so the option's own check reports the bad value. */
+function joinNegativeValues(args: string[], options: Options): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    const next = args[i + 1];
+    const opt = a.startsWith('--') ? options[a.slice(2)] : undefined;
+    if (opt?.type === 'string' && next !== undefined && /^-\d/.test(next)) {
+      out.push(`${a}=${next}`);
+      i++;
+    } else out.push(a);
+  }
+  return out;
+}
+
+/** parseArgs' messages are long and oddly quoted; say the problem in a few words. */
+function parseArgsProblem(err: unknown): string {
+  const e = err as { code?: string; message?: string };
+  const msg = String(e.message ?? err);
+  const opt = /'(-[^']*)'/.exec(msg)?.[1];
+  if (e.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && opt) return `unknown option '${opt}'`;
+  if (e.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' && opt) {
+    if (/argument missing|ambiguous/.test(msg)) return `option '${opt.split(' ')[0]}' needs a value`;
+    if (/does not take an argument/.test(msg)) return `option '${opt.split(' ')[0]}' takes no value`;
+  }
+  if (e.code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL') return 'unexpected argument';
+  return msg.split('\n')[0]!;
 }
 
 export function wantsHelp(argv: string[]): boolean {

@@ -8,8 +8,17 @@ import { sanitizeInline } from './ui/sanitize.js';
 export function callLine(e: GovernedCallEvent): string | null {
   if (e.method.startsWith('notifications/')) return null;
   const target = e.target ? ` ${sanitizeInline(e.target)}` : '';
-  return `gov: ${e.decision} ${sanitizeInline(e.method)}${target} (rule ${sanitizeInline(e.rule)})`;
+  const line = `gov: ${e.decision} ${sanitizeInline(e.method)}${target} (rule ${sanitizeInline(e.rule)})`;
+  const why = HOLD_ENDINGS[e.outcome ?? ''];
+  return why ? `${line} — ${why(sanitizeInline(e.reason))}` : line;
 }
+
+/** How a held call that was not approved ended: a timeout, the client, or a human. */
+const HOLD_ENDINGS: Record<string, (reason: string) => string> = {
+  timeout: (reason) => reason,
+  cancelled: () => 'the client stopped waiting (call withdrawn)',
+  rejected: (reason) => reason,
+};
 
 /** The second line for a held call: how to answer it from another terminal. */
 export function heldLine(c: HeldCall): string {

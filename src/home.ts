@@ -1,6 +1,7 @@
 import { mkdirSync, chmodSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { GovError } from './errors.js';
 
 /** GOV_HOME (default ~/.gov); every piece of gov state lives below it. */
 export function govHome(env: NodeJS.ProcessEnv = process.env): string {
@@ -10,8 +11,24 @@ export function govHome(env: NodeJS.ProcessEnv = process.env): string {
 
 /** Create (0700) a directory under GOV_HOME, tightening the mode if it already exists. */
 export function ensureDir(path: string): string {
-  mkdirSync(path, { recursive: true, mode: 0o700 });
-  const st = statSync(path);
+  let st;
+  try {
+    mkdirSync(path, { recursive: true, mode: 0o700 });
+    st = statSync(path);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? 'error';
+    const why =
+      code === 'EEXIST' || code === 'ENOTDIR'
+        ? 'a file is in the way'
+        : code === 'EACCES' || code === 'EPERM'
+          ? 'permission denied'
+          : code === 'EROFS'
+            ? 'read-only file system'
+            : code;
+    throw new GovError('config', `cannot create directory ${path}: ${why}`, {
+      hint: 'set GOV_HOME to a writable directory (default ~/.gov)',
+    });
+  }
   if ((st.mode & 0o077) !== 0) chmodSync(path, 0o700);
   return path;
 }

@@ -106,8 +106,14 @@ export class Pipeline {
     return rec;
   }
 
-  private deny(env: Envelope, call: CallContext, response: GovResponse | null, outcome = 'denied'): Governed {
-    this.emit(env, { decision: 'deny', rule: call.decision.rule, reason: call.decision.reason }, outcome);
+  private deny(
+    env: Envelope,
+    call: CallContext,
+    response: GovResponse | null,
+    outcome = 'denied',
+    reason = call.decision.reason,
+  ): Governed {
+    this.emit(env, { decision: 'deny', rule: call.decision.rule, reason }, outcome);
     return { action: 'respond', call, response: env.id === null ? null : response };
   }
 
@@ -302,9 +308,18 @@ export class Pipeline {
         call,
         approvalTimeout(env.id, formatDurationMs(timeoutMs), info, denyAs),
         'timeout',
+        `approval timed out after ${formatDurationMs(timeoutMs)}`,
       );
     }
-    return this.deny(env, call, approverDenial(env.id, verdict.reason ?? 'no reason given', info, denyAs));
+    // The event says who ended the hold: the client withdrawing, or a human (and why).
+    const byHuman = verdict.approver !== 'cancelled' && verdict.approver !== 'channel-error';
+    return this.deny(
+      env,
+      call,
+      approverDenial(env.id, verdict.reason ?? 'no reason given', info, denyAs),
+      verdict.approver === 'cancelled' ? 'cancelled' : byHuman ? 'rejected' : 'error',
+      byHuman ? `denied by ${verdict.approver}${verdict.reason ? `: ${verdict.reason}` : ''}` : rec.reason,
+    );
   }
 
   /**
@@ -413,6 +428,8 @@ export class Pipeline {
     transport: 'http' | 'stdio';
     detail?: JsonObject;
   }): Promise<string | null> {
+    // A refusal the user would otherwise never see: one line on stderr, next to the audit record.
+    this.deps.log.warn(a.reason.replace(/^gov: /, ''));
     try {
       const rec: AuditInput = {
         kind: 'alert',

@@ -72,9 +72,18 @@ export async function openSession(o: SessionOptions): Promise<GovernedSession> {
   // Loaded only then: libsodium's WASM and the keyring binding cost tens of MB of memory.
   let secrets = new Map<string, string>();
   if (policy.credentials.length > 0 || (policy.redact.vault && existsSync(paths.vault))) {
-    const { openVault } = await import('../vault/store.js');
-    const vault = await openVault({ home: paths.home, env, ...(o.prompt ? { prompt: o.prompt } : {}) });
-    secrets = vault.values();
+    const { openVault, readVaultFile } = await import('../vault/store.js');
+    // A run that injects no credential needs the vault only to redact its values: a locked
+    // passphrase vault with nobody to ask must not block it. Say so, and run without them.
+    const canAsk = o.prompt !== undefined || Boolean(env['GOV_VAULT_PASSPHRASE']);
+    if (policy.credentials.length === 0 && !canAsk && readVaultFile(paths.vault)?.kdf.kind === 'argon2id') {
+      o.log.warn(
+        'vault values are not redacted in this run: the vault needs a passphrase and there is no terminal — set GOV_VAULT_PASSPHRASE to redact them',
+      );
+    } else {
+      const vault = await openVault({ home: paths.home, env, ...(o.prompt ? { prompt: o.prompt } : {}) });
+      secrets = vault.values();
+    }
   }
   let credentials: CredentialInjector | undefined;
   if (policy.credentials.length > 0) {

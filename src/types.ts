@@ -60,7 +60,7 @@ export interface Constraints {
 /** Result of policy.decide(): pure data, explainable. */
 export interface PolicyDecision {
   decision: DecisionKind;
-  /** Rule id, or 'default' (no rule matched a tools/call), 'discovery' (non-tools/call
+  /** Rule id, or 'default' (no rule matched a call that reads data or acts), 'discovery' (discovery
    * method with no matching rule), 'unknown-server', 'when-error', 'constraint'. */
   rule: string;
   /** Human text: the rule's `reason`, else its explanation in words. */
@@ -156,6 +156,7 @@ export interface GovernedCallEvent {
   decision: DecisionKind;
   rule: string;
   reason: string;
-  /** Final outcome once known: 'allowed', 'denied', 'approved', 'timeout', 'error'. */
+  /** Final outcome once known: 'allowed', 'denied' (by policy), 'approved', 'rejected' (by a
+   * human), 'timeout' (no answer in time), 'cancelled' (the client withdrew), 'error'. */
   outcome?: string;
 }

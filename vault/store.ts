@@ -156,6 +156,9 @@ class KeyringCreateFailed extends Error {
   }
 }
 
+/** The shortest passphrase a new vault accepts (Argon2id slows guessing; it cannot fix 'pw'). */
+export const MIN_PASSPHRASE_LENGTH = 8;
+
 export async function openVault(opts: OpenVaultOptions): Promise<Vault> {
   await initCrypto();
   const env = opts.env ?? process.env;
@@ -188,6 +191,11 @@ export async function openVault(opts: OpenVaultOptions): Promise<Vault> {
     }
     if (passphrase === '')
       throw new GovError('vault', 'the vault passphrase is empty', { hint: 'use a non-empty passphrase' });
+    // Only a new vault: an existing one keeps opening with the passphrase it was made with.
+    if (purpose === 'create' && [...passphrase].length < MIN_PASSPHRASE_LENGTH)
+      throw new GovError('vault', `the vault passphrase is too short`, {
+        hint: `use at least ${MIN_PASSPHRASE_LENGTH} characters`,
+      });
     return passphrase;
   };
 

@@ -140,7 +140,8 @@ async function verify(argv: string[]): Promise<number> {
   const errors = res.problems.filter((x) => x.kind === 'error');
   const first = errors[0];
   if (first === undefined) {
-    process.stdout.write(`ok: ${res.records} records in ${res.runs} runs\n`);
+    const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+    process.stdout.write(`ok: ${plural(res.records, 'record')} in ${plural(res.runs, 'run')}\n`);
     return 0;
   }
   for (const p of errors) process.stdout.write(`${where(p)}: ${p.message}\n`);

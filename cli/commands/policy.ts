@@ -1,6 +1,6 @@
 import { isAbsolute, relative } from 'node:path';
 import { GovError, usageError } from '../../src/errors.js';
-import { govHome } from '../../src/home.js';
+import { govHome, homePaths } from '../../src/home.js';
 import type { PolicyInput } from '../../src/policy/compiled.js';
 import { BUILTIN_POLICY_SOURCE } from '../../src/policy/default-policy.js';
 import { findPolicyPath, loadPolicy, PolicyLoadError } from '../../src/policy/load.js';
@@ -43,7 +43,7 @@ function locate(explicit: string | undefined): string | null {
   return found === null ? null : displayPath(found);
 }
 
-function check(argv: string[]): number {
+async function check(argv: string[]): Promise<number> {
   const { values, positionals } = parseCommandArgs('policy check', argv, { policy: { type: 'string' } });
   if (positionals.length > 1)
     throw usageError('policy check: expected at most one FILE', "see 'gov policy --help'");
@@ -52,12 +52,29 @@ function check(argv: string[]): number {
     const p = loadPolicy(path);
     const n = p.ruleCount;
     process.stdout.write(`ok: ${path ?? BUILTIN_POLICY_SOURCE}: ${n} rule${n === 1 ? '' : 's'}\n`);
+    if (p.credentials.length > 0) await warnMissingSecrets(p.credentials.map((c) => c.secret));
     return 0;
   } catch (err) {
     if (!(err instanceof PolicyLoadError)) throw err;
     for (const problem of err.problems) process.stderr.write(`gov: ${problem}\n`);
     return 2;
   }
+}
+
+/** Entry names are readable without the key; a vault that cannot be read is not checked. */
+async function warnMissingSecrets(secrets: string[]): Promise<void> {
+  const { readVaultFile } = await import('../../vault/store.js');
+  let names: Set<string>;
+  try {
+    names = new Set(Object.keys(readVaultFile(homePaths().vault)?.entries ?? {}));
+  } catch {
+    return;
+  }
+  for (const name of new Set(secrets))
+    if (!names.has(name))
+      process.stderr.write(
+        `gov: warning: credential secret '${name}' is not in the vault — add it with 'gov vault set ${name}'\n`,
+      );
 }
 
 function looksLikeUrl(s: string): boolean {

@@ -14,7 +14,7 @@ import { createHttpHandler } from '../../src/pipeline/http-handler.js';
 import { createUpgradeGate } from '../../src/pipeline/upgrade-gate.js';
 import { DEFAULT_MAX_CONNECTIONS } from '../../src/proxy/connection-guard.js';
 import { buildChildEnv } from '../../src/launcher/child-env.js';
-import { writeTrustFiles } from '../../src/launcher/ca-bundle.js';
+import { checkCaFile, isCaBundleFile, writeTrustFiles } from '../../src/launcher/ca-bundle.js';
 import { spawnChild } from '../../src/launcher/spawn-child.js';
 import { spawnInPty } from '../../src/launcher/spawn-pty.js';
 import { requireIsolation } from '../../src/isolation/availability.js';
@@ -45,11 +45,11 @@ options:
                              never while a request is in flight (held call, SSE stream)
   --max-connections N        client connections served at once; more get 503 (default ${DEFAULT_MAX_CONNECTIONS})
 ${AUDIT_SYNC_HELP}
-  --quiet                    print nothing but errors
+  --quiet                    print nothing but errors and held-call hints
   -h, --help                 this help
 `;
 
-const PRELOAD = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'preload', 'fetch-proxy.cjs');
+const PRELOAD = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'preload', 'node-proxy.cjs');
 
 export default async function run(argv: string[]): Promise<number> {
   if (wantsHelp(argv)) {
@@ -106,6 +106,7 @@ export default async function run(argv: string[]): Promise<number> {
     values['approval-timeout'] !== undefined
       ? parseDuration(values['approval-timeout'], '--approval-timeout')
       : undefined;
+  for (const f of values['upstream-ca'] ?? []) checkCaFile(f, '--upstream-ca');
   const auditSync = parseAuditSync(values['audit-sync']);
   const isolate = values.isolate === true;
   const capturePorts = (values['capture-port'] ?? []).map((p) => {
@@ -155,7 +156,7 @@ export default async function run(argv: string[]): Promise<number> {
     const leafCerts = new LeafCertCache(ca);
     const extraCa = [...(values['upstream-ca'] ?? [])];
     if (process.env['NODE_EXTRA_CA_CERTS']) extraCa.push(process.env['NODE_EXTRA_CA_CERTS']);
-    const upstream = new Upstream({ extraCaFiles: extraCa });
+    const upstream = new Upstream({ extraCaFiles: extraCa, onFirstFailure: (m) => log.warn(m) });
     cleanups.push(() => upstream.close());
     const handler = createHttpHandler({
       pipeline: session.pipeline,
@@ -184,6 +185,12 @@ export default async function run(argv: string[]): Promise<number> {
       upstreamCa: extraCa,
       ...(sandbox ? { unixSocket: sandbox.proxySocket } : {}),
       log,
+      onRefused: (r) =>
+        void session.pipeline.alert({
+          reason: r.reason,
+          transport: 'http',
+          detail: { status: r.status, target: r.target },
+        }),
     });
     cleanups.push(() => proxy.close());
     await leafCerts.ready();
@@ -206,6 +213,7 @@ export default async function run(argv: string[]): Promise<number> {
       runId: session.run,
       keepNoProxy: values['keep-no-proxy'] === true,
       placeholders: session.credentials?.placeholders() ?? {},
+      isCaBundleFile,
     });
 
     if (!quiet && !tui)
@@ -217,10 +225,14 @@ export default async function run(argv: string[]): Promise<number> {
         const line = callLine(e);
         if (line) process.stderr.write(line + '\n');
       });
+      cleanups.push(offCalls);
+    }
+    if (!tui) {
+      // Held calls are announced even with --quiet: without the id the agent seems to hang.
       const offHeld = session.broker.subscribe((ev) => {
         if (ev.type === 'held') process.stderr.write(heldLine(ev.call) + '\n');
       });
-      cleanups.push(offCalls, offHeld);
+      cleanups.push(offHeld);
     }
 
     // The panel's code is loaded and its call log started before the child exists, so the
@@ -247,6 +259,7 @@ export default async function run(argv: string[]): Promise<number> {
         rows: process.stdout.rows || 24,
       });
       if (ptyChild) {
+        upstream.warm();
         cleanups.push(() => ptyChild.dispose());
         const screen = ptyTuiModule.mountPtyTui({
           broker: session.broker,
@@ -276,6 +289,8 @@ export default async function run(argv: string[]): Promise<number> {
           signalTarget: (pid) => sandbox.signalPid(pid),
         })
       : await spawnChild({ command, args, env, stdio });
+    // What the first call needs but the child's start does not is prepared after it.
+    upstream.warm();
     cleanups.push(() => child.dispose());
     let ui: import('../ui/run-tui.js').RunTui | undefined;
     if (tuiModule && recentCalls && child.child.stdout && child.child.stderr && child.child.stdin) {

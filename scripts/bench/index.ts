@@ -30,6 +30,7 @@ import { buildRows } from './rows.js';
 import { rssMb, round } from './stats.js';
 import { benchWrap, wrapAvailable } from './wrap.js';
 import { benchIsolation, isolationRows } from './isolation.js';
+import { benchStartup } from './startup.js';
 
 const { values: opts } = parseArgs({
   options: {
@@ -56,6 +57,7 @@ const SIZES = quick
       scanRounds: 1,
       wrapCalls: 50,
       isolateRuns: 2,
+      startupRuns: 1,
     }
   : {
       latencyCalls: 3000,
@@ -70,6 +72,7 @@ const SIZES = quick
       scanRounds: 5,
       wrapCalls: 2000,
       isolateRuns: 15,
+      startupRuns: 7,
     };
 
 const BENCH_POLICY = `version: 1
@@ -212,6 +215,16 @@ async function main(): Promise<void> {
     }).catch((err: unknown) => ({ note: `skipped: ${(err as Error).message.split('\n')[0]}` }));
     upstream.close();
 
+    step('start-up: gov run to child start, gov mcp wrap to first initialize answer');
+    const startup = await benchStartup({
+      home: home('home-startup'),
+      policyPath,
+      runs: SIZES.startupRuns,
+    }).catch((err: unknown) => {
+      step(`start-up rows skipped: ${(err as Error).message.split('\n')[0]}`);
+      return null;
+    });
+
     const rows = buildRows({
       govInterval,
       direct,
@@ -225,6 +238,7 @@ async function main(): Promise<void> {
       scan,
       wrap,
       wrapNote,
+      startup,
     });
     rows.push(...isolationRows(isolation, gov));
     const result = {
@@ -252,6 +266,7 @@ async function main(): Promise<void> {
         scan,
         wrap,
         isolation,
+        startup,
       },
     };
     const out = opts.out ? resolve(opts.out) : join(ROOT, 'bench-results', 'latest.json');

@@ -3,6 +3,7 @@ import type { LoadResult } from './loadgen.js';
 import type { Row } from './report.js';
 import type { benchDecide, benchScan } from './in-process.js';
 import type { benchWrap } from './wrap.js';
+import type { StartupResult } from './startup.js';
 import { round } from './stats.js';
 
 export interface Inputs {
@@ -19,6 +20,7 @@ export interface Inputs {
   scan: ReturnType<typeof benchScan>;
   wrap: Awaited<ReturnType<typeof benchWrap>> | null;
   wrapNote: string;
+  startup: StartupResult | null;
 }
 
 export function buildRows(i: Inputs): Row[] {
@@ -290,5 +292,24 @@ export function buildRows(i: Inputs): Row[] {
       note: `p99 wrapped ${w.govInterval.p99.toFixed(3)} ms; decision records written before forwarding, fsynced within 200 ms`,
     });
   }
+  const boot = i.startup;
+  rows.push(
+    latencyRow(
+      'startup_child',
+      'gov run: time to child start (no vault), median',
+      boot?.childDirect,
+      boot?.childGov,
+      150,
+      'added ≤ 150 ms',
+    ),
+    latencyRow(
+      'startup_wrap',
+      'gov mcp wrap: time to first initialize answer, median',
+      boot?.wrapDirect,
+      boot?.wrapGov,
+      200,
+      'added ≤ 200 ms',
+    ),
+  );
   return rows;
 }

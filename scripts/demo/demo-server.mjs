@@ -2,8 +2,8 @@
 // It exists so the demo runs with no internet: `node scripts/demo/demo-server.mjs` prints
 // {"url": ..., "ca": ...} on its first line and serves until stdin closes.
 import { createServer } from 'node:https';
-import { randomUUID } from 'node:crypto';
-import { mkdtempSync, writeFileSync, appendFileSync } from 'node:fs';
+import { createHash, randomUUID } from 'node:crypto';
+import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 // Built by `npm run build` (which `npm run demo` runs first).
@@ -13,6 +13,7 @@ const pki = makeThrowawayPki({ name: 'gov demo server CA' });
 const dir = mkdtempSync(join(tmpdir(), 'gov-demo-server-'));
 const caPath = join(dir, 'demo-ca.pem');
 writeFileSync(caPath, pki.caPem);
+process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
 const execLog = process.env.DEMO_EXEC_LOG;
 
 const tools = [
@@ -46,8 +47,16 @@ function callTool(name, args, req) {
       return `Sunny in ${args.city ?? 'somewhere'}, 21°C`;
     case 'refund':
       return `Refunded ${args.amount}`;
-    case 'whoami':
-      return `server received Authorization: ${req.headers.authorization ?? '(none)'}`;
+    case 'whoami': {
+      // Proof of receipt without showing the secret: its length and a hash prefix. The server
+      // logs the same on its stderr, which the agent never sees.
+      const auth = req.headers.authorization;
+      const proof = auth
+        ? `${auth.length} characters, sha256 ${createHash('sha256').update(auth).digest('hex').slice(0, 16)}`
+        : '(none)';
+      process.stderr.write(`demo server: received Authorization: ${proof}\n`);
+      return `server received Authorization: ${proof}`;
+    }
     case 'read_config':
       return 'region=eu-west-1\naws_access_key_id=AKIAIOSFODNN7EXAMPLE\nlog_level=info';
     case 'shell_exec':

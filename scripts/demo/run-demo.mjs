@@ -3,7 +3,8 @@
 // agent under `gov run`, approves the one call the policy holds (as a human would from a second
 // terminal), then shows the audit trail and verifies it.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -13,6 +14,9 @@ const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, '..', '..');
 const govBin = join(root, 'bin', 'gov.js');
 const home = process.env.GOV_HOME ?? mkdtempSync(join(tmpdir(), 'gov-demo-'));
+// A GOV_HOME made here (with its CA key and vault) is removed when the demo ends.
+if (process.env.GOV_HOME === undefined)
+  process.on('exit', () => rmSync(home, { recursive: true, force: true }));
 const env = {
   ...process.env,
   GOV_HOME: home,
@@ -44,12 +48,17 @@ writeFileSync(
   ),
 );
 
-const set = gov(['vault', 'set', 'demo-token'], 'demo-secret-token-0123456789\n');
+const SECRET = 'demo-secret-token-0123456789';
+const set = gov(['vault', 'set', 'demo-token'], `${SECRET}\n`);
 if (set.status !== 0) {
   process.stderr.write(set.stderr);
   process.exit(1);
 }
 say('stored the secret "demo-token" in the vault; the agent only ever gets a placeholder');
+const expected = `Bearer ${SECRET}`;
+say(
+  `the server should receive "Bearer <secret>": ${expected.length} characters, sha256 ${createHash('sha256').update(expected).digest('hex').slice(0, 16)} (compare with the demo server's log line)`,
+);
 
 const agent = spawn(
   process.execPath,

@@ -1,6 +1,18 @@
-import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  openSync,
+  readFileSync,
+  readSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import { X509Certificate } from 'node:crypto';
 import { rootCertificates } from 'node:tls';
 import { join } from 'node:path';
+import { GovError } from '../errors.js';
 
 /** Where distributions keep the system trust store as one PEM file. */
 export const SYSTEM_BUNDLES = [
@@ -58,4 +70,59 @@ export function writeTrustFiles(opts: {
     };
   }
   return { bundle, nodeExtra, cleanup };
+}
+
+const PEM_CERT = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/;
+/** Enough for the first certificate of any real bundle; bounds the read of a large file. */
+const CA_SNIFF_BYTES = 64 * 1024;
+
+/**
+ * Whether `path` is a CA bundle: a readable regular file whose first certificate is a CA and
+ * that holds no private key. A client certificate (not a CA, often next to its key) is not.
+ */
+export function isCaBundleFile(path: string): boolean {
+  let fd: number | undefined;
+  try {
+    if (!statSync(path).isFile()) return false;
+    fd = openSync(path, 'r');
+    const buf = Buffer.alloc(CA_SNIFF_BYTES);
+    const text = buf.subarray(0, readSync(fd, buf, 0, buf.length, 0)).toString('latin1');
+    if (text.includes('PRIVATE KEY-----')) return false;
+    const first = PEM_CERT.exec(text);
+    return first !== null && new X509Certificate(first[0]).ca;
+  } catch {
+    return false;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
+/**
+ * Check a user-given CA file (`--upstream-ca`): it must exist and hold at least one PEM
+ * certificate and no private key. Throws a config error naming the file and the fix.
+ */
+export function checkCaFile(path: string, flag: string): void {
+  const fail = (what: string) =>
+    new GovError('config', `${flag} ${path}: ${what}`, {
+      hint: 'give a PEM file of CA certificates (-----BEGIN CERTIFICATE-----)',
+    });
+  let text: string;
+  try {
+    text = readFileSync(path, 'latin1');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw fail(
+      code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : `cannot read it (${code})`,
+    );
+  }
+  if (text.includes('PRIVATE KEY-----')) throw fail('holds a private key; never hand gov a key as a CA');
+  const certs = text.match(new RegExp(PEM_CERT.source, 'g')) ?? [];
+  if (certs.length === 0) throw fail('holds no PEM certificate');
+  for (const pem of certs) {
+    try {
+      new X509Certificate(pem);
+    } catch {
+      throw fail('holds a certificate that does not parse');
+    }
+  }
 }

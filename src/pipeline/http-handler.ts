@@ -96,6 +96,17 @@ export function createHttpHandler(
     );
   };
 
+  /** A request refused before policy: audited as an alert, answered with a JSON-RPC error. */
+  const refuseBody = async (ex: Exchange, status: number, why: string): Promise<void> => {
+    const url = serverUrlOf(ex);
+    await pipeline.alert({
+      reason: `request refused before policy: ${why}`,
+      transport: 'http',
+      server: { name: pipeline.deps.policy.resolveServer(url), url },
+    });
+    sendJson(ex.res, status, jsonRpcError(null, -32600, `${why}; refused by gov`));
+  };
+
   /**
    * A request that is not an MCP call but carries a credential gets its own audit record
    * before it leaves; without one it is refused.
@@ -126,34 +137,24 @@ export function createHttpHandler(
     const declared = header(ex, 'content-length');
     const hasBody =
       declared !== undefined ? declared.trim() !== '0' : req.headers['transfer-encoding'] !== undefined;
-    // POST bodies are always examined (MCP). Other methods' bodies are read (bounded) only
-    // when there are placeholders to look for; else they stream.
+    // Every body is examined, whatever the method: a JSON-RPC message in a PUT is governed
+    // like one in a POST (a server that routes on the path alone would execute it), and
+    // placeholders are looked for everywhere. Bodies over the limit are refused.
     let raw: Buffer | undefined;
     let body: Buffer | undefined;
-    if (isPost || (o.credentials && hasBody)) {
+    if (isPost || hasBody) {
       const read = await readBounded(req, bodyLimit, declared);
       if (!read.ok) {
-        if (read.tooLarge) {
-          // The rest of the body is drained (not buffered) by readBounded so the client can read the 413.
-          return sendJson(
-            ex.res,
-            413,
-            jsonRpcError(null, -32600, `Request body larger than ${bodyLimit} bytes; refused by gov`),
-          );
-        }
-        return sendText(ex.res, 400, `gov: could not read the request body: ${read.error}`);
+        // The rest of a too-large body is drained (not buffered) by readBounded so the client can read the 413.
+        if (read.tooLarge) return refuseBody(ex, 413, `Request body larger than ${bodyLimit} bytes`);
+        return refuseBody(ex, 400, `could not read the request body: ${read.error}`);
       }
       raw = read.body;
       const decoded = await decodeContent(raw, header(ex, 'content-encoding'), bodyLimit);
-      if (!decoded.ok)
-        return sendJson(
-          ex.res,
-          decoded.status,
-          jsonRpcError(null, -32600, `${decoded.reason}; refused by gov`),
-        );
+      if (!decoded.ok) return refuseBody(ex, decoded.status, decoded.reason);
       body = decoded.body;
     }
-    const parsed = isPost && body ? classifyBody(body) : undefined;
+    const parsed = body ? classifyBody(body) : undefined;
     const headers = forwardableHeaders(req.headers);
     let injected: Injection[] = [];
     if (o.credentials) {

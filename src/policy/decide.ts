@@ -73,6 +73,21 @@ function targetOf(input: PolicyInput): string {
   return '';
 }
 
+/**
+ * True discovery: the handshake, liveness, listings and notifications. Every other method
+ * reads data or acts (tools/call, resources/read, prompts/get, completion/complete, tasks/*,
+ * sampling/createMessage, …), so the policy `default` governs it when no rule matches.
+ */
+export function isDiscovery(method: string): boolean {
+  return (
+    method === 'initialize' ||
+    method === 'ping' ||
+    method === 'server/discover' ||
+    method.endsWith('/list') ||
+    method.startsWith('notifications/')
+  );
+}
+
 export type Decide = (input: PolicyInput) => PolicyDecision;
 
 export function createDecider(opts: DeciderOptions): { decide: Decide; candidates: typeof candidatesFor } {
@@ -125,16 +140,16 @@ export function createDecider(opts: DeciderOptions): { decide: Decide; candidate
       }
       return fromRule(r);
     }
-    if (input.method === 'tools/call')
+    if (!isDiscovery(input.method))
       return {
         decision: defaultDecision,
         rule: 'default',
-        reason: `no rule matches tools/call${targetOf(input)}; the policy default is ${defaultDecision}`,
+        reason: `no rule matches ${input.method}${targetOf(input)}; the policy default is ${defaultDecision}`,
       };
     return {
       decision: 'allow',
       rule: 'discovery',
-      reason: `${input.method}${targetOf(input)} is allowed: no rule matches it`,
+      reason: `${input.method} is discovery and no rule matches it`,
     };
   }
 
@@ -147,9 +162,9 @@ export function createDecider(opts: DeciderOptions): { decide: Decide; candidate
     ) {
       const why = `server ${input.server.url} is not listed under servers (unknown_servers: ${unknownServers})`;
       if (unknownServers === 'deny') return { decision: 'deny', rule: 'unknown-server', reason: why };
-      // approve: hold every tools/call, but a rule that denies still denies.
+      // approve: hold everything but discovery, but a rule that denies still denies.
       const d = ruleDecision(input);
-      if (input.method !== 'tools/call' || d.decision === 'deny') return d;
+      if (isDiscovery(input.method) || d.decision === 'deny') return d;
       return { decision: 'approve', rule: 'unknown-server', reason: why };
     }
     return ruleDecision(input);

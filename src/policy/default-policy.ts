@@ -1,6 +1,7 @@
 /**
- * The built-in policy, used when no gov.yaml is found (SPEC §4): every tools/call needs a
- * human's approval, discovery methods are allowed, no server registry. Kept as YAML text so
+ * The built-in policy, used when no gov.yaml is found (SPEC §4): every call that reads data
+ * or acts (tools/call, resources/read, prompts/get, …) needs a human's approval; discovery
+ * (initialize, ping, the list methods, notifications) is allowed; no server registry. Kept as YAML text so
  * its digest is that of a canonical source, like any policy file.
  */
 export const BUILTIN_POLICY_SOURCE = '(built-in default)';

@@ -11,7 +11,10 @@ version: 1
 #   payments: https://mcp.payments.internal/*
 # unknown_servers: deny       # allow | deny | approve (default deny)
 
-# What happens to a tools/call that no rule matches: allow | deny | approve.
+# What happens to a call that no rule matches: allow | deny | approve. It governs every
+# method that reads data or acts: tools/call, resources/read, prompts/get,
+# completion/complete, tasks/*, … Only discovery (initialize, ping, the */list methods and
+# notifications) is allowed without a rule.
 default: approve
 
 # How long a held call waits for a human before it is denied.

@@ -48,6 +48,8 @@ export interface ProxyServerOptions {
   /** Also accept proxy connections on this filesystem socket (an isolation sandbox's way out). */
   unixSocket?: string;
   log: ProxyLog;
+  /** Told of every request refused here, before any policy (421, bad request target…). */
+  onRefused?: (r: { status: number; reason: string; target: string }) => void;
 }
 
 export interface ProxyServer {
@@ -58,14 +60,29 @@ export interface ProxyServer {
 
 const targets = new WeakMap<Socket, Target>();
 
-function refuse(res: ServerResponse, status: number, message: string): void {
+/** An MCP client (Streamable HTTP or SSE) gets a JSON-RPC error it can show; others plain text. */
+function looksLikeMcp(req: IncomingMessage | undefined): boolean {
+  if (!req) return false;
+  return (
+    req.headers['mcp-protocol-version'] !== undefined ||
+    req.headers['mcp-session-id'] !== undefined ||
+    String(req.headers['accept'] ?? '').includes('text/event-stream')
+  );
+}
+
+function refuse(res: ServerResponse, status: number, message: string, req?: IncomingMessage): void {
   if (res.headersSent) {
     res.destroy();
     return;
   }
-  const body = message.endsWith('\n') ? message : message + '\n';
+  const mcp = looksLikeMcp(req);
+  const body = mcp
+    ? JSON.stringify({ jsonrpc: '2.0', id: null, error: { code: -32600, message } })
+    : message.endsWith('\n')
+      ? message
+      : message + '\n';
   res.writeHead(status, {
-    'content-type': 'text/plain; charset=utf-8',
+    'content-type': mcp ? 'application/json' : 'text/plain; charset=utf-8',
     'content-length': Buffer.byteLength(body),
   });
   res.end(body);
@@ -124,11 +141,9 @@ export async function startProxy(opts: ProxyServerOptions): Promise<ProxyServer>
     const target = targets.get(req.socket);
     if (!target) return refuse(res, 500, 'gov: lost the tunnel target');
     if (!hostAgrees(req.headers.host, target)) {
-      return refuse(
-        res,
-        421,
-        `gov: Host header '${String(req.headers.host)}' disagrees with the CONNECT target ${target.host}:${target.port}; refused`,
-      );
+      const reason = `gov: Host header '${String(req.headers.host)}' disagrees with the CONNECT target ${target.host}:${target.port}; refused`;
+      opts.onRefused?.({ status: 421, reason, target: `${target.host}:${target.port}` });
+      return refuse(res, 421, reason, req);
     }
     const path = req.url && req.url.startsWith('/') ? req.url : '/';
     dispatch(req, res, target, path);
@@ -152,7 +167,9 @@ export async function startProxy(opts: ProxyServerOptions): Promise<ProxyServer>
   /** An absolute-form plain-HTTP request: authenticated, with its target; or why not. */
   const plainTarget = (
     req: IncomingMessage,
-  ): { ok: true; target: Target; path: string } | { ok: false; status: number; message: string } => {
+  ):
+    | { ok: true; target: Target; path: string }
+    | { ok: false; status: number; message: string; target?: string } => {
     if (!guard.isAdmitted(req.socket)) return { ok: false, status: 503, message: overCapacity };
     if (!checkProxyAuth(req.headers['proxy-authorization'], opts.token))
       return {
@@ -177,7 +194,7 @@ export async function startProxy(opts: ProxyServerOptions): Promise<ProxyServer>
     const target: Target = { scheme: 'http', host: a.host, port: a.port };
     if (!hostAgrees(req.headers.host, target)) {
       const message = `gov: Host header '${String(req.headers.host)}' disagrees with the request URL; refused`;
-      return { ok: false, status: 421, message };
+      return { ok: false, status: 421, message, target: `${target.host}:${target.port}` };
     }
     return { ok: true, target, path: u.pathname + u.search };
   };
@@ -188,7 +205,8 @@ export async function startProxy(opts: ProxyServerOptions): Promise<ProxyServer>
     if (t.ok) return dispatch(req, res, t.target, t.path);
     if (t.status === 407) res.setHeader('proxy-authenticate', 'Basic realm="gov"');
     if (t.status === 503) res.shouldKeepAlive = false;
-    refuse(res, t.status, t.message);
+    if (t.target !== undefined) opts.onRefused?.({ status: t.status, reason: t.message, target: t.target });
+    refuse(res, t.status, t.message, req);
   });
   outer.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const t = plainTarget(req);

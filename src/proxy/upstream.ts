@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { createSecureContext, rootCertificates } from 'node:tls';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
-import { Agent, errors as undiciErrors } from 'undici';
+import type { Agent } from 'undici';
 
 /** Where an intercepted request is going: always the CONNECT target (or plain-HTTP URL host). */
 export interface Target {
@@ -73,6 +73,11 @@ export function forwardableHeaders(raw: IncomingHttpHeaders): Record<string, str
 export interface UpstreamOptions {
   /** Extra CA certificates (PEM files) for verifying upstream servers. */
   extraCaFiles?: string[];
+  /**
+   * Told of a failure to reach an upstream (TLS, refused, DNS…), once per host:port, so the
+   * user sees on gov's stderr what otherwise only the agent sees. Not for timeouts or aborts.
+   */
+  onFirstFailure?: (message: string) => void;
 }
 
 /**
@@ -80,25 +85,65 @@ export interface UpstreamOptions {
  * TLS always verified against the system roots plus the user's extra CAs.
  */
 export class Upstream {
-  private readonly agent: Agent;
+  private agentOnce: Promise<Agent> | undefined;
+  private readonly caPems: string[];
+  private readonly onFirstFailure: ((message: string) => void) | undefined;
+  private readonly reported = new Set<string>();
 
   constructor(opts: UpstreamOptions = {}) {
-    const ca = [...rootCertificates];
-    for (const f of opts.extraCaFiles ?? []) ca.push(readFileSync(f, 'utf8'));
-    // One context for every upstream connection: passing `ca` alone makes each TLS handshake
-    // parse the whole trust store again (tens of ms per new connection).
-    const secureContext = createSecureContext({ ca });
-    this.agent = new Agent({
-      keepAliveTimeout: 30_000,
-      keepAliveMaxTimeout: 600_000,
-      headersTimeout: 0,
-      bodyTimeout: 0,
-      connect: { secureContext, rejectUnauthorized: true, timeout: 10_000 },
-    });
+    this.onFirstFailure = opts.onFirstFailure;
+    // Read now, so a bad file fails at start-up. undici and the TLS context (~0.5 s together
+    // on a busy machine) are loaded on first use, or by warm() once the child is started.
+    this.caPems = (opts.extraCaFiles ?? []).map((f) => readFileSync(f, 'utf8'));
+  }
+
+  /** Load the HTTP client in the background (call once start-up work is done). */
+  warm(): void {
+    this.agent().catch(() => undefined);
+  }
+
+  private agent(): Promise<Agent> {
+    this.agentOnce ??= import('undici').then(
+      ({ Agent }) =>
+        new Agent({
+          keepAliveTimeout: 30_000,
+          keepAliveMaxTimeout: 600_000,
+          headersTimeout: 0,
+          bodyTimeout: 0,
+          connect: {
+            // One context for every upstream connection: passing `ca` alone makes each TLS
+            // handshake parse the whole trust store again (tens of ms per new connection).
+            secureContext: createSecureContext({ ca: [...rootCertificates, ...this.caPems] }),
+            rejectUnauthorized: true,
+            timeout: 10_000,
+          },
+        }),
+    );
+    return this.agentOnce;
   }
 
   async request(r: UpstreamRequest): Promise<UpstreamResponse> {
-    const res = await this.agent.request({
+    try {
+      return await this.send(r);
+    } catch (err) {
+      this.report(err, r);
+      throw err;
+    }
+  }
+
+  private report(err: unknown, r: UpstreamRequest): void {
+    if (!this.onFirstFailure || r.signal?.aborted) return;
+    const { status, message } = describeUpstreamError(err, r.target);
+    const where = `${r.target.host}:${r.target.port}`;
+    if (status !== 502 || this.reported.has(where)) return;
+    this.reported.add(where);
+    this.onFirstFailure(message.replace(/^gov: /, ''));
+  }
+
+  private async send(r: UpstreamRequest): Promise<UpstreamResponse> {
+    const res = await (
+      await this.agent()
+    ).request({
       origin: originOf(r.target),
       method: r.method as 'GET',
       path: r.path,
@@ -111,7 +156,7 @@ export class Upstream {
   }
 
   async close(): Promise<void> {
-    await this.agent.destroy().catch(() => undefined);
+    if (this.agentOnce) await (await this.agentOnce).destroy().catch(() => undefined);
   }
 }
 
@@ -120,7 +165,7 @@ export function describeUpstreamError(err: unknown, t: Target): { status: number
   const e = err as NodeJS.ErrnoException & { cause?: NodeJS.ErrnoException };
   const code = e?.code ?? e?.cause?.code ?? '';
   const where = `${t.host}:${t.port}`;
-  if (err instanceof undiciErrors.HeadersTimeoutError || err instanceof undiciErrors.BodyTimeoutError) {
+  if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') {
     return { status: 504, message: `gov: upstream ${where} timed out` };
   }
   if (

@@ -59,10 +59,12 @@ export function vaultValueForms(value: string): string[] {
     ...base64Cores(value, { minLength: MIN_CORE_LENGTH }),
     ...base64Cores(value, { urlSafe: true, minLength: MIN_CORE_LENGTH }),
   ];
-  // The aligned core is a prefix of the whole encoding; short values have no cores, so match the whole.
-  if (cores.length === 0) {
-    forms.add(base64(bytes, { pad: false }));
-    forms.add(base64(bytes, { urlSafe: true, pad: false }));
+  // The aligned core stops at the last whole 3-byte group; the value encoded on its own ends
+  // in a partial group (e.g. `Mw==`) that still carries its last bytes. Its whole encoding,
+  // padded or not, is the longer match at the same place, so nothing of the value is left.
+  for (const pad of [true, false]) {
+    forms.add(base64(bytes, { pad }));
+    forms.add(base64(bytes, { urlSafe: true, pad }));
   }
   for (const c of cores) forms.add(c);
   return [...forms].filter((f) => f.length >= MIN_VAULT_VALUE_LENGTH);

@@ -104,7 +104,7 @@ for (let i = 0; ; i++) await s.append({ kind: 'call', tool: 't' + i, args: { pad
     await new Promise((r) => child.on('exit', r));
     const r = gov(['audit', 'verify']);
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/^ok: \d+ records in 1 runs\n$/);
+    expect(r.stdout).toMatch(/^ok: \d+ records in 1 run\n$/);
     expect(r.stderr).toMatch(/killed\.jsonl:\d+: unsealed \(run ended without a seal, e\.g\. killed\)/);
   });
 

@@ -69,6 +69,8 @@ describe('npm run bench --quick', () => {
           'scan_json',
           'rss_held',
           'wrap_p50',
+          'startup_child',
+          'startup_wrap',
         ]) {
           expect(ids).toContain(id);
         }
@@ -82,7 +84,15 @@ describe('npm run bench --quick', () => {
           expect([true, false, null]).toContain(row['pass']);
         }
         const measured = (id: string) => json.rows.find((row) => row['id'] === id)!;
-        for (const id of ['latency_p50', 'rps_32', 'first_host', 'sse_ttfe_post', 'rss_held']) {
+        for (const id of [
+          'latency_p50',
+          'rps_32',
+          'first_host',
+          'sse_ttfe_post',
+          'rss_held',
+          'startup_child',
+          'startup_wrap',
+        ]) {
           expect(measured(id)['gov'], id).toEqual(expect.any(Number));
         }
         expect(measured('latency_p50')['direct']).toEqual(expect.any(Number));

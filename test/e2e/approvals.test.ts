@@ -36,6 +36,7 @@ describe('human approval of held calls through gov run (no TTY)', () => {
     mode: string,
     act: (id: string) => Promise<void>,
     env: Record<string, string> = {},
+    flags: string[] = [],
   ) {
     const gov = spawnGov(
       [
@@ -47,6 +48,7 @@ describe('human approval of held calls through gov run (no TTY)', () => {
         pki.caPath,
         '--approval-timeout',
         '30s',
+        ...flags,
         '--',
         'python3',
         CLIENT,
@@ -99,7 +101,8 @@ describe('human approval of held calls through gov run (no TTY)', () => {
       }
       expect(id, stderr).toBeDefined();
       expect(stderr).toContain(`gov: held ${id}: `);
-      expect(stderr).toMatch(/^gov: approve tools\/call refund \(rule refunds\)$/m);
+      if (!flags.includes('--quiet'))
+        expect(stderr).toMatch(/^gov: approve tools\/call refund \(rule refunds\)$/m);
       await act(id!);
       const code = await exited;
       return { stdout, stderr, code };
@@ -132,7 +135,20 @@ describe('human approval of held calls through gov run (no TTY)', () => {
     });
     expect(r.stdout).toContain('-32003');
     expect(r.stdout).toContain('Denied by approver: not today');
+    expect(r.stderr).toMatch(/^gov: deny tools\/call refund \(rule refunds\) — denied by cli: not today$/m);
     expect(server.executed.length).toBe(before);
+  });
+
+  it('--quiet still prints the held-call hint', async () => {
+    const r = await withHeld(
+      'plain',
+      async (id) => {
+        expect((await runGov(['deny', id], { env: { GOV_HOME: home } })).code).toBe(0);
+      },
+      {},
+      ['--quiet'],
+    );
+    expect(r.stderr).not.toContain('gov: deny');
   });
 
   it('notifications/cancelled withdraws the held call', async () => {
@@ -147,6 +163,9 @@ describe('human approval of held calls through gov run (no TTY)', () => {
       throw new Error('held call was not withdrawn');
     });
     expect(r.stdout).toContain('cancelled');
+    expect(r.stderr).toMatch(
+      /^gov: deny tools\/call refund \(rule refunds\) — the client stopped waiting \(call withdrawn\)$/m,
+    );
     expect(server.executed.length).toBe(before);
     const audit = readdirSync(join(home, 'audit'))
       .map((f) => readFileSync(join(home, 'audit', f), 'utf8'))

@@ -114,6 +114,9 @@ describe('MCP through gov run: the official SDK client and server, governed by g
         expect(server.executed.map((e) => e.tool)).toEqual(['echo']);
         expect(r.stderr).toContain('gov: deny tools/call shell_exec (rule no-shell)');
         expect(r.stderr).toContain('gov: allow tools/call echo (rule reads)');
+        expect(r.stderr).toContain(
+          'gov: deny tools/call refund (rule refunds) — approval timed out after 1s',
+        );
         expect(r.code).toBe(0);
       });
 

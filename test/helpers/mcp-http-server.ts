@@ -46,6 +46,10 @@ export async function startMcpServer(pki: TestPki, mode: McpMode): Promise<McpTe
       record('leak', {});
       return { content: [{ type: 'text', text: 'token ghp_abcdefghijklmnopqrstuvwxyz0123456789 here' }] };
     });
+    s.registerResource('shadow', 'file:///etc/shadow', {}, async (uri) => {
+      record('resources/read', { uri: uri.href });
+      return { contents: [{ uri: uri.href, text: 'root:x:0:0' }] };
+    });
     return s;
   };
 

@@ -6,7 +6,7 @@ const base = {
   proxyUrl: 'http://gov:tok@127.0.0.1:4000',
   caBundlePath: '/h/ca/bundle.pem',
   nodeExtraCaPath: '/h/ca/ca.pem',
-  preloadPath: '/opt/gov/preload/fetch-proxy.cjs',
+  preloadPath: '/opt/gov/preload/node-proxy.cjs',
   runId: 'r1',
   keepNoProxy: false,
   placeholders: { GITHUB_TOKEN: 'gov-ph-github-token-abc' },
@@ -16,14 +16,14 @@ describe('the child environment', () => {
   it('sets every proxy and CA variable, overriding inherited ones', () => {
     const env = buildChildEnv({
       ...base,
-      parent: { HTTP_PROXY: 'http://corp:3128', SSL_CERT_FILE: '/x', PATH: '/bin' },
+      parent: { HTTP_PROXY: 'http://corp:3128', SSL_CERT_FILE: '/x', PATH: '/bin', NODE_USE_ENV_PROXY: '1' },
     });
     for (const k of PROXY_VARS) expect(env[k]).toBe(base.proxyUrl);
     for (const k of CA_BUNDLE_VARS) expect(env[k]).toBe(base.caBundlePath);
     expect(env['NODE_EXTRA_CA_CERTS']).toBe(base.nodeExtraCaPath);
     expect(env['PATH']).toBe('/bin');
     expect(env['GOV_RUN_ID']).toBe('r1');
-    expect(env['NODE_USE_ENV_PROXY']).toBe('1');
+    expect(env['NODE_USE_ENV_PROXY']).toBeUndefined();
   });
 
   it('removes NO_PROXY unless asked to keep it', () => {
@@ -45,7 +45,7 @@ describe('the child environment', () => {
 
   it('appends the preload to NODE_OPTIONS, quoting paths with spaces', () => {
     const env = buildChildEnv({ ...base, parent: { NODE_OPTIONS: '--max-old-space-size=512' } });
-    expect(env['NODE_OPTIONS']).toBe('--max-old-space-size=512 --require /opt/gov/preload/fetch-proxy.cjs');
+    expect(env['NODE_OPTIONS']).toBe('--max-old-space-size=512 --require /opt/gov/preload/node-proxy.cjs');
     const spaced = buildChildEnv({ ...base, preloadPath: '/my dir/p.cjs', parent: {} });
     expect(spaced['NODE_OPTIONS']).toBe('--require "/my dir/p.cjs"');
   });

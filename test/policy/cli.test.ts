@@ -127,6 +127,24 @@ describe('gov policy eval', () => {
     );
   });
 
+  it('shows that default: deny governs data access, and only discovery is allowed without a rule', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gov-eval-deny-'));
+    const deny = join(dir, 'gov.yaml');
+    writeFileSync(deny, 'version: 1\ndefault: deny\n');
+    expect(
+      gov(['policy', 'eval', '--policy', deny, '--method', 'resources/read', '--uri', 'file:///etc/shadow'])
+        .stdout,
+    ).toBe(
+      'deny (rule default): no rule matches resources/read of file:///etc/shadow; the policy default is deny\n',
+    );
+    expect(gov(['policy', 'eval', '--policy', deny, '--method', 'completion/complete']).stdout).toMatch(
+      /^deny \(rule default\)/,
+    );
+    expect(gov(['policy', 'eval', '--policy', deny, '--method', 'resources/list']).stdout).toMatch(
+      /^allow \(rule discovery\)/,
+    );
+  });
+
   it('uses the built-in default without a policy file', () => {
     expect(gov(['policy', 'eval', '--tool', 'x']).stdout).toBe(
       'approve (rule default): no rule matches tools/call of tool x; the policy default is approve\n',

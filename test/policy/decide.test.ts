@@ -59,22 +59,34 @@ rules:
     });
   });
 
-  it('allows other methods no rule matches, as discovery', () => {
+  it('allows only true discovery that no rule matches', () => {
     for (const m of [
       'initialize',
+      'ping',
       'tools/list',
       'resources/list',
+      'resources/templates/list',
       'prompts/list',
       'notifications/initialized',
-      'ping',
     ]) {
       expect(p.decide(message(m))).toMatchObject({ decision: 'allow', rule: 'discovery' });
     }
-    expect(p.decide(message('resources/read', { uri: 'file:///x' }))).toEqual({
-      decision: 'allow',
-      rule: 'discovery',
-      reason: 'resources/read of file:///x is allowed: no rule matches it',
+  });
+
+  it('the default governs every method that reads data or acts', () => {
+    expect(p.decide(message('resources/read', { uri: 'file:///etc/shadow' }))).toEqual({
+      decision: 'deny',
+      rule: 'default',
+      reason: 'no rule matches resources/read of file:///etc/shadow; the policy default is deny',
     });
+    for (const m of [
+      'prompts/get',
+      'completion/complete',
+      'tasks/get',
+      'tasks/result',
+      'sampling/createMessage',
+    ])
+      expect(p.decide(message(m))).toMatchObject({ decision: 'deny', rule: 'default' });
   });
 
   it('globs are case-sensitive and anchored', () => {
@@ -119,8 +131,8 @@ rules:
     expect(p.decide(message('resources/read', { uri: 'file:///home/u/.env' })).rule).toBe('env');
     expect(p.decide(message('resources/read', { uri: 'file:///.env' })).rule).toBe('env');
     expect(p.decide(message('resources/read', { uri: 'file:///tmp/a.txt' })).rule).toBe('one-level');
-    expect(p.decide(message('resources/read', { uri: 'file:///tmp/a/b.txt' })).rule).toBe('discovery');
-    expect(p.decide(message('resources/read', { uri: 'file:///home/u/.envrc' })).rule).toBe('discovery');
+    expect(p.decide(message('resources/read', { uri: 'file:///tmp/a/b.txt' })).rule).toBe('default');
+    expect(p.decide(message('resources/read', { uri: 'file:///home/u/.envrc' })).rule).toBe('default');
   });
 
   it('matches prompts/get by prompt name', () => {
@@ -140,9 +152,9 @@ rules:
     });
   });
 
-  it('default only applies to tools/call', () => {
+  it('default applies to prompts/get as to tools/call', () => {
     const deny = policy('version: 1\ndefault: deny\n');
-    expect(deny.decide(message('prompts/get', { tool: 'p' })).decision).toBe('allow');
+    expect(deny.decide(message('prompts/get', { tool: 'p' })).decision).toBe('deny');
     expect(deny.decide(call('t')).decision).toBe('deny');
   });
 });

@@ -104,8 +104,8 @@ describe('the SPEC §4 example policy', () => {
       rule: 'no-secret-reads',
     });
     expect(p.decide(read('file:///home/me/README.md'))).toMatchObject({
-      decision: 'allow',
-      rule: 'discovery',
+      decision: 'approve',
+      rule: 'default',
     });
   });
 

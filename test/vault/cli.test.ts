@@ -150,3 +150,50 @@ describe('gov vault (CLI)', () => {
     expect(readdirSync(home)).toEqual(['vault.json']);
   });
 });
+
+describe('the vault in the first hour', () => {
+  it('a new vault refuses a passphrase shorter than 8 characters', async () => {
+    const r = await run(['vault', 'set', 'api-key'], 'value-123', { GOV_VAULT_PASSPHRASE: 'short' });
+    expect(r.stderr).toBe('gov: the vault passphrase is too short — use at least 8 characters\n');
+    expect(r.code).toBe(1);
+    expect(existsSync(join(home, 'vault.json'))).toBe(false);
+  });
+
+  it('a locked passphrase vault does not block a non-TTY run whose policy uses no credentials', async () => {
+    expect((await run(['vault', 'set', 'api-key'], SECRET)).code).toBe(0);
+    writeFileSync(join(cwd, 'gov.yaml'), 'version: 1\ndefault: deny\n');
+    const r = await run(
+      ['run', '--no-tui', '--', process.execPath, '-e', 'console.log("child ran")'],
+      undefined,
+      {
+        GOV_VAULT_PASSPHRASE: '',
+      },
+    );
+    expect(r.stdout).toBe('child ran\n');
+    expect(r.stderr).toContain('gov: warning: vault values are not redacted in this run');
+    expect(r.code).toBe(0);
+  });
+
+  it('policy check warns about a credential whose secret is not in the vault, without unlocking it', async () => {
+    expect((await run(['vault', 'set', 'present'], SECRET)).code).toBe(0);
+    writeFileSync(
+      join(cwd, 'gov.yaml'),
+      `version: 1
+credentials:
+  - secret: present
+    hosts: [a.example]
+    header: Authorization
+    format: "Bearer {secret}"
+  - secret: absent
+    hosts: [b.example]
+    header: Authorization
+    format: "Bearer {secret}"
+`,
+    );
+    const r = await run(['policy', 'check'], undefined, { GOV_VAULT_PASSPHRASE: '' });
+    expect(r.code).toBe(0);
+    expect(r.stderr).toBe(
+      "gov: warning: credential secret 'absent' is not in the vault — add it with 'gov vault set absent'\n",
+    );
+  });
+});

@@ -107,7 +107,7 @@ describe('passphrase vault', () => {
     const asked: string[] = [];
     const prompt = async (p: string) => {
       asked.push(p);
-      return 'typed';
+      return 'typed-passphrase';
     };
     const v = await openVault({ home, env: { GOV_VAULT_BACKEND: 'passphrase' }, prompt });
     await v.set('a', 'one');
@@ -245,7 +245,11 @@ describe('keyring vault (fake keyring)', () => {
   });
 
   it('an unavailable keyring falls back to a passphrase vault in auto mode', async () => {
-    const v = await openVault({ home, env: { GOV_VAULT_PASSPHRASE: 'pw' }, keyring: brokenKeyring });
+    const v = await openVault({
+      home,
+      env: { GOV_VAULT_PASSPHRASE: 'pw-long-enough' },
+      keyring: brokenKeyring,
+    });
     await v.set('a', 'one');
     expect(v.kdfKind()).toBe('argon2id');
   });
@@ -253,7 +257,7 @@ describe('keyring vault (fake keyring)', () => {
   it('GOV_VAULT_BACKEND=keyring refuses to fall back', async () => {
     const v = await openVault({
       home,
-      env: { GOV_VAULT_BACKEND: 'keyring', GOV_VAULT_PASSPHRASE: 'pw' },
+      env: { GOV_VAULT_BACKEND: 'keyring', GOV_VAULT_PASSPHRASE: 'pw-long-enough' },
       keyring: brokenKeyring,
     });
     await expect(v.set('a', 'one')).rejects.toThrow(/keyring unavailable/);

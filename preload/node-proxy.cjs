@@ -1,0 +1,151 @@
+// gov preload: route a governed Node child's HTTP(S) through gov's proxy, whatever the Node
+// version. Loaded through NODE_OPTIONS=--require; resolves undici from gov's own installation,
+// never from the child's.
+// - fetch: Node 20 ignores the proxy variables, so undici's EnvHttpProxyAgent becomes the
+//   global dispatcher (Node 22's fetch honours it too).
+// - node:http / node:https (and got, node-fetch, older SDKs built on them): every Agent opens
+//   its connection through a CONNECT tunnel to the proxy. Patching the Agent prototypes (not
+//   only the global agents) covers `agent: false` and agents a library creates itself.
+// NO_PROXY is honoured the way undici's EnvHttpProxyAgent reads it, so both paths agree.
+'use strict';
+const http = require('node:http');
+const https = require('node:https');
+const net = require('node:net');
+
+function debug(what, err) {
+  if (process.env.GOV_DEBUG === '1') {
+    process.stderr.write('gov preload: ' + what + ': ' + String(err && err.message) + '\n');
+  }
+}
+
+try {
+  const undici = require('undici');
+  if (typeof undici.EnvHttpProxyAgent === 'function' && typeof undici.setGlobalDispatcher === 'function') {
+    undici.setGlobalDispatcher(new undici.EnvHttpProxyAgent());
+  }
+} catch (err) {
+  debug('cannot install the fetch proxy dispatcher', err);
+}
+
+function envProxy(names) {
+  for (const n of names) {
+    const v = process.env[n];
+    if (v) {
+      try {
+        return new URL(v);
+      } catch (err) {
+        debug('ignoring ' + n, err);
+      }
+    }
+  }
+  return undefined;
+}
+
+const noProxyText = process.env.no_proxy || process.env.NO_PROXY || '';
+const noProxy = noProxyText
+  .split(/[,\s]/)
+  .filter(Boolean)
+  .map((entry) => {
+    const m = /^(.+):(\d+)$/.exec(entry);
+    return { host: (m ? m[1] : entry).toLowerCase(), port: m ? Number(m[2]) : 0 };
+  });
+
+function bypass(host, port) {
+  if (noProxyText.trim() === '*') return true;
+  const h = String(host)
+    .toLowerCase()
+    .replace(/^\[|\]$/g, '');
+  return noProxy.some((e) => {
+    if (e.port && e.port !== port) return false;
+    if (!/^[.*]/.test(e.host)) return h === e.host;
+    return h.endsWith(e.host.replace(/^\*/, ''));
+  });
+}
+
+function isProxyItself(proxy, host, port) {
+  const proxyPort = Number(proxy.port) || 80;
+  const h = String(host).replace(/^\[|\]$/g, '');
+  return port === proxyPort && h === proxy.hostname.replace(/^\[|\]$/g, '');
+}
+
+/** Open a CONNECT tunnel through `proxy` to host:port; `cb(err, socket)` once it is through. */
+function openTunnel(proxy, host, port, cb) {
+  const authority = (net.isIPv6(host) ? '[' + host + ']' : host) + ':' + port;
+  const sock = net.connect({ host: proxy.hostname.replace(/^\[|\]$/g, ''), port: Number(proxy.port) || 80 });
+  let head = Buffer.alloc(0);
+  const fail = (err) => {
+    sock.destroy();
+    cb(err);
+  };
+  const onData = (chunk) => {
+    head = Buffer.concat([head, chunk]);
+    const end = head.indexOf('\r\n\r\n');
+    if (end < 0) {
+      if (head.length > 16384) fail(new Error('gov proxy: CONNECT answer too long'));
+      return;
+    }
+    sock.removeListener('data', onData);
+    sock.removeListener('error', fail);
+    const status = /^HTTP\/1\.[01] (\d{3})/.exec(head.subarray(0, end).toString('latin1'));
+    if (!status || status[1] !== '200') {
+      fail(
+        new Error(
+          'gov proxy refused CONNECT ' +
+            authority +
+            ': ' +
+            head.subarray(0, end).toString('latin1').split('\r\n')[0],
+        ),
+      );
+      return;
+    }
+    const rest = head.subarray(end + 4);
+    if (rest.length) sock.unshift(rest);
+    cb(null, sock);
+  };
+  sock.on('data', onData);
+  sock.once('error', fail);
+  sock.once('connect', () => {
+    let req = 'CONNECT ' + authority + ' HTTP/1.1\r\nHost: ' + authority + '\r\n';
+    if (proxy.username || proxy.password) {
+      const cred = decodeURIComponent(proxy.username) + ':' + decodeURIComponent(proxy.password);
+      req += 'Proxy-Authorization: Basic ' + Buffer.from(cred).toString('base64') + '\r\n';
+    }
+    sock.write(req + '\r\n');
+  });
+}
+
+function tunnelled(AgentClass, proxy, defaultPort, connectThrough) {
+  const original = AgentClass.prototype.createConnection;
+  AgentClass.prototype.createConnection = function (options, cb) {
+    if (!proxy || typeof cb !== 'function' || options === null || typeof options !== 'object') {
+      return original.apply(this, arguments);
+    }
+    const host = options.host || options.hostname || 'localhost';
+    const port = Number(options.port) || defaultPort;
+    if (options.socketPath || bypass(host, port) || isProxyItself(proxy, host, port)) {
+      return original.apply(this, arguments);
+    }
+    openTunnel(proxy, host, port, (err, sock) => {
+      if (err) return cb(err);
+      if (!connectThrough) return cb(null, sock);
+      try {
+        cb(null, connectThrough.call(this, original, options, sock));
+      } catch (e) {
+        sock.destroy();
+        cb(e);
+      }
+    });
+    return undefined;
+  };
+}
+
+try {
+  tunnelled(http.Agent, envProxy(['http_proxy', 'HTTP_PROXY']), 80, null);
+  // https.Agent's own createConnection does the TLS handshake (SNI, session cache) over the
+  // tunnel when handed the tunnel as `socket`.
+  tunnelled(https.Agent, envProxy(['https_proxy', 'HTTPS_PROXY']), 443, function (original, options, sock) {
+    return original.call(this, Object.assign({}, options, { socket: sock }));
+  });
+} catch (err) {
+  debug('cannot route node:http/node:https through the proxy', err);
+}
