@@ -4,7 +4,9 @@ import { GovError } from './errors.js';
 import { findPolicyPath, loadPolicy } from './policy/load.js';
 import { ConstraintTracker } from './policy/constraints.js';
 import type { CompiledPolicy } from './policy/compiled.js';
-import { openAuditSink, type FileAuditSink } from './audit/sink.js';
+import type { FileAuditSink } from './audit/sink.js';
+import { openRunAudit } from './audit/run-audit.js';
+import { openAuditSigner } from './audit/signing-key.js';
 import { digestArgs } from './audit/canonical.js';
 import { newRunId } from './audit/run-id.js';
 import { ApprovalBroker } from './approvals/broker.js';
@@ -87,18 +89,25 @@ export async function openSession(o: SessionOptions): Promise<GovernedSession> {
 
   const run = newRunId();
   ensureDir(paths.audit);
-  const audit = await openAuditSink({ dir: paths.audit, run, durable: o.auditSync !== 'interval' });
-  await audit.append({
-    kind: 'run_start',
-    transport: o.transport,
-    policy_digest: policy.digest,
-    detail: {
-      policy: policy.source,
-      command: o.command.join(' ').slice(0, 4096),
-      pid: process.pid,
-      audit_sync: o.auditSync ?? 'always',
+  const signer = await openAuditSigner({ home: paths.home, env });
+  const runAudit = await openRunAudit({
+    dir: paths.audit,
+    run,
+    durable: o.auditSync !== 'interval',
+    signer,
+    start: {
+      kind: 'run_start',
+      transport: o.transport,
+      policy_digest: policy.digest,
+      detail: {
+        policy: policy.source,
+        command: o.command.join(' ').slice(0, 4096),
+        pid: process.pid,
+        audit_sync: o.auditSync ?? 'always',
+      },
     },
   });
+  const audit = runAudit.sink;
 
   const broker = new ApprovalBroker();
   let control: ControlServer;
@@ -109,9 +118,10 @@ export async function openSession(o: SessionOptions): Promise<GovernedSession> {
       broker,
       command: o.command,
       policySource: policy.source,
+      auditHead: (nonce) => runAudit.liveHead(nonce),
     });
   } catch (err) {
-    await audit.seal({ error: 'control socket failed' }).catch(() => undefined);
+    await runAudit.seal({ error: 'control socket failed' }).catch(() => undefined);
     throw new GovError('approvals', `cannot start the approvals control socket: ${(err as Error).message}`);
   }
 
@@ -152,7 +162,7 @@ export async function openSession(o: SessionOptions): Promise<GovernedSession> {
       closed = true;
       broker.close('the run ended');
       await control.close().catch(() => undefined);
-      await audit
+      await runAudit
         .seal(detail)
         .catch((err: unknown) => o.log.warn(`could not seal the audit: ${(err as Error).message}`));
     },
