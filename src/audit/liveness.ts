@@ -1,5 +1,5 @@
 import { randomBytes, type KeyObject } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { request } from '../approvals/client.js';
 import { descriptorSchema } from '../approvals/protocol.js';
@@ -23,8 +23,10 @@ const ASK_TIMEOUT_MS = 2000;
 /** The signed chain head of a live run, or null when no live gov holding `run` answers. */
 export async function askLiveHead(runsDir: string, run: string, key: KeyObject): Promise<RunLink | null> {
   let socket = join(runsDir, `${run}.sock`);
+  const descriptor = join(runsDir, `${run}.json`);
+  if (!existsSync(descriptor) && !existsSync(socket)) return null;
   try {
-    const desc = descriptorSchema.safeParse(JSON.parse(readFileSync(join(runsDir, `${run}.json`), 'utf8')));
+    const desc = descriptorSchema.safeParse(JSON.parse(readFileSync(descriptor, 'utf8')));
     if (desc.success && desc.data.run === run) socket = desc.data.socket;
   } catch {
     // no descriptor: try the default socket path

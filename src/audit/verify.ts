@@ -67,8 +67,11 @@ export async function verifyAudit(dir: string, opts: VerifyOptions = {}): Promis
   const files = await listRunFiles(dir);
   const key = opts.key ?? installedKey(dir, files.length > 0, problems);
   if (!key) return finish(result);
+  // Asked before the files are read, so a live run's signed head is already in what we read.
+  const liveHeads = await Promise.all(files.map((f) => askLiveHead(runsDir, f.run, key)));
   const summaries = new Map<string, RunSummary>();
-  for (const f of files) {
+  const live = new Set<string>();
+  for (const [i, f] of files.entries()) {
     result.runs += 1;
     let parsed: ParsedRunFile;
     try {
@@ -85,19 +88,14 @@ export async function verifyAudit(dir: string, opts: VerifyOptions = {}): Promis
     const s = verifyRunFile(parsed, key, problems);
     result.records += s.records.size;
     summaries.set(f.run, s);
+    const head = liveHeads[i];
+    // The run's own answer must name a record this file holds, else the file was cut or swapped.
+    if (!s.sealed && head && s.records.get(head.seq)?.hash === head.hash) live.add(f.run);
   }
-  const live = await Promise.all(
-    [...summaries.values()].map(async (s) => {
-      if (s.sealed) return false;
-      const head = await askLiveHead(runsDir, s.run, key);
-      // The run's own answer must name a record this file holds, else the file was cut or swapped.
-      return head !== null && s.records.get(head.seq)?.hash === head.hash;
-    }),
-  );
-  [...summaries.values()].forEach((s, i) => {
-    if (live[i]) result.inProgress.push(s.run);
+  for (const s of summaries.values()) {
+    if (live.has(s.run)) result.inProgress.push(s.run);
     else checkRunEnd(s, problems);
-  });
+  }
   checkRunChain(dir, summaries, problems);
   return finish(result);
 }
