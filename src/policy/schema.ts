@@ -37,6 +37,13 @@ export interface PolicySpec {
   toolsList: 'hide_denied' | 'show';
   denyAs: 'error' | 'result';
   passthrough: string[];
+  /** `audit.export.otlp`: where audit records are shipped (header values may name vault secrets). */
+  auditOtlp?: AuditOtlpSpec;
+}
+
+export interface AuditOtlpSpec {
+  endpoint: string;
+  headers: Record<string, string | { secret: string }>;
 }
 
 /** Decision rule ids gov itself uses; a rule may not take one. */
@@ -58,6 +65,7 @@ const KEYS: Record<string, string[]> = {
     'tools_list',
     'deny_as',
     'passthrough',
+    'audit',
   ],
   rule: ['id', 'server', 'tool', 'uri', 'method', 'when', 'decision', 'reason', 'timeout', 'constraints'],
   constraints: ['max_calls', 'rate', 'timeout'],
@@ -266,6 +274,23 @@ const root = z
     tools_list: z.enum(['hide_denied', 'show']).default('hide_denied'),
     deny_as: z.enum(['error', 'result']).default('error'),
     passthrough: emptyAsNone(z.array(nonEmpty).default([])),
+    audit: z
+      .object({
+        export: z
+          .object({
+            otlp: z
+              .object({
+                endpoint: z.string().url({ message: 'expected an http(s) URL, e.g. https://otel.example:4318' }),
+                headers: z
+                  .record(nonEmpty, z.union([z.string(), z.object({ secret: nonEmpty }).strict()]))
+                  .default({}),
+              })
+              .strict(),
+          })
+          .strict(),
+      })
+      .strict()
+      .optional(),
   })
   .strict()
   .superRefine((doc, ctx) => {
@@ -363,6 +388,7 @@ const root = z
       toolsList: doc.tools_list,
       denyAs: doc.deny_as,
       passthrough: doc.passthrough,
+      ...(doc.audit ? { auditOtlp: doc.audit.export.otlp } : {}),
     };
   });
 
