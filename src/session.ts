@@ -7,6 +7,8 @@ import type { CompiledPolicy } from './policy/compiled.js';
 import type { FileAuditSink } from './audit/sink.js';
 import { openRunAudit } from './audit/run-audit.js';
 import { openAuditSigner } from './audit/signing-key.js';
+import { AuditOtlpExporter } from './audit/otlp-export.js';
+import { otlpSecretNames, resolveOtlpTarget } from './audit/otlp-config.js';
 import { digestArgs } from './audit/canonical.js';
 import { newRunId } from './audit/run-id.js';
 import { ApprovalBroker } from './approvals/broker.js';
@@ -28,6 +30,8 @@ export interface SessionOptions {
    * 'interval': it is written before forwarding and fsynced in the background within 200 ms.
    */
   auditSync?: 'always' | 'interval' | undefined;
+  /** `--audit-otlp URL`: ship audit records there (wins over gov.yaml's audit.export.otlp). */
+  auditOtlp?: string | undefined;
   log: Logger;
   /** Asked for the vault passphrase when neither the keyring nor GOV_VAULT_PASSPHRASE has it. */
   prompt?: ((purpose: PromptPurpose) => Promise<string>) | undefined;
@@ -66,8 +70,13 @@ export async function openSession(o: SessionOptions): Promise<GovernedSession> {
 
   // The vault is opened only when something needs it: bound credentials, or values to redact.
   // Loaded only then: libsodium's WASM and the keyring binding cost tens of MB of memory.
+  const otlpSpec = o.auditOtlp !== undefined ? { endpoint: o.auditOtlp, headers: {} } : policy.auditOtlp;
   let secrets = new Map<string, string>();
-  if (policy.credentials.length > 0 || (policy.redact.vault && existsSync(paths.vault))) {
+  if (
+    policy.credentials.length > 0 ||
+    (policy.redact.vault && existsSync(paths.vault)) ||
+    (otlpSpec !== undefined && otlpSecretNames(otlpSpec).length > 0)
+  ) {
     const { openVault } = await import('../vault/store.js');
     const vault = await openVault({ home: paths.home, env, ...(o.prompt ? { prompt: o.prompt } : {}) });
     secrets = vault.values();
@@ -90,11 +99,15 @@ export async function openSession(o: SessionOptions): Promise<GovernedSession> {
   const run = newRunId();
   ensureDir(paths.audit);
   const signer = await openAuditSigner({ home: paths.home, env });
+  const exporter = otlpSpec
+    ? new AuditOtlpExporter(resolveOtlpTarget(otlpSpec, secrets), { onFailure: (m) => o.log.warn(m) })
+    : undefined;
   const runAudit = await openRunAudit({
     dir: paths.audit,
     run,
     durable: o.auditSync !== 'interval',
     signer,
+    onRecord: exporter && ((r) => exporter.push(r)),
     start: {
       kind: 'run_start',
       transport: o.transport,
@@ -162,9 +175,13 @@ export async function openSession(o: SessionOptions): Promise<GovernedSession> {
       closed = true;
       broker.close('the run ended');
       await control.close().catch(() => undefined);
+      // The seal counts what reached the collector; a down collector delays the exit by at most 2 s.
+      await exporter?.flush(2000);
       await runAudit
-        .seal(detail)
+        .seal({ ...detail, ...(exporter ? { export: { ...exporter.counts() } } : {}) })
         .catch((err: unknown) => o.log.warn(`could not seal the audit: ${(err as Error).message}`));
+      await exporter?.flush(2000);
+      await exporter?.shutdown();
     },
   };
 }

@@ -62,6 +62,7 @@ export default async function audit(argv: string[]): Promise<number> {
   if (sub === 'tail') return tail(rest);
   if (sub === 'verify') return verify(rest);
   if (sub === 'key') return key(rest);
+  if (sub === 'export') return (await import('./audit-export.js')).default(rest);
   throw usageError(`audit: unknown subcommand '${sub}'`, "use 'gov audit tail', 'verify', 'key' or 'export'");
 }
 

@@ -1,7 +1,14 @@
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { AUDIT_SYNC_HELP, parseAuditSync, parseCommandArgs, parseDuration, wantsHelp } from '../args.js';
+import {
+  AUDIT_SYNC_HELP,
+  parseAuditOtlp,
+  parseAuditSync,
+  parseCommandArgs,
+  parseDuration,
+  wantsHelp,
+} from '../args.js';
 import { usageError } from '../../src/errors.js';
 import { homePaths } from '../../src/home.js';
 import { createLogger } from '../../src/log.js';
@@ -52,6 +59,7 @@ export default async function run(argv: string[]): Promise<number> {
     'keep-no-proxy': { type: 'boolean' },
     'max-body': { type: 'string' },
     'audit-sync': { type: 'string' },
+    'audit-otlp': { type: 'string' },
     quiet: { type: 'boolean' },
   });
   if (positionals.length)
@@ -86,6 +94,7 @@ export default async function run(argv: string[]): Promise<number> {
     command: [command, ...args],
     approvalTimeoutMs,
     auditSync,
+    auditOtlp: parseAuditOtlp(values['audit-otlp']),
     log,
     prompt: process.stdin.isTTY ? () => promptHidden('gov: vault passphrase: ') : undefined,
   });
