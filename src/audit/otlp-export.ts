@@ -5,6 +5,7 @@ import { LoggerProvider, type LogRecordProcessor, type ReadableLogRecord } from 
 import type { AuditRecord } from '../types.js';
 import { canonicalJson } from './canonical.js';
 import { serializeRecord } from './record.js';
+import { TRACEPARENT } from './trace-context.js';
 
 /**
  * Ships audit records as OpenTelemetry logs over OTLP HTTP/protobuf, one LogRecord per
@@ -45,8 +46,6 @@ export function logsUrl(endpoint: string): string {
   if (!u.pathname.endsWith('/v1/logs')) u.pathname = `${u.pathname.replace(/\/+$/, '')}/v1/logs`;
   return u.toString();
 }
-
-const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
 
 /** The span context a W3C traceparent names, for the LogRecord (null when malformed). */
 function traceContext(r: AuditRecord): Context | undefined {

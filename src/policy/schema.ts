@@ -280,7 +280,9 @@ const root = z
           .object({
             otlp: z
               .object({
-                endpoint: z.string().url({ message: 'expected an http(s) URL, e.g. https://otel.example:4318' }),
+                endpoint: z
+                  .string()
+                  .url({ message: 'expected an http(s) URL, e.g. https://otel.example:4318' }),
                 headers: z
                   .record(nonEmpty, z.union([z.string(), z.object({ secret: nonEmpty }).strict()]))
                   .default({}),

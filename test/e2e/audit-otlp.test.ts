@@ -42,7 +42,12 @@ it('gov mcp wrap --audit-otlp ships every record of the run; gov audit export ba
   });
   const client = new Client({ name: 'otlp-test', version: '1' });
   await client.connect(transport);
-  await client.callTool({ name: 'echo', arguments: { text: 'hello' } });
+  const traceparent = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+  await client.callTool({
+    name: 'echo',
+    arguments: { text: 'hello' },
+    _meta: { traceparent, tracestate: 'k=v' },
+  });
   await client.close();
 
   const audit = join(home, 'audit');
@@ -56,7 +61,13 @@ it('gov mcp wrap --audit-otlp ships every record of the run; gov audit export ba
   await rx.waitFor(recs.length);
   expect(rx.logs.map((l) => l.body)).toEqual(lines());
   expect(rx.logs.map((l) => l.attributes['gov.seq'])).toEqual(recs.map((r) => r['seq']));
-  expect(rx.logs.some((l) => l.attributes['gov.tool'] === 'echo')).toBe(true);
+  // The call's records carry the request's W3C trace context, and so do their LogRecords.
+  const echo = rx.logs.filter((l) => l.attributes['gov.tool'] === 'echo');
+  expect(echo.length).toBeGreaterThan(0);
+  for (const l of echo) {
+    expect(l).toMatchObject({ traceId: '4bf92f3577b34da6a3ce929d0e0e4736', spanId: '00f067aa0ba902b7' });
+    expect(JSON.parse(l.attributes['gov.trace'] as string)).toEqual({ traceparent, tracestate: 'k=v' });
+  }
   expect(recs.at(-1)!['detail']).toMatchObject({ export: { dropped: 0, pending: 0 } });
 
   const before = rx.logs.length;
