@@ -322,7 +322,8 @@ export class FileAuditSink implements AuditSink {
       seq += 1;
       prev = record.hash;
       if (this.signer && (input.kind !== 'call' || seq - signedSeq >= this.checkpoint.records)) {
-        // Signing the hash covers the whole chain before it; amortised over `records` calls.
+        // run_start, approvals, alerts, checkpoints and the seal are signed at once, calls every
+        // Nth: signing the hash covers the whole chain before it, amortised over N calls.
         record.signature = this.signer.sign(record.hash);
         signedSeq = seq;
       }
