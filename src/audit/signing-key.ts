@@ -102,15 +102,21 @@ export function readAuditPublicKey(home: string): string | null {
   return readFileSync(pubFile, 'utf8').trim();
 }
 
+/** Undefined when Node refuses the pair (some versions check that x belongs to d). */
+function importPrivate(seed: Buffer, pub: Buffer): KeyObject | undefined {
+  try {
+    return createPrivateKey({
+      key: { kty: 'OKP', crv: 'Ed25519', d: b64url(seed), x: b64url(pub) },
+      format: 'jwk',
+    });
+  } catch {
+    return undefined;
+  }
+}
+
 function signerFrom(seed: Buffer, publicB64: string, where: string): AuditSigner {
   const pub = Buffer.from(publicB64, 'base64');
-  const key =
-    seed.length === 32 && pub.length === 32
-      ? createPrivateKey({
-          key: { kty: 'OKP', crv: 'Ed25519', d: b64url(seed), x: b64url(pub) },
-          format: 'jwk',
-        })
-      : undefined;
+  const key = seed.length === 32 && pub.length === 32 ? importPrivate(seed, pub) : undefined;
   // The private half must belong to the published public half, or every signature would fail verify.
   if (!key || (createPublicKey(key).export({ format: 'jwk' }) as { x?: string }).x !== b64url(pub)) {
     throw new GovError(
