@@ -80,4 +80,20 @@ export function parseAuditSync(value: string | undefined): 'always' | 'interval'
 }
 
 export const AUDIT_SYNC_HELP = `  --audit-sync MODE          always: fsync each decision record before forwarding (default);
-                             interval: write it before forwarding, fsync within 200 ms`;
+                             interval: write it before forwarding, fsync within 200 ms
+  --audit-otlp URL           also ship audit records to this OTLP/HTTP collector (wins over
+                             audit.export.otlp in gov.yaml; see docs/audit.md)`;
+
+/** `--audit-otlp URL`: an http(s) collector URL. */
+export function parseAuditOtlp(value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  let ok = false;
+  try {
+    ok = /^https?:$/.test(new URL(value).protocol);
+  } catch {
+    ok = false;
+  }
+  if (!ok)
+    throw usageError(`invalid --audit-otlp '${value}'`, 'use an http(s) URL, e.g. http://127.0.0.1:4318');
+  return value;
+}

@@ -9,6 +9,7 @@ import type {
 import { approvalTimeout, approverDenial, policyDenial, type GovResponse } from './mcp/wire-errors.js';
 import type { Injection, PipelineDeps } from './pipeline/stages.js';
 import { formatDurationMs } from './pipeline/duration-text.js';
+import { traceOf } from './audit/trace-context.js';
 
 export type { PipelineDeps } from './pipeline/stages.js';
 
@@ -103,6 +104,8 @@ export class Pipeline {
     if (env.uri !== undefined) rec.uri = env.uri;
     if (Object.keys(redacted.counts).length) rec.redactions = redacted.counts;
     if (env.id !== null) rec.detail = { request_id: env.id };
+    const trace = traceOf(env);
+    if (trace) rec.trace = trace;
     return rec;
   }
 
@@ -386,6 +389,8 @@ export class Pipeline {
     };
     if (call.env.tool !== undefined) rec.tool = call.env.tool;
     if (call.env.uri !== undefined) rec.uri = call.env.uri;
+    const trace = traceOf(call.env);
+    if (trace) rec.trace = trace;
     if (o.upstreamMs !== undefined) rec.latency_ms = { upstream: round(o.upstreamMs) };
     if (o.redactions && Object.keys(o.redactions).length) rec.redactions = o.redactions;
     if (o.error !== undefined) rec.error = o.error;

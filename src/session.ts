@@ -4,7 +4,11 @@ import { GovError } from './errors.js';
 import { findPolicyPath, loadPolicy } from './policy/load.js';
 import { ConstraintTracker } from './policy/constraints.js';
 import type { CompiledPolicy } from './policy/compiled.js';
-import { openAuditSink, type FileAuditSink } from './audit/sink.js';
+import type { FileAuditSink } from './audit/sink.js';
+import { openRunAudit } from './audit/run-audit.js';
+import { openAuditSigner } from './audit/signing-key.js';
+import { AuditOtlpExporter } from './audit/otlp-export.js';
+import { otlpSecretNames, resolveOtlpTarget } from './audit/otlp-config.js';
 import { digestArgs } from './audit/canonical.js';
 import { newRunId } from './audit/run-id.js';
 import { ApprovalBroker } from './approvals/broker.js';
@@ -26,6 +30,8 @@ export interface SessionOptions {
    * 'interval': it is written before forwarding and fsynced in the background within 200 ms.
    */
   auditSync?: 'always' | 'interval' | undefined;
+  /** `--audit-otlp URL`: ship audit records there (wins over gov.yaml's audit.export.otlp). */
+  auditOtlp?: string | undefined;
   log: Logger;
   /** Asked for the vault passphrase when neither the keyring nor GOV_VAULT_PASSPHRASE has it. */
   prompt?: ((purpose: PromptPurpose) => Promise<string>) | undefined;
@@ -70,13 +76,16 @@ export async function openSession(o: SessionOptions): Promise<GovernedSession> {
 
   // The vault is opened only when something needs it: bound credentials, or values to redact.
   // Loaded only then: libsodium's WASM and the keyring binding cost tens of MB of memory.
+  const otlpSpec = o.auditOtlp !== undefined ? { endpoint: o.auditOtlp, headers: {} } : policy.auditOtlp;
   let secrets = new Map<string, string>();
-  if (policy.credentials.length > 0 || (policy.redact.vault && existsSync(paths.vault))) {
+  const otlpSecrets = otlpSpec !== undefined && otlpSecretNames(otlpSpec).length > 0;
+  if (policy.credentials.length > 0 || otlpSecrets || (policy.redact.vault && existsSync(paths.vault))) {
     const { openVault, readVaultFile } = await import('../vault/store.js');
-    // A run that injects no credential needs the vault only to redact its values: a locked
-    // passphrase vault with nobody to ask must not block it. Say so, and run without them.
+    // A run that needs no vault value but to redact must not be blocked by a locked
+    // passphrase vault with nobody to ask. Say so, and run without them.
     const canAsk = o.prompt !== undefined || Boolean(env['GOV_VAULT_PASSPHRASE']);
-    if (policy.credentials.length === 0 && !canAsk && readVaultFile(paths.vault)?.kdf.kind === 'argon2id') {
+    const redactOnly = policy.credentials.length === 0 && !otlpSecrets;
+    if (redactOnly && !canAsk && readVaultFile(paths.vault)?.kdf.kind === 'argon2id') {
       o.log.warn(
         'vault values are not redacted in this run: the vault needs a passphrase and there is no terminal — set GOV_VAULT_PASSPHRASE to redact them',
       );
@@ -107,19 +116,30 @@ export async function openSession(o: SessionOptions): Promise<GovernedSession> {
 
   const run = newRunId();
   ensureDir(paths.audit);
-  const audit = await openAuditSink({ dir: paths.audit, run, durable: o.auditSync !== 'interval' });
-  await audit.append({
-    kind: 'run_start',
-    transport: o.transport,
-    policy_digest: policy.digest,
-    detail: {
-      policy: policy.source,
-      command: o.command.join(' ').slice(0, 4096),
-      pid: process.pid,
-      audit_sync: o.auditSync ?? 'always',
-      ...(o.isolated !== undefined ? { isolated: o.isolated } : {}),
+  const signer = await openAuditSigner({ home: paths.home, env });
+  const exporter = otlpSpec
+    ? new AuditOtlpExporter(resolveOtlpTarget(otlpSpec, secrets), { onFailure: (m) => o.log.warn(m) })
+    : undefined;
+  const runAudit = await openRunAudit({
+    dir: paths.audit,
+    run,
+    durable: o.auditSync !== 'interval',
+    signer,
+    onRecord: exporter && ((r) => exporter.push(r)),
+    start: {
+      kind: 'run_start',
+      transport: o.transport,
+      policy_digest: policy.digest,
+      detail: {
+        policy: policy.source,
+        command: o.command.join(' ').slice(0, 4096),
+        pid: process.pid,
+        audit_sync: o.auditSync ?? 'always',
+        ...(o.isolated !== undefined ? { isolated: o.isolated } : {}),
+      },
     },
   });
+  const audit = runAudit.sink;
 
   const broker = new ApprovalBroker();
   let control: ControlServer;
@@ -130,9 +150,10 @@ export async function openSession(o: SessionOptions): Promise<GovernedSession> {
       broker,
       command: o.command,
       policySource: policy.source,
+      auditHead: (nonce) => runAudit.liveHead(nonce),
     });
   } catch (err) {
-    await audit.seal({ error: 'control socket failed' }).catch(() => undefined);
+    await runAudit.seal({ error: 'control socket failed' }).catch(() => undefined);
     throw new GovError('approvals', `cannot start the approvals control socket: ${(err as Error).message}`);
   }
 
@@ -173,9 +194,13 @@ export async function openSession(o: SessionOptions): Promise<GovernedSession> {
       closed = true;
       broker.close('the run ended');
       await control.close().catch(() => undefined);
-      await audit
-        .seal(detail)
+      // The seal counts what reached the collector; a down collector delays the exit by at most 2 s.
+      await exporter?.flush(2000);
+      await runAudit
+        .seal({ ...detail, ...(exporter ? { export: { ...exporter.counts() } } : {}) })
         .catch((err: unknown) => o.log.warn(`could not seal the audit: ${(err as Error).message}`));
+      await exporter?.flush(2000);
+      await exporter?.shutdown();
     },
   };
 }

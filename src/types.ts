@@ -79,7 +79,14 @@ export interface ApprovalVerdict {
   always?: boolean;
 }
 
-export type AuditKind = 'run_start' | 'call' | 'approval' | 'alert' | 'run_end';
+/** `checkpoint`: a signed record with no event of its own, written when records went unsigned for a while. */
+export type AuditKind = 'run_start' | 'call' | 'approval' | 'alert' | 'checkpoint' | 'run_end';
+
+/** W3C trace context a request carried (HTTP headers or MCP `params._meta`). */
+export interface TraceContext {
+  traceparent: string;
+  tracestate?: string;
+}
 
 /** A record as written to $GOV_HOME/audit/<run>.jsonl (SPEC §7). */
 export interface AuditRecord {
@@ -108,12 +115,15 @@ export interface AuditRecord {
   server_info?: JsonValue;
   /** Free-form details for run_start/run_end/alert (never secret values). */
   detail?: JsonObject;
+  trace?: TraceContext;
   prev: string | null;
   hash: string;
+  /** Ed25519 (base64) over the hash; on run_start, checkpoints, run_end and every Nth record. */
+  signature?: string;
 }
 
 /** What a stage hands to the audit sink; the sink fills v, id, ts, run, seq, prev, hash. */
-export type AuditInput = Omit<AuditRecord, 'v' | 'id' | 'ts' | 'run' | 'seq' | 'prev' | 'hash'>;
+export type AuditInput = Omit<AuditRecord, 'v' | 'id' | 'ts' | 'run' | 'seq' | 'prev' | 'hash' | 'signature'>;
 
 export interface AuditSink {
   /**

@@ -41,8 +41,12 @@ function unavailable(err: unknown): GovError {
   });
 }
 
-export function osKeyring(home: string, env: NodeJS.ProcessEnv = process.env): MasterKeyStore {
-  const account = keyringAccount(home);
+/** `account` defaults to the vault's; the audit signing key uses its own (see src/audit/signing-key.ts). */
+export function osKeyring(
+  home: string,
+  env: NodeJS.ProcessEnv = process.env,
+  account: string = keyringAccount(home),
+): MasterKeyStore {
   const limit = timeoutMs(env);
   let entry: AsyncEntry | undefined;
   const open = (): AsyncEntry => {

@@ -1,3 +1,5 @@
+import type { KeyObject } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { parseCommandArgs, wantsHelp } from '../args.js';
 import { usageError } from '../../src/errors.js';
 import { homePaths } from '../../src/home.js';
@@ -5,11 +7,15 @@ import { compileFilter } from '../../src/audit/filter.js';
 import { columnWidths, formatHeader, formatRow, formatTable, useColor } from '../../src/audit/format.js';
 import { followRecords, tailRecords, type ReadRecord } from '../../src/audit/reader.js';
 import { verifyAudit, type AuditProblem } from '../../src/audit/verify.js';
+import { openAuditSigner, parsePublicKey, readAuditPublicKey } from '../../src/audit/signing-key.js';
+import { describeIoError } from '../../src/audit/io-error.js';
 
-const USAGE = `usage: gov audit <tail|verify> [options]
+const USAGE = `usage: gov audit <tail|verify|key|export> [options]
 
   tail     show the latest audit records (and follow new ones with -f)
-  verify   check every run's hash chain and seal
+  verify   check every run's hash chain, signatures and seal, and the chain of runs
+  key      print the audit public key (one line, base64)
+  export   re-ship existing records to an OpenTelemetry collector (OTLP)
 
 Run 'gov audit <subcommand> --help' for options.
 `;
@@ -28,11 +34,23 @@ Show the last N audit records of all runs, oldest first.
       --run ID       only this run (full id, prefix, or the short id shown in the table)
 `;
 
-const VERIFY_USAGE = `usage: gov audit verify
+const VERIFY_USAGE = `usage: gov audit verify [--key FILE|KEY]
 
-Check every record's hash and chain link and every finished run's run_end seal under
-$GOV_HOME/audit. Exit 0 printing "ok: <records> records in <runs> runs" (warnings such as
-unsealed runs go to stderr); exit 1 naming the first bad file:line and why.
+Check every record's hash and chain link, every signature (run_start, checkpoints, seals),
+every run's end and the chain of runs under $GOV_HOME/audit. Exit 0 printing
+"ok: <records> records in <runs> runs" (warnings and runs in progress go to stderr); exit 1
+naming the first bad file:line and why. See docs/audit.md for what this proves.
+
+      --key FILE|KEY  the audit public key you keep elsewhere (what 'gov audit key' printed,
+                      or a file holding it); default $GOV_HOME/audit/key.pub, which anyone
+                      who can write $GOV_HOME can replace
+`;
+
+const KEY_USAGE = `usage: gov audit key
+
+Print the installation's audit public key: one line, the 32 raw Ed25519 key bytes in
+base64. Keep a copy outside this machine and pass it to 'gov audit verify --key'. The key
+pair is created by the first governed run (or by this command).
 `;
 
 export default async function audit(argv: string[]): Promise<number> {
@@ -43,7 +61,9 @@ export default async function audit(argv: string[]): Promise<number> {
   }
   if (sub === 'tail') return tail(rest);
   if (sub === 'verify') return verify(rest);
-  throw usageError(`audit: unknown subcommand '${sub}'`, "use 'gov audit tail' or 'gov audit verify'");
+  if (sub === 'key') return key(rest);
+  if (sub === 'export') return (await import('./audit-export.js')).default(rest);
+  throw usageError(`audit: unknown subcommand '${sub}'`, "use 'gov audit tail', 'verify', 'key' or 'export'");
 }
 
 async function tail(argv: string[]): Promise<number> {
@@ -126,17 +146,23 @@ async function verify(argv: string[]): Promise<number> {
     process.stdout.write(VERIFY_USAGE);
     return 0;
   }
-  const { positionals } = parseCommandArgs('audit verify', argv, {});
+  const { values, positionals } = parseCommandArgs('audit verify', argv, { key: { type: 'string' } });
   if (positionals.length > 0)
     throw usageError(
       `audit verify: unexpected argument '${positionals[0]}'`,
       "see 'gov audit verify --help'",
     );
-  const res = await verifyAudit(homePaths().audit);
+  const res = await verifyAudit(homePaths().audit, {
+    ...(values.key !== undefined ? { key: keyArgument(values.key) } : {}),
+  });
   for (const p of res.problems.filter((x) => x.kind === 'warning')) {
     process.stderr.write(`gov: warning: ${where(p)}: ${p.message}\n`);
   }
-  for (const run of res.inProgress) process.stderr.write(`gov: run ${run} is in progress (not sealed yet)\n`);
+  for (const run of res.inProgress) {
+    process.stderr.write(
+      `gov: run ${run} is in progress (its gov answered with a signed chain head; records after its last checkpoint are not signed yet)\n`,
+    );
+  }
   const errors = res.problems.filter((x) => x.kind === 'error');
   const first = errors[0];
   if (first === undefined) {
@@ -149,4 +175,39 @@ async function verify(argv: string[]): Promise<number> {
     `gov: audit verification failed at ${where(first)}: ${first.message} — the audit trail changed after it was written (${errors.length} problem${errors.length === 1 ? '' : 's'})\n`,
   );
   return 1;
+}
+
+/** `--key` is the base64 key itself, or a file holding it. */
+function keyArgument(text: string): KeyObject {
+  if (/^[A-Za-z0-9+/]{43}=$/.test(text.trim())) return parsePublicKey(text);
+  let content: string;
+  try {
+    content = readFileSync(text, 'utf8');
+  } catch (err) {
+    throw usageError(
+      `audit verify: --key '${text}' is neither a base64 public key nor a readable file (${describeIoError(err)})`,
+      "pass the line 'gov audit key' printed, or a file holding it",
+    );
+  }
+  return parsePublicKey(content);
+}
+
+async function key(argv: string[]): Promise<number> {
+  if (wantsHelp(argv)) {
+    process.stdout.write(KEY_USAGE);
+    return 0;
+  }
+  const { positionals } = parseCommandArgs('audit key', argv, {});
+  if (positionals.length > 0)
+    throw usageError(`audit key: unexpected argument '${positionals[0]}'`, "see 'gov audit key --help'");
+  const home = homePaths().home;
+  const existing = readAuditPublicKey(home);
+  if (existing !== null) {
+    process.stdout.write(`${existing}\n`);
+    return 0;
+  }
+  const signer = await openAuditSigner({ home });
+  process.stderr.write(`gov: created the audit key; its private half is in the ${signer.where}\n`);
+  process.stdout.write(`${signer.publicKey}\n`);
+  return 0;
 }

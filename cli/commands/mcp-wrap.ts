@@ -1,5 +1,12 @@
 import { basename, extname } from 'node:path';
-import { AUDIT_SYNC_HELP, parseAuditSync, parseCommandArgs, parseDuration, wantsHelp } from '../args.js';
+import {
+  AUDIT_SYNC_HELP,
+  parseAuditOtlp,
+  parseAuditSync,
+  parseCommandArgs,
+  parseDuration,
+  wantsHelp,
+} from '../args.js';
 import { usageError } from '../../src/errors.js';
 import { createLogger } from '../../src/log.js';
 import { openSession } from '../../src/session.js';
@@ -61,6 +68,7 @@ async function wrap(argv: string[]): Promise<number> {
     name: { type: 'string' },
     'approval-timeout': { type: 'string' },
     'audit-sync': { type: 'string' },
+    'audit-otlp': { type: 'string' },
     'max-line': { type: 'string' },
     quiet: { type: 'boolean' },
   });
@@ -99,6 +107,7 @@ async function wrap(argv: string[]): Promise<number> {
     command: [command, ...args],
     approvalTimeoutMs,
     auditSync: parseAuditSync(values['audit-sync']),
+    auditOtlp: parseAuditOtlp(values['audit-otlp']),
     log,
   });
   const offs: Array<() => void> = [];

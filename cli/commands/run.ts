@@ -2,7 +2,14 @@ import { fileURLToPath } from 'node:url';
 import { dirname, join, resolve, sep } from 'node:path';
 import { writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
-import { AUDIT_SYNC_HELP, parseAuditSync, parseCommandArgs, parseDuration, wantsHelp } from '../args.js';
+import {
+  AUDIT_SYNC_HELP,
+  parseAuditOtlp,
+  parseAuditSync,
+  parseCommandArgs,
+  parseDuration,
+  wantsHelp,
+} from '../args.js';
 import { usageError } from '../../src/errors.js';
 import { homePaths } from '../../src/home.js';
 import { createLogger } from '../../src/log.js';
@@ -69,6 +76,7 @@ export default async function run(argv: string[]): Promise<number> {
     'idle-timeout': { type: 'string' },
     'max-connections': { type: 'string' },
     'audit-sync': { type: 'string' },
+    'audit-otlp': { type: 'string' },
     quiet: { type: 'boolean' },
   });
   if (positionals.length)
@@ -131,6 +139,7 @@ export default async function run(argv: string[]): Promise<number> {
     approvalTimeoutMs,
     auditSync,
     isolated: isolate,
+    auditOtlp: parseAuditOtlp(values['audit-otlp']),
     log,
     prompt: process.stdin.isTTY ? () => promptHidden('gov: vault passphrase: ') : undefined,
   });

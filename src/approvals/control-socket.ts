@@ -24,6 +24,8 @@ export interface ControlServerOptions {
   command: string[];
   /** Where the policy came from (a path or 'built-in'). */
   policySource: string;
+  /** Answers `audit_head`: the run's audit chain head, signed together with the nonce. */
+  auditHead?: ((nonce: string) => object) | undefined;
 }
 
 export interface ControlServer {
@@ -51,7 +53,7 @@ export async function startControlServer(opts: ControlServerOptions): Promise<Co
   const server = createServer({ allowHalfOpen: false }, (conn) => {
     connections.add(conn);
     conn.on('close', () => connections.delete(conn));
-    serveConnection(conn, run, broker);
+    serveConnection(conn, run, broker, opts.auditHead);
   });
   server.on('error', () => {});
 
@@ -138,7 +140,12 @@ function socketAnswers(path: string): Promise<boolean> {
   });
 }
 
-function serveConnection(conn: Socket, run: string, broker: ApprovalBroker): void {
+function serveConnection(
+  conn: Socket,
+  run: string,
+  broker: ApprovalBroker,
+  auditHead: ControlServerOptions['auditHead'],
+): void {
   const splitter = new LineSplitter(MAX_LINE_BYTES);
   let unsubscribe: (() => void) | undefined;
   const send = (msg: unknown) => {
@@ -183,6 +190,10 @@ function serveConnection(conn: Socket, run: string, broker: ApprovalBroker): voi
         });
         continue;
       }
+      if (req.op === 'audit_head') {
+        send(auditHead ? { ok: true, run, ...auditHead(req.nonce) } : { ok: false, error: 'no audit head' });
+        continue;
+      }
       send(handle(req, run, broker));
     }
   });
@@ -206,7 +217,7 @@ function parseRequest(line: string): ControlRequest | { error: string } {
 }
 
 function handle(
-  req: Exclude<ControlRequest, { op: 'subscribe' }>,
+  req: Exclude<ControlRequest, { op: 'subscribe' | 'audit_head' }>,
   run: string,
   broker: ApprovalBroker,
 ): object {

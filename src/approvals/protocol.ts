@@ -32,6 +32,8 @@ export const requestSchema = z.discriminatedUnion('op', [
     reason: z.string().max(2000).optional(),
     approver: approverSchema.optional(),
   }),
+  // `gov audit verify` asks a run it finds unsealed to prove it is alive (see src/audit/liveness.ts).
+  z.object({ op: z.literal('audit_head'), nonce: z.string().regex(/^[0-9a-f]{32}$/) }),
 ]);
 export type ControlRequest = z.infer<typeof requestSchema>;
 

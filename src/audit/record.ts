@@ -9,7 +9,7 @@ import { canonicalJson, sha256Hex } from './canonical.js';
  */
 
 /** Fields the sink fills; a stage's input never sets them. */
-const RESERVED = new Set(['v', 'id', 'ts', 'run', 'seq', 'prev', 'hash']);
+const RESERVED = new Set(['v', 'id', 'ts', 'run', 'seq', 'prev', 'hash', 'signature']);
 
 /** Readable field order on disk; the hash does not depend on it (canonical JSON sorts keys). */
 const FIELD_ORDER = [
@@ -37,12 +37,17 @@ const FIELD_ORDER = [
   'error',
   'server_info',
   'detail',
+  'trace',
 ];
 
-/** SHA-256 hex over the canonical JSON of the record without its `hash` member. */
+/**
+ * SHA-256 hex over the canonical JSON of the record without its `hash` and `signature`
+ * members (the signature is over the hash, so it cannot be inside it).
+ */
 export function hashRecord(rec: Omit<AuditRecord, 'hash'> | AuditRecord): string {
   const copy: Record<string, unknown> = { ...rec };
   delete copy['hash'];
+  delete copy['signature'];
   return sha256Hex(canonicalJson(copy));
 }
 
@@ -96,7 +101,8 @@ const recordSchema = z
     ts: z.string(),
     run: z.string(),
     seq: z.number().int().positive(),
-    kind: z.enum(['run_start', 'call', 'approval', 'alert', 'run_end']),
+    kind: z.enum(['run_start', 'call', 'approval', 'alert', 'checkpoint', 'run_end']),
+    signature: z.string().optional(),
     prev: z.string().nullable(),
     hash: z.string(),
   })

@@ -1,48 +1,12 @@
-import * as fs from 'node:fs';
 import { join } from 'node:path';
 import { GovError } from '../errors.js';
 import type { AuditInput, AuditRecord, AuditSink, JsonObject } from '../types.js';
+import { nodeAuditFs, type AuditFs } from './audit-fs.js';
 import { describeIoError } from './io-error.js';
 import { buildRecord, serializeRecord } from './record.js';
 import { isValidRunId } from './run-id.js';
 
-/**
- * The file system calls the sink makes, injectable so tests can simulate a full disk or
- * an I/O error at exactly one step.
- */
-export interface AuditFs {
-  /** Create the directory (and parents) owner-only, tightening an existing one. */
-  mkdir(path: string, mode: number): Promise<void>;
-  open(path: string, flags: string, mode: number): Promise<number>;
-  /** One write(2) at the end of the file; resolves to the bytes written. */
-  write(fd: number, data: Uint8Array): Promise<number>;
-  fsync(fd: number): Promise<void>;
-  ftruncate(fd: number, len: number): Promise<void>;
-  close(fd: number): Promise<void>;
-}
-
-const p =
-  <A extends unknown[], R>(
-    fn: (...args: [...A, (err: NodeJS.ErrnoException | null, r: R) => void]) => void,
-  ) =>
-  (...args: A): Promise<R> =>
-    new Promise((resolve, reject) => fn(...args, (err, r) => (err ? reject(err) : resolve(r))));
-
-export const nodeAuditFs: AuditFs = {
-  async mkdir(path, mode) {
-    await fs.promises.mkdir(path, { recursive: true, mode });
-    const st = await fs.promises.stat(path);
-    if (!st.isDirectory()) throw Object.assign(new Error(`${path} is not a directory`), { code: 'ENOTDIR' });
-    if ((st.mode & 0o077) !== 0) await fs.promises.chmod(path, mode);
-  },
-  open: (path, flags, mode) => p<[string, string, number], number>(fs.open)(path, flags, mode),
-  // A small append to a local file is a fast syscall; doing it in place saves the thread-pool
-  // round trip on every call's critical path. fsync (milliseconds) stays off the event loop.
-  write: async (fd, data) => fs.writeSync(fd, data),
-  fsync: (fd) => p<[number], void>(fs.fsync)(fd),
-  ftruncate: (fd, len) => p<[number, number], void>(fs.ftruncate)(fd, len),
-  close: (fd) => p<[number], void>(fs.close)(fd),
-};
+export { nodeAuditFs, type AuditFs } from './audit-fs.js';
 
 export interface OpenAuditSinkOptions {
   /** The audit directory, normally homePaths().audit. */
@@ -58,7 +22,22 @@ export interface OpenAuditSinkOptions {
   fsImpl?: Partial<AuditFs>;
   /** Clock for `ts` (a fixed clock makes records replayable in tests). */
   now?: () => Date;
+  /** Signs run_start, run_end, checkpoints and every `checkpoint.records`th record. */
+  signer?: { sign(text: string): string } | undefined;
+  checkpoint?: Partial<CheckpointPolicy> | undefined;
+  /** Each committed record, in chain order (the OTLP exporter queues it; must not block). */
+  onRecord?: ((r: AuditRecord) => void) | undefined;
 }
+
+/**
+ * How often unsigned records are covered by a signature: the Nth unsigned record is signed
+ * itself, and a `checkpoint` record is written when records stayed unsigned for `ms`.
+ */
+export interface CheckpointPolicy {
+  records: number;
+  ms: number;
+}
+export const DEFAULT_CHECKPOINT: CheckpointPolicy = { records: 100, ms: 5000 };
 
 interface Pending {
   input: AuditInput | { seal: JsonObject };
@@ -95,21 +74,39 @@ export class FileAuditSink implements AuditSink {
   /** A failed write may have left bytes behind that could not be cut off yet. */
   private needsRepair = false;
   private sealing: Promise<void> | undefined;
+  /** Seq of the last committed signed record (0: none yet). */
+  private signedSeq = 0;
+  private checkpointTimer: NodeJS.Timeout | undefined;
 
   /** Use openAuditSink(). */
   constructor(
     private readonly fd: number,
-    opts: { path: string; run: string; durable: boolean; fs: AuditFs; now: () => Date },
+    opts: {
+      path: string;
+      run: string;
+      durable: boolean;
+      fs: AuditFs;
+      now: () => Date;
+      signer: OpenAuditSinkOptions['signer'];
+      checkpoint: CheckpointPolicy;
+      onRecord: OpenAuditSinkOptions['onRecord'];
+    },
   ) {
     this.path = opts.path;
     this.run = opts.run;
     this.durable = opts.durable;
     this.fs = opts.fs;
     this.now = opts.now;
+    this.signer = opts.signer;
+    this.checkpoint = opts.checkpoint;
+    this.onRecord = opts.onRecord;
   }
   private readonly durable: boolean;
   private readonly fs: AuditFs;
   private readonly now: () => Date;
+  private readonly signer: OpenAuditSinkOptions['signer'];
+  private readonly checkpoint: CheckpointPolicy;
+  private readonly onRecord: OpenAuditSinkOptions['onRecord'];
 
   /** Records committed so far. */
   get records(): number {
@@ -139,9 +136,9 @@ export class FileAuditSink implements AuditSink {
         ),
       );
     }
-    if (rec.kind === 'run_end') {
+    if (rec.kind === 'run_end' || rec.kind === 'checkpoint') {
       return Promise.reject(
-        new GovError('internal', 'audit: a run_end record is written by seal(), not append()'),
+        new GovError('internal', `audit: a ${rec.kind} record is written by the sink, not append()`),
       );
     }
     return this.enqueue(rec, opts.sync ?? true);
@@ -157,6 +154,7 @@ export class FileAuditSink implements AuditSink {
     }
     this.sealing ??= (async () => {
       this.state = 'sealing';
+      this.clearCheckpoint();
       try {
         await this.enqueue({ seal: detail }, true);
       } catch (err) {
@@ -179,6 +177,7 @@ export class FileAuditSink implements AuditSink {
       if ((this.state as State) === 'sealed') return;
     }
     this.state = 'closed';
+    this.clearCheckpoint();
     await this.idle();
     await this.fs.close(this.fd).catch(() => undefined);
   }
@@ -198,6 +197,24 @@ export class FileAuditSink implements AuditSink {
   private clearLaterFlush(): void {
     if (this.laterFlush) clearTimeout(this.laterFlush);
     this.laterFlush = undefined;
+  }
+
+  /** Cover records that stayed unsigned for `checkpoint.ms` with a signed checkpoint. */
+  private armCheckpoint(): void {
+    if (!this.signer || this.checkpointTimer || this.state !== 'open' || this.signedSeq === this.seq) return;
+    this.checkpointTimer = setTimeout(() => {
+      this.checkpointTimer = undefined;
+      if (this.state === 'open' && this.signedSeq < this.seq) {
+        // A failed checkpoint is retried with the next record's group; calls never wait on it.
+        this.enqueue({ kind: 'checkpoint' }, false).catch(() => this.armCheckpoint());
+      }
+    }, this.checkpoint.ms);
+    this.checkpointTimer.unref();
+  }
+
+  private clearCheckpoint(): void {
+    if (this.checkpointTimer) clearTimeout(this.checkpointTimer);
+    this.checkpointTimer = undefined;
   }
 
   private stateWord(): string {
@@ -249,6 +266,7 @@ export class FileAuditSink implements AuditSink {
     }
     let seq = this.seq;
     let prev = this.prev;
+    let signedSeq = this.signedSeq;
     const built: { item: Pending; record: AuditRecord }[] = [];
     for (const item of group) {
       const input: AuditInput =
@@ -267,6 +285,12 @@ export class FileAuditSink implements AuditSink {
       }
       seq += 1;
       prev = record.hash;
+      if (this.signer && (input.kind !== 'call' || seq - signedSeq >= this.checkpoint.records)) {
+        // run_start, approvals, alerts, checkpoints and the seal are signed at once, calls every
+        // Nth: signing the hash covers the whole chain before it, amortised over N calls.
+        record.signature = this.signer.sign(record.hash);
+        signedSeq = seq;
+      }
       built.push({ item, record });
     }
     if (built.length === 0) return;
@@ -299,8 +323,13 @@ export class FileAuditSink implements AuditSink {
     }
     this.seq = seq;
     this.prev = prev;
+    this.signedSeq = signedSeq;
     this.size += data.length;
-    for (const b of built) b.item.resolve(b.record);
+    for (const b of built) {
+      this.onRecord?.(b.record);
+      b.item.resolve(b.record);
+    }
+    this.armCheckpoint();
   }
 }
 
@@ -338,6 +367,9 @@ export async function openAuditSink(opts: OpenAuditSinkOptions): Promise<FileAud
     durable,
     fs: impl,
     now: opts.now ?? (() => new Date()),
+    signer: opts.signer,
+    checkpoint: { ...DEFAULT_CHECKPOINT, ...opts.checkpoint },
+    onRecord: opts.onRecord,
   });
 }
 

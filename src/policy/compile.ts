@@ -139,5 +139,6 @@ export function compilePolicy(spec: PolicySpec, meta: CompileMeta): CompiledPoli
     describeRules,
   };
   if (spec.approvalTimeoutMs !== undefined) policy.approvalTimeoutMs = spec.approvalTimeoutMs;
+  if (spec.auditOtlp !== undefined) policy.auditOtlp = spec.auditOtlp;
   return policy;
 }

@@ -10,6 +10,7 @@ import type {
   ServerIdentity,
   Transport,
 } from '../types.js';
+import type { AuditOtlpSpec } from './schema.js';
 
 /** What decide() looks at: one client→server message, reduced to what policy matches on. */
 export interface PolicyInput {
@@ -48,6 +49,8 @@ export interface CompiledPolicy {
   /** 'sha256:<hex>' of the source text. */
   digest: string;
   ruleCount: number;
+  /** `audit.export.otlp` from the file, if any. */
+  auditOtlp?: AuditOtlpSpec;
   /** Pure, synchronous, cheap. Never throws. */
   decide(input: PolicyInput): PolicyDecision;
   /** Registry name for 'scheme://host[:port]/path'; null when unlisted or there is no registry. */

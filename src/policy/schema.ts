@@ -42,6 +42,13 @@ export interface PolicySpec {
   websocket: string[];
   /** `isolate: required`: `gov run` refuses to start without `--isolate`. */
   isolateRequired: boolean;
+  /** `audit.export.otlp`: where audit records are shipped (header values may name vault secrets). */
+  auditOtlp?: AuditOtlpSpec;
+}
+
+export interface AuditOtlpSpec {
+  endpoint: string;
+  headers: Record<string, string | { secret: string }>;
 }
 
 /** Decision rule ids gov itself uses; a rule may not take one. */
@@ -72,6 +79,7 @@ const KEYS: Record<string, string[]> = {
     'passthrough',
     'websocket',
     'isolate',
+    'audit',
   ],
   rule: ['id', 'server', 'tool', 'uri', 'method', 'when', 'decision', 'reason', 'timeout', 'constraints'],
   constraints: ['max_calls', 'rate', 'timeout'],
@@ -310,6 +318,25 @@ const root = z
     passthrough: emptyAsNone(z.array(nonEmpty).default([])),
     websocket: emptyAsNone(z.array(nonEmpty).default([])),
     isolate: z.enum(['required', 'optional']).default('optional'),
+    audit: z
+      .object({
+        export: z
+          .object({
+            otlp: z
+              .object({
+                endpoint: z
+                  .string()
+                  .url({ message: 'expected an http(s) URL, e.g. https://otel.example:4318' }),
+                headers: z
+                  .record(nonEmpty, z.union([z.string(), z.object({ secret: nonEmpty }).strict()]))
+                  .default({}),
+              })
+              .strict(),
+          })
+          .strict(),
+      })
+      .strict()
+      .optional(),
   })
   .strict()
   .superRefine((doc, ctx) => {
@@ -411,6 +438,7 @@ const root = z
       passthrough: doc.passthrough,
       websocket: doc.websocket,
       isolateRequired: doc.isolate === 'required',
+      ...(doc.audit ? { auditOtlp: doc.audit.export.otlp } : {}),
     };
   });
 

@@ -85,27 +85,58 @@ describe('gov audit verify', () => {
     expect(r.stderr).toMatch(/^gov: audit verification failed at .*run-b\.jsonl:2/);
   });
 
-  it('a run killed with SIGKILL leaves a valid unsealed prefix: exit 0 with a warning', async () => {
+  it('a run killed after its last signed checkpoint: exit 0 with a warning', async () => {
     const script = join(t.home, 'writer.mjs');
-    const sinkUrl = pathToFileURL(join(root, 'dist', 'src', 'audit', 'sink.js')).href;
+    const url = (f: string): string =>
+      JSON.stringify(pathToFileURL(join(root, 'dist', 'src', 'audit', f)).href);
     fs.writeFileSync(
       script,
-      `import { openAuditSink } from ${JSON.stringify(sinkUrl)};
-const s = await openAuditSink({ dir: process.argv[2], run: 'killed' });
-await s.append({ kind: 'run_start' });
-process.stdout.write('started\\n');
-for (let i = 0; ; i++) await s.append({ kind: 'call', tool: 't' + i, args: { pad: 'x'.repeat(5000) } });
+      `import { openRunAudit } from ${url('run-audit.js')};
+import { openAuditSigner } from ${url('signing-key.js')};
+const no = () => Promise.reject(new Error('no keyring'));
+const signer = await openAuditSigner({ home: process.argv[2], env: {}, keyring: { description: 'none', get: no, set: no, delete: no } });
+const ra = await openRunAudit({ dir: process.argv[3], run: 'killed', durable: true, signer,
+  start: { kind: 'run_start' }, checkpoint: { ms: 50 } });
+for (let i = 0; i < 20; i++) await ra.sink.append({ kind: 'call', tool: 't' + i });
+process.stdout.write('written\\n');
+setInterval(() => {}, 1000);
 `,
     );
-    const child = spawn(process.execPath, [script, t.audit], { stdio: ['ignore', 'pipe', 'inherit'] });
-    await collect(child)((o) => o.includes('started'));
-    await new Promise((r) => setTimeout(r, 150));
-    child.kill('SIGKILL');
+    const child = spawn(process.execPath, [script, t.home, t.audit], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    try {
+      await collect(child)((o) => o.includes('written'));
+      const file = join(t.audit, 'killed.jsonl');
+      const deadline = Date.now() + 10_000;
+      while (!/"kind":"checkpoint"/.test(readLines(file).at(-1) ?? '')) {
+        if (Date.now() > deadline) throw new Error('no checkpoint was written');
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    } finally {
+      child.kill('SIGKILL');
+    }
     await new Promise((r) => child.on('exit', r));
     const r = gov(['audit', 'verify']);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^ok: \d+ records in 1 run\n$/);
-    expect(r.stderr).toMatch(/killed\.jsonl:\d+: unsealed \(run ended without a seal, e\.g\. killed\)/);
+    expect(r.stderr).toMatch(/killed\.jsonl:\d+: unsealed \(the run was killed\)/);
+  });
+
+  it('gov audit key prints one base64 line; --key with another key fails', async () => {
+    await writeRun(t.audit, 'run-a', { calls: 1 });
+    const key = gov(['audit', 'key']);
+    expect(key.code).toBe(0);
+    expect(key.stdout).toMatch(/^[A-Za-z0-9+/]{43}=\n$/);
+    expect(gov(['audit', 'verify', '--key', key.stdout.trim()])).toMatchObject({ code: 0 });
+    const keyFile = join(t.home, 'pinned.pub');
+    fs.writeFileSync(keyFile, key.stdout);
+    expect(gov(['audit', 'verify', '--key', keyFile])).toMatchObject({ code: 0 });
+    const other = Buffer.alloc(32, 7).toString('base64');
+    const r = gov(['audit', 'verify', '--key', other]);
+    expect(r.code).toBe(1);
+    expect(r.stdout.split('\n')[0]).toMatch(/run-a\.jsonl:1: .*signature does not verify/);
+    expect(gov(['audit', 'verify', '--key', 'nonsense'])).toMatchObject({ code: 2 });
   });
 
   it('--help exits 0', () => {

@@ -3,10 +3,10 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { hashRecord } from '../../src/audit/record.js';
 import { nodeAuditFs, openAuditSink, type AuditFs } from '../../src/audit/sink.js';
-import { verifyAudit } from '../../src/audit/verify.js';
+
 import { GovError } from '../../src/errors.js';
 import type { AuditRecord } from '../../src/types.js';
-import { call, readLines, tempHome } from './helpers.js';
+import { call, readLines, tempHome, verifyFiles } from './helpers.js';
 
 let t = tempHome();
 afterEach(() => {
@@ -60,7 +60,7 @@ describe('FileAuditSink chain', () => {
     await expect(sink.append(call(2))).rejects.toThrow(/already sealed/);
     await sink.seal(); // idempotent
     expect(readLines(sink.path)).toHaveLength(3);
-    expect((await verifyAudit(t.audit)).ok).toBe(true);
+    expect((await verifyFiles(t.audit)).ok).toBe(true);
   });
 
   it('a seal requested while appends are queued comes after them', async () => {
@@ -136,7 +136,7 @@ describe('group commit', () => {
     expect(c.writes).toEqual([1, 200]);
     expect(c.fsyncs() - baseline).toBe(2);
     await sink.seal();
-    const v = await verifyAudit(t.audit);
+    const v = await verifyFiles(t.audit);
     expect(v).toMatchObject({ ok: true, records: 202, runs: 1, problems: [] });
   });
 
@@ -155,7 +155,7 @@ describe('group commit', () => {
     await new Promise((r) => setTimeout(r, 400));
     expect(c.fsyncs() - baseline).toBe(2);
     await sink.seal();
-    expect(await verifyAudit(t.audit)).toMatchObject({ ok: true });
+    expect(await verifyFiles(t.audit)).toMatchObject({ ok: true });
   });
 
   it('two sinks (two runs) writing at the same time each keep a valid chain', async () => {
@@ -170,7 +170,7 @@ describe('group commit', () => {
       }),
     );
     await Promise.all([a.seal(), b.seal()]);
-    const v = await verifyAudit(t.audit);
+    const v = await verifyFiles(t.audit);
     expect(v).toMatchObject({ ok: true, records: 202, runs: 2, problems: [] });
   });
 });
@@ -215,7 +215,7 @@ describe('write failures', () => {
     const next = await sink.append(call(3));
     expect(next).toMatchObject({ seq: 2, prev: first.hash });
     await sink.seal();
-    expect((await verifyAudit(t.audit)).ok).toBe(true);
+    expect((await verifyFiles(t.audit)).ok).toBe(true);
   });
 
   it('an fsync failure (EIO) is a failed append and the records are cut off again', async () => {
@@ -233,7 +233,7 @@ describe('write failures', () => {
     expect(readLines(sink.path)).toHaveLength(1);
     fail = false;
     await sink.seal();
-    expect(await verifyAudit(t.audit)).toMatchObject({ ok: true, records: 2 });
+    expect(await verifyFiles(t.audit)).toMatchObject({ ok: true, records: 2 });
   });
 
   it('a failed truncate is repaired before the next write, or that append fails too', async () => {
@@ -261,7 +261,7 @@ describe('write failures', () => {
     failTruncate = false;
     await sink.append({ kind: 'run_start' });
     await sink.seal();
-    expect(await verifyAudit(t.audit)).toMatchObject({ ok: true, records: 2 });
+    expect(await verifyFiles(t.audit)).toMatchObject({ ok: true, records: 2 });
   });
 
   it('a record JSON cannot carry fails alone', async () => {

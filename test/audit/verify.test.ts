@@ -182,54 +182,9 @@ describe('verifyAudit', () => {
     });
   });
 
-  it('an unsealed prefix (SIGKILL) is a warning, not corruption', async () => {
-    writeLines(path, lines.slice(0, 4));
-    const v = await verifyAudit(t.audit);
-    expect(v).toMatchObject({ ok: true, records: 4, runs: 1 });
-    expect(v.problems).toEqual([
-      { file: path, line: 4, kind: 'warning', message: 'unsealed (run ended without a seal, e.g. killed)' },
-    ]);
-  });
-
-  it('a torn last line of an unsealed run is a warning naming file:line', async () => {
-    fs.writeFileSync(path, lines.slice(0, 4).join('\n') + '\n' + lines[4]!.slice(0, 30));
-    const v = await verifyAudit(t.audit);
-    expect(v.ok).toBe(true);
-    expect(v.records).toBe(4);
-    expect(v.problems).toContainEqual({
-      file: path,
-      line: 5,
-      kind: 'warning',
-      message: expect.stringMatching(/^torn last line/),
-    });
-    expect(v.problems).toContainEqual(
-      expect.objectContaining({ kind: 'warning', message: expect.stringMatching(/unsealed/) }),
-    );
-  });
-
   it('a torn line after the seal is an error', async () => {
     fs.writeFileSync(path, lines.join('\n') + '\n{"v":1,"id"');
     expect((await verifyAudit(t.audit)).ok).toBe(false);
-  });
-
-  it('an unsealed run whose process is alive is in progress, not a warning', async () => {
-    const live = await writeRun(t.audit, 'run-live', { calls: 1, seal: false });
-    fs.mkdirSync(join(t.home, 'runs'));
-    fs.writeFileSync(join(t.home, 'runs', 'run-live.json'), JSON.stringify({ pid: process.pid }));
-    fs.appendFileSync(live.path, '{"v":1,"id":"run-l'); // a write in progress
-    const v = await verifyAudit(t.audit);
-    expect(v).toMatchObject({ ok: true, problems: [], inProgress: ['run-live'] });
-  });
-
-  it('an unsealed run whose descriptor names a dead pid is unsealed', async () => {
-    await writeRun(t.audit, 'run-dead', { calls: 1, seal: false });
-    fs.mkdirSync(join(t.home, 'runs'));
-    fs.writeFileSync(join(t.home, 'runs', 'run-dead.json'), JSON.stringify({ pid: 2 ** 22 + 12345 }));
-    const v = await verifyAudit(t.audit);
-    expect(v.inProgress).toEqual([]);
-    expect(v.problems).toContainEqual(
-      expect.objectContaining({ kind: 'warning', message: expect.stringMatching(/unsealed/) }),
-    );
   });
 
   it('reports the first bad file in run order', async () => {

@@ -1,0 +1,225 @@
+import { ROOT_CONTEXT, trace, TraceFlags, type Context } from '@opentelemetry/api';
+import { SeverityNumber } from '@opentelemetry/api-logs';
+import { OTLPLogExporter } from '@opentelemetry/exporter-logs-otlp-proto';
+import { LoggerProvider, type LogRecordProcessor, type ReadableLogRecord } from '@opentelemetry/sdk-logs';
+import type { AuditRecord } from '../types.js';
+import { canonicalJson } from './canonical.js';
+import { serializeRecord } from './record.js';
+import { TRACEPARENT } from './trace-context.js';
+
+/**
+ * Ships audit records as OpenTelemetry logs over OTLP HTTP/protobuf, one LogRecord per
+ * record: attributes `gov.<field>`, body the record line exactly as on disk (so a central
+ * store can re-check hashes and signatures), trace context from the record's `trace`.
+ *
+ * The local file stays the source of truth: push() only queues (no encoding, no I/O), a
+ * full queue drops the newest records (counted), failures are retried with exponential
+ * backoff and reported once.
+ */
+export interface OtlpTarget {
+  /** The collector's base URL (`/v1/logs` is added unless the path already ends with it). */
+  endpoint: string;
+  /** Header values already resolved (vault secrets included): never logged. */
+  headers: Record<string, string>;
+}
+
+export interface ExportCounts {
+  shipped: number;
+  dropped: number;
+  pending: number;
+}
+
+export interface OtlpExportOptions {
+  /** Called once, on the first failed export (the message names the endpoint, never headers). */
+  onFailure?: (message: string) => void;
+  maxQueue?: number;
+  batchSize?: number;
+  /** Wait this long to gather a batch (default 1 s). */
+  delayMs?: number;
+  backoffMs?: number;
+  maxBackoffMs?: number;
+  timeoutMs?: number;
+}
+
+export function logsUrl(endpoint: string): string {
+  const u = new URL(endpoint);
+  if (!u.pathname.endsWith('/v1/logs')) u.pathname = `${u.pathname.replace(/\/+$/, '')}/v1/logs`;
+  return u.toString();
+}
+
+/** The span context a W3C traceparent names, for the LogRecord (null when malformed). */
+function traceContext(r: AuditRecord): Context | undefined {
+  const m = r.trace ? TRACEPARENT.exec(r.trace.traceparent) : null;
+  if (!m || /^0+$/.test(m[1]!) || /^0+$/.test(m[2]!)) return undefined;
+  return trace.setSpanContext(ROOT_CONTEXT, {
+    traceId: m[1]!,
+    spanId: m[2]!,
+    traceFlags: parseInt(m[3]!, 16) & TraceFlags.SAMPLED,
+    isRemote: true,
+  });
+}
+
+function attributes(r: AuditRecord): Record<string, string | number | boolean> {
+  const out: Record<string, string | number | boolean> = {};
+  for (const [k, v] of Object.entries(r)) {
+    if (v === null || v === undefined) continue;
+    out[`gov.${k}`] = typeof v === 'object' ? canonicalJson(v) : (v as string | number | boolean);
+  }
+  return out;
+}
+
+/** Collects what the SDK's logger built, so encoding stays the official exporter's job. */
+class CaptureProcessor implements LogRecordProcessor {
+  captured: ReadableLogRecord[] = [];
+  onEmit(rec: ReadableLogRecord): void {
+    this.captured.push(rec);
+  }
+  forceFlush(): Promise<void> {
+    return Promise.resolve();
+  }
+  shutdown(): Promise<void> {
+    return Promise.resolve();
+  }
+}
+
+export class AuditOtlpExporter {
+  private readonly queue: AuditRecord[] = [];
+  private shipped = 0;
+  private dropped = 0;
+  private sending = false;
+  private timer: NodeJS.Timeout | undefined;
+  private backoff: number;
+  private reported = false;
+  private idleWaiters: (() => void)[] = [];
+  private readonly capture = new CaptureProcessor();
+  private readonly logger;
+  private readonly exporter: OTLPLogExporter;
+  private readonly o: Required<Omit<OtlpExportOptions, 'onFailure'>> & Pick<OtlpExportOptions, 'onFailure'>;
+
+  constructor(
+    readonly target: OtlpTarget,
+    opts: OtlpExportOptions = {},
+  ) {
+    this.o = {
+      maxQueue: 10_000,
+      batchSize: 512,
+      delayMs: 1000,
+      backoffMs: 1000,
+      maxBackoffMs: 30_000,
+      timeoutMs: 10_000,
+      ...opts,
+    };
+    this.backoff = this.o.backoffMs;
+    this.logger = new LoggerProvider({ processors: [this.capture] }).getLogger('gov.audit');
+    this.exporter = new OTLPLogExporter({
+      url: logsUrl(target.endpoint),
+      headers: target.headers,
+      timeoutMillis: this.o.timeoutMs,
+    });
+  }
+
+  /** Queue one record; never blocks, never throws. */
+  push(r: AuditRecord): void {
+    if (this.queue.length >= this.o.maxQueue) {
+      this.dropped += 1;
+      return;
+    }
+    this.queue.push(r);
+    this.schedule(this.queue.length >= this.o.batchSize ? 0 : this.o.delayMs);
+  }
+
+  counts(): ExportCounts {
+    return { shipped: this.shipped, dropped: this.dropped, pending: this.queue.length };
+  }
+
+  /** Try to ship everything queued now; resolves when the queue is empty or after `ms`. */
+  async flush(ms: number): Promise<void> {
+    if (this.queue.length === 0 && !this.sending) return;
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    this.schedule(0);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      new Promise<void>((r) => this.idleWaiters.push(r)),
+      new Promise<void>((r) => (timer = setTimeout(r, ms))),
+    ]);
+    clearTimeout(timer);
+  }
+
+  async shutdown(): Promise<void> {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    await this.exporter.shutdown().catch(() => undefined);
+  }
+
+  private schedule(ms: number): void {
+    if (this.sending || this.timer) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      void this.sendLoop();
+    }, ms);
+    this.timer.unref();
+  }
+
+  private async sendLoop(): Promise<void> {
+    this.sending = true;
+    let failed = false;
+    try {
+      while (this.queue.length > 0) {
+        const batch = this.queue.slice(0, this.o.batchSize);
+        const error = await this.exportBatch(batch);
+        if (error !== undefined) {
+          this.reportOnce(error);
+          failed = true;
+          break;
+        }
+        this.queue.splice(0, batch.length);
+        this.shipped += batch.length;
+        this.backoff = this.o.backoffMs;
+      }
+    } finally {
+      this.sending = false;
+    }
+    if (failed) {
+      const wait = this.backoff;
+      this.backoff = Math.min(this.backoff * 2, this.o.maxBackoffMs);
+      this.schedule(wait);
+    } else if (this.queue.length === 0) {
+      for (const w of this.idleWaiters.splice(0)) w();
+    }
+  }
+
+  /** Resolves undefined on success, else the failure's message. */
+  private exportBatch(batch: AuditRecord[]): Promise<string | undefined> {
+    for (const r of batch) {
+      const context = traceContext(r);
+      this.logger.emit({
+        timestamp: new Date(r.ts),
+        severityNumber:
+          r.kind === 'alert' || r.decision === 'deny' ? SeverityNumber.WARN : SeverityNumber.INFO,
+        severityText: r.kind === 'alert' || r.decision === 'deny' ? 'WARN' : 'INFO',
+        body: serializeRecord(r).trimEnd(),
+        attributes: attributes(r),
+        ...(context ? { context } : {}),
+      });
+    }
+    const logs = this.capture.captured.splice(0);
+    return new Promise((resolve) => {
+      try {
+        this.exporter.export(logs, (res) =>
+          resolve(res.code === 0 ? undefined : (res.error?.message ?? 'export failed')),
+        );
+      } catch (err) {
+        resolve((err as Error).message);
+      }
+    });
+  }
+
+  private reportOnce(message: string): void {
+    if (this.reported) return;
+    this.reported = true;
+    this.o.onFailure?.(
+      `audit export to ${this.target.endpoint} is failing (${message.split('\n')[0]}); records stay in the local audit and are retried`,
+    );
+  }
+}
