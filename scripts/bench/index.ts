@@ -29,6 +29,7 @@ import { renderTable } from './report.js';
 import { buildRows } from './rows.js';
 import { rssMb, round } from './stats.js';
 import { benchWrap, wrapAvailable } from './wrap.js';
+import { benchPolicyTest } from './policy-test.js';
 
 const { values: opts } = parseArgs({
   options: {
@@ -120,6 +121,8 @@ async function main(): Promise<void> {
   try {
     step('in-process: policy decide() at 10 and 1,000 rules');
     const decide = [benchDecide(10, SIZES.decideBatches), benchDecide(1000, SIZES.decideBatches)];
+    step('cli: gov policy test with 1,000 cases');
+    const policyTest = benchPolicyTest(1000, quick ? 1 : 5);
     step(`in-process: output scan of a ${(SIZES.bigBytes / 1e6).toFixed(0)} MB tool result`);
     const scan = benchScan(SIZES.bigBytes, SIZES.scanRounds);
 
@@ -211,6 +214,7 @@ async function main(): Promise<void> {
       heldRss,
       pendingSeen,
       decide,
+      policyTest,
       scan,
       wrap,
       wrapNote,
@@ -231,7 +235,16 @@ async function main(): Promise<void> {
         cpuProfileDir: profDir ?? null,
       },
       rows,
-      raw: { direct, gov, mitm, held: { ...held, rssMb: heldRss, pendingSeen }, decide, scan, wrap },
+      raw: {
+        direct,
+        gov,
+        mitm,
+        held: { ...held, rssMb: heldRss, pendingSeen },
+        decide,
+        policyTest,
+        scan,
+        wrap,
+      },
     };
     const out = opts.out ? resolve(opts.out) : join(ROOT, 'bench-results', 'latest.json');
     mkdirSync(dirname(out), { recursive: true });
