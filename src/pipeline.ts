@@ -8,6 +8,8 @@ import type {
 } from './types.js';
 import { approvalTimeout, approverDenial, policyDenial, type GovResponse } from './mcp/wire-errors.js';
 import type { PipelineDeps } from './pipeline/stages.js';
+import type { PolicyInput } from './policy/compiled.js';
+import { toPolicyInput } from './policy/input.js';
 import { formatDurationMs } from './pipeline/duration-text.js';
 
 export type { PipelineDeps } from './pipeline/stages.js';
@@ -26,6 +28,8 @@ export interface CallContext {
   decision: PolicyDecision;
   startedMs: number;
   upstreamTimeoutMs?: number;
+  /** Which part of the deciding rule matched (denials and held calls only). */
+  explanation?: string;
   /** When the transport handed the call to the server (performance.now()); for upstream latency. */
   forwardedMs?: number;
 }
@@ -109,6 +113,17 @@ export class Pipeline {
     return { action: 'respond', call, response: env.id === null ? null : response };
   }
 
+  /** The matching part of the deciding rule, redacted: it quotes the call's arguments. */
+  private explain(input: PolicyInput, decision: PolicyDecision): string | undefined {
+    try {
+      const text = this.deps.policy.explain?.(input, decision);
+      return text === undefined ? undefined : this.deps.redactor.redactString(text).text;
+    } catch (err) {
+      this.deps.log.debug(`policy explanation failed: ${(err as Error).message}`);
+      return undefined;
+    }
+  }
+
   /** Fail closed: no evidence, no call. */
   private auditFailed(env: Envelope, call: CallContext, err: unknown): Governed {
     call.decision = {
@@ -124,17 +139,10 @@ export class Pipeline {
   async govern(env: Envelope, opts: GovernOptions = {}): Promise<Governed> {
     const t0 = this.now();
     const { policy } = this.deps;
+    const input = toPolicyInput(env, this.deps.run);
     let decision: PolicyDecision;
     try {
-      decision = policy.decide({
-        server: env.server,
-        transport: env.transport,
-        method: env.method,
-        ...(env.tool !== undefined ? { tool: env.tool } : {}),
-        ...(env.uri !== undefined ? { uri: env.uri } : {}),
-        args: env.args,
-        run: this.deps.run,
-      });
+      decision = policy.decide(input);
     } catch (err) {
       decision = {
         decision: 'deny',
@@ -155,7 +163,11 @@ export class Pipeline {
       decision.decision === 'allow' ? 'forwarded' : decision.decision === 'deny' ? 'denied' : 'held';
     rec.latency_ms = { policy: round(policyMs) };
 
+    const explanation = decision.decision === 'allow' ? undefined : this.explain(input, decision);
+    if (explanation !== undefined) rec.detail = { ...(rec.detail ?? {}), explanation };
+
     const call: CallContext = { env, auditId: '', decision, startedMs: t0 };
+    if (explanation !== undefined) call.explanation = explanation;
     if (decision.constraints?.timeoutMs !== undefined)
       call.upstreamTimeoutMs = decision.constraints.timeoutMs;
     try {
@@ -170,7 +182,12 @@ export class Pipeline {
         call,
         policyDenial(
           env.id,
-          { rule: decision.rule, reason: decision.reason, audit_id: call.auditId },
+          {
+            rule: decision.rule,
+            reason: decision.reason,
+            audit_id: call.auditId,
+            ...(explanation !== undefined ? { explanation } : {}),
+          },
           denyAs,
         ),
       );
@@ -209,7 +226,10 @@ export class Pipeline {
           args_digest: this.deps.digestArgs(env.args),
           policy_digest: this.deps.policy.digest,
           rule: decision.rule,
-          reason: decision.reason,
+          reason:
+            call.explanation !== undefined
+              ? `${decision.reason} (matched: ${call.explanation})`
+              : decision.reason,
           timeout_ms: timeoutMs,
         },
         signal ? { signal } : {},

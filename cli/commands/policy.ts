@@ -106,7 +106,12 @@ function evaluate(argv: string[]): number {
   const d = policy.decide(input);
   if (values.json)
     process.stdout.write(`${JSON.stringify({ decision: d.decision, rule: d.rule, reason: d.reason })}\n`);
-  else process.stdout.write(`${d.decision} (rule ${d.rule}): ${d.reason}\n`);
+  else {
+    const matched = policy.explain(input, d);
+    process.stdout.write(
+      `${d.decision} (rule ${d.rule}): ${d.reason}\n${matched !== undefined ? `  matched: ${matched}\n` : ''}`,
+    );
+  }
   return 0;
 }
 

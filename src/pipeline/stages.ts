@@ -28,6 +28,8 @@ export interface PolicyStage {
     args: JsonObject;
     run: string;
   }): PolicyDecision;
+  /** Which part of the deciding rule matched; called only for denials and held calls. */
+  explain?(input: Parameters<PolicyStage['decide']>[0], decision: PolicyDecision): string | undefined;
   resolveServer(url: string): string | null;
   isToolHidden(server: ServerIdentity, tool: string): boolean;
   toolsList: 'hide_denied' | 'show';

@@ -8,6 +8,7 @@ import type { CompiledPolicy, PolicyIssue, RuleSummary } from './compiled.js';
 import { PolicyCompileError } from './compiled.js';
 import { createDecider, type CompiledRule } from './decide.js';
 import { explainRule } from './explain.js';
+import { explainMatch } from './match-explain.js';
 import {
   hostGlob,
   nameGlob,
@@ -81,6 +82,7 @@ export function compilePolicy(spec: PolicySpec, meta: CompileMeta): CompiledPoli
     registryEnabled,
     unknownServers: spec.unknownServers,
   });
+  const byId = new Map(rules.map((r) => [r.id, r]));
   const hostMatches = hostMatcher();
   const passthrough = spec.passthrough;
 
@@ -124,6 +126,10 @@ export function compilePolicy(spec: PolicySpec, meta: CompileMeta): CompiledPoli
     digest: meta.digest,
     ruleCount: rules.length,
     decide,
+    explain(input, decision) {
+      const rule = byId.get(decision.rule);
+      return rule === undefined ? undefined : explainMatch(rule, input);
+    },
     resolveServer,
     registryEnabled,
     unknownServers: spec.unknownServers,

@@ -45,6 +45,12 @@ export interface CompiledPolicy {
   ruleCount: number;
   /** Pure, synchronous, cheap. Never throws. */
   decide(input: PolicyInput): PolicyDecision;
+  /**
+   * Which part of the deciding rule matched this call (tool glob, server, `when` with the
+   * values it saw); undefined when no rule decided (default, discovery, unknown server).
+   * Not for the hot path: call it only when the text is shown.
+   */
+  explain(input: PolicyInput, decision: PolicyDecision): string | undefined;
   /** Registry name for 'scheme://host[:port]/path'; null when unlisted or there is no registry. */
   resolveServer(url: string): string | null;
   registryEnabled: boolean;

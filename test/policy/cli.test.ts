@@ -87,7 +87,8 @@ describe('gov policy eval', () => {
   it('prints decision, rule and reason', () => {
     expect(gov(['policy', 'eval', ...p, '--tool', 'shell_exec'])).toMatchObject({
       code: 0,
-      stdout: 'deny (rule no-shell): Shell tools are not allowed\n',
+      stdout:
+        'deny (rule no-shell): Shell tools are not allowed\n  matched: tool "shell_exec" matched "shell*", any server\n',
     });
   });
 
