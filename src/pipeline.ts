@@ -150,12 +150,18 @@ export class Pipeline {
         reason: `policy evaluation failed: ${(err as Error).message}`,
       };
     }
+    // decide() reads no clock; constraints do, and the audit keeps that clock and the
+    // counter they saw so `gov policy replay` reproduces rate and count limits exactly.
+    const clockMs = this.deps.clock?.() ?? Date.now();
+    const replay: JsonObject = { clock_ms: clockMs };
     if (decision.decision === 'allow' && decision.constraints) {
-      const c = this.deps.constraints.check(decision.rule, decision.constraints, Date.now());
+      replay['counter'] = this.deps.constraints.count(decision.rule);
+      const c = this.deps.constraints.check(decision.rule, decision.constraints, clockMs);
       if (!c.ok) decision = { decision: 'deny', rule: decision.rule, reason: c.reason };
     }
     const policyMs = this.now() - t0;
     const rec = this.baseRecord(env);
+    rec.detail = { ...(rec.detail ?? {}), ...replay };
     rec.decision = decision.decision;
     rec.rule = decision.rule;
     rec.reason = decision.reason;

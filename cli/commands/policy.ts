@@ -5,11 +5,13 @@ import { loadPolicy, PolicyLoadError } from '../../src/policy/load.js';
 import type { JsonObject } from '../../src/types.js';
 import { parseCommandArgs, wantsHelp } from '../args.js';
 import { locatePolicy } from './policy-locate.js';
+import { policyReplay } from './policy-replay.js';
 import { policyTest } from './policy-test.js';
 
 const HELP = `usage: gov policy check [FILE]
        gov policy eval --tool NAME [--server NAME|URL] [--args JSON] [--method M] [--uri URI] [--json]
        gov policy test [TESTFILE...] [--json]
+       gov policy replay --policy NEW.yaml [--since DURATION] [--run ID...] [--json]
 
 Subcommands:
   check [FILE]   validate a policy (FILE, else --policy, ./gov.yaml, $GOV_HOME/policy.yaml);
@@ -18,6 +20,8 @@ Subcommands:
   test           run table-driven policy tests (default: gov.test.yaml beside the policy);
                  prints failing cases with expected and actual; exit 1 if any fails, 2 on
                  a malformed test file (file:line:col)
+  replay         re-decide the calls in the audit under --policy NEW.yaml: counts per
+                 transition and the calls that would change; --since 24h, --run ID (repeatable)
 
 Options:
   --policy FILE      the policy to use (default: ./gov.yaml, else $GOV_HOME/policy.yaml,
@@ -128,6 +132,7 @@ export default async function policy(argv: string[]): Promise<number> {
   if (sub === 'check') return check(rest);
   if (sub === 'eval') return evaluate(rest);
   if (sub === 'test') return policyTest(rest);
+  if (sub === 'replay') return policyReplay(rest);
   throw new GovError('usage', `policy: unknown subcommand '${sub}'`, {
     hint: "use 'gov policy check', 'eval', 'test' or 'replay'",
   });

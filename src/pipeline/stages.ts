@@ -43,6 +43,8 @@ export interface ConstraintStage {
     constraints: Constraints,
     nowMs: number,
   ): { ok: true } | { ok: false; reason: string };
+  /** Calls counted so far for a rule (recorded in the audit so replay can check it). */
+  count(ruleId: string): number;
 }
 
 export interface ApprovalStage {
@@ -72,6 +74,8 @@ export interface PipelineDeps {
   onEvent?: (e: GovernedCallEvent) => void;
   log: { debug(m: string): void; warn(m: string): void };
   now?: () => number;
+  /** The decision clock (epoch ms) for constraints; recorded so a replay uses the same. */
+  clock?: () => number;
 }
 
 export type { Envelope };

@@ -8,7 +8,7 @@ import type { CompiledPolicy, PolicyIssue, RuleSummary } from './compiled.js';
 import { PolicyCompileError } from './compiled.js';
 import { createDecider, type CompiledRule } from './decide.js';
 import { explainRule } from './explain.js';
-import { explainMatch } from './match-explain.js';
+import { explainMatch, readsArgs } from './match-explain.js';
 import {
   hostGlob,
   nameGlob,
@@ -129,6 +129,11 @@ export function compilePolicy(spec: PolicySpec, meta: CompileMeta): CompiledPoli
     explain(input, decision) {
       const rule = byId.get(decision.rule);
       return rule === undefined ? undefined : explainMatch(rule, input);
+    },
+    argsConditionFor(input) {
+      for (const r of candidates(input.server.name, input.method, input.tool, input.uri))
+        if (r.when !== null && readsArgs(r.when.source)) return r.id;
+      return undefined;
     },
     resolveServer,
     registryEnabled,

@@ -51,6 +51,11 @@ export interface CompiledPolicy {
    * Not for the hot path: call it only when the text is shown.
    */
   explain(input: PolicyInput, decision: PolicyDecision): string | undefined;
+  /**
+   * The id of the first rule that could decide this call and whose `when` reads `args`
+   * (replay cannot decide such a call from redacted arguments); undefined if none.
+   */
+  argsConditionFor(input: PolicyInput): string | undefined;
   /** Registry name for 'scheme://host[:port]/path'; null when unlisted or there is no registry. */
   resolveServer(url: string): string | null;
   registryEnabled: boolean;

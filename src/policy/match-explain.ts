@@ -13,7 +13,6 @@ import type { Glob } from './glob.js';
 const MAX_VALUE_CHARS = 60;
 const MAX_VALUES = 6;
 // C0/C1 controls, bidi overrides and isolates: untrusted text must not restyle a terminal.
-// eslint-disable-next-line no-control-regex
 const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
 
 function shown(v: JsonValue | undefined): string {
@@ -33,7 +32,12 @@ function referencedPaths(source: string): string[] {
   const seen = new Set<string>();
   for (const m of code.matchAll(/(?<![\w.])(args(?:\.[A-Za-z_]\w*)*|tool|server|method|run)(?![\w(])/g))
     seen.add(m[1] ?? '');
-  return [...seen].slice(0, MAX_VALUES);
+  return [...seen];
+}
+
+/** Whether a `when` expression looks at the call's arguments. */
+export function readsArgs(source: string): boolean {
+  return referencedPaths(source).some((p) => p === 'args' || p.startsWith('args.'));
 }
 
 function valueAt(path: string, input: PolicyInput): JsonValue | undefined {
@@ -61,7 +65,9 @@ export function explainMatch(rule: CompiledRule, input: PolicyInput): string {
   parts.push(rule.servers === null ? 'any server' : `server ${shown(input.server.name ?? '')}`);
   if (rule.when !== null) {
     const expr = rule.when.source.trim().replace(/\s+/g, ' ');
-    const saw = referencedPaths(rule.when.source).map((p) => `${p} = ${shown(valueAt(p, input))}`);
+    const saw = referencedPaths(rule.when.source)
+      .slice(0, MAX_VALUES)
+      .map((p) => `${p} = ${shown(valueAt(p, input))}`);
     parts.push(`when ${expr}${saw.length > 0 ? ` saw ${saw.join(', ')}` : ''}`);
   }
   return parts.join(', ');
