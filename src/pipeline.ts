@@ -113,6 +113,10 @@ export class Pipeline {
     return { action: 'respond', call, response: env.id === null ? null : response };
   }
 
+  private isShadow(d: PolicyDecision): boolean {
+    return this.deps.shadow === true || this.deps.policy.mode === 'shadow' || d.shadow === true;
+  }
+
   /** The matching part of the deciding rule, redacted: it quotes the call's arguments. */
   private explain(input: PolicyInput, decision: PolicyDecision): string | undefined {
     try {
@@ -162,6 +166,16 @@ export class Pipeline {
     const policyMs = this.now() - t0;
     const rec = this.baseRecord(env);
     rec.detail = { ...(rec.detail ?? {}), ...replay };
+    if (decision.decision !== 'allow' && this.isShadow(decision)) {
+      // Advisory only: record what would have happened, then go on as if allowed (never held).
+      rec.shadow_decision = decision.decision;
+      rec.shadow_rule = decision.rule;
+      decision = {
+        decision: 'allow',
+        rule: decision.rule,
+        reason: `shadow mode: would ${decision.decision === 'deny' ? 'deny' : 'hold'} (${decision.reason})`,
+      };
+    }
     rec.decision = decision.decision;
     rec.rule = decision.rule;
     rec.reason = decision.reason;

@@ -21,6 +21,8 @@ export interface SessionOptions {
   policyPath?: string | undefined;
   command: string[];
   approvalTimeoutMs?: number | undefined;
+  /** `--shadow`: decisions are recorded (shadow_decision) and every call is forwarded. */
+  shadow?: boolean | undefined;
   /**
    * 'always' (default): a decision record is fsynced before its call is forwarded.
    * 'interval': it is written before forwarding and fsynced in the background within 200 ms.
@@ -97,6 +99,7 @@ export async function openSession(o: SessionOptions): Promise<GovernedSession> {
       command: o.command.join(' ').slice(0, 4096),
       pid: process.pid,
       audit_sync: o.auditSync ?? 'always',
+      mode: o.shadow === true ? 'shadow' : policy.mode,
     },
   });
 
@@ -126,6 +129,7 @@ export async function openSession(o: SessionOptions): Promise<GovernedSession> {
     credentials,
     digestArgs: (a) => digestArgs(a),
     approvalTimeoutMs: o.approvalTimeoutMs,
+    shadow: o.shadow,
     onEvent: (e) => {
       for (const l of listeners) l(e);
     },

@@ -68,6 +68,8 @@ export interface PolicyDecision {
   constraints?: Constraints;
   /** A rule's own approval `timeout`, in ms. */
   approvalTimeoutMs?: number;
+  /** The deciding rule is in `mode: shadow`: its decision is advisory. */
+  shadow?: boolean;
 }
 
 /** What a human (or the clock) said about a held call. */
@@ -98,6 +100,9 @@ export interface AuditRecord {
   args?: JsonValue;
   decision?: DecisionKind;
   rule?: string;
+  /** Shadow mode: what the policy would have decided (the call went through as allowed). */
+  shadow_decision?: DecisionKind;
+  shadow_rule?: string;
   reason?: string;
   policy_digest?: string;
   approver?: string;

@@ -29,6 +29,8 @@ options:
   --no-tui                   no terminal panel; one line per governed call on stderr
   --approval-timeout DUR     deny a held call after DUR (default 120s; a rule's timeout wins)
   --upstream-ca FILE         extra CA certificates for verifying upstream servers (repeatable)
+  --shadow                   shadow mode: decide and record (shadow_decision), but forward
+                             every call as if allowed; never hold (see docs/policy.md)
   --keep-no-proxy            keep the inherited NO_PROXY (lets the child bypass governance)
   --max-body BYTES           largest request body examined (default 4194304)
 ${AUDIT_SYNC_HELP}
@@ -48,6 +50,7 @@ export default async function run(argv: string[]): Promise<number> {
     port: { type: 'string' },
     'no-tui': { type: 'boolean' },
     'approval-timeout': { type: 'string' },
+    shadow: { type: 'boolean' },
     'upstream-ca': { type: 'string', multiple: true },
     'keep-no-proxy': { type: 'boolean' },
     'max-body': { type: 'string' },
@@ -85,6 +88,7 @@ export default async function run(argv: string[]): Promise<number> {
     policyPath: values.policy,
     command: [command, ...args],
     approvalTimeoutMs,
+    shadow: values.shadow === true,
     auditSync,
     log,
     prompt: process.stdin.isTTY ? () => promptHidden('gov: vault passphrase: ') : undefined,

@@ -28,6 +28,8 @@ const FIELD_ORDER = [
   'args',
   'decision',
   'rule',
+  'shadow_decision',
+  'shadow_rule',
   'reason',
   'policy_digest',
   'approver',

@@ -32,6 +32,8 @@ export interface PolicyStage {
   explain?(input: Parameters<PolicyStage['decide']>[0], decision: PolicyDecision): string | undefined;
   resolveServer(url: string): string | null;
   isToolHidden(server: ServerIdentity, tool: string): boolean;
+  /** `mode: shadow` for the whole policy. */
+  mode?: 'enforce' | 'shadow';
   toolsList: 'hide_denied' | 'show';
   denyAs: 'error' | 'result';
   approvalTimeoutMs?: number | undefined;
@@ -71,6 +73,8 @@ export interface PipelineDeps {
   digestArgs(args: JsonValue): string;
   /** `--approval-timeout`; a rule's own timeout wins over it, it wins over the policy's. */
   approvalTimeoutMs?: number | undefined;
+  /** `--shadow`: every decision is advisory (recorded; the call is forwarded as if allowed). */
+  shadow?: boolean | undefined;
   onEvent?: (e: GovernedCallEvent) => void;
   log: { debug(m: string): void; warn(m: string): void };
   now?: () => number;

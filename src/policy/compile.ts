@@ -47,6 +47,7 @@ function compileRule(spec: RuleSpec, index: number, issues: PolicyIssue[]): Comp
   };
   if (spec.constraints) rule.constraints = spec.constraints;
   if (spec.timeoutMs !== undefined) rule.approvalTimeoutMs = spec.timeoutMs;
+  if (spec.shadow === true) rule.shadow = true;
   return rule;
 }
 
@@ -139,6 +140,7 @@ export function compilePolicy(spec: PolicySpec, meta: CompileMeta): CompiledPoli
     registryEnabled,
     unknownServers: spec.unknownServers,
     isToolHidden,
+    mode: spec.mode,
     toolsList: spec.toolsList,
     denyAs: spec.denyAs,
     credentials: spec.credentials,

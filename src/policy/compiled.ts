@@ -62,6 +62,8 @@ export interface CompiledPolicy {
   unknownServers: UnknownServers;
   /** True when every tools/call of this tool on this server is denied whatever its arguments. */
   isToolHidden(server: ServerIdentity, tool: string): boolean;
+  /** `mode: shadow`: decisions are recorded but every call is forwarded as if allowed. */
+  mode: 'enforce' | 'shadow';
   toolsList: 'hide_denied' | 'show';
   denyAs: 'error' | 'result';
   /** The policy-level `approval_timeout`, in ms. */

@@ -105,7 +105,8 @@ export function replayAudit(
     }
     if (!shown) continue;
     out.replayed++;
-    const from = r.decision as DecisionKind;
+    // In shadow mode the call went through; what the policy would have done is the baseline.
+    const from = r.shadow_decision ?? (r.decision as DecisionKind);
     if (from === d.decision) continue;
     const key = `${from}>${d.decision}`;
     const t = counts.get(key) ?? { from, to: d.decision, count: 0 };
@@ -119,7 +120,7 @@ export function replayAudit(
       server: r.server?.name ?? r.server?.url ?? null,
       from,
       to: d.decision,
-      old_rule: r.rule ?? null,
+      old_rule: r.shadow_rule ?? r.rule ?? null,
       new_rule: d.rule,
     });
   }

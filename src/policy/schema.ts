@@ -22,6 +22,8 @@ export interface RuleSpec {
   /** The rule's own approval timeout. */
   timeoutMs?: number;
   constraints?: Constraints;
+  /** `mode: shadow`: the rule's decision is recorded, the call forwarded as if allowed. */
+  shadow?: boolean;
 }
 
 export interface PolicySpec {
@@ -37,6 +39,8 @@ export interface PolicySpec {
   toolsList: 'hide_denied' | 'show';
   denyAs: 'error' | 'result';
   passthrough: string[];
+  /** `mode: shadow` for the whole policy: every decision is advisory. */
+  mode: 'enforce' | 'shadow';
 }
 
 /** Decision rule ids gov itself uses; a rule may not take one. */
@@ -58,8 +62,21 @@ const KEYS: Record<string, string[]> = {
     'tools_list',
     'deny_as',
     'passthrough',
+    'mode',
   ],
-  rule: ['id', 'server', 'tool', 'uri', 'method', 'when', 'decision', 'reason', 'timeout', 'constraints'],
+  rule: [
+    'id',
+    'server',
+    'tool',
+    'uri',
+    'method',
+    'when',
+    'decision',
+    'reason',
+    'timeout',
+    'constraints',
+    'mode',
+  ],
   constraints: ['max_calls', 'rate', 'timeout'],
   credential: ['secret', 'hosts', 'header', 'format', 'env'],
   output: ['redact'],
@@ -224,6 +241,7 @@ const rule = z
     reason: nonEmpty.optional(),
     timeout: duration.optional(),
     constraints: constraints.optional(),
+    mode: z.enum(['enforce', 'shadow']).optional(),
   })
   .strict();
 
@@ -266,6 +284,7 @@ const root = z
     tools_list: z.enum(['hide_denied', 'show']).default('hide_denied'),
     deny_as: z.enum(['error', 'result']).default('error'),
     passthrough: emptyAsNone(z.array(nonEmpty).default([])),
+    mode: z.enum(['enforce', 'shadow']).default('enforce'),
   })
   .strict()
   .superRefine((doc, ctx) => {
@@ -348,6 +367,7 @@ const root = z
         if (r.reason !== undefined) spec.reason = r.reason;
         if (r.timeout !== undefined) spec.timeoutMs = r.timeout;
         if (cons && Object.keys(cons).length > 0) spec.constraints = cons;
+        if (r.mode === 'shadow') spec.shadow = true;
         return spec;
       }),
       credentials: doc.credentials.map((c) => ({
@@ -363,6 +383,7 @@ const root = z
       toolsList: doc.tools_list,
       denyAs: doc.deny_as,
       passthrough: doc.passthrough,
+      mode: doc.mode,
     };
   });
 

@@ -62,7 +62,7 @@ describe('gov policy check', () => {
     expect(r.code).toBe(2);
     expect(r.stdout).toBe('');
     expect(r.stderr).toBe(
-      "gov: bad.yaml:4:5: unknown key 'decison' (expected one of: id, server, tool, uri, method, when, decision, reason, timeout, constraints)\n" +
+      "gov: bad.yaml:4:5: unknown key 'decison' (expected one of: id, server, tool, uri, method, when, decision, reason, timeout, constraints, mode)\n" +
         "gov: bad.yaml:3:5: missing required key 'decision'\n",
     );
   });
