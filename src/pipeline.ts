@@ -10,6 +10,7 @@ import { approvalTimeout, approverDenial, policyDenial, type GovResponse } from 
 import type { PipelineDeps } from './pipeline/stages.js';
 import type { PolicyInput } from './policy/compiled.js';
 import { toPolicyInput } from './policy/input.js';
+import { findInjection } from './safety/injection.js';
 import { formatDurationMs } from './pipeline/duration-text.js';
 
 export type { PipelineDeps } from './pipeline/stages.js';
@@ -60,6 +61,8 @@ function targetOf(env: Envelope): string {
 export class Pipeline {
   readonly deps: PipelineDeps;
   private readonly now: () => number;
+  /** Audit ids of the calls whose output tainted this run (`run.taint_sources` in CEL). */
+  private readonly taintSources: string[] = [];
 
   constructor(deps: PipelineDeps) {
     this.deps = deps;
@@ -113,6 +116,34 @@ export class Pipeline {
     return { action: 'respond', call, response: env.id === null ? null : response };
   }
 
+  /** What the approver reads: the rule's reason, what matched, and the run's taint. */
+  private heldReason(reason: string, explanation: string | undefined): string {
+    let text = explanation !== undefined ? `${reason} (matched: ${explanation})` : reason;
+    if (this.taintSources.length > 0) text += ` [run tainted by ${this.taintSources.join(', ')}]`;
+    return text;
+  }
+
+  /** Audit ids of the calls whose output tainted the run (for the TUI and tests). */
+  get taintedBy(): readonly string[] {
+    return this.taintSources;
+  }
+
+  /**
+   * A server's answer carried a secret or an injection pattern: from now on the run is
+   * tainted (policy sees `run.tainted`), and an alert names the call that brought it in.
+   */
+  private taint(source: CallContext, why: string): void {
+    if (this.taintSources.includes(source.auditId)) return;
+    this.taintSources.push(source.auditId);
+    const target = targetOf(source.env);
+    void this.alert({
+      reason: `run tainted: the output of ${source.env.method} ${target} (audit ${source.auditId}) contained ${why}`,
+      server: { name: source.env.server.name, url: source.env.server.url },
+      transport: source.env.transport,
+      detail: { taint_source: source.auditId, tool: target, why },
+    });
+  }
+
   private isShadow(d: PolicyDecision): boolean {
     return this.deps.shadow === true || this.deps.policy.mode === 'shadow' || d.shadow === true;
   }
@@ -144,6 +175,7 @@ export class Pipeline {
     const t0 = this.now();
     const { policy } = this.deps;
     const input = toPolicyInput(env, this.deps.run);
+    if (this.taintSources.length > 0) input.taintSources = this.taintSources;
     let decision: PolicyDecision;
     try {
       decision = policy.decide(input);
@@ -158,6 +190,7 @@ export class Pipeline {
     // counter they saw so `gov policy replay` reproduces rate and count limits exactly.
     const clockMs = this.deps.clock?.() ?? Date.now();
     const replay: JsonObject = { clock_ms: clockMs };
+    if (this.taintSources.length > 0) replay['taint_sources'] = [...this.taintSources];
     if (decision.decision === 'allow' && decision.constraints) {
       replay['counter'] = this.deps.constraints.count(decision.rule);
       const c = this.deps.constraints.check(decision.rule, decision.constraints, clockMs);
@@ -246,10 +279,7 @@ export class Pipeline {
           args_digest: this.deps.digestArgs(env.args),
           policy_digest: this.deps.policy.digest,
           rule: decision.rule,
-          reason:
-            call.explanation !== undefined
-              ? `${decision.reason} (matched: ${call.explanation})`
-              : decision.reason,
+          reason: this.heldReason(decision.reason, call.explanation),
           timeout_ms: timeoutMs,
         },
         signal ? { signal } : {},
@@ -345,6 +375,12 @@ export class Pipeline {
       message = r.value as JsonObject;
       changed = true;
       addCounts(counts, r.counts);
+    }
+    if (answering && answering.auditId && 'result' in message) {
+      const injection = findInjection(JSON.stringify(message['result']));
+      if (Object.keys(r.counts).length > 0)
+        this.taint(answering, `a secret (${Object.keys(r.counts).join(', ')})`);
+      else if (injection !== null) this.taint(answering, `an injection pattern (${injection})`);
     }
     return { message, counts, changed };
   }

@@ -21,8 +21,10 @@ export interface PolicyInput {
   /** resources/read (subscribe, unsubscribe) params.uri. */
   uri?: string;
   args: JsonObject;
-  /** The run id (GOV_RUN_ID); visible to `when` as `run`. */
+  /** The run id (GOV_RUN_ID); visible to `when` as `run.id`. */
   run: string;
+  /** Calls whose output tainted the run (a secret or an injection pattern); `run.taint_sources`. */
+  taintSources?: readonly string[];
 }
 
 /** A `credentials:` entry: which vault secret goes into which header for which hosts. */

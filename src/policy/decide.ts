@@ -115,7 +115,11 @@ export function createDecider(opts: DeciderOptions): { decide: Decide; candidate
           tool: input.tool ?? '',
           server: name ?? '',
           method: input.method,
-          run: input.run,
+          run: {
+            id: input.run,
+            tainted: (input.taintSources?.length ?? 0) > 0,
+            taint_sources: [...(input.taintSources ?? [])],
+          },
         };
         const res = r.when.evaluate(ctx);
         if (!res.ok)

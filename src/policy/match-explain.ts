@@ -30,7 +30,9 @@ function firstMatch(globs: Glob[], s: string): string {
 function referencedPaths(source: string): string[] {
   const code = source.replace(/"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'/g, '""');
   const seen = new Set<string>();
-  for (const m of code.matchAll(/(?<![\w.])(args(?:\.[A-Za-z_]\w*)*|tool|server|method|run)(?![\w(])/g))
+  for (const m of code.matchAll(
+    /(?<![\w.])(args(?:\.[A-Za-z_]\w*)*|run(?:\.[A-Za-z_]\w*)?|tool|server|method)(?![\w(])/g,
+  ))
     seen.add(m[1] ?? '');
   return [...seen];
 }
@@ -47,7 +49,10 @@ function valueAt(path: string, input: PolicyInput): JsonValue | undefined {
   else if (head === 'tool') v = input.tool ?? '';
   else if (head === 'server') v = input.server.name ?? '';
   else if (head === 'method') v = input.method;
-  else if (head === 'run') v = input.run;
+  else if (head === 'run') {
+    const sources = [...(input.taintSources ?? [])];
+    v = { id: input.run, tainted: sources.length > 0, taint_sources: sources };
+  }
   for (const k of rest) {
     if (v === null || typeof v !== 'object' || Array.isArray(v) || !Object.hasOwn(v, k)) return undefined;
     v = v[k];

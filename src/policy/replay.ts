@@ -61,6 +61,8 @@ function inputOf(policy: CompiledPolicy, r: AuditRecord): PolicyInput {
   };
   if (r.tool !== undefined) input.tool = r.tool;
   if (r.uri !== undefined) input.uri = r.uri;
+  const taint = r.detail?.['taint_sources'];
+  if (Array.isArray(taint)) input.taintSources = taint.filter((x): x is string => typeof x === 'string');
   return input;
 }
 

@@ -66,7 +66,7 @@ describe('replay', () => {
       { id: redacted.id, reason: expect.stringContaining("rule 'c'") },
     ]);
     const onRun = policy(
-      'version: 1\nrules:\n  - id: c\n    tool: write_file\n    when: run == "run-1"\n    decision: deny\n',
+      'version: 1\nrules:\n  - id: c\n    tool: write_file\n    when: run.id == "run-1"\n    decision: deny\n',
     );
     expect(replayAudit(onRun, [redacted])).toMatchObject({ not_replayable: [], changed: [{ to: 'deny' }] });
   });
