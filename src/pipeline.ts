@@ -144,6 +144,14 @@ export class Pipeline {
     });
   }
 
+  /**
+   * Live reload: the next call is decided by `policy`. A call already decided (or held)
+   * keeps its decision; govern() reads the policy once per call, so a switch is atomic.
+   */
+  setPolicy(policy: PipelineDeps['policy']): void {
+    this.deps.policy = policy;
+  }
+
   private isShadow(d: PolicyDecision): boolean {
     return this.deps.shadow === true || this.deps.policy.mode === 'shadow' || d.shadow === true;
   }

@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { homePaths, ensureDir } from './home.js';
 import { GovError } from './errors.js';
 import { findPolicyPath, loadPolicy } from './policy/load.js';
+import { watchPolicy } from './policy/watch.js';
 import { ConstraintTracker } from './policy/constraints.js';
 import type { CompiledPolicy } from './policy/compiled.js';
 import { openAuditSink, type FileAuditSink } from './audit/sink.js';
@@ -136,8 +137,7 @@ export async function openSession(o: SessionOptions): Promise<GovernedSession> {
     log: o.log,
   });
 
-  let closed = false;
-  return {
+  const session: GovernedSession = {
     run,
     policy,
     pipeline,
@@ -154,6 +154,7 @@ export async function openSession(o: SessionOptions): Promise<GovernedSession> {
     async close(detail = {}) {
       if (closed) return;
       closed = true;
+      watcher?.close();
       broker.close('the run ended');
       await control.close().catch(() => undefined);
       await audit
@@ -161,4 +162,31 @@ export async function openSession(o: SessionOptions): Promise<GovernedSession> {
         .catch((err: unknown) => o.log.warn(`could not seal the audit: ${(err as Error).message}`));
     },
   };
+  let closed = false;
+  // Live reload (rules, default, mode, timeouts): credentials, output redaction and
+  // passthrough were wired at start-up and change only with a restart.
+  const watcher =
+    policyFile === null
+      ? undefined
+      : watchPolicy({
+          path: policyFile,
+          digest: policy.digest,
+          onReload: (next) => {
+            const old = session.policy.digest;
+            session.policy = next;
+            pipeline.setPolicy(next);
+            o.log.info(`policy reloaded from ${next.source} (${next.digest.slice(0, 19)}…)`);
+            audit
+              .append({
+                kind: 'policy_reload',
+                policy_digest: next.digest,
+                detail: { policy: next.source, old_policy_digest: old },
+              })
+              .catch((err: unknown) =>
+                o.log.warn(`audit policy_reload record failed: ${(err as Error).message}`),
+              );
+          },
+          onInvalid: (problem) => o.log.warn(`policy not reloaded: ${problem} — keeping the previous policy`),
+        });
+  return session;
 }

@@ -81,7 +81,7 @@ export interface ApprovalVerdict {
   always?: boolean;
 }
 
-export type AuditKind = 'run_start' | 'call' | 'approval' | 'alert' | 'run_end';
+export type AuditKind = 'run_start' | 'call' | 'approval' | 'alert' | 'policy_reload' | 'run_end';
 
 /** A record as written to $GOV_HOME/audit/<run>.jsonl (SPEC §7). */
 export interface AuditRecord {

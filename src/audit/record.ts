@@ -98,7 +98,7 @@ const recordSchema = z
     ts: z.string(),
     run: z.string(),
     seq: z.number().int().positive(),
-    kind: z.enum(['run_start', 'call', 'approval', 'alert', 'run_end']),
+    kind: z.enum(['run_start', 'call', 'approval', 'alert', 'policy_reload', 'run_end']),
     prev: z.string().nullable(),
     hash: z.string(),
   })
