@@ -136,6 +136,9 @@ export class Pipeline {
     if (this.taintSources.includes(source.auditId)) return;
     this.taintSources.push(source.auditId);
     const target = targetOf(source.env);
+    this.deps.log.warn(
+      `run tainted by ${source.env.method} ${target} (audit ${source.auditId}): its output contained ${why}`,
+    );
     void this.alert({
       reason: `run tainted: the output of ${source.env.method} ${target} (audit ${source.auditId}) contained ${why}`,
       server: { name: source.env.server.name, url: source.env.server.url },

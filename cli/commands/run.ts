@@ -79,7 +79,12 @@ export default async function run(argv: string[]): Promise<number> {
       : undefined;
   const auditSync = parseAuditSync(values['audit-sync']);
   const quiet = values.quiet === true;
-  const log = createLogger({ quiet });
+  // Once the TUI is up, gov's own lines (reloads, taint) go above its live panel.
+  let printAbovePanel: ((line: string) => void) | null = null;
+  const log = createLogger({
+    quiet,
+    write: (line) => (printAbovePanel ? printAbovePanel(line) : process.stderr.write(line)),
+  });
   const tui = !values['no-tui'] && process.stdin.isTTY === true && process.stdout.isTTY === true;
 
   const paths = homePaths();
@@ -170,7 +175,11 @@ export default async function run(argv: string[]): Promise<number> {
         child: { stdout: child.child.stdout, stderr: child.child.stderr, stdin: child.child.stdin },
         onInterrupt: () => child.child.kill('SIGINT'),
       });
-      cleanups.push(() => ui.unmount());
+      printAbovePanel = (line) => ui.print(line);
+      cleanups.push(() => {
+        printAbovePanel = null;
+        ui.unmount();
+      });
     }
     const code = await child.exited;
     await teardown({ exit_code: code });

@@ -17,6 +17,8 @@ export interface RunTuiOptions {
 }
 
 export interface RunTui {
+  /** Print one of gov's own lines (a policy reload, a taint warning) above the live panel. */
+  print(line: string): void;
   /** Flushes the child's partial lines and restores the terminal; later child output goes straight to stdout. */
   unmount(): void;
 }
@@ -49,7 +51,11 @@ export function mountRunTui(opts: RunTuiOptions): RunTui {
   const sendEof = () => {
     if (child.stdin.writable) child.stdin.end();
   };
-  const setWriter = (w: Write | null) => forwarder.setWriter(w);
+  let writer: Write | null = null;
+  const setWriter = (w: Write | null) => {
+    writer = w;
+    forwarder.setWriter(w);
+  };
 
   const instance = render(
     <>
@@ -72,6 +78,10 @@ export function mountRunTui(opts: RunTuiOptions): RunTui {
 
   let unmounted = false;
   return {
+    print(line) {
+      if (writer && !unmounted) writer(line);
+      else process.stderr.write(line);
+    },
     unmount() {
       if (unmounted) return;
       unmounted = true;
