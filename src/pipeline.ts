@@ -10,7 +10,8 @@ import { approvalTimeout, approverDenial, policyDenial, type GovResponse } from 
 import type { PipelineDeps } from './pipeline/stages.js';
 import type { PolicyInput } from './policy/compiled.js';
 import { toPolicyInput } from './policy/input.js';
-import { findInjection } from './safety/injection.js';
+import { shadowed } from './pipeline/shadow.js';
+import { RunTaint, taintIn } from './pipeline/taint.js';
 import { formatDurationMs } from './pipeline/duration-text.js';
 
 export type { PipelineDeps } from './pipeline/stages.js';
@@ -61,8 +62,7 @@ function targetOf(env: Envelope): string {
 export class Pipeline {
   readonly deps: PipelineDeps;
   private readonly now: () => number;
-  /** Audit ids of the calls whose output tainted this run (`run.taint_sources` in CEL). */
-  private readonly taintSources: string[] = [];
+  private readonly runTaint = new RunTaint();
 
   constructor(deps: PipelineDeps) {
     this.deps = deps;
@@ -119,13 +119,9 @@ export class Pipeline {
   /** What the approver reads: the rule's reason, what matched, and the run's taint. */
   private heldReason(reason: string, explanation: string | undefined): string {
     let text = explanation !== undefined ? `${reason} (matched: ${explanation})` : reason;
-    if (this.taintSources.length > 0) text += ` [run tainted by ${this.taintSources.join(', ')}]`;
+    const taint = this.runTaint.sources;
+    if (taint.length > 0) text += ` [run tainted by ${taint.join(', ')}]`;
     return text;
-  }
-
-  /** Audit ids of the calls whose output tainted the run (for the TUI and tests). */
-  get taintedBy(): readonly string[] {
-    return this.taintSources;
   }
 
   /**
@@ -133,8 +129,7 @@ export class Pipeline {
    * tainted (policy sees `run.tainted`), and an alert names the call that brought it in.
    */
   private taint(source: CallContext, why: string): void {
-    if (this.taintSources.includes(source.auditId)) return;
-    this.taintSources.push(source.auditId);
+    if (!this.runTaint.add(source.auditId)) return;
     const target = targetOf(source.env);
     this.deps.log.warn(
       `run tainted by ${source.env.method} ${target} (audit ${source.auditId}): its output contained ${why}`,
@@ -186,7 +181,7 @@ export class Pipeline {
     const t0 = this.now();
     const { policy } = this.deps;
     const input = toPolicyInput(env, this.deps.run);
-    if (this.taintSources.length > 0) input.taintSources = this.taintSources;
+    if (this.runTaint.sources.length > 0) input.taintSources = this.runTaint.sources;
     let decision: PolicyDecision;
     try {
       decision = policy.decide(input);
@@ -201,7 +196,7 @@ export class Pipeline {
     // counter they saw so `gov policy replay` reproduces rate and count limits exactly.
     const clockMs = this.deps.clock?.() ?? Date.now();
     const replay: JsonObject = { clock_ms: clockMs };
-    if (this.taintSources.length > 0) replay['taint_sources'] = [...this.taintSources];
+    if (this.runTaint.sources.length > 0) replay['taint_sources'] = [...this.runTaint.sources];
     if (decision.decision === 'allow' && decision.constraints) {
       replay['counter'] = this.deps.constraints.count(decision.rule);
       const c = this.deps.constraints.check(decision.rule, decision.constraints, clockMs);
@@ -210,25 +205,16 @@ export class Pipeline {
     const policyMs = this.now() - t0;
     const rec = this.baseRecord(env);
     rec.detail = { ...(rec.detail ?? {}), ...replay };
-    if (decision.decision !== 'allow' && this.isShadow(decision)) {
-      // Advisory only: record what would have happened, then go on as if allowed (never held).
-      rec.shadow_decision = decision.decision;
-      rec.shadow_rule = decision.rule;
-      decision = {
-        decision: 'allow',
-        rule: decision.rule,
-        reason: `shadow mode: would ${decision.decision === 'deny' ? 'deny' : 'hold'} (${decision.reason})`,
-      };
-    }
+    // Explained before shadow mode turns it into an allow: the audit says what would have matched.
+    const explanation = decision.decision === 'allow' ? undefined : this.explain(input, decision);
+    if (explanation !== undefined) rec.detail = { ...(rec.detail ?? {}), explanation };
+    if (decision.decision !== 'allow' && this.isShadow(decision)) decision = shadowed(rec, decision);
     rec.decision = decision.decision;
     rec.rule = decision.rule;
     rec.reason = decision.reason;
     rec.status =
       decision.decision === 'allow' ? 'forwarded' : decision.decision === 'deny' ? 'denied' : 'held';
     rec.latency_ms = { policy: round(policyMs) };
-
-    const explanation = decision.decision === 'allow' ? undefined : this.explain(input, decision);
-    if (explanation !== undefined) rec.detail = { ...(rec.detail ?? {}), explanation };
 
     const call: CallContext = { env, auditId: '', decision, startedMs: t0 };
     if (explanation !== undefined) call.explanation = explanation;
@@ -388,10 +374,8 @@ export class Pipeline {
       addCounts(counts, r.counts);
     }
     if (answering && answering.auditId && 'result' in message) {
-      const injection = findInjection(JSON.stringify(message['result']));
-      if (Object.keys(r.counts).length > 0)
-        this.taint(answering, `a secret (${Object.keys(r.counts).join(', ')})`);
-      else if (injection !== null) this.taint(answering, `an injection pattern (${injection})`);
+      const why = taintIn(message['result'] ?? null, r.counts);
+      if (why !== null) this.taint(answering, why);
     }
     return { message, counts, changed };
   }
