@@ -8,6 +8,10 @@ import type {
 } from './types.js';
 import { approvalTimeout, approverDenial, policyDenial, type GovResponse } from './mcp/wire-errors.js';
 import type { Injection, PipelineDeps } from './pipeline/stages.js';
+import type { PolicyInput } from './policy/compiled.js';
+import { toPolicyInput } from './policy/input.js';
+import { shadowed } from './pipeline/shadow.js';
+import { RunTaint, taintIn } from './pipeline/taint.js';
 import { formatDurationMs } from './pipeline/duration-text.js';
 import { traceOf } from './audit/trace-context.js';
 
@@ -27,6 +31,8 @@ export interface CallContext {
   decision: PolicyDecision;
   startedMs: number;
   upstreamTimeoutMs?: number;
+  /** Which part of the deciding rule matched (denials and held calls only). */
+  explanation?: string;
   /** When the transport handed the call to the server (performance.now()); for upstream latency. */
   forwardedMs?: number;
 }
@@ -59,6 +65,7 @@ function targetOf(env: Envelope): string {
 export class Pipeline {
   readonly deps: PipelineDeps;
   private readonly now: () => number;
+  private readonly runTaint = new RunTaint();
 
   constructor(deps: PipelineDeps) {
     this.deps = deps;
@@ -120,6 +127,55 @@ export class Pipeline {
     return { action: 'respond', call, response: env.id === null ? null : response };
   }
 
+  /** What the approver reads: the rule's reason, what matched, and the run's taint. */
+  private heldReason(reason: string, explanation: string | undefined): string {
+    let text = explanation !== undefined ? `${reason} (matched: ${explanation})` : reason;
+    const taint = this.runTaint.sources;
+    if (taint.length > 0) text += ` [run tainted by ${taint.join(', ')}]`;
+    return text;
+  }
+
+  /**
+   * A server's answer carried a secret or an injection pattern: from now on the run is
+   * tainted (policy sees `run.tainted`), and an alert names the call that brought it in.
+   */
+  private taint(source: CallContext, why: string): void {
+    if (!this.runTaint.add(source.auditId)) return;
+    const target = targetOf(source.env);
+    this.deps.log.warn(
+      `run tainted by ${source.env.method} ${target} (audit ${source.auditId}): its output contained ${why}`,
+    );
+    void this.alert({
+      reason: `run tainted: the output of ${source.env.method} ${target} (audit ${source.auditId}) contained ${why}`,
+      server: { name: source.env.server.name, url: source.env.server.url },
+      transport: source.env.transport,
+      detail: { taint_source: source.auditId, tool: target, why },
+    });
+  }
+
+  /**
+   * Live reload: the next call is decided by `policy`. A call already decided (or held)
+   * keeps its decision; govern() reads the policy once per call, so a switch is atomic.
+   */
+  setPolicy(policy: PipelineDeps['policy']): void {
+    this.deps.policy = policy;
+  }
+
+  private isShadow(d: PolicyDecision): boolean {
+    return this.deps.shadow === true || this.deps.policy.mode === 'shadow' || d.shadow === true;
+  }
+
+  /** The matching part of the deciding rule, redacted: it quotes the call's arguments. */
+  private explain(input: PolicyInput, decision: PolicyDecision): string | undefined {
+    try {
+      const text = this.deps.policy.explain?.(input, decision);
+      return text === undefined ? undefined : this.deps.redactor.redactString(text).text;
+    } catch (err) {
+      this.deps.log.debug(`policy explanation failed: ${(err as Error).message}`);
+      return undefined;
+    }
+  }
+
   /** Fail closed: no evidence, no call. */
   private auditFailed(env: Envelope, call: CallContext, err: unknown): Governed {
     call.decision = {
@@ -167,17 +223,11 @@ export class Pipeline {
   private async decide(env: Envelope, opts: GovernOptions): Promise<Governed> {
     const t0 = this.now();
     const { policy } = this.deps;
+    const input = toPolicyInput(env, this.deps.run);
+    if (this.runTaint.sources.length > 0) input.taintSources = this.runTaint.sources;
     let decision: PolicyDecision;
     try {
-      decision = policy.decide({
-        server: env.server,
-        transport: env.transport,
-        method: env.method,
-        ...(env.tool !== undefined ? { tool: env.tool } : {}),
-        ...(env.uri !== undefined ? { uri: env.uri } : {}),
-        args: env.args,
-        run: this.deps.run,
-      });
+      decision = policy.decide(input);
     } catch (err) {
       decision = {
         decision: 'deny',
@@ -185,12 +235,23 @@ export class Pipeline {
         reason: `policy evaluation failed: ${(err as Error).message}`,
       };
     }
+    // decide() reads no clock; constraints do, and the audit keeps that clock and the
+    // counter they saw so `gov policy replay` reproduces rate and count limits exactly.
+    const clockMs = this.deps.clock?.() ?? Date.now();
+    const replay: JsonObject = { clock_ms: clockMs };
+    if (this.runTaint.sources.length > 0) replay['taint_sources'] = [...this.runTaint.sources];
     if (decision.decision === 'allow' && decision.constraints) {
-      const c = this.deps.constraints.check(decision.rule, decision.constraints, Date.now());
+      replay['counter'] = this.deps.constraints.count(decision.rule);
+      const c = this.deps.constraints.check(decision.rule, decision.constraints, clockMs);
       if (!c.ok) decision = { decision: 'deny', rule: decision.rule, reason: c.reason };
     }
     const policyMs = this.now() - t0;
     const rec = this.baseRecord(env);
+    rec.detail = { ...(rec.detail ?? {}), ...replay };
+    // Explained before shadow mode turns it into an allow: the audit says what would have matched.
+    const explanation = decision.decision === 'allow' ? undefined : this.explain(input, decision);
+    if (explanation !== undefined) rec.detail = { ...(rec.detail ?? {}), explanation };
+    if (decision.decision !== 'allow' && this.isShadow(decision)) decision = shadowed(rec, decision);
     rec.decision = decision.decision;
     rec.rule = decision.rule;
     rec.reason = decision.reason;
@@ -201,6 +262,7 @@ export class Pipeline {
     if (decision.decision === 'allow' && opts.injected?.length)
       rec.detail = { ...(rec.detail ?? {}), injected: opts.injected };
     const call: CallContext = { env, auditId: '', decision, startedMs: t0 };
+    if (explanation !== undefined) call.explanation = explanation;
     if (decision.constraints?.timeoutMs !== undefined)
       call.upstreamTimeoutMs = decision.constraints.timeoutMs;
     try {
@@ -215,7 +277,12 @@ export class Pipeline {
         call,
         policyDenial(
           env.id,
-          { rule: decision.rule, reason: decision.reason, audit_id: call.auditId },
+          {
+            rule: decision.rule,
+            reason: decision.reason,
+            audit_id: call.auditId,
+            ...(explanation !== undefined ? { explanation } : {}),
+          },
           denyAs,
         ),
       );
@@ -254,7 +321,7 @@ export class Pipeline {
           args_digest: this.deps.digestArgs(env.args),
           policy_digest: this.deps.policy.digest,
           rule: decision.rule,
-          reason: decision.reason,
+          reason: this.heldReason(decision.reason, call.explanation),
           timeout_ms: timeoutMs,
         },
         signal ? { signal } : {},
@@ -361,6 +428,10 @@ export class Pipeline {
       message = r.value as JsonObject;
       changed = true;
       addCounts(counts, r.counts);
+    }
+    if (answering && answering.auditId && 'result' in message) {
+      const why = taintIn(message['result'] ?? null, r.counts);
+      if (why !== null) this.taint(answering, why);
     }
     return { message, counts, changed };
   }

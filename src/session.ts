@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { homePaths, ensureDir } from './home.js';
 import { GovError } from './errors.js';
 import { findPolicyPath, loadPolicy } from './policy/load.js';
+import { watchPolicy } from './policy/watch.js';
 import { ConstraintTracker } from './policy/constraints.js';
 import type { CompiledPolicy } from './policy/compiled.js';
 import type { FileAuditSink } from './audit/sink.js';
@@ -25,6 +26,8 @@ export interface SessionOptions {
   policyPath?: string | undefined;
   command: string[];
   approvalTimeoutMs?: number | undefined;
+  /** `--shadow`: decisions are recorded (shadow_decision) and every call is forwarded. */
+  shadow?: boolean | undefined;
   /**
    * 'always' (default): a decision record is fsynced before its call is forwarded.
    * 'interval': it is written before forwarding and fsynced in the background within 200 ms.
@@ -136,6 +139,7 @@ export async function openSession(o: SessionOptions): Promise<GovernedSession> {
         pid: process.pid,
         audit_sync: o.auditSync ?? 'always',
         ...(o.isolated !== undefined ? { isolated: o.isolated } : {}),
+        mode: o.shadow === true ? 'shadow' : policy.mode,
       },
     },
   });
@@ -168,14 +172,14 @@ export async function openSession(o: SessionOptions): Promise<GovernedSession> {
     credentials,
     digestArgs: (a) => digestArgs(a),
     approvalTimeoutMs: o.approvalTimeoutMs,
+    shadow: o.shadow,
     onEvent: (e) => {
       for (const l of listeners) l(e);
     },
     log: o.log,
   });
 
-  let closed = false;
-  return {
+  const session: GovernedSession = {
     run,
     policy,
     pipeline,
@@ -192,6 +196,7 @@ export async function openSession(o: SessionOptions): Promise<GovernedSession> {
     async close(detail = {}) {
       if (closed) return;
       closed = true;
+      watcher?.close();
       broker.close('the run ended');
       await control.close().catch(() => undefined);
       // The seal counts what reached the collector; a down collector delays the exit by at most 2 s.
@@ -203,4 +208,31 @@ export async function openSession(o: SessionOptions): Promise<GovernedSession> {
       await exporter?.shutdown();
     },
   };
+  let closed = false;
+  // Live reload (rules, default, mode, timeouts): credentials, output redaction and
+  // passthrough were wired at start-up and change only with a restart.
+  const watcher =
+    policyFile === null
+      ? undefined
+      : watchPolicy({
+          path: policyFile,
+          digest: policy.digest,
+          onReload: (next) => {
+            const old = session.policy.digest;
+            session.policy = next;
+            pipeline.setPolicy(next);
+            o.log.info(`policy reloaded from ${next.source} (${next.digest.slice(0, 19)}…)`);
+            audit
+              .append({
+                kind: 'policy_reload',
+                policy_digest: next.digest,
+                detail: { policy: next.source, old_policy_digest: old },
+              })
+              .catch((err: unknown) =>
+                o.log.warn(`audit policy_reload record failed: ${(err as Error).message}`),
+              );
+          },
+          onInvalid: (problem) => o.log.warn(`policy not reloaded: ${problem} — keeping the previous policy`),
+        });
+  return session;
 }

@@ -68,6 +68,8 @@ export interface PolicyDecision {
   constraints?: Constraints;
   /** A rule's own approval `timeout`, in ms. */
   approvalTimeoutMs?: number;
+  /** The deciding rule is in `mode: shadow`: its decision is advisory. */
+  shadow?: boolean;
 }
 
 /** What a human (or the clock) said about a held call. */
@@ -80,7 +82,8 @@ export interface ApprovalVerdict {
 }
 
 /** `checkpoint`: a signed record with no event of its own, written when records went unsigned for a while. */
-export type AuditKind = 'run_start' | 'call' | 'approval' | 'alert' | 'checkpoint' | 'run_end';
+export type AuditKind =
+  'run_start' | 'call' | 'approval' | 'alert' | 'checkpoint' | 'policy_reload' | 'run_end';
 
 /** W3C trace context a request carried (HTTP headers or MCP `params._meta`). */
 export interface TraceContext {
@@ -105,6 +108,9 @@ export interface AuditRecord {
   args?: JsonValue;
   decision?: DecisionKind;
   rule?: string;
+  /** Shadow mode: what the policy would have decided (the call went through as allowed). */
+  shadow_decision?: DecisionKind;
+  shadow_rule?: string;
   reason?: string;
   policy_digest?: string;
   approver?: string;

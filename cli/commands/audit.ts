@@ -20,7 +20,7 @@ const USAGE = `usage: gov audit <tail|verify|key|export> [options]
 Run 'gov audit <subcommand> --help' for options.
 `;
 
-const TAIL_USAGE = `usage: gov audit tail [-n N] [-f] [--json] [--decision D] [--tool GLOB] [--server NAME] [--run ID]
+const TAIL_USAGE = `usage: gov audit tail [-n N] [-f] [--json] [--decision D] [--tool GLOB] [--server NAME] [--run ID] [--shadow]
 
 Show the last N audit records of all runs, oldest first.
 
@@ -32,6 +32,8 @@ Show the last N audit records of all runs, oldest first.
       --tool GLOB    only calls whose tool (or resource URI) matches; * any text, ? one char
       --server NAME  only calls to this server (registry name or URL)
       --run ID       only this run (full id, prefix, or the short id shown in the table)
+      --shadow       only calls shadow mode let through that the policy would have denied
+                     or held (the DECISION column shows e.g. allow>deny)
 `;
 
 const VERIFY_USAGE = `usage: gov audit verify [--key FILE|KEY]
@@ -79,6 +81,7 @@ async function tail(argv: string[]): Promise<number> {
     tool: { type: 'string' },
     server: { type: 'string' },
     run: { type: 'string' },
+    shadow: { type: 'boolean' },
   });
   if (positionals.length > 0)
     throw usageError(`audit tail: unexpected argument '${positionals[0]}'`, "see 'gov audit tail --help'");
@@ -88,6 +91,7 @@ async function tail(argv: string[]): Promise<number> {
     tool: values.tool,
     server: values.server,
     run: values.run,
+    shadow: values.shadow === true,
   });
   const dir = homePaths().audit;
   const json = values.json === true;

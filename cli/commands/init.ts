@@ -2,14 +2,18 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { GovError } from '../../src/errors.js';
 import { STARTER_POLICY_TEXT } from '../../src/policy/starter-policy.js';
+import { STARTER_TESTS_TEXT } from '../../src/policy/starter-tests.js';
+import { DEFAULT_TEST_FILE } from './policy-test.js';
 import { parseCommandArgs, wantsHelp } from '../args.js';
 
 const HELP = `usage: gov init
 
-Write a commented starter policy, gov.yaml, in the current directory.
-An existing gov.yaml is never overwritten (exit 2).
+Write a commented starter policy, gov.yaml, and its tests, gov.test.yaml, in the current
+directory. An existing gov.yaml is never overwritten (exit 2); an existing gov.test.yaml
+is kept.
 
-Then: edit it, 'gov policy check', and 'gov policy eval --tool NAME' to try a call.
+Then: edit it, 'gov policy check', 'gov policy test', and 'gov policy eval --tool NAME'
+to try a call.
 `;
 
 export default async function init(argv: string[]): Promise<number> {
@@ -36,6 +40,22 @@ export default async function init(argv: string[]): Promise<number> {
       cause: err,
     });
   }
-  process.stdout.write(`wrote gov.yaml — edit it, then run 'gov policy check'\n`);
+  let tests = true;
+  try {
+    writeFileSync(join(process.cwd(), DEFAULT_TEST_FILE), STARTER_TESTS_TEXT, { flag: 'wx', mode: 0o644 });
+  } catch (err) {
+    // The policy is written; tests of the user's own are worth more than the starter ones.
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST')
+      throw new GovError('io', `cannot write ${DEFAULT_TEST_FILE}: ${(err as Error).message}`, {
+        hint: 'check the directory permissions',
+        cause: err,
+      });
+    tests = false;
+  }
+  process.stdout.write(
+    tests
+      ? `wrote gov.yaml and ${DEFAULT_TEST_FILE} — edit them, then run 'gov policy check' and 'gov policy test'\n`
+      : `wrote gov.yaml (kept the existing ${DEFAULT_TEST_FILE}) — edit it, then run 'gov policy check'\n`,
+  );
   return 0;
 }

@@ -34,6 +34,8 @@ options:
   --policy FILE              policy file (default ./gov.yaml, then $GOV_HOME/policy.yaml, then built-in)
   --name NAME                the server's name for policy and audit (default: the command's base name)
   --approval-timeout DUR     deny a held call after DUR (default 120s; a rule's timeout wins)
+  --shadow                   shadow mode: decide and record (shadow_decision), but forward
+                             every call as if allowed; never hold (see docs/policy.md)
   --max-line BYTES           largest client message accepted (default 4194304)
 ${AUDIT_SYNC_HELP}
   --quiet                    print nothing but warnings and errors
@@ -67,6 +69,7 @@ async function wrap(argv: string[]): Promise<number> {
     policy: { type: 'string' },
     name: { type: 'string' },
     'approval-timeout': { type: 'string' },
+    shadow: { type: 'boolean' },
     'audit-sync': { type: 'string' },
     'audit-otlp': { type: 'string' },
     'max-line': { type: 'string' },
@@ -106,6 +109,7 @@ async function wrap(argv: string[]): Promise<number> {
     policyPath: values.policy,
     command: [command, ...args],
     approvalTimeoutMs,
+    shadow: values.shadow === true,
     auditSync: parseAuditSync(values['audit-sync']),
     auditOtlp: parseAuditOtlp(values['audit-otlp']),
     log,

@@ -1,19 +1,28 @@
-import { isAbsolute, relative } from 'node:path';
 import { GovError, usageError } from '../../src/errors.js';
-import { govHome, homePaths } from '../../src/home.js';
-import type { PolicyInput } from '../../src/policy/compiled.js';
+import { homePaths } from '../../src/home.js';
 import { BUILTIN_POLICY_SOURCE } from '../../src/policy/default-policy.js';
-import { findPolicyPath, loadPolicy, PolicyLoadError } from '../../src/policy/load.js';
-import type { JsonObject, ServerIdentity } from '../../src/types.js';
+import { hypotheticalInput } from '../../src/policy/hypothetical.js';
+import { loadPolicy, PolicyLoadError } from '../../src/policy/load.js';
+import type { JsonObject } from '../../src/types.js';
 import { parseCommandArgs, wantsHelp } from '../args.js';
+import { locatePolicy } from './policy-locate.js';
+import { policyReplay } from './policy-replay.js';
+import { policyTest } from './policy-test.js';
 
 const HELP = `usage: gov policy check [FILE]
        gov policy eval --tool NAME [--server NAME|URL] [--args JSON] [--method M] [--uri URI] [--json]
+       gov policy test [TESTFILE...] [--json]
+       gov policy replay --policy NEW.yaml [--since DURATION] [--run ID...] [--json]
 
 Subcommands:
   check [FILE]   validate a policy (FILE, else --policy, ./gov.yaml, $GOV_HOME/policy.yaml);
                  prints 'ok: <file>: <n> rules', or every problem as file:line:col (exit 2)
   eval           decide one hypothetical call and print '<decision> (rule <id>): <reason>'
+  test           run table-driven policy tests (default: gov.test.yaml beside the policy);
+                 prints failing cases with expected and actual; exit 1 if any fails, 2 on
+                 a malformed test file (file:line:col)
+  replay         re-decide the calls in the audit under --policy NEW.yaml: counts per
+                 transition and the calls that would change; --since 24h, --run ID (repeatable)
 
 Options:
   --policy FILE      the policy to use (default: ./gov.yaml, else $GOV_HOME/policy.yaml,
@@ -29,25 +38,11 @@ Options:
   -h, --help         show this help
 `;
 
-function displayPath(p: string): string {
-  const rel = relative(process.cwd(), p);
-  return rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel : p;
-}
-
-function locate(explicit: string | undefined): string | null {
-  const found = findPolicyPath({
-    ...(explicit !== undefined ? { explicit } : {}),
-    cwd: process.cwd(),
-    home: govHome(),
-  });
-  return found === null ? null : displayPath(found);
-}
-
 async function check(argv: string[]): Promise<number> {
   const { values, positionals } = parseCommandArgs('policy check', argv, { policy: { type: 'string' } });
   if (positionals.length > 1)
     throw usageError('policy check: expected at most one FILE', "see 'gov policy --help'");
-  const path = locate(positionals[0] ?? values.policy);
+  const path = locatePolicy(positionals[0] ?? values.policy);
   try {
     const p = loadPolicy(path);
     const n = p.ruleCount;
@@ -75,10 +70,6 @@ async function warnMissingSecrets(secrets: string[]): Promise<void> {
       process.stderr.write(
         `gov: warning: credential secret '${name}' is not in the vault — add it with 'gov vault set ${name}'\n`,
       );
-}
-
-function looksLikeUrl(s: string): boolean {
-  return /^[a-z][a-z0-9+.-]*:\/\//i.test(s);
 }
 
 function parseArgsJson(text: string | undefined): JsonObject {
@@ -124,31 +115,25 @@ function evaluate(argv: string[]): number {
   )
     throw usageError(`policy eval: ${method} needs --uri URI`, "see 'gov policy --help'");
   const args = parseArgsJson(values.args);
-  const policy = loadPolicy(locate(values.policy));
+  const policy = loadPolicy(locatePolicy(values.policy));
 
-  let server: ServerIdentity;
-  let transport: PolicyInput['transport'];
-  const s = values.server;
-  if (s === undefined) {
-    // No server named: rules that name servers cannot match; nothing is "unknown".
-    server = { name: null, url: 'stdio:' };
-    transport = 'stdio';
-  } else if (looksLikeUrl(s)) {
-    server = { name: policy.resolveServer(s), url: s };
-    transport = 'http';
-  } else {
-    // A name is a known server: a registry entry or a stdio server's --name.
-    server = { name: s, url: `stdio:${s}` };
-    transport = 'stdio';
-  }
-
-  const input: PolicyInput = { server, transport, method, args, run: values.run ?? 'eval' };
-  if (values.tool !== undefined) input.tool = values.tool;
-  if (values.uri !== undefined) input.uri = values.uri;
+  const input = hypotheticalInput(policy, {
+    method,
+    tool: values.tool,
+    uri: values.uri,
+    server: values.server,
+    args,
+    run: values.run,
+  });
   const d = policy.decide(input);
   if (values.json)
     process.stdout.write(`${JSON.stringify({ decision: d.decision, rule: d.rule, reason: d.reason })}\n`);
-  else process.stdout.write(`${d.decision} (rule ${d.rule}): ${d.reason}\n`);
+  else {
+    const matched = policy.explain(input, d);
+    process.stdout.write(
+      `${d.decision} (rule ${d.rule}): ${d.reason}\n${matched !== undefined ? `  matched: ${matched}\n` : ''}`,
+    );
+  }
   return 0;
 }
 
@@ -164,7 +149,9 @@ export default async function policy(argv: string[]): Promise<number> {
   }
   if (sub === 'check') return check(rest);
   if (sub === 'eval') return evaluate(rest);
+  if (sub === 'test') return policyTest(rest);
+  if (sub === 'replay') return policyReplay(rest);
   throw new GovError('usage', `policy: unknown subcommand '${sub}'`, {
-    hint: "use 'gov policy check' or 'gov policy eval'",
+    hint: "use 'gov policy check', 'eval', 'test' or 'replay'",
   });
 }

@@ -42,6 +42,8 @@ options:
   --no-tui                   no terminal panel; one line per governed call on stderr
   --approval-timeout DUR     deny a held call after DUR (default 120s; a rule's timeout wins)
   --upstream-ca FILE         extra CA certificates for verifying upstream servers (repeatable)
+  --shadow                   shadow mode: decide and record (shadow_decision), but forward
+                             every call as if allowed; never hold (see docs/policy.md)
   --keep-no-proxy            keep the inherited NO_PROXY (lets the child bypass governance)
   --isolate                  Linux: the proxy is the child's only way out; gov's state and process
                              are out of its reach (see docs/isolation.md)
@@ -68,6 +70,7 @@ export default async function run(argv: string[]): Promise<number> {
     port: { type: 'string' },
     'no-tui': { type: 'boolean' },
     'approval-timeout': { type: 'string' },
+    shadow: { type: 'boolean' },
     'upstream-ca': { type: 'string', multiple: true },
     'keep-no-proxy': { type: 'boolean' },
     isolate: { type: 'boolean' },
@@ -128,7 +131,12 @@ export default async function run(argv: string[]): Promise<number> {
   // Before anything starts: no silent fallback to an unisolated child.
   const isolationTools = isolate ? requireIsolation() : undefined;
   const quiet = values.quiet === true;
-  const log = createLogger({ quiet });
+  // Once the TUI is up, gov's own lines (reloads, taint) go above its live panel.
+  let printAbovePanel: ((line: string) => void) | null = null;
+  const log = createLogger({
+    quiet,
+    write: (line) => (printAbovePanel ? printAbovePanel(line) : process.stderr.write(line)),
+  });
   const tui = !values['no-tui'] && process.stdin.isTTY === true && process.stdout.isTTY === true;
 
   const paths = homePaths();
@@ -137,6 +145,7 @@ export default async function run(argv: string[]): Promise<number> {
     policyPath: values.policy,
     command: [command, ...args],
     approvalTimeoutMs,
+    shadow: values.shadow === true,
     auditSync,
     isolated: isolate,
     auditOtlp: parseAuditOtlp(values['audit-otlp']),
@@ -310,7 +319,11 @@ export default async function run(argv: string[]): Promise<number> {
         onInterrupt: () => child.child.kill('SIGINT'),
       });
       ui = mounted;
-      cleanups.push(() => mounted.unmount());
+      printAbovePanel = (line) => mounted.print(line);
+      cleanups.push(() => {
+        printAbovePanel = null;
+        mounted.unmount();
+      });
     }
     const code = await child.exited;
     // 'exit' can come before the child's last output was read from its pipes.

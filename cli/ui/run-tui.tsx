@@ -25,6 +25,8 @@ export interface RunTui {
    * shown, or after `graceMs` (a grandchild may hold the pipes open after the child exits).
    */
   drained(graceMs?: number): Promise<void>;
+  /** Print one of gov's own lines (a policy reload, a taint warning) above the live panel. */
+  print(line: string): void;
   /** Restores the terminal; later child output goes straight to stdout. */
   unmount(): void;
 }
@@ -57,7 +59,11 @@ export function mountRunTui(opts: RunTuiOptions): RunTui {
   const sendEof = () => {
     if (child.stdin.writable) child.stdin.end();
   };
-  const setWriter = (w: Write | null) => forwarder.setWriter(w);
+  let writer: Write | null = null;
+  const setWriter = (w: Write | null) => {
+    writer = w;
+    forwarder.setWriter(w);
+  };
 
   const instance = render(
     <>
@@ -86,6 +92,10 @@ export function mountRunTui(opts: RunTuiOptions): RunTui {
         timer = setTimeout(resolve, graceMs);
       });
       return Promise.race([forwarder.ended, grace]).finally(() => clearTimeout(timer));
+    },
+    print(line) {
+      if (writer && !unmounted) writer(line);
+      else process.stderr.write(line);
     },
     unmount() {
       if (unmounted) return;

@@ -31,6 +31,7 @@ import { rssMb, round } from './stats.js';
 import { benchWrap, wrapAvailable } from './wrap.js';
 import { benchIsolation, isolationRows } from './isolation.js';
 import { benchStartup } from './startup.js';
+import { benchPolicyTest } from './policy-test.js';
 
 const { values: opts } = parseArgs({
   options: {
@@ -126,6 +127,8 @@ async function main(): Promise<void> {
   try {
     step('in-process: policy decide() at 10 and 1,000 rules');
     const decide = [benchDecide(10, SIZES.decideBatches), benchDecide(1000, SIZES.decideBatches)];
+    step('cli: gov policy test with 1,000 cases');
+    const policyTest = benchPolicyTest(1000, quick ? 1 : 5);
     step(`in-process: output scan of a ${(SIZES.bigBytes / 1e6).toFixed(0)} MB tool result`);
     const scan = benchScan(SIZES.bigBytes, SIZES.scanRounds);
 
@@ -235,6 +238,7 @@ async function main(): Promise<void> {
       heldRss,
       pendingSeen,
       decide,
+      policyTest,
       scan,
       wrap,
       wrapNote,
@@ -267,6 +271,7 @@ async function main(): Promise<void> {
         wrap,
         isolation,
         startup,
+        policyTest,
       },
     };
     const out = opts.out ? resolve(opts.out) : join(ROOT, 'bench-results', 'latest.json');

@@ -4,6 +4,7 @@ import type { Row } from './report.js';
 import type { benchDecide, benchScan } from './in-process.js';
 import type { benchWrap } from './wrap.js';
 import type { StartupResult } from './startup.js';
+import type { benchPolicyTest } from './policy-test.js';
 import { round } from './stats.js';
 
 export interface Inputs {
@@ -17,6 +18,7 @@ export interface Inputs {
   heldRss: number | null;
   pendingSeen: number;
   decide: ReturnType<typeof benchDecide>[];
+  policyTest: ReturnType<typeof benchPolicyTest>;
   scan: ReturnType<typeof benchScan>;
   wrap: Awaited<ReturnType<typeof benchWrap>> | null;
   wrapNote: string;
@@ -161,6 +163,18 @@ export function buildRows(i: Inputs): Row[] {
       note: `p50 ${d.p50Us} µs over ${d.calls} calls in batches of 16`,
     });
   }
+  const pt = i.policyTest;
+  rows.push({
+    id: 'policy_test_1000',
+    figure: `gov policy test, ${pt.cases} cases at ${pt.rules} rules, wall time`,
+    unit: 'ms',
+    method: 'cli',
+    direct: null,
+    gov: pt.wallMs,
+    target: '< 1000 ms',
+    pass: pt.wallMs < 1000,
+    note: `median of ${pt.runs} runs of the real CLI, node start-up included`,
+  });
   const fh = latencyRow(
     'first_host',
     'first request to a never-seen host',

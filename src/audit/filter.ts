@@ -10,6 +10,8 @@ export interface AuditFilterSpec {
   server?: string;
   /** Run id: exact, a prefix, or the short suffix shown in tables. */
   run?: string;
+  /** Only records with a shadow decision (what shadow mode would have blocked or held). */
+  shadow?: boolean;
 }
 
 export type AuditFilter = (r: AuditRecord) => boolean;
@@ -53,5 +55,6 @@ export function compileFilter(spec: AuditFilterSpec = {}): AuditFilter {
     const id = spec.run;
     tests.push((r) => r.run === id || r.run.startsWith(id) || r.run.endsWith(`-${id}`));
   }
+  if (spec.shadow === true) tests.push((r) => r.shadow_decision !== undefined);
   return (r) => tests.every((t) => t(r));
 }

@@ -60,7 +60,14 @@ export const COLUMNS: Column[] = [
     get: (r) => str(r.kind),
     color: (v) => (v === 'alert' ? '31;1' : undefined),
   },
-  { header: 'DECISION', max: 8, follow: 8, get: (r) => str(r.decision), color: (v) => DECISION_COLOR[v] },
+  {
+    header: 'DECISION',
+    max: 13,
+    follow: 13,
+    // Shadow mode: what happened, then what the policy would have done.
+    get: (r) => (r.shadow_decision ? `${str(r.decision)}>${r.shadow_decision}` : str(r.decision)),
+    color: (v) => DECISION_COLOR[v] ?? DECISION_COLOR[v.split('>')[1] ?? ''],
+  },
   { header: 'SERVER', max: 24, follow: 16, get: (r) => str(r.server?.name ?? r.server?.url) },
   { header: 'METHOD', max: 24, follow: 16, get: (r) => str(r.method) },
   { header: 'TOOL/URI', max: 48, follow: 32, get: (r) => str(r.tool ?? r.uri) },

@@ -30,6 +30,8 @@ export interface DenialInfo {
   rule: string;
   reason: string;
   audit_id: string;
+  /** Which part of the rule matched (tool glob, server, `when` and its values). */
+  explanation?: string;
 }
 
 export interface DenialOptions {
@@ -71,7 +73,13 @@ export function policyDenial(id: JsonRpcId, d: DenialInfo, opts: DenialOptions =
   return deny(
     id,
     policyDenialMessage(d.rule, d.reason),
-    { decision: 'deny', rule: d.rule, reason: d.reason, audit_id: d.audit_id },
+    {
+      decision: 'deny',
+      rule: d.rule,
+      reason: d.reason,
+      audit_id: d.audit_id,
+      ...(d.explanation !== undefined ? { explanation: d.explanation } : {}),
+    },
     opts,
   );
 }

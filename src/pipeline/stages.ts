@@ -28,8 +28,12 @@ export interface PolicyStage {
     args: JsonObject;
     run: string;
   }): PolicyDecision;
+  /** Which part of the deciding rule matched; called only for denials and held calls. */
+  explain?(input: Parameters<PolicyStage['decide']>[0], decision: PolicyDecision): string | undefined;
   resolveServer(url: string): string | null;
   isToolHidden(server: ServerIdentity, tool: string): boolean;
+  /** `mode: shadow` for the whole policy. */
+  mode?: 'enforce' | 'shadow';
   toolsList: 'hide_denied' | 'show';
   denyAs: 'error' | 'result';
   approvalTimeoutMs?: number | undefined;
@@ -41,6 +45,8 @@ export interface ConstraintStage {
     constraints: Constraints,
     nowMs: number,
   ): { ok: true } | { ok: false; reason: string };
+  /** Calls counted so far for a rule (recorded in the audit so replay can check it). */
+  count(ruleId: string): number;
 }
 
 export interface ApprovalStage {
@@ -68,9 +74,13 @@ export interface PipelineDeps {
   digestArgs(args: JsonValue): string;
   /** `--approval-timeout`; a rule's own timeout wins over it, it wins over the policy's. */
   approvalTimeoutMs?: number | undefined;
+  /** `--shadow`: every decision is advisory (recorded; the call is forwarded as if allowed). */
+  shadow?: boolean | undefined;
   onEvent?: (e: GovernedCallEvent) => void;
   log: { debug(m: string): void; warn(m: string): void };
   now?: () => number;
+  /** The decision clock (epoch ms) for constraints; recorded so a replay uses the same. */
+  clock?: () => number;
 }
 
 export type { Envelope };

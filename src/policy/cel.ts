@@ -1,17 +1,25 @@
 /**
- * `when:` expressions: CEL (via @marcbachmann/cel-js) over {args, tool, server, method, run}.
+ * `when:` expressions: CEL (via @marcbachmann/cel-js) over {args, tool, server, method, run},
+ * where run is {id, tainted, taint_sources}.
  * Parsed and type-checked once at compile time; evaluation never throws — an error or a
  * non-boolean result comes back as a message so decide() can fail closed.
  */
 import { Environment } from '@marcbachmann/cel-js';
 import type { JsonObject, JsonValue } from '../types.js';
 
+/** `run` as `when` sees it. */
+export interface CelRun {
+  id: string;
+  tainted: boolean;
+  taint_sources: string[];
+}
+
 export interface WhenContext {
   args: JsonObject;
   tool: string;
   server: string;
   method: string;
-  run: string;
+  run: CelRun;
 }
 
 export type WhenResult = { ok: true; value: boolean } | { ok: false; error: string };
@@ -28,7 +36,7 @@ export interface CelContext {
   tool: string;
   server: string;
   method: string;
-  run: string;
+  run: CelRun;
 }
 
 export type WhenCompileResult =
@@ -52,7 +60,7 @@ function celEnv(): Environment {
       .registerVariable('tool', 'string')
       .registerVariable('server', 'string')
       .registerVariable('method', 'string')
-      .registerVariable('run', 'string');
+      .registerVariable('run', 'map');
   }
   return env;
 }

@@ -8,6 +8,7 @@ import type { CompiledPolicy, PolicyIssue, RuleSummary } from './compiled.js';
 import { PolicyCompileError } from './compiled.js';
 import { createDecider, type CompiledRule } from './decide.js';
 import { explainRule } from './explain.js';
+import { explainMatch, readsArgs } from './match-explain.js';
 import {
   hostGlob,
   nameGlob,
@@ -46,6 +47,7 @@ function compileRule(spec: RuleSpec, index: number, issues: PolicyIssue[]): Comp
   };
   if (spec.constraints) rule.constraints = spec.constraints;
   if (spec.timeoutMs !== undefined) rule.approvalTimeoutMs = spec.timeoutMs;
+  if (spec.shadow === true) rule.shadow = true;
   return rule;
 }
 
@@ -81,6 +83,7 @@ export function compilePolicy(spec: PolicySpec, meta: CompileMeta): CompiledPoli
     registryEnabled,
     unknownServers: spec.unknownServers,
   });
+  const byId = new Map(rules.map((r) => [r.id, r]));
   const hostMatches = hostMatcher();
   const { passthrough, websocket } = spec;
 
@@ -124,10 +127,20 @@ export function compilePolicy(spec: PolicySpec, meta: CompileMeta): CompiledPoli
     digest: meta.digest,
     ruleCount: rules.length,
     decide,
+    explain(input, decision) {
+      const rule = byId.get(decision.rule);
+      return rule === undefined ? undefined : explainMatch(rule, input);
+    },
+    argsConditionFor(input) {
+      for (const r of candidates(input.server.name, input.method, input.tool, input.uri))
+        if (r.when !== null && readsArgs(r.when.source)) return r.id;
+      return undefined;
+    },
     resolveServer,
     registryEnabled,
     unknownServers: spec.unknownServers,
     isToolHidden,
+    mode: spec.mode,
     toolsList: spec.toolsList,
     denyAs: spec.denyAs,
     credentials: spec.credentials,

@@ -22,8 +22,10 @@ export interface PolicyInput {
   /** resources/read (subscribe, unsubscribe) params.uri. */
   uri?: string;
   args: JsonObject;
-  /** The run id (GOV_RUN_ID); visible to `when` as `run`. */
+  /** The run id (GOV_RUN_ID); visible to `when` as `run.id`. */
   run: string;
+  /** Calls whose output tainted the run (a secret or an injection pattern); `run.taint_sources`. */
+  taintSources?: readonly string[];
 }
 
 /** A `credentials:` entry: which vault secret goes into which header for which hosts. */
@@ -53,12 +55,25 @@ export interface CompiledPolicy {
   auditOtlp?: AuditOtlpSpec;
   /** Pure, synchronous, cheap. Never throws. */
   decide(input: PolicyInput): PolicyDecision;
+  /**
+   * Which part of the deciding rule matched this call (tool glob, server, `when` with the
+   * values it saw); undefined when no rule decided (default, discovery, unknown server).
+   * Not for the hot path: call it only when the text is shown.
+   */
+  explain(input: PolicyInput, decision: PolicyDecision): string | undefined;
+  /**
+   * The id of the first rule that could decide this call and whose `when` reads `args`
+   * (replay cannot decide such a call from redacted arguments); undefined if none.
+   */
+  argsConditionFor(input: PolicyInput): string | undefined;
   /** Registry name for 'scheme://host[:port]/path'; null when unlisted or there is no registry. */
   resolveServer(url: string): string | null;
   registryEnabled: boolean;
   unknownServers: UnknownServers;
   /** True when every tools/call of this tool on this server is denied whatever its arguments. */
   isToolHidden(server: ServerIdentity, tool: string): boolean;
+  /** `mode: shadow`: decisions are recorded but every call is forwarded as if allowed. */
+  mode: 'enforce' | 'shadow';
   toolsList: 'hide_denied' | 'show';
   denyAs: 'error' | 'result';
   /** The policy-level `approval_timeout`, in ms. */

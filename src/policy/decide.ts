@@ -28,6 +28,8 @@ export interface CompiledRule {
   when: CompiledWhen | null;
   constraints?: Constraints;
   approvalTimeoutMs?: number;
+  /** `mode: shadow` on the rule. */
+  shadow?: boolean;
 }
 
 export interface DeciderOptions {
@@ -63,6 +65,7 @@ function fromRule(r: CompiledRule): PolicyDecision {
   const d: PolicyDecision = { decision: r.decision, rule: r.id, reason: r.reason };
   if (r.constraints) d.constraints = r.constraints;
   if (r.approvalTimeoutMs !== undefined) d.approvalTimeoutMs = r.approvalTimeoutMs;
+  if (r.shadow === true) d.shadow = true;
   return d;
 }
 
@@ -127,7 +130,11 @@ export function createDecider(opts: DeciderOptions): { decide: Decide; candidate
           tool: input.tool ?? '',
           server: name ?? '',
           method: input.method,
-          run: input.run,
+          run: {
+            id: input.run,
+            tainted: (input.taintSources?.length ?? 0) > 0,
+            taint_sources: [...(input.taintSources ?? [])],
+          },
         };
         const res = r.when.evaluate(ctx);
         if (!res.ok)

@@ -23,6 +23,8 @@ export interface RuleSpec {
   /** The rule's own approval timeout. */
   timeoutMs?: number;
   constraints?: Constraints;
+  /** `mode: shadow`: the rule's decision is recorded, the call forwarded as if allowed. */
+  shadow?: boolean;
 }
 
 export interface PolicySpec {
@@ -44,6 +46,8 @@ export interface PolicySpec {
   isolateRequired: boolean;
   /** `audit.export.otlp`: where audit records are shipped (header values may name vault secrets). */
   auditOtlp?: AuditOtlpSpec;
+  /** `mode: shadow` for the whole policy: every decision is advisory. */
+  mode: 'enforce' | 'shadow';
 }
 
 export interface AuditOtlpSpec {
@@ -80,8 +84,21 @@ const KEYS: Record<string, string[]> = {
     'websocket',
     'isolate',
     'audit',
+    'mode',
   ],
-  rule: ['id', 'server', 'tool', 'uri', 'method', 'when', 'decision', 'reason', 'timeout', 'constraints'],
+  rule: [
+    'id',
+    'server',
+    'tool',
+    'uri',
+    'method',
+    'when',
+    'decision',
+    'reason',
+    'timeout',
+    'constraints',
+    'mode',
+  ],
   constraints: ['max_calls', 'rate', 'timeout'],
   credential: ['secret', 'hosts', 'header', 'format', 'env', 'scheme', 'inject'],
   output: ['redact'],
@@ -246,6 +263,7 @@ const rule = z
     reason: nonEmpty.optional(),
     timeout: duration.optional(),
     constraints: constraints.optional(),
+    mode: z.enum(['enforce', 'shadow']).optional(),
   })
   .strict();
 
@@ -337,6 +355,7 @@ const root = z
       })
       .strict()
       .optional(),
+    mode: z.enum(['enforce', 'shadow']).default('enforce'),
   })
   .strict()
   .superRefine((doc, ctx) => {
@@ -419,6 +438,7 @@ const root = z
         if (r.reason !== undefined) spec.reason = r.reason;
         if (r.timeout !== undefined) spec.timeoutMs = r.timeout;
         if (cons && Object.keys(cons).length > 0) spec.constraints = cons;
+        if (r.mode === 'shadow') spec.shadow = true;
         return spec;
       }),
       credentials: doc.credentials.map((c) => ({
@@ -439,6 +459,7 @@ const root = z
       websocket: doc.websocket,
       isolateRequired: doc.isolate === 'required',
       ...(doc.audit ? { auditOtlp: doc.audit.export.otlp } : {}),
+      mode: doc.mode,
     };
   });
 

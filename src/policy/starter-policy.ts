@@ -23,8 +23,9 @@ approval_timeout: 120s
 # Rules: the first rule that matches decides. A rule matches on
 #   server  registry name(s)            tool  glob(s) over the tool (or prompt) name
 #   method  default tools/call           uri   glob(s) for resources/read (** crosses /)
-#   when    a CEL expression over {args, tool, server, method, run}; if it fails to
-#           evaluate (say, a missing argument) the call is denied
+#   when    a CEL expression over {args, tool, server, method, run}, run being
+#           {id, tainted, taint_sources}; if it fails to evaluate (say, a missing
+#           argument) the call is denied
 # and decides allow | deny | approve, with an optional reason shown to the agent.
 rules:
   - id: read-only-tools
@@ -41,6 +42,14 @@ rules:
     uri: ["file:///**/.env", "file:///**/*.pem", "file:///**/id_rsa*"]
     decision: deny
     reason: Secret files are off limits
+
+  # Session taint: once a server's output carried a secret or a prompt-injection pattern,
+  # tools that write or send need a human (the tainted output may be steering the agent).
+  - id: tainted-writes
+    tool: ["write_*", "send_*", "create_*", "update_*", "delete_*", "post_*", "push_*"]
+    when: run.tainted
+    decision: approve
+    reason: this run read untrusted output; writes and sends need approval
 
   # A bounded allow: at most 50 calls per run, 10 a minute, 30s upstream timeout.
   - id: bounded-writes

@@ -61,6 +61,7 @@ describe('npm run bench --quick', () => {
           'rps_vs_mitm_32',
           'decide_10',
           'decide_1000',
+          'policy_test_1000',
           'first_host',
           'sse_ttfe_post',
           'sse_ttfe_get',

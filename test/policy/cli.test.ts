@@ -62,7 +62,7 @@ describe('gov policy check', () => {
     expect(r.code).toBe(2);
     expect(r.stdout).toBe('');
     expect(r.stderr).toBe(
-      "gov: bad.yaml:4:5: unknown key 'decison' (expected one of: id, server, tool, uri, method, when, decision, reason, timeout, constraints)\n" +
+      "gov: bad.yaml:4:5: unknown key 'decison' (expected one of: id, server, tool, uri, method, when, decision, reason, timeout, constraints, mode)\n" +
         "gov: bad.yaml:3:5: missing required key 'decision'\n",
     );
   });
@@ -87,7 +87,8 @@ describe('gov policy eval', () => {
   it('prints decision, rule and reason', () => {
     expect(gov(['policy', 'eval', ...p, '--tool', 'shell_exec'])).toMatchObject({
       code: 0,
-      stdout: 'deny (rule no-shell): Shell tools are not allowed\n',
+      stdout:
+        'deny (rule no-shell): Shell tools are not allowed\n  matched: tool "shell_exec" matched "shell*", any server\n',
     });
   });
 
@@ -166,14 +167,82 @@ describe('gov policy eval', () => {
   });
 });
 
+describe('gov policy test', () => {
+  const POLICY = 'version: 1\nrules:\n  - id: no-shell\n    tool: "shell*"\n    decision: deny\n';
+  const PASSING =
+    'cases:\n  - name: shell is denied\n    call: {tool: shell_exec}\n    expect: {decision: deny, rule: no-shell}\n';
+
+  it('finds gov.test.yaml beside the policy and exits 0 when every case passes', () => {
+    mkdirSync(join(cwd, 'pol'));
+    writeFileSync(join(cwd, 'pol', 'gov.yaml'), POLICY);
+    writeFileSync(join(cwd, 'pol', 'gov.test.yaml'), PASSING);
+    expect(gov(['policy', 'test', '--policy', 'pol/gov.yaml'])).toMatchObject({
+      code: 0,
+      stdout: 'ok\tpol/gov.test.yaml\t1 case\n',
+    });
+  });
+
+  it('prints failing cases with expected and actual, exit 1; --json for machines', () => {
+    writeFileSync(join(cwd, 'gov.yaml'), POLICY);
+    writeFileSync(
+      join(cwd, 't.yaml'),
+      PASSING + '  - name: reads pass\n    call: {tool: read_file}\n    expect: {decision: allow}\n',
+    );
+    const r = gov(['policy', 'test', 't.yaml']);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe(
+      '--- FAIL: reads pass (t.yaml:5:5)\n' +
+        '    expected: allow\n' +
+        '    actual:   approve (rule default): no rule matches tools/call of tool read_file; the policy default is approve\n' +
+        'FAIL\tt.yaml\t1 of 2 cases failed\n',
+    );
+    const j = gov(['policy', 'test', 't.yaml', '--json']);
+    expect(j.code).toBe(1);
+    const out = JSON.parse(j.stdout) as { passed: number; failed: number; files: unknown[] };
+    expect(out).toMatchObject({ policy: 'gov.yaml', passed: 1, failed: 1 });
+    expect(out.files).toEqual([
+      {
+        file: 't.yaml',
+        cases: [
+          expect.objectContaining({ name: 'shell is denied', ok: true }),
+          expect.objectContaining({
+            name: 'reads pass',
+            at: 't.yaml:5:5',
+            ok: false,
+            expected: { decision: 'allow' },
+            actual: expect.objectContaining({ decision: 'approve', rule: 'default' }),
+          }),
+        ],
+      },
+    ]);
+  });
+
+  it('exits 2 on a malformed test file with file:line:col, and without a test file', () => {
+    writeFileSync(
+      join(cwd, 'bad.yaml'),
+      'cases:\n  - name: x\n    call: {tool: a}\n    expect: {decison: deny}\n',
+    );
+    const r = gov(['policy', 'test', 'bad.yaml']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^gov: bad\.yaml:4:14: unknown key 'decison'/);
+    const none = gov(['policy', 'test']);
+    expect(none.code).toBe(2);
+    expect(none.stderr).toMatch(/^gov: policy test: no test file \(looked for gov\.test\.yaml\) — /);
+  });
+});
+
 describe('gov init', () => {
-  it('writes a starter gov.yaml that passes gov policy check', () => {
+  it('writes a starter gov.yaml and gov.test.yaml that pass check and test', () => {
     const r = gov(['init']);
     expect(r.code).toBe(0);
     const text = readFileSync(join(cwd, 'gov.yaml'), 'utf8');
     expect(text).toMatch(/^# /);
     expect(gov(['policy', 'check'])).toMatchObject({ code: 0 });
     expect(gov(['policy', 'check']).stdout).toMatch(/^ok: gov\.yaml: \d+ rules\n$/);
+    expect(gov(['policy', 'test'])).toMatchObject({
+      code: 0,
+      stdout: expect.stringMatching(/^ok\tgov\.test\.yaml\t\d+ cases\n$/),
+    });
   });
 
   it('exits 2 and leaves an existing gov.yaml untouched', () => {

@@ -169,7 +169,7 @@ rules:
     decision: allow
   - id: by-context
     tool: "*"
-    when: tool.startsWith("ro_") && server == "fs" && method == "tools/call" && run == "run-1"
+    when: tool.startsWith("ro_") && server == "fs" && method == "tools/call" && run.id == "run-1"
     decision: allow
   - id: nested
     tool: q

@@ -26,7 +26,7 @@ describe('gov.yaml schema errors name file:line:col and what was expected', () =
 
   it('reports an unknown rule key before the missing key it caused', () => {
     expect(problems('version: 1\nrules:\n  - id: a\n    decison: deny\n')).toEqual([
-      "gov.yaml:4:5: unknown key 'decison' (expected one of: id, server, tool, uri, method, when, decision, reason, timeout, constraints)",
+      "gov.yaml:4:5: unknown key 'decison' (expected one of: id, server, tool, uri, method, when, decision, reason, timeout, constraints, mode)",
       "gov.yaml:3:5: missing required key 'decision'",
     ]);
   });

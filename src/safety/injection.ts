@@ -1,0 +1,29 @@
+/**
+ * Prompt-injection patterns in what a server returned: text that addresses the model
+ * instead of the user ("ignore previous instructions", hidden <IMPORTANT> blocks, …).
+ * A hit does not block the output; it taints the run so the policy can tighten (see
+ * `run.tainted` in docs/policy.md). Deliberately few, specific patterns: a false positive
+ * costs an approval prompt, not a broken call.
+ */
+const PATTERNS: ReadonlyArray<{ name: string; re: RegExp }> = [
+  {
+    name: 'ignore-instructions',
+    re: /\b(?:ignore|disregard|forget)\s+(?:all\s+|any\s+|the\s+)?(?:previous|prior|above|earlier|preceding)\s+(?:instructions|prompts|directions|rules)\b/i,
+  },
+  { name: 'hidden-directive', re: /<\s*(?:important|system|instructions?)\s*>/i },
+  { name: 'new-instructions', re: /\b(?:new|updated)\s+instructions\s*:/i },
+  {
+    name: 'exfiltrate',
+    re: /\b(?:send|forward|post|upload|email)\s+(?:all\s+|the\s+|your\s+)?(?:secrets?|credentials|api\s+keys?|tokens?|passwords?|ssh\s+keys?)\s+to\b/i,
+  },
+];
+
+/** Longest text scanned per message: patterns are in the first part of any real payload. */
+const MAX_SCAN_CHARS = 1 << 20;
+
+/** The name of the first injection pattern found in `text`, else null. */
+export function findInjection(text: string): string | null {
+  const t = text.length > MAX_SCAN_CHARS ? text.slice(0, MAX_SCAN_CHARS) : text;
+  for (const p of PATTERNS) if (p.re.test(t)) return p.name;
+  return null;
+}

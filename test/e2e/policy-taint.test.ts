@@ -1,0 +1,111 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { GOV_BIN, ROOT, runGov, tempHome } from '../helpers/gov-process.js';
+
+const SERVER = join(ROOT, 'test', 'fixtures', 'servers', 'stdio-server.mjs');
+
+function childEnv(extra: Record<string, string>): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && k !== 'NODE_OPTIONS') env[k] = v;
+  return { ...env, ...extra };
+}
+
+async function until<T>(what: string, f: () => Promise<T | undefined>, ms = 15_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = await f();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+function auditRecords(home: string): Array<Record<string, unknown>> {
+  const dir = join(home, 'audit');
+  return readdirSync(dir).flatMap((f) =>
+    readFileSync(join(dir, f), 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as Record<string, unknown>),
+  );
+}
+
+describe('session taint through gov mcp wrap', () => {
+  let home: string;
+  let execLog: string;
+  let client: Client;
+
+  beforeAll(async () => {
+    home = tempHome();
+    execLog = join(home, 'exec.log');
+    writeFileSync(
+      join(home, 'gov.yaml'),
+      [
+        'version: 1',
+        'default: allow',
+        'rules:',
+        '  - id: tainted-writes',
+        '    tool: shell_exec',
+        '    when: run.tainted',
+        '    decision: approve',
+        '    reason: this run read untrusted output',
+        '',
+      ].join('\n'),
+    );
+    const transport = new StdioClientTransport({
+      command: process.execPath,
+      args: [
+        GOV_BIN,
+        'mcp',
+        'wrap',
+        '--policy',
+        join(home, 'gov.yaml'),
+        '--name',
+        'web',
+        '--',
+        process.execPath,
+        SERVER,
+      ],
+      env: childEnv({ GOV_HOME: home, EXEC_LOG: execLog }),
+      stderr: 'pipe',
+    });
+    client = new Client({ name: 'gov-e2e-taint', version: '1.0.0' });
+    await client.connect(transport);
+  }, 60_000);
+
+  afterAll(async () => {
+    await client?.close();
+    rmSync(home, { recursive: true, force: true });
+  });
+
+  it('an allowed read returns an injection; the next write is held and names the taint source', async () => {
+    await client.callTool({ name: 'shell_exec', arguments: { cmd: 'before' } });
+    expect(readFileSync(execLog, 'utf8')).toBe('before\n');
+    await client.callTool({ name: 'read_page', arguments: { url: 'https://evil.example' } });
+    const source = auditRecords(home).find((r) => r['tool'] === 'read_page' && r['status'] === 'forwarded');
+    const sourceId = String(source?.['id']);
+    const alert = await until('the taint alert', async () =>
+      auditRecords(home).find((r) => r['kind'] === 'alert' && String(r['reason']).startsWith('run tainted')),
+    );
+    expect(alert['reason']).toContain(`(audit ${sourceId})`);
+    expect(alert['reason']).toContain('injection pattern (ignore-instructions)');
+
+    const write = client.callTool({ name: 'shell_exec', arguments: { cmd: 'after' } });
+    const held = await until('the held write', async () => {
+      const r = await runGov(['pending', '--json'], { env: { GOV_HOME: home } });
+      const calls = JSON.parse(r.stdout) as Array<{ id: string; tool: string; rule: string; reason: string }>;
+      return calls.find((c) => c.tool === 'shell_exec');
+    });
+    expect(held.rule).toBe('tainted-writes');
+    expect(held.reason).toContain(`run tainted by ${sourceId}`);
+    expect(held.reason).toContain('run.tainted = true');
+    expect(readFileSync(execLog, 'utf8')).toBe('before\n');
+    const denied = await runGov(['deny', held.id], { env: { GOV_HOME: home } });
+    expect(denied.code, denied.stderr).toBe(0);
+    await expect(write).rejects.toThrow(/Denied by approver/);
+    expect(existsSync(execLog) && readFileSync(execLog, 'utf8')).toBe('before\n');
+  });
+});
