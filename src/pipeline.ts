@@ -9,6 +9,7 @@ import type {
 import { approvalTimeout, approverDenial, policyDenial, type GovResponse } from './mcp/wire-errors.js';
 import type { PipelineDeps } from './pipeline/stages.js';
 import { formatDurationMs } from './pipeline/duration-text.js';
+import { withPins, type CallPins } from './safety/tool-pins.js';
 
 export type { PipelineDeps } from './pipeline/stages.js';
 
@@ -126,15 +127,20 @@ export class Pipeline {
     const { policy } = this.deps;
     let decision: PolicyDecision;
     try {
-      decision = policy.decide({
-        server: env.server,
-        transport: env.transport,
-        method: env.method,
-        ...(env.tool !== undefined ? { tool: env.tool } : {}),
-        ...(env.uri !== undefined ? { uri: env.uri } : {}),
-        args: env.args,
-        run: this.deps.run,
-      });
+      const pins = this.checkPins(env);
+      decision = withPins(
+        policy.decide({
+          server: env.server,
+          transport: env.transport,
+          method: env.method,
+          ...(env.tool !== undefined ? { tool: env.tool } : {}),
+          ...(env.uri !== undefined ? { uri: env.uri } : {}),
+          args: env.args,
+          run: this.deps.run,
+          ...(pins ? { toolInfo: { annotations: pins.annotations, pinned: pins.pinned } } : {}),
+        }),
+        pins,
+      );
     } catch (err) {
       decision = {
         decision: 'deny',
@@ -180,6 +186,12 @@ export class Pipeline {
       return { action: 'forward', call };
     }
     return this.awaitApproval(env, call, opts);
+  }
+
+  /** Pins of a tools/call's tool (throws if pins.json is unreadable: the caller denies). */
+  private checkPins(env: Envelope): CallPins | undefined {
+    if (!this.deps.pins || env.method !== 'tools/call' || env.tool === undefined) return undefined;
+    return this.deps.pins.checkCall(env.server, env.sessionId, env.tool);
   }
 
   private async awaitApproval(env: Envelope, call: CallContext, opts: GovernOptions): Promise<Governed> {
@@ -284,6 +296,10 @@ export class Pipeline {
     let message = msg;
     let changed = false;
     const counts: Record<string, number> = {};
+    if (answering?.env.method === 'tools/list' && this.deps.pins && message['result'] !== undefined) {
+      message = this.observeToolsList(message, answering.env);
+      changed = message !== msg;
+    }
     if (
       answering &&
       answering.env.method === 'tools/list' &&
@@ -307,6 +323,26 @@ export class Pipeline {
       addCounts(counts, r.counts);
     }
     return { message, counts, changed };
+  }
+
+  /**
+   * Pins and scans the tool definitions a tools/list response shows the agent; records an
+   * alert per change or poisoning finding. If pins.json cannot be used, the list is withheld.
+   */
+  private observeToolsList(message: JsonObject, env: Envelope): JsonObject {
+    try {
+      const o = this.deps.pins!.observeList(env.server, env.sessionId, message['result'] as JsonValue);
+      for (const a of o.alerts)
+        void this.alert({ reason: a.reason, server: a.server, transport: env.transport, detail: a.detail });
+      return o.changed ? { ...message, result: o.result } : message;
+    } catch (err) {
+      this.deps.log.warn(`tool pins failed: ${(err as Error).message}`);
+      return {
+        jsonrpc: '2.0',
+        id: message['id'] ?? null,
+        error: { code: -32603, message: `gov could not check tool pins: ${(err as Error).message}` },
+      };
+    }
   }
 
   /** The outcome record for a forwarded call (after the response, or a failure). */

@@ -10,6 +10,8 @@ import { newRunId } from './audit/run-id.js';
 import { ApprovalBroker } from './approvals/broker.js';
 import { startControlServer, type ControlServer } from './approvals/control-socket.js';
 import { createRedactor } from './safety/redact.js';
+import { ToolPins } from './safety/tool-pins.js';
+import { loadDeclaredPins } from './safety/declared-pins.js';
 import type { PromptPurpose } from '../vault/store.js';
 import type { CredentialInjector } from '../vault/inject.js';
 import { Pipeline } from './pipeline.js';
@@ -85,6 +87,13 @@ export async function openSession(o: SessionOptions): Promise<GovernedSession> {
     secrets: policy.redact.secrets,
   });
 
+  const pins = new ToolPins(paths.pins, {
+    onChange: policy.pins.onChange,
+    onPoison: policy.pins.onPoison,
+    changedTools: policy.pins.changedTools,
+    declared: loadDeclaredPins(policy.pins, policy.source),
+  });
+
   const run = newRunId();
   ensureDir(paths.audit);
   const audit = await openAuditSink({ dir: paths.audit, run, durable: o.auditSync !== 'interval' });
@@ -124,6 +133,7 @@ export async function openSession(o: SessionOptions): Promise<GovernedSession> {
     audit,
     redactor,
     credentials,
+    pins,
     digestArgs: (a) => digestArgs(a),
     approvalTimeoutMs: o.approvalTimeoutMs,
     onEvent: (e) => {

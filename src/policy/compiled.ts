@@ -10,6 +10,7 @@ import type {
   ServerIdentity,
   Transport,
 } from '../types.js';
+import type { PinsSpec } from './pins-schema.js';
 
 /** What decide() looks at: one client→server message, reduced to what policy matches on. */
 export interface PolicyInput {
@@ -23,7 +24,21 @@ export interface PolicyInput {
   args: JsonObject;
   /** The run id (GOV_RUN_ID); visible to `when` as `run`. */
   run: string;
+  /** tools/call: the tool's behaviour hints and pin state (from the pins stage). */
+  toolInfo?: ToolInfo;
 }
+
+/** What the pins stage knows about a called tool; `when` sees tool_annotations and tool_pinned. */
+export interface ToolInfo {
+  annotations: { readOnlyHint: boolean; destructiveHint: boolean; idempotentHint: boolean; openWorldHint: boolean };
+  pinned: boolean;
+}
+
+/** No pins stage, or nothing known: the spec's defaults (destructive, open-world), not pinned. */
+export const UNKNOWN_TOOL_INFO: ToolInfo = {
+  annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true },
+  pinned: false,
+};
 
 /** A `credentials:` entry: which vault secret goes into which header for which hosts. */
 export interface CredentialBinding {
@@ -62,6 +77,8 @@ export interface CompiledPolicy {
   isPassthrough(host: string, port: number): boolean;
   /** May this host open a raw WebSocket tunnel (`websocket:`)? */
   isWebSocketHost(host: string, port: number): boolean;
+  /** `pins:` — how changed and poisoned tool definitions are governed, and declared pins. */
+  pins: PinsSpec;
   /** Each rule in order with its explanation in words (for `gov policy check` and UIs). */
   describeRules(): RuleSummary[];
 }

@@ -7,6 +7,7 @@ import { z } from 'zod';
 import type { Constraints, DecisionKind } from '../types.js';
 import type { CredentialBinding, UnknownServers } from './compiled.js';
 import { parseDurationMs, parseRate } from './duration.js';
+import { PINS_KEYS, pinsSchema, type PinsSpec } from './pins-schema.js';
 
 export interface RuleSpec {
   id: string;
@@ -39,6 +40,7 @@ export interface PolicySpec {
   passthrough: string[];
   /** Host globs that may open a raw (uninspected, audited, credential-free) WebSocket tunnel. */
   websocket: string[];
+  pins: PinsSpec;
 }
 
 /** Decision rule ids gov itself uses; a rule may not take one. */
@@ -68,11 +70,13 @@ const KEYS: Record<string, string[]> = {
     'deny_as',
     'passthrough',
     'websocket',
+    'pins',
   ],
   rule: ['id', 'server', 'tool', 'uri', 'method', 'when', 'decision', 'reason', 'timeout', 'constraints'],
   constraints: ['max_calls', 'rate', 'timeout'],
   credential: ['secret', 'hosts', 'header', 'format', 'env'],
   output: ['redact'],
+  pins: PINS_KEYS,
 };
 
 function keysAt(path: (string | number)[]): string[] {
@@ -82,6 +86,7 @@ function keysAt(path: (string | number)[]): string[] {
   if (p === 'rules.#.constraints') return KEYS['constraints'] ?? [];
   if (p === 'credentials.#') return KEYS['credential'] ?? [];
   if (p === 'output') return KEYS['output'] ?? [];
+  if (p === 'pins') return KEYS['pins'] ?? [];
   return [];
 }
 
@@ -277,6 +282,7 @@ const root = z
     deny_as: z.enum(['error', 'result']).default('error'),
     passthrough: emptyAsNone(z.array(nonEmpty).default([])),
     websocket: emptyAsNone(z.array(nonEmpty).default([])),
+    pins: emptyAsNone(pinsSchema),
   })
   .strict()
   .superRefine((doc, ctx) => {
@@ -375,6 +381,7 @@ const root = z
       denyAs: doc.deny_as,
       passthrough: doc.passthrough,
       websocket: doc.websocket,
+      pins: doc.pins,
     };
   });
 
