@@ -21,6 +21,10 @@ const COMMANDS: Record<string, { load: () => Promise<CommandModule>; summary: st
   policy: { load: () => import('./commands/policy.js'), summary: 'policy check|eval' },
   init: { load: () => import('./commands/init.js'), summary: 'write a starter gov.yaml' },
   ca: { load: () => import('./commands/ca.js'), summary: 'ca path|regenerate' },
+  pins: {
+    load: () => import('./commands/pins.js'),
+    summary: 'pins list|diff|accept|rm: pinned tool definitions',
+  },
 };
 
 function usage(): string {

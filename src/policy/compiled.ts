@@ -30,7 +30,12 @@ export interface PolicyInput {
 
 /** What the pins stage knows about a called tool; `when` sees tool_annotations and tool_pinned. */
 export interface ToolInfo {
-  annotations: { readOnlyHint: boolean; destructiveHint: boolean; idempotentHint: boolean; openWorldHint: boolean };
+  annotations: {
+    readOnlyHint: boolean;
+    destructiveHint: boolean;
+    idempotentHint: boolean;
+    openWorldHint: boolean;
+  };
   pinned: boolean;
 }
 

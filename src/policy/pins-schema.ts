@@ -34,19 +34,17 @@ export const pinsSchema = z
   })
   .strict()
   .default({})
-  .transform(
-    (p): PinsSpec => ({
-      onChange: p.on_change,
-      onPoison: p.on_poison,
-      changedTools: p.changed_tools,
-      servers: Object.entries(p.servers).map(([name, v]) => [
-        name,
-        'file' in v && typeof v['file'] === 'string' && Object.keys(v).length === 1
-          ? { tools: {}, file: v['file'] }
-          : { tools: v as Record<string, string> },
-      ]),
-    }),
-  );
+  .transform((p): PinsSpec => ({
+    onChange: p.on_change,
+    onPoison: p.on_poison,
+    changedTools: p.changed_tools,
+    servers: Object.entries(p.servers).map(([name, v]) => [
+      name,
+      'file' in v && typeof v['file'] === 'string' && Object.keys(v).length === 1
+        ? { tools: {}, file: v['file'] }
+        : { tools: v as Record<string, string> },
+    ]),
+  }));
 
 /** A pins file named by `file:`: `{tool: fingerprint}`, or the array `gov pins list --json` prints. */
 export function parseDeclaredPinsFile(data: unknown, server: string): Record<string, string> | string {
@@ -56,7 +54,11 @@ export function parseDeclaredPinsFile(data: unknown, server: string): Record<str
       if (typeof e !== 'object' || e === null) return 'expected entries with tool and fingerprint';
       if (e['server'] !== undefined && e['server'] !== server) continue;
       if (e['status'] !== undefined && e['status'] !== 'pinned') continue;
-      if (typeof e['tool'] !== 'string' || typeof e['fingerprint'] !== 'string' || !FINGERPRINT.test(e['fingerprint']))
+      if (
+        typeof e['tool'] !== 'string' ||
+        typeof e['fingerprint'] !== 'string' ||
+        !FINGERPRINT.test(e['fingerprint'])
+      )
         return 'expected entries with tool and fingerprint';
       out[e['tool']] = e['fingerprint'];
     }

@@ -24,7 +24,7 @@ export function loadDeclaredPins(
       }
       if (typeof parsed === 'string')
         throw new GovError('config', `pins file ${path} for server '${server}': ${parsed}`, {
-          hint: "write it with 'gov pins list --json' or as {\"tool\": \"sha256:…\"}",
+          hint: 'write it with \'gov pins list --json\' or as {"tool": "sha256:…"}',
         });
       for (const [t, fp] of Object.entries(parsed)) tools.set(t, fp);
     }

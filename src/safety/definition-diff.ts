@@ -20,7 +20,10 @@ export function diffDefinitions(before: JsonValue | undefined, after: JsonValue 
   const a = lines(before);
   const b = lines(after);
   if (a.length * b.length > 4_000_000)
-    return [...a.map((text) => ({ op: '-' as const, text })), ...b.map((text) => ({ op: '+' as const, text }))];
+    return [
+      ...a.map((text) => ({ op: '-' as const, text })),
+      ...b.map((text) => ({ op: '+' as const, text })),
+    ];
   const n = a.length;
   const m = b.length;
   const lcs: Uint32Array[] = Array.from({ length: n + 1 }, () => new Uint32Array(m + 1));

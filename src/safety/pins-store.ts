@@ -147,4 +147,3 @@ export function removePins(file: PinsFile, key: string, tool: string | undefined
   if (Object.keys(s.tools).length === 0 && Object.keys(s.changed).length === 0) delete file.servers[key];
   return had ? [tool] : [];
 }
-

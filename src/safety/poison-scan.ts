@@ -120,7 +120,14 @@ function collectStrings(v: JsonValue, path: string, out: Array<[string, string]>
 function scanText(text: string, tool: string | null, where: string, into: PoisonFinding[]): void {
   for (const r of RULES) {
     const m = r.re.exec(text);
-    if (m) into.push({ rule: r.id, severity: r.severity, tool, where, excerpt: excerptOf(text, m.index, m[0].length) });
+    if (m)
+      into.push({
+        rule: r.id,
+        severity: r.severity,
+        tool,
+        where,
+        excerpt: excerptOf(text, m.index, m[0].length),
+      });
   }
 }
 

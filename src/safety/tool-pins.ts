@@ -8,14 +8,7 @@
  */
 import type { DecisionKind, JsonObject, JsonValue, PolicyDecision, ServerIdentity } from '../types.js';
 import { scanServer, isPoisoning, type PoisonFinding } from './poison-scan.js';
-import {
-  pinAll,
-  pinsMtime,
-  readPins,
-  recordChanged,
-  updatePins,
-  type PinsFile,
-} from './pins-store.js';
+import { pinAll, pinsMtime, readPins, recordChanged, updatePins, type PinsFile } from './pins-store.js';
 import {
   annotationsOf,
   definitionOf,
@@ -60,7 +53,8 @@ interface Seen {
 
 const MAX_SESSIONS = 10_000;
 const STRICTNESS: Record<DecisionKind, number> = { allow: 0, approve: 1, deny: 2 };
-export const REVIEW_MARK = '[gov: this tool changed since it was pinned or looks poisoned; calls to it are reviewed] ';
+export const REVIEW_MARK =
+  '[gov: this tool changed since it was pinned or looks poisoned; calls to it are reviewed] ';
 
 export function serverKey(server: ServerIdentity): string {
   return server.name ?? server.url;
@@ -148,15 +142,24 @@ export class ToolPins {
       this.write((f) => pinAll(f, key, server.url, defs, this.now()));
     } else {
       const changes = defs.filter((d) => !this.accepted(key, d.definition.name).has(d.fingerprint));
-      if (changes.length) this.write((f) => changes.map((c) => recordChanged(f, key, server.url, c, this.now())).some(Boolean));
+      if (changes.length)
+        this.write((f) => changes.map((c) => recordChanged(f, key, server.url, c, this.now())).some(Boolean));
       for (const c of changes) {
         const name = c.definition.name;
         if (this.config.onChange !== 'allow') review.add(name);
-        const was = this.pins().servers[key]?.tools[name]?.fingerprint ?? this.config.declared.get(key)?.get(name) ?? null;
+        const was =
+          this.pins().servers[key]?.tools[name]?.fingerprint ??
+          this.config.declared.get(key)?.get(name) ??
+          null;
         this.alertOnce(alerts, `${key}\0${name}\0${c.fingerprint}`, {
           reason: `tool '${name}' on server '${key}' ${was ? 'changed since it was pinned' : 'is new (not pinned)'}; review with: gov pins diff ${key} ${name}`,
           server,
-          detail: { pins: was ? 'changed' : 'new', tool: name, pinned_fingerprint: was, fingerprint: c.fingerprint },
+          detail: {
+            pins: was ? 'changed' : 'new',
+            tool: name,
+            pinned_fingerprint: was,
+            fingerprint: c.fingerprint,
+          },
         });
       }
     }
@@ -165,8 +168,12 @@ export class ToolPins {
     for (const d of defs)
       seen.set(d.definition.name, { ...d, findings: findings.filter((f) => f.tool === d.definition.name) });
     this.current.set(key, seen);
-    this.serverFindings.set(key, findings.filter((f) => f.tool === null));
-    for (const [name, s] of seen) this.poisonAlert(alerts, server, key, name, s.fingerprint, s.findings, review);
+    this.serverFindings.set(
+      key,
+      findings.filter((f) => f.tool === null),
+    );
+    for (const [name, s] of seen)
+      this.poisonAlert(alerts, server, key, name, s.fingerprint, s.findings, review);
     const split = this.serverFindings.get(key) ?? [];
     this.poisonAlert(alerts, server, key, null, defs.map((d) => d.fingerprint).join(','), split, review);
 
@@ -180,7 +187,10 @@ export class ToolPins {
         if (typeof name !== 'string' || !review.has(name)) kept.push(t);
         else if (this.config.changedTools === 'mark') {
           const desc = (t as JsonObject)['description'];
-          kept.push({ ...(t as JsonObject), description: REVIEW_MARK + (typeof desc === 'string' ? desc : '') });
+          kept.push({
+            ...(t as JsonObject),
+            description: REVIEW_MARK + (typeof desc === 'string' ? desc : ''),
+          });
         }
       }
       out = { ...(result as JsonObject), tools: kept };
@@ -216,7 +226,12 @@ export class ToolPins {
         pins: 'poison',
         tool,
         fingerprint,
-        findings: findings.map((f) => ({ rule: f.rule, severity: f.severity, where: f.where, excerpt: f.excerpt })),
+        findings: findings.map((f) => ({
+          rule: f.rule,
+          severity: f.severity,
+          where: f.where,
+          excerpt: f.excerpt,
+        })),
       },
     });
   }
