@@ -55,7 +55,7 @@ const RULES: Rule[] = [
   {
     id: 'exfiltrate-data',
     severity: 'high',
-    re: /\b(?:pass|send|include|put|attach|append|provide|add)\s+(?:its|their|the|all|your|this)?\s*(?:full\s+|entire\s+|complete\s+)?(?:contents?|text|conversation|chat history|system prompt|credentials?|secrets?|api[ _-]?keys?|tokens?|passwords?)\b[^.]{0,60}\b(?:as|in|into|to)\b|\b(?:entire|full|whole|complete|previous)\s+(?:conversation|chat\s+history|message\s+history)\b|\bsystem\s+prompt\b/i,
+    re: /\b(?:pass|send|include|put|attach|append|provide|add)\s+(?:its|their|the|all|your|this)?\s*(?:full\s+|entire\s+|complete\s+)?(?:contents?|text|conversation|chat history|system prompt|credentials?|secrets?|api[ _-]?keys?|tokens?|passwords?)\b[^.]{0,60}\b(?:as|in|into|to)\b|\b(?:entire|full|whole|complete|previous)\s+(?:conversation|chat\s+history|message\s+history)\b|\b(?:full|entire|complete)\s+list\s+of\s+(?:\w+\s+){0,2}(?:messages|chats|emails|contacts|files)\b|\bsystem\s+prompt\b/i,
   },
   {
     id: 'read-before-use',
@@ -145,7 +145,7 @@ function proseOf(def: ToolDefinition): string {
   const strings: Array<[string, string]> = [];
   collectStrings(def, '', strings);
   return strings
-    .filter(([w]) => !w.endsWith('(key)'))
+    .filter(([w]) => w !== 'name' && !w.endsWith('(key)'))
     .map(([, t]) => t)
     .join(' ');
 }
