@@ -26,8 +26,13 @@ for (const [name, args] of Object.entries(SERVERS)) {
   const client = new Client({ name: 'gov-capture', version: '1' });
   await client.connect(transport);
   const { tools } = await client.listTools();
-  const version = (await import(`../node_modules/@modelcontextprotocol/${name}/package.json`, { with: { type: 'json' } })).default.version;
-  writeFileSync(`test/fixtures/tool-lists/${name}.json`, JSON.stringify({ server: `@modelcontextprotocol/${name}`, version, tools }, null, 2) + '\n');
+  const version = (
+    await import(`../node_modules/@modelcontextprotocol/${name}/package.json`, { with: { type: 'json' } })
+  ).default.version;
+  writeFileSync(
+    `test/fixtures/tool-lists/${name}.json`,
+    JSON.stringify({ server: `@modelcontextprotocol/${name}`, version, tools }, null, 2) + '\n',
+  );
   console.log(`${name}: ${tools.length} tools`);
   await client.close();
 }

@@ -18,7 +18,9 @@ describe('poisoning corpus', () => {
     const defs = SPLIT_ACROSS_TOOLS.map(def);
     expect(defs.flatMap((d) => scanDefinition(d))).toEqual([]);
     const f = scanServer(defs);
-    expect(f).toEqual([expect.objectContaining({ rule: 'override-instructions', tool: null, where: 'all tools' })]);
+    expect(f).toEqual([
+      expect.objectContaining({ rule: 'override-instructions', tool: null, where: 'all tools' }),
+    ]);
   });
 
   it('keeps excerpts short and spells out invisible characters', () => {
