@@ -15,6 +15,7 @@ import { parseArgs } from 'node:util';
 import { listPending } from '../../src/approvals/client.js';
 import { makeBenchPki } from './pki.js';
 import { benchDecide, benchScan } from './in-process.js';
+import { benchPins } from './pins.js';
 import {
   findMitmdump,
   killAll,
@@ -122,6 +123,8 @@ async function main(): Promise<void> {
     const decide = [benchDecide(10, SIZES.decideBatches), benchDecide(1000, SIZES.decideBatches)];
     step(`in-process: output scan of a ${(SIZES.bigBytes / 1e6).toFixed(0)} MB tool result`);
     const scan = benchScan(SIZES.bigBytes, SIZES.scanRounds);
+    step('in-process: pins and poisoning scan of a 100-tool tools/list');
+    const pins = benchPins(100, quick ? 20 : 300);
 
     step('direct: load generator → upstream');
     const direct = await runDirect(plan, pki.caPath);
@@ -212,6 +215,7 @@ async function main(): Promise<void> {
       pendingSeen,
       decide,
       scan,
+      pins,
       wrap,
       wrapNote,
     });

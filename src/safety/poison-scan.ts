@@ -67,7 +67,7 @@ const RULES: Rule[] = [
     severity: 'medium',
     re: /\b(?:when|whenever|if)\s+(?:using|calling|invoking|you\s+(?:use|call))\s+(?:the\s+)?[`'"]?[\w.-]+[`'"]?\s+tool\b|\bside\s+effects?\s+on\b|\b(?:also\s+present|other)\s+[`'"]?[\w.-]+[`'"]?\s+tool\s+(?:must|should|will)\b|\binstead\s+of\s+(?:using\s+)?(?:the\s+)?[`'"]?[\w.-]+[`'"]?\s+tool\b|\b(?:all|every)\s+(?:emails?|messages?|requests?|payments?)\s+(?:must|should)\s+(?:be\s+)?(?:sent|forwarded|redirected|routed)\s+to\b/i,
   },
-  { id: 'base64-blob', severity: 'medium', re: /[A-Za-z0-9+/]{80,}={0,2}/ },
+  { id: 'base64-blob', severity: 'medium', re: /(?<![A-Za-z0-9+/])[A-Za-z0-9+/]{80,}={0,2}/ },
   { id: 'hex-blob', severity: 'medium', re: /\b[0-9a-fA-F]{64,}\b/ },
   {
     id: 'credential-mention',
@@ -117,57 +117,96 @@ function collectStrings(v: JsonValue, path: string, out: Array<[string, string]>
     }
 }
 
-function scanText(text: string, tool: string | null, where: string, into: PoisonFinding[]): void {
-  for (const r of RULES) {
-    const m = r.re.exec(text);
-    if (m)
+interface Segment {
+  start: number;
+  end: number;
+  tool: string;
+  where: string;
+}
+
+/** Strings laid end to end, each remembered by its span, so one regex pass covers them all. */
+class Corpus {
+  text = '';
+  readonly segs: Segment[] = [];
+  add(tool: string, where: string, s: string): void {
+    if (this.text) this.text += ' \n ';
+    this.segs.push({ start: this.text.length, end: this.text.length + s.length, tool, where });
+    this.text += s;
+  }
+  /** The segment holding offset i (binary search), or null inside a separator. */
+  at(i: number): Segment | null {
+    let lo = 0;
+    let hi = this.segs.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      const sg = this.segs[mid]!;
+      if (i < sg.start) hi = mid - 1;
+      else if (i >= sg.end) lo = mid + 1;
+      else return sg;
+    }
+    return null;
+  }
+}
+
+const MAX_MATCHES_PER_RULE = 32;
+const GLOBAL_RULES = RULES.map((r) => ({ ...r, re: new RegExp(r.re.source, r.re.flags + 'g') }));
+
+/**
+ * Each rule runs once over the corpus. A match inside one string is that tool's finding; one
+ * that spans tools is a payload split across them (tool null), reported only where `split`.
+ */
+function scanCorpus(c: Corpus, split: boolean, into: PoisonFinding[], seen: Set<string>): void {
+  for (const r of GLOBAL_RULES) {
+    r.re.lastIndex = 0;
+    let m: RegExpExecArray | null;
+    for (let n = 0; n < MAX_MATCHES_PER_RULE && (m = r.re.exec(c.text)) !== null; n++) {
+      if (m[0].length === 0) r.re.lastIndex++;
+      const a = c.at(m.index) ?? c.at(m.index + 1);
+      const b = c.at(m.index + m[0].length - 1) ?? c.at(m.index + m[0].length - 2);
+      if (!a || !b) continue;
+      const sameTool = a.tool === b.tool;
+      if (!sameTool && !split) continue;
+      const tool = sameTool ? a.tool : null;
+      const key = `${r.id}\0${tool ?? ''}\0${sameTool ? a.where : ''}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
       into.push({
         rule: r.id,
         severity: r.severity,
         tool,
-        where,
-        excerpt: excerptOf(text, m.index, m[0].length),
+        where: sameTool ? a.where : 'all tools',
+        excerpt: excerptOf(c.text, m.index, m[0].length),
       });
+    }
   }
 }
 
 /** Findings in one definition. */
 export function scanDefinition(def: ToolDefinition): PoisonFinding[] {
-  const strings: Array<[string, string]> = [];
-  collectStrings(def, '', strings);
-  const out: PoisonFinding[] = [];
-  for (const [where, text] of strings) scanText(text, def.name, where, out);
-  return out;
-}
-
-/** The text of a definition that reads as prose, joined for the cross-tool scan. */
-function proseOf(def: ToolDefinition): string {
-  const strings: Array<[string, string]> = [];
-  collectStrings(def, '', strings);
-  return strings
-    .filter(([w]) => w !== 'name' && !w.endsWith('(key)'))
-    .map(([, t]) => t)
-    .join(' ');
+  return scanServer([def]);
 }
 
 /**
- * Findings per tool, plus those that appear only when the whole server's text is read in one
- * go (a payload split across tools), reported with `tool: null`.
+ * Findings per tool, plus those that appear only when the whole server's prose is read in one
+ * go (a payload split across tools), reported with `tool: null`. Names and property names are
+ * scanned on their own, never joined with their neighbours.
  */
 export function scanServer(defs: ToolDefinition[]): PoisonFinding[] {
-  const out: PoisonFinding[] = [];
-  const perTool = new Set<string>();
+  const prose = new Corpus();
+  const labels = new Corpus();
   for (const d of defs) {
-    const f = scanDefinition(d);
-    for (const x of f) perTool.add(x.rule);
-    out.push(...f);
+    const strings: Array<[string, string]> = [];
+    collectStrings(d, '', strings);
+    for (const [where, text] of strings)
+      if (where === 'name' || where.endsWith('(key)')) labels.add(d.name, where.replace('(key)', ''), text);
+      else prose.add(d.name, where, text);
   }
-  if (defs.length > 1) {
-    const joined: PoisonFinding[] = [];
-    scanText(defs.map(proseOf).join(' '), null, 'all tools', joined);
-    for (const f of joined) if (!perTool.has(f.rule)) out.push(f);
-  }
-  return out;
+  const out: PoisonFinding[] = [];
+  const seen = new Set<string>();
+  scanCorpus(prose, true, out, seen);
+  scanCorpus(labels, false, out, seen);
+  const perTool = new Set(out.filter((f) => f.tool !== null).map((f) => f.rule));
+  return out.filter((f) => f.tool !== null || !perTool.has(f.rule));
 }
 
 /** Findings that make a definition poisoned (low ones are only recorded). */

@@ -52,6 +52,7 @@ interface Seen {
 }
 
 const MAX_SESSIONS = 10_000;
+const REFRESH_MS = 200;
 const STRICTNESS: Record<DecisionKind, number> = { allow: 0, approve: 1, deny: 2 };
 export const REVIEW_MARK =
   '[gov: this tool changed since it was pinned or looks poisoned; calls to it are reviewed] ';
@@ -63,6 +64,7 @@ export function serverKey(server: ServerIdentity): string {
 export class ToolPins {
   private file: PinsFile | null = null;
   private fileMtime = -1;
+  private checkedAt = 0;
   /** What each server last showed (any session). */
   private readonly current = new Map<string, Map<string, Seen>>();
   /** Findings visible only in a server's joined text (payloads split across tools). */
@@ -71,6 +73,10 @@ export class ToolPins {
   private readonly shown = new Map<string, Map<string, string>>();
   private readonly alerted = new Set<string>();
   private readonly scanCache = new Map<string, PoisonFinding[]>();
+  private readonly lastList = new Map<
+    string,
+    { raw: string; defs: Array<{ definition: ToolDefinition; fingerprint: string }> }
+  >();
 
   constructor(
     private readonly path: string,
@@ -78,12 +84,19 @@ export class ToolPins {
     private readonly now: () => string = () => new Date().toISOString(),
   ) {}
 
-  /** The store, re-read when another process (`gov pins accept`) changed it. */
+  /**
+   * The store, re-read when another process (`gov pins accept`) changed it. Its mtime is
+   * looked at most every REFRESH_MS, so a call pays for a stat only now and then.
+   */
   private pins(): PinsFile {
-    const m = pinsMtime(this.path);
-    if (this.file === null || m !== this.fileMtime) {
-      this.file = readPins(this.path);
-      this.fileMtime = m;
+    const t = Date.now();
+    if (this.file === null || t - this.checkedAt >= REFRESH_MS) {
+      this.checkedAt = t;
+      const m = pinsMtime(this.path);
+      if (this.file === null || m !== this.fileMtime) {
+        this.file = readPins(this.path);
+        this.fileMtime = m;
+      }
     }
     return this.file;
   }
@@ -131,11 +144,7 @@ export class ToolPins {
     const tools = toolsOf(result);
     if (tools === null) return { result, changed: false, alerts: [] };
     const key = serverKey(server);
-    const defs: Array<{ definition: ToolDefinition; fingerprint: string }> = [];
-    for (const t of tools) {
-      const definition = definitionOf(t);
-      if (definition) defs.push({ definition, fingerprint: fingerprintOf(definition) });
-    }
+    const defs = this.definitions(key, tools);
     const alerts: PinAlert[] = [];
     const review = new Set<string>();
     if (!this.isPinnedServer(key)) {
@@ -202,6 +211,27 @@ export class ToolPins {
     if (this.shown.size >= MAX_SESSIONS) this.shown.clear();
     this.shown.set(`${key}\0${sessionId ?? ''}`, shownNow);
     return { result: out, changed, alerts };
+  }
+
+  /**
+   * Definitions and fingerprints of a list; a list byte-identical to the server's previous one
+   * (the common case: every session lists the same tools) reuses them.
+   */
+  private definitions(
+    key: string,
+    tools: JsonValue[],
+  ): Array<{ definition: ToolDefinition; fingerprint: string }> {
+    const raw = JSON.stringify(tools);
+    const last = this.lastList.get(key);
+    if (last?.raw === raw) return last.defs;
+    const defs: Array<{ definition: ToolDefinition; fingerprint: string }> = [];
+    for (const t of tools) {
+      const definition = definitionOf(t);
+      if (definition) defs.push({ definition, fingerprint: fingerprintOf(definition) });
+    }
+    if (this.lastList.size >= MAX_SESSIONS) this.lastList.clear();
+    this.lastList.set(key, { raw, defs });
+    return defs;
   }
 
   private poisonAlert(

@@ -67,6 +67,9 @@ describe('npm run bench --quick', () => {
           'sse_stream',
           'scan_string',
           'scan_json',
+          'pins_list_first',
+          'pins_list_again',
+          'pins_call',
           'rss_held',
           'wrap_p50',
         ]) {

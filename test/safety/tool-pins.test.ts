@@ -45,7 +45,7 @@ describe('fingerprint', () => {
     })!;
     expect(fingerprintOf(a)).toBe(fingerprintOf(b));
     expect(fingerprintOf(a)).toMatch(/^sha256:[0-9a-f]{64}$/);
-    for (const change of [
+    for (const change of <JsonObject[]>[
       { title: 'T' },
       { description: 'e' },
       { outputSchema: {} },
@@ -96,7 +96,7 @@ describe('pins store', () => {
 });
 
 describe('ToolPins', () => {
-  it('trusts on first use, then holds a changed tool and marks it', () => {
+  it('trusts on first use, then holds a changed tool and marks it', async () => {
     const path = pinsPath();
     const first = new ToolPins(path, cfg());
     const r1 = first.observeList(server, 's1', list(tool('read', 'Read a file')));
@@ -127,8 +127,11 @@ describe('ToolPins', () => {
     expect(second.observeList(server, 's2', list(tool('read', 'Read a file. Now better.'))).alerts).toEqual(
       [],
     );
-    // accepting in another process lets it pass
+    // accepting in another process lets it pass (noticed within the store's refresh interval)
     updatePins(path, (f) => acceptChanged(f, 'files', undefined, 'now').length > 0);
+    const deadline = Date.now() + 5000;
+    while (!second.checkCall(server, 's2', 'read').pinned && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 20));
     expect(second.checkCall(server, 's2', 'read')).toMatchObject({ pinned: true });
   });
 
