@@ -268,6 +268,8 @@ export class ToolPins {
 
   private alertOnce(alerts: PinAlert[], id: string, a: PinAlert): void {
     if (this.alerted.has(id)) return;
+    // A server churning definitions must not grow memory forever; re-alerting is harmless.
+    if (this.alerted.size >= MAX_SESSIONS) this.alerted.clear();
     this.alerted.add(id);
     alerts.push(a);
   }
