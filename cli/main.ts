@@ -18,12 +18,16 @@ const COMMANDS: Record<string, { load: () => Promise<CommandModule>; summary: st
   pending: { load: () => import('./commands/pending.js'), summary: 'list held calls' },
   approve: { load: () => import('./commands/approve.js'), summary: 'approve a held call' },
   deny: { load: () => import('./commands/deny.js'), summary: 'deny a held call' },
-  policy: { load: () => import('./commands/policy.js'), summary: 'policy check|eval' },
+  policy: { load: () => import('./commands/policy.js'), summary: 'policy check|eval|test|replay' },
   init: { load: () => import('./commands/init.js'), summary: 'write a starter gov.yaml' },
   ca: { load: () => import('./commands/ca.js'), summary: 'ca path|regenerate' },
   doctor: {
     load: () => import('./commands/doctor.js'),
     summary: 'check prerequisites (keyring, CA, isolation)',
+  },
+  pins: {
+    load: () => import('./commands/pins.js'),
+    summary: 'pins list|diff|accept|rm: pinned tool definitions',
   },
 };
 

@@ -14,6 +14,7 @@ import { shadowed } from './pipeline/shadow.js';
 import { RunTaint, taintIn } from './pipeline/taint.js';
 import { formatDurationMs } from './pipeline/duration-text.js';
 import { traceOf } from './audit/trace-context.js';
+import { withPins, type CallPins } from './safety/tool-pins.js';
 
 export type { PipelineDeps } from './pipeline/stages.js';
 
@@ -227,7 +228,9 @@ export class Pipeline {
     if (this.runTaint.sources.length > 0) input.taintSources = this.runTaint.sources;
     let decision: PolicyDecision;
     try {
-      decision = policy.decide(input);
+      const pins = this.checkPins(env);
+      if (pins) input.toolInfo = { annotations: pins.annotations, pinned: pins.pinned };
+      decision = withPins(policy.decide(input), pins);
     } catch (err) {
       decision = {
         decision: 'deny',
@@ -292,6 +295,12 @@ export class Pipeline {
       return { action: 'forward', call };
     }
     return this.awaitApproval(env, call, opts);
+  }
+
+  /** Pins of a tools/call's tool (throws if pins.json is unreadable: the caller denies). */
+  private checkPins(env: Envelope): CallPins | undefined {
+    if (!this.deps.pins || env.method !== 'tools/call' || env.tool === undefined) return undefined;
+    return this.deps.pins.checkCall(env.server, env.sessionId, env.tool);
   }
 
   private async awaitApproval(env: Envelope, call: CallContext, opts: GovernOptions): Promise<Governed> {
@@ -407,6 +416,10 @@ export class Pipeline {
     let message = msg;
     let changed = false;
     const counts: Record<string, number> = {};
+    if (answering?.env.method === 'tools/list' && this.deps.pins && message['result'] !== undefined) {
+      message = this.observeToolsList(message, answering.env);
+      changed = message !== msg;
+    }
     if (
       answering &&
       answering.env.method === 'tools/list' &&
@@ -434,6 +447,26 @@ export class Pipeline {
       if (why !== null) this.taint(answering, why);
     }
     return { message, counts, changed };
+  }
+
+  /**
+   * Pins and scans the tool definitions a tools/list response shows the agent; records an
+   * alert per change or poisoning finding. If pins.json cannot be used, the list is withheld.
+   */
+  private observeToolsList(message: JsonObject, env: Envelope): JsonObject {
+    try {
+      const o = this.deps.pins!.observeList(env.server, env.sessionId, message['result'] as JsonValue);
+      for (const a of o.alerts)
+        void this.alert({ reason: a.reason, server: a.server, transport: env.transport, detail: a.detail });
+      return o.changed ? { ...message, result: o.result } : message;
+    } catch (err) {
+      this.deps.log.warn(`tool pins failed: ${(err as Error).message}`);
+      return {
+        jsonrpc: '2.0',
+        id: message['id'] ?? null,
+        error: { code: -32603, message: `gov could not check tool pins: ${(err as Error).message}` },
+      };
+    }
   }
 
   /** The outcome record for a forwarded call (after the response, or a failure). */

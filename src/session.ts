@@ -15,6 +15,8 @@ import { newRunId } from './audit/run-id.js';
 import { ApprovalBroker } from './approvals/broker.js';
 import { startControlServer, type ControlServer } from './approvals/control-socket.js';
 import { createRedactor } from './safety/redact.js';
+import { ToolPins } from './safety/tool-pins.js';
+import { loadDeclaredPins } from './safety/declared-pins.js';
 import type { PromptPurpose } from '../vault/store.js';
 import type { CredentialInjector } from '../vault/inject.js';
 import { Pipeline } from './pipeline.js';
@@ -117,6 +119,13 @@ export async function openSession(o: SessionOptions): Promise<GovernedSession> {
     secrets: policy.redact.secrets,
   });
 
+  const pins = new ToolPins(paths.pins, {
+    onChange: policy.pins.onChange,
+    onPoison: policy.pins.onPoison,
+    changedTools: policy.pins.changedTools,
+    declared: loadDeclaredPins(policy.pins, policy.source),
+  });
+
   const run = newRunId();
   ensureDir(paths.audit);
   const signer = await openAuditSigner({ home: paths.home, env });
@@ -170,6 +179,7 @@ export async function openSession(o: SessionOptions): Promise<GovernedSession> {
     audit,
     redactor,
     credentials,
+    pins,
     digestArgs: (a) => digestArgs(a),
     approvalTimeoutMs: o.approvalTimeoutMs,
     shadow: o.shadow,

@@ -15,6 +15,7 @@ import { parseArgs } from 'node:util';
 import { listPending } from '../../src/approvals/client.js';
 import { makeBenchPki } from './pki.js';
 import { benchDecide, benchScan } from './in-process.js';
+import { benchPins } from './pins.js';
 import {
   findMitmdump,
   killAll,
@@ -131,6 +132,8 @@ async function main(): Promise<void> {
     const policyTest = benchPolicyTest(1000, quick ? 1 : 5);
     step(`in-process: output scan of a ${(SIZES.bigBytes / 1e6).toFixed(0)} MB tool result`);
     const scan = benchScan(SIZES.bigBytes, SIZES.scanRounds);
+    step('in-process: pins and poisoning scan of a 100-tool tools/list');
+    const pins = benchPins(100, quick ? 20 : 300);
 
     step('direct: load generator → upstream');
     const direct = await runDirect(plan, pki.caPath);
@@ -240,6 +243,7 @@ async function main(): Promise<void> {
       decide,
       policyTest,
       scan,
+      pins,
       wrap,
       wrapNote,
       startup,

@@ -5,6 +5,7 @@ import type { benchDecide, benchScan } from './in-process.js';
 import type { benchWrap } from './wrap.js';
 import type { StartupResult } from './startup.js';
 import type { benchPolicyTest } from './policy-test.js';
+import type { PinsFigure } from './pins.js';
 import { round } from './stats.js';
 
 export interface Inputs {
@@ -20,6 +21,7 @@ export interface Inputs {
   decide: ReturnType<typeof benchDecide>[];
   policyTest: ReturnType<typeof benchPolicyTest>;
   scan: ReturnType<typeof benchScan>;
+  pins: PinsFigure;
   wrap: Awaited<ReturnType<typeof benchWrap>> | null;
   wrapNote: string;
   startup: StartupResult | null;
@@ -175,6 +177,40 @@ export function buildRows(i: Inputs): Row[] {
     pass: pt.wallMs < 1000,
     note: `median of ${pt.runs} runs of the real CLI, node start-up included`,
   });
+  rows.push(
+    {
+      id: 'pins_list_first',
+      figure: `pins + poisoning scan of a ${i.pins.tools}-tool tools/list, first time in a process`,
+      unit: 'ms',
+      method: 'in-process',
+      direct: null,
+      gov: i.pins.firstMedianMs,
+      target: '≤ 1 ms',
+      pass: i.pins.firstMedianMs <= 1,
+      note: 'median; fingerprints and a full scan of every definition',
+    },
+    {
+      id: 'pins_list_again',
+      figure: `pins + poisoning scan of a ${i.pins.tools}-tool tools/list seen before`,
+      unit: 'ms',
+      method: 'in-process',
+      direct: null,
+      gov: i.pins.againMedianMs,
+      target: '≤ 1 ms',
+      pass: i.pins.againMedianMs <= 1,
+      note: 'median; an identical list reuses its fingerprints and scan',
+    },
+    {
+      id: 'pins_call',
+      figure: 'pin check per tools/call, p50',
+      unit: 'µs',
+      method: 'in-process',
+      direct: null,
+      gov: i.pins.callP50Us,
+      target: 'no measurable change',
+      pass: null,
+    },
+  );
   const fh = latencyRow(
     'first_host',
     'first request to a never-seen host',

@@ -12,6 +12,8 @@ import type {
 } from '../types.js';
 import type { CredentialInjector } from '../../vault/inject.js';
 import type { Redactor } from '../safety/redact.js';
+import type { ToolPins } from '../safety/tool-pins.js';
+import type { ToolInfo } from '../policy/compiled.js';
 
 /**
  * The small interfaces the pipeline needs from each stage. Stages never import one another;
@@ -27,6 +29,7 @@ export interface PolicyStage {
     uri?: string;
     args: JsonObject;
     run: string;
+    toolInfo?: ToolInfo;
   }): PolicyDecision;
   /** Which part of the deciding rule matched; called only for denials and held calls. */
   explain?(input: Parameters<PolicyStage['decide']>[0], decision: PolicyDecision): string | undefined;
@@ -56,6 +59,9 @@ export interface ApprovalStage {
   ): Promise<ApprovalVerdict>;
 }
 
+/** Pins and the poisoning scan (src/safety/tool-pins.ts). */
+export type PinStage = Pick<ToolPins, 'observeList' | 'checkCall'>;
+
 /** Output scanning (src/safety/redact.ts). */
 export type RedactionStage = Pick<Redactor, 'redactJson' | 'redactString'>;
 
@@ -71,6 +77,8 @@ export interface PipelineDeps {
   audit: AuditSink;
   redactor: RedactionStage;
   credentials?: CredentialStage | undefined;
+  /** Tool-definition pins and the poisoning scan (src/safety/tool-pins.ts). */
+  pins?: PinStage | undefined;
   digestArgs(args: JsonValue): string;
   /** `--approval-timeout`; a rule's own timeout wins over it, it wins over the policy's. */
   approvalTimeoutMs?: number | undefined;

@@ -1,6 +1,6 @@
 /**
- * `when:` expressions: CEL (via @marcbachmann/cel-js) over {args, tool, server, method, run},
- * where run is {id, tainted, taint_sources}.
+ * `when:` expressions: CEL (via @marcbachmann/cel-js) over {args, tool, server, method, run,
+ * tool_annotations, tool_pinned}, where run is {id, tainted, taint_sources}.
  * Parsed and type-checked once at compile time; evaluation never throws — an error or a
  * non-boolean result comes back as a message so decide() can fail closed.
  */
@@ -37,6 +37,10 @@ export interface CelContext {
   server: string;
   method: string;
   run: CelRun;
+  /** The tool's four behaviour hints, spec defaults filled in (untrusted unless tool_pinned). */
+  tool_annotations: Record<string, boolean>;
+  /** The tool's current definition is one the user pinned (see docs/pins.md). */
+  tool_pinned: boolean;
 }
 
 export type WhenCompileResult =
@@ -60,7 +64,9 @@ function celEnv(): Environment {
       .registerVariable('tool', 'string')
       .registerVariable('server', 'string')
       .registerVariable('method', 'string')
-      .registerVariable('run', 'map');
+      .registerVariable('run', 'map')
+      .registerVariable('tool_annotations', 'map')
+      .registerVariable('tool_pinned', 'bool');
   }
   return env;
 }

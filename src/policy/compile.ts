@@ -145,6 +145,7 @@ export function compilePolicy(spec: PolicySpec, meta: CompileMeta): CompiledPoli
     denyAs: spec.denyAs,
     credentials: spec.credentials,
     redact: spec.redact,
+    pins: spec.pins,
     hostMatches,
     isPassthrough: (host, port) => passthrough.length > 0 && hostMatches(passthrough, host, port, port),
     isWebSocketHost: (host, port) => websocket.length > 0 && hostMatches(websocket, host, port, port),

@@ -11,6 +11,7 @@ import type {
   Transport,
 } from '../types.js';
 import type { AuditOtlpSpec } from './schema.js';
+import type { PinsSpec } from './pins-schema.js';
 
 /** What decide() looks at: one client→server message, reduced to what policy matches on. */
 export interface PolicyInput {
@@ -26,7 +27,26 @@ export interface PolicyInput {
   run: string;
   /** Calls whose output tainted the run (a secret or an injection pattern); `run.taint_sources`. */
   taintSources?: readonly string[];
+  /** tools/call: the tool's behaviour hints and pin state (from the pins stage). */
+  toolInfo?: ToolInfo;
 }
+
+/** What the pins stage knows about a called tool; `when` sees tool_annotations and tool_pinned. */
+export interface ToolInfo {
+  annotations: {
+    readOnlyHint: boolean;
+    destructiveHint: boolean;
+    idempotentHint: boolean;
+    openWorldHint: boolean;
+  };
+  pinned: boolean;
+}
+
+/** No pins stage, or nothing known: the spec's defaults (destructive, open-world), not pinned. */
+export const UNKNOWN_TOOL_INFO: ToolInfo = {
+  annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true },
+  pinned: false,
+};
 
 /** A `credentials:` entry: which vault secret goes into which header for which hosts. */
 export interface CredentialBinding {
@@ -87,6 +107,8 @@ export interface CompiledPolicy {
   isWebSocketHost(host: string, port: number): boolean;
   /** `isolate: required` in the policy file. */
   isolateRequired: boolean;
+  /** `pins:` — how changed and poisoned tool definitions are governed, and declared pins. */
+  pins: PinsSpec;
   /** Each rule in order with its explanation in words (for `gov policy check` and UIs). */
   describeRules(): RuleSummary[];
 }

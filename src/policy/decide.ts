@@ -9,7 +9,7 @@
 import type { Constraints, DecisionKind, PolicyDecision } from '../types.js';
 import type { CelContext, CompiledWhen } from './cel.js';
 import { toCelArgs } from './cel.js';
-import type { PolicyInput, UnknownServers } from './compiled.js';
+import { UNKNOWN_TOOL_INFO, type PolicyInput, type UnknownServers } from './compiled.js';
 import type { Glob } from './glob.js';
 
 export interface CompiledRule {
@@ -135,6 +135,8 @@ export function createDecider(opts: DeciderOptions): { decide: Decide; candidate
             tainted: (input.taintSources?.length ?? 0) > 0,
             taint_sources: [...(input.taintSources ?? [])],
           },
+          tool_annotations: { ...(input.toolInfo ?? UNKNOWN_TOOL_INFO).annotations },
+          tool_pinned: (input.toolInfo ?? UNKNOWN_TOOL_INFO).pinned,
         };
         const res = r.when.evaluate(ctx);
         if (!res.ok)

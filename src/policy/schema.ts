@@ -8,6 +8,7 @@ import type { Constraints, DecisionKind } from '../types.js';
 import type { CredentialBinding, UnknownServers } from './compiled.js';
 import { parseDurationMs, parseRate } from './duration.js';
 import { splitHostPort } from './glob.js';
+import { PINS_KEYS, pinsSchema, type PinsSpec } from './pins-schema.js';
 
 export interface RuleSpec {
   id: string;
@@ -48,6 +49,7 @@ export interface PolicySpec {
   auditOtlp?: AuditOtlpSpec;
   /** `mode: shadow` for the whole policy: every decision is advisory. */
   mode: 'enforce' | 'shadow';
+  pins: PinsSpec;
 }
 
 export interface AuditOtlpSpec {
@@ -85,6 +87,7 @@ const KEYS: Record<string, string[]> = {
     'isolate',
     'audit',
     'mode',
+    'pins',
   ],
   rule: [
     'id',
@@ -102,6 +105,7 @@ const KEYS: Record<string, string[]> = {
   constraints: ['max_calls', 'rate', 'timeout'],
   credential: ['secret', 'hosts', 'header', 'format', 'env', 'scheme', 'inject'],
   output: ['redact'],
+  pins: PINS_KEYS,
 };
 
 function keysAt(path: (string | number)[]): string[] {
@@ -111,6 +115,7 @@ function keysAt(path: (string | number)[]): string[] {
   if (p === 'rules.#.constraints') return KEYS['constraints'] ?? [];
   if (p === 'credentials.#') return KEYS['credential'] ?? [];
   if (p === 'output') return KEYS['output'] ?? [];
+  if (p === 'pins') return KEYS['pins'] ?? [];
   return [];
 }
 
@@ -356,6 +361,7 @@ const root = z
       .strict()
       .optional(),
     mode: z.enum(['enforce', 'shadow']).default('enforce'),
+    pins: emptyAsNone(pinsSchema),
   })
   .strict()
   .superRefine((doc, ctx) => {
@@ -460,6 +466,7 @@ const root = z
       isolateRequired: doc.isolate === 'required',
       ...(doc.audit ? { auditOtlp: doc.audit.export.otlp } : {}),
       mode: doc.mode,
+      pins: doc.pins,
     };
   });
 

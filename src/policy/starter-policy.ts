@@ -23,9 +23,9 @@ approval_timeout: 120s
 # Rules: the first rule that matches decides. A rule matches on
 #   server  registry name(s)            tool  glob(s) over the tool (or prompt) name
 #   method  default tools/call           uri   glob(s) for resources/read (** crosses /)
-#   when    a CEL expression over {args, tool, server, method, run}, run being
-#           {id, tainted, taint_sources}; if it fails to evaluate (say, a missing
-#           argument) the call is denied
+#   when    a CEL expression over {args, tool, server, method, run, tool_annotations,
+#           tool_pinned}, run being {id, tainted, taint_sources}; if it fails to evaluate
+#           (say, a missing argument) the call is denied
 # and decides allow | deny | approve, with an optional reason shown to the agent.
 rules:
   - id: read-only-tools
@@ -50,6 +50,15 @@ rules:
     when: run.tainted
     decision: approve
     reason: this run read untrusted output; writes and sends need approval
+  # Annotations come from the server and are only hints: believe readOnlyHint only while
+  # the tool's definition is one you pinned, and hold anything that may be destructive
+  # (a tool without annotations may be, says the MCP spec).
+  - id: pinned-read-only
+    when: tool_pinned && tool_annotations.readOnlyHint
+    decision: allow
+  - id: destructive-tools
+    when: tool_annotations.destructiveHint
+    decision: approve
 
   # A bounded allow: at most 50 calls per run, 10 a minute, 30s upstream timeout.
   - id: bounded-writes
@@ -86,4 +95,14 @@ tools_list: hide_denied        # hide tools that are always denied from tools/li
 deny_as: error                 # error (JSON-RPC -32003) | result (an isError tool result)
 passthrough: []                # host globs tunnelled without decryption, e.g. "*.internal:443"
 websocket: []                  # host globs that may open a raw WebSocket tunnel (audited, no credentials, not inspected)
+
+# Tool definitions are pinned on first use ($GOV_HOME/pins.json; see 'gov pins list').
+# A changed or new tool on a pinned server: deny | approve | allow; a definition that looks
+# poisoned (hidden instructions, credential requests): deny | approve | warn.
+pins:
+  on_change: approve
+  on_poison: approve
+  changed_tools: mark          # mark the tool in tools/list (or: hide)
+  # servers:                   # pins shipped with the policy ('gov pins list --json')
+  #   github: { file: pins/github.json }
 `;

@@ -101,7 +101,13 @@ describe('the gov init starter policy', () => {
     expect(p.ruleCount).toBeGreaterThan(0);
     expect(p.decide(call('get_file')).decision).toBe('allow');
     expect(p.decide(call('shell_exec')).decision).toBe('deny');
-    expect(p.decide(call('delete_repo'))).toMatchObject({ decision: 'approve', rule: 'default' });
+    expect(p.decide(call('delete_repo'))).toMatchObject({ decision: 'approve', rule: 'destructive-tools' });
+    const hints = { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false };
+    const readOnly = (pinned: boolean) => ({ ...call('lookup'), toolInfo: { annotations: hints, pinned } });
+    // readOnlyHint is believed only while the definition is pinned
+    expect(p.decide(readOnly(true))).toMatchObject({ decision: 'allow', rule: 'pinned-read-only' });
+    expect(p.decide(readOnly(false))).toMatchObject({ decision: 'approve', rule: 'default' });
+    expect(p.pins).toMatchObject({ onChange: 'approve', onPoison: 'approve', changedTools: 'mark' });
     expect(p.decide(message('resources/read', { uri: 'file:///home/me/.env' })).decision).toBe('deny');
     expect(p.approvalTimeoutMs).toBe(120_000);
   });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { policy, problems } from './helpers.js';
+import { parsePolicySpec } from '../../src/policy/schema.js';
 
 describe('gov.yaml schema errors name file:line:col and what was expected', () => {
   it('rejects an unsupported version at the value', () => {
@@ -207,5 +208,46 @@ describe('gov.yaml schema errors name file:line:col and what was expected', () =
     expect(policy('version: 1\n').digest).toBe(p.digest);
     expect(policy('version: 1\n# changed\n').digest).not.toBe(p.digest);
     expect(p.source).toBe('gov.yaml');
+  });
+});
+
+describe('pins section', () => {
+  const fp = `sha256:${'a'.repeat(64)}`;
+  it('defaults to approve/approve/mark and accepts declared pins inline or as a file', () => {
+    const none = parsePolicySpec({ version: 1 });
+    expect(none.ok && none.spec.pins).toEqual({
+      onChange: 'approve',
+      onPoison: 'approve',
+      changedTools: 'mark',
+      servers: [],
+    });
+    const r = parsePolicySpec({
+      version: 1,
+      pins: {
+        on_change: 'deny',
+        on_poison: 'warn',
+        changed_tools: 'hide',
+        servers: { gh: { get_issue: fp }, fs: { file: 'pins/fs.json' } },
+      },
+    });
+    expect(r.ok && r.spec.pins).toEqual({
+      onChange: 'deny',
+      onPoison: 'warn',
+      changedTools: 'hide',
+      servers: [
+        ['gh', { tools: { get_issue: fp } }],
+        ['fs', { tools: {}, file: 'pins/fs.json' }],
+      ],
+    });
+  });
+
+  it('rejects unknown keys, bad values and malformed fingerprints', () => {
+    expect(problems('version: 1\npins: { on_poison: allow }\n')[0]).toMatch(
+      /expected one of deny, approve, warn/,
+    );
+    expect(problems('version: 1\npins: { bogus: 1 }\n')[0]).toMatch(/unknown key 'bogus'.*on_change/);
+    expect(problems('version: 1\npins: { servers: { gh: { t: "sha256:xyz" } } }\n').join(' ')).toMatch(
+      /fingerprint/,
+    );
   });
 });

@@ -1,0 +1,328 @@
+/**
+ * The pins stage: what gov knows about the tool definitions each server shows, and what it
+ * means for a call. On every `tools/list` it pins a new server's tools (trust on first use),
+ * notices changed and new tools, scans for poisoning and marks or hides what needs review.
+ * On every `tools/call` it compares what this session was shown, and what the server last
+ * showed anyone, with the pins — so a definition changed between list and call, or a tool
+ * the agent was never shown, is governed as a change.
+ */
+import type { DecisionKind, JsonObject, JsonValue, PolicyDecision, ServerIdentity } from '../types.js';
+import { scanServer, isPoisoning, type PoisonFinding } from './poison-scan.js';
+import { pinAll, pinsMtime, readPins, recordChanged, updatePins, type PinsFile } from './pins-store.js';
+import {
+  annotationsOf,
+  definitionOf,
+  fingerprintOf,
+  shortFingerprint,
+  toolsOf,
+  type ToolAnnotations,
+  type ToolDefinition,
+} from './tool-definition.js';
+
+export type OnChange = 'deny' | 'approve' | 'allow';
+export type OnPoison = 'deny' | 'approve' | 'warn';
+
+export interface PinsConfig {
+  onChange: OnChange;
+  onPoison: OnPoison;
+  /** What the agent's tools/list shows of a tool that needs review. */
+  changedTools: 'mark' | 'hide';
+  /** Pins shipped in gov.yaml: server name → tool → accepted fingerprints. */
+  declared: ReadonlyMap<string, ReadonlyMap<string, string>>;
+}
+
+export interface PinAlert {
+  reason: string;
+  server: ServerIdentity;
+  detail: JsonObject;
+}
+
+export interface CallPins {
+  annotations: ToolAnnotations;
+  /** The tool's current definition is one the user accepted. */
+  pinned: boolean;
+  /** What pins require of this call, when more than the policy's say. */
+  decision?: { decision: DecisionKind; rule: 'pins-change' | 'pins-poison'; reason: string };
+}
+
+interface Seen {
+  fingerprint: string;
+  definition: ToolDefinition;
+  findings: PoisonFinding[];
+}
+
+const MAX_SESSIONS = 10_000;
+const REFRESH_MS = 200;
+const STRICTNESS: Record<DecisionKind, number> = { allow: 0, approve: 1, deny: 2 };
+export const REVIEW_MARK =
+  '[gov: this tool changed since it was pinned or looks poisoned; calls to it are reviewed] ';
+
+export function serverKey(server: ServerIdentity): string {
+  return server.name ?? server.url;
+}
+
+export class ToolPins {
+  private file: PinsFile | null = null;
+  private fileMtime = -1;
+  private checkedAt = 0;
+  /** What each server last showed (any session). */
+  private readonly current = new Map<string, Map<string, Seen>>();
+  /** Findings visible only in a server's joined text (payloads split across tools). */
+  private readonly serverFindings = new Map<string, PoisonFinding[]>();
+  /** Per server and session: tool → fingerprint of the definition the agent was shown. */
+  private readonly shown = new Map<string, Map<string, string>>();
+  private readonly alerted = new Set<string>();
+  private readonly scanCache = new Map<string, PoisonFinding[]>();
+  private readonly lastList = new Map<
+    string,
+    { raw: string; defs: Array<{ definition: ToolDefinition; fingerprint: string }> }
+  >();
+
+  constructor(
+    private readonly path: string,
+    readonly config: PinsConfig,
+    private readonly now: () => string = () => new Date().toISOString(),
+  ) {}
+
+  /**
+   * The store, re-read when another process (`gov pins accept`) changed it. Its mtime is
+   * looked at most every REFRESH_MS, so a call pays for a stat only now and then.
+   */
+  private pins(): PinsFile {
+    const t = Date.now();
+    if (this.file === null || t - this.checkedAt >= REFRESH_MS) {
+      this.checkedAt = t;
+      const m = pinsMtime(this.path);
+      if (this.file === null || m !== this.fileMtime) {
+        this.file = readPins(this.path);
+        this.fileMtime = m;
+      }
+    }
+    return this.file;
+  }
+
+  private write(mutate: (f: PinsFile) => boolean): void {
+    this.file = updatePins(this.path, mutate);
+    this.fileMtime = pinsMtime(this.path);
+  }
+
+  private accepted(key: string, tool: string): Set<string> {
+    const out = new Set<string>();
+    const d = this.config.declared.get(key)?.get(tool);
+    if (d !== undefined) out.add(d);
+    const s = this.pins().servers[key]?.tools[tool];
+    if (s) out.add(s.fingerprint);
+    return out;
+  }
+
+  private isPinnedServer(key: string): boolean {
+    const s = this.pins().servers[key];
+    return this.config.declared.has(key) || (s !== undefined && Object.keys(s.tools).length > 0);
+  }
+
+  private findingsFor(defs: Array<{ definition: ToolDefinition; fingerprint: string }>): PoisonFinding[] {
+    const cacheKey = defs.map((d) => d.fingerprint).join(',');
+    let f = this.scanCache.get(cacheKey);
+    if (f === undefined) {
+      f = scanServer(defs.map((d) => d.definition));
+      if (this.scanCache.size >= 1000) this.scanCache.clear();
+      this.scanCache.set(cacheKey, f);
+    }
+    return f;
+  }
+
+  /**
+   * A tools/list result on its way to the agent. Returns the result to forward (changed tools
+   * marked or hidden) and the alerts to record. Throws only if pins.json cannot be read or
+   * written; the caller then fails closed.
+   */
+  observeList(
+    server: ServerIdentity,
+    sessionId: string | undefined,
+    result: JsonValue,
+  ): { result: JsonValue; changed: boolean; alerts: PinAlert[] } {
+    const tools = toolsOf(result);
+    if (tools === null) return { result, changed: false, alerts: [] };
+    const key = serverKey(server);
+    const defs = this.definitions(key, tools);
+    const alerts: PinAlert[] = [];
+    const review = new Set<string>();
+    if (!this.isPinnedServer(key)) {
+      this.write((f) => pinAll(f, key, server.url, defs, this.now()));
+    } else {
+      const changes = defs.filter((d) => !this.accepted(key, d.definition.name).has(d.fingerprint));
+      if (changes.length)
+        this.write((f) => changes.map((c) => recordChanged(f, key, server.url, c, this.now())).some(Boolean));
+      for (const c of changes) {
+        const name = c.definition.name;
+        if (this.config.onChange !== 'allow') review.add(name);
+        const was =
+          this.pins().servers[key]?.tools[name]?.fingerprint ??
+          this.config.declared.get(key)?.get(name) ??
+          null;
+        this.alertOnce(alerts, `${key}\0${name}\0${c.fingerprint}`, {
+          reason: `tool '${name}' on server '${key}' ${was ? 'changed since it was pinned' : 'is new (not pinned)'}; review with: gov pins diff ${key} ${name}`,
+          server,
+          detail: {
+            pins: was ? 'changed' : 'new',
+            tool: name,
+            pinned_fingerprint: was,
+            fingerprint: c.fingerprint,
+          },
+        });
+      }
+    }
+    const findings = this.findingsFor(defs);
+    const seen = new Map<string, Seen>();
+    for (const d of defs)
+      seen.set(d.definition.name, { ...d, findings: findings.filter((f) => f.tool === d.definition.name) });
+    this.current.set(key, seen);
+    this.serverFindings.set(
+      key,
+      findings.filter((f) => f.tool === null),
+    );
+    for (const [name, s] of seen)
+      this.poisonAlert(alerts, server, key, name, s.fingerprint, s.findings, review);
+    const split = this.serverFindings.get(key) ?? [];
+    this.poisonAlert(alerts, server, key, null, defs.map((d) => d.fingerprint).join(','), split, review);
+
+    const shownNow = new Map<string, string>();
+    let out = result;
+    let changed = false;
+    if (review.size > 0) {
+      const kept: JsonValue[] = [];
+      for (const t of tools) {
+        const name = (t as JsonObject)?.['name'];
+        if (typeof name !== 'string' || !review.has(name)) kept.push(t);
+        else if (this.config.changedTools === 'mark') {
+          const desc = (t as JsonObject)['description'];
+          kept.push({
+            ...(t as JsonObject),
+            description: REVIEW_MARK + (typeof desc === 'string' ? desc : ''),
+          });
+        }
+      }
+      out = { ...(result as JsonObject), tools: kept };
+      changed = true;
+    }
+    for (const d of defs)
+      if (this.config.changedTools === 'mark' || !review.has(d.definition.name))
+        shownNow.set(d.definition.name, d.fingerprint);
+    if (this.shown.size >= MAX_SESSIONS) this.shown.clear();
+    this.shown.set(`${key}\0${sessionId ?? ''}`, shownNow);
+    return { result: out, changed, alerts };
+  }
+
+  /**
+   * Definitions and fingerprints of a list; a list byte-identical to the server's previous one
+   * (the common case: every session lists the same tools) reuses them.
+   */
+  private definitions(
+    key: string,
+    tools: JsonValue[],
+  ): Array<{ definition: ToolDefinition; fingerprint: string }> {
+    const raw = JSON.stringify(tools);
+    const last = this.lastList.get(key);
+    if (last?.raw === raw) return last.defs;
+    const defs: Array<{ definition: ToolDefinition; fingerprint: string }> = [];
+    for (const t of tools) {
+      const definition = definitionOf(t);
+      if (definition) defs.push({ definition, fingerprint: fingerprintOf(definition) });
+    }
+    if (this.lastList.size >= MAX_SESSIONS) this.lastList.clear();
+    this.lastList.set(key, { raw, defs });
+    return defs;
+  }
+
+  private poisonAlert(
+    alerts: PinAlert[],
+    server: ServerIdentity,
+    key: string,
+    tool: string | null,
+    fingerprint: string,
+    findings: PoisonFinding[],
+    review: Set<string>,
+  ): void {
+    if (findings.length === 0) return;
+    const poisoned = findings.some(isPoisoning);
+    if (poisoned && this.config.onPoison !== 'warn') {
+      if (tool === null) for (const name of this.current.get(key)?.keys() ?? []) review.add(name);
+      else review.add(tool);
+    }
+    this.alertOnce(alerts, `${key}\0${tool ?? '*'}\0${fingerprint}\0poison`, {
+      reason: `${poisoned ? 'suspected tool poisoning' : 'tool definition mentions credentials'} in ${tool === null ? `the joined tool list of server '${key}'` : `tool '${tool}' on server '${key}'`}: ${findings.map((f) => `${f.rule} (${f.severity})`).join(', ')}`,
+      server,
+      detail: {
+        pins: 'poison',
+        tool,
+        fingerprint,
+        findings: findings.map((f) => ({
+          rule: f.rule,
+          severity: f.severity,
+          where: f.where,
+          excerpt: f.excerpt,
+        })),
+      },
+    });
+  }
+
+  private alertOnce(alerts: PinAlert[], id: string, a: PinAlert): void {
+    if (this.alerted.has(id)) return;
+    // A server churning definitions must not grow memory forever; re-alerting is harmless.
+    if (this.alerted.size >= MAX_SESSIONS) this.alerted.clear();
+    this.alerted.add(id);
+    alerts.push(a);
+  }
+
+  /** What pins say about one tools/call. Throws only if pins.json cannot be read. */
+  checkCall(server: ServerIdentity, sessionId: string | undefined, tool: string): CallPins {
+    const key = serverKey(server);
+    const cur = this.current.get(key)?.get(tool);
+    const pinnedDef = this.pins().servers[key]?.tools[tool]?.definition;
+    const annotations = annotationsOf(cur?.definition ?? pinnedDef);
+    let decision: CallPins['decision'];
+    let pinned = false;
+    if (this.isPinnedServer(key)) {
+      const ok = this.accepted(key, tool);
+      const shownFp = this.shown.get(`${key}\0${sessionId ?? ''}`);
+      let change: string | null = null;
+      if (ok.size === 0) change = `tool '${tool}' on server '${key}' is not pinned (new, or never listed)`;
+      else if (shownFp && !shownFp.has(tool))
+        change = `tool '${tool}' on server '${key}' was never shown to this session`;
+      else if (shownFp && !ok.has(shownFp.get(tool)!))
+        change = `tool '${tool}' on server '${key}' changed since it was pinned (${shortFingerprint([...ok][0]!)} → ${shortFingerprint(shownFp.get(tool)!)})`;
+      else if (cur && !ok.has(cur.fingerprint))
+        change = `tool '${tool}' on server '${key}' changed since it was pinned (${shortFingerprint([...ok][0]!)} → ${shortFingerprint(cur.fingerprint)})`;
+      pinned = change === null;
+      if (change !== null && this.config.onChange !== 'allow')
+        decision = {
+          decision: this.config.onChange,
+          rule: 'pins-change',
+          reason: `${change}; review with: gov pins diff ${key} ${tool}`,
+        };
+    }
+    const poison = [...(cur?.findings ?? []), ...(this.serverFindings.get(key) ?? [])].filter(isPoisoning);
+    if (poison.length > 0 && this.config.onPoison !== 'warn') {
+      const p = {
+        decision: this.config.onPoison,
+        rule: 'pins-poison' as const,
+        reason: `suspected tool poisoning in tool '${tool}' on server '${key}': ${poison.map((f) => `${f.rule} "${f.excerpt}"`).join('; ')}`,
+      };
+      if (!decision || STRICTNESS[p.decision] > STRICTNESS[decision.decision]) decision = p;
+    }
+    return decision ? { annotations, pinned, decision } : { annotations, pinned };
+  }
+}
+
+/**
+ * The policy's decision, unless pins require at least as much: then the pins' decision, whose
+ * reason names the change (a policy deny always stands; an approval keeps the rule's timeout).
+ */
+export function withPins(policy: PolicyDecision, pins: CallPins | undefined): PolicyDecision {
+  const p = pins?.decision;
+  if (!p || policy.decision === 'deny' || STRICTNESS[p.decision] < STRICTNESS[policy.decision]) return policy;
+  const out: PolicyDecision = { decision: p.decision, rule: p.rule, reason: p.reason };
+  if (p.decision === 'approve' && policy.approvalTimeoutMs !== undefined)
+    out.approvalTimeoutMs = policy.approvalTimeoutMs;
+  return out;
+}
