@@ -247,7 +247,9 @@ async function createKey(
   const pub = Buffer.from(jwk.x, 'base64url').toString('base64');
   let priv: KeyFile['private'] | undefined =
     choice === 'passphrase' ? undefined : await storeInKeyring(choice, seed, getKeyring);
-  if (!priv && (choice === 'passphrase' || (env['GOV_VAULT_PASSPHRASE'] ?? '') !== '')) {
+  // Without a keyring the key is sealed with the passphrase when there is one; with none (a
+  // headless run that needs no vault value) it is kept 0600, like the CA key (docs/audit.md).
+  if (!priv && (env['GOV_VAULT_PASSPHRASE'] ?? '') !== '') {
     const crypto = await import('../../vault/crypto.js');
     await crypto.initCrypto();
     const params = crypto.newArgon2idParams();

@@ -123,6 +123,7 @@ describe('human approval of held calls through gov run (no TTY)', () => {
     expect(r.stdout).toContain('refunded 5000');
     expect(server.executed.length).toBe(before + 1);
     const audit = readdirSync(join(home, 'audit'))
+      .filter((f) => f.endsWith('.jsonl'))
       .map((f) => readFileSync(join(home, 'audit', f), 'utf8'))
       .join('');
     expect(audit).toMatch(/"approver":"cli"/);
@@ -168,6 +169,7 @@ describe('human approval of held calls through gov run (no TTY)', () => {
     );
     expect(server.executed.length).toBe(before);
     const audit = readdirSync(join(home, 'audit'))
+      .filter((f) => f.endsWith('.jsonl'))
       .map((f) => readFileSync(join(home, 'audit', f), 'utf8'))
       .join('');
     expect(audit).toMatch(/"approver":"cancelled"/);

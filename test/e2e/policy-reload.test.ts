@@ -50,12 +50,14 @@ async function until<T>(
 
 function auditRecords(home: string): Array<Record<string, unknown>> {
   const dir = join(home, 'audit');
-  return readdirSync(dir).flatMap((f) =>
-    readFileSync(join(dir, f), 'utf8')
-      .split('\n')
-      .filter(Boolean)
-      .map((l) => JSON.parse(l) as Record<string, unknown>),
-  );
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.jsonl'))
+    .flatMap((f) =>
+      readFileSync(join(dir, f), 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as Record<string, unknown>),
+    );
 }
 
 /** Save like an editor: write a temp file beside it, then rename it over the policy. */

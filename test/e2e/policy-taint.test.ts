@@ -25,12 +25,14 @@ async function until<T>(what: string, f: () => Promise<T | undefined>, ms = 15_0
 
 function auditRecords(home: string): Array<Record<string, unknown>> {
   const dir = join(home, 'audit');
-  return readdirSync(dir).flatMap((f) =>
-    readFileSync(join(dir, f), 'utf8')
-      .split('\n')
-      .filter(Boolean)
-      .map((l) => JSON.parse(l) as Record<string, unknown>),
-  );
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.jsonl'))
+    .flatMap((f) =>
+      readFileSync(join(dir, f), 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as Record<string, unknown>),
+    );
 }
 
 describe('session taint through gov mcp wrap', () => {

@@ -42,6 +42,7 @@ describe('refusals before policy are audited, printed and explained', () => {
     expect(r.stderr).toMatch(/^gov: warning: Host header 'evil\.example' disagrees with the CONNECT target/m);
     expect(r.stderr).toMatch(/^gov: warning: request refused before policy: .*bogus/m);
     const audit = readdirSync(join(home, 'audit'))
+      .filter((f) => f.endsWith('.jsonl'))
       .map((f) => readFileSync(join(home, 'audit', f), 'utf8'))
       .join('')
       .trim()
