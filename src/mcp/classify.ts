@@ -47,6 +47,8 @@ function has(o: JsonObject, k: string): boolean {
 
 /** Does this value claim (or pretend) to be a JSON-RPC message? */
 function looksJsonRpc(v: JsonValue): boolean {
+  // A nested array is no JSON-RPC batch, but a lenient server might flatten it.
+  if (Array.isArray(v)) return v.some(looksJsonRpc);
   if (!isPlainObject(v)) return false;
   for (const k of Object.keys(v)) {
     const f = fold(k);

@@ -215,6 +215,29 @@ credentials:
     expect(seen.length).toBe(before);
   });
 
+  it('a JSON-RPC body in a PUT, PATCH, DELETE or GET is governed like a POST', async () => {
+    for (const method of ['PUT', 'PATCH', 'DELETE', 'GET']) {
+      const t = await tlsThroughProxy(run.proxy, '127.0.0.1', https.port, govCa);
+      t.write(
+        `${method} /mcp HTTP/1.1\r\nHost: 127.0.0.1:${https.port}\r\nContent-Type: text/plain\r\n` +
+          `Connection: close\r\nContent-Length: ${SHELL_CALL.length}\r\n\r\n${SHELL_CALL}`,
+      );
+      const answer = await readUntilClose(t);
+      expect(answer).toContain('-32003');
+      expect(answer).toContain("Denied by gov policy rule 'no-shell'");
+    }
+    expect(executedShell()).toEqual([]);
+    // An allowed call in a PUT still reaches the server.
+    const allowed = SHELL_CALL.replace('shell_exec', 'get_time');
+    const t = await tlsThroughProxy(run.proxy, '127.0.0.1', https.port, govCa);
+    t.write(
+      `PUT /mcp HTTP/1.1\r\nHost: 127.0.0.1:${https.port}\r\nConnection: close\r\n` +
+        `Content-Length: ${allowed.length}\r\n\r\n${allowed}`,
+    );
+    expect(await readUntilClose(t)).toContain('upstream answered');
+    expect(seen.some((x) => x.method === 'PUT' && x.body.includes('get_time'))).toBe(true);
+  });
+
   it('the audit records the tunnel as a websocket call and every refusal as an alert', async () => {
     await run.stop();
     const dir = join(home, 'audit');

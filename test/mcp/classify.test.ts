@@ -64,7 +64,7 @@ describe('classifyBody on hostile input', () => {
     'lone-surrogate.bin': { kind: 'malformed', code: -32700, reason: /lone surrogate/ },
     'long-s-params.bin': { kind: 'malformed', code: -32600, reason: /unexpected member "paramſ"/ },
     'name-not-string.bin': { kind: 'malformed', code: -32600, reason: /params.name must be a string/ },
-    'nested-batch.bin': { kind: 'other' },
+    'nested-batch.bin': { kind: 'malformed', code: -32600, reason: /batch element 0/ },
     'no-jsonrpc-member.bin': { kind: 'malformed', code: -32600, reason: /missing jsonrpc/ },
     'null-id-request.bin': { kind: 'malformed', code: -32600, reason: /id must be/ },
     'overlong-utf8.bin': { kind: 'malformed', code: -32700, reason: /invalid UTF-8/ },
