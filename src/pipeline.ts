@@ -143,9 +143,7 @@ export class Pipeline {
   private taint(source: CallContext, why: string): void {
     if (!this.runTaint.add(source.auditId)) return;
     const target = targetOf(source.env);
-    this.deps.log.warn(
-      `run tainted by ${source.env.method} ${target} (audit ${source.auditId}): its output contained ${why}`,
-    );
+    // alert() prints the one warning line.
     void this.alert({
       reason: `run tainted: the output of ${source.env.method} ${target} (audit ${source.auditId}) contained ${why}`,
       server: { name: source.env.server.name, url: source.env.server.url },

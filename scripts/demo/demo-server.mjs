@@ -29,7 +29,7 @@ const tools = [
   },
   {
     name: 'whoami',
-    description: 'Shows the credential the server received',
+    description: 'Proves what the server received from gov (length and hash only)',
     inputSchema: { type: 'object' },
   },
   { name: 'read_config', description: 'Reads the service configuration', inputSchema: { type: 'object' } },
