@@ -75,6 +75,8 @@ export interface CompiledPolicy {
   ruleCount: number;
   /** `audit.export.otlp` from the file, if any. */
   auditOtlp?: AuditOtlpSpec;
+  /** `serve.routes` from the file: path prefix → server URL (gov serve). */
+  serveRoutes?: Record<string, string>;
   /** Pure, synchronous, cheap. Never throws. */
   decide(input: PolicyInput): PolicyDecision;
   /**
