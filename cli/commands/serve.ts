@@ -11,7 +11,6 @@ import { GovError, usageError } from '../../src/errors.js';
 import { homePaths } from '../../src/home.js';
 import { createLogger, type Logger } from '../../src/log.js';
 import { Upstream } from '../../src/proxy/upstream.js';
-import { parseAuthority } from '../../src/proxy/proxy-auth.js';
 import { createHttpHandler } from '../../src/pipeline/http-handler.js';
 import { checkCaFile } from '../../src/launcher/ca-bundle.js';
 import { openSession } from '../../src/session.js';
@@ -60,10 +59,11 @@ signals: SIGTERM/SIGINT drain and seal the audit; SIGHUP reloads the policy file
 `;
 
 function parseListen(text: string): { host: string; port: number } {
-  const a = parseAuthority(text, -1);
-  if (!a || a.port < 0 || a.port > 65535)
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(text.trim());
+  const port = m ? Number(m[3]) : -1;
+  if (!m || port > 65535)
     throw usageError(`invalid --listen '${text}'`, 'use HOST:PORT, e.g. 127.0.0.1:8787 or [::]:8443');
-  return a;
+  return { host: (m[1] ?? m[2])!, port };
 }
 
 function list(text: string | undefined): string[] {
