@@ -25,6 +25,10 @@ const COMMANDS: Record<string, { load: () => Promise<CommandModule>; summary: st
     load: () => import('./commands/doctor.js'),
     summary: 'check prerequisites (keyring, CA, isolation)',
   },
+  serve: {
+    load: () => import('./commands/serve.js'),
+    summary: 'a governed MCP gateway in front of shared servers',
+  },
   pins: {
     load: () => import('./commands/pins.js'),
     summary: 'pins list|diff|accept|rm: pinned tool definitions',

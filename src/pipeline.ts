@@ -5,6 +5,7 @@ import type {
   JsonObject,
   JsonValue,
   PolicyDecision,
+  Transport,
 } from './types.js';
 import { approvalTimeout, approverDenial, policyDenial, type GovResponse } from './mcp/wire-errors.js';
 import type { Injection, PipelineDeps } from './pipeline/stages.js';
@@ -110,6 +111,7 @@ export class Pipeline {
     };
     if (env.tool !== undefined) rec.tool = env.tool;
     if (env.uri !== undefined) rec.uri = env.uri;
+    if (env.principal !== undefined) rec.principal = env.principal;
     if (Object.keys(redacted.counts).length) rec.redactions = redacted.counts;
     if (env.id !== null) rec.detail = { request_id: env.id };
     const trace = traceOf(env);
@@ -491,6 +493,7 @@ export class Pipeline {
     };
     if (call.env.tool !== undefined) rec.tool = call.env.tool;
     if (call.env.uri !== undefined) rec.uri = call.env.uri;
+    if (call.env.principal !== undefined) rec.principal = call.env.principal;
     const trace = traceOf(call.env);
     if (trace) rec.trace = trace;
     if (o.upstreamMs !== undefined) rec.latency_ms = { upstream: round(o.upstreamMs) };
@@ -514,10 +517,13 @@ export class Pipeline {
     method: string;
     server: { name: string | null; url: string };
     injected: Injection[];
+    transport?: Transport;
+    principal?: string | undefined;
   }): Promise<string> {
     const rec: AuditInput = {
       kind: 'call',
-      transport: 'http',
+      transport: a.transport ?? 'http',
+      ...(a.principal !== undefined ? { principal: a.principal } : {}),
       server: a.server,
       method: a.method,
       status: 'forwarded',
@@ -532,7 +538,8 @@ export class Pipeline {
   async alert(a: {
     reason: string;
     server?: { name: string | null; url: string };
-    transport: 'http' | 'stdio';
+    transport: Transport;
+    principal?: string | undefined;
     detail?: JsonObject;
   }): Promise<string | null> {
     // A refusal the user would otherwise never see: one line on stderr, next to the audit record.
@@ -546,6 +553,7 @@ export class Pipeline {
         policy_digest: this.deps.policy.digest,
       };
       if (a.server) rec.server = a.server;
+      if (a.principal !== undefined) rec.principal = a.principal;
       if (a.detail) rec.detail = a.detail;
       return (await this.deps.audit.append(rec)).id;
     } catch (err) {

@@ -61,6 +61,8 @@ export interface GovernedSession {
   control: ControlServer;
   credentials: CredentialInjector | undefined;
   calls: { subscribe(l: Listener): () => void };
+  /** Re-read the policy file now (SIGHUP); an invalid file keeps the policy in force. False without a file. */
+  reloadPolicy(): boolean;
   close(detail?: Record<string, string | number | boolean>): Promise<void>;
 }
 
@@ -202,6 +204,10 @@ export async function openSession(o: SessionOptions): Promise<GovernedSession> {
         listeners.add(l);
         return () => listeners.delete(l);
       },
+    },
+    reloadPolicy() {
+      watcher?.reload();
+      return watcher !== undefined;
     },
     async close(detail = {}) {
       if (closed) return;

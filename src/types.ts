@@ -19,7 +19,8 @@ export type JsonRpcMessage =
   | { kind: 'notification'; method: string; params?: JsonObject | JsonValue[]; raw: JsonObject }
   | { kind: 'response'; id: JsonRpcId; result?: JsonValue; error?: JsonObject; raw: JsonObject };
 
-export type Transport = 'http' | 'stdio';
+/** `gateway`: `gov serve`, a reverse proxy in front of shared servers (HTTP on the wire). */
+export type Transport = 'http' | 'stdio' | 'gateway';
 export type DecisionKind = 'allow' | 'deny' | 'approve';
 
 /** Which server a message is addressed to. */
@@ -46,6 +47,8 @@ export interface Envelope {
   progressToken?: string | number;
   sessionId?: string;
   protocolVersion?: string;
+  /** `gov serve`: who the edge authentication let in (token name, or certificate subject). */
+  principal?: string;
   /** The message as parsed. */
   message: JsonRpcMessage;
 }
@@ -101,6 +104,8 @@ export interface AuditRecord {
   kind: AuditKind;
   transport?: Transport;
   server?: { name: string | null; url: string };
+  /** `gov serve`: the authenticated client (token name or certificate subject). */
+  principal?: string;
   method?: string;
   tool?: string;
   uri?: string;

@@ -35,6 +35,8 @@ export function makeThrowawayPki(opts: {
   dnsNames?: string[];
   ips?: string[];
   validDays?: number;
+  /** The leaf may also authenticate a TLS client (gov serve's mTLS tests). */
+  clientAuth?: boolean;
 }): ThrowawayPki {
   const days = opts.validDays ?? 7;
   const ca = rsaKey();
@@ -54,7 +56,7 @@ export function makeThrowawayPki(opts: {
   cert.setIssuer(subject);
   cert.setExtensions([
     { name: 'basicConstraints', cA: false },
-    { name: 'extKeyUsage', serverAuth: true },
+    { name: 'extKeyUsage', serverAuth: true, clientAuth: opts.clientAuth === true },
     {
       name: 'subjectAltName',
       altNames: [

@@ -21,6 +21,7 @@ const FIELD_ORDER = [
   'kind',
   'transport',
   'server',
+  'principal',
   'method',
   'tool',
   'uri',

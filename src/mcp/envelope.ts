@@ -11,6 +11,7 @@ export interface EnvelopeContext {
   server: ServerIdentity;
   sessionId?: string;
   protocolVersion?: string;
+  principal?: string;
 }
 
 type ClientMessage = Extract<JsonRpcMessage, { kind: 'request' | 'notification' }>;
@@ -65,6 +66,7 @@ export function toEnvelope(msg: ClientMessage, ctx: EnvelopeContext): Envelope {
   }
   if (ctx.sessionId !== undefined) env.sessionId = ctx.sessionId;
   if (ctx.protocolVersion !== undefined) env.protocolVersion = ctx.protocolVersion;
+  if (ctx.principal !== undefined) env.principal = ctx.principal;
   return env;
 }
 
@@ -80,6 +82,7 @@ export function bareEnvelope(msg: ClientMessage, ctx: EnvelopeContext): Envelope
     id: msg.kind === 'request' ? msg.id : null,
     args: {},
     message: msg,
+    ...(ctx.principal !== undefined ? { principal: ctx.principal } : {}),
   };
 }
 

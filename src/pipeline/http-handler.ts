@@ -36,6 +36,8 @@ export interface HttpHandlerOptions {
   responseLimit?: number;
   /** Interval of `notifications/progress` heartbeats while a call is held (default 5 s). */
   heartbeatMs?: number;
+  /** How the exchanges arrive: 'http' (gov run's proxy, default) or 'gateway' (gov serve). */
+  transport?: 'http' | 'gateway';
 }
 
 const DEFAULT_BODY_LIMIT = 4 * 1024 * 1024;
@@ -69,6 +71,9 @@ export function createHttpHandler(
   const responseLimit = o.responseLimit ?? DEFAULT_RESPONSE_LIMIT;
   const legacy = new LegacySessions();
   const held = new HeldCallRegistry();
+  const transport = o.transport ?? 'http';
+  /** Who sent an exchange, for audit records (gov serve's edge authentication). */
+  const by = (ex: Exchange) => (ex.principal !== undefined ? { principal: ex.principal } : {});
 
   /** A placeholder where it must not go: 403 with the reason (a JSON-RPC error for MCP) and an alert. */
   const blockLeak = async (
@@ -78,7 +83,8 @@ export function createHttpHandler(
   ): Promise<void> => {
     const id = await pipeline.alert({
       reason: leak.message,
-      transport: 'http',
+      transport,
+      ...by(ex),
       server: { name: null, url: serverUrlOf(ex) },
       detail: { secret: leak.secret, where: leak.where, host: `${ex.target.host}:${ex.target.port}` },
     });
@@ -101,7 +107,8 @@ export function createHttpHandler(
     const url = serverUrlOf(ex);
     await pipeline.alert({
       reason: `request refused before policy: ${why}`,
-      transport: 'http',
+      transport,
+      ...by(ex),
       server: { name: pipeline.deps.policy.resolveServer(url), url },
     });
     sendJson(ex.res, status, jsonRpcError(null, -32600, `${why}; refused by gov`));
@@ -119,6 +126,8 @@ export function createHttpHandler(
         method: ex.req.method ?? 'GET',
         server: { name: pipeline.deps.policy.resolveServer(url), url },
         injected,
+        transport,
+        ...by(ex),
       });
       return true;
     } catch (err) {
@@ -185,7 +194,8 @@ export function createHttpHandler(
     if (parsed.kind === 'malformed') {
       await pipeline.alert({
         reason: `malformed JSON-RPC refused: ${parsed.reason}`,
-        transport: 'http',
+        transport,
+        ...by(ex),
         server: { name: pipeline.deps.policy.resolveServer(serverUrlOf(ex)), url: serverUrlOf(ex) },
       });
       return sendJson(ex.res, 400, malformedResponse(parsed));
@@ -197,7 +207,8 @@ export function createHttpHandler(
     if (mismatch) {
       await pipeline.alert({
         reason: `MCP header mismatch refused: ${mismatch}`,
-        transport: 'http',
+        transport,
+        ...by(ex),
         server: { name: null, url: serverUrlOf(ex) },
       });
       const id =
@@ -235,8 +246,9 @@ export function createHttpHandler(
     const sessionId = header(ex, 'mcp-session-id');
     const protocolVersion = header(ex, 'mcp-protocol-version');
     const ctx = {
-      transport: 'http' as const,
+      transport,
       server,
+      ...by(ex),
       ...(sessionId !== undefined ? { sessionId } : {}),
       ...(protocolVersion !== undefined ? { protocolVersion } : {}),
     };
@@ -407,7 +419,8 @@ export function createHttpHandler(
       const reason = `gov could not process this request: ${err instanceof Error ? err.message : String(err)}`;
       const auditId = await pipeline.alert({
         reason,
-        transport: 'http',
+        transport,
+        ...by(ex),
         server: { name: null, url: serverUrlOf(ex) },
       });
       if (ex.res.headersSent) ex.res.destroy();

@@ -9,6 +9,7 @@ import type {
   JsonValue,
   PolicyDecision,
   ServerIdentity,
+  Transport,
 } from '../types.js';
 import type { CredentialInjector } from '../../vault/inject.js';
 import type { Redactor } from '../safety/redact.js';
@@ -23,12 +24,13 @@ export interface PolicyStage {
   digest: string;
   decide(input: {
     server: ServerIdentity;
-    transport: 'http' | 'stdio';
+    transport: Transport;
     method: string;
     tool?: string;
     uri?: string;
     args: JsonObject;
     run: string;
+    principal?: string;
     toolInfo?: ToolInfo;
   }): PolicyDecision;
   /** Which part of the deciding rule matched; called only for denials and held calls. */

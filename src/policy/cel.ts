@@ -1,5 +1,5 @@
 /**
- * `when:` expressions: CEL (via @marcbachmann/cel-js) over {args, tool, server, method, run,
+ * `when:` expressions: CEL (via @marcbachmann/cel-js) over {args, tool, server, method, run, principal,
  * tool_annotations, tool_pinned}, where run is {id, tainted, taint_sources}.
  * Parsed and type-checked once at compile time; evaluation never throws — an error or a
  * non-boolean result comes back as a message so decide() can fail closed.
@@ -20,6 +20,7 @@ export interface WhenContext {
   server: string;
   method: string;
   run: CelRun;
+  principal: string;
 }
 
 export type WhenResult = { ok: true; value: boolean } | { ok: false; error: string };
@@ -37,6 +38,8 @@ export interface CelContext {
   server: string;
   method: string;
   run: CelRun;
+  /** `gov serve`: the authenticated client ('' for gov run and mcp wrap). */
+  principal: string;
   /** The tool's four behaviour hints, spec defaults filled in (untrusted unless tool_pinned). */
   tool_annotations: Record<string, boolean>;
   /** The tool's current definition is one the user pinned (see docs/pins.md). */
@@ -65,6 +68,7 @@ function celEnv(): Environment {
       .registerVariable('server', 'string')
       .registerVariable('method', 'string')
       .registerVariable('run', 'map')
+      .registerVariable('principal', 'string')
       .registerVariable('tool_annotations', 'map')
       .registerVariable('tool_pinned', 'bool');
   }

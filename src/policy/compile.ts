@@ -154,5 +154,6 @@ export function compilePolicy(spec: PolicySpec, meta: CompileMeta): CompiledPoli
   };
   if (spec.approvalTimeoutMs !== undefined) policy.approvalTimeoutMs = spec.approvalTimeoutMs;
   if (spec.auditOtlp !== undefined) policy.auditOtlp = spec.auditOtlp;
+  if (spec.serveRoutes !== undefined) policy.serveRoutes = spec.serveRoutes;
   return policy;
 }

@@ -25,6 +25,8 @@ export interface PolicyInput {
   args: JsonObject;
   /** The run id (GOV_RUN_ID); visible to `when` as `run.id`. */
   run: string;
+  /** `gov serve`: the authenticated client; `principal` in `when` ('' elsewhere). */
+  principal?: string;
   /** Calls whose output tainted the run (a secret or an injection pattern); `run.taint_sources`. */
   taintSources?: readonly string[];
   /** tools/call: the tool's behaviour hints and pin state (from the pins stage). */
@@ -73,6 +75,8 @@ export interface CompiledPolicy {
   ruleCount: number;
   /** `audit.export.otlp` from the file, if any. */
   auditOtlp?: AuditOtlpSpec;
+  /** `serve.routes` from the file: path prefix → server URL (gov serve). */
+  serveRoutes?: Record<string, string>;
   /** Pure, synchronous, cheap. Never throws. */
   decide(input: PolicyInput): PolicyDecision;
   /**

@@ -130,6 +130,7 @@ export function createDecider(opts: DeciderOptions): { decide: Decide; candidate
           tool: input.tool ?? '',
           server: name ?? '',
           method: input.method,
+          principal: input.principal ?? '',
           run: {
             id: input.run,
             tainted: (input.taintSources?.length ?? 0) > 0,
@@ -165,7 +166,7 @@ export function createDecider(opts: DeciderOptions): { decide: Decide; candidate
   function decide(input: PolicyInput): PolicyDecision {
     if (
       registryEnabled &&
-      input.transport === 'http' &&
+      input.transport !== 'stdio' &&
       input.server.name === null &&
       unknownServers !== 'allow'
     ) {

@@ -12,5 +12,6 @@ export function toPolicyInput(env: Envelope, run: string): PolicyInput {
   };
   if (env.tool !== undefined) input.tool = env.tool;
   if (env.uri !== undefined) input.uri = env.uri;
+  if (env.principal !== undefined) input.principal = env.principal;
   return input;
 }

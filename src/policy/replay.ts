@@ -54,13 +54,14 @@ function inputOf(policy: CompiledPolicy, r: AuditRecord): PolicyInput {
   const input: PolicyInput = {
     // A registry name is re-resolved under the new policy; a stdio server keeps its --name.
     server: http ? { name: policy.resolveServer(server.url), url: server.url } : server,
-    transport: http ? 'http' : 'stdio',
+    transport: r.transport ?? (http ? 'http' : 'stdio'),
     method: r.method ?? 'tools/call',
     args: args !== null && typeof args === 'object' && !Array.isArray(args) ? (args as JsonObject) : {},
     run: r.run,
   };
   if (r.tool !== undefined) input.tool = r.tool;
   if (r.uri !== undefined) input.uri = r.uri;
+  if (r.principal !== undefined) input.principal = r.principal;
   const taint = r.detail?.['taint_sources'];
   if (Array.isArray(taint)) input.taintSources = taint.filter((x): x is string => typeof x === 'string');
   return input;

@@ -47,6 +47,8 @@ export interface PolicySpec {
   isolateRequired: boolean;
   /** `audit.export.otlp`: where audit records are shipped (header values may name vault secrets). */
   auditOtlp?: AuditOtlpSpec;
+  /** `serve.routes`: `gov serve`'s path prefixes and the servers mounted there. */
+  serveRoutes?: Record<string, string>;
   /** `mode: shadow` for the whole policy: every decision is advisory. */
   mode: 'enforce' | 'shadow';
   pins: PinsSpec;
@@ -88,6 +90,7 @@ const KEYS: Record<string, string[]> = {
     'audit',
     'mode',
     'pins',
+    'serve',
   ],
   rule: [
     'id',
@@ -362,6 +365,17 @@ const root = z
       .optional(),
     mode: z.enum(['enforce', 'shadow']).default('enforce'),
     pins: emptyAsNone(pinsSchema),
+    serve: z
+      .object({
+        routes: z
+          .record(
+            z.string().regex(/^\/[^\s?#]*$/, { message: "a route prefix starts with '/', e.g. /payments" }),
+            z.string().url({ message: 'expected an http(s) URL, e.g. https://mcp.internal/mcp' }),
+          )
+          .default({}),
+      })
+      .strict()
+      .optional(),
   })
   .strict()
   .superRefine((doc, ctx) => {
@@ -465,6 +479,7 @@ const root = z
       websocket: doc.websocket,
       isolateRequired: doc.isolate === 'required',
       ...(doc.audit ? { auditOtlp: doc.audit.export.otlp } : {}),
+      ...(doc.serve ? { serveRoutes: doc.serve.routes } : {}),
       mode: doc.mode,
       pins: doc.pins,
     };

@@ -19,7 +19,8 @@ export interface PolicyWatchOptions {
   settleMs?: number;
 }
 
-export function watchPolicy(o: PolicyWatchOptions): { close(): void } {
+/** `reload()`: read the file now (gov serve's SIGHUP), not only when it changes. */
+export function watchPolicy(o: PolicyWatchOptions): { close(): void; reload(): void } {
   const name = basename(o.path);
   let digest = o.digest;
   let timer: NodeJS.Timeout | undefined;
@@ -56,13 +57,17 @@ export function watchPolicy(o: PolicyWatchOptions): { close(): void } {
     });
   } catch (err) {
     o.onInvalid(`cannot watch ${o.path} for changes: ${(err as Error).message}`);
-    return { close: () => undefined };
+    return { close: () => undefined, reload };
   }
   watcher.on('error', (err) => o.onInvalid(`stopped watching ${o.path}: ${err.message}`));
   return {
     close() {
       if (timer) clearTimeout(timer);
       watcher.close();
+    },
+    reload() {
+      if (timer) clearTimeout(timer);
+      reload();
     },
   };
 }

@@ -24,6 +24,8 @@ export interface Exchange {
   path: string;
   /** Absolute URL: `scheme://host[:port]/path?query`. */
   url: string;
+  /** `gov serve`: the client its edge authentication let in. */
+  principal?: string;
 }
 
 export type ExchangeHandler = (ex: Exchange) => Promise<void>;

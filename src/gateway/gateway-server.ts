@@ -1,0 +1,207 @@
+/**
+ * `gov serve`'s listener: a reverse proxy that MCP clients reach as if it were the server.
+ * It only admits (Host, Origin, edge authentication, protocol version, session) and routes;
+ * each admitted request becomes an Exchange for the one HTTP handler that `gov run` uses,
+ * so governance (policy, pins, approvals, credentials, redaction, audit) is never duplicated.
+ */
+import {
+  createServer as createHttpServer,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { Socket } from 'node:net';
+import { GovError } from '../errors.js';
+import type { Exchange, ExchangeHandler } from '../proxy/server.js';
+import { sendJson, sendText } from '../proxy/forward.js';
+import { originOf } from '../proxy/upstream.js';
+import { authenticate, type AuthMode } from './edge-auth.js';
+import type { TokenVerifier } from './serve-tokens.js';
+import { hostAllowed, originAllowed, versionAllowed, type VersionPolicy } from './request-checks.js';
+import { resolveRoute, type Route } from './routes.js';
+import type { SessionTable } from './sessions.js';
+import { observeSessionId } from './response-headers.js';
+
+export interface GatewayOptions {
+  host: string;
+  port: number;
+  /** PEM texts; without them the listener is plain HTTP. */
+  tls?: { cert: string; key: string; clientCa?: string } | undefined;
+  auth: AuthMode;
+  tokens: TokenVerifier | null;
+  routes: Route[];
+  allowedOrigins: string[];
+  allowedHosts: string[];
+  version: VersionPolicy;
+  sessions: SessionTable;
+  handler: ExchangeHandler;
+  /** Told of every request refused here (never forwarded): for the audit and the log. */
+  onRefused(r: { status: number; reason: string; path: string; principal?: string | undefined }): void;
+  onError(message: string): void;
+}
+
+export interface Gateway {
+  port: number;
+  url: string;
+  /** Stop accepting, let in-flight requests finish (up to `deadlineMs`), then cut the rest. */
+  drain(deadlineMs: number, beforeWait?: () => void): Promise<void>;
+}
+
+/** A refusal an MCP client can show: a JSON-RPC error body. */
+function refuse(
+  res: ServerResponse,
+  status: number,
+  message: string,
+  extra: Record<string, string> = {},
+): void {
+  sendJson(res, status, { jsonrpc: '2.0', id: null, error: { code: -32600, message } }, extra);
+}
+
+export async function startGateway(o: GatewayOptions): Promise<Gateway> {
+  const scheme = o.tls ? 'https' : 'http';
+  let draining = false;
+  let inFlight = 0;
+  let idle: (() => void) | undefined;
+
+  const admit = (req: IncomingMessage, res: ServerResponse): void => {
+    const path = req.url && req.url.startsWith('/') ? req.url : '/';
+    const pathname = path.split('?')[0]!;
+    // Health endpoints answer before authentication: a load balancer has no token.
+    if (pathname === '/healthz') return sendText(res, 200, 'ok');
+    if (pathname === '/readyz')
+      return draining ? sendText(res, 503, 'draining') : sendText(res, 200, 'ready');
+    const refused = (
+      status: number,
+      reason: string,
+      principal?: string,
+      extra: Record<string, string> = {},
+    ) => {
+      o.onRefused({ status, reason, path: pathname, principal });
+      refuse(res, status, `gov: ${reason}`, extra);
+    };
+    if (!hostAllowed(req.headers.host, { hosts: o.allowedHosts }, o.port))
+      return refused(
+        403,
+        `Host '${String(req.headers.host ?? '')}' is not served here (add it with --allowed-hosts)`,
+      );
+    const origin = req.headers.origin;
+    if (!originAllowed(origin, o.allowedOrigins))
+      return refused(403, `Origin '${origin}' is not allowed (add it with --allowed-origins)`);
+    const auth = authenticate(req, o.auth, o.tokens);
+    if (!auth.ok) return refused(401, auth.reason, undefined, { 'www-authenticate': auth.challenge });
+    const { principal } = auth;
+    const routed = resolveRoute(o.routes, path);
+    if (!routed) return refused(404, `no server is mounted at ${pathname}`, principal);
+    const version = header(req, 'mcp-protocol-version');
+    if (!versionAllowed(version, o.version))
+      return refused(
+        400,
+        `MCP protocol version '${version}' is not accepted here (accepted: ${o.version.versions.join(', ')})`,
+        principal,
+      );
+    const sessionId = header(req, 'mcp-session-id');
+    if (sessionId !== undefined) {
+      const s = o.sessions.check(sessionId, principal);
+      if (s !== 'ok')
+        return refused(
+          404,
+          `session ${s === 'expired' ? 'expired' : 'not found'}; initialize again`,
+          principal,
+        );
+      if (req.method === 'DELETE') res.once('finish', () => o.sessions.end(sessionId));
+    }
+    observeSessionId(res, (id) => o.sessions.open(id, principal));
+    // The client's credential is for gov; the target gets its own binding (gov.yaml) or nothing.
+    stripAuthorization(req);
+    const { route } = routed;
+    const ex: Exchange = {
+      req,
+      res,
+      target: route.target,
+      path: routed.path,
+      url: originOf(route.target) + routed.path,
+      ...(principal !== undefined ? { principal } : {}),
+    };
+    if (draining) res.shouldKeepAlive = false;
+    inFlight++;
+    res.once('close', () => {
+      inFlight--;
+      if (inFlight === 0) idle?.();
+    });
+    o.handler(ex).catch((err: unknown) => {
+      o.onError(`handler failed for ${ex.url}: ${(err as Error)?.message ?? String(err)}`);
+      if (!res.headersSent) refuse(res, 502, 'gov: internal error while handling the request');
+      else res.destroy();
+    });
+  };
+
+  let server: Server;
+  if (o.tls) {
+    const mtls = o.auth === 'mtls' || o.auth === 'bearer_or_mtls';
+    server = createHttpsServer(
+      {
+        cert: o.tls.cert,
+        key: o.tls.key,
+        ...(mtls ? { ca: o.tls.clientCa, requestCert: true, rejectUnauthorized: o.auth === 'mtls' } : {}),
+        requestTimeout: 0,
+      },
+      admit,
+    );
+    server.on('tlsClientError', (err: Error) =>
+      o.onRefused({ status: 0, reason: `TLS handshake refused: ${err.message}`, path: '' }),
+    );
+  } else {
+    server = createHttpServer({ requestTimeout: 0 }, admit);
+  }
+  server.on('clientError', (_err, socket: Socket) => socket.destroy());
+
+  await new Promise<void>((resolve, reject) => {
+    const onError = (err: NodeJS.ErrnoException) =>
+      reject(
+        new GovError('config', `cannot listen on ${o.host}:${o.port} (${err.code ?? err.message})`, {
+          hint: 'choose another --listen HOST:PORT',
+        }),
+      );
+    server.once('error', onError);
+    server.listen(o.port, o.host, () => {
+      server.off('error', onError);
+      resolve();
+    });
+  });
+  const addr = server.address();
+  const port = typeof addr === 'object' && addr ? addr.port : o.port;
+  const hostText = o.host.includes(':') ? `[${o.host}]` : o.host;
+
+  return {
+    port,
+    url: `${scheme}://${hostText}:${port}`,
+    async drain(deadlineMs, beforeWait) {
+      draining = true;
+      server.close();
+      server.closeIdleConnections();
+      beforeWait?.();
+      if (inFlight > 0)
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, deadlineMs);
+          idle = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+      server.closeAllConnections();
+    },
+  };
+}
+
+function header(req: IncomingMessage, name: string): string | undefined {
+  const v = req.headers[name];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+function stripAuthorization(req: IncomingMessage): void {
+  delete req.headers['authorization'];
+  const raw = req.rawHeaders;
+  for (let i = raw.length - 2; i >= 0; i -= 2)
+    if (raw[i]!.toLowerCase() === 'authorization') raw.splice(i, 2);
+}

@@ -1,0 +1,65 @@
+import { describe, expect, it } from 'vitest';
+import { parseRouteFlag, resolveRoute, targetRoute, type Route } from '../../src/gateway/routes.js';
+import { SessionTable } from '../../src/gateway/sessions.js';
+import { originAllowed, hostAllowed } from '../../src/gateway/request-checks.js';
+
+const r = (x: Route | string): Route => {
+  if (typeof x === 'string') throw new Error(x);
+  return x;
+};
+
+describe('gateway routes', () => {
+  it('serves a --target at its own path and maps --route prefixes onto the server path', () => {
+    const routes = [
+      r(targetRoute('https://h.example/mcp')),
+      r(parseRouteFlag('/pay=https://p.example:8443/v1/mcp')),
+    ];
+    expect(resolveRoute(routes, '/mcp?x=1')).toMatchObject({
+      path: '/mcp?x=1',
+      route: { target: { host: 'h.example', port: 443 } },
+    });
+    expect(resolveRoute(routes, '/pay')).toMatchObject({
+      path: '/v1/mcp',
+      route: { target: { port: 8443 } },
+    });
+    expect(resolveRoute(routes, '/pay/sub')?.path).toBe('/v1/mcp/sub');
+    expect(resolveRoute(routes, '/payments')).toBeNull();
+    expect(resolveRoute(routes, '/other')).toBeNull();
+  });
+  it('rejects URLs with credentials or queries', () => {
+    expect(typeof parseRouteFlag('/a=https://u:p@h/mcp')).toBe('string');
+    expect(typeof parseRouteFlag('/a=https://h/mcp?x')).toBe('string');
+    expect(typeof parseRouteFlag('nope')).toBe('string');
+  });
+});
+
+describe('gateway sessions', () => {
+  it('expires by idle time and ttl, and binds a session to its principal', () => {
+    let now = 0;
+    const t = new SessionTable({ ttlMs: 100, idleMs: 30, max: 10 }, () => now);
+    t.open('s1', 'token:a');
+    expect(t.check('s1', 'token:b')).toBe('unknown');
+    now = 20;
+    expect(t.check('s1', 'token:a')).toBe('ok');
+    now = 60;
+    expect(t.check('s1', 'token:a')).toBe('expired');
+    t.open('s2', 'token:a'); // opened at 60: kept alive by requests, but at most 100 ms old
+    for (now = 80; now <= 160; now += 20) expect(t.check('s2', 'token:a')).toBe('ok');
+    now = 180;
+    expect(t.check('s2', 'token:a')).toBe('expired');
+    expect(t.check('missing', undefined)).toBe('unknown');
+  });
+});
+
+describe('gateway request checks', () => {
+  it('allows loopback and listed origins and hosts only', () => {
+    expect(originAllowed(undefined, [])).toBe(true);
+    expect(originAllowed('http://localhost:5173', [])).toBe(true);
+    expect(originAllowed('https://app.example', ['https://app.example'])).toBe(true);
+    expect(originAllowed('https://evil.example', ['https://app.example'])).toBe(false);
+    expect(hostAllowed('127.0.0.1:8787', { hosts: [] }, 8787)).toBe(true);
+    expect(hostAllowed('gw.example', { hosts: ['gw.example'] }, 443)).toBe(true);
+    expect(hostAllowed('rebind.example', { hosts: ['gw.example'] }, 443)).toBe(false);
+    expect(hostAllowed(undefined, { hosts: [] }, 443)).toBe(false);
+  });
+});

@@ -1,0 +1,44 @@
+import type { ChildProcess } from 'node:child_process';
+import { spawnGov } from './gov-process.js';
+
+export interface ServeProcess {
+  child: ChildProcess;
+  /** `https://127.0.0.1:PORT` as gov printed it. */
+  url: string;
+  stderr(): string;
+  /** SIGTERM, then the exit code (SIGKILL after 15 s). */
+  stop(): Promise<number | null>;
+}
+
+/** `gov serve ARGS` on a free port; resolves once it prints where it serves. */
+export function startServe(args: string[], env: NodeJS.ProcessEnv): Promise<ServeProcess> {
+  const child = spawnGov(['serve', '--listen', '127.0.0.1:0', ...args], { env });
+  let err = '';
+  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  const stop = async () => {
+    if (child.exitCode !== null) return child.exitCode;
+    child.kill('SIGTERM');
+    const t = setTimeout(() => child.kill('SIGKILL'), 15_000);
+    const code = await exited;
+    clearTimeout(t);
+    return code;
+  };
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`gov serve did not start:\n${err}`));
+    }, 30_000);
+    child.stderr!.on('data', (d: Buffer) => {
+      err += d.toString();
+      const m = /serving (https?:\/\/[^\s]+) /.exec(err);
+      if (m) {
+        clearTimeout(timer);
+        resolve({ child, url: m[1]!, stderr: () => err, stop });
+      }
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`gov serve exited (${code}):\n${err}`));
+    });
+  });
+}
