@@ -13,6 +13,12 @@ function isPlainObject(v: unknown): v is JsonObject {
  * Drop every tool whose name `isHidden` says is always denied. Anything that is not a
  * `{tools: [...]}` result is returned unchanged; a tool entry without a string name is kept
  * (policy cannot name it, and the agent cannot call it by name either).
+ *
+ * A filtered list is this run's policy applied to the server's list, not the server's list:
+ * a shared cache must not hand it to other callers, and the policy can change under it. When
+ * the result carries 2026-07-28 caching hints (`cacheScope`, `ttlMs`), the filtered list is
+ * marked `cacheScope: "private"` with `ttlMs: 0` (immediately stale; the spec requires a hint
+ * on every complete list result, so it is rewritten rather than dropped).
  */
 export function filterToolsList(
   result: JsonValue,
@@ -27,7 +33,12 @@ export function filterToolsList(
     else kept.push(tool);
   }
   if (removed.length === 0) return { result, removed };
-  return { result: { ...result, tools: kept }, removed };
+  const filtered: JsonObject = { ...result, tools: kept };
+  if ('cacheScope' in result || 'ttlMs' in result) {
+    filtered['cacheScope'] = 'private';
+    filtered['ttlMs'] = 0;
+  }
+  return { result: filtered, removed };
 }
 
 export interface ServerInfo extends JsonObject {

@@ -1,13 +1,22 @@
 import type { Exchange, ExchangeHandler } from '../proxy/server.js';
 import { forwardableHeaders, defaultPort, type Upstream } from '../proxy/upstream.js';
-import { openUpstream, relayResponse, responseHeaders, sendJson, sendText } from '../proxy/forward.js';
+import {
+  abortOnClientClose,
+  clientWentAway,
+  openUpstream,
+  relayResponse,
+  responseHeaders,
+  sendJson,
+  sendText,
+} from '../proxy/forward.js';
 import { readBounded } from '../proxy/body.js';
 import { decodeContent } from '../proxy/content-encoding.js';
 import { classifyBody } from '../mcp/classify.js';
-import { checkMcpHeaders } from '../mcp/headers.js';
+import { checkMcpHeaders, paramHeadersFrom } from '../mcp/headers.js';
+import { ToolParamHeaders } from '../mcp/param-headers.js';
 import { toEnvelope } from '../mcp/envelope.js';
 import {
-  invalidRequestResponse,
+  headerMismatchResponse,
   jsonRpcError,
   malformedResponse,
   type GovResponse,
@@ -65,6 +74,7 @@ export function createHttpHandler(
   const responseLimit = o.responseLimit ?? DEFAULT_RESPONSE_LIMIT;
   const legacy = new LegacySessions();
   const held = new HeldCallRegistry();
+  const toolHeaders = new ToolParamHeaders();
 
   const blockLeak = async (ex: Exchange, leak: { secret: string; where: string }): Promise<void> => {
     const reason = `credential placeholder for '${leak.secret}' sent to ${ex.target.host} (${leak.where}), which it is not bound to`;
@@ -147,19 +157,25 @@ export function createHttpHandler(
       });
       return sendJson(ex.res, 400, malformedResponse(parsed));
     }
+    const serverUrl = serverUrlOf(ex);
     const mismatch = checkMcpHeaders(
-      { method: ex.req.headers['mcp-method'], name: ex.req.headers['mcp-name'] },
+      {
+        method: ex.req.headers['mcp-method'],
+        name: ex.req.headers['mcp-name'],
+        params: paramHeadersFrom(ex.req.headers),
+      },
       parsed,
+      (tool) => toolHeaders.lookup(serverUrl, tool),
     );
     if (mismatch) {
       await pipeline.alert({
         reason: `MCP header mismatch refused: ${mismatch}`,
         transport: 'http',
-        server: { name: null, url: serverUrlOf(ex) },
+        server: { name: null, url: serverUrl },
       });
       const id =
         parsed.messages.length === 1 && 'id' in parsed.messages[0]! ? (parsed.messages[0]!.id ?? null) : null;
-      return sendJson(ex.res, 400, invalidRequestResponse(mismatch, id));
+      return sendJson(ex.res, 400, headerMismatchResponse(mismatch, id));
     }
     return governMcp(ex, headers, body, parsed.messages, parsed.batch);
   }
@@ -307,11 +323,12 @@ export function createHttpHandler(
     const up = await openUpstream(ex, upstream, {
       headers,
       body: outBody,
+      signal: abortOnClientClose(ex.res),
       ...(timeoutMs !== undefined ? { timeoutMs } : {}),
     });
-    const processor = new ServerMessageProcessor(pipeline, session ? new Map() : calls, started);
+    const processor = new ServerMessageProcessor(pipeline, session ? new Map() : calls, started, toolHeaders);
     if (!up) {
-      processor.finish('upstream-error');
+      processor.finish(clientWentAway(ex.res) ? 'cancelled' : 'upstream-error');
       return;
     }
     const ct = up.headers['content-type'];
@@ -321,7 +338,7 @@ export function createHttpHandler(
     }
     if (isJson(ct) || denied.length) {
       const r = await readScannedJson(up, processor, responseLimit);
-      processor.finish(r.ok ? 'no-response' : r.status);
+      processor.finish(r.ok ? 'no-response' : clientWentAway(ex.res) ? 'cancelled' : r.status);
       if (!r.ok) return sendJson(ex.res, 502, jsonRpcError(null, -32603, r.message));
       const out = mergeDenied(r.text, denied, batch);
       const hs = responseHeaders(up.headers);

@@ -2,6 +2,7 @@ import { filterToolsList, serverInfoOf } from '../mcp/responses.js';
 import type { JsonObject, JsonValue } from '../types.js';
 import type { CallContext, Pipeline } from '../pipeline.js';
 import type { LegacySession } from './legacy-sessions.js';
+import type { ToolParamHeaders } from '../mcp/param-headers.js';
 
 function isObject(v: unknown): v is JsonObject {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -20,15 +21,19 @@ export class ServerMessageProcessor {
   private readonly pipeline: Pipeline;
   private readonly pending: Map<string | number, CallContext>;
   private readonly upstreamStart: number;
+  private readonly toolHeaders: ToolParamHeaders | undefined;
 
   constructor(
     pipeline: Pipeline,
     pending: Map<string | number, CallContext>,
     upstreamStart = performance.now(),
+    /** Learns `x-mcp-header` declarations from the tools/list results that pass. */
+    toolHeaders?: ToolParamHeaders,
   ) {
     this.pipeline = pipeline;
     this.pending = pending;
     this.upstreamStart = upstreamStart;
+    this.toolHeaders = toolHeaders;
   }
 
   /** Returns the rewritten text, or null when the text is not JSON-RPC or needs no change. */
@@ -76,6 +81,7 @@ export class ServerMessageProcessor {
       call = map.get(id);
       if (call) map.delete(id);
     }
+    if (call?.env.method === 'tools/list') this.toolHeaders?.learn(call.env.server.url, m['result']);
     const r = this.pipeline.processServerMessage(m, call, filterToolsList);
     if (call) {
       const err = isObject(m['error']) ? String(m['error']['message'] ?? 'error') : undefined;

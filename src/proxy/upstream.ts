@@ -1,3 +1,4 @@
+import type { EventEmitter } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { createSecureContext, rootCertificates } from 'node:tls';
 import type { IncomingHttpHeaders } from 'node:http';
@@ -28,7 +29,8 @@ export interface UpstreamRequest {
   path: string;
   headers: Record<string, string | string[]>;
   body?: Buffer | Readable | null;
-  signal?: AbortSignal;
+  /** Aborts the request; an EventEmitter aborts it when it emits 'abort' (undici's contract). */
+  signal?: AbortSignal | EventEmitter;
   /** Headers + body timeout for the upstream (constraints.timeout). */
   timeoutMs?: number;
 }

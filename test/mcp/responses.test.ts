@@ -46,6 +46,22 @@ describe('filterToolsList', () => {
     expect(r.result).toEqual({ tools: [{ name: 'b' }], nextCursor: 'c' });
   });
 
+  it('marks a filtered 2026 list private and immediately stale; an unfiltered one keeps its hints', () => {
+    const list = {
+      resultType: 'complete',
+      tools: [{ name: 'a' }, { name: 'b' }],
+      cacheScope: 'public',
+      ttlMs: 60000,
+    };
+    expect(filterToolsList(list, (n) => n === 'a').result).toEqual({
+      resultType: 'complete',
+      tools: [{ name: 'b' }],
+      cacheScope: 'private',
+      ttlMs: 0,
+    });
+    expect(filterToolsList(list, () => false).result).toBe(list);
+  });
+
   it('rewrites a tools/list response message, matched through the pending request id', () => {
     const msg = message(fixture('2025-06-18', 'tools-list-response.json'));
     const pending = new Map<string | number, string>([[1, 'tools/list']]);
