@@ -4,6 +4,7 @@
  * a rewritten result. Pure: inputs are never mutated.
  */
 import type { JsonObject, JsonRpcMessage, JsonValue } from '../types.js';
+import { errorToolResult } from './wire-errors.js';
 
 function isPlainObject(v: unknown): v is JsonObject {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -90,4 +91,28 @@ export function rewriteToolsListResponse(
   const { result, removed } = filterToolsList(msg.result, isHidden);
   if (removed.length === 0) return null;
   return { raw: withResult(msg.raw, result), removed };
+}
+
+/**
+ * A tool result whose `structuredContent` redaction had to change. gov does not validate
+ * against the tool's `outputSchema`, so it cannot tell whether `[REDACTED:…]` still conforms
+ * (a pattern, format, enum or length may not); clients that validate would reject the result,
+ * and passing invalid structured data is never acceptable. The whole result is replaced by an
+ * `isError` tool result saying a secret was withheld. Null when structuredContent was untouched.
+ */
+export function withheldStructuredResult(
+  original: JsonValue | undefined,
+  redacted: JsonValue | undefined,
+  kinds: readonly string[],
+): JsonObject | null {
+  if (!isPlainObject(original) || !isPlainObject(redacted)) return null;
+  if (!('structuredContent' in original)) return null;
+  if (original['structuredContent'] === redacted['structuredContent']) return null;
+  const withheld = errorToolResult(
+    `gov withheld this tool result: its structuredContent contained a secret (${kinds.join(', ')}), ` +
+      "and a redacted value might not match the tool's outputSchema",
+  );
+  // `_meta` (already redacted) carries 2026 result metadata such as serverInfo.
+  if (isPlainObject(redacted['_meta'])) withheld['_meta'] = redacted['_meta'];
+  return withheld;
 }

@@ -1,4 +1,4 @@
-import { filterToolsList, serverInfoOf } from '../mcp/responses.js';
+import { filterToolsList, serverInfoOf, withheldStructuredResult } from '../mcp/responses.js';
 import type { JsonObject, JsonValue } from '../types.js';
 import type { CallContext, Pipeline } from '../pipeline.js';
 import type { LegacySession } from './legacy-sessions.js';
@@ -83,6 +83,10 @@ export class ServerMessageProcessor {
     }
     if (call?.env.method === 'tools/list') this.toolHeaders?.learn(call.env.server.url, m['result']);
     const r = this.pipeline.processServerMessage(m, call, filterToolsList);
+    if (r.changed && isResponse) {
+      const withheld = withheldStructuredResult(m['result'], r.message['result'], Object.keys(r.counts));
+      if (withheld) r.message = { ...r.message, result: withheld };
+    }
     if (call) {
       const err = isObject(m['error']) ? String(m['error']['message'] ?? 'error') : undefined;
       const serverInfo = call.env.method === 'initialize' ? serverInfoOf(m['result']) : null;

@@ -3,6 +3,7 @@ import { classifyBody } from '../../src/mcp/classify.js';
 import { endpointFromEvent, normalizePostUrl, sameOrigin } from '../../src/mcp/legacy-sse.js';
 import {
   filterToolsList,
+  withheldStructuredResult,
   negotiatedProtocolVersion,
   responseMethod,
   rewriteToolsListResponse,
@@ -114,5 +115,26 @@ describe('legacy HTTP+SSE endpoint', () => {
     expect(normalizePostUrl('nope')).toBeNull();
     expect(sameOrigin('https://mcp.example.com/m', stream)).toBe(true);
     expect(sameOrigin('https://evil.example/m', stream)).toBe(false);
+  });
+});
+
+describe('withheldStructuredResult', () => {
+  it('replaces a result whose structuredContent was redacted by an isError result, keeping _meta', () => {
+    const original = { content: [], structuredContent: { token: 's' }, _meta: { a: 1 } };
+    const redacted = { content: [], structuredContent: { token: '[REDACTED:x]' }, _meta: { a: 1 } };
+    expect(withheldStructuredResult(original, redacted, ['x'])).toEqual({
+      resultType: 'complete',
+      content: [{ type: 'text', text: expect.stringMatching(/^gov withheld this tool result: .*\(x\)/) }],
+      isError: true,
+      _meta: { a: 1 },
+    });
+  });
+
+  it('leaves results alone when structuredContent is absent or untouched', () => {
+    const sc = { ok: true };
+    expect(withheldStructuredResult({ content: [] }, { content: [1] }, ['x'])).toBeNull();
+    expect(
+      withheldStructuredResult({ structuredContent: sc }, { structuredContent: sc, content: [] }, []),
+    ).toBeNull();
   });
 });
