@@ -66,14 +66,20 @@ export function sendJson(
  */
 export function abortOnClientClose(res: ServerResponse): EventEmitter {
   res.once('close', () => {
-    if (!res.writableFinished) res.emit('abort');
+    if (res.writableFinished) return;
+    closedEarly.add(res);
+    res.emit('abort');
   });
   return res;
 }
 
+// Responses whose client left before the answer was complete. `res.destroyed` is not enough:
+// a response inside a CONNECT tunnel can emit 'close' without being marked destroyed.
+const closedEarly = new WeakSet<ServerResponse>();
+
 /** The client closed its response stream before gov finished answering. */
 export function clientWentAway(res: ServerResponse): boolean {
-  return res.destroyed && !res.writableFinished;
+  return closedEarly.has(res) || (res.destroyed && !res.writableFinished);
 }
 
 /** Open the upstream request for an exchange; on failure answer 502/504 and return null. */

@@ -13,7 +13,7 @@ default: approve
 tools_list: hide_denied
 rules:
   - id: reads
-    tool: [echo, region_echo, confirm_deploy, "leak_*"]
+    tool: [echo, region_echo, confirm_deploy, slow, "leak_*"]
     decision: allow
   - id: no-shell
     tool: "shell*"
@@ -226,6 +226,50 @@ describe('MCP 2026-07-28 through gov run: SDK v2 client and server, stateless, g
     expect(r.stdout).not.toContain(SECRET);
     expect(audit()).not.toContain(SECRET);
     expect(executedTools()).toContain('leak_structured');
+  });
+
+  it('aborts the upstream request at once when the client closes its response stream', async () => {
+    const body = JSON.stringify({
+      jsonrpc: '2.0',
+      id: 9,
+      method: 'tools/call',
+      params: {
+        name: 'slow',
+        arguments: {},
+        _meta: {
+          'io.modelcontextprotocol/protocolVersion': '2026-07-28',
+          'io.modelcontextprotocol/clientCapabilities': {},
+          'io.modelcontextprotocol/clientInfo': { name: 'raw', version: '1' },
+        },
+      },
+    });
+    // The client gives up after 2 s (a read timeout closes its connection) and then stays
+    // alive until the test has looked: the tool alone would run for 30 s, so the server sees
+    // its response closed while gov still runs only if gov aborted the upstream request.
+    const seen = join(home, 'abandoned-seen');
+    const py = [
+      'import os, sys, time, urllib.request',
+      'h = {"content-type": "application/json", "accept": "application/json, text/event-stream",',
+      '     "mcp-protocol-version": "2026-07-28", "mcp-method": "tools/call", "mcp-name": "slow"}',
+      'r = urllib.request.Request(sys.argv[1], data=sys.argv[2].encode(), headers=h, method="POST")',
+      'try:\n    urllib.request.urlopen(r, timeout=2).read()\nexcept Exception as e:\n    print("gave up", type(e).__name__, flush=True)',
+      'end = time.time() + 25',
+      'while not os.path.exists(sys.argv[3]) and time.time() < end:\n    time.sleep(0.05)',
+    ].join('\n');
+    const run = govRun(['python3', '-c', py, server.mcpUrl, body, seen]);
+    const deadline = Date.now() + 20_000;
+    while (!server.abandoned.includes('slow') && Date.now() < deadline)
+      await new Promise((res) => setTimeout(res, 100));
+    const abandonedWhileGovRan = server.abandoned.includes('slow');
+    writeFileSync(seen, '');
+    const r = await run;
+    expect(r.stdout, r.stderr).toContain('gave up');
+    expect(abandonedWhileGovRan).toBe(true);
+    expect(server.executed.filter((e) => e.tool === 'slow').length).toBe(1);
+    const slowRecords = audit()
+      .split('\n')
+      .filter((l) => l.includes('"tool":"slow"'));
+    expect(slowRecords.join('\n'), r.stderr).toMatch(/"status":"cancelled"/);
   });
 
   it('holds refund until `gov approve`, then executes it once', async () => {

@@ -18,6 +18,8 @@ export interface Mcp2026TestServer extends TestServer {
   executed: Array<{ tool: string; args: unknown; round: 'first' | 'retry' }>;
   /** Requests the server saw, with the SEP-2243 headers they carried. */
   requests: Array<{ method: string; headers: Record<string, string> }>;
+  /** Tool calls whose HTTP response was closed by the peer before the server answered. */
+  abandoned: string[];
   mcpUrl: string;
 }
 
@@ -31,6 +33,7 @@ const obj = <T = Record<string, never>>(properties: Record<string, unknown>, req
 export async function startMcp2026Server(pki: TestPki): Promise<Mcp2026TestServer> {
   const executed: Mcp2026TestServer['executed'] = [];
   const requests: Mcp2026TestServer['requests'] = [];
+  const abandoned: string[] = [];
 
   const build = () => {
     const s = new McpServer({ name: 'gov-test-2026', version: '2.0.0' }, { capabilities: { tools: {} } });
@@ -109,6 +112,16 @@ export async function startMcp2026Server(pki: TestPki): Promise<Mcp2026TestServe
         };
       },
     );
+    // Works until its request is cancelled (or 30 s pass): proof that a cancellation arrived.
+    s.registerTool('slow', { inputSchema: obj({}) }, async (_args: Record<string, never>, ctx) => {
+      executed.push({ tool: 'slow', args: {}, round: round(ctx) });
+      const signal = ctx.mcpReq.signal;
+      await new Promise<void>((done) => {
+        const t = setTimeout(done, 30_000);
+        signal.addEventListener('abort', () => (clearTimeout(t), done()), { once: true });
+      });
+      return { content: [{ type: 'text', text: 'slow done' }] };
+    });
     s.registerTool('leak_resource', { inputSchema: obj({}) }, async (_args: Record<string, never>, ctx) => {
       executed.push({ tool: 'leak_resource', args: {}, round: round(ctx) });
       return {
@@ -139,6 +152,9 @@ export async function startMcp2026Server(pki: TestPki): Promise<Mcp2026TestServe
       headers.append(req.rawHeaders[i]!, req.rawHeaders[i + 1]!);
     const seen: Record<string, string> = {};
     for (const [k, v] of headers) if (k.startsWith('mcp-')) seen[k] = v;
+    res.on('close', () => {
+      if (!res.writableFinished && seen['mcp-name']) abandoned.push(seen['mcp-name']);
+    });
     try {
       const parsed = JSON.parse(body.toString()) as { method?: string };
       if (typeof parsed.method === 'string') requests.push({ method: parsed.method, headers: seen });
@@ -172,6 +188,7 @@ export async function startMcp2026Server(pki: TestPki): Promise<Mcp2026TestServe
     ...server,
     executed,
     requests,
+    abandoned,
     mcpUrl: `${server.url}/mcp`,
     close: async () => {
       await handler.close();
