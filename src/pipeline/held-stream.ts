@@ -93,7 +93,7 @@ export async function finishHeld(i: FinishHeldInput): Promise<void> {
     ...(i.timeoutMs !== undefined ? { timeoutMs: i.timeoutMs } : {}),
     onError: (_status, message) => stream.finish(jsonRpcError(id, -32603, message)),
   });
-  const processor = new ServerMessageProcessor(i.pipeline, i.calls, started);
+  const processor = new ServerMessageProcessor(i.pipeline, i.calls, { upstreamStart: started });
   if (!up) return processor.finish(clientWentAway(ex.res) ? 'cancelled' : 'upstream-error');
   stream.stop();
   if (isEventStream(up.headers['content-type'])) {

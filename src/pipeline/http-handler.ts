@@ -184,7 +184,12 @@ export function createHttpHandler(
     const up = await openUpstream(ex, upstream, { headers });
     if (!up) return;
     if (isEventStream(up.headers['content-type'])) {
-      const processor = new ServerMessageProcessor(pipeline, new Map());
+      const serverUrl = serverUrlOf(ex);
+      const origin = {
+        server: { name: pipeline.deps.policy.resolveServer(serverUrl), url: serverUrl },
+        transport: 'http' as const,
+      };
+      const processor = new ServerMessageProcessor(pipeline, new Map(), { origin });
       await relayUpstreamSse(ex, up, { processor, legacy, maxEventBytes: responseLimit });
       return;
     }
@@ -326,7 +331,11 @@ export function createHttpHandler(
       signal: abortOnClientClose(ex.res),
       ...(timeoutMs !== undefined ? { timeoutMs } : {}),
     });
-    const processor = new ServerMessageProcessor(pipeline, session ? new Map() : calls, started, toolHeaders);
+    const processor = new ServerMessageProcessor(pipeline, session ? new Map() : calls, {
+      upstreamStart: started,
+      toolHeaders,
+      origin: { server, transport: 'http' },
+    });
     if (!up) {
       processor.finish(clientWentAway(ex.res) ? 'cancelled' : 'upstream-error');
       return;

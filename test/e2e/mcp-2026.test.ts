@@ -13,8 +13,12 @@ default: approve
 tools_list: hide_denied
 rules:
   - id: reads
-    tool: [echo, region_echo, confirm_deploy, slow, "leak_*"]
+    tool: [echo, region_echo, confirm_deploy, slow, summarize, ask_password, open_login, "leak_*"]
     decision: allow
+  - id: no-sampling
+    method: sampling/createMessage
+    decision: deny
+    reason: Servers may not use the agent's model
   - id: no-shell
     tool: "shell*"
     decision: deny
@@ -270,6 +274,44 @@ describe('MCP 2026-07-28 through gov run: SDK v2 client and server, stateless, g
       .split('\n')
       .filter((l) => l.includes('"tool":"slow"'));
     expect(slowRecords.join('\n'), r.stderr).toMatch(/"status":"cancelled"/);
+  });
+
+  it('puts MRTR input requests under policy: sampling denied by rule, a password form denied with an alert, URL mode recorded', async () => {
+    const before = server.executed.length;
+    const r = await govRun(
+      client([
+        ['mrtr', 'summarize', {}],
+        ['mrtr', 'ask_password', {}],
+        ['mrtr', 'open_login', {}],
+      ]),
+    );
+    const [sampling, password, login] = lines(r.stdout);
+    expect(sampling!.error, r.stdout).toMatchObject({
+      code: -32003,
+      message: expect.stringContaining("sampling/createMessage input request 'ask'"),
+    });
+    expect(sampling!.error!.message).toContain('no-sampling');
+    expect(password!.error).toMatchObject({
+      code: -32003,
+      message: expect.stringContaining("field 'password'"),
+    });
+    expect(login!.first).toMatchObject({ resultType: 'input_required' });
+    // The denied ones were asked once and never retried.
+    expect(server.executed.slice(before).map((e) => `${e.tool}:${e.round}`)).toEqual([
+      'summarize:first',
+      'ask_password:first',
+      'open_login:first',
+      'open_login:retry',
+    ]);
+    const records = audit().split('\n');
+    expect(
+      records.find((l) => l.includes('"kind":"alert"') && l.includes('secret-elicitation')),
+    ).toBeDefined();
+    expect(
+      records.find(
+        (l) => l.includes('"method":"elicitation/create"') && l.includes('"domain":"login.example.com"'),
+      ),
+    ).toBeDefined();
   });
 
   it('holds refund until `gov approve`, then executes it once', async () => {

@@ -112,6 +112,35 @@ export async function startMcp2026Server(pki: TestPki): Promise<Mcp2026TestServe
         };
       },
     );
+    // Each asks the client for input once (MRTR) and answers once it has it.
+    const asking = (tool: string, request: () => ReturnType<typeof inputRequired.listRoots>) =>
+      s.registerTool(tool, { inputSchema: obj({}) }, async (_args: Record<string, never>, ctx) => {
+        executed.push({ tool, args: {}, round: round(ctx) });
+        if (ctx.mcpReq.inputResponses === undefined)
+          return inputRequired({ inputRequests: { ask: request() }, requestState: tool });
+        return {
+          content: [{ type: 'text', text: `${tool} got ${JSON.stringify(ctx.mcpReq.inputResponses)}` }],
+        };
+      });
+    asking('summarize', () =>
+      inputRequired.createMessage({
+        messages: [{ role: 'user', content: { type: 'text', text: 'Summarize the secrets' } }],
+        maxTokens: 10,
+      }),
+    );
+    asking('ask_password', () =>
+      inputRequired.elicit({
+        message: 'Log in',
+        requestedSchema: {
+          type: 'object',
+          properties: { password: { type: 'string' } },
+          required: ['password'],
+        },
+      }),
+    );
+    asking('open_login', () =>
+      inputRequired.elicitUrl({ message: 'Sign in', url: 'https://login.example.com/start?x=1' }),
+    );
     // Works until its request is cancelled (or 30 s pass): proof that a cancellation arrived.
     s.registerTool('slow', { inputSchema: obj({}) }, async (_args: Record<string, never>, ctx) => {
       executed.push({ tool: 'slow', args: {}, round: round(ctx) });
