@@ -30,8 +30,9 @@ function isPlainObject(v: unknown): v is JsonObject {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-// Words that name a secret in a field's key, title or description. The spec forbids servers
-// to request passwords, tokens or API keys through form elicitation.
+// Words that name a secret in a field's key or title. The spec forbids servers to request
+// passwords, tokens or API keys through form elicitation. Descriptions are not read: they
+// mention secrets to say what not to enter ("do not give us your PIN").
 const SECRET_WORDS =
   /pass(?:word|phrase|wd|code)|\bpwd\b|\bpin\b|token|api[\s_-]?key|\bsecret|credential|private[\s_-]?key|\botp\b/i;
 
@@ -41,10 +42,7 @@ export function secretFieldOf(requestedSchema: JsonValue | undefined): string | 
   for (const [key, prop] of Object.entries(requestedSchema['properties'])) {
     const texts = [key];
     if (isPlainObject(prop)) {
-      for (const f of ['title', 'description'] as const) {
-        const t = prop[f];
-        if (typeof t === 'string') texts.push(t);
-      }
+      if (typeof prop['title'] === 'string') texts.push(prop['title']);
       if (prop['format'] === 'password') return key;
     }
     if (texts.some((t) => SECRET_WORDS.test(t))) return key;

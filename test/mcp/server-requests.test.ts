@@ -48,10 +48,13 @@ describe('serverRequestsIn', () => {
 });
 
 describe('secretFieldOf', () => {
-  it('names fields that ask for passwords, tokens or API keys by key, title, description or format', () => {
+  it('names fields that ask for passwords, tokens or API keys by key, title or format, not description', () => {
     const schema = (p: Record<string, JsonValue>): JsonValue => ({ type: 'object', properties: p });
     expect(secretFieldOf(schema({ name: { type: 'string' }, api_key: { type: 'string' } }))).toBe('api_key');
-    expect(secretFieldOf(schema({ x: { type: 'string', description: 'GitHub token' } }))).toBe('x');
+    expect(secretFieldOf(schema({ x: { type: 'string', title: 'GitHub token' } }))).toBe('x');
+    expect(
+      secretFieldOf(schema({ n: { type: 'integer', description: 'not your phone number or pin' } })),
+    ).toBeNull();
     expect(secretFieldOf(schema({ x: { type: 'string', format: 'password' } }))).toBe('x');
     expect(secretFieldOf(schema({ confirm: { type: 'boolean' }, email: { type: 'string' } }))).toBeNull();
     expect(secretFieldOf(undefined)).toBeNull();
