@@ -11,18 +11,45 @@
  *  - Mcp-Name mirrors params.name (tools/call, prompts/get) or params.uri (resources/read,
  *    resources/subscribe, resources/unsubscribe) and is required for tools/call,
  *    resources/read and prompts/get; a method with no such target must not carry one;
+ *  - the tasks extension (SEP-2663) mirrors params.taskId into Mcp-Name for tasks/get,
+ *    tasks/update and tasks/cancel (checked when present, not required: 2025-11-25 task
+ *    clients never send it);
+ *  - `Mcp-Param-{Name}` headers mirror tool arguments declared with `x-mcp-header`: every
+ *    value must decode, and when gov knows the tool's declarations it compares them too;
  *  - values that are not plain ASCII arrive as `=?base64?<standard base64 of UTF-8>?=`
  *    and are decoded before comparing.
+ * Policy never reads these headers: decisions are made on the body, which they must mirror.
  */
 import type { JsonObject } from '../types.js';
 import type { McpParseResult } from './classify.js';
 import { NAME_METHODS, URI_METHODS } from './classify.js';
+import { checkParamHeaders, type ParamHeaderPaths } from './param-headers.js';
 
 export interface McpHeaderValues {
   /** `Mcp-Method`; an array when the header was sent more than once. */
   method?: string | string[] | undefined;
   /** `Mcp-Name`; an array when the header was sent more than once. */
   name?: string | string[] | undefined;
+  /** `Mcp-Param-*` headers, keyed by the lower-case name after `mcp-param-`. */
+  params?: ReadonlyMap<string, string | string[]> | undefined;
+}
+
+/** Methods whose Mcp-Name mirrors params.taskId (tasks extension). */
+const TASK_ID_METHODS: ReadonlySet<string> = new Set(['tasks/get', 'tasks/update', 'tasks/cancel']);
+
+const PARAM_PREFIX = 'mcp-param-';
+
+/** The `Mcp-Param-*` headers of a Node header object, keyed by lower-case name suffix. */
+export function paramHeadersFrom(
+  headers: Readonly<Record<string, string | string[] | undefined>>,
+): Map<string, string | string[]> | undefined {
+  let out: Map<string, string | string[]> | undefined;
+  for (const k in headers) {
+    if (k.length <= PARAM_PREFIX.length || !k.toLowerCase().startsWith(PARAM_PREFIX)) continue;
+    const v = headers[k];
+    if (v !== undefined) (out ??= new Map()).set(k.slice(PARAM_PREFIX.length).toLowerCase(), v);
+  }
+  return out;
 }
 
 /** Methods whose Mcp-Name header is REQUIRED by the spec. */
@@ -31,15 +58,17 @@ const NAME_REQUIRED: ReadonlySet<string> = new Set(['tools/call', 'resources/rea
 const SENTINEL_PREFIX = '=?base64?';
 const SENTINEL_SUFFIX = '?=';
 
-/** JSON-RPC code the spec assigns to header validation failures (HTTP 400). */
-export const HEADER_MISMATCH_CODE = -32001;
-
 /**
  * Returns null when the headers are absent or agree with the body, else why the request
- * must be refused (answer HTTP 400 with a -32001 JSON-RPC error).
+ * must be refused (answer HTTP 400 with `headerMismatchResponse`). `declaredParams` gives
+ * the `x-mcp-header` declarations of a tool when gov has seen its definition.
  */
-export function checkMcpHeaders(h: McpHeaderValues, parsed: McpParseResult): string | null {
-  if (h.method === undefined && h.name === undefined) return null;
+export function checkMcpHeaders(
+  h: McpHeaderValues,
+  parsed: McpParseResult,
+  declaredParams?: (tool: string) => ParamHeaderPaths | undefined,
+): string | null {
+  if (h.method === undefined && h.name === undefined && h.params === undefined) return null;
   const method = single(h.method, 'Mcp-Method');
   if (method.error) return method.error;
   const nameHeader = single(h.name, 'Mcp-Name');
@@ -57,15 +86,37 @@ export function checkMcpHeaders(h: McpHeaderValues, parsed: McpParseResult): str
   if (nameHeader.value === undefined) {
     if (target !== undefined && NAME_REQUIRED.has(msg.method))
       return `Mcp-Name header is required for ${msg.method}`;
-    return null;
+  } else {
+    const decoded = decodeHeaderValue(nameHeader.value);
+    if (decoded === null) return `Mcp-Name header value ${show(nameHeader.value)} is not valid`;
+    if (target === undefined)
+      return `Mcp-Name header sent for ${msg.method}, which names no tool, prompt, resource or task`;
+    if (decoded !== target)
+      return `Header mismatch: Mcp-Name header value ${show(decoded)} does not match body value ${show(target)}`;
   }
-  const decoded = decodeHeaderValue(nameHeader.value);
-  if (decoded === null) return `Mcp-Name header value ${show(nameHeader.value)} is not valid`;
-  if (target === undefined)
-    return `Mcp-Name header sent for ${msg.method}, which names no tool, prompt or resource`;
-  if (decoded !== target)
-    return `Header mismatch: Mcp-Name header value ${show(decoded)} does not match body value ${show(target)}`;
-  return null;
+  return h.params === undefined ? null : checkParams(h.params, msg.method, msg.params, declaredParams);
+}
+
+function checkParams(
+  raw: ReadonlyMap<string, string | string[]>,
+  method: string,
+  params: unknown,
+  declaredParams: ((tool: string) => ParamHeaderPaths | undefined) | undefined,
+): string | null {
+  const decoded = new Map<string, string>();
+  for (const [name, v] of raw) {
+    const one = single(v, `Mcp-Param-${name}`);
+    if (one.error) return one.error;
+    // Values are arguments (possibly secrets): reasons name the header only.
+    const d = decodeHeaderValue(one.value!);
+    if (d === null) return `Mcp-Param-${name} header value is not valid`;
+    decoded.set(name, d);
+  }
+  if (method !== 'tools/call' || typeof params !== 'object' || params === null) return null;
+  const p = params as JsonObject;
+  const tool = p['name'];
+  if (typeof tool !== 'string') return null;
+  return checkParamHeaders(decoded, p['arguments'], declaredParams?.(tool));
 }
 
 function single(v: string | string[] | undefined, header: string): { value?: string; error?: string } {
@@ -80,7 +131,13 @@ function single(v: string | string[] | undefined, header: string): { value?: str
 function bodyTarget(method: string, params: unknown): string | undefined {
   if (typeof params !== 'object' || params === null || Array.isArray(params)) return undefined;
   const p = params as JsonObject;
-  const v = NAME_METHODS.has(method) ? p['name'] : URI_METHODS.has(method) ? p['uri'] : undefined;
+  const v = NAME_METHODS.has(method)
+    ? p['name']
+    : URI_METHODS.has(method)
+      ? p['uri']
+      : TASK_ID_METHODS.has(method)
+        ? p['taskId']
+        : undefined;
   return typeof v === 'string' ? v : undefined;
 }
 

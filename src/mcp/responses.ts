@@ -4,6 +4,7 @@
  * a rewritten result. Pure: inputs are never mutated.
  */
 import type { JsonObject, JsonRpcMessage, JsonValue } from '../types.js';
+import { errorToolResult } from './wire-errors.js';
 
 function isPlainObject(v: unknown): v is JsonObject {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -13,6 +14,12 @@ function isPlainObject(v: unknown): v is JsonObject {
  * Drop every tool whose name `isHidden` says is always denied. Anything that is not a
  * `{tools: [...]}` result is returned unchanged; a tool entry without a string name is kept
  * (policy cannot name it, and the agent cannot call it by name either).
+ *
+ * A filtered list is this run's policy applied to the server's list, not the server's list:
+ * a shared cache must not hand it to other callers, and the policy can change under it. When
+ * the result carries 2026-07-28 caching hints (`cacheScope`, `ttlMs`), the filtered list is
+ * marked `cacheScope: "private"` with `ttlMs: 0` (immediately stale; the spec requires a hint
+ * on every complete list result, so it is rewritten rather than dropped).
  */
 export function filterToolsList(
   result: JsonValue,
@@ -27,7 +34,12 @@ export function filterToolsList(
     else kept.push(tool);
   }
   if (removed.length === 0) return { result, removed };
-  return { result: { ...result, tools: kept }, removed };
+  const filtered: JsonObject = { ...result, tools: kept };
+  if ('cacheScope' in result || 'ttlMs' in result) {
+    filtered['cacheScope'] = 'private';
+    filtered['ttlMs'] = 0;
+  }
+  return { result: filtered, removed };
 }
 
 export interface ServerInfo extends JsonObject {
@@ -79,4 +91,28 @@ export function rewriteToolsListResponse(
   const { result, removed } = filterToolsList(msg.result, isHidden);
   if (removed.length === 0) return null;
   return { raw: withResult(msg.raw, result), removed };
+}
+
+/**
+ * A tool result whose `structuredContent` redaction had to change. gov does not validate
+ * against the tool's `outputSchema`, so it cannot tell whether `[REDACTED:…]` still conforms
+ * (a pattern, format, enum or length may not); clients that validate would reject the result,
+ * and passing invalid structured data is never acceptable. The whole result is replaced by an
+ * `isError` tool result saying a secret was withheld. Null when structuredContent was untouched.
+ */
+export function withheldStructuredResult(
+  original: JsonValue | undefined,
+  redacted: JsonValue | undefined,
+  kinds: readonly string[],
+): JsonObject | null {
+  if (!isPlainObject(original) || !isPlainObject(redacted)) return null;
+  if (!('structuredContent' in original)) return null;
+  if (original['structuredContent'] === redacted['structuredContent']) return null;
+  const withheld = errorToolResult(
+    `gov withheld this tool result: its structuredContent contained a secret (${kinds.join(', ')}), ` +
+      "and a redacted value might not match the tool's outputSchema",
+  );
+  // `_meta` (already redacted) carries 2026 result metadata such as serverInfo.
+  if (isPlainObject(redacted['_meta'])) withheld['_meta'] = redacted['_meta'];
+  return withheld;
 }

@@ -4,8 +4,14 @@
  */
 import type { JsonObject, JsonRpcId, JsonValue } from '../types.js';
 
-/** JSON-RPC error code for every gov denial (policy, approver, timeout). */
+/**
+ * JSON-RPC error code for every gov denial (policy, approver, timeout). It lies in the
+ * -32000..-32019 sub-range 2026-07-28 calls legacy (receivers assume no meaning for it), which
+ * is what an implementation-defined denial needs; -32020..-32099 is the specification's own.
+ */
 export const DENIAL_CODE = -32003;
+/** `HeaderMismatch` (2026-07-28): Mcp-* headers disagree with the body; sent with HTTP 400. */
+export const HEADER_MISMATCH = -32020;
 export const PARSE_ERROR = -32700;
 export const INVALID_REQUEST = -32600;
 
@@ -53,9 +59,12 @@ export function jsonRpcResult(id: JsonRpcId, result: JsonValue): JsonRpcResultRe
   return { jsonrpc: '2.0', id, result };
 }
 
-/** `{content:[{type:'text', text}], isError: true}` — the `deny_as: result` shape. */
+/**
+ * `{content:[{type:'text', text}], isError: true}` — the `deny_as: result` shape. 2026-07-28
+ * clients require `resultType` on every result; older ones ignore the extra member.
+ */
 export function errorToolResult(text: string): JsonObject {
-  return { content: [{ type: 'text', text }], isError: true };
+  return { resultType: 'complete', content: [{ type: 'text', text }], isError: true };
 }
 
 function deny(id: JsonRpcId, message: string, data: JsonObject, opts: DenialOptions): GovResponse {
@@ -118,6 +127,11 @@ export function parseErrorResponse(reason: string, id: JsonRpcId = null): JsonRp
 /** -32600 for JSON that is not a valid JSON-RPC request. */
 export function invalidRequestResponse(reason: string, id: JsonRpcId = null): JsonRpcErrorResponse {
   return jsonRpcError(id, INVALID_REQUEST, `Invalid Request: ${reason}`);
+}
+
+/** -32020 `HeaderMismatch` for Mcp-* headers that disagree with the body. */
+export function headerMismatchResponse(reason: string, id: JsonRpcId = null): JsonRpcErrorResponse {
+  return jsonRpcError(id, HEADER_MISMATCH, reason);
 }
 
 /** Answer for a `malformed` parse result. */

@@ -3,7 +3,7 @@ import type { JsonObject, JsonValue } from '../types.js';
 import { jsonRpcError, type GovResponse } from '../mcp/wire-errors.js';
 import type { Exchange } from '../proxy/server.js';
 import type { Upstream } from '../proxy/upstream.js';
-import { openUpstream } from '../proxy/forward.js';
+import { abortOnClientClose, clientWentAway, openUpstream } from '../proxy/forward.js';
 import type { CallContext, Pipeline } from '../pipeline.js';
 import { isEventStream, relayUpstreamSse, sseEventFor } from './sse-relay.js';
 import { ServerMessageProcessor } from './server-messages.js';
@@ -89,18 +89,19 @@ export async function finishHeld(i: FinishHeldInput): Promise<void> {
   const up = await openUpstream(ex, i.upstream, {
     headers,
     body: Buffer.from(JSON.stringify(i.forward[0])),
+    signal: abortOnClientClose(ex.res),
     ...(i.timeoutMs !== undefined ? { timeoutMs: i.timeoutMs } : {}),
     onError: (_status, message) => stream.finish(jsonRpcError(id, -32603, message)),
   });
-  const processor = new ServerMessageProcessor(i.pipeline, i.calls, started);
-  if (!up) return processor.finish('upstream-error');
+  const processor = new ServerMessageProcessor(i.pipeline, i.calls, { upstreamStart: started });
+  if (!up) return processor.finish(clientWentAway(ex.res) ? 'cancelled' : 'upstream-error');
   stream.stop();
   if (isEventStream(up.headers['content-type'])) {
     await relayUpstreamSse(ex, up, { processor, headersSent: true, maxEventBytes: i.responseLimit });
     return;
   }
   const r = await readScannedJson(up, processor, i.responseLimit);
-  processor.finish(r.ok ? 'no-response' : r.status);
+  processor.finish(r.ok ? 'no-response' : clientWentAway(ex.res) ? 'cancelled' : r.status);
   let message: JsonObject | GovResponse;
   try {
     if (!r.ok) throw new Error(r.message);

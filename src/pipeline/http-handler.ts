@@ -1,14 +1,23 @@
 import type { Exchange, ExchangeHandler } from '../proxy/server.js';
 import { forwardableHeaders, type Upstream } from '../proxy/upstream.js';
-import { openUpstream, relayResponse, responseHeaders, sendJson, sendText } from '../proxy/forward.js';
+import {
+  abortOnClientClose,
+  clientWentAway,
+  openUpstream,
+  relayResponse,
+  responseHeaders,
+  sendJson,
+  sendText,
+} from '../proxy/forward.js';
 import { readBounded } from '../proxy/body.js';
 import { decodeContent } from '../proxy/content-encoding.js';
 import { classifyBody, type ParseResult } from '../mcp/classify.js';
-import { checkMcpHeaders } from '../mcp/headers.js';
+import { checkMcpHeaders, paramHeadersFrom } from '../mcp/headers.js';
+import { ToolParamHeaders } from '../mcp/param-headers.js';
 import { bareEnvelope, toEnvelope } from '../mcp/envelope.js';
 import {
   DENIAL_CODE,
-  invalidRequestResponse,
+  headerMismatchResponse,
   jsonRpcError,
   malformedResponse,
   type GovResponse,
@@ -74,6 +83,7 @@ export function createHttpHandler(
   const transport = o.transport ?? 'http';
   /** Who sent an exchange, for audit records (gov serve's edge authentication). */
   const by = (ex: Exchange) => (ex.principal !== undefined ? { principal: ex.principal } : {});
+  const toolHeaders = new ToolParamHeaders();
 
   /** A placeholder where it must not go: 403 with the reason (a JSON-RPC error for MCP) and an alert. */
   const blockLeak = async (
@@ -200,20 +210,26 @@ export function createHttpHandler(
       });
       return sendJson(ex.res, 400, malformedResponse(parsed));
     }
+    const serverUrl = serverUrlOf(ex);
     const mismatch = checkMcpHeaders(
-      { method: ex.req.headers['mcp-method'], name: ex.req.headers['mcp-name'] },
+      {
+        method: ex.req.headers['mcp-method'],
+        name: ex.req.headers['mcp-name'],
+        params: paramHeadersFrom(ex.req.headers),
+      },
       parsed,
+      (tool) => toolHeaders.lookup(serverUrl, tool),
     );
     if (mismatch) {
       await pipeline.alert({
         reason: `MCP header mismatch refused: ${mismatch}`,
         transport,
         ...by(ex),
-        server: { name: null, url: serverUrlOf(ex) },
+        server: { name: null, url: serverUrl },
       });
       const id =
         parsed.messages.length === 1 && 'id' in parsed.messages[0]! ? (parsed.messages[0]!.id ?? null) : null;
-      return sendJson(ex.res, 400, invalidRequestResponse(mismatch, id));
+      return sendJson(ex.res, 400, headerMismatchResponse(mismatch, id));
     }
     return governMcp(ex, headers, body!, parsed.messages, parsed.batch, injected);
   }
@@ -226,7 +242,12 @@ export function createHttpHandler(
     const up = await openUpstream(ex, upstream, { headers, ...(body ? { body } : {}) });
     if (!up) return;
     if (isEventStream(up.headers['content-type'])) {
-      const processor = new ServerMessageProcessor(pipeline, new Map());
+      const serverUrl = serverUrlOf(ex);
+      const origin = {
+        server: { name: pipeline.deps.policy.resolveServer(serverUrl), url: serverUrl },
+        transport: 'http' as const,
+      };
+      const processor = new ServerMessageProcessor(pipeline, new Map(), { origin });
       await relayUpstreamSse(ex, up, { processor, legacy, maxEventBytes: responseLimit });
       return;
     }
@@ -382,11 +403,16 @@ export function createHttpHandler(
     const up = await openUpstream(ex, upstream, {
       headers,
       body: outBody,
+      signal: abortOnClientClose(ex.res),
       ...(timeoutMs !== undefined ? { timeoutMs } : {}),
     });
-    const processor = new ServerMessageProcessor(pipeline, session ? new Map() : calls, started);
+    const processor = new ServerMessageProcessor(pipeline, session ? new Map() : calls, {
+      upstreamStart: started,
+      toolHeaders,
+      origin: { server, transport: 'http' },
+    });
     if (!up) {
-      processor.finish('upstream-error');
+      processor.finish(clientWentAway(ex.res) ? 'cancelled' : 'upstream-error');
       return;
     }
     const ct = up.headers['content-type'];
@@ -396,7 +422,7 @@ export function createHttpHandler(
     }
     if (isJson(ct) || denied.length) {
       const r = await readScannedJson(up, processor, responseLimit);
-      processor.finish(r.ok ? 'no-response' : r.status);
+      processor.finish(r.ok ? 'no-response' : clientWentAway(ex.res) ? 'cancelled' : r.status);
       if (!r.ok) return sendJson(ex.res, 502, jsonRpcError(null, -32603, r.message));
       const out = mergeDenied(r.text, denied, batch);
       const hs = responseHeaders(up.headers);

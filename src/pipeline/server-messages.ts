@@ -1,7 +1,17 @@
-import { filterToolsList, serverInfoOf } from '../mcp/responses.js';
-import type { JsonObject, JsonValue } from '../types.js';
+import { filterToolsList, serverInfoOf, withheldStructuredResult } from '../mcp/responses.js';
+import { deniedServerRequestNotice, serverRequestsIn, type ServerRequest } from '../mcp/server-requests.js';
+import { DENIAL_CODE, jsonRpcError } from '../mcp/wire-errors.js';
+import type {
+  AuditInput,
+  JsonObject,
+  JsonValue,
+  PolicyDecision,
+  ServerIdentity,
+  Transport,
+} from '../types.js';
 import type { CallContext, Pipeline } from '../pipeline.js';
 import type { LegacySession } from './legacy-sessions.js';
+import type { ToolParamHeaders } from '../mcp/param-headers.js';
 
 function isObject(v: unknown): v is JsonObject {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -9,6 +19,20 @@ function isObject(v: unknown): v is JsonObject {
 
 function isJsonRpc(v: unknown): v is JsonObject {
   return isObject(v) && v['jsonrpc'] === '2.0';
+}
+
+export interface ServerOrigin {
+  server: ServerIdentity;
+  transport: Transport;
+}
+
+export interface ProcessorOptions {
+  /** When the exchange's upstream request started (performance.now()). */
+  upstreamStart?: number;
+  /** Learns `x-mcp-header` declarations from the tools/list results that pass. */
+  toolHeaders?: ToolParamHeaders | undefined;
+  /** The server this stream comes from, for governing its requests when no call says so. */
+  origin?: ServerOrigin | undefined;
 }
 
 /**
@@ -20,15 +44,15 @@ export class ServerMessageProcessor {
   private readonly pipeline: Pipeline;
   private readonly pending: Map<string | number, CallContext>;
   private readonly upstreamStart: number;
+  private readonly toolHeaders: ToolParamHeaders | undefined;
+  private readonly origin: ServerOrigin | undefined;
 
-  constructor(
-    pipeline: Pipeline,
-    pending: Map<string | number, CallContext>,
-    upstreamStart = performance.now(),
-  ) {
+  constructor(pipeline: Pipeline, pending: Map<string | number, CallContext>, opts: ProcessorOptions = {}) {
     this.pipeline = pipeline;
     this.pending = pending;
-    this.upstreamStart = upstreamStart;
+    this.upstreamStart = opts.upstreamStart ?? performance.now();
+    this.toolHeaders = opts.toolHeaders;
+    this.origin = opts.origin;
   }
 
   /** Returns the rewritten text, or null when the text is not JSON-RPC or needs no change. */
@@ -76,7 +100,17 @@ export class ServerMessageProcessor {
       call = map.get(id);
       if (call) map.delete(id);
     }
+    if (call?.env.method === 'tools/list') this.toolHeaders?.learn(call.env.server.url, m['result']);
+    const refused = this.governServerRequests(m, call);
+    if (refused) {
+      if (call) void this.pipeline.recordOutcome(call, { status: 'denied-server-request', upstreamMs: 0 });
+      return { value: refused, changed: true };
+    }
     const r = this.pipeline.processServerMessage(m, call, filterToolsList);
+    if (r.changed && isResponse) {
+      const withheld = withheldStructuredResult(m['result'], r.message['result'], Object.keys(r.counts));
+      if (withheld) r.message = { ...r.message, result: withheld };
+    }
     if (call) {
       const err = isObject(m['error']) ? String(m['error']['message'] ?? 'error') : undefined;
       const serverInfo = call.env.method === 'initialize' ? serverInfoOf(m['result']) : null;
@@ -89,6 +123,104 @@ export class ServerMessageProcessor {
       });
     }
     return { value: r.message, changed: r.changed };
+  }
+
+  /**
+   * Server→client requests (2025 eras) and MRTR inputRequests (2026) go through policy with
+   * the requesting server as `server`. Returns what replaces the message when one is denied.
+   */
+  private governServerRequests(m: JsonObject, call: CallContext | undefined): JsonObject | null {
+    const asks = serverRequestsIn(m);
+    if (asks.length === 0) return null;
+    const origin = call ? { server: call.env.server, transport: call.env.transport } : this.origin;
+    // No known server (e.g. a stream gov cannot attribute): nothing to match rules against.
+    const fallback = origin ?? this.anyPendingOrigin();
+    if (!fallback) return null;
+    for (const ask of asks) {
+      const d = this.decideServerRequest(ask, fallback);
+      this.recordServerRequest(ask, fallback, d);
+      if (d.decision === 'allow') continue;
+      const reason = `${d.reason} (rule ${d.rule})`;
+      if (ask.key === undefined) return deniedServerRequestNotice(ask.method, reason);
+      const message = `gov denied the server's ${ask.method} input request '${ask.key}': ${reason}`;
+      const id = m['id'];
+      return jsonRpcError(
+        typeof id === 'string' || typeof id === 'number' ? id : null,
+        DENIAL_CODE,
+        message,
+        {
+          decision: 'deny',
+          rule: d.rule,
+          reason: d.reason,
+        },
+      ) as unknown as JsonObject;
+    }
+    return null;
+  }
+
+  private anyPendingOrigin(): ServerOrigin | undefined {
+    for (const c of this.pending.values()) return { server: c.env.server, transport: c.env.transport };
+    return undefined;
+  }
+
+  private decideServerRequest(ask: ServerRequest, o: ServerOrigin): PolicyDecision {
+    if (ask.secretField !== undefined)
+      return {
+        decision: 'deny',
+        rule: 'secret-elicitation',
+        reason: `form elicitation field '${ask.secretField}' asks for a password, token or API key, which servers must not request this way`,
+      };
+    let d: PolicyDecision;
+    try {
+      d = this.pipeline.deps.policy.decide({
+        server: o.server,
+        transport: o.transport,
+        method: ask.method,
+        ...(ask.url !== undefined ? { uri: ask.url } : {}),
+        args: ask.params,
+        run: this.pipeline.deps.run,
+      });
+    } catch (err) {
+      d = {
+        decision: 'deny',
+        rule: 'policy-error',
+        reason: `policy evaluation failed: ${(err as Error).message}`,
+      };
+    }
+    // Nobody can approve a request that is already on its way to the client: fail closed.
+    if (d.decision === 'approve')
+      return {
+        decision: 'deny',
+        rule: d.rule,
+        reason: `${d.reason}; server requests cannot be held for approval`,
+      };
+    return d;
+  }
+
+  private recordServerRequest(ask: ServerRequest, o: ServerOrigin, d: PolicyDecision): void {
+    const redacted = this.pipeline.deps.redactor.redactJson(ask.params);
+    const rec: AuditInput = {
+      kind: ask.secretField !== undefined ? 'alert' : 'call',
+      transport: o.transport,
+      server: { name: o.server.name, url: o.server.url },
+      method: ask.method,
+      args_digest: this.pipeline.deps.digestArgs(ask.params),
+      args: redacted.value,
+      decision: d.decision,
+      rule: d.rule,
+      reason: d.reason,
+      status: d.decision === 'allow' ? 'relayed' : 'denied',
+      policy_digest: this.pipeline.deps.policy.digest,
+      detail: {
+        direction: 'server-to-client',
+        ...(ask.key !== undefined ? { input_key: ask.key } : {}),
+        ...(ask.domain !== undefined ? { domain: ask.domain } : {}),
+      },
+    };
+    if (ask.url !== undefined) rec.uri = ask.url;
+    this.pipeline.deps.audit.append(rec).catch((err: unknown) => {
+      this.pipeline.deps.log.warn(`audit record for a server request failed: ${(err as Error).message}`);
+    });
   }
 
   /** Calls still waiting when their stream ended get an outcome too. */

@@ -9,7 +9,7 @@ import type { LegacySession, LegacySessions } from './legacy-sessions.js';
 import type { ServerMessageProcessor } from './server-messages.js';
 import type { Exchange } from '../proxy/server.js';
 import type { UpstreamResponse } from '../proxy/upstream.js';
-import { responseHeaders } from '../proxy/forward.js';
+import { clientWentAway, responseHeaders } from '../proxy/forward.js';
 
 export interface SseRelayOptions {
   res: ServerResponse;
@@ -106,7 +106,7 @@ export function relaySse(o: SseRelayOptions): Promise<void> {
       if (finished) return;
       finished = true;
       if (session && o.legacy) o.legacy.unregister(session);
-      o.processor.finish();
+      o.processor.finish(clientWentAway(res) ? 'cancelled' : 'no-response');
       o.onEnd?.();
       resolve();
     };

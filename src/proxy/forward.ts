@@ -1,3 +1,4 @@
+import type { EventEmitter } from 'node:events';
 import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream/promises';
 import type { Exchange } from './server.js';
@@ -57,6 +58,30 @@ export function sendJson(
   sendBody(res, status, JSON.stringify(value), 'application/json', extra);
 }
 
+/**
+ * Cancellation is closing the response stream: when the client goes away before its answer
+ * is complete, the upstream request must stop at once (waiting for headers, reading a JSON
+ * body or streaming events alike). undici accepts any EventEmitter as a request's signal and
+ * aborts on its 'abort' event, so the response itself serves — no AbortController per call.
+ */
+export function abortOnClientClose(res: ServerResponse): EventEmitter {
+  res.once('close', () => {
+    if (res.writableFinished) return;
+    closedEarly.add(res);
+    res.emit('abort');
+  });
+  return res;
+}
+
+// Responses whose client left before the answer was complete. `res.destroyed` is not enough:
+// a response inside a CONNECT tunnel can emit 'close' without being marked destroyed.
+const closedEarly = new WeakSet<ServerResponse>();
+
+/** The client closed its response stream before gov finished answering. */
+export function clientWentAway(res: ServerResponse): boolean {
+  return closedEarly.has(res) || (res.destroyed && !res.writableFinished);
+}
+
 /** Open the upstream request for an exchange; on failure answer 502/504 and return null. */
 export async function openUpstream(
   ex: Exchange,
@@ -65,7 +90,7 @@ export async function openUpstream(
     body?: Buffer | null;
     headers?: Record<string, string | string[]>;
     timeoutMs?: number;
-    signal?: AbortSignal;
+    signal?: AbortSignal | EventEmitter;
     /** Report a failure here instead of answering the client with 502/504. */
     onError?: (status: number, message: string) => void;
   } = {},

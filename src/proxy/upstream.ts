@@ -1,3 +1,4 @@
+import type { EventEmitter } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { createSecureContext, rootCertificates } from 'node:tls';
 import type { IncomingHttpHeaders } from 'node:http';
@@ -28,7 +29,8 @@ export interface UpstreamRequest {
   path: string;
   headers: Record<string, string | string[]>;
   body?: Buffer | Readable | null;
-  signal?: AbortSignal;
+  /** Aborts the request; an EventEmitter aborts it when it emits 'abort' (undici's contract). */
+  signal?: AbortSignal | EventEmitter;
   /** Headers + body timeout for the upstream (constraints.timeout). */
   timeoutMs?: number;
 }
@@ -132,7 +134,7 @@ export class Upstream {
   }
 
   private report(err: unknown, r: UpstreamRequest): void {
-    if (!this.onFirstFailure || r.signal?.aborted) return;
+    if (!this.onFirstFailure || (r.signal instanceof AbortSignal && r.signal.aborted)) return;
     const { status, message } = describeUpstreamError(err, r.target);
     const where = `${r.target.host}:${r.target.port}`;
     if (status !== 502 || this.reported.has(where)) return;

@@ -2,7 +2,13 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { classifyBody, type McpParseResult } from '../../src/mcp/classify.js';
-import { checkMcpHeaders, decodeHeaderValue, encodeHeaderValue } from '../../src/mcp/headers.js';
+import {
+  checkMcpHeaders,
+  decodeHeaderValue,
+  encodeHeaderValue,
+  paramHeadersFrom,
+} from '../../src/mcp/headers.js';
+import { paramHeadersOf } from '../../src/mcp/param-headers.js';
 import { FIXTURES, enc, fixture } from './corpus.js';
 
 function mcp(bytes: Uint8Array): McpParseResult {
@@ -94,6 +100,89 @@ describe('checkMcpHeaders', () => {
     expect(checkMcpHeaders({ method: 'tools/call', name: '=?base64?!!!!?=' }, call('x'))).toMatch(
       /not valid/,
     );
+  });
+});
+
+describe('tasks and Mcp-Param-* headers', () => {
+  const task = (method: string, taskId: string) =>
+    mcp(enc(JSON.stringify({ jsonrpc: '2.0', id: 3, method, params: { taskId } })));
+  const withArgs = (args: Record<string, unknown>) =>
+    mcp(
+      enc(
+        JSON.stringify({
+          jsonrpc: '2.0',
+          id: 1,
+          method: 'tools/call',
+          params: { name: 'deploy', arguments: args },
+        }),
+      ),
+    );
+  const declared = paramHeadersOf({
+    type: 'object',
+    properties: {
+      region: { type: 'string', 'x-mcp-header': 'Region' },
+      target: { type: 'object', properties: { replicas: { type: 'integer', 'x-mcp-header': 'Replicas' } } },
+      dry: { type: 'boolean', 'x-mcp-header': 'Dry' },
+      list: { type: 'array', items: { type: 'object', properties: { x: { 'x-mcp-header': 'Ignored' } } } },
+    },
+  });
+  const lookup = (tool: string) => (tool === 'deploy' ? declared : undefined);
+  const params = (o: Record<string, string>) => new Map(Object.entries(o));
+
+  it('reads x-mcp-header declarations reachable through properties only', () => {
+    expect([...declared]).toEqual([
+      ['region', ['region']],
+      ['replicas', ['target', 'replicas']],
+      ['dry', ['dry']],
+    ]);
+  });
+
+  it('accepts Mcp-Name = params.taskId on tasks/get, tasks/update and tasks/cancel', () => {
+    for (const m of ['tasks/get', 'tasks/update', 'tasks/cancel']) {
+      expect(checkMcpHeaders({ method: m, name: 't-1' }, task(m, 't-1'))).toBeNull();
+      expect(checkMcpHeaders({ method: m }, task(m, 't-1'))).toBeNull();
+      expect(checkMcpHeaders({ method: m, name: 't-2' }, task(m, 't-1'))).toMatch(/Mcp-Name/);
+    }
+  });
+
+  it('accepts declared params that mirror the body (sentinel-decoded, integers numerically)', () => {
+    const body = withArgs({ region: 'Zürich', target: { replicas: 42 }, dry: false });
+    const h = params({ region: '=?base64?WsO8cmljaA==?=', replicas: '42.0', dry: 'false' });
+    expect(checkMcpHeaders({ method: 'tools/call', name: 'deploy', params: h }, body, lookup)).toBeNull();
+  });
+
+  it('refuses a declared param that disagrees, is missing, or mirrors an absent argument — naming no value', () => {
+    const body = withArgs({ region: 'eu-secret-1' });
+    const bad = checkMcpHeaders({ name: 'deploy', params: params({ region: 'us-west1' }) }, body, lookup);
+    expect(bad).toMatch(/^Header mismatch: Mcp-Param-region/);
+    expect(bad).not.toContain('us-west1');
+    expect(bad).not.toContain('eu-secret-1');
+    expect(checkMcpHeaders({ name: 'deploy', params: params({}) }, body, lookup)).toMatch(/required/);
+    expect(
+      checkMcpHeaders(
+        { name: 'deploy', params: params({ region: 'eu-secret-1', dry: 'true' }) },
+        body,
+        lookup,
+      ),
+    ).toMatch(/Mcp-Param-dry header sent but arguments.dry is absent/);
+  });
+
+  it('refuses undecodable values always; ignores undeclared or unknown-tool params otherwise', () => {
+    const body = withArgs({ region: 'a' });
+    expect(checkMcpHeaders({ name: 'deploy', params: params({ region: '=?base64?!!?=' }) }, body)).toMatch(
+      /not valid/,
+    );
+    expect(checkMcpHeaders({ name: 'deploy', params: params({ region: 'b' }) }, body)).toBeNull(); // definition not seen
+    expect(
+      checkMcpHeaders({ name: 'deploy', params: params({ region: 'a', other: 'x' }) }, body, lookup),
+    ).toBeNull();
+  });
+
+  it('collects Mcp-Param-* headers from a Node header object', () => {
+    expect(paramHeadersFrom({ 'mcp-method': 'x', 'mcp-param-region': 'a' })).toEqual(
+      new Map([['region', 'a']]),
+    );
+    expect(paramHeadersFrom({ 'mcp-method': 'x' })).toBeUndefined();
   });
 });
 

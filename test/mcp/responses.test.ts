@@ -3,6 +3,7 @@ import { classifyBody } from '../../src/mcp/classify.js';
 import { endpointFromEvent, normalizePostUrl, sameOrigin } from '../../src/mcp/legacy-sse.js';
 import {
   filterToolsList,
+  withheldStructuredResult,
   negotiatedProtocolVersion,
   responseMethod,
   rewriteToolsListResponse,
@@ -44,6 +45,22 @@ describe('filterToolsList', () => {
   it('keeps other result members such as nextCursor', () => {
     const r = filterToolsList({ tools: [{ name: 'a' }, { name: 'b' }], nextCursor: 'c' }, (n) => n === 'a');
     expect(r.result).toEqual({ tools: [{ name: 'b' }], nextCursor: 'c' });
+  });
+
+  it('marks a filtered 2026 list private and immediately stale; an unfiltered one keeps its hints', () => {
+    const list = {
+      resultType: 'complete',
+      tools: [{ name: 'a' }, { name: 'b' }],
+      cacheScope: 'public',
+      ttlMs: 60000,
+    };
+    expect(filterToolsList(list, (n) => n === 'a').result).toEqual({
+      resultType: 'complete',
+      tools: [{ name: 'b' }],
+      cacheScope: 'private',
+      ttlMs: 0,
+    });
+    expect(filterToolsList(list, () => false).result).toBe(list);
   });
 
   it('rewrites a tools/list response message, matched through the pending request id', () => {
@@ -98,5 +115,26 @@ describe('legacy HTTP+SSE endpoint', () => {
     expect(normalizePostUrl('nope')).toBeNull();
     expect(sameOrigin('https://mcp.example.com/m', stream)).toBe(true);
     expect(sameOrigin('https://evil.example/m', stream)).toBe(false);
+  });
+});
+
+describe('withheldStructuredResult', () => {
+  it('replaces a result whose structuredContent was redacted by an isError result, keeping _meta', () => {
+    const original = { content: [], structuredContent: { token: 's' }, _meta: { a: 1 } };
+    const redacted = { content: [], structuredContent: { token: '[REDACTED:x]' }, _meta: { a: 1 } };
+    expect(withheldStructuredResult(original, redacted, ['x'])).toEqual({
+      resultType: 'complete',
+      content: [{ type: 'text', text: expect.stringMatching(/^gov withheld this tool result: .*\(x\)/) }],
+      isError: true,
+      _meta: { a: 1 },
+    });
+  });
+
+  it('leaves results alone when structuredContent is absent or untouched', () => {
+    const sc = { ok: true };
+    expect(withheldStructuredResult({ content: [] }, { content: [1] }, ['x'])).toBeNull();
+    expect(
+      withheldStructuredResult({ structuredContent: sc }, { structuredContent: sc, content: [] }, []),
+    ).toBeNull();
   });
 });

@@ -4,6 +4,7 @@ import {
   approvalTimeout,
   approverDenial,
   encodeMessage,
+  headerMismatchResponse,
   invalidRequestResponse,
   jsonRpcError,
   malformedResponse,
@@ -37,6 +38,7 @@ describe('wire errors', () => {
       jsonrpc: '2.0',
       id: 'a',
       result: {
+        resultType: 'complete',
         content: [
           { type: 'text', text: "Denied by gov policy rule 'no-shell': Shell tools are not allowed" },
         ],
@@ -58,6 +60,14 @@ describe('wire errors', () => {
     expect(t).toMatchObject({ error: { code: -32003, message: 'Approval timed out after 2m' } });
     expect(approvalTimeout(1, '10s', { rule: 'r', audit_id: 'x' }, { denyAs: 'result' })).toMatchObject({
       result: { isError: true, content: [{ type: 'text', text: 'Approval timed out after 10s' }] },
+    });
+  });
+
+  it('answers header mismatches with -32020 HeaderMismatch, a code from the 2026 specification range', () => {
+    expect(headerMismatchResponse('Header mismatch: x', 4)).toEqual({
+      jsonrpc: '2.0',
+      id: 4,
+      error: { code: -32020, message: 'Header mismatch: x' },
     });
   });
 
