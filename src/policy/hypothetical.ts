@@ -5,7 +5,7 @@
  * that name none. Pure.
  */
 import type { JsonObject, ServerIdentity } from '../types.js';
-import type { CompiledPolicy, PolicyInput } from './compiled.js';
+import { UNKNOWN_TOOL_INFO, type CompiledPolicy, type PolicyInput, type ToolInfo } from './compiled.js';
 
 export interface HypotheticalCall {
   method?: string | undefined;
@@ -14,6 +14,11 @@ export interface HypotheticalCall {
   server?: string | undefined;
   args?: JsonObject | undefined;
   run?: string | undefined;
+  principal?: string | undefined;
+  /** The tool's behaviour hints as a server would declare them; missing ones take the spec's defaults. */
+  annotations?: JsonObject | undefined;
+  /** Whether the tool's definition is pinned (`tool_pinned`). */
+  pinned?: boolean | undefined;
 }
 
 export function looksLikeUrl(s: string): boolean {
@@ -46,5 +51,14 @@ export function hypotheticalInput(
   };
   if (c.tool !== undefined) input.tool = c.tool;
   if (c.uri !== undefined) input.uri = c.uri;
+  if (c.principal !== undefined) input.principal = c.principal;
+  if (c.annotations !== undefined || c.pinned !== undefined) {
+    const annotations = { ...UNKNOWN_TOOL_INFO.annotations };
+    for (const k of Object.keys(annotations) as Array<keyof ToolInfo['annotations']>) {
+      const v = c.annotations?.[k];
+      if (typeof v === 'boolean') annotations[k] = v;
+    }
+    input.toolInfo = { annotations, pinned: c.pinned === true };
+  }
   return input;
 }

@@ -23,6 +23,7 @@ export interface PolicyTestCase {
     args: JsonObject;
     principal?: string;
     annotations?: JsonObject;
+    pinned?: boolean;
   };
   expect: { decision: DecisionKind; rule?: string };
 }
@@ -48,10 +49,11 @@ const testCase = z
         args: jsonObject.optional(),
         method: z.string().min(1).optional(),
         uri: z.string().min(1).optional(),
-        // Accepted so a test file can describe gateway principals and tool annotations;
-        // rules do not match on them yet.
+        // The gateway's authenticated client (`principal` in `when`), and the tool's
+        // annotations and pin state (`tool_annotations`, `tool_pinned`).
         principal: z.string().min(1).optional(),
         annotations: jsonObject.optional(),
+        pinned: z.boolean().optional(),
       })
       .strict()
       .superRefine((c, ctx) => {
@@ -85,6 +87,7 @@ export function parsePolicyTests(text: string, label: string): PolicyTestsParse 
     if (c.call.server !== undefined) call.server = c.call.server;
     if (c.call.principal !== undefined) call.principal = c.call.principal;
     if (c.call.annotations !== undefined) call.annotations = c.call.annotations;
+    if (c.call.pinned !== undefined) call.pinned = c.call.pinned;
     const expect: PolicyTestCase['expect'] = { decision: c.expect.decision };
     if (c.expect.rule !== undefined) expect.rule = c.expect.rule;
     return { name: c.name, at: where(['cases', i]), call, expect };

@@ -50,21 +50,23 @@ rules:
     when: run.tainted
     decision: approve
     reason: this run read untrusted output; writes and sends need approval
-  # Annotations come from the server and are only hints: believe readOnlyHint only while
-  # the tool's definition is one you pinned, and hold anything that may be destructive
-  # (a tool without annotations may be, says the MCP spec).
-  - id: pinned-read-only
-    when: tool_pinned && tool_annotations.readOnlyHint
-    decision: allow
-  - id: destructive-tools
-    when: tool_annotations.destructiveHint
-    decision: approve
 
   # A bounded allow: at most 50 calls per run, 10 a minute, 30s upstream timeout.
   - id: bounded-writes
     tool: "write_*"
     decision: allow
     constraints: { max_calls: 50, rate: 10/min, timeout: 30s }
+
+  # Annotations come from the server and are only hints: believe readOnlyHint only while
+  # the tool's definition is one you pinned, and hold anything that may be destructive
+  # (a tool without annotations may be, says the MCP spec). With 'default: allow' this is
+  # what keeps unknown destructive tools in front of a human.
+  - id: pinned-read-only
+    when: tool_pinned && tool_annotations.readOnlyHint
+    decision: allow
+  - id: destructive-tools
+    when: tool_annotations.destructiveHint
+    decision: approve
 
   # A conditional allow, then a held call with its own approval timeout:
   # - id: small-refunds

@@ -1,7 +1,8 @@
 /** The starter gov.test.yaml that `gov init` writes beside gov.yaml; it passes against it. */
 export const STARTER_TESTS_TEXT = `# gov.test.yaml: what gov.yaml must decide. Run 'gov policy test' (exit 1 on a failure),
-# e.g. in a pre-commit hook. Each case is a call (tool, server, args, method, uri) and
-# the decision it must get, optionally with the rule that must decide it.
+# e.g. in a pre-commit hook. Each case is a call (tool, server, args, method, uri,
+# principal, annotations, pinned) and the decision it must get, optionally with the
+# rule that must decide it.
 cases:
   - name: reads are allowed
     call: {tool: read_file, server: fs, args: {path: README.md}}
@@ -19,7 +20,15 @@ cases:
     call: {tool: write_file, args: {path: notes.txt}}
     expect: {decision: allow, rule: bounded-writes}
 
-  - name: anything else needs approval
+  - name: a tool that may be destructive needs approval (no annotations means it may be)
     call: {tool: send_email, args: {to: someone@example.com}}
+    expect: {decision: approve, rule: destructive-tools}
+
+  - name: a pinned read-only tool is allowed
+    call: {tool: lookup, annotations: {readOnlyHint: true, destructiveHint: false}, pinned: true}
+    expect: {decision: allow, rule: pinned-read-only}
+
+  - name: an unpinned read-only claim is not believed
+    call: {tool: lookup, annotations: {readOnlyHint: true, destructiveHint: false}}
     expect: {decision: approve, rule: default}
 `;
