@@ -187,7 +187,16 @@ export class ServerMessageProcessor {
         reason: `policy evaluation failed: ${(err as Error).message}`,
       };
     }
-    // Nobody can approve a request that is already on its way to the client: fail closed.
+    // No rule names it and the default is to ask a human: the MCP client itself puts sampling
+    // and elicitation in front of its user, so gov relays it (`default: deny` still denies).
+    if (d.decision === 'approve' && d.rule === 'default')
+      return {
+        decision: 'allow',
+        rule: 'default',
+        reason: `${d.reason}; a server request is shown to the user by the client, so gov relays it`,
+      };
+    // A rule asks for approval, but nobody can approve a request already on its way to the
+    // client: fail closed.
     if (d.decision === 'approve')
       return {
         decision: 'deny',
