@@ -1,7 +1,9 @@
 import type {
+  ApprovalVerdict,
   AuditInput,
   Envelope,
   GovernedCallEvent,
+  HeldCall,
   JsonObject,
   JsonValue,
   PolicyDecision,
@@ -15,6 +17,7 @@ import { RunTaint, taintIn } from './pipeline/taint.js';
 import { formatDurationMs } from './pipeline/duration-text.js';
 import { traceOf } from './audit/trace-context.js';
 import { withPins, type CallPins } from './safety/tool-pins.js';
+import type { ElicitationChannel } from './approvals/elicitation.js';
 
 export type { PipelineDeps } from './pipeline/stages.js';
 
@@ -48,7 +51,15 @@ export interface GovernOptions {
   onHeld?: () => AbortSignal | void;
   /** Credentials the transport puts into the request if it is forwarded (names, never values). */
   injected?: Injection[];
+  /**
+   * The transport can ask the human inside this call's MCP client (it declared elicitation);
+   * used only when `approvals.channels` opts in.
+   */
+  elicitation?: ElicitationChannel | undefined;
 }
+
+const UNATTENDED_REASON =
+  'this call needs approval, but no one can give it: no approval panel, no `gov approvals` screen and no MCP client that can be asked is attached (approvals.when_unattended: deny)';
 
 function addCounts(into: Record<string, number>, from: Record<string, number>): void {
   for (const [k, v] of Object.entries(from)) into[k] = (into[k] ?? 0) + v;
@@ -318,9 +329,23 @@ export class Pipeline {
       this.deps.log.debug(`onHeld failed: ${(err as Error).message}`);
     }
     const t1 = this.now();
-    let verdict;
-    try {
-      verdict = await this.deps.approvals.request(
+    const { approvals } = this.deps;
+    const settings = this.deps.policy.approvals;
+    const elicitation = settings?.channels.includes('elicitation') ? opts.elicitation : undefined;
+    let withdrawQuestion: (() => void) | undefined;
+    const askClient =
+      elicitation && approvals.settle
+        ? (held: HeldCall) => {
+            withdrawQuestion = elicitation.ask(held, (v) => approvals.settle?.(held.id, v));
+          }
+        : undefined;
+    const unattended =
+      settings?.whenUnattended === 'deny' && !askClient && (approvals.liveChannels?.() ?? []).length === 0;
+    let verdict: ApprovalVerdict;
+    if (unattended) verdict = { approved: false, approver: 'unattended', reason: UNATTENDED_REASON };
+    else
+      try {
+        verdict = await approvals.request(
         {
           run: this.deps.run,
           server: env.server.name ?? env.server.url,
@@ -333,7 +358,7 @@ export class Pipeline {
           reason: this.heldReason(decision.reason, call.explanation),
           timeout_ms: timeoutMs,
         },
-        signal ? { signal } : {},
+        { ...(signal ? { signal } : {}), ...(askClient ? { onHeld: askClient } : {}) },
       );
     } catch (err) {
       verdict = {
@@ -341,6 +366,9 @@ export class Pipeline {
         approver: 'channel-error' as const,
         reason: `approval channel failed: ${(err as Error).message}`,
       };
+    } finally {
+      // Another channel answered first (or the call ended): the client's question is withdrawn.
+      withdrawQuestion?.();
     }
     const approvalMs = this.now() - t1;
     const rec = this.baseRecord(env);
@@ -364,6 +392,8 @@ export class Pipeline {
           : 'denied';
     rec.latency_ms = { approval: round(approvalMs) };
     if (call.auditId) rec.detail = { ...(rec.detail ?? {}), call_id: call.auditId };
+    if (verdict.client_info !== undefined)
+      rec.detail = { ...(rec.detail ?? {}), client_info: verdict.client_info };
     if (verdict.approved && opts.injected?.length)
       rec.detail = { ...(rec.detail ?? {}), injected: opts.injected };
     try {
@@ -380,6 +410,10 @@ export class Pipeline {
         'approved',
       );
       return { action: 'forward', call };
+    }
+    if (verdict.approver === 'unattended') {
+      const reason = verdict.reason ?? UNATTENDED_REASON;
+      return this.deny(env, call, policyDenial(env.id, { ...info, reason }, denyAs), 'unattended', reason);
     }
     if (verdict.approver === 'timeout') {
       return this.deny(

@@ -103,7 +103,7 @@ const recordSchema = z
     ts: z.string(),
     run: z.string(),
     seq: z.number().int().positive(),
-    kind: z.enum(['run_start', 'call', 'approval', 'alert', 'checkpoint', 'policy_reload', 'run_end']),
+    kind: z.enum(['run_start', 'call', 'approval', 'alert', 'checkpoint', 'policy_reload', 'notify', 'run_end']),
     signature: z.string().optional(),
     prev: z.string().nullable(),
     hash: z.string(),

@@ -9,6 +9,7 @@ import type { CredentialBinding, UnknownServers } from './compiled.js';
 import { parseDurationMs, parseRate } from './duration.js';
 import { splitHostPort } from './glob.js';
 import { PINS_KEYS, pinsSchema, type PinsSpec } from './pins-schema.js';
+import { APPROVALS_KEYS, approvalsSchema, type ApprovalsSpec } from './approvals-schema.js';
 
 export interface RuleSpec {
   id: string;
@@ -50,6 +51,7 @@ export interface PolicySpec {
   /** `mode: shadow` for the whole policy: every decision is advisory. */
   mode: 'enforce' | 'shadow';
   pins: PinsSpec;
+  approvals: ApprovalsSpec;
 }
 
 export interface AuditOtlpSpec {
@@ -88,6 +90,7 @@ const KEYS: Record<string, string[]> = {
     'audit',
     'mode',
     'pins',
+    'approvals',
   ],
   rule: [
     'id',
@@ -106,6 +109,7 @@ const KEYS: Record<string, string[]> = {
   credential: ['secret', 'hosts', 'header', 'format', 'env', 'scheme', 'inject'],
   output: ['redact'],
   pins: PINS_KEYS,
+  approvals: APPROVALS_KEYS,
 };
 
 function keysAt(path: (string | number)[]): string[] {
@@ -116,6 +120,7 @@ function keysAt(path: (string | number)[]): string[] {
   if (p === 'credentials.#') return KEYS['credential'] ?? [];
   if (p === 'output') return KEYS['output'] ?? [];
   if (p === 'pins') return KEYS['pins'] ?? [];
+  if (p === 'approvals') return KEYS['approvals'] ?? [];
   return [];
 }
 
@@ -362,6 +367,7 @@ const root = z
       .optional(),
     mode: z.enum(['enforce', 'shadow']).default('enforce'),
     pins: emptyAsNone(pinsSchema),
+    approvals: emptyAsNone(approvalsSchema),
   })
   .strict()
   .superRefine((doc, ctx) => {
@@ -467,6 +473,7 @@ const root = z
       ...(doc.audit ? { auditOtlp: doc.audit.export.otlp } : {}),
       mode: doc.mode,
       pins: doc.pins,
+      approvals: doc.approvals,
     };
   });
 
