@@ -346,30 +346,30 @@ export class Pipeline {
     else
       try {
         verdict = await approvals.request(
-        {
-          run: this.deps.run,
-          server: env.server.name ?? env.server.url,
-          tool: targetOf(env),
-          method: env.method,
-          args: this.deps.redactor.redactJson(env.args).value,
-          args_digest: this.deps.digestArgs(env.args),
-          policy_digest: this.deps.policy.digest,
-          rule: decision.rule,
-          reason: this.heldReason(decision.reason, call.explanation),
-          timeout_ms: timeoutMs,
-        },
-        { ...(signal ? { signal } : {}), ...(askClient ? { onHeld: askClient } : {}) },
-      );
-    } catch (err) {
-      verdict = {
-        approved: false,
-        approver: 'channel-error' as const,
-        reason: `approval channel failed: ${(err as Error).message}`,
-      };
-    } finally {
-      // Another channel answered first (or the call ended): the client's question is withdrawn.
-      withdrawQuestion?.();
-    }
+          {
+            run: this.deps.run,
+            server: env.server.name ?? env.server.url,
+            tool: targetOf(env),
+            method: env.method,
+            args: this.deps.redactor.redactJson(env.args).value,
+            args_digest: this.deps.digestArgs(env.args),
+            policy_digest: this.deps.policy.digest,
+            rule: decision.rule,
+            reason: this.heldReason(decision.reason, call.explanation),
+            timeout_ms: timeoutMs,
+          },
+          { ...(signal ? { signal } : {}), ...(askClient ? { onHeld: askClient } : {}) },
+        );
+      } catch (err) {
+        verdict = {
+          approved: false,
+          approver: 'channel-error' as const,
+          reason: `approval channel failed: ${(err as Error).message}`,
+        };
+      } finally {
+        // Another channel answered first (or the call ended): the client's question is withdrawn.
+        withdrawQuestion?.();
+      }
     const approvalMs = this.now() - t1;
     const rec = this.baseRecord(env);
     rec.kind = 'approval';

@@ -29,7 +29,8 @@ const ARGS_CHARS = 2000;
 // Characters a client UI would act on or hide (DEL and C1 controls, bidi controls, zero-width
 // and tag characters, line separators): shown as JSON escapes in arguments, dropped elsewhere.
 // eslint-disable-next-line no-misleading-character-class
-const UNSAFE = /[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff\ufff9-\ufffb]|\udb40[\udc00-\udc7f]/g;
+const UNSAFE =
+  /[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff\ufff9-\ufffb]|\udb40[\udc00-\udc7f]/g;
 
 function plain(text: string, max = 300): string {
   const s = text.replace(UNSAFE, '').replace(/\n/g, ' ');
@@ -47,7 +48,10 @@ function argsText(call: HeldCall): string {
 }
 
 /** The client's self-description from `initialize` params (or `_meta`), if it can be asked. */
-export function elicitingClient(params: JsonValue | undefined, capabilities?: JsonValue): ElicitingClient | null {
+export function elicitingClient(
+  params: JsonValue | undefined,
+  capabilities?: JsonValue,
+): ElicitingClient | null {
   if (!params || typeof params !== 'object' || Array.isArray(params)) return null;
   const caps = capabilities ?? params['capabilities'];
   if (!caps || typeof caps !== 'object' || Array.isArray(caps)) return null;

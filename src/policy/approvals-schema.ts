@@ -38,10 +38,8 @@ export const approvalsSchema = z
   })
   .strict()
   .default({})
-  .transform(
-    (a): ApprovalsSpec => ({
-      channels: [...new Set(a.channels)],
-      notify: a.notify,
-      whenUnattended: a.when_unattended,
-    }),
-  );
+  .transform((a): ApprovalsSpec => ({
+    channels: [...new Set(a.channels)],
+    notify: a.notify,
+    whenUnattended: a.when_unattended,
+  }));
