@@ -28,7 +28,6 @@ export interface ElicitationChannel {
 const ARGS_CHARS = 2000;
 // Characters a client UI would act on or hide (DEL and C1 controls, bidi controls, zero-width
 // and tag characters, line separators): shown as JSON escapes in arguments, dropped elsewhere.
-// eslint-disable-next-line no-misleading-character-class
 const UNSAFE =
   /[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff\ufff9-\ufffb]|\udb40[\udc00-\udc7f]/g;
 
