@@ -8,7 +8,13 @@ import type {
   JsonValue,
   PolicyDecision,
 } from './types.js';
-import { approvalTimeout, approverDenial, policyDenial, type GovResponse } from './mcp/wire-errors.js';
+import {
+  approvalTimeout,
+  approverDenial,
+  jsonRpcResult,
+  policyDenial,
+  type GovResponse,
+} from './mcp/wire-errors.js';
 import type { Injection, PipelineDeps } from './pipeline/stages.js';
 import type { PolicyInput } from './policy/compiled.js';
 import { toPolicyInput } from './policy/input.js';
@@ -18,6 +24,13 @@ import { formatDurationMs } from './pipeline/duration-text.js';
 import { traceOf } from './audit/trace-context.js';
 import { withPins, type CallPins } from './safety/tool-pins.js';
 import type { ElicitationChannel } from './approvals/elicitation.js';
+import type { HeldCallRequest } from './approvals/broker.js';
+import {
+  InputRequiredApprovals,
+  isGovState,
+  retryFieldsOf,
+  withoutRetryFields,
+} from './approvals/input-required.js';
 
 export type { PipelineDeps } from './pipeline/stages.js';
 
@@ -39,6 +52,8 @@ export interface CallContext {
   explanation?: string;
   /** When the transport handed the call to the server (performance.now()); for upstream latency. */
   forwardedMs?: number;
+  /** The message to forward when gov rewrote it (a retry stripped of gov's own fields). */
+  forward?: JsonObject;
 }
 
 export interface GovernOptions {
@@ -78,6 +93,8 @@ export class Pipeline {
   readonly deps: PipelineDeps;
   private readonly now: () => number;
   private readonly runTaint = new RunTaint();
+  /** Held calls asked about in `input_required` results (2026-07-28), per run. */
+  private readonly inputRequired = new InputRequiredApprovals();
 
   constructor(deps: PipelineDeps) {
     this.deps = deps;
@@ -314,6 +331,62 @@ export class Pipeline {
     return this.deps.pins.checkCall(env.server, env.sessionId, env.tool);
   }
 
+  /** Wait for a verdict through the live channels (and this call's elicitation, if any). */
+  private async awaitHeld(held: HeldCallRequest, opts: GovernOptions): Promise<ApprovalVerdict> {
+    const { approvals } = this.deps;
+    const settings = this.deps.policy.approvals;
+    let signal = opts.signal;
+    try {
+      signal = opts.onHeld?.() ?? signal;
+    } catch (err) {
+      this.deps.log.debug(`onHeld failed: ${(err as Error).message}`);
+    }
+    const elicitation = settings?.channels.includes('elicitation') ? opts.elicitation : undefined;
+    let withdrawQuestion: (() => void) | undefined;
+    const askClient =
+      elicitation && approvals.settle
+        ? (h: HeldCall) => {
+            withdrawQuestion = elicitation.ask(h, (v) => approvals.settle?.(h.id, v));
+          }
+        : undefined;
+    const unattended =
+      settings?.whenUnattended === 'deny' && !askClient && (approvals.liveChannels?.() ?? []).length === 0;
+    if (unattended) return { approved: false, approver: 'unattended', reason: UNATTENDED_REASON };
+    try {
+      return await approvals.request(held, {
+        ...(signal ? { signal } : {}),
+        ...(askClient ? { onHeld: askClient } : {}),
+      });
+    } catch (err) {
+      return {
+        approved: false,
+        approver: 'channel-error',
+        reason: `approval channel failed: ${(err as Error).message}`,
+      };
+    } finally {
+      // Another channel answered first (or the call ended): the client's question is withdrawn.
+      withdrawQuestion?.();
+    }
+  }
+
+  /** A retry whose `requestState` gov did not mint for this call: denied, and an alert. */
+  private refuseRequestState(env: Envelope, call: CallContext, why: string): Governed {
+    const reason = `the retry's requestState was refused: ${why}`;
+    void this.alert({
+      reason: `${env.method} ${targetOf(env)}: ${reason}`,
+      server: { name: env.server.name, url: env.server.url },
+      transport: env.transport,
+      detail: {
+        tool: targetOf(env),
+        call_id: call.auditId,
+        ...(env.id !== null ? { request_id: env.id } : {}),
+      },
+    });
+    const info = { rule: call.decision.rule, reason, audit_id: call.auditId };
+    const denyAs = { denyAs: this.deps.policy.denyAs };
+    return this.deny(env, call, policyDenial(env.id, info, denyAs), 'denied', reason);
+  }
+
   private async awaitApproval(env: Envelope, call: CallContext, opts: GovernOptions): Promise<Governed> {
     const { decision } = call;
     const timeoutMs =
@@ -322,54 +395,42 @@ export class Pipeline {
       this.deps.policy.approvalTimeoutMs ??
       DEFAULT_APPROVAL_TIMEOUT_MS;
     this.emit(env, decision, 'held');
-    let signal = opts.signal;
-    try {
-      signal = opts.onHeld?.() ?? signal;
-    } catch (err) {
-      this.deps.log.debug(`onHeld failed: ${(err as Error).message}`);
-    }
     const t1 = this.now();
     const { approvals } = this.deps;
-    const settings = this.deps.policy.approvals;
-    const elicitation = settings?.channels.includes('elicitation') ? opts.elicitation : undefined;
-    let withdrawQuestion: (() => void) | undefined;
-    const askClient =
-      elicitation && approvals.settle
-        ? (held: HeldCall) => {
-            withdrawQuestion = elicitation.ask(held, (v) => approvals.settle?.(held.id, v));
-          }
+    const held: HeldCallRequest = {
+      run: this.deps.run,
+      server: env.server.name ?? env.server.url,
+      tool: targetOf(env),
+      method: env.method,
+      args: this.deps.redactor.redactJson(env.args).value,
+      args_digest: this.deps.digestArgs(env.args),
+      policy_digest: this.deps.policy.digest,
+      rule: decision.rule,
+      reason: this.heldReason(decision.reason, call.explanation),
+      timeout_ms: timeoutMs,
+    };
+    // 2026-07-28: the question travels in an `input_required` result, the answer in the retry.
+    const inBand =
+      this.deps.policy.approvals?.channels.includes('elicitation') && approvals.settle
+        ? retryFieldsOf(env.message.kind === 'request' ? env.message.params : undefined)
         : undefined;
-    const unattended =
-      settings?.whenUnattended === 'deny' && !askClient && (approvals.liveChannels?.() ?? []).length === 0;
     let verdict: ApprovalVerdict;
-    if (unattended) verdict = { approved: false, approver: 'unattended', reason: UNATTENDED_REASON };
-    else
-      try {
-        verdict = await approvals.request(
-          {
-            run: this.deps.run,
-            server: env.server.name ?? env.server.url,
-            tool: targetOf(env),
-            method: env.method,
-            args: this.deps.redactor.redactJson(env.args).value,
-            args_digest: this.deps.digestArgs(env.args),
-            policy_digest: this.deps.policy.digest,
-            rule: decision.rule,
-            reason: this.heldReason(decision.reason, call.explanation),
-            timeout_ms: timeoutMs,
-          },
-          { ...(signal ? { signal } : {}), ...(askClient ? { onHeld: askClient } : {}) },
-        );
-      } catch (err) {
-        verdict = {
-          approved: false,
-          approver: 'channel-error' as const,
-          reason: `approval channel failed: ${(err as Error).message}`,
-        };
-      } finally {
-        // Another channel answered first (or the call ended): the client's question is withdrawn.
-        withdrawQuestion?.();
+    if (inBand && isGovState(inBand.requestState)) {
+      const settle = (id: string, v: ApprovalVerdict) => approvals.settle?.(id, v) === true;
+      const r = await this.inputRequired.resume(inBand.requestState, held, inBand, settle);
+      if (!r.ok) return this.refuseRequestState(env, call, r.why);
+      verdict = r.verdict;
+      call.forward = withoutRetryFields(env.message.raw);
+    } else if (inBand && inBand.requestState === undefined && env.id !== null) {
+      let heldCall: HeldCall | undefined;
+      const pending = approvals.request(held, { onHeld: (h) => (heldCall = h) });
+      // Held (not settled at once by an earlier approve_run): ask, and wait for the retry.
+      if (heldCall) {
+        const result = this.inputRequired.ask(heldCall, pending);
+        return { action: 'respond', call, response: jsonRpcResult(env.id, result) };
       }
+      verdict = await pending;
+    } else verdict = await this.awaitHeld(held, opts);
     const approvalMs = this.now() - t1;
     const rec = this.baseRecord(env);
     rec.kind = 'approval';

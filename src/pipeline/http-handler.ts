@@ -320,7 +320,9 @@ export function createHttpHandler(
     for (const { m, g, own } of results) {
       if (own) allForwarded = false;
       else if (!g || g.action === 'forward') {
-        forward.push(m.raw);
+        // A retry gov answered itself goes on without gov's own fields.
+        if (g?.call.forward) allForwarded = false;
+        forward.push(g?.call.forward ?? m.raw);
         if (g && m.kind === 'request') {
           calls.set(m.id, g.call);
           if (g.call.upstreamTimeoutMs !== undefined)

@@ -256,7 +256,9 @@ export async function runStdioWrap(o: StdioWrapOptions): Promise<StdioWrapResult
         continue;
       }
       if (!g || g.action === 'forward') {
-        forward.push(m.raw);
+        // A retry gov answered itself goes on without gov's own fields.
+        if (g?.call.forward) allForwarded = false;
+        forward.push(g?.call.forward ?? m.raw);
         if (g && m.kind === 'request') {
           g.call.forwardedMs = performance.now();
           pending.set(m.id, g.call);

@@ -13,9 +13,9 @@ const client = { info: { name: 'ide', version: '1' }, name: 'ide' };
 
 describe('elicitation: who can be asked', () => {
   it('a client that declared elicitation (empty = form mode) can; url-only or none cannot', () => {
-    const init = (elicitation?: unknown) => ({
+    const init = (elicitation?: unknown): JsonObject => ({
       clientInfo: { name: 'Code\u202e', version: '1' },
-      capabilities: elicitation === undefined ? {} : { elicitation },
+      capabilities: (elicitation === undefined ? {} : { elicitation }) as JsonObject,
     });
     expect(elicitingClient(init({}))?.name).toBe('Code');
     expect(elicitingClient(init({ form: {} }))).not.toBeNull();
