@@ -1,6 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { McpServer, createMcpHandler } from '@modelcontextprotocol/server';
-import * as z from 'zod/v4';
+import { McpServer, createMcpHandler, fromJsonSchema } from '@modelcontextprotocol/server';
 import { startHttpsServer, type TestServer } from './https-server.js';
 import type { TestPki } from './test-ca.js';
 
@@ -11,7 +10,12 @@ export async function startV2McpServer(
   const executed: string[] = [];
   const handler = createMcpHandler(() => {
     const s = new McpServer({ name: 'gov-test-v2', version: '2.0.0' });
-    s.registerTool('refund', { inputSchema: z.object({ amount: z.number() }) }, async ({ amount }) => {
+    const inputSchema = fromJsonSchema<{ amount: number }>({
+      type: 'object',
+      properties: { amount: { type: 'number' } },
+      required: ['amount'],
+    });
+    s.registerTool('refund', { inputSchema }, async ({ amount }) => {
       executed.push(`refund ${amount}`);
       return { content: [{ type: 'text', text: `refunded ${amount}` }] };
     });
