@@ -21,6 +21,7 @@ import { toPolicyInput } from './policy/input.js';
 import { shadowed } from './pipeline/shadow.js';
 import { RunTaint, taintIn } from './pipeline/taint.js';
 import { formatDurationMs } from './pipeline/duration-text.js';
+import { UNATTENDED_REASON, waitForVerdict } from './pipeline/await-verdict.js';
 import { traceOf } from './audit/trace-context.js';
 import { withPins, type CallPins } from './safety/tool-pins.js';
 import type { ElicitationChannel } from './approvals/elicitation.js';
@@ -72,9 +73,6 @@ export interface GovernOptions {
    */
   elicitation?: ElicitationChannel | undefined;
 }
-
-const UNATTENDED_REASON =
-  'this call needs approval, but no one can give it: no approval panel, no `gov approvals` screen and no MCP client that can be asked is attached (approvals.when_unattended: deny)';
 
 function addCounts(into: Record<string, number>, from: Record<string, number>): void {
   for (const [k, v] of Object.entries(from)) into[k] = (into[k] ?? 0) + v;
@@ -331,44 +329,6 @@ export class Pipeline {
     return this.deps.pins.checkCall(env.server, env.sessionId, env.tool);
   }
 
-  /** Wait for a verdict through the live channels (and this call's elicitation, if any). */
-  private async awaitHeld(held: HeldCallRequest, opts: GovernOptions): Promise<ApprovalVerdict> {
-    const { approvals } = this.deps;
-    const settings = this.deps.policy.approvals;
-    let signal = opts.signal;
-    try {
-      signal = opts.onHeld?.() ?? signal;
-    } catch (err) {
-      this.deps.log.debug(`onHeld failed: ${(err as Error).message}`);
-    }
-    const elicitation = settings?.channels.includes('elicitation') ? opts.elicitation : undefined;
-    let withdrawQuestion: (() => void) | undefined;
-    const askClient =
-      elicitation && approvals.settle
-        ? (h: HeldCall) => {
-            withdrawQuestion = elicitation.ask(h, (v) => approvals.settle?.(h.id, v));
-          }
-        : undefined;
-    const unattended =
-      settings?.whenUnattended === 'deny' && !askClient && (approvals.liveChannels?.() ?? []).length === 0;
-    if (unattended) return { approved: false, approver: 'unattended', reason: UNATTENDED_REASON };
-    try {
-      return await approvals.request(held, {
-        ...(signal ? { signal } : {}),
-        ...(askClient ? { onHeld: askClient } : {}),
-      });
-    } catch (err) {
-      return {
-        approved: false,
-        approver: 'channel-error',
-        reason: `approval channel failed: ${(err as Error).message}`,
-      };
-    } finally {
-      // Another channel answered first (or the call ended): the client's question is withdrawn.
-      withdrawQuestion?.();
-    }
-  }
-
   /** A retry whose `requestState` gov did not mint for this call: denied, and an alert. */
   private refuseRequestState(env: Envelope, call: CallContext, why: string): Governed {
     const reason = `the retry's requestState was refused: ${why}`;
@@ -430,7 +390,7 @@ export class Pipeline {
         return { action: 'respond', call, response: jsonRpcResult(env.id, result) };
       }
       verdict = await pending;
-    } else verdict = await this.awaitHeld(held, opts);
+    } else verdict = await waitForVerdict(this.deps, held, opts);
     const approvalMs = this.now() - t1;
     const rec = this.baseRecord(env);
     rec.kind = 'approval';
