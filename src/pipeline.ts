@@ -1,21 +1,38 @@
 import type {
+  ApprovalVerdict,
   AuditInput,
   Envelope,
   GovernedCallEvent,
+  HeldCall,
   JsonObject,
   JsonValue,
   PolicyDecision,
   Transport,
 } from './types.js';
-import { approvalTimeout, approverDenial, policyDenial, type GovResponse } from './mcp/wire-errors.js';
+import {
+  approvalTimeout,
+  approverDenial,
+  jsonRpcResult,
+  policyDenial,
+  type GovResponse,
+} from './mcp/wire-errors.js';
 import type { Injection, PipelineDeps } from './pipeline/stages.js';
 import type { PolicyInput } from './policy/compiled.js';
 import { toPolicyInput } from './policy/input.js';
 import { shadowed } from './pipeline/shadow.js';
 import { RunTaint, taintIn } from './pipeline/taint.js';
 import { formatDurationMs } from './pipeline/duration-text.js';
+import { UNATTENDED_REASON, waitForVerdict } from './pipeline/await-verdict.js';
 import { traceOf } from './audit/trace-context.js';
 import { withPins, type CallPins } from './safety/tool-pins.js';
+import type { ElicitationChannel } from './approvals/elicitation.js';
+import type { HeldCallRequest } from './approvals/broker.js';
+import {
+  InputRequiredApprovals,
+  isGovState,
+  retryFieldsOf,
+  withoutRetryFields,
+} from './approvals/input-required.js';
 
 export type { PipelineDeps } from './pipeline/stages.js';
 
@@ -37,6 +54,8 @@ export interface CallContext {
   explanation?: string;
   /** When the transport handed the call to the server (performance.now()); for upstream latency. */
   forwardedMs?: number;
+  /** The message to forward when gov rewrote it (a retry stripped of gov's own fields). */
+  forward?: JsonObject;
 }
 
 export interface GovernOptions {
@@ -49,6 +68,11 @@ export interface GovernOptions {
   onHeld?: () => AbortSignal | void;
   /** Credentials the transport puts into the request if it is forwarded (names, never values). */
   injected?: Injection[];
+  /**
+   * The transport can ask the human inside this call's MCP client (it declared elicitation);
+   * used only when `approvals.channels` opts in.
+   */
+  elicitation?: ElicitationChannel | undefined;
 }
 
 function addCounts(into: Record<string, number>, from: Record<string, number>): void {
@@ -68,6 +92,8 @@ export class Pipeline {
   readonly deps: PipelineDeps;
   private readonly now: () => number;
   private readonly runTaint = new RunTaint();
+  /** Held calls asked about in `input_required` results (2026-07-28), per run. */
+  private readonly inputRequired = new InputRequiredApprovals();
 
   constructor(deps: PipelineDeps) {
     this.deps = deps;
@@ -303,6 +329,24 @@ export class Pipeline {
     return this.deps.pins.checkCall(env.server, env.sessionId, env.tool);
   }
 
+  /** A retry whose `requestState` gov did not mint for this call: denied, and an alert. */
+  private refuseRequestState(env: Envelope, call: CallContext, why: string): Governed {
+    const reason = `the retry's requestState was refused: ${why}`;
+    void this.alert({
+      reason: `${env.method} ${targetOf(env)}: ${reason}`,
+      server: { name: env.server.name, url: env.server.url },
+      transport: env.transport,
+      detail: {
+        tool: targetOf(env),
+        call_id: call.auditId,
+        ...(env.id !== null ? { request_id: env.id } : {}),
+      },
+    });
+    const info = { rule: call.decision.rule, reason, audit_id: call.auditId };
+    const denyAs = { denyAs: this.deps.policy.denyAs };
+    return this.deny(env, call, policyDenial(env.id, info, denyAs), 'denied', reason);
+  }
+
   private async awaitApproval(env: Envelope, call: CallContext, opts: GovernOptions): Promise<Governed> {
     const { decision } = call;
     const timeoutMs =
@@ -311,37 +355,42 @@ export class Pipeline {
       this.deps.policy.approvalTimeoutMs ??
       DEFAULT_APPROVAL_TIMEOUT_MS;
     this.emit(env, decision, 'held');
-    let signal = opts.signal;
-    try {
-      signal = opts.onHeld?.() ?? signal;
-    } catch (err) {
-      this.deps.log.debug(`onHeld failed: ${(err as Error).message}`);
-    }
     const t1 = this.now();
-    let verdict;
-    try {
-      verdict = await this.deps.approvals.request(
-        {
-          run: this.deps.run,
-          server: env.server.name ?? env.server.url,
-          tool: targetOf(env),
-          method: env.method,
-          args: this.deps.redactor.redactJson(env.args).value,
-          args_digest: this.deps.digestArgs(env.args),
-          policy_digest: this.deps.policy.digest,
-          rule: decision.rule,
-          reason: this.heldReason(decision.reason, call.explanation),
-          timeout_ms: timeoutMs,
-        },
-        signal ? { signal } : {},
-      );
-    } catch (err) {
-      verdict = {
-        approved: false,
-        approver: 'channel-error' as const,
-        reason: `approval channel failed: ${(err as Error).message}`,
-      };
-    }
+    const { approvals } = this.deps;
+    const held: HeldCallRequest = {
+      run: this.deps.run,
+      server: env.server.name ?? env.server.url,
+      tool: targetOf(env),
+      method: env.method,
+      args: this.deps.redactor.redactJson(env.args).value,
+      args_digest: this.deps.digestArgs(env.args),
+      policy_digest: this.deps.policy.digest,
+      rule: decision.rule,
+      reason: this.heldReason(decision.reason, call.explanation),
+      timeout_ms: timeoutMs,
+    };
+    // 2026-07-28: the question travels in an `input_required` result, the answer in the retry.
+    const inBand =
+      this.deps.policy.approvals?.channels.includes('elicitation') && approvals.settle
+        ? retryFieldsOf(env.message.kind === 'request' ? env.message.params : undefined)
+        : undefined;
+    let verdict: ApprovalVerdict;
+    if (inBand && isGovState(inBand.requestState)) {
+      const settle = (id: string, v: ApprovalVerdict) => approvals.settle?.(id, v) === true;
+      const r = await this.inputRequired.resume(inBand.requestState, held, inBand, settle);
+      if (!r.ok) return this.refuseRequestState(env, call, r.why);
+      verdict = r.verdict;
+      call.forward = withoutRetryFields(env.message.raw);
+    } else if (inBand && inBand.requestState === undefined && env.id !== null) {
+      let heldCall: HeldCall | undefined;
+      const pending = approvals.request(held, { onHeld: (h) => (heldCall = h) });
+      // Held (not settled at once by an earlier approve_run): ask, and wait for the retry.
+      if (heldCall) {
+        const result = this.inputRequired.ask(heldCall, pending);
+        return { action: 'respond', call, response: jsonRpcResult(env.id, result) };
+      }
+      verdict = await pending;
+    } else verdict = await waitForVerdict(this.deps, held, opts);
     const approvalMs = this.now() - t1;
     const rec = this.baseRecord(env);
     rec.kind = 'approval';
@@ -364,6 +413,8 @@ export class Pipeline {
           : 'denied';
     rec.latency_ms = { approval: round(approvalMs) };
     if (call.auditId) rec.detail = { ...(rec.detail ?? {}), call_id: call.auditId };
+    if (verdict.client_info !== undefined)
+      rec.detail = { ...(rec.detail ?? {}), client_info: verdict.client_info };
     if (verdict.approved && opts.injected?.length)
       rec.detail = { ...(rec.detail ?? {}), injected: opts.injected };
     try {
@@ -380,6 +431,10 @@ export class Pipeline {
         'approved',
       );
       return { action: 'forward', call };
+    }
+    if (verdict.approver === 'unattended') {
+      const reason = verdict.reason ?? UNATTENDED_REASON;
+      return this.deny(env, call, policyDenial(env.id, { ...info, reason }, denyAs), 'unattended', reason);
     }
     if (verdict.approver === 'timeout') {
       return this.deny(

@@ -14,6 +14,7 @@ import { digestArgs } from './audit/canonical.js';
 import { newRunId } from './audit/run-id.js';
 import { ApprovalBroker } from './approvals/broker.js';
 import { startControlServer, type ControlServer } from './approvals/control-socket.js';
+import { notifySecretNames, resolveNotifyTargets, startNotifier } from './approvals/notify.js';
 import { createRedactor } from './safety/redact.js';
 import { ToolPins } from './safety/tool-pins.js';
 import { loadDeclaredPins } from './safety/declared-pins.js';
@@ -85,13 +86,15 @@ export async function openSession(o: SessionOptions): Promise<GovernedSession> {
   // Loaded only then: libsodium's WASM and the keyring binding cost tens of MB of memory.
   const otlpSpec = o.auditOtlp !== undefined ? { endpoint: o.auditOtlp, headers: {} } : policy.auditOtlp;
   let secrets = new Map<string, string>();
-  const otlpSecrets = otlpSpec !== undefined && otlpSecretNames(otlpSpec).length > 0;
-  if (policy.credentials.length > 0 || otlpSecrets || (policy.redact.vault && existsSync(paths.vault))) {
+  const headerSecrets =
+    (otlpSpec !== undefined && otlpSecretNames(otlpSpec).length > 0) ||
+    notifySecretNames(policy.approvals.notify).length > 0;
+  if (policy.credentials.length > 0 || headerSecrets || (policy.redact.vault && existsSync(paths.vault))) {
     const { openVault, readVaultFile } = await import('../vault/store.js');
     // A run that needs no vault value but to redact must not be blocked by a locked
     // passphrase vault with nobody to ask. Say so, and run without them.
     const canAsk = o.prompt !== undefined || Boolean(env['GOV_VAULT_PASSPHRASE']);
-    const redactOnly = policy.credentials.length === 0 && !otlpSecrets;
+    const redactOnly = policy.credentials.length === 0 && !headerSecrets;
     if (redactOnly && !canAsk && readVaultFile(paths.vault)?.kdf.kind === 'argon2id') {
       o.log.warn(
         'vault values are not redacted in this run: the vault needs a passphrase and there is no terminal — set GOV_VAULT_PASSPHRASE to redact them',
@@ -127,6 +130,8 @@ export async function openSession(o: SessionOptions): Promise<GovernedSession> {
     changedTools: policy.pins.changedTools,
     declared: loadDeclaredPins(policy.pins, policy.source),
   });
+
+  const notifyTargets = resolveNotifyTargets(policy.approvals.notify, secrets);
 
   const run = newRunId();
   ensureDir(paths.audit);
@@ -172,6 +177,18 @@ export async function openSession(o: SessionOptions): Promise<GovernedSession> {
     throw new GovError('approvals', `cannot start the approvals control socket: ${(err as Error).message}`);
   }
 
+  // Held calls are announced to the notification hooks; each send is audited, never in the way.
+  const stopNotifier = startNotifier({
+    targets: notifyTargets,
+    broker,
+    record: (n) => {
+      if (!n.ok) o.log.warn(`approval notification to ${n.origin} failed: ${n.error ?? 'unknown error'}`);
+      audit
+        .append({ kind: 'notify', status: n.ok ? 'sent' : 'failed', detail: { ...n } }, { sync: false })
+        .catch((err: unknown) => o.log.warn(`audit notify record failed: ${(err as Error).message}`));
+    },
+  });
+
   const listeners = new Set<Listener>();
   const pipeline = new Pipeline({
     run,
@@ -213,6 +230,7 @@ export async function openSession(o: SessionOptions): Promise<GovernedSession> {
       if (closed) return;
       closed = true;
       watcher?.close();
+      stopNotifier();
       broker.close('the run ended');
       await control.close().catch(() => undefined);
       // The seal counts what reached the collector; a down collector delays the exit by at most 2 s.

@@ -78,15 +78,25 @@ export interface PolicyDecision {
 /** What a human (or the clock) said about a held call. */
 export interface ApprovalVerdict {
   approved: boolean;
-  approver: 'tui' | 'cli' | 'timeout' | 'cancelled' | 'always' | 'channel-error';
+  approver:
+    | 'tui'
+    | 'cli'
+    | 'timeout'
+    | 'cancelled'
+    | 'always'
+    | 'channel-error'
+    | 'unattended'
+    | `elicitation:${string}`;
   reason?: string;
+  /** The MCP client that answered an elicitation (its `clientInfo`), recorded with the verdict. */
+  client_info?: JsonValue;
   /** Approve this tool for the rest of the run. */
   always?: boolean;
 }
 
 /** `checkpoint`: a signed record with no event of its own, written when records went unsigned for a while. */
 export type AuditKind =
-  'run_start' | 'call' | 'approval' | 'alert' | 'checkpoint' | 'policy_reload' | 'run_end';
+  'run_start' | 'call' | 'approval' | 'alert' | 'checkpoint' | 'policy_reload' | 'notify' | 'run_end';
 
 /** W3C trace context a request carried (HTTP headers or MCP `params._meta`). */
 export interface TraceContext {

@@ -1,4 +1,5 @@
 import { LISTED_ARGS_BYTES, formatBytes } from '../../src/approvals/args-summary.js';
+import { pendingEntry } from '../../src/approvals/pending-entry.js';
 import { getPending, listPending, unreachableError, type PendingCall } from '../../src/approvals/client.js';
 import { GovError, usageError } from '../../src/errors.js';
 import { govHome } from '../../src/home.js';
@@ -20,21 +21,8 @@ size); '--full ID' shows them whole. A run that does not answer is named on stde
 Approve or deny one with 'gov approve ID' / 'gov deny ID', or interactively with 'gov approvals'.
 `;
 
-/** The documented `pending --json` shape, exactly these keys in this order. */
-export function pendingJson(c: PendingCall) {
-  return {
-    id: c.id,
-    run: c.run,
-    server: c.server,
-    tool: c.tool,
-    method: c.method,
-    args: c.args,
-    rule: c.rule,
-    reason: c.reason,
-    held_since: c.held_since,
-    ...(c.args_truncated ? { args_truncated: true, args_bytes: c.args_bytes } : {}),
-  };
-}
+/** The documented `pending --json` shape (shared with the notification hooks). */
+export const pendingJson = pendingEntry;
 
 function heldFor(since: string, now: number): string {
   const s = Math.max(0, Math.floor((now - Date.parse(since)) / 1000));

@@ -259,6 +259,8 @@ export default async function run(argv: string[]): Promise<number> {
     let ptyTuiModule: typeof import('../ui/pty-tui.js') | undefined;
     let recentCalls: import('../ui/run-tui.js').RecentCallLog | undefined;
     if (tui) {
+      // The panel is a live approval channel for `approvals.when_unattended`.
+      cleanups.push(session.broker.attachChannel('tui'));
       // The child's environment was built above and keeps CI as it was.
       preferLiveTerminal();
       [tuiModule, ptyTuiModule] = await Promise.all([import('../ui/run-tui.js'), import('../ui/pty-tui.js')]);

@@ -47,6 +47,8 @@ export class ApprovalBroker {
   private readonly recentIds = new Set<string>();
   private readonly always = new Set<string>();
   private readonly listeners = new Set<BrokerListener>();
+  /** Channels where a person can answer right now (a mounted panel, a `gov approvals` screen). */
+  private readonly live = new Map<string, number>();
   private readonly newId: () => string;
   private readonly now: () => Date;
   private closedReason: string | undefined;
@@ -68,7 +70,32 @@ export class ApprovalBroker {
     return this.always.has(alwaysKey(server, tool));
   }
 
-  request(call: HeldCallRequest, opts: { signal?: AbortSignal } = {}): Promise<ApprovalVerdict> {
+  /** A channel where a person can answer is open until the returned function is called. */
+  attachChannel(channel: string): () => void {
+    this.live.set(channel, (this.live.get(channel) ?? 0) + 1);
+    let attached = true;
+    return () => {
+      if (!attached) return;
+      attached = false;
+      const n = (this.live.get(channel) ?? 1) - 1;
+      if (n > 0) this.live.set(channel, n);
+      else this.live.delete(channel);
+    };
+  }
+
+  /** Names of the channels attached now (for `approvals.when_unattended`). */
+  liveChannels(): string[] {
+    return [...this.live.keys()];
+  }
+
+  /**
+   * `onHeld` runs once the call is held (it has its id), before any subscriber hears of it,
+   * so a per-call channel (an elicitation) can start asking.
+   */
+  request(
+    call: HeldCallRequest,
+    opts: { signal?: AbortSignal; onHeld?: (held: HeldCall) => void } = {},
+  ): Promise<ApprovalVerdict> {
     if (this.closedReason !== undefined) {
       return Promise.resolve({ approved: false, approver: 'channel-error', reason: this.closedReason });
     }
@@ -102,6 +129,12 @@ export class ApprovalBroker {
         signal.addEventListener('abort', onAbort, { once: true });
         entry.detachAbort = () => signal.removeEventListener('abort', onAbort);
       }
+      try {
+        opts.onHeld?.(held);
+      } catch {
+        // A per-call channel that cannot ask leaves the call to the other channels.
+      }
+      if (!this.pending.has(id)) return;
       this.emit({ type: 'held', call: held });
     });
   }

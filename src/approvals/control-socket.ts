@@ -177,7 +177,9 @@ function serveConnection(
         }
         // Snapshot and subscription happen in the same tick, so no event falls between them.
         send({ ok: true, run, calls: broker.list().map((c) => summariseHeldCall(c)) });
-        unsubscribe = broker.subscribe((ev: BrokerEvent) => {
+        // A `gov approvals` screen is a live channel while it is subscribed.
+        const detach = broker.attachChannel('cli');
+        const off = broker.subscribe((ev: BrokerEvent) => {
           if (conn.writableLength > MAX_SUBSCRIBER_BACKLOG) {
             conn.destroy();
             return;
@@ -188,6 +190,10 @@ function serveConnection(
               : { event: 'settled', id: ev.id, verdict: ev.verdict },
           );
         });
+        unsubscribe = () => {
+          off();
+          detach();
+        };
         continue;
       }
       if (req.op === 'audit_head') {

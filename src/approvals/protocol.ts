@@ -60,8 +60,12 @@ export const heldCallSchema: z.ZodType<HeldCall> = z.object({
 
 export const verdictSchema: z.ZodType<ApprovalVerdict> = z.object({
   approved: z.boolean(),
-  approver: z.enum(['tui', 'cli', 'timeout', 'cancelled', 'always', 'channel-error']),
+  approver: z.union([
+    z.enum(['tui', 'cli', 'timeout', 'cancelled', 'always', 'channel-error', 'unattended']),
+    z.custom<`elicitation:${string}`>((v) => typeof v === 'string' && v.startsWith('elicitation:')),
+  ]),
   reason: z.string().optional(),
+  client_info: jsonValue.optional(),
   always: z.boolean().optional(),
 });
 

@@ -15,7 +15,8 @@ export const DEFAULT_HEARTBEAT_MS = 5_000;
  * While a call waits for a human, a client that sent a progressToken and accepts SSE gets an
  * SSE response at once with `notifications/progress` heartbeats ("awaiting approval"), so a
  * client that resets its timeout on progress keeps waiting; the real response follows on the
- * same stream.
+ * same stream. A client that can be asked to approve (elicitation) gets the stream too, even
+ * without a progressToken (then without heartbeats): gov's question travels on it.
  */
 export class HeldStream {
   private timer: NodeJS.Timeout | undefined;
@@ -24,7 +25,7 @@ export class HeldStream {
 
   constructor(
     private readonly res: ServerResponse,
-    private readonly progressToken: string | number,
+    private readonly progressToken: string | number | undefined,
     private readonly intervalMs = DEFAULT_HEARTBEAT_MS,
   ) {}
 
@@ -36,17 +37,27 @@ export class HeldStream {
       'content-type': 'text/event-stream',
       'cache-control': 'no-cache',
     });
+    if (this.progressToken === undefined) return;
     this.beat();
     this.timer = setInterval(() => this.beat(), this.intervalMs);
   }
 
+  /** A message of gov's own to the client (an elicitation) on the open stream. */
+  send(message: JsonObject): boolean {
+    this.start();
+    if (!this.started || this.res.writableEnded || this.res.destroyed) return false;
+    this.res.write(sseEventFor(message));
+    return true;
+  }
+
   private beat(): void {
-    if (this.res.writableEnded) return this.stop();
+    const token = this.progressToken;
+    if (this.res.writableEnded || token === undefined) return this.stop();
     this.progress += 1;
     const note: JsonObject = {
       jsonrpc: '2.0',
       method: 'notifications/progress',
-      params: { progressToken: this.progressToken, progress: this.progress, message: 'awaiting approval' },
+      params: { progressToken: token, progress: this.progress, message: 'awaiting approval' },
     };
     this.res.write(sseEventFor(note));
   }

@@ -33,6 +33,9 @@ import { isEventStream, relayUpstreamSse } from './sse-relay.js';
 import { ServerMessageProcessor } from './server-messages.js';
 import { HeldCallRegistry } from './held-calls.js';
 import { finishHeld, HeldStream } from './held-stream.js';
+import { ElicitingClients } from './eliciting-clients.js';
+import { ElicitationRequests } from '../approvals/elicitation-requests.js';
+import { elicitingClient, type ElicitingClient } from '../approvals/elicitation.js';
 import { mergeDenied, readScannedJson } from './upstream-json.js';
 
 export interface HttpHandlerOptions {
@@ -54,6 +57,10 @@ const DEFAULT_RESPONSE_LIMIT = 64 * 1024 * 1024;
 
 function header(ex: Exchange, name: string): string | undefined {
   const v = ex.req.headers[name];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+function header1(v: string | string[] | undefined): string | undefined {
   return Array.isArray(v) ? v[0] : v;
 }
 
@@ -84,6 +91,9 @@ export function createHttpHandler(
   /** Who sent an exchange, for audit records (gov serve's edge authentication). */
   const by = (ex: Exchange) => (ex.principal !== undefined ? { principal: ex.principal } : {});
   const toolHeaders = new ToolParamHeaders();
+  // Approval by elicitation: who can be asked, and gov's questions awaiting their answers.
+  const elicitingClients = new ElicitingClients();
+  const questions = new ElicitationRequests();
 
   /** A placeholder where it must not go: 403 with the reason (a JSON-RPC error for MCP) and an alert. */
   const blockLeak = async (
@@ -284,18 +294,24 @@ export function createHttpHandler(
       }
       return gone.signal;
     };
-    const scope = `${ex.target.host}:${ex.target.port}|${sessionId ?? ''}`;
+    const origin = `${ex.target.host}:${ex.target.port}`;
+    const scope = `${origin}|${sessionId ?? ''}`;
+    // An `initialize` in this body: its client is remembered under the session the server assigns.
+    let initializing: ElicitingClient | null | undefined;
+    const elicitationOn = pipeline.deps.policy.approvals?.channels.includes('elicitation') === true;
 
     const only = messages.length === 1 ? messages[0] : undefined;
     const accept = String(ex.req.headers['accept'] ?? '');
     let heldStream: HeldStream | undefined;
     const governOne = async (m: ClientMessage): Promise<{ m: JsonRpcMessage; g: Governed }> => {
       if (m.kind === 'notification' && m.method === 'notifications/cancelled') held.cancel(scope, m.params);
+      if (m.kind === 'request' && m.method === 'initialize') initializing = elicitingClient(m.params ?? null);
       const env = toEnvelope(m, ctx);
+      const askable = elicitationOn && m === only ? elicitingClients.get(scope) : undefined;
       if (
         m === only &&
         m.kind === 'request' &&
-        env.progressToken !== undefined &&
+        (env.progressToken !== undefined || askable) &&
         accept.includes('text/event-stream')
       ) {
         heldStream = new HeldStream(ex.res, env.progressToken, o.heartbeatMs);
@@ -310,15 +326,17 @@ export function createHttpHandler(
         release = t.release;
         return t.signal;
       };
+      const elicitation = askable && hs ? questions.channel(askable, (msg) => hs.send(msg)) : undefined;
       try {
-        return { m, g: await pipeline.govern(env, { onHeld, injected }) };
+        return { m, g: await pipeline.govern(env, { onHeld, injected, elicitation }) };
       } finally {
         release();
       }
     };
     const results = await Promise.all(
-      messages.map(async (m): Promise<{ m: JsonRpcMessage; g?: Governed }> => {
-        if (m.kind === 'response') return { m };
+      messages.map(async (m): Promise<{ m: JsonRpcMessage; g?: Governed; own?: boolean }> => {
+        // An answer to gov's own question is consumed here; answers to the server's go on.
+        if (m.kind === 'response') return questions.take(m) ? { m, own: true } : { m };
         try {
           return await governOne(m);
         } catch (err) {
@@ -332,9 +350,12 @@ export function createHttpHandler(
     const calls = new Map<string | number, CallContext>();
     let timeoutMs: number | undefined;
     let allForwarded = true;
-    for (const { m, g } of results) {
-      if (!g || g.action === 'forward') {
-        forward.push(m.raw);
+    for (const { m, g, own } of results) {
+      if (own) allForwarded = false;
+      else if (!g || g.action === 'forward') {
+        // A retry gov answered itself goes on without gov's own fields.
+        if (g?.call.forward) allForwarded = false;
+        forward.push(g?.call.forward ?? m.raw);
         if (g && m.kind === 'request') {
           calls.set(m.id, g.call);
           if (g.call.upstreamTimeoutMs !== undefined)
@@ -406,10 +427,12 @@ export function createHttpHandler(
       signal: abortOnClientClose(ex.res),
       ...(timeoutMs !== undefined ? { timeoutMs } : {}),
     });
+    if (up && initializing !== undefined)
+      elicitingClients.remember(`${origin}|${header1(up.headers['mcp-session-id']) ?? ''}`, initializing);
     const processor = new ServerMessageProcessor(pipeline, session ? new Map() : calls, {
       upstreamStart: started,
       toolHeaders,
-      origin: { server, transport: 'http' },
+      origin: { server, transport },
     });
     if (!up) {
       processor.finish(clientWentAway(ex.res) ? 'cancelled' : 'upstream-error');

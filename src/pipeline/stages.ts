@@ -15,6 +15,7 @@ import type { CredentialInjector } from '../../vault/inject.js';
 import type { Redactor } from '../safety/redact.js';
 import type { ToolPins } from '../safety/tool-pins.js';
 import type { ToolInfo } from '../policy/compiled.js';
+import type { ApprovalsSpec } from '../policy/approvals-schema.js';
 
 /**
  * The small interfaces the pipeline needs from each stage. Stages never import one another;
@@ -42,6 +43,8 @@ export interface PolicyStage {
   toolsList: 'hide_denied' | 'show';
   denyAs: 'error' | 'result';
   approvalTimeoutMs?: number | undefined;
+  /** `approvals:` (channels, notify, when_unattended); absent means the defaults. */
+  approvals?: ApprovalsSpec;
 }
 
 export interface ConstraintStage {
@@ -57,8 +60,12 @@ export interface ConstraintStage {
 export interface ApprovalStage {
   request(
     call: Omit<HeldCall, 'id' | 'held_since'>,
-    opts: { signal?: AbortSignal },
+    opts: { signal?: AbortSignal; onHeld?: (held: HeldCall) => void },
   ): Promise<ApprovalVerdict>;
+  /** A verdict from a per-call channel (an elicitation); false if already settled. */
+  settle?(id: string, verdict: ApprovalVerdict): boolean;
+  /** Channels where a person can answer right now (for `approvals.when_unattended`). */
+  liveChannels?(): string[];
 }
 
 /** Pins and the poisoning scan (src/safety/tool-pins.ts). */

@@ -146,6 +146,7 @@ export function compilePolicy(spec: PolicySpec, meta: CompileMeta): CompiledPoli
     credentials: spec.credentials,
     redact: spec.redact,
     pins: spec.pins,
+    approvals: spec.approvals,
     hostMatches,
     isPassthrough: (host, port) => passthrough.length > 0 && hostMatches(passthrough, host, port, port),
     isWebSocketHost: (host, port) => websocket.length > 0 && hostMatches(websocket, host, port, port),

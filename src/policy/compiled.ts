@@ -12,6 +12,7 @@ import type {
 } from '../types.js';
 import type { AuditOtlpSpec } from './schema.js';
 import type { PinsSpec } from './pins-schema.js';
+import type { ApprovalsSpec } from './approvals-schema.js';
 
 /** What decide() looks at: one client→server message, reduced to what policy matches on. */
 export interface PolicyInput {
@@ -113,6 +114,8 @@ export interface CompiledPolicy {
   isolateRequired: boolean;
   /** `pins:` — how changed and poisoned tool definitions are governed, and declared pins. */
   pins: PinsSpec;
+  /** `approvals:` — channels, notification hooks, what to do when nobody can answer. */
+  approvals: ApprovalsSpec;
   /** Each rule in order with its explanation in words (for `gov policy check` and UIs). */
   describeRules(): RuleSummary[];
 }

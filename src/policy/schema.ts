@@ -9,6 +9,7 @@ import type { CredentialBinding, UnknownServers } from './compiled.js';
 import { parseDurationMs, parseRate } from './duration.js';
 import { splitHostPort } from './glob.js';
 import { PINS_KEYS, pinsSchema, type PinsSpec } from './pins-schema.js';
+import { APPROVALS_KEYS, approvalsSchema, type ApprovalsSpec } from './approvals-schema.js';
 
 export interface RuleSpec {
   id: string;
@@ -52,6 +53,7 @@ export interface PolicySpec {
   /** `mode: shadow` for the whole policy: every decision is advisory. */
   mode: 'enforce' | 'shadow';
   pins: PinsSpec;
+  approvals: ApprovalsSpec;
 }
 
 export interface AuditOtlpSpec {
@@ -91,6 +93,7 @@ const KEYS: Record<string, string[]> = {
     'mode',
     'pins',
     'serve',
+    'approvals',
   ],
   rule: [
     'id',
@@ -109,6 +112,7 @@ const KEYS: Record<string, string[]> = {
   credential: ['secret', 'hosts', 'header', 'format', 'env', 'scheme', 'inject'],
   output: ['redact'],
   pins: PINS_KEYS,
+  approvals: APPROVALS_KEYS,
 };
 
 function keysAt(path: (string | number)[]): string[] {
@@ -119,6 +123,7 @@ function keysAt(path: (string | number)[]): string[] {
   if (p === 'credentials.#') return KEYS['credential'] ?? [];
   if (p === 'output') return KEYS['output'] ?? [];
   if (p === 'pins') return KEYS['pins'] ?? [];
+  if (p === 'approvals') return KEYS['approvals'] ?? [];
   return [];
 }
 
@@ -376,6 +381,7 @@ const root = z
       })
       .strict()
       .optional(),
+    approvals: emptyAsNone(approvalsSchema),
   })
   .strict()
   .superRefine((doc, ctx) => {
@@ -482,6 +488,7 @@ const root = z
       ...(doc.serve ? { serveRoutes: doc.serve.routes } : {}),
       mode: doc.mode,
       pins: doc.pins,
+      approvals: doc.approvals,
     };
   });
 

@@ -107,4 +107,13 @@ pins:
   changed_tools: mark          # mark the tool in tools/list (or: hide)
   # servers:                   # pins shipped with the policy ('gov pins list --json')
   #   github: { file: pins/github.json }
+
+# Where held calls are answered (docs/approvals.md). 'tui' is the panel of 'gov run', 'cli'
+# is 'gov approvals' / 'gov approve'. Adding 'elicitation' asks inside the agent's own MCP
+# client (desktop and IDE clients such as VS Code or Claude Desktop show the question to a
+# person). Add it only for such clients: a programmatic agent can answer "approve" itself.
+approvals:
+  channels: [tui, cli]
+  # notify: [{url: https://hooks.example/gov, headers: {Authorization: {secret: hook-token}}}]
+  when_unattended: wait        # or deny: nobody attached to answer means deny at once, not at the timeout
 `;

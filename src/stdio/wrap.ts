@@ -6,7 +6,9 @@ import { jsonRpcError, malformedResponse, serializeMessage, type GovResponse } f
 import type { CallContext, Governed, Pipeline } from '../pipeline.js';
 import { ServerMessageProcessor } from '../pipeline/server-messages.js';
 import { HeldCallRegistry } from '../pipeline/held-calls.js';
-import type { JsonRpcMessage, JsonValue, ServerIdentity } from '../types.js';
+import { ElicitationRequests } from '../approvals/elicitation-requests.js';
+import { elicitingClient, type ElicitingClient } from '../approvals/elicitation.js';
+import type { JsonObject, JsonRpcMessage, JsonValue, ServerIdentity } from '../types.js';
 import type { Logger } from '../log.js';
 import { DEFAULT_MAX_LINE_BYTES, LineFramer, recoverOverlongId, type OverlongLine } from './line-framer.js';
 import { OrderedRelease, type Ticket } from './ordered-release.js';
@@ -46,6 +48,14 @@ const MAX_IN_LINE = 1024;
 const INTERNAL_ERROR = -32603;
 const SCOPE = 'stdio';
 
+/** One governed client message: its verdict, or `own` for an answer to gov's own question. */
+interface Outcome {
+  m: JsonRpcMessage;
+  g?: Governed;
+  withdrawn?: boolean;
+  own?: boolean;
+}
+
 type StopReason =
   { kind: 'client-eof' } | { kind: 'server-exit' } | { kind: 'signal'; signal: NodeJS.Signals };
 
@@ -81,6 +91,14 @@ export async function runStdioWrap(o: StdioWrapOptions): Promise<StdioWrapResult
   // Held calls the client cancelled: MCP says a cancelled request gets no response.
   const withdrawnIds = new Set<string | number>();
   const gone = new AbortController();
+  // gov's own questions to the client (approval by elicitation), and who the client is.
+  const questions = new ElicitationRequests();
+  let client: ElicitingClient | null = null;
+  const askClient = (message: JsonObject): boolean => {
+    if (!clientOpen) return false;
+    writeClient(JSON.stringify(message));
+    return true;
+  };
   const order = new OrderedRelease(() => updateFlow());
   let stopping: StopReason | null = null;
   let serverExit: ServerExit | null = null;
@@ -172,9 +190,10 @@ export async function runStdioWrap(o: StdioWrapOptions): Promise<StdioWrapResult
     batch: boolean,
   ): Promise<void> {
     const results = await Promise.all(
-      messages.map(async (m): Promise<{ m: JsonRpcMessage; g?: Governed; withdrawn?: boolean }> => {
-        // Answers to the server's own requests (sampling, elicitation, roots) pass straight on.
-        if (m.kind === 'response') return { m };
+      messages.map(async (m): Promise<Outcome> => {
+        // Answers to gov's own questions stay here; those to the server's requests pass on.
+        if (m.kind === 'response') return questions.take(m) ? { m, own: true } : { m };
+        if (m.kind === 'request' && m.method === 'initialize') client = elicitingClient(m.params);
         try {
           if (
             m.kind === 'notification' &&
@@ -189,7 +208,11 @@ export async function runStdioWrap(o: StdioWrapOptions): Promise<StdioWrapResult
               ? held.track(SCOPE, m.id, gone.signal)
               : { signal: gone.signal, release: () => {} };
           try {
-            const g = await pipeline.govern(env, { signal: t.signal, onHeld: () => ticket.hold() });
+            const g = await pipeline.govern(env, {
+              signal: t.signal,
+              onHeld: () => ticket.hold(),
+              elicitation: client ? questions.channel(client, askClient) : undefined,
+            });
             return { m, g, withdrawn: m.kind === 'request' && withdrawnIds.delete(m.id) };
           } finally {
             t.release();
@@ -216,15 +239,15 @@ export async function runStdioWrap(o: StdioWrapOptions): Promise<StdioWrapResult
     });
   };
 
-  function deliver(
-    line: Buffer,
-    results: Array<{ m: JsonRpcMessage; g?: Governed; withdrawn?: boolean }>,
-    batch: boolean,
-  ): void {
+  function deliver(line: Buffer, results: Outcome[], batch: boolean): void {
     const forward: JsonValue[] = [];
     const replies: GovResponse[] = [];
     let allForwarded = true;
-    for (const { m, g, withdrawn } of results) {
+    for (const { m, g, withdrawn, own } of results) {
+      if (own) {
+        allForwarded = false;
+        continue;
+      }
       if (serverExit !== null) {
         // Nobody left to answer: a request gets an error now rather than never.
         if (m.kind === 'request') replies.push(jsonRpcError(m.id, INTERNAL_ERROR, serverExited(exitText())));
@@ -233,7 +256,9 @@ export async function runStdioWrap(o: StdioWrapOptions): Promise<StdioWrapResult
         continue;
       }
       if (!g || g.action === 'forward') {
-        forward.push(m.raw);
+        // A retry gov answered itself goes on without gov's own fields.
+        if (g?.call.forward) allForwarded = false;
+        forward.push(g?.call.forward ?? m.raw);
         if (g && m.kind === 'request') {
           g.call.forwardedMs = performance.now();
           pending.set(m.id, g.call);

@@ -1,0 +1,144 @@
+import type { ApprovalVerdict, HeldCall, JsonObject, JsonValue } from '../types.js';
+import { summariseHeldCall } from './args-summary.js';
+
+/**
+ * Asking the human inside their own MCP client: the `elicitation/create` (form mode) question
+ * for a held call, and the verdict its answer means. Transports send the question and carry
+ * the answer back; nothing here does I/O.
+ */
+
+/** What the MCP client said about itself in `initialize` (or a 2026 request's `_meta`). */
+export interface ElicitingClient {
+  /** `clientInfo` as the client sent it, recorded with every elicited verdict. */
+  info: JsonValue;
+  /** `clientInfo.name`, sanitised, for the audit's `approver` (`elicitation:<name>`). */
+  name: string;
+}
+
+/**
+ * A per-call approval channel a transport offers for one held call: `ask` starts asking and
+ * returns how to withdraw the question when another channel answers first.
+ */
+export interface ElicitationChannel {
+  client: ElicitingClient;
+  ask(call: HeldCall, answer: (verdict: ApprovalVerdict) => void): () => void;
+}
+
+// Longest argument text shown in the question; the rest is cut with a visible marker.
+const ARGS_CHARS = 2000;
+// Characters a client UI would act on or hide (DEL and C1 controls, bidi controls, zero-width
+// and tag characters, line separators): shown as JSON escapes in arguments, dropped elsewhere.
+const UNSAFE =
+  /[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff\ufff9-\ufffb]|\udb40[\udc00-\udc7f]/g;
+
+function plain(text: string, max = 300): string {
+  const s = text.replace(UNSAFE, '').replace(/\n/g, ' ');
+  return s.length > max ? `${s.slice(0, max)}…` : s;
+}
+
+function argsText(call: HeldCall): string {
+  const shown = summariseHeldCall(call);
+  const json = (JSON.stringify(shown.args ?? null, null, 2) ?? 'null').replace(
+    UNSAFE,
+    (c) => '\\u' + c.charCodeAt(0).toString(16).padStart(4, '0'),
+  );
+  const cutNote = shown.args_truncated ? `\n…(arguments shortened; ${shown.args_bytes} bytes in full)` : '';
+  return json.length > ARGS_CHARS ? `${json.slice(0, ARGS_CHARS)}\n…(truncated)` : json + cutNote;
+}
+
+/** The client's self-description from `initialize` params (or `_meta`), if it can be asked. */
+export function elicitingClient(
+  params: JsonValue | undefined,
+  capabilities?: JsonValue,
+): ElicitingClient | null {
+  if (!params || typeof params !== 'object' || Array.isArray(params)) return null;
+  const caps = capabilities ?? params['capabilities'];
+  if (!caps || typeof caps !== 'object' || Array.isArray(caps)) return null;
+  const e = caps['elicitation'];
+  if (!e || typeof e !== 'object' || Array.isArray(e)) return null;
+  // `{}` means form mode (backwards compatibility); a client naming only `url` cannot show a form.
+  if (('url' in e || 'form' in e) && !('form' in e)) return null;
+  const info = params['clientInfo'] ?? null;
+  const rawName =
+    info && typeof info === 'object' && !Array.isArray(info) && typeof info['name'] === 'string'
+      ? info['name']
+      : 'unknown-client';
+  return { info, name: plain(rawName, 64) || 'unknown-client' };
+}
+
+/** `elicitation/create` params (form mode) asking about one held call. */
+export function elicitationParams(call: HeldCall): JsonObject {
+  const message = [
+    `gov is holding a call for your approval.`,
+    ``,
+    `Tool: ${plain(call.tool)}  (${plain(call.method)})`,
+    `Server: ${plain(call.server)}`,
+    `Rule: ${plain(call.rule)} — ${plain(call.reason, 600)}`,
+    ``,
+    `Arguments:`,
+    argsText(call),
+  ].join('\n');
+  return {
+    mode: 'form',
+    message,
+    requestedSchema: {
+      type: 'object',
+      properties: {
+        decision: {
+          type: 'string',
+          title: 'Your decision',
+          oneOf: [
+            { const: 'approve_once', title: 'Approve this call once' },
+            { const: 'approve_run', title: `Approve ${plain(call.tool, 64)} for the rest of this run` },
+            { const: 'deny', title: 'Deny this call' },
+          ],
+        },
+        reason: {
+          type: 'string',
+          title: 'Reason (optional)',
+          description: 'Shown to the agent when you deny, and kept in the audit log.',
+          maxLength: 500,
+        },
+      },
+      required: ['decision'],
+    },
+  };
+}
+
+/**
+ * The verdict an elicitation response means: only an accepted form that says approve
+ * approves; decline, cancel, an error or anything unexpected denies, saying why.
+ */
+export function verdictFromElicitation(
+  client: ElicitingClient,
+  response: { result?: JsonValue; error?: JsonValue },
+): ApprovalVerdict {
+  const approver = `elicitation:${client.name}` as const;
+  const base = { approver, client_info: client.info };
+  const deny = (reason: string): ApprovalVerdict => ({ approved: false, ...base, reason });
+  if (response.error !== undefined) {
+    const e = response.error;
+    const msg =
+      e && typeof e === 'object' && !Array.isArray(e) && typeof e['message'] === 'string' ? e['message'] : '';
+    return deny(`the MCP client could not ask (${plain(msg, 200) || 'error'})`);
+  }
+  const r = response.result;
+  if (!r || typeof r !== 'object' || Array.isArray(r)) return deny('the MCP client sent no answer');
+  const action = r['action'];
+  if (action === 'decline') return deny('declined in the MCP client');
+  if (action === 'cancel') return deny('cancelled in the MCP client');
+  if (action !== 'accept') return deny('the MCP client sent an unknown answer');
+  const content = r['content'];
+  const c = content && typeof content === 'object' && !Array.isArray(content) ? content : {};
+  const reason = typeof c['reason'] === 'string' && c['reason'].trim() ? plain(c['reason'], 500) : undefined;
+  switch (c['decision']) {
+    case 'approve_once':
+      return { approved: true, ...base, ...(reason ? { reason } : {}) };
+    case 'approve_run':
+      return { approved: true, always: true, ...base, ...(reason ? { reason } : {}) };
+    case 'deny':
+      return deny(reason ?? 'denied in the MCP client');
+    default:
+      return deny('the MCP client answered without a decision');
+  }
+}

@@ -1,0 +1,45 @@
+/**
+ * The `approvals:` section of gov.yaml: where a held call may be answered, who is told about
+ * it, and what happens when nobody can answer.
+ */
+import { z } from 'zod';
+
+export type ApprovalChannel = 'tui' | 'cli' | 'elicitation';
+
+export interface NotifyHookSpec {
+  url: string;
+  /** Header values are literal text or `{secret: name}` (a vault entry). */
+  headers: Record<string, string | { secret: string }>;
+}
+
+export interface ApprovalsSpec {
+  channels: ApprovalChannel[];
+  notify: NotifyHookSpec[];
+  /** `deny`: a held call with no live channel is denied at once instead of waiting. */
+  whenUnattended: 'wait' | 'deny';
+}
+
+export const APPROVALS_KEYS = ['channels', 'notify', 'when_unattended'];
+
+const nonEmpty = z.string().min(1);
+
+const notifyHook = z
+  .object({
+    url: z.string().url({ message: 'expected an http(s) URL, e.g. https://hooks.example/gov' }),
+    headers: z.record(nonEmpty, z.union([z.string(), z.object({ secret: nonEmpty }).strict()])).default({}),
+  })
+  .strict();
+
+export const approvalsSchema = z
+  .object({
+    channels: z.array(z.enum(['tui', 'cli', 'elicitation'])).default(['tui', 'cli']),
+    notify: z.array(notifyHook).default([]),
+    when_unattended: z.enum(['wait', 'deny']).default('wait'),
+  })
+  .strict()
+  .default({})
+  .transform((a): ApprovalsSpec => ({
+    channels: [...new Set(a.channels)],
+    notify: a.notify,
+    whenUnattended: a.when_unattended,
+  }));

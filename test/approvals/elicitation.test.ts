@@ -1,0 +1,131 @@
+import { describe, expect, it } from 'vitest';
+import { ApprovalBroker } from '../../src/approvals/broker.js';
+import {
+  elicitationParams,
+  elicitingClient,
+  verdictFromElicitation,
+} from '../../src/approvals/elicitation.js';
+import { ElicitationRequests } from '../../src/approvals/elicitation-requests.js';
+import { heldCallRequest } from '../helpers/held-call.js';
+import type { ApprovalVerdict, JsonObject } from '../../src/types.js';
+
+const client = { info: { name: 'ide', version: '1' }, name: 'ide' };
+
+describe('elicitation: who can be asked', () => {
+  it('a client that declared elicitation (empty = form mode) can; url-only or none cannot', () => {
+    const init = (elicitation?: unknown): JsonObject => ({
+      clientInfo: { name: 'Code\u202e', version: '1' },
+      capabilities: (elicitation === undefined ? {} : { elicitation }) as JsonObject,
+    });
+    expect(elicitingClient(init({}))?.name).toBe('Code');
+    expect(elicitingClient(init({ form: {} }))).not.toBeNull();
+    expect(elicitingClient(init({ url: {} }))).toBeNull();
+    expect(elicitingClient(init())).toBeNull();
+    expect(elicitingClient(null)).toBeNull();
+  });
+});
+
+describe('elicitation: the answer → the verdict', () => {
+  const v = (result: unknown) => verdictFromElicitation(client, { result: result as JsonObject });
+  it('only an accepted approve approves; approve_run approves for the run', () => {
+    expect(v({ action: 'accept', content: { decision: 'approve_once' } })).toMatchObject({
+      approved: true,
+      approver: 'elicitation:ide',
+      client_info: client.info,
+    });
+    expect(v({ action: 'accept', content: { decision: 'approve_run' } })).toMatchObject({
+      approved: true,
+      always: true,
+    });
+  });
+  it('deny, decline, cancel, errors and nonsense deny with the reason', () => {
+    expect(v({ action: 'accept', content: { decision: 'deny', reason: 'no' } })).toMatchObject({
+      approved: false,
+      reason: 'no',
+    });
+    expect(v({ action: 'decline' }).reason).toBe('declined in the MCP client');
+    expect(v({ action: 'cancel' }).reason).toBe('cancelled in the MCP client');
+    expect(v({ action: 'accept', content: { decision: 'yes please' } }).approved).toBe(false);
+    expect(v({ action: 'accept' }).approved).toBe(false);
+    expect(v('accept').approved).toBe(false);
+    expect(verdictFromElicitation(client, { error: { code: -32602, message: 'no form' } })).toMatchObject({
+      approved: false,
+      reason: 'the MCP client could not ask (no form)',
+    });
+  });
+});
+
+describe('elicitation: the question', () => {
+  it('names tool, server, rule and reason; arguments are escaped and cut', () => {
+    const p = elicitationParams({
+      ...heldCallRequest({ args: { note: 'a\u202eb', blob: 'x'.repeat(10_000) } }),
+      id: 'h-1',
+      held_since: new Date().toISOString(),
+    });
+    const message = String(p['message']);
+    expect(message).toContain('Tool: refund');
+    expect(message).toContain('Server: payments');
+    expect(message).toContain('Rule: refunds — Refunds need a human');
+    expect(message).toContain('a\\u202eb');
+    expect(message).not.toContain('\u202e');
+    expect(message.length).toBeLessThan(3000);
+    expect(p['mode']).toBe('form');
+  });
+});
+
+describe('elicitation requests: first answer wins, withdrawn questions', () => {
+  it('an answer settles the held call once; a later gov approve finds nothing pending', async () => {
+    const broker = new ApprovalBroker();
+    const sent: JsonObject[] = [];
+    const q = new ElicitationRequests();
+    const channel = q.channel(client, (m) => (sent.push(m), true));
+    let withdraw = () => {};
+    const verdict = broker.request(heldCallRequest(), {
+      onHeld: (held) => {
+        withdraw = channel.ask(held, (v: ApprovalVerdict) => broker.settle(held.id, v));
+      },
+    });
+    const id = String(sent[0]!['id']);
+    expect(sent[0]!['method']).toBe('elicitation/create');
+    expect(q.take({ id, result: { action: 'accept', content: { decision: 'approve_once' } } })).toBe(true);
+    expect(await verdict).toMatchObject({ approved: true, approver: 'elicitation:ide' });
+    withdraw();
+    expect(sent).toHaveLength(1);
+    expect(q.take({ id: 7, result: {} })).toBe(false);
+  });
+
+  it('another channel first: the question is withdrawn with notifications/cancelled, the late answer consumed', async () => {
+    const broker = new ApprovalBroker();
+    const sent: JsonObject[] = [];
+    const q = new ElicitationRequests();
+    const channel = q.channel(client, (m) => (sent.push(m), true));
+    let withdraw = () => {};
+    let heldId = '';
+    const verdict = broker.request(heldCallRequest(), {
+      onHeld: (held) => {
+        heldId = held.id;
+        withdraw = channel.ask(held, (v) => broker.settle(held.id, v));
+      },
+    });
+    broker.settle(heldId, { approved: false, approver: 'cli', reason: 'no' });
+    expect(await verdict).toMatchObject({ approver: 'cli' });
+    withdraw();
+    expect(sent[1]).toMatchObject({
+      method: 'notifications/cancelled',
+      params: { requestId: sent[0]!['id'] },
+    });
+    expect(q.take({ id: String(sent[0]!['id']), result: { action: 'accept' } })).toBe(true);
+  });
+
+  it('live channels are counted while attached', () => {
+    const broker = new ApprovalBroker();
+    const a = broker.attachChannel('cli');
+    const b = broker.attachChannel('cli');
+    expect(broker.liveChannels()).toEqual(['cli']);
+    a();
+    a();
+    expect(broker.liveChannels()).toEqual(['cli']);
+    b();
+    expect(broker.liveChannels()).toEqual([]);
+  });
+});

@@ -1,0 +1,207 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { ElicitRequestSchema, type ElicitResult } from '@modelcontextprotocol/sdk/types.js';
+import { GOV_BIN, ROOT, runGov, tempHome } from '../helpers/gov-process.js';
+import {
+  auditRecords,
+  childEnv,
+  executed,
+  pendingCalls,
+  until,
+  type Json,
+} from '../helpers/approval-peers.js';
+
+const SERVER = join(ROOT, 'test', 'fixtures', 'servers', 'stdio-server.mjs');
+
+interface Wrapped {
+  home: string;
+  execLog: string;
+  client: Client;
+  asked: Array<{ message: string; schema: unknown }>;
+}
+
+const open: Client[] = [];
+afterEach(async () => {
+  for (const c of open.splice(0)) await c.close().catch(() => undefined);
+});
+
+/** `gov mcp wrap` around the fixture server, with an SDK 1.32 client that may answer elicitations. */
+async function wrap(o: {
+  approvals: string;
+  answer?: (req: { message: string }, signal: AbortSignal) => Promise<ElicitResult>;
+}): Promise<Wrapped> {
+  const home = tempHome();
+  const execLog = join(home, 'exec.log');
+  const policy = join(home, 'gov.yaml');
+  writeFileSync(
+    policy,
+    [
+      'version: 1',
+      'default: allow',
+      'approval_timeout: 1h',
+      'rules:',
+      '  - id: shell-needs-human',
+      '    tool: shell_exec',
+      '    decision: approve',
+      '    reason: Shell commands need a person',
+      `approvals: ${o.approvals}`,
+      '',
+    ].join('\n'),
+  );
+  const transport = new StdioClientTransport({
+    command: process.execPath,
+    args: [GOV_BIN, 'mcp', 'wrap', '--policy', policy, '--name', 'files', '--', process.execPath, SERVER],
+    env: childEnv({ GOV_HOME: home, EXEC_LOG: execLog }),
+    stderr: 'pipe',
+  });
+  const asked: Wrapped['asked'] = [];
+  const client = new Client(
+    { name: 'ide-client', version: '1.0.0' },
+    { capabilities: o.answer ? { elicitation: { form: {} } } : {} },
+  );
+  if (o.answer) {
+    const answer = o.answer;
+    client.setRequestHandler(ElicitRequestSchema, (req, extra) => {
+      const p = req.params as { message: string; requestedSchema: unknown };
+      asked.push({ message: p.message, schema: p.requestedSchema });
+      return answer(p, extra.signal);
+    });
+  }
+  await client.connect(transport);
+  open.push(client);
+  return { home, execLog, client, asked };
+}
+
+const approvals = (r: Json[]) => r.filter((x) => x['kind'] === 'approval');
+
+describe('approval by MCP elicitation over stdio (gov mcp wrap, SDK 1.32 client)', () => {
+  it('accept: the question names the call; the call executes exactly once; the audit names the client', async () => {
+    const w = await wrap({
+      approvals: '{channels: [tui, cli, elicitation]}',
+      answer: async () => ({ action: 'accept', content: { decision: 'approve_once' } }),
+    });
+    const r = await w.client.callTool({ name: 'shell_exec', arguments: { cmd: 'ls \u202e-la' } });
+    expect(JSON.stringify(r)).toContain('ran: ls');
+    expect(executed(w.execLog)).toHaveLength(1);
+    expect(w.asked).toHaveLength(1);
+    const q = w.asked[0]!;
+    expect(q.message).toContain('Tool: shell_exec');
+    expect(q.message).toContain('Server: files');
+    expect(q.message).toContain('Rule: shell-needs-human — Shell commands need a person');
+    expect(q.message).toContain('"cmd": "ls \\u202e-la"');
+    expect(q.message).not.toContain('\u202e');
+    expect(q.schema).toMatchObject({
+      type: 'object',
+      properties: { decision: { type: 'string', oneOf: expect.any(Array) }, reason: { type: 'string' } },
+      required: ['decision'],
+    });
+    const [rec] = approvals(auditRecords(w.home));
+    expect(rec).toMatchObject({
+      approver: 'elicitation:ide-client',
+      status: 'approved',
+      detail: expect.objectContaining({ client_info: { name: 'ide-client', version: '1.0.0' } }),
+    });
+  });
+
+  it('decline: -32003 "Denied by approver: …", never executed', async () => {
+    const w = await wrap({
+      approvals: '{channels: [elicitation]}',
+      answer: async () => ({ action: 'decline' }),
+    });
+    const err = await w.client.callTool({ name: 'shell_exec', arguments: { cmd: 'rm -rf /' } }).then(
+      () => null,
+      (e: unknown) => e as { code: number; message: string },
+    );
+    expect(err?.code).toBe(-32003);
+    expect(err?.message).toContain('Denied by approver: declined in the MCP client');
+    expect(executed(w.execLog)).toEqual([]);
+    expect(approvals(auditRecords(w.home))[0]).toMatchObject({
+      approver: 'elicitation:ide-client',
+      status: 'denied',
+    });
+  });
+
+  it('approve_run: the next identical call passes without asking', async () => {
+    const w = await wrap({
+      approvals: '{channels: [elicitation]}',
+      answer: async () => ({ action: 'accept', content: { decision: 'approve_run' } }),
+    });
+    await w.client.callTool({ name: 'shell_exec', arguments: { cmd: 'date' } });
+    await w.client.callTool({ name: 'shell_exec', arguments: { cmd: 'date' } });
+    expect(w.asked).toHaveLength(1);
+    expect(executed(w.execLog)).toEqual(['date', 'date']);
+  });
+
+  it('a client without the capability falls back: `gov approve` settles the call', async () => {
+    const w = await wrap({ approvals: '{channels: [tui, cli, elicitation]}' });
+    const call = w.client.callTool({ name: 'shell_exec', arguments: { cmd: 'uptime' } });
+    const [held] = await until('the held call', async () => {
+      const p = await pendingCalls(w.home);
+      return p.length ? p : undefined;
+    });
+    const ok = await runGov(['approve', String(held!['id'])], { env: { GOV_HOME: w.home } });
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(JSON.stringify(await call)).toContain('ran: uptime');
+    expect(approvals(auditRecords(w.home))[0]).toMatchObject({ approver: 'cli' });
+  });
+
+  it('elicitation is opt-in: a capable client is not asked unless channels lists it', async () => {
+    const w = await wrap({
+      approvals: '{channels: [tui, cli]}',
+      answer: async () => ({ action: 'accept', content: { decision: 'approve_once' } }),
+    });
+    const call = w.client.callTool({ name: 'shell_exec', arguments: { cmd: 'whoami' } }).then(
+      () => null,
+      (e: unknown) => e as Error,
+    );
+    const [held] = await until('the held call', async () => {
+      const p = await pendingCalls(w.home);
+      return p.length ? p : undefined;
+    });
+    await runGov(['deny', String(held!['id']), '--reason', 'not now'], { env: { GOV_HOME: w.home } });
+    expect((await call)?.message).toMatch(/Denied by approver: not now/);
+    expect(w.asked).toEqual([]);
+  });
+
+  it('racing the client against `gov approve`: exactly one verdict wins and is audited once', async () => {
+    let release: (r: ElicitResult) => void = () => {};
+    let cancelled = false;
+    const w = await wrap({
+      approvals: '{channels: [cli, elicitation]}',
+      answer: (_req, signal) =>
+        new Promise<ElicitResult>((res) => {
+          release = res;
+          signal.addEventListener('abort', () => (cancelled = true));
+        }),
+    });
+    const call = w.client.callTool({ name: 'shell_exec', arguments: { cmd: 'hostname' } });
+    await until('the question', () => (w.asked.length ? true : undefined));
+    const [held] = await pendingCalls(w.home);
+    const ok = await runGov(['approve', String(held!['id'])], { env: { GOV_HOME: w.home } });
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(JSON.stringify(await call)).toContain('ran: hostname');
+    // The client's question was withdrawn; its late answer changes nothing.
+    await until('the withdrawal', () => (cancelled ? true : undefined));
+    release({ action: 'decline' });
+    await w.client.callTool({ name: 'echo', arguments: { text: 'after' } });
+    expect(executed(w.execLog)).toEqual(['hostname']);
+    const recs = approvals(auditRecords(w.home));
+    expect(recs).toHaveLength(1);
+    expect(recs[0]).toMatchObject({ approver: 'cli', status: 'approved' });
+  });
+
+  it('when_unattended: deny with no live channel denies at once', async () => {
+    const w = await wrap({ approvals: '{channels: [tui, cli], when_unattended: deny}' });
+    const err = await w.client.callTool({ name: 'shell_exec', arguments: { cmd: 'reboot' } }).then(
+      () => null,
+      (e: unknown) => e as { code: number; message: string },
+    );
+    expect(err?.code).toBe(-32003);
+    expect(err?.message).toMatch(/no one can give it.*when_unattended: deny/);
+    expect(executed(w.execLog)).toEqual([]);
+    expect(approvals(auditRecords(w.home))[0]).toMatchObject({ approver: 'unattended', status: 'denied' });
+  });
+});
