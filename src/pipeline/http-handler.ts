@@ -25,6 +25,7 @@ import { ServerMessageProcessor } from './server-messages.js';
 import { HeldCallRegistry } from './held-calls.js';
 import { finishHeld, HeldStream } from './held-stream.js';
 import { mergeDenied, readScannedJson } from './upstream-json.js';
+import { CallDeadline, tightestLimit, timeoutAnswers } from './call-deadline.js';
 
 export interface HttpHandlerOptions {
   pipeline: Pipeline;
@@ -297,16 +298,11 @@ export function createHttpHandler(
     const forward: JsonValue[] = [];
     const denied: GovResponse[] = [];
     const calls = new Map<string | number, CallContext>();
-    let timeoutMs: number | undefined;
     let allForwarded = true;
     for (const { m, g } of results) {
       if (!g || g.action === 'forward') {
         forward.push(m.raw);
-        if (g && m.kind === 'request') {
-          calls.set(m.id, g.call);
-          if (g.call.upstreamTimeoutMs !== undefined)
-            timeoutMs = Math.min(timeoutMs ?? Infinity, g.call.upstreamTimeoutMs);
-        }
+        if (g && m.kind === 'request') calls.set(m.id, g.call);
       } else {
         allForwarded = false;
         if (g.response) denied.push(g.response);
@@ -317,6 +313,7 @@ export function createHttpHandler(
     if (forward.length > 0 && !results.some((r) => r.g?.action === 'forward')) {
       if (!(await recordInjection(ex, injected))) return;
     }
+    const limit = tightestLimit(calls.values());
     if (heldStream?.started) {
       return finishHeld({
         ex,
@@ -328,7 +325,7 @@ export function createHttpHandler(
         forward,
         denied,
         calls,
-        timeoutMs,
+        limit,
       });
     }
     const session = legacy.lookup(ex.url);
@@ -367,36 +364,75 @@ export function createHttpHandler(
     delete headers['content-encoding'];
     headers['accept-encoding'] = 'identity';
     const started = performance.now();
-    const up = await openUpstream(ex, upstream, {
-      headers,
-      body: outBody,
-      ...(timeoutMs !== undefined ? { timeoutMs } : {}),
-    });
+    for (const c of calls.values()) c.forwardedMs = started;
     const processor = new ServerMessageProcessor(pipeline, session ? new Map() : calls, started);
-    if (!up) {
-      processor.finish('upstream-error');
-      return;
+    const deadline = limit ? new CallDeadline(limit) : undefined;
+    if (session && deadline) {
+      // Legacy transport: the answer is due on the session's stream, whatever this POST does.
+      deadline.onExpire(() => {
+        for (const [id, c] of calls) {
+          if (session.pending.get(id) !== c) continue;
+          session.pending.delete(id);
+          const err = pipeline.upstreamTimedOut(c, deadline.limit);
+          if (err) session.inject(err);
+        }
+      });
     }
-    const ct = up.headers['content-type'];
-    if (isEventStream(ct)) {
-      await relayUpstreamSse(ex, up, { processor, prepend: denied, legacy, maxEventBytes: responseLimit });
-      return;
+    /** The calls still unanswered when the limit fired, answered by gov. */
+    const timedOut = (): GovResponse[] =>
+      deadline && !session ? timeoutAnswers(pipeline, processor, deadline) : [];
+    try {
+      const up = await openUpstream(ex, upstream, {
+        headers,
+        body: outBody,
+        ...(deadline && !session ? { signal: deadline.signal } : {}),
+        onError: (status, message) => {
+          if (deadline?.expired && session) {
+            ex.res.writeHead(202, { 'content-type': 'text/plain' });
+            ex.res.end('Accepted');
+          } else if (deadline?.expired) {
+            const errs = [...timedOut(), ...denied];
+            sendJson(ex.res, 200, batch ? errs : errs[0]);
+          } else sendText(ex.res, status, message);
+        },
+      });
+      if (!up) {
+        processor.finish('upstream-error');
+        return;
+      }
+      const ct = up.headers['content-type'];
+      if (isEventStream(ct)) {
+        await relayUpstreamSse(ex, up, {
+          processor,
+          prepend: denied,
+          legacy,
+          maxEventBytes: responseLimit,
+          ...(deadline && !session ? { cut: { signal: deadline.signal, answers: timedOut } } : {}),
+        });
+        return;
+      }
+      if (isJson(ct) || denied.length) {
+        const r = await readScannedJson(up, processor, responseLimit);
+        if (deadline?.expired && !session) {
+          const errs = [...timedOut(), ...denied];
+          return sendJson(ex.res, 200, batch ? errs : errs[0]);
+        }
+        processor.finish(r.ok ? 'no-response' : r.status);
+        if (!r.ok) return sendJson(ex.res, 502, jsonRpcError(null, -32603, r.message));
+        const out = mergeDenied(r.text, denied, batch);
+        const hs = responseHeaders(up.headers);
+        delete hs['content-encoding'];
+        if (out) hs['content-type'] = 'application/json';
+        hs['content-length'] = String(Buffer.byteLength(out));
+        ex.res.writeHead(up.status === 202 && out ? 200 : up.status, hs);
+        ex.res.end(out);
+        return;
+      }
+      processor.finish(up.status >= 400 ? `http-${up.status}` : 'ok');
+      await relayResponse(ex, up);
+    } finally {
+      if (!session) deadline?.clear();
     }
-    if (isJson(ct) || denied.length) {
-      const r = await readScannedJson(up, processor, responseLimit);
-      processor.finish(r.ok ? 'no-response' : r.status);
-      if (!r.ok) return sendJson(ex.res, 502, jsonRpcError(null, -32603, r.message));
-      const out = mergeDenied(r.text, denied, batch);
-      const hs = responseHeaders(up.headers);
-      delete hs['content-encoding'];
-      if (out) hs['content-type'] = 'application/json';
-      hs['content-length'] = String(Buffer.byteLength(out));
-      ex.res.writeHead(up.status === 202 && out ? 200 : up.status, hs);
-      ex.res.end(out);
-      return;
-    }
-    processor.finish(up.status >= 400 ? `http-${up.status}` : 'ok');
-    await relayResponse(ex, up);
   }
 
   /** A failure outside any one message's governing is still audited and answered, not a bare 502. */

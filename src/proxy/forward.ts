@@ -64,7 +64,6 @@ export async function openUpstream(
   opts: {
     body?: Buffer | null;
     headers?: Record<string, string | string[]>;
-    timeoutMs?: number;
     signal?: AbortSignal;
     /** Report a failure here instead of answering the client with 502/504. */
     onError?: (status: number, message: string) => void;
@@ -88,7 +87,6 @@ export async function openUpstream(
       headers,
       body: body as Buffer | null,
       ...(opts.signal ? { signal: opts.signal } : {}),
-      ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}),
     });
   } catch (err) {
     const { status, message } = describeUpstreamError(err, ex.target);

@@ -28,9 +28,8 @@ export interface UpstreamRequest {
   path: string;
   headers: Record<string, string | string[]>;
   body?: Buffer | Readable | null;
+  /** Aborts the request (a client gone, a call's time limit reached). */
   signal?: AbortSignal;
-  /** Headers + body timeout for the upstream (constraints.timeout). */
-  timeoutMs?: number;
 }
 
 export interface UpstreamResponse {
@@ -150,7 +149,6 @@ export class Upstream {
       headers: r.headers,
       body: r.body ?? null,
       signal: r.signal,
-      ...(r.timeoutMs !== undefined ? { headersTimeout: r.timeoutMs, bodyTimeout: r.timeoutMs } : {}),
     });
     return { status: res.statusCode, headers: res.headers as IncomingHttpHeaders, body: res.body };
   }

@@ -6,6 +6,7 @@ import { jsonRpcError, malformedResponse, serializeMessage, type GovResponse } f
 import type { CallContext, Governed, Pipeline } from '../pipeline.js';
 import { ServerMessageProcessor } from '../pipeline/server-messages.js';
 import { HeldCallRegistry } from '../pipeline/held-calls.js';
+import { CallDeadline, tightestLimit } from '../pipeline/call-deadline.js';
 import type { JsonRpcMessage, JsonValue, ServerIdentity } from '../types.js';
 import type { Logger } from '../log.js';
 import { DEFAULT_MAX_LINE_BYTES, LineFramer, recoverOverlongId, type OverlongLine } from './line-framer.js';
@@ -237,6 +238,7 @@ export async function runStdioWrap(o: StdioWrapOptions): Promise<StdioWrapResult
         if (g && m.kind === 'request') {
           g.call.forwardedMs = performance.now();
           pending.set(m.id, g.call);
+          limitCall(m.id, g.call);
         }
         continue;
       }
@@ -255,6 +257,41 @@ export async function runStdioWrap(o: StdioWrapOptions): Promise<StdioWrapResult
     if (replies.length) answer(batch ? replies : replies[0]!);
   }
 
+  // ── constraints.timeout: wall time from forwarding ───────────────────────────────────────
+  // Ids answered by gov at their limit: the server's late answer is dropped, not relayed.
+  const timedOutIds = new Set<string | number>();
+  const limitCall = (id: string | number, call: CallContext): void => {
+    const limit = tightestLimit([call]);
+    if (!limit) return;
+    const deadline = new CallDeadline(limit);
+    deadline.onExpire(() => {
+      if (pending.get(id) !== call) return;
+      pending.delete(id);
+      timedOutIds.add(id);
+      // MCP's way to tell the server to stop working on it.
+      writeServer(
+        serializeMessage({
+          jsonrpc: '2.0',
+          method: 'notifications/cancelled',
+          params: { requestId: id, reason: 'gov: constraints.timeout reached' },
+        }),
+      );
+      const err = pipeline.upstreamTimedOut(call, limit);
+      if (err) answer(err);
+    });
+  };
+  const isLateAnswer = (text: string): boolean => {
+    if (timedOutIds.size === 0) return false;
+    try {
+      const v = JSON.parse(text) as { id?: unknown; method?: unknown };
+      const id = v.id;
+      if (v.method !== undefined || (typeof id !== 'string' && typeof id !== 'number')) return false;
+      return timedOutIds.delete(id);
+    } catch {
+      return false;
+    }
+  };
+
   // ── server → client ──────────────────────────────────────────────────────────────────────
   const onServerLine = (line: Buffer): void => {
     if (isBlank(line)) return;
@@ -266,6 +303,7 @@ export async function runStdioWrap(o: StdioWrapOptions): Promise<StdioWrapResult
       log.warn(`server wrote a non-JSON line to stdout (not forwarded): ${snippet(shown)}`);
       return;
     }
+    if (isLateAnswer(text)) return;
     writeClient(processor.processText(text) ?? text);
   };
 
