@@ -247,8 +247,9 @@ export function createHttpHandler(
     const goneSignal = (): AbortSignal => {
       if (!gone) {
         const ac = (gone = new AbortController());
-        if (ex.res.destroyed) ac.abort();
-        else ex.res.once('close', () => ex.res.writableFinished || ac.abort());
+        const hungUp = 'it closed the connection';
+        if (ex.res.destroyed) ac.abort(hungUp);
+        else ex.res.once('close', () => ex.res.writableFinished || ac.abort(hungUp));
       }
       return gone.signal;
     };

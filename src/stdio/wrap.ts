@@ -390,7 +390,7 @@ export async function runStdioWrap(o: StdioWrapOptions): Promise<StdioWrapResult
       stopReading();
       for (const id of pending.keys()) answer(jsonRpcError(id, INTERNAL_ERROR, serverExited(exitText())));
       processor.finish('server-exited');
-      gone.abort();
+      gone.abort('the MCP server exited');
       await settleWithin(order.idle(), 5000);
       log.warn(`MCP server exited (${exitText()})`);
       const code = serverExit.exitCode !== 0 ? serverExit.exitCode : 1;
@@ -399,7 +399,7 @@ export async function runStdioWrap(o: StdioWrapOptions): Promise<StdioWrapResult
     if (reason.kind === 'signal') stopReading();
     // The client is done (or gov was told to stop): withdraw held calls, deliver what was
     // decided, then ask the server to exit and relay its last answers.
-    gone.abort();
+    gone.abort('it closed its connection to gov');
     await settleWithin(order.idle(), 5000);
     serverExit = await server.stop(graceMs);
     await settleWithin(serverOutDone, 1000);
