@@ -3,7 +3,7 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeTestPki, type TestPki } from '../helpers/test-ca.js';
 import { startSlowMcpServer, type SlowMcpServer, type SlowMode } from '../helpers/slow-mcp-server.js';
-import { GOV_BIN, ROOT, runGov, tempHome } from '../helpers/gov-process.js';
+import { GOV_BIN, ROOT, runGov, spawnGov, tempHome } from '../helpers/gov-process.js';
 
 // constraints.timeout: a call the server does not answer in time gets a JSON-RPC error naming
 // the rule and the limit, on every transport, promptly (not the client's own timeout).
@@ -125,6 +125,81 @@ describe('constraints.timeout over HTTP: the client gets an error, not a hang or
     const r = await govRun([process.execPath, SDK_CLIENT, servers.get('legacy')!.mcpUrl, 'legacy', 'stall']);
     const line = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as { error?: Json };
     expect(line.error, r.stderr).toMatchObject({ code: -32001, message: expect.stringContaining(TIMED_OUT) });
+  });
+
+  it('a held call approved onto its heartbeat stream is still cut at its limit, with the error as the final event', async () => {
+    const heldHome = tempHome();
+    const heldPolicy = join(heldHome, 'gov.yaml');
+    writeFileSync(
+      heldPolicy,
+      `version: 1
+default: deny
+rules:
+  - id: held-slow
+    tool: stall
+    decision: approve
+    constraints: { timeout: 1s }
+`,
+    );
+    const call = {
+      jsonrpc: '2.0',
+      id: 9,
+      method: 'tools/call',
+      params: { name: 'stall', arguments: {}, _meta: { progressToken: 'p1' } },
+    };
+    const gov = spawnGov(
+      [
+        'run',
+        '--no-tui',
+        '--policy',
+        heldPolicy,
+        '--upstream-ca',
+        pki.caPath,
+        '--',
+        'curl',
+        '-sS',
+        '-N',
+        '--max-time',
+        '40',
+        '-X',
+        'POST',
+        servers.get('sse')!.mcpUrl,
+        '-H',
+        'content-type: application/json',
+        '-H',
+        'accept: application/json, text/event-stream',
+        '-d',
+        JSON.stringify(call),
+      ],
+      { env: { GOV_HOME: heldHome, GOV_HEARTBEAT_MS: '200' } },
+    );
+    let stdout = '';
+    gov.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+    const exited = new Promise<number | null>((r) => gov.on('exit', (c) => r(c)));
+    const kill = setTimeout(() => gov.kill('SIGKILL'), 45_000);
+    try {
+      let id: string | undefined;
+      for (let i = 0; i < 150 && !id; i++) {
+        const p = await runGov(['pending', '--json'], { env: { GOV_HOME: heldHome } });
+        id = (JSON.parse(p.stdout || '[]') as Array<{ id: string }>)[0]?.id;
+        if (!id) await new Promise((r) => setTimeout(r, 200));
+      }
+      expect(id).toBeDefined();
+      expect((await runGov(['approve', id!], { env: { GOV_HOME: heldHome } })).code).toBe(0);
+      expect(await exited).toBe(0);
+    } finally {
+      clearTimeout(kill);
+      gov.kill('SIGKILL');
+    }
+    const events = stdout
+      .split('\n')
+      .filter((l) => l.startsWith('data: '))
+      .map((l) => JSON.parse(l.slice(6)) as Json);
+    expect(events[0]).toMatchObject({ method: 'notifications/progress' });
+    expect(events.at(-1)).toMatchObject({
+      id: 9,
+      error: { code: -32001, message: TIMED_OUT.replace('slow-tools', 'held-slow') },
+    });
   });
 
   it('a call within its limit is answered as usual', async () => {
