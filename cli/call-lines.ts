@@ -16,7 +16,7 @@ export function callLine(e: GovernedCallEvent): string | null {
 /** How a held call that was not approved ended: a timeout, the client, or a human. */
 const HOLD_ENDINGS: Record<string, (reason: string) => string> = {
   timeout: (reason) => reason,
-  cancelled: () => 'the client stopped waiting (call withdrawn)',
+  cancelled: (reason) => `${reason} (call withdrawn)`,
   rejected: (reason) => reason,
 };
 

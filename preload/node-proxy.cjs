@@ -18,13 +18,45 @@ function debug(what, err) {
   }
 }
 
-try {
-  const undici = require('undici');
-  if (typeof undici.EnvHttpProxyAgent === 'function' && typeof undici.setGlobalDispatcher === 'function') {
-    undici.setGlobalDispatcher(new undici.EnvHttpProxyAgent());
+// undici takes longer to load than a small program takes to run, so it is loaded when the
+// global dispatcher is first read (by fetch, WebSocket, or undici itself), not at start-up:
+// until then the symbol holds an accessor that installs the proxy agent and returns it.
+const GLOBAL_DISPATCHER = Symbol.for('undici.globalDispatcher.1');
+let installing = false;
+function installFetchProxy() {
+  // undici reads the dispatcher while it loads (and then sets its default one, which the
+  // proxy agent below replaces).
+  if (installing) return undefined;
+  installing = true;
+  try {
+    const undici = require('undici');
+    if (typeof undici.EnvHttpProxyAgent === 'function' && typeof undici.setGlobalDispatcher === 'function') {
+      undici.setGlobalDispatcher(new undici.EnvHttpProxyAgent());
+    }
+  } catch (err) {
+    debug('cannot install the fetch proxy dispatcher', err);
+  } finally {
+    installing = false;
   }
-} catch (err) {
-  debug('cannot install the fetch proxy dispatcher', err);
+  const d = Object.getOwnPropertyDescriptor(globalThis, GLOBAL_DISPATCHER);
+  if (d && d.get === installFetchProxy) delete globalThis[GLOBAL_DISPATCHER];
+  return globalThis[GLOBAL_DISPATCHER];
+}
+if (!Object.getOwnPropertyDescriptor(globalThis, GLOBAL_DISPATCHER)) {
+  Object.defineProperty(globalThis, GLOBAL_DISPATCHER, {
+    configurable: true,
+    enumerable: false,
+    get: installFetchProxy,
+    // Someone else's dispatcher set first wins, as it would without the preload.
+    set(value) {
+      Object.defineProperty(globalThis, GLOBAL_DISPATCHER, {
+        value,
+        writable: true,
+        enumerable: false,
+        configurable: false,
+      });
+    },
+  });
 }
 
 function envProxy(names) {

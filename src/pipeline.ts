@@ -14,8 +14,10 @@ import {
   approverDenial,
   jsonRpcResult,
   policyDenial,
+  upstreamTimeoutError,
   type GovResponse,
 } from './mcp/wire-errors.js';
+import type { TimeLimit } from './pipeline/call-deadline.js';
 import type { Injection, PipelineDeps } from './pipeline/stages.js';
 import type { PolicyInput } from './policy/compiled.js';
 import { toPolicyInput } from './policy/input.js';
@@ -560,6 +562,29 @@ export class Pipeline {
     } catch (err) {
       this.deps.log.warn(`audit outcome record failed: ${(err as Error).message}`);
     }
+  }
+
+  /**
+   * A forwarded call its server did not answer within `limit` (wall time since forwarding):
+   * the outcome is recorded as `timeout`, one line goes to stderr, and the client gets the
+   * error to send in place of the answer (null for a notification).
+   */
+  upstreamTimedOut(call: CallContext, limit: TimeLimit): GovResponse | null {
+    const text = formatDurationMs(limit.ms);
+    const reason = `no answer from the server within ${text} (rule '${limit.rule}', constraints.timeout)`;
+    void this.recordOutcome(call, {
+      status: 'timeout',
+      upstreamMs: this.now() - (call.forwardedMs ?? call.startedMs),
+      error: reason,
+    });
+    this.emit(call.env, { decision: 'deny', rule: limit.rule, reason: `timed out: ${reason}` }, 'timeout');
+    if (call.env.id === null) return null;
+    return upstreamTimeoutError(call.env.id, {
+      rule: limit.rule,
+      limitText: text,
+      timeout_ms: limit.ms,
+      audit_id: call.auditId,
+    });
   }
 
   /**

@@ -8,7 +8,6 @@ import type { CompiledPolicy } from './policy/compiled.js';
 import type { FileAuditSink } from './audit/sink.js';
 import { openRunAudit } from './audit/run-audit.js';
 import { openAuditSigner } from './audit/signing-key.js';
-import { AuditOtlpExporter } from './audit/otlp-export.js';
 import { otlpSecretNames, resolveOtlpTarget } from './audit/otlp-config.js';
 import { digestArgs } from './audit/canonical.js';
 import { newRunId } from './audit/run-id.js';
@@ -136,8 +135,11 @@ export async function openSession(o: SessionOptions): Promise<GovernedSession> {
   const run = newRunId();
   ensureDir(paths.audit);
   const signer = await openAuditSigner({ home: paths.home, env });
+  // OpenTelemetry (~0.3 s to load) only when an OTLP target is configured.
   const exporter = otlpSpec
-    ? new AuditOtlpExporter(resolveOtlpTarget(otlpSpec, secrets), { onFailure: (m) => o.log.warn(m) })
+    ? new (await import('./audit/otlp-export.js')).AuditOtlpExporter(resolveOtlpTarget(otlpSpec, secrets), {
+        onFailure: (m) => o.log.warn(m),
+      })
     : undefined;
   const runAudit = await openRunAudit({
     dir: paths.audit,

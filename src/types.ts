@@ -170,9 +170,26 @@ export interface HeldCall {
   reason: string;
   held_since: string;
   timeout_ms: number;
+  /** When the hold times out (ISO time); absent when it never does. */
+  expires_at?: string;
   /** Set when `args` is a summary (listings); the full arguments are `args_bytes` long. */
   args_truncated?: boolean;
   args_bytes?: number;
+}
+
+/** A held call that ended without an approver's answer: what an approver who comes late is told. */
+export interface EndedCall {
+  id: string;
+  run: string;
+  server: string;
+  tool: string;
+  method: string;
+  rule: string;
+  held_since: string;
+  ended_at: string;
+  /** `client`: the client stopped waiting (hung up, cancelled); `timeout`: the approval timeout. */
+  ended_by: 'client' | 'timeout';
+  reason: string;
 }
 
 /** Emitted by the pipeline for every governed message (drives the TUI and `--no-tui` lines). */

@@ -8,6 +8,7 @@ import { editLine } from './line-edit.js';
 import {
   useChangedAt,
   useHeldCalls,
+  useLastEnded,
   useLatestInput,
   useNow,
   useRecentCalls,
@@ -16,6 +17,7 @@ import {
   type HeldCallSource,
 } from './panel-hooks.js';
 import { RecentCalls } from './RecentCalls.js';
+import { endedNote } from '../../src/approvals/ended-calls.js';
 import { sanitizeInline } from './sanitize.js';
 
 export interface ApprovalPanelProps {
@@ -44,6 +46,7 @@ export function ApprovalPanel({
   const { isRawModeSupported } = useStdin();
   const held = useHeldCalls(broker);
   const recent = useRecentCalls(calls);
+  const lastEnded = useLastEnded(broker);
   const { columns, rows } = useTerminalSize();
   const head = held[0];
   // The live region must stay shorter than the terminal; the rest of the panel takes ~12 rows.
@@ -101,6 +104,11 @@ export function ApprovalPanel({
         {'─ gov '.padEnd(Math.max(6, columns - 1), '─')}
       </Text>
       <RecentCalls calls={recent} />
+      {lastEnded ? (
+        <Text color="yellow" wrap="truncate-end">
+          {sanitizeInline(endedNote(lastEnded), 300)}
+        </Text>
+      ) : null}
       {head ? (
         <Box flexDirection="column">
           <HeldCallView

@@ -6,6 +6,7 @@ import { scrollKey, useArgsViewport } from './args-viewport.js';
 import { HeldCallView } from './HeldCallView.js';
 import { useChangedAt, useLatestInput, useNow, useTerminalSize } from './panel-hooks.js';
 import { sanitizeInline } from './sanitize.js';
+import { withdrawnNote } from '../../src/approvals/ended-calls.js';
 
 export interface ApprovalsAppProps {
   /** Start streaming events from every live run (client.subscribeAll). */
@@ -24,6 +25,8 @@ function useRemoteHeld(subscribe: ApprovalsAppProps['subscribe']) {
   const [calls, setCalls] = useState<PendingCall[]>([]);
   // Runs that exist but do not answer: shown, never silently left out.
   const [unreachable, setUnreachable] = useState<UnreachableRun[]>([]);
+  // Calls that ended without an answer while shown here: the approver is told why they left.
+  const [ended, setEnded] = useState<string[]>([]);
   const remove = useCallback(
     (pred: (c: PendingCall) => boolean) => setCalls((prev) => prev.filter((c) => !pred(c))),
     [],
@@ -39,6 +42,8 @@ function useRemoteHeld(subscribe: ApprovalsAppProps['subscribe']) {
       } else if (ev.type === 'unreachable') {
         setUnreachable((prev) => (JSON.stringify(prev) === JSON.stringify(ev.runs) ? prev : ev.runs));
       } else if (ev.type === 'settled') {
+        const note = withdrawnNote({ id: ev.id }, ev.verdict);
+        if (note) setEnded((prev) => [...prev, `${note} (run ${ev.run})`].slice(-3));
         remove((c) => c.run === ev.run && c.id === ev.id);
       } else {
         remove((c) => c.run === ev.run);
@@ -46,14 +51,14 @@ function useRemoteHeld(subscribe: ApprovalsAppProps['subscribe']) {
     });
     return () => sub.close();
   }, [subscribe, remove]);
-  return { calls, remove, unreachable };
+  return { calls, remove, unreachable, ended };
 }
 
 /** `gov approvals`: every held call of every live run; pick one, approve or deny it. */
 export function ApprovalsApp({ subscribe, approve, deny, onExit, keyGuardMs = 300 }: ApprovalsAppProps) {
   const { isRawModeSupported } = useStdin();
   const { columns, rows } = useTerminalSize();
-  const { calls, remove, unreachable } = useRemoteHeld(subscribe);
+  const { calls, remove, unreachable, ended } = useRemoteHeld(subscribe);
   // Selection and prompt live in refs so consecutive keys see each other's effect.
   const selectedKey = useRef<string | undefined>(undefined);
   const [status, setStatus] = useState<{ text: string; error: boolean } | undefined>(undefined);
@@ -134,6 +139,11 @@ export function ApprovalsApp({ subscribe, approve, deny, onExit, keyGuardMs = 30
         <Text key={u.run} color="red" wrap="truncate-end">
           run {sanitizeInline(u.run, 64)} did not answer ({sanitizeInline(u.error, 80)}): its held calls are
           not shown
+        </Text>
+      ))}
+      {ended.map((note, i) => (
+        <Text key={i} color="yellow" wrap="truncate-end">
+          {sanitizeInline(note, 300)}
         </Text>
       ))}
       {calls.length === 0 ? (

@@ -19,12 +19,20 @@ export interface HeldCallViewProps {
   note?: string;
 }
 
+/** Seconds until the hold times out (null when it never does), for "N s left". */
+export function secondsLeft(call: Pick<HeldCall, 'expires_at'>, now: number): number | null {
+  if (call.expires_at === undefined) return null;
+  const at = Date.parse(call.expires_at);
+  return Number.isNaN(at) ? null : Math.max(0, Math.ceil((at - now) / 1000));
+}
+
 /** One held call: what, where, why, and its arguments — every string sanitised. */
 export function HeldCallView({ call, now, showRun, args, note }: HeldCallViewProps) {
   const tool = sanitizeInline(call.tool, 80);
   const server = sanitizeInline(call.server, 80);
   const shown = args.rows.slice(args.offset, args.offset + args.height);
   const below = args.rows.length - args.offset - shown.length;
+  const left = secondsLeft(call, now);
   return (
     <Box flexDirection="column" borderStyle="round" borderColor="yellow" paddingX={1}>
       <Text wrap="truncate-end">
@@ -36,6 +44,9 @@ export function HeldCallView({ call, now, showRun, args, note }: HeldCallViewPro
           ({sanitizeInline(call.method, 40)} · {sanitizeInline(call.id, 20)}
           {showRun ? ` · run ${sanitizeInline(call.run, 40)}` : ''}) held {heldForSeconds(call, now)} s
         </Text>
+        {left !== null ? (
+          <Text color={left <= 15 ? 'red' : 'yellow'}> · {left} s left, then denied</Text>
+        ) : null}
         {note ? <Text color="cyan"> {note}</Text> : null}
       </Text>
       <Text wrap="truncate-end">

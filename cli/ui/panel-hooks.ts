@@ -1,10 +1,12 @@
 import { useCallback, useEffect, useRef, useState, useSyncExternalStore } from 'react';
 import { useInput, useStdout } from 'ink';
-import type { GovernedCallEvent, HeldCall } from '../../src/types.js';
+import type { EndedCall, GovernedCallEvent, HeldCall } from '../../src/types.js';
 
 /** The slice of ApprovalBroker the UI needs (core and UI meet only at this typed bus). */
 export interface HeldCallSource {
   list(): HeldCall[];
+  /** Calls that recently ended without an answer (the client gave up, a timeout), newest first. */
+  recentlyEnded?(): EndedCall[];
   subscribe(listener: (ev: { type: 'held' | 'settled' }) => void): () => void;
 }
 
@@ -31,6 +33,14 @@ export function useHeldCalls(source: HeldCallSource): HeldCall[] {
     return off;
   }, [source]);
   return held;
+}
+
+/** The most recent held call that ended without an approver's answer, kept current. */
+export function useLastEnded(source: HeldCallSource): EndedCall | undefined {
+  const read = () => source.recentlyEnded?.()[0];
+  const [last, setLast] = useState<EndedCall | undefined>(read);
+  useEffect(() => source.subscribe(() => setLast(source.recentlyEnded?.()[0])), [source]);
+  return last;
 }
 
 /**

@@ -1,6 +1,5 @@
-import { generateKeyPairSync, type KeyObject } from 'node:crypto';
-import forge from 'node-forge';
-import { positiveSerial, signCertificate } from '../../src/proxy/x509.js';
+import { generateKeyPairSync } from 'node:crypto';
+import { caCertificatePem, issuerOf, leafCertificatePem } from '../../src/proxy/x509.js';
 
 /**
  * A throwaway CA (never gov's) and one server certificate signed by it, for the bundled demo
@@ -12,24 +11,6 @@ export interface ThrowawayPki {
   certPem: string;
 }
 
-function rsaKey(): { privateKey: KeyObject; keyPem: string; publicKey: forge.pki.PublicKey } {
-  const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-  return {
-    privateKey,
-    keyPem: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
-    publicKey: forge.pki.publicKeyFromPem(publicKey.export({ type: 'spki', format: 'pem' }).toString()),
-  };
-}
-
-function newCert(publicKey: forge.pki.PublicKey, validDays: number): forge.pki.Certificate {
-  const cert = forge.pki.createCertificate();
-  cert.publicKey = publicKey;
-  cert.serialNumber = positiveSerial();
-  cert.validity.notBefore = new Date(Date.now() - 3600_000);
-  cert.validity.notAfter = new Date(Date.now() + validDays * 24 * 3600_000);
-  return cert;
-}
-
 export function makeThrowawayPki(opts: {
   name: string;
   dnsNames?: string[];
@@ -39,36 +20,28 @@ export function makeThrowawayPki(opts: {
   clientAuth?: boolean;
 }): ThrowawayPki {
   const days = opts.validDays ?? 7;
-  const ca = rsaKey();
-  const subject = [{ name: 'commonName', value: opts.name }];
-  const caCert = newCert(ca.publicKey, days);
-  caCert.setSubject(subject);
-  caCert.setIssuer(subject);
-  caCert.setExtensions([
-    { name: 'basicConstraints', cA: true, critical: true },
-    { name: 'keyUsage', keyCertSign: true, cRLSign: true, critical: true },
-  ]);
-  signCertificate(caCert, ca.privateKey);
-
-  const leaf = rsaKey();
-  const cert = newCert(leaf.publicKey, days);
-  cert.setSubject([{ name: 'commonName', value: 'localhost' }]);
-  cert.setIssuer(subject);
-  cert.setExtensions([
-    { name: 'basicConstraints', cA: false },
-    { name: 'extKeyUsage', serverAuth: true, clientAuth: opts.clientAuth === true },
-    {
-      name: 'subjectAltName',
-      altNames: [
-        ...(opts.dnsNames ?? ['localhost']).map((value) => ({ type: 2, value })),
-        ...(opts.ips ?? ['127.0.0.1']).map((ip) => ({ type: 7, ip })),
-      ],
-    },
-  ]);
-  signCertificate(cert, ca.privateKey);
+  const notBefore = new Date(Date.now() - 3600_000);
+  const notAfter = new Date(Date.now() + days * 24 * 3600_000);
+  const ca = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const caPem = caCertificatePem({
+    cn: opts.name,
+    publicKeyDer: ca.publicKey.export({ type: 'spki', format: 'der' }),
+    key: ca.privateKey,
+    notBefore,
+    notAfter,
+  });
+  const leaf = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const certPem = leafCertificatePem({
+    hosts: [...(opts.dnsNames ?? ['localhost']), ...(opts.ips ?? ['127.0.0.1'])],
+    spkiDer: leaf.publicKey.export({ type: 'spki', format: 'der' }),
+    issuer: issuerOf(caPem, ca.privateKey),
+    notBefore,
+    notAfter,
+    clientAuth: opts.clientAuth === true,
+  });
   return {
-    caPem: forge.pki.certificateToPem(caCert),
-    keyPem: leaf.keyPem,
-    certPem: forge.pki.certificateToPem(cert),
+    caPem,
+    keyPem: leaf.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+    certPem,
   };
 }

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import type { ApprovalVerdict, HeldCall } from '../types.js';
+import type { ApprovalVerdict, EndedCall, HeldCall } from '../types.js';
+import { formatDurationMs } from '../pipeline/duration-text.js';
 
 /** What the broker tells its subscribers (the TUI, the control socket). */
 export type BrokerEvent =
@@ -7,8 +8,8 @@ export type BrokerEvent =
 
 export type BrokerListener = (ev: BrokerEvent) => void;
 
-/** A call as the pipeline hands it over; the broker assigns `id` and `held_since`. */
-export type HeldCallRequest = Omit<HeldCall, 'id' | 'held_since'>;
+/** A call as the pipeline hands it over; the broker assigns `id`, `held_since` and `expires_at`. */
+export type HeldCallRequest = Omit<HeldCall, 'id' | 'held_since' | 'expires_at'>;
 
 export interface BrokerOptions {
   /** Injectable for tests; must return a fresh candidate id on each call. */
@@ -28,6 +29,24 @@ const MAX_TIMER_MS = 2_147_483_647;
 // Ids of settled calls are remembered (bounded) so a late `gov approve` of a settled id
 // never hits a new call that happened to draw the same random id.
 const RECENT_IDS_LIMIT = 10_000;
+// Calls that ended without an approver's answer (client gone, timeout) are shown to approvers
+// for a while, so one who answers late learns why the call is gone.
+const ENDED_LIMIT = 20;
+const ENDED_SHOWN_MS = 10 * 60_000;
+
+/**
+ * Why a withdrawn call is gone, in the approver's words: how long the client waited, and
+ * what it did (the signal's reason: the connection closed, `notifications/cancelled`…).
+ */
+function withdrawnReason(heldSince: Date, now: Date, signal: AbortSignal): string {
+  const ms = now.getTime() - heldSince.getTime();
+  const waited = formatDurationMs(ms >= 1000 ? Math.round(ms / 1000) * 1000 : Math.max(0, ms));
+  const why = typeof signal.reason === 'string' ? signal.reason : 'it';
+  // A reason about the client ("it closed the connection") vs. one about gov's side of it.
+  if (why.startsWith('it'))
+    return `the client stopped waiting after ${waited}${why === 'it' ? '' : ` (${why})`}`;
+  return `withdrawn after ${waited}: ${why}`;
+}
 
 function defaultId(): string {
   return `h-${randomBytes(3).toString('hex')}`;
@@ -45,6 +64,7 @@ function alwaysKey(server: string, tool: string): string {
 export class ApprovalBroker {
   private readonly pending = new Map<string, Pending>();
   private readonly recentIds = new Set<string>();
+  private readonly ended = new Map<string, EndedCall>();
   private readonly always = new Set<string>();
   private readonly listeners = new Set<BrokerListener>();
   /** Channels where a person can answer right now (a mounted panel, a `gov approvals` screen). */
@@ -108,7 +128,10 @@ export class ApprovalBroker {
     }
 
     const id = this.allocateId();
-    const held: HeldCall = { ...call, id, held_since: this.now().toISOString() };
+    const since = this.now();
+    const held: HeldCall = { ...call, id, held_since: since.toISOString() };
+    if (Number.isFinite(call.timeout_ms) && call.timeout_ms >= 0)
+      held.expires_at = new Date(since.getTime() + call.timeout_ms).toISOString();
     return new Promise<ApprovalVerdict>((resolve) => {
       const entry: Pending = { call: held, resolve, timer: undefined, detachAbort: () => {} };
       this.pending.set(id, entry);
@@ -118,14 +141,22 @@ export class ApprovalBroker {
         const delay = Number.isFinite(ms) && ms > 0 ? Math.min(ms, MAX_TIMER_MS) : 0;
         entry.timer = setTimeout(
           () =>
-            this.finish(id, { approved: false, approver: 'timeout', reason: `no decision within ${ms} ms` }),
+            this.finish(id, {
+              approved: false,
+              approver: 'timeout',
+              reason: `no approver answered within ${formatDurationMs(ms)}`,
+            }),
           delay,
         );
         entry.timer.unref();
       }
       if (signal) {
         const onAbort = () =>
-          this.finish(id, { approved: false, approver: 'cancelled', reason: 'withdrawn by the client' });
+          this.finish(id, {
+            approved: false,
+            approver: 'cancelled',
+            reason: withdrawnReason(since, this.now(), signal),
+          });
         signal.addEventListener('abort', onAbort, { once: true });
         entry.detachAbort = () => signal.removeEventListener('abort', onAbort);
       }
@@ -163,6 +194,17 @@ export class ApprovalBroker {
     return this.pending.get(id)?.call;
   }
 
+  /** Calls that recently ended without an approver's answer (the client gave up, a timeout), newest first. */
+  recentlyEnded(): EndedCall[] {
+    const cutoff = this.now().getTime() - ENDED_SHOWN_MS;
+    return [...this.ended.values()].filter((e) => Date.parse(e.ended_at) >= cutoff).reverse();
+  }
+
+  /** One recently ended call, to tell a late approver why it is gone. */
+  endedCall(id: string): EndedCall | undefined {
+    return this.recentlyEnded().find((e) => e.id === id);
+  }
+
   /** Held calls, oldest first. */
   list(): HeldCall[] {
     return Array.from(this.pending.values(), (p) => p.call);
@@ -191,8 +233,27 @@ export class ApprovalBroker {
     if (entry.timer) clearTimeout(entry.timer);
     entry.detachAbort();
     this.rememberId(id);
+    if (verdict.approver === 'cancelled' || verdict.approver === 'timeout')
+      this.rememberEnded(entry.call, verdict);
     entry.resolve(verdict);
     this.emit({ type: 'settled', id, verdict });
+  }
+
+  private rememberEnded(call: HeldCall, verdict: ApprovalVerdict): void {
+    const { id, run, server, tool, method, rule, held_since } = call;
+    this.ended.set(id, {
+      id,
+      run,
+      server,
+      tool,
+      method,
+      rule,
+      held_since,
+      ended_at: this.now().toISOString(),
+      ended_by: verdict.approver === 'timeout' ? 'timeout' : 'client',
+      reason: verdict.reason ?? '',
+    });
+    if (this.ended.size > ENDED_LIMIT) this.ended.delete(this.ended.keys().next().value!);
   }
 
   private allocateId(): string {

@@ -3,7 +3,8 @@ import { createConnection, type Socket } from 'node:net';
 import { dirname, join } from 'node:path';
 import { GovError } from '../errors.js';
 import { homePaths } from '../home.js';
-import type { ApprovalVerdict, HeldCall } from '../types.js';
+import type { ApprovalVerdict, EndedCall, HeldCall } from '../types.js';
+import { notPendingText } from './ended-calls.js';
 import { LineSplitter } from './line-splitter.js';
 import {
   descriptorSchema,
@@ -191,22 +192,28 @@ export async function discoverRuns(home: string): Promise<DiscoveredRuns> {
 export interface PendingListing {
   /** Every held call of every run that answered, oldest first (arguments summarised). */
   calls: PendingCall[];
+  /** Held calls that recently ended without an approver (client gone, timeout), newest first. */
+  ended: EndedCall[];
   unreachable: UnreachableRun[];
 }
 
 /** Every held call in every live run; the runs that failed to answer are named. */
 export async function listPending(home: string): Promise<PendingListing> {
-  const { calls, unreachable } = await collectPending(home);
-  return { calls, unreachable };
+  const { calls, ended, unreachable } = await collectPending(home);
+  return { calls, ended, unreachable };
 }
 
 async function collectPending(home: string): Promise<PendingListing & { runs: RunDescriptor[] }> {
   const { runs, unreachable } = await discoverRuns(home);
+  const ended: EndedCall[] = [];
   const lists = await Promise.all(
     runs.map(async (r) => {
       try {
         const reply = await request(r.socket, { op: 'list' });
-        if (reply.ok) return (reply.calls ?? []).map((c) => ({ ...c, run: r.run }));
+        if (reply.ok) {
+          ended.push(...(reply.ended ?? []));
+          return (reply.calls ?? []).map((c) => ({ ...c, run: r.run }));
+        }
         unreachable.push({ run: r.run, error: reply.error });
       } catch (err) {
         unreachable.push({ run: r.run, error: errorText(err) });
@@ -215,7 +222,8 @@ async function collectPending(home: string): Promise<PendingListing & { runs: Ru
     }),
   );
   const calls = lists.flat().sort((a, b) => a.held_since.localeCompare(b.held_since));
-  return { calls, unreachable, runs };
+  ended.sort((a, b) => b.ended_at.localeCompare(a.ended_at));
+  return { calls, ended, unreachable, runs };
 }
 
 /** One failure line per run that did not answer. */
@@ -226,8 +234,13 @@ export function unreachableError(unreachable: UnreachableRun[]): GovError {
   });
 }
 
-async function findRunHolding(home: string, id: string, run?: string): Promise<RunDescriptor | null> {
+async function findRunHolding(
+  home: string,
+  id: string,
+  run?: string,
+): Promise<{ holder: RunDescriptor | null; ended: EndedCall | undefined }> {
   const listing = await collectPending(home);
+  const ended = listing.ended.find((e) => e.id === id && (run === undefined || e.run === run));
   const holders = [
     ...new Set(
       listing.calls.filter((c) => c.id === id && (run === undefined || c.run === run)).map((c) => c.run),
@@ -239,14 +252,14 @@ async function findRunHolding(home: string, id: string, run?: string): Promise<R
     });
   }
   const unreachable = listing.unreachable.filter((u) => run === undefined || u.run === run);
-  if (holders.length === 0 && unreachable.length > 0) throw unreachableError(unreachable);
-  if (holders.length === 0) return null;
-  return listing.runs.find((r) => r.run === holders[0]) ?? null;
+  if (holders.length === 0 && !ended && unreachable.length > 0) throw unreachableError(unreachable);
+  if (holders.length === 0) return { holder: null, ended };
+  return { holder: listing.runs.find((r) => r.run === holders[0]) ?? null, ended };
 }
 
 /** One held call with its arguments in full; null when no run holds it. */
 export async function getPending(home: string, id: string): Promise<PendingCall | null> {
-  const holder = await findRunHolding(home, id);
+  const { holder } = await findRunHolding(home, id);
   if (!holder) return null;
   const reply = await request(holder.socket, { op: 'get', id }, FULL_CALL_TIMEOUT_MS);
   if (!reply.ok) return null;
@@ -260,8 +273,8 @@ async function settleRemote(
   run: string | undefined,
   build: () => ControlRequest,
 ): Promise<SettleOutcome> {
-  const holder = await findRunHolding(home, id, run);
-  if (!holder) return { settled: false, error: `no held call '${id}' (unknown or no longer pending)` };
+  const { holder, ended } = await findRunHolding(home, id, run);
+  if (!holder) return { settled: false, error: notPendingText(id, ended) };
   const reply = await request(holder.socket, build());
   return reply.ok ? { settled: true, run: holder.run } : { settled: false, error: reply.error };
 }

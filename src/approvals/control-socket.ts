@@ -1,3 +1,4 @@
+import { notPendingText } from './ended-calls.js';
 import { chmodSync, renameSync, rmSync, rmdirSync, writeFileSync } from 'node:fs';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
@@ -229,10 +230,15 @@ function handle(
 ): object {
   switch (req.op) {
     case 'list':
-      return { ok: true, run, calls: broker.list().map((c) => summariseHeldCall(c)) };
+      return {
+        ok: true,
+        run,
+        calls: broker.list().map((c) => summariseHeldCall(c)),
+        ended: broker.recentlyEnded(),
+      };
     case 'get': {
       const call = broker.list().find((c) => c.id === req.id);
-      return call ? { ok: true, run, calls: [call] } : notPending(req.id);
+      return call ? { ok: true, run, calls: [call] } : notPending(broker, req.id);
     }
     case 'approve': {
       const verdict = {
@@ -240,7 +246,7 @@ function handle(
         approver: req.approver ?? 'cli',
         ...(req.always ? { always: true } : {}),
       } as const;
-      return broker.settle(req.id, verdict) ? { ok: true, run } : notPending(req.id);
+      return broker.settle(req.id, verdict) ? { ok: true, run } : notPending(broker, req.id);
     }
     case 'deny': {
       const verdict = {
@@ -248,11 +254,11 @@ function handle(
         approver: req.approver ?? 'cli',
         ...(req.reason !== undefined && req.reason !== '' ? { reason: req.reason } : {}),
       } as const;
-      return broker.settle(req.id, verdict) ? { ok: true, run } : notPending(req.id);
+      return broker.settle(req.id, verdict) ? { ok: true, run } : notPending(broker, req.id);
     }
   }
 }
 
-function notPending(id: string): object {
-  return { ok: false, error: `no held call '${id}' (unknown or no longer pending)` };
+function notPending(broker: ApprovalBroker, id: string): object {
+  return { ok: false, error: notPendingText(id, broker.endedCall(id)) };
 }

@@ -15,6 +15,7 @@ export function pendingEntry(c: HeldCall) {
     rule: c.rule,
     reason: c.reason,
     held_since: c.held_since,
+    ...(c.expires_at !== undefined ? { expires_at: c.expires_at } : {}),
     ...(c.args_truncated ? { args_truncated: true, args_bytes: c.args_bytes } : {}),
   };
 }

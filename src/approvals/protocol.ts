@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { ApprovalVerdict, HeldCall, JsonValue } from '../types.js';
+import type { ApprovalVerdict, EndedCall, HeldCall, JsonValue } from '../types.js';
 
 /**
  * The control socket's wire format: newline-delimited JSON, one request per line, one
@@ -54,6 +54,7 @@ export const heldCallSchema: z.ZodType<HeldCall> = z.object({
   reason: z.string(),
   held_since: z.string(),
   timeout_ms: z.number(),
+  expires_at: z.string().optional(),
   args_truncated: z.boolean().optional(),
   args_bytes: z.number().optional(),
 });
@@ -69,9 +70,30 @@ export const verdictSchema: z.ZodType<ApprovalVerdict> = z.object({
   always: z.boolean().optional(),
 });
 
+export const endedCallSchema: z.ZodType<EndedCall> = z.object({
+  id: z.string(),
+  run: z.string(),
+  server: z.string(),
+  tool: z.string(),
+  method: z.string(),
+  rule: z.string(),
+  held_since: z.string(),
+  ended_at: z.string(),
+  ended_by: z.enum(['client', 'timeout']),
+  reason: z.string(),
+});
+
 /** Replies and streamed events, as the client parses them. */
 export const replySchema = z.union([
-  z.object({ ok: z.literal(true), run: z.string(), calls: z.array(heldCallSchema).optional() }).passthrough(),
+  z
+    .object({
+      ok: z.literal(true),
+      run: z.string(),
+      calls: z.array(heldCallSchema).optional(),
+      /** Held calls that recently ended without an approver (list replies). */
+      ended: z.array(endedCallSchema).optional(),
+    })
+    .passthrough(),
   z.object({ ok: z.literal(false), error: z.string() }),
 ]);
 export type ControlReply = z.infer<typeof replySchema>;

@@ -1,6 +1,6 @@
 import type { ChildProcess } from 'node:child_process';
+import { spawnProgram } from './spawn-program.js';
 import { constants } from 'node:os';
-import crossSpawn from 'cross-spawn';
 import { GovError } from '../errors.js';
 import { withParentDeathSignal } from './parent-death.js';
 
@@ -19,7 +19,7 @@ export function exitCodeFor(code: number | null, signal: NodeJS.Signals | null):
 }
 
 /**
- * Spawn the governed command (cross-spawn, never a shell). SIGINT/SIGTERM/SIGHUP sent to gov are
+ * Spawn the governed command (never a shell). SIGINT/SIGTERM/SIGHUP sent to gov are
  * forwarded to the child; if gov itself exits first the child is killed, so no orphans. On Linux
  * it also gets a parent-death signal, so it dies even when gov is killed with SIGKILL.
  */
@@ -54,7 +54,7 @@ export function spawnChild(opts: {
     }
     try {
       const spawned = withParentDeathSignal(opts.command, opts.args, opts.env);
-      child = crossSpawn(spawned.command, spawned.args, { env: opts.env, stdio: opts.stdio });
+      child = spawnProgram(spawned.command, spawned.args, { env: opts.env, stdio: opts.stdio });
     } catch (err) {
       if (err instanceof GovError) return reject(err);
       reject(new GovError('spawn', `cannot start '${opts.command}': ${(err as Error).message}`));

@@ -119,6 +119,23 @@ export function approvalTimeout(
   return deny(id, reason, { decision: 'deny', rule: d.rule, reason, audit_id: d.audit_id }, opts);
 }
 
+/** JSON-RPC code for a call gov cut off at its time limit (the MCP SDK's RequestTimeout). */
+export const TIMEOUT_CODE = -32001;
+
+/** A forwarded call the server did not answer within its rule's `constraints.timeout`. */
+export function upstreamTimeoutError(
+  id: JsonRpcId,
+  d: { rule: string; limitText: string; timeout_ms: number; audit_id: string },
+): JsonRpcErrorResponse {
+  const reason = `no answer from the server within ${d.limitText} (rule '${d.rule}', constraints.timeout)`;
+  return jsonRpcError(id, TIMEOUT_CODE, `Timed out by gov: ${reason}`, {
+    rule: d.rule,
+    reason,
+    timeout_ms: d.timeout_ms,
+    audit_id: d.audit_id,
+  });
+}
+
 /** -32700 for a body that is not strict JSON. */
 export function parseErrorResponse(reason: string, id: JsonRpcId = null): JsonRpcErrorResponse {
   return jsonRpcError(id, PARSE_ERROR, `Parse error: ${reason}`);

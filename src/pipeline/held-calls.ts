@@ -10,8 +10,8 @@ export class HeldCallRegistry {
   track(scope: string, id: string | number, parent: AbortSignal): { signal: AbortSignal; release(): void } {
     const key = `${scope}|${typeof id}:${id}`;
     const ac = new AbortController();
-    const onParent = () => ac.abort();
-    if (parent.aborted) ac.abort();
+    const onParent = () => ac.abort(parent.reason);
+    if (parent.aborted) ac.abort(parent.reason);
     else parent.addEventListener('abort', onParent, { once: true });
     this.inflight.set(key, ac);
     return {
@@ -29,7 +29,7 @@ export class HeldCallRegistry {
     if (typeof id !== 'string' && typeof id !== 'number') return false;
     const ac = this.inflight.get(`${scope}|${typeof id}:${id}`);
     if (!ac) return false;
-    ac.abort();
+    ac.abort('it sent notifications/cancelled');
     return true;
   }
 

@@ -8,6 +8,7 @@ import type { CallContext, Pipeline } from '../pipeline.js';
 import { isEventStream, relayUpstreamSse, sseEventFor } from './sse-relay.js';
 import { ServerMessageProcessor } from './server-messages.js';
 import { readScannedJson } from './upstream-json.js';
+import { CallDeadline, timeoutAnswers, type TimeLimit } from './call-deadline.js';
 
 export const DEFAULT_HEARTBEAT_MS = 5_000;
 
@@ -86,7 +87,8 @@ export interface FinishHeldInput {
   forward: JsonValue[];
   denied: GovResponse[];
   calls: Map<string | number, CallContext>;
-  timeoutMs: number | undefined;
+  /** The tightest `constraints.timeout` of the forwarded calls. */
+  limit: TimeLimit | undefined;
 }
 
 /** After the verdict on a held call whose client already has an SSE response open. */
@@ -97,28 +99,45 @@ export async function finishHeld(i: FinishHeldInput): Promise<void> {
   delete headers['content-encoding'];
   headers['accept-encoding'] = 'identity';
   const started = performance.now();
-  const up = await openUpstream(ex, i.upstream, {
-    headers,
-    body: Buffer.from(JSON.stringify(i.forward[0])),
-    signal: abortOnClientClose(ex.res),
-    ...(i.timeoutMs !== undefined ? { timeoutMs: i.timeoutMs } : {}),
-    onError: (_status, message) => stream.finish(jsonRpcError(id, -32603, message)),
-  });
+  for (const c of i.calls.values()) c.forwardedMs = started;
   const processor = new ServerMessageProcessor(i.pipeline, i.calls, { upstreamStart: started });
-  if (!up) return processor.finish(clientWentAway(ex.res) ? 'cancelled' : 'upstream-error');
-  stream.stop();
-  if (isEventStream(up.headers['content-type'])) {
-    await relayUpstreamSse(ex, up, { processor, headersSent: true, maxEventBytes: i.responseLimit });
-    return;
-  }
-  const r = await readScannedJson(up, processor, i.responseLimit);
-  processor.finish(r.ok ? 'no-response' : clientWentAway(ex.res) ? 'cancelled' : r.status);
-  let message: JsonObject | GovResponse;
+  const deadline = i.limit ? new CallDeadline(i.limit) : undefined;
+  const timedOut = () => (deadline ? timeoutAnswers(i.pipeline, processor, deadline) : []);
   try {
-    if (!r.ok) throw new Error(r.message);
-    message = JSON.parse(r.text) as JsonObject;
-  } catch (err) {
-    message = jsonRpcError(id, -32603, `gov: upstream answered HTTP ${up.status}: ${(err as Error).message}`);
+    const up = await openUpstream(ex, i.upstream, {
+      headers,
+      body: Buffer.from(JSON.stringify(i.forward[0])),
+      signal: abortOnClientClose(ex.res, deadline),
+      onError: (_status, message) =>
+        stream.finish(deadline?.expired ? (timedOut()[0] ?? null) : jsonRpcError(id, -32603, message)),
+    });
+    if (!up) return processor.finish(clientWentAway(ex.res) ? 'cancelled' : 'upstream-error');
+    stream.stop();
+    if (isEventStream(up.headers['content-type'])) {
+      await relayUpstreamSse(ex, up, {
+        processor,
+        headersSent: true,
+        maxEventBytes: i.responseLimit,
+        ...(deadline ? { cut: { signal: deadline.signal, answers: timedOut } } : {}),
+      });
+      return;
+    }
+    const r = await readScannedJson(up, processor, i.responseLimit);
+    if (deadline?.expired) return stream.finish(timedOut()[0] ?? null);
+    processor.finish(r.ok ? 'no-response' : clientWentAway(ex.res) ? 'cancelled' : r.status);
+    let message: JsonObject | GovResponse;
+    try {
+      if (!r.ok) throw new Error(r.message);
+      message = JSON.parse(r.text) as JsonObject;
+    } catch (err) {
+      message = jsonRpcError(
+        id,
+        -32603,
+        `gov: upstream answered HTTP ${up.status}: ${(err as Error).message}`,
+      );
+    }
+    stream.finish(message);
+  } finally {
+    deadline?.clear();
   }
-  stream.finish(message);
 }

@@ -37,6 +37,7 @@ import { ElicitingClients } from './eliciting-clients.js';
 import { ElicitationRequests } from '../approvals/elicitation-requests.js';
 import { elicitingClient, type ElicitingClient } from '../approvals/elicitation.js';
 import { mergeDenied, readScannedJson } from './upstream-json.js';
+import { CallDeadline, tightestLimit, timeoutAnswers } from './call-deadline.js';
 
 export interface HttpHandlerOptions {
   pipeline: Pipeline;
@@ -289,8 +290,9 @@ export function createHttpHandler(
     const goneSignal = (): AbortSignal => {
       if (!gone) {
         const ac = (gone = new AbortController());
-        if (ex.res.destroyed) ac.abort();
-        else ex.res.once('close', () => ex.res.writableFinished || ac.abort());
+        const hungUp = 'it closed the connection';
+        if (ex.res.destroyed) ac.abort(hungUp);
+        else ex.res.once('close', () => ex.res.writableFinished || ac.abort(hungUp));
       }
       return gone.signal;
     };
@@ -348,7 +350,6 @@ export function createHttpHandler(
     const forward: JsonValue[] = [];
     const denied: GovResponse[] = [];
     const calls = new Map<string | number, CallContext>();
-    let timeoutMs: number | undefined;
     let allForwarded = true;
     for (const { m, g, own } of results) {
       if (own) allForwarded = false;
@@ -356,11 +357,7 @@ export function createHttpHandler(
         // A retry gov answered itself goes on without gov's own fields.
         if (g?.call.forward) allForwarded = false;
         forward.push(g?.call.forward ?? m.raw);
-        if (g && m.kind === 'request') {
-          calls.set(m.id, g.call);
-          if (g.call.upstreamTimeoutMs !== undefined)
-            timeoutMs = Math.min(timeoutMs ?? Infinity, g.call.upstreamTimeoutMs);
-        }
+        if (g && m.kind === 'request') calls.set(m.id, g.call);
       } else {
         allForwarded = false;
         if (g.response) denied.push(g.response);
@@ -371,6 +368,7 @@ export function createHttpHandler(
     if (forward.length > 0 && !results.some((r) => r.g?.action === 'forward')) {
       if (!(await recordInjection(ex, injected))) return;
     }
+    const limit = tightestLimit(calls.values());
     if (heldStream?.started) {
       return finishHeld({
         ex,
@@ -382,7 +380,7 @@ export function createHttpHandler(
         forward,
         denied,
         calls,
-        timeoutMs,
+        limit,
       });
     }
     const session = legacy.lookup(ex.url);
@@ -421,43 +419,82 @@ export function createHttpHandler(
     delete headers['content-encoding'];
     headers['accept-encoding'] = 'identity';
     const started = performance.now();
-    const up = await openUpstream(ex, upstream, {
-      headers,
-      body: outBody,
-      signal: abortOnClientClose(ex.res),
-      ...(timeoutMs !== undefined ? { timeoutMs } : {}),
-    });
-    if (up && initializing !== undefined)
-      elicitingClients.remember(`${origin}|${header1(up.headers['mcp-session-id']) ?? ''}`, initializing);
+    for (const c of calls.values()) c.forwardedMs = started;
     const processor = new ServerMessageProcessor(pipeline, session ? new Map() : calls, {
       upstreamStart: started,
       toolHeaders,
       origin: { server, transport },
     });
-    if (!up) {
-      processor.finish(clientWentAway(ex.res) ? 'cancelled' : 'upstream-error');
-      return;
+    const deadline = limit ? new CallDeadline(limit) : undefined;
+    if (session && deadline) {
+      // Legacy transport: the answer is due on the session's stream, whatever this POST does.
+      deadline.onExpire(() => {
+        for (const [id, c] of calls) {
+          if (session.pending.get(id) !== c) continue;
+          session.pending.delete(id);
+          const err = pipeline.upstreamTimedOut(c, deadline.limit);
+          if (err) session.inject(err);
+        }
+      });
     }
-    const ct = up.headers['content-type'];
-    if (isEventStream(ct)) {
-      await relayUpstreamSse(ex, up, { processor, prepend: denied, legacy, maxEventBytes: responseLimit });
-      return;
+    /** The calls still unanswered when the limit fired, answered by gov. */
+    const timedOut = (): GovResponse[] =>
+      deadline && !session ? timeoutAnswers(pipeline, processor, deadline) : [];
+    try {
+      const up = await openUpstream(ex, upstream, {
+        headers,
+        body: outBody,
+        // The client going away aborts the upstream request at once; so does the time limit.
+        signal: abortOnClientClose(ex.res, deadline && !session ? deadline : undefined),
+        onError: (status, message) => {
+          if (deadline?.expired && session) {
+            ex.res.writeHead(202, { 'content-type': 'text/plain' });
+            ex.res.end('Accepted');
+          } else if (deadline?.expired) {
+            const errs = [...timedOut(), ...denied];
+            sendJson(ex.res, 200, batch ? errs : errs[0]);
+          } else sendText(ex.res, status, message);
+        },
+      });
+      if (up && initializing !== undefined)
+        elicitingClients.remember(`${origin}|${header1(up.headers['mcp-session-id']) ?? ''}`, initializing);
+      if (!up) {
+        processor.finish(clientWentAway(ex.res) ? 'cancelled' : 'upstream-error');
+        return;
+      }
+      const ct = up.headers['content-type'];
+      if (isEventStream(ct)) {
+        await relayUpstreamSse(ex, up, {
+          processor,
+          prepend: denied,
+          legacy,
+          maxEventBytes: responseLimit,
+          ...(deadline && !session ? { cut: { signal: deadline.signal, answers: timedOut } } : {}),
+        });
+        return;
+      }
+      if (isJson(ct) || denied.length) {
+        const r = await readScannedJson(up, processor, responseLimit);
+        if (deadline?.expired && !session) {
+          const errs = [...timedOut(), ...denied];
+          return sendJson(ex.res, 200, batch ? errs : errs[0]);
+        }
+        processor.finish(r.ok ? 'no-response' : clientWentAway(ex.res) ? 'cancelled' : r.status);
+        if (!r.ok) return sendJson(ex.res, 502, jsonRpcError(null, -32603, r.message));
+        const out = mergeDenied(r.text, denied, batch);
+        const hs = responseHeaders(up.headers);
+        delete hs['content-encoding'];
+        if (out) hs['content-type'] = 'application/json';
+        hs['content-length'] = String(Buffer.byteLength(out));
+        ex.res.writeHead(up.status === 202 && out ? 200 : up.status, hs);
+        ex.res.end(out);
+        return;
+      }
+      processor.finish(up.status >= 400 ? `http-${up.status}` : 'ok');
+      await relayResponse(ex, up);
+    } finally {
+      if (!session) deadline?.clear();
     }
-    if (isJson(ct) || denied.length) {
-      const r = await readScannedJson(up, processor, responseLimit);
-      processor.finish(r.ok ? 'no-response' : clientWentAway(ex.res) ? 'cancelled' : r.status);
-      if (!r.ok) return sendJson(ex.res, 502, jsonRpcError(null, -32603, r.message));
-      const out = mergeDenied(r.text, denied, batch);
-      const hs = responseHeaders(up.headers);
-      delete hs['content-encoding'];
-      if (out) hs['content-type'] = 'application/json';
-      hs['content-length'] = String(Buffer.byteLength(out));
-      ex.res.writeHead(up.status === 202 && out ? 200 : up.status, hs);
-      ex.res.end(out);
-      return;
-    }
-    processor.finish(up.status >= 400 ? `http-${up.status}` : 'ok');
-    await relayResponse(ex, up);
   }
 
   /** A failure outside any one message's governing is still audited and answered, not a bare 502. */

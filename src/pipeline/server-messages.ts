@@ -232,6 +232,13 @@ export class ServerMessageProcessor {
     });
   }
 
+  /** The calls still waiting, taken out: the transport answers and records them itself. */
+  takePending(): CallContext[] {
+    const calls = [...this.pending.values()];
+    this.pending.clear();
+    return calls;
+  }
+
   /** Calls still waiting when their stream ended get an outcome too. */
   finish(status = 'no-response'): void {
     for (const call of this.pending.values()) {

@@ -28,6 +28,11 @@ export interface SseRelayOptions {
   maxEventBytes: number;
   /** Called once the stream is over, however it ended. */
   onEnd?: () => void;
+  /**
+   * A time limit: when `signal` aborts, the stream ends with `answers()` as its final events
+   * (gov's errors for the calls still unanswered) instead of being cut off.
+   */
+  cut?: { signal: AbortSignal; answers: () => GovResponse[] };
 }
 
 export function isEventStream(contentType: unknown): boolean {
@@ -38,7 +43,7 @@ export function isEventStream(contentType: unknown): boolean {
 export function relayUpstreamSse(
   ex: Exchange,
   up: UpstreamResponse,
-  o: Pick<SseRelayOptions, 'processor' | 'maxEventBytes' | 'prepend' | 'legacy' | 'headersSent'>,
+  o: Pick<SseRelayOptions, 'processor' | 'maxEventBytes' | 'prepend' | 'legacy' | 'headersSent' | 'cut'>,
 ): Promise<void> {
   return relaySse({
     ...o,
@@ -139,7 +144,21 @@ export function relaySse(o: SseRelayOptions): Promise<void> {
       res.end();
       finish();
     });
+    const cutOff = () => {
+      if (finished) return;
+      if (!res.writableEnded) {
+        for (const m of o.cut!.answers()) res.write(sseEventFor(m));
+        res.end();
+      }
+      o.body.destroy();
+      finish();
+    };
+    if (o.cut) {
+      if (o.cut.signal.aborted) cutOff();
+      else o.cut.signal.addEventListener('abort', cutOff, { once: true });
+    }
     source.once('error', () => {
+      if (o.cut?.signal.aborted) return cutOff();
       res.destroy();
       finish();
     });

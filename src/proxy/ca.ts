@@ -1,67 +1,52 @@
 import { generateKeyPairSync, createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
-import { existsSync, readFileSync, renameSync, writeFileSync, chmodSync, rmSync } from 'node:fs';
-import forge from 'node-forge';
+import {
+  closeSync,
+  existsSync,
+  openSync,
+  readFileSync,
+  chmodSync,
+  rmSync,
+  statSync,
+  unlinkSync,
+} from 'node:fs';
+import { join } from 'node:path';
 import { GovError } from '../errors.js';
 import { ensureDir, type HomePaths } from '../home.js';
-import { positiveSerial, signCertificate } from './x509.js';
+import { writeFileAtomic } from '../../vault/atomic-file.js';
+import { caCertificatePem } from './x509.js';
 
 export interface CertificateAuthority {
   certPem: string;
   key: KeyObject;
-  cert: forge.pki.Certificate;
   certPath: string;
 }
 
-const CA_SUBJECT = [
-  { name: 'commonName', value: 'gov local interception CA' },
-  { name: 'organizationName', value: 'gov' },
-];
-
-function writePrivate(path: string, data: string, mode: number): void {
-  const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, data, { mode });
-  chmodSync(tmp, mode);
-  renameSync(tmp, path);
-}
+const CA_CN = 'gov local interception CA';
+const CA_ORG = 'gov';
+// Another gov creating the CA holds the lock this long at most (an RSA key takes ~0.1–1 s).
+const CREATE_WAIT_MS = 20_000;
+const STALE_LOCK_MS = 60_000;
 
 function createCa(paths: HomePaths): CertificateAuthority {
   const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
   const keyPem = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
-  const pubPem = publicKey.export({ type: 'spki', format: 'pem' }).toString();
-  const cert = forge.pki.createCertificate();
-  cert.publicKey = forge.pki.publicKeyFromPem(pubPem);
-  cert.serialNumber = positiveSerial();
   const now = Date.now();
-  cert.validity.notBefore = new Date(now - 24 * 3600_000);
-  cert.validity.notAfter = new Date(now + 5 * 365 * 24 * 3600_000);
-  cert.setSubject(CA_SUBJECT);
-  cert.setIssuer(CA_SUBJECT);
-  cert.setExtensions([
-    { name: 'basicConstraints', cA: true, critical: true, pathLenConstraint: 0 },
-    { name: 'keyUsage', keyCertSign: true, cRLSign: true, critical: true },
-    { name: 'subjectKeyIdentifier' },
-  ]);
-  signCertificate(cert, privateKey);
-  const certPem = forge.pki.certificateToPem(cert);
+  const certPem = caCertificatePem({
+    cn: CA_CN,
+    org: CA_ORG,
+    publicKeyDer: publicKey.export({ type: 'spki', format: 'der' }),
+    key: privateKey,
+    notBefore: new Date(now - 24 * 3600_000),
+    notAfter: new Date(now + 5 * 365 * 24 * 3600_000),
+  });
   ensureDir(paths.ca);
   // Key first (0600), then the certificate: a crash in between leaves no half CA in use.
-  writePrivate(paths.caKey, keyPem, 0o600);
-  writePrivate(paths.caCert, certPem, 0o644);
-  return { certPem, key: privateKey, cert, certPath: paths.caCert };
+  writeFileAtomic(paths.caKey, keyPem, 0o600);
+  writeFileAtomic(paths.caCert, certPem, 0o644);
+  return { certPem, key: privateKey, certPath: paths.caCert };
 }
 
-/** Load the per-user CA, creating it on first use (key 0600 in a 0700 directory). */
-export function loadOrCreateCa(paths: HomePaths): CertificateAuthority {
-  ensureDir(paths.home);
-  ensureDir(paths.ca);
-  const haveCert = existsSync(paths.caCert);
-  const haveKey = existsSync(paths.caKey);
-  if (!haveCert && !haveKey) return createCa(paths);
-  if (haveCert !== haveKey) {
-    throw new GovError('config', `incomplete CA in ${paths.ca} (certificate or key missing)`, {
-      hint: "run 'gov ca regenerate'",
-    });
-  }
+function readCa(paths: HomePaths): CertificateAuthority {
   try {
     const certPem = readFileSync(paths.caCert, 'utf8');
     const keyPem = readFileSync(paths.caKey, 'utf8');
@@ -70,17 +55,73 @@ export function loadOrCreateCa(paths: HomePaths): CertificateAuthority {
     if (new Date(x.validTo).getTime() < Date.now() + 24 * 3600_000) {
       throw new Error('the CA certificate has expired or expires within a day');
     }
-    return {
-      certPem,
-      key: createPrivateKey(keyPem),
-      cert: forge.pki.certificateFromPem(certPem),
-      certPath: paths.caCert,
-    };
+    return { certPem, key: createPrivateKey(keyPem), certPath: paths.caCert };
   } catch (err) {
     throw new GovError('config', `cannot load the CA in ${paths.ca}: ${(err as Error).message}`, {
       hint: "run 'gov ca regenerate'",
       cause: err,
     });
+  }
+}
+
+function sleepSync(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+/**
+ * Create the CA unless another process is doing it: the lock file is created exclusively,
+ * so of several `gov run`s starting at once on a fresh GOV_HOME exactly one creates the CA
+ * and the others read it. Returns null when someone else holds the lock.
+ */
+function createUnderLock(paths: HomePaths, lock: string): CertificateAuthority | null {
+  let fd: number;
+  try {
+    fd = openSync(lock, 'wx', 0o600);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    // A creator that died leaves its lock behind; past any real creation time it is void.
+    try {
+      if (Date.now() - statSync(lock).mtimeMs > STALE_LOCK_MS) unlinkSync(lock);
+    } catch {
+      /* gone already */
+    }
+    return null;
+  }
+  try {
+    closeSync(fd);
+    // The previous holder may have finished between our look and our lock.
+    if (existsSync(paths.caCert) && existsSync(paths.caKey)) return readCa(paths);
+    return createCa(paths);
+  } finally {
+    rmSync(lock, { force: true });
+  }
+}
+
+/** Load the per-user CA, creating it on first use (key 0600 in a 0700 directory). */
+export function loadOrCreateCa(paths: HomePaths): CertificateAuthority {
+  ensureDir(paths.home);
+  ensureDir(paths.ca);
+  const lock = join(paths.ca, 'ca.lock');
+  const deadline = Date.now() + CREATE_WAIT_MS;
+  for (;;) {
+    const haveCert = existsSync(paths.caCert);
+    const haveKey = existsSync(paths.caKey);
+    if (haveCert && haveKey) return readCa(paths);
+    const creating = existsSync(lock);
+    if (!haveCert && !haveKey && !creating) {
+      const made = createUnderLock(paths, lock);
+      if (made) return made;
+    } else if (!creating) {
+      throw new GovError('config', `incomplete CA in ${paths.ca} (certificate or key missing)`, {
+        hint: "run 'gov ca regenerate'",
+      });
+    }
+    if (Date.now() > deadline) {
+      throw new GovError('config', `another gov has been creating the CA in ${paths.ca} for too long`, {
+        hint: `if no other gov is starting, remove ${lock}`,
+      });
+    }
+    sleepSync(25);
   }
 }
 

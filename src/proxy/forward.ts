@@ -64,13 +64,18 @@ export function sendJson(
  * body or streaming events alike). undici accepts any EventEmitter as a request's signal and
  * aborts on its 'abort' event, so the response itself serves — no AbortController per call.
  */
-export function abortOnClientClose(res: ServerResponse): EventEmitter {
+export function abortOnClientClose(
+  res: ServerResponse,
+  deadline?: { signal: AbortSignal; cancel(): void },
+): AbortSignal | EventEmitter {
   res.once('close', () => {
     if (res.writableFinished) return;
     closedEarly.add(res);
-    res.emit('abort');
+    if (deadline) deadline.cancel();
+    else res.emit('abort');
   });
-  return res;
+  // With a time limit its signal carries both: the limit, and the client going away.
+  return deadline ? deadline.signal : res;
 }
 
 // Responses whose client left before the answer was complete. `res.destroyed` is not enough:
@@ -89,7 +94,6 @@ export async function openUpstream(
   opts: {
     body?: Buffer | null;
     headers?: Record<string, string | string[]>;
-    timeoutMs?: number;
     signal?: AbortSignal | EventEmitter;
     /** Report a failure here instead of answering the client with 502/504. */
     onError?: (status: number, message: string) => void;
@@ -113,7 +117,6 @@ export async function openUpstream(
       headers,
       body: body as Buffer | null,
       ...(opts.signal ? { signal: opts.signal } : {}),
-      ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}),
     });
   } catch (err) {
     const { status, message } = describeUpstreamError(err, ex.target);

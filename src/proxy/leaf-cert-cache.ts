@@ -1,8 +1,7 @@
 import { generateKeyPair, type KeyObject } from 'node:crypto';
 import { createSecureContext, type SecureContext } from 'node:tls';
-import forge from 'node-forge';
 import type { CertificateAuthority } from './ca.js';
-import { altNamesFor, positiveSerial, signCertificate } from './x509.js';
+import { issuerOf, leafCertificatePem, warmX509, type Issuer } from './x509.js';
 
 const LEAF_VALIDITY_MS = 7 * 24 * 3600_000;
 const MAX_CACHED = 2000;
@@ -15,7 +14,8 @@ const MAX_CACHED = 2000;
  */
 export class LeafCertCache {
   private readonly ca: CertificateAuthority;
-  private keyPair: Promise<{ keyPem: string; publicKey: forge.asn1.Asn1 }>;
+  private keyPair: Promise<{ keyPem: string; spkiDer: Buffer }>;
+  private issuer: Issuer | undefined;
   private readonly cache = new Map<string, SecureContext>();
   private readonly pending = new Map<string, Promise<SecureContext>>();
 
@@ -27,10 +27,9 @@ export class LeafCertCache {
         { namedCurve: 'prime256v1' },
         (err, publicKey: KeyObject, privateKey: KeyObject) => {
           if (err) return reject(err);
-          const spki = publicKey.export({ type: 'spki', format: 'der' });
           resolve({
             keyPem: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
-            publicKey: forge.asn1.fromDer(forge.util.createBuffer(spki.toString('binary'))),
+            spkiDer: publicKey.export({ type: 'spki', format: 'der' }),
           });
         },
       );
@@ -41,6 +40,17 @@ export class LeafCertCache {
   /** Resolves once the shared leaf key exists (call at start-up so the first mint is cheap). */
   async ready(): Promise<void> {
     await this.keyPair;
+  }
+
+  /** Load the certificate code in the background (call once the child is started). */
+  warm(): void {
+    setImmediate(() => {
+      try {
+        warmX509();
+      } catch {
+        /* the first mint reports it */
+      }
+    });
   }
 
   get size(): number {
@@ -60,8 +70,8 @@ export class LeafCertCache {
   }
 
   private async mint(host: string): Promise<SecureContext> {
-    const { keyPem, publicKey } = await this.keyPair;
-    const pem = this.certificatePem(host, publicKey);
+    const { keyPem, spkiDer } = await this.keyPair;
+    const pem = this.certificatePem(host, spkiDer);
     // `ca: []` keeps Node from loading its whole root store into every server context.
     const ctx = createSecureContext({ key: keyPem, cert: pem + this.ca.certPem, ca: [] });
     if (this.cache.size >= MAX_CACHED) {
@@ -72,31 +82,22 @@ export class LeafCertCache {
     return ctx;
   }
 
-  /** Exposed for tests: the PEM of a leaf for `host` carrying the given SPKI. */
-  certificatePem(host: string, spki: forge.asn1.Asn1): string {
-    const cert = forge.pki.createCertificate();
-    // forge only encodes RSA keys: it builds the structure around the CA's key, and
-    // signCertificate swaps in the leaf's EC SubjectPublicKeyInfo before signing.
-    cert.publicKey = this.ca.cert.publicKey;
-    cert.serialNumber = positiveSerial();
+  /** The PEM of a leaf for `host` carrying the public key `spkiDer`. */
+  private certificatePem(host: string, spkiDer: Buffer): string {
+    this.issuer ??= issuerOf(this.ca.certPem, this.ca.key);
     const now = Date.now();
-    cert.validity.notBefore = new Date(now - 3600_000);
-    cert.validity.notAfter = new Date(now + LEAF_VALIDITY_MS);
-    const cn = host.length <= 64 ? host : 'gov-intercepted';
-    cert.setSubject([{ name: 'commonName', value: cn }]);
-    cert.setIssuer(this.ca.cert.subject.attributes);
-    cert.setExtensions([
-      { name: 'basicConstraints', cA: false },
-      { name: 'keyUsage', digitalSignature: true, critical: true },
-      { name: 'extKeyUsage', serverAuth: true },
-      { name: 'subjectAltName', altNames: altNamesFor(host) },
-    ]);
-    signCertificate(cert, this.ca.key, spki);
-    return forge.pki.certificateToPem(cert);
+    return leafCertificatePem({
+      hosts: [host],
+      spkiDer,
+      issuer: this.issuer,
+      notBefore: new Date(now - 3600_000),
+      notAfter: new Date(now + LEAF_VALIDITY_MS),
+    });
   }
 
+  /** Exposed for tests: a leaf for `host` with the shared key. */
   async leafPem(host: string): Promise<string> {
-    const { publicKey } = await this.keyPair;
-    return this.certificatePem(host, publicKey);
+    const { spkiDer } = await this.keyPair;
+    return this.certificatePem(host, spkiDer);
   }
 }

@@ -29,10 +29,9 @@ export interface UpstreamRequest {
   path: string;
   headers: Record<string, string | string[]>;
   body?: Buffer | Readable | null;
-  /** Aborts the request; an EventEmitter aborts it when it emits 'abort' (undici's contract). */
+  /** Aborts the request (a client gone, a call's time limit reached); an EventEmitter aborts
+   * it when it emits 'abort' (undici's contract). */
   signal?: AbortSignal | EventEmitter;
-  /** Headers + body timeout for the upstream (constraints.timeout). */
-  timeoutMs?: number;
 }
 
 export interface UpstreamResponse {
@@ -152,7 +151,6 @@ export class Upstream {
       headers: r.headers,
       body: r.body ?? null,
       signal: r.signal,
-      ...(r.timeoutMs !== undefined ? { headersTimeout: r.timeoutMs, bodyTimeout: r.timeoutMs } : {}),
     });
     return { status: res.statusCode, headers: res.headers as IncomingHttpHeaders, body: res.body };
   }

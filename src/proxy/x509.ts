@@ -1,37 +1,41 @@
-import { createPrivateKey, randomBytes, sign, type KeyObject } from 'node:crypto';
+import { createHash, randomBytes, sign, type KeyObject } from 'node:crypto';
+import { createRequire } from 'node:module';
 import { isIP } from 'node:net';
-import forge from 'node-forge';
+import type * as X509 from '@peculiar/asn1-x509';
+import type * as Schema from '@peculiar/asn1-schema';
 
 /**
- * Certificate building with node-forge for the ASN.1, signed natively with node:crypto
- * (forge's pure-JS RSA signing costs milliseconds per certificate on the hot path).
+ * Certificates for gov's CA and its leaves: the structures come from the `@peculiar/asn1-x509`
+ * schemas (DER), the signature from node:crypto (RSA-SHA256 by the CA's key).
  */
 
-const SHA256_RSA = forge.pki.oids['sha256WithRSAEncryption'] as string;
+const SHA256_WITH_RSA = '1.2.840.113549.1.1.11';
+const COMMON_NAME = '2.5.4.3';
+const ORGANIZATION = '2.5.4.10';
 
-/** A positive serial: 16 random bytes with the top bit cleared and a non-zero first byte. */
-export function positiveSerial(): string {
-  const b = randomBytes(16);
-  b[0] = (b[0]! & 0x7f) | 0x01;
-  return b.toString('hex');
+let libs: { x: typeof X509; s: typeof Schema } | undefined;
+/** The ASN.1 schemas, loaded on first use: start-up needs none of them (~0.2 s to load). */
+function asn1(): { x: typeof X509; s: typeof Schema } {
+  if (!libs) {
+    const require = createRequire(import.meta.url);
+    libs = {
+      x: require('@peculiar/asn1-x509') as typeof X509,
+      s: require('@peculiar/asn1-schema') as typeof Schema,
+    };
+  }
+  return libs;
 }
 
-/** Index of subjectPublicKeyInfo in a TBSCertificate (after version, serial, sigAlg, issuer, validity, subject). */
-const TBS_SPKI_INDEX = 6;
+/** Load the ASN.1 schemas now (after start-up, so the first certificate is minted quickly). */
+export function warmX509(): void {
+  asn1();
+}
 
-/**
- * Sign `cert` with the CA's RSA key natively. `spki` (DER as forge ASN.1) replaces the
- * certificate's own public key, so leaves can carry keys forge cannot encode (ECDSA).
- */
-export function signCertificate(cert: forge.pki.Certificate, key: KeyObject, spki?: forge.asn1.Asn1): void {
-  cert.signatureOid = SHA256_RSA;
-  (cert as unknown as { siginfo: { algorithmOid: string } }).siginfo.algorithmOid = SHA256_RSA;
-  const pki = forge.pki as unknown as { getTBSCertificate(c: forge.pki.Certificate): forge.asn1.Asn1 };
-  const tbs = pki.getTBSCertificate(cert);
-  if (spki) (tbs.value as forge.asn1.Asn1[])[TBS_SPKI_INDEX] = spki;
-  (cert as unknown as { tbsCertificate: forge.asn1.Asn1 }).tbsCertificate = tbs;
-  const der = Buffer.from(forge.asn1.toDer(tbs).getBytes(), 'binary');
-  cert.signature = sign('sha256', der, key).toString('binary');
+/** A positive serial: 16 random bytes with the top bit cleared and a non-zero first byte. */
+export function positiveSerial(): Buffer {
+  const b = randomBytes(16);
+  b[0] = (b[0]! & 0x7f) | 0x01;
+  return b;
 }
 
 export interface AltName {
@@ -46,6 +50,159 @@ export function altNamesFor(host: string): AltName[] {
   return isIP(h) ? [{ type: 7, ip: h }] : [{ type: 2, value: h }];
 }
 
-export function pemToKeyObject(pem: string): KeyObject {
-  return createPrivateKey(pem);
+function toArrayBuffer(b: Buffer): ArrayBuffer {
+  return b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer;
+}
+
+/** A Name of commonName (and organization) attributes, as UTF8Strings. */
+function nameOf(cn: string, org?: string): X509.Name {
+  const { x } = asn1();
+  const rdn = (type: string, value: string) =>
+    new x.RelativeDistinguishedName([
+      new x.AttributeTypeAndValue({ type, value: new x.AttributeValue({ utf8String: value }) }),
+    ]);
+  return new x.Name(
+    org === undefined ? [rdn(COMMON_NAME, cn)] : [rdn(COMMON_NAME, cn), rdn(ORGANIZATION, org)],
+  );
+}
+
+function extension(oid: string, value: unknown, critical = false): X509.Extension {
+  const { x, s } = asn1();
+  return new x.Extension({
+    extnID: oid,
+    critical,
+    extnValue: new s.OctetString(s.AsnConvert.serialize(value)),
+  });
+}
+
+/** RFC 5280 §4.2.1.2 method 1: SHA-1 of the subjectPublicKey bits. */
+function keyIdentifier(spki: X509.SubjectPublicKeyInfo): ArrayBuffer {
+  return toArrayBuffer(createHash('sha1').update(Buffer.from(spki.subjectPublicKey)).digest());
+}
+
+interface IssueInput {
+  subject: X509.Name;
+  issuer: X509.Name;
+  /** DER SubjectPublicKeyInfo of the certified key (RSA, EC…). */
+  spkiDer: Buffer;
+  notBefore: Date;
+  notAfter: Date;
+  extensions: (spki: X509.SubjectPublicKeyInfo) => X509.Extension[];
+  /** The issuer's RSA private key. */
+  signer: KeyObject;
+}
+
+function issue(i: IssueInput): string {
+  const { x, s } = asn1();
+  const spki = s.AsnConvert.parse(i.spkiDer, x.SubjectPublicKeyInfo);
+  const algorithm = new x.AlgorithmIdentifier({ algorithm: SHA256_WITH_RSA, parameters: null });
+  const tbs = new x.TBSCertificate({
+    version: x.Version.v3,
+    serialNumber: toArrayBuffer(positiveSerial()),
+    signature: algorithm,
+    issuer: i.issuer,
+    validity: new x.Validity({ notBefore: i.notBefore, notAfter: i.notAfter }),
+    subject: i.subject,
+    subjectPublicKeyInfo: spki,
+    extensions: new x.Extensions(i.extensions(spki)),
+  });
+  const tbsDer = Buffer.from(s.AsnConvert.serialize(tbs));
+  const cert = new x.Certificate({
+    tbsCertificate: tbs,
+    signatureAlgorithm: algorithm,
+    signatureValue: toArrayBuffer(sign('sha256', tbsDer, i.signer)),
+  });
+  const der = Buffer.from(s.AsnConvert.serialize(cert)).toString('base64');
+  return `-----BEGIN CERTIFICATE-----\n${der.replace(/.{1,64}/g, '$&\n')}-----END CERTIFICATE-----\n`;
+}
+
+function pemToDer(pem: string): Buffer {
+  return Buffer.from(pem.replace(/-----[^-]+-----|\s/g, ''), 'base64');
+}
+
+/** A self-signed CA certificate (path length 0, keyCertSign/cRLSign) for `key`. */
+export function caCertificatePem(o: {
+  cn: string;
+  org?: string;
+  publicKeyDer: Buffer;
+  key: KeyObject;
+  notBefore: Date;
+  notAfter: Date;
+}): string {
+  const { x } = asn1();
+  const name = nameOf(o.cn, o.org);
+  return issue({
+    subject: name,
+    issuer: name,
+    spkiDer: o.publicKeyDer,
+    notBefore: o.notBefore,
+    notAfter: o.notAfter,
+    signer: o.key,
+    extensions: (spki) => [
+      extension(x.id_ce_basicConstraints, new x.BasicConstraints({ cA: true, pathLenConstraint: 0 }), true),
+      extension(
+        x.id_ce_keyUsage,
+        new x.KeyUsage(x.KeyUsageFlags.keyCertSign | x.KeyUsageFlags.cRLSign),
+        true,
+      ),
+      extension(x.id_ce_subjectKeyIdentifier, new x.SubjectKeyIdentifier(keyIdentifier(spki))),
+    ],
+  });
+}
+
+/** What a leaf needs from its CA: the issuer name and key identifier, read once. */
+export interface Issuer {
+  name: X509.Name;
+  keyId: ArrayBuffer;
+  key: KeyObject;
+}
+
+export function issuerOf(caCertPem: string, key: KeyObject): Issuer {
+  const { x, s } = asn1();
+  const ca = s.AsnConvert.parse(pemToDer(caCertPem), x.Certificate).tbsCertificate;
+  return { name: ca.subject, keyId: keyIdentifier(ca.subjectPublicKeyInfo), key };
+}
+
+/** A server certificate for `hosts` (DNS or IP SANs) carrying the key in `spkiDer`. */
+export function leafCertificatePem(o: {
+  hosts: string[];
+  spkiDer: Buffer;
+  issuer: Issuer;
+  notBefore: Date;
+  notAfter: Date;
+  /** Also usable as a TLS client certificate (test PKIs for mTLS). */
+  clientAuth?: boolean;
+}): string {
+  const { x } = asn1();
+  const sans = o.hosts
+    .flatMap(altNamesFor)
+    .map((a) =>
+      a.type === 7 ? new x.GeneralName({ iPAddress: a.ip! }) : new x.GeneralName({ dNSName: a.value! }),
+    );
+  const cn = o.hosts[0] ?? '';
+  return issue({
+    // A commonName is at most 64 characters (RFC 5280 ub-common-name); SANs carry the rest.
+    subject: nameOf(cn.length <= 64 ? cn : 'gov-intercepted'),
+    issuer: o.issuer.name,
+    spkiDer: o.spkiDer,
+    notBefore: o.notBefore,
+    notAfter: o.notAfter,
+    signer: o.issuer.key,
+    extensions: (spki) => [
+      extension(x.id_ce_basicConstraints, new x.BasicConstraints({ cA: false })),
+      extension(x.id_ce_keyUsage, new x.KeyUsage(x.KeyUsageFlags.digitalSignature), true),
+      extension(
+        x.id_ce_extKeyUsage,
+        new x.ExtendedKeyUsage(
+          o.clientAuth ? [x.id_kp_serverAuth, x.id_kp_clientAuth] : [x.id_kp_serverAuth],
+        ),
+      ),
+      extension(x.id_ce_subjectAltName, new x.SubjectAlternativeName(sans)),
+      extension(x.id_ce_subjectKeyIdentifier, new x.SubjectKeyIdentifier(keyIdentifier(spki))),
+      extension(
+        x.id_ce_authorityKeyIdentifier,
+        new x.AuthorityKeyIdentifier({ keyIdentifier: new x.KeyIdentifier(o.issuer.keyId) }),
+      ),
+    ],
+  });
 }

@@ -1,6 +1,6 @@
 import type { ChildProcessByStdio } from 'node:child_process';
+import { spawnProgram } from '../launcher/spawn-program.js';
 import type { Readable, Writable } from 'node:stream';
-import crossSpawn from 'cross-spawn';
 import { GovError } from '../errors.js';
 import { withParentDeathSignal } from '../launcher/parent-death.js';
 import { exitCodeFor } from '../launcher/spawn-child.js';
@@ -42,7 +42,7 @@ export function serverEnv(parent: NodeJS.ProcessEnv, runId: string): Record<stri
 }
 
 /**
- * Spawn the stdio MCP server (cross-spawn, never a shell) with piped stdin/stdout; its stderr
+ * Spawn the stdio MCP server (never a shell) with piped stdin/stdout; its stderr
  * is gov's stderr. If gov exits first the server is killed, so there are no orphans (on Linux
  * through a parent-death signal too, so also when gov is killed with SIGKILL).
  */
@@ -55,7 +55,7 @@ export function spawnServer(o: {
     let child: ChildProcessByStdio<Writable, Readable, null>;
     try {
       const spawned = withParentDeathSignal(o.command, o.args, o.env);
-      child = crossSpawn(spawned.command, spawned.args, {
+      child = spawnProgram(spawned.command, spawned.args, {
         env: o.env,
         stdio: ['pipe', 'pipe', 'inherit'],
       }) as ChildProcessByStdio<Writable, Readable, null>;

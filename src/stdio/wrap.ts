@@ -8,6 +8,7 @@ import { ServerMessageProcessor } from '../pipeline/server-messages.js';
 import { HeldCallRegistry } from '../pipeline/held-calls.js';
 import { ElicitationRequests } from '../approvals/elicitation-requests.js';
 import { elicitingClient, type ElicitingClient } from '../approvals/elicitation.js';
+import { CallDeadline, tightestLimit } from '../pipeline/call-deadline.js';
 import type { JsonObject, JsonRpcMessage, JsonValue, ServerIdentity } from '../types.js';
 import type { Logger } from '../log.js';
 import { DEFAULT_MAX_LINE_BYTES, LineFramer, recoverOverlongId, type OverlongLine } from './line-framer.js';
@@ -262,6 +263,7 @@ export async function runStdioWrap(o: StdioWrapOptions): Promise<StdioWrapResult
         if (g && m.kind === 'request') {
           g.call.forwardedMs = performance.now();
           pending.set(m.id, g.call);
+          limitCall(m.id, g.call);
         }
         continue;
       }
@@ -280,6 +282,41 @@ export async function runStdioWrap(o: StdioWrapOptions): Promise<StdioWrapResult
     if (replies.length) answer(batch ? replies : replies[0]!);
   }
 
+  // ── constraints.timeout: wall time from forwarding ───────────────────────────────────────
+  // Ids answered by gov at their limit: the server's late answer is dropped, not relayed.
+  const timedOutIds = new Set<string | number>();
+  const limitCall = (id: string | number, call: CallContext): void => {
+    const limit = tightestLimit([call]);
+    if (!limit) return;
+    const deadline = new CallDeadline(limit);
+    deadline.onExpire(() => {
+      if (pending.get(id) !== call) return;
+      pending.delete(id);
+      timedOutIds.add(id);
+      // MCP's way to tell the server to stop working on it.
+      writeServer(
+        serializeMessage({
+          jsonrpc: '2.0',
+          method: 'notifications/cancelled',
+          params: { requestId: id, reason: 'gov: constraints.timeout reached' },
+        }),
+      );
+      const err = pipeline.upstreamTimedOut(call, limit);
+      if (err) answer(err);
+    });
+  };
+  const isLateAnswer = (text: string): boolean => {
+    if (timedOutIds.size === 0) return false;
+    try {
+      const v = JSON.parse(text) as { id?: unknown; method?: unknown };
+      const id = v.id;
+      if (v.method !== undefined || (typeof id !== 'string' && typeof id !== 'number')) return false;
+      return timedOutIds.delete(id);
+    } catch {
+      return false;
+    }
+  };
+
   // ── server → client ──────────────────────────────────────────────────────────────────────
   const onServerLine = (line: Buffer): void => {
     if (isBlank(line)) return;
@@ -291,6 +328,7 @@ export async function runStdioWrap(o: StdioWrapOptions): Promise<StdioWrapResult
       log.warn(`server wrote a non-JSON line to stdout (not forwarded): ${snippet(shown)}`);
       return;
     }
+    if (isLateAnswer(text)) return;
     writeClient(processor.processText(text) ?? text);
   };
 
@@ -377,7 +415,7 @@ export async function runStdioWrap(o: StdioWrapOptions): Promise<StdioWrapResult
       stopReading();
       for (const id of pending.keys()) answer(jsonRpcError(id, INTERNAL_ERROR, serverExited(exitText())));
       processor.finish('server-exited');
-      gone.abort();
+      gone.abort('the MCP server exited');
       await settleWithin(order.idle(), 5000);
       log.warn(`MCP server exited (${exitText()})`);
       const code = serverExit.exitCode !== 0 ? serverExit.exitCode : 1;
@@ -386,7 +424,7 @@ export async function runStdioWrap(o: StdioWrapOptions): Promise<StdioWrapResult
     if (reason.kind === 'signal') stopReading();
     // The client is done (or gov was told to stop): withdraw held calls, deliver what was
     // decided, then ask the server to exit and relay its last answers.
-    gone.abort();
+    gone.abort('it closed its connection to gov');
     await settleWithin(order.idle(), 5000);
     serverExit = await server.stop(graceMs);
     await settleWithin(serverOutDone, 1000);

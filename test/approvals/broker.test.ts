@@ -65,6 +65,43 @@ describe('ApprovalBroker', () => {
     expect(broker.size).toBe(0);
   });
 
+  it('says when each hold times out, and tells a late approver the client stopped waiting and when', async () => {
+    let now = Date.parse('2026-01-01T00:00:00Z');
+    const broker = new ApprovalBroker({ now: () => new Date(now) });
+    const ac = new AbortController();
+    const p = broker.request(call({ timeout_ms: 120_000 }), { signal: ac.signal });
+    const held = broker.list()[0]!;
+    expect(held.expires_at).toBe('2026-01-01T00:02:00.000Z');
+    now += 60_000;
+    ac.abort('it closed the connection');
+    const reason = 'the client stopped waiting after 60s (it closed the connection)';
+    await expect(p).resolves.toEqual({ approved: false, approver: 'cancelled', reason });
+    expect(broker.endedCall(held.id)).toMatchObject({ tool: 'refund', ended_by: 'client', reason });
+    expect(broker.recentlyEnded().map((e) => e.id)).toEqual([held.id]);
+    // Remembered for a while only.
+    now += 11 * 60_000;
+    expect(broker.endedCall(held.id)).toBeUndefined();
+    // A call that never times out has no expiry; one decided by a human is not "ended".
+    const q = broker.request(call({ timeout_ms: Infinity }));
+    expect(broker.list()[0]!.expires_at).toBeUndefined();
+    broker.settle(broker.list()[0]!.id, { approved: true, approver: 'cli' });
+    await q;
+    expect(broker.recentlyEnded()).toEqual([]);
+  });
+
+  it('remembers a timed-out hold with why it ended', async () => {
+    vi.useFakeTimers();
+    const broker = new ApprovalBroker();
+    const p = broker.request(call({ timeout_ms: 2_000 }));
+    const id = broker.list()[0]!.id;
+    await vi.advanceTimersByTimeAsync(2_000);
+    await expect(p).resolves.toMatchObject({ approver: 'timeout', reason: 'no approver answered within 2s' });
+    expect(broker.endedCall(id)).toMatchObject({
+      ended_by: 'timeout',
+      reason: 'no approver answered within 2s',
+    });
+  });
+
   it('"always" approves the same tool on the same server for the rest of the run', async () => {
     const broker = new ApprovalBroker();
     const first = broker.request(call());

@@ -71,7 +71,9 @@ describe('gov pending / approve / deny against a live run', () => {
       'rule',
       'reason',
       'held_since',
+      'expires_at',
     ]);
+    expect(Date.parse(list[0].expires_at) - Date.parse(list[0].held_since)).toBe(60_000);
     expect(list[0]).toMatchObject({
       run: 'run-cli',
       server: 'payments',
@@ -86,7 +88,8 @@ describe('gov pending / approve / deny against a live run', () => {
     void broker.request(call({ tool: 'evil\u202e\x1b[31mtool' }));
     const r = await gov(home, 'pending');
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/^ID\s+RUN\s+SERVER\s+TOOL\s+RULE\s+HELD\s+REASON\n/);
+    expect(r.stdout).toMatch(/^ID\s+RUN\s+SERVER\s+TOOL\s+RULE\s+HELD\s+LEFT\s+REASON\n/);
+    expect(r.stdout).toMatch(/\s(59|60)s\s/);
     expect(r.stdout).toContain('eviltool');
     expect(r.stdout).not.toMatch(/[\x1b\u202e]/);
   });

@@ -131,7 +131,7 @@ describe('control socket', () => {
     const parsed = replies.map((l) => JSON.parse(l));
     expect(parsed.slice(0, 4).every((r) => r.ok === false && typeof r.error === 'string')).toBe(true);
     expect(parsed[0].error).toMatch(/not JSON/);
-    expect(parsed[4]).toEqual({ ok: true, run: 'run-a', calls: [] });
+    expect(parsed[4]).toEqual({ ok: true, run: 'run-a', calls: [], ended: [] });
     const big = await raw(server.socket, Buffer.alloc(MAX_LINE_BYTES + 10, 0x61), 1);
     expect(JSON.parse(big[0]!)).toMatchObject({ ok: false, error: expect.stringMatching(/longer than/) });
     // still alive

@@ -81,6 +81,7 @@ describe('human approval of held calls through gov run (no TTY)', () => {
         if (list.length) {
           expect(Object.keys(list[0]!).sort()).toEqual([
             'args',
+            'expires_at',
             'held_since',
             'id',
             'method',
@@ -165,7 +166,7 @@ describe('human approval of held calls through gov run (no TTY)', () => {
     });
     expect(r.stdout).toContain('cancelled');
     expect(r.stderr).toMatch(
-      /^gov: deny tools\/call refund \(rule refunds\) — the client stopped waiting \(call withdrawn\)$/m,
+      /^gov: deny tools\/call refund \(rule refunds\) — the client stopped waiting after \S+ \(it sent notifications\/cancelled\) \(call withdrawn\)$/m,
     );
     expect(server.executed.length).toBe(before);
     const audit = readdirSync(join(home, 'audit'))
@@ -175,18 +176,41 @@ describe('human approval of held calls through gov run (no TTY)', () => {
     expect(audit).toMatch(/"approver":"cancelled"/);
   });
 
-  it('a client that hangs up withdraws its held call', async () => {
+  it('a client that hangs up withdraws its held call, and a late approver is told why', async () => {
     const before = server.executed.length;
-    const r = await withHeld('hangup', async () => {
+    const r = await withHeld('hangup', async (id) => {
+      // While held: the time left before the hold times out.
+      const table = await runGov(['pending'], { env: { GOV_HOME: home } });
+      expect(table.stdout).toMatch(/\bLEFT\b/);
       for (let i = 0; i < 50; i++) {
         const p = await runGov(['pending', '--json'], { env: { GOV_HOME: home } });
-        if (JSON.parse(p.stdout || '[]').length === 0) return;
+        if (JSON.parse(p.stdout || '[]').length === 0) break;
         await new Promise((res) => setTimeout(res, 200));
       }
-      throw new Error('held call was not withdrawn');
+      const why = /withdrawn: the client stopped waiting after \d+(\.\d)?s \(it closed the connection\)/;
+      const listing = await runGov(['pending'], { env: { GOV_HOME: home } });
+      expect(listing.stdout).toContain('Ended without an answer:');
+      expect(listing.stdout).toMatch(why);
+      const late = await runGov(['approve', id], { env: { GOV_HOME: home } });
+      expect(late.code).toBe(1);
+      expect(late.stderr).toContain(`held call '${id}' (refund)`);
+      expect(late.stderr).toMatch(why);
     });
     expect(r.stdout).toContain('gave up');
+    expect(r.stderr).toMatch(
+      /^gov: deny tools\/call refund \(rule refunds\) — the client stopped waiting after \S+ \(it closed the connection\) \(call withdrawn\)$/m,
+    );
     expect(server.executed.length).toBe(before);
+    const approval = readdirSync(join(home, 'audit'))
+      .filter((f) => f.endsWith('.jsonl'))
+      .flatMap((f) => readFileSync(join(home, 'audit', f), 'utf8').split('\n'))
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+      .filter((a) => a['kind'] === 'approval' && a['status'] === 'cancelled')
+      .at(-1);
+    expect(String(approval?.['reason'])).toMatch(
+      /^the client stopped waiting after \S+ \(it closed the connection\)$/,
+    );
   });
 
   it('a client with a progressToken gets "awaiting approval" heartbeats, then the result on the same stream', async () => {

@@ -43,8 +43,7 @@ describe('CA and leaf certificates', () => {
   });
 
   it('serials are always positive', () => {
-    for (let i = 0; i < 500; i++)
-      expect(Number.parseInt(positiveSerial().slice(0, 2), 16)).toBeLessThan(0x80);
+    for (let i = 0; i < 500; i++) expect(positiveSerial()[0]).toBeLessThan(0x80);
   });
 
   it('caches one context per host and shares the in-flight mint', async () => {

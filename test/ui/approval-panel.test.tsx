@@ -81,6 +81,22 @@ describe('ApprovalPanel', () => {
     expect(frame).toContain('a approve once · A approve refund for the rest of the run · d deny');
   });
 
+  it('shows the time left on the held call, and why a call the client gave up on is gone', async () => {
+    const broker = newBroker();
+    const ac = new AbortController();
+    void broker.request(call({ timeout_ms: 120_000 }), { signal: ac.signal });
+    const id = broker.list()[0]!.id;
+    const ui = render(<ApprovalPanel broker={broker} keyGuardMs={0} />);
+    await until(() => /1[12]\d s left, then denied/.test(ui.lastFrame() ?? ''));
+    ac.abort('it closed the connection');
+    await until(() => (ui.lastFrame() ?? '').includes('no held calls'));
+    expect(ui.lastFrame()).toMatch(
+      new RegExp(
+        `${id} refund withdrawn: the client stopped waiting after \\S+ \\(it closed the connection\\)`,
+      ),
+    );
+  });
+
   it.each([
     ['a', { approved: true, approver: 'tui' }],
     ['A', { approved: true, approver: 'tui', always: true }],

@@ -1,0 +1,108 @@
+import { describe, expect, it } from 'vitest';
+import { execFileSync, spawn } from 'node:child_process';
+import { X509Certificate } from 'node:crypto';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { homePaths } from '../../src/home.js';
+import { loadOrCreateCa } from '../../src/proxy/ca.js';
+import { LeafCertCache } from '../../src/proxy/leaf-cert-cache.js';
+import { positiveSerial } from '../../src/proxy/x509.js';
+import { ROOT, tempHome } from '../helpers/gov-process.js';
+
+function openssl(pem: string, dir: string): string {
+  const file = join(dir, `cert-${Math.random().toString(36).slice(2)}.pem`);
+  writeFileSync(file, pem);
+  return execFileSync('openssl', ['x509', '-in', file, '-noout', '-text'], { encoding: 'utf8' });
+}
+
+describe('certificates built from ASN.1 schemas and signed with node:crypto', () => {
+  const home = tempHome();
+  const paths = homePaths(home);
+  const ca = loadOrCreateCa(paths);
+  const leaves = new LeafCertCache(ca);
+
+  it('the CA: self-signed v3, CA:TRUE pathlen 0 (critical), keyCertSign, key 0600', () => {
+    const text = openssl(ca.certPem, home);
+    expect(text).toContain('Version: 3 (0x2)');
+    expect(text).toContain('Signature Algorithm: sha256WithRSAEncryption');
+    expect(text).toMatch(/Issuer: CN ?= ?gov local interception CA, O ?= ?gov/);
+    expect(text).toMatch(/Basic Constraints: critical\s+CA:TRUE, pathlen:0/);
+    expect(text).toMatch(/Key Usage: critical\s+Certificate Sign, CRL Sign/);
+    expect(text).toContain('Subject Key Identifier');
+    const x = new X509Certificate(ca.certPem);
+    expect(x.verify(x.publicKey)).toBe(true);
+    expect(statSync(paths.caKey).mode & 0o777).toBe(0o600);
+  });
+
+  it('leaves: positive serial, DNS / IPv4 / IPv6 SANs, serverAuth, ≤ 30 days, verified by openssl', async () => {
+    const caFile = join(home, 'ca-for-verify.pem');
+    writeFileSync(caFile, ca.certPem);
+    for (const [host, san] of [
+      ['api.example.com', 'DNS:api.example.com'],
+      ['10.1.2.3', 'IP Address:10.1.2.3'],
+      ['[2001:db8::1]', 'IP Address:2001:DB8:0:0:0:0:0:1'],
+    ] as const) {
+      const pem = await leaves.leafPem(host);
+      const text = openssl(pem, home);
+      expect(text).toContain(san);
+      expect(text).toContain('TLS Web Server Authentication');
+      expect(text).toMatch(/Key Usage: critical\s+Digital Signature/);
+      expect(text).toContain('CA:FALSE');
+      expect(text).toContain('Authority Key Identifier');
+      expect(text).toContain('id-ecPublicKey');
+      const x = new X509Certificate(pem);
+      expect(x.issuer).toBe(new X509Certificate(ca.certPem).subject);
+      expect(Number.parseInt(x.serialNumber.slice(0, 2), 16)).toBeLessThan(0x80);
+      expect((Date.parse(x.validTo) - Date.now()) / 86_400_000).toBeLessThanOrEqual(30);
+      const leafFile = join(home, 'leaf.pem');
+      writeFileSync(leafFile, pem);
+      const verify = execFileSync('openssl', ['verify', '-x509_strict', '-CAfile', caFile, leafFile], {
+        encoding: 'utf8',
+      });
+      expect(verify.trim()).toBe(`${leafFile}: OK`);
+    }
+  });
+
+  it('a host name too long for a commonName still gets its SAN', async () => {
+    const host = `${'a'.repeat(60)}.example.com`;
+    const x = new X509Certificate(await leaves.leafPem(host));
+    expect(x.subject).toBe('CN=gov-intercepted');
+    expect(x.subjectAltName).toBe(`DNS:${host}`);
+  });
+
+  it('serials are positive and non-zero-led', () => {
+    for (let i = 0; i < 200; i++) {
+      const s = positiveSerial();
+      expect(s[0]).toBeLessThan(0x80);
+      expect(s[0]).toBeGreaterThan(0);
+    }
+  });
+});
+
+describe('several gov processes creating the CA at once on a fresh GOV_HOME', () => {
+  it('all end up with the same CA', async () => {
+    const home = tempHome();
+    const script = `import { homePaths } from ${JSON.stringify(join(ROOT, 'dist/src/home.js'))};
+import { loadOrCreateCa } from ${JSON.stringify(join(ROOT, 'dist/src/proxy/ca.js'))};
+process.stdout.write(loadOrCreateCa(homePaths(process.argv[1])).certPem);`;
+    const runOne = () =>
+      new Promise<string>((resolve, reject) => {
+        const c = spawn(process.execPath, ['--input-type=module', '-e', script, home], {
+          stdio: ['ignore', 'pipe', 'pipe'],
+        });
+        let out = '';
+        let err = '';
+        c.stdout.on('data', (d: Buffer) => (out += d.toString()));
+        c.stderr.on('data', (d: Buffer) => (err += d.toString()));
+        const t = setTimeout(() => c.kill('SIGKILL'), 30_000);
+        c.on('close', (code) => {
+          clearTimeout(t);
+          if (code === 0) resolve(out);
+          else reject(new Error(err));
+        });
+      });
+    const pems = await Promise.all(Array.from({ length: 6 }, runOne));
+    const onDisk = readFileSync(homePaths(home).caCert, 'utf8');
+    expect(new Set(pems)).toEqual(new Set([onDisk]));
+  });
+});
