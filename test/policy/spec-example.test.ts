@@ -37,6 +37,15 @@ describe('the SPEC §4 example policy', () => {
     expect(p.isPassthrough('api.githubcopilot.com', 443)).toBe(false);
   });
 
+  it('loads the second-wave settings', () => {
+    expect(p.isWebSocketHost('api.githubcopilot.com', 443)).toBe(false);
+    expect(p.isolateRequired).toBe(true);
+    expect(p.mode).toBe('enforce');
+    expect(p.pins).toMatchObject({ onChange: 'approve', onPoison: 'approve' });
+    expect(p.approvals).toMatchObject({ whenUnattended: 'wait' });
+    expect(p.auditOtlp?.endpoint).toBe('https://otel.example:4318');
+  });
+
   it('the registry names github and payments and nothing else', () => {
     expect(p.resolveServer('https://api.githubcopilot.com/mcp/')).toBe('github');
     expect(p.resolveServer('https://mcp.payments.internal/mcp')).toBe('payments');
