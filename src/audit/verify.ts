@@ -64,6 +64,9 @@ export async function verifyAudit(dir: string, opts: VerifyOptions = {}): Promis
   const runsDir = opts.runsDir ?? join(dirname(dir), 'runs');
   const result: VerifyResult = { ok: true, records: 0, runs: 0, problems: [], inProgress: [] };
   const problems = result.problems;
+  // head.json first: it only ever names records already in their files, so whatever a busy
+  // run writes after this point cannot make it name one the files below lack.
+  const head = readHead(dir);
   const files = await listRunFiles(dir);
   const key = opts.key ?? installedKey(dir, files.length > 0, problems);
   if (!key) return finish(result);
@@ -88,15 +91,15 @@ export async function verifyAudit(dir: string, opts: VerifyOptions = {}): Promis
     const s = verifyRunFile(parsed, key, problems);
     result.records += s.records.size;
     summaries.set(f.run, s);
-    const head = liveHeads[i];
+    const liveHead = liveHeads[i];
     // The run's own answer must name a record this file holds, else the file was cut or swapped.
-    if (!s.sealed && head && s.records.get(head.seq)?.hash === head.hash) live.add(f.run);
+    if (!s.sealed && liveHead && s.records.get(liveHead.seq)?.hash === liveHead.hash) live.add(f.run);
   }
   for (const s of summaries.values()) {
     if (live.has(s.run)) result.inProgress.push(s.run);
     else checkRunEnd(s, problems);
   }
-  checkRunChain(dir, summaries, problems);
+  checkRunChain(dir, head, summaries, problems);
   return finish(result);
 }
 
@@ -259,11 +262,15 @@ function checkRunEnd(s: RunSummary, problems: AuditProblem[]): void {
 }
 
 /** Every run_start link and head.json must name a record that is still there, unchanged. */
-function checkRunChain(dir: string, runs: Map<string, RunSummary>, problems: AuditProblem[]): void {
+function checkRunChain(
+  dir: string,
+  head: RunLink | null,
+  runs: Map<string, RunSummary>,
+  problems: AuditProblem[],
+): void {
   if (runs.size === 0) return;
   const headFile = join(dir, HEAD_FILE);
   const links: { file: string; line: number; link: RunLink }[] = [];
-  const head = readHead(dir);
   if (head) links.push({ file: headFile, line: 1, link: head });
   else {
     problems.push({
