@@ -69,6 +69,8 @@ export async function verifyAudit(dir: string, opts: VerifyOptions = {}): Promis
   if (!key) return finish(result);
   // Asked before the files are read, so a live run's signed head is already in what we read.
   const liveHeads = await Promise.all(files.map((f) => askLiveHead(runsDir, f.run, key)));
+  // head.json too: a live run may sign a record after its file was read, never before it is written.
+  const head = readHead(dir);
   const summaries = new Map<string, RunSummary>();
   const live = new Set<string>();
   for (const [i, f] of files.entries()) {
@@ -96,7 +98,7 @@ export async function verifyAudit(dir: string, opts: VerifyOptions = {}): Promis
     if (live.has(s.run)) result.inProgress.push(s.run);
     else checkRunEnd(s, problems);
   }
-  checkRunChain(dir, summaries, problems);
+  checkRunChain(dir, head, summaries, problems);
   return finish(result);
 }
 
@@ -259,11 +261,15 @@ function checkRunEnd(s: RunSummary, problems: AuditProblem[]): void {
 }
 
 /** Every run_start link and head.json must name a record that is still there, unchanged. */
-function checkRunChain(dir: string, runs: Map<string, RunSummary>, problems: AuditProblem[]): void {
+function checkRunChain(
+  dir: string,
+  head: RunLink | null,
+  runs: Map<string, RunSummary>,
+  problems: AuditProblem[],
+): void {
   if (runs.size === 0) return;
   const headFile = join(dir, HEAD_FILE);
   const links: { file: string; line: number; link: RunLink }[] = [];
-  const head = readHead(dir);
   if (head) links.push({ file: headFile, line: 1, link: head });
   else {
     problems.push({

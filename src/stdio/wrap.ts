@@ -11,6 +11,7 @@ import type { Logger } from '../log.js';
 import { DEFAULT_MAX_LINE_BYTES, LineFramer, recoverOverlongId, type OverlongLine } from './line-framer.js';
 import { OrderedRelease, type Ticket } from './ordered-release.js';
 import { DEFAULT_GRACE_MS, spawnServer, type ServerExit, type ServerProcess } from './server-process.js';
+import { FlushGate } from './flush-gate.js';
 
 export interface StdioWrapOptions {
   pipeline: Pipeline;
@@ -94,6 +95,7 @@ export async function runStdioWrap(o: StdioWrapOptions): Promise<StdioWrapResult
     updateFlow();
   };
   const answer = (msg: GovResponse | readonly GovResponse[]): void => writeClient(serializeMessage(msg));
+  const flushGate = new FlushGate();
   const writeServer = (line: Buffer | string): boolean => {
     if (!server.running || server.stdin.destroyed || server.stdin.writableEnded) return false;
     server.stdin.write(line);
@@ -237,6 +239,7 @@ export async function runStdioWrap(o: StdioWrapOptions): Promise<StdioWrapResult
         if (g && m.kind === 'request') {
           g.call.forwardedMs = performance.now();
           pending.set(m.id, g.call);
+          flushGate.forwarded(g.call.flushed);
         }
         continue;
       }
@@ -266,7 +269,7 @@ export async function runStdioWrap(o: StdioWrapOptions): Promise<StdioWrapResult
       log.warn(`server wrote a non-JSON line to stdout (not forwarded): ${snippet(shown)}`);
       return;
     }
-    writeClient(processor.processText(text) ?? text);
+    flushGate.pass(processor.processText(text) ?? text, writeClient);
   };
 
   const onServerOverlong = (info: OverlongLine): void => {
@@ -349,6 +352,7 @@ export async function runStdioWrap(o: StdioWrapOptions): Promise<StdioWrapResult
       serverExit = await server.exited;
       // Relay whatever the server wrote before it died, then answer what it never will.
       await settleWithin(serverOutDone, 1000);
+      await settleWithin(flushGate.drained(), 5000);
       stopReading();
       for (const id of pending.keys()) answer(jsonRpcError(id, INTERNAL_ERROR, serverExited(exitText())));
       processor.finish('server-exited');
@@ -365,6 +369,7 @@ export async function runStdioWrap(o: StdioWrapOptions): Promise<StdioWrapResult
     await settleWithin(order.idle(), 5000);
     serverExit = await server.stop(graceMs);
     await settleWithin(serverOutDone, 1000);
+    await settleWithin(flushGate.drained(), 5000);
     stopReading();
     processor.finish(reason.kind === 'signal' ? 'interrupted' : 'client-closed');
     const code = reason.kind === 'signal' ? 128 + (constants.signals[reason.signal] ?? 0) : 0;
