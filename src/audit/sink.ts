@@ -274,7 +274,11 @@ export class FileAuditSink implements AuditSink {
 
   private async flushLoop(): Promise<void> {
     try {
-      while (this.queue.length > 0) await this.commit(this.queue.splice(0));
+      while (this.queue.length > 0) {
+        // ext4 blocks a write(2) into a page that an fsync is writing back: wait instead of stalling.
+        if (this.syncMode === 'answer') await this.disk.idle();
+        await this.commit(this.queue.splice(0));
+      }
     } finally {
       this.flushing = false;
       for (const w of this.idleWaiters.splice(0)) w();

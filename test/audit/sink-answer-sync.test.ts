@@ -60,12 +60,15 @@ describe('--audit-sync answer: written before forwarding, on disk before the ans
     const flushed = sink.flushed(rec.seq);
     expect(await settledYet(flushed)).toBe(false); // its fsync is held
     expect(f.calls() - base).toBe(1);
-    // Records written while that fsync runs share the next one (group commit).
-    const more = await Promise.all([sink.append(call(2)), sink.append(call(3))]);
-    const later = Promise.all(more.map((r) => sink.flushed(r.seq)));
+    // Records appended meanwhile wait for it (ext4 would block a write(2) into a page under
+    // writeback) and then share the next fsync (group commit).
+    const more = Promise.all([sink.append(call(2)), sink.append(call(3))]);
+    expect(await settledYet(more)).toBe(false);
+    expect(readLines(sink.path)).toHaveLength(1);
     f.release();
     await flushed;
-    await later;
+    const written = await more;
+    await Promise.all(written.map((r) => sink.flushed(r.seq)));
     expect(f.calls() - base).toBe(2);
     await sink.seal();
     expect(await verifyFiles(t.audit)).toMatchObject({ ok: true, records: 4 });
