@@ -1,5 +1,6 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { usageError } from '../src/errors.js';
+import type { AuditSync } from '../src/audit/sink.js';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 
@@ -71,16 +72,17 @@ export function parseDuration(text: string, what = 'duration'): number {
   return Math.round(n * factor);
 }
 
-/** `--audit-sync always|interval` (see SessionOptions.auditSync). */
-export function parseAuditSync(value: string | undefined): 'always' | 'interval' {
-  const v = value ?? 'always';
-  if (v !== 'always' && v !== 'interval')
-    throw usageError(`invalid --audit-sync '${v}'`, "use 'always' or 'interval'");
+/** `--audit-sync answer|always|interval` (see AuditSync in src/audit/sink.ts). */
+export function parseAuditSync(value: string | undefined): AuditSync {
+  const v = value ?? 'answer';
+  if (v !== 'answer' && v !== 'always' && v !== 'interval')
+    throw usageError(`invalid --audit-sync '${v}'`, "use 'answer', 'always' or 'interval'");
   return v;
 }
 
-export const AUDIT_SYNC_HELP = `  --audit-sync MODE          always: fsync each decision record before forwarding (default);
-                             interval: write it before forwarding, fsync within 200 ms
+export const AUDIT_SYNC_HELP = `  --audit-sync MODE          every decision record is written before its call is forwarded;
+                             answer: fsynced during the call, before its answer (default);
+                             always: fsynced before forwarding; interval: within 200 ms
   --audit-otlp URL           also ship audit records to this OTLP/HTTP collector (wins over
                              audit.export.otlp in gov.yaml; see docs/audit.md)`;
 

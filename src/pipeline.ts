@@ -1,6 +1,7 @@
 import type {
   ApprovalVerdict,
   AuditInput,
+  AuditRecord,
   Envelope,
   GovernedCallEvent,
   HeldCall,
@@ -58,6 +59,11 @@ export interface CallContext {
   forwardedMs?: number;
   /** The message to forward when gov rewrote it (a retry stripped of gov's own fields). */
   forward?: JsonObject;
+  /**
+   * A forwarded call's decision record reaching the disk (`--audit-sync answer`): null once it
+   * is, else why it could not be. The transport answers only after it (Pipeline.flushedBeforeAnswer).
+   */
+  flushed?: Promise<string | null>;
 }
 
 export interface GovernOptions {
@@ -297,7 +303,11 @@ export class Pipeline {
     if (decision.constraints?.timeoutMs !== undefined)
       call.upstreamTimeoutMs = decision.constraints.timeoutMs;
     try {
-      call.auditId = (await this.deps.audit.append(rec)).id;
+      const written = await this.deps.audit.append(rec);
+      call.auditId = written.id;
+      // Forwarding overlaps the fsync (the answer waits for it); a call gov answers itself waits now.
+      if (decision.decision === 'allow') call.flushed = this.flushedOrWhy(written.seq);
+      else await this.deps.audit.flushed(written.seq);
     } catch (err) {
       return this.auditFailed(env, call, err);
     }
@@ -420,7 +430,7 @@ export class Pipeline {
     if (verdict.approved && opts.injected?.length)
       rec.detail = { ...(rec.detail ?? {}), injected: opts.injected };
     try {
-      await this.deps.audit.append(rec);
+      await this.appendFlushed(rec);
     } catch (err) {
       return this.auditFailed(env, call, err);
     }
@@ -614,6 +624,31 @@ export class Pipeline {
     return (await this.deps.audit.append(rec, { sync: false })).id;
   }
 
+  /**
+   * Before a transport answers forwarded calls: their decision records are on disk. Null when
+   * they are, else why not — the transport then answers with an error instead (fail closed).
+   */
+  async flushedBeforeAnswer(calls: Iterable<CallContext>): Promise<string | null> {
+    for (const c of calls) {
+      const why = c.flushed && (await c.flushed);
+      if (why) return `the audit record of this call could not be flushed to disk: ${why}`;
+    }
+    return null;
+  }
+
+  private flushedOrWhy(seq: number): Promise<string | null> {
+    return this.deps.audit.flushed(seq).then(
+      () => null,
+      (err: unknown) => (err as Error).message,
+    );
+  }
+
+  private async appendFlushed(rec: AuditInput): Promise<AuditRecord> {
+    const written = await this.deps.audit.append(rec);
+    await this.deps.audit.flushed(written.seq);
+    return written;
+  }
+
   /** A security alert (placeholder leak, refused request) — recorded, never containing secrets. */
   async alert(a: {
     reason: string;
@@ -635,7 +670,7 @@ export class Pipeline {
       if (a.server) rec.server = a.server;
       if (a.principal !== undefined) rec.principal = a.principal;
       if (a.detail) rec.detail = a.detail;
-      return (await this.deps.audit.append(rec)).id;
+      return (await this.appendFlushed(rec)).id;
     } catch (err) {
       this.deps.log.warn(`audit alert record failed: ${(err as Error).message}`);
       return null;

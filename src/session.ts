@@ -5,7 +5,7 @@ import { findPolicyPath, loadPolicy } from './policy/load.js';
 import { watchPolicy } from './policy/watch.js';
 import { ConstraintTracker } from './policy/constraints.js';
 import type { CompiledPolicy } from './policy/compiled.js';
-import type { FileAuditSink } from './audit/sink.js';
+import type { AuditSync, FileAuditSink } from './audit/sink.js';
 import { openRunAudit } from './audit/run-audit.js';
 import { openAuditSigner } from './audit/signing-key.js';
 import { otlpSecretNames, resolveOtlpTarget } from './audit/otlp-config.js';
@@ -30,11 +30,8 @@ export interface SessionOptions {
   approvalTimeoutMs?: number | undefined;
   /** `--shadow`: decisions are recorded (shadow_decision) and every call is forwarded. */
   shadow?: boolean | undefined;
-  /**
-   * 'always' (default): a decision record is fsynced before its call is forwarded.
-   * 'interval': it is written before forwarding and fsynced in the background within 200 ms.
-   */
-  auditSync?: 'always' | 'interval' | undefined;
+  /** `--audit-sync`: when decision records reach the disk (AuditSync; default 'answer'). */
+  auditSync?: AuditSync | undefined;
   /** `--audit-otlp URL`: ship audit records there (wins over gov.yaml's audit.export.otlp). */
   auditOtlp?: string | undefined;
   log: Logger;
@@ -144,7 +141,7 @@ export async function openSession(o: SessionOptions): Promise<GovernedSession> {
   const runAudit = await openRunAudit({
     dir: paths.audit,
     run,
-    durable: o.auditSync !== 'interval',
+    sync: o.auditSync ?? 'answer',
     signer,
     onRecord: exporter && ((r) => exporter.push(r)),
     start: {
@@ -155,7 +152,7 @@ export async function openSession(o: SessionOptions): Promise<GovernedSession> {
         policy: policy.source,
         command: o.command.join(' ').slice(0, 4096),
         pid: process.pid,
-        audit_sync: o.auditSync ?? 'always',
+        audit_sync: o.auditSync ?? 'answer',
         ...(o.isolated !== undefined ? { isolated: o.isolated } : {}),
         mode: o.shadow === true ? 'shadow' : policy.mode,
       },

@@ -148,10 +148,12 @@ export type AuditInput = Omit<AuditRecord, 'v' | 'id' | 'ts' | 'run' | 'seq' | '
 
 export interface AuditSink {
   /**
-   * Resolves once the record is written (and, for a durable sink, fsynced unless `sync: false`);
-   * rejects if it cannot be written.
+   * Resolves once the record is written (and fsynced if the sink's sync mode says so before
+   * forwarding, unless `sync: false`); rejects if it cannot be written.
    */
   append(rec: AuditInput, opts?: { sync?: boolean }): Promise<AuditRecord>;
+  /** Resolves once record `seq` is on disk as far as the sync mode promises it before an answer. */
+  flushed(seq: number): Promise<void>;
   /** Write the run_end seal and close. */
   seal(detail?: JsonObject): Promise<void>;
 }

@@ -111,6 +111,7 @@ async function main(): Promise<void> {
   const origin = `https://127.0.0.1:${upstream.ports['127.0.0.1']}`;
   const plan: LoadPlan = {
     origin,
+    upstreamPid: upstream.pid,
     viaProxy: false,
     phases: opts.phases
       ? (opts.phases.split(',') as LoadPlan['phases'])

@@ -8,11 +8,13 @@
 import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { Agent, ProxyAgent, request, type Dispatcher } from 'undici';
-import { median, rssMb, summarize, type LatencySummary } from './stats.js';
+import { median, procCpuUs, rssMb, summarize, type LatencySummary } from './stats.js';
 
 export interface LoadPlan {
   /** `https://127.0.0.1:PORT` of the upstream. */
   origin: string;
+  /** The upstream's pid, for its CPU time per call. */
+  upstreamPid: number | null;
   /** Use the proxy named by HTTPS_PROXY. */
   viaProxy: boolean;
   phases: Array<'latency' | 'throughput' | 'sse' | 'first-host' | 'big' | 'held'>;
@@ -27,10 +29,25 @@ export interface LoadPlan {
   held: { calls: number; streams: number };
 }
 
+/** CPU time per call (µs) of each process over one measured phase; null when unreadable. */
+export interface CpuPerCall {
+  calls: number;
+  loadgenUs: number;
+  upstreamUs: number | null;
+  proxyUs: number | null;
+}
+
 export interface LoadResult {
   proxyPid: number | null;
-  latency?: LatencySummary;
-  throughput?: Array<{ clients: number; rps: number; p50: number; p99: number; errors: number }>;
+  latency?: LatencySummary & { cpu: CpuPerCall };
+  throughput?: Array<{
+    clients: number;
+    rps: number;
+    p50: number;
+    p99: number;
+    errors: number;
+    cpu: CpuPerCall;
+  }>;
   sse?: {
     postTtfe: LatencySummary;
     getTtfe: LatencySummary;
@@ -59,6 +76,27 @@ function proxyPid(): number | null {
   } catch {
     return null;
   }
+}
+
+/** Start counting CPU time of the load generator, the upstream and the proxy; stop(calls) divides. */
+function cpuMeter(): (calls: number) => CpuPerCall {
+  const pid = proxyPid();
+  const self0 = process.cpuUsage();
+  const up0 = procCpuUs(plan.upstreamPid);
+  const px0 = procCpuUs(pid);
+  return (calls) => {
+    const self = process.cpuUsage(self0);
+    const up1 = procCpuUs(plan.upstreamPid);
+    const px1 = procCpuUs(pid);
+    const per = (a: number | null, b: number | null): number | null =>
+      a === null || b === null || calls === 0 ? null : (b - a) / calls;
+    return {
+      calls,
+      loadgenUs: (self.user + self.system) / Math.max(1, calls),
+      upstreamUs: per(up0, up1),
+      proxyUs: per(px0, px1),
+    };
+  };
 }
 
 function dispatcher(connections: number | null = null, connectTimeoutMs = 10_000): Dispatcher {
@@ -107,13 +145,15 @@ async function call(
   return [performance.now() - t0, first, bytes];
 }
 
-async function latency(): Promise<LatencySummary> {
+async function latency(): Promise<NonNullable<LoadResult['latency']>> {
   const d = dispatcher(1);
   for (let i = 0; i < Math.min(200, plan.latencyCalls); i++) await call(d, plan.origin);
   const sample: number[] = [];
+  const stop = cpuMeter();
   for (let i = 0; i < plan.latencyCalls; i++) sample.push((await call(d, plan.origin))[0]);
+  const cpu = stop(sample.length);
   await d.close();
-  return summarize(sample);
+  return { ...summarize(sample), cpu };
 }
 
 async function throughputAt(clients: number): Promise<NonNullable<LoadResult['throughput']>[number]> {
@@ -134,11 +174,13 @@ async function throughputAt(clients: number): Promise<NonNullable<LoadResult['th
   const warm = performance.now() + Math.min(500, plan.durationMs / 2);
   await Promise.all(Array.from({ length: clients }, () => loop(warm, false)));
   const t0 = performance.now();
+  const stop = cpuMeter();
   await Promise.all(Array.from({ length: clients }, () => loop(t0 + plan.durationMs, true)));
+  const cpu = stop(sample.length);
   const elapsed = performance.now() - t0;
   await d.close();
   const s = summarize(sample);
-  return { clients, rps: (sample.length / elapsed) * 1000, p50: s.p50, p99: s.p99, errors };
+  return { clients, rps: (sample.length / elapsed) * 1000, p50: s.p50, p99: s.p99, errors, cpu };
 }
 
 async function getStream(

@@ -42,6 +42,7 @@ export function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv 
 
 export interface Upstream {
   ports: Record<string, number>;
+  pid: number;
   close(): void;
 }
 
@@ -59,7 +60,7 @@ export async function startUpstream(cfg: {
   );
   const line = await firstLine(c, 15_000);
   const { ports } = JSON.parse(line) as { ports: Record<string, number> };
-  return { ports, close: () => c.stdin?.end() };
+  return { ports, pid: c.pid!, close: () => c.stdin?.end() };
 }
 
 function firstLine(c: ChildProcess, timeoutMs: number): Promise<string> {

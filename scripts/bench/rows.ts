@@ -1,5 +1,5 @@
 /** The issue's table rows built from the raw results. */
-import type { LoadResult } from './loadgen.js';
+import type { CpuPerCall, LoadResult } from './loadgen.js';
 import type { Row } from './report.js';
 import type { benchDecide, benchScan } from './in-process.js';
 import type { benchWrap } from './wrap.js';
@@ -137,6 +137,7 @@ export function buildRows(i: Inputs): Row[] {
         : '',
     });
   }
+  rows.push(...cpuRows(i));
   const g32 = i.gov.throughput?.find((t) => t.clients === 32);
   const m32 = i.mitm?.throughput?.find((t) => t.clients === 32);
   rows.push({
@@ -361,5 +362,40 @@ export function buildRows(i: Inputs): Row[] {
       'added ≤ 200 ms',
     ),
   );
+  return rows;
+}
+
+/**
+ * The headline: gov's CPU time per call against the two endpoints' (load generator + upstream,
+ * measured in the same gov run). CPU time barely depends on how loaded the machine is.
+ */
+function cpuRows(i: Inputs): Row[] {
+  const phases: Array<[string, CpuPerCall | undefined, CpuPerCall | undefined]> = [
+    ['1 client', i.direct.latency?.cpu, i.gov.latency?.cpu],
+    [
+      '32 clients',
+      i.direct.throughput?.find((t) => t.clients === 32)?.cpu,
+      i.gov.throughput?.find((t) => t.clients === 32)?.cpu,
+    ],
+  ];
+  const rows: Row[] = [];
+  for (const [label, d, g] of phases) {
+    if (!g || g.proxyUs === null || g.upstreamUs === null) continue;
+    const endpoints = g.loadgenUs + g.upstreamUs;
+    const ratio = g.proxyUs / endpoints;
+    const direct = d && d.upstreamUs !== null ? d.loadgenUs + d.upstreamUs : null;
+    rows.push({
+      id: `cpu_per_call_${label.split(' ')[0]}`,
+      figure: `CPU per tools/call, ${label}: gov / (load generator + upstream)`,
+      unit: 'µs',
+      method: 'cli',
+      direct: direct === null ? null : round(direct, 1),
+      gov: round(g.proxyUs, 1),
+      ratio: round(ratio),
+      target: '≤ 1.5× endpoints',
+      pass: ratio <= 1.5,
+      note: `CPU time (utime+stime) over ${g.calls} calls; endpoints under gov: load generator ${g.loadgenUs.toFixed(0)} µs + upstream ${g.upstreamUs.toFixed(0)} µs; direct column: both endpoints without gov`,
+    });
+  }
   return rows;
 }

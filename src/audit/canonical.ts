@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
 /**
  * Canonical JSON in the spirit of RFC 8785 (JCS): object keys sorted by UTF-16 code units,
@@ -98,7 +98,8 @@ function write(value: unknown, depth: number): string {
 }
 
 export function sha256Hex(data: string | Uint8Array): string {
-  return createHash('sha256').update(data).digest('hex');
+  // One-shot: no Hash object per record (about 2 µs of a record's 20 µs).
+  return hash('sha256', data, 'hex');
 }
 
 /** `sha256:<hex>` of the canonical JSON of a call's arguments (the audit `args_digest`). */

@@ -59,11 +59,7 @@ export function buildRecord(
   input: AuditInput,
   pos: { run: string; seq: number; prev: string | null; ts: string },
 ): AuditRecord {
-  const body: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(input)) {
-    if (v === undefined || RESERVED.has(k) || k === '__proto__') continue;
-    body[k] = v;
-  }
+  const given = input as Record<string, unknown>;
   const ordered: Record<string, unknown> = {
     v: 1,
     id: `${pos.run}.${pos.seq}`,
@@ -71,14 +67,21 @@ export function buildRecord(
     run: pos.run,
     seq: pos.seq,
   };
-  for (const k of FIELD_ORDER) if (k in body && !(k in ordered)) ordered[k] = body[k];
-  for (const k of Object.keys(body)) if (!(k in ordered)) ordered[k] = body[k];
+  for (const k of FIELD_ORDER) {
+    if (RESERVED.has(k) || !Object.hasOwn(given, k)) continue;
+    const v = given[k];
+    if (v !== undefined) ordered[k] = v;
+  }
+  for (const k of Object.keys(given)) {
+    const v = given[k];
+    if (v === undefined || RESERVED.has(k) || k === '__proto__' || k in ordered) continue;
+    ordered[k] = v;
+  }
   ordered['prev'] = pos.prev;
-  const withoutHash = ordered as Omit<AuditRecord, 'hash'>;
   // Throws on values JSON cannot carry (NaN, BigInt, class instances), so what is hashed is
   // exactly what is written and what a reader parses back.
-  const hash = sha256Hex(canonicalJson(withoutHash));
-  return { ...withoutHash, hash };
+  ordered['hash'] = sha256Hex(canonicalJson(ordered));
+  return ordered as unknown as AuditRecord;
 }
 
 /** Characters JSON.stringify leaves raw that would mislead a terminal showing the file. */

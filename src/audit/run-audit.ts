@@ -1,7 +1,7 @@
 import type { AuditInput, AuditRecord, JsonObject } from '../types.js';
 import { livenessText } from './liveness.js';
 import { HeadWriter, readHead } from './run-chain.js';
-import { openAuditSink, type CheckpointPolicy, type FileAuditSink } from './sink.js';
+import { openAuditSink, type AuditSync, type CheckpointPolicy, type FileAuditSink } from './sink.js';
 import type { AuditSigner } from './signing-key.js';
 
 export interface RunAudit {
@@ -16,7 +16,7 @@ export interface OpenRunAuditOptions {
   /** The audit directory. */
   dir: string;
   run: string;
-  durable: boolean;
+  sync: AuditSync;
   signer: AuditSigner;
   /** The run_start record; its `detail.prev_run` is filled here. */
   start: AuditInput & { kind: 'run_start' };
@@ -33,7 +33,7 @@ export async function openRunAudit(o: OpenRunAuditOptions): Promise<RunAudit> {
   const sink = await openAuditSink({
     dir: o.dir,
     run: o.run,
-    durable: o.durable,
+    sync: o.sync,
     signer: o.signer,
     checkpoint: o.checkpoint,
     onRecord: (r) => {

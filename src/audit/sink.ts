@@ -3,6 +3,7 @@ import { GovError } from '../errors.js';
 import type { AuditInput, AuditRecord, AuditSink, JsonObject } from '../types.js';
 import { nodeAuditFs, type AuditFs } from './audit-fs.js';
 import { describeIoError } from './io-error.js';
+import { GroupSync } from './group-sync.js';
 import { buildRecord, serializeRecord } from './record.js';
 import { isValidRunId } from './run-id.js';
 
@@ -13,11 +14,8 @@ export interface OpenAuditSinkOptions {
   dir: string;
   /** The run id; the file is `<dir>/<run>.jsonl`. */
   run: string;
-  /**
-   * fsync every group before append() resolves (default true). When false, records are
-   * written before append() resolves and fsynced in the background within FLUSH_LATER_MS.
-   */
-  durable?: boolean;
+  /** When a record that asks for it (`sync`, the default) reaches the disk; see AuditSync. */
+  sync?: AuditSync;
   /** Replace some file system calls (tests: ENOSPC, EIO...). */
   fsImpl?: Partial<AuditFs>;
   /** Clock for `ts` (a fixed clock makes records replayable in tests). */
@@ -39,6 +37,18 @@ export interface CheckpointPolicy {
 }
 export const DEFAULT_CHECKPOINT: CheckpointPolicy = { records: 100, ms: 5000 };
 
+/**
+ * Every record is written (write(2)) before append() resolves, so it survives a crash of gov.
+ * What differs is when a record appended with `sync` (decision records) is fsynced:
+ * - 'always': before append() resolves (the call is forwarded only once it is on disk);
+ * - 'answer': right after the write, while the call is forwarded; flushed(seq) resolves once
+ *   it is on disk, and transports answer only then (group commit: one fsync covers every
+ *   record written while the previous one ran);
+ * - 'interval': within FLUSH_LATER_MS; flushed() does not wait.
+ * The run_end seal is fsynced before seal() resolves, except with 'interval'.
+ */
+export type AuditSync = 'always' | 'answer' | 'interval';
+
 interface Pending {
   input: AuditInput | { seal: JsonObject };
   /** This record must be on disk (fsync) before append() resolves. */
@@ -59,6 +69,7 @@ type State = 'open' | 'sealing' | 'sealed' | 'closed';
  */
 /** Records appended with `sync: false` reach the disk within this long. */
 const FLUSH_LATER_MS = 200;
+const FLUSHED = Promise.resolve();
 
 export class FileAuditSink implements AuditSink {
   readonly path: string;
@@ -77,6 +88,8 @@ export class FileAuditSink implements AuditSink {
   /** Seq of the last committed signed record (0: none yet). */
   private signedSeq = 0;
   private checkpointTimer: NodeJS.Timeout | undefined;
+  /** Which records are on disk; 'answer' mode's fsyncs beside the writes. */
+  private readonly disk: GroupSync;
 
   /** Use openAuditSink(). */
   constructor(
@@ -84,7 +97,7 @@ export class FileAuditSink implements AuditSink {
     opts: {
       path: string;
       run: string;
-      durable: boolean;
+      sync: AuditSync;
       fs: AuditFs;
       now: () => Date;
       signer: OpenAuditSinkOptions['signer'];
@@ -94,14 +107,19 @@ export class FileAuditSink implements AuditSink {
   ) {
     this.path = opts.path;
     this.run = opts.run;
-    this.durable = opts.durable;
+    this.syncMode = opts.sync;
     this.fs = opts.fs;
     this.now = opts.now;
     this.signer = opts.signer;
     this.checkpoint = opts.checkpoint;
     this.onRecord = opts.onRecord;
+    this.disk = new GroupSync(
+      () => this.fs.fsync(this.fd),
+      () => this.seq,
+      (err) => this.fail('flush (fsync) audit file', err),
+    );
   }
-  private readonly durable: boolean;
+  private readonly syncMode: AuditSync;
   private readonly fs: AuditFs;
   private readonly now: () => Date;
   private readonly signer: OpenAuditSinkOptions['signer'];
@@ -123,9 +141,9 @@ export class FileAuditSink implements AuditSink {
   }
 
   /**
-   * Append one record. With a durable sink the record is fsynced before the promise resolves,
-   * unless `sync: false` (outcome records): those are written at once and reach the disk with
-   * the next durable group or within FLUSH_LATER_MS, so they never delay a decision record.
+   * Append one record; it is written before the promise resolves, and fsynced as the sync mode
+   * says (AuditSync). `sync: false` (outcome records): reaches the disk with the next synced
+   * group or within FLUSH_LATER_MS, so it never delays a decision record.
    */
   append(rec: AuditInput, opts: { sync?: boolean } = {}): Promise<AuditRecord> {
     if (this.state !== 'open') {
@@ -142,6 +160,14 @@ export class FileAuditSink implements AuditSink {
       );
     }
     return this.enqueue(rec, opts.sync ?? true);
+  }
+
+  /**
+   * Resolves once record `seq` is on disk, as far as the sync mode promises it ('interval':
+   * at once); rejects if its fsync failed. Only 'answer' mode ever waits here.
+   */
+  flushed(seq: number): Promise<void> {
+    return this.syncMode === 'answer' ? this.disk.waitFor(seq) : FLUSHED;
   }
 
   /** Write the run_end seal (record count + final hash), then close the file. */
@@ -164,6 +190,7 @@ export class FileAuditSink implements AuditSink {
         throw err;
       }
       this.state = 'sealed';
+      await this.disk.idle();
       await this.fs.close(this.fd).catch(() => undefined);
     })();
     return this.sealing;
@@ -179,6 +206,9 @@ export class FileAuditSink implements AuditSink {
     this.state = 'closed';
     this.clearCheckpoint();
     await this.idle();
+    // Calls waiting to be answered get their records flushed (or the failure) before the fd goes.
+    this.disk.soon();
+    await this.disk.idle();
     await this.fs.close(this.fd).catch(() => undefined);
   }
 
@@ -192,6 +222,11 @@ export class FileAuditSink implements AuditSink {
         void this.fs.fsync(this.fd).catch(() => undefined);
     }, FLUSH_LATER_MS);
     this.laterFlush.unref();
+  }
+
+  private synced(seq: number): void {
+    this.disk.synced(seq);
+    this.clearLaterFlush();
   }
 
   private clearLaterFlush(): void {
@@ -239,7 +274,11 @@ export class FileAuditSink implements AuditSink {
 
   private async flushLoop(): Promise<void> {
     try {
-      while (this.queue.length > 0) await this.commit(this.queue.splice(0));
+      while (this.queue.length > 0) {
+        // ext4 blocks a write(2) into a page that an fsync is writing back: wait instead of stalling.
+        if (this.syncMode === 'answer') await this.disk.idle();
+        await this.commit(this.queue.splice(0));
+      }
     } finally {
       this.flushing = false;
       for (const w of this.idleWaiters.splice(0)) w();
@@ -260,6 +299,17 @@ export class FileAuditSink implements AuditSink {
         this.needsRepair = false;
       } catch (err) {
         const e = this.fail('repair (truncate after an earlier failed write) audit file', err);
+        for (const item of group) item.reject(e);
+        return;
+      }
+    }
+    if (this.disk.failure) {
+      // The records of answered-for calls may not be on disk: commit nothing more until they are.
+      try {
+        await this.fs.fsync(this.fd);
+        this.synced(this.seq);
+      } catch (err) {
+        const e = this.fail('flush (fsync) audit file', err);
         for (const item of group) item.reject(e);
         return;
       }
@@ -303,10 +353,10 @@ export class FileAuditSink implements AuditSink {
         if (!(n > 0)) throw Object.assign(new Error('short write'), { code: 'EIO' });
         off += n;
       }
-      if (this.durable && built.some((b) => b.item.sync)) {
+      if (this.fsyncsInGroup(built)) {
         step = 'flush (fsync) audit file';
         await this.fs.fsync(this.fd);
-        this.clearLaterFlush();
+        this.synced(seq);
       } else this.scheduleLaterFlush();
     } catch (err) {
       // Cut the group off again so the file ends at the last committed record.
@@ -329,7 +379,15 @@ export class FileAuditSink implements AuditSink {
       this.onRecord?.(b.record);
       b.item.resolve(b.record);
     }
+    if (this.syncMode === 'answer' && built.some((b) => b.item.sync)) this.disk.soon();
     this.armCheckpoint();
+  }
+
+  /** Whether this group is fsynced before its appends resolve. */
+  private fsyncsInGroup(built: { item: Pending }[]): boolean {
+    if (this.syncMode === 'always') return built.some((b) => b.item.sync);
+    if (this.syncMode === 'answer') return built.some((b) => 'seal' in b.item.input);
+    return false;
   }
 }
 
@@ -340,7 +398,7 @@ export async function openAuditSink(opts: OpenAuditSinkOptions): Promise<FileAud
     });
   }
   const impl: AuditFs = { ...nodeAuditFs, ...opts.fsImpl };
-  const durable = opts.durable ?? true;
+  const sync = opts.sync ?? 'always';
   try {
     await impl.mkdir(opts.dir, 0o700);
   } catch (err) {
@@ -360,11 +418,11 @@ export async function openAuditSink(opts: OpenAuditSinkOptions): Promise<FileAud
       cause: err,
     });
   }
-  if (durable) await syncDir(impl, opts.dir);
+  if (sync !== 'interval') await syncDir(impl, opts.dir);
   return new FileAuditSink(fd, {
     path,
     run: opts.run,
-    durable,
+    sync,
     fs: impl,
     now: opts.now ?? (() => new Date()),
     signer: opts.signer,

@@ -44,7 +44,10 @@ export function parseStrictJson(bytes: Uint8Array, opts: StrictJsonOptions = {})
 
 /** Same rules for text that is already decoded. */
 export function parseStrictJsonText(text: string, opts: StrictJsonOptions = {}): StrictJsonResult {
-  const scan = validate(text, opts.maxDepth ?? DEFAULT_MAX_DEPTH);
+  const maxDepth = opts.maxDepth ?? DEFAULT_MAX_DEPTH;
+  const fast = parsedPlainly(text, maxDepth);
+  if (fast !== undefined) return { ok: true, value: fast };
+  const scan = validate(text, maxDepth);
   if (typeof scan === 'string') return { ok: false, reason: scan };
   try {
     const value = JSON.parse(text) as JsonValue;
@@ -55,6 +58,69 @@ export function parseStrictJsonText(text: string, opts: StrictJsonOptions = {}):
     // Unreachable when the validator is right; kept so a validator bug fails closed.
     return { ok: false, reason: `invalid JSON: ${err instanceof Error ? err.message : String(err)}` };
   }
+}
+
+/**
+ * The fast path, for the usual body: no backslash (so no escapes, no lone surrogates, and
+ * every quote opens or closes a string). Native JSON.parse checks the grammar; one walk of
+ * the value checks depth and numbers, and the number of keys in the text must equal the
+ * number of keys parsed (a repeated key collapses into one). Anything unusual — a parse
+ * error, a number that may not be exact, a repeated key — returns undefined, and the
+ * validating scan then gives the precise answer.
+ */
+function parsedPlainly(text: string, maxDepth: number): JsonValue | undefined {
+  if (text.includes('\\')) return undefined;
+  let value: JsonValue;
+  try {
+    value = JSON.parse(text) as JsonValue;
+  } catch {
+    return undefined;
+  }
+  const walk = { keys: 0, zero: false };
+  if (!plainValue(value, 1, maxDepth, walk)) return undefined;
+  // A literal like 1e-400 parses to 0: only a zero in a text with a negative exponent is doubtful.
+  if (walk.zero && /\d[eE]-/.test(text)) return undefined;
+  return keysInText(text) === walk.keys ? value : undefined;
+}
+
+function plainValue(
+  v: JsonValue,
+  depth: number,
+  maxDepth: number,
+  walk: { keys: number; zero: boolean },
+): boolean {
+  if (typeof v === 'number') {
+    if (v === 0) {
+      if (Object.is(v, -0)) return false;
+      walk.zero = true;
+    }
+    return Number.isSafeInteger(v) || (Number.isFinite(v) && !Number.isInteger(v));
+  }
+  if (v === null || typeof v !== 'object') return true;
+  if (depth > maxDepth) return false;
+  if (Array.isArray(v)) {
+    for (const x of v) if (!plainValue(x, depth + 1, maxDepth, walk)) return false;
+    return true;
+  }
+  for (const k in v) {
+    walk.keys += 1;
+    if (!plainValue(v[k]!, depth + 1, maxDepth, walk)) return false;
+  }
+  return true;
+}
+
+/** Members in a JSON text without backslashes: closing quotes followed (after whitespace) by a colon. */
+function keysInText(text: string): number {
+  let keys = 0;
+  let open = text.indexOf('"');
+  while (open !== -1) {
+    const close = text.indexOf('"', open + 1);
+    let j = close + 1;
+    while (isWs(text.charCodeAt(j))) j++;
+    if (text.charCodeAt(j) === C.Colon) keys++;
+    open = text.indexOf('"', j);
+  }
+  return keys;
 }
 
 const enum C {

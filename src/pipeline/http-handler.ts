@@ -462,6 +462,13 @@ export function createHttpHandler(
         processor.finish(clientWentAway(ex.res) ? 'cancelled' : 'upstream-error');
         return;
       }
+      // No answer before the calls' decision records are on disk (the fsync overlapped the round trip).
+      const unflushed = await pipeline.flushedBeforeAnswer(calls.values());
+      if (unflushed !== null) {
+        up.body.destroy();
+        processor.finish('audit-unavailable');
+        return sendJson(ex.res, 500, jsonRpcError(null, -32603, unflushed));
+      }
       const ct = up.headers['content-type'];
       if (isEventStream(ct)) {
         await relayUpstreamSse(ex, up, {

@@ -14,6 +14,7 @@ import type { Logger } from '../log.js';
 import { DEFAULT_MAX_LINE_BYTES, LineFramer, recoverOverlongId, type OverlongLine } from './line-framer.js';
 import { OrderedRelease, type Ticket } from './ordered-release.js';
 import { DEFAULT_GRACE_MS, spawnServer, type ServerExit, type ServerProcess } from './server-process.js';
+import { FlushGate } from './flush-gate.js';
 
 export interface StdioWrapOptions {
   pipeline: Pipeline;
@@ -113,6 +114,7 @@ export async function runStdioWrap(o: StdioWrapOptions): Promise<StdioWrapResult
     updateFlow();
   };
   const answer = (msg: GovResponse | readonly GovResponse[]): void => writeClient(serializeMessage(msg));
+  const flushGate = new FlushGate();
   const writeServer = (line: Buffer | string): boolean => {
     if (!server.running || server.stdin.destroyed || server.stdin.writableEnded) return false;
     server.stdin.write(line);
@@ -264,6 +266,7 @@ export async function runStdioWrap(o: StdioWrapOptions): Promise<StdioWrapResult
           g.call.forwardedMs = performance.now();
           pending.set(m.id, g.call);
           limitCall(m.id, g.call);
+          flushGate.forwarded(g.call.flushed);
         }
         continue;
       }
@@ -329,7 +332,7 @@ export async function runStdioWrap(o: StdioWrapOptions): Promise<StdioWrapResult
       return;
     }
     if (isLateAnswer(text)) return;
-    writeClient(processor.processText(text) ?? text);
+    flushGate.pass(processor.processText(text) ?? text, writeClient);
   };
 
   const onServerOverlong = (info: OverlongLine): void => {
@@ -412,6 +415,7 @@ export async function runStdioWrap(o: StdioWrapOptions): Promise<StdioWrapResult
       serverExit = await server.exited;
       // Relay whatever the server wrote before it died, then answer what it never will.
       await settleWithin(serverOutDone, 1000);
+      await settleWithin(flushGate.drained(), 5000);
       stopReading();
       for (const id of pending.keys()) answer(jsonRpcError(id, INTERNAL_ERROR, serverExited(exitText())));
       processor.finish('server-exited');
@@ -428,6 +432,7 @@ export async function runStdioWrap(o: StdioWrapOptions): Promise<StdioWrapResult
     await settleWithin(order.idle(), 5000);
     serverExit = await server.stop(graceMs);
     await settleWithin(serverOutDone, 1000);
+    await settleWithin(flushGate.drained(), 5000);
     stopReading();
     processor.finish(reason.kind === 'signal' ? 'interrupted' : 'client-closed');
     const code = reason.kind === 'signal' ? 128 + (constants.signals[reason.signal] ?? 0) : 0;

@@ -95,7 +95,7 @@ describe('gov audit verify', () => {
 import { openAuditSigner } from ${url('signing-key.js')};
 const no = () => Promise.reject(new Error('no keyring'));
 const signer = await openAuditSigner({ home: process.argv[2], env: {}, keyring: { description: 'none', get: no, set: no, delete: no } });
-const ra = await openRunAudit({ dir: process.argv[3], run: 'killed', durable: true, signer,
+const ra = await openRunAudit({ dir: process.argv[3], run: 'killed', sync: 'always', signer,
   start: { kind: 'run_start' }, checkpoint: { ms: 50 } });
 for (let i = 0; i < 20; i++) await ra.sink.append({ kind: 'call', tool: 't' + i });
 process.stdout.write('written\\n');

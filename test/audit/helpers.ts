@@ -59,7 +59,7 @@ export async function writeRun(
   const ra = await openRunAudit({
     dir,
     run,
-    durable: false,
+    sync: 'interval',
     signer,
     start: { kind: 'run_start', transport: 'http', detail: { pid: 1 } },
     checkpoint: { records: opts.checkpointRecords ?? 100 },

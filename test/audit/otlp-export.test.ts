@@ -25,7 +25,7 @@ async function writeExportedRun(exporter: AuditOtlpExporter, calls: number): Pro
   const ra = await openRunAudit({
     dir: t.audit,
     run: 'run-x',
-    durable: false,
+    sync: 'interval',
     signer: await testSigner(t.audit),
     start: { kind: 'run_start', transport: 'http' },
     onRecord: (r) => {

@@ -26,8 +26,8 @@ describe('tailRecords', () => {
   });
 
   it('returns the last N records across runs by time, raw lines as stored', async () => {
-    const a = await openAuditSink({ dir: t.audit, run: 'ra', durable: false });
-    const b = await openAuditSink({ dir: t.audit, run: 'rb', durable: false });
+    const a = await openAuditSink({ dir: t.audit, run: 'ra', sync: 'interval' });
+    const b = await openAuditSink({ dir: t.audit, run: 'rb', sync: 'interval' });
     for (let i = 0; i < 30; i++) {
       await (i % 2 ? a : b).append(call(i));
       await new Promise((r) => setTimeout(r, 2)); // distinct timestamps
@@ -39,7 +39,7 @@ describe('tailRecords', () => {
   });
 
   it('reads backwards across chunk boundaries and applies the filter before counting', async () => {
-    const s = await openAuditSink({ dir: t.audit, run: 'big', durable: false });
+    const s = await openAuditSink({ dir: t.audit, run: 'big', sync: 'interval' });
     const pad = 'x'.repeat(3000);
     for (let i = 0; i < 120; i++) await s.append(call(i, { reason: pad }));
     const { records } = await tailRecords({
@@ -77,7 +77,7 @@ describe('followRecords', () => {
       pollMs: 50,
     });
 
-    const r2 = await openAuditSink({ dir: t.audit, run: 'r2', durable: false });
+    const r2 = await openAuditSink({ dir: t.audit, run: 'r2', sync: 'interval' });
     await r2.append({ kind: 'run_start' });
     await r2.append(call(7));
     await waitFor(() => got.length === 2);
@@ -115,7 +115,7 @@ describe('followRecords', () => {
       onRecord: (r) => got.push(r),
       pollMs: 50,
     });
-    const s = await openAuditSink({ dir: t.audit, run: 'late', durable: false });
+    const s = await openAuditSink({ dir: t.audit, run: 'late', sync: 'interval' });
     await s.append(call(12));
     await s.append(call(3));
     await waitFor(() => got.length === 1);

@@ -79,7 +79,7 @@ describe('FileAuditSink chain', () => {
   });
 
   it('drops undefined fields and refuses a reserved field override', async () => {
-    const sink = await openAuditSink({ dir: t.audit, run: 'r3', durable: false });
+    const sink = await openAuditSink({ dir: t.audit, run: 'r3', sync: 'interval' });
     const rec = await sink.append({ ...call(1), tool: undefined, ...({ seq: 99, hash: 'x' } as object) });
     expect(rec.seq).toBe(1);
     expect('tool' in rec).toBe(false);
@@ -87,7 +87,7 @@ describe('FileAuditSink chain', () => {
   });
 
   it('escapes bidi and C1 characters on disk but keeps the value', async () => {
-    const sink = await openAuditSink({ dir: t.audit, run: 'r4', durable: false });
+    const sink = await openAuditSink({ dir: t.audit, run: 'r4', sync: 'interval' });
     const rec = await sink.append(call(1, { tool: 'evil\u202etxt.exe\u0085' }));
     const line = readLines(sink.path)[0]!;
     expect(line).not.toMatch(/[\u202e\u0085]/);
@@ -242,7 +242,7 @@ describe('write failures', () => {
     const sink = await openAuditSink({
       dir: t.audit,
       run: 'rep',
-      durable: false,
+      sync: 'interval',
       fsImpl: {
         write: async (fd, data) => {
           if (!failWrite) return nodeAuditFs.write(fd, data);
@@ -265,7 +265,7 @@ describe('write failures', () => {
   });
 
   it('a record JSON cannot carry fails alone', async () => {
-    const sink = await openAuditSink({ dir: t.audit, run: 'nan', durable: false });
+    const sink = await openAuditSink({ dir: t.audit, run: 'nan', sync: 'interval' });
     const [bad, good] = await Promise.allSettled([
       sink.append(call(1, { args: { x: NaN } })),
       sink.append(call(2)),

@@ -189,7 +189,7 @@ async function startLiveRun(id: string): Promise<{ audit: RunAudit; close: () =>
   const audit = await openRunAudit({
     dir: t.audit,
     run: id,
-    durable: false,
+    sync: 'interval',
     signer: await testSigner(t.audit),
     start: { kind: 'run_start', transport: 'http' },
   });

@@ -58,20 +58,33 @@ afterEach(async () => {
   for (const s of sinks.splice(0)) await s.close().catch(() => undefined);
 });
 
-async function build(over: { policy?: string; approvalTimeoutMs?: number; failWrites?: boolean } = {}) {
+async function build(
+  over: { policy?: string; approvalTimeoutMs?: number; failWrites?: boolean; failFsync?: () => boolean } = {},
+) {
   const dir = join(tempHome(), 'audit');
+  const failFsync = over.failFsync;
   const audit = await openAuditSink({
     dir,
     run: 'r-test',
-    ...(over.failWrites
+    ...(failFsync ? { sync: 'answer' as const } : {}),
+    ...(failFsync
       ? {
           fsImpl: {
-            write: async () => {
-              throw Object.assign(new Error('no space left on device'), { code: 'ENOSPC' });
+            fsync: async (fd: number) => {
+              if (failFsync()) throw Object.assign(new Error('I/O error'), { code: 'EIO' });
+              return nodeAuditFs.fsync(fd);
             },
           },
         }
-      : { fsImpl: nodeAuditFs }),
+      : over.failWrites
+        ? {
+            fsImpl: {
+              write: async () => {
+                throw Object.assign(new Error('no space left on device'), { code: 'ENOSPC' });
+              },
+            },
+          }
+        : { fsImpl: nodeAuditFs }),
   });
   sinks.push(audit);
   const policy = loadPolicyFromText(over.policy ?? POLICY, 'test.yaml');
@@ -147,6 +160,23 @@ describe('the pipeline', () => {
     if (g.action !== 'respond') return;
     expect(g.call.decision.rule).toBe('audit-unavailable');
     expect(JSON.stringify(g.response)).toMatch(/audit record could not be written: .*disk full|ENOSPC/);
+  });
+
+  it('--audit-sync answer: a forwarded call is answered only once its record is on disk; a failed fsync fails closed', async () => {
+    let fail = false;
+    const { pipeline, read } = await build({ failFsync: () => fail });
+    const ok = await pipeline.govern(env('get_item'));
+    expect(ok.action).toBe('forward');
+    expect(read().at(-1)).toMatchObject({ id: ok.call.auditId, status: 'forwarded' });
+    expect(await pipeline.flushedBeforeAnswer([ok.call])).toBeNull();
+    fail = true;
+    const g = await pipeline.govern(env('get_item'));
+    expect(g.action).toBe('forward'); // written before forwarding; the fsync runs meanwhile
+    expect(await pipeline.flushedBeforeAnswer([g.call])).toMatch(/could not be flushed to disk: .*EIO/);
+    // Nothing more is forwarded until an fsync gets through again.
+    const next = await pipeline.govern(env('get_item'));
+    expect(next.action).toBe('respond');
+    expect(next.call.decision.rule).toBe('audit-unavailable');
   });
 
   it('a value no stage can handle (an argument JSON.parse read as Infinity) denies that call, audited, and gov goes on', async () => {

@@ -1,0 +1,70 @@
+import type { GovError } from '../errors.js';
+
+/**
+ * `--audit-sync answer`: fsyncs that run beside the writes. One fsync at a time covers every
+ * record written before it started, so records written while one runs share the next (group
+ * commit). Tracks which seq is on disk and who waits for it. After a failed fsync every waiter
+ * is rejected and `failure` stays set until the sink gets an fsync through again.
+ */
+export class GroupSync {
+  /** Seq of the last record known to be on disk. */
+  syncedSeq = 0;
+  failure: GovError | undefined;
+  private running: Promise<void> | undefined;
+  private waiters: { seq: number; resolve: () => void; reject: (e: unknown) => void }[] = [];
+
+  constructor(
+    private readonly fsync: () => Promise<void>,
+    /** The seq of the last record written. */
+    private readonly writtenSeq: () => number,
+    private readonly fail: (err: unknown) => GovError,
+  ) {}
+
+  /** Resolves once record `seq` (already written) is on disk. */
+  waitFor(seq: number): Promise<void> {
+    if (seq <= this.syncedSeq) return FLUSHED;
+    if (this.failure) return Promise.reject(this.failure);
+    return new Promise((resolve, reject) => {
+      this.waiters.push({ seq, resolve, reject });
+      this.soon();
+    });
+  }
+
+  /** Start an fsync of what is written unless one runs; `idle()` waits for it. */
+  soon(): void {
+    if (this.running || this.syncedSeq >= this.writtenSeq()) return;
+    this.running = this.loop().finally(() => (this.running = undefined));
+  }
+
+  idle(): Promise<void> {
+    return this.running ?? FLUSHED;
+  }
+
+  /** Records up to `seq` are on disk (also after the sink's own fsyncs). */
+  synced(seq: number): void {
+    this.failure = undefined;
+    this.syncedSeq = Math.max(this.syncedSeq, seq);
+    if (this.waiters.length === 0) return;
+    const waiting: typeof this.waiters = [];
+    for (const w of this.waiters)
+      if (w.seq <= this.syncedSeq) w.resolve();
+      else waiting.push(w);
+    this.waiters = waiting;
+  }
+
+  private async loop(): Promise<void> {
+    while (this.syncedSeq < this.writtenSeq() && !this.failure) {
+      const target = this.writtenSeq();
+      try {
+        await this.fsync();
+      } catch (err) {
+        this.failure = this.fail(err);
+        for (const w of this.waiters.splice(0)) w.reject(this.failure);
+        return;
+      }
+      this.synced(target);
+    }
+  }
+}
+
+const FLUSHED = Promise.resolve();
