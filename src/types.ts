@@ -60,8 +60,9 @@ export interface Constraints {
 /** Result of policy.decide(): pure data, explainable. */
 export interface PolicyDecision {
   decision: DecisionKind;
-  /** Rule id, or 'default' (no rule matched a call that reads data or acts), 'discovery' (discovery
-   * method with no matching rule), 'unknown-server', 'when-error', 'constraint'. */
+  /** A policy rule's id, or one of gov's own (RESERVED_RULE_IDS in policy/schema.ts): 'default' (no
+   * rule matched a call that reads data or acts), 'discovery' (discovery method with no matching
+   * rule), 'unknown-server', … */
   rule: string;
   /** Human text: the rule's `reason`, else its explanation in words. */
   reason: string;
