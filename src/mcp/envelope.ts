@@ -1,7 +1,6 @@
 /**
  * JSON-RPC message → Envelope, the normalised shape policy, approvals and audit see.
- * Also the canonical JSON used wherever two equal values must serialise identically
- * (argument matching, digests, hash chains).
+ * (Canonical JSON text for digests and hash chains is audit/canonical.ts.)
  */
 import type { Envelope, JsonObject, JsonRpcMessage, JsonValue, ServerIdentity, Transport } from '../types.js';
 import { NAME_METHODS, URI_METHODS } from './classify.js';
@@ -31,14 +30,6 @@ export function canonicalize(value: JsonValue): JsonValue {
     return Object.fromEntries(keys.map((k) => [k, canonicalize(value[k]!)]));
   }
   return value;
-}
-
-/** JSON text with sorted keys and no whitespace: equal values give equal strings. */
-export function canonicalJson(value: JsonValue): string {
-  if (value === null || typeof value !== 'object') return JSON.stringify(value);
-  if (Array.isArray(value)) return `[${value.map((v) => canonicalJson(v)).join(',')}]`;
-  const keys = Object.keys(value).sort();
-  return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson(value[k]!)}`).join(',')}}`;
 }
 
 /** Build the envelope for a client→server request or notification. */
