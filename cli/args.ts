@@ -1,5 +1,6 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { usageError } from '../src/errors.js';
+import { parseDurationMs } from '../src/policy/duration.js';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 
@@ -61,14 +62,12 @@ export function wantsHelp(argv: string[]): boolean {
   return head.includes('--help') || head.includes('-h');
 }
 
-/** Parse a duration like 500ms, 30s, 10m, 1h (a bare number is seconds). */
+/** A positive duration flag value: 500ms, 30s, 10m, 1h (a bare number is seconds). */
 export function parseDuration(text: string, what = 'duration'): number {
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text.trim());
-  if (!m) throw usageError(`invalid ${what} '${text}'`, 'use a number with ms, s, m or h, e.g. 30s');
-  const n = Number(m[1]);
-  const unit = m[2] ?? 's';
-  const factor = unit === 'ms' ? 1 : unit === 's' ? 1000 : unit === 'm' ? 60_000 : 3_600_000;
-  return Math.round(n * factor);
+  const ms = parseDurationMs(text);
+  if (ms === null)
+    throw usageError(`invalid ${what} '${text}'`, 'use a positive number with ms, s, m or h, e.g. 30s');
+  return ms;
 }
 
 /** `--audit-sync always|interval` (see SessionOptions.auditSync). */

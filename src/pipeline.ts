@@ -12,7 +12,7 @@ import type { PolicyInput } from './policy/compiled.js';
 import { toPolicyInput } from './policy/input.js';
 import { shadowed } from './pipeline/shadow.js';
 import { RunTaint, taintIn } from './pipeline/taint.js';
-import { formatDurationMs } from './pipeline/duration-text.js';
+import { formatDuration } from './policy/duration.js';
 import { traceOf } from './audit/trace-context.js';
 import { withPins, type CallPins } from './safety/tool-pins.js';
 
@@ -352,7 +352,7 @@ export class Pipeline {
       (verdict.approved
         ? 'approved'
         : verdict.approver === 'timeout'
-          ? `Approval timed out after ${formatDurationMs(timeoutMs)}`
+          ? `Approval timed out after ${formatDuration(timeoutMs)}`
           : 'denied');
     rec.approver = verdict.approver;
     rec.status = verdict.approved
@@ -385,9 +385,9 @@ export class Pipeline {
       return this.deny(
         env,
         call,
-        approvalTimeout(env.id, formatDurationMs(timeoutMs), info, denyAs),
+        approvalTimeout(env.id, formatDuration(timeoutMs), info, denyAs),
         'timeout',
-        `approval timed out after ${formatDurationMs(timeoutMs)}`,
+        `approval timed out after ${formatDuration(timeoutMs)}`,
       );
     }
     // The event says who ended the hold: the client withdrawing, or a human (and why).

@@ -104,15 +104,10 @@ export default async function run(argv: string[]): Promise<number> {
     if (!Number.isInteger(maxConnections) || maxConnections < 1)
       throw usageError(`invalid --max-connections '${values['max-connections']}'`, 'use a positive integer');
   }
-  let idleTimeoutMs: number | undefined;
-  if (values['idle-timeout'] !== undefined) {
-    idleTimeoutMs = parseDuration(values['idle-timeout'], '--idle-timeout');
-    if (idleTimeoutMs < 1)
-      throw usageError(
-        `invalid --idle-timeout '${values['idle-timeout']}'`,
-        'use a positive duration, e.g. 5m',
-      );
-  }
+  const idleTimeoutMs =
+    values['idle-timeout'] !== undefined
+      ? parseDuration(values['idle-timeout'], '--idle-timeout')
+      : undefined;
   const approvalTimeoutMs =
     values['approval-timeout'] !== undefined
       ? parseDuration(values['approval-timeout'], '--approval-timeout')
