@@ -5,6 +5,11 @@
 
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [k: string]: JsonValue };
 export type JsonObject = { [k: string]: JsonValue };
+
+/** A JSON object: not null, not an array. */
+export function isPlainObject(v: unknown): v is JsonObject {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
 export type JsonRpcId = string | number | null;
 
 /** A parsed JSON-RPC 2.0 message, exactly as received (after strict parsing). */

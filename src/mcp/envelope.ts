@@ -2,7 +2,14 @@
  * JSON-RPC message → Envelope, the normalised shape policy, approvals and audit see.
  * (Canonical JSON text for digests and hash chains is audit/canonical.ts.)
  */
-import type { Envelope, JsonObject, JsonRpcMessage, JsonValue, ServerIdentity, Transport } from '../types.js';
+import {
+  type Envelope,
+  type JsonRpcMessage,
+  type JsonValue,
+  type ServerIdentity,
+  type Transport,
+  isPlainObject,
+} from '../types.js';
 import { NAME_METHODS, URI_METHODS } from './classify.js';
 
 export interface EnvelopeContext {
@@ -13,10 +20,6 @@ export interface EnvelopeContext {
 }
 
 type ClientMessage = Extract<JsonRpcMessage, { kind: 'request' | 'notification' }>;
-
-function isPlainObject(v: unknown): v is JsonObject {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 /**
  * A deep copy with object keys sorted (by UTF-16 code units, like Array.prototype.sort).

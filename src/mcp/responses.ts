@@ -3,11 +3,7 @@
  * `tools/list`, reading `serverInfo` from `initialize`, and rebuilding a response around
  * a rewritten result. Pure: inputs are never mutated.
  */
-import type { JsonObject, JsonRpcMessage, JsonValue } from '../types.js';
-
-function isPlainObject(v: unknown): v is JsonObject {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
+import { type JsonObject, type JsonRpcMessage, type JsonValue, isPlainObject } from '../types.js';
 
 /**
  * Drop every tool whose name `isHidden` says is always denied. Anything that is not a

@@ -1,14 +1,10 @@
 import { filterToolsList, serverInfoOf } from '../mcp/responses.js';
-import type { JsonObject, JsonValue } from '../types.js';
+import { type JsonObject, type JsonValue, isPlainObject } from '../types.js';
 import type { CallContext, Pipeline } from '../pipeline.js';
 import type { LegacySession } from './legacy-sessions.js';
 
-function isObject(v: unknown): v is JsonObject {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
 function isJsonRpc(v: unknown): v is JsonObject {
-  return isObject(v) && v['jsonrpc'] === '2.0';
+  return isPlainObject(v) && v['jsonrpc'] === '2.0';
 }
 
 /**
@@ -78,7 +74,7 @@ export class ServerMessageProcessor {
     }
     const r = this.pipeline.processServerMessage(m, call, filterToolsList);
     if (call) {
-      const err = isObject(m['error']) ? String(m['error']['message'] ?? 'error') : undefined;
+      const err = isPlainObject(m['error']) ? String(m['error']['message'] ?? 'error') : undefined;
       const serverInfo = call.env.method === 'initialize' ? serverInfoOf(m['result']) : null;
       void this.pipeline.recordOutcome(call, {
         status: err === undefined ? 'ok' : 'error',

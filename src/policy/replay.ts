@@ -3,7 +3,8 @@
  * say what would change. Pure and deterministic: decide() reads no clock, and constraints
  * run on a fresh tracker per run fed with the decision clock each record carries.
  */
-import type { AuditRecord, DecisionKind, JsonObject, JsonValue } from '../types.js';
+import type { AuditRecord, DecisionKind, JsonValue } from '../types.js';
+import { isPlainObject } from '../types.js';
 import type { CompiledPolicy, PolicyInput } from './compiled.js';
 import { ConstraintTracker } from './constraints.js';
 
@@ -56,7 +57,7 @@ function inputOf(policy: CompiledPolicy, r: AuditRecord): PolicyInput {
     server: http ? { name: policy.resolveServer(server.url), url: server.url } : server,
     transport: http ? 'http' : 'stdio',
     method: r.method ?? 'tools/call',
-    args: args !== null && typeof args === 'object' && !Array.isArray(args) ? (args as JsonObject) : {},
+    args: isPlainObject(args) ? args : {},
     run: r.run,
   };
   if (r.tool !== undefined) input.tool = r.tool;
