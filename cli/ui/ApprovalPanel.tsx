@@ -16,7 +16,7 @@ import {
   type HeldCallSource,
 } from './panel-hooks.js';
 import { RecentCalls } from './RecentCalls.js';
-import { sanitizeInline } from './sanitize.js';
+import { sanitizeInline } from '../../src/terminal-text.js';
 
 export interface ApprovalPanelProps {
   /** The run's ApprovalBroker (or anything with the same list/subscribe/settle). */

@@ -5,7 +5,7 @@ import { CHOOSE, promptKey, type PromptState } from './approval-keys.js';
 import { scrollKey, useArgsViewport } from './args-viewport.js';
 import { HeldCallView } from './HeldCallView.js';
 import { useChangedAt, useLatestInput, useNow, useTerminalSize } from './panel-hooks.js';
-import { sanitizeInline } from './sanitize.js';
+import { sanitizeInline } from '../../src/terminal-text.js';
 
 export interface ApprovalsAppProps {
   /** Start streaming events from every live run (client.subscribeAll). */

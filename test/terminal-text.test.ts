@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { formatArgs } from '../../cli/ui/format-args.js';
-import { sanitizeBlock, sanitizeInline, stripUnsafe, truncate } from '../../cli/ui/sanitize.js';
+import { formatArgs } from '../cli/ui/format-args.js';
+import { sanitizeBlock, sanitizeInline, stripUnsafe, truncate } from '../src/terminal-text.js';
 
 const UNSAFE = /[\x00-\x09\x0b-\x1f\x7f-\x9f\u061c\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]/;
 
