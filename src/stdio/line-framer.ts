@@ -46,6 +46,11 @@ export class LineFramer {
     this.onOverlong = o.onOverlong;
   }
 
+  /** The line in progress is already over the limit (it will be reported, not delivered). */
+  get overLimit(): boolean {
+    return this.discarding;
+  }
+
   /** Bytes held for the line in progress (never more than maxLineBytes + 1). */
   get buffered(): number {
     return this.size;
