@@ -1,3 +1,4 @@
+import type { ReadStream } from 'node:tty';
 import { fileURLToPath } from 'node:url';
 import { dirname, join, resolve, sep } from 'node:path';
 import { writeFileSync } from 'node:fs';
@@ -28,8 +29,8 @@ import { requireIsolation } from '../../src/isolation/availability.js';
 import { planSandbox, type SandboxPlan } from '../../src/isolation/sandbox.js';
 import { openSession } from '../../src/session.js';
 import { callLine, heldLine } from '../call-lines.js';
-import { promptHidden } from '../prompt.js';
 import { preferLiveTerminal } from '../ui/interactive.js';
+import { promptHidden } from '../../vault/tty-prompt.js';
 
 const HELP = `usage: gov run [options] -- <command> [args...]
 
@@ -145,7 +146,9 @@ export default async function run(argv: string[]): Promise<number> {
     isolated: isolate,
     auditOtlp: parseAuditOtlp(values['audit-otlp']),
     log,
-    prompt: process.stdin.isTTY ? () => promptHidden('gov: vault passphrase: ') : undefined,
+    prompt: process.stdin.isTTY
+      ? () => promptHidden('gov: vault passphrase: ', process.stdin as ReadStream)
+      : undefined,
   });
   const cleanups: Array<() => Promise<void> | void> = [];
   const teardown = async (detail: Record<string, string | number | boolean>) => {
