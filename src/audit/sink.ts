@@ -6,8 +6,6 @@ import { describeIoError } from './io-error.js';
 import { buildRecord, serializeRecord } from './record.js';
 import { isValidRunId } from './run-id.js';
 
-export { nodeAuditFs, type AuditFs } from './audit-fs.js';
-
 export interface OpenAuditSinkOptions {
   /** The audit directory, normally homePaths().audit. */
   dir: string;

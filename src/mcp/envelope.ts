@@ -76,10 +76,3 @@ export function bareEnvelope(msg: ClientMessage, ctx: EnvelopeContext): Envelope
     message: msg,
   };
 }
-
-/** Envelopes for every client→server message of a parse result (responses are skipped). */
-export function toEnvelopes(messages: readonly JsonRpcMessage[], ctx: EnvelopeContext): Envelope[] {
-  const out: Envelope[] = [];
-  for (const m of messages) if (m.kind !== 'response') out.push(toEnvelope(m, ctx));
-  return out;
-}

@@ -32,8 +32,6 @@ const SENTINEL_PREFIX = '=?base64?';
 const SENTINEL_SUFFIX = '?=';
 
 /** JSON-RPC code the spec assigns to header validation failures (HTTP 400). */
-export const HEADER_MISMATCH_CODE = -32001;
-
 /**
  * Returns null when the headers are absent or agree with the body, else why the request
  * must be refused (answer HTTP 400 with a -32001 JSON-RPC error).
@@ -107,17 +105,6 @@ export function decodeHeaderValue(raw: string): string | null {
     if (!(c === 0x09 || (c >= 0x20 && c <= 0x7e))) return null;
   }
   return raw;
-}
-
-/** Encode a value for an SEP-2243 header (the client side of decodeHeaderValue). */
-export function encodeHeaderValue(value: string): string {
-  let plain = value.length > 0 && value.trim() === value;
-  for (let i = 0; plain && i < value.length; i++) {
-    const c = value.charCodeAt(i);
-    if (c < 0x20 || c > 0x7e) plain = false;
-  }
-  if (plain && !(value.startsWith(SENTINEL_PREFIX) && value.endsWith(SENTINEL_SUFFIX))) return value;
-  return `${SENTINEL_PREFIX}${encodeBase64(new TextEncoder().encode(value))}${SENTINEL_SUFFIX}`;
 }
 
 const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';

@@ -36,12 +36,6 @@ export function decodeUtf8Strict(bytes: Uint8Array): string | null {
   }
 }
 
-export function parseStrictJson(bytes: Uint8Array, opts: StrictJsonOptions = {}): StrictJsonResult {
-  const text = decodeUtf8Strict(bytes);
-  if (text === null) return { ok: false, reason: 'invalid UTF-8' };
-  return parseStrictJsonText(text, opts);
-}
-
 /** Same rules for text that is already decoded. */
 export function parseStrictJsonText(text: string, opts: StrictJsonOptions = {}): StrictJsonResult {
   const scan = validate(text, opts.maxDepth ?? DEFAULT_MAX_DEPTH);

@@ -90,5 +90,3 @@ export interface PipelineDeps {
   /** The decision clock (epoch ms) for constraints; recorded so a replay uses the same. */
   clock?: () => number;
 }
-
-export type { Envelope };

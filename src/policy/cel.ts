@@ -14,7 +14,7 @@ export interface CelRun {
   taint_sources: string[];
 }
 
-export interface WhenContext {
+interface WhenContext {
   args: JsonObject;
   tool: string;
   server: string;

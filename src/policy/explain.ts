@@ -50,13 +50,3 @@ export function explainRule(rule: RuleSpec): string {
   if (rule.when !== undefined) parts.push(`when ${rule.when.trim().replace(/\s+/g, ' ')}`);
   return parts.join(' ');
 }
-
-/** e.g. "at most 20 calls per run, 10 per 1m, upstream timeout 30s". */
-export function explainConstraints(c: Constraints): string {
-  const parts: string[] = [];
-  if (c.maxCalls !== undefined)
-    parts.push(`at most ${c.maxCalls} call${c.maxCalls === 1 ? '' : 's'} per run`);
-  if (c.rate) parts.push(`${c.rate.count} per ${formatDuration(c.rate.perMs)}`);
-  if (c.timeoutMs !== undefined) parts.push(`upstream timeout ${formatDuration(c.timeoutMs)}`);
-  return parts.join(', ');
-}

@@ -475,7 +475,7 @@ const root = z
     };
   });
 
-export type PolicySchemaIssue = z.ZodIssue;
+type PolicySchemaIssue = z.ZodIssue;
 
 /** Validate a parsed YAML value; issues keep their document paths. */
 export function parsePolicySpec(

@@ -45,7 +45,3 @@ export function altNamesFor(host: string): AltName[] {
   const h = host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
   return isIP(h) ? [{ type: 7, ip: h }] : [{ type: 2, value: h }];
 }
-
-export function pemToKeyObject(pem: string): KeyObject {
-  return createPrivateKey(pem);
-}

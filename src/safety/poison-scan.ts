@@ -187,11 +187,6 @@ function scanCorpus(c: Corpus, split: boolean, into: PoisonFinding[], seen: Set<
   }
 }
 
-/** Findings in one definition. */
-export function scanDefinition(def: ToolDefinition): PoisonFinding[] {
-  return scanServer([def]);
-}
-
 /**
  * Findings per tool, plus those that appear only when the whole server's prose is read in one
  * go (a payload split across tools), reported with `tool: null`. Names and property names are

@@ -289,8 +289,3 @@ export function applySpans(s: string, spans: Span[], counts: RedactionCounts, up
   }
   return out + s.slice(at, Math.max(at, upto));
 }
-
-export function mergeCounts(into: RedactionCounts, from: RedactionCounts): RedactionCounts {
-  for (const [k, n] of Object.entries(from)) into[k] = (into[k] ?? 0) + n;
-  return into;
-}

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { classifyBody } from '../../src/mcp/classify.js';
-import { canonicalize, toEnvelope, toEnvelopes } from '../../src/mcp/envelope.js';
+import { canonicalize, toEnvelope } from '../../src/mcp/envelope.js';
 import type { JsonRpcMessage } from '../../src/types.js';
 import { VERSIONS, enc, fixture } from './corpus.js';
 
@@ -95,10 +95,10 @@ describe('toEnvelope', () => {
   it('builds envelopes for the client messages of a batch', () => {
     const r = classifyBody(fixture('2025-03-26', 'batch-request.json'));
     if (r.kind !== 'mcp') throw new Error('expected mcp');
-    expect(toEnvelopes(r.messages, ctx).map((e) => e.tool ?? e.method)).toEqual([
-      'get_weather',
-      'shell_exec',
-      'notifications/progress',
-    ]);
+    expect(
+      r.messages
+        .flatMap((m) => (m.kind === 'response' ? [] : [toEnvelope(m, ctx)]))
+        .map((e) => e.tool ?? e.method),
+    ).toEqual(['get_weather', 'shell_exec', 'notifications/progress']);
   });
 });

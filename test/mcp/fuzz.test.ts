@@ -8,7 +8,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { classifyBody } from '../../src/mcp/classify.js';
-import { toEnvelopes } from '../../src/mcp/envelope.js';
+import { toEnvelope } from '../../src/mcp/envelope.js';
 import { enc, hostileFixtures, versionFixtures } from './corpus.js';
 
 function mulberry32(seed: number): () => number {
@@ -205,8 +205,9 @@ describe('connector fuzz', () => {
       }
       const seen =
         r.kind === 'mcp'
-          ? toEnvelopes(r.messages, ctx).filter((e) => e.method === 'tools/call' && e.tool === 'shell_exec')
-              .length
+          ? r.messages
+              .flatMap((m) => (m.kind === 'response' ? [] : [toEnvelope(m, ctx)]))
+              .filter((e) => e.method === 'tools/call' && e.tool === 'shell_exec').length
           : 0;
       expect(seen, `unseen shell_exec in ${JSON.stringify(new TextDecoder().decode(body))}`).toBe(calls);
       stats.seen++;

@@ -1,5 +1,16 @@
 import { describe, expect, it } from 'vitest';
-import { parseStrictJson } from '../../src/mcp/json-strict.js';
+import {
+  decodeUtf8Strict,
+  parseStrictJsonText,
+  type StrictJsonOptions,
+  type StrictJsonResult,
+} from '../../src/mcp/json-strict.js';
+
+/** Bytes → strict JSON, as classify.ts does. */
+function parseStrictJson(bytes: Uint8Array, opts: StrictJsonOptions = {}): StrictJsonResult {
+  const text = decodeUtf8Strict(bytes);
+  return text === null ? { ok: false, reason: 'invalid UTF-8' } : parseStrictJsonText(text, opts);
+}
 import { enc } from './corpus.js';
 
 const parse = (s: string, maxDepth?: number) =>
