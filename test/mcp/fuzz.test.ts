@@ -178,7 +178,6 @@ describe('connector fuzz', () => {
   it('never throws and never lets a shell_exec call through unseen', () => {
     const rnd = mulberry32(0x60f);
     const stats = { total: 0, shell: 0, refused: 0, seen: 0, mcp: 0, other: 0 };
-    const started = performance.now();
     for (let i = 0; i < 6000; i++) {
       const seed =
         rnd() < 0.5
@@ -216,6 +215,5 @@ describe('connector fuzz', () => {
     expect(stats.shell).toBeGreaterThan(500);
     expect(stats.refused).toBeGreaterThan(100);
     expect(stats.seen).toBeGreaterThan(100);
-    expect(performance.now() - started).toBeLessThan(5000);
   });
 });

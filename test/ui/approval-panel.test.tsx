@@ -8,19 +8,12 @@ import { ApprovalPanel } from '../../cli/ui/ApprovalPanel.js';
 import { RecentCallLog } from '../../cli/ui/panel-hooks.js';
 import { mountRunTui } from '../../cli/ui/run-tui.js';
 import { heldCallRequest } from '../helpers/held-call.js';
+import { until } from '../helpers/until.js';
 
 const call = (over: Partial<HeldCallRequest> = {}): HeldCallRequest =>
   heldCallRequest({ ...{ run: 'run-a', args: { amount: 5000, currency: 'EUR' } }, ...over });
 
 const tick = (ms = 30) => new Promise((r) => setTimeout(r, ms));
-
-async function until(check: () => boolean, ms = 2000): Promise<void> {
-  const t0 = Date.now();
-  while (!check()) {
-    if (Date.now() - t0 > ms) throw new Error('condition not met in time');
-    await tick(10);
-  }
-}
 
 function feed() {
   const listeners = new Set<(e: GovernedCallEvent) => void>();
@@ -256,10 +249,8 @@ describe('ApprovalPanel', () => {
     for (let i = 0; i < 1000; i++) void broker.request(call({ tool: `t${i}` }));
     await tick();
     expect(ui.lastFrame()).toContain('+999 more held');
-    const t0 = Date.now();
     ui.stdin.write('a');
     await until(() => (ui.lastFrame() ?? '').includes('+998 more held'));
-    expect(Date.now() - t0).toBeLessThan(1000);
   });
 });
 
