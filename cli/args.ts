@@ -21,7 +21,7 @@ export function parseCommandArgs<O extends Options>(command: string, argv: strin
   const rest = dd === -1 ? [] : argv.slice(dd + 1);
   try {
     const { values, positionals } = parseArgs({ args: head, options, allowPositionals: true, strict: true });
-    return { values, positionals, rest } as Parsed<O>;
+    return { values, positionals, rest };
   } catch (err) {
     throw usageError(`${command}: ${parseArgsProblem(err)}`, `see 'gov ${command} --help'`);
   }

@@ -428,9 +428,7 @@ export class Pipeline {
       message['result'] !== undefined
     ) {
       const server = answering.env.server;
-      const f = filterToolsList(message['result'] as JsonValue, (name) =>
-        this.deps.policy.isToolHidden(server, name),
-      );
+      const f = filterToolsList(message['result'], (name) => this.deps.policy.isToolHidden(server, name));
       if (f.removed.length) {
         message = { ...message, result: f.result };
         changed = true;

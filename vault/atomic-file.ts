@@ -55,10 +55,11 @@ export async function writeFileAtomicAsync(path: string, data: string, mode = 0o
     throw err;
   }
   const dir = await fsp.open(dirname(path), constants.O_RDONLY).catch(() => undefined);
-  await dir
-    ?.sync()
-    .catch(() => undefined)
-    .finally(() => dir.close());
+  if (dir) {
+    // Some platforms cannot fsync a directory; the rename is still atomic.
+    await dir.sync().catch(() => undefined);
+    await dir.close();
+  }
 }
 
 export function fsyncDir(dir: string): void {

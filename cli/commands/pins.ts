@@ -25,7 +25,7 @@ options:
   -h, --help   show this help
 `;
 
-export default async function pins(argv: string[]): Promise<number> {
+export default function pins(argv: string[]): number {
   const [sub, ...rest] = argv;
   if (sub === undefined || ((sub === '--help' || sub === '-h' || sub === 'help') && rest.length === 0)) {
     process.stdout.write(HELP);

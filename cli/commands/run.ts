@@ -1,4 +1,3 @@
-import type { ReadStream } from 'node:tty';
 import { fileURLToPath } from 'node:url';
 import { dirname, join, resolve, sep } from 'node:path';
 import { writeFileSync } from 'node:fs';
@@ -146,9 +145,7 @@ export default async function run(argv: string[]): Promise<number> {
     isolated: isolate,
     auditOtlp: parseAuditOtlp(values['audit-otlp']),
     log,
-    prompt: process.stdin.isTTY
-      ? () => promptHidden('gov: vault passphrase: ', process.stdin as ReadStream)
-      : undefined,
+    prompt: process.stdin.isTTY ? () => promptHidden('gov: vault passphrase: ', process.stdin) : undefined,
   });
   const cleanups: Array<() => Promise<void> | void> = [];
   const teardown = async (detail: Record<string, string | number | boolean>) => {

@@ -36,8 +36,12 @@ function latency(r: AuditRecord): string {
   return `${Math.round(total)}ms`;
 }
 
-const str = (v: unknown): string =>
-  typeof v === 'string' ? v : v === undefined || v === null ? '' : String(v);
+const str = (v: unknown): string => {
+  if (v === undefined || v === null) return '';
+  if (typeof v === 'string') return v;
+  if (typeof v === 'number' || typeof v === 'boolean') return String(v);
+  return JSON.stringify(v) ?? '';
+};
 
 const DECISION_COLOR: Record<string, string> = { allow: '32', deny: '31', approve: '33' };
 

@@ -82,7 +82,7 @@ export function spawnChild(opts: {
     try {
       child = startGoverned(opts);
     } catch (err) {
-      return reject(err as GovError);
+      return reject(err instanceof Error ? err : new Error(String(err)));
     }
     if (early) child.kill(early);
     const started = child;

@@ -51,25 +51,26 @@ export function parseStrictJsonText(text: string, opts: StrictJsonOptions = {}):
   }
 }
 
-const enum C {
-  Tab = 0x09,
-  Lf = 0x0a,
-  Cr = 0x0d,
-  Space = 0x20,
-  Quote = 0x22,
-  Plus = 0x2b,
-  Comma = 0x2c,
-  Minus = 0x2d,
-  Dot = 0x2e,
-  Zero = 0x30,
-  Nine = 0x39,
-  Colon = 0x3a,
-  LBracket = 0x5b,
-  Backslash = 0x5c,
-  RBracket = 0x5d,
-  LBrace = 0x7b,
-  RBrace = 0x7d,
-}
+// Character codes (a plain object: the comparisons are number to number).
+const C = {
+  Tab: 0x09,
+  Lf: 0x0a,
+  Cr: 0x0d,
+  Space: 0x20,
+  Quote: 0x22,
+  Plus: 0x2b,
+  Comma: 0x2c,
+  Minus: 0x2d,
+  Dot: 0x2e,
+  Zero: 0x30,
+  Nine: 0x39,
+  Colon: 0x3a,
+  LBracket: 0x5b,
+  Backslash: 0x5c,
+  RBracket: 0x5d,
+  LBrace: 0x7b,
+  RBrace: 0x7d,
+} as const;
 
 function isWs(c: number): boolean {
   return c === C.Space || c === C.Lf || c === C.Cr || c === C.Tab;

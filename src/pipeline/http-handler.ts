@@ -201,7 +201,7 @@ export function createHttpHandler(
         server: { name: null, url: serverUrlOf(ex) },
       });
       const id =
-        parsed.messages.length === 1 && 'id' in parsed.messages[0]! ? (parsed.messages[0]!.id ?? null) : null;
+        parsed.messages.length === 1 && 'id' in parsed.messages[0]! ? (parsed.messages[0].id ?? null) : null;
       return sendJson(ex.res, 400, invalidRequestResponse(mismatch, id));
     }
     return governMcp(ex, headers, body!, parsed.messages, parsed.batch, injected);
@@ -372,7 +372,11 @@ export function createHttpHandler(
       body: outBody,
       ...(timeoutMs !== undefined ? { timeoutMs } : {}),
     });
-    const processor = new ServerMessageProcessor(pipeline, session ? new Map() : calls, started);
+    const processor = new ServerMessageProcessor(
+      pipeline,
+      session ? new Map<string | number, CallContext>() : calls,
+      started,
+    );
     if (!up) {
       processor.finish('upstream-error');
       return;

@@ -74,7 +74,8 @@ export class ServerMessageProcessor {
     }
     const r = this.pipeline.processServerMessage(m, call, filterToolsList);
     if (call) {
-      const err = isPlainObject(m['error']) ? String(m['error']['message'] ?? 'error') : undefined;
+      const message = isPlainObject(m['error']) ? (m['error']['message'] ?? 'error') : undefined;
+      const err = message === undefined || typeof message === 'string' ? message : JSON.stringify(message);
       const serverInfo = call.env.method === 'initialize' ? serverInfoOf(m['result']) : null;
       void this.pipeline.recordOutcome(call, {
         status: err === undefined ? 'ok' : 'error',

@@ -2,7 +2,6 @@ import type {
   ApprovalVerdict,
   AuditSink,
   Constraints,
-  Envelope,
   GovernedCallEvent,
   HeldCall,
   JsonObject,

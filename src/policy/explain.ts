@@ -2,8 +2,6 @@
  * Rules explain themselves in words (after mockttp's matcher `explain()`): the text is the
  * reason shown to the agent, the approver and the audit when a rule has no `reason`.
  */
-import type { Constraints } from '../types.js';
-import { formatDuration } from './duration.js';
 import { hasWildcard } from './glob.js';
 import type { RuleSpec } from './schema.js';
 

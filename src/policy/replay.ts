@@ -109,7 +109,8 @@ export function replayAudit(
     if (!shown) continue;
     out.replayed++;
     // In shadow mode the call went through; what the policy would have done is the baseline.
-    const from = r.shadow_decision ?? (r.decision as DecisionKind);
+    const from: DecisionKind | undefined = r.shadow_decision ?? r.decision;
+    if (from === undefined) continue; // not a decision record
     if (from === d.decision) continue;
     const key = `${from}>${d.decision}`;
     const t = counts.get(key) ?? { from, to: d.decision, count: 0 };

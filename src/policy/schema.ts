@@ -475,8 +475,6 @@ const root = z
     };
   });
 
-type PolicySchemaIssue = z.ZodIssue;
-
 /** Validate a parsed YAML value; issues keep their document paths. */
 export function parsePolicySpec(
   data: unknown,

@@ -145,14 +145,14 @@ export class Upstream {
       await this.agent()
     ).request({
       origin: originOf(r.target),
-      method: r.method as 'GET',
+      method: r.method,
       path: r.path,
       headers: r.headers,
       body: r.body ?? null,
       signal: r.signal,
       ...(r.timeoutMs !== undefined ? { headersTimeout: r.timeoutMs, bodyTimeout: r.timeoutMs } : {}),
     });
-    return { status: res.statusCode, headers: res.headers as IncomingHttpHeaders, body: res.body };
+    return { status: res.statusCode, headers: res.headers, body: res.body };
   }
 
   async close(): Promise<void> {

@@ -267,7 +267,7 @@ export function createRedactor(opts: RedactorOptions): Redactor {
         }
         // fromEntries defines own properties: assigning out['__proto__'] would set the prototype
         // instead, and the key would vanish from the copy.
-        return changed ? (Object.fromEntries(out) as { [k: string]: JsonValue }) : v;
+        return changed ? Object.fromEntries<JsonValue>(out) : v;
       }
       return v;
     };

@@ -22,8 +22,8 @@ export interface OverlongLine {
 
 export interface LineFramerOptions {
   maxLineBytes?: number;
-  onLine(line: Buffer): void;
-  onOverlong(info: OverlongLine): void;
+  onLine: (line: Buffer) => void;
+  onOverlong: (info: OverlongLine) => void;
 }
 
 export class LineFramer {

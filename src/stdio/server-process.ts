@@ -1,6 +1,5 @@
 import type { ChildProcessByStdio } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
-import type { GovError } from '../errors.js';
 import { withoutGovSettings } from '../launcher/child-env.js';
 import { exitCodeFor, spawnFailure, startGoverned } from '../launcher/spawn-child.js';
 
@@ -53,7 +52,7 @@ export function spawnServer(o: {
         null
       >;
     } catch (err) {
-      return reject(err as GovError);
+      return reject(err instanceof Error ? err : new Error(String(err)));
     }
     let running = true;
     const killOnExit = () => {
