@@ -70,6 +70,19 @@ export function parseDuration(text: string, what = 'duration'): number {
   return ms;
 }
 
+/** An optional duration flag: undefined when absent, else as parseDuration. */
+export function durationFlag(value: string | undefined, flag: string): number | undefined {
+  return value === undefined ? undefined : parseDuration(value, flag);
+}
+
+/** An optional positive-integer flag (a byte count, a limit): undefined when absent. */
+export function positiveIntFlag(value: string | undefined, flag: string, hint: string): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw usageError(`invalid ${flag} '${value}'`, hint);
+  return n;
+}
+
 /** `--audit-sync always|interval` (see SessionOptions.auditSync). */
 export function parseAuditSync(value: string | undefined): 'always' | 'interval' {
   const v = value ?? 'always';

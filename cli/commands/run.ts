@@ -7,7 +7,8 @@ import {
   parseAuditOtlp,
   parseAuditSync,
   parseCommandArgs,
-  parseDuration,
+  durationFlag,
+  positiveIntFlag,
   wantsHelp,
 } from '../args.js';
 import { usageError } from '../../src/errors.js';
@@ -92,26 +93,14 @@ export default async function run(argv: string[]): Promise<number> {
     if (!Number.isInteger(port) || port < 0 || port > 65535)
       throw usageError(`invalid --port '${values.port}'`, 'use 0-65535');
   }
-  let bodyLimit: number | undefined;
-  if (values['max-body'] !== undefined) {
-    bodyLimit = Number(values['max-body']);
-    if (!Number.isInteger(bodyLimit) || bodyLimit < 1)
-      throw usageError(`invalid --max-body '${values['max-body']}'`, 'use a byte count');
-  }
-  let maxConnections: number | undefined;
-  if (values['max-connections'] !== undefined) {
-    maxConnections = Number(values['max-connections']);
-    if (!Number.isInteger(maxConnections) || maxConnections < 1)
-      throw usageError(`invalid --max-connections '${values['max-connections']}'`, 'use a positive integer');
-  }
-  const idleTimeoutMs =
-    values['idle-timeout'] !== undefined
-      ? parseDuration(values['idle-timeout'], '--idle-timeout')
-      : undefined;
-  const approvalTimeoutMs =
-    values['approval-timeout'] !== undefined
-      ? parseDuration(values['approval-timeout'], '--approval-timeout')
-      : undefined;
+  const bodyLimit = positiveIntFlag(values['max-body'], '--max-body', 'use a byte count');
+  const maxConnections = positiveIntFlag(
+    values['max-connections'],
+    '--max-connections',
+    'use a positive integer',
+  );
+  const idleTimeoutMs = durationFlag(values['idle-timeout'], '--idle-timeout');
+  const approvalTimeoutMs = durationFlag(values['approval-timeout'], '--approval-timeout');
   for (const f of values['upstream-ca'] ?? []) checkCaFile(f, '--upstream-ca');
   const auditSync = parseAuditSync(values['audit-sync']);
   const isolate = values.isolate === true;
