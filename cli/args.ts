@@ -70,6 +70,17 @@ export function parseDuration(text: string, what = 'duration'): number {
   return ms;
 }
 
+/**
+ * `gov <command> [--help] <subcommand> [--help]`: the exit code after printing `help` when it
+ * was asked for (0) or no subcommand was given (2); null when the subcommand should run.
+ */
+export function subcommandHelp(sub: string | undefined, rest: string[], help: string): number | null {
+  const asked = sub === '--help' || sub === '-h' || sub === 'help';
+  if (sub !== undefined && !(asked && rest.length === 0) && !wantsHelp(rest)) return null;
+  process.stdout.write(help);
+  return sub === undefined ? 2 : 0;
+}
+
 /** An optional duration flag: undefined when absent, else as parseDuration. */
 export function durationFlag(value: string | undefined, flag: string): number | undefined {
   return value === undefined ? undefined : parseDuration(value, flag);

@@ -38,14 +38,7 @@ export function canonicalize(value: JsonValue): JsonValue {
 /** Build the envelope for a client→server request or notification. */
 export function toEnvelope(msg: ClientMessage, ctx: EnvelopeContext): Envelope {
   const params = isPlainObject(msg.params) ? msg.params : undefined;
-  const env: Envelope = {
-    transport: ctx.transport,
-    server: ctx.server,
-    method: msg.method,
-    id: msg.kind === 'request' ? msg.id : null,
-    args: {},
-    message: msg,
-  };
+  const env = bareEnvelope(msg, ctx);
   if (params) {
     if (NAME_METHODS.has(msg.method) && typeof params['name'] === 'string') env.tool = params['name'];
     if (URI_METHODS.has(msg.method) && typeof params['uri'] === 'string') env.uri = params['uri'];
