@@ -1,6 +1,7 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { usageError } from '../src/errors.js';
 import type { AuditSync } from '../src/audit/sink.js';
+import { parseDurationMs } from '../src/policy/duration.js';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 
@@ -21,7 +22,7 @@ export function parseCommandArgs<O extends Options>(command: string, argv: strin
   const rest = dd === -1 ? [] : argv.slice(dd + 1);
   try {
     const { values, positionals } = parseArgs({ args: head, options, allowPositionals: true, strict: true });
-    return { values, positionals, rest } as Parsed<O>;
+    return { values, positionals, rest };
   } catch (err) {
     throw usageError(`${command}: ${parseArgsProblem(err)}`, `see 'gov ${command} --help'`);
   }
@@ -62,14 +63,36 @@ export function wantsHelp(argv: string[]): boolean {
   return head.includes('--help') || head.includes('-h');
 }
 
-/** Parse a duration like 500ms, 30s, 10m, 1h (a bare number is seconds). */
+/** A positive duration flag value: 500ms, 30s, 10m, 1h (a bare number is seconds). */
 export function parseDuration(text: string, what = 'duration'): number {
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text.trim());
-  if (!m) throw usageError(`invalid ${what} '${text}'`, 'use a number with ms, s, m or h, e.g. 30s');
-  const n = Number(m[1]);
-  const unit = m[2] ?? 's';
-  const factor = unit === 'ms' ? 1 : unit === 's' ? 1000 : unit === 'm' ? 60_000 : 3_600_000;
-  return Math.round(n * factor);
+  const ms = parseDurationMs(text);
+  if (ms === null)
+    throw usageError(`invalid ${what} '${text}'`, 'use a positive number with ms, s, m or h, e.g. 30s');
+  return ms;
+}
+
+/**
+ * `gov <command> [--help] <subcommand> [--help]`: the exit code after printing `help` when it
+ * was asked for (0) or no subcommand was given (2); null when the subcommand should run.
+ */
+export function subcommandHelp(sub: string | undefined, rest: string[], help: string): number | null {
+  const asked = sub === '--help' || sub === '-h' || sub === 'help';
+  if (sub !== undefined && !(asked && rest.length === 0) && !wantsHelp(rest)) return null;
+  process.stdout.write(help);
+  return sub === undefined ? 2 : 0;
+}
+
+/** An optional duration flag: undefined when absent, else as parseDuration. */
+export function durationFlag(value: string | undefined, flag: string): number | undefined {
+  return value === undefined ? undefined : parseDuration(value, flag);
+}
+
+/** An optional positive-integer flag (a byte count, a limit): undefined when absent. */
+export function positiveIntFlag(value: string | undefined, flag: string, hint: string): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw usageError(`invalid ${flag} '${value}'`, hint);
+  return n;
 }
 
 /** `--audit-sync answer|always|interval` (see AuditSync in src/audit/sink.ts). */

@@ -1,5 +1,5 @@
 import type { GovernedCallEvent, HeldCall } from '../src/types.js';
-import { sanitizeInline } from './ui/sanitize.js';
+import { sanitizeInline } from '../src/terminal-text.js';
 
 /**
  * Exactly `gov: <decision> <method> <tool or uri> (rule <id>)` — one line per governed request

@@ -1,7 +1,7 @@
 import { formatError, GovError } from '../src/errors.js';
 
 /** argv → command. The only place that calls process.exit. */
-type CommandModule = { default: (argv: string[]) => Promise<number> };
+type CommandModule = { default: (argv: string[]) => number | Promise<number> };
 
 const COMMANDS: Record<string, { load: () => Promise<CommandModule>; summary: string }> = {
   run: { load: () => import('./commands/run.js'), summary: 'run an agent behind the governed proxy' },

@@ -24,7 +24,7 @@ import type { PolicyInput } from './policy/compiled.js';
 import { toPolicyInput } from './policy/input.js';
 import { shadowed } from './pipeline/shadow.js';
 import { RunTaint, taintIn } from './pipeline/taint.js';
-import { formatDurationMs } from './pipeline/duration-text.js';
+import { formatDuration } from './policy/duration.js';
 import { UNATTENDED_REASON, waitForVerdict } from './pipeline/await-verdict.js';
 import { traceOf } from './audit/trace-context.js';
 import { withPins, type CallPins } from './safety/tool-pins.js';
@@ -413,7 +413,7 @@ export class Pipeline {
       (verdict.approved
         ? 'approved'
         : verdict.approver === 'timeout'
-          ? `Approval timed out after ${formatDurationMs(timeoutMs)}`
+          ? `Approval timed out after ${formatDuration(timeoutMs)}`
           : 'denied');
     rec.approver = verdict.approver;
     rec.status = verdict.approved
@@ -452,9 +452,9 @@ export class Pipeline {
       return this.deny(
         env,
         call,
-        approvalTimeout(env.id, formatDurationMs(timeoutMs), info, denyAs),
+        approvalTimeout(env.id, formatDuration(timeoutMs), info, denyAs),
         'timeout',
-        `approval timed out after ${formatDurationMs(timeoutMs)}`,
+        `approval timed out after ${formatDuration(timeoutMs)}`,
       );
     }
     // The event says who ended the hold: the client withdrawing, or a human (and why).
@@ -495,9 +495,7 @@ export class Pipeline {
       message['result'] !== undefined
     ) {
       const server = answering.env.server;
-      const f = filterToolsList(message['result'] as JsonValue, (name) =>
-        this.deps.policy.isToolHidden(server, name),
-      );
+      const f = filterToolsList(message['result'], (name) => this.deps.policy.isToolHidden(server, name));
       if (f.removed.length) {
         message = { ...message, result: f.result };
         changed = true;
@@ -580,7 +578,7 @@ export class Pipeline {
    * error to send in place of the answer (null for a notification).
    */
   upstreamTimedOut(call: CallContext, limit: TimeLimit): GovResponse | null {
-    const text = formatDurationMs(limit.ms);
+    const text = formatDuration(limit.ms);
     const reason = `no answer from the server within ${text} (rule '${limit.rule}', constraints.timeout)`;
     void this.recordOutcome(call, {
       status: 'timeout',

@@ -115,7 +115,7 @@ export async function openSession(o: SessionOptions): Promise<GovernedSession> {
       );
   }
   const redactor = createRedactor({
-    vaultValues: policy.redact.vault ? secrets : new Map(),
+    vaultValues: policy.redact.vault ? secrets : new Map<string, string>(),
     vault: policy.redact.vault,
     secrets: policy.redact.secrets,
   });

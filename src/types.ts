@@ -5,6 +5,11 @@
 
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [k: string]: JsonValue };
 export type JsonObject = { [k: string]: JsonValue };
+
+/** A JSON object: not null, not an array. */
+export function isPlainObject(v: unknown): v is JsonObject {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
 export type JsonRpcId = string | number | null;
 
 /** A parsed JSON-RPC 2.0 message, exactly as received (after strict parsing). */
@@ -63,8 +68,9 @@ export interface Constraints {
 /** Result of policy.decide(): pure data, explainable. */
 export interface PolicyDecision {
   decision: DecisionKind;
-  /** Rule id, or 'default' (no rule matched a call that reads data or acts), 'discovery' (discovery
-   * method with no matching rule), 'unknown-server', 'when-error', 'constraint'. */
+  /** A policy rule's id, or one of gov's own (RESERVED_RULE_IDS in policy/schema.ts): 'default' (no
+   * rule matched a call that reads data or acts), 'discovery' (discovery method with no matching
+   * rule), 'unknown-server', … */
   rule: string;
   /** Human text: the rule's `reason`, else its explanation in words. */
   reason: string;

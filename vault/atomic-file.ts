@@ -5,12 +5,19 @@
  */
 import { randomBytes } from 'node:crypto';
 import { closeSync, fsyncSync, openSync, renameSync, unlinkSync, writeSync, constants } from 'node:fs';
+import * as fsp from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+
+function tempPathFor(path: string): string {
+  return join(dirname(path), `.${basename(path)}.tmp-${process.pid}-${randomBytes(6).toString('hex')}`);
+}
+
+const CREATE_EXCLUSIVE = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL;
 
 export function writeFileAtomic(path: string, data: string, mode = 0o600): void {
   const dir = dirname(path);
-  const tmp = join(dir, `.${basename(path)}.tmp-${process.pid}-${randomBytes(6).toString('hex')}`);
-  const fd = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, mode);
+  const tmp = tempPathFor(path);
+  const fd = openSync(tmp, CREATE_EXCLUSIVE, mode);
   try {
     const buf = Buffer.from(data, 'utf8');
     let off = 0;
@@ -29,6 +36,30 @@ export function writeFileAtomic(path: string, data: string, mode = 0o600): void 
     throw err;
   }
   fsyncDir(dir);
+}
+
+/** The same steps without blocking the event loop (for files rewritten while gov serves). */
+export async function writeFileAtomicAsync(path: string, data: string, mode = 0o600): Promise<void> {
+  const tmp = tempPathFor(path);
+  const file = await fsp.open(tmp, CREATE_EXCLUSIVE, mode);
+  try {
+    try {
+      await file.writeFile(data, 'utf8');
+      await file.sync();
+    } finally {
+      await file.close();
+    }
+    await fsp.rename(tmp, path);
+  } catch (err) {
+    await fsp.rm(tmp, { force: true });
+    throw err;
+  }
+  const dir = await fsp.open(dirname(path), constants.O_RDONLY).catch(() => undefined);
+  if (dir) {
+    // Some platforms cannot fsync a directory; the rename is still atomic.
+    await dir.sync().catch(() => undefined);
+    await dir.close();
+  }
 }
 
 export function fsyncDir(dir: string): void {

@@ -17,6 +17,7 @@ import {
 } from 'node:fs';
 import { hostname } from 'node:os';
 import { GovError } from '../src/errors.js';
+import { processExists } from '../src/pid.js';
 
 export interface LockOptions {
   /** Give up after this long (default 10 s). */
@@ -31,20 +32,11 @@ export interface HeldLock {
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 function isStale(content: string, mtimeMs: number, staleMs: number): boolean {
   if (Date.now() - mtimeMs > staleMs) return true;
   const [pidText, host] = content.split('\n');
   const pid = Number(pidText);
-  return host === hostname() && Number.isInteger(pid) && pid > 0 && !pidAlive(pid);
+  return host === hostname() && Number.isInteger(pid) && pid > 0 && !processExists(pid);
 }
 
 /**

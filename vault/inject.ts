@@ -217,7 +217,7 @@ export function createCredentialInjector(opts: CredentialInjectorOptions): Crede
       const injected: Injection[] = [];
       const headers: Array<[string, string]> = [];
       for (const b of headerBindings) {
-        headers.push([b.header, b.format.split('{secret}').join(valueOf.get(b.secret)!)]);
+        headers.push([b.header, b.format.split('{secret}').join(valueOf.get(b.secret))]);
         injected.push({
           secret: b.secret,
           host: hostPort(t),

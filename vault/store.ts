@@ -288,7 +288,7 @@ export async function openVault(opts: OpenVaultOptions): Promise<Vault> {
     return fresh;
   };
 
-  const underLock = async <T>(fn: () => Promise<T>): Promise<T> => {
+  const underLock = async <T>(fn: () => T | Promise<T>): Promise<T> => {
     ensureDir(opts.home);
     const held = await acquireLock(lockPath, opts.lock);
     try {
@@ -347,7 +347,7 @@ export async function openVault(opts: OpenVaultOptions): Promise<Vault> {
     },
     async rm(name) {
       assertSecretName(name);
-      return underLock(async () => {
+      return underLock(() => {
         const disk = readVaultFile(path);
         doc = disk;
         if (!disk || !Object.hasOwn(disk.entries, name)) return false;

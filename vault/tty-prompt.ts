@@ -9,7 +9,7 @@ import { GovError } from '../src/errors.js';
 
 /** A terminal to read from, or null when there is none (no prompt possible). */
 export function openTerminalInput(): { input: ReadStream; close: () => void } | null {
-  if (process.stdin.isTTY) return { input: process.stdin as ReadStream, close: () => {} };
+  if (process.stdin.isTTY) return { input: process.stdin, close: () => {} };
   try {
     const input = new ReadStream(openSync('/dev/tty', 'r'));
     return { input, close: () => input.destroy() };

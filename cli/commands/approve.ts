@@ -2,7 +2,7 @@ import { approve } from '../../src/approvals/client.js';
 import { GovError, usageError } from '../../src/errors.js';
 import { govHome } from '../../src/home.js';
 import { parseCommandArgs, wantsHelp } from '../args.js';
-import { sanitizeInline } from '../ui/sanitize.js';
+import { sanitizeInline } from '../../src/terminal-text.js';
 
 const HELP = `usage: gov approve ID [--always]
 

@@ -9,7 +9,7 @@ const HELP = `usage: gov ca path | gov ca regenerate
   regenerate   replace the CA (certificate and key); runs started afterwards use the new one
 `;
 
-export default async function ca(argv: string[]): Promise<number> {
+export default function ca(argv: string[]): number {
   if (wantsHelp(argv) || argv.length === 0) {
     process.stdout.write(HELP);
     return argv.length === 0 ? 2 : 0;

@@ -16,7 +16,7 @@ Then: edit it, 'gov policy check', 'gov policy test', and 'gov policy eval --too
 to try a call.
 `;
 
-export default async function init(argv: string[]): Promise<number> {
+export default function init(argv: string[]): number {
   if (wantsHelp(argv)) {
     process.stdout.write(HELP);
     return 0;

@@ -4,7 +4,8 @@ import {
   parseAuditOtlp,
   parseAuditSync,
   parseCommandArgs,
-  parseDuration,
+  durationFlag,
+  positiveIntFlag,
   wantsHelp,
 } from '../args.js';
 import { usageError } from '../../src/errors.js';
@@ -89,16 +90,8 @@ async function wrap(argv: string[]): Promise<number> {
       `mcp wrap: invalid --name '${name}'`,
       'use 1-64 letters, digits, dots, dashes or underscores',
     );
-  let maxLineBytes: number | undefined;
-  if (values['max-line'] !== undefined) {
-    maxLineBytes = Number(values['max-line']);
-    if (!Number.isInteger(maxLineBytes) || maxLineBytes < 1)
-      throw usageError(`invalid --max-line '${values['max-line']}'`, 'use a byte count');
-  }
-  const approvalTimeoutMs =
-    values['approval-timeout'] !== undefined
-      ? parseDuration(values['approval-timeout'], '--approval-timeout')
-      : undefined;
+  const maxLineBytes = positiveIntFlag(values['max-line'], '--max-line', 'use a byte count');
+  const approvalTimeoutMs = durationFlag(values['approval-timeout'], '--approval-timeout');
   const quiet = values.quiet === true;
   const log = createLogger({ quiet });
 

@@ -4,7 +4,7 @@ import { getPending, listPending, unreachableError, type PendingCall } from '../
 import { GovError, usageError } from '../../src/errors.js';
 import { govHome } from '../../src/home.js';
 import { parseCommandArgs, wantsHelp } from '../args.js';
-import { sanitizeInline } from '../ui/sanitize.js';
+import { sanitizeInline } from '../../src/terminal-text.js';
 import { endedNote } from '../../src/approvals/ended-calls.js';
 
 const HELP = `usage: gov pending [--json] [--full ID]

@@ -3,7 +3,7 @@ import { homePaths } from '../../src/home.js';
 import { diffDefinitions, formatDiff } from '../../src/safety/definition-diff.js';
 import { acceptChanged, readPins, removePins, updatePins } from '../../src/safety/pins-store.js';
 import { shortFingerprint } from '../../src/safety/tool-definition.js';
-import { parseCommandArgs, wantsHelp } from '../args.js';
+import { parseCommandArgs, subcommandHelp } from '../args.js';
 
 const HELP = `usage: gov pins list [--json]
        gov pins diff SERVER [TOOL]
@@ -25,16 +25,10 @@ options:
   -h, --help   show this help
 `;
 
-export default async function pins(argv: string[]): Promise<number> {
+export default function pins(argv: string[]): number {
   const [sub, ...rest] = argv;
-  if (sub === undefined || ((sub === '--help' || sub === '-h' || sub === 'help') && rest.length === 0)) {
-    process.stdout.write(HELP);
-    return sub === undefined ? 2 : 0;
-  }
-  if (wantsHelp(rest)) {
-    process.stdout.write(HELP);
-    return 0;
-  }
+  const help = subcommandHelp(sub, rest, HELP);
+  if (help !== null) return help;
   const path = homePaths().pins;
   switch (sub) {
     case 'list':

@@ -7,7 +7,8 @@ import {
   parseAuditOtlp,
   parseAuditSync,
   parseCommandArgs,
-  parseDuration,
+  durationFlag,
+  positiveIntFlag,
   wantsHelp,
 } from '../args.js';
 import { usageError } from '../../src/errors.js';
@@ -28,8 +29,8 @@ import { requireIsolation } from '../../src/isolation/availability.js';
 import { planSandbox, type SandboxPlan } from '../../src/isolation/sandbox.js';
 import { openSession } from '../../src/session.js';
 import { callLine, heldLine } from '../call-lines.js';
-import { promptHidden } from '../prompt.js';
 import { preferLiveTerminal } from '../ui/interactive.js';
+import { promptHidden } from '../../vault/tty-prompt.js';
 
 const HELP = `usage: gov run [options] -- <command> [args...]
 
@@ -92,31 +93,14 @@ export default async function run(argv: string[]): Promise<number> {
     if (!Number.isInteger(port) || port < 0 || port > 65535)
       throw usageError(`invalid --port '${values.port}'`, 'use 0-65535');
   }
-  let bodyLimit: number | undefined;
-  if (values['max-body'] !== undefined) {
-    bodyLimit = Number(values['max-body']);
-    if (!Number.isInteger(bodyLimit) || bodyLimit < 1)
-      throw usageError(`invalid --max-body '${values['max-body']}'`, 'use a byte count');
-  }
-  let maxConnections: number | undefined;
-  if (values['max-connections'] !== undefined) {
-    maxConnections = Number(values['max-connections']);
-    if (!Number.isInteger(maxConnections) || maxConnections < 1)
-      throw usageError(`invalid --max-connections '${values['max-connections']}'`, 'use a positive integer');
-  }
-  let idleTimeoutMs: number | undefined;
-  if (values['idle-timeout'] !== undefined) {
-    idleTimeoutMs = parseDuration(values['idle-timeout'], '--idle-timeout');
-    if (idleTimeoutMs < 1)
-      throw usageError(
-        `invalid --idle-timeout '${values['idle-timeout']}'`,
-        'use a positive duration, e.g. 5m',
-      );
-  }
-  const approvalTimeoutMs =
-    values['approval-timeout'] !== undefined
-      ? parseDuration(values['approval-timeout'], '--approval-timeout')
-      : undefined;
+  const bodyLimit = positiveIntFlag(values['max-body'], '--max-body', 'use a byte count');
+  const maxConnections = positiveIntFlag(
+    values['max-connections'],
+    '--max-connections',
+    'use a positive integer',
+  );
+  const idleTimeoutMs = durationFlag(values['idle-timeout'], '--idle-timeout');
+  const approvalTimeoutMs = durationFlag(values['approval-timeout'], '--approval-timeout');
   for (const f of values['upstream-ca'] ?? []) checkCaFile(f, '--upstream-ca');
   const auditSync = parseAuditSync(values['audit-sync']);
   const isolate = values.isolate === true;
@@ -150,7 +134,7 @@ export default async function run(argv: string[]): Promise<number> {
     isolated: isolate,
     auditOtlp: parseAuditOtlp(values['audit-otlp']),
     log,
-    prompt: process.stdin.isTTY ? () => promptHidden('gov: vault passphrase: ') : undefined,
+    prompt: process.stdin.isTTY ? () => promptHidden('gov: vault passphrase: ', process.stdin) : undefined,
   });
   const cleanups: Array<() => Promise<void> | void> = [];
   const teardown = async (detail: Record<string, string | number | boolean>) => {

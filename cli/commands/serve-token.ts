@@ -8,7 +8,11 @@ Bearer tokens for gov serve --auth bearer. 'add' prints the new token once; gov 
 its SHA-256 in $GOV_HOME/serve-tokens.json (0600). A running gateway sees changes within a second.
 `;
 
-export default async function serveToken(argv: string[]): Promise<number> {
+export default function serveToken(argv: string[]): Promise<number> {
+  return Promise.resolve(tokenCommand(argv));
+}
+
+function tokenCommand(argv: string[]): number {
   const [sub, ...rest] = argv;
   if (sub === undefined || sub === '--help' || sub === '-h') {
     process.stdout.write(HELP);

@@ -3,7 +3,7 @@ import { govHome } from '../../src/home.js';
 import { findPolicyPath, loadPolicy } from '../../src/policy/load.js';
 import { assertSecretName, openVault, type PromptPurpose, type VaultEntryInfo } from '../../vault/store.js';
 import { openTerminalInput, promptHidden } from '../../vault/tty-prompt.js';
-import { parseCommandArgs, wantsHelp } from '../args.js';
+import { parseCommandArgs, subcommandHelp } from '../args.js';
 
 const HELP = `usage: gov vault set NAME
        gov vault list [--json] [--policy FILE]
@@ -34,14 +34,8 @@ environment:
 
 export default async function vault(argv: string[]): Promise<number> {
   const [sub, ...rest] = argv;
-  if (sub === undefined || ((sub === '--help' || sub === '-h' || sub === 'help') && rest.length === 0)) {
-    process.stdout.write(HELP);
-    return sub === undefined ? 2 : 0;
-  }
-  if (wantsHelp(rest)) {
-    process.stdout.write(HELP);
-    return 0;
-  }
+  const help = subcommandHelp(sub, rest, HELP);
+  if (help !== null) return help;
   switch (sub) {
     case 'set':
       return setCommand(rest);
@@ -87,7 +81,7 @@ async function promptPassphrase(purpose: PromptPurpose): Promise<string> {
 
 async function readAll(stream: NodeJS.ReadableStream): Promise<string> {
   const chunks: Buffer[] = [];
-  for await (const c of stream) chunks.push(typeof c === 'string' ? Buffer.from(c) : (c as Buffer));
+  for await (const c of stream) chunks.push(typeof c === 'string' ? Buffer.from(c) : c);
   return Buffer.concat(chunks).toString('utf8');
 }
 

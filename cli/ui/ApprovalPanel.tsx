@@ -18,7 +18,7 @@ import {
 } from './panel-hooks.js';
 import { RecentCalls } from './RecentCalls.js';
 import { endedNote } from '../../src/approvals/ended-calls.js';
-import { sanitizeInline } from './sanitize.js';
+import { sanitizeInline } from '../../src/terminal-text.js';
 
 export interface ApprovalPanelProps {
   /** The run's ApprovalBroker (or anything with the same list/subscribe/settle). */

@@ -5,7 +5,7 @@ import { CHOOSE, promptKey, type PromptState } from './approval-keys.js';
 import { scrollKey, useArgsViewport } from './args-viewport.js';
 import { HeldCallView } from './HeldCallView.js';
 import { useChangedAt, useLatestInput, useNow, useTerminalSize } from './panel-hooks.js';
-import { sanitizeInline } from './sanitize.js';
+import { sanitizeInline } from '../../src/terminal-text.js';
 import { withdrawnNote } from '../../src/approvals/ended-calls.js';
 
 export interface ApprovalsAppProps {

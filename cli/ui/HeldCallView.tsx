@@ -1,7 +1,7 @@
 import { Box, Text } from 'ink';
 import type { HeldCall } from '../../src/types.js';
 import type { ArgsViewport } from './args-viewport.js';
-import { sanitizeInline } from './sanitize.js';
+import { sanitizeInline } from '../../src/terminal-text.js';
 
 export function heldForSeconds(call: Pick<HeldCall, 'held_since'>, now: number): number {
   const since = Date.parse(call.held_since);

@@ -1,6 +1,6 @@
 import { Box, Text } from 'ink';
 import type { DecisionKind, GovernedCallEvent } from '../../src/types.js';
-import { sanitizeInline } from './sanitize.js';
+import { sanitizeInline } from '../../src/terminal-text.js';
 
 const DECISION_COLOR: Record<DecisionKind, string> = { allow: 'green', deny: 'red', approve: 'yellow' };
 

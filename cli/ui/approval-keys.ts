@@ -1,6 +1,6 @@
 import type { ApprovalVerdict } from '../../src/types.js';
 import { editLine, type EditKey } from './line-edit.js';
-import { stripUnsafe } from './sanitize.js';
+import { stripUnsafe } from '../../src/terminal-text.js';
 
 /**
  * The approval prompt as a pure state machine: `a` approve once, `A` approve this tool

@@ -1,5 +1,5 @@
 import type { JsonValue } from '../../src/types.js';
-import { INVISIBLE } from './sanitize.js';
+import { INVISIBLE } from '../../src/terminal-text.js';
 
 /** One screen row of the arguments; `continued` rows carry on the line above (wrapped). */
 export interface ArgRow {

@@ -58,6 +58,7 @@ const SIZES = quick
       decideBatches: 200,
       scanRounds: 1,
       wrapCalls: 50,
+      wrapMemoryCalls: 500,
       isolateRuns: 2,
       startupRuns: 1,
     }
@@ -73,6 +74,7 @@ const SIZES = quick
       decideBatches: 20_000,
       scanRounds: 5,
       wrapCalls: 2000,
+      wrapMemoryCalls: 10_000,
       isolateRuns: 15,
       startupRuns: 7,
     };
@@ -204,12 +206,15 @@ async function main(): Promise<void> {
     let wrapNote = 'skipped: not available (cli/commands/mcp-wrap.ts not built)';
     if (wrapAvailable()) {
       step('gov mcp wrap: stdio client → (gov mcp wrap →) stdio server');
-      wrap = await benchWrap({ home: home('home-wrap'), policyPath, calls: SIZES.wrapCalls }).catch(
-        (err: unknown) => {
-          wrapNote = `skipped: gov mcp wrap failed: ${(err as Error).message.split('\n')[0]}`;
-          return null;
-        },
-      );
+      wrap = await benchWrap({
+        home: home('home-wrap'),
+        policyPath,
+        calls: SIZES.wrapCalls,
+        memoryCalls: SIZES.wrapMemoryCalls,
+      }).catch((err: unknown) => {
+        wrapNote = `skipped: gov mcp wrap failed: ${(err as Error).message.split('\n')[0]}`;
+        return null;
+      });
       if (wrap) wrapNote = '';
     }
     step('gov run --isolate: start-up wall time and latency');

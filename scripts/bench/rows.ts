@@ -342,6 +342,17 @@ export function buildRows(i: Inputs): Row[] {
       ),
       note: `p99 wrapped ${w.govInterval.p99.toFixed(3)} ms; decision records written before forwarding, fsynced within 200 ms`,
     });
+    // Was an e2e assertion (a third of the suite's time); a leak of 10 kB per call shows as 100 MB.
+    rows.push({
+      id: 'wrap_rss_growth',
+      figure: `gov mcp wrap RSS growth over ${w.memoryCalls.toLocaleString('en-US')} sequential calls`,
+      unit: 'MB',
+      method: 'cli',
+      direct: null,
+      gov: r(w.rssGrowthMb, 1),
+      target: '≤ 64 MB',
+      pass: w.rssGrowthMb === null ? null : w.rssGrowthMb <= 64,
+    });
   }
   const boot = i.startup;
   rows.push(

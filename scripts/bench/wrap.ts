@@ -8,7 +8,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
 import { cleanEnv, GOV_BIN, ROOT } from './processes.js';
-import { summarize, type LatencySummary } from './stats.js';
+import { rssMb, summarize, type LatencySummary } from './stats.js';
 
 const STDIO_SERVER = join(dirname(fileURLToPath(import.meta.url)), 'stdio-server.js');
 
@@ -16,13 +16,16 @@ export function wrapAvailable(): boolean {
   return existsSync(join(ROOT, 'dist', 'cli', 'commands', 'mcp-wrap.js'));
 }
 
-/** Sequential tools/call round trips through a spawned stdio server; returns per-call ms. */
+/**
+ * Sequential tools/call round trips through a spawned stdio server: per-call ms, and how much
+ * the spawned process's RSS grew over the measured calls (after a warm-up).
+ */
 async function drive(
   cmd: string,
   args: string[],
   env: NodeJS.ProcessEnv,
   calls: number,
-): Promise<LatencySummary> {
+): Promise<{ latency: LatencySummary; rssGrowthMb: number | null }> {
   const c = spawn(cmd, args, { env, cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
   let stderr = '';
   c.stderr.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-2000)));
@@ -57,12 +60,15 @@ async function drive(
     for (let i = 0; i < Math.min(200, calls); i++)
       await send('tools/call', { name: 'echo', arguments: { i } });
     const sample: number[] = [];
+    const rssBefore = c.pid === undefined ? null : rssMb(c.pid);
     for (let i = 0; i < calls; i++) {
       const t0 = performance.now();
       await send('tools/call', { name: 'echo', arguments: { q: 'hello', i } });
       sample.push(performance.now() - t0);
     }
-    return summarize(sample);
+    const rssAfter = c.pid === undefined ? null : rssMb(c.pid);
+    const rssGrowthMb = rssBefore === null || rssAfter === null ? null : rssAfter - rssBefore;
+    return { latency: summarize(sample), rssGrowthMb };
   } finally {
     clearTimeout(timer);
     c.stdin.end();
@@ -74,9 +80,17 @@ export async function benchWrap(o: {
   home: string;
   policyPath: string;
   calls: number;
-}): Promise<{ direct: LatencySummary; gov: LatencySummary; govInterval: LatencySummary }> {
-  const direct = await drive(process.execPath, [STDIO_SERVER], cleanEnv(), o.calls);
-  const wrapped = (extra: string[]) =>
+  /** Sequential calls for the memory-growth figure (10,000 in the full bench). */
+  memoryCalls: number;
+}): Promise<{
+  direct: LatencySummary;
+  gov: LatencySummary;
+  govInterval: LatencySummary;
+  rssGrowthMb: number | null;
+  memoryCalls: number;
+}> {
+  const direct = (await drive(process.execPath, [STDIO_SERVER], cleanEnv(), o.calls)).latency;
+  const wrapped = (extra: string[], calls = o.calls) =>
     drive(
       process.execPath,
       [
@@ -93,9 +107,10 @@ export async function benchWrap(o: {
         STDIO_SERVER,
       ],
       cleanEnv({ GOV_HOME: o.home }),
-      o.calls,
+      calls,
     );
-  const gov = await wrapped([]);
-  const govInterval = await wrapped(['--audit-sync', 'interval']);
-  return { direct, gov, govInterval };
+  const gov = (await wrapped([])).latency;
+  const govInterval = (await wrapped(['--audit-sync', 'interval'])).latency;
+  const { rssGrowthMb } = await wrapped([], o.memoryCalls);
+  return { direct, gov, govInterval, rssGrowthMb, memoryCalls: o.memoryCalls };
 }

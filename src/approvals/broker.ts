@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { ApprovalVerdict, EndedCall, HeldCall } from '../types.js';
-import { formatDurationMs } from '../pipeline/duration-text.js';
+import { formatDuration } from '../policy/duration.js';
 
 /** What the broker tells its subscribers (the TUI, the control socket). */
 export type BrokerEvent =
@@ -40,7 +40,7 @@ const ENDED_SHOWN_MS = 10 * 60_000;
  */
 function withdrawnReason(heldSince: Date, now: Date, signal: AbortSignal): string {
   const ms = now.getTime() - heldSince.getTime();
-  const waited = formatDurationMs(ms >= 1000 ? Math.round(ms / 1000) * 1000 : Math.max(0, ms));
+  const waited = formatDuration(ms >= 1000 ? Math.round(ms / 1000) * 1000 : Math.max(0, ms));
   const why = typeof signal.reason === 'string' ? signal.reason : 'it';
   // A reason about the client ("it closed the connection") vs. one about gov's side of it.
   if (why.startsWith('it'))
@@ -144,7 +144,7 @@ export class ApprovalBroker {
             this.finish(id, {
               approved: false,
               approver: 'timeout',
-              reason: `no approver answered within ${formatDurationMs(ms)}`,
+              reason: `no approver answered within ${formatDuration(ms)}`,
             }),
           delay,
         );

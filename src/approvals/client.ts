@@ -14,6 +14,7 @@ import {
   type ControlRequest,
   type RunDescriptor,
 } from './protocol.js';
+import { processExists } from '../pid.js';
 
 /** A held call as seen from outside its run. */
 export type PendingCall = HeldCall & { run: string };
@@ -33,16 +34,6 @@ const REQUEST_TIMEOUT_MS = 3000;
 const FULL_CALL_TIMEOUT_MS = 15_000;
 // Replies carry whole argument objects; allow more than a request line.
 const MAX_REPLY_BYTES = 64 * 1024 * 1024;
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    // EPERM: the process exists but belongs to someone else.
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 function readDescriptors(home: string): Array<{ path: string; desc: RunDescriptor | null }> {
   const dir = homePaths(home).runs;
@@ -170,7 +161,7 @@ export async function discoverRuns(home: string): Promise<DiscoveredRuns> {
   const found = readDescriptors(home);
   const unreachable: UnreachableRun[] = [];
   const checks = found.map(async ({ path, desc }) => {
-    if (!desc || !isAlive(desc.pid)) {
+    if (!desc || !processExists(desc.pid)) {
       removeStale(home, path, desc);
       return null;
     }

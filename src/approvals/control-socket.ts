@@ -1,5 +1,6 @@
 import { notPendingText } from './ended-calls.js';
-import { chmodSync, renameSync, rmSync, rmdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, rmSync, rmdirSync } from 'node:fs';
+import { writeFileAtomic } from '../../vault/atomic-file.js';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { GovError } from '../errors.js';
@@ -69,9 +70,7 @@ export async function startControlServer(opts: ControlServerOptions): Promise<Co
     started: new Date().toISOString(),
     policy: opts.policySource,
   };
-  const tmp = `${descriptorPath}.${process.pid}.tmp`;
-  writeFileSync(tmp, JSON.stringify(descriptor, null, 2) + '\n', { mode: 0o600 });
-  renameSync(tmp, descriptorPath);
+  writeFileAtomic(descriptorPath, JSON.stringify(descriptor, null, 2) + '\n');
 
   let closing: Promise<void> | undefined;
   return {

@@ -1,32 +1,29 @@
+import { LineFramer } from '../stdio/line-framer.js';
+
 /**
- * Splits a byte stream into newline-terminated lines with a hard size limit, so a peer
- * that never sends a newline cannot make us buffer without bound.
+ * The control socket's view of LineFramer: complete lines as strings per chunk, and a
+ * RangeError as soon as a line goes over the limit (a peer that never sends a newline is
+ * dropped instead of ignored).
  */
 export class LineSplitter {
-  private parts: Buffer[] = [];
-  private size = 0;
+  private lines: string[] = [];
+  private overlong = false;
+  private readonly framer: LineFramer;
 
-  constructor(private readonly maxBytes: number) {}
+  constructor(maxBytes: number) {
+    this.framer = new LineFramer({
+      maxLineBytes: maxBytes,
+      onLine: (line) => this.lines.push(line.toString('utf8')),
+      onOverlong: () => (this.overlong = true),
+    });
+  }
 
   /** Returns the complete lines in `chunk`; throws RangeError once a line exceeds the limit. */
   push(chunk: Buffer): string[] {
-    const lines: string[] = [];
-    let start = 0;
-    for (let nl = chunk.indexOf(0x0a, start); nl !== -1; nl = chunk.indexOf(0x0a, start)) {
-      const piece = chunk.subarray(start, nl);
-      if (this.size + piece.length > this.maxBytes) throw new RangeError('line too long');
-      const line = this.size === 0 ? piece : Buffer.concat([...this.parts, piece]);
-      this.parts = [];
-      this.size = 0;
-      lines.push(line.toString('utf8').replace(/\r$/, ''));
-      start = nl + 1;
-    }
-    if (start < chunk.length) {
-      const rest = chunk.subarray(start);
-      this.size += rest.length;
-      if (this.size > this.maxBytes) throw new RangeError('line too long');
-      this.parts.push(Buffer.from(rest));
-    }
+    this.framer.push(chunk);
+    if (this.overlong || this.framer.overLimit) throw new RangeError('line too long');
+    const lines = this.lines;
+    this.lines = [];
     return lines;
   }
 }

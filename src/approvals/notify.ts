@@ -71,7 +71,7 @@ export function notificationBody(call: HeldCall): JsonObject {
     ...pendingEntry(summariseHeldCall(call)),
     approve_command: `gov approve ${call.id}`,
     deny_command: `gov deny ${call.id}`,
-  } as JsonObject;
+  };
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms).unref());

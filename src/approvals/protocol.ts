@@ -102,7 +102,6 @@ export const streamEventSchema = z.union([
   z.object({ event: z.literal('held'), call: heldCallSchema }),
   z.object({ event: z.literal('settled'), id: z.string(), verdict: verdictSchema }),
 ]);
-export type StreamEvent = z.infer<typeof streamEventSchema>;
 
 export const descriptorSchema = z.object({
   run: z.string().regex(RUN_ID_RE),

@@ -32,7 +32,7 @@ export const nodeAuditFs: AuditFs = {
   open: (path, flags, mode) => p<[string, string, number], number>(fs.open)(path, flags, mode),
   // A small append to a local file is a fast syscall; doing it in place saves the thread-pool
   // round trip on every call's critical path. fsync (milliseconds) stays off the event loop.
-  write: async (fd, data) => fs.writeSync(fd, data),
+  write: (fd, data) => new Promise((resolve) => resolve(fs.writeSync(fd, data))),
   fsync: (fd) => p<[number], void>(fs.fsync)(fd),
   ftruncate: (fd, len) => p<[number, number], void>(fs.ftruncate)(fd, len),
   close: (fd) => p<[number], void>(fs.close)(fd),

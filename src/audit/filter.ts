@@ -1,4 +1,5 @@
 import { usageError } from '../errors.js';
+import { nameGlob } from '../policy/glob.js';
 import type { AuditRecord, DecisionKind } from '../types.js';
 
 /** What `gov audit tail` can select on; every given criterion must match. */
@@ -18,16 +19,6 @@ export type AuditFilter = (r: AuditRecord) => boolean;
 
 const DECISIONS: readonly DecisionKind[] = ['allow', 'deny', 'approve'];
 
-export function globToRegExp(glob: string): RegExp {
-  let src = '';
-  for (const ch of glob) {
-    if (ch === '*') src += '[\\s\\S]*';
-    else if (ch === '?') src += '[\\s\\S]';
-    else src += ch.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
-  }
-  return new RegExp(`^${src}$`, 'u');
-}
-
 /** Compile the flags once into one predicate (throws a usage error for a bad --decision). */
 export function compileFilter(spec: AuditFilterSpec = {}): AuditFilter {
   const tests: AuditFilter[] = [];
@@ -39,10 +30,11 @@ export function compileFilter(spec: AuditFilterSpec = {}): AuditFilter {
     tests.push((r) => r.decision === d);
   }
   if (spec.tool !== undefined) {
-    const re = globToRegExp(spec.tool);
+    // The gov.yaml tool-name dialect, so a pattern selects here what it matches in a rule.
+    const glob = nameGlob(spec.tool);
     tests.push((r) => {
       const target = r.tool ?? r.uri;
-      return typeof target === 'string' && re.test(target);
+      return typeof target === 'string' && glob.test(target);
     });
   }
   if (spec.server !== undefined) {

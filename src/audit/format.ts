@@ -1,21 +1,12 @@
 import type { AuditRecord } from '../types.js';
 import { shortRunId } from './run-id.js';
+import { stripUnsafe, truncate } from '../terminal-text.js';
 
 /**
  * The human table of `gov audit tail`. Every cell comes from the audit file, which holds
  * strings chosen by the agent or an MCP server (tool names, URIs, reasons), so cells are
- * stripped of terminal escapes, control and bidi characters before they reach the screen.
+ * made inert (terminal-text.ts, as in the approvals TUI) before they reach the screen.
  */
-
-const ANSI =
-  /\u001b(?:\[[0-?]*[ -/]*[@-~]|\][^\u0007\u001b]*(?:\u0007|\u001b\\)?|[P^_X][^\u001b]*(?:\u001b\\)?|[@-Z\\-_])/g;
-const CONTROL = /[\u0000-\u001f\u007f-\u009f]/g;
-const BIDI = /[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
-
-/** Remove ANSI sequences, C0/C1 controls and bidi overrides (untrusted text → display text). */
-export function sanitizeText(text: string): string {
-  return text.replace(ANSI, '').replace(CONTROL, ' ').replace(BIDI, '');
-}
 
 export interface Column {
   header: string;
@@ -45,8 +36,12 @@ function latency(r: AuditRecord): string {
   return `${Math.round(total)}ms`;
 }
 
-const str = (v: unknown): string =>
-  typeof v === 'string' ? v : v === undefined || v === null ? '' : String(v);
+const str = (v: unknown): string => {
+  if (v === undefined || v === null) return '';
+  if (typeof v === 'string') return v;
+  if (typeof v === 'number' || typeof v === 'boolean') return String(v);
+  return JSON.stringify(v) ?? '';
+};
 
 const DECISION_COLOR: Record<string, string> = { allow: '32', deny: '31', approve: '33' };
 
@@ -78,9 +73,7 @@ export const COLUMNS: Column[] = [
 
 /** Fit a cell: sanitized, truncated with an ellipsis, padded to `width`. */
 function cell(text: string, width: number): string {
-  const chars = [...sanitizeText(text)];
-  const fitted =
-    chars.length > width ? `${chars.slice(0, Math.max(0, width - 1)).join('')}…` : chars.join('');
+  const fitted = truncate(stripUnsafe(text), width);
   return fitted + ' '.repeat(Math.max(0, width - [...fitted].length));
 }
 
@@ -95,7 +88,7 @@ export function columnWidths(records: AuditRecord[] | 'follow'): number[] {
   if (records === 'follow') return COLUMNS.map((c) => c.follow);
   return COLUMNS.map((c) => {
     let w = c.header.length;
-    for (const r of records) w = Math.max(w, [...sanitizeText(c.get(r))].length);
+    for (const r of records) w = Math.max(w, [...stripUnsafe(c.get(r))].length);
     return Math.min(w, c.max);
   });
 }

@@ -34,7 +34,7 @@ export async function askLiveHead(runsDir: string, run: string, key: KeyObject):
   const nonce = randomBytes(16).toString('hex');
   let reply: Record<string, unknown>;
   try {
-    reply = (await request(socket, { op: 'audit_head', nonce }, ASK_TIMEOUT_MS)) as Record<string, unknown>;
+    reply = await request(socket, { op: 'audit_head', nonce }, ASK_TIMEOUT_MS);
   } catch {
     return null;
   }

@@ -207,7 +207,8 @@ export class AuditOtlpExporter {
     return new Promise((resolve) => {
       try {
         this.exporter.export(logs, (res) =>
-          resolve(res.code === 0 ? undefined : (res.error?.message ?? 'export failed')),
+          // ExportResultCode.SUCCESS is 0 (@opentelemetry/core is not a direct dependency).
+          resolve(Number(res.code) === 0 ? undefined : (res.error?.message ?? 'export failed')),
         );
       } catch (err) {
         resolve((err as Error).message);

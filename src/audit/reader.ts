@@ -253,7 +253,11 @@ export async function followRecords(opts: FollowOptions): Promise<void> {
       watcher?.close();
       watcher = undefined;
       opts.signal.removeEventListener('abort', onAbort);
-      void (scanning ?? Promise.resolve()).finally(() => (err === undefined ? resolve() : reject(err)));
+      void (scanning ?? Promise.resolve()).finally(() =>
+        err === undefined
+          ? resolve()
+          : reject(err instanceof Error ? err : new Error(`audit follow failed: ${JSON.stringify(err)}`)),
+      );
     };
     const kick = (): void => {
       if (opts.signal.aborted || failure !== undefined) return;

@@ -1,5 +1,5 @@
-import { randomBytes } from 'node:crypto';
-import { promises as fsp, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { writeFileAtomicAsync } from '../../vault/atomic-file.js';
 import { join } from 'node:path';
 import { z } from 'zod';
 import type { AuditRecord } from '../types.js';
@@ -70,15 +70,11 @@ export class HeadWriter {
       while (this.next) {
         const link = this.next;
         this.next = undefined;
-        const path = join(this.auditDir, HEAD_FILE);
-        const tmp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
         try {
-          await fsp.writeFile(tmp, JSON.stringify(link) + '\n', { mode: 0o600 });
-          await fsp.rename(tmp, path);
+          await writeFileAtomicAsync(join(this.auditDir, HEAD_FILE), JSON.stringify(link) + '\n');
         } catch {
           // The run_start of the next run then links an older signed record; verify still
           // holds every run to its own signatures.
-          await fsp.rm(tmp, { force: true }).catch(() => undefined);
         }
       }
     } finally {

@@ -7,8 +7,6 @@ import { GroupSync } from './group-sync.js';
 import { buildRecord, serializeRecord } from './record.js';
 import { isValidRunId } from './run-id.js';
 
-export { nodeAuditFs, type AuditFs } from './audit-fs.js';
-
 export interface OpenAuditSinkOptions {
   /** The audit directory, normally homePaths().audit. */
   dir: string;

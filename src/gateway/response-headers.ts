@@ -20,12 +20,12 @@ function sessionIdIn(h: HeaderArg): string | undefined {
  */
 export function observeSessionId(res: ServerResponse, onSession: (id: string) => void): void {
   const writeHead = res.writeHead.bind(res) as (...a: unknown[]) => ServerResponse;
-  res.writeHead = ((status: number, ...rest: unknown[]) => {
+  res.writeHead = (status: number, ...rest: unknown[]) => {
     const headers = (
       rest.length > 1 ? rest[1] : typeof rest[0] === 'string' ? undefined : rest[0]
     ) as HeaderArg;
     const id = sessionIdIn(headers) ?? (res.getHeader('mcp-session-id') as string | undefined);
     if (id !== undefined && status < 300) onSession(id);
     return writeHead(status, ...rest);
-  }) as ServerResponse['writeHead'];
+  };
 }

@@ -27,7 +27,7 @@ export interface SandboxPlan {
   }): { command: string; args: string[]; env: Record<string, string> };
   /** The sandbox's init, the process gov's signals must reach (unshare itself blocks them). */
   signalPid(unsharePid: number): number | undefined;
-  cleanup(): void;
+  cleanup: () => void;
 }
 
 /** What the child must not reach: gov's state (this home and the default one) and the keyring's bus. */

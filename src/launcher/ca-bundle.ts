@@ -1,18 +1,9 @@
-import {
-  closeSync,
-  existsSync,
-  openSync,
-  readFileSync,
-  readSync,
-  renameSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, readSync, rmSync, statSync } from 'node:fs';
 import { X509Certificate } from 'node:crypto';
 import { rootCertificates } from 'node:tls';
 import { join } from 'node:path';
 import { GovError } from '../errors.js';
+import { writeFileAtomic } from '../../vault/atomic-file.js';
 
 /** Where distributions keep the system trust store as one PEM file. */
 export const SYSTEM_BUNDLES = [
@@ -36,12 +27,6 @@ export function systemRootsPem(): string {
   return rootCertificates.join('\n') + '\n';
 }
 
-function writeAtomic(path: string, data: string): void {
-  const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, data, { mode: 0o644 });
-  renameSync(tmp, path);
-}
-
 /**
  * Write the child's trust files under `dir` (GOV_HOME/ca): a combined bundle (system roots +
  * gov CA) for tools whose CA variable replaces the store, and the NODE_EXTRA_CA_CERTS file
@@ -54,12 +39,12 @@ export function writeTrustFiles(opts: {
   inheritedNodeExtra?: string | undefined;
 }): { bundle: string; nodeExtra: string; cleanup: () => void } {
   const bundle = join(opts.dir, 'bundle.pem');
-  writeAtomic(bundle, systemRootsPem().trimEnd() + '\n' + opts.govCaPem);
+  writeFileAtomic(bundle, systemRootsPem().trimEnd() + '\n' + opts.govCaPem, 0o644);
   let nodeExtra = join(opts.dir, 'ca.pem');
   let cleanup = () => {};
   if (opts.inheritedNodeExtra && existsSync(opts.inheritedNodeExtra)) {
     nodeExtra = join(opts.dir, `node-extra-${opts.run}.pem`);
-    writeAtomic(nodeExtra, opts.govCaPem + readFileSync(opts.inheritedNodeExtra, 'utf8'));
+    writeFileAtomic(nodeExtra, opts.govCaPem + readFileSync(opts.inheritedNodeExtra, 'utf8'), 0o644);
     const p = nodeExtra;
     cleanup = () => {
       try {

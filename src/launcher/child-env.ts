@@ -56,13 +56,15 @@ function quoteForNodeOptions(p: string): string {
   return /[\s"\\]/.test(p) ? `"${p.replace(/(["\\])/g, '\\$1')}"` : p;
 }
 
-export function buildChildEnv(i: ChildEnvInput): Record<string, string> {
+/** A child's copy of gov's environment without gov's own settings (the vault passphrase above all). */
+export function withoutGovSettings(parent: NodeJS.ProcessEnv): Record<string, string> {
   const env: Record<string, string> = {};
-  for (const [k, v] of Object.entries(i.parent)) {
-    if (v === undefined) continue;
-    if (k.startsWith('GOV_')) continue;
-    env[k] = v;
-  }
+  for (const [k, v] of Object.entries(parent)) if (v !== undefined && !k.startsWith('GOV_')) env[k] = v;
+  return env;
+}
+
+export function buildChildEnv(i: ChildEnvInput): Record<string, string> {
+  const env = withoutGovSettings(i.parent);
   for (const k of PROXY_VARS) env[k] = i.proxyUrl;
   if (!i.keepNoProxy) {
     for (const k of Object.keys(env)) if (k.toLowerCase() === 'no_proxy') delete env[k];

@@ -1,4 +1,4 @@
-import type { ChildProcess } from 'node:child_process';
+import type { ChildProcess, StdioOptions } from 'node:child_process';
 import { spawnProgram } from './spawn-program.js';
 import { constants } from 'node:os';
 import { GovError } from '../errors.js';
@@ -16,6 +16,33 @@ export function exitCodeFor(code: number | null, signal: NodeJS.Signals | null):
   if (code !== null) return code;
   if (signal) return 128 + (constants.signals[signal] ?? 0);
   return 1;
+}
+
+/**
+ * Start a governed process (never a shell), with a parent-death signal on Linux
+ * so it dies even when gov is killed with SIGKILL. Throws gov's spawn error when the command
+ * cannot be resolved; a failure after that arrives as the child's 'error' (see spawnFailure).
+ */
+export function startGoverned(o: {
+  command: string;
+  args: string[];
+  env: Record<string, string>;
+  stdio: StdioOptions;
+}): ChildProcess {
+  try {
+    const spawned = withParentDeathSignal(o.command, o.args, o.env);
+    return spawnProgram(spawned.command, spawned.args, { env: o.env, stdio: o.stdio });
+  } catch (err) {
+    if (err instanceof GovError) throw err;
+    throw new GovError('spawn', `cannot start '${o.command}': ${(err as Error).message}`);
+  }
+}
+
+/** gov's error for a child's 'error' event (the command could not be executed). */
+export function spawnFailure(command: string, err: NodeJS.ErrnoException): GovError {
+  const hint =
+    err.code === 'ENOENT' ? 'check the command name and PATH' : 'check the command and its permissions';
+  return new GovError('spawn', `cannot start '${command}': ${err.code ?? err.message}`, { hint });
 }
 
 /**
@@ -53,12 +80,9 @@ export function spawnChild(opts: {
       });
     }
     try {
-      const spawned = withParentDeathSignal(opts.command, opts.args, opts.env);
-      child = spawnProgram(spawned.command, spawned.args, { env: opts.env, stdio: opts.stdio });
+      child = startGoverned(opts);
     } catch (err) {
-      if (err instanceof GovError) return reject(err);
-      reject(new GovError('spawn', `cannot start '${opts.command}': ${(err as Error).message}`));
-      return;
+      return reject(err instanceof Error ? err : new Error(String(err)));
     }
     if (early) child.kill(early);
     const started = child;
@@ -75,9 +99,7 @@ export function spawnChild(opts: {
     });
     started.once('error', (err: NodeJS.ErrnoException) => {
       dispose();
-      const hint =
-        err.code === 'ENOENT' ? 'check the command name and PATH' : 'check the command and its permissions';
-      reject(new GovError('spawn', `cannot start '${opts.command}': ${err.code ?? err.message}`, { hint }));
+      reject(spawnFailure(opts.command, err));
     });
     started.once('spawn', () => resolve({ child: started, exited, dispose }));
   });

@@ -7,7 +7,13 @@
  *    with a JSON-RPC error and never forwarded, because a lenient server might read it
  *    differently from us.
  */
-import type { JsonObject, JsonRpcId, JsonRpcMessage, JsonValue } from '../types.js';
+import {
+  type JsonObject,
+  type JsonRpcId,
+  type JsonRpcMessage,
+  type JsonValue,
+  isPlainObject,
+} from '../types.js';
 import { decodeUtf8Strict, parseStrictJsonText } from './json-strict.js';
 import { EDGE_CHARS, exactId, idAtEdges } from './recover-id.js';
 
@@ -36,10 +42,6 @@ export const URI_METHODS: ReadonlySet<string> = new Set([
 // so forwarding it unseen would let a call bypass policy. Such objects are malformed.
 const MCP_METHOD_RE =
   /^(?:initialize|ping|(?:notifications|tools|resources|prompts|completion|logging|sampling|elicitation|roots|tasks|subscriptions)\/.*)$/;
-
-function isPlainObject(v: unknown): v is JsonObject {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 function has(o: JsonObject, k: string): boolean {
   return Object.prototype.hasOwnProperty.call(o, k);

@@ -1,9 +1,15 @@
 /**
  * JSON-RPC message → Envelope, the normalised shape policy, approvals and audit see.
- * Also the canonical JSON used wherever two equal values must serialise identically
- * (argument matching, digests, hash chains).
+ * (Canonical JSON text for digests and hash chains is audit/canonical.ts.)
  */
-import type { Envelope, JsonObject, JsonRpcMessage, JsonValue, ServerIdentity, Transport } from '../types.js';
+import {
+  type Envelope,
+  type JsonRpcMessage,
+  type JsonValue,
+  type ServerIdentity,
+  type Transport,
+  isPlainObject,
+} from '../types.js';
 import { NAME_METHODS, URI_METHODS } from './classify.js';
 
 export interface EnvelopeContext {
@@ -15,10 +21,6 @@ export interface EnvelopeContext {
 }
 
 type ClientMessage = Extract<JsonRpcMessage, { kind: 'request' | 'notification' }>;
-
-function isPlainObject(v: unknown): v is JsonObject {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 /**
  * A deep copy with object keys sorted (by UTF-16 code units, like Array.prototype.sort).
@@ -34,25 +36,10 @@ export function canonicalize(value: JsonValue): JsonValue {
   return value;
 }
 
-/** JSON text with sorted keys and no whitespace: equal values give equal strings. */
-export function canonicalJson(value: JsonValue): string {
-  if (value === null || typeof value !== 'object') return JSON.stringify(value);
-  if (Array.isArray(value)) return `[${value.map((v) => canonicalJson(v)).join(',')}]`;
-  const keys = Object.keys(value).sort();
-  return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson(value[k]!)}`).join(',')}}`;
-}
-
 /** Build the envelope for a client→server request or notification. */
 export function toEnvelope(msg: ClientMessage, ctx: EnvelopeContext): Envelope {
   const params = isPlainObject(msg.params) ? msg.params : undefined;
-  const env: Envelope = {
-    transport: ctx.transport,
-    server: ctx.server,
-    method: msg.method,
-    id: msg.kind === 'request' ? msg.id : null,
-    args: {},
-    message: msg,
-  };
+  const env = bareEnvelope(msg, ctx);
   if (params) {
     if (NAME_METHODS.has(msg.method) && typeof params['name'] === 'string') env.tool = params['name'];
     if (URI_METHODS.has(msg.method) && typeof params['uri'] === 'string') env.uri = params['uri'];
@@ -84,11 +71,4 @@ export function bareEnvelope(msg: ClientMessage, ctx: EnvelopeContext): Envelope
     message: msg,
     ...(ctx.principal !== undefined ? { principal: ctx.principal } : {}),
   };
-}
-
-/** Envelopes for every client→server message of a parse result (responses are skipped). */
-export function toEnvelopes(messages: readonly JsonRpcMessage[], ctx: EnvelopeContext): Envelope[] {
-  const out: Envelope[] = [];
-  for (const m of messages) if (m.kind !== 'response') out.push(toEnvelope(m, ctx));
-  return out;
 }

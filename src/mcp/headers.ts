@@ -166,32 +166,7 @@ export function decodeHeaderValue(raw: string): string | null {
   return raw;
 }
 
-/** Encode a value for an SEP-2243 header (the client side of decodeHeaderValue). */
-export function encodeHeaderValue(value: string): string {
-  let plain = value.length > 0 && value.trim() === value;
-  for (let i = 0; plain && i < value.length; i++) {
-    const c = value.charCodeAt(i);
-    if (c < 0x20 || c > 0x7e) plain = false;
-  }
-  if (plain && !(value.startsWith(SENTINEL_PREFIX) && value.endsWith(SENTINEL_SUFFIX))) return value;
-  return `${SENTINEL_PREFIX}${encodeBase64(new TextEncoder().encode(value))}${SENTINEL_SUFFIX}`;
-}
-
 const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
-
-function encodeBase64(bytes: Uint8Array): string {
-  let out = '';
-  for (let i = 0; i < bytes.length; i += 3) {
-    const a = bytes[i]!;
-    const b = bytes[i + 1];
-    const c = bytes[i + 2];
-    const n = (a << 16) | ((b ?? 0) << 8) | (c ?? 0);
-    out += B64[(n >> 18) & 63]! + B64[(n >> 12) & 63]!;
-    out += b === undefined ? '=' : B64[(n >> 6) & 63]!;
-    out += c === undefined ? '=' : B64[n & 63]!;
-  }
-  return out;
-}
 
 /** Strict standard Base64 with padding; null on any deviation. */
 function decodeBase64(s: string): Uint8Array | null {

@@ -36,12 +36,6 @@ export function decodeUtf8Strict(bytes: Uint8Array): string | null {
   }
 }
 
-export function parseStrictJson(bytes: Uint8Array, opts: StrictJsonOptions = {}): StrictJsonResult {
-  const text = decodeUtf8Strict(bytes);
-  if (text === null) return { ok: false, reason: 'invalid UTF-8' };
-  return parseStrictJsonText(text, opts);
-}
-
 /** Same rules for text that is already decoded. */
 export function parseStrictJsonText(text: string, opts: StrictJsonOptions = {}): StrictJsonResult {
   const maxDepth = opts.maxDepth ?? DEFAULT_MAX_DEPTH;
@@ -123,25 +117,25 @@ function keysInText(text: string): number {
   return keys;
 }
 
-const enum C {
-  Tab = 0x09,
-  Lf = 0x0a,
-  Cr = 0x0d,
-  Space = 0x20,
-  Quote = 0x22,
-  Plus = 0x2b,
-  Comma = 0x2c,
-  Minus = 0x2d,
-  Dot = 0x2e,
-  Zero = 0x30,
-  Nine = 0x39,
-  Colon = 0x3a,
-  LBracket = 0x5b,
-  Backslash = 0x5c,
-  RBracket = 0x5d,
-  LBrace = 0x7b,
-  RBrace = 0x7d,
-}
+const C = {
+  Tab: 0x09,
+  Lf: 0x0a,
+  Cr: 0x0d,
+  Space: 0x20,
+  Quote: 0x22,
+  Plus: 0x2b,
+  Comma: 0x2c,
+  Minus: 0x2d,
+  Dot: 0x2e,
+  Zero: 0x30,
+  Nine: 0x39,
+  Colon: 0x3a,
+  LBracket: 0x5b,
+  Backslash: 0x5c,
+  RBracket: 0x5d,
+  LBrace: 0x7b,
+  RBrace: 0x7d,
+} as const;
 
 function isWs(c: number): boolean {
   return c === C.Space || c === C.Lf || c === C.Cr || c === C.Tab;

@@ -25,23 +25,3 @@ export function endpointFromEvent(ev: SseEvent, streamUrl: string): string | nul
   url.hash = '';
   return url.toString();
 }
-
-/** Normalise a request URL the same way, so POST URLs compare equal to endpoint URLs. */
-export function normalizePostUrl(url: string): string | null {
-  try {
-    const u = new URL(url);
-    u.hash = '';
-    return u.toString();
-  } catch {
-    return null;
-  }
-}
-
-/** Whether the endpoint stays on the stream's origin (the SDK client refuses otherwise). */
-export function sameOrigin(endpoint: string, streamUrl: string): boolean {
-  try {
-    return new URL(endpoint).origin === new URL(streamUrl).origin;
-  } catch {
-    return false;
-  }
-}

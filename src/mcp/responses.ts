@@ -3,12 +3,8 @@
  * `tools/list`, reading `serverInfo` from `initialize`, and rebuilding a response around
  * a rewritten result. Pure: inputs are never mutated.
  */
-import type { JsonObject, JsonRpcMessage, JsonValue } from '../types.js';
+import { type JsonObject, type JsonValue, isPlainObject } from '../types.js';
 import { errorToolResult } from './wire-errors.js';
-
-function isPlainObject(v: unknown): v is JsonObject {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 /**
  * Drop every tool whose name `isHidden` says is always denied. Anything that is not a
@@ -52,45 +48,6 @@ export function serverInfoOf(initializeResult: JsonValue | undefined): ServerInf
   const info = initializeResult['serverInfo'];
   if (!isPlainObject(info) || typeof info['name'] !== 'string') return null;
   return info as ServerInfo;
-}
-
-/** `result.protocolVersion` of an initialize response. */
-export function negotiatedProtocolVersion(initializeResult: JsonValue | undefined): string | null {
-  if (!isPlainObject(initializeResult)) return null;
-  const v = initializeResult['protocolVersion'];
-  return typeof v === 'string' ? v : null;
-}
-
-/** The same response with its result replaced (id and jsonrpc kept as received). */
-export function withResult(raw: JsonObject, result: JsonValue): JsonObject {
-  return { jsonrpc: raw['jsonrpc'] ?? '2.0', id: raw['id'] ?? null, result };
-}
-
-/**
- * Tracks the methods of outstanding requests by id, so a response (which carries only an
- * id) can be recognised as the answer to `tools/list` or `initialize`.
- */
-export function responseMethod(
-  msg: JsonRpcMessage,
-  pending: ReadonlyMap<string | number, string>,
-): string | undefined {
-  if (msg.kind !== 'response' || msg.id === null) return undefined;
-  return pending.get(msg.id);
-}
-
-/**
- * Apply `filterToolsList` to a response message if it answers a tools/list request.
- * Returns null when nothing changed (forward the original bytes untouched).
- */
-export function rewriteToolsListResponse(
-  msg: JsonRpcMessage,
-  method: string | undefined,
-  isHidden: (toolName: string) => boolean,
-): { raw: JsonObject; removed: string[] } | null {
-  if (method !== 'tools/list' || msg.kind !== 'response' || msg.result === undefined) return null;
-  const { result, removed } = filterToolsList(msg.result, isHidden);
-  if (removed.length === 0) return null;
-  return { raw: withResult(msg.raw, result), removed };
 }
 
 /**

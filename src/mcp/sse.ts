@@ -225,12 +225,3 @@ export function formatSseEvent(ev: SseEvent): string {
   if (ev.hasData !== false) for (const line of ev.data.split(/\r\n|\r|\n/)) out += `data: ${line}\n`;
   return `${out}\n`;
 }
-
-/** A JSON-RPC-carrying event: a `message` (or unnamed) event with data. */
-export function isMessageEvent(ev: SseEvent): boolean {
-  return (
-    ev.hasData !== false &&
-    ev.data !== '' &&
-    (ev.event === undefined || ev.event === '' || ev.event === 'message')
-  );
-}

@@ -170,10 +170,3 @@ export function serializeMessage(
 ): string {
   return JSON.stringify(msg);
 }
-
-/** Bytes for an HTTP body. */
-export function encodeMessage(
-  msg: JsonValue | GovResponse | readonly (JsonValue | GovResponse)[],
-): Uint8Array {
-  return new TextEncoder().encode(serializeMessage(msg));
-}

@@ -1,4 +1,4 @@
-import { formatDurationMs } from './duration-text.js';
+import { formatDuration } from '../policy/duration.js';
 import type { CallContext, Pipeline } from '../pipeline.js';
 import type { GovResponse } from '../mcp/wire-errors.js';
 import type { ServerMessageProcessor } from './server-messages.js';
@@ -20,7 +20,7 @@ export function tightestLimit(calls: Iterable<CallContext>): TimeLimit | undefin
 }
 
 export function limitText(l: TimeLimit): string {
-  return `gov policy rule '${l.rule}' allows ${formatDurationMs(l.ms)} (constraints.timeout)`;
+  return `gov policy rule '${l.rule}' allows ${formatDuration(l.ms)} (constraints.timeout)`;
 }
 
 /**

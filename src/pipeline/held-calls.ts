@@ -7,7 +7,11 @@ import type { JsonObject, JsonValue } from '../types.js';
 export class HeldCallRegistry {
   private readonly inflight = new Map<string, AbortController>();
 
-  track(scope: string, id: string | number, parent: AbortSignal): { signal: AbortSignal; release(): void } {
+  track(
+    scope: string,
+    id: string | number,
+    parent: AbortSignal,
+  ): { signal: AbortSignal; release: () => void } {
     const key = `${scope}|${typeof id}:${id}`;
     const ac = new AbortController();
     const onParent = () => ac.abort(parent.reason);

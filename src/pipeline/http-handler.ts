@@ -239,7 +239,7 @@ export function createHttpHandler(
         server: { name: null, url: serverUrl },
       });
       const id =
-        parsed.messages.length === 1 && 'id' in parsed.messages[0]! ? (parsed.messages[0]!.id ?? null) : null;
+        parsed.messages.length === 1 && 'id' in parsed.messages[0]! ? (parsed.messages[0].id ?? null) : null;
       return sendJson(ex.res, 400, headerMismatchResponse(mismatch, id));
     }
     return governMcp(ex, headers, body!, parsed.messages, parsed.batch, injected);
@@ -420,11 +420,15 @@ export function createHttpHandler(
     headers['accept-encoding'] = 'identity';
     const started = performance.now();
     for (const c of calls.values()) c.forwardedMs = started;
-    const processor = new ServerMessageProcessor(pipeline, session ? new Map() : calls, {
-      upstreamStart: started,
-      toolHeaders,
-      origin: { server, transport },
-    });
+    const processor = new ServerMessageProcessor(
+      pipeline,
+      session ? new Map<string | number, CallContext>() : calls,
+      {
+        upstreamStart: started,
+        toolHeaders,
+        origin: { server, transport },
+      },
+    );
     const deadline = limit ? new CallDeadline(limit) : undefined;
     if (session && deadline) {
       // Legacy transport: the answer is due on the session's stream, whatever this POST does.

@@ -1,24 +1,21 @@
 import { filterToolsList, serverInfoOf, withheldStructuredResult } from '../mcp/responses.js';
 import { deniedServerRequestNotice, serverRequestsIn, type ServerRequest } from '../mcp/server-requests.js';
 import { DENIAL_CODE, jsonRpcError } from '../mcp/wire-errors.js';
-import type {
-  AuditInput,
-  JsonObject,
-  JsonValue,
-  PolicyDecision,
-  ServerIdentity,
-  Transport,
+import {
+  type AuditInput,
+  type JsonObject,
+  type JsonValue,
+  type PolicyDecision,
+  type ServerIdentity,
+  type Transport,
+  isPlainObject,
 } from '../types.js';
 import type { CallContext, Pipeline } from '../pipeline.js';
 import type { LegacySession } from './legacy-sessions.js';
 import type { ToolParamHeaders } from '../mcp/param-headers.js';
 
-function isObject(v: unknown): v is JsonObject {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
 function isJsonRpc(v: unknown): v is JsonObject {
-  return isObject(v) && v['jsonrpc'] === '2.0';
+  return isPlainObject(v) && v['jsonrpc'] === '2.0';
 }
 
 export interface ServerOrigin {
@@ -112,7 +109,8 @@ export class ServerMessageProcessor {
       if (withheld) r.message = { ...r.message, result: withheld };
     }
     if (call) {
-      const err = isObject(m['error']) ? String(m['error']['message'] ?? 'error') : undefined;
+      const message = isPlainObject(m['error']) ? (m['error']['message'] ?? 'error') : undefined;
+      const err = message === undefined || typeof message === 'string' ? message : JSON.stringify(message);
       const serverInfo = call.env.method === 'initialize' ? serverInfoOf(m['result']) : null;
       void this.pipeline.recordOutcome(call, {
         status: err === undefined ? 'ok' : 'error',

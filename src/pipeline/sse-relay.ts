@@ -51,7 +51,7 @@ export function relayUpstreamSse(
     status: up.status,
     headers: o.headersSent ? {} : responseHeaders(up.headers),
     body: up.body,
-    contentEncoding: up.headers['content-encoding'] as string | undefined,
+    contentEncoding: up.headers['content-encoding'],
     streamUrl: ex.url,
   });
 }

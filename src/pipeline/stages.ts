@@ -2,7 +2,6 @@ import type {
   ApprovalVerdict,
   AuditSink,
   Constraints,
-  Envelope,
   GovernedCallEvent,
   HeldCall,
   JsonObject,
@@ -99,5 +98,3 @@ export interface PipelineDeps {
   /** The decision clock (epoch ms) for constraints; recorded so a replay uses the same. */
   clock?: () => number;
 }
-
-export type { Envelope };

@@ -25,7 +25,7 @@ export async function readScannedJson(
       message: `Upstream response larger than ${limit} bytes cannot be scanned; refused by gov`,
     };
   }
-  const dec = await decodeContent(r.body, up.headers['content-encoding'] as string | undefined, limit);
+  const dec = await decodeContent(r.body, up.headers['content-encoding'], limit);
   if (!dec.ok) {
     return {
       ok: false,

@@ -5,22 +5,13 @@
  * non-boolean result comes back as a message so decide() can fail closed.
  */
 import { Environment } from '@marcbachmann/cel-js';
-import type { JsonObject, JsonValue } from '../types.js';
+import type { JsonValue } from '../types.js';
 
 /** `run` as `when` sees it. */
 export interface CelRun {
   id: string;
   tainted: boolean;
   taint_sources: string[];
-}
-
-export interface WhenContext {
-  args: JsonObject;
-  tool: string;
-  server: string;
-  method: string;
-  run: CelRun;
-  principal: string;
 }
 
 export type WhenResult = { ok: true; value: boolean } | { ok: false; error: string };
@@ -104,7 +95,7 @@ export function compileWhen(source: string): WhenCompileResult {
         offset: 0,
       };
     const parsed = e.parse(source);
-    fn = (ctx) => parsed(ctx as unknown as Record<string, unknown>) as unknown;
+    fn = (ctx) => parsed(ctx) as unknown;
   } catch (err) {
     return { ok: false, message: `invalid CEL expression: ${firstLine(err)}`, offset: errorOffset(err) };
   }

@@ -106,7 +106,7 @@ export interface CompiledPolicy {
   credentials: CredentialBinding[];
   redact: { vault: boolean; secrets: boolean };
   /** Host globs: `*.example.com` (subdomains), `host:port` (that port only), else any port. */
-  hostMatches(globs: string[], host: string, port: number, defaultPort: number): boolean;
+  hostMatches: (globs: string[], host: string, port: number, defaultPort: number) => boolean;
   isPassthrough(host: string, port: number): boolean;
   /** May this host open a raw WebSocket tunnel (`websocket:`)? */
   isWebSocketHost(host: string, port: number): boolean;

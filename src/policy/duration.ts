@@ -33,7 +33,8 @@ export function parseRate(value: string): { count: number; perMs: number } | nul
   return { count, perMs };
 }
 
-/** 600000 → '10m', 1500 → '1500ms': for explanations. */
+/** 600000 → '10m', 120000 → '2m', 1500 → '1500ms': the largest unit that is exact, so the text
+ * parses back (parseDurationMs) to the same value. */
 export function formatDuration(ms: number): string {
   if (ms % 3_600_000 === 0) return `${ms / 3_600_000}h`;
   if (ms % 60_000 === 0) return `${ms / 60_000}m`;

@@ -2,8 +2,6 @@
  * Rules explain themselves in words (after mockttp's matcher `explain()`): the text is the
  * reason shown to the agent, the approver and the audit when a rule has no `reason`.
  */
-import type { Constraints } from '../types.js';
-import { formatDuration } from './duration.js';
 import { hasWildcard } from './glob.js';
 import type { RuleSpec } from './schema.js';
 
@@ -49,14 +47,4 @@ export function explainRule(rule: RuleSpec): string {
   parts.push(describeServers(rule.server));
   if (rule.when !== undefined) parts.push(`when ${rule.when.trim().replace(/\s+/g, ' ')}`);
   return parts.join(' ');
-}
-
-/** e.g. "at most 20 calls per run, 10 per 1m, upstream timeout 30s". */
-export function explainConstraints(c: Constraints): string {
-  const parts: string[] = [];
-  if (c.maxCalls !== undefined)
-    parts.push(`at most ${c.maxCalls} call${c.maxCalls === 1 ? '' : 's'} per run`);
-  if (c.rate) parts.push(`${c.rate.count} per ${formatDuration(c.rate.perMs)}`);
-  if (c.timeoutMs !== undefined) parts.push(`upstream timeout ${formatDuration(c.timeoutMs)}`);
-  return parts.join(', ');
 }

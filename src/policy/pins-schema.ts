@@ -42,7 +42,7 @@ export const pinsSchema = z
       name,
       'file' in v && typeof v['file'] === 'string' && Object.keys(v).length === 1
         ? { tools: {}, file: v['file'] }
-        : { tools: v as Record<string, string> },
+        : { tools: v },
     ]),
   }));
 

@@ -3,7 +3,8 @@
  * say what would change. Pure and deterministic: decide() reads no clock, and constraints
  * run on a fresh tracker per run fed with the decision clock each record carries.
  */
-import type { AuditRecord, DecisionKind, JsonObject, JsonValue } from '../types.js';
+import type { AuditRecord, DecisionKind, JsonValue } from '../types.js';
+import { isPlainObject } from '../types.js';
 import type { CompiledPolicy, PolicyInput } from './compiled.js';
 import { ConstraintTracker } from './constraints.js';
 
@@ -56,7 +57,7 @@ function inputOf(policy: CompiledPolicy, r: AuditRecord): PolicyInput {
     server: http ? { name: policy.resolveServer(server.url), url: server.url } : server,
     transport: r.transport ?? (http ? 'http' : 'stdio'),
     method: r.method ?? 'tools/call',
-    args: args !== null && typeof args === 'object' && !Array.isArray(args) ? (args as JsonObject) : {},
+    args: isPlainObject(args) ? args : {},
     run: r.run,
   };
   if (r.tool !== undefined) input.tool = r.tool;
@@ -109,7 +110,8 @@ export function replayAudit(
     if (!shown) continue;
     out.replayed++;
     // In shadow mode the call went through; what the policy would have done is the baseline.
-    const from = r.shadow_decision ?? (r.decision as DecisionKind);
+    const from: DecisionKind | undefined = r.shadow_decision ?? r.decision;
+    if (from === undefined) continue; // not a decision record
     if (from === d.decision) continue;
     const key = `${from}>${d.decision}`;
     const t = counts.get(key) ?? { from, to: d.decision, count: 0 };

@@ -61,14 +61,19 @@ export interface AuditOtlpSpec {
   headers: Record<string, string | { secret: string }>;
 }
 
-/** Decision rule ids gov itself uses; a rule may not take one. */
-export const RESERVED_RULE_IDS = [
+/** Every rule id gov itself puts in a decision (and so in the audit); a policy rule may not take
+ * one, so an audit record's `rule` always says whether a user's rule or gov decided.
+ * test/policy/reserved-rule-ids.test.ts checks this list against what src/ emits. */
+export const RESERVED_RULE_IDS: readonly string[] = [
   'default',
   'discovery',
   'unknown-server',
-  'when-error',
-  'constraint',
   'websocket',
+  'gov-error',
+  'policy-error',
+  'audit-unavailable',
+  'pins-change',
+  'pins-poison',
 ];
 const TOOL_METHODS = ['tools/call', 'prompts/get'];
 const URI_METHODS = ['resources/read', 'resources/subscribe', 'resources/unsubscribe'];
@@ -491,8 +496,6 @@ const root = z
       approvals: doc.approvals,
     };
   });
-
-export type PolicySchemaIssue = z.ZodIssue;
 
 /** Validate a parsed YAML value; issues keep their document paths. */
 export function parsePolicySpec(

@@ -10,9 +10,9 @@ import { formatAt, issueOffset } from './locate.js';
 export interface YamlSource {
   data: unknown;
   /** Issues (document paths) → `label:line:col: message`, earliest first, unknown keys first. */
-  locate(issues: Array<PolicyIssue & { priority?: number }>): string[];
+  locate: (issues: Array<PolicyIssue & { priority?: number }>) => string[];
   /** `label:line:col` of the node at a document path (e.g. ['cases', 3]). */
-  where(path: (string | number)[]): string;
+  where: (path: (string | number)[]) => string;
 }
 
 export type YamlSourceResult = { ok: true; source: YamlSource } | { ok: false; problems: string[] };

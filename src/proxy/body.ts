@@ -12,11 +12,7 @@ const DRAIN_CAP = 64 * 1024 * 1024;
  * Read a whole stream, keeping at most `limit` bytes. An over-limit body is drained without
  * buffering (bounded by DRAIN_CAP, then the stream is destroyed) before resolving `tooLarge`.
  */
-export function readBounded(
-  stream: Readable,
-  limit: number,
-  declaredLength?: string | undefined,
-): Promise<BoundedBody> {
+export function readBounded(stream: Readable, limit: number, declaredLength?: string): Promise<BoundedBody> {
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     let size = 0;

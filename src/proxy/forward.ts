@@ -137,9 +137,3 @@ export async function relayResponse(ex: Exchange, up: UpstreamResponse): Promise
     up.body.destroy();
   }
 }
-
-/** Non-MCP traffic: forward unchanged, streaming both ways. */
-export async function forwardUnchanged(ex: Exchange, upstream: Upstream): Promise<void> {
-  const up = await openUpstream(ex, upstream);
-  if (up) await relayResponse(ex, up);
-}

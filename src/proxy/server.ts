@@ -263,13 +263,13 @@ export async function startProxy(opts: ProxyServerOptions): Promise<ProxyServer>
       opts.leafCerts.contextFor(a.host).then(
         (secureContext) => {
           const tls = new TLSSocket(socket, { isServer: true, secureContext, ALPNProtocols: ['http/1.1'] });
-          tls.on('error', (err) => {
+          tls.on('error', (err: Error) => {
             log.debug(`TLS with client for ${a.host} failed: ${err.message}`);
             tls.destroy();
           });
           track(tls);
           guard.link(socket, tls);
-          targets.set(tls as unknown as Socket, { scheme: 'https', host: a.host, port: a.port });
+          targets.set(tls, { scheme: 'https', host: a.host, port: a.port });
           inner.emit('connection', tls);
         },
         (err: unknown) => {

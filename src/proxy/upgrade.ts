@@ -98,7 +98,7 @@ function tunnelWebSocket(
     up.destroy();
     if (!client.destroyed) refuseUpgrade(client, status, message);
   };
-  up.on('error', (err) => {
+  up.on('error', (err: Error) => {
     log.debug(`WebSocket upstream ${t.host}:${t.port} failed: ${err.message}`);
     if (switched) client.destroy();
     else fail(502, `gov: WebSocket upstream ${t.host}:${t.port} failed: ${err.message}`);

@@ -146,13 +146,13 @@ export class Upstream {
       await this.agent()
     ).request({
       origin: originOf(r.target),
-      method: r.method as 'GET',
+      method: r.method,
       path: r.path,
       headers: r.headers,
       body: r.body ?? null,
       signal: r.signal,
     });
-    return { status: res.statusCode, headers: res.headers as IncomingHttpHeaders, body: res.body };
+    return { status: res.statusCode, headers: res.headers, body: res.body };
   }
 
   async close(): Promise<void> {

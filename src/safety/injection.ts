@@ -5,12 +5,11 @@
  * `run.tainted` in docs/policy.md). Deliberately few, specific patterns: a false positive
  * costs an approval prompt, not a broken call.
  */
+import { poisonPattern } from './poison-scan.js';
+
 const PATTERNS: ReadonlyArray<{ name: string; re: RegExp }> = [
-  {
-    name: 'ignore-instructions',
-    re: /\b(?:ignore|disregard|forget)\s+(?:all\s+|any\s+|the\s+)?(?:previous|prior|above|earlier|preceding)\s+(?:instructions|prompts|directions|rules)\b/i,
-  },
-  { name: 'hidden-directive', re: /<\s*(?:important|system|instructions?)\s*>/i },
+  { name: 'ignore-instructions', re: poisonPattern('override-instructions') },
+  { name: 'hidden-directive', re: poisonPattern('hidden-markup') },
   { name: 'new-instructions', re: /\b(?:new|updated)\s+instructions\s*:/i },
   {
     name: 'exfiltrate',

@@ -27,7 +27,8 @@ interface Rule {
   re: RegExp;
 }
 
-/** Checked in order; the first six are the classes a human never sees but a model obeys. */
+/** Checked in order; the first six are the classes a human never sees but a model obeys. Output
+ * taint (injection.ts) reuses the instruction-override and hidden-markup rules. */
 const RULES: Rule[] = [
   { id: 'unicode-tags', severity: 'high', re: /[\u{E0000}-\u{E007F}]+/u },
   { id: 'bidi-control', severity: 'high', re: /[\u202A-\u202E\u2066-\u2069\u200E\u200F\u061C]/ },
@@ -75,6 +76,11 @@ const RULES: Rule[] = [
     re: /\b(?:private\s+key|api[ _-]?key|access\s+token|password|credentials?)\b/i,
   },
 ];
+
+/** The pattern of one rule (for scanners of other text that look for the same thing). */
+export function poisonPattern(id: 'override-instructions' | 'hidden-markup'): RegExp {
+  return RULES.find((r) => r.id === id)!.re;
+}
 
 /** Invisible and control characters spelled `<U+XXXX>`, the rest kept; at most 120 chars. */
 export function sanitizeExcerpt(text: string): string {
@@ -179,11 +185,6 @@ function scanCorpus(c: Corpus, split: boolean, into: PoisonFinding[], seen: Set<
       });
     }
   }
-}
-
-/** Findings in one definition. */
-export function scanDefinition(def: ToolDefinition): PoisonFinding[] {
-  return scanServer([def]);
 }
 
 /**

@@ -257,15 +257,17 @@ export function createRedactor(opts: RedactorOptions): Redactor {
       }
       if (v !== null && typeof v === 'object') {
         let changed = false;
-        const out: { [k: string]: JsonValue } = {};
+        const out: [string, JsonValue][] = [];
         for (const [k, child] of Object.entries(v)) {
           const spans = scan(k);
           const key = spans.length ? applySpans(k, spans, counts) : k;
           const r = walk(child);
           if (key !== k || r !== child) changed = true;
-          out[key] = r;
+          out.push([key, r]);
         }
-        return changed ? out : v;
+        // fromEntries defines own properties: assigning out['__proto__'] would set the prototype
+        // instead, and the key would vanish from the copy.
+        return changed ? Object.fromEntries<JsonValue>(out) : v;
       }
       return v;
     };
@@ -286,9 +288,4 @@ export function applySpans(s: string, spans: Span[], counts: RedactionCounts, up
     at = sp.end;
   }
   return out + s.slice(at, Math.max(at, upto));
-}
-
-export function mergeCounts(into: RedactionCounts, from: RedactionCounts): RedactionCounts {
-  for (const [k, n] of Object.entries(from)) into[k] = (into[k] ?? 0) + n;
-  return into;
 }

@@ -3,7 +3,7 @@
  * model does, and its fingerprint: SHA-256 over their canonical JSON. Pure.
  */
 import { canonicalJson, sha256Hex } from '../audit/canonical.js';
-import type { JsonObject, JsonValue } from '../types.js';
+import { type JsonObject, type JsonValue, isPlainObject } from '../types.js';
 
 export const DEFINITION_FIELDS = [
   'name',
@@ -16,13 +16,9 @@ export const DEFINITION_FIELDS = [
 
 export type ToolDefinition = JsonObject & { name: string };
 
-function isObject(v: unknown): v is JsonObject {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
 /** The pinned fields of one `tools/list` entry; null when it has no string name. */
 export function definitionOf(tool: JsonValue): ToolDefinition | null {
-  if (!isObject(tool) || typeof tool['name'] !== 'string') return null;
+  if (!isPlainObject(tool) || typeof tool['name'] !== 'string') return null;
   const def: JsonObject = {};
   for (const f of DEFINITION_FIELDS) if (tool[f] !== undefined) def[f] = tool[f];
   return def as ToolDefinition;
@@ -35,7 +31,7 @@ export function fingerprintOf(def: ToolDefinition): string {
 
 /** The `tools` array of a tools/list result, else null. */
 export function toolsOf(result: JsonValue | undefined): JsonValue[] | null {
-  return isObject(result) && Array.isArray(result['tools']) ? result['tools'] : null;
+  return isPlainObject(result) && Array.isArray(result['tools']) ? result['tools'] : null;
 }
 
 export interface ToolAnnotations {
@@ -50,7 +46,7 @@ export interface ToolAnnotations {
  * is assumed destructive and open-world), so a policy never trips over a missing key.
  */
 export function annotationsOf(def: ToolDefinition | undefined): ToolAnnotations {
-  const a = def && isObject(def['annotations']) ? def['annotations'] : {};
+  const a = def && isPlainObject(def['annotations']) ? def['annotations'] : {};
   const flag = (k: string, dflt: boolean) => (typeof a[k] === 'boolean' ? a[k] : dflt);
   return {
     readOnlyHint: flag('readOnlyHint', false),

@@ -22,8 +22,8 @@ export interface OverlongLine {
 
 export interface LineFramerOptions {
   maxLineBytes?: number;
-  onLine(line: Buffer): void;
-  onOverlong(info: OverlongLine): void;
+  onLine: (line: Buffer) => void;
+  onOverlong: (info: OverlongLine) => void;
 }
 
 export class LineFramer {
@@ -44,6 +44,11 @@ export class LineFramer {
       throw new RangeError('maxLineBytes must be a positive integer');
     this.onLine = o.onLine;
     this.onOverlong = o.onOverlong;
+  }
+
+  /** The line in progress is already over the limit (it will be reported, not delivered). */
+  get overLimit(): boolean {
+    return this.discarding;
   }
 
   /** Bytes held for the line in progress (never more than maxLineBytes + 1). */

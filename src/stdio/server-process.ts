@@ -1,9 +1,7 @@
 import type { ChildProcessByStdio } from 'node:child_process';
-import { spawnProgram } from '../launcher/spawn-program.js';
 import type { Readable, Writable } from 'node:stream';
-import { GovError } from '../errors.js';
-import { withParentDeathSignal } from '../launcher/parent-death.js';
-import { exitCodeFor } from '../launcher/spawn-child.js';
+import { withoutGovSettings } from '../launcher/child-env.js';
+import { exitCodeFor, spawnFailure, startGoverned } from '../launcher/spawn-child.js';
 
 export const DEFAULT_GRACE_MS = 2000;
 
@@ -32,13 +30,7 @@ export interface ServerProcess {
 
 /** The server's environment: gov's own, without gov's settings (the vault passphrase above all). */
 export function serverEnv(parent: NodeJS.ProcessEnv, runId: string): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const [k, v] of Object.entries(parent)) {
-    if (v === undefined || k.startsWith('GOV_')) continue;
-    env[k] = v;
-  }
-  env['GOV_RUN_ID'] = runId;
-  return env;
+  return { ...withoutGovSettings(parent), GOV_RUN_ID: runId };
 }
 
 /**
@@ -54,15 +46,13 @@ export function spawnServer(o: {
   return new Promise((resolve, reject) => {
     let child: ChildProcessByStdio<Writable, Readable, null>;
     try {
-      const spawned = withParentDeathSignal(o.command, o.args, o.env);
-      child = spawnProgram(spawned.command, spawned.args, {
-        env: o.env,
-        stdio: ['pipe', 'pipe', 'inherit'],
-      }) as ChildProcessByStdio<Writable, Readable, null>;
+      child = startGoverned({ ...o, stdio: ['pipe', 'pipe', 'inherit'] }) as ChildProcessByStdio<
+        Writable,
+        Readable,
+        null
+      >;
     } catch (err) {
-      if (err instanceof GovError) return reject(err);
-      reject(new GovError('spawn', `cannot start '${o.command}': ${(err as Error).message}`));
-      return;
+      return reject(err instanceof Error ? err : new Error(String(err)));
     }
     let running = true;
     const killOnExit = () => {
@@ -106,9 +96,7 @@ export function spawnServer(o: {
     child.once('error', (err: NodeJS.ErrnoException) => {
       running = false;
       process.off('exit', killOnExit);
-      const hint =
-        err.code === 'ENOENT' ? 'check the command name and PATH' : 'check the command and its permissions';
-      reject(new GovError('spawn', `cannot start '${o.command}': ${err.code ?? err.message}`, { hint }));
+      reject(spawnFailure(o.command, err));
     });
     child.once('spawn', () =>
       resolve({

@@ -169,20 +169,17 @@ describe('ApprovalBroker', () => {
     broker.close();
   });
 
-  it('holds 1,000 calls at once and settles them quickly', async () => {
+  it('holds 1,000 calls at once and settles each one', async () => {
     const broker = new ApprovalBroker();
     let events = 0;
     broker.subscribe(() => events++);
-    const t0 = performance.now();
     const ps = Array.from({ length: 1000 }, (_, i) => broker.request(call({ tool: `t${i}` })));
     expect(broker.size).toBe(1000);
     expect(new Set(broker.list().map((c) => c.id)).size).toBe(1000);
     for (const c of broker.list()) broker.settle(c.id, { approved: c.tool.endsWith('0'), approver: 'cli' });
     const verdicts = await Promise.all(ps);
-    const elapsed = performance.now() - t0;
     expect(verdicts.filter((v) => v.approved)).toHaveLength(100);
     expect(events).toBe(2000);
     expect(broker.size).toBe(0);
-    expect(elapsed).toBeLessThan(1000);
   });
 });

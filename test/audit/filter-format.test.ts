@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { compileFilter, globToRegExp } from '../../src/audit/filter.js';
-import { formatRow, formatTable, sanitizeText, useColor, columnWidths } from '../../src/audit/format.js';
+import { compileFilter } from '../../src/audit/filter.js';
+import { formatRow, formatTable, useColor, columnWidths } from '../../src/audit/format.js';
 import { GovError } from '../../src/errors.js';
 import type { AuditRecord } from '../../src/types.js';
 
@@ -46,8 +46,8 @@ describe('compileFilter', () => {
   });
 
   it('treats regex metacharacters in globs literally', () => {
-    expect(globToRegExp('a.b(c)+').test('a.b(c)+')).toBe(true);
-    expect(globToRegExp('a.b').test('axb')).toBe(false);
+    expect(compileFilter({ tool: 'a.b(c)+' })({ ...base, tool: 'a.b(c)+' })).toBe(true);
+    expect(compileFilter({ tool: 'a.b' })({ ...base, tool: 'axb' })).toBe(false);
   });
 
   it('rejects an unknown decision as a usage error', () => {
@@ -56,8 +56,15 @@ describe('compileFilter', () => {
 });
 
 describe('format', () => {
-  it('strips ANSI, control and bidi characters from untrusted text', () => {
-    expect(sanitizeText('a\u001b[31mred\u001b[0m\u202eb\u0007c\u001b]0;title\u0007d\n')).toBe('aredb cd ');
+  it('makes untrusted cells inert as the approvals TUI does: escapes, controls, bidi, zero-width, tag and BOM characters', () => {
+    const hidden =
+      'read\u200b_\ufefffile\u{E0069}\u{E0067}\u{E006E}\u202e\u001b[31mx\u001b]0;title\u0007\u2060\n';
+    const row = formatRow(
+      { ...base, tool: hidden },
+      { color: false, widths: columnWidths([base]).map(() => 40) },
+    );
+    expect(row).toContain('read_filex ');
+    expect(row).not.toMatch(/[\u200b\ufeff\u202e\u2060\u001b\u0007\n]|\udb40/);
   });
 
   it('prints an aligned table with the short run id and total latency', () => {

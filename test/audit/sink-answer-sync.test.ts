@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { nodeAuditFs, openAuditSink, type AuditFs } from '../../src/audit/sink.js';
+import { openAuditSink } from '../../src/audit/sink.js';
+import { nodeAuditFs, type AuditFs } from '../../src/audit/audit-fs.js';
 import { call, readLines, tempHome, verifyFiles } from './helpers.js';
 
 let t = tempHome();

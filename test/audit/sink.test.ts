@@ -2,7 +2,8 @@ import * as fs from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { hashRecord } from '../../src/audit/record.js';
-import { nodeAuditFs, openAuditSink, type AuditFs } from '../../src/audit/sink.js';
+import { nodeAuditFs, type AuditFs } from '../../src/audit/audit-fs.js';
+import { openAuditSink } from '../../src/audit/sink.js';
 
 import { GovError } from '../../src/errors.js';
 import type { AuditRecord } from '../../src/types.js';

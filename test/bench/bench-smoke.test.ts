@@ -73,6 +73,7 @@ describe('npm run bench --quick', () => {
           'pins_call',
           'rss_held',
           'wrap_p50',
+          'wrap_rss_growth',
           'startup_child',
           'startup_wrap',
         ]) {
@@ -94,6 +95,7 @@ describe('npm run bench --quick', () => {
           'first_host',
           'sse_ttfe_post',
           'rss_held',
+          'wrap_rss_growth',
           'startup_child',
           'startup_wrap',
         ]) {

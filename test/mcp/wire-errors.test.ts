@@ -3,7 +3,6 @@ import { classifyBody } from '../../src/mcp/classify.js';
 import {
   approvalTimeout,
   approverDenial,
-  encodeMessage,
   headerMismatchResponse,
   invalidRequestResponse,
   jsonRpcError,
@@ -87,7 +86,7 @@ describe('wire errors', () => {
     expect('data' in jsonRpcError(1, -1, 'm').error).toBe(false);
     const s = serializeMessage([jsonRpcError(1, -1, 'm'), { jsonrpc: '2.0', id: 2, result: {} }]);
     expect(JSON.parse(s)).toHaveLength(2);
-    const b = encodeMessage(policyDenial(1, { ...info, reason: 'ünï\u2028' }));
+    const b = new TextEncoder().encode(serializeMessage(policyDenial(1, { ...info, reason: 'ünï\u2028' })));
     expect(classifyBody(b).kind).toBe('mcp');
   });
 });

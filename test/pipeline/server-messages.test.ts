@@ -7,7 +7,8 @@ import { loadPolicyFromText } from '../../src/policy/load.js';
 import { ConstraintTracker } from '../../src/policy/constraints.js';
 import { ApprovalBroker } from '../../src/approvals/broker.js';
 import { createRedactor } from '../../src/safety/redact.js';
-import { openAuditSink, nodeAuditFs, type FileAuditSink } from '../../src/audit/sink.js';
+import { openAuditSink, type FileAuditSink } from '../../src/audit/sink.js';
+import { nodeAuditFs } from '../../src/audit/audit-fs.js';
 import { digestArgs } from '../../src/audit/canonical.js';
 import { tempHome } from '../helpers/gov-process.js';
 

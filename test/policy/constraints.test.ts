@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ConstraintTracker } from '../../src/policy/constraints.js';
-import { parseDurationMs, parseRate } from '../../src/policy/duration.js';
+import { formatDuration, parseDurationMs, parseRate } from '../../src/policy/duration.js';
+import { parseDuration } from '../../cli/args.js';
 
 describe('ConstraintTracker', () => {
   it('enforces max_calls per run, counting only accepted calls', () => {
@@ -61,6 +62,27 @@ describe('durations and rates', () => {
     expect(parseDurationMs('0s')).toBeNull();
     expect(parseDurationMs('-1s')).toBeNull();
     expect(parseDurationMs('10 minutes')).toBeNull();
+  });
+
+  it('formats in the largest exact unit, text that parses back to the same value', () => {
+    const cases: [number, string][] = [
+      [120_000, '2m'],
+      [600_000, '10m'],
+      [3_600_000, '1h'],
+      [1000, '1s'],
+      [1500, '1500ms'],
+      [250, '250ms'],
+    ];
+    for (const [ms, text] of cases) {
+      expect(formatDuration(ms)).toBe(text);
+      expect(parseDurationMs(text)).toBe(ms);
+    }
+  });
+
+  it('is what the CLI flags parse, with a usage error for a bad or zero value', () => {
+    expect(parseDuration('2m', '--approval-timeout')).toBe(120_000);
+    expect(() => parseDuration('0', '--idle-timeout')).toThrow(/invalid --idle-timeout '0'/);
+    expect(() => parseDuration('soon', '--since')).toThrow(/invalid --since 'soon'/);
   });
 
   it('parses rates', () => {

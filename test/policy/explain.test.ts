@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { explainConstraints, explainRule, orList } from '../../src/policy/explain.js';
+import { explainRule, orList } from '../../src/policy/explain.js';
 import type { RuleSpec } from '../../src/policy/schema.js';
 import { policy } from './helpers.js';
 
@@ -41,13 +41,6 @@ describe('rules explain themselves in words', () => {
     );
     expect(explainRule(rule({ method: ['tools/list'], server: ['gh'] }))).toBe('tools/list on server gh');
     expect(explainRule(rule({ method: ['*'], server: ['gh'] }))).toBe('any method on server gh');
-  });
-
-  it('describes constraints', () => {
-    expect(explainConstraints({ maxCalls: 20, rate: { count: 10, perMs: 60_000 }, timeoutMs: 30_000 })).toBe(
-      'at most 20 calls per run, 10 per 1m, upstream timeout 30s',
-    );
-    expect(explainConstraints({ maxCalls: 1 })).toBe('at most 1 call per run');
   });
 
   it('joins lists the English way', () => {

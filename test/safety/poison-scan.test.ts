@@ -1,6 +1,6 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { isPoisoning, sanitizeExcerpt, scanDefinition, scanServer } from '../../src/safety/poison-scan.js';
+import { isPoisoning, sanitizeExcerpt, scanServer } from '../../src/safety/poison-scan.js';
 import { definitionOf, type ToolDefinition } from '../../src/safety/tool-definition.js';
 import type { JsonValue } from '../../src/types.js';
 import { POISONED, SPLIT_ACROSS_TOOLS } from './poisoning/corpus.js';
@@ -9,14 +9,14 @@ const def = (t: unknown) => definitionOf(t as JsonValue)!;
 
 describe('poisoning corpus', () => {
   it.each(POISONED.map((c) => [c.label, c] as const))('flags %s', (_label, c) => {
-    const findings = scanDefinition(def(c.tool));
+    const findings = scanServer([def(c.tool)]);
     expect(findings.map((f) => f.rule)).toContain(c.rule);
     expect(findings.some(isPoisoning)).toBe(true);
   });
 
   it('flags a payload split across tools only in the joined text', () => {
     const defs = SPLIT_ACROSS_TOOLS.map(def);
-    expect(defs.flatMap((d) => scanDefinition(d))).toEqual([]);
+    expect(defs.flatMap((d) => scanServer([d]))).toEqual([]);
     const f = scanServer(defs);
     expect(f).toEqual([
       expect.objectContaining({ rule: 'override-instructions', tool: null, where: 'all tools' }),
@@ -25,7 +25,7 @@ describe('poisoning corpus', () => {
 
   it('keeps excerpts short and spells out invisible characters', () => {
     const tagged = POISONED.find((c) => c.rule === 'unicode-tags')!;
-    const f = scanDefinition(def(tagged.tool)).find((x) => x.rule === 'unicode-tags')!;
+    const f = scanServer([def(tagged.tool)]).find((x) => x.rule === 'unicode-tags')!;
     expect(f.excerpt).toMatch(/<U\+E0072>/);
     expect(f.excerpt.length).toBeLessThanOrEqual(120);
     expect(/[\u{E0000}-\u{E007F}\u202A-\u202E]/u.test(f.excerpt)).toBe(false);

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createRedactor, vaultValueForms } from '../../src/safety/redact.js';
 import { SECRET_PATTERNS } from '../../src/safety/patterns.js';
+import type { JsonValue } from '../../src/types.js';
 
 // Sample secrets are assembled at run time so secret scanners do not flag this file.
 const rep = (s: string, n: number) => s.repeat(Math.ceil(n / s.length)).slice(0, n);
@@ -202,6 +203,14 @@ describe('redactJson', () => {
       '[REDACTED:github-token]': 'k',
     });
     expect(counts).toEqual({ 'github-token': 2, vault: 1 });
+  });
+
+  it('keeps a __proto__ key (as data, not a prototype) when a sibling is redacted', () => {
+    const input = JSON.parse(`{"__proto__":{"polluted":"yes"},"note":"hunter2-db-password"}`) as JsonValue;
+    const { value } = r.redactJson(input);
+    expect(JSON.stringify(value)).toBe('{"__proto__":{"polluted":"yes"},"note":"[REDACTED:vault]"}');
+    expect(Object.getPrototypeOf(value)).toBe(Object.prototype);
+    expect(({} as { polluted?: string }).polluted).toBeUndefined();
   });
 
   it('returns the same object when nothing matched', () => {

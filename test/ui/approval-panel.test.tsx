@@ -8,19 +8,10 @@ import { ApprovalPanel } from '../../cli/ui/ApprovalPanel.js';
 import { RecentCallLog } from '../../cli/ui/panel-hooks.js';
 import { mountRunTui } from '../../cli/ui/run-tui.js';
 import { heldCallRequest } from '../helpers/held-call.js';
+import { frameWith, inputReady, until } from '../helpers/until.js';
 
 const call = (over: Partial<HeldCallRequest> = {}): HeldCallRequest =>
   heldCallRequest({ ...{ run: 'run-a', args: { amount: 5000, currency: 'EUR' } }, ...over });
-
-const tick = (ms = 30) => new Promise((r) => setTimeout(r, ms));
-
-async function until(check: () => boolean, ms = 2000): Promise<void> {
-  const t0 = Date.now();
-  while (!check()) {
-    if (Date.now() - t0 > ms) throw new Error('condition not met in time');
-    await tick(10);
-  }
-}
 
 function feed() {
   const listeners = new Set<(e: GovernedCallEvent) => void>();
@@ -68,8 +59,7 @@ describe('ApprovalPanel', () => {
     const ui = render(<ApprovalPanel broker={broker} calls={new RecentCallLog(calls)} keyGuardMs={0} />);
     calls.push({ decision: 'deny', target: 'shell_exec', rule: 'no-shell' });
     calls.push({ decision: 'allow', target: 'get_issue', rule: 'github-reads' });
-    await tick();
-    const frame = ui.lastFrame() ?? '';
+    const frame = await frameWith(ui, /allow\s+tools\/call get_issue/);
     expect(frame).toMatch(/deny\s+tools\/call shell_exec \(rule no-shell\)/);
     expect(frame).toMatch(/allow\s+tools\/call get_issue \(rule github-reads\)/);
     expect(frame).toContain('held refund on payments');
@@ -106,12 +96,11 @@ describe('ApprovalPanel', () => {
     const p = broker.request(call());
     const id = broker.list()[0]!.id;
     const ui = render(<ApprovalPanel broker={broker} keyGuardMs={0} />);
-    await tick();
+    await inputReady(ui);
     ui.stdin.write(k);
     await expect(p).resolves.toEqual(verdict);
     expect(settle).toHaveBeenCalledWith(id, verdict);
-    await tick();
-    expect(ui.lastFrame()).toContain('no held calls');
+    await frameWith(ui, 'no held calls');
   });
 
   it('d, a typed reason and Enter deny with that reason', async () => {
@@ -120,13 +109,12 @@ describe('ApprovalPanel', () => {
     const p = broker.request(call());
     const id = broker.list()[0]!.id;
     const ui = render(<ApprovalPanel broker={broker} keyGuardMs={0} />);
-    await tick();
+    await inputReady(ui);
     ui.stdin.write('d');
-    await tick();
-    expect(ui.lastFrame()).toContain('reason (optional)');
+    await frameWith(ui, 'reason (optional)');
     // 'a' inside the reason is text, not "approve"
     for (const ch of 'not a refund') ui.stdin.write(ch);
-    await tick();
+    await frameWith(ui, 'not a refund');
     expect(settle).not.toHaveBeenCalled();
     ui.stdin.write('\r');
     const v = { approved: false, approver: 'tui', reason: 'not a refund' };
@@ -138,9 +126,9 @@ describe('ApprovalPanel', () => {
     const broker = newBroker();
     const p = broker.request(call());
     const ui = render(<ApprovalPanel broker={broker} keyGuardMs={0} />);
-    await tick();
+    await inputReady(ui);
     ui.stdin.write('d');
-    await tick();
+    await frameWith(ui, 'reason (optional)');
     ui.stdin.write('\r');
     await expect(p).resolves.toEqual({ approved: false, approver: 'tui' });
   });
@@ -150,9 +138,10 @@ describe('ApprovalPanel', () => {
     const settle = vi.spyOn(broker, 'settle');
     void broker.request(call());
     const ui = render(<ApprovalPanel broker={broker} keyGuardMs={10_000} />);
-    await tick();
+    await frameWith(ui, 'held');
+    await inputReady(ui);
+    // Ink hands a key to the input handlers synchronously: a key that acts has acted by now.
     ui.stdin.write('a');
-    await tick();
     expect(settle).not.toHaveBeenCalled();
     expect(broker.size).toBe(1);
   });
@@ -169,9 +158,7 @@ describe('ApprovalPanel', () => {
       }),
     );
     const ui = render(<ApprovalPanel broker={broker} keyGuardMs={0} />);
-    await tick();
-    const frame = ui.lastFrame() ?? '';
-    expect(frame).toContain('held eviltxt.exe_tool on srv');
+    const frame = await frameWith(ui, 'held eviltxt.exe_tool on srv');
     // Shown as JSON escapes: inert, and the approver sees that they are there.
     expect(frame).toContain('"k\\u202e": "v\\u001b[2K\\u2067al"');
     expect(frame).toContain('whylink');
@@ -196,29 +183,28 @@ describe('ApprovalPanel', () => {
     const broker = newBroker();
     const onLine = vi.fn();
     const ui = render(<ApprovalPanel broker={broker} onLine={onLine} keyGuardMs={0} />);
-    await tick();
+    await inputReady(ui);
     for (const ch of 'helo') ui.stdin.write(ch);
     ui.stdin.write('\x7f'); // Backspace
     ui.stdin.write('lo');
-    await tick();
-    expect(ui.lastFrame()).toContain('› hello');
+    await frameWith(ui, '› hello');
     ui.stdin.write('\r');
-    await tick();
+    await until(() => onLine.mock.calls.length > 0, 'the line sent');
     expect(onLine).toHaveBeenCalledWith('hello');
     void broker.request(call());
-    await tick();
+    await frameWith(ui, 'held');
+    // Keys reach the input handlers synchronously; with a call held they go to the panel.
     ui.stdin.write('x');
     ui.stdin.write('\r');
-    await tick();
     expect(onLine).toHaveBeenCalledTimes(1);
   });
 
   it('Ctrl-C calls onInterrupt', async () => {
     const onInterrupt = vi.fn();
     const ui = render(<ApprovalPanel broker={newBroker()} onInterrupt={onInterrupt} />);
-    await tick();
+    await inputReady(ui);
     ui.stdin.write('\x03');
-    await tick();
+    await until(() => onInterrupt.mock.calls.length > 0, 'the interrupt');
     expect(onInterrupt).toHaveBeenCalledTimes(1);
   });
 
@@ -231,20 +217,19 @@ describe('ApprovalPanel', () => {
     );
     const settle = vi.spyOn(broker, 'settle');
     const ui = render(<ApprovalPanel broker={broker} keyGuardMs={0} />);
-    await tick();
-    let frame = ui.lastFrame() ?? '';
-    expect(frame).toContain('"cmd": "rm -rf / --no-preserve-root # padding');
+    await inputReady(ui);
+    let frame = await frameWith(ui, '"cmd": "rm -rf / --no-preserve-root # padding');
     expect(frame).not.toContain('evil.example');
     expect(frame).toMatch(/▼ \d+ more lines below .*never shown; read them before approving/);
     ui.stdin.write('a');
-    await tick();
+    await frameWith(ui, /not approved: \d+ lines of its arguments never shown/);
     expect(settle).not.toHaveBeenCalled();
-    expect(ui.lastFrame()).toMatch(/not approved: \d+ lines of its arguments never shown/);
     // Scroll down a page at a time; everything passes through the screen on the way.
     let seen = frame;
     for (let i = 0; i < 40 && /never shown/.test(ui.lastFrame() ?? ''); i++) {
+      const before = ui.lastFrame();
       ui.stdin.write(' ');
-      await tick();
+      await until(() => ui.lastFrame() !== before, 'the view scrolled');
       seen += ui.lastFrame() ?? '';
     }
     frame = ui.lastFrame() ?? '';
@@ -261,7 +246,7 @@ describe('ApprovalPanel', () => {
     calls.push({ decision: 'deny', target: 'first_call', rule: 'no-first' });
     const ui = render(<ApprovalPanel broker={newBroker()} calls={log} />);
     calls.push({ decision: 'allow', target: 'second_call', rule: 'r2' });
-    await tick();
+    await frameWith(ui, /allow\s+tools\/call second_call/);
     expect(ui.lastFrame()).toMatch(/deny\s+tools\/call first_call \(rule no-first\)/);
     expect(ui.lastFrame()).toMatch(/allow\s+tools\/call second_call/);
   });
@@ -270,12 +255,10 @@ describe('ApprovalPanel', () => {
     const broker = newBroker();
     const ui = render(<ApprovalPanel broker={broker} keyGuardMs={0} />);
     for (let i = 0; i < 1000; i++) void broker.request(call({ tool: `t${i}` }));
-    await tick();
-    expect(ui.lastFrame()).toContain('+999 more held');
-    const t0 = Date.now();
+    await frameWith(ui, '+999 more held');
+    await inputReady(ui);
     ui.stdin.write('a');
     await until(() => (ui.lastFrame() ?? '').includes('+998 more held'));
-    expect(Date.now() - t0).toBeLessThan(1000);
   });
 });
 

@@ -21,7 +21,7 @@ import {
   sealEntry,
   verifyKeyCheck,
 } from '../../vault/crypto.js';
-import { writeFileAtomic } from '../../vault/atomic-file.js';
+import { writeFileAtomic, writeFileAtomicAsync } from '../../vault/atomic-file.js';
 
 beforeAll(async () => {
   await initCrypto();
@@ -106,6 +106,21 @@ describe('atomic file write', () => {
       writeFileSync(join(dir, 'target', 'keep'), 'x');
       expect(() => writeFileAtomic(join(dir, 'target'), 'data')).toThrow();
       expect(readdirSync(dir)).toEqual(['target']);
+      expect(readFileSync(join(dir, 'target', 'keep'), 'utf8')).toBe('x');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+  it('async: replaces with the given mode, and cleans up when the rename fails', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gov-atomic-'));
+    try {
+      // A non-empty directory cannot be replaced by a file: the rename fails after the write.
+      mkdirSync(join(dir, 'target'));
+      writeFileSync(join(dir, 'target', 'keep'), 'x');
+      await writeFileAtomicAsync(join(dir, 'head.json'), '{}\n', 0o644);
+      expect(statSync(join(dir, 'head.json')).mode & 0o777).toBe(0o644);
+      await expect(writeFileAtomicAsync(join(dir, 'target'), 'data')).rejects.toThrow();
+      expect(readdirSync(dir).sort()).toEqual(['head.json', 'target']);
       expect(readFileSync(join(dir, 'target', 'keep'), 'utf8')).toBe('x');
     } finally {
       rmSync(dir, { recursive: true, force: true });

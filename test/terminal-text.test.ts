@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { formatArgs } from '../../cli/ui/format-args.js';
-import { sanitizeBlock, sanitizeInline, stripUnsafe, truncate } from '../../cli/ui/sanitize.js';
+import { formatArgs } from '../cli/ui/format-args.js';
+import { sanitizeInline, stripUnsafe, truncate } from '../src/terminal-text.js';
 
 const UNSAFE = /[\x00-\x09\x0b-\x1f\x7f-\x9f\u061c\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]/;
 
@@ -43,7 +43,7 @@ describe('stripUnsafe', () => {
   });
 });
 
-describe('truncate / sanitizeInline / sanitizeBlock', () => {
+describe('truncate / sanitizeInline', () => {
   it('cuts by code points and marks the cut', () => {
     expect(truncate('abcdef', 4)).toBe('abc…');
     expect(truncate('abc', 3)).toBe('abc');
@@ -55,10 +55,6 @@ describe('truncate / sanitizeInline / sanitizeBlock', () => {
     const out = sanitizeInline('\x1b[31mshell\nexec\u202e' + 'x'.repeat(500), 20);
     expect(out).toBe('shell execxxxxxxxxx…');
     expect(out).not.toMatch(UNSAFE);
-  });
-
-  it('sanitizeBlock keeps newlines and cuts each line', () => {
-    expect(sanitizeBlock('ab\x1b[1mcd\nefgh', 3)).toBe('ab…\nef…');
   });
 });
 

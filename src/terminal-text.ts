@@ -60,11 +60,3 @@ export function truncate(text: string, max: number): string {
 export function sanitizeInline(text: string, max = 200): string {
   return truncate(stripUnsafe(String(text)), max);
 }
-
-/** A safe multi-line block: stripped, newlines kept, each line truncated. */
-export function sanitizeBlock(text: string, maxLineLength = 400): string {
-  return stripUnsafe(String(text), { keepNewlines: true })
-    .split('\n')
-    .map((l) => truncate(l, maxLineLength))
-    .join('\n');
-}
