@@ -74,6 +74,7 @@ export const RESERVED_RULE_IDS: readonly string[] = [
   'audit-unavailable',
   'pins-change',
   'pins-poison',
+  'secret-elicitation',
 ];
 const TOOL_METHODS = ['tools/call', 'prompts/get'];
 const URI_METHODS = ['resources/read', 'resources/subscribe', 'resources/unsubscribe'];

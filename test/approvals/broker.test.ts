@@ -74,7 +74,7 @@ describe('ApprovalBroker', () => {
     expect(held.expires_at).toBe('2026-01-01T00:02:00.000Z');
     now += 60_000;
     ac.abort('it closed the connection');
-    const reason = 'the client stopped waiting after 60s (it closed the connection)';
+    const reason = 'the client stopped waiting after 1m (it closed the connection)';
     await expect(p).resolves.toEqual({ approved: false, approver: 'cancelled', reason });
     expect(broker.endedCall(held.id)).toMatchObject({ tool: 'refund', ended_by: 'client', reason });
     expect(broker.recentlyEnded().map((e) => e.id)).toEqual([held.id]);

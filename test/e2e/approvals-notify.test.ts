@@ -109,6 +109,7 @@ describe('approvals.notify: a held call is announced to a webhook', () => {
       'rule',
       'reason',
       'held_since',
+      'expires_at',
       'approve_command',
       'deny_command',
     ]);
