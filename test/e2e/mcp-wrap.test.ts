@@ -168,14 +168,14 @@ describe('gov mcp wrap: the official SDK client → gov → the official SDK std
 
   it('withdraws a held call the client cancels (notifications/cancelled)', async () => {
     const ac = new AbortController();
-    const call = client.callTool(
-      { name: 'echo', arguments: { text: 'please approve, then cancel' } },
-      undefined,
-      { signal: ac.signal },
-    );
+    const call = expect(
+      client.callTool({ name: 'echo', arguments: { text: 'please approve, then cancel' } }, undefined, {
+        signal: ac.signal,
+      }),
+    ).rejects.toThrow();
     await until('the held call', async () => ((await pendingCalls(home)).length ? true : undefined));
     ac.abort('changed my mind');
-    await expect(call).rejects.toThrow();
+    await call;
     await until('the call to be withdrawn', async () =>
       (await pendingCalls(home)).length === 0 ? true : undefined,
     );

@@ -95,7 +95,10 @@ describe('session taint through gov mcp wrap', () => {
     expect(alert['reason']).toContain(`(audit ${sourceId})`);
     expect(alert['reason']).toContain('injection pattern (ignore-instructions)');
 
-    const write = client.callTool({ name: 'shell_exec', arguments: { cmd: 'after' } });
+    // The rejection is expected as soon as the call is denied: handle it from the start.
+    const writeDenied = expect(
+      client.callTool({ name: 'shell_exec', arguments: { cmd: 'after' } }),
+    ).rejects.toThrow(/Denied by approver/);
     const held = await until('the held write', async () => {
       const r = await runGov(['pending', '--json'], { env: { GOV_HOME: home } });
       const calls = JSON.parse(r.stdout) as Array<{ id: string; tool: string; rule: string; reason: string }>;
@@ -107,7 +110,7 @@ describe('session taint through gov mcp wrap', () => {
     expect(readFileSync(execLog, 'utf8')).toBe('before\n');
     const denied = await runGov(['deny', held.id], { env: { GOV_HOME: home } });
     expect(denied.code, denied.stderr).toBe(0);
-    await expect(write).rejects.toThrow(/Denied by approver/);
+    await writeDenied;
     expect(existsSync(execLog) && readFileSync(execLog, 'utf8')).toBe('before\n');
   });
 });
