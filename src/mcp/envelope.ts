@@ -7,6 +7,7 @@ import {
   type JsonRpcMessage,
   type JsonValue,
   type ServerIdentity,
+  type TraceContext,
   type Transport,
   isPlainObject,
 } from '../types.js';
@@ -18,6 +19,7 @@ export interface EnvelopeContext {
   sessionId?: string;
   protocolVersion?: string;
   principal?: string;
+  httpTrace?: TraceContext;
 }
 
 type ClientMessage = Extract<JsonRpcMessage, { kind: 'request' | 'notification' }>;
@@ -54,6 +56,7 @@ export function toEnvelope(msg: ClientMessage, ctx: EnvelopeContext): Envelope {
   if (ctx.sessionId !== undefined) env.sessionId = ctx.sessionId;
   if (ctx.protocolVersion !== undefined) env.protocolVersion = ctx.protocolVersion;
   if (ctx.principal !== undefined) env.principal = ctx.principal;
+  if (ctx.httpTrace !== undefined) env.httpTrace = ctx.httpTrace;
   return env;
 }
 

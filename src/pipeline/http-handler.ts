@@ -14,6 +14,7 @@ import { decodeContent } from '../proxy/content-encoding.js';
 import { classifyBody, type ParseResult } from '../mcp/classify.js';
 import { checkMcpHeaders, paramHeadersFrom } from '../mcp/headers.js';
 import { ToolParamHeaders } from '../mcp/param-headers.js';
+import { traceContext } from '../audit/trace-context.js';
 import { bareEnvelope, toEnvelope } from '../mcp/envelope.js';
 import {
   DENIAL_CODE,
@@ -277,10 +278,12 @@ export function createHttpHandler(
     const server = { name: pipeline.deps.policy.resolveServer(serverUrl), url: serverUrl };
     const sessionId = header(ex, 'mcp-session-id');
     const protocolVersion = header(ex, 'mcp-protocol-version');
+    const httpTrace = traceContext(header(ex, 'traceparent'), header(ex, 'tracestate'));
     const ctx = {
       transport,
       server,
       ...by(ex),
+      ...(httpTrace !== undefined ? { httpTrace } : {}),
       ...(sessionId !== undefined ? { sessionId } : {}),
       ...(protocolVersion !== undefined ? { protocolVersion } : {}),
     };
