@@ -160,6 +160,18 @@ async function main(): Promise<void> {
       },
     ).catch(() => null);
 
+    // Audit export on, with a collector that is down: shipping must stay off the call's path.
+    step('gov: gov run --no-tui --audit-otlp <dead collector> -- loadgen');
+    const govOtlp = await runUnderGov(
+      { ...plan, phases: plan.phases.filter((p) => p === 'latency') },
+      {
+        home: home('home-otlp'),
+        policyPath,
+        upstreamCa: pki.caPath,
+        govArgs: ['--audit-otlp', 'http://127.0.0.1:9/v1/logs'],
+      },
+    ).catch(() => null);
+
     let mitm: LoadResult | null = null;
     let mitmNote = 'skipped: --quick';
     if (!quick && !opts['no-mitm']) {
@@ -239,6 +251,7 @@ async function main(): Promise<void> {
 
     const rows = buildRows({
       govInterval,
+      govOtlp,
       direct,
       gov,
       mitm,

@@ -55,6 +55,7 @@ describe('npm run bench --quick', () => {
         for (const id of [
           'latency_p50',
           'latency_p99',
+          'latency_p50_otlp',
           'rps_1',
           'rps_8',
           'rps_32',
