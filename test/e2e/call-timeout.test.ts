@@ -1,9 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeTestPki, type TestPki } from '../helpers/test-ca.js';
 import { startSlowMcpServer, type SlowMcpServer, type SlowMode } from '../helpers/slow-mcp-server.js';
 import { GOV_BIN, ROOT, runGov, spawnGov, tempHome } from '../helpers/gov-process.js';
+import { auditRecords } from '../helpers/audit-records.js';
 
 // constraints.timeout: a call the server does not answer in time gets a JSON-RPC error naming
 // the rule and the limit, on every transport, promptly (not the client's own timeout).
@@ -26,18 +27,6 @@ const TIMED_OUT =
   "Timed out by gov: no answer from the server within 1s (rule 'slow-tools', constraints.timeout)";
 
 type Json = Record<string, unknown>;
-
-function auditRecords(home: string): Json[] {
-  const dir = join(home, 'audit');
-  return readdirSync(dir)
-    .filter((f) => f.endsWith('.jsonl'))
-    .flatMap((f) =>
-      readFileSync(join(dir, f), 'utf8')
-        .split('\n')
-        .filter(Boolean)
-        .map((l) => JSON.parse(l) as Json),
-    );
-}
 
 describe('constraints.timeout over HTTP: the client gets an error, not a hang or a cut transfer', () => {
   let pki: TestPki;

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { ChildProcess } from 'node:child_process';
@@ -9,6 +9,7 @@ import { ROOT, runGov, spawnGov, tempHome } from '../helpers/gov-process.js';
 import { hostileCases, type HostileCase } from '../helpers/hostile-json.js';
 import { startHttpsServer, type TestServer } from '../helpers/https-server.js';
 import { makeTestPki, type TestPki } from '../helpers/test-ca.js';
+import { auditRecords } from '../helpers/audit-records.js';
 
 const RAW_SERVER = join(ROOT, 'test', 'fixtures', 'servers', 'raw-stdio-server.mjs');
 const SEED = 11;
@@ -19,19 +20,6 @@ type Json = Record<string, unknown>;
 
 function call(id: number, args: string): string {
   return `{"jsonrpc":"2.0","id":${id},"method":"tools/call","params":{"name":"echo","arguments":${args}}}`;
-}
-
-function auditRecords(home: string): Json[] {
-  const dir = join(home, 'audit');
-  if (!existsSync(dir)) return [];
-  return readdirSync(dir)
-    .filter((f) => f.endsWith('.jsonl'))
-    .flatMap((f) =>
-      readFileSync(join(dir, f), 'utf8')
-        .split('\n')
-        .filter(Boolean)
-        .map((l) => JSON.parse(l) as Json),
-    );
 }
 
 /** The JSON-RPC responses in an answer (one message or a batch). */

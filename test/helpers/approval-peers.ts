@@ -1,21 +1,10 @@
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { runGov } from './gov-process.js';
 
 /** Shared by the approval-channel e2e tests: audit reading, polling, `gov pending`. */
-export type Json = Record<string, unknown>;
+import type { Json } from './audit-records.js';
 
-export function auditRecords(home: string): Json[] {
-  const dir = join(home, 'audit');
-  return readdirSync(dir)
-    .filter((f) => f.endsWith('.jsonl'))
-    .flatMap((f) =>
-      readFileSync(join(dir, f), 'utf8')
-        .split('\n')
-        .filter(Boolean)
-        .map((l) => JSON.parse(l) as Json),
-    );
-}
+export { auditRecords, type Json } from './audit-records.js';
 
 export async function until<T>(
   what: string,
