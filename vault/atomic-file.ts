@@ -4,7 +4,16 @@
  * the directory. Readers see the old or the new content, never a torn one.
  */
 import { randomBytes } from 'node:crypto';
-import { closeSync, fsyncSync, openSync, renameSync, unlinkSync, writeSync, constants } from 'node:fs';
+import {
+  closeSync,
+  fsyncSync,
+  openSync,
+  renameSync,
+  statSync,
+  unlinkSync,
+  writeSync,
+  constants,
+} from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
@@ -59,6 +68,20 @@ export async function writeFileAtomicAsync(path: string, data: string, mode = 0o
     // Some platforms cannot fsync a directory; the rename is still atomic.
     await dir.sync().catch(() => undefined);
     await dir.close();
+  }
+}
+
+/**
+ * What identifies one version of a file that is only ever replaced by rename: its inode
+ * changes with every replacement, which mtime alone (kernel tick granularity) can miss when
+ * two writes land in the same few milliseconds. '' when the file is absent.
+ */
+export function fileStamp(path: string): string {
+  try {
+    const st = statSync(path);
+    return `${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}`;
+  } catch {
+    return '';
   }
 }
 

@@ -24,6 +24,8 @@ export interface LockOptions {
   timeoutMs?: number;
   /** A lock older than this is stale whatever its owner (default 30 s). */
   staleMs?: number;
+  /** What the lock guards, for the error (default "the vault"). */
+  what?: string;
 }
 
 export interface HeldLock {
@@ -72,12 +74,8 @@ function breakStale(path: string, staleContent: string): void {
   }
 }
 
-export async function acquireLock(path: string, opts: LockOptions = {}): Promise<HeldLock> {
-  const timeoutMs = opts.timeoutMs ?? 10_000;
-  const staleMs = opts.staleMs ?? 30_000;
-  const token = `${process.pid}\n${hostname()}\n${randomBytes(8).toString('hex')}\n${Date.now()}\n`;
-  const deadline = Date.now() + timeoutMs;
-  let delay = 5;
+/** One attempt: the lock, or null while a live holder has it (a stale one is broken first). */
+function tryAcquire(path: string, token: string, staleMs: number): HeldLock | null {
   for (;;) {
     try {
       const fd = openSync(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
@@ -112,12 +110,50 @@ export async function acquireLock(path: string, opts: LockOptions = {}): Promise
     } catch {
       continue; // vanished between open and read: just retry
     }
-    if (Date.now() >= deadline) {
-      throw new GovError('vault', `the vault is locked by another gov process (${path})`, {
-        hint: 'retry in a moment; if no gov is running, delete the lock file',
-      });
-    }
+    return null;
+  }
+}
+
+function lockToken(): string {
+  return `${process.pid}\n${hostname()}\n${randomBytes(8).toString('hex')}\n${Date.now()}\n`;
+}
+
+function lockedError(path: string, opts: LockOptions): GovError {
+  const what = opts.what ?? 'the vault';
+  return new GovError('vault', `${what} is locked by another gov process (${path})`, {
+    hint: 'retry in a moment; if no gov is running, delete the lock file',
+  });
+}
+
+export async function acquireLock(path: string, opts: LockOptions = {}): Promise<HeldLock> {
+  const staleMs = opts.staleMs ?? 30_000;
+  const token = lockToken();
+  const deadline = Date.now() + (opts.timeoutMs ?? 10_000);
+  let delay = 5;
+  for (;;) {
+    const held = tryAcquire(path, token, staleMs);
+    if (held) return held;
+    if (Date.now() >= deadline) throw lockedError(path, opts);
     await sleep(delay + Math.floor(Math.random() * delay));
     delay = Math.min(delay * 2, 100);
+  }
+}
+
+/**
+ * The same lock for short critical sections in synchronous code (small JSON files such as
+ * pins.json): waits block the thread, so keep what runs under it to a read and a write.
+ */
+export function acquireLockSync(path: string, opts: LockOptions = {}): HeldLock {
+  const staleMs = opts.staleMs ?? 30_000;
+  const token = lockToken();
+  const deadline = Date.now() + (opts.timeoutMs ?? 10_000);
+  const waiter = new Int32Array(new SharedArrayBuffer(4));
+  let delay = 1;
+  for (;;) {
+    const held = tryAcquire(path, token, staleMs);
+    if (held) return held;
+    if (Date.now() >= deadline) throw lockedError(path, opts);
+    Atomics.wait(waiter, 0, 0, delay + Math.random() * delay);
+    delay = Math.min(delay * 2, 20);
   }
 }

@@ -5,10 +5,11 @@
  * passphrase) while the vault stays for the secrets gov must be able to read back.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { readFileSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { writeFileAtomic } from '../../vault/atomic-file.js';
+import { fileStamp, writeFileAtomic } from '../../vault/atomic-file.js';
+import { acquireLockSync } from '../../vault/file-lock.js';
 import { GovError } from '../errors.js';
 
 const NAME_RE = /^[A-Za-z0-9._-]{1,64}$/;
@@ -59,15 +60,27 @@ export function checkTokenName(name: string): void {
 /** Creates a token, stores its hash and returns the token (shown to the user once). */
 export function addToken(path: string, name: string): string {
   checkTokenName(name);
-  const file = readTokens(path);
-  if (file.tokens.some((t) => t.name === name))
-    throw new GovError('usage', `a token named '${name}' exists`, {
-      hint: `remove it first with gov serve token rm ${name}`,
-    });
-  const token = TOKEN_PREFIX + randomBytes(32).toString('base64url');
-  file.tokens.push({ name, hash: hashOf(token).toString('hex'), created: new Date().toISOString() });
-  writeFileAtomic(path, JSON.stringify(file, null, 2) + '\n');
-  return token;
+  return underLock(path, () => {
+    const file = readTokens(path);
+    if (file.tokens.some((t) => t.name === name))
+      throw new GovError('usage', `a token named '${name}' exists`, {
+        hint: `remove it first with gov serve token rm ${name}`,
+      });
+    const token = TOKEN_PREFIX + randomBytes(32).toString('base64url');
+    file.tokens.push({ name, hash: hashOf(token).toString('hex'), created: new Date().toISOString() });
+    writeFileAtomic(path, JSON.stringify(file, null, 2) + '\n');
+    return token;
+  });
+}
+
+/** Read-modify-write under `<file>.lock`, so two `token add`s never drop one another. */
+function underLock<T>(path: string, update: () => T): T {
+  const lock = acquireLockSync(`${path}.lock`, { what: 'serve-tokens.json', staleMs: 10_000 });
+  try {
+    return update();
+  } finally {
+    lock.release();
+  }
 }
 
 export function listTokens(path: string): Array<{ name: string; created: string }> {
@@ -76,11 +89,13 @@ export function listTokens(path: string): Array<{ name: string; created: string 
 
 /** false when there was no such token. */
 export function removeToken(path: string, name: string): boolean {
-  const file = readTokens(path);
-  const kept = file.tokens.filter((t) => t.name !== name);
-  if (kept.length === file.tokens.length) return false;
-  writeFileAtomic(path, JSON.stringify({ tokens: kept }, null, 2) + '\n');
-  return true;
+  return underLock(path, () => {
+    const file = readTokens(path);
+    const kept = file.tokens.filter((t) => t.name !== name);
+    if (kept.length === file.tokens.length) return false;
+    writeFileAtomic(path, JSON.stringify({ tokens: kept }, null, 2) + '\n');
+    return true;
+  });
 }
 
 /**
@@ -89,7 +104,7 @@ export function removeToken(path: string, name: string): boolean {
  */
 export class TokenVerifier {
   private entries: Array<{ name: string; hash: Buffer }> = [];
-  private mtimeMs = -1;
+  private version: string | null = null;
   private checkedAt = 0;
 
   constructor(private readonly path: string) {
@@ -100,14 +115,9 @@ export class TokenVerifier {
     const now = Date.now();
     if (!force && now - this.checkedAt < 1000) return;
     this.checkedAt = now;
-    let mtimeMs: number;
-    try {
-      mtimeMs = statSync(this.path).mtimeMs;
-    } catch {
-      mtimeMs = 0;
-    }
-    if (mtimeMs === this.mtimeMs) return;
-    this.mtimeMs = mtimeMs;
+    const version = fileStamp(this.path);
+    if (version === this.version) return;
+    this.version = version;
     this.entries = readTokens(this.path).tokens.map((t) => ({
       name: t.name,
       hash: Buffer.from(t.hash, 'hex'),

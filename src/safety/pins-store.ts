@@ -2,11 +2,13 @@
  * `$GOV_HOME/pins.json`: the tool definitions a user has accepted, per server identity, and
  * the changed or new definitions gov has seen since (kept so `gov pins diff` can show them
  * and `gov pins accept` can pin them). Every write re-reads the file and replaces it
- * atomically, so a running gov and the `gov pins` commands do not tear each other's writes.
+ * atomically under a lock, so a running gov and the `gov pins` commands neither tear nor
+ * lose each other's writes.
  */
-import { readFileSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { writeFileAtomic } from '../../vault/atomic-file.js';
+import { acquireLockSync } from '../../vault/file-lock.js';
 import { GovError } from '../errors.js';
 import type { ToolDefinition } from './tool-definition.js';
 
@@ -66,20 +68,19 @@ export function readPins(path: string): PinsFile {
   return file;
 }
 
-/** Modification time in ms (0 when absent): lets a running gov notice `gov pins accept`. */
-export function pinsMtime(path: string): number {
-  try {
-    return statSync(path).mtimeMs;
-  } catch {
-    return 0;
-  }
-}
-
-/** Re-read, apply `mutate`, and write atomically (0600) when it reports a change. */
+/**
+ * Re-read, apply `mutate`, and write atomically (0600) when it reports a change, all under
+ * `pins.json.lock`, so a running gov and `gov pins accept` never lose each other's update.
+ */
 export function updatePins(path: string, mutate: (file: PinsFile) => boolean): PinsFile {
-  const file = readPins(path);
-  if (mutate(file)) writeFileAtomic(path, JSON.stringify(file, null, 2) + '\n');
-  return file;
+  const lock = acquireLockSync(`${path}.lock`, { what: 'pins.json', staleMs: 10_000 });
+  try {
+    const file = readPins(path);
+    if (mutate(file)) writeFileAtomic(path, JSON.stringify(file, null, 2) + '\n');
+    return file;
+  } finally {
+    lock.release();
+  }
 }
 
 function serverEntry(file: PinsFile, key: string, url: string): ServerPins {

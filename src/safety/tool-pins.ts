@@ -8,7 +8,8 @@
  */
 import type { DecisionKind, JsonObject, JsonValue, PolicyDecision, ServerIdentity } from '../types.js';
 import { scanServer, isPoisoning, type PoisonFinding } from './poison-scan.js';
-import { pinAll, pinsMtime, readPins, recordChanged, updatePins, type PinsFile } from './pins-store.js';
+import { fileStamp } from '../../vault/atomic-file.js';
+import { pinAll, readPins, recordChanged, updatePins, type PinsFile } from './pins-store.js';
 import {
   annotationsOf,
   definitionOf,
@@ -63,7 +64,7 @@ export function serverKey(server: ServerIdentity): string {
 
 export class ToolPins {
   private file: PinsFile | null = null;
-  private fileMtime = -1;
+  private fileVersion = '';
   private checkedAt = 0;
   /** What each server last showed (any session). */
   private readonly current = new Map<string, Map<string, Seen>>();
@@ -85,17 +86,17 @@ export class ToolPins {
   ) {}
 
   /**
-   * The store, re-read when another process (`gov pins accept`) changed it. Its mtime is
-   * looked at most every REFRESH_MS, so a call pays for a stat only now and then.
+   * The store, re-read when another process (`gov pins accept`) changed it. Its version
+   * (fileStamp) is looked at most every REFRESH_MS, so a call pays for a stat only now and then.
    */
   private pins(): PinsFile {
     const t = Date.now();
     if (this.file === null || t - this.checkedAt >= REFRESH_MS) {
       this.checkedAt = t;
-      const m = pinsMtime(this.path);
-      if (this.file === null || m !== this.fileMtime) {
+      const v = fileStamp(this.path);
+      if (this.file === null || v !== this.fileVersion) {
         this.file = readPins(this.path);
-        this.fileMtime = m;
+        this.fileVersion = v;
       }
     }
     return this.file;
@@ -103,7 +104,8 @@ export class ToolPins {
 
   private write(mutate: (f: PinsFile) => boolean): void {
     this.file = updatePins(this.path, mutate);
-    this.fileMtime = pinsMtime(this.path);
+    // Another process may write between our write and a stat: re-read at the next refresh.
+    this.fileVersion = '';
   }
 
   private accepted(key: string, tool: string): Set<string> {

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { diffDefinitions, formatDiff } from '../../src/safety/definition-diff.js';
 import { acceptChanged, readPins, removePins, updatePins } from '../../src/safety/pins-store.js';
 import { REVIEW_MARK, ToolPins, withPins, type PinsConfig } from '../../src/safety/tool-pins.js';
@@ -96,7 +96,7 @@ describe('pins store', () => {
 });
 
 describe('ToolPins', () => {
-  it('trusts on first use, then holds a changed tool and marks it', async () => {
+  it('trusts on first use, then holds a changed tool and marks it', () => {
     const path = pinsPath();
     const first = new ToolPins(path, cfg());
     const r1 = first.observeList(server, 's1', list(tool('read', 'Read a file')));
@@ -129,9 +129,13 @@ describe('ToolPins', () => {
     );
     // accepting in another process lets it pass (noticed within the store's refresh interval)
     updatePins(path, (f) => acceptChanged(f, 'files', undefined, 'now').length > 0);
-    const deadline = Date.now() + 5000;
-    while (!second.checkCall(server, 's2', 'read').pinned && Date.now() < deadline)
-      await new Promise((r) => setTimeout(r, 20));
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      vi.setSystemTime(Date.now() + 1000);
+      expect(second.checkCall(server, 's2', 'read')).toMatchObject({ pinned: true });
+    } finally {
+      vi.useRealTimers();
+    }
     expect(second.checkCall(server, 's2', 'read')).toMatchObject({ pinned: true });
   });
 
