@@ -11,8 +11,8 @@ import {
 import { usageError } from '../../src/errors.js';
 import { createLogger } from '../../src/log.js';
 import { openSession } from '../../src/session.js';
-import { runStdioWrap } from '../../src/stdio/wrap.js';
-import { serverEnv } from '../../src/stdio/server-process.js';
+import { runStdioWrap } from '../../src/transport/stdio/wrap.js';
+import { serverEnv } from '../../src/transport/stdio/server-process.js';
 import { callLine, heldLine } from '../call-lines.js';
 
 const MCP_HELP = `usage: gov mcp <subcommand>

@@ -10,8 +10,8 @@ import {
 import { GovError, usageError } from '../../src/errors.js';
 import { homePaths } from '../../src/home.js';
 import { createLogger, type Logger } from '../../src/log.js';
-import { Upstream } from '../../src/proxy/upstream.js';
-import { createHttpHandler } from '../../src/pipeline/http-handler.js';
+import { Upstream } from '../../src/transport/http/upstream.js';
+import { createHttpHandler } from '../../src/transport/http/http-handler.js';
 import { checkCaFile } from '../../src/launcher/ca-bundle.js';
 import { openSession } from '../../src/session.js';
 import { AUTH_MODES, type AuthMode } from '../../src/gateway/edge-auth.js';

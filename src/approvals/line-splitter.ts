@@ -1,4 +1,4 @@
-import { LineFramer } from '../stdio/line-framer.js';
+import { LineFramer } from '../transport/stdio/line-framer.js';
 
 /**
  * The control socket's view of LineFramer: complete lines as strings per chunk, and a

@@ -1,5 +1,5 @@
 import { parseAuthority } from '../proxy/proxy-auth.js';
-import { defaultPort, originOf, type Target } from '../proxy/upstream.js';
+import { defaultPort, originOf, type Target } from '../transport/http/upstream.js';
 
 /** One mounted server: requests under `prefix` go to `target`, the prefix replaced by `basePath`. */
 export interface Route {

@@ -11,7 +11,7 @@ import {
   isPlainObject,
 } from '../types.js';
 import type { CallContext, Pipeline } from '../pipeline.js';
-import type { LegacySession } from './legacy-sessions.js';
+import type { LegacySession } from '../transport/http/legacy-sessions.js';
 import type { ToolParamHeaders } from '../mcp/param-headers.js';
 
 function isJsonRpc(v: unknown): v is JsonObject {

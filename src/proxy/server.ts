@@ -6,7 +6,7 @@ import type { Duplex } from 'node:stream';
 import type { LeafCertCache } from './leaf-cert-cache.js';
 import { GovError } from '../errors.js';
 import { checkProxyAuth, parseAuthority, PROXY_AUTH_REQUIRED } from './proxy-auth.js';
-import { defaultPort, originOf, type Target } from './upstream.js';
+import { defaultPort, originOf, type Target } from '../transport/http/upstream.js';
 import { handleUpgrade, refuseUpgrade, type UpgradeGate } from './upgrade.js';
 import {
   ConnectionGuard,

@@ -2,7 +2,7 @@ import { STATUS_CODES, type IncomingMessage } from 'node:http';
 import { connect as netConnect, isIP } from 'node:net';
 import { connect as tlsConnect, type SecureContext } from 'node:tls';
 import type { Duplex } from 'node:stream';
-import type { Target } from './upstream.js';
+import type { Target } from '../transport/http/upstream.js';
 
 /** An HTTP Upgrade request on an intercepted host, before anything reached the upstream. */
 export interface UpgradeRequest {

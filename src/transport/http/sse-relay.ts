@@ -1,15 +1,15 @@
 import type { ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
-import { formatSseEvent, SseParser, type SseEvent } from '../mcp/sse.js';
-import { endpointFromEvent } from '../mcp/legacy-sse.js';
-import type { GovResponse } from '../mcp/wire-errors.js';
-import type { JsonObject } from '../types.js';
+import { formatSseEvent, SseParser, type SseEvent } from '../../mcp/sse.js';
+import { endpointFromEvent } from '../../mcp/legacy-sse.js';
+import type { GovResponse } from '../../mcp/wire-errors.js';
+import type { JsonObject } from '../../types.js';
 import type { LegacySession, LegacySessions } from './legacy-sessions.js';
-import type { ServerMessageProcessor } from './server-messages.js';
-import type { Exchange } from '../proxy/server.js';
-import type { UpstreamResponse } from '../proxy/upstream.js';
-import { clientWentAway, responseHeaders } from '../proxy/forward.js';
+import type { ServerMessageProcessor } from '../../pipeline/server-messages.js';
+import type { Exchange } from '../../proxy/server.js';
+import type { UpstreamResponse } from './upstream.js';
+import { clientWentAway, responseHeaders } from './forward.js';
 
 export interface SseRelayOptions {
   res: ServerResponse;

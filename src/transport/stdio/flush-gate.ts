@@ -1,4 +1,4 @@
-import { jsonRpcError, serializeMessage } from '../mcp/wire-errors.js';
+import { jsonRpcError, serializeMessage } from '../../mcp/wire-errors.js';
 
 /**
  * `--audit-sync answer` for the stdio relay: a server line reaches the client only once the

@@ -1,7 +1,7 @@
 import type { ChildProcessByStdio } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
-import { withoutGovSettings } from '../launcher/child-env.js';
-import { exitCodeFor, spawnFailure, startGoverned } from '../launcher/spawn-child.js';
+import { withoutGovSettings } from '../../launcher/child-env.js';
+import { exitCodeFor, spawnFailure, startGoverned } from '../../launcher/spawn-child.js';
 
 export const DEFAULT_GRACE_MS = 2000;
 

@@ -1,9 +1,9 @@
-import { readBounded } from '../proxy/body.js';
-import { decodeContent } from '../proxy/content-encoding.js';
-import type { UpstreamResponse } from '../proxy/upstream.js';
-import type { GovResponse } from '../mcp/wire-errors.js';
-import type { JsonValue } from '../types.js';
-import type { ServerMessageProcessor } from './server-messages.js';
+import { readBounded } from '../../proxy/body.js';
+import { decodeContent } from '../../proxy/content-encoding.js';
+import type { UpstreamResponse } from './upstream.js';
+import type { GovResponse } from '../../mcp/wire-errors.js';
+import type { JsonValue } from '../../types.js';
+import type { ServerMessageProcessor } from '../../pipeline/server-messages.js';
 
 export type ScannedBody = { ok: true; text: string } | { ok: false; status: string; message: string };
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { FlushGate } from '../../src/stdio/flush-gate.js';
+import { FlushGate } from '../../../src/transport/stdio/flush-gate.js';
 
 describe('FlushGate (--audit-sync answer on stdio)', () => {
   it('passes lines at once while nothing is being flushed', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { OrderedRelease } from '../../src/stdio/ordered-release.js';
+import { OrderedRelease } from '../../../src/transport/stdio/ordered-release.js';
 
 describe('OrderedRelease', () => {
   it('releases in arrival order whatever order governance finishes in', () => {

@@ -1,5 +1,5 @@
-import type { GovResponse } from '../mcp/wire-errors.js';
-import type { CallContext } from '../pipeline.js';
+import type { GovResponse } from '../../mcp/wire-errors.js';
+import type { CallContext } from '../../pipeline.js';
 
 /**
  * The 2024-11-05 HTTP+SSE transport: the server names a POST endpoint in an `endpoint` event

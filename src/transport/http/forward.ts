@@ -1,7 +1,7 @@
 import type { EventEmitter } from 'node:events';
 import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream/promises';
-import type { Exchange } from './server.js';
+import type { Exchange } from '../../proxy/server.js';
 import {
   describeUpstreamError,
   forwardableHeaders,

@@ -1,16 +1,21 @@
 import type { Readable, Writable } from 'node:stream';
 import { constants } from 'node:os';
-import { classifyBody, type ParseResult } from '../mcp/classify.js';
-import { bareEnvelope, toEnvelope } from '../mcp/envelope.js';
-import { jsonRpcError, malformedResponse, serializeMessage, type GovResponse } from '../mcp/wire-errors.js';
-import type { CallContext, Governed, Pipeline } from '../pipeline.js';
-import { ServerMessageProcessor } from '../pipeline/server-messages.js';
-import { HeldCallRegistry } from '../pipeline/held-calls.js';
-import { ElicitationRequests } from '../approvals/elicitation-requests.js';
-import { elicitingClient, type ElicitingClient } from '../approvals/elicitation.js';
-import { CallDeadline, tightestLimit } from '../pipeline/call-deadline.js';
-import type { JsonObject, JsonRpcMessage, JsonValue, ServerIdentity } from '../types.js';
-import type { Logger } from '../log.js';
+import { classifyBody, type ParseResult } from '../../mcp/classify.js';
+import { bareEnvelope, toEnvelope } from '../../mcp/envelope.js';
+import {
+  jsonRpcError,
+  malformedResponse,
+  serializeMessage,
+  type GovResponse,
+} from '../../mcp/wire-errors.js';
+import type { CallContext, Governed, Pipeline } from '../../pipeline.js';
+import { ServerMessageProcessor } from '../../pipeline/server-messages.js';
+import { HeldCallRegistry } from '../../pipeline/held-calls.js';
+import { ElicitationRequests } from '../../approvals/elicitation-requests.js';
+import { elicitingClient, type ElicitingClient } from '../../approvals/elicitation.js';
+import { CallDeadline, tightestLimit } from '../../pipeline/call-deadline.js';
+import type { JsonObject, JsonRpcMessage, JsonValue, ServerIdentity } from '../../types.js';
+import type { Logger } from '../../log.js';
 import { DEFAULT_MAX_LINE_BYTES, LineFramer, recoverOverlongId, type OverlongLine } from './line-framer.js';
 import { OrderedRelease, type Ticket } from './ordered-release.js';
 import { DEFAULT_GRACE_MS, spawnServer, type ServerExit, type ServerProcess } from './server-process.js';

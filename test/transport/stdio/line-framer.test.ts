@@ -1,5 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { LineFramer, recoverOverlongId, type OverlongLine } from '../../src/stdio/line-framer.js';
+import {
+  LineFramer,
+  recoverOverlongId,
+  type OverlongLine,
+} from '../../../src/transport/stdio/line-framer.js';
 
 function framer(maxLineBytes?: number) {
   const lines: string[] = [];

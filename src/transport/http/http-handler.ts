@@ -1,5 +1,5 @@
-import type { Exchange, ExchangeHandler } from '../proxy/server.js';
-import { forwardableHeaders, type Upstream } from '../proxy/upstream.js';
+import type { Exchange, ExchangeHandler } from '../../proxy/server.js';
+import { forwardableHeaders, type Upstream } from './upstream.js';
 import {
   abortOnClientClose,
   clientWentAway,
@@ -8,37 +8,37 @@ import {
   responseHeaders,
   sendJson,
   sendText,
-} from '../proxy/forward.js';
-import { readBounded } from '../proxy/body.js';
-import { decodeContent } from '../proxy/content-encoding.js';
-import { classifyBody, type ParseResult } from '../mcp/classify.js';
-import { checkMcpHeaders, paramHeadersFrom } from '../mcp/headers.js';
-import { ToolParamHeaders } from '../mcp/param-headers.js';
-import { traceContext } from '../audit/trace-context.js';
-import { bareEnvelope, toEnvelope } from '../mcp/envelope.js';
+} from './forward.js';
+import { readBounded } from '../../proxy/body.js';
+import { decodeContent } from '../../proxy/content-encoding.js';
+import { classifyBody, type ParseResult } from '../../mcp/classify.js';
+import { checkMcpHeaders, paramHeadersFrom } from '../../mcp/headers.js';
+import { ToolParamHeaders } from '../../mcp/param-headers.js';
+import { traceContext } from '../../audit/trace-context.js';
+import { bareEnvelope, toEnvelope } from '../../mcp/envelope.js';
 import {
   DENIAL_CODE,
   headerMismatchResponse,
   jsonRpcError,
   malformedResponse,
   type GovResponse,
-} from '../mcp/wire-errors.js';
-import type { JsonRpcId, JsonRpcMessage, JsonValue } from '../types.js';
+} from '../../mcp/wire-errors.js';
+import type { JsonRpcId, JsonRpcMessage, JsonValue } from '../../types.js';
 
 type ClientMessage = Exclude<JsonRpcMessage, { kind: 'response' }>;
-import type { CallContext, Governed, Pipeline } from '../pipeline.js';
-import type { CredentialStage, Injection } from './stages.js';
-import type { PlaceholderLeak } from '../../vault/inject.js';
+import type { CallContext, Governed, Pipeline } from '../../pipeline.js';
+import type { CredentialStage, Injection } from '../../pipeline/stages.js';
+import type { PlaceholderLeak } from '../../../vault/inject.js';
 import { LegacySessions } from './legacy-sessions.js';
 import { isEventStream, relayUpstreamSse } from './sse-relay.js';
-import { ServerMessageProcessor } from './server-messages.js';
-import { HeldCallRegistry } from './held-calls.js';
+import { ServerMessageProcessor } from '../../pipeline/server-messages.js';
+import { HeldCallRegistry } from '../../pipeline/held-calls.js';
 import { finishHeld, HeldStream } from './held-stream.js';
 import { ElicitingClients } from './eliciting-clients.js';
-import { ElicitationRequests } from '../approvals/elicitation-requests.js';
-import { elicitingClient, type ElicitingClient } from '../approvals/elicitation.js';
+import { ElicitationRequests } from '../../approvals/elicitation-requests.js';
+import { elicitingClient, type ElicitingClient } from '../../approvals/elicitation.js';
 import { mergeDenied, readScannedJson } from './upstream-json.js';
-import { CallDeadline, tightestLimit, timeoutAnswers } from './call-deadline.js';
+import { CallDeadline, tightestLimit, timeoutAnswers } from '../../pipeline/call-deadline.js';
 
 export interface HttpHandlerOptions {
   pipeline: Pipeline;

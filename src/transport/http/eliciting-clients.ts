@@ -1,4 +1,4 @@
-import type { ElicitingClient } from '../approvals/elicitation.js';
+import type { ElicitingClient } from '../../approvals/elicitation.js';
 
 // Sessions remembered per proxy; the oldest is forgotten first (its client then falls back
 // to the other approval channels, as a client without the capability does).

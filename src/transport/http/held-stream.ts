@@ -1,14 +1,14 @@
 import type { ServerResponse } from 'node:http';
-import type { JsonObject, JsonValue } from '../types.js';
-import { jsonRpcError, type GovResponse } from '../mcp/wire-errors.js';
-import type { Exchange } from '../proxy/server.js';
-import type { Upstream } from '../proxy/upstream.js';
-import { abortOnClientClose, clientWentAway, openUpstream } from '../proxy/forward.js';
-import type { CallContext, Pipeline } from '../pipeline.js';
+import type { JsonObject, JsonValue } from '../../types.js';
+import { jsonRpcError, type GovResponse } from '../../mcp/wire-errors.js';
+import type { Exchange } from '../../proxy/server.js';
+import type { Upstream } from './upstream.js';
+import { abortOnClientClose, clientWentAway, openUpstream } from './forward.js';
+import type { CallContext, Pipeline } from '../../pipeline.js';
 import { isEventStream, relayUpstreamSse, sseEventFor } from './sse-relay.js';
-import { ServerMessageProcessor } from './server-messages.js';
+import { ServerMessageProcessor } from '../../pipeline/server-messages.js';
 import { readScannedJson } from './upstream-json.js';
-import { CallDeadline, timeoutAnswers, type TimeLimit } from './call-deadline.js';
+import { CallDeadline, timeoutAnswers, type TimeLimit } from '../../pipeline/call-deadline.js';
 
 export const DEFAULT_HEARTBEAT_MS = 5_000;
 

@@ -4,7 +4,7 @@
  * line longer than the limit is dropped up to its newline (never buffered without bound)
  * and reported with a little of its head and tail so the caller can try to name its id.
  */
-import { EDGE_CHARS, idAtEdges } from '../mcp/recover-id.js';
+import { EDGE_CHARS, idAtEdges } from '../../mcp/recover-id.js';
 
 export const DEFAULT_MAX_LINE_BYTES = 4 * 1024 * 1024;
 
