@@ -1,34 +1,36 @@
 import type {
   ApprovalVerdict,
-  AuditInput,
-  AuditRecord,
   Envelope,
   GovernedCallEvent,
   HeldCall,
   JsonObject,
+  JsonRpcMessage,
   JsonValue,
   PolicyDecision,
-  Transport,
 } from './types.js';
-import {
-  approvalTimeout,
-  approverDenial,
-  jsonRpcResult,
-  policyDenial,
-  upstreamTimeoutError,
-  type GovResponse,
-} from './mcp/wire-errors.js';
+import { jsonRpcResult, policyDenial, upstreamTimeoutError, type GovResponse } from './mcp/wire-errors.js';
 import type { TimeLimit } from './pipeline/call-deadline.js';
 import type { Injection, PipelineDeps } from './pipeline/stages.js';
+import type { Inspection, OutgoingRequest } from '../vault/inject.js';
+import {
+  CallRecords,
+  roundMs as round,
+  type AlertFacts,
+  type OutcomeFacts,
+} from './pipeline/call-records.js';
+import { HeldCallRegistry } from './pipeline/held-calls.js';
+import { bareEnvelope, toEnvelope, type EnvelopeContext } from './mcp/envelope.js';
+import { filterToolsList } from './mcp/responses.js';
+import { ElicitationRequests } from './approvals/elicitation-requests.js';
+import { elicitingClient, type ElicitationChannel, type ElicitingClient } from './approvals/elicitation.js';
 import type { PolicyInput } from './policy/compiled.js';
 import { toPolicyInput } from './policy/input.js';
 import { shadowed } from './pipeline/shadow.js';
 import { RunTaint, taintIn } from './pipeline/taint.js';
 import { formatDuration } from './policy/duration.js';
-import { UNATTENDED_REASON, waitForVerdict } from './pipeline/await-verdict.js';
-import { traceOf } from './audit/trace-context.js';
+import { waitForVerdict } from './pipeline/await-verdict.js';
+import { approvalReason, approvalStatus, refusalOf } from './pipeline/verdict-answer.js';
 import { withPins, type CallPins } from './safety/tool-pins.js';
-import type { ElicitationChannel } from './approvals/elicitation.js';
 import type { HeldCallRequest } from './approvals/broker.js';
 import {
   InputRequiredApprovals,
@@ -70,8 +72,7 @@ export interface GovernOptions {
   signal?: AbortSignal;
   /**
    * Called once if the call is held for approval, so a transport can let later traffic pass
-   * it. It may return the signal that withdraws the held call (a transport then only pays for
-   * per-call cancellation tracking when a call is actually held); else `signal` is used.
+   * it. It may return the signal that withdraws the held call; else `signal` is used.
    */
   onHeld?: () => AbortSignal | void;
   /** Credentials the transport puts into the request if it is forwarded (names, never values). */
@@ -83,8 +84,43 @@ export interface GovernOptions {
   elicitation?: ElicitationChannel | undefined;
 }
 
-function addCounts(into: Record<string, number>, from: Record<string, number>): void {
-  for (const [k, v] of Object.entries(from)) into[k] = (into[k] ?? 0) + v;
+type ClientMessage = Exclude<JsonRpcMessage, { kind: 'response' }>;
+
+/** The transport facts of one exchange: who it is for, and the scope its cancellations name. */
+export interface ExchangeFacts extends EnvelopeContext {
+  /** One client connection or session: `notifications/cancelled` is matched within it. */
+  scope: string;
+}
+
+/** What a transport offers a call while it is held. */
+export interface HeldHooks {
+  /** The call is held (e.g. let later lines pass it, open the heartbeat stream). */
+  onHeld?: () => void;
+  /** The client declared elicitation: how gov's question reaches it. */
+  ask?: { client: ElicitingClient; send: (message: JsonObject) => boolean };
+}
+
+export interface BatchOptions {
+  /** Aborts when the client goes away; asked for only once a call is held. */
+  gone: () => AbortSignal;
+  injected?: Injection[];
+  held?: (m: ClientMessage, env: Envelope) => HeldHooks;
+  /** The batch holds the client's `initialize`: who it is (null when it cannot be asked). */
+  onInitialize?: (client: ElicitingClient | null) => void;
+}
+
+/** One client message or batch, governed: what goes to the server and what gov answers. */
+export interface GovernedBatch {
+  /** The messages to send on, in order (`call.forward` in place of a rewritten retry). */
+  forward: JsonValue[];
+  /** gov's own answers to the client (denials; none for a withdrawn call). */
+  answers: GovResponse[];
+  /** The forwarded requests, by id, waiting for the server's answers. */
+  calls: Map<string | number, CallContext>;
+  /** `forward` is the client's batch unchanged: its original bytes can be sent. */
+  unchanged: boolean;
+  /** A governed call is forwarded (its own record names any injected credential). */
+  governedForward: boolean;
 }
 
 function targetOf(env: Envelope): string {
@@ -92,20 +128,50 @@ function targetOf(env: Envelope): string {
 }
 
 /**
- * The one ordered pipeline: policy → constraints → (approve only) approvals → audit (before
- * forwarding) → forward → output scan → audit outcome. Transports (HTTP proxy, stdio wrapper)
- * feed messages in and carry the results out; they never decide anything themselves.
+ * The sans-I/O core, and the one place that knows the order of the stages. Client → server:
+ * credential check and injection → pins → policy → constraints → (approve only) approvals →
+ * audit (before forwarding) → forward. Server → client: pins and poisoning scan → tools/list
+ * filter → redaction → taint → outcome record. Transports (HTTP proxy and gateway, stdio
+ * wrapper) decode bytes, hand messages in, and carry the results out; they decide nothing.
  */
 export class Pipeline {
   readonly deps: PipelineDeps;
   private readonly now: () => number;
+  private readonly records: CallRecords;
   private readonly runTaint = new RunTaint();
   /** Held calls asked about in `input_required` results (2026-07-28), per run. */
   private readonly inputRequired = new InputRequiredApprovals();
+  /** Requests being governed, so `notifications/cancelled` can withdraw them. */
+  private readonly inflight = new HeldCallRegistry();
+  /** gov's own `elicitation/create` questions awaiting the client's answer. */
+  private readonly questions = new ElicitationRequests();
 
   constructor(deps: PipelineDeps) {
     this.deps = deps;
     this.now = deps.now ?? (() => performance.now());
+    this.records = new CallRecords(deps);
+  }
+
+  /** The server identity of a URL (origin + path): its name in the policy, if it has one. */
+  serverAt(url: string): { name: string | null; url: string } {
+    return { name: this.deps.policy.resolveServer(url), url };
+  }
+
+  /** The policy lets gov ask the human inside their MCP client. */
+  get asksClients(): boolean {
+    return this.deps.policy.approvals?.channels.includes('elicitation') === true;
+  }
+
+  /**
+   * The credential stage on an outgoing request: placeholders are substituted where a binding
+   * allows it; a placeholder anywhere else is a leak (the transport refuses the request).
+   */
+  inspectCredentials(req: OutgoingRequest): Inspection {
+    return this.deps.credentials?.inspect(req) ?? { ok: true, headers: [], injected: [] };
+  }
+
+  get injectsCredentials(): boolean {
+    return this.deps.credentials !== undefined;
   }
 
   private emit(
@@ -132,27 +198,6 @@ export class Pipeline {
     }
   }
 
-  private baseRecord(env: Envelope): AuditInput {
-    const redacted = this.deps.redactor.redactJson(env.args);
-    const rec: AuditInput = {
-      kind: 'call',
-      transport: env.transport,
-      server: { name: env.server.name, url: env.server.url },
-      method: env.method,
-      args_digest: this.deps.digestArgs(env.args),
-      args: redacted.value,
-      policy_digest: this.deps.policy.digest,
-    };
-    if (env.tool !== undefined) rec.tool = env.tool;
-    if (env.uri !== undefined) rec.uri = env.uri;
-    if (env.principal !== undefined) rec.principal = env.principal;
-    if (Object.keys(redacted.counts).length) rec.redactions = redacted.counts;
-    if (env.id !== null) rec.detail = { request_id: env.id };
-    const trace = traceOf(env);
-    if (trace) rec.trace = trace;
-    return rec;
-  }
-
   private deny(
     env: Envelope,
     call: CallContext,
@@ -162,6 +207,18 @@ export class Pipeline {
   ): Governed {
     this.emit(env, { decision: 'deny', rule: call.decision.rule, reason }, outcome);
     return { action: 'respond', call, response: env.id === null ? null : response };
+  }
+
+  private denial(env: Envelope, call: CallContext, reason = call.decision.reason): GovResponse {
+    const info = {
+      rule: call.decision.rule,
+      reason,
+      audit_id: call.auditId,
+      ...(call.explanation !== undefined && reason === call.decision.reason
+        ? { explanation: call.explanation }
+        : {}),
+    };
+    return policyDenial(env.id, info, { denyAs: this.deps.policy.denyAs });
   }
 
   /** What the approver reads: the rule's reason, what matched, and the run's taint. */
@@ -179,7 +236,6 @@ export class Pipeline {
   private taint(source: CallContext, why: string): void {
     if (!this.runTaint.add(source.auditId)) return;
     const target = targetOf(source.env);
-    // alert() prints the one warning line.
     void this.alert({
       reason: `run tainted: the output of ${source.env.method} ${target} (audit ${source.auditId}) contained ${why}`,
       server: { name: source.env.server.name, url: source.env.server.url },
@@ -218,8 +274,77 @@ export class Pipeline {
       rule: 'audit-unavailable',
       reason: `audit record could not be written: ${(err as Error).message}`,
     };
-    const info = { ...call.decision, audit_id: call.auditId };
-    return this.deny(env, call, policyDenial(env.id, info, { denyAs: this.deps.policy.denyAs }));
+    delete call.explanation;
+    return this.deny(env, call, this.denial(env, call));
+  }
+
+  /**
+   * Govern one client message or batch. Answers to gov's own questions are consumed,
+   * answers to the server's requests pass on, `notifications/cancelled` withdraws the call it
+   * names, and every request and notification goes through govern(). Never throws: a
+   * message that fails is denied alone, and the rest of the batch goes on.
+   */
+  async governBatch(
+    messages: JsonRpcMessage[],
+    facts: ExchangeFacts,
+    o: BatchOptions,
+  ): Promise<GovernedBatch> {
+    const results = await Promise.all(
+      messages.map(async (m): Promise<{ m: JsonRpcMessage; g?: Governed; own?: boolean }> => {
+        if (m.kind === 'response') return this.questions.take(m) ? { m, own: true } : { m };
+        return { m, g: await this.governMessage(m, facts, o) };
+      }),
+    );
+    const out: GovernedBatch = {
+      forward: [],
+      answers: [],
+      calls: new Map(),
+      unchanged: true,
+      governedForward: false,
+    };
+    for (const { m, g, own } of results) {
+      if (own || (g?.action === 'respond' && g.response === null) || g?.call.forward) out.unchanged = false;
+      if (own) continue;
+      if (!g) out.forward.push(m.raw);
+      else if (g.action === 'forward') {
+        out.forward.push(g.call.forward ?? m.raw);
+        out.governedForward = true;
+        if (m.kind === 'request') out.calls.set(m.id, g.call);
+      } else if (g.response) {
+        out.unchanged = false;
+        out.answers.push(g.response);
+      }
+    }
+    return out;
+  }
+
+  private async governMessage(m: ClientMessage, facts: ExchangeFacts, o: BatchOptions): Promise<Governed> {
+    if (m.kind === 'notification' && m.method === 'notifications/cancelled')
+      this.inflight.cancel(facts.scope, m.params);
+    if (m.kind === 'request' && m.method === 'initialize') o.onInitialize?.(elicitingClient(m.params));
+    const tracked = m.kind === 'request' ? this.inflight.track(facts.scope, m.id, o.gone) : undefined;
+    let env: Envelope | undefined;
+    try {
+      env = toEnvelope(m, facts);
+      const hooks = o.held?.(m, env) ?? {};
+      const g = await this.govern(env, {
+        onHeld: () => {
+          hooks.onHeld?.();
+          return tracked ? tracked.signal() : o.gone();
+        },
+        ...(o.injected ? { injected: o.injected } : {}),
+        elicitation: hooks.ask ? this.questions.channel(hooks.ask.client, hooks.ask.send) : undefined,
+      });
+      // The client cancelled it while gov decided: MCP says nobody waits for an answer, and a
+      // call not yet forwarded is not forwarded at all.
+      if (!tracked?.withdrawn) return g;
+      if (g.action === 'forward') void this.recordOutcome(g.call, { status: 'cancelled' });
+      return { action: 'respond', call: g.call, response: null };
+    } catch (err) {
+      return this.failed(env ?? bareEnvelope(m, facts), err);
+    } finally {
+      tracked?.release();
+    }
   }
 
   /** Decide one client→server request or notification. Never throws: any failure denies. */
@@ -251,8 +376,7 @@ export class Pipeline {
     });
     const decision: PolicyDecision = { decision: 'deny', rule: 'gov-error', reason };
     const call: CallContext = { env, auditId: auditId ?? '', decision, startedMs: this.now() };
-    const info = { rule: decision.rule, reason, audit_id: call.auditId };
-    return this.deny(env, call, policyDenial(env.id, info, { denyAs: this.deps.policy.denyAs }));
+    return this.deny(env, call, this.denial(env, call));
   }
 
   private async decide(env: Envelope, opts: GovernOptions): Promise<Governed> {
@@ -283,7 +407,7 @@ export class Pipeline {
       if (!c.ok) decision = { decision: 'deny', rule: decision.rule, reason: c.reason };
     }
     const policyMs = this.now() - t0;
-    const rec = this.baseRecord(env);
+    const rec = this.records.base(env);
     rec.detail = { ...(rec.detail ?? {}), ...replay };
     // Explained before shadow mode turns it into an allow: the audit says what would have matched.
     const explanation = decision.decision === 'allow' ? undefined : this.explain(input, decision);
@@ -306,28 +430,12 @@ export class Pipeline {
       const written = await this.deps.audit.append(rec);
       call.auditId = written.id;
       // Forwarding overlaps the fsync (the answer waits for it); a call gov answers itself waits now.
-      if (decision.decision === 'allow') call.flushed = this.flushedOrWhy(written.seq);
+      if (decision.decision === 'allow') call.flushed = this.records.flushedOrWhy(written.seq);
       else await this.deps.audit.flushed(written.seq);
     } catch (err) {
       return this.auditFailed(env, call, err);
     }
-    const denyAs = { denyAs: policy.denyAs };
-    if (decision.decision === 'deny') {
-      return this.deny(
-        env,
-        call,
-        policyDenial(
-          env.id,
-          {
-            rule: decision.rule,
-            reason: decision.reason,
-            audit_id: call.auditId,
-            ...(explanation !== undefined ? { explanation } : {}),
-          },
-          denyAs,
-        ),
-      );
-    }
+    if (decision.decision === 'deny') return this.deny(env, call, this.denial(env, call));
     if (decision.decision === 'allow') {
       this.emit(env, decision, 'allowed');
       return { action: 'forward', call };
@@ -354,9 +462,7 @@ export class Pipeline {
         ...(env.id !== null ? { request_id: env.id } : {}),
       },
     });
-    const info = { rule: call.decision.rule, reason, audit_id: call.auditId };
-    const denyAs = { denyAs: this.deps.policy.denyAs };
-    return this.deny(env, call, policyDenial(env.id, info, denyAs), 'denied', reason);
+    return this.deny(env, call, this.denial(env, call, reason), 'denied', reason);
   }
 
   private async awaitApproval(env: Envelope, call: CallContext, opts: GovernOptions): Promise<Governed> {
@@ -383,7 +489,7 @@ export class Pipeline {
     };
     // 2026-07-28: the question travels in an `input_required` result, the answer in the retry.
     const inBand =
-      this.deps.policy.approvals?.channels.includes('elicitation') && approvals.settle
+      this.asksClients && approvals.settle
         ? retryFieldsOf(env.message.kind === 'request' ? env.message.params : undefined)
         : undefined;
     let verdict: ApprovalVerdict;
@@ -403,97 +509,54 @@ export class Pipeline {
       }
       verdict = await pending;
     } else verdict = await waitForVerdict(this.deps, held, opts);
-    const approvalMs = this.now() - t1;
-    const rec = this.baseRecord(env);
+    const rec = this.records.base(env);
     rec.kind = 'approval';
     rec.decision = verdict.approved ? 'allow' : 'deny';
     rec.rule = decision.rule;
-    rec.reason =
-      verdict.reason ??
-      (verdict.approved
-        ? 'approved'
-        : verdict.approver === 'timeout'
-          ? `Approval timed out after ${formatDuration(timeoutMs)}`
-          : 'denied');
+    rec.reason = approvalReason(verdict, timeoutMs);
     rec.approver = verdict.approver;
-    rec.status = verdict.approved
-      ? 'approved'
-      : verdict.approver === 'timeout'
-        ? 'timeout'
-        : verdict.approver === 'cancelled'
-          ? 'cancelled'
-          : 'denied';
-    rec.latency_ms = { approval: round(approvalMs) };
+    rec.status = approvalStatus(verdict);
+    rec.latency_ms = { approval: round(this.now() - t1) };
     if (call.auditId) rec.detail = { ...(rec.detail ?? {}), call_id: call.auditId };
     if (verdict.client_info !== undefined)
       rec.detail = { ...(rec.detail ?? {}), client_info: verdict.client_info };
     if (verdict.approved && opts.injected?.length)
       rec.detail = { ...(rec.detail ?? {}), injected: opts.injected };
     try {
-      await this.appendFlushed(rec);
+      await this.records.appendFlushed(rec);
     } catch (err) {
       return this.auditFailed(env, call, err);
     }
-    const denyAs = { denyAs: this.deps.policy.denyAs };
-    const info = { rule: decision.rule, audit_id: call.auditId };
     if (verdict.approved) {
-      this.emit(
-        env,
-        { decision: 'allow', rule: decision.rule, reason: `approved by ${verdict.approver}` },
-        'approved',
-      );
+      const reason = `approved by ${verdict.approver}`;
+      this.emit(env, { decision: 'allow', rule: decision.rule, reason }, 'approved');
       return { action: 'forward', call };
     }
-    if (verdict.approver === 'unattended') {
-      const reason = verdict.reason ?? UNATTENDED_REASON;
-      return this.deny(env, call, policyDenial(env.id, { ...info, reason }, denyAs), 'unattended', reason);
-    }
-    if (verdict.approver === 'timeout') {
-      return this.deny(
-        env,
-        call,
-        approvalTimeout(env.id, formatDuration(timeoutMs), info, denyAs),
-        'timeout',
-        `approval timed out after ${formatDuration(timeoutMs)}`,
-      );
-    }
-    // The event says who ended the hold: the client withdrawing, or a human (and why).
-    const byHuman = verdict.approver !== 'cancelled' && verdict.approver !== 'channel-error';
-    return this.deny(
-      env,
-      call,
-      approverDenial(env.id, verdict.reason ?? 'no reason given', info, denyAs),
-      verdict.approver === 'cancelled' ? 'cancelled' : byHuman ? 'rejected' : 'error',
-      byHuman ? `denied by ${verdict.approver}${verdict.reason ? `: ${verdict.reason}` : ''}` : rec.reason,
-    );
+    const r = refusalOf(env.id, verdict, {
+      rule: decision.rule,
+      auditId: call.auditId,
+      timeoutMs,
+      denyAs: this.deps.policy.denyAs,
+    });
+    return this.deny(env, call, r.response, r.outcome, r.reason);
   }
 
   /**
-   * Process one server→client message before the agent sees it: tools/list filtering for the
-   * request it answers, secret redaction. Returns the (possibly rewritten) message.
+   * Process one server→client message before the agent sees it: pins and the poisoning scan
+   * and the tools/list filter for the request it answers, then secret redaction and taint.
    */
   processServerMessage(
     msg: JsonObject,
     answering: CallContext | undefined,
-    filterToolsList: (
-      result: JsonValue,
-      isHidden: (name: string) => boolean,
-    ) => { result: JsonValue; removed: string[] },
   ): { message: JsonObject; counts: Record<string, number>; changed: boolean } {
     let message = msg;
     let changed = false;
-    const counts: Record<string, number> = {};
-    if (answering?.env.method === 'tools/list' && this.deps.pins && message['result'] !== undefined) {
+    const listed = answering?.env.method === 'tools/list' && message['result'] !== undefined;
+    if (listed && this.deps.pins) {
       message = this.observeToolsList(message, answering.env);
       changed = message !== msg;
     }
-    if (
-      answering &&
-      answering.env.method === 'tools/list' &&
-      this.deps.policy.toolsList === 'hide_denied' &&
-      'result' in message &&
-      message['result'] !== undefined
-    ) {
+    if (listed && this.deps.policy.toolsList === 'hide_denied' && message['result'] !== undefined) {
       const server = answering.env.server;
       const f = filterToolsList(message['result'], (name) => this.deps.policy.isToolHidden(server, name));
       if (f.removed.length) {
@@ -502,13 +565,13 @@ export class Pipeline {
       }
     }
     const r = this.deps.redactor.redactJson(message);
-    if (Object.keys(r.counts).length) {
+    const counts = r.counts;
+    if (Object.keys(counts).length) {
       message = r.value as JsonObject;
       changed = true;
-      addCounts(counts, r.counts);
     }
     if (answering && answering.auditId && 'result' in message) {
-      const why = taintIn(message['result'] ?? null, r.counts);
+      const why = taintIn(message['result'] ?? null, counts);
       if (why !== null) this.taint(answering, why);
     }
     return { message, counts, changed };
@@ -535,41 +598,8 @@ export class Pipeline {
   }
 
   /** The outcome record for a forwarded call (after the response, or a failure). */
-  async recordOutcome(
-    call: CallContext,
-    o: {
-      status: string;
-      upstreamMs?: number;
-      redactions?: Record<string, number>;
-      error?: string;
-      serverInfo?: JsonValue;
-    },
-  ): Promise<void> {
-    const rec: AuditInput = {
-      kind: 'call',
-      transport: call.env.transport,
-      server: { name: call.env.server.name, url: call.env.server.url },
-      method: call.env.method,
-      decision: call.decision.decision === 'approve' ? 'allow' : call.decision.decision,
-      rule: call.decision.rule,
-      status: o.status,
-      policy_digest: this.deps.policy.digest,
-      detail: { call_id: call.auditId, ...(call.env.id !== null ? { request_id: call.env.id } : {}) },
-    };
-    if (call.env.tool !== undefined) rec.tool = call.env.tool;
-    if (call.env.uri !== undefined) rec.uri = call.env.uri;
-    if (call.env.principal !== undefined) rec.principal = call.env.principal;
-    const trace = traceOf(call.env);
-    if (trace) rec.trace = trace;
-    if (o.upstreamMs !== undefined) rec.latency_ms = { upstream: round(o.upstreamMs) };
-    if (o.redactions && Object.keys(o.redactions).length) rec.redactions = o.redactions;
-    if (o.error !== undefined) rec.error = o.error;
-    if (o.serverInfo !== undefined) rec.server_info = o.serverInfo;
-    try {
-      await this.deps.audit.append(rec, { sync: false });
-    } catch (err) {
-      this.deps.log.warn(`audit outcome record failed: ${(err as Error).message}`);
-    }
+  recordOutcome(call: CallContext, o: OutcomeFacts): Promise<void> {
+    return this.records.outcome(call, o);
   }
 
   /**
@@ -596,30 +626,11 @@ export class Pipeline {
   }
 
   /**
-   * The record of a request that is not an MCP call but carries an injected credential
-   * (plain REST through the proxy to a bound host). Written before the request is forwarded
-   * and fsynced in the background like outcome records; throws when it cannot be written,
-   * so the transport refuses the request instead of sending a secret without a record.
+   * The record of a request that is not an MCP call but carries an injected credential.
+   * Throws when it cannot be written, so the transport refuses the request.
    */
-  async recordInjection(a: {
-    method: string;
-    server: { name: string | null; url: string };
-    injected: Injection[];
-    transport?: Transport;
-    principal?: string | undefined;
-  }): Promise<string> {
-    const rec: AuditInput = {
-      kind: 'call',
-      transport: a.transport ?? 'http',
-      ...(a.principal !== undefined ? { principal: a.principal } : {}),
-      server: a.server,
-      method: a.method,
-      status: 'forwarded',
-      reason: 'non-MCP request; credentials injected',
-      policy_digest: this.deps.policy.digest,
-      detail: { injected: a.injected },
-    };
-    return (await this.deps.audit.append(rec, { sync: false })).id;
+  recordInjection(a: Parameters<CallRecords['injection']>[0]): Promise<string> {
+    return this.records.injection(a);
   }
 
   /**
@@ -634,48 +645,8 @@ export class Pipeline {
     return null;
   }
 
-  private flushedOrWhy(seq: number): Promise<string | null> {
-    return this.deps.audit.flushed(seq).then(
-      () => null,
-      (err: unknown) => (err as Error).message,
-    );
-  }
-
-  private async appendFlushed(rec: AuditInput): Promise<AuditRecord> {
-    const written = await this.deps.audit.append(rec);
-    await this.deps.audit.flushed(written.seq);
-    return written;
-  }
-
   /** A security alert (placeholder leak, refused request) — recorded, never containing secrets. */
-  async alert(a: {
-    reason: string;
-    server?: { name: string | null; url: string };
-    transport: Transport;
-    principal?: string | undefined;
-    detail?: JsonObject;
-  }): Promise<string | null> {
-    // A refusal the user would otherwise never see: one line on stderr, next to the audit record.
-    this.deps.log.warn(a.reason.replace(/^gov: /, ''));
-    try {
-      const rec: AuditInput = {
-        kind: 'alert',
-        transport: a.transport,
-        decision: 'deny',
-        reason: a.reason,
-        policy_digest: this.deps.policy.digest,
-      };
-      if (a.server) rec.server = a.server;
-      if (a.principal !== undefined) rec.principal = a.principal;
-      if (a.detail) rec.detail = a.detail;
-      return (await this.appendFlushed(rec)).id;
-    } catch (err) {
-      this.deps.log.warn(`audit alert record failed: ${(err as Error).message}`);
-      return null;
-    }
+  alert(a: AlertFacts): Promise<string | null> {
+    return this.records.alert(a);
   }
-}
-
-function round(ms: number): number {
-  return Math.round(ms * 1000) / 1000;
 }

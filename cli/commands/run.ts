@@ -163,7 +163,6 @@ export default async function run(argv: string[]): Promise<number> {
     const handler = createHttpHandler({
       pipeline: session.pipeline,
       upstream,
-      credentials: session.credentials,
       ...(bodyLimit !== undefined ? { bodyLimit } : {}),
       // Testing knob: the interval of "awaiting approval" progress heartbeats.
       ...(process.env['GOV_HEARTBEAT_MS'] ? { heartbeatMs: Number(process.env['GOV_HEARTBEAT_MS']) } : {}),
@@ -177,7 +176,6 @@ export default async function run(argv: string[]): Promise<number> {
       isPassthrough: (h, p) => session.policy.isPassthrough(h, p),
       upgradeGate: createUpgradeGate({
         pipeline: session.pipeline,
-        credentials: session.credentials,
         isWebSocketHost: (h, p) => session.policy.isWebSocketHost(h, p),
       }),
       limits: {

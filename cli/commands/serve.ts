@@ -212,7 +212,6 @@ export default async function serve(argv: string[]): Promise<number> {
     const handler = createHttpHandler({
       pipeline: session.pipeline,
       upstream,
-      credentials: session.credentials,
       transport: 'gateway',
     });
     const gateway = await startGateway({

@@ -1,4 +1,4 @@
-import { filterToolsList, serverInfoOf, withheldStructuredResult } from '../mcp/responses.js';
+import { serverInfoOf, withheldStructuredResult } from '../mcp/responses.js';
 import { deniedServerRequestNotice, serverRequestsIn, type ServerRequest } from '../mcp/server-requests.js';
 import { DENIAL_CODE, jsonRpcError } from '../mcp/wire-errors.js';
 import {
@@ -11,11 +11,15 @@ import {
   isPlainObject,
 } from '../types.js';
 import type { CallContext, Pipeline } from '../pipeline.js';
-import type { LegacySession } from '../transport/http/legacy-sessions.js';
 import type { ToolParamHeaders } from '../mcp/param-headers.js';
 
 function isJsonRpc(v: unknown): v is JsonObject {
   return isPlainObject(v) && v['jsonrpc'] === '2.0';
+}
+
+/** A legacy SSE session: its answers correlate with the calls POSTed to its endpoint. */
+interface SessionCalls {
+  pending: Map<string | number, CallContext>;
 }
 
 export interface ServerOrigin {
@@ -53,7 +57,7 @@ export class ServerMessageProcessor {
   }
 
   /** Returns the rewritten text, or null when the text is not JSON-RPC or needs no change. */
-  processText(text: string, session?: LegacySession): string | null {
+  processText(text: string, session?: SessionCalls): string | null {
     const first = text.trimStart()[0];
     if (first !== '{' && first !== '[') return this.redactPlain(text);
     let value: unknown;
@@ -71,7 +75,7 @@ export class ServerMessageProcessor {
     return Object.keys(r.counts).length ? r.text : null;
   }
 
-  processValue(value: JsonValue, session?: LegacySession): { value: JsonValue; changed: boolean } {
+  processValue(value: JsonValue, session?: SessionCalls): { value: JsonValue; changed: boolean } {
     if (Array.isArray(value)) {
       let changed = false;
       const out = value.map((m) => {
@@ -84,7 +88,7 @@ export class ServerMessageProcessor {
     return this.processOne(value, session);
   }
 
-  private processOne(m: JsonValue, session?: LegacySession): { value: JsonValue; changed: boolean } {
+  private processOne(m: JsonValue, session?: SessionCalls): { value: JsonValue; changed: boolean } {
     if (!isJsonRpc(m)) {
       const r = this.pipeline.deps.redactor.redactJson(m);
       return { value: r.value, changed: Object.keys(r.counts).length > 0 };
@@ -103,7 +107,7 @@ export class ServerMessageProcessor {
       if (call) void this.pipeline.recordOutcome(call, { status: 'denied-server-request', upstreamMs: 0 });
       return { value: refused, changed: true };
     }
-    const r = this.pipeline.processServerMessage(m, call, filterToolsList);
+    const r = this.pipeline.processServerMessage(m, call);
     if (r.changed && isResponse) {
       const withheld = withheldStructuredResult(m['result'], r.message['result'], Object.keys(r.counts));
       if (withheld) r.message = { ...r.message, result: withheld };

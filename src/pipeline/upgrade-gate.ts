@@ -1,11 +1,9 @@
 import type { IncomingMessage } from 'node:http';
 import type { UpgradeDecision, UpgradeGate, UpgradeRequest } from '../proxy/upgrade.js';
 import type { Pipeline } from '../pipeline.js';
-import type { CredentialStage } from './stages.js';
 
 export interface UpgradeGateOptions {
   pipeline: Pipeline;
-  credentials?: CredentialStage | undefined;
   /** The policy's `websocket:` list. */
   isWebSocketHost(host: string, port: number): boolean;
 }
@@ -39,7 +37,7 @@ export function createUpgradeGate(o: UpgradeGateOptions): UpgradeGate {
   const serverOf = (u: UpgradeRequest) => {
     const q = u.url.indexOf('?');
     const url = q === -1 ? u.url : u.url.slice(0, q);
-    return { name: pipeline.deps.policy.resolveServer(url), url };
+    return pipeline.serverAt(url);
   };
 
   const refuse = async (
@@ -61,8 +59,12 @@ export function createUpgradeGate(o: UpgradeGateOptions): UpgradeGate {
     const { host, port } = u.target;
     // The handshake's own headers and URL are checked for placeholders; what a binding would
     // inject is kept out of the tunnel below.
-    const inspection = o.credentials?.inspect({ target: u.target, rawHeaders: u.req.rawHeaders, url: u.url });
-    if (inspection && !inspection.ok)
+    const inspection = pipeline.inspectCredentials({
+      target: u.target,
+      rawHeaders: u.req.rawHeaders,
+      url: u.url,
+    });
+    if (!inspection.ok)
       return refuse(
         u,
         403,
@@ -86,7 +88,7 @@ export function createUpgradeGate(o: UpgradeGateOptions): UpgradeGate {
       );
 
     // Whatever a credential binding would set for this host stays out of the tunnel.
-    const bound = new Set((inspection?.ok ? inspection.headers : []).map(([h]) => h.toLowerCase()));
+    const bound = new Set(inspection.headers.map(([h]) => h.toLowerCase()));
     const headers: Array<[string, string]> = [];
     const stripped = new Set<string>();
     const raw = u.req.rawHeaders;

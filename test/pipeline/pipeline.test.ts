@@ -10,7 +10,6 @@ import { nodeAuditFs } from '../../src/audit/audit-fs.js';
 import { openAuditSink, type FileAuditSink } from '../../src/audit/sink.js';
 import { digestArgs } from '../../src/audit/canonical.js';
 import { toEnvelope } from '../../src/mcp/envelope.js';
-import { filterToolsList } from '../../src/mcp/responses.js';
 import type { Envelope, JsonObject } from '../../src/types.js';
 import { tempHome } from '../helpers/gov-process.js';
 
@@ -255,7 +254,7 @@ describe('the pipeline', () => {
         ],
       },
     };
-    const out = pipeline.processServerMessage(msg, call.call, filterToolsList);
+    const out = pipeline.processServerMessage(msg, call.call);
     const names = ((out.message['result'] as JsonObject)['tools'] as JsonObject[]).map((t) => t['name']);
     expect(names).toEqual(['get_item', 'get_leaky']);
     expect(JSON.stringify(out.message)).not.toContain('vault-secret-value');

@@ -15,7 +15,6 @@ import { classifyBody, type ParseResult } from '../../mcp/classify.js';
 import { checkMcpHeaders, paramHeadersFrom } from '../../mcp/headers.js';
 import { ToolParamHeaders } from '../../mcp/param-headers.js';
 import { traceContext } from '../../audit/trace-context.js';
-import { bareEnvelope, toEnvelope } from '../../mcp/envelope.js';
 import {
   DENIAL_CODE,
   headerMismatchResponse,
@@ -23,27 +22,22 @@ import {
   malformedResponse,
   type GovResponse,
 } from '../../mcp/wire-errors.js';
-import type { JsonRpcId, JsonRpcMessage, JsonValue } from '../../types.js';
-
-type ClientMessage = Exclude<JsonRpcMessage, { kind: 'response' }>;
-import type { CallContext, Governed, Pipeline } from '../../pipeline.js';
-import type { CredentialStage, Injection } from '../../pipeline/stages.js';
+import type { Envelope, JsonObject, JsonRpcId, JsonRpcMessage } from '../../types.js';
+import type { CallContext, ExchangeFacts, HeldHooks, Pipeline } from '../../pipeline.js';
+import type { Injection } from '../../pipeline/stages.js';
 import type { PlaceholderLeak } from '../../../vault/inject.js';
 import { LegacySessions } from './legacy-sessions.js';
 import { isEventStream, relayUpstreamSse } from './sse-relay.js';
 import { ServerMessageProcessor } from '../../pipeline/server-messages.js';
-import { HeldCallRegistry } from '../../pipeline/held-calls.js';
 import { finishHeld, HeldStream } from './held-stream.js';
 import { ElicitingClients } from './eliciting-clients.js';
-import { ElicitationRequests } from '../../approvals/elicitation-requests.js';
-import { elicitingClient, type ElicitingClient } from '../../approvals/elicitation.js';
+import type { ElicitingClient } from '../../approvals/elicitation.js';
 import { mergeDenied, readScannedJson } from './upstream-json.js';
 import { CallDeadline, tightestLimit, timeoutAnswers } from '../../pipeline/call-deadline.js';
 
 export interface HttpHandlerOptions {
   pipeline: Pipeline;
   upstream: Upstream;
-  credentials?: CredentialStage | undefined;
   /** Largest request body examined (default 4 MiB). */
   bodyLimit?: number;
   /** Largest JSON response or SSE event scanned (default 64 MiB). */
@@ -81,21 +75,17 @@ function serverUrlOf(ex: Exchange): string {
  * pipeline one by one, allowed ones are forwarded, gov answers the rest, and responses are
  * scanned on the way back. Non-MCP traffic is forwarded unchanged and streamed.
  */
-export function createHttpHandler(
-  o: HttpHandlerOptions,
-): ExchangeHandler & { legacy: LegacySessions; held: HeldCallRegistry } {
+export function createHttpHandler(o: HttpHandlerOptions): ExchangeHandler & { legacy: LegacySessions } {
   const { pipeline, upstream } = o;
   const bodyLimit = o.bodyLimit ?? DEFAULT_BODY_LIMIT;
   const responseLimit = o.responseLimit ?? DEFAULT_RESPONSE_LIMIT;
   const legacy = new LegacySessions();
-  const held = new HeldCallRegistry();
   const transport = o.transport ?? 'http';
   /** Who sent an exchange, for audit records (gov serve's edge authentication). */
   const by = (ex: Exchange) => (ex.principal !== undefined ? { principal: ex.principal } : {});
   const toolHeaders = new ToolParamHeaders();
-  // Approval by elicitation: who can be asked, and gov's questions awaiting their answers.
+  // Approval by elicitation: which clients (per session) can be asked.
   const elicitingClients = new ElicitingClients();
-  const questions = new ElicitationRequests();
 
   /** A placeholder where it must not go: 403 with the reason (a JSON-RPC error for MCP) and an alert. */
   const blockLeak = async (
@@ -131,7 +121,7 @@ export function createHttpHandler(
       reason: `request refused before policy: ${why}`,
       transport,
       ...by(ex),
-      server: { name: pipeline.deps.policy.resolveServer(url), url },
+      server: pipeline.serverAt(url),
     });
     sendJson(ex.res, status, jsonRpcError(null, -32600, `${why}; refused by gov`));
   };
@@ -146,7 +136,7 @@ export function createHttpHandler(
     try {
       await pipeline.recordInjection({
         method: ex.req.method ?? 'GET',
-        server: { name: pipeline.deps.policy.resolveServer(url), url },
+        server: pipeline.serverAt(url),
         injected,
         transport,
         ...by(ex),
@@ -188,8 +178,8 @@ export function createHttpHandler(
     const parsed = body ? classifyBody(body) : undefined;
     const headers = forwardableHeaders(req.headers);
     let injected: Injection[] = [];
-    if (o.credentials) {
-      const r = o.credentials.inspect({
+    if (pipeline.injectsCredentials) {
+      const r = pipeline.inspectCredentials({
         target: ex.target,
         rawHeaders: req.rawHeaders,
         url: ex.url,
@@ -218,7 +208,7 @@ export function createHttpHandler(
         reason: `malformed JSON-RPC refused: ${parsed.reason}`,
         transport,
         ...by(ex),
-        server: { name: pipeline.deps.policy.resolveServer(serverUrlOf(ex)), url: serverUrlOf(ex) },
+        server: pipeline.serverAt(serverUrlOf(ex)),
       });
       return sendJson(ex.res, 400, malformedResponse(parsed));
     }
@@ -256,7 +246,7 @@ export function createHttpHandler(
     if (isEventStream(up.headers['content-type'])) {
       const serverUrl = serverUrlOf(ex);
       const origin = {
-        server: { name: pipeline.deps.policy.resolveServer(serverUrl), url: serverUrl },
+        server: pipeline.serverAt(serverUrl),
         transport: 'http' as const,
       };
       const processor = new ServerMessageProcessor(pipeline, new Map(), { origin });
@@ -275,13 +265,14 @@ export function createHttpHandler(
     injected: Injection[],
   ): Promise<void> {
     const serverUrl = serverUrlOf(ex);
-    const server = { name: pipeline.deps.policy.resolveServer(serverUrl), url: serverUrl };
+    const server = pipeline.serverAt(serverUrl);
     const sessionId = header(ex, 'mcp-session-id');
     const protocolVersion = header(ex, 'mcp-protocol-version');
     const httpTrace = traceContext(header(ex, 'traceparent'), header(ex, 'tracestate'));
-    const ctx = {
+    const facts: ExchangeFacts = {
       transport,
       server,
+      scope: `${ex.target.host}:${ex.target.port}|${sessionId ?? ''}`,
       ...by(ex),
       ...(httpTrace !== undefined ? { httpTrace } : {}),
       ...(sessionId !== undefined ? { sessionId } : {}),
@@ -300,19 +291,15 @@ export function createHttpHandler(
       return gone.signal;
     };
     const origin = `${ex.target.host}:${ex.target.port}`;
-    const scope = `${origin}|${sessionId ?? ''}`;
+    const { scope } = facts;
     // An `initialize` in this body: its client is remembered under the session the server assigns.
     let initializing: ElicitingClient | null | undefined;
-    const elicitationOn = pipeline.deps.policy.approvals?.channels.includes('elicitation') === true;
-
     const only = messages.length === 1 ? messages[0] : undefined;
     const accept = String(ex.req.headers['accept'] ?? '');
     let heldStream: HeldStream | undefined;
-    const governOne = async (m: ClientMessage): Promise<{ m: JsonRpcMessage; g: Governed }> => {
-      if (m.kind === 'notification' && m.method === 'notifications/cancelled') held.cancel(scope, m.params);
-      if (m.kind === 'request' && m.method === 'initialize') initializing = elicitingClient(m.params ?? null);
-      const env = toEnvelope(m, ctx);
-      const askable = elicitationOn && m === only ? elicitingClients.get(scope) : undefined;
+    /** A lone request held with a client that takes SSE gets its answer on a stream opened now. */
+    const heldHooks = (m: JsonRpcMessage, env: Envelope): HeldHooks => {
+      const askable = pipeline.asksClients && m === only ? elicitingClients.get(scope) : undefined;
       if (
         m === only &&
         m.kind === 'request' &&
@@ -321,54 +308,24 @@ export function createHttpHandler(
       ) {
         heldStream = new HeldStream(ex.res, env.progressToken, o.heartbeatMs);
       }
-      // Cancellation is tracked only for calls that are actually held.
-      let release = () => {};
       const hs = heldStream && !legacy.lookup(ex.url) ? heldStream : undefined;
-      const onHeld = (): AbortSignal => {
-        hs?.start();
-        if (m.kind !== 'request') return goneSignal();
-        const t = held.track(scope, m.id, goneSignal());
-        release = t.release;
-        return t.signal;
+      return {
+        onHeld: () => hs?.start(),
+        ...(askable && hs ? { ask: { client: askable, send: (msg: JsonObject) => hs.send(msg) } } : {}),
       };
-      const elicitation = askable && hs ? questions.channel(askable, (msg) => hs.send(msg)) : undefined;
-      try {
-        return { m, g: await pipeline.govern(env, { onHeld, injected, elicitation }) };
-      } finally {
-        release();
-      }
     };
-    const results = await Promise.all(
-      messages.map(async (m): Promise<{ m: JsonRpcMessage; g?: Governed; own?: boolean }> => {
-        // An answer to gov's own question is consumed here; answers to the server's go on.
-        if (m.kind === 'response') return questions.take(m) ? { m, own: true } : { m };
-        try {
-          return await governOne(m);
-        } catch (err) {
-          // Only this message is denied; the rest of the batch and the proxy go on.
-          return { m, g: await pipeline.failed(bareEnvelope(m, ctx), err) };
-        }
-      }),
-    );
-    const forward: JsonValue[] = [];
-    const denied: GovResponse[] = [];
-    const calls = new Map<string | number, CallContext>();
-    let allForwarded = true;
-    for (const { m, g, own } of results) {
-      if (own) allForwarded = false;
-      else if (!g || g.action === 'forward') {
-        // A retry gov answered itself goes on without gov's own fields.
-        if (g?.call.forward) allForwarded = false;
-        forward.push(g?.call.forward ?? m.raw);
-        if (g && m.kind === 'request') calls.set(m.id, g.call);
-      } else {
-        allForwarded = false;
-        if (g.response) denied.push(g.response);
-      }
-    }
+    const governed = await pipeline.governBatch(messages, facts, {
+      gone: goneSignal,
+      injected,
+      held: heldHooks,
+      onInitialize: (c) => (initializing = c),
+    });
+    const { forward, calls } = governed;
+    const denied = governed.answers;
+    const allForwarded = governed.unchanged;
     if (gone?.signal.aborted || ex.res.destroyed) return;
     // Governed calls carry the injection on their own records; a body of responses only has none.
-    if (forward.length > 0 && !results.some((r) => r.g?.action === 'forward')) {
+    if (forward.length > 0 && !governed.governedForward) {
       if (!(await recordInjection(ex, injected))) return;
     }
     const limit = tightestLimit(calls.values());
@@ -407,9 +364,9 @@ export function createHttpHandler(
       for (const d of denied.splice(0)) session.inject(d);
     }
     let outBody = allForwarded ? body : Buffer.from(JSON.stringify(batch ? forward : forward[0]));
-    if (!allForwarded && o.credentials && injected.some((i) => i.into === 'body')) {
+    if (!allForwarded && injected.some((i) => i.into === 'body')) {
       // The re-serialised batch holds the placeholders again: substitute what is forwarded.
-      const r = o.credentials.inspect({
+      const r = pipeline.inspectCredentials({
         target: ex.target,
         rawHeaders: [],
         url: '',
@@ -533,5 +490,5 @@ export function createHttpHandler(
     }
   }
 
-  return Object.assign(guarded, { legacy, held });
+  return Object.assign(guarded, { legacy });
 }

@@ -1,20 +1,17 @@
 import type { Readable, Writable } from 'node:stream';
 import { constants } from 'node:os';
 import { classifyBody, type ParseResult } from '../../mcp/classify.js';
-import { bareEnvelope, toEnvelope } from '../../mcp/envelope.js';
 import {
   jsonRpcError,
   malformedResponse,
   serializeMessage,
   type GovResponse,
 } from '../../mcp/wire-errors.js';
-import type { CallContext, Governed, Pipeline } from '../../pipeline.js';
+import type { CallContext, ExchangeFacts, GovernedBatch, Pipeline } from '../../pipeline.js';
 import { ServerMessageProcessor } from '../../pipeline/server-messages.js';
-import { HeldCallRegistry } from '../../pipeline/held-calls.js';
-import { ElicitationRequests } from '../../approvals/elicitation-requests.js';
-import { elicitingClient, type ElicitingClient } from '../../approvals/elicitation.js';
+import type { ElicitingClient } from '../../approvals/elicitation.js';
 import { CallDeadline, tightestLimit } from '../../pipeline/call-deadline.js';
-import type { JsonObject, JsonRpcMessage, JsonValue, ServerIdentity } from '../../types.js';
+import type { JsonObject, JsonRpcMessage, ServerIdentity } from '../../types.js';
 import type { Logger } from '../../log.js';
 import { DEFAULT_MAX_LINE_BYTES, LineFramer, recoverOverlongId, type OverlongLine } from './line-framer.js';
 import { OrderedRelease, type Ticket } from './ordered-release.js';
@@ -53,15 +50,6 @@ const DEFAULT_SERVER_LINE_BYTES = 64 * 1024 * 1024;
 // Non-held messages being governed at once before gov stops reading the client.
 const MAX_IN_LINE = 1024;
 const INTERNAL_ERROR = -32603;
-const SCOPE = 'stdio';
-
-/** One governed client message: its verdict, or `own` for an answer to gov's own question. */
-interface Outcome {
-  m: JsonRpcMessage;
-  g?: Governed;
-  withdrawn?: boolean;
-  own?: boolean;
-}
 
 type StopReason =
   { kind: 'client-eof' } | { kind: 'server-exit' } | { kind: 'signal'; signal: NodeJS.Signals };
@@ -88,18 +76,14 @@ export async function runStdioWrap(o: StdioWrapOptions): Promise<StdioWrapResult
   const output = o.output ?? process.stdout;
   const graceMs = o.graceMs ?? DEFAULT_GRACE_MS;
   const maxLineBytes = o.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
-  const ctx = { transport: 'stdio' as const, server: o.server };
+  const facts: ExchangeFacts = { transport: 'stdio', server: o.server, scope: 'stdio' };
   const server = await spawnServer({ command: o.command, args: o.args, env: o.env });
   o.onSpawn?.(server);
 
   const pending = new Map<string | number, CallContext>();
   const processor = new ServerMessageProcessor(pipeline, pending);
-  const held = new HeldCallRegistry();
-  // Held calls the client cancelled: MCP says a cancelled request gets no response.
-  const withdrawnIds = new Set<string | number>();
   const gone = new AbortController();
-  // gov's own questions to the client (approval by elicitation), and who the client is.
-  const questions = new ElicitationRequests();
+  // Who the client is (from its initialize): gov can ask it to approve held calls.
   let client: ElicitingClient | null = null;
   const askClient = (message: JsonObject): boolean => {
     if (!clientOpen) return false;
@@ -197,41 +181,15 @@ export async function runStdioWrap(o: StdioWrapOptions): Promise<StdioWrapResult
     messages: JsonRpcMessage[],
     batch: boolean,
   ): Promise<void> {
-    const results = await Promise.all(
-      messages.map(async (m): Promise<Outcome> => {
-        // Answers to gov's own questions stay here; those to the server's requests pass on.
-        if (m.kind === 'response') return questions.take(m) ? { m, own: true } : { m };
-        if (m.kind === 'request' && m.method === 'initialize') client = elicitingClient(m.params);
-        try {
-          if (
-            m.kind === 'notification' &&
-            m.method === 'notifications/cancelled' &&
-            held.cancel(SCOPE, m.params)
-          ) {
-            withdrawnIds.add((m.params as { requestId: string | number }).requestId);
-          }
-          const env = toEnvelope(m, ctx);
-          const t =
-            m.kind === 'request'
-              ? held.track(SCOPE, m.id, gone.signal)
-              : { signal: gone.signal, release: () => {} };
-          try {
-            const g = await pipeline.govern(env, {
-              signal: t.signal,
-              onHeld: () => ticket.hold(),
-              elicitation: client ? questions.channel(client, askClient) : undefined,
-            });
-            return { m, g, withdrawn: m.kind === 'request' && withdrawnIds.delete(m.id) };
-          } finally {
-            t.release();
-          }
-        } catch (err) {
-          // Only this message is denied; the relay goes on.
-          return { m, g: await pipeline.failed(bareEnvelope(m, ctx), err) };
-        }
+    const governed = await pipeline.governBatch(messages, facts, {
+      gone: () => gone.signal,
+      onInitialize: (c) => (client = c),
+      held: () => ({
+        onHeld: () => ticket.hold(),
+        ...(client ? { ask: { client, send: askClient } } : {}),
       }),
-    );
-    ticket.settle(() => deliver(line, results, batch));
+    });
+    ticket.settle(() => deliver(line, governed, batch));
   }
 
   /** Last resort for a failure outside any one message: its requests get an error, gov goes on. */
@@ -247,44 +205,28 @@ export async function runStdioWrap(o: StdioWrapOptions): Promise<StdioWrapResult
     });
   };
 
-  function deliver(line: Buffer, results: Outcome[], batch: boolean): void {
-    const forward: JsonValue[] = [];
-    const replies: GovResponse[] = [];
-    let allForwarded = true;
-    for (const { m, g, withdrawn, own } of results) {
-      if (own) {
-        allForwarded = false;
-        continue;
+  function deliver(line: Buffer, governed: GovernedBatch, batch: boolean): void {
+    const replies = [...governed.answers];
+    if (serverExit !== null) {
+      // Nobody left to answer: a forwarded request gets an error now rather than never.
+      for (const [id, call] of governed.calls) {
+        replies.push(jsonRpcError(id, INTERNAL_ERROR, serverExited(exitText())));
+        void pipeline.recordOutcome(call, { status: 'server-exited' });
       }
-      if (serverExit !== null) {
-        // Nobody left to answer: a request gets an error now rather than never.
-        if (m.kind === 'request') replies.push(jsonRpcError(m.id, INTERNAL_ERROR, serverExited(exitText())));
-        if (g?.action === 'forward') void pipeline.recordOutcome(g.call, { status: 'server-exited' });
-        allForwarded = false;
-        continue;
+    } else if (governed.forward.length) {
+      const forwardedMs = performance.now();
+      for (const [id, call] of governed.calls) {
+        call.forwardedMs = forwardedMs;
+        pending.set(id, call);
+        limitCall(id, call);
+        flushGate.forwarded(call.flushed);
       }
-      if (!g || g.action === 'forward') {
-        // A retry gov answered itself goes on without gov's own fields.
-        if (g?.call.forward) allForwarded = false;
-        forward.push(g?.call.forward ?? m.raw);
-        if (g && m.kind === 'request') {
-          g.call.forwardedMs = performance.now();
-          pending.set(m.id, g.call);
-          limitCall(m.id, g.call);
-          flushGate.forwarded(g.call.flushed);
-        }
-        continue;
-      }
-      allForwarded = false;
-      // A call the client cancelled gets no answer: nobody is waiting for it.
-      if (!withdrawn && g.response) replies.push(g.response);
-    }
-    if (forward.length) {
-      const text = allForwarded ? line : Buffer.from(serializeMessage(batch ? forward : forward[0]!));
+      const { forward } = governed;
+      const text = governed.unchanged ? line : Buffer.from(serializeMessage(batch ? forward : forward[0]!));
       if (!writeServer(text)) {
-        for (const { m } of results)
-          if (m.kind === 'request' && pending.delete(m.id))
-            replies.push(jsonRpcError(m.id, INTERNAL_ERROR, serverExited('stdin closed')));
+        for (const id of governed.calls.keys())
+          if (pending.delete(id))
+            replies.push(jsonRpcError(id, INTERNAL_ERROR, serverExited('stdin closed')));
       }
     }
     if (replies.length) answer(batch ? replies : replies[0]!);

@@ -1,0 +1,161 @@
+import type {
+  AuditInput,
+  AuditRecord,
+  DecisionKind,
+  Envelope,
+  JsonObject,
+  JsonValue,
+  Transport,
+} from '../types.js';
+import { traceOf } from '../audit/trace-context.js';
+import type { Injection, PipelineDeps } from './stages.js';
+
+/** What the pipeline knows about a governed call; the records below describe it. */
+export interface RecordedCall {
+  env: Envelope;
+  auditId: string;
+  decision: { decision: DecisionKind; rule: string };
+}
+
+export interface OutcomeFacts {
+  status: string;
+  upstreamMs?: number;
+  redactions?: Record<string, number>;
+  error?: string;
+  serverInfo?: JsonValue;
+}
+
+export interface AlertFacts {
+  reason: string;
+  server?: { name: string | null; url: string };
+  transport: Transport;
+  principal?: string | undefined;
+  detail?: JsonObject;
+}
+
+export function roundMs(ms: number): number {
+  return Math.round(ms * 1000) / 1000;
+}
+
+/**
+ * The audit records of the exchange: a call's decision, its outcome, a credential sent
+ * outside any call, and alerts. Arguments are redacted before they are written; an append
+ * that fails surfaces to the caller (fail closed), except for outcomes, which come after
+ * the fact and are only logged.
+ */
+export class CallRecords {
+  constructor(private readonly deps: PipelineDeps) {}
+
+  /** The fields every record of a call shares (decision, approval). */
+  base(env: Envelope): AuditInput {
+    const redacted = this.deps.redactor.redactJson(env.args);
+    const rec: AuditInput = {
+      kind: 'call',
+      transport: env.transport,
+      server: { name: env.server.name, url: env.server.url },
+      method: env.method,
+      args_digest: this.deps.digestArgs(env.args),
+      args: redacted.value,
+      policy_digest: this.deps.policy.digest,
+    };
+    if (env.tool !== undefined) rec.tool = env.tool;
+    if (env.uri !== undefined) rec.uri = env.uri;
+    if (env.principal !== undefined) rec.principal = env.principal;
+    if (Object.keys(redacted.counts).length) rec.redactions = redacted.counts;
+    if (env.id !== null) rec.detail = { request_id: env.id };
+    const trace = traceOf(env);
+    if (trace) rec.trace = trace;
+    return rec;
+  }
+
+  /** The outcome record for a forwarded call (after the response, or a failure). */
+  async outcome(call: RecordedCall, o: OutcomeFacts): Promise<void> {
+    const { env } = call;
+    const rec: AuditInput = {
+      kind: 'call',
+      transport: env.transport,
+      server: { name: env.server.name, url: env.server.url },
+      method: env.method,
+      decision: call.decision.decision === 'approve' ? 'allow' : call.decision.decision,
+      rule: call.decision.rule,
+      status: o.status,
+      policy_digest: this.deps.policy.digest,
+      detail: { call_id: call.auditId, ...(env.id !== null ? { request_id: env.id } : {}) },
+    };
+    if (env.tool !== undefined) rec.tool = env.tool;
+    if (env.uri !== undefined) rec.uri = env.uri;
+    if (env.principal !== undefined) rec.principal = env.principal;
+    const trace = traceOf(env);
+    if (trace) rec.trace = trace;
+    if (o.upstreamMs !== undefined) rec.latency_ms = { upstream: roundMs(o.upstreamMs) };
+    if (o.redactions && Object.keys(o.redactions).length) rec.redactions = o.redactions;
+    if (o.error !== undefined) rec.error = o.error;
+    if (o.serverInfo !== undefined) rec.server_info = o.serverInfo;
+    try {
+      await this.deps.audit.append(rec, { sync: false });
+    } catch (err) {
+      this.deps.log.warn(`audit outcome record failed: ${(err as Error).message}`);
+    }
+  }
+
+  /**
+   * A request that is not an MCP call but carries an injected credential (plain REST through
+   * the proxy to a bound host). Throws when it cannot be written: the transport then refuses
+   * the request instead of sending a secret without a record.
+   */
+  async injection(a: {
+    method: string;
+    server: { name: string | null; url: string };
+    injected: Injection[];
+    transport: Transport;
+    principal?: string | undefined;
+  }): Promise<string> {
+    const rec: AuditInput = {
+      kind: 'call',
+      transport: a.transport,
+      ...(a.principal !== undefined ? { principal: a.principal } : {}),
+      server: a.server,
+      method: a.method,
+      status: 'forwarded',
+      reason: 'non-MCP request; credentials injected',
+      policy_digest: this.deps.policy.digest,
+      detail: { injected: a.injected },
+    };
+    return (await this.deps.audit.append(rec, { sync: false })).id;
+  }
+
+  /** A security alert (placeholder leak, refused request): one stderr line and a record. */
+  async alert(a: AlertFacts): Promise<string | null> {
+    this.deps.log.warn(a.reason.replace(/^gov: /, ''));
+    try {
+      const rec: AuditInput = {
+        kind: 'alert',
+        transport: a.transport,
+        decision: 'deny',
+        reason: a.reason,
+        policy_digest: this.deps.policy.digest,
+      };
+      if (a.server) rec.server = a.server;
+      if (a.principal !== undefined) rec.principal = a.principal;
+      if (a.detail) rec.detail = a.detail;
+      return (await this.appendFlushed(rec)).id;
+    } catch (err) {
+      this.deps.log.warn(`audit alert record failed: ${(err as Error).message}`);
+      return null;
+    }
+  }
+
+  async appendFlushed(rec: AuditInput): Promise<AuditRecord> {
+    const written = await this.deps.audit.append(rec);
+    await this.deps.audit.flushed(written.seq);
+    return written;
+  }
+
+  /** Null once record `seq` is on disk, else why it could not be. Never rejects. */
+  flushedOrWhy(seq: number): Promise<string | null> {
+    return this.deps.audit.flushed(seq).then(
+      () => null,
+      (err: unknown) => (err as Error).message,
+    );
+  }
+}
