@@ -1,16 +1,7 @@
-import type {
-  ApprovalVerdict,
-  Envelope,
-  GovernedCallEvent,
-  HeldCall,
-  JsonObject,
-  JsonRpcMessage,
-  JsonValue,
-  PolicyDecision,
-} from './types.js';
+import type { Envelope, JsonObject, JsonRpcMessage, JsonValue, PolicyDecision } from './types.js';
 import { jsonRpcResult, policyDenial, upstreamTimeoutError, type GovResponse } from './mcp/wire-errors.js';
 import type { TimeLimit } from './pipeline/call-deadline.js';
-import type { Injection, PipelineDeps } from './pipeline/stages.js';
+import type { PipelineDeps } from './pipeline/stages.js';
 import type { Inspection, OutgoingRequest } from '../vault/inject.js';
 import {
   CallRecords,
@@ -19,113 +10,43 @@ import {
   type OutcomeFacts,
 } from './pipeline/call-records.js';
 import { HeldCallRegistry } from './pipeline/held-calls.js';
-import { bareEnvelope, toEnvelope, type EnvelopeContext } from './mcp/envelope.js';
+import { bareEnvelope, toEnvelope } from './mcp/envelope.js';
 import { filterToolsList } from './mcp/responses.js';
 import { ElicitationRequests } from './approvals/elicitation-requests.js';
-import { elicitingClient, type ElicitationChannel, type ElicitingClient } from './approvals/elicitation.js';
+import { elicitingClient } from './approvals/elicitation.js';
 import type { PolicyInput } from './policy/compiled.js';
 import { toPolicyInput } from './policy/input.js';
 import { shadowed } from './pipeline/shadow.js';
 import { RunTaint, taintIn } from './pipeline/taint.js';
 import { formatDuration } from './policy/duration.js';
-import { waitForVerdict } from './pipeline/await-verdict.js';
-import { approvalReason, approvalStatus, refusalOf } from './pipeline/verdict-answer.js';
+import { refusalOf } from './pipeline/verdict-answer.js';
 import { withPins, type CallPins } from './safety/tool-pins.js';
 import type { HeldCallRequest } from './approvals/broker.js';
-import {
-  InputRequiredApprovals,
-  isGovState,
-  retryFieldsOf,
-  withoutRetryFields,
-} from './approvals/input-required.js';
+import { ApprovalStep } from './pipeline/approval-step.js';
 
 export type { PipelineDeps } from './pipeline/stages.js';
+export type {
+  BatchOptions,
+  CallContext,
+  ExchangeFacts,
+  Governed,
+  GovernedBatch,
+  GovernOptions,
+  HeldHooks,
+} from './pipeline/exchange.js';
+import { assembleBatch, type MessageResult } from './pipeline/exchange.js';
+import { callEvent, targetOf, type EventDecision } from './pipeline/call-events.js';
+import type {
+  BatchOptions,
+  CallContext,
+  ClientMessage,
+  ExchangeFacts,
+  Governed,
+  GovernedBatch,
+  GovernOptions,
+} from './pipeline/exchange.js';
 
 export const DEFAULT_APPROVAL_TIMEOUT_MS = 120_000;
-
-/** What to do with one client→server message once it has been governed. */
-export type Governed =
-  | { action: 'forward'; call: CallContext }
-  | { action: 'respond'; call: CallContext; response: GovResponse | null };
-
-/** Everything later stages need to know about a governed call. */
-export interface CallContext {
-  env: Envelope;
-  auditId: string;
-  decision: PolicyDecision;
-  startedMs: number;
-  upstreamTimeoutMs?: number;
-  /** Which part of the deciding rule matched (denials and held calls only). */
-  explanation?: string;
-  /** When the transport handed the call to the server (performance.now()); for upstream latency. */
-  forwardedMs?: number;
-  /** The message to forward when gov rewrote it (a retry stripped of gov's own fields). */
-  forward?: JsonObject;
-  /**
-   * A forwarded call's decision record reaching the disk (`--audit-sync answer`): null once it
-   * is, else why it could not be. The transport answers only after it (Pipeline.flushedBeforeAnswer).
-   */
-  flushed?: Promise<string | null>;
-}
-
-export interface GovernOptions {
-  signal?: AbortSignal;
-  /**
-   * Called once if the call is held for approval, so a transport can let later traffic pass
-   * it. It may return the signal that withdraws the held call; else `signal` is used.
-   */
-  onHeld?: () => AbortSignal | void;
-  /** Credentials the transport puts into the request if it is forwarded (names, never values). */
-  injected?: Injection[];
-  /**
-   * The transport can ask the human inside this call's MCP client (it declared elicitation);
-   * used only when `approvals.channels` opts in.
-   */
-  elicitation?: ElicitationChannel | undefined;
-}
-
-type ClientMessage = Exclude<JsonRpcMessage, { kind: 'response' }>;
-
-/** The transport facts of one exchange: who it is for, and the scope its cancellations name. */
-export interface ExchangeFacts extends EnvelopeContext {
-  /** One client connection or session: `notifications/cancelled` is matched within it. */
-  scope: string;
-}
-
-/** What a transport offers a call while it is held. */
-export interface HeldHooks {
-  /** The call is held (e.g. let later lines pass it, open the heartbeat stream). */
-  onHeld?: () => void;
-  /** The client declared elicitation: how gov's question reaches it. */
-  ask?: { client: ElicitingClient; send: (message: JsonObject) => boolean };
-}
-
-export interface BatchOptions {
-  /** Aborts when the client goes away; asked for only once a call is held. */
-  gone: () => AbortSignal;
-  injected?: Injection[];
-  held?: (m: ClientMessage, env: Envelope) => HeldHooks;
-  /** The batch holds the client's `initialize`: who it is (null when it cannot be asked). */
-  onInitialize?: (client: ElicitingClient | null) => void;
-}
-
-/** One client message or batch, governed: what goes to the server and what gov answers. */
-export interface GovernedBatch {
-  /** The messages to send on, in order (`call.forward` in place of a rewritten retry). */
-  forward: JsonValue[];
-  /** gov's own answers to the client (denials; none for a withdrawn call). */
-  answers: GovResponse[];
-  /** The forwarded requests, by id, waiting for the server's answers. */
-  calls: Map<string | number, CallContext>;
-  /** `forward` is the client's batch unchanged: its original bytes can be sent. */
-  unchanged: boolean;
-  /** A governed call is forwarded (its own record names any injected credential). */
-  governedForward: boolean;
-}
-
-function targetOf(env: Envelope): string {
-  return env.tool ?? env.uri ?? '';
-}
 
 /**
  * The sans-I/O core, and the one place that knows the order of the stages. Client → server:
@@ -139,8 +60,7 @@ export class Pipeline {
   private readonly now: () => number;
   private readonly records: CallRecords;
   private readonly runTaint = new RunTaint();
-  /** Held calls asked about in `input_required` results (2026-07-28), per run. */
-  private readonly inputRequired = new InputRequiredApprovals();
+  private readonly approval: ApprovalStep;
   /** Requests being governed, so `notifications/cancelled` can withdraw them. */
   private readonly inflight = new HeldCallRegistry();
   /** gov's own `elicitation/create` questions awaiting the client's answer. */
@@ -150,6 +70,7 @@ export class Pipeline {
     this.deps = deps;
     this.now = deps.now ?? (() => performance.now());
     this.records = new CallRecords(deps);
+    this.approval = new ApprovalStep(deps);
   }
 
   /** The server identity of a URL (origin + path): its name in the policy, if it has one. */
@@ -174,25 +95,10 @@ export class Pipeline {
     return this.deps.credentials !== undefined;
   }
 
-  private emit(
-    env: Envelope,
-    d: { decision: GovernedCallEvent['decision']; rule: string; reason: string },
-    outcome: string,
-  ): void {
+  private emit(env: Envelope, d: EventDecision, outcome: string): void {
     if (!this.deps.onEvent) return;
     try {
-      this.deps.onEvent({
-        ts: new Date().toISOString(),
-        run: this.deps.run,
-        transport: env.transport,
-        server: env.server.name ?? env.server.url,
-        method: env.method,
-        target: targetOf(env),
-        decision: d.decision,
-        rule: d.rule,
-        reason: d.reason,
-        outcome,
-      });
+      this.deps.onEvent(callEvent(this.deps.run, env, d, outcome));
     } catch (err) {
       this.deps.log.debug(`event listener failed: ${(err as Error).message}`);
     }
@@ -290,32 +196,12 @@ export class Pipeline {
     o: BatchOptions,
   ): Promise<GovernedBatch> {
     const results = await Promise.all(
-      messages.map(async (m): Promise<{ m: JsonRpcMessage; g?: Governed; own?: boolean }> => {
+      messages.map(async (m): Promise<MessageResult> => {
         if (m.kind === 'response') return this.questions.take(m) ? { m, own: true } : { m };
         return { m, g: await this.governMessage(m, facts, o) };
       }),
     );
-    const out: GovernedBatch = {
-      forward: [],
-      answers: [],
-      calls: new Map(),
-      unchanged: true,
-      governedForward: false,
-    };
-    for (const { m, g, own } of results) {
-      if (own || (g?.action === 'respond' && g.response === null) || g?.call.forward) out.unchanged = false;
-      if (own) continue;
-      if (!g) out.forward.push(m.raw);
-      else if (g.action === 'forward') {
-        out.forward.push(g.call.forward ?? m.raw);
-        out.governedForward = true;
-        if (m.kind === 'request') out.calls.set(m.id, g.call);
-      } else if (g.response) {
-        out.unchanged = false;
-        out.answers.push(g.response);
-      }
-    }
-    return out;
+    return assembleBatch(results);
   }
 
   private async governMessage(m: ClientMessage, facts: ExchangeFacts, o: BatchOptions): Promise<Governed> {
@@ -474,7 +360,6 @@ export class Pipeline {
       DEFAULT_APPROVAL_TIMEOUT_MS;
     this.emit(env, decision, 'held');
     const t1 = this.now();
-    const { approvals } = this.deps;
     const held: HeldCallRequest = {
       run: this.deps.run,
       server: env.server.name ?? env.server.url,
@@ -487,43 +372,17 @@ export class Pipeline {
       reason: this.heldReason(decision.reason, call.explanation),
       timeout_ms: timeoutMs,
     };
-    // 2026-07-28: the question travels in an `input_required` result, the answer in the retry.
-    const inBand =
-      this.asksClients && approvals.settle
-        ? retryFieldsOf(env.message.kind === 'request' ? env.message.params : undefined)
-        : undefined;
-    let verdict: ApprovalVerdict;
-    if (inBand && isGovState(inBand.requestState)) {
-      const settle = (id: string, v: ApprovalVerdict) => approvals.settle?.(id, v) === true;
-      const r = await this.inputRequired.resume(inBand.requestState, held, inBand, settle);
-      if (!r.ok) return this.refuseRequestState(env, call, r.why);
-      verdict = r.verdict;
-      call.forward = withoutRetryFields(env.message.raw);
-    } else if (inBand && inBand.requestState === undefined && env.id !== null) {
-      let heldCall: HeldCall | undefined;
-      const pending = approvals.request(held, { onHeld: (h) => (heldCall = h) });
-      // Held (not settled at once by an earlier approve_run): ask, and wait for the retry.
-      if (heldCall) {
-        const result = this.inputRequired.ask(heldCall, pending);
-        return { action: 'respond', call, response: jsonRpcResult(env.id, result) };
-      }
-      verdict = await pending;
-    } else verdict = await waitForVerdict(this.deps, held, opts);
-    const rec = this.records.base(env);
-    rec.kind = 'approval';
-    rec.decision = verdict.approved ? 'allow' : 'deny';
-    rec.rule = decision.rule;
-    rec.reason = approvalReason(verdict, timeoutMs);
-    rec.approver = verdict.approver;
-    rec.status = approvalStatus(verdict);
-    rec.latency_ms = { approval: round(this.now() - t1) };
-    if (call.auditId) rec.detail = { ...(rec.detail ?? {}), call_id: call.auditId };
-    if (verdict.client_info !== undefined)
-      rec.detail = { ...(rec.detail ?? {}), client_info: verdict.client_info };
-    if (verdict.approved && opts.injected?.length)
-      rec.detail = { ...(rec.detail ?? {}), injected: opts.injected };
+    const got = await this.approval.verdictFor(env, held, opts, this.asksClients);
+    if (got.kind === 'asked') return { action: 'respond', call, response: jsonRpcResult(env.id, got.result) };
+    if (got.kind === 'refused') return this.refuseRequestState(env, call, got.why);
+    const { verdict } = got;
+    if (got.forward) call.forward = got.forward;
     try {
-      await this.records.appendFlushed(rec);
+      await this.records.approval(call, verdict, {
+        timeoutMs,
+        approvalMs: this.now() - t1,
+        injected: opts.injected,
+      });
     } catch (err) {
       return this.auditFailed(env, call, err);
     }

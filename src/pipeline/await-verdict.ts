@@ -1,6 +1,6 @@
 import type { ApprovalVerdict, HeldCall } from '../types.js';
 import type { HeldCallRequest } from '../approvals/broker.js';
-import type { GovernOptions } from '../pipeline.js';
+import type { GovernOptions } from './exchange.js';
 import type { PipelineDeps } from './stages.js';
 
 export const UNATTENDED_REASON =

@@ -1,4 +1,5 @@
 import type {
+  ApprovalVerdict,
   AuditInput,
   AuditRecord,
   DecisionKind,
@@ -9,6 +10,7 @@ import type {
 } from '../types.js';
 import { traceOf } from '../audit/trace-context.js';
 import type { Injection, PipelineDeps } from './stages.js';
+import { approvalReason, approvalStatus } from './verdict-answer.js';
 
 /** What the pipeline knows about a governed call; the records below describe it. */
 export interface RecordedCall {
@@ -66,6 +68,28 @@ export class CallRecords {
     const trace = traceOf(env);
     if (trace) rec.trace = trace;
     return rec;
+  }
+
+  /** A held call's verdict, written and flushed before the call goes on or is answered. */
+  async approval(
+    call: RecordedCall,
+    v: ApprovalVerdict,
+    o: { timeoutMs: number; approvalMs: number; injected?: Injection[] | undefined },
+  ): Promise<void> {
+    const rec = this.base(call.env);
+    rec.kind = 'approval';
+    rec.decision = v.approved ? 'allow' : 'deny';
+    rec.rule = call.decision.rule;
+    rec.reason = approvalReason(v, o.timeoutMs);
+    rec.approver = v.approver;
+    rec.status = approvalStatus(v);
+    rec.latency_ms = { approval: roundMs(o.approvalMs) };
+    const detail: JsonObject = { ...(rec.detail ?? {}) };
+    if (call.auditId) detail['call_id'] = call.auditId;
+    if (v.client_info !== undefined) detail['client_info'] = v.client_info;
+    if (v.approved && o.injected?.length) detail['injected'] = o.injected;
+    if (Object.keys(detail).length) rec.detail = detail;
+    await this.appendFlushed(rec);
   }
 
   /** The outcome record for a forwarded call (after the response, or a failure). */

@@ -6,9 +6,9 @@ import type { Upstream } from './upstream.js';
 import { abortOnClientClose, clientWentAway, openUpstream } from './forward.js';
 import type { CallContext, Pipeline } from '../../pipeline.js';
 import { isEventStream, relayUpstreamSse, sseEventFor } from './sse-relay.js';
-import { ServerMessageProcessor } from '../../pipeline/server-messages.js';
 import { readScannedJson } from './upstream-json.js';
-import { CallDeadline, timeoutAnswers, type TimeLimit } from '../../pipeline/call-deadline.js';
+import type { TimeLimit } from '../../pipeline/call-deadline.js';
+import { upstreamHeaders, watchForwarded } from './mcp-forward.js';
 
 export const DEFAULT_HEARTBEAT_MS = 5_000;
 
@@ -96,16 +96,10 @@ export async function finishHeld(i: FinishHeldInput): Promise<void> {
   const { ex, stream, headers } = i;
   if (i.forward.length === 0) return stream.finish(i.denied[0] ?? null);
   const id = [...i.calls.keys()][0] ?? null;
-  delete headers['content-encoding'];
-  headers['accept-encoding'] = 'identity';
-  const started = performance.now();
-  for (const c of i.calls.values()) c.forwardedMs = started;
-  const processor = new ServerMessageProcessor(i.pipeline, i.calls, { upstreamStart: started });
-  const deadline = i.limit ? new CallDeadline(i.limit) : undefined;
-  const timedOut = () => (deadline ? timeoutAnswers(i.pipeline, processor, deadline) : []);
+  const { processor, deadline, timedOut } = watchForwarded(i.pipeline, i.calls, i.limit);
   try {
     const up = await openUpstream(ex, i.upstream, {
-      headers,
+      headers: upstreamHeaders(headers),
       body: Buffer.from(JSON.stringify(i.forward[0])),
       signal: abortOnClientClose(ex.res, deadline),
       onError: (_status, message) =>

@@ -1,14 +1,6 @@
 import type { Exchange, ExchangeHandler } from '../../proxy/server.js';
 import { forwardableHeaders, type Upstream } from './upstream.js';
-import {
-  abortOnClientClose,
-  clientWentAway,
-  openUpstream,
-  relayResponse,
-  responseHeaders,
-  sendJson,
-  sendText,
-} from './forward.js';
+import { openUpstream, relayResponse, sendJson, sendText } from './forward.js';
 import { readBounded } from '../../proxy/body.js';
 import { decodeContent } from '../../proxy/content-encoding.js';
 import { classifyBody, type ParseResult } from '../../mcp/classify.js';
@@ -20,20 +12,19 @@ import {
   headerMismatchResponse,
   jsonRpcError,
   malformedResponse,
-  type GovResponse,
 } from '../../mcp/wire-errors.js';
 import type { Envelope, JsonObject, JsonRpcId, JsonRpcMessage } from '../../types.js';
-import type { CallContext, ExchangeFacts, HeldHooks, Pipeline } from '../../pipeline.js';
+import type { ExchangeFacts, HeldHooks, Pipeline } from '../../pipeline.js';
 import type { Injection } from '../../pipeline/stages.js';
 import type { PlaceholderLeak } from '../../../vault/inject.js';
 import { LegacySessions } from './legacy-sessions.js';
 import { isEventStream, relayUpstreamSse } from './sse-relay.js';
 import { ServerMessageProcessor } from '../../pipeline/server-messages.js';
 import { finishHeld, HeldStream } from './held-stream.js';
+import { forwardMcp } from './mcp-forward.js';
 import { ElicitingClients } from './eliciting-clients.js';
 import type { ElicitingClient } from '../../approvals/elicitation.js';
-import { mergeDenied, readScannedJson } from './upstream-json.js';
-import { CallDeadline, tightestLimit, timeoutAnswers } from '../../pipeline/call-deadline.js';
+import { tightestLimit } from '../../pipeline/call-deadline.js';
 
 export interface HttpHandlerOptions {
   pipeline: Pipeline;
@@ -58,10 +49,6 @@ function header(ex: Exchange, name: string): string | undefined {
 
 function header1(v: string | string[] | undefined): string | undefined {
   return Array.isArray(v) ? v[0] : v;
-}
-
-function isJson(ct: unknown): boolean {
-  return typeof ct === 'string' && /^application\/([a-z0-9.+-]*\+)?json/i.test(ct);
 }
 
 /** The server's identity: origin + path, no query. */
@@ -363,109 +350,27 @@ export function createHttpHandler(o: HttpHandlerOptions): ExchangeHandler & { le
       for (const [id, c] of calls) session.pending.set(id, c);
       for (const d of denied.splice(0)) session.inject(d);
     }
-    let outBody = allForwarded ? body : Buffer.from(JSON.stringify(batch ? forward : forward[0]));
-    if (!allForwarded && injected.some((i) => i.into === 'body')) {
-      // The re-serialised batch holds the placeholders again: substitute what is forwarded.
-      const r = pipeline.inspectCredentials({
-        target: ex.target,
-        rawHeaders: [],
-        url: '',
-        body: outBody,
-        contentType: 'application/json',
-      });
-      if (!r.ok) return sendText(ex.res, 403, `gov: blocked: ${r.leak.message}`);
-      outBody = r.body ?? outBody;
-    }
-    delete headers['content-encoding'];
-    headers['accept-encoding'] = 'identity';
-    const started = performance.now();
-    for (const c of calls.values()) c.forwardedMs = started;
-    const processor = new ServerMessageProcessor(
+    await forwardMcp({
+      ex,
+      upstream,
       pipeline,
-      session ? new Map<string | number, CallContext>() : calls,
-      {
-        upstreamStart: started,
-        toolHeaders,
-        origin: { server, transport },
+      responseLimit,
+      headers,
+      body: allForwarded ? body : Buffer.from(JSON.stringify(batch ? forward : forward[0])),
+      substitute: !allForwarded && injected.some((i) => i.into === 'body'),
+      batch,
+      denied,
+      calls,
+      limit,
+      session,
+      legacy,
+      toolHeaders,
+      origin: { server, transport },
+      onUpstream: (up) => {
+        if (initializing !== undefined)
+          elicitingClients.remember(`${origin}|${header1(up.headers['mcp-session-id']) ?? ''}`, initializing);
       },
-    );
-    const deadline = limit ? new CallDeadline(limit) : undefined;
-    if (session && deadline) {
-      // Legacy transport: the answer is due on the session's stream, whatever this POST does.
-      deadline.onExpire(() => {
-        for (const [id, c] of calls) {
-          if (session.pending.get(id) !== c) continue;
-          session.pending.delete(id);
-          const err = pipeline.upstreamTimedOut(c, deadline.limit);
-          if (err) session.inject(err);
-        }
-      });
-    }
-    /** The calls still unanswered when the limit fired, answered by gov. */
-    const timedOut = (): GovResponse[] =>
-      deadline && !session ? timeoutAnswers(pipeline, processor, deadline) : [];
-    try {
-      const up = await openUpstream(ex, upstream, {
-        headers,
-        body: outBody,
-        // The client going away aborts the upstream request at once; so does the time limit.
-        signal: abortOnClientClose(ex.res, deadline && !session ? deadline : undefined),
-        onError: (status, message) => {
-          if (deadline?.expired && session) {
-            ex.res.writeHead(202, { 'content-type': 'text/plain' });
-            ex.res.end('Accepted');
-          } else if (deadline?.expired) {
-            const errs = [...timedOut(), ...denied];
-            sendJson(ex.res, 200, batch ? errs : errs[0]);
-          } else sendText(ex.res, status, message);
-        },
-      });
-      if (up && initializing !== undefined)
-        elicitingClients.remember(`${origin}|${header1(up.headers['mcp-session-id']) ?? ''}`, initializing);
-      if (!up) {
-        processor.finish(clientWentAway(ex.res) ? 'cancelled' : 'upstream-error');
-        return;
-      }
-      // No answer before the calls' decision records are on disk (the fsync overlapped the round trip).
-      const unflushed = await pipeline.flushedBeforeAnswer(calls.values());
-      if (unflushed !== null) {
-        up.body.destroy();
-        processor.finish('audit-unavailable');
-        return sendJson(ex.res, 500, jsonRpcError(null, -32603, unflushed));
-      }
-      const ct = up.headers['content-type'];
-      if (isEventStream(ct)) {
-        await relayUpstreamSse(ex, up, {
-          processor,
-          prepend: denied,
-          legacy,
-          maxEventBytes: responseLimit,
-          ...(deadline && !session ? { cut: { signal: deadline.signal, answers: timedOut } } : {}),
-        });
-        return;
-      }
-      if (isJson(ct) || denied.length) {
-        const r = await readScannedJson(up, processor, responseLimit);
-        if (deadline?.expired && !session) {
-          const errs = [...timedOut(), ...denied];
-          return sendJson(ex.res, 200, batch ? errs : errs[0]);
-        }
-        processor.finish(r.ok ? 'no-response' : clientWentAway(ex.res) ? 'cancelled' : r.status);
-        if (!r.ok) return sendJson(ex.res, 502, jsonRpcError(null, -32603, r.message));
-        const out = mergeDenied(r.text, denied, batch);
-        const hs = responseHeaders(up.headers);
-        delete hs['content-encoding'];
-        if (out) hs['content-type'] = 'application/json';
-        hs['content-length'] = String(Buffer.byteLength(out));
-        ex.res.writeHead(up.status === 202 && out ? 200 : up.status, hs);
-        ex.res.end(out);
-        return;
-      }
-      processor.finish(up.status >= 400 ? `http-${up.status}` : 'ok');
-      await relayResponse(ex, up);
-    } finally {
-      if (!session) deadline?.clear();
-    }
+    });
   }
 
   /** A failure outside any one message's governing is still audited and answered, not a bare 502. */

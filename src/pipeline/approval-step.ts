@@ -1,0 +1,59 @@
+import type { ApprovalVerdict, Envelope, HeldCall, JsonObject } from '../types.js';
+import type { HeldCallRequest } from '../approvals/broker.js';
+import {
+  InputRequiredApprovals,
+  isGovState,
+  retryFieldsOf,
+  withoutRetryFields,
+} from '../approvals/input-required.js';
+import { waitForVerdict } from './await-verdict.js';
+import type { GovernOptions } from './exchange.js';
+import type { PipelineDeps } from './stages.js';
+
+/** How a held call's wait ended. */
+export type HeldOutcome =
+  /** 2026-07-28: gov answered at once with an `input_required` result; the retry settles it. */
+  | { kind: 'asked'; result: JsonObject }
+  /** A retry whose `requestState` gov did not mint for this call. */
+  | { kind: 'refused'; why: string }
+  /** A verdict; `forward` is the retry without gov's own fields, when it was one. */
+  | { kind: 'verdict'; verdict: ApprovalVerdict; forward?: JsonObject };
+
+/**
+ * Waiting for a human's verdict on a held call, through whichever channel reaches one: the
+ * TUI, `gov approvals`/`gov approve`, the client's own elicitation (2025 eras, on the call's
+ * stream), or an `input_required` round trip (2026-07-28, answered in the client's retry).
+ */
+export class ApprovalStep {
+  /** Held calls asked about in `input_required` results, per run. */
+  private readonly inputRequired = new InputRequiredApprovals();
+
+  constructor(private readonly deps: PipelineDeps) {}
+
+  async verdictFor(
+    env: Envelope,
+    held: HeldCallRequest,
+    opts: GovernOptions,
+    asksClients: boolean,
+  ): Promise<HeldOutcome> {
+    const { approvals } = this.deps;
+    const inBand =
+      asksClients && approvals.settle
+        ? retryFieldsOf(env.message.kind === 'request' ? env.message.params : undefined)
+        : undefined;
+    if (inBand && isGovState(inBand.requestState)) {
+      const settle = (id: string, v: ApprovalVerdict) => approvals.settle?.(id, v) === true;
+      const r = await this.inputRequired.resume(inBand.requestState, held, inBand, settle);
+      if (!r.ok) return { kind: 'refused', why: r.why };
+      return { kind: 'verdict', verdict: r.verdict, forward: withoutRetryFields(env.message.raw) };
+    }
+    if (inBand && inBand.requestState === undefined && env.id !== null) {
+      let heldCall: HeldCall | undefined;
+      const pending = approvals.request(held, { onHeld: (h) => (heldCall = h) });
+      // Held (not settled at once by an earlier approve_run): ask, and wait for the retry.
+      if (heldCall) return { kind: 'asked', result: this.inputRequired.ask(heldCall, pending) };
+      return { kind: 'verdict', verdict: await pending };
+    }
+    return { kind: 'verdict', verdict: await waitForVerdict(this.deps, held, opts) };
+  }
+}

@@ -1,0 +1,183 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import type { CallContext, Pipeline } from '../../pipeline.js';
+import type { Exchange } from '../../proxy/server.js';
+import { jsonRpcError, type GovResponse } from '../../mcp/wire-errors.js';
+import type { ToolParamHeaders } from '../../mcp/param-headers.js';
+import { ServerMessageProcessor, type ServerOrigin } from '../../pipeline/server-messages.js';
+import { CallDeadline, timeoutAnswers, type TimeLimit } from '../../pipeline/call-deadline.js';
+import type { Upstream } from './upstream.js';
+import {
+  abortOnClientClose,
+  clientWentAway,
+  openUpstream,
+  relayResponse,
+  responseHeaders,
+  sendJson,
+  sendText,
+} from './forward.js';
+import { isEventStream, relayUpstreamSse } from './sse-relay.js';
+import { mergeDenied, readScannedJson } from './upstream-json.js';
+import type { LegacySession, LegacySessions } from './legacy-sessions.js';
+
+function isJson(ct: unknown): boolean {
+  return typeof ct === 'string' && /^application\/([a-z0-9.+-]*\+)?json/i.test(ct);
+}
+
+/** The server side of a governed exchange: who scans the answers, and the calls' time limit. */
+export interface ForwardWatch {
+  processor: ServerMessageProcessor;
+  deadline: CallDeadline | undefined;
+  /** gov's answers for the calls still unanswered when the limit fired. */
+  timedOut: () => GovResponse[];
+}
+
+/**
+ * Mark the calls forwarded now and set up what watches their answers: the processor that
+ * scans, correlates and records them, and the tightest `constraints.timeout` among them.
+ */
+export function watchForwarded(
+  pipeline: Pipeline,
+  calls: Map<string | number, CallContext>,
+  limit: TimeLimit | undefined,
+  o: { toolHeaders?: ToolParamHeaders; origin?: ServerOrigin; correlate?: boolean } = {},
+): ForwardWatch {
+  const started = performance.now();
+  for (const c of calls.values()) c.forwardedMs = started;
+  const processor = new ServerMessageProcessor(
+    pipeline,
+    o.correlate === false ? new Map<string | number, CallContext>() : calls,
+    {
+      upstreamStart: started,
+      toolHeaders: o.toolHeaders,
+      origin: o.origin,
+    },
+  );
+  const deadline = limit ? new CallDeadline(limit) : undefined;
+  const timedOut = () => (deadline ? timeoutAnswers(pipeline, processor, deadline) : []);
+  return { processor, deadline, timedOut };
+}
+
+/** Headers for the upstream request: the body goes out decoded, the answer comes back plain. */
+export function upstreamHeaders(
+  headers: Record<string, string | string[]>,
+): Record<string, string | string[]> {
+  delete headers['content-encoding'];
+  headers['accept-encoding'] = 'identity';
+  return headers;
+}
+
+export interface ForwardMcpInput {
+  ex: Exchange;
+  upstream: Upstream;
+  pipeline: Pipeline;
+  responseLimit: number;
+  headers: Record<string, string | string[]>;
+  body: Buffer;
+  /** The body was re-serialised and holds placeholders again: substitute them. */
+  substitute: boolean;
+  batch: boolean;
+  /** gov's own answers, merged into the upstream's. */
+  denied: GovResponse[];
+  calls: Map<string | number, CallContext>;
+  limit: TimeLimit | undefined;
+  /** Legacy HTTP+SSE: answers travel on the session's stream, never in this reply. */
+  session: LegacySession | undefined;
+  legacy: LegacySessions;
+  toolHeaders: ToolParamHeaders;
+  origin: ServerOrigin;
+  onUpstream?: (up: { headers: IncomingHttpHeaders }) => void;
+}
+
+/** Forward what the pipeline let through, and carry the scanned answers back. */
+export async function forwardMcp(i: ForwardMcpInput): Promise<void> {
+  const { ex, pipeline, session, denied, calls, batch } = i;
+  if (session) {
+    for (const [id, c] of calls) session.pending.set(id, c);
+    for (const d of denied.splice(0)) session.inject(d);
+  }
+  let body = i.body;
+  if (i.substitute) {
+    const r = pipeline.inspectCredentials({
+      target: ex.target,
+      rawHeaders: [],
+      url: '',
+      body,
+      contentType: 'application/json',
+    });
+    if (!r.ok) return sendText(ex.res, 403, `gov: blocked: ${r.leak.message}`);
+    body = r.body ?? body;
+  }
+  const { processor, deadline, timedOut } = watchForwarded(pipeline, calls, i.limit, {
+    toolHeaders: i.toolHeaders,
+    origin: i.origin,
+    correlate: !session,
+  });
+  if (session && deadline) {
+    // Legacy transport: the answer is due on the session's stream, whatever this POST does.
+    deadline.onExpire(() => {
+      for (const [id, c] of calls) {
+        if (session.pending.get(id) !== c) continue;
+        session.pending.delete(id);
+        const err = pipeline.upstreamTimedOut(c, deadline.limit);
+        if (err) session.inject(err);
+      }
+    });
+  }
+  const own = !session ? deadline : undefined;
+  const answerTimedOut = () => {
+    const errs = [...timedOut(), ...denied];
+    sendJson(ex.res, 200, batch ? errs : errs[0]);
+  };
+  try {
+    const up = await openUpstream(ex, i.upstream, {
+      headers: upstreamHeaders(i.headers),
+      body,
+      // The client going away aborts the upstream request at once; so does the time limit.
+      signal: abortOnClientClose(ex.res, own),
+      onError: (status, message) => {
+        if (deadline?.expired && session) {
+          ex.res.writeHead(202, { 'content-type': 'text/plain' });
+          ex.res.end('Accepted');
+        } else if (deadline?.expired) answerTimedOut();
+        else sendText(ex.res, status, message);
+      },
+    });
+    if (!up) return processor.finish(clientWentAway(ex.res) ? 'cancelled' : 'upstream-error');
+    i.onUpstream?.(up);
+    // No answer before the calls' decision records are on disk (the fsync overlapped the round trip).
+    const unflushed = await pipeline.flushedBeforeAnswer(calls.values());
+    if (unflushed !== null) {
+      up.body.destroy();
+      processor.finish('audit-unavailable');
+      return sendJson(ex.res, 500, jsonRpcError(null, -32603, unflushed));
+    }
+    const ct = up.headers['content-type'];
+    if (isEventStream(ct)) {
+      return await relayUpstreamSse(ex, up, {
+        processor,
+        prepend: denied,
+        legacy: i.legacy,
+        maxEventBytes: i.responseLimit,
+        ...(own ? { cut: { signal: own.signal, answers: timedOut } } : {}),
+      });
+    }
+    if (isJson(ct) || denied.length) {
+      const r = await readScannedJson(up, processor, i.responseLimit);
+      if (own?.expired) return answerTimedOut();
+      processor.finish(r.ok ? 'no-response' : clientWentAway(ex.res) ? 'cancelled' : r.status);
+      if (!r.ok) return sendJson(ex.res, 502, jsonRpcError(null, -32603, r.message));
+      const out = mergeDenied(r.text, denied, batch);
+      const hs = responseHeaders(up.headers);
+      delete hs['content-encoding'];
+      if (out) hs['content-type'] = 'application/json';
+      hs['content-length'] = String(Buffer.byteLength(out));
+      ex.res.writeHead(up.status === 202 && out ? 200 : up.status, hs);
+      ex.res.end(out);
+      return;
+    }
+    processor.finish(up.status >= 400 ? `http-${up.status}` : 'ok');
+    await relayResponse(ex, up);
+  } finally {
+    own?.clear();
+  }
+}
