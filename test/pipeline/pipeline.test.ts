@@ -261,3 +261,103 @@ describe('the pipeline', () => {
     expect(out.counts['vault']).toBe(1);
   });
 });
+
+describe('governBatch: one client batch through the core, as both transports feed it', () => {
+  const facts = { transport: 'stdio' as const, server: SERVER, scope: 'test' };
+  const gone = () => new AbortController().signal;
+  const request = (id: number, tool: string, args: JsonObject = {}) => {
+    const raw: JsonObject = {
+      jsonrpc: '2.0',
+      id,
+      method: 'tools/call',
+      params: { name: tool, arguments: args },
+    };
+    return { kind: 'request' as const, id, method: 'tools/call', params: raw['params'] as JsonObject, raw };
+  };
+  const cancelled = (id: number) => {
+    const raw: JsonObject = { jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: id } };
+    return {
+      kind: 'notification' as const,
+      method: raw['method'] as string,
+      params: raw['params'] as JsonObject,
+      raw,
+    };
+  };
+
+  it('forwards what passes in order, answers what is denied, and knows which calls wait', async () => {
+    const { pipeline } = await build();
+    const answerToServer = {
+      kind: 'response' as const,
+      id: 's-1',
+      result: {},
+      raw: { jsonrpc: '2.0', id: 's-1', result: {} },
+    };
+    const ok = request(1, 'get_item');
+    const b = await pipeline.governBatch([ok, request(2, 'shell_exec'), answerToServer], facts, { gone });
+    expect(b.forward).toEqual([ok.raw, answerToServer.raw]);
+    expect(b.answers).toEqual([
+      expect.objectContaining({ id: 2, error: expect.objectContaining({ code: -32003 }) }),
+    ]);
+    expect([...b.calls.keys()]).toEqual([1]);
+    expect(b.unchanged).toBe(false);
+    expect(b.governedForward).toBe(true);
+    const all = await pipeline.governBatch([request(3, 'get_a'), request(4, 'get_b')], facts, { gone });
+    expect(all.unchanged).toBe(true);
+  });
+
+  it("consumes the client's answer to gov's own question; it never reaches the server", async () => {
+    const { pipeline } = await build();
+    const own = { jsonrpc: '2.0', id: 'gov-approval-0123', result: { action: 'accept' } };
+    const b = await pipeline.governBatch(
+      [{ kind: 'response', id: own.id, result: own.result, raw: own }],
+      facts,
+      { gone },
+    );
+    expect(b.forward).toEqual([]);
+    expect(b.answers).toEqual([]);
+  });
+
+  it('a held call the client cancels: withdrawn, not forwarded, and not answered', async () => {
+    const { pipeline, broker, read } = await build();
+    const held = new Promise<void>((res) => {
+      const off = broker.subscribe((ev) => {
+        if (ev.type === 'held') res(off());
+      });
+    });
+    let onHeldCalls = 0;
+    const first = pipeline.governBatch([request(7, 'transfer')], facts, {
+      gone,
+      held: () => ({ onHeld: () => (onHeldCalls += 1) }),
+    });
+    await held;
+    const second = await pipeline.governBatch([cancelled(7)], facts, { gone });
+    expect(second.forward).toHaveLength(1); // the notification itself goes on to the server
+    const b = await first;
+    expect(b).toMatchObject({ forward: [], answers: [], unchanged: false });
+    expect(onHeldCalls).toBe(1);
+    expect(
+      read()
+        .filter((r) => r['kind'] === 'approval')
+        .at(-1),
+    ).toMatchObject({ status: 'cancelled' });
+  });
+
+  it('a message a stage fails on is denied alone; the rest of the batch goes on', async () => {
+    const { pipeline } = await build();
+    const hostile = request(8, 'get_item', { boom: true });
+    const deps = (pipeline as unknown as { deps: PipelineDeps }).deps;
+    const digest = deps.digestArgs;
+    deps.digestArgs = (a) => {
+      if ((a as JsonObject)['boom']) throw new Error('cannot digest this');
+      return digest(a);
+    };
+    const b = await pipeline.governBatch([hostile, request(9, 'get_item')], facts, { gone });
+    expect(b.answers).toEqual([
+      expect.objectContaining({
+        id: 8,
+        error: expect.objectContaining({ data: expect.objectContaining({ rule: 'gov-error' }) }),
+      }),
+    ]);
+    expect([...b.calls.keys()]).toEqual([9]);
+  });
+});
