@@ -1,0 +1,136 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { once } from 'node:events';
+import { PassThrough } from 'node:stream';
+import { gzipSync } from 'node:zlib';
+import { join } from 'node:path';
+import { Pipeline } from '../../../src/pipeline.js';
+import { ServerMessageProcessor } from '../../../src/pipeline/server-messages.js';
+import { loadPolicyFromText } from '../../../src/policy/load.js';
+import { ConstraintTracker } from '../../../src/policy/constraints.js';
+import { ApprovalBroker } from '../../../src/approvals/broker.js';
+import { createRedactor } from '../../../src/safety/redact.js';
+import { openAuditSink, type FileAuditSink } from '../../../src/audit/sink.js';
+import { nodeAuditFs } from '../../../src/audit/audit-fs.js';
+import { digestArgs } from '../../../src/audit/canonical.js';
+import { relaySse, type SseRelayOptions } from '../../../src/transport/http/sse-relay.js';
+import { tempHome } from '../../helpers/gov-process.js';
+
+// The SSE relay on its own: an upstream body (a stream the test writes) relayed to a real
+// client over loopback HTTP, event by event, scanned on the way.
+const SECRET = 'ghp_' + 'A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8';
+
+const sinks: FileAuditSink[] = [];
+const servers: Server[] = [];
+afterEach(async () => {
+  for (const s of sinks.splice(0)) await s.close().catch(() => undefined);
+  for (const s of servers.splice(0)) s.close();
+});
+
+async function processor(): Promise<ServerMessageProcessor> {
+  const audit = await openAuditSink({ dir: join(tempHome(), 'audit'), run: 'r-sse', fsImpl: nodeAuditFs });
+  sinks.push(audit);
+  const pipeline = new Pipeline({
+    run: 'r-sse',
+    policy: loadPolicyFromText('version: 1\ndefault: allow\n', 'test.yaml'),
+    constraints: new ConstraintTracker(),
+    approvals: new ApprovalBroker(),
+    audit,
+    redactor: createRedactor({ vaultValues: new Map(), vault: true, secrets: true }),
+    digestArgs,
+    log: { debug: () => {}, warn: () => {} },
+  });
+  return new ServerMessageProcessor(pipeline, new Map());
+}
+
+/** Serve one relayed stream; returns the client's response. */
+async function relayed(
+  body: PassThrough,
+  extra: Partial<SseRelayOptions> = {},
+): Promise<{ client: IncomingMessage }> {
+  const p = await processor();
+  const server = createServer((_req, res: ServerResponse) => {
+    void relaySse({
+      res,
+      status: 200,
+      headers: { 'content-type': 'text/event-stream' },
+      body,
+      streamUrl: 'http://upstream.test/mcp',
+      processor: p,
+      maxEventBytes: 1024,
+      ...extra,
+    });
+  });
+  servers.push(server);
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as { port: number };
+  const req = request({ host: '127.0.0.1', port, path: '/' });
+  req.end();
+  const [client] = (await once(req, 'response')) as [IncomingMessage];
+  client.setEncoding('utf8');
+  return { client };
+}
+
+const event = (data: unknown) => `event: message\ndata: ${JSON.stringify(data)}\n\n`;
+const nextChunk = async (client: IncomingMessage) => String((await once(client, 'data'))[0]);
+const rest = async (client: IncomingMessage) => {
+  let text = '';
+  for await (const c of client) text += String(c);
+  return text;
+};
+
+describe('relaySse', () => {
+  it('relays each event as it completes, before the upstream stream ends', async () => {
+    const body = new PassThrough();
+    const { client } = await relayed(body);
+    body.write(event({ jsonrpc: '2.0', method: 'notifications/progress', params: { progress: 1 } }));
+    expect(await nextChunk(client)).toContain('"progress":1');
+    body.end(event({ jsonrpc: '2.0', id: 1, result: {} }));
+    expect(await rest(client)).toContain('"id":1');
+  });
+
+  it('sees a secret split across chunks whole, and redacts it', async () => {
+    const body = new PassThrough();
+    const { client } = await relayed(body);
+    const text = event({ jsonrpc: '2.0', id: 2, result: { content: [{ type: 'text', text: SECRET }] } });
+    const cut = text.indexOf(SECRET) + 10;
+    body.write(text.slice(0, cut));
+    body.end(text.slice(cut));
+    const out = await rest(client);
+    expect(out).not.toContain(SECRET);
+    expect(out).toContain('"id":2');
+  });
+
+  it('undoes a gzip Content-Encoding before scanning', async () => {
+    const body = new PassThrough();
+    const { client } = await relayed(body, { contentEncoding: 'gzip' });
+    body.end(gzipSync(event({ jsonrpc: '2.0', id: 3, result: { note: SECRET } })));
+    const out = await rest(client);
+    expect(out).toContain('"id":3');
+    expect(out).not.toContain(SECRET);
+  });
+
+  it('ends the stream rather than pass an event too large to scan', async () => {
+    const body = new PassThrough();
+    const { client } = await relayed(body);
+    body.write(`data: ${'x'.repeat(4096)}`);
+    const out = await rest(client);
+    expect(out).toMatch(/^: gov closed the stream: /m);
+    expect(out).not.toContain('xxxx');
+    expect(body.destroyed).toBe(true);
+  });
+
+  it("a time limit ends the stream with gov's own answers as the last events", async () => {
+    const body = new PassThrough();
+    const ac = new AbortController();
+    const answer = { jsonrpc: '2.0' as const, id: 4, error: { code: -32001, message: 'Timed out by gov' } };
+    const { client } = await relayed(body, { cut: { signal: ac.signal, answers: () => [answer] } });
+    body.write(event({ jsonrpc: '2.0', method: 'notifications/progress', params: { progress: 1 } }));
+    await nextChunk(client);
+    ac.abort();
+    const out = await rest(client);
+    expect(out).toContain('Timed out by gov');
+    expect(body.destroyed).toBe(true);
+  });
+});
