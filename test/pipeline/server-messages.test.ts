@@ -1,16 +1,7 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { Pipeline } from '../../src/pipeline.js';
 import { ServerMessageProcessor } from '../../src/pipeline/server-messages.js';
-import { loadPolicyFromText } from '../../src/policy/load.js';
-import { ConstraintTracker } from '../../src/policy/constraints.js';
-import { ApprovalBroker } from '../../src/approvals/broker.js';
-import { createRedactor } from '../../src/safety/redact.js';
-import { openAuditSink, type FileAuditSink } from '../../src/audit/sink.js';
-import { nodeAuditFs } from '../../src/audit/audit-fs.js';
-import { digestArgs } from '../../src/audit/canonical.js';
-import { tempHome } from '../helpers/gov-process.js';
+import { testPipeline } from '../helpers/test-pipeline.js';
 
 const POLICY = `version: 1
 servers:
@@ -26,24 +17,8 @@ rules:
     decision: approve
 `;
 
-const sinks: FileAuditSink[] = [];
-afterEach(async () => {
-  for (const s of sinks.splice(0)) await s.close().catch(() => undefined);
-});
-
 async function build() {
-  const audit = await openAuditSink({ dir: join(tempHome(), 'audit'), run: 'r-test', fsImpl: nodeAuditFs });
-  sinks.push(audit);
-  const pipeline = new Pipeline({
-    run: 'r-test',
-    policy: loadPolicyFromText(POLICY, 'test.yaml'),
-    constraints: new ConstraintTracker(),
-    approvals: new ApprovalBroker(),
-    audit,
-    redactor: createRedactor({ vaultValues: new Map(), vault: true, secrets: true }),
-    digestArgs,
-    log: { debug: () => {}, warn: () => {} },
-  });
+  const { pipeline, audit } = await testPipeline(POLICY);
   const processor = new ServerMessageProcessor(pipeline, new Map(), {
     origin: { server: { name: 'pay', url: 'https://pay.example/mcp' }, transport: 'http' },
   });

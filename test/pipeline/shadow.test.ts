@@ -1,17 +1,8 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { Pipeline } from '../../src/pipeline.js';
-import { loadPolicyFromText } from '../../src/policy/load.js';
-import { ConstraintTracker } from '../../src/policy/constraints.js';
-import { ApprovalBroker } from '../../src/approvals/broker.js';
-import { createRedactor } from '../../src/safety/redact.js';
-import { nodeAuditFs } from '../../src/audit/audit-fs.js';
-import { openAuditSink, type FileAuditSink } from '../../src/audit/sink.js';
-import { digestArgs } from '../../src/audit/canonical.js';
 import { toEnvelope } from '../../src/mcp/envelope.js';
 import type { Envelope, JsonObject } from '../../src/types.js';
-import { tempHome } from '../helpers/gov-process.js';
+import { testPipeline } from '../helpers/test-pipeline.js';
 
 const POLICY = `version: 1
 default: deny
@@ -40,26 +31,8 @@ function env(tool: string, args: JsonObject = {}): Envelope {
   );
 }
 
-const sinks: FileAuditSink[] = [];
-afterEach(async () => {
-  for (const s of sinks.splice(0)) await s.close().catch(() => undefined);
-});
-
 async function build(shadow: boolean) {
-  const audit = await openAuditSink({ dir: join(tempHome(), 'audit'), run: 'r-shadow', fsImpl: nodeAuditFs });
-  sinks.push(audit);
-  const broker = new ApprovalBroker();
-  const pipeline = new Pipeline({
-    run: 'r-shadow',
-    policy: loadPolicyFromText(POLICY, 'shadow.yaml'),
-    constraints: new ConstraintTracker(),
-    approvals: broker,
-    audit,
-    redactor: createRedactor({ vaultValues: new Map(), vault: true, secrets: true }),
-    digestArgs,
-    shadow,
-    log: { debug: () => {}, warn: () => {} },
-  });
+  const { pipeline, broker, audit } = await testPipeline(POLICY, { shadow });
   const last = () =>
     JSON.parse(readFileSync(audit.path, 'utf8').trim().split('\n').at(-1) ?? '{}') as Record<string, unknown>;
   return { pipeline, broker, last };

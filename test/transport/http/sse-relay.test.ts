@@ -3,43 +3,21 @@ import { createServer, request, type IncomingMessage, type Server, type ServerRe
 import { once } from 'node:events';
 import { PassThrough } from 'node:stream';
 import { gzipSync } from 'node:zlib';
-import { join } from 'node:path';
-import { Pipeline } from '../../../src/pipeline.js';
 import { ServerMessageProcessor } from '../../../src/pipeline/server-messages.js';
-import { loadPolicyFromText } from '../../../src/policy/load.js';
-import { ConstraintTracker } from '../../../src/policy/constraints.js';
-import { ApprovalBroker } from '../../../src/approvals/broker.js';
-import { createRedactor } from '../../../src/safety/redact.js';
-import { openAuditSink, type FileAuditSink } from '../../../src/audit/sink.js';
-import { nodeAuditFs } from '../../../src/audit/audit-fs.js';
-import { digestArgs } from '../../../src/audit/canonical.js';
 import { relaySse, type SseRelayOptions } from '../../../src/transport/http/sse-relay.js';
-import { tempHome } from '../../helpers/gov-process.js';
+import { testPipeline } from '../../helpers/test-pipeline.js';
 
 // The SSE relay on its own: an upstream body (a stream the test writes) relayed to a real
 // client over loopback HTTP, event by event, scanned on the way.
 const SECRET = 'ghp_' + 'A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8';
 
-const sinks: FileAuditSink[] = [];
 const servers: Server[] = [];
-afterEach(async () => {
-  for (const s of sinks.splice(0)) await s.close().catch(() => undefined);
+afterEach(() => {
   for (const s of servers.splice(0)) s.close();
 });
 
 async function processor(): Promise<ServerMessageProcessor> {
-  const audit = await openAuditSink({ dir: join(tempHome(), 'audit'), run: 'r-sse', fsImpl: nodeAuditFs });
-  sinks.push(audit);
-  const pipeline = new Pipeline({
-    run: 'r-sse',
-    policy: loadPolicyFromText('version: 1\ndefault: allow\n', 'test.yaml'),
-    constraints: new ConstraintTracker(),
-    approvals: new ApprovalBroker(),
-    audit,
-    redactor: createRedactor({ vaultValues: new Map(), vault: true, secrets: true }),
-    digestArgs,
-    log: { debug: () => {}, warn: () => {} },
-  });
+  const { pipeline } = await testPipeline('version: 1\ndefault: allow\n');
   return new ServerMessageProcessor(pipeline, new Map());
 }
 
