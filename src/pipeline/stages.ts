@@ -4,16 +4,14 @@ import type {
   Constraints,
   GovernedCallEvent,
   HeldCall,
-  JsonObject,
   JsonValue,
   PolicyDecision,
   ServerIdentity,
-  Transport,
 } from '../types.js';
 import type { CredentialInjector } from '../../vault/inject.js';
 import type { Redactor } from '../safety/redact.js';
 import type { ToolPins } from '../safety/tool-pins.js';
-import type { ToolInfo } from '../policy/compiled.js';
+import type { PolicyInput } from '../policy/compiled.js';
 import type { ApprovalsSpec } from '../policy/approvals-schema.js';
 
 /**
@@ -22,19 +20,9 @@ import type { ApprovalsSpec } from '../policy/approvals-schema.js';
  */
 export interface PolicyStage {
   digest: string;
-  decide(input: {
-    server: ServerIdentity;
-    transport: Transport;
-    method: string;
-    tool?: string;
-    uri?: string;
-    args: JsonObject;
-    run: string;
-    principal?: string;
-    toolInfo?: ToolInfo;
-  }): PolicyDecision;
+  decide(input: PolicyInput): PolicyDecision;
   /** Which part of the deciding rule matched; called only for denials and held calls. */
-  explain?(input: Parameters<PolicyStage['decide']>[0], decision: PolicyDecision): string | undefined;
+  explain?(input: PolicyInput, decision: PolicyDecision): string | undefined;
   resolveServer(url: string): string | null;
   isToolHidden(server: ServerIdentity, tool: string): boolean;
   /** `mode: shadow` for the whole policy. */
