@@ -1,4 +1,4 @@
-import { useRef, useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import { Box, Text, useStdin, type Key } from 'ink';
 import type { ApprovalVerdict } from '../../src/types.js';
 import { CHOOSE, promptKey, type PromptState } from './approval-keys.js';
@@ -97,6 +97,17 @@ export function ApprovalPanel({
     for (const line of r.submitted) onLine(line);
   }, isRawModeSupported === true);
 
+  // Keys pressed within keyGuardMs of a new call appearing are ignored (they were meant for
+  // the agent); the key hints appear once they count, so the human sees when keys are live.
+  const [armedFor, setArmedFor] = useState<string | undefined>(undefined);
+  const headId = head?.id;
+  useEffect(() => {
+    if (headId === undefined || keyGuardMs <= 0) return;
+    const t = setTimeout(() => setArmedFor(headId), keyGuardMs);
+    return () => clearTimeout(t);
+  }, [headId, keyGuardMs]);
+  const armed = headId !== undefined && (keyGuardMs <= 0 || armedFor === headId);
+
   const others = held.length - 1;
   return (
     <Box flexDirection="column" width={columns}>
@@ -127,6 +138,10 @@ export function ApprovalPanel({
               <Text color="red">deny</Text> — reason (optional), Enter to deny, Esc to go back:{' '}
               {activePrompt.text}
               <Text inverse> </Text>
+            </Text>
+          ) : !armed ? (
+            <Text dimColor wrap="truncate-end">
+              keys are live in a moment…
             </Text>
           ) : (
             <Text wrap="truncate-end">

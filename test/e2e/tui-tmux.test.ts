@@ -61,10 +61,10 @@ describe.skipIf(!hasTmux)('gov run in a real terminal (tmux): the inline approva
 
   it('shows the held call; `a` approves it and the agent gets its result', async () => {
     start('approve');
-    const screen = await waitFor('approve', 'held refund');
-    expect(screen).toMatch(/a.*approve/i);
+    // Keys count once the hints are drawn (a key right after a call appears is ignored).
+    const screen = await waitFor('approve', 'a approve once');
+    expect(screen).toContain('held refund');
     expect(screen).toContain('amount');
-    await new Promise((r) => setTimeout(r, 600));
     tmux('send-keys', '-t', 'approve', 'a');
     const done = await waitFor('approve', 'GOV-EXIT=');
     expect(done).toContain('refunded 5000');
@@ -86,8 +86,12 @@ describe.skipIf(!hasTmux)('gov run in a real terminal (tmux): the inline approva
       `env CI=true GOV_HOME=${home} ${process.execPath} ${GOV_BIN} run -- sh ${script}; echo "GOV-EXIT=$?"; sleep 60`,
     );
     await waitFor('intr', 'child-ready');
-    await new Promise((r) => setTimeout(r, 300));
-    tmux('send-keys', '-t', 'intr', 'C-c');
+    // gov's terminal input may go live a moment after the child's first output: press until
+    // the child reports the interrupt (it exits on the first one it gets).
+    for (let i = 0; i < 10; i++) {
+      tmux('send-keys', '-t', 'intr', 'C-c');
+      if (await waitFor('intr', 'got-int', 2_000).catch(() => '')) break;
+    }
     const done = await waitFor('intr', 'GOV-EXIT=');
     expect(done).toContain('got-int');
     expect(done).toContain('GOV-EXIT=3');
@@ -95,10 +99,9 @@ describe.skipIf(!hasTmux)('gov run in a real terminal (tmux): the inline approva
 
   it('`d` with a reason denies it', async () => {
     start('deny');
-    await waitFor('deny', 'held refund');
-    await new Promise((r) => setTimeout(r, 600));
+    await waitFor('deny', 'a approve once');
     tmux('send-keys', '-t', 'deny', 'd');
-    await new Promise((r) => setTimeout(r, 300));
+    await waitFor('deny', 'reason (optional)');
     tmux('send-keys', '-t', 'deny', '-l', 'too large');
     tmux('send-keys', '-t', 'deny', 'Enter');
     const done = await waitFor('deny', 'GOV-EXIT=');
@@ -167,7 +170,7 @@ describe.skipIf(!hasTmux)('gov run in a real terminal (tmux): the inline approva
         `-- python3 ${QUICK} ${server.url}/mcp 'shell_exec:${cmd}'; echo "GOV-EXIT=$?"; sleep 60`,
     );
     await waitFor('long', /never shown; read them before approving/);
-    await new Promise((r) => setTimeout(r, 600));
+    await waitFor('long', 'a approve once');
     tmux('send-keys', '-t', 'long', 'a');
     await waitFor('long', /not approved: \d+ lines? of its arguments never shown/);
     expect(server.executed.some((e) => e.tool === 'shell_exec')).toBe(false);
@@ -209,7 +212,7 @@ describe.skipIf(!hasTmux)('gov run in a real terminal (tmux): the inline approva
     tmux('send-keys', '-t', 'curses', 'c');
     screen = await waitFor('curses', 'held refund');
     expect(screen).not.toContain('curses-agent');
-    await new Promise((r) => setTimeout(r, 600));
+    await waitFor('curses', 'a approve once');
     tmux('send-keys', '-t', 'curses', 'a');
     // The agent's screen is back: repainted from gov's mirror, then updated by the agent.
     screen = await waitFor('curses', 'result=refunded 5000');
