@@ -1,4 +1,4 @@
-/** What gov hands the in-sandbox init (as a JSON file it reads and deletes). */
+/** What gov hands the in-sandbox init (as JSON on the init's fd 3). */
 export interface SandboxConfig {
   /** Absolute paths of the helper binaries, resolved by gov's preflight. */
   tools: { ip: string; mount: string; unshare: string };

@@ -1,9 +1,12 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { SandboxConfig } from './sandbox-config.js';
+import type { Writable } from 'node:stream';
 import { SYSTEM_BUNDLES } from '../launcher/ca-bundle.js';
+import { spawnFailure, startGoverned } from '../launcher/spawn-child.js';
 
 const INIT = join(dirname(fileURLToPath(import.meta.url)), 'sandbox-init.js');
 
@@ -14,17 +17,27 @@ export interface SandboxPlan {
   /** 0700, outside GOV_HOME and visible inside: the proxy's socket and the child's trust files. */
   dir: string;
   proxySocket: string;
-  /** The command gov spawns in place of the child's own. */
-  launch(o: {
-    proxyPort: number;
-    token: string;
-    /** The combined CA bundle; it also replaces the system trust store inside. */
-    caBundle: string;
-    command: string;
-    args: string[];
-    env: Record<string, string>;
-    newSession: boolean;
-  }): { command: string; args: string[]; env: Record<string, string> };
+  /**
+   * Start the sandbox's init now: it builds the namespaces while gov opens its session and
+   * proxy, then waits on its fd 3 for `configure`. Resolves once it is spawned.
+   */
+  start(stdio: 'inherit' | 'pipe'): Promise<ChildProcess>;
+  /** Tell the started init what to hide and which child to run, once gov's proxy is up. */
+  configure(
+    init: ChildProcess,
+    o: {
+      /** Also hidden, e.g. the control socket's temp-dir fallback. */
+      extraHiddenDirs: string[];
+      proxyPort: number;
+      token: string;
+      /** The combined CA bundle; it also replaces the system trust store inside. */
+      caBundle: string;
+      command: string;
+      args: string[];
+      env: Record<string, string>;
+      newSession: boolean;
+    },
+  ): void;
   /** The sandbox's init, the process gov's signals must reach (unshare itself blocks them). */
   signalPid(unsharePid: number): number | undefined;
   cleanup: () => void;
@@ -52,20 +65,43 @@ function hiddenPaths(o: { home: string; extraDirs: string[]; env: NodeJS.Process
 
 export function planSandbox(o: {
   home: string;
-  /** Also hidden, e.g. the control socket's temp-dir fallback. */
-  extraHiddenDirs: string[];
   capturePorts: number[];
   tools: SandboxConfig['tools'];
   env?: NodeJS.ProcessEnv;
 }): SandboxPlan {
   const dir = mkdtempSync(join(tmpdir(), 'gov-iso-'));
   const proxySocket = join(dir, 'proxy.sock');
-  const configPath = join(dir, 'sandbox.json');
-  const hidden = hiddenPaths({ home: o.home, extraDirs: o.extraHiddenDirs, env: o.env ?? process.env });
   return {
     dir,
     proxySocket,
-    launch(l) {
+    start(stdio) {
+      const ns = [
+        '--user',
+        '--map-root-user',
+        '--net',
+        '--mount',
+        '--pid',
+        '--fork',
+        '--kill-child',
+        '--mount-proc',
+      ];
+      const init = startGoverned({
+        command: o.tools.unshare,
+        args: [...ns, '--', process.execPath, INIT, o.tools.ip],
+        // The init needs nothing of gov's environment (and must not hold its secrets).
+        env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin' },
+        stdio: [stdio, stdio, stdio, 'pipe'],
+      });
+      return new Promise((resolve, reject) => {
+        const failed = (err: NodeJS.ErrnoException) => reject(spawnFailure(o.tools.unshare, err));
+        // Stays attached: a later 'error' (none is expected) must not go unhandled before
+        // spawnChild takes the process over; a rejection after the resolve is a no-op.
+        init.once('error', failed);
+        init.once('spawn', () => resolve(init));
+      });
+    },
+    configure(init, l) {
+      const hidden = hiddenPaths({ home: o.home, extraDirs: l.extraHiddenDirs, env: o.env ?? process.env });
       const cfg: SandboxConfig = {
         tools: o.tools,
         proxySocket,
@@ -83,23 +119,10 @@ export function planSandbox(o: {
         env: l.env,
         newSession: l.newSession,
       };
-      writeFileSync(configPath, JSON.stringify(cfg), { mode: 0o600 });
-      const ns = [
-        '--user',
-        '--map-root-user',
-        '--net',
-        '--mount',
-        '--pid',
-        '--fork',
-        '--kill-child',
-        '--mount-proc',
-      ];
-      return {
-        command: o.tools.unshare,
-        args: [...ns, '--', process.execPath, INIT, configPath],
-        // The init needs nothing of gov's environment (and must not hold its secrets).
-        env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin' },
-      };
+      // A pipe, not a file: the child's environment holds the run's proxy token.
+      const pipe = init.stdio[3] as Writable;
+      pipe.on('error', () => undefined); // the init is gone: its exit code tells gov
+      pipe.end(JSON.stringify(cfg));
     },
     signalPid(unsharePid) {
       try {
