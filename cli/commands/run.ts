@@ -283,7 +283,7 @@ export default async function run(argv: string[]): Promise<number> {
     if (sandbox && sandboxInit) {
       const init = await sandboxInit;
       const controlDir = dirname(session.control.socket);
-      sandbox.configure(init, {
+      await sandbox.configure(init, {
         extraHiddenDirs: controlDir.startsWith(resolve(paths.home) + sep) ? [] : [controlDir],
         proxyPort: proxy.port,
         token,
@@ -292,6 +292,7 @@ export default async function run(argv: string[]): Promise<number> {
         args,
         env,
         newSession: tui,
+        accept: (listener) => proxy.acceptFrom(listener),
       });
       child = await spawnChild({
         command,

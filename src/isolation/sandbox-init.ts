@@ -2,14 +2,15 @@
  * PID 1 of the sandbox, run by gov as `unshare --user --map-root-user --net --mount --pid
  * --fork --kill-child --mount-proc -- node sandbox-init.js`, started early so that its own
  * start-up overlaps gov's. As root of the outer user namespace it wires loopback and starts the
- * DNS stub at once; then it reads its configuration (JSON, from fd 3, which gov writes once its
- * proxy is up), covers gov's state, starts the relay, and starts the child in a nested user
+ * DNS stub at once; then it reads its configuration (sent over the IPC channel once gov's proxy
+ * is up), covers gov's state, hands gov a listener on the proxy port, starts the relay for
+ * captured connections, and starts the child in a nested user
  * namespace mapped back to the real uid/gid: the child has no capability over this network or
  * mount namespace, so it can neither change the routes nor uncover what is hidden. Its exit is
  * this process's exit, which ends the PID namespace.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { createReadStream } from 'node:fs';
+import { createServer } from 'node:net';
 import { constants } from 'node:os';
 import { SETUP_FAILED_EXIT, type SandboxConfig } from './sandbox-config.js';
 import { startDnsStub, SyntheticNames } from './dns-stub.js';
@@ -36,22 +37,34 @@ function mustAsync(tool: string, args: string[]): Promise<void> {
   });
 }
 
-/** The configuration gov writes to fd 3; none (gov gave up before starting the child) ends the sandbox quietly. */
+/** The configuration gov sends over the IPC channel; none (gov gave up before starting the child) ends the sandbox quietly. */
 function readConfig(): Promise<SandboxConfig> {
   return new Promise((resolve) => {
-    let text = '';
-    const input = createReadStream('', { fd: 3, encoding: 'utf8' });
-    input.on('data', (d) => (text += String(d)));
-    input.on('error', (err) => fail(`cannot read the configuration: ${err.message}`));
-    input.on('close', () => {
-      if (!text) process.exit(SETUP_FAILED_EXIT);
-      try {
-        resolve(JSON.parse(text) as SandboxConfig);
-      } catch (err) {
-        fail(`bad configuration: ${(err as Error).message}`);
-      }
+    if (!process.send) fail('started without a channel to gov');
+    process.once('disconnect', () => process.exit(SETUP_FAILED_EXIT));
+    process.once('message', (cfg) => {
+      process.removeAllListeners('disconnect');
+      resolve(cfg as SandboxConfig);
     });
   });
+}
+
+/**
+ * Open the proxy port (the one the child's proxy variables name) here and hand the listener to
+ * gov: proxy-aware connections then reach gov's proxy with no hop through this process. The
+ * channel is closed after, so the child can never use it.
+ */
+async function handOverProxyPort(port: number): Promise<void> {
+  const listener = createServer();
+  await new Promise<void>((resolve, reject) => {
+    listener.once('error', reject);
+    listener.listen(port, '127.0.0.1', resolve);
+  });
+  await new Promise<void>((resolve, reject) =>
+    process.send!({ listening: port }, listener, (err: Error | null) => (err ? reject(err) : resolve())),
+  );
+  listener.close();
+  process.disconnect();
 }
 
 let child: ChildProcess | undefined;
@@ -90,6 +103,11 @@ async function main(): Promise<void> {
     ...cfg.hideFiles.map((file) => mustAsync(cfg.tools.mount, ['--bind', '/dev/null', file])),
     ...cfg.bindFiles.map(([source, target]) => mustAsync(cfg.tools.mount, ['--bind', source, target])),
   ]);
+  try {
+    await handOverProxyPort(cfg.proxyPort);
+  } catch (err) {
+    fail(`proxy port ${cfg.proxyPort}: ${(err as Error).message}`);
+  }
   try {
     await startRelay({
       proxySocket: cfg.proxySocket,

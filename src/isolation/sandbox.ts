@@ -4,7 +4,7 @@ import { homedir, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { SandboxConfig } from './sandbox-config.js';
-import type { Writable } from 'node:stream';
+import { Server } from 'node:net';
 import { SYSTEM_BUNDLES } from '../launcher/ca-bundle.js';
 import { spawnFailure, startGoverned } from '../launcher/spawn-child.js';
 
@@ -22,7 +22,13 @@ export interface SandboxPlan {
    * proxy, then waits on its fd 3 for `configure`. Resolves once it is spawned.
    */
   start(stdio: 'inherit' | 'pipe'): Promise<ChildProcess>;
-  /** Tell the started init what to hide and which child to run, once gov's proxy is up. */
+  /**
+   * Tell the started init what to hide and which child to run, once gov's proxy is up. The
+   * init opens the proxy port inside the sandbox and hands the listener back: `accept` gets it
+   * before the child can connect (gov's proxy accepts on it directly, no relay hop for
+   * proxy-aware clients). Resolves once handed over, or when the init is gone (its exit code
+   * then tells gov why).
+   */
   configure(
     init: ChildProcess,
     o: {
@@ -36,8 +42,9 @@ export interface SandboxPlan {
       args: string[];
       env: Record<string, string>;
       newSession: boolean;
+      accept: (listener: Server) => void;
     },
-  ): void;
+  ): Promise<void>;
   /** The sandbox's init, the process gov's signals must reach (unshare itself blocks them). */
   signalPid(unsharePid: number): number | undefined;
   cleanup: () => void;
@@ -90,7 +97,8 @@ export function planSandbox(o: {
         args: [...ns, '--', process.execPath, INIT, o.tools.ip],
         // The init needs nothing of gov's environment (and must not hold its secrets).
         env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin' },
-        stdio: [stdio, stdio, stdio, 'pipe'],
+        // The channel carries the configuration in and the proxy port's listener out.
+        stdio: [stdio, stdio, stdio, 'ipc'],
       });
       return new Promise((resolve, reject) => {
         const failed = (err: NodeJS.ErrnoException) => reject(spawnFailure(o.tools.unshare, err));
@@ -119,10 +127,18 @@ export function planSandbox(o: {
         env: l.env,
         newSession: l.newSession,
       };
-      // A pipe, not a file: the child's environment holds the run's proxy token.
-      const pipe = init.stdio[3] as Writable;
-      pipe.on('error', () => undefined); // the init is gone: its exit code tells gov
-      pipe.end(JSON.stringify(cfg));
+      // Over the channel, not a file: the child's environment holds the run's proxy token.
+      return new Promise((resolve) => {
+        if (init.exitCode !== null || init.signalCode !== null) return resolve();
+        const gone = () => resolve();
+        init.once('exit', gone);
+        init.once('message', (_m, handle) => {
+          init.off('exit', gone);
+          if (handle instanceof Server) l.accept(handle);
+          resolve();
+        });
+        init.send(cfg, (err) => err && gone());
+      });
     },
     signalPid(unsharePid) {
       try {
