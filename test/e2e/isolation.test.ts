@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { spawn, spawnSync } from 'node:child_process';
+import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeTestPki, type TestPki } from '../helpers/test-ca.js';
@@ -28,9 +29,20 @@ describe.skipIf(!supported)('gov run --isolate: the proxy is the only way out', 
   let direct: McpTestServer;
   let home: string;
   let policy: string;
-  const env = () => ({ GOV_HOME: home, GOV_VAULT_BACKEND: 'passphrase', GOV_VAULT_PASSPHRASE: 'pass-Xk2' });
+  /** Stands in for the keyring's D-Bus session bus socket. */
+  let bus: Server;
+  let busPath: string;
+  const env = () => ({
+    GOV_HOME: home,
+    GOV_VAULT_BACKEND: 'passphrase',
+    GOV_VAULT_PASSPHRASE: 'pass-Xk2',
+    DBUS_SESSION_BUS_ADDRESS: `unix:path=${busPath},guid=0123`,
+  });
 
   beforeAll(async () => {
+    busPath = join(mkdtempSync(join(tmpdir(), 'gov-bus-')), 'bus');
+    bus = createServer((s) => s.destroy());
+    await new Promise<void>((r) => bus.listen(busPath, r));
     pki = makeTestPki();
     server = await startMcpServer(pki, 'json');
     direct = await startMcpServer(pki, 'stateless');
@@ -58,6 +70,7 @@ credentials:
   afterAll(async () => {
     await server.close();
     await direct.close();
+    bus.close();
   });
 
   const probeRun = async (isolate: boolean) => {
@@ -91,6 +104,7 @@ credentials:
     expect(probes['ca_key']).toMatch(/^read/);
     expect(probes['control_socket']).toBe('connected');
     expect(probes['environ_secret']).toMatch(/^found/);
+    expect(probes['keyring_bus']).toBe('connected');
     expect(auditText(home)).toMatch(/"isolated":false/);
   });
 
@@ -104,6 +118,7 @@ credentials:
       'ca_key',
       'control_socket',
       'environ_secret',
+      'keyring_bus',
       'route_del',
       'umount_home',
     ])
