@@ -1,18 +1,18 @@
 /**
  * PID 1 of the sandbox, run by gov as `unshare --user --map-root-user --net --mount --pid
- * --fork --kill-child --mount-proc -- node sandbox-init.js`, started early so that its own
- * start-up overlaps gov's. As root of the outer user namespace it wires loopback and starts the
- * DNS stub at once; then it reads its configuration (sent over the IPC channel once gov's proxy
- * is up), covers gov's state, hands gov a listener on the proxy port, starts the relay for
- * captured connections, and starts the child in a nested user
- * namespace mapped back to the real uid/gid: the child has no capability over this network or
- * mount namespace, so it can neither change the routes nor uncover what is hidden. Its exit is
- * this process's exit, which ends the PID namespace.
+ * --fork --kill-child --mount-proc -- node sandbox-init.js`, started early so that its work
+ * overlaps gov's start-up. As root of the outer user namespace it first builds what gov sends at
+ * once (SandboxLayout): loopback, the DNS stub, the covers over gov's state and the trust
+ * store. Then, on the SandboxRun gov sends once its proxy is up, it hands gov a listener on the
+ * proxy port, starts the relay for captured connections, and starts the child in a nested
+ * user namespace mapped back to the real uid/gid: the child has no capability over this network
+ * or mount namespace, so it can neither change the routes nor uncover what is hidden. Its exit
+ * is this process's exit, which ends the PID namespace.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { constants } from 'node:os';
-import { SETUP_FAILED_EXIT, type SandboxConfig } from './sandbox-config.js';
+import { SETUP_FAILED_EXIT, type SandboxLayout, type SandboxRun } from './sandbox-config.js';
 import { startDnsStub, SyntheticNames } from './dns-stub.js';
 import { startRelay } from './relay.js';
 
@@ -37,16 +37,36 @@ function mustAsync(tool: string, args: string[]): Promise<void> {
   });
 }
 
-/** The configuration gov sends over the IPC channel; none (gov gave up before starting the child) ends the sandbox quietly. */
-function readConfig(): Promise<SandboxConfig> {
-  return new Promise((resolve) => {
-    if (!process.send) fail('started without a channel to gov');
-    process.once('disconnect', () => process.exit(SETUP_FAILED_EXIT));
-    process.once('message', (cfg) => {
-      process.removeAllListeners('disconnect');
-      resolve(cfg as SandboxConfig);
-    });
-  });
+// gov's messages, in order. The channel closing before the SandboxRun means gov gave up
+// before starting the child: the sandbox ends quietly.
+const inbox: unknown[] = [];
+let waiting: ((m: unknown) => void) | undefined;
+let running = false;
+process.on('message', (m) => {
+  if (waiting) {
+    const w = waiting;
+    waiting = undefined;
+    w(m);
+  } else inbox.push(m);
+});
+process.once('disconnect', () => {
+  if (!running) process.exit(SETUP_FAILED_EXIT);
+});
+function nextMessage<T>(): Promise<T> {
+  if (!process.send) fail('started without a channel to gov');
+  if (inbox.length) return Promise.resolve(inbox.shift() as T);
+  return new Promise((resolve) => (waiting = (m) => resolve(m as T)));
+}
+
+function hide(mount: string, dir: string): Promise<void> {
+  return mustAsync(mount, [
+    '-t',
+    'tmpfs',
+    '-o',
+    'ro,nosuid,nodev,noexec,mode=0555,size=4k',
+    'gov-hidden',
+    dir,
+  ]);
 }
 
 /**
@@ -77,32 +97,21 @@ for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
 }
 
 async function main(): Promise<void> {
-  const ipTool = process.argv[2];
-  if (!ipTool) fail('no ip tool given');
+  const layout = await nextMessage<SandboxLayout>();
+  const { ip, mount, unshare } = layout.tools;
   // Every IPv4 address is local: a connection to anywhere reaches a listener here or is reset.
-  must(ipTool, ['-batch', '-'], 'link set lo up\nroute add local 0.0.0.0/0 dev lo\n');
+  must(ip, ['-batch', '-'], 'link set lo up\nroute add local 0.0.0.0/0 dev lo\n');
   const names = new SyntheticNames();
-  try {
-    await startDnsStub(names);
-  } catch (err) {
-    fail(`dns stub: ${(err as Error).message}`);
-  }
-
-  const cfg = await readConfig();
   await Promise.all([
-    ...cfg.hideDirs.map((dir) =>
-      mustAsync(cfg.tools.mount, [
-        '-t',
-        'tmpfs',
-        '-o',
-        'ro,nosuid,nodev,noexec,mode=0555,size=4k',
-        'gov-hidden',
-        dir,
-      ]),
-    ),
-    ...cfg.hideFiles.map((file) => mustAsync(cfg.tools.mount, ['--bind', '/dev/null', file])),
-    ...cfg.bindFiles.map(([source, target]) => mustAsync(cfg.tools.mount, ['--bind', source, target])),
+    startDnsStub(names).catch((err: Error) => fail(`dns stub: ${err.message}`)),
+    ...layout.hideDirs.map((dir) => hide(mount, dir)),
+    ...layout.hideFiles.map((file) => mustAsync(mount, ['--bind', '/dev/null', file])),
+    ...layout.bindFiles.map(([source, target]) => mustAsync(mount, ['--bind', source, target])),
   ]);
+
+  const cfg = await nextMessage<SandboxRun>();
+  running = true;
+  await Promise.all(cfg.hideDirs.map((dir) => hide(mount, dir)));
   try {
     await handOverProxyPort(cfg.proxyPort);
   } catch (err) {
@@ -121,7 +130,7 @@ async function main(): Promise<void> {
   }
 
   const started = spawn(
-    cfg.tools.unshare,
+    unshare,
     [`--user`, `--map-user=${cfg.uid}`, `--map-group=${cfg.gid}`, '--', cfg.command, ...cfg.args],
     { env: cfg.env, stdio: 'inherit', detached: cfg.newSession },
   );

@@ -1,9 +1,9 @@
 import type { ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { SandboxConfig } from './sandbox-config.js';
+import type { SandboxLayout, SandboxRun } from './sandbox-config.js';
 import { Server } from 'node:net';
 import { SYSTEM_BUNDLES } from '../launcher/ca-bundle.js';
 import { spawnFailure, startGoverned } from '../launcher/spawn-child.js';
@@ -51,8 +51,8 @@ export interface SandboxPlan {
 }
 
 /** What the child must not reach: gov's state (this home and the default one) and the keyring's bus. */
-function hiddenPaths(o: { home: string; extraDirs: string[]; env: NodeJS.ProcessEnv }) {
-  const dirs = new Set<string>([resolve(o.home), ...o.extraDirs.map((d) => resolve(d))]);
+function hiddenPaths(o: { home: string; env: NodeJS.ProcessEnv }) {
+  const dirs = new Set<string>([resolve(o.home)]);
   const defaultHome = join(homedir(), '.gov');
   if (existsSync(defaultHome)) dirs.add(defaultHome);
   const files = new Set<string>();
@@ -73,11 +73,14 @@ function hiddenPaths(o: { home: string; extraDirs: string[]; env: NodeJS.Process
 export function planSandbox(o: {
   home: string;
   capturePorts: number[];
-  tools: SandboxConfig['tools'];
+  tools: SandboxLayout['tools'];
   env?: NodeJS.ProcessEnv;
 }): SandboxPlan {
   const dir = mkdtempSync(join(tmpdir(), 'gov-iso-'));
   const proxySocket = join(dir, 'proxy.sock');
+  // Bound over the system trust store before gov's CA exists; filled in place by configure.
+  const systemTrust = join(dir, 'system-trust.pem');
+  writeFileSync(systemTrust, '', { mode: 0o644 });
   return {
     dir,
     proxySocket,
@@ -94,12 +97,20 @@ export function planSandbox(o: {
       ];
       const init = startGoverned({
         command: o.tools.unshare,
-        args: [...ns, '--', process.execPath, INIT, o.tools.ip],
+        args: [...ns, '--', process.execPath, INIT],
         // The init needs nothing of gov's environment (and must not hold its secrets).
         env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin' },
         // The channel carries the configuration in and the proxy port's listener out.
         stdio: [stdio, stdio, stdio, 'ipc'],
       });
+      const layout: SandboxLayout = {
+        tools: o.tools,
+        ...hiddenPaths({ home: o.home, env: o.env ?? process.env }),
+        // Clients started with a scrubbed environment (no CA variables) still trust gov's CA
+        // when they read the system store: OpenSSL, Go, Python, curl. Node reads its own roots.
+        bindFiles: SYSTEM_BUNDLES.filter((f) => existsSync(f)).map((f): [string, string] => [systemTrust, f]),
+      };
+      init.send(layout, () => undefined); // a failure shows as the init's exit
       return new Promise((resolve, reject) => {
         const failed = (err: NodeJS.ErrnoException) => reject(spawnFailure(o.tools.unshare, err));
         // Stays attached: a later 'error' (none is expected) must not go unhandled before
@@ -109,17 +120,13 @@ export function planSandbox(o: {
       });
     },
     configure(init, l) {
-      const hidden = hiddenPaths({ home: o.home, extraDirs: l.extraHiddenDirs, env: o.env ?? process.env });
-      const cfg: SandboxConfig = {
-        tools: o.tools,
+      writeFileSync(systemTrust, readFileSync(l.caBundle));
+      const run: SandboxRun = {
         proxySocket,
         proxyPort: l.proxyPort,
         proxyAuth: `gov:${l.token}`,
         capturePorts: [...new Set([...DEFAULT_CAPTURE_PORTS, ...o.capturePorts])],
-        ...hidden,
-        // Clients started with a scrubbed environment (no CA variables) still trust gov's CA
-        // when they read the system store: OpenSSL, Go, Python, curl. Node reads its own roots.
-        bindFiles: SYSTEM_BUNDLES.filter((f) => existsSync(f)).map((f): [string, string] => [l.caBundle, f]),
+        hideDirs: l.extraHiddenDirs.filter((d) => existsSync(d)),
         uid: process.getuid?.() ?? 0,
         gid: process.getgid?.() ?? 0,
         command: l.command,
@@ -137,7 +144,7 @@ export function planSandbox(o: {
           if (handle instanceof Server) l.accept(handle);
           resolve();
         });
-        init.send(cfg, (err) => err && gone());
+        init.send(run, (err) => err && gone());
       });
     },
     signalPid(unsharePid) {
