@@ -93,3 +93,36 @@ describe('mcp-remote started by the MCP SDK stdio client (scrubbed environment) 
     },
   );
 });
+
+describe("the preload carries gov's variables, and only those, into a child started with its own environment", () => {
+  it('adds proxy, CA, preload and run id; keeps what the program set; never a credential placeholder', async () => {
+    const home = tempHome('gov-carry-');
+    const env = { GOV_HOME: home, GOV_VAULT_BACKEND: 'passphrase', GOV_VAULT_PASSPHRASE: 'pw-carry' };
+    const policy = join(home, 'gov.yaml');
+    writeFileSync(
+      policy,
+      'version: 1\ndefault: allow\ncredentials:\n  - secret: tok\n    hosts: ["api.example.test"]\n    header: Authorization\n    env: API_TOKEN\n',
+    );
+    const set = await runGov(['vault', 'set', 'tok'], { env, input: 'sk-carry-secret\n' });
+    expect(set.code, set.stderr).toBe(0);
+    // What the grandchild sees, started by execFile with a two-variable environment.
+    const report =
+      'console.log(JSON.stringify({ proxy: process.env.HTTPS_PROXY ?? null, ca: process.env.NODE_EXTRA_CA_CERTS ?? null,' +
+      ' run: process.env.GOV_RUN_ID ?? null, options: process.env.NODE_OPTIONS ?? "", token: process.env.API_TOKEN ?? null,' +
+      ' ssl: process.env.SSL_CERT_FILE ?? null }))';
+    const parent =
+      'require("node:child_process").execFile(process.execPath, ["-e", process.argv[1]],' +
+      ' { env: { PATH: process.env.PATH, SSL_CERT_FILE: "/the/programs/own.pem" } }, (err, out) => process.stdout.write(err ? String(err) : out))';
+    const r = await runGov(['run', '--no-tui', '--policy', policy, '--', 'node', '-e', parent, report], {
+      env,
+    });
+    expect(r.code, r.stderr).toBe(0);
+    const seen = JSON.parse(r.stdout.trim()) as Record<string, string | null>;
+    expect(seen['proxy']).toMatch(/^http:\/\/gov:[0-9a-f]+@127\.0\.0\.1:\d+$/);
+    expect(seen['ca']).toMatch(/\.pem$/);
+    expect(seen['run']).toMatch(/^\d{8}T\d{6}Z-/);
+    expect(seen['options']).toContain('node-proxy.cjs');
+    expect(seen['token']).toBeNull();
+    expect(seen['ssl']).toBe('/the/programs/own.pem');
+  });
+});
