@@ -213,9 +213,14 @@ credentials:
     expect(direct.executed.at(-1)!.authorization).toBe(`Bearer ${SECRET}`);
   });
 
-  it('forwards the exit code and signals through the sandbox', async () => {
+  it('forwards stdin, the exit code and signals through the sandbox', async () => {
     const r = await runGov(['run', '--no-tui', '--isolate', '--', 'sh', '-c', 'exit 7'], { env: env() });
     expect(r.code, r.stderr).toBe(7);
+    const echoed = await runGov(['run', '--no-tui', '--isolate', '--', 'cat'], {
+      env: env(),
+      input: 'from stdin\n',
+    });
+    expect(echoed.stdout).toBe('from stdin\n');
     const gov = spawnGov(
       [
         'run',
