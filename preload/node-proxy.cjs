@@ -11,6 +11,7 @@
 const http = require('node:http');
 const https = require('node:https');
 const net = require('node:net');
+const path = require('node:path');
 
 function debug(what, err) {
   if (process.env.GOV_DEBUG === '1') {
@@ -32,6 +33,21 @@ function installFetchProxy() {
     const undici = require('undici');
     if (typeof undici.EnvHttpProxyAgent === 'function' && typeof undici.setGlobalDispatcher === 'function') {
       undici.setGlobalDispatcher(new undici.EnvHttpProxyAgent());
+    } else {
+      // The program's undici is gov's own file and is loading right now (it reads the
+      // dispatcher before its exports are filled in): its proxy agent module is loaded already.
+      const EnvHttpProxyAgent = require(
+        path.join(path.dirname(require.resolve('undici')), 'lib', 'dispatcher', 'env-http-proxy-agent.js'),
+      );
+      const agent = new EnvHttpProxyAgent();
+      // What undici's setGlobalDispatcher does, for both versions of the symbol.
+      for (const sym of [Symbol.for('undici.globalDispatcher.2'), GLOBAL_DISPATCHER])
+        Object.defineProperty(globalThis, sym, {
+          value: agent,
+          writable: true,
+          enumerable: false,
+          configurable: false,
+        });
     }
   } catch (err) {
     debug('cannot install the fetch proxy dispatcher', err);
@@ -180,4 +196,63 @@ try {
   });
 } catch (err) {
   debug('cannot route node:http/node:https through the proxy', err);
+}
+
+// Grandchildren. A program that starts a child with an environment of its own making (the MCP
+// SDK's stdio client passes only HOME, LOGNAME, PATH, SHELL, TERM and USER, e.g. to
+// `mcp-remote`) would drop gov's variables: that child's traffic would bypass the proxy, and
+// under --isolate it would be captured but reject gov's certificate (Node trusts only its own
+// roots). So gov's variables are carried into every child started through child_process's
+// asynchronous API (spawn, exec, execFile, fork: what cross-spawn, execa and the SDK use) whose
+// environment lacks them. A value the program set itself wins.
+function govVariables() {
+  const env = process.env;
+  if (!env.GOV_RUN_ID) return [];
+  // gov gives every proxy variable one URL and every CA-bundle variable one path: naming them
+  // by value keeps this file free of a second copy of gov's lists.
+  const proxy = env.HTTPS_PROXY;
+  const bundle = env.SSL_CERT_FILE;
+  return Object.entries(env).filter(
+    ([k, v]) =>
+      v !== undefined &&
+      ((proxy && v === proxy) ||
+        (bundle && v === bundle) ||
+        k === 'NODE_EXTRA_CA_CERTS' ||
+        k === 'GOV_RUN_ID' ||
+        k.toLowerCase() === 'no_proxy'),
+  );
+}
+
+const carried = govVariables();
+const self = module.filename;
+const requireSelf = '--require ' + (/[\s"\\]/.test(self) ? JSON.stringify(self) : self);
+
+function withGovVariables(envPairs) {
+  const names = new Set();
+  let nodeOptionsAt = -1;
+  envPairs.forEach((pair, i) => {
+    const name = String(pair).split('=', 1)[0];
+    names.add(name);
+    if (name === 'NODE_OPTIONS') nodeOptionsAt = i;
+  });
+  const out = envPairs.slice();
+  for (const [k, v] of carried) if (!names.has(k)) out.push(k + '=' + v);
+  if (nodeOptionsAt < 0) out.push('NODE_OPTIONS=' + requireSelf);
+  else if (!out[nodeOptionsAt].includes(self)) out[nodeOptionsAt] += ' ' + requireSelf;
+  return out;
+}
+
+if (carried.length > 0) {
+  try {
+    const { ChildProcess } = require('node:child_process');
+    const spawnChild = ChildProcess.prototype.spawn;
+    ChildProcess.prototype.spawn = function (options) {
+      if (options !== null && typeof options === 'object' && Array.isArray(options.envPairs)) {
+        options.envPairs = withGovVariables(options.envPairs);
+      }
+      return spawnChild.apply(this, arguments);
+    };
+  } catch (err) {
+    debug("cannot carry gov's variables into child processes", err);
+  }
 }

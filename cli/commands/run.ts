@@ -23,10 +23,10 @@ import { createUpgradeGate } from '../../src/pipeline/upgrade-gate.js';
 import { DEFAULT_MAX_CONNECTIONS } from '../../src/proxy/connection-guard.js';
 import { buildChildEnv } from '../../src/launcher/child-env.js';
 import { checkCaFile, isCaBundleFile, writeTrustFiles } from '../../src/launcher/ca-bundle.js';
-import { spawnChild } from '../../src/launcher/spawn-child.js';
+import { spawnChild, type SpawnedChild } from '../../src/launcher/spawn-child.js';
 import { spawnInPty } from '../../src/launcher/spawn-pty.js';
 import { requireIsolation } from '../../src/isolation/availability.js';
-import { planSandbox, type SandboxPlan } from '../../src/isolation/sandbox.js';
+import { planSandbox } from '../../src/isolation/sandbox.js';
 import { openSession } from '../../src/session.js';
 import { callLine, heldLine } from '../call-lines.js';
 import { preferLiveTerminal } from '../ui/interactive.js';
@@ -124,6 +124,13 @@ export default async function run(argv: string[]): Promise<number> {
   const tui = !values['no-tui'] && process.stdin.isTTY === true && process.stdout.isTTY === true;
 
   const paths = homePaths();
+  // The sandbox's init builds the namespaces while gov opens its session and proxy; it starts
+  // no child until it is configured below, and dies with gov.
+  const sandbox = isolationTools
+    ? planSandbox({ home: paths.home, capturePorts, tools: isolationTools })
+    : undefined;
+  const sandboxInit = sandbox?.start(tui ? 'pipe' : 'inherit');
+  sandboxInit?.catch(() => undefined); // awaited where the child is started
   const session = await openSession({
     transport: 'http',
     policyPath: values.policy,
@@ -135,25 +142,18 @@ export default async function run(argv: string[]): Promise<number> {
     auditOtlp: parseAuditOtlp(values['audit-otlp']),
     log,
     prompt: process.stdin.isTTY ? () => promptHidden('gov: vault passphrase: ', process.stdin) : undefined,
+  }).catch((err: unknown) => {
+    sandbox?.cleanup();
+    throw err;
   });
   const cleanups: Array<() => Promise<void> | void> = [];
+  if (sandbox) cleanups.push(sandbox.cleanup);
   const teardown = async (detail: Record<string, string | number | boolean>) => {
     for (const c of cleanups.reverse()) await Promise.resolve(c()).catch(() => undefined);
     await session.close(detail);
   };
 
   try {
-    let sandbox: SandboxPlan | undefined;
-    if (isolationTools) {
-      const controlDir = dirname(session.control.socket);
-      sandbox = planSandbox({
-        home: paths.home,
-        extraHiddenDirs: controlDir.startsWith(resolve(paths.home) + sep) ? [] : [controlDir],
-        capturePorts,
-        tools: isolationTools,
-      });
-      cleanups.push(sandbox.cleanup);
-    }
     const ca = loadOrCreateCa(paths);
     const leafCerts = new LeafCertCache(ca);
     const extraCa = [...(values['upstream-ca'] ?? [])];
@@ -277,21 +277,30 @@ export default async function run(argv: string[]): Promise<number> {
     }
 
     const stdio = tui ? 'pipe' : 'inherit';
-    const child = sandbox
-      ? await spawnChild({
-          ...sandbox.launch({
-            proxyPort: proxy.port,
-            token,
-            caBundle: trust.bundle,
-            command,
-            args,
-            env,
-            newSession: tui,
-          }),
-          stdio,
-          signalTarget: (pid) => sandbox.signalPid(pid),
-        })
-      : await spawnChild({ command, args, env, stdio });
+    let child: SpawnedChild;
+    if (sandbox && sandboxInit) {
+      const init = await sandboxInit;
+      const controlDir = dirname(session.control.socket);
+      await sandbox.configure(init, {
+        extraHiddenDirs: controlDir.startsWith(resolve(paths.home) + sep) ? [] : [controlDir],
+        proxyPort: proxy.port,
+        token,
+        caBundle: trust.bundle,
+        command,
+        args,
+        env,
+        newSession: tui,
+        accept: (listener) => proxy.acceptFrom(listener),
+      });
+      child = await spawnChild({
+        command,
+        args,
+        env,
+        stdio,
+        started: init,
+        signalTarget: (pid) => sandbox.signalPid(pid),
+      });
+    } else child = await spawnChild({ command, args, env, stdio });
     // What the first call needs but the child's start does not is prepared after it.
     upstream.warm();
     leafCerts.warm();

@@ -5,7 +5,7 @@ import type { SyntheticNames } from './dns-stub.js';
 export interface RelayOptions {
   /** gov's proxy, reached through a filesystem socket (those cross network namespaces). */
   proxySocket: string;
-  /** The loopback port named in the child's proxy variables. */
+  /** The loopback port named in the child's proxy variables (gov's proxy listens there itself). */
   proxyPort: number;
   /** `gov:<token>`, for the CONNECTs the relay sends on behalf of captured connections. */
   proxyAuth: string;
@@ -31,15 +31,6 @@ function splice(a: Socket, b: Socket): void {
   b.on('error', () => a.destroy());
   a.on('close', () => b.destroy());
   b.on('close', () => a.destroy());
-}
-
-/** Proxy-aware clients: the port in HTTP(S)_PROXY, piped byte for byte to gov's proxy. */
-function startProxyPort(o: RelayOptions): Promise<Server> {
-  const server = createServer((client) => {
-    client.setNoDelay(true);
-    splice(client, connect(o.proxySocket));
-  });
-  return listen(server, o.proxyPort, '127.0.0.1');
 }
 
 const SILENT_CLIENT_MS = 3000;
@@ -111,7 +102,7 @@ function forward(client: Socket, head: Buffer, authority: string, o: RelayOption
 
 /** Every listener of the sandbox's relay; a port that cannot be bound fails the setup. */
 export async function startRelay(o: RelayOptions): Promise<Server[]> {
-  const servers = [await startProxyPort(o)];
+  const servers: Server[] = [];
   for (const port of o.capturePorts) {
     if (port === o.proxyPort) continue;
     servers.push(

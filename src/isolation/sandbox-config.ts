@@ -1,17 +1,26 @@
-/** What gov hands the in-sandbox init (as a JSON file it reads and deletes). */
-export interface SandboxConfig {
+/** What gov sends the in-sandbox init at once: what it can build while gov starts up. */
+export interface SandboxLayout {
   /** Absolute paths of the helper binaries, resolved by gov's preflight. */
   tools: { ip: string; mount: string; unshare: string };
+  /** Directories covered by an empty read-only tmpfs, files (sockets) by /dev/null. */
+  hideDirs: string[];
+  hideFiles: string[];
+  /**
+   * [source, target]: the sandbox's system trust file over the system trust store. gov fills
+   * that file in place (same inode) with the combined bundle before it sends the SandboxRun.
+   */
+  bindFiles: Array<[string, string]>;
+}
+
+/** What gov sends once its proxy is up: what to run. */
+export interface SandboxRun {
   proxySocket: string;
   proxyPort: number;
   /** `gov:<run token>`: the same credential the child already holds in its proxy variables. */
   proxyAuth: string;
   capturePorts: number[];
-  /** Directories covered by an empty read-only tmpfs, files (sockets) by /dev/null. */
+  /** Also hidden, known only once gov's session is open (the control socket's temp-dir fallback). */
   hideDirs: string[];
-  hideFiles: string[];
-  /** [source, target]: the combined bundle (system roots + gov CA) over the system trust store. */
-  bindFiles: Array<[string, string]>;
   /** The user the child runs as, mapped back in a nested user namespace. */
   uid: number;
   gid: number;

@@ -1,15 +1,18 @@
 /**
  * PID 1 of the sandbox, run by gov as `unshare --user --map-root-user --net --mount --pid
- * --fork --kill-child --mount-proc -- node sandbox-init.js CONFIG`. As root of the outer user
- * namespace it wires loopback, covers gov's state, starts the relay and the DNS stub, then
- * starts the child in a nested user namespace mapped back to the real uid/gid: the child has no
- * capability over this network or mount namespace, so it can neither change the routes nor
- * uncover what is hidden. Its exit is this process's exit, which ends the PID namespace.
+ * --fork --kill-child --mount-proc -- node sandbox-init.js`, started early so that its work
+ * overlaps gov's start-up. As root of the outer user namespace it first builds what gov sends at
+ * once (SandboxLayout): loopback, the DNS stub, the covers over gov's state and the trust
+ * store. Then, on the SandboxRun gov sends once its proxy is up, it hands gov a listener on the
+ * proxy port, starts the relay for captured connections, and starts the child in a nested
+ * user namespace mapped back to the real uid/gid: the child has no capability over this network
+ * or mount namespace, so it can neither change the routes nor uncover what is hidden. Its exit
+ * is this process's exit, which ends the PID namespace.
  */
-import { spawn, spawnSync } from 'node:child_process';
-import { readFileSync, rmSync } from 'node:fs';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
 import { constants } from 'node:os';
-import { SETUP_FAILED_EXIT, type SandboxConfig } from './sandbox-config.js';
+import { SETUP_FAILED_EXIT, type SandboxLayout, type SandboxRun } from './sandbox-config.js';
 import { startDnsStub, SyntheticNames } from './dns-stub.js';
 import { startRelay } from './relay.js';
 
@@ -23,34 +26,98 @@ function must(tool: string, args: string[], input?: string): void {
   if (r.status !== 0) fail(`${tool} ${args.join(' ')}: ${(r.stderr || r.error?.message || '').trim()}`);
 }
 
+/** Like `must`, without blocking: independent steps run side by side. */
+function mustAsync(tool: string, args: string[]): Promise<void> {
+  return new Promise((resolve) => {
+    let stderr = '';
+    const p = spawn(tool, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    p.once('error', (err) => fail(`${tool} ${args.join(' ')}: ${err.message}`));
+    p.once('close', (code) => (code === 0 ? resolve() : fail(`${tool} ${args.join(' ')}: ${stderr.trim()}`)));
+  });
+}
+
+// gov's messages, in order. The channel closing before the SandboxRun means gov gave up
+// before starting the child: the sandbox ends quietly.
+const inbox: unknown[] = [];
+let waiting: ((m: unknown) => void) | undefined;
+let running = false;
+process.on('message', (m) => {
+  if (waiting) {
+    const w = waiting;
+    waiting = undefined;
+    w(m);
+  } else inbox.push(m);
+});
+process.once('disconnect', () => {
+  if (!running) process.exit(SETUP_FAILED_EXIT);
+});
+function nextMessage<T>(): Promise<T> {
+  if (!process.send) fail('started without a channel to gov');
+  if (inbox.length) return Promise.resolve(inbox.shift() as T);
+  return new Promise((resolve) => (waiting = (m) => resolve(m as T)));
+}
+
+function hide(mount: string, dir: string): Promise<void> {
+  return mustAsync(mount, [
+    '-t',
+    'tmpfs',
+    '-o',
+    'ro,nosuid,nodev,noexec,mode=0555,size=4k',
+    'gov-hidden',
+    dir,
+  ]);
+}
+
+/**
+ * Open the proxy port (the one the child's proxy variables name) here and hand the listener to
+ * gov: proxy-aware connections then reach gov's proxy with no hop through this process. The
+ * channel is closed after, so the child can never use it.
+ */
+async function handOverProxyPort(port: number): Promise<void> {
+  const listener = createServer();
+  await new Promise<void>((resolve, reject) => {
+    listener.once('error', reject);
+    listener.listen(port, '127.0.0.1', resolve);
+  });
+  await new Promise<void>((resolve, reject) =>
+    process.send!({ listening: port }, listener, (err: Error | null) => (err ? reject(err) : resolve())),
+  );
+  listener.close();
+  process.disconnect();
+}
+
+let child: ChildProcess | undefined;
+// Until the child exists a signal ends the sandbox (as it would have ended gov's start-up).
+for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+  process.on(sig, () => {
+    if (!child) process.exit(128 + (constants.signals[sig] ?? 0));
+    else if (child.exitCode === null && child.signalCode === null) child.kill(sig);
+  });
+}
+
 async function main(): Promise<void> {
-  const configPath = process.argv[2];
-  if (!configPath) fail('no configuration given');
-  let cfg: SandboxConfig;
-  try {
-    cfg = JSON.parse(readFileSync(configPath, 'utf8')) as SandboxConfig;
-    rmSync(configPath, { force: true });
-  } catch (err) {
-    fail(`cannot read ${configPath}: ${(err as Error).message}`);
-  }
-
+  const layout = await nextMessage<SandboxLayout>();
+  const { ip, mount, unshare } = layout.tools;
   // Every IPv4 address is local: a connection to anywhere reaches a listener here or is reset.
-  must(cfg.tools.ip, ['-batch', '-'], 'link set lo up\nroute add local 0.0.0.0/0 dev lo\n');
-  for (const dir of cfg.hideDirs)
-    must(cfg.tools.mount, [
-      '-t',
-      'tmpfs',
-      '-o',
-      'ro,nosuid,nodev,noexec,mode=0555,size=4k',
-      'gov-hidden',
-      dir,
-    ]);
-  for (const file of cfg.hideFiles) must(cfg.tools.mount, ['--bind', '/dev/null', file]);
-  for (const [source, target] of cfg.bindFiles) must(cfg.tools.mount, ['--bind', source, target]);
-
+  must(ip, ['-batch', '-'], 'link set lo up\nroute add local 0.0.0.0/0 dev lo\n');
   const names = new SyntheticNames();
+  await Promise.all([
+    startDnsStub(names).catch((err: Error) => fail(`dns stub: ${err.message}`)),
+    ...layout.hideDirs.map((dir) => hide(mount, dir)),
+    ...layout.hideFiles.map((file) => mustAsync(mount, ['--bind', '/dev/null', file])),
+    ...layout.bindFiles.map(([source, target]) => mustAsync(mount, ['--bind', source, target])),
+  ]);
+
+  const cfg = await nextMessage<SandboxRun>();
+  running = true;
+  await Promise.all(cfg.hideDirs.map((dir) => hide(mount, dir)));
   try {
-    await startDnsStub(names);
+    await handOverProxyPort(cfg.proxyPort);
+  } catch (err) {
+    fail(`proxy port ${cfg.proxyPort}: ${(err as Error).message}`);
+  }
+  try {
     await startRelay({
       proxySocket: cfg.proxySocket,
       proxyPort: cfg.proxyPort,
@@ -62,18 +129,14 @@ async function main(): Promise<void> {
     fail(`relay: ${(err as Error).message}`);
   }
 
-  const child = spawn(
-    cfg.tools.unshare,
+  const started = spawn(
+    unshare,
     [`--user`, `--map-user=${cfg.uid}`, `--map-group=${cfg.gid}`, '--', cfg.command, ...cfg.args],
     { env: cfg.env, stdio: 'inherit', detached: cfg.newSession },
   );
-  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-    process.on(sig, () => {
-      if (child.exitCode === null && child.signalCode === null) child.kill(sig);
-    });
-  }
-  child.on('error', (err) => fail(`cannot start the child: ${err.message}`));
-  child.on('exit', (code, signal) => {
+  child = started;
+  started.on('error', (err) => fail(`cannot start the child: ${err.message}`));
+  started.on('exit', (code, signal) => {
     // PID 1 cannot re-raise a signal on itself; gov maps 128+n exactly as for a signal.
     process.exit(code ?? 128 + (signal ? (constants.signals[signal] ?? 0) : 0));
   });

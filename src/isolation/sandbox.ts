@@ -1,9 +1,12 @@
+import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { SandboxConfig } from './sandbox-config.js';
+import type { SandboxLayout, SandboxRun } from './sandbox-config.js';
+import { Server } from 'node:net';
 import { SYSTEM_BUNDLES } from '../launcher/ca-bundle.js';
+import { spawnFailure, startGoverned } from '../launcher/spawn-child.js';
 
 const INIT = join(dirname(fileURLToPath(import.meta.url)), 'sandbox-init.js');
 
@@ -14,25 +17,42 @@ export interface SandboxPlan {
   /** 0700, outside GOV_HOME and visible inside: the proxy's socket and the child's trust files. */
   dir: string;
   proxySocket: string;
-  /** The command gov spawns in place of the child's own. */
-  launch(o: {
-    proxyPort: number;
-    token: string;
-    /** The combined CA bundle; it also replaces the system trust store inside. */
-    caBundle: string;
-    command: string;
-    args: string[];
-    env: Record<string, string>;
-    newSession: boolean;
-  }): { command: string; args: string[]; env: Record<string, string> };
+  /**
+   * Start the sandbox's init now: it builds the namespaces while gov opens its session and
+   * proxy, then waits on its fd 3 for `configure`. Resolves once it is spawned.
+   */
+  start(stdio: 'inherit' | 'pipe'): Promise<ChildProcess>;
+  /**
+   * Tell the started init what to hide and which child to run, once gov's proxy is up. The
+   * init opens the proxy port inside the sandbox and hands the listener back: `accept` gets it
+   * before the child can connect (gov's proxy accepts on it directly, no relay hop for
+   * proxy-aware clients). Resolves once handed over, or when the init is gone (its exit code
+   * then tells gov why).
+   */
+  configure(
+    init: ChildProcess,
+    o: {
+      /** Also hidden, e.g. the control socket's temp-dir fallback. */
+      extraHiddenDirs: string[];
+      proxyPort: number;
+      token: string;
+      /** The combined CA bundle; it also replaces the system trust store inside. */
+      caBundle: string;
+      command: string;
+      args: string[];
+      env: Record<string, string>;
+      newSession: boolean;
+      accept: (listener: Server) => void;
+    },
+  ): Promise<void>;
   /** The sandbox's init, the process gov's signals must reach (unshare itself blocks them). */
   signalPid(unsharePid: number): number | undefined;
   cleanup: () => void;
 }
 
 /** What the child must not reach: gov's state (this home and the default one) and the keyring's bus. */
-function hiddenPaths(o: { home: string; extraDirs: string[]; env: NodeJS.ProcessEnv }) {
-  const dirs = new Set<string>([resolve(o.home), ...o.extraDirs.map((d) => resolve(d))]);
+function hiddenPaths(o: { home: string; env: NodeJS.ProcessEnv }) {
+  const dirs = new Set<string>([resolve(o.home)]);
   const defaultHome = join(homedir(), '.gov');
   if (existsSync(defaultHome)) dirs.add(defaultHome);
   const files = new Set<string>();
@@ -52,38 +72,19 @@ function hiddenPaths(o: { home: string; extraDirs: string[]; env: NodeJS.Process
 
 export function planSandbox(o: {
   home: string;
-  /** Also hidden, e.g. the control socket's temp-dir fallback. */
-  extraHiddenDirs: string[];
   capturePorts: number[];
-  tools: SandboxConfig['tools'];
+  tools: SandboxLayout['tools'];
   env?: NodeJS.ProcessEnv;
 }): SandboxPlan {
   const dir = mkdtempSync(join(tmpdir(), 'gov-iso-'));
   const proxySocket = join(dir, 'proxy.sock');
-  const configPath = join(dir, 'sandbox.json');
-  const hidden = hiddenPaths({ home: o.home, extraDirs: o.extraHiddenDirs, env: o.env ?? process.env });
+  // Bound over the system trust store before gov's CA exists; filled in place by configure.
+  const systemTrust = join(dir, 'system-trust.pem');
+  writeFileSync(systemTrust, '', { mode: 0o644 });
   return {
     dir,
     proxySocket,
-    launch(l) {
-      const cfg: SandboxConfig = {
-        tools: o.tools,
-        proxySocket,
-        proxyPort: l.proxyPort,
-        proxyAuth: `gov:${l.token}`,
-        capturePorts: [...new Set([...DEFAULT_CAPTURE_PORTS, ...o.capturePorts])],
-        ...hidden,
-        // Clients started with a scrubbed environment (no CA variables) still trust gov's CA
-        // when they read the system store: OpenSSL, Go, Python, curl. Node reads its own roots.
-        bindFiles: SYSTEM_BUNDLES.filter((f) => existsSync(f)).map((f): [string, string] => [l.caBundle, f]),
-        uid: process.getuid?.() ?? 0,
-        gid: process.getgid?.() ?? 0,
-        command: l.command,
-        args: l.args,
-        env: l.env,
-        newSession: l.newSession,
-      };
-      writeFileSync(configPath, JSON.stringify(cfg), { mode: 0o600 });
+    start(stdio) {
       const ns = [
         '--user',
         '--map-root-user',
@@ -94,12 +95,57 @@ export function planSandbox(o: {
         '--kill-child',
         '--mount-proc',
       ];
-      return {
+      const init = startGoverned({
         command: o.tools.unshare,
-        args: [...ns, '--', process.execPath, INIT, configPath],
+        args: [...ns, '--', process.execPath, INIT],
         // The init needs nothing of gov's environment (and must not hold its secrets).
         env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin' },
+        // The channel carries the configuration in and the proxy port's listener out.
+        stdio: [stdio, stdio, stdio, 'ipc'],
+      });
+      const layout: SandboxLayout = {
+        tools: o.tools,
+        ...hiddenPaths({ home: o.home, env: o.env ?? process.env }),
+        // Clients started with a scrubbed environment (no CA variables) still trust gov's CA
+        // when they read the system store: OpenSSL, Go, Python, curl. Node reads its own roots.
+        bindFiles: SYSTEM_BUNDLES.filter((f) => existsSync(f)).map((f): [string, string] => [systemTrust, f]),
       };
+      init.send(layout, () => undefined); // a failure shows as the init's exit
+      return new Promise((resolve, reject) => {
+        const failed = (err: NodeJS.ErrnoException) => reject(spawnFailure(o.tools.unshare, err));
+        // Stays attached: a later 'error' (none is expected) must not go unhandled before
+        // spawnChild takes the process over; a rejection after the resolve is a no-op.
+        init.once('error', failed);
+        init.once('spawn', () => resolve(init));
+      });
+    },
+    configure(init, l) {
+      writeFileSync(systemTrust, readFileSync(l.caBundle));
+      const run: SandboxRun = {
+        proxySocket,
+        proxyPort: l.proxyPort,
+        proxyAuth: `gov:${l.token}`,
+        capturePorts: [...new Set([...DEFAULT_CAPTURE_PORTS, ...o.capturePorts])],
+        hideDirs: l.extraHiddenDirs.filter((d) => existsSync(d)),
+        uid: process.getuid?.() ?? 0,
+        gid: process.getgid?.() ?? 0,
+        command: l.command,
+        args: l.args,
+        env: l.env,
+        newSession: l.newSession,
+      };
+      // Over the channel, not a file: the child's environment holds the run's proxy token.
+      return new Promise((resolve) => {
+        if (init.exitCode !== null || init.signalCode !== null) return resolve();
+        const gone = () => resolve();
+        init.once('exit', gone);
+        init.once('message', (_m, handle) => {
+          init.off('exit', gone);
+          if (handle instanceof Server) l.accept(handle);
+          resolve();
+        });
+        init.send(run, (err) => err && gone());
+      });
     },
     signalPid(unsharePid) {
       try {

@@ -57,6 +57,8 @@ export function spawnChild(opts: {
   stdio: 'inherit' | 'pipe';
   /** Where forwarded signals go when not to the spawned process itself (an isolation sandbox's init). */
   signalTarget?: (pid: number) => number | undefined;
+  /** Already started (and spawned) by startGoverned: take it over instead of starting `command`. */
+  started?: ChildProcess;
 }): Promise<SpawnedChild> {
   return new Promise((resolve, reject) => {
     // Handlers first: a signal that arrives while the child is being started is delivered to
@@ -80,7 +82,7 @@ export function spawnChild(opts: {
       });
     }
     try {
-      child = startGoverned(opts);
+      child = opts.started ?? startGoverned(opts);
     } catch (err) {
       return reject(err instanceof Error ? err : new Error(String(err)));
     }
@@ -95,12 +97,16 @@ export function spawnChild(opts: {
       killOnExit();
     };
     const exited = new Promise<number>((res) => {
+      // A process taken over may be gone already.
+      if (started.exitCode !== null || started.signalCode !== null)
+        return res(exitCodeFor(started.exitCode, started.signalCode));
       started.once('exit', (code, signal) => res(exitCodeFor(code, signal)));
     });
     started.once('error', (err: NodeJS.ErrnoException) => {
       dispose();
       reject(spawnFailure(opts.command, err));
     });
-    started.once('spawn', () => resolve({ child: started, exited, dispose }));
+    if (opts.started) resolve({ child: started, exited, dispose });
+    else started.once('spawn', () => resolve({ child: started, exited, dispose }));
   });
 }

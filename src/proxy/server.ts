@@ -1,5 +1,10 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { connect as netConnect, createServer as createNetServer, type Socket } from 'node:net';
+import {
+  connect as netConnect,
+  createServer as createNetServer,
+  type Server as NetServer,
+  type Socket,
+} from 'node:net';
 import { createSecureContext, rootCertificates, TLSSocket, type SecureContext } from 'node:tls';
 import { readFileSync } from 'node:fs';
 import type { Duplex } from 'node:stream';
@@ -57,6 +62,8 @@ export interface ProxyServerOptions {
 export interface ProxyServer {
   port: number;
   url(token: string): string;
+  /** Also accept proxy connections from this listener (one opened inside an isolation sandbox). */
+  acceptFrom(listener: NetServer): void;
   close(): Promise<void>;
 }
 
@@ -307,13 +314,19 @@ export async function startProxy(opts: ProxyServerOptions): Promise<ProxyServer>
     });
   }
 
+  const extraListeners: NetServer[] = [];
   return {
     port,
     url: (token: string) => `http://gov:${token}@127.0.0.1:${port}`,
+    acceptFrom: (listener) => {
+      extraListeners.push(listener);
+      listener.on('connection', (s: Socket) => outer.emit('connection', s));
+    },
     close: () =>
       new Promise<void>((resolve) => {
         outer.close(() => resolve());
         unix?.close();
+        for (const l of extraListeners) l.close();
         inner.close();
         for (const s of sockets) s.destroy();
         outer.closeAllConnections();

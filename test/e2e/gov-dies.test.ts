@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { randomInt } from 'node:crypto';
 import { join } from 'node:path';
 import { spawnGov, tempHome } from '../helpers/gov-process.js';
+import { isolationSupport } from '../../src/isolation/availability.js';
 
 async function until<T>(what: string, f: () => T | undefined, ms = 15_000): Promise<T> {
   const deadline = Date.now() + ms;
@@ -17,6 +19,20 @@ function pidIn(file: string): number | undefined {
   if (!existsSync(file)) return undefined;
   const n = Number(readFileSync(file, 'utf8').trim());
   return n > 0 ? n : undefined;
+}
+
+/** The pid (as seen here) of the process whose command line is exactly `argv`. */
+function pidByCommandLine(argv: string[]): number | undefined {
+  const want = argv.join('\0') + '\0';
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      if (readFileSync(`/proc/${name}/cmdline`, 'utf8') === want) return Number(name);
+    } catch {
+      /* gone */
+    }
+  }
+  return undefined;
 }
 
 /** Gone, or a zombie nobody reaps yet (it runs no code either way). */
@@ -40,6 +56,21 @@ describe.runIf(process.platform === 'linux')(
       });
       try {
         const child = await until('the child pid', () => pidIn(marker));
+        expect(gone(child)).toBeUndefined();
+        gov.kill('SIGKILL');
+        await until(`child ${child} to die`, () => gone(child));
+      } finally {
+        gov.kill('SIGKILL');
+      }
+    });
+
+    // Inside the sandbox the child has its own PID namespace: it is found by a unique command line.
+    it.skipIf(!isolationSupport().ok)('gov run --isolate: the sandboxed agent is gone', async () => {
+      const home = tempHome();
+      const argv = ['sleep', `60.${randomInt(1_000_000)}`];
+      const gov = spawnGov(['run', '--no-tui', '--isolate', '--', ...argv], { env: { GOV_HOME: home } });
+      try {
+        const child = await until('the sandboxed child', () => pidByCommandLine(argv));
         expect(gone(child)).toBeUndefined();
         gov.kill('SIGKILL');
         await until(`child ${child} to die`, () => gone(child));
