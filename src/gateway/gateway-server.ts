@@ -23,6 +23,7 @@ import { resolveRoute, type Route } from './routes.js';
 import type { SessionTable } from './sessions.js';
 import { observeSessionId } from './response-headers.js';
 import type { SseReplay } from './sse-replay.js';
+import { checkUpstreamVersion } from './upstream-version.js';
 
 export interface GatewayOptions {
   host: string;
@@ -130,6 +131,16 @@ export async function startGateway(o: GatewayOptions): Promise<Gateway> {
       }
       o.replay.track(res, { principal, sessionId });
     }
+    // A request without the version header (a first `initialize`): the server's answer names it.
+    if (o.version.mode === 'strict' && version === undefined && req.method === 'POST')
+      checkUpstreamVersion(res, o.version.versions, (v, send) => {
+        const reason = `the server answered with MCP protocol version '${v}', which is not accepted here (accepted: ${o.version.versions.join(', ')})`;
+        o.onRefused({ status: 502, reason, path: pathname, principal });
+        send(
+          502,
+          JSON.stringify({ jsonrpc: '2.0', id: null, error: { code: -32603, message: `gov: ${reason}` } }),
+        );
+      });
     // The client's credential is for gov; the target gets its own binding (gov.yaml) or nothing.
     stripHeader(req, 'authorization');
     const { route } = routed;
