@@ -14,7 +14,7 @@ import { headerIn, type HeaderArg } from './response-headers.js';
 const MAX_HELD_BYTES = 1024 * 1024;
 
 /** The protocol version an `initialize` result names, if `text` (a message or batch) has one. */
-export function negotiatedVersion(text: string): string | undefined {
+function negotiatedVersion(text: string): string | undefined {
   let v: unknown;
   try {
     v = JSON.parse(text);
