@@ -170,7 +170,9 @@ async function main() {
   ensureTools();
   const home = mkdtempSync(join(tmpdir(), 'gov-conformance-'));
   const policy = join(home, 'gov.yaml');
-  writeFileSync(policy, 'version: 1\ndefault: allow\n');
+  // Allow-all, pins included: the everything server's tools differ between scenarios, and a
+  // changed pin would otherwise hold the call for an approval nobody gives.
+  writeFileSync(policy, 'version: 1\ndefault: allow\npins: { on_change: allow, on_poison: warn }\n');
   const govRun = (cmd) => [GOV, 'run', '--no-tui', '--quiet', '--policy', policy, '--', ...cmd];
   const env = { GOV_HOME: home };
   const rows = [];
