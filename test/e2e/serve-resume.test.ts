@@ -1,6 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { connect, createServer as createTcpServer, type AddressInfo, type Socket } from 'node:net';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { LoggingMessageNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runGov, tempHome } from '../helpers/gov-process.js';
@@ -33,10 +36,21 @@ async function startStreamingUpstream() {
     let body = '';
     req.on('data', (d: Buffer) => (body += d.toString()));
     req.on('end', () => {
-      const msg = JSON.parse(body) as { id: number };
+      const msg = JSON.parse(body) as { id?: number; method?: string; params?: { protocolVersion?: string } };
+      if (msg.id === undefined) return void res.writeHead(202).end();
+      if (msg.method === 'initialize') {
+        const result = {
+          protocolVersion: msg.params?.protocolVersion,
+          capabilities: { tools: {}, logging: {} },
+          serverInfo: { name: 'streaming', version: '1' },
+        };
+        res.writeHead(200, { 'content-type': 'application/json' });
+        return void res.end(JSON.stringify({ jsonrpc: '2.0', id: msg.id, result }));
+      }
       res.writeHead(200, { 'content-type': 'text/event-stream' });
       res.write(event(1, note(1)));
       pending = res;
+      finished = false;
       res.once('finish', () => (finished = true));
       // The rest follows when released; stash how to write it.
       (res as ServerResponse & { rest?: () => void }).rest = () => {
@@ -63,6 +77,36 @@ async function startStreamingUpstream() {
     close: () =>
       new Promise<void>((r) => {
         server.closeAllConnections();
+        server.close(() => r());
+      }),
+  };
+}
+
+/** A TCP relay between a client and gov serve whose connections the test can cut. */
+async function startCuttableRelay(port: number) {
+  const live = new Set<Socket>();
+  /** Request heads the client sent (plain HTTP), for what it asked gov. */
+  let sent = '';
+  const server = createTcpServer((client) => {
+    client.on('data', (d: Buffer) => (sent += d.toString('latin1')));
+    const upstream = connect(port, '127.0.0.1');
+    for (const s of [client, upstream]) {
+      live.add(s);
+      s.on('close', () => live.delete(s));
+      s.on('error', () => undefined);
+    }
+    client.pipe(upstream).pipe(client);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    sent: () => sent,
+    cut: () => {
+      for (const s of live) s.destroy();
+    },
+    close: () =>
+      new Promise<void>((r) => {
+        for (const s of live) s.destroy();
         server.close(() => r());
       }),
   };
@@ -201,6 +245,47 @@ describe('gov serve: SSE resumability (event ids, Last-Event-ID replay of govern
 
     // The upstream saw one POST and no resume attempt: replays come from gov's buffer.
     expect(upstream.seen).toEqual([{ method: 'POST', lastEventId: undefined }]);
+  }, 60_000);
+
+  it('the official SDK client resumes a cut stream through gov serve and gets each event once', async () => {
+    const relay = await startCuttableRelay(Number(new URL(gov.url).port));
+    const transport = new StreamableHTTPClientTransport(new URL(`${relay.url}/mcp`), {
+      requestInit: { headers: { Authorization: `Bearer ${alice}` } },
+      reconnectionOptions: {
+        initialReconnectionDelay: 50,
+        maxReconnectionDelay: 500,
+        reconnectionDelayGrowFactor: 2,
+        maxRetries: 10,
+      },
+    });
+    const client = new Client({ name: 'resuming-client', version: '1' });
+    const notes: string[] = [];
+    client.setNotificationHandler(LoggingMessageNotificationSchema, (n) => {
+      notes.push(String(n.params.data));
+    });
+    const drops = () => gov.stderr().split('lost its client').length;
+    try {
+      await client.connect(transport);
+      const result = client.callTool({ name: 'stream', arguments: {} }, undefined, { timeout: 30_000 });
+      await until(() => notes.length === 1, 'the first notification', 15_000);
+      const before = drops();
+      relay.cut();
+      await until(() => drops() > before, 'gov noticing the cut stream', 15_000);
+      upstream.release();
+      const r = (await result) as { content: Array<{ text: string }> };
+      expect(r.content[0]!.text).toContain('done, token [REDACTED:');
+      expect(notes).toHaveLength(3);
+      expect(notes.map((n) => n.slice(0, 11))).toEqual(['step 1 of 3', 'step 2 of 3', 'step 3 of 3']);
+      expect(notes.join()).not.toContain(GITHUB_TOKEN);
+      // The client did resume (a GET with gov's Last-Event-ID), and gov answered it from its buffer.
+      expect(relay.sent()).toMatch(
+        /GET \/mcp HTTP\/1\.1\r\n(?:[^\r\n]*\r\n)*?last-event-id: [0-9a-f]{32}\.1\r\n/i,
+      );
+      expect(upstream.seen.every((s) => s.lastEventId === undefined)).toBe(true);
+    } finally {
+      await client.close().catch(() => undefined);
+      await relay.close();
+    }
   }, 60_000);
 
   it('an id gov does not know opens a fresh stream upstream, without the Last-Event-ID', async () => {
