@@ -5,6 +5,7 @@ import {
   parseAuditSync,
   parseCommandArgs,
   parseDuration,
+  positiveIntFlag,
   wantsHelp,
 } from '../args.js';
 import { GovError, usageError } from '../../src/errors.js';
@@ -18,6 +19,7 @@ import { AUTH_MODES, type AuthMode } from '../../src/gateway/edge-auth.js';
 import { parseRouteFlag, routeTo, targetRoute, type Route } from '../../src/gateway/routes.js';
 import { isLoopbackHost } from '../../src/gateway/request-checks.js';
 import { SessionTable } from '../../src/gateway/sessions.js';
+import { SseReplay } from '../../src/gateway/sse-replay.js';
 import { serveTokensPath, TokenVerifier } from '../../src/gateway/serve-tokens.js';
 import { startGateway } from '../../src/gateway/gateway-server.js';
 import { createJsonLogger } from '../../src/gateway/json-logger.js';
@@ -46,6 +48,8 @@ options:
   --session-idle DUR         a session ends after this long without a request (default 30m)
   --protocol-version-mode M  passthrough (default) | strict
   --protocol-version V       with strict: an accepted MCP protocol version (repeatable)
+  --sse-replay-max-events N  SSE events kept per stream for Last-Event-ID replay (default 1000; 0: off)
+  --sse-replay-max-age DUR   how long they are kept, and a dropped stream waits (default 5m)
   --policy FILE              policy file (default ./gov.yaml, then $GOV_HOME/policy.yaml, then built-in)
   --approval-timeout DUR     deny a held call after DUR (default 120s; a rule's timeout wins)
   --upstream-ca FILE         extra CA certificates for verifying the targets (repeatable)
@@ -110,6 +114,8 @@ export default async function serve(argv: string[]): Promise<number> {
     'session-idle': { type: 'string' },
     'protocol-version-mode': { type: 'string' },
     'protocol-version': { type: 'string', multiple: true },
+    'sse-replay-max-events': { type: 'string' },
+    'sse-replay-max-age': { type: 'string' },
     policy: { type: 'string' },
     'approval-timeout': { type: 'string' },
     'upstream-ca': { type: 'string', multiple: true },
@@ -156,10 +162,11 @@ export default async function serve(argv: string[]): Promise<number> {
   if (logFormat !== 'text' && logFormat !== 'json')
     throw usageError(`invalid --log-format '${logFormat}'`, "use 'text' or 'json'");
   const duration = (
-    flag: 'session-ttl' | 'session-idle' | 'drain-timeout' | 'approval-timeout',
+    flag: 'session-ttl' | 'session-idle' | 'drain-timeout' | 'approval-timeout' | 'sse-replay-max-age',
     dflt?: number,
   ) => (values[flag] !== undefined ? parseDuration(values[flag], `--${flag}`) : dflt);
   for (const f of values['upstream-ca'] ?? []) checkCaFile(f, '--upstream-ca');
+
   const tls = tlsOn
     ? {
         cert: readPem(values['tls-cert']!, '--tls-cert'),
@@ -174,6 +181,23 @@ export default async function serve(argv: string[]): Promise<number> {
   for (const r of values.route ?? []) flagRoutes.push(routeOrThrow(parseRouteFlag(r), '--route'));
 
   const log: Logger = logFormat === 'json' ? createJsonLogger() : createLogger();
+  const replayEvents = values['sse-replay-max-events'];
+  const replay = new SseReplay(
+    {
+      maxEvents:
+        replayEvents?.trim() === '0'
+          ? 0
+          : (positiveIntFlag(
+              replayEvents,
+              '--sse-replay-max-events',
+              'use a whole number; 0 turns replay off',
+            ) ?? 1000),
+      maxAgeMs: duration('sse-replay-max-age', 5 * 60_000)!,
+      maxStreams: 10_000,
+      maxBytes: 64 * 1024 * 1024,
+    },
+    (m) => log.debug(m),
+  );
   const session = await openSession({
     transport: 'gateway',
     policyPath: values.policy,
@@ -229,6 +253,7 @@ export default async function serve(argv: string[]): Promise<number> {
         idleMs: duration('session-idle', 30 * 60_000)!,
         max: 100_000,
       }),
+      replay,
       handler,
       onRefused: (r) => {
         if (r.status === 0) return log.debug(r.reason);
@@ -263,6 +288,7 @@ export default async function serve(argv: string[]): Promise<number> {
     await gateway.drain(duration('drain-timeout', 10_000)!, () =>
       session.broker.close('gov serve is shutting down'),
     );
+    replay.stopAll();
     offCalls();
     offHeld();
     await upstream.close();

@@ -33,6 +33,7 @@ import { benchWrap, wrapAvailable } from './wrap.js';
 import { benchIsolation, isolationRows } from './isolation.js';
 import { benchStartup } from './startup.js';
 import { benchPolicyTest } from './policy-test.js';
+import { runUnderServe, serveRows } from './serve.js';
 
 const { values: opts } = parseArgs({
   options: {
@@ -172,6 +173,20 @@ async function main(): Promise<void> {
       },
     ).catch(() => null);
 
+    step('gov serve: loadgen → gov serve (HTTPS) → upstream');
+    const serve = await runUnderServe(
+      { ...plan, phases: plan.phases.filter((p) => p === 'latency' || p === 'throughput') },
+      {
+        home: home('home-serve'),
+        policyPath,
+        upstreamCa: pki.caPath,
+        certPath: pki.certPath,
+        keyPath: pki.keyPath,
+      },
+    ).catch((err: unknown) => ({
+      note: `skipped: gov serve failed: ${(err as Error).message.split('\n')[0]}`,
+    }));
+
     let mitm: LoadResult | null = null;
     let mitmNote = 'skipped: --quick';
     if (!quick && !opts['no-mitm']) {
@@ -268,6 +283,7 @@ async function main(): Promise<void> {
       startup,
     });
     rows.push(...isolationRows(isolation, gov));
+    rows.push(...serveRows(serve, direct, gov));
     const result = {
       meta: {
         date: new Date().toISOString(),
@@ -288,6 +304,7 @@ async function main(): Promise<void> {
         direct,
         gov,
         mitm,
+        serve,
         held: { ...held, rssMb: heldRss, pendingSeen },
         decide,
         scan,

@@ -25,7 +25,7 @@ export function killAll(): void {
 }
 process.once('exit', killAll);
 
-function track(c: ChildProcess): ChildProcess {
+export function track(c: ChildProcess): ChildProcess {
   live.add(c);
   c.once('exit', () => live.delete(c));
   return c;

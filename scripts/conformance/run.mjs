@@ -1,7 +1,8 @@
 // npm run conformance — the official MCP conformance suite, directly and through gov.
 //
 // Server scenarios: the conformance runner runs as the child of `gov run` (allow-all policy)
-// against @modelcontextprotocol/server-everything in streamableHttp mode. Client scenarios: the
+// against @modelcontextprotocol/server-everything in streamableHttp mode, and against a
+// `gov serve` gateway (same policy) in front of it. Client scenarios: the
 // runner's scenario servers are called by ./reference-client.mjs, which runs as the child of
 // `gov run`. Each scenario runs directly and through gov, and the table says whether gov
 // changed its result. Exit 1 when a scenario that passes directly does not pass through gov.
@@ -137,11 +138,41 @@ async function startEverything(mode = 'streamableHttp') {
   return { url: `http://127.0.0.1:${port}${path}`, stop: () => child.kill('SIGTERM') };
 }
 
+/** `gov serve --target URL` on a free loopback port; resolves with its URL for the target's path. */
+function startServe(target, policy, env) {
+  const child = spawn(
+    process.execPath,
+    [GOV, 'serve', '--target', target, '--listen', '127.0.0.1:0', '--policy', policy],
+    {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
+  );
+  return new Promise((res, rej) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      rej(new Error('gov serve did not start'));
+    }, 30_000);
+    let err = '';
+    child.stderr.on('data', (d) => {
+      err += d;
+      const m = /serving (https?:\/\/\S+) /.exec(err);
+      if (m) {
+        clearTimeout(timer);
+        res({ url: m[1] + new URL(target).pathname, stop: () => child.kill('SIGTERM') });
+      }
+    });
+    child.once('exit', () => rej(new Error(`gov serve exited: ${err}`)));
+  });
+}
+
 async function main() {
   ensureTools();
   const home = mkdtempSync(join(tmpdir(), 'gov-conformance-'));
   const policy = join(home, 'gov.yaml');
-  writeFileSync(policy, 'version: 1\ndefault: allow\n');
+  // Allow-all, pins included: the everything server's tools differ between scenarios, and a
+  // changed pin would otherwise hold the call for an approval nobody gives.
+  writeFileSync(policy, 'version: 1\ndefault: allow\npins: { on_change: allow, on_poison: warn }\n');
   const govRun = (cmd) => [GOV, 'run', '--no-tui', '--quiet', '--policy', policy, '--', ...cmd];
   const env = { GOV_HOME: home };
   const rows = [];
@@ -154,6 +185,14 @@ async function main() {
       const governed = serverSummary((await run(process.execPath, govRun([NODE22, ...runner]), env)).out);
       for (const [name, d] of direct)
         rows.push({ kind: 'server', name, direct: d, gov: governed.get(name) ?? 'missing' });
+      const gateway = await startServe(everything.url, policy, env);
+      try {
+        const served = serverSummary((await run(NODE22, [RUNNER, 'server', '--url', gateway.url])).out);
+        for (const [name, d] of direct)
+          rows.push({ kind: 'server via gov serve', name, direct: d, gov: served.get(name) ?? 'missing' });
+      } finally {
+        gateway.stop();
+      }
     } finally {
       everything.stop();
     }

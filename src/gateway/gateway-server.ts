@@ -22,6 +22,8 @@ import { hostAllowed, originAllowed, versionAllowed, type VersionPolicy } from '
 import { resolveRoute, type Route } from './routes.js';
 import type { SessionTable } from './sessions.js';
 import { observeSessionId } from './response-headers.js';
+import type { SseReplay } from './sse-replay.js';
+import { checkUpstreamVersion } from './upstream-version.js';
 
 export interface GatewayOptions {
   host: string;
@@ -35,6 +37,8 @@ export interface GatewayOptions {
   allowedHosts: string[];
   version: VersionPolicy;
   sessions: SessionTable;
+  /** SSE event ids and `Last-Event-ID` replay; absent or disabled: streams pass as they are. */
+  replay?: SseReplay | undefined;
   handler: ExchangeHandler;
   /** Told of every request refused here (never forwarded): for the audit and the log. */
   onRefused(r: { status: number; reason: string; path: string; principal?: string | undefined }): void;
@@ -112,8 +116,33 @@ export async function startGateway(o: GatewayOptions): Promise<Gateway> {
       if (req.method === 'DELETE') res.once('finish', () => o.sessions.end(sessionId));
     }
     observeSessionId(res, (id) => o.sessions.open(id, principal));
+    if (o.replay?.enabled) {
+      const lastEventId = header(req, 'last-event-id');
+      if (lastEventId !== undefined) {
+        // gov numbers the events itself: the upstream never issued this id.
+        stripHeader(req, 'last-event-id');
+        if (req.method === 'GET') {
+          const r = o.replay.resume(lastEventId, { principal, sessionId }, res);
+          if (r === 'resumed') return;
+          if (r === 'foreign')
+            return refused(404, 'no stream of this client has that Last-Event-ID; open a new one', principal);
+          // An id gov no longer knows (expired, or from before a restart): a fresh stream.
+        }
+      }
+      o.replay.track(res, { principal, sessionId });
+    }
+    // A request without the version header (a first `initialize`): the server's answer names it.
+    if (o.version.mode === 'strict' && version === undefined && req.method === 'POST')
+      checkUpstreamVersion(res, o.version.versions, (v, send) => {
+        const reason = `the server answered with MCP protocol version '${v}', which is not accepted here (accepted: ${o.version.versions.join(', ')})`;
+        o.onRefused({ status: 502, reason, path: pathname, principal });
+        send(
+          502,
+          JSON.stringify({ jsonrpc: '2.0', id: null, error: { code: -32603, message: `gov: ${reason}` } }),
+        );
+      });
     // The client's credential is for gov; the target gets its own binding (gov.yaml) or nothing.
-    stripAuthorization(req);
+    stripHeader(req, 'authorization');
     const { route } = routed;
     const ex: Exchange = {
       req,
@@ -199,9 +228,8 @@ function header(req: IncomingMessage, name: string): string | undefined {
   return Array.isArray(v) ? v[0] : v;
 }
 
-function stripAuthorization(req: IncomingMessage): void {
-  delete req.headers['authorization'];
+function stripHeader(req: IncomingMessage, name: string): void {
+  delete req.headers[name];
   const raw = req.rawHeaders;
-  for (let i = raw.length - 2; i >= 0; i -= 2)
-    if (raw[i]!.toLowerCase() === 'authorization') raw.splice(i, 2);
+  for (let i = raw.length - 2; i >= 0; i -= 2) if (raw[i]!.toLowerCase() === name) raw.splice(i, 2);
 }

@@ -1,16 +1,18 @@
 import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
 
-type HeaderArg = OutgoingHttpHeaders | Array<string | string[]> | string | undefined;
+/** The headers argument of `writeHead(status, [reason,] headers)`. */
+export type HeaderArg = OutgoingHttpHeaders | Array<string | string[]> | string | undefined;
 
-function sessionIdIn(h: HeaderArg): string | undefined {
+/** One header's value in a `writeHead` headers argument (name in lower case). */
+export function headerIn(h: HeaderArg, name: string): string | undefined {
   if (h === undefined || typeof h === 'string') return undefined;
   if (Array.isArray(h)) {
     for (let i = 0; i + 1 < h.length; i += 2)
-      if (String(h[i]).toLowerCase() === 'mcp-session-id') return String(h[i + 1]);
+      if (String(h[i]).toLowerCase() === name) return String(h[i + 1]);
     return undefined;
   }
   for (const [k, v] of Object.entries(h))
-    if (k.toLowerCase() === 'mcp-session-id' && v !== undefined) return String(Array.isArray(v) ? v[0] : v);
+    if (k.toLowerCase() === name && v !== undefined) return String(Array.isArray(v) ? v[0] : v);
   return undefined;
 }
 
@@ -24,7 +26,7 @@ export function observeSessionId(res: ServerResponse, onSession: (id: string) =>
     const headers = (
       rest.length > 1 ? rest[1] : typeof rest[0] === 'string' ? undefined : rest[0]
     ) as HeaderArg;
-    const id = sessionIdIn(headers) ?? (res.getHeader('mcp-session-id') as string | undefined);
+    const id = headerIn(headers, 'mcp-session-id') ?? (res.getHeader('mcp-session-id') as string | undefined);
     if (id !== undefined && status < 300) onSession(id);
     return writeHead(status, ...rest);
   };

@@ -180,7 +180,7 @@ export async function startMcp2026Server(pki: TestPki): Promise<Mcp2026TestServe
     for (let i = 0; i < req.rawHeaders.length; i += 2)
       headers.append(req.rawHeaders[i]!, req.rawHeaders[i + 1]!);
     const seen: Record<string, string> = {};
-    for (const [k, v] of headers) if (k.startsWith('mcp-')) seen[k] = v;
+    for (const [k, v] of headers) if (k.startsWith('mcp-') || k === 'authorization') seen[k] = v;
     res.on('close', () => {
       if (!res.writableFinished && seen['mcp-name']) abandoned.push(seen['mcp-name']);
     });

@@ -9,6 +9,7 @@ import {
   type Upstream,
   type UpstreamResponse,
 } from './upstream.js';
+import { streamOutlivesClient } from './outliving-streams.js';
 
 /** Response headers the client may see: hop-by-hop ones are the proxy's own business. */
 export function responseHeaders(h: IncomingHttpHeaders): Record<string, string | string[]> {
@@ -69,7 +70,7 @@ export function abortOnClientClose(
   deadline?: { signal: AbortSignal; cancel(): void },
 ): AbortSignal | EventEmitter {
   res.once('close', () => {
-    if (res.writableFinished) return;
+    if (res.writableFinished || streamOutlivesClient(res)) return;
     closedEarly.add(res);
     if (deadline) deadline.cancel();
     else res.emit('abort');

@@ -10,6 +10,7 @@ import type { ServerMessageProcessor } from '../../pipeline/server-messages.js';
 import type { Exchange } from '../../proxy/server.js';
 import type { UpstreamResponse } from './upstream.js';
 import { clientWentAway, responseHeaders } from './forward.js';
+import { streamOutlivesClient } from './outliving-streams.js';
 
 export interface SseRelayOptions {
   res: ServerResponse;
@@ -107,9 +108,12 @@ export function relaySse(o: SseRelayOptions): Promise<void> {
 
   return new Promise<void>((resolve) => {
     let finished = false;
+    let adopted = false;
     const finish = () => {
       if (finished) return;
       finished = true;
+      // A stream that outlived its client ends in the replay buffer, however it ended.
+      if (adopted && !res.writableEnded) res.end();
       if (session && o.legacy) o.legacy.unregister(session);
       o.processor.finish(clientWentAway(res) ? 'cancelled' : 'no-response');
       o.onEnd?.();
@@ -162,7 +166,12 @@ export function relaySse(o: SseRelayOptions): Promise<void> {
       res.destroy();
       finish();
     });
+    const stop = () => {
+      o.body.destroy();
+      finish();
+    };
     res.once('close', () => {
+      if (!res.writableFinished && streamOutlivesClient(res, stop)) return void (adopted = true);
       if (!res.writableFinished) o.body.destroy();
       finish();
     });
