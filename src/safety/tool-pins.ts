@@ -14,6 +14,7 @@ import {
   annotationsOf,
   definitionOf,
   fingerprintOf,
+  sameJson,
   shortFingerprint,
   toolsOf,
   type ToolAnnotations,
@@ -52,6 +53,23 @@ interface Seen {
   findings: PoisonFinding[];
 }
 
+type Fingerprinted = { definition: ToolDefinition; fingerprint: string };
+
+/** A server's last tools/list, with what was worked out from it (reused while it repeats). */
+interface ServerList {
+  defs: Fingerprinted[];
+  scan?: ListScan;
+  /** Every tool's fingerprint: what a session is shown when nothing is hidden. */
+  all?: Map<string, string>;
+}
+
+interface ListScan {
+  /** Per tool: definition, fingerprint and its own findings. */
+  seen: Map<string, Seen>;
+  /** Findings visible only in the server's joined text. */
+  split: PoisonFinding[];
+}
+
 const MAX_SESSIONS = 10_000;
 const REFRESH_MS = 200;
 const STRICTNESS: Record<DecisionKind, number> = { allow: 0, approve: 1, deny: 2 };
@@ -74,16 +92,21 @@ export class ToolPins {
   private readonly shown = new Map<string, Map<string, string>>();
   private readonly alerted = new Set<string>();
   private readonly scanCache = new Map<string, PoisonFinding[]>();
-  private readonly lastList = new Map<
-    string,
-    { raw: string; defs: Array<{ definition: ToolDefinition; fingerprint: string }> }
-  >();
+  private readonly lastList = new Map<string, ServerList>();
 
   constructor(
     private readonly path: string,
     readonly config: PinsConfig,
     private readonly now: () => string = () => new Date().toISOString(),
-  ) {}
+  ) {
+    // Read at start-up, not on the first tools/list's way to the agent. A problem is not
+    // fatal here: the next read (on the first list or call) reports it, and that one fails closed.
+    try {
+      this.pins();
+    } catch {
+      this.file = null;
+    }
+  }
 
   /**
    * The store, re-read when another process (`gov pins accept`) changed it. Its version
@@ -117,20 +140,36 @@ export class ToolPins {
     return out;
   }
 
+  /** accepted(key, tool).has(fingerprint), without building the set (once per tool per list). */
+  private isAccepted(key: string, tool: string, fingerprint: string): boolean {
+    return (
+      this.config.declared.get(key)?.get(tool) === fingerprint ||
+      this.pins().servers[key]?.tools[tool]?.fingerprint === fingerprint
+    );
+  }
+
   private isPinnedServer(key: string): boolean {
     const s = this.pins().servers[key];
     return this.config.declared.has(key) || (s !== undefined && Object.keys(s.tools).length > 0);
   }
 
-  private findingsFor(defs: Array<{ definition: ToolDefinition; fingerprint: string }>): PoisonFinding[] {
-    const cacheKey = defs.map((d) => d.fingerprint).join(',');
+  /** The scan of a list: kept with the list, and by fingerprints for a list that comes back. */
+  private scanOf(list: ServerList): ListScan {
+    if (list.scan) return list.scan;
+    const cacheKey = list.defs.map((d) => d.fingerprint).join(',');
     let f = this.scanCache.get(cacheKey);
     if (f === undefined) {
-      f = scanServer(defs.map((d) => d.definition));
+      f = scanServer(list.defs.map((d) => d.definition));
       if (this.scanCache.size >= 1000) this.scanCache.clear();
       this.scanCache.set(cacheKey, f);
     }
-    return f;
+    const byTool = new Map<string | null, PoisonFinding[]>();
+    for (const x of f) byTool.set(x.tool, [...(byTool.get(x.tool) ?? []), x]);
+    const seen = new Map<string, Seen>();
+    for (const d of list.defs)
+      seen.set(d.definition.name, { ...d, findings: byTool.get(d.definition.name) ?? [] });
+    list.scan = { seen, split: byTool.get(null) ?? [] };
+    return list.scan;
   }
 
   /**
@@ -146,14 +185,18 @@ export class ToolPins {
     const tools = toolsOf(result);
     if (tools === null) return { result, changed: false, alerts: [] };
     const key = serverKey(server);
-    const defs = this.definitions(key, tools);
+    const listed = this.definitions(key, tools);
+    const defs = listed.defs;
     const alerts: PinAlert[] = [];
     const review = new Set<string>();
     if (!this.isPinnedServer(key)) {
       this.write((f) => pinAll(f, key, server.url, defs, this.now()));
     } else {
-      const changes = defs.filter((d) => !this.accepted(key, d.definition.name).has(d.fingerprint));
-      if (changes.length)
+      const changes = defs.filter((d) => !this.isAccepted(key, d.definition.name, d.fingerprint));
+      // Written (under the lock, durably) only when a change is not on record yet: a server
+      // that keeps showing an unreviewed change costs no file access per list.
+      const recorded = this.pins().servers[key]?.changed ?? {};
+      if (changes.some((c) => recorded[c.definition.name]?.fingerprint !== c.fingerprint))
         this.write((f) => changes.map((c) => recordChanged(f, key, server.url, c, this.now())).some(Boolean));
       for (const c of changes) {
         const name = c.definition.name;
@@ -174,21 +217,17 @@ export class ToolPins {
         });
       }
     }
-    const findings = this.findingsFor(defs);
-    const seen = new Map<string, Seen>();
-    for (const d of defs)
-      seen.set(d.definition.name, { ...d, findings: findings.filter((f) => f.tool === d.definition.name) });
+    const { seen, split } = this.scanOf(listed);
     this.current.set(key, seen);
-    this.serverFindings.set(
-      key,
-      findings.filter((f) => f.tool === null),
-    );
+    this.serverFindings.set(key, split);
     for (const [name, s] of seen)
-      this.poisonAlert(alerts, server, key, name, s.fingerprint, s.findings, review);
-    const split = this.serverFindings.get(key) ?? [];
-    this.poisonAlert(alerts, server, key, null, defs.map((d) => d.fingerprint).join(','), split, review);
+      if (s.findings.length > 0)
+        this.poisonAlert(alerts, server, key, name, s.fingerprint, s.findings, review);
+    if (split.length > 0) {
+      const all = defs.map((d) => d.fingerprint).join(',');
+      this.poisonAlert(alerts, server, key, null, all, split, review);
+    }
 
-    const shownNow = new Map<string, string>();
     let out = result;
     let changed = false;
     if (review.size > 0) {
@@ -207,33 +246,46 @@ export class ToolPins {
       out = { ...(result as JsonObject), tools: kept };
       changed = true;
     }
-    for (const d of defs)
-      if (this.config.changedTools === 'mark' || !review.has(d.definition.name))
-        shownNow.set(d.definition.name, d.fingerprint);
+    // What this session was shown; the same (shared, never changed) map while nothing is hidden.
+    let shownNow = listed.all;
+    if (shownNow === undefined) {
+      shownNow = new Map(defs.map((d) => [d.definition.name, d.fingerprint]));
+      listed.all = shownNow;
+    }
+    if (this.config.changedTools === 'hide' && review.size > 0)
+      shownNow = new Map([...shownNow].filter(([name]) => !review.has(name)));
     if (this.shown.size >= MAX_SESSIONS) this.shown.clear();
     this.shown.set(`${key}\0${sessionId ?? ''}`, shownNow);
     return { result: out, changed, alerts };
   }
 
   /**
-   * Definitions and fingerprints of a list; a list byte-identical to the server's previous one
-   * (the common case: every session lists the same tools) reuses them.
+   * Definitions and fingerprints of a list; a list whose definitions equal the server's
+   * previous ones (the common case: every session lists the same tools) reuses them, and
+   * their scan, after a comparison that costs a fraction of fingerprinting. A definition equal
+   * to the one stored in pins.json has the stored fingerprint, so a definition is hashed once,
+   * when gov first sees it, not in every process.
    */
-  private definitions(
-    key: string,
-    tools: JsonValue[],
-  ): Array<{ definition: ToolDefinition; fingerprint: string }> {
-    const raw = JSON.stringify(tools);
-    const last = this.lastList.get(key);
-    if (last?.raw === raw) return last.defs;
-    const defs: Array<{ definition: ToolDefinition; fingerprint: string }> = [];
+  private definitions(key: string, tools: JsonValue[]): ServerList {
+    const now: ToolDefinition[] = [];
     for (const t of tools) {
       const definition = definitionOf(t);
-      if (definition) defs.push({ definition, fingerprint: fingerprintOf(definition) });
+      if (definition) now.push(definition);
     }
+    const last = this.lastList.get(key);
+    if (last && last.defs.length === now.length && now.every((d, i) => sameJson(d, last.defs[i]!.definition)))
+      return last;
+    const stored = this.pins().servers[key];
+    const list: ServerList = {
+      defs: now.map((definition) => {
+        const known = stored?.tools[definition.name] ?? stored?.changed[definition.name];
+        const same = known !== undefined && sameJson(known.definition, definition);
+        return { definition, fingerprint: same ? known.fingerprint : fingerprintOf(definition) };
+      }),
+    };
     if (this.lastList.size >= MAX_SESSIONS) this.lastList.clear();
-    this.lastList.set(key, { raw, defs });
-    return defs;
+    this.lastList.set(key, list);
+    return list;
   }
 
   private poisonAlert(
