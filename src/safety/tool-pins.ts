@@ -9,6 +9,7 @@
 import type { DecisionKind, JsonObject, JsonValue, PolicyDecision, ServerIdentity } from '../types.js';
 import { scanServer, isPoisoning, type PoisonFinding } from './poison-scan.js';
 import { fileStamp } from '../../vault/atomic-file.js';
+import { sanitizeInline } from '../terminal-text.js';
 import { pinAll, readPins, recordChanged, updatePins, type PinsFile } from './pins-store.js';
 import {
   annotationsOf,
@@ -91,6 +92,7 @@ export class ToolPins {
   /** Per server and session: tool → fingerprint of the definition the agent was shown. */
   private readonly shown = new Map<string, Map<string, string>>();
   private readonly alerted = new Set<string>();
+  private readonly listeners = new Set<(a: PinAlert) => void>();
   private readonly scanCache = new Map<string, PoisonFinding[]>();
   private readonly lastList = new Map<string, ServerList>();
 
@@ -200,13 +202,14 @@ export class ToolPins {
         this.write((f) => changes.map((c) => recordChanged(f, key, server.url, c, this.now())).some(Boolean));
       for (const c of changes) {
         const name = c.definition.name;
+        const [shownName, shownKey] = [sanitizeInline(name, 80), sanitizeInline(key, 120)];
         if (this.config.onChange !== 'allow') review.add(name);
         const was =
           this.pins().servers[key]?.tools[name]?.fingerprint ??
           this.config.declared.get(key)?.get(name) ??
           null;
         this.alertOnce(alerts, `${key}\0${name}\0${c.fingerprint}`, {
-          reason: `tool '${name}' on server '${key}' ${was ? 'changed since it was pinned' : 'is new (not pinned)'}; review with: gov pins diff ${key} ${name}`,
+          reason: `tool '${shownName}' on server '${shownKey}' ${was ? 'changed since it was pinned' : 'is new (not pinned)'}; review with: gov pins diff ${shownKey} ${shownName}`,
           server,
           detail: {
             pins: was ? 'changed' : 'new',
@@ -304,7 +307,7 @@ export class ToolPins {
       else review.add(tool);
     }
     this.alertOnce(alerts, `${key}\0${tool ?? '*'}\0${fingerprint}\0poison`, {
-      reason: `${poisoned ? 'suspected tool poisoning' : 'tool definition mentions credentials'} in ${tool === null ? `the joined tool list of server '${key}'` : `tool '${tool}' on server '${key}'`}: ${findings.map((f) => `${f.rule} (${f.severity})`).join(', ')}`,
+      reason: `${poisoned ? 'suspected tool poisoning' : 'tool definition mentions credentials'} in ${tool === null ? `the joined tool list of server '${sanitizeInline(key, 120)}'` : `tool '${sanitizeInline(tool, 80)}' on server '${sanitizeInline(key, 120)}'`}: ${findings.map((f) => `${f.rule} (${f.severity})`).join(', ')}`,
       server,
       detail: {
         pins: 'poison',
@@ -320,12 +323,24 @@ export class ToolPins {
     });
   }
 
+  /** Each new alert as it is raised (the terminal UI shows them); the caller still records it. */
+  onAlert(listener: (a: PinAlert) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
   private alertOnce(alerts: PinAlert[], id: string, a: PinAlert): void {
     if (this.alerted.has(id)) return;
     // A server churning definitions must not grow memory forever; re-alerting is harmless.
     if (this.alerted.size >= MAX_SESSIONS) this.alerted.clear();
     this.alerted.add(id);
     alerts.push(a);
+    for (const l of this.listeners)
+      try {
+        l(a);
+      } catch {
+        // A display problem must not withhold the list; the alert is recorded all the same.
+      }
   }
 
   /** What pins say about one tools/call. Throws only if pins.json cannot be read. */
