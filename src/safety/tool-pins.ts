@@ -347,8 +347,8 @@ export class ToolPins {
   checkCall(server: ServerIdentity, sessionId: string | undefined, tool: string): CallPins {
     const key = serverKey(server);
     const cur = this.current.get(key)?.get(tool);
-    const pinnedDef = this.pins().servers[key]?.tools[tool]?.definition;
-    const annotations = annotationsOf(cur?.definition ?? pinnedDef);
+    const stored = this.pins().servers[key];
+    const annotations = annotationsOf(cur?.definition ?? stored?.tools[tool]?.definition);
     let decision: CallPins['decision'];
     let pinned = false;
     if (this.isPinnedServer(key)) {
@@ -362,6 +362,9 @@ export class ToolPins {
         change = `tool '${tool}' on server '${key}' changed since it was pinned (${shortFingerprint([...ok][0]!)} → ${shortFingerprint(shownFp.get(tool)!)})`;
       else if (cur && !ok.has(cur.fingerprint))
         change = `tool '${tool}' on server '${key}' changed since it was pinned (${shortFingerprint([...ok][0]!)} → ${shortFingerprint(cur.fingerprint)})`;
+      // No list in this run (a client calling from a cached list): the last one seen had a change.
+      else if (!cur && stored?.changed[tool] && !ok.has(stored.changed[tool].fingerprint))
+        change = `tool '${tool}' on server '${key}' has a change awaiting review (seen ${stored.changed[tool].seen_at})`;
       pinned = change === null;
       if (change !== null && this.config.onChange !== 'allow')
         decision = {

@@ -218,6 +218,25 @@ describe('ToolPins', () => {
     expect(hide.checkCall(server, 'c', 'read').decision?.reason).toMatch(/never shown to this session/);
   });
 
+  it('governs a call from a cached list (no list in this process) when a change awaits review', () => {
+    const path = pinsPath();
+    new ToolPins(path, cfg()).observeList(server, 's', list(tool('read', 'Read'), tool('ok', 'Fine')));
+    new ToolPins(path, cfg()).observeList(
+      server,
+      's',
+      list(tool('read', 'Read, changed'), tool('ok', 'Fine')),
+    );
+    const fresh = new ToolPins(path, cfg({ onChange: 'deny' }));
+    expect(fresh.checkCall(server, 'other', 'read').decision).toMatchObject({
+      decision: 'deny',
+      rule: 'pins-change',
+      reason: expect.stringMatching(/change awaiting review.*gov pins diff files read/),
+    });
+    expect(fresh.checkCall(server, 'other', 'ok')).toMatchObject({ pinned: true });
+    updatePins(path, (f) => acceptChanged(f, 'files', 'read', 'now').length > 0);
+    expect(new ToolPins(path, cfg()).checkCall(server, 'other', 'read')).toMatchObject({ pinned: true });
+  });
+
   it('on_change allow passes but still alerts; declared pins make a server pinned', () => {
     const path = pinsPath();
     const fp = fingerprintOf(definitionOf(tool('read', 'Read'))!);
