@@ -172,6 +172,7 @@ export async function openSession(o: SessionOptions): Promise<GovernedSession> {
       command: o.command,
       policySource: policy.source,
       auditHead: (nonce) => runAudit.liveHead(nonce),
+      pinAlerts: { subscribe: (l) => pins.onAlert(l) },
     });
   } catch (err) {
     await runAudit.seal({ error: 'control socket failed' }).catch(() => undefined);
