@@ -101,8 +101,7 @@ export class ToolPins {
     readonly config: PinsConfig,
     private readonly now: () => string = () => new Date().toISOString(),
   ) {
-    // Read at start-up, not on the first tools/list's way to the agent. A problem is not
-    // fatal here: the next read (on the first list or call) reports it, and that one fails closed.
+    // Read at start-up, not on the first list's way to the agent; a problem fails closed at first use.
     try {
       this.pins();
     } catch {
@@ -281,9 +280,10 @@ export class ToolPins {
     const stored = this.pins().servers[key];
     const list: ServerList = {
       defs: now.map((definition) => {
-        const known = stored?.tools[definition.name] ?? stored?.changed[definition.name];
-        const same = known !== undefined && sameJson(known.definition, definition);
-        return { definition, fingerprint: same ? known.fingerprint : fingerprintOf(definition) };
+        const known = [stored?.tools[definition.name], stored?.changed[definition.name]].find(
+          (k) => k !== undefined && sameJson(k.definition, definition),
+        );
+        return { definition, fingerprint: known?.fingerprint ?? fingerprintOf(definition) };
       }),
     };
     if (this.lastList.size >= MAX_SESSIONS) this.lastList.clear();
