@@ -15,7 +15,7 @@ import { ApprovalBroker } from './approvals/broker.js';
 import { startControlServer, type ControlServer } from './approvals/control-socket.js';
 import { notifySecretNames, resolveNotifyTargets, startNotifier } from './approvals/notify.js';
 import { createRedactor } from './safety/redact.js';
-import { ToolPins } from './safety/tool-pins.js';
+import { ToolPins, type PinAlert } from './safety/tool-pins.js';
 import { loadDeclaredPins } from './safety/declared-pins.js';
 import type { PromptPurpose } from '../vault/store.js';
 import type { CredentialInjector } from '../vault/inject.js';
@@ -58,6 +58,8 @@ export interface GovernedSession {
   control: ControlServer;
   credentials: CredentialInjector | undefined;
   calls: { subscribe(l: Listener): () => void };
+  /** Tool pin alerts as they are raised (each is also recorded in the audit by the pipeline). */
+  pinAlerts: { subscribe(l: (a: PinAlert) => void): () => void };
   /** Re-read the policy file now (SIGHUP); an invalid file keeps the policy in force. False without a file. */
   reloadPolicy(): boolean;
   close(detail?: Record<string, string | number | boolean>): Promise<void>;
@@ -170,6 +172,7 @@ export async function openSession(o: SessionOptions): Promise<GovernedSession> {
       command: o.command,
       policySource: policy.source,
       auditHead: (nonce) => runAudit.liveHead(nonce),
+      pinAlerts: { subscribe: (l) => pins.onAlert(l) },
     });
   } catch (err) {
     await runAudit.seal({ error: 'control socket failed' }).catch(() => undefined);
@@ -221,6 +224,7 @@ export async function openSession(o: SessionOptions): Promise<GovernedSession> {
         return () => listeners.delete(l);
       },
     },
+    pinAlerts: { subscribe: (l) => pins.onAlert(l) },
     reloadPolicy() {
       watcher?.reload();
       return watcher !== undefined;

@@ -239,15 +239,18 @@ export default async function run(argv: string[]): Promise<number> {
     // child's first calls and its first output reach the screen however fast it runs.
     let tuiModule: typeof import('../ui/run-tui.js') | undefined;
     let ptyTuiModule: typeof import('../ui/pty-tui.js') | undefined;
-    let recentCalls: import('../ui/run-tui.js').RecentCallLog | undefined;
+    let recentCalls: import('../ui/panel-hooks.js').RecentCallLog | undefined;
+    let pinAlerts:
+      import('../ui/panel-hooks.js').RecentLog<import('../../src/safety/tool-pins.js').PinAlert> | undefined;
     if (tui) {
       // The panel is a live approval channel for `approvals.when_unattended`.
       cleanups.push(session.broker.attachChannel('tui'));
       // The child's environment was built above and keeps CI as it was.
       preferLiveTerminal();
       [tuiModule, ptyTuiModule] = await Promise.all([import('../ui/run-tui.js'), import('../ui/pty-tui.js')]);
-      recentCalls = new tuiModule.RecentCallLog(session.calls);
-      cleanups.push(recentCalls.close);
+      recentCalls = new tuiModule.RecentLog(session.calls);
+      pinAlerts = new tuiModule.RecentLog(session.pinAlerts, 3);
+      cleanups.push(recentCalls.close, pinAlerts.close);
     }
 
     // Testing knob: GOV_NO_PTY=1 takes the pipe path that platforms without node-pty take.
@@ -267,6 +270,7 @@ export default async function run(argv: string[]): Promise<number> {
         const screen = ptyTuiModule.mountPtyTui({
           broker: session.broker,
           calls: recentCalls,
+          ...(pinAlerts ? { pinAlerts } : {}),
           pty: ptyChild.pty,
         });
         cleanups.push(() => screen.unmount());
@@ -310,6 +314,7 @@ export default async function run(argv: string[]): Promise<number> {
       const mounted = tuiModule.mountRunTui({
         broker: session.broker,
         calls: recentCalls,
+        ...(pinAlerts ? { pinAlerts } : {}),
         child: { stdout: child.child.stdout, stderr: child.child.stderr, stdin: child.child.stdin },
         onInterrupt: () => child.child.kill('SIGINT'),
       });

@@ -11,12 +11,15 @@ import {
   useLastEnded,
   useLatestInput,
   useNow,
-  useRecentCalls,
+  useRecent,
   useTerminalSize,
   type RecentCallLog,
+  type RecentLog,
   type HeldCallSource,
 } from './panel-hooks.js';
 import { RecentCalls } from './RecentCalls.js';
+import { PinAlerts } from './PinAlerts.js';
+import type { PinAlert } from '../../src/safety/tool-pins.js';
 import { endedNote } from '../../src/approvals/ended-calls.js';
 import { sanitizeInline } from '../../src/terminal-text.js';
 
@@ -24,6 +27,8 @@ export interface ApprovalPanelProps {
   /** The run's ApprovalBroker (or anything with the same list/subscribe/settle). */
   broker: HeldCallSource & { settle(id: string, verdict: ApprovalVerdict): boolean };
   calls?: RecentCallLog;
+  /** Tool pin alerts: a changed or new tool, suspected poisoning. */
+  pinAlerts?: RecentLog<PinAlert>;
   /** A line typed while nothing is held (without its newline); omit to hide the input line. */
   onLine?: (line: string) => void;
   /** Ctrl-D on an empty input line. */
@@ -38,6 +43,7 @@ export interface ApprovalPanelProps {
 export function ApprovalPanel({
   broker,
   calls,
+  pinAlerts,
   onLine,
   onEof,
   onInterrupt,
@@ -45,12 +51,14 @@ export function ApprovalPanel({
 }: ApprovalPanelProps) {
   const { isRawModeSupported } = useStdin();
   const held = useHeldCalls(broker);
-  const recent = useRecentCalls(calls);
+  const recent = useRecent(calls);
+  const alerts = useRecent(pinAlerts);
   const lastEnded = useLastEnded(broker);
   const { columns, rows } = useTerminalSize();
   const head = held[0];
-  // The live region must stay shorter than the terminal; the rest of the panel takes ~12 rows.
-  const args = useArgsViewport(head, columns, Math.max(3, Math.min(12, rows - 14)));
+  // The live region must stay shorter than the terminal; the rest of the panel takes ~12 rows
+  // (and up to about two per pin alert).
+  const args = useArgsViewport(head, columns, Math.max(3, Math.min(12, rows - 14 - 2 * alerts.length)));
   const now = useNow(head !== undefined);
   const sinceHeadChanged = useChangedAt(head?.id);
   // Keys can arrive faster than React re-renders (a paste, a fast typist), so the
@@ -114,6 +122,7 @@ export function ApprovalPanel({
       <Text dimColor wrap="truncate-end">
         {'─ gov '.padEnd(Math.max(6, columns - 1), '─')}
       </Text>
+      <PinAlerts alerts={alerts} />
       <RecentCalls calls={recent} />
       {lastEnded ? (
         <Text color="yellow" wrap="truncate-end">

@@ -7,6 +7,8 @@ import { HeldCallView } from './HeldCallView.js';
 import { useChangedAt, useLatestInput, useNow, useTerminalSize } from './panel-hooks.js';
 import { sanitizeInline } from '../../src/terminal-text.js';
 import { withdrawnNote } from '../../src/approvals/ended-calls.js';
+import type { PinAlert } from '../../src/safety/tool-pins.js';
+import { PinAlerts } from './PinAlerts.js';
 
 export interface ApprovalsAppProps {
   /** Start streaming events from every live run (client.subscribeAll). */
@@ -27,6 +29,8 @@ function useRemoteHeld(subscribe: ApprovalsAppProps['subscribe']) {
   const [unreachable, setUnreachable] = useState<UnreachableRun[]>([]);
   // Calls that ended without an answer while shown here: the approver is told why they left.
   const [ended, setEnded] = useState<string[]>([]);
+  // A changed or new tool, suspected poisoning: the last few of any run.
+  const [alerts, setAlerts] = useState<PinAlert[]>([]);
   const remove = useCallback(
     (pred: (c: PendingCall) => boolean) => setCalls((prev) => prev.filter((c) => !pred(c))),
     [],
@@ -39,6 +43,8 @@ function useRemoteHeld(subscribe: ApprovalsAppProps['subscribe']) {
           if (prev.some((c) => c.run === call.run && c.id === call.id)) return prev;
           return [...prev, call].sort((a, b) => a.held_since.localeCompare(b.held_since));
         });
+      } else if (ev.type === 'pin-alert') {
+        setAlerts((prev) => [...prev, ev.alert].slice(-3));
       } else if (ev.type === 'unreachable') {
         setUnreachable((prev) => (JSON.stringify(prev) === JSON.stringify(ev.runs) ? prev : ev.runs));
       } else if (ev.type === 'settled') {
@@ -51,14 +57,14 @@ function useRemoteHeld(subscribe: ApprovalsAppProps['subscribe']) {
     });
     return () => sub.close();
   }, [subscribe, remove]);
-  return { calls, remove, unreachable, ended };
+  return { calls, remove, unreachable, ended, alerts };
 }
 
 /** `gov approvals`: every held call of every live run; pick one, approve or deny it. */
 export function ApprovalsApp({ subscribe, approve, deny, onExit, keyGuardMs = 300 }: ApprovalsAppProps) {
   const { isRawModeSupported } = useStdin();
   const { columns, rows } = useTerminalSize();
-  const { calls, remove, unreachable, ended } = useRemoteHeld(subscribe);
+  const { calls, remove, unreachable, ended, alerts } = useRemoteHeld(subscribe);
   // Selection and prompt live in refs so consecutive keys see each other's effect.
   const selectedKey = useRef<string | undefined>(undefined);
   const [status, setStatus] = useState<{ text: string; error: boolean } | undefined>(undefined);
@@ -73,7 +79,7 @@ export function ApprovalsApp({ subscribe, approve, deny, onExit, keyGuardMs = 30
   const now = useNow(calls.length > 0);
   const sinceChanged = useChangedAt(selKey);
   const listRows = Math.max(3, Math.min(10, rows - 20));
-  const args = useArgsViewport(selected, columns, Math.max(4, rows - listRows - 12));
+  const args = useArgsViewport(selected, columns, Math.max(4, rows - listRows - 12 - 2 * alerts.length));
 
   const act = useCallback(
     (call: PendingCall, settle: () => Promise<SettleOutcome>, done: string) => {
@@ -141,6 +147,7 @@ export function ApprovalsApp({ subscribe, approve, deny, onExit, keyGuardMs = 30
           not shown
         </Text>
       ))}
+      <PinAlerts alerts={alerts} />
       {ended.map((note, i) => (
         <Text key={i} color="yellow" wrap="truncate-end">
           {sanitizeInline(note, 300)}

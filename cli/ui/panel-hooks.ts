@@ -10,10 +10,6 @@ export interface HeldCallSource {
   subscribe(listener: (ev: { type: 'held' | 'settled' }) => void): () => void;
 }
 
-export interface GovernedCallFeed {
-  subscribe(listener: (e: GovernedCallEvent) => void): () => void;
-}
-
 /** Held calls, oldest first, kept current from the broker's events. */
 export function useHeldCalls(source: HeldCallSource): HeldCall[] {
   const [held, setHeld] = useState<HeldCall[]>(() => source.list());
@@ -44,23 +40,24 @@ export function useLastEnded(source: HeldCallSource): EndedCall | undefined {
 }
 
 /**
- * The last `n` governed calls, recorded from the moment the log is created. `gov run`
- * creates it before the child starts, so calls made while the panel is still loading or
- * mounting (React subscribes only after its first commit) are on screen too.
+ * The last `n` events of a feed (governed calls, pin alerts), recorded from the moment the
+ * log is created. `gov run` creates it before the child starts, so what happens while the
+ * panel is still loading or mounting (React subscribes only after its first commit) is on
+ * screen too.
  */
-export class RecentCallLog {
-  private calls: GovernedCallEvent[] = [];
+export class RecentLog<T> {
+  private items: T[] = [];
   private readonly listeners = new Set<() => void>();
   readonly close: () => void;
 
-  constructor(feed: GovernedCallFeed, n = 5) {
+  constructor(feed: { subscribe(listener: (e: T) => void): () => void }, n = 5) {
     this.close = feed.subscribe((e) => {
-      this.calls = [...this.calls, e].slice(-n);
+      this.items = [...this.items, e].slice(-n);
       for (const l of this.listeners) l();
     });
   }
 
-  readonly snapshot = (): GovernedCallEvent[] => this.calls;
+  readonly snapshot = (): T[] => this.items;
 
   readonly subscribe = (listener: () => void): (() => void) => {
     this.listeners.add(listener);
@@ -68,12 +65,14 @@ export class RecentCallLog {
   };
 }
 
-const NO_CALLS: GovernedCallEvent[] = [];
-const noSubscription = () => () => {};
-const noCalls = () => NO_CALLS;
+export type RecentCallLog = RecentLog<GovernedCallEvent>;
 
-export function useRecentCalls(log: RecentCallLog | undefined): GovernedCallEvent[] {
-  return useSyncExternalStore(log?.subscribe ?? noSubscription, log?.snapshot ?? noCalls);
+const NONE: never[] = [];
+const noSubscription = () => () => {};
+const nothing = () => NONE;
+
+export function useRecent<T>(log: RecentLog<T> | undefined): T[] {
+  return useSyncExternalStore(log?.subscribe ?? noSubscription, log?.snapshot ?? nothing);
 }
 
 /** Wall-clock ms, ticking every second while `active` (for "held N s"). */

@@ -4,12 +4,15 @@ import xtermHeadless from '@xterm/headless';
 import { SerializeAddon } from '@xterm/addon-serialize';
 import { render, type Instance } from 'ink';
 import { ApprovalPanel } from './ApprovalPanel.js';
-import type { HeldCallSource, RecentCallLog } from './panel-hooks.js';
+import type { HeldCallSource, RecentCallLog, RecentLog } from './panel-hooks.js';
+import type { PinAlert } from '../../src/safety/tool-pins.js';
 import type { ApprovalPanelProps } from './ApprovalPanel.js';
 
 export interface PtyTuiOptions {
   broker: HeldCallSource & ApprovalPanelProps['broker'];
   calls: RecentCallLog;
+  /** Shown with the held call that brings the panel up (an alert alone leaves the child's screen be). */
+  pinAlerts?: RecentLog<PinAlert>;
   pty: IPty;
   stdin?: NodeJS.ReadStream;
   stdout?: NodeJS.WriteStream;
@@ -63,7 +66,12 @@ export function mountPtyTui(opts: PtyTuiOptions): { unmount(): void } {
     stdout.write(ENTER_ALT + CLEAR);
     const keys = panelKeys();
     const ink = render(
-      <ApprovalPanel broker={opts.broker} calls={opts.calls} onInterrupt={() => pty.write('\x03')} />,
+      <ApprovalPanel
+        broker={opts.broker}
+        calls={opts.calls}
+        {...(opts.pinAlerts ? { pinAlerts: opts.pinAlerts } : {})}
+        onInterrupt={() => pty.write('\x03')}
+      />,
       { stdout, stdin: keys, exitOnCtrlC: false, patchConsole: false },
     );
     panel = { ink, keys, missed: [], closing: false };

@@ -4,14 +4,16 @@ import { render, useStdout } from 'ink';
 import type { ApprovalBroker } from '../../src/approvals/broker.js';
 import { ApprovalPanel } from './ApprovalPanel.js';
 import { ChildOutputForwarder, type Write } from './child-output.js';
-import type { RecentCallLog } from './panel-hooks.js';
+import type { RecentCallLog, RecentLog } from './panel-hooks.js';
+import type { PinAlert } from '../../src/safety/tool-pins.js';
 
-export { RecentCallLog } from './panel-hooks.js';
+export { RecentLog } from './panel-hooks.js';
 
 export interface RunTuiOptions {
   broker: ApprovalBroker;
   /** Created before the child starts, so the run's first calls are shown. */
   calls: RecentCallLog;
+  pinAlerts?: RecentLog<PinAlert>;
   child: { stdout: Readable; stderr: Readable; stdin: Writable };
   stdin?: NodeJS.ReadStream;
   stdout?: NodeJS.WriteStream;
@@ -71,6 +73,7 @@ export function mountRunTui(opts: RunTuiOptions): RunTui {
       <ApprovalPanel
         broker={opts.broker}
         calls={opts.calls}
+        {...(opts.pinAlerts ? { pinAlerts: opts.pinAlerts } : {})}
         onLine={sendLine}
         onEof={sendEof}
         {...(opts.onInterrupt ? { onInterrupt: opts.onInterrupt } : {})}

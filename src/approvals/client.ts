@@ -15,6 +15,7 @@ import {
   type RunDescriptor,
 } from './protocol.js';
 import { processExists } from '../pid.js';
+import type { PinAlert } from '../safety/tool-pins.js';
 
 /** A held call as seen from outside its run. */
 export type PendingCall = HeldCall & { run: string };
@@ -27,7 +28,9 @@ export type RemoteEvent =
   /** The run's socket closed: every call it held is gone. */
   | { type: 'run-ended'; run: string }
   /** After each discovery: the live runs that did not answer (empty when all did). */
-  | { type: 'unreachable'; runs: UnreachableRun[] };
+  | { type: 'unreachable'; runs: UnreachableRun[] }
+  /** A tool pin alert of the run (its last few are sent when `gov approvals` attaches). */
+  | { type: 'pin-alert'; run: string; alert: PinAlert };
 
 const REQUEST_TIMEOUT_MS = 3000;
 // A call in full may be megabytes long.
@@ -369,6 +372,8 @@ export function subscribeAll(
     const ev = streamEventSchema.safeParse(value);
     if (ev.success) {
       if (ev.data.event === 'held') emit({ type: 'held', run, call: ev.data.call });
+      else if (ev.data.event === 'pin_alert')
+        emit({ type: 'pin-alert', run, alert: ev.data.alert as PinAlert });
       else emit({ type: 'settled', run, id: ev.data.id, verdict: ev.data.verdict });
       return;
     }

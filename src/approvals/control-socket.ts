@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { GovError } from '../errors.js';
 import { ensureDir, homePaths } from '../home.js';
 import type { ApprovalBroker, BrokerEvent } from './broker.js';
+import type { PinAlert } from '../safety/tool-pins.js';
 import { summariseHeldCall } from './args-summary.js';
 import { LineSplitter } from './line-splitter.js';
 import {
@@ -28,7 +29,16 @@ export interface ControlServerOptions {
   policySource: string;
   /** Answers `audit_head`: the run's audit chain head, signed together with the nonce. */
   auditHead?: ((nonce: string) => object) | undefined;
+  /** Tool pin alerts, streamed to `gov approvals` (the last few also to a screen opened later). */
+  pinAlerts?: { subscribe(listener: (a: PinAlert) => void): () => void } | undefined;
 }
+
+/** The run's recent pin alerts and new ones as they come. */
+interface AlertFeed {
+  recent: PinAlert[];
+  listeners: Set<(a: PinAlert) => void>;
+}
+const RECENT_ALERTS = 3;
 
 export interface ControlServer {
   /** The socket path actually used (may be the short temp-dir fallback). */
@@ -51,11 +61,12 @@ export async function startControlServer(opts: ControlServerOptions): Promise<Co
   const { socket, fallbackDir } = chooseSocketPath(runsDir, run);
   const descriptorPath = join(runsDir, `${run}.json`);
 
+  const alerts: AlertFeed = { recent: [], listeners: new Set() };
   const connections = new Set<Socket>();
   const server = createServer({ allowHalfOpen: false }, (conn) => {
     connections.add(conn);
     conn.on('close', () => connections.delete(conn));
-    serveConnection(conn, run, broker, opts.auditHead);
+    serveConnection(conn, run, broker, opts.auditHead, alerts);
   });
   server.on('error', () => {});
 
@@ -71,6 +82,10 @@ export async function startControlServer(opts: ControlServerOptions): Promise<Co
     policy: opts.policySource,
   };
   writeFileAtomic(descriptorPath, JSON.stringify(descriptor, null, 2) + '\n');
+  const offAlerts = opts.pinAlerts?.subscribe((a) => {
+    alerts.recent = [...alerts.recent, a].slice(-RECENT_ALERTS);
+    for (const l of alerts.listeners) l(a);
+  });
 
   let closing: Promise<void> | undefined;
   return {
@@ -78,6 +93,7 @@ export async function startControlServer(opts: ControlServerOptions): Promise<Co
     descriptorPath,
     close() {
       closing ??= new Promise<void>((resolve) => {
+        offAlerts?.();
         rmSync(descriptorPath, { force: true });
         for (const c of connections) c.destroy();
         server.close(() => {
@@ -145,6 +161,7 @@ function serveConnection(
   run: string,
   broker: ApprovalBroker,
   auditHead: ControlServerOptions['auditHead'],
+  alerts: AlertFeed,
 ): void {
   const splitter = new LineSplitter(MAX_LINE_BYTES);
   let unsubscribe: (() => void) | undefined;
@@ -179,19 +196,23 @@ function serveConnection(
         send({ ok: true, run, calls: broker.list().map((c) => summariseHeldCall(c)) });
         // A `gov approvals` screen is a live channel while it is subscribed.
         const detach = broker.attachChannel('cli');
-        const off = broker.subscribe((ev: BrokerEvent) => {
-          if (conn.writableLength > MAX_SUBSCRIBER_BACKLOG) {
-            conn.destroy();
-            return;
-          }
-          send(
+        const stream = (msg: unknown) => {
+          if (conn.writableLength > MAX_SUBSCRIBER_BACKLOG) conn.destroy();
+          else send(msg);
+        };
+        const off = broker.subscribe((ev: BrokerEvent) =>
+          stream(
             ev.type === 'held'
               ? { event: 'held', call: summariseHeldCall(ev.call) }
               : { event: 'settled', id: ev.id, verdict: ev.verdict },
-          );
-        });
+          ),
+        );
+        for (const alert of alerts.recent) send({ event: 'pin_alert', alert });
+        const onAlert = (alert: PinAlert) => stream({ event: 'pin_alert', alert });
+        alerts.listeners.add(onAlert);
         unsubscribe = () => {
           off();
+          alerts.listeners.delete(onAlert);
           detach();
         };
         continue;

@@ -98,9 +98,17 @@ export const replySchema = z.union([
 ]);
 export type ControlReply = z.infer<typeof replySchema>;
 
+/** A tool pin alert (a changed or new tool, suspected poisoning; see safety/tool-pins). */
+const pinAlertSchema = z.object({
+  reason: z.string(),
+  server: z.object({ name: z.string().nullable(), url: z.string() }),
+  detail: z.record(z.unknown()),
+});
+
 export const streamEventSchema = z.union([
   z.object({ event: z.literal('held'), call: heldCallSchema }),
   z.object({ event: z.literal('settled'), id: z.string(), verdict: verdictSchema }),
+  z.object({ event: z.literal('pin_alert'), alert: pinAlertSchema }),
 ]);
 
 export const descriptorSchema = z.object({

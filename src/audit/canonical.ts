@@ -48,11 +48,21 @@ function sortedCopy(value: unknown, depth: number): unknown {
       }
       const obj = value as Record<string, unknown>;
       const keys = Object.keys(obj).sort();
-      const out = Object.create(null) as Record<string, unknown>;
+      // A plain object (not a null-prototype dictionary): JSON.stringify serialises it
+      // several times faster. Only `__proto__` needs defining rather than assigning.
+      const out: Record<string, unknown> = {};
       for (const k of keys) {
         if (INDEX_KEY.test(k) && Number(k) < 4294967295) throw INDEX_KEY_SEEN;
         const v = obj[k];
-        if (v !== undefined) out[k] = sortedCopy(v, depth + 1);
+        if (v === undefined) continue;
+        if (k === '__proto__')
+          Object.defineProperty(out, k, {
+            value: sortedCopy(v, depth + 1),
+            enumerable: true,
+            writable: true,
+            configurable: true,
+          });
+        else out[k] = sortedCopy(v, depth + 1);
       }
       return out;
     }

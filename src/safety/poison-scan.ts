@@ -25,7 +25,16 @@ interface Rule {
   id: string;
   severity: Severity;
   re: RegExp;
+  /** A cheaper test over the whole text that any match implies; the rule runs only if it passes. */
+  gate?: RegExp;
 }
+
+/**
+ * A run of 64 base64 characters, found by a pattern that fails on the first character inside
+ * words (a lookbehind at every offset costs about three times as much): no blob rule can match
+ * without it, and ordinary prose never has one.
+ */
+const BLOB_GATE = /(?:^|[^A-Za-z0-9+/])[A-Za-z0-9+/]{64}/;
 
 /** Checked in order; the first six are the classes a human never sees but a model obeys. Output
  * taint (injection.ts) reuses the instruction-override and hidden-markup rules. */
@@ -68,8 +77,13 @@ const RULES: Rule[] = [
     severity: 'medium',
     re: /\b(?:when|whenever|if)\s+(?:using|calling|invoking|you\s+(?:use|call))\s+(?:the\s+)?[`'"]?[\w.-]+[`'"]?\s+tool\b|\bside\s+effects?\s+on\b|\b(?:also\s+present|other)\s+[`'"]?[\w.-]+[`'"]?\s+tool\s+(?:must|should|will)\b|\binstead\s+of\s+(?:using\s+)?(?:the\s+)?[`'"]?[\w.-]+[`'"]?\s+tool\b|\b(?:all|every)\s+(?:emails?|messages?|requests?|payments?)\s+(?:must|should)\s+(?:be\s+)?(?:sent|forwarded|redirected|routed)\s+to\b/i,
   },
-  { id: 'base64-blob', severity: 'medium', re: /(?<![A-Za-z0-9+/])[A-Za-z0-9+/]{80,}={0,2}/ },
-  { id: 'hex-blob', severity: 'medium', re: /\b[0-9a-fA-F]{64,}\b/ },
+  {
+    id: 'base64-blob',
+    severity: 'medium',
+    re: /(?<![A-Za-z0-9+/])[A-Za-z0-9+/]{80,}={0,2}/,
+    gate: BLOB_GATE,
+  },
+  { id: 'hex-blob', severity: 'medium', re: /\b[0-9a-fA-F]{64,}\b/, gate: BLOB_GATE },
   {
     id: 'credential-mention',
     severity: 'low',
@@ -110,31 +124,19 @@ function excerptOf(text: string, index: number, length: number): string {
   return sanitizeExcerpt((start > 0 ? '…' : '') + text.slice(start, end) + (end < text.length ? '…' : ''));
 }
 
-/** Every string in a definition with its path (property names included: models read them). */
-function collectStrings(v: JsonValue, path: string, out: Array<[string, string]>, depth = 0): void {
-  if (depth > 64) return;
-  if (typeof v === 'string') out.push([path, v]);
-  else if (Array.isArray(v)) v.forEach((x, i) => collectStrings(x, `${path}[${i}]`, out, depth + 1));
-  else if (v !== null && typeof v === 'object')
-    for (const [k, x] of Object.entries(v)) {
-      const p = path ? `${path}.${k}` : k;
-      out.push([`${p}(key)`, k]);
-      collectStrings(x, p, out, depth + 1);
-    }
-}
-
 interface Segment {
   start: number;
   end: number;
   tool: string;
-  where: string;
+  /** Where in the definition; built only for a finding (most strings never have one). */
+  where: () => string;
 }
 
 /** Strings laid end to end, each remembered by its span, so one regex pass covers them all. */
 class Corpus {
   text = '';
   readonly segs: Segment[] = [];
-  add(tool: string, where: string, s: string): void {
+  add(tool: string, where: () => string, s: string): void {
     if (this.text) this.text += ' \n ';
     this.segs.push({ start: this.text.length, end: this.text.length + s.length, tool, where });
     this.text += s;
@@ -154,6 +156,49 @@ class Corpus {
   }
 }
 
+/**
+ * Property names that are the vocabulary of a definition and of JSON Schema. No rule can match
+ * one of these words on its own, so they are left out of the labels: in a typical schema they
+ * are most of its keys, and scanning them would double the text every rule runs over.
+ */
+const VOCABULARY = new Set([
+  ...['name', 'title', 'description', 'inputSchema', 'outputSchema', 'annotations'],
+  ...['readOnlyHint', 'destructiveHint', 'idempotentHint', 'openWorldHint'],
+  ...['type', 'properties', 'required', 'items', 'enum', 'const', 'default', 'examples', 'format'],
+  ...['additionalProperties', 'patternProperties', 'minimum', 'maximum', 'minLength', 'maxLength'],
+  ...['minItems', 'maxItems', 'pattern', 'anyOf', 'oneOf', 'allOf', 'not', '$schema', '$ref', '$defs'],
+  ...['definitions', 'exclusiveMinimum', 'exclusiveMaximum', 'uniqueItems', 'nullable'],
+]);
+
+/**
+ * Every string of a definition into `prose`, and its name and property names (models read
+ * them too) into `labels`, each with a lazily built path such as
+ * `inputSchema.properties.note.description`.
+ */
+function collect(
+  tool: string,
+  v: JsonValue,
+  path: () => string,
+  prose: Corpus,
+  labels: Corpus,
+  depth: number,
+): void {
+  if (depth > 64) return;
+  if (typeof v === 'string') prose.add(tool, path, v);
+  else if (Array.isArray(v))
+    for (let i = 0; i < v.length; i++)
+      collect(tool, v[i]!, () => `${path()}[${i}]`, prose, labels, depth + 1);
+  else if (v !== null && typeof v === 'object')
+    for (const k of Object.keys(v)) {
+      const p = depth === 0 ? () => k : () => `${path()}.${k}`;
+      if (depth === 0 && k === 'name') labels.add(tool, p, v[k] as string);
+      else {
+        if (!VOCABULARY.has(k)) labels.add(tool, p, k);
+        collect(tool, v[k]!, p, prose, labels, depth + 1);
+      }
+    }
+}
+
 const MAX_MATCHES_PER_RULE = 32;
 const GLOBAL_RULES = RULES.map((r) => ({ ...r, re: new RegExp(r.re.source, r.re.flags + 'g') }));
 
@@ -162,7 +207,13 @@ const GLOBAL_RULES = RULES.map((r) => ({ ...r, re: new RegExp(r.re.source, r.re.
  * that spans tools is a payload split across them (tool null), reported only where `split`.
  */
 function scanCorpus(c: Corpus, split: boolean, into: PoisonFinding[], seen: Set<string>): void {
+  const gates = new Map<RegExp, boolean>();
   for (const r of GLOBAL_RULES) {
+    if (r.gate) {
+      let open = gates.get(r.gate);
+      if (open === undefined) gates.set(r.gate, (open = r.gate.test(c.text)));
+      if (!open) continue;
+    }
     r.re.lastIndex = 0;
     let m: RegExpExecArray | null;
     for (let n = 0; n < MAX_MATCHES_PER_RULE && (m = r.re.exec(c.text)) !== null; n++) {
@@ -173,14 +224,15 @@ function scanCorpus(c: Corpus, split: boolean, into: PoisonFinding[], seen: Set<
       const sameTool = a.tool === b.tool;
       if (!sameTool && !split) continue;
       const tool = sameTool ? a.tool : null;
-      const key = `${r.id}\0${tool ?? ''}\0${sameTool ? a.where : ''}`;
+      const where = sameTool ? a.where() : 'all tools';
+      const key = `${r.id}\0${tool ?? ''}\0${where}`;
       if (seen.has(key)) continue;
       seen.add(key);
       into.push({
         rule: r.id,
         severity: r.severity,
         tool,
-        where: sameTool ? a.where : 'all tools',
+        where,
         excerpt: excerptOf(c.text, m.index, m[0].length),
       });
     }
@@ -195,17 +247,12 @@ function scanCorpus(c: Corpus, split: boolean, into: PoisonFinding[], seen: Set<
 export function scanServer(defs: ToolDefinition[]): PoisonFinding[] {
   const prose = new Corpus();
   const labels = new Corpus();
-  for (const d of defs) {
-    const strings: Array<[string, string]> = [];
-    collectStrings(d, '', strings);
-    for (const [where, text] of strings)
-      if (where === 'name' || where.endsWith('(key)')) labels.add(d.name, where.replace('(key)', ''), text);
-      else prose.add(d.name, where, text);
-  }
+  for (const d of defs) collect(d.name, d, () => '', prose, labels, 0);
   const out: PoisonFinding[] = [];
   const seen = new Set<string>();
   scanCorpus(prose, true, out, seen);
   scanCorpus(labels, false, out, seen);
+  if (!out.some((f) => f.tool === null)) return out;
   const perTool = new Set(out.filter((f) => f.tool !== null).map((f) => f.rule));
   return out.filter((f) => f.tool !== null || !perTool.has(f.rule));
 }

@@ -29,6 +29,25 @@ export function fingerprintOf(def: ToolDefinition): string {
   return `sha256:${sha256Hex(canonicalJson(def))}`;
 }
 
+/**
+ * Whether two JSON values are equal, key order aside (as their fingerprints would be). A walk
+ * that allocates nothing: several times cheaper than serialising either side.
+ */
+export function sameJson(a: JsonValue | undefined, b: JsonValue | undefined): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a)) {
+    if (!Array.isArray(b) || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (!sameJson(a[i], b[i])) return false;
+    return true;
+  }
+  if (Array.isArray(b)) return false;
+  const keys = Object.keys(a);
+  if (keys.length !== Object.keys(b).length) return false;
+  for (const k of keys) if (!Object.hasOwn(b, k) || !sameJson(a[k], b[k])) return false;
+  return true;
+}
+
 /** The `tools` array of a tools/list result, else null. */
 export function toolsOf(result: JsonValue | undefined): JsonValue[] | null {
   return isPlainObject(result) && Array.isArray(result['tools']) ? result['tools'] : null;

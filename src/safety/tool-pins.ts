@@ -9,11 +9,13 @@
 import type { DecisionKind, JsonObject, JsonValue, PolicyDecision, ServerIdentity } from '../types.js';
 import { scanServer, isPoisoning, type PoisonFinding } from './poison-scan.js';
 import { fileStamp } from '../../vault/atomic-file.js';
+import { sanitizeInline } from '../terminal-text.js';
 import { pinAll, readPins, recordChanged, updatePins, type PinsFile } from './pins-store.js';
 import {
   annotationsOf,
   definitionOf,
   fingerprintOf,
+  sameJson,
   shortFingerprint,
   toolsOf,
   type ToolAnnotations,
@@ -52,6 +54,23 @@ interface Seen {
   findings: PoisonFinding[];
 }
 
+type Fingerprinted = { definition: ToolDefinition; fingerprint: string };
+
+/** A server's last tools/list, with what was worked out from it (reused while it repeats). */
+interface ServerList {
+  defs: Fingerprinted[];
+  scan?: ListScan;
+  /** Every tool's fingerprint: what a session is shown when nothing is hidden. */
+  all?: Map<string, string>;
+}
+
+interface ListScan {
+  /** Per tool: definition, fingerprint and its own findings. */
+  seen: Map<string, Seen>;
+  /** Findings visible only in the server's joined text. */
+  split: PoisonFinding[];
+}
+
 const MAX_SESSIONS = 10_000;
 const REFRESH_MS = 200;
 const STRICTNESS: Record<DecisionKind, number> = { allow: 0, approve: 1, deny: 2 };
@@ -73,17 +92,22 @@ export class ToolPins {
   /** Per server and session: tool → fingerprint of the definition the agent was shown. */
   private readonly shown = new Map<string, Map<string, string>>();
   private readonly alerted = new Set<string>();
+  private readonly listeners = new Set<(a: PinAlert) => void>();
   private readonly scanCache = new Map<string, PoisonFinding[]>();
-  private readonly lastList = new Map<
-    string,
-    { raw: string; defs: Array<{ definition: ToolDefinition; fingerprint: string }> }
-  >();
+  private readonly lastList = new Map<string, ServerList>();
 
   constructor(
     private readonly path: string,
     readonly config: PinsConfig,
     private readonly now: () => string = () => new Date().toISOString(),
-  ) {}
+  ) {
+    // Read at start-up, not on the first list's way to the agent; a problem fails closed at first use.
+    try {
+      this.pins();
+    } catch {
+      this.file = null;
+    }
+  }
 
   /**
    * The store, re-read when another process (`gov pins accept`) changed it. Its version
@@ -117,20 +141,36 @@ export class ToolPins {
     return out;
   }
 
+  /** accepted(key, tool).has(fingerprint), without building the set (once per tool per list). */
+  private isAccepted(key: string, tool: string, fingerprint: string): boolean {
+    return (
+      this.config.declared.get(key)?.get(tool) === fingerprint ||
+      this.pins().servers[key]?.tools[tool]?.fingerprint === fingerprint
+    );
+  }
+
   private isPinnedServer(key: string): boolean {
     const s = this.pins().servers[key];
     return this.config.declared.has(key) || (s !== undefined && Object.keys(s.tools).length > 0);
   }
 
-  private findingsFor(defs: Array<{ definition: ToolDefinition; fingerprint: string }>): PoisonFinding[] {
-    const cacheKey = defs.map((d) => d.fingerprint).join(',');
+  /** The scan of a list: kept with the list, and by fingerprints for a list that comes back. */
+  private scanOf(list: ServerList): ListScan {
+    if (list.scan) return list.scan;
+    const cacheKey = list.defs.map((d) => d.fingerprint).join(',');
     let f = this.scanCache.get(cacheKey);
     if (f === undefined) {
-      f = scanServer(defs.map((d) => d.definition));
+      f = scanServer(list.defs.map((d) => d.definition));
       if (this.scanCache.size >= 1000) this.scanCache.clear();
       this.scanCache.set(cacheKey, f);
     }
-    return f;
+    const byTool = new Map<string | null, PoisonFinding[]>();
+    for (const x of f) byTool.set(x.tool, [...(byTool.get(x.tool) ?? []), x]);
+    const seen = new Map<string, Seen>();
+    for (const d of list.defs)
+      seen.set(d.definition.name, { ...d, findings: byTool.get(d.definition.name) ?? [] });
+    list.scan = { seen, split: byTool.get(null) ?? [] };
+    return list.scan;
   }
 
   /**
@@ -146,24 +186,29 @@ export class ToolPins {
     const tools = toolsOf(result);
     if (tools === null) return { result, changed: false, alerts: [] };
     const key = serverKey(server);
-    const defs = this.definitions(key, tools);
+    const listed = this.definitions(key, tools);
+    const defs = listed.defs;
     const alerts: PinAlert[] = [];
     const review = new Set<string>();
     if (!this.isPinnedServer(key)) {
       this.write((f) => pinAll(f, key, server.url, defs, this.now()));
     } else {
-      const changes = defs.filter((d) => !this.accepted(key, d.definition.name).has(d.fingerprint));
-      if (changes.length)
+      const changes = defs.filter((d) => !this.isAccepted(key, d.definition.name, d.fingerprint));
+      // Written (under the lock, durably) only when a change is not on record yet: a server
+      // that keeps showing an unreviewed change costs no file access per list.
+      const recorded = this.pins().servers[key]?.changed ?? {};
+      if (changes.some((c) => recorded[c.definition.name]?.fingerprint !== c.fingerprint))
         this.write((f) => changes.map((c) => recordChanged(f, key, server.url, c, this.now())).some(Boolean));
       for (const c of changes) {
         const name = c.definition.name;
+        const [shownName, shownKey] = [sanitizeInline(name, 80), sanitizeInline(key, 120)];
         if (this.config.onChange !== 'allow') review.add(name);
         const was =
           this.pins().servers[key]?.tools[name]?.fingerprint ??
           this.config.declared.get(key)?.get(name) ??
           null;
         this.alertOnce(alerts, `${key}\0${name}\0${c.fingerprint}`, {
-          reason: `tool '${name}' on server '${key}' ${was ? 'changed since it was pinned' : 'is new (not pinned)'}; review with: gov pins diff ${key} ${name}`,
+          reason: `tool '${shownName}' on server '${shownKey}' ${was ? 'changed since it was pinned' : 'is new (not pinned)'}; review with: gov pins diff ${shownKey} ${shownName}`,
           server,
           detail: {
             pins: was ? 'changed' : 'new',
@@ -174,21 +219,17 @@ export class ToolPins {
         });
       }
     }
-    const findings = this.findingsFor(defs);
-    const seen = new Map<string, Seen>();
-    for (const d of defs)
-      seen.set(d.definition.name, { ...d, findings: findings.filter((f) => f.tool === d.definition.name) });
+    const { seen, split } = this.scanOf(listed);
     this.current.set(key, seen);
-    this.serverFindings.set(
-      key,
-      findings.filter((f) => f.tool === null),
-    );
+    this.serverFindings.set(key, split);
     for (const [name, s] of seen)
-      this.poisonAlert(alerts, server, key, name, s.fingerprint, s.findings, review);
-    const split = this.serverFindings.get(key) ?? [];
-    this.poisonAlert(alerts, server, key, null, defs.map((d) => d.fingerprint).join(','), split, review);
+      if (s.findings.length > 0)
+        this.poisonAlert(alerts, server, key, name, s.fingerprint, s.findings, review);
+    if (split.length > 0) {
+      const all = defs.map((d) => d.fingerprint).join(',');
+      this.poisonAlert(alerts, server, key, null, all, split, review);
+    }
 
-    const shownNow = new Map<string, string>();
     let out = result;
     let changed = false;
     if (review.size > 0) {
@@ -207,33 +248,47 @@ export class ToolPins {
       out = { ...(result as JsonObject), tools: kept };
       changed = true;
     }
-    for (const d of defs)
-      if (this.config.changedTools === 'mark' || !review.has(d.definition.name))
-        shownNow.set(d.definition.name, d.fingerprint);
+    // What this session was shown; the same (shared, never changed) map while nothing is hidden.
+    let shownNow = listed.all;
+    if (shownNow === undefined) {
+      shownNow = new Map(defs.map((d) => [d.definition.name, d.fingerprint]));
+      listed.all = shownNow;
+    }
+    if (this.config.changedTools === 'hide' && review.size > 0)
+      shownNow = new Map([...shownNow].filter(([name]) => !review.has(name)));
     if (this.shown.size >= MAX_SESSIONS) this.shown.clear();
     this.shown.set(`${key}\0${sessionId ?? ''}`, shownNow);
     return { result: out, changed, alerts };
   }
 
   /**
-   * Definitions and fingerprints of a list; a list byte-identical to the server's previous one
-   * (the common case: every session lists the same tools) reuses them.
+   * Definitions and fingerprints of a list; a list whose definitions equal the server's
+   * previous ones (the common case: every session lists the same tools) reuses them, and
+   * their scan, after a comparison that costs a fraction of fingerprinting. A definition equal
+   * to the one stored in pins.json has the stored fingerprint, so a definition is hashed once,
+   * when gov first sees it, not in every process.
    */
-  private definitions(
-    key: string,
-    tools: JsonValue[],
-  ): Array<{ definition: ToolDefinition; fingerprint: string }> {
-    const raw = JSON.stringify(tools);
-    const last = this.lastList.get(key);
-    if (last?.raw === raw) return last.defs;
-    const defs: Array<{ definition: ToolDefinition; fingerprint: string }> = [];
+  private definitions(key: string, tools: JsonValue[]): ServerList {
+    const now: ToolDefinition[] = [];
     for (const t of tools) {
       const definition = definitionOf(t);
-      if (definition) defs.push({ definition, fingerprint: fingerprintOf(definition) });
+      if (definition) now.push(definition);
     }
+    const last = this.lastList.get(key);
+    if (last && last.defs.length === now.length && now.every((d, i) => sameJson(d, last.defs[i]!.definition)))
+      return last;
+    const stored = this.pins().servers[key];
+    const list: ServerList = {
+      defs: now.map((definition) => {
+        const known = [stored?.tools[definition.name], stored?.changed[definition.name]].find(
+          (k) => k !== undefined && sameJson(k.definition, definition),
+        );
+        return { definition, fingerprint: known?.fingerprint ?? fingerprintOf(definition) };
+      }),
+    };
     if (this.lastList.size >= MAX_SESSIONS) this.lastList.clear();
-    this.lastList.set(key, { raw, defs });
-    return defs;
+    this.lastList.set(key, list);
+    return list;
   }
 
   private poisonAlert(
@@ -252,7 +307,7 @@ export class ToolPins {
       else review.add(tool);
     }
     this.alertOnce(alerts, `${key}\0${tool ?? '*'}\0${fingerprint}\0poison`, {
-      reason: `${poisoned ? 'suspected tool poisoning' : 'tool definition mentions credentials'} in ${tool === null ? `the joined tool list of server '${key}'` : `tool '${tool}' on server '${key}'`}: ${findings.map((f) => `${f.rule} (${f.severity})`).join(', ')}`,
+      reason: `${poisoned ? 'suspected tool poisoning' : 'tool definition mentions credentials'} in ${tool === null ? `the joined tool list of server '${sanitizeInline(key, 120)}'` : `tool '${sanitizeInline(tool, 80)}' on server '${sanitizeInline(key, 120)}'`}: ${findings.map((f) => `${f.rule} (${f.severity})`).join(', ')}`,
       server,
       detail: {
         pins: 'poison',
@@ -268,20 +323,32 @@ export class ToolPins {
     });
   }
 
+  /** Each new alert as it is raised (the terminal UI shows them); the caller still records it. */
+  onAlert(listener: (a: PinAlert) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
   private alertOnce(alerts: PinAlert[], id: string, a: PinAlert): void {
     if (this.alerted.has(id)) return;
     // A server churning definitions must not grow memory forever; re-alerting is harmless.
     if (this.alerted.size >= MAX_SESSIONS) this.alerted.clear();
     this.alerted.add(id);
     alerts.push(a);
+    for (const l of this.listeners)
+      try {
+        l(a);
+      } catch {
+        // A display problem must not withhold the list; the alert is recorded all the same.
+      }
   }
 
   /** What pins say about one tools/call. Throws only if pins.json cannot be read. */
   checkCall(server: ServerIdentity, sessionId: string | undefined, tool: string): CallPins {
     const key = serverKey(server);
     const cur = this.current.get(key)?.get(tool);
-    const pinnedDef = this.pins().servers[key]?.tools[tool]?.definition;
-    const annotations = annotationsOf(cur?.definition ?? pinnedDef);
+    const stored = this.pins().servers[key];
+    const annotations = annotationsOf(cur?.definition ?? stored?.tools[tool]?.definition);
     let decision: CallPins['decision'];
     let pinned = false;
     if (this.isPinnedServer(key)) {
@@ -295,6 +362,9 @@ export class ToolPins {
         change = `tool '${tool}' on server '${key}' changed since it was pinned (${shortFingerprint([...ok][0]!)} → ${shortFingerprint(shownFp.get(tool)!)})`;
       else if (cur && !ok.has(cur.fingerprint))
         change = `tool '${tool}' on server '${key}' changed since it was pinned (${shortFingerprint([...ok][0]!)} → ${shortFingerprint(cur.fingerprint)})`;
+      // No list in this run (a client calling from a cached list): the last one seen had a change.
+      else if (!cur && stored?.changed[tool] && !ok.has(stored.changed[tool].fingerprint))
+        change = `tool '${tool}' on server '${key}' has a change awaiting review (seen ${stored.changed[tool].seen_at})`;
       pinned = change === null;
       if (change !== null && this.config.onChange !== 'allow')
         decision = {

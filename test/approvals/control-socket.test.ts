@@ -16,6 +16,7 @@ import {
 import { startControlServer, type ControlServer } from '../../src/approvals/control-socket.js';
 import { MAX_LINE_BYTES } from '../../src/approvals/protocol.js';
 import type { ApprovalVerdict } from '../../src/types.js';
+import type { PinAlert } from '../../src/safety/tool-pins.js';
 import { heldCallRequest } from '../helpers/held-call.js';
 
 const call = (over: Partial<HeldCallRequest> = {}): HeldCallRequest =>
@@ -192,6 +193,50 @@ describe('control socket', () => {
     } finally {
       sub.close();
     }
+  });
+
+  it('streams tool pin alerts: the last few to a subscriber that attaches later, then new ones', async () => {
+    const broker = new ApprovalBroker();
+    brokers.push(broker);
+    const listeners = new Set<(a: PinAlert) => void>();
+    const server = await startControlServer({
+      home,
+      run: 'run-p',
+      broker,
+      command: ['agent'],
+      policySource: 'gov.yaml',
+      pinAlerts: {
+        subscribe: (l) => {
+          listeners.add(l);
+          return () => listeners.delete(l);
+        },
+      },
+    });
+    servers.push(server);
+    const alert = (tool: string): PinAlert => ({
+      reason: `suspected tool poisoning in tool '${tool}'`,
+      server: { name: 'notes', url: 'stdio:notes' },
+      detail: {
+        pins: 'poison',
+        tool,
+        findings: [{ rule: 'hidden-markup', severity: 'high', excerpt: '<IMPORTANT>' }],
+      },
+    });
+    for (const t of ['a', 'b', 'c', 'd']) for (const l of listeners) l(alert(t));
+    const events: RemoteEvent[] = [];
+    const sub = subscribeAll(home, (e) => events.push(e), { pollMs: 50 });
+    const tools = () => events.flatMap((e) => (e.type === 'pin-alert' ? [e.alert.detail['tool']] : []));
+    try {
+      await waitFor(() => tools().length === 3 || undefined);
+      expect(tools()).toEqual(['b', 'c', 'd']);
+      for (const l of listeners) l(alert('e'));
+      await waitFor(() => tools().length === 4 || undefined);
+      expect(events.at(-1)).toEqual({ type: 'pin-alert', run: 'run-p', alert: alert('e') });
+    } finally {
+      sub.close();
+    }
+    await server.close();
+    expect(listeners.size).toBe(0);
   });
 
   it('lists huge arguments summarised, gives one call in full on request, and settles it by id', async () => {

@@ -70,6 +70,7 @@ describe('npm run bench --quick', () => {
           'scan_string',
           'scan_json',
           'pins_list_first',
+          'pins_list_unseen',
           'pins_list_again',
           'pins_call',
           'rss_held',

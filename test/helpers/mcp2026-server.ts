@@ -30,7 +30,10 @@ const obj = <T = Record<string, never>>(properties: Record<string, unknown>, req
  * An SDK v2 server (`createMcpHandler`: 2026-07-28 stateless, and 2025 traffic on the same
  * endpoint) over HTTPS with the test CA, recording what it executes.
  */
-export async function startMcp2026Server(pki: TestPki): Promise<Mcp2026TestServer> {
+export async function startMcp2026Server(
+  pki: TestPki,
+  opts: { echoDescription?: () => string } = {},
+): Promise<Mcp2026TestServer> {
   const executed: Mcp2026TestServer['executed'] = [];
   const requests: Mcp2026TestServer['requests'] = [];
   const abandoned: string[] = [];
@@ -41,7 +44,10 @@ export async function startMcp2026Server(pki: TestPki): Promise<Mcp2026TestServe
       ctx.mcpReq.inputResponses === undefined ? 'first' : 'retry';
     s.registerTool(
       'echo',
-      { inputSchema: obj<{ text: string }>({ text: { type: 'string' } }, ['text']) },
+      {
+        ...(opts.echoDescription ? { description: opts.echoDescription() } : {}),
+        inputSchema: obj<{ text: string }>({ text: { type: 'string' } }, ['text']),
+      },
       async (args: { text: string }, ctx) => {
         executed.push({ tool: 'echo', args, round: round(ctx) });
         return { content: [{ type: 'text', text: `echo: ${args.text}` }] };

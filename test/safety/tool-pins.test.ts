@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { diffDefinitions, formatDiff } from '../../src/safety/definition-diff.js';
 import { acceptChanged, readPins, removePins, updatePins } from '../../src/safety/pins-store.js';
 import { REVIEW_MARK, ToolPins, withPins, type PinsConfig } from '../../src/safety/tool-pins.js';
-import { annotationsOf, definitionOf, fingerprintOf } from '../../src/safety/tool-definition.js';
+import { annotationsOf, definitionOf, fingerprintOf, sameJson } from '../../src/safety/tool-definition.js';
 import type { JsonObject, JsonValue } from '../../src/types.js';
 
 const dirs: string[] = [];
@@ -54,6 +54,14 @@ describe('fingerprint', () => {
       expect(fingerprintOf(definitionOf({ ...a, ...change })!)).not.toBe(fingerprintOf(a));
   });
 
+  it('compares definitions as JSON, key order aside', () => {
+    expect(sameJson({ a: [1, { b: 'x' }], c: null }, { c: null, a: [1, { b: 'x' }] })).toBe(true);
+    for (const other of <JsonValue[]>[{ a: [1, { b: 'y' }], c: null }, { a: [1, { b: 'x' }] }, [], null])
+      expect(sameJson({ a: [1, { b: 'x' }], c: null }, other)).toBe(false);
+    expect(sameJson([1, 2], [2, 1])).toBe(false);
+    expect(sameJson({ a: undefined } as unknown as JsonValue, { b: 1 })).toBe(false);
+  });
+
   it('fills annotation defaults from the spec (destructive, open-world)', () => {
     expect(annotationsOf(undefined)).toEqual({
       readOnlyHint: false,
@@ -84,6 +92,49 @@ describe('pins store', () => {
     expect(after.tools['read']!.definition['description']).toBe('Read a file!');
     updatePins(path, (f) => removePins(f, 'files', 'write').length > 0);
     expect(Object.keys(readPins(path).servers['files']!.tools)).toEqual(['read']);
+  });
+
+  it('writes a change once, not on every list that shows it again', () => {
+    const path = pinsPath();
+    new ToolPins(path, cfg()).observeList(server, 's', list(tool('read', 'Read')));
+    const changed = list(tool('read', 'Read, and more'));
+    new ToolPins(path, cfg()).observeList(server, 's', changed);
+    const written = statSync(path);
+    // another process (alerts are per process) shows the same change: nothing to write
+    const later = new ToolPins(path, cfg());
+    expect(later.observeList(server, 's', changed).alerts).toHaveLength(1);
+    later.observeList(server, 't', changed);
+    expect(statSync(path).ino).toBe(written.ino);
+    expect(statSync(path).mtimeMs).toBe(written.mtimeMs);
+  });
+
+  it('takes the stored fingerprint of a definition equal to its pin (hashed once, when first seen)', () => {
+    const path = pinsPath();
+    const def = definitionOf(tool('read', 'Read'))!;
+    // A fingerprint no hash gives: only reuse of the stored one can match it.
+    writeFileSync(
+      path,
+      JSON.stringify({
+        version: 1,
+        servers: {
+          files: {
+            url: 'stdio:files',
+            tools: { read: { fingerprint: 'sha256:stored', definition: def, pinned_at: 't' } },
+          },
+        },
+      }),
+    );
+    const pins = new ToolPins(path, cfg());
+    // same definition, other key order: the stored fingerprint, no change
+    const same = { inputSchema: def['inputSchema']!, description: 'Read', name: 'read' };
+    expect(pins.observeList(server, 's', list(same)).alerts).toEqual([]);
+    expect(pins.checkCall(server, 's', 'read')).toMatchObject({ pinned: true });
+    // a different definition is hashed, and is a change
+    const r = pins.observeList(server, 's', list(tool('read', 'Read more')));
+    expect(r.alerts[0]!.detail).toMatchObject({
+      pinned_fingerprint: 'sha256:stored',
+      fingerprint: expect.stringMatching(/^sha256:[0-9a-f]{64}$/),
+    });
   });
 
   it('refuses a corrupt file instead of re-pinning', () => {
@@ -165,6 +216,25 @@ describe('ToolPins', () => {
     );
     expect((r.result as { tools: JsonObject[] }).tools.map((t) => t['name'])).toEqual(['secret']);
     expect(hide.checkCall(server, 'c', 'read').decision?.reason).toMatch(/never shown to this session/);
+  });
+
+  it('governs a call from a cached list (no list in this process) when a change awaits review', () => {
+    const path = pinsPath();
+    new ToolPins(path, cfg()).observeList(server, 's', list(tool('read', 'Read'), tool('ok', 'Fine')));
+    new ToolPins(path, cfg()).observeList(
+      server,
+      's',
+      list(tool('read', 'Read, changed'), tool('ok', 'Fine')),
+    );
+    const fresh = new ToolPins(path, cfg({ onChange: 'deny' }));
+    expect(fresh.checkCall(server, 'other', 'read').decision).toMatchObject({
+      decision: 'deny',
+      rule: 'pins-change',
+      reason: expect.stringMatching(/change awaiting review.*gov pins diff files read/),
+    });
+    expect(fresh.checkCall(server, 'other', 'ok')).toMatchObject({ pinned: true });
+    updatePins(path, (f) => acceptChanged(f, 'files', 'read', 'now').length > 0);
+    expect(new ToolPins(path, cfg()).checkCall(server, 'other', 'read')).toMatchObject({ pinned: true });
   });
 
   it('on_change allow passes but still alerts; declared pins make a server pinned', () => {

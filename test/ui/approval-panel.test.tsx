@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ApprovalBroker, type HeldCallRequest } from '../../src/approvals/broker.js';
 import type { ApprovalVerdict, GovernedCallEvent } from '../../src/types.js';
 import { ApprovalPanel } from '../../cli/ui/ApprovalPanel.js';
-import { RecentCallLog } from '../../cli/ui/panel-hooks.js';
+import { RecentLog } from '../../cli/ui/panel-hooks.js';
 import { mountRunTui } from '../../cli/ui/run-tui.js';
 import { heldCallRequest } from '../helpers/held-call.js';
 import { frameWith, inputReady, until } from '../helpers/until.js';
@@ -56,7 +56,7 @@ describe('ApprovalPanel', () => {
     const calls = feed();
     void broker.request(call());
     void broker.request(call({ tool: 'other' }));
-    const ui = render(<ApprovalPanel broker={broker} calls={new RecentCallLog(calls)} keyGuardMs={0} />);
+    const ui = render(<ApprovalPanel broker={broker} calls={new RecentLog(calls)} keyGuardMs={0} />);
     calls.push({ decision: 'deny', target: 'shell_exec', rule: 'no-shell' });
     calls.push({ decision: 'allow', target: 'get_issue', rule: 'github-reads' });
     const frame = await frameWith(ui, /allow\s+tools\/call get_issue/);
@@ -242,7 +242,7 @@ describe('ApprovalPanel', () => {
 
   it('shows calls recorded before it mounted', async () => {
     const calls = feed();
-    const log = new RecentCallLog(calls);
+    const log = new RecentLog(calls);
     calls.push({ decision: 'deny', target: 'first_call', rule: 'no-first' });
     const ui = render(<ApprovalPanel broker={newBroker()} calls={log} />);
     calls.push({ decision: 'allow', target: 'second_call', rule: 'r2' });
@@ -305,7 +305,7 @@ describe('mountRunTui', () => {
     child.stdin.on('data', (d: Buffer) => received.push(d.toString()));
     const tui = mountRunTui({
       broker,
-      calls: new RecentCallLog(feed()),
+      calls: new RecentLog(feed()),
       child,
       stdin: stdin as unknown as NodeJS.ReadStream,
       stdout: stdout as unknown as NodeJS.WriteStream,
@@ -344,7 +344,7 @@ describe('mountRunTui', () => {
     child.stderr.end('oops, no newline');
     const tui = mountRunTui({
       broker: newBroker(),
-      calls: new RecentCallLog(feed()),
+      calls: new RecentLog(feed()),
       child,
       stdin: new FakeStdin() as unknown as NodeJS.ReadStream,
       stdout: stdout as unknown as NodeJS.WriteStream,

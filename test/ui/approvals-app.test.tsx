@@ -50,6 +50,26 @@ describe('ApprovalsApp', () => {
     await until(() => !(h.ui.lastFrame() ?? '').includes('run-hung'), 'run-hung gone');
   });
 
+  it('shows tool pin alerts of any run, sanitised', async () => {
+    const h = await harness();
+    h.emit({
+      type: 'pin-alert',
+      run: 'run-a',
+      alert: {
+        reason: 'suspected tool poisoning',
+        server: { name: 'notes', url: 'stdio:notes' },
+        detail: {
+          pins: 'poison',
+          tool: 'save\x1b[2J_note',
+          findings: [{ rule: 'sensitive-file', severity: 'high', excerpt: 'read ~/.ssh/id_rsa' }],
+        },
+      },
+    });
+    const frame = await frameWith(h.ui, '⚠ poisoning');
+    expect(frame).toContain('notes › save_note: sensitive-file (high) "read ~/.ssh/id_rsa"');
+    expect(frame).not.toContain('\x1b[2J');
+  });
+
   it('lists held calls across runs, selects with arrows and approves the selected one', async () => {
     const h = await harness();
     h.emit({ type: 'held', run: 'run-a', call: held('h-aaaaaa', 'run-a') });
