@@ -10,7 +10,7 @@ import {
 import type { CallContext, ExchangeFacts, GovernedBatch, Pipeline } from '../../pipeline.js';
 import { ServerMessageProcessor } from '../../pipeline/server-messages.js';
 import type { ElicitingClient } from '../../approvals/elicitation.js';
-import { CallDeadline, tightestLimit } from '../../pipeline/call-deadline.js';
+import { StdioCallLimits } from './call-limits.js';
 import type { JsonObject, JsonRpcMessage, ServerIdentity } from '../../types.js';
 import type { Logger } from '../../log.js';
 import { DEFAULT_MAX_LINE_BYTES, LineFramer, recoverOverlongId, type OverlongLine } from './line-framer.js';
@@ -218,7 +218,7 @@ export async function runStdioWrap(o: StdioWrapOptions): Promise<StdioWrapResult
       for (const [id, call] of governed.calls) {
         call.forwardedMs = forwardedMs;
         pending.set(id, call);
-        limitCall(id, call);
+        limits.watch(id, call);
         flushGate.forwarded(call.flushed);
       }
       const { forward } = governed;
@@ -232,40 +232,7 @@ export async function runStdioWrap(o: StdioWrapOptions): Promise<StdioWrapResult
     if (replies.length) answer(batch ? replies : replies[0]!);
   }
 
-  // ── constraints.timeout: wall time from forwarding ───────────────────────────────────────
-  // Ids answered by gov at their limit: the server's late answer is dropped, not relayed.
-  const timedOutIds = new Set<string | number>();
-  const limitCall = (id: string | number, call: CallContext): void => {
-    const limit = tightestLimit([call]);
-    if (!limit) return;
-    const deadline = new CallDeadline(limit);
-    deadline.onExpire(() => {
-      if (pending.get(id) !== call) return;
-      pending.delete(id);
-      timedOutIds.add(id);
-      // MCP's way to tell the server to stop working on it.
-      writeServer(
-        serializeMessage({
-          jsonrpc: '2.0',
-          method: 'notifications/cancelled',
-          params: { requestId: id, reason: 'gov: constraints.timeout reached' },
-        }),
-      );
-      const err = pipeline.upstreamTimedOut(call, limit);
-      if (err) answer(err);
-    });
-  };
-  const isLateAnswer = (text: string): boolean => {
-    if (timedOutIds.size === 0) return false;
-    try {
-      const v = JSON.parse(text) as { id?: unknown; method?: unknown };
-      const id = v.id;
-      if (v.method !== undefined || (typeof id !== 'string' && typeof id !== 'number')) return false;
-      return timedOutIds.delete(id);
-    } catch {
-      return false;
-    }
-  };
+  const limits = new StdioCallLimits({ pipeline, pending, toServer: writeServer, toClient: answer });
 
   // ── server → client ──────────────────────────────────────────────────────────────────────
   const onServerLine = (line: Buffer): void => {
@@ -278,7 +245,7 @@ export async function runStdioWrap(o: StdioWrapOptions): Promise<StdioWrapResult
       log.warn(`server wrote a non-JSON line to stdout (not forwarded): ${snippet(shown)}`);
       return;
     }
-    if (isLateAnswer(text)) return;
+    if (limits.isLateAnswer(text)) return;
     flushGate.pass(processor.processText(text) ?? text, writeClient);
   };
 
