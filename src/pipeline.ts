@@ -9,11 +9,8 @@ import {
   type AlertFacts,
   type OutcomeFacts,
 } from './pipeline/call-records.js';
-import { HeldCallRegistry } from './pipeline/held-calls.js';
-import { bareEnvelope, toEnvelope } from './mcp/envelope.js';
+import { ClientBatches } from './pipeline/client-batches.js';
 import { filterToolsList } from './mcp/responses.js';
-import { ElicitationRequests } from './approvals/elicitation-requests.js';
-import { elicitingClient } from './approvals/elicitation.js';
 import type { PolicyInput } from './policy/compiled.js';
 import { toPolicyInput } from './policy/input.js';
 import { shadowed } from './pipeline/shadow.js';
@@ -34,12 +31,10 @@ export type {
   GovernOptions,
   HeldHooks,
 } from './pipeline/exchange.js';
-import { assembleBatch, type MessageResult } from './pipeline/exchange.js';
 import { callEvent, targetOf, type EventDecision } from './pipeline/call-events.js';
 import type {
   BatchOptions,
   CallContext,
-  ClientMessage,
   ExchangeFacts,
   Governed,
   GovernedBatch,
@@ -61,10 +56,7 @@ export class Pipeline {
   private readonly records: CallRecords;
   private readonly runTaint = new RunTaint();
   private readonly approval: ApprovalStep;
-  /** Requests being governed, so `notifications/cancelled` can withdraw them. */
-  private readonly inflight = new HeldCallRegistry();
-  /** gov's own `elicitation/create` questions awaiting the client's answer. */
-  private readonly questions = new ElicitationRequests();
+  private readonly batches: ClientBatches = new ClientBatches(this);
 
   constructor(deps: PipelineDeps) {
     this.deps = deps;
@@ -184,53 +176,9 @@ export class Pipeline {
     return this.deny(env, call, this.denial(env, call));
   }
 
-  /**
-   * Govern one client message or batch. Answers to gov's own questions are consumed,
-   * answers to the server's requests pass on, `notifications/cancelled` withdraws the call it
-   * names, and every request and notification goes through govern(). Never throws: a
-   * message that fails is denied alone, and the rest of the batch goes on.
-   */
-  async governBatch(
-    messages: JsonRpcMessage[],
-    facts: ExchangeFacts,
-    o: BatchOptions,
-  ): Promise<GovernedBatch> {
-    const results = await Promise.all(
-      messages.map(async (m): Promise<MessageResult> => {
-        if (m.kind === 'response') return this.questions.take(m) ? { m, own: true } : { m };
-        return { m, g: await this.governMessage(m, facts, o) };
-      }),
-    );
-    return assembleBatch(results);
-  }
-
-  private async governMessage(m: ClientMessage, facts: ExchangeFacts, o: BatchOptions): Promise<Governed> {
-    if (m.kind === 'notification' && m.method === 'notifications/cancelled')
-      this.inflight.cancel(facts.scope, m.params);
-    if (m.kind === 'request' && m.method === 'initialize') o.onInitialize?.(elicitingClient(m.params));
-    const tracked = m.kind === 'request' ? this.inflight.track(facts.scope, m.id, o.gone) : undefined;
-    let env: Envelope | undefined;
-    try {
-      env = toEnvelope(m, facts);
-      const hooks = o.held?.(m, env) ?? {};
-      const g = await this.govern(env, {
-        onHeld: () => {
-          hooks.onHeld?.();
-          return tracked ? tracked.signal() : o.gone();
-        },
-        ...(o.injected ? { injected: o.injected } : {}),
-        elicitation: hooks.ask ? this.questions.channel(hooks.ask.client, hooks.ask.send) : undefined,
-      });
-      // The client cancelled it while gov decided: MCP says nobody waits for an answer, and a
-      // call not yet forwarded is not forwarded at all.
-      if (!tracked?.withdrawn) return g;
-      if (g.action === 'forward') void this.recordOutcome(g.call, { status: 'cancelled' });
-      return { action: 'respond', call: g.call, response: null };
-    } catch (err) {
-      return this.failed(env ?? bareEnvelope(m, facts), err);
-    } finally {
-      tracked?.release();
-    }
+  /** Govern one client message or batch, each message through govern() (see ClientBatches). */
+  governBatch(messages: JsonRpcMessage[], facts: ExchangeFacts, o: BatchOptions): Promise<GovernedBatch> {
+    return this.batches.govern(messages, facts, o);
   }
 
   /** Decide one client→server request or notification. Never throws: any failure denies. */

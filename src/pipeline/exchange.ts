@@ -88,38 +88,3 @@ export interface GovernedBatch {
   /** A governed call is forwarded (its own record names any injected credential). */
   governedForward: boolean;
 }
-
-/** One message of a batch as governed: its verdict, or `own` for an answer to gov's question. */
-export interface MessageResult {
-  m: JsonRpcMessage;
-  g?: Governed;
-  own?: boolean;
-}
-
-/** The batch to forward and the answers to give, in the client's order. */
-export function assembleBatch(results: MessageResult[]): GovernedBatch {
-  const out: GovernedBatch = {
-    forward: [],
-    answers: [],
-    calls: new Map(),
-    unchanged: true,
-    governedForward: false,
-  };
-  for (const { m, g, own } of results) {
-    if (own) {
-      out.unchanged = false;
-      continue;
-    }
-    if (g?.action === 'respond') {
-      out.unchanged = false;
-      if (g.response) out.answers.push(g.response);
-      continue;
-    }
-    if (g?.call.forward) out.unchanged = false;
-    out.forward.push(g?.call.forward ?? m.raw);
-    if (!g) continue;
-    out.governedForward = true;
-    if (m.kind === 'request') out.calls.set(m.id, g.call);
-  }
-  return out;
-}
