@@ -1,4 +1,3 @@
-import { fileURLToPath } from 'node:url';
 import { dirname, join, resolve, sep } from 'node:path';
 import { writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
@@ -13,6 +12,7 @@ import {
 } from '../args.js';
 import { usageError } from '../../src/errors.js';
 import { homePaths } from '../../src/home.js';
+import { installPath } from '../../src/install-path.js';
 import { createLogger } from '../../src/log.js';
 import { loadOrCreateCa } from '../../src/proxy/ca.js';
 import { LeafCertCache } from '../../src/proxy/leaf-cert-cache.js';
@@ -59,7 +59,7 @@ ${AUDIT_SYNC_HELP}
   -h, --help                 this help
 `;
 
-const PRELOAD = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'preload', 'node-proxy.cjs');
+const PRELOAD = installPath('preload', 'node-proxy.cjs');
 
 export default async function run(argv: string[]): Promise<number> {
   if (wantsHelp(argv)) {
