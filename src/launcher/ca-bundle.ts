@@ -44,7 +44,9 @@ export function writeTrustFiles(opts: {
   let cleanup = () => {};
   if (opts.inheritedNodeExtra && existsSync(opts.inheritedNodeExtra)) {
     nodeExtra = join(opts.dir, `node-extra-${opts.run}.pem`);
-    writeFileAtomic(nodeExtra, opts.govCaPem + readFileSync(opts.inheritedNodeExtra, 'utf8'), 0o644);
+    writeFileAtomic(nodeExtra, opts.govCaPem + readFileSync(opts.inheritedNodeExtra, 'utf8'), 0o644, {
+      durable: false,
+    });
     const p = nodeExtra;
     cleanup = () => {
       try {
@@ -59,7 +61,8 @@ export function writeTrustFiles(opts: {
 
 /**
  * The bundle is the same from run to run until the system store or gov's CA changes: reading
- * it back is cheaper than rewriting and syncing 200 kB on every start.
+ * it back is cheaper than rewriting 200 kB on every start. Derived data, rebuilt by the next
+ * run if lost, so it needs no fsync.
  */
 function writeUnlessSame(path: string, text: string): void {
   try {
@@ -67,7 +70,7 @@ function writeUnlessSame(path: string, text: string): void {
   } catch {
     /* missing or unreadable: write it */
   }
-  writeFileAtomic(path, text, 0o644);
+  writeFileAtomic(path, text, 0o644, { durable: false });
 }
 
 const PEM_CERT = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/;
