@@ -4,4 +4,4 @@ import module from 'node:module';
 // Node 22.1+ keeps V8's compiled code between runs, which saves most of what is left of
 // loading gov's code on every start (docs/performance.md); older Nodes lack the call.
 module.enableCompileCache?.();
-await import('../dist/bundle/main.js');
+module.createRequire(import.meta.url)('../dist/bundle/gov.cjs');

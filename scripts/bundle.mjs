@@ -1,12 +1,15 @@
 // `npm run build`, after tsc: bundle the CLI for start-up time (issue 13, docs/performance.md).
-// Node's ESM loader spends most of gov's start-up resolving and compiling ~200 small modules;
-// one bundle with a chunk per command loads in a fraction of that. Input is tsc's output, so
-// the source maps chain back to the .ts files. Only what every run loads (gov's own code and
-// the policy parser's packages) is bundled; the packages that are loaded on demand (TUI,
-// OpenTelemetry, undici, libsodium, native modules) stay in node_modules, loaded as installed.
+// Node's ESM loader spends most of gov's start-up resolving, reading and linking modules; one
+// CommonJS file loads in a fraction of that (modules imported on demand are evaluated only
+// then). Input is tsc's output, so the source maps chain back to the .ts files.
+// - Bundled: gov's own code and the policy parser's packages (yaml, zod), loaded by every run.
+// - Left in node_modules and loaded as installed: every other package (the TUI's, OpenTelemetry,
+//   undici, libsodium, native modules), which gov loads on demand.
+// - The terminal UI (cli/ui, imported on demand) is loaded from tsc's tree as ES modules:
+//   Ink's layout engine uses top-level await, which require() cannot load.
 import { build } from 'esbuild';
 import { readFileSync, rmSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -16,11 +19,11 @@ const outdir = join(root, 'dist', 'bundle');
 
 rmSync(outdir, { recursive: true, force: true });
 await build({
-  entryPoints: [join(root, 'dist', 'cli', 'main.js')],
+  entryPoints: { gov: join(root, 'dist', 'cli', 'main.js') },
   outdir,
+  outExtension: { '.js': '.cjs' },
   bundle: true,
-  splitting: true,
-  format: 'esm',
+  format: 'cjs',
   platform: 'node',
   target: 'node20',
   sourcemap: true,
@@ -28,9 +31,19 @@ await build({
   minifyWhitespace: true,
   minifySyntax: true,
   external: Object.keys(pkg.dependencies).filter((d) => !BUNDLED.has(d)),
-  // Bundled CommonJS (yaml) calls require() for Node's built-ins.
-  banner: {
-    js: "import { createRequire as __govRequire } from 'node:module'; const require = __govRequire(import.meta.url);",
-  },
+  define: { 'import.meta.url': '__govModuleUrl' },
+  banner: { js: "const __govModuleUrl = require('node:url').pathToFileURL(__filename).href;" },
+  plugins: [
+    {
+      name: 'terminal-ui-from-tsc-tree',
+      setup(b) {
+        b.onResolve({ filter: /\/ui\/[^/]+\.js$/ }, (a) =>
+          a.kind === 'dynamic-import'
+            ? { path: relative(outdir, join(a.resolveDir, a.path)), external: true }
+            : undefined,
+        );
+      },
+    },
+  ],
   logLevel: 'warning',
 });
