@@ -1,4 +1,3 @@
-import { fileURLToPath } from 'node:url';
 import { dirname, join, resolve, sep } from 'node:path';
 import { writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
@@ -13,6 +12,7 @@ import {
 } from '../args.js';
 import { usageError } from '../../src/errors.js';
 import { homePaths } from '../../src/home.js';
+import { installPath } from '../../src/install-path.js';
 import { createLogger } from '../../src/log.js';
 import { loadOrCreateCa } from '../../src/proxy/ca.js';
 import { LeafCertCache } from '../../src/proxy/leaf-cert-cache.js';
@@ -59,7 +59,9 @@ ${AUDIT_SYNC_HELP}
   -h, --help                 this help
 `;
 
-const PRELOAD = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'preload', 'node-proxy.cjs');
+const PRELOAD = installPath('preload', 'node-proxy.cjs');
+/** How long after the child's start the first call's code is loaded (see warmUpSoon). */
+const WARM_UP_DELAY_MS = 250;
 
 export default async function run(argv: string[]): Promise<number> {
   if (wantsHelp(argv)) {
@@ -194,6 +196,18 @@ export default async function run(argv: string[]): Promise<number> {
     });
     cleanups.push(() => proxy.close());
     await leafCerts.ready();
+    // What the first call needs but the child's start does not (undici, the upstream TLS
+    // context, the X.509 code: about 0.2 s of CPU) is prepared once the child has had time to
+    // start: done at once, on a busy 2-core machine it slowed a Node child's start by
+    // 0.1-0.2 s (docs/performance.md). A call that comes sooner loads what it needs itself.
+    const warmUpSoon = () => {
+      const timer = setTimeout(() => {
+        upstream.warm();
+        leafCerts.warm();
+      }, WARM_UP_DELAY_MS);
+      timer.unref();
+      cleanups.push(() => clearTimeout(timer));
+    };
 
     // GOV_HOME is hidden from an isolated child: its trust files live in the sandbox's directory.
     if (sandbox) writeFileSync(join(sandbox.dir, 'ca.pem'), ca.certPem, { mode: 0o644 });
@@ -264,8 +278,7 @@ export default async function run(argv: string[]): Promise<number> {
         rows: process.stdout.rows || 24,
       });
       if (ptyChild) {
-        upstream.warm();
-        leafCerts.warm();
+        warmUpSoon();
         cleanups.push(() => ptyChild.dispose());
         const screen = ptyTuiModule.mountPtyTui({
           broker: session.broker,
@@ -305,9 +318,7 @@ export default async function run(argv: string[]): Promise<number> {
         signalTarget: (pid) => sandbox.signalPid(pid),
       });
     } else child = await spawnChild({ command, args, env, stdio });
-    // What the first call needs but the child's start does not is prepared after it.
-    upstream.warm();
-    leafCerts.warm();
+    warmUpSoon();
     cleanups.push(() => child.dispose());
     let ui: import('../ui/run-tui.js').RunTui | undefined;
     if (tuiModule && recentCalls && child.child.stdout && child.child.stderr && child.child.stdin) {

@@ -3,10 +3,12 @@
  * with the direct path in the same run. Prints a table and writes bench-results/latest.json.
  *
  *   node dist/scripts/bench/index.js [--quick] [--out FILE] [--no-mitm] [--cpu-prof DIR] [--phases a,b]
+ *                                    [--only startup]
  *
  * --quick: tiny iterations (shape check only; figures meaningless). --cpu-prof DIR: run the
  * main gov process with --cpu-prof and write its profile to DIR. --phases: only these load
- * phases (latency, throughput, sse, first-host, big) — for profiling one path.
+ * phases (latency, throughput, sse, first-host, big) — for profiling one path. --only startup:
+ * just the start-up rows (startup_child, startup_wrap), printed, nothing written.
  */
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -27,7 +29,7 @@ import {
 } from './processes.js';
 import type { LoadPlan, LoadResult } from './loadgen.js';
 import { renderTable } from './report.js';
-import { buildRows } from './rows.js';
+import { buildRows, startupRows } from './rows.js';
 import { rssMb, round } from './stats.js';
 import { benchWrap, wrapAvailable } from './wrap.js';
 import { benchIsolation, isolationRows } from './isolation.js';
@@ -42,9 +44,14 @@ const { values: opts } = parseArgs({
     'no-mitm': { type: 'boolean', default: false },
     'cpu-prof': { type: 'string' },
     phases: { type: 'string' },
+    only: { type: 'string' },
   },
 });
 const quick = opts.quick === true;
+if (opts.only !== undefined && opts.only !== 'startup') {
+  process.stderr.write(`bench: --only takes 'startup', not '${opts.only}'\n`);
+  process.exit(2);
+}
 
 const SIZES = quick
   ? {
@@ -96,8 +103,6 @@ const step = (msg: string): void => void process.stderr.write(`bench: ${msg}\n`)
 async function main(): Promise<void> {
   const started = Date.now();
   const work = mkdtempSync(join(tmpdir(), 'gov-bench-'));
-  const extraHosts = Array.from({ length: SIZES.hosts }, (_, i) => `127.0.0.${10 + i}`);
-  const pki = makeBenchPki(work, ['127.0.0.1', ...extraHosts]);
   const policyPath = join(work, 'bench-policy.yaml');
   writeFileSync(policyPath, BENCH_POLICY);
   const home = (name: string): string => {
@@ -105,6 +110,18 @@ async function main(): Promise<void> {
     mkdirSync(h, { recursive: true, mode: 0o700 });
     return h;
   };
+  if (opts.only === 'startup') {
+    try {
+      step('start-up: gov run to child start, gov mcp wrap to first initialize answer');
+      const startup = await benchStartup({ home: home('home-startup'), policyPath, runs: SIZES.startupRuns });
+      process.stdout.write(renderTable(startupRows(startup)));
+    } finally {
+      rmSync(work, { recursive: true, force: true });
+    }
+    return;
+  }
+  const extraHosts = Array.from({ length: SIZES.hosts }, (_, i) => `127.0.0.${10 + i}`);
+  const pki = makeBenchPki(work, ['127.0.0.1', ...extraHosts]);
   const upstream = await startUpstream({
     keyPath: pki.keyPath,
     certPath: pki.certPath,

@@ -29,32 +29,57 @@ export interface Inputs {
   startup: StartupResult | null;
 }
 
+const r = (x: number | null | undefined, d = 3): number | null =>
+  x === null || x === undefined ? null : round(x, d);
+
+/** A row of added milliseconds: gov's figure against the direct one. */
+function latencyRow(
+  id: string,
+  figure: string,
+  d: number | undefined,
+  g: number | undefined,
+  limit: number,
+  target: string,
+  method: Row['method'] = 'cli',
+): Row {
+  const added = d !== undefined && g !== undefined ? g - d : null;
+  return {
+    id,
+    figure,
+    unit: 'ms',
+    method,
+    direct: r(d),
+    gov: r(g),
+    added: r(added),
+    target,
+    pass: added === null ? null : added <= limit,
+  };
+}
+
+/** startup_child and startup_wrap (also printed alone by `--only startup`). */
+export function startupRows(boot: StartupResult | null): Row[] {
+  return [
+    latencyRow(
+      'startup_child',
+      'gov run: time to child start (no vault), median',
+      boot?.childDirect,
+      boot?.childGov,
+      150,
+      'added ≤ 150 ms',
+    ),
+    latencyRow(
+      'startup_wrap',
+      'gov mcp wrap: time to first initialize answer, median',
+      boot?.wrapDirect,
+      boot?.wrapGov,
+      200,
+      'added ≤ 200 ms',
+    ),
+  ];
+}
+
 export function buildRows(i: Inputs): Row[] {
   const rows: Row[] = [];
-  const r = (x: number | null | undefined, d = 3): number | null =>
-    x === null || x === undefined ? null : round(x, d);
-  const latencyRow = (
-    id: string,
-    figure: string,
-    d: number | undefined,
-    g: number | undefined,
-    limit: number,
-    target: string,
-    method: Row['method'] = 'cli',
-  ): Row => {
-    const added = d !== undefined && g !== undefined ? g - d : null;
-    return {
-      id,
-      figure,
-      unit: 'ms',
-      method,
-      direct: r(d),
-      gov: r(g),
-      added: r(added),
-      target,
-      pass: added === null ? null : added <= limit,
-    };
-  };
   rows.push(
     latencyRow(
       'latency_p50',
@@ -382,25 +407,7 @@ export function buildRows(i: Inputs): Row[] {
       pass: w.rssGrowthMb === null ? null : w.rssGrowthMb <= 64,
     });
   }
-  const boot = i.startup;
-  rows.push(
-    latencyRow(
-      'startup_child',
-      'gov run: time to child start (no vault), median',
-      boot?.childDirect,
-      boot?.childGov,
-      150,
-      'added ≤ 150 ms',
-    ),
-    latencyRow(
-      'startup_wrap',
-      'gov mcp wrap: time to first initialize answer, median',
-      boot?.wrapDirect,
-      boot?.wrapGov,
-      200,
-      'added ≤ 200 ms',
-    ),
-  );
+  rows.push(...startupRows(i.startup));
   return rows;
 }
 

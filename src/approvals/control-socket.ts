@@ -81,7 +81,8 @@ export async function startControlServer(opts: ControlServerOptions): Promise<Co
     started: new Date().toISOString(),
     policy: opts.policySource,
   };
-  writeFileAtomic(descriptorPath, JSON.stringify(descriptor, null, 2) + '\n');
+  // Describes a live run only: it needs no fsync (a reboot ends the run it describes).
+  writeFileAtomic(descriptorPath, JSON.stringify(descriptor, null, 2) + '\n', 0o600, { durable: false });
   const offAlerts = opts.pinAlerts?.subscribe((a) => {
     alerts.recent = [...alerts.recent, a].slice(-RECENT_ALERTS);
     for (const l of alerts.listeners) l(a);

@@ -1,14 +1,14 @@
 import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, resolve } from 'node:path';
 import type { SandboxLayout, SandboxRun } from './sandbox-config.js';
 import { Server } from 'node:net';
 import { SYSTEM_BUNDLES } from '../launcher/ca-bundle.js';
 import { spawnFailure, startGoverned } from '../launcher/spawn-child.js';
+import { installPath } from '../install-path.js';
 
-const INIT = join(dirname(fileURLToPath(import.meta.url)), 'sandbox-init.js');
+const INIT = installPath('dist', 'src', 'isolation', 'sandbox-init.js');
 
 /** Ports captured transparently unless the user adds more. */
 export const DEFAULT_CAPTURE_PORTS = [80, 443];

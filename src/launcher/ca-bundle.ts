@@ -39,12 +39,14 @@ export function writeTrustFiles(opts: {
   inheritedNodeExtra?: string | undefined;
 }): { bundle: string; nodeExtra: string; cleanup: () => void } {
   const bundle = join(opts.dir, 'bundle.pem');
-  writeFileAtomic(bundle, systemRootsPem().trimEnd() + '\n' + opts.govCaPem, 0o644);
+  writeUnlessSame(bundle, systemRootsPem().trimEnd() + '\n' + opts.govCaPem);
   let nodeExtra = join(opts.dir, 'ca.pem');
   let cleanup = () => {};
   if (opts.inheritedNodeExtra && existsSync(opts.inheritedNodeExtra)) {
     nodeExtra = join(opts.dir, `node-extra-${opts.run}.pem`);
-    writeFileAtomic(nodeExtra, opts.govCaPem + readFileSync(opts.inheritedNodeExtra, 'utf8'), 0o644);
+    writeFileAtomic(nodeExtra, opts.govCaPem + readFileSync(opts.inheritedNodeExtra, 'utf8'), 0o644, {
+      durable: false,
+    });
     const p = nodeExtra;
     cleanup = () => {
       try {
@@ -55,6 +57,20 @@ export function writeTrustFiles(opts: {
     };
   }
   return { bundle, nodeExtra, cleanup };
+}
+
+/**
+ * The bundle is the same from run to run until the system store or gov's CA changes: reading
+ * it back is cheaper than rewriting 200 kB on every start. Derived data, rebuilt by the next
+ * run if lost, so it needs no fsync.
+ */
+function writeUnlessSame(path: string, text: string): void {
+  try {
+    if (readFileSync(path, 'utf8') === text) return;
+  } catch {
+    /* missing or unreadable: write it */
+  }
+  writeFileAtomic(path, text, 0o644, { durable: false });
 }
 
 const PEM_CERT = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/;

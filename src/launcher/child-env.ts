@@ -71,9 +71,15 @@ export function buildChildEnv(i: ChildEnvInput): Record<string, string> {
   }
   // Any other inherited variable that names a CA bundle would make its tool reject gov's
   // certificate: point it at the combined bundle too.
+  // Each file is read once, however many variables name it (a dozen often name the system's).
   if (i.isCaBundleFile) {
+    const verdicts = new Map<string, boolean>();
+    const replaced = new Set<string>([...CA_BUNDLE_VARS, 'NODE_EXTRA_CA_CERTS']);
     for (const [k, v] of Object.entries(env)) {
-      if (k !== 'NODE_EXTRA_CA_CERTS' && v.startsWith('/') && i.isCaBundleFile(v)) env[k] = i.caBundlePath;
+      if (replaced.has(k) || !v.startsWith('/')) continue;
+      let isBundle = verdicts.get(v);
+      if (isBundle === undefined) verdicts.set(v, (isBundle = i.isCaBundleFile(v)));
+      if (isBundle) env[k] = i.caBundlePath;
     }
   }
   for (const k of CA_BUNDLE_VARS) env[k] = i.caBundlePath;
