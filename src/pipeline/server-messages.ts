@@ -12,6 +12,7 @@ import {
 } from '../types.js';
 import type { CallContext, Pipeline } from '../pipeline.js';
 import type { ToolParamHeaders } from '../mcp/param-headers.js';
+import { createdTaskId } from './task-links.js';
 
 function isJsonRpc(v: unknown): v is JsonObject {
   return isPlainObject(v) && v['jsonrpc'] === '2.0';
@@ -116,12 +117,15 @@ export class ServerMessageProcessor {
       const message = isPlainObject(m['error']) ? (m['error']['message'] ?? 'error') : undefined;
       const err = message === undefined || typeof message === 'string' ? message : JSON.stringify(message);
       const serverInfo = call.env.method === 'initialize' ? serverInfoOf(m['result']) : null;
+      // A tasks/* answer describes its task; only other requests create one.
+      const taskId = call.env.method.startsWith('tasks/') ? undefined : createdTaskId(m['result']);
       void this.pipeline.recordOutcome(call, {
         status: err === undefined ? 'ok' : 'error',
         upstreamMs: performance.now() - (call.forwardedMs ?? this.upstreamStart),
         redactions: r.counts,
         ...(err !== undefined ? { error: err } : {}),
         ...(serverInfo ? { serverInfo } : {}),
+        ...(taskId !== undefined ? { taskId } : {}),
       });
     }
     return { value: r.message, changed: r.changed };
