@@ -35,6 +35,11 @@ export interface ProcessorOptions {
   toolHeaders?: ToolParamHeaders | undefined;
   /** The server this stream comes from, for governing its requests when no call says so. */
   origin?: ServerOrigin | undefined;
+  /**
+   * Sends gov's answer to a server→client request it denied back to that server, as the
+   * client's answer would travel (so the server does not wait for one that never comes).
+   */
+  answerServer?: ((response: JsonObject) => void) | undefined;
 }
 
 /**
@@ -48,6 +53,7 @@ export class ServerMessageProcessor {
   private readonly upstreamStart: number;
   private readonly toolHeaders: ToolParamHeaders | undefined;
   private readonly origin: ServerOrigin | undefined;
+  private readonly answerServer: ((response: JsonObject) => void) | undefined;
 
   constructor(pipeline: Pipeline, pending: Map<string | number, CallContext>, opts: ProcessorOptions = {}) {
     this.pipeline = pipeline;
@@ -55,6 +61,7 @@ export class ServerMessageProcessor {
     this.upstreamStart = opts.upstreamStart ?? performance.now();
     this.toolHeaders = opts.toolHeaders;
     this.origin = opts.origin;
+    this.answerServer = opts.answerServer;
   }
 
   /** Returns the rewritten text, or null when the text is not JSON-RPC or needs no change. */
@@ -147,19 +154,19 @@ export class ServerMessageProcessor {
       this.recordServerRequest(ask, fallback, d);
       if (d.decision === 'allow') continue;
       const reason = `${d.reason} (rule ${d.rule})`;
-      if (ask.key === undefined) return deniedServerRequestNotice(ask.method, reason);
-      const message = `gov denied the server's ${ask.method} input request '${ask.key}': ${reason}`;
       const id = m['id'];
-      return jsonRpcError(
-        typeof id === 'string' || typeof id === 'number' ? id : null,
-        DENIAL_CODE,
-        message,
-        {
+      const denial = (message: string): JsonObject =>
+        jsonRpcError(typeof id === 'string' || typeof id === 'number' ? id : null, DENIAL_CODE, message, {
           decision: 'deny',
           rule: d.rule,
           reason: d.reason,
-        },
-      ) as unknown as JsonObject;
+        }) as unknown as JsonObject;
+      if (ask.key === undefined) {
+        // A 2025-era request: the server gets the denial as its answer, the client a notice.
+        this.answerServer?.(denial(`gov denied the server's ${ask.method} request: ${reason}`));
+        return deniedServerRequestNotice(ask.method, reason);
+      }
+      return denial(`gov denied the server's ${ask.method} input request '${ask.key}': ${reason}`);
     }
     return null;
   }

@@ -81,7 +81,9 @@ export async function runStdioWrap(o: StdioWrapOptions): Promise<StdioWrapResult
   o.onSpawn?.(server);
 
   const pending = new Map<string | number, CallContext>();
-  const processor = new ServerMessageProcessor(pipeline, pending);
+  const processor = new ServerMessageProcessor(pipeline, pending, {
+    answerServer: (m) => void writeServer(JSON.stringify(m)),
+  });
   const gone = new AbortController();
   // Who the client is (from its initialize): gov can ask it to approve held calls.
   let client: ElicitingClient | null = null;

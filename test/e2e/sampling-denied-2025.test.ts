@@ -1,0 +1,144 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { randomUUID } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import { CreateMessageResultSchema } from '@modelcontextprotocol/sdk/types.js';
+import { makeTestPki, type TestPki } from '../helpers/test-ca.js';
+import { startHttpsServer, type TestServer } from '../helpers/https-server.js';
+import { ROOT, runGov, tempHome } from '../helpers/gov-process.js';
+import { auditRecords } from '../helpers/audit-records.js';
+
+const POLICY = `version: 1
+servers:
+  sdk: "https://127.0.0.1:*"
+unknown_servers: deny
+default: deny
+rules:
+  - id: summaries
+    tool: summarize
+    decision: allow
+  - id: no-sampling
+    method: sampling/createMessage
+    decision: deny
+    reason: Servers may not use the agent's model
+`;
+
+const CLIENT = join(ROOT, 'test', 'fixtures', 'clients', 'sampling-client.mjs');
+
+/**
+ * An SDK 1.32 Streamable HTTP server (sessions, SSE answers) whose `summarize` tool asks the
+ * client to sample inside the call's stream and records how that request was answered.
+ */
+async function startSamplingServer(pki: TestPki): Promise<TestServer & { answers: string[] }> {
+  const answers: string[] = [];
+  const sessions = new Map<string, StreamableHTTPServerTransport>();
+  const build = () => {
+    const s = new McpServer({ name: 'sampling-server', version: '1.0.0' });
+    s.registerTool('summarize', {}, async (extra) => {
+      try {
+        const r = await extra.sendRequest(
+          {
+            method: 'sampling/createMessage',
+            params: { messages: [{ role: 'user', content: { type: 'text', text: 'hi' } }], maxTokens: 9 },
+          },
+          CreateMessageResultSchema,
+          { timeout: 20_000 },
+        );
+        answers.push(`sampled: ${JSON.stringify(r.content)}`);
+      } catch (err) {
+        answers.push(`error ${(err as { code?: number }).code}: ${(err as Error).message}`);
+      }
+      return { content: [{ type: 'text', text: answers.at(-1)! }] };
+    });
+    return s;
+  };
+  const handle = async (req: IncomingMessage, res: ServerResponse) => {
+    let body = '';
+    for await (const d of req) body += (d as Buffer).toString();
+    const sid = req.headers['mcp-session-id'];
+    let t = typeof sid === 'string' ? sessions.get(sid) : undefined;
+    if (!t) {
+      const created = new StreamableHTTPServerTransport({
+        sessionIdGenerator: () => randomUUID(),
+        onsessioninitialized: (id) => void sessions.set(id, created),
+      });
+      await build().connect(created);
+      t = created;
+    }
+    await t.handleRequest(req, res, body ? JSON.parse(body) : undefined);
+  };
+  const server = await startHttpsServer(pki, (req, res) => {
+    handle(req, res).catch((err: unknown) => {
+      if (!res.headersSent) res.writeHead(500).end(String(err));
+    });
+  });
+  return {
+    ...server,
+    answers,
+    close: async () => {
+      for (const t of sessions.values()) await t.close().catch(() => undefined);
+      await server.close();
+    },
+  };
+}
+
+describe('2025-era sampling request denied by policy (SDK 1.32 client and server)', () => {
+  let pki: TestPki;
+  let home: string;
+  let server: TestServer & { answers: string[] };
+  beforeAll(async () => {
+    pki = makeTestPki();
+    home = tempHome();
+    writeFileSync(join(home, 'gov.yaml'), POLICY);
+    server = await startSamplingServer(pki);
+  });
+  afterAll(async () => {
+    await server.close();
+  });
+
+  it('never reaches the client; the server gets the denial as its answer', async () => {
+    const r = await runGov(
+      [
+        'run',
+        '--no-tui',
+        '--policy',
+        join(home, 'gov.yaml'),
+        '--upstream-ca',
+        pki.caPath,
+        '--',
+        'node',
+        CLIENT,
+        `${server.url}/mcp`,
+        'summarize',
+      ],
+      { env: { GOV_HOME: home }, timeoutMs: 60_000 },
+    );
+    const steps = r.stdout
+      .trim()
+      .split('\n')
+      .map(
+        (l) =>
+          JSON.parse(l) as { step: string; data?: string; result?: { content: Array<{ text: string }> } },
+      );
+    expect(
+      steps.map((s) => s.step),
+      r.stderr,
+    ).not.toContain('sampling-handler-called');
+    // What the server received as the client's answer: gov's denial.
+    expect(server.answers).toEqual([expect.stringMatching(/^error -32003: .*no-sampling/)]);
+    const call = steps.find((s) => s.step === 'call');
+    expect(call?.result?.content[0]?.text, r.stdout).toMatch(/^error -32003/);
+    expect(steps.find((s) => s.step === 'log')?.data).toMatch(
+      /gov denied the server's sampling\/createMessage/,
+    );
+    const record = auditRecords(home).find((x) => x['method'] === 'sampling/createMessage');
+    expect(record).toMatchObject({
+      decision: 'deny',
+      rule: 'no-sampling',
+      detail: { direction: 'server-to-client' },
+    });
+  });
+});
