@@ -5,10 +5,12 @@ import { join } from 'node:path';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
-import { CreateMessageResultSchema } from '@modelcontextprotocol/sdk/types.js';
+import { CreateMessageResultSchema, ListRootsRequestSchema } from '@modelcontextprotocol/sdk/types.js';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { makeTestPki, type TestPki } from '../helpers/test-ca.js';
 import { startHttpsServer, type TestServer } from '../helpers/https-server.js';
-import { ROOT, runGov, tempHome } from '../helpers/gov-process.js';
+import { GOV_BIN, ROOT, runGov, tempHome } from '../helpers/gov-process.js';
 import { auditRecords } from '../helpers/audit-records.js';
 
 const POLICY = `version: 1
@@ -140,5 +142,44 @@ describe('2025-era sampling request denied by policy (SDK 1.32 client and server
       rule: 'no-sampling',
       detail: { direction: 'server-to-client' },
     });
+  });
+});
+
+describe('2025-era server request denied on stdio (gov mcp wrap, SDK 1.32 client and server)', () => {
+  it('roots/list denied by policy never reaches the client; the server gets the denial as its answer', async () => {
+    const home = tempHome();
+    const policy = join(home, 'gov.yaml');
+    writeFileSync(
+      policy,
+      'version: 1\ndefault: allow\nrules:\n  - id: no-roots\n    method: roots/list\n    decision: deny\n    reason: Roots stay private\n',
+    );
+    const env: Record<string, string> = { GOV_HOME: home };
+    for (const [k, v] of Object.entries(process.env))
+      if (v !== undefined && k !== 'NODE_OPTIONS') env[k] ??= v;
+    const server = join(ROOT, 'test', 'fixtures', 'servers', 'stdio-server.mjs');
+    const transport = new StdioClientTransport({
+      command: process.execPath,
+      args: [GOV_BIN, 'mcp', 'wrap', '--policy', policy, '--name', 'files', '--', process.execPath, server],
+      env,
+      stderr: 'pipe',
+    });
+    const client = new Client({ name: 'roots-client', version: '1.0.0' }, { capabilities: { roots: {} } });
+    let rootsAsked = 0;
+    client.setRequestHandler(ListRootsRequestSchema, () => {
+      rootsAsked += 1;
+      return { roots: [{ uri: 'file:///work', name: 'work' }] };
+    });
+    await client.connect(transport);
+    try {
+      // ask_client returns the roots its listRoots() got; the SDK turns its failure into an error result.
+      const r = await client.callTool({ name: 'ask_client', arguments: {} }, undefined, { timeout: 30_000 });
+      const text = (r.content as Array<{ text?: string }>).map((c) => c.text ?? '').join('');
+      expect(r.isError, text).toBe(true);
+      expect(text).toMatch(/-32003.*Roots stay private/);
+      expect(text).not.toContain('file:///work');
+      expect(rootsAsked).toBe(0);
+    } finally {
+      await client.close();
+    }
   });
 });
