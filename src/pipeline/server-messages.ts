@@ -123,7 +123,8 @@ export class ServerMessageProcessor {
     if (call) {
       const message = isPlainObject(m['error']) ? (m['error']['message'] ?? 'error') : undefined;
       const err = message === undefined || typeof message === 'string' ? message : JSON.stringify(message);
-      const serverInfo = call.env.method === 'initialize' ? serverInfoOf(m['result']) : null;
+      // Self-reported and recorded per call (2026 has no initialize), redacted like the result.
+      const serverInfo = serverInfoOf(r.message['result']);
       // A tasks/* answer describes its task; only other requests create one.
       const taskId = call.env.method.startsWith('tasks/') ? undefined : createdTaskId(m['result']);
       void this.pipeline.recordOutcome(call, {
