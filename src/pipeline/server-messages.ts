@@ -21,6 +21,8 @@ function isJsonRpc(v: unknown): v is JsonObject {
 /** A legacy SSE session: its answers correlate with the calls POSTed to its endpoint. */
 interface SessionCalls {
   pending: Map<string | number, CallContext>;
+  /** Where the session's client POSTs (so gov's answers to the server go there too). */
+  endpoint: string;
 }
 
 export interface ServerOrigin {
@@ -39,7 +41,7 @@ export interface ProcessorOptions {
    * Sends gov's answer to a server→client request it denied back to that server, as the
    * client's answer would travel (so the server does not wait for one that never comes).
    */
-  answerServer?: ((response: JsonObject) => void) | undefined;
+  answerServer?: ((response: JsonObject, endpoint?: string) => void) | undefined;
 }
 
 /**
@@ -53,7 +55,7 @@ export class ServerMessageProcessor {
   private readonly upstreamStart: number;
   private readonly toolHeaders: ToolParamHeaders | undefined;
   private readonly origin: ServerOrigin | undefined;
-  private readonly answerServer: ((response: JsonObject) => void) | undefined;
+  private readonly answerServer: ProcessorOptions['answerServer'];
 
   constructor(pipeline: Pipeline, pending: Map<string | number, CallContext>, opts: ProcessorOptions = {}) {
     this.pipeline = pipeline;
@@ -110,7 +112,7 @@ export class ServerMessageProcessor {
       if (call) map.delete(id);
     }
     if (call?.env.method === 'tools/list') this.toolHeaders?.learn(call.env.server.url, m['result']);
-    const refused = this.governServerRequests(m, call);
+    const refused = this.governServerRequests(m, call, session?.endpoint);
     if (refused) {
       if (call) void this.pipeline.recordOutcome(call, { status: 'denied-server-request', upstreamMs: 0 });
       return { value: refused, changed: true };
@@ -143,7 +145,11 @@ export class ServerMessageProcessor {
    * Server→client requests (2025 eras) and MRTR inputRequests (2026) go through policy with
    * the requesting server as `server`. Returns what replaces the message when one is denied.
    */
-  private governServerRequests(m: JsonObject, call: CallContext | undefined): JsonObject | null {
+  private governServerRequests(
+    m: JsonObject,
+    call: CallContext | undefined,
+    endpoint: string | undefined,
+  ): JsonObject | null {
     const asks = serverRequestsIn(m);
     if (asks.length === 0) return null;
     const origin = call ? { server: call.env.server, transport: call.env.transport } : this.origin;
@@ -164,7 +170,7 @@ export class ServerMessageProcessor {
         }) as unknown as JsonObject;
       if (ask.key === undefined) {
         // A 2025-era request: the server gets the denial as its answer, the client a notice.
-        this.answerServer?.(denial(`gov denied the server's ${ask.method} request: ${reason}`));
+        this.answerServer?.(denial(`gov denied the server's ${ask.method} request: ${reason}`), endpoint);
         return deniedServerRequestNotice(ask.method, reason);
       }
       return denial(`gov denied the server's ${ask.method} input request '${ask.key}': ${reason}`);

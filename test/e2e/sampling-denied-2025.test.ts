@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import { SSEServerTransport } from '@modelcontextprotocol/sdk/server/sse.js';
 import { CreateMessageResultSchema, ListRootsRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
@@ -31,12 +32,14 @@ rules:
 const CLIENT = join(ROOT, 'test', 'fixtures', 'clients', 'sampling-client.mjs');
 
 /**
- * An SDK 1.32 Streamable HTTP server (sessions, SSE answers) whose `summarize` tool asks the
- * client to sample inside the call's stream and records how that request was answered.
+ * An SDK 1.32 server, Streamable HTTP (`/mcp`, sessions, SSE answers) and 2024-11-05 HTTP+SSE
+ * (`/sse`), whose `summarize` tool asks the client to sample (inside the call's stream; on the
+ * session's GET stream for HTTP+SSE) and records how that request was answered.
  */
 async function startSamplingServer(pki: TestPki): Promise<TestServer & { answers: string[] }> {
   const answers: string[] = [];
   const sessions = new Map<string, StreamableHTTPServerTransport>();
+  const legacy = new Map<string, SSEServerTransport>();
   const build = () => {
     const s = new McpServer({ name: 'sampling-server', version: '1.0.0' });
     s.registerTool('summarize', {}, async (extra) => {
@@ -58,8 +61,20 @@ async function startSamplingServer(pki: TestPki): Promise<TestServer & { answers
     return s;
   };
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
+    const url = new URL(req.url ?? '/', 'https://x');
+    if (req.method === 'GET' && url.pathname === '/sse') {
+      const t = new SSEServerTransport('/messages', res);
+      legacy.set(t.sessionId, t);
+      await build().connect(t);
+      return;
+    }
     let body = '';
     for await (const d of req) body += (d as Buffer).toString();
+    if (url.pathname === '/messages') {
+      const t = legacy.get(url.searchParams.get('sessionId') ?? '');
+      if (!t) return void res.writeHead(404).end();
+      return t.handlePostMessage(req, res, JSON.parse(body));
+    }
     const sid = req.headers['mcp-session-id'];
     let t = typeof sid === 'string' ? sessions.get(sid) : undefined;
     if (!t) {
@@ -81,7 +96,7 @@ async function startSamplingServer(pki: TestPki): Promise<TestServer & { answers
     ...server,
     answers,
     close: async () => {
-      for (const t of sessions.values()) await t.close().catch(() => undefined);
+      for (const t of [...sessions.values(), ...legacy.values()]) await t.close().catch(() => undefined);
       await server.close();
     },
   };
@@ -101,7 +116,11 @@ describe('2025-era sampling request denied by policy (SDK 1.32 client and server
     await server.close();
   });
 
-  it('never reaches the client; the server gets the denial as its answer', async () => {
+  it.each([
+    ['Streamable HTTP (in the call stream)', '/mcp', 'streamable'],
+    ['HTTP+SSE 2024-11-05 (on the session stream)', '/sse', 'legacy'],
+  ])('%s: never reaches the client; the server gets the denial as its answer', async (_, path, kind) => {
+    const before = server.answers.length;
     const r = await runGov(
       [
         'run',
@@ -113,8 +132,9 @@ describe('2025-era sampling request denied by policy (SDK 1.32 client and server
         '--',
         'node',
         CLIENT,
-        `${server.url}/mcp`,
+        `${server.url}${path}`,
         'summarize',
+        kind,
       ],
       { env: { GOV_HOME: home }, timeoutMs: 60_000 },
     );
@@ -130,13 +150,13 @@ describe('2025-era sampling request denied by policy (SDK 1.32 client and server
       r.stderr,
     ).not.toContain('sampling-handler-called');
     // What the server received as the client's answer: gov's denial.
-    expect(server.answers).toEqual([expect.stringMatching(/^error -32003: .*no-sampling/)]);
+    expect(server.answers.slice(before)).toEqual([expect.stringMatching(/^error -32003: .*no-sampling/)]);
     const call = steps.find((s) => s.step === 'call');
     expect(call?.result?.content[0]?.text, r.stdout).toMatch(/^error -32003/);
     expect(steps.find((s) => s.step === 'log')?.data).toMatch(
       /gov denied the server's sampling\/createMessage/,
     );
-    const record = auditRecords(home).find((x) => x['method'] === 'sampling/createMessage');
+    const record = auditRecords(home).findLast((x) => x['method'] === 'sampling/createMessage');
     expect(record).toMatchObject({
       decision: 'deny',
       rule: 'no-sampling',
