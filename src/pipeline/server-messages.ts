@@ -13,6 +13,7 @@ import {
 import type { CallContext, Pipeline } from '../pipeline.js';
 import type { ToolParamHeaders } from '../mcp/param-headers.js';
 import { createdTaskId } from './task-links.js';
+import { redactTextBlobs } from '../mcp/blob-redaction.js';
 
 function isJsonRpc(v: unknown): v is JsonObject {
   return isPlainObject(v) && v['jsonrpc'] === '2.0';
@@ -117,7 +118,13 @@ export class ServerMessageProcessor {
       if (call) void this.pipeline.recordOutcome(call, { status: 'denied-server-request', upstreamMs: 0 });
       return { value: refused, changed: true };
     }
-    const r = this.pipeline.processServerMessage(m, call);
+    // Text hidden in base64 resource blobs is scanned too; its redactions count with the rest.
+    const blobs = redactTextBlobs(m, (s) => this.pipeline.deps.redactor.redactString(s));
+    const r = this.pipeline.processServerMessage(blobs.value as JsonObject, call);
+    for (const [kind, n] of Object.entries(blobs.counts)) {
+      r.counts[kind] = (r.counts[kind] ?? 0) + n;
+      r.changed = true;
+    }
     if (r.changed && isResponse) {
       const withheld = withheldStructuredResult(m['result'], r.message['result'], Object.keys(r.counts));
       if (withheld) r.message = { ...r.message, result: withheld };
