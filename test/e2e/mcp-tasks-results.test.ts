@@ -28,6 +28,7 @@ rules:
     reason: Servers may not use the agent's model
 `;
 
+const b64 = (s: string) => Buffer.from(s).toString('base64');
 const TIMES = { createdAt: '2026-07-28T10:00:00Z', lastUpdatedAt: '2026-07-28T10:00:01Z' };
 const DEFERRED = { content: [{ type: 'text', text: `deploy key: ${SECRET}` }] };
 
@@ -36,7 +37,8 @@ const DEFERRED = { content: [{ type: 'text', text: `deploy key: ${SECRET}` }] };
  * (`{ task: { taskId } }`) and its deferred result comes from `tasks/result`; `report26` answers
  * with the 2026 tasks extension's `{ resultType: "task", taskId }`, its first `tasks/get` asks for
  * sampling (`status: "input_required"`) and the next one carries the result. Both results hold a
- * token. It records every method it receives.
+ * token, as do its resources (text and base64 blob), prompt messages and completion values.
+ * It records every method it receives.
  */
 async function startTaskServer(pki: TestPki): Promise<TestServer & { received: Json[] }> {
   const received: Json[] = [];
@@ -68,6 +70,22 @@ async function startTaskServer(pki: TestPki): Promise<TestServer & { received: J
               },
             }
           : { resultType: 'complete', taskId: 'task-26', status: 'completed', ...TIMES, result: DEFERRED };
+      case 'resources/read':
+        return {
+          contents: [
+            { uri: 'file:///app/.env', mimeType: 'text/plain', text: `TOKEN=${SECRET}` },
+            { uri: 'file:///app/.env.bak', mimeType: 'text/plain', blob: b64(`TOKEN=${SECRET}\n`) },
+          ],
+        };
+      case 'prompts/get':
+        return {
+          messages: [
+            { role: 'user', content: { type: 'text', text: `use ${SECRET}` } },
+            { role: 'user', content: { type: 'resource', resource: { uri: 'file:///k', text: SECRET } } },
+          ],
+        };
+      case 'completion/complete':
+        return { completion: { values: [`${SECRET}`, 'main'], total: 2, hasMore: false } };
       case 'tasks/result':
         return {
           ...DEFERRED,
@@ -90,7 +108,6 @@ async function startTaskServer(pki: TestPki): Promise<TestServer & { received: J
   return Object.assign(server, { received });
 }
 
-const b64 = (s: string) => Buffer.from(s).toString('base64');
 const CLIENT_INFO = { name: 'raw-task-client', version: '1', description: `built with ${SECRET}` };
 
 /** A JSON-RPC request as a raw_post.py case; 2026 requests carry their `_meta` and headers. */
@@ -113,7 +130,7 @@ function request(id: number, method: string, params: Json, era: '2025' | '2026')
   return { name: `${id}`, body_b64: b64(JSON.stringify({ jsonrpc: '2.0', id, method, params: p })), headers };
 }
 
-describe('tasks through gov run: linked in the audit, deferred results redacted, task input requests governed', () => {
+describe('a hand-written server through gov run: tasks linked in the audit, task input governed, every kind of result scanned', () => {
   let pki: TestPki;
   let home: string;
   let server: TestServer & { received: Json[] };
@@ -220,5 +237,59 @@ describe('tasks through gov run: linked in the audit, deferred results redacted,
       rule: 'no-sampling',
       detail: { input_key: 'summary' },
     });
+  });
+
+  it('scans the whole result: resource text and base64 blobs, prompt messages, completion values', async () => {
+    writeFileSync(join(home, 'allow.yaml'), 'version: 1\ndefault: allow\n');
+    const cases = [
+      request(11, 'resources/read', { uri: 'file:///app/.env' }, '2025'),
+      request(12, 'prompts/get', { name: 'deploy' }, '2025'),
+      request(
+        13,
+        'completion/complete',
+        { ref: { type: 'ref/prompt', name: 'deploy' }, argument: { name: 'branch', value: '' } },
+        '2025',
+      ),
+    ];
+    const casesFile = join(home, 'results.json');
+    writeFileSync(casesFile, JSON.stringify(cases));
+    const r = await runGov(
+      [
+        'run',
+        '--no-tui',
+        '--policy',
+        join(home, 'allow.yaml'),
+        '--upstream-ca',
+        pki.caPath,
+        '--',
+        'python3',
+        RAW_POST,
+        `${server.url}/mcp`,
+        casesFile,
+      ],
+      { env: { GOV_HOME: home }, timeoutMs: 60_000 },
+    );
+    const got = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse((JSON.parse(l) as { body: string }).body) as { result: Json });
+    expect(got, r.stderr).toHaveLength(3);
+    const [read, prompt, completion] = got.map((g) => g.result) as [Json, Json, Json];
+    const contents = read['contents'] as Array<{ text?: string; blob?: string }>;
+    expect(contents[0]!.text).toMatch(/^TOKEN=\[REDACTED:/);
+    expect(Buffer.from(contents[1]!.blob!, 'base64').toString()).toMatch(
+      /^TOKEN=\[REDACTED:github-token\]\n$/,
+    );
+    expect(JSON.stringify(prompt)).toMatch(/use \[REDACTED:/);
+    expect((completion['completion'] as { values: string[] }).values).toEqual([
+      expect.stringMatching(/^\[REDACTED:/),
+      'main',
+    ]);
+    expect(r.stdout).not.toContain(SECRET);
+    expect(r.stdout).not.toContain(b64(`TOKEN=${SECRET}\n`));
+    const records = auditRecords(home);
+    expect(JSON.stringify(records)).not.toContain(SECRET);
+    const outcome = records.find((x) => x['method'] === 'resources/read' && x['status'] === 'ok');
+    expect(outcome).toMatchObject({ redactions: { 'github-token': 2 } });
   });
 });
