@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomUUID } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
@@ -13,6 +13,7 @@ import { makeTestPki, type TestPki } from '../helpers/test-ca.js';
 import { startHttpsServer, type TestServer } from '../helpers/https-server.js';
 import { GOV_BIN, ROOT, runGov, tempHome } from '../helpers/gov-process.js';
 import { auditRecords } from '../helpers/audit-records.js';
+import { until } from '../helpers/until.js';
 
 const POLICY = `version: 1
 servers:
@@ -197,6 +198,42 @@ describe('2025-era server request denied on stdio (gov mcp wrap, SDK 1.32 client
       expect(r.isError, text).toBe(true);
       expect(text).toMatch(/-32003.*Roots stay private/);
       expect(text).not.toContain('file:///work');
+      expect(rootsAsked).toBe(0);
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('roots/list sent when no call is outstanding is governed as the wrapped server and answered', async () => {
+    const home = tempHome();
+    const policy = join(home, 'gov.yaml');
+    const execLog = join(home, 'exec.log');
+    writeFileSync(execLog, '');
+    writeFileSync(
+      policy,
+      'version: 1\ndefault: allow\nrules:\n  - id: no-roots\n    server: files\n    method: roots/list\n    decision: deny\n    reason: Roots stay private\n',
+    );
+    const env: Record<string, string> = { GOV_HOME: home, EXEC_LOG: execLog };
+    for (const [k, v] of Object.entries(process.env))
+      if (v !== undefined && k !== 'NODE_OPTIONS') env[k] ??= v;
+    const server = join(ROOT, 'test', 'fixtures', 'servers', 'roots-later-server.mjs');
+    const transport = new StdioClientTransport({
+      command: process.execPath,
+      args: [GOV_BIN, 'mcp', 'wrap', '--policy', policy, '--name', 'files', '--', process.execPath, server],
+      env,
+      stderr: 'pipe',
+    });
+    const client = new Client({ name: 'roots-client', version: '1.0.0' }, { capabilities: { roots: {} } });
+    let rootsAsked = 0;
+    client.setRequestHandler(ListRootsRequestSchema, () => {
+      rootsAsked += 1;
+      return { roots: [{ uri: 'file:///work', name: 'work' }] };
+    });
+    await client.connect(transport);
+    try {
+      await client.callTool({ name: 'ask_later', arguments: {} }, undefined, { timeout: 30_000 });
+      await until(() => readFileSync(execLog, 'utf8').includes('roots'), 'the server saw an answer', 20_000);
+      expect(readFileSync(execLog, 'utf8')).toMatch(/^roots error -32003: .*Roots stay private/);
       expect(rootsAsked).toBe(0);
     } finally {
       await client.close();

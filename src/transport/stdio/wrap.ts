@@ -81,7 +81,9 @@ export async function runStdioWrap(o: StdioWrapOptions): Promise<StdioWrapResult
   o.onSpawn?.(server);
 
   const pending = new Map<string | number, CallContext>();
+  // One child, one server: its requests are governed as that server's even outside any call.
   const processor = new ServerMessageProcessor(pipeline, pending, {
+    origin: { server: o.server, transport: 'stdio' },
     answerServer: (m) => void writeServer(JSON.stringify(m)),
   });
   const gone = new AbortController();
