@@ -57,6 +57,8 @@ export class ServerMessageProcessor {
   private readonly toolHeaders: ToolParamHeaders | undefined;
   private readonly origin: ServerOrigin | undefined;
   private readonly answerServer: ProcessorOptions['answerServer'];
+  /** Redactions in the notifications of a call's stream (a subscription's updates), for its outcome. */
+  private readonly streamRedactions = new Map<CallContext, Record<string, number>>();
 
   constructor(pipeline: Pipeline, pending: Map<string | number, CallContext>, opts: ProcessorOptions = {}) {
     this.pipeline = pipeline;
@@ -125,6 +127,7 @@ export class ServerMessageProcessor {
       r.counts[kind] = (r.counts[kind] ?? 0) + n;
       r.changed = true;
     }
+    if (!isResponse && Object.keys(r.counts).length) this.countForStream(m, r.counts, session);
     if (r.changed && isResponse) {
       const withheld = withheldStructuredResult(m['result'], r.message['result'], Object.keys(r.counts));
       if (withheld) r.message = { ...r.message, result: withheld };
@@ -139,7 +142,7 @@ export class ServerMessageProcessor {
       void this.pipeline.recordOutcome(call, {
         status: err === undefined ? 'ok' : 'error',
         upstreamMs: performance.now() - (call.forwardedMs ?? this.upstreamStart),
-        redactions: r.counts,
+        redactions: this.withStreamRedactions(call, r.counts),
         ...(err !== undefined ? { error: err } : {}),
         ...(serverInfo ? { serverInfo } : {}),
         ...(taskId !== undefined ? { taskId } : {}),
@@ -259,6 +262,30 @@ export class ServerMessageProcessor {
     });
   }
 
+  /**
+   * A notification in a call's stream had secrets redacted: they count in that call's outcome.
+   * The call is the one a 2026 subscription notification names, or the only call the stream
+   * answers; otherwise the redaction stands without a record.
+   */
+  private countForStream(m: JsonObject, counts: Record<string, number>, session?: SessionCalls): void {
+    const map = session?.pending ?? this.pending;
+    const params = m['params'];
+    const meta = isPlainObject(params) && isPlainObject(params['_meta']) ? params['_meta'] : undefined;
+    const sub = meta?.['io.modelcontextprotocol/subscriptionId'];
+    let call = typeof sub === 'string' || typeof sub === 'number' ? map.get(sub) : undefined;
+    if (!call && !session && map.size === 1) call = map.values().next().value;
+    if (call) this.streamRedactions.set(call, this.withStreamRedactions(call, counts));
+  }
+
+  private withStreamRedactions(call: CallContext, counts: Record<string, number>): Record<string, number> {
+    const earlier = this.streamRedactions.get(call);
+    if (!earlier) return counts;
+    this.streamRedactions.delete(call);
+    const out = { ...earlier };
+    for (const [kind, n] of Object.entries(counts)) out[kind] = (out[kind] ?? 0) + n;
+    return out;
+  }
+
   /** The calls still waiting, taken out: the transport answers and records them itself. */
   takePending(): CallContext[] {
     const calls = [...this.pending.values()];
@@ -272,6 +299,7 @@ export class ServerMessageProcessor {
       void this.pipeline.recordOutcome(call, {
         status,
         upstreamMs: performance.now() - (call.forwardedMs ?? this.upstreamStart),
+        redactions: this.withStreamRedactions(call, {}),
       });
     }
     this.pending.clear();

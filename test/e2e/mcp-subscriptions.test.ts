@@ -142,5 +142,7 @@ describe('subscriptions/listen (2026) through gov run', () => {
     const records = auditRecords(home).filter((x) => x['method'] === 'subscriptions/listen');
     expect(JSON.stringify(auditRecords(home))).not.toContain(SECRET);
     expect(records.map((x) => x['status'])).toEqual(['forwarded', 'ok']);
+    // The update's redaction counts in the subscription's outcome.
+    expect(records[1]).toMatchObject({ redactions: { 'github-token': 1 } });
   });
 });

@@ -3,7 +3,7 @@ import { redactTextBlobs } from '../../src/mcp/blob-redaction.js';
 import type { JsonValue } from '../../src/types.js';
 
 const SECRET = 'ghp_abcdefghijklmnopqrstuvwxyz0123456789';
-const redactString = (s: string) =>
+const redactString = (s: string): { text: string; counts: Record<string, number> } =>
   s.includes(SECRET)
     ? {
         text: s.split(SECRET).join('[REDACTED:github-token]'),
