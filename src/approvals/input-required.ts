@@ -1,5 +1,5 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import type { ApprovalVerdict, JsonObject, JsonValue } from '../types.js';
+import type { ApprovalVerdict, JsonObject, JsonRpcMessage, JsonValue } from '../types.js';
 import {
   elicitationParams,
   elicitingClient,
@@ -42,6 +42,12 @@ interface StatePayload {
 }
 
 const isObject = (v: unknown): v is JsonObject => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** The `clientInfo` a 2026-07-28 request carries in its `_meta` (stateless: in every request). */
+export function requestClientInfo(msg: JsonRpcMessage): JsonValue | undefined {
+  if (msg.kind === 'response' || !isObject(msg.params) || !isObject(msg.params['_meta'])) return undefined;
+  return msg.params['_meta'][META_INFO];
+}
 
 /** The 2026-07-28 facts of a request: an elicitation-capable client, and retry fields if any. */
 export function retryFieldsOf(params: unknown): RetryFields | undefined {

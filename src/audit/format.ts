@@ -43,6 +43,14 @@ const str = (v: unknown): string => {
   return JSON.stringify(v) ?? '';
 };
 
+/** The tool or URI, and the task a call created or a `tasks/*` request names (the chain). */
+function toolCell(r: AuditRecord): string {
+  const target = str(r.tool ?? r.uri);
+  const task = r.detail?.['task_id'];
+  if (typeof task !== 'string') return target;
+  return target ? `${target} task:${task}` : `task:${task}`;
+}
+
 const DECISION_COLOR: Record<string, string> = { allow: '32', deny: '31', approve: '33' };
 
 export const COLUMNS: Column[] = [
@@ -65,7 +73,7 @@ export const COLUMNS: Column[] = [
   },
   { header: 'SERVER', max: 24, follow: 16, get: (r) => str(r.server?.name ?? r.server?.url) },
   { header: 'METHOD', max: 24, follow: 16, get: (r) => str(r.method) },
-  { header: 'TOOL/URI', max: 48, follow: 32, get: (r) => str(r.tool ?? r.uri) },
+  { header: 'TOOL/URI', max: 48, follow: 32, get: toolCell },
   { header: 'RULE', max: 24, follow: 16, get: (r) => str(r.rule) },
   { header: 'STATUS', max: 16, follow: 10, get: (r) => str(r.status) },
   { header: 'LATENCY', max: 9, follow: 9, get: latency },

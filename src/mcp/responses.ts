@@ -42,10 +42,16 @@ export interface ServerInfo extends JsonObject {
   name: string;
 }
 
-/** `result.serverInfo` of an initialize response, when it has at least a string name. */
-export function serverInfoOf(initializeResult: JsonValue | undefined): ServerInfo | null {
-  if (!isPlainObject(initializeResult)) return null;
-  const info = initializeResult['serverInfo'];
+/**
+ * Who the server says it is, when it has at least a string name: `result.serverInfo` of an
+ * initialize (or `server/discover`) response, or — 2026-07-28, stateless — the
+ * `io.modelcontextprotocol/serverInfo` every result may carry in its `_meta`.
+ */
+export function serverInfoOf(result: JsonValue | undefined): ServerInfo | null {
+  if (!isPlainObject(result)) return null;
+  const meta = result['_meta'];
+  const info =
+    result['serverInfo'] ?? (isPlainObject(meta) ? meta['io.modelcontextprotocol/serverInfo'] : undefined);
   if (!isPlainObject(info) || typeof info['name'] !== 'string') return null;
   return info as ServerInfo;
 }

@@ -2,7 +2,8 @@
  * Requests a server makes of the client: `sampling/createMessage`, `elicitation/create` and
  * `roots/list`. On 2025-era transports they are JSON-RPC requests inside SSE streams, GET
  * streams and stdio lines; on 2026-07-28 they are MRTR `inputRequests` inside a result with
- * `resultType: "input_required"`. Either way they are subject to policy, with the requesting
+ * `resultType: "input_required"` (and, with the tasks extension, in a `tasks/get` result whose
+ * task waits for input). Either way they are subject to policy, with the requesting
  * server as `server`. Pure.
  */
 import type { JsonObject, JsonValue } from '../types.js';
@@ -80,7 +81,13 @@ export function serverRequestsIn(msg: JsonObject): ServerRequest[] {
     return [describe(method, isPlainObject(msg['params']) ? msg['params'] : {})];
   }
   const result = msg['result'];
-  if (!isPlainObject(result) || result['resultType'] !== 'input_required') return [];
+  // MRTR: an `input_required` result; tasks extension: a `tasks/get` result whose task waits
+  // for input (`status: "input_required"`, answered by `tasks/update`).
+  if (
+    !isPlainObject(result) ||
+    (result['resultType'] !== 'input_required' && result['status'] !== 'input_required')
+  )
+    return [];
   const inputs = result['inputRequests'];
   if (!isPlainObject(inputs)) return [];
   const out: ServerRequest[] = [];

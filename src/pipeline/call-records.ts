@@ -11,6 +11,8 @@ import type {
 import { traceOf } from '../audit/trace-context.js';
 import type { Injection, PipelineDeps } from './stages.js';
 import { approvalReason, approvalStatus } from './verdict-answer.js';
+import { namedTaskId, TaskLinks } from './task-links.js';
+import { requestClientInfo } from '../approvals/input-required.js';
 
 /** What the pipeline knows about a governed call; the records below describe it. */
 export interface RecordedCall {
@@ -25,6 +27,8 @@ export interface OutcomeFacts {
   redactions?: Record<string, number>;
   error?: string;
   serverInfo?: JsonValue;
+  /** The task the server answered with (a `CreateTaskResult`), linked to this call. */
+  taskId?: string;
 }
 
 export interface AlertFacts {
@@ -46,7 +50,17 @@ export function roundMs(ms: number): number {
  * the fact and are only logged.
  */
 export class CallRecords {
+  private readonly tasks = new TaskLinks();
+
   constructor(private readonly deps: PipelineDeps) {}
+
+  /** A `tasks/*` request's task, and the audit id of the call that created it (if known). */
+  private taskDetail(env: Envelope): JsonObject {
+    const taskId = namedTaskId(env);
+    if (taskId === undefined) return {};
+    const creator = this.tasks.creatorOf(env.server, taskId);
+    return { task_id: taskId, ...(creator !== undefined ? { task_call_id: creator } : {}) };
+  }
 
   /** The fields every record of a call shares (decision, approval). */
   base(env: Envelope): AuditInput {
@@ -64,7 +78,14 @@ export class CallRecords {
     if (env.uri !== undefined) rec.uri = env.uri;
     if (env.principal !== undefined) rec.principal = env.principal;
     if (Object.keys(redacted.counts).length) rec.redactions = redacted.counts;
-    if (env.id !== null) rec.detail = { request_id: env.id };
+    // 2026-07-28 is stateless: who the client is travels in each request, redacted like args.
+    const clientInfo = requestClientInfo(env.message);
+    const detail: JsonObject = {
+      ...(env.id !== null ? { request_id: env.id } : {}),
+      ...this.taskDetail(env),
+      ...(clientInfo !== undefined ? { client_info: this.deps.redactor.redactJson(clientInfo).value } : {}),
+    };
+    if (Object.keys(detail).length) rec.detail = detail;
     const trace = traceOf(env);
     if (trace) rec.trace = trace;
     return rec;
@@ -104,8 +125,16 @@ export class CallRecords {
       rule: call.decision.rule,
       status: o.status,
       policy_digest: this.deps.policy.digest,
-      detail: { call_id: call.auditId, ...(env.id !== null ? { request_id: env.id } : {}) },
+      detail: {
+        call_id: call.auditId,
+        ...(env.id !== null ? { request_id: env.id } : {}),
+        ...this.taskDetail(env),
+      },
     };
+    if (o.taskId !== undefined) {
+      rec.detail = { ...rec.detail, task_id: o.taskId };
+      if (call.auditId) this.tasks.remember(env.server, o.taskId, call.auditId);
+    }
     if (env.tool !== undefined) rec.tool = env.tool;
     if (env.uri !== undefined) rec.uri = env.uri;
     if (env.principal !== undefined) rec.principal = env.principal;

@@ -12,6 +12,8 @@ import {
 } from '../types.js';
 import type { CallContext, Pipeline } from '../pipeline.js';
 import type { ToolParamHeaders } from '../mcp/param-headers.js';
+import { createdTaskId } from './task-links.js';
+import { redactTextBlobs } from '../mcp/blob-redaction.js';
 
 function isJsonRpc(v: unknown): v is JsonObject {
   return isPlainObject(v) && v['jsonrpc'] === '2.0';
@@ -20,6 +22,8 @@ function isJsonRpc(v: unknown): v is JsonObject {
 /** A legacy SSE session: its answers correlate with the calls POSTed to its endpoint. */
 interface SessionCalls {
   pending: Map<string | number, CallContext>;
+  /** Where the session's client POSTs (so gov's answers to the server go there too). */
+  endpoint: string;
 }
 
 export interface ServerOrigin {
@@ -34,6 +38,11 @@ export interface ProcessorOptions {
   toolHeaders?: ToolParamHeaders | undefined;
   /** The server this stream comes from, for governing its requests when no call says so. */
   origin?: ServerOrigin | undefined;
+  /**
+   * Sends gov's answer to a server→client request it denied back to that server, as the
+   * client's answer would travel (so the server does not wait for one that never comes).
+   */
+  answerServer?: ((response: JsonObject, endpoint?: string) => void) | undefined;
 }
 
 /**
@@ -47,6 +56,9 @@ export class ServerMessageProcessor {
   private readonly upstreamStart: number;
   private readonly toolHeaders: ToolParamHeaders | undefined;
   private readonly origin: ServerOrigin | undefined;
+  private readonly answerServer: ProcessorOptions['answerServer'];
+  /** Redactions in the notifications of a call's stream (a subscription's updates), for its outcome. */
+  private readonly streamRedactions = new Map<CallContext, Record<string, number>>();
 
   constructor(pipeline: Pipeline, pending: Map<string | number, CallContext>, opts: ProcessorOptions = {}) {
     this.pipeline = pipeline;
@@ -54,6 +66,7 @@ export class ServerMessageProcessor {
     this.upstreamStart = opts.upstreamStart ?? performance.now();
     this.toolHeaders = opts.toolHeaders;
     this.origin = opts.origin;
+    this.answerServer = opts.answerServer;
   }
 
   /** Returns the rewritten text, or null when the text is not JSON-RPC or needs no change. */
@@ -102,12 +115,19 @@ export class ServerMessageProcessor {
       if (call) map.delete(id);
     }
     if (call?.env.method === 'tools/list') this.toolHeaders?.learn(call.env.server.url, m['result']);
-    const refused = this.governServerRequests(m, call);
+    const refused = this.governServerRequests(m, call, session?.endpoint);
     if (refused) {
       if (call) void this.pipeline.recordOutcome(call, { status: 'denied-server-request', upstreamMs: 0 });
       return { value: refused, changed: true };
     }
-    const r = this.pipeline.processServerMessage(m, call);
+    // Text hidden in base64 resource blobs is scanned too; its redactions count with the rest.
+    const blobs = redactTextBlobs(m, (s) => this.pipeline.deps.redactor.redactString(s));
+    const r = this.pipeline.processServerMessage(blobs.value as JsonObject, call);
+    for (const [kind, n] of Object.entries(blobs.counts)) {
+      r.counts[kind] = (r.counts[kind] ?? 0) + n;
+      r.changed = true;
+    }
+    if (!isResponse && Object.keys(r.counts).length) this.countForStream(m, r.counts, session);
     if (r.changed && isResponse) {
       const withheld = withheldStructuredResult(m['result'], r.message['result'], Object.keys(r.counts));
       if (withheld) r.message = { ...r.message, result: withheld };
@@ -115,13 +135,17 @@ export class ServerMessageProcessor {
     if (call) {
       const message = isPlainObject(m['error']) ? (m['error']['message'] ?? 'error') : undefined;
       const err = message === undefined || typeof message === 'string' ? message : JSON.stringify(message);
-      const serverInfo = call.env.method === 'initialize' ? serverInfoOf(m['result']) : null;
+      // Self-reported and recorded per call (2026 has no initialize), redacted like the result.
+      const serverInfo = serverInfoOf(r.message['result']);
+      // A tasks/* answer describes its task; only other requests create one.
+      const taskId = call.env.method.startsWith('tasks/') ? undefined : createdTaskId(m['result']);
       void this.pipeline.recordOutcome(call, {
         status: err === undefined ? 'ok' : 'error',
         upstreamMs: performance.now() - (call.forwardedMs ?? this.upstreamStart),
-        redactions: r.counts,
+        redactions: this.withStreamRedactions(call, r.counts),
         ...(err !== undefined ? { error: err } : {}),
         ...(serverInfo ? { serverInfo } : {}),
+        ...(taskId !== undefined ? { taskId } : {}),
       });
     }
     return { value: r.message, changed: r.changed };
@@ -131,7 +155,11 @@ export class ServerMessageProcessor {
    * Server→client requests (2025 eras) and MRTR inputRequests (2026) go through policy with
    * the requesting server as `server`. Returns what replaces the message when one is denied.
    */
-  private governServerRequests(m: JsonObject, call: CallContext | undefined): JsonObject | null {
+  private governServerRequests(
+    m: JsonObject,
+    call: CallContext | undefined,
+    endpoint: string | undefined,
+  ): JsonObject | null {
     const asks = serverRequestsIn(m);
     if (asks.length === 0) return null;
     const origin = call ? { server: call.env.server, transport: call.env.transport } : this.origin;
@@ -143,19 +171,19 @@ export class ServerMessageProcessor {
       this.recordServerRequest(ask, fallback, d);
       if (d.decision === 'allow') continue;
       const reason = `${d.reason} (rule ${d.rule})`;
-      if (ask.key === undefined) return deniedServerRequestNotice(ask.method, reason);
-      const message = `gov denied the server's ${ask.method} input request '${ask.key}': ${reason}`;
       const id = m['id'];
-      return jsonRpcError(
-        typeof id === 'string' || typeof id === 'number' ? id : null,
-        DENIAL_CODE,
-        message,
-        {
+      const denial = (message: string): JsonObject =>
+        jsonRpcError(typeof id === 'string' || typeof id === 'number' ? id : null, DENIAL_CODE, message, {
           decision: 'deny',
           rule: d.rule,
           reason: d.reason,
-        },
-      ) as unknown as JsonObject;
+        }) as unknown as JsonObject;
+      if (ask.key === undefined) {
+        // A 2025-era request: the server gets the denial as its answer, the client a notice.
+        this.answerServer?.(denial(`gov denied the server's ${ask.method} request: ${reason}`), endpoint);
+        return deniedServerRequestNotice(ask.method, reason);
+      }
+      return denial(`gov denied the server's ${ask.method} input request '${ask.key}': ${reason}`);
     }
     return null;
   }
@@ -234,6 +262,30 @@ export class ServerMessageProcessor {
     });
   }
 
+  /**
+   * A notification in a call's stream had secrets redacted: they count in that call's outcome.
+   * The call is the one a 2026 subscription notification names, or the only call the stream
+   * answers; otherwise the redaction stands without a record.
+   */
+  private countForStream(m: JsonObject, counts: Record<string, number>, session?: SessionCalls): void {
+    const map = session?.pending ?? this.pending;
+    const params = m['params'];
+    const meta = isPlainObject(params) && isPlainObject(params['_meta']) ? params['_meta'] : undefined;
+    const sub = meta?.['io.modelcontextprotocol/subscriptionId'];
+    let call = typeof sub === 'string' || typeof sub === 'number' ? map.get(sub) : undefined;
+    if (!call && !session && map.size === 1) call = map.values().next().value;
+    if (call) this.streamRedactions.set(call, this.withStreamRedactions(call, counts));
+  }
+
+  private withStreamRedactions(call: CallContext, counts: Record<string, number>): Record<string, number> {
+    const earlier = this.streamRedactions.get(call);
+    if (!earlier) return counts;
+    this.streamRedactions.delete(call);
+    const out = { ...earlier };
+    for (const [kind, n] of Object.entries(counts)) out[kind] = (out[kind] ?? 0) + n;
+    return out;
+  }
+
   /** The calls still waiting, taken out: the transport answers and records them itself. */
   takePending(): CallContext[] {
     const calls = [...this.pending.values()];
@@ -247,6 +299,7 @@ export class ServerMessageProcessor {
       void this.pipeline.recordOutcome(call, {
         status,
         upstreamMs: performance.now() - (call.forwardedMs ?? this.upstreamStart),
+        redactions: this.withStreamRedactions(call, {}),
       });
     }
     this.pending.clear();

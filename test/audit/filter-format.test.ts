@@ -81,6 +81,14 @@ describe('format', () => {
     expect(rows[1]!.indexOf('get_issue')).toBe(col);
   });
 
+  it('names the task a call created and the task a tasks/* request polls', () => {
+    const widths = columnWidths('follow');
+    const created = { ...base, tool: 'report', detail: { call_id: 'c1', task_id: 'task-25' } };
+    const polled = { ...base, method: 'tasks/get', tool: undefined, detail: { task_id: 'task-25' } };
+    expect(formatRow(created, { color: false, widths })).toContain('report task:task-25');
+    expect(formatRow(polled, { color: false, widths })).toContain('task:task-25');
+  });
+
   it('colours only when asked, and truncates long cells', () => {
     const widths = columnWidths('follow');
     expect(formatRow(base, { color: true, widths })).toContain('\u001b[32m');

@@ -114,6 +114,16 @@ describe('MCP 2026-07-28 through gov run: SDK v2 client and server, stateless, g
     // Stateless: no initialize, every request governed on its own.
     expect(server.requests.some((q) => q.method === 'initialize')).toBe(false);
     expect(r.stderr).toMatch(/^gov: deny tools\/call shell_exec \(rule no-shell\)$/m);
+    // Stateless: who the client and the server are is recorded per call.
+    const echoes = audit()
+      .split('\n')
+      .filter((l) => l.includes('"tool":"echo"'))
+      .map(
+        (l) => JSON.parse(l) as { status: string; detail: Record<string, unknown>; server_info?: unknown },
+      );
+    const decided = echoes.find((x) => x.status === 'forwarded')!;
+    expect(decided.detail['client_info']).toMatchObject({ name: expect.any(String) });
+    expect(echoes.find((x) => x.status === 'ok')?.server_info).toMatchObject({ name: 'gov-test-2026' });
   });
 
   it('relays an MRTR round trip (input_required → retry) and keeps a retried denied tool denied', async () => {

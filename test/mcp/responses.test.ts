@@ -65,6 +65,12 @@ describe('initialize results', () => {
     });
   }
   it('null when absent or malformed', () => {
+    expect(
+      serverInfoOf({
+        content: [],
+        _meta: { 'io.modelcontextprotocol/serverInfo': { name: 's', version: '2' } },
+      }),
+    ).toEqual({ name: 's', version: '2' });
     expect(serverInfoOf(null)).toBeNull();
     expect(serverInfoOf({ serverInfo: { version: '1' } })).toBeNull();
   });

@@ -11,6 +11,14 @@ describe('serverRequestsIn', () => {
     expect(serverRequestsIn({ jsonrpc: '2.0', id: 1, method: 'ping' })).toEqual([]);
   });
 
+  it('finds the inputRequests of a task waiting for input (tasks extension tasks/get)', () => {
+    const llm = { method: 'sampling/createMessage', params: { messages: [] } };
+    const task = { resultType: 'complete', taskId: 't', status: 'input_required', inputRequests: { llm } };
+    expect(serverRequestsIn({ jsonrpc: '2.0', id: 2, result: task }).map((x) => x.key)).toEqual(['llm']);
+    const done = { ...task, status: 'completed' };
+    expect(serverRequestsIn({ jsonrpc: '2.0', id: 2, result: done })).toEqual([]);
+  });
+
   it('finds 2026 MRTR inputRequests, with URL-mode targets and secret-asking form fields', () => {
     const r = serverRequestsIn({
       jsonrpc: '2.0',

@@ -19,8 +19,10 @@ rules:
 
 async function build() {
   const { pipeline, audit } = await testPipeline(POLICY);
+  const toServer: unknown[] = [];
   const processor = new ServerMessageProcessor(pipeline, new Map(), {
     origin: { server: { name: 'pay', url: 'https://pay.example/mcp' }, transport: 'http' },
+    answerServer: (m) => toServer.push(m),
   });
   // Server-request records are appended without waiting: poll for the one wanted.
   const recordFor = async (method: string) => {
@@ -35,13 +37,20 @@ async function build() {
       await new Promise((r) => setTimeout(r, 20));
     }
   };
-  return { processor, recordFor };
+  return { processor, recordFor, toServer };
 }
 
 describe('ServerMessageProcessor: server-initiated requests under policy', () => {
   it('replaces a denied 2025-era request in a stream by a warning notification, and records it', async () => {
-    const { processor, recordFor } = await build();
+    const { processor, recordFor, toServer } = await build();
     const out = processor.processText('{"jsonrpc":"2.0","id":"s1","method":"roots/list"}');
+    // The server gets the denial as the answer to its request.
+    expect(toServer).toEqual([
+      expect.objectContaining({
+        id: 's1',
+        error: expect.objectContaining({ data: expect.objectContaining({ rule: 'no-roots' }) }),
+      }),
+    ]);
     expect(JSON.parse(out!)).toMatchObject({
       method: 'notifications/message',
       params: { level: 'warning', data: expect.stringContaining('Roots stay private (rule no-roots)') },

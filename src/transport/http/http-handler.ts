@@ -20,6 +20,7 @@ import type { PlaceholderLeak } from '../../../vault/inject.js';
 import { LegacySessions } from './legacy-sessions.js';
 import { isEventStream, relayUpstreamSse } from './sse-relay.js';
 import { ServerMessageProcessor } from '../../pipeline/server-messages.js';
+import { serverAnswerer } from './answer-server.js';
 import { finishHeld, HeldStream } from './held-stream.js';
 import { forwardMcp } from './mcp-forward.js';
 import { ElicitingClients } from './eliciting-clients.js';
@@ -236,7 +237,10 @@ export function createHttpHandler(o: HttpHandlerOptions): ExchangeHandler & { le
         server: pipeline.serverAt(serverUrl),
         transport: 'http' as const,
       };
-      const processor = new ServerMessageProcessor(pipeline, new Map(), { origin });
+      const processor = new ServerMessageProcessor(pipeline, new Map(), {
+        origin,
+        answerServer: serverAnswerer(ex, upstream, headers, pipeline.deps.log),
+      });
       await relayUpstreamSse(ex, up, { processor, legacy, maxEventBytes: responseLimit });
       return;
     }

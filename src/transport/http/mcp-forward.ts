@@ -18,6 +18,8 @@ import {
 import { isEventStream, relayUpstreamSse } from './sse-relay.js';
 import { mergeDenied, readScannedJson } from './upstream-json.js';
 import type { LegacySession, LegacySessions } from './legacy-sessions.js';
+import { serverAnswerer } from './answer-server.js';
+import type { JsonObject } from '../../types.js';
 
 function isJson(ct: unknown): boolean {
   return typeof ct === 'string' && /^application\/([a-z0-9.+-]*\+)?json/i.test(ct);
@@ -39,7 +41,12 @@ export function watchForwarded(
   pipeline: Pipeline,
   calls: Map<string | number, CallContext>,
   limit: TimeLimit | undefined,
-  o: { toolHeaders?: ToolParamHeaders; origin?: ServerOrigin; correlate?: boolean } = {},
+  o: {
+    toolHeaders?: ToolParamHeaders;
+    origin?: ServerOrigin;
+    correlate?: boolean;
+    answerServer?: (response: JsonObject) => void;
+  } = {},
 ): ForwardWatch {
   const started = performance.now();
   for (const c of calls.values()) c.forwardedMs = started;
@@ -50,6 +57,7 @@ export function watchForwarded(
       upstreamStart: started,
       toolHeaders: o.toolHeaders,
       origin: o.origin,
+      answerServer: o.answerServer,
     },
   );
   const deadline = limit ? new CallDeadline(limit) : undefined;
@@ -111,6 +119,8 @@ export async function forwardMcp(i: ForwardMcpInput): Promise<void> {
     toolHeaders: i.toolHeaders,
     origin: i.origin,
     correlate: !session,
+    // Streamable HTTP: answers to the server go to the endpoint this call went to.
+    ...(!session ? { answerServer: serverAnswerer(ex, i.upstream, i.headers, pipeline.deps.log) } : {}),
   });
   if (session && deadline) {
     // Legacy transport: the answer is due on the session's stream, whatever this POST does.

@@ -81,7 +81,11 @@ export async function runStdioWrap(o: StdioWrapOptions): Promise<StdioWrapResult
   o.onSpawn?.(server);
 
   const pending = new Map<string | number, CallContext>();
-  const processor = new ServerMessageProcessor(pipeline, pending);
+  // One child, one server: its requests are governed as that server's even outside any call.
+  const processor = new ServerMessageProcessor(pipeline, pending, {
+    origin: { server: o.server, transport: 'stdio' },
+    answerServer: (m) => void writeServer(JSON.stringify(m)),
+  });
   const gone = new AbortController();
   // Who the client is (from its initialize): gov can ask it to approve held calls.
   let client: ElicitingClient | null = null;
