@@ -180,7 +180,7 @@ describe('leaf store on disk', () => {
     );
     const path = join(dir, file!);
     const der = new X509Certificate(readFileSync(path)).raw;
-    der[der.length - 5] ^= 0xff; // inside the signature
+    der.writeUInt8(der.readUInt8(der.length - 5) ^ 0xff, der.length - 5); // inside the signature
     writeFileSync(
       path,
       `-----BEGIN CERTIFICATE-----\n${der.toString('base64')}\n-----END CERTIFICATE-----\n`,
