@@ -263,7 +263,7 @@ export default async function run(argv: string[]): Promise<number> {
       });
       if (ptyChild) {
         upstream.warm();
-        leafCerts.warm();
+        leafCerts.warm(session.policy.namedHttpsHosts);
         cleanups.push(() => ptyChild.dispose());
         const screen = ptyTuiModule.mountPtyTui({
           broker: session.broker,
@@ -295,7 +295,7 @@ export default async function run(argv: string[]): Promise<number> {
       : await spawnChild({ command, args, env, stdio });
     // What the first call needs but the child's start does not is prepared after it.
     upstream.warm();
-    leafCerts.warm();
+    leafCerts.warm(session.policy.namedHttpsHosts);
     cleanups.push(() => child.dispose());
     let ui: import('../ui/run-tui.js').RunTui | undefined;
     if (tuiModule && recentCalls && child.child.stdout && child.child.stderr && child.child.stdin) {

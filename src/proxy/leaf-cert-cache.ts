@@ -64,16 +64,28 @@ export class LeafCertCache {
     await this.leafKey;
   }
 
-  /** Load the certificate code and read the CA's name in the background (once the child runs). */
-  warm(): void {
+  /**
+   * In the background (once the child runs): load the certificate code, read the CA's name,
+   * then prepare the leaves of `hosts` (the policy's named hosts), one per event-loop turn.
+   */
+  warm(hosts: readonly string[] = []): void {
     setImmediate(() => {
       try {
         warmX509();
         this.issuer ??= issuerOf(this.ca.certPem, this.ca.key);
       } catch {
-        /* the first mint reports it */
+        return; // the first mint reports it
       }
+      this.prepare([...hosts]);
     });
+  }
+
+  private prepare(hosts: string[]): void {
+    const host = hosts.shift();
+    if (host === undefined) return;
+    this.contextFor(host)
+      .catch(() => undefined)
+      .finally(() => setImmediate(() => this.prepare(hosts)));
   }
 
   get size(): number {

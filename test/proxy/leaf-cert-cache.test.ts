@@ -57,6 +57,12 @@ describe('CA and leaf certificates', () => {
     expect(a).toBe(b);
   });
 
+  it('warm() prepares the leaves of the named hosts in the background', async () => {
+    const early = new LeafCertCache(ca);
+    early.warm(['named-a.example', 'named-b.example', 'named-a.example']);
+    await waitFor(() => early.size === 2);
+  });
+
   it('regenerate replaces the CA', () => {
     const fresh = regenerateCa(paths);
     expect(fresh.certPem).not.toBe(ca.certPem);
