@@ -111,8 +111,10 @@ export class LeafCertCache {
       pem = this.certificatePem(host, leafKey.spkiDer);
       this.store?.save(host, pem).catch(() => undefined);
     }
-    // `ca: []` keeps Node from loading its whole root store into every server context.
-    const ctx = createSecureContext({ key: leafKey.keyPem, cert: pem + this.ca.certPem, ca: [] });
+    // `ca: []` keeps Node from loading its whole root store into every server context. The
+    // chain is the leaf alone: clients hold gov's CA as a trust anchor, and a root in the
+    // chain is optional (RFC 8446 §4.4.2) but costs a parse here and in every handshake.
+    const ctx = createSecureContext({ key: leafKey.keyPem, cert: pem, ca: [] });
     if (this.cache.size >= MAX_CACHED) {
       const oldest = this.cache.keys().next().value;
       if (oldest !== undefined) this.cache.delete(oldest);
