@@ -106,7 +106,7 @@ export class LeafCertCache {
 
   private async mint(host: string): Promise<SecureContext> {
     const leafKey = await this.leafKey;
-    let pem = await this.store?.load(host, leafKey.publicKey);
+    let pem = await this.store?.load(host, leafKey.publicKey).catch(() => undefined);
     if (pem === undefined) {
       pem = this.certificatePem(host, leafKey.spkiDer);
       this.store?.save(host, pem).catch(() => undefined);

@@ -96,12 +96,14 @@ export class LeafStore {
 
   /** The certificate re-encoded from its parsed form, or undefined when any check fails. */
   private verified(text: string, host: string, publicKey: KeyObject, now: number): string | undefined {
-    let x: X509Certificate;
     try {
-      x = new X509Certificate(text);
+      return this.check(new X509Certificate(text), host, publicKey, now);
     } catch {
-      return undefined;
+      return undefined; // unparsable, or a host the checks reject: a fresh mint, never a failure
     }
+  }
+
+  private check(x: X509Certificate, host: string, publicKey: KeyObject, now: number): string | undefined {
     const coversHost = isIP(bare(host))
       ? x.checkIP(bare(host)) !== undefined
       : x.checkHost(host, { subject: 'never', wildcards: false }) !== undefined;
