@@ -39,6 +39,7 @@ export function homePaths(home: string = govHome()) {
     ca: join(home, 'ca'),
     caCert: join(home, 'ca', 'ca.pem'),
     caKey: join(home, 'ca', 'ca-key.pem'),
+    caLeaves: join(home, 'ca', 'leaves'),
     vault: join(home, 'vault.json'),
     audit: join(home, 'audit'),
     runs: join(home, 'runs'),

@@ -15,6 +15,7 @@ import { homePaths } from '../../src/home.js';
 import { installPath } from '../../src/install-path.js';
 import { createLogger } from '../../src/log.js';
 import { loadOrCreateCa } from '../../src/proxy/ca.js';
+import { LeafStore } from '../../src/proxy/leaf-store.js';
 import { LeafCertCache } from '../../src/proxy/leaf-cert-cache.js';
 import { Upstream } from '../../src/transport/http/upstream.js';
 import { startProxy } from '../../src/proxy/server.js';
@@ -157,7 +158,7 @@ export default async function run(argv: string[]): Promise<number> {
 
   try {
     const ca = loadOrCreateCa(paths);
-    const leafCerts = new LeafCertCache(ca);
+    const leafCerts = new LeafCertCache(ca, new LeafStore(paths.caLeaves, ca.certPem));
     const extraCa = [...(values['upstream-ca'] ?? [])];
     if (process.env['NODE_EXTRA_CA_CERTS']) extraCa.push(process.env['NODE_EXTRA_CA_CERTS']);
     const upstream = new Upstream({ extraCaFiles: extraCa, onFirstFailure: (m) => log.warn(m) });
@@ -203,7 +204,7 @@ export default async function run(argv: string[]): Promise<number> {
     const warmUpSoon = () => {
       const timer = setTimeout(() => {
         upstream.warm();
-        leafCerts.warm();
+        leafCerts.warm(session.policy.namedHttpsHosts);
       }, WARM_UP_DELAY_MS);
       timer.unref();
       cleanups.push(() => clearTimeout(timer));

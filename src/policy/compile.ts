@@ -18,6 +18,7 @@ import {
   type Glob,
   type HostGlob,
 } from './glob.js';
+import { namedHttpsHosts } from './named-hosts.js';
 import type { PolicySpec, RuleSpec } from './schema.js';
 
 export interface CompileMeta {
@@ -144,6 +145,7 @@ export function compilePolicy(spec: PolicySpec, meta: CompileMeta): CompiledPoli
     toolsList: spec.toolsList,
     denyAs: spec.denyAs,
     credentials: spec.credentials,
+    namedHttpsHosts: namedHttpsHosts(spec),
     redact: spec.redact,
     pins: spec.pins,
     approvals: spec.approvals,

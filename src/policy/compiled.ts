@@ -104,6 +104,8 @@ export interface CompiledPolicy {
   /** The policy-level `approval_timeout`, in ms. */
   approvalTimeoutMs?: number;
   credentials: CredentialBinding[];
+  /** HTTPS hosts named literally by `servers:` and `credentials:` (their leaves are minted early). */
+  namedHttpsHosts: string[];
   redact: { vault: boolean; secrets: boolean };
   /** Host globs: `*.example.com` (subdomains), `host:port` (that port only), else any port. */
   hostMatches: (globs: string[], host: string, port: number, defaultPort: number) => boolean;

@@ -128,5 +128,7 @@ export function loadOrCreateCa(paths: HomePaths): CertificateAuthority {
 export function regenerateCa(paths: HomePaths): CertificateAuthority {
   rmSync(paths.caCert, { force: true });
   rmSync(paths.caKey, { force: true });
+  // Leaves signed by the old CA are useless (and never used: they fail verification).
+  rmSync(paths.caLeaves, { recursive: true, force: true });
   return createCa(paths);
 }

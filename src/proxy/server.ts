@@ -256,6 +256,9 @@ export async function startProxy(opts: ProxyServerOptions): Promise<ProxyServer>
       return;
     }
     socket.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+    // Mint while the client prepares its ClientHello (a never-seen host's leaf is on the path).
+    const leaf = opts.leafCerts.contextFor(a.host);
+    leaf.catch(() => undefined);
     if (head.length) socket.unshift(head);
     // Peek: a TLS ClientHello starts with 0x16; anything else is plain HTTP inside the tunnel.
     socket.once('readable', () => {
@@ -267,7 +270,7 @@ export async function startProxy(opts: ProxyServerOptions): Promise<ProxyServer>
         inner.emit('connection', socket);
         return;
       }
-      opts.leafCerts.contextFor(a.host).then(
+      leaf.then(
         (secureContext) => {
           const tls = new TLSSocket(socket, { isServer: true, secureContext, ALPNProtocols: ['http/1.1'] });
           tls.on('error', (err: Error) => {

@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 import { isIP } from 'node:net';
 import type * as X509 from '@peculiar/asn1-x509';
 import type * as Schema from '@peculiar/asn1-schema';
+import * as der from './der.js';
 
 /**
  * Certificates for gov's CA and its leaves: the structures come from the `@peculiar/asn1-x509`
@@ -150,20 +151,46 @@ export function caCertificatePem(o: {
   });
 }
 
-/** What a leaf needs from its CA: the issuer name and key identifier, read once. */
+/** What a leaf needs from its CA: the issuer name (DER) and key identifier, read once. */
 export interface Issuer {
-  name: X509.Name;
-  keyId: ArrayBuffer;
+  nameDer: Buffer;
+  keyId: Buffer;
   key: KeyObject;
 }
 
 export function issuerOf(caCertPem: string, key: KeyObject): Issuer {
   const { x, s } = asn1();
   const ca = s.AsnConvert.parse(pemToDer(caCertPem), x.Certificate).tbsCertificate;
-  return { name: ca.subject, keyId: keyIdentifier(ca.subjectPublicKeyInfo), key };
+  return {
+    nameDer: Buffer.from(s.AsnConvert.serialize(ca.subject)),
+    keyId: Buffer.from(keyIdentifier(ca.subjectPublicKeyInfo)),
+    key,
+  };
 }
 
-/** A server certificate for `hosts` (DNS or IP SANs) carrying the key in `spkiDer`. */
+const OID = {
+  commonName: der.oid(COMMON_NAME),
+  sha256WithRsa: der.oid(SHA256_WITH_RSA),
+  basicConstraints: der.oid('2.5.29.19'),
+  keyUsage: der.oid('2.5.29.15'),
+  extKeyUsage: der.oid('2.5.29.37'),
+  subjectAltName: der.oid('2.5.29.17'),
+  subjectKeyId: der.oid('2.5.29.14'),
+  authorityKeyId: der.oid('2.5.29.35'),
+  serverAuth: der.oid('1.3.6.1.5.5.7.3.1'),
+  clientAuth: der.oid('1.3.6.1.5.5.7.3.2'),
+};
+const NULL = Buffer.from([0x05, 0x00]);
+/** KeyUsage digitalSignature: a BIT STRING of one byte, seven unused bits. */
+const DIGITAL_SIGNATURE = Buffer.from([0x03, 0x02, 0x07, 0x80]);
+
+const ext = (id: Buffer, value: Buffer, critical = false): Buffer =>
+  der.seq(id, ...(critical ? [der.TRUE] : []), der.octets(value));
+
+/**
+ * A server certificate for `hosts` (DNS or IP SANs) carrying the key in `spkiDer`, encoded
+ * directly in DER (see der.ts): the same structure the CA's schemas would produce.
+ */
 export function leafCertificatePem(o: {
   hosts: string[];
   spkiDer: Buffer;
@@ -173,36 +200,39 @@ export function leafCertificatePem(o: {
   /** Also usable as a TLS client certificate (test PKIs for mTLS). */
   clientAuth?: boolean;
 }): string {
-  const { x } = asn1();
   const sans = o.hosts
     .flatMap(altNamesFor)
     .map((a) =>
-      a.type === 7 ? new x.GeneralName({ iPAddress: a.ip! }) : new x.GeneralName({ dNSName: a.value! }),
+      a.type === 7 ? der.tlv(0x87, der.ipBytes(a.ip!)) : der.tlv(0x82, Buffer.from(a.value!, 'ascii')),
     );
   const cn = o.hosts[0] ?? '';
-  return issue({
-    // A commonName is at most 64 characters (RFC 5280 ub-common-name); SANs carry the rest.
-    subject: nameOf(cn.length <= 64 ? cn : 'gov-intercepted'),
-    issuer: o.issuer.name,
-    spkiDer: o.spkiDer,
-    notBefore: o.notBefore,
-    notAfter: o.notAfter,
-    signer: o.issuer.key,
-    extensions: (spki) => [
-      extension(x.id_ce_basicConstraints, new x.BasicConstraints({ cA: false })),
-      extension(x.id_ce_keyUsage, new x.KeyUsage(x.KeyUsageFlags.digitalSignature), true),
-      extension(
-        x.id_ce_extKeyUsage,
-        new x.ExtendedKeyUsage(
-          o.clientAuth ? [x.id_kp_serverAuth, x.id_kp_clientAuth] : [x.id_kp_serverAuth],
-        ),
+  // A commonName is at most 64 characters (RFC 5280 ub-common-name); SANs carry the rest.
+  const subject = der.seq(
+    der.tlv(0x31, der.seq(OID.commonName, der.utf8(cn.length <= 64 ? cn : 'gov-intercepted'))),
+  );
+  // RFC 5280 §4.2.1.2 method 1, as for the CA.
+  const keyId = createHash('sha1').update(der.spkiKeyBits(o.spkiDer)).digest();
+  const algorithm = der.seq(OID.sha256WithRsa, NULL);
+  const tbs = der.seq(
+    der.tlv(0xa0, der.integer(Buffer.from([2]))),
+    der.integer(positiveSerial()),
+    algorithm,
+    o.issuer.nameDer,
+    der.seq(der.time(o.notBefore), der.time(o.notAfter)),
+    subject,
+    o.spkiDer,
+    der.tlv(
+      0xa3,
+      der.seq(
+        ext(OID.basicConstraints, der.seq()),
+        ext(OID.keyUsage, DIGITAL_SIGNATURE, true),
+        ext(OID.extKeyUsage, der.seq(OID.serverAuth, ...(o.clientAuth ? [OID.clientAuth] : []))),
+        ext(OID.subjectAltName, der.seq(...sans)),
+        ext(OID.subjectKeyId, der.octets(keyId)),
+        ext(OID.authorityKeyId, der.seq(der.tlv(0x80, o.issuer.keyId))),
       ),
-      extension(x.id_ce_subjectAltName, new x.SubjectAlternativeName(sans)),
-      extension(x.id_ce_subjectKeyIdentifier, new x.SubjectKeyIdentifier(keyIdentifier(spki))),
-      extension(
-        x.id_ce_authorityKeyIdentifier,
-        new x.AuthorityKeyIdentifier({ keyIdentifier: new x.KeyIdentifier(o.issuer.keyId) }),
-      ),
-    ],
-  });
+    ),
+  );
+  const cert = der.seq(tbs, algorithm, der.bitString(sign('sha256', tbs, o.issuer.key)));
+  return `-----BEGIN CERTIFICATE-----\n${cert.toString('base64').replace(/.{1,64}/g, '$&\n')}-----END CERTIFICATE-----\n`;
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { execFileSync, spawn } from 'node:child_process';
-import { X509Certificate } from 'node:crypto';
+import { createHash, X509Certificate } from 'node:crypto';
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { homePaths } from '../../src/home.js';
@@ -41,6 +41,8 @@ describe('certificates built from ASN.1 schemas and signed with node:crypto', ()
       ['api.example.com', 'DNS:api.example.com'],
       ['10.1.2.3', 'IP Address:10.1.2.3'],
       ['[2001:db8::1]', 'IP Address:2001:DB8:0:0:0:0:0:1'],
+      ['::ffff:10.0.0.1', 'IP Address:0:0:0:0:0:FFFF:A00:1'],
+      ['fe80:1:2:3:4:5:6:7', 'IP Address:FE80:1:2:3:4:5:6:7'],
     ] as const) {
       const pem = await leaves.leafPem(host);
       const text = openssl(pem, home);
@@ -50,6 +52,15 @@ describe('certificates built from ASN.1 schemas and signed with node:crypto', ()
       expect(text).toContain('CA:FALSE');
       expect(text).toContain('Authority Key Identifier');
       expect(text).toContain('id-ecPublicKey');
+      // The key identifier is SHA-1 of the EC point (RFC 5280 §4.2.1.2 method 1).
+      const x509 = new X509Certificate(pem);
+      const point = x509.publicKey.export({ type: 'spki', format: 'der' }).subarray(-65);
+      const ski = createHash('sha1')
+        .update(point)
+        .digest('hex')
+        .toUpperCase()
+        .replace(/(..)(?!$)/g, '$1:');
+      expect(text).toMatch(new RegExp(`Subject Key Identifier:\\s+${ski}`));
       const x = new X509Certificate(pem);
       expect(x.issuer).toBe(new X509Certificate(ca.certPem).subject);
       expect(Number.parseInt(x.serialNumber.slice(0, 2), 16)).toBeLessThan(0x80);
