@@ -19,59 +19,60 @@ function debug(what, err) {
   }
 }
 
-// undici takes longer to load than a small program takes to run, so it is loaded when the
-// global dispatcher is first read (by fetch, WebSocket, or undici itself), not at start-up:
-// until then the symbol holds an accessor that installs the proxy agent and returns it.
+// undici takes longer to load than a small program takes to run, so it is loaded when a
+// request is first dispatched, not at start-up. Until then the global dispatcher is a stand-in
+// that creates the proxy agent on first use. Nothing is loaded while the dispatcher is merely
+// read: Node 22 reads it while it lazily defines `Headers`, `Request` and friends, and loading
+// undici there (which touches those globals) aborts V8 ("Check failed: ACCESSOR").
 const GLOBAL_DISPATCHER = Symbol.for('undici.globalDispatcher.1');
-let installing = false;
-function installFetchProxy() {
-  // undici reads the dispatcher while it loads (and then sets its default one, which the
-  // proxy agent below replaces).
-  if (installing) return undefined;
-  installing = true;
-  try {
+let proxyAgent;
+function agent() {
+  if (!proxyAgent) {
     const undici = require('undici');
-    if (typeof undici.EnvHttpProxyAgent === 'function' && typeof undici.setGlobalDispatcher === 'function') {
-      undici.setGlobalDispatcher(new undici.EnvHttpProxyAgent());
-    } else {
-      // The program's undici is gov's own file and is loading right now (it reads the
-      // dispatcher before its exports are filled in): its proxy agent module is loaded already.
-      const EnvHttpProxyAgent = require(
-        path.join(path.dirname(require.resolve('undici')), 'lib', 'dispatcher', 'env-http-proxy-agent.js'),
-      );
-      const agent = new EnvHttpProxyAgent();
-      // What undici's setGlobalDispatcher does, for both versions of the symbol.
-      for (const sym of [Symbol.for('undici.globalDispatcher.2'), GLOBAL_DISPATCHER])
-        Object.defineProperty(globalThis, sym, {
-          value: agent,
-          writable: true,
-          enumerable: false,
-          configurable: false,
-        });
-    }
-  } catch (err) {
-    debug('cannot install the fetch proxy dispatcher', err);
-  } finally {
-    installing = false;
+    const EnvHttpProxyAgent =
+      typeof undici.EnvHttpProxyAgent === 'function'
+        ? undici.EnvHttpProxyAgent
+        : // The program's undici is gov's own file and is still loading (its exports are not
+          // filled in yet): its proxy agent module is loaded already.
+          require(
+            path.join(
+              path.dirname(require.resolve('undici')),
+              'lib',
+              'dispatcher',
+              'env-http-proxy-agent.js',
+            ),
+          );
+    proxyAgent = new EnvHttpProxyAgent();
   }
-  const d = Object.getOwnPropertyDescriptor(globalThis, GLOBAL_DISPATCHER);
-  if (d && d.get === installFetchProxy) delete globalThis[GLOBAL_DISPATCHER];
-  return globalThis[GLOBAL_DISPATCHER];
+  return proxyAgent;
 }
+const lazyDispatcher = new Proxy(Object.create(null), {
+  get(_target, prop) {
+    const a = agent();
+    const v = Reflect.get(a, prop, a);
+    return typeof v === 'function' ? v.bind(a) : v;
+  },
+  has: (_target, prop) => prop in agent(),
+  getPrototypeOf: () => Object.getPrototypeOf(agent()),
+});
 if (!Object.getOwnPropertyDescriptor(globalThis, GLOBAL_DISPATCHER)) {
+  const settle = (value) =>
+    Object.defineProperty(globalThis, GLOBAL_DISPATCHER, {
+      value,
+      writable: true,
+      enumerable: false,
+      configurable: false,
+    });
   Object.defineProperty(globalThis, GLOBAL_DISPATCHER, {
     configurable: true,
     enumerable: false,
-    get: installFetchProxy,
-    // Someone else's dispatcher set first wins, as it would without the preload.
-    set(value) {
-      Object.defineProperty(globalThis, GLOBAL_DISPATCHER, {
-        value,
-        writable: true,
-        enumerable: false,
-        configurable: false,
-      });
+    // The first read (fetch, WebSocket, undici loading) gets the stand-in: the proxy agent.
+    get() {
+      settle(lazyDispatcher);
+      return lazyDispatcher;
     },
+    // Someone else's dispatcher set first wins, as it would without the preload.
+    set: settle,
   });
 }
 

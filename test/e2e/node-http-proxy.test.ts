@@ -27,7 +27,7 @@ const nodes: Array<[string, string]> = [['node ' + process.version, process.exec
 const node22 = process.env['GOV_TEST_NODE22'];
 if (node22 && existsSync(node22)) nodes.push(['node 22', node22]);
 
-describe('gov run governs node:https, got and axios (not only fetch)', () => {
+describe('gov run governs node:https, got, axios and fetch', () => {
   let pki: TestPki;
   let home: string;
   let policyPath: string;
@@ -44,7 +44,7 @@ describe('gov run governs node:https, got and axios (not only fetch)', () => {
   });
 
   for (const [nodeName, nodeBin] of nodes) {
-    for (const lib of ['https', 'got', 'axios']) {
+    for (const lib of ['https', 'got', 'axios', 'fetch']) {
       it(`${lib} on ${nodeName}: the denied call never reaches the server, the allowed one works`, async () => {
         const before = server.executed.length;
         const r = await runGov(
