@@ -1,4 +1,4 @@
-import { afterEach } from 'vitest';
+import { afterAll } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Pipeline, type PipelineDeps } from '../../src/pipeline.js';
@@ -12,13 +12,14 @@ import { digestArgs } from '../../src/audit/canonical.js';
 import { tempHome } from './gov-process.js';
 
 const sinks: FileAuditSink[] = [];
-afterEach(async () => {
+afterAll(async () => {
   for (const s of sinks.splice(0)) await s.close().catch(() => undefined);
 });
 
 /**
  * A real pipeline over real stages (policy from text, broker, redactor, a JSONL audit in a
- * temp dir), without any transport: for the core's own tests. `records()` reads the audit.
+ * temp dir), without any transport. Sinks close when the test file ends (a pipeline made in
+ * beforeAll serves every test). `records()` reads the audit.
  */
 export async function testPipeline(policyText: string, over: Partial<PipelineDeps> = {}) {
   const audit = await openAuditSink({ dir: join(tempHome(), 'audit'), run: 'r-test', fsImpl: nodeAuditFs });
