@@ -59,22 +59,23 @@ export function writeFileAtomic(
 }
 
 /**
- * The same steps without blocking the event loop (for files rewritten while gov serves);
- * `durable: false` skips the two fsyncs as for `writeFileAtomic`.
+ * The same steps without blocking the event loop (for files rewritten while gov serves).
+ * `syncDir: false` keeps the file's fsync (after a power loss the file is the old or the new
+ * content, never empty) but skips the directory's, so the rename itself may be lost.
  */
 export async function writeFileAtomicAsync(
   path: string,
   data: string,
   mode = 0o600,
-  opts: { durable?: boolean } = {},
+  opts: { syncDir?: boolean } = {},
 ): Promise<void> {
-  const durable = opts.durable ?? true;
+  const syncDir = opts.syncDir ?? true;
   const tmp = tempPathFor(path);
   const file = await fsp.open(tmp, CREATE_EXCLUSIVE, mode);
   try {
     try {
       await file.writeFile(data, 'utf8');
-      if (durable) await file.sync();
+      await file.sync();
     } finally {
       await file.close();
     }
@@ -83,7 +84,7 @@ export async function writeFileAtomicAsync(
     await fsp.rm(tmp, { force: true });
     throw err;
   }
-  if (!durable) return;
+  if (!syncDir) return;
   const dir = await fsp.open(dirname(path), constants.O_RDONLY).catch(() => undefined);
   if (dir) {
     // Some platforms cannot fsync a directory; the rename is still atomic.

@@ -47,9 +47,10 @@ export function runStartLink(r: AuditRecord): RunLink | null | undefined {
 /**
  * Moves head.json forward as signed records are committed. One write in flight per process
  * (temp file + rename); a newer head replaces a queued older one. While the run serves, the
- * writes skip fsync (two fsyncs and a thread-pool round trip each, every 100 records, on the
- * same disk as the audit file): head.json is re-derivable evidence, and a lost update only
- * makes the next run link an older signed record. The run's last head is written durably.
+ * directory is not fsynced after the rename (a thread-pool open, fsync and close every 100
+ * records, on the same disk as the audit file's per-call fsyncs): a power loss can then undo
+ * the last renames, which only makes the next run link an older signed record. The file
+ * itself is fsynced, so head.json is never left empty. The run's last head is fully durable.
  */
 export class HeadWriter {
   private next: RunLink | undefined;
@@ -86,7 +87,7 @@ export class HeadWriter {
   private async write(link: RunLink, durable: boolean): Promise<boolean> {
     try {
       await writeFileAtomicAsync(join(this.auditDir, HEAD_FILE), JSON.stringify(link) + '\n', 0o600, {
-        durable,
+        syncDir: durable,
       });
       return true;
     } catch {
