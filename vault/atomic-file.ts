@@ -58,8 +58,18 @@ export function writeFileAtomic(
   if (durable) fsyncDir(dir);
 }
 
-/** The same steps without blocking the event loop (for files rewritten while gov serves). */
-export async function writeFileAtomicAsync(path: string, data: string, mode = 0o600): Promise<void> {
+/**
+ * The same steps without blocking the event loop (for files rewritten while gov serves).
+ * `syncDir: false` keeps the file's fsync (after a power loss the file is the old or the new
+ * content, never empty) but skips the directory's, so the rename itself may be lost.
+ */
+export async function writeFileAtomicAsync(
+  path: string,
+  data: string,
+  mode = 0o600,
+  opts: { syncDir?: boolean } = {},
+): Promise<void> {
+  const syncDir = opts.syncDir ?? true;
   const tmp = tempPathFor(path);
   const file = await fsp.open(tmp, CREATE_EXCLUSIVE, mode);
   try {
@@ -74,6 +84,7 @@ export async function writeFileAtomicAsync(path: string, data: string, mode = 0o
     await fsp.rm(tmp, { force: true });
     throw err;
   }
+  if (!syncDir) return;
   const dir = await fsp.open(dirname(path), constants.O_RDONLY).catch(() => undefined);
   if (dir) {
     // Some platforms cannot fsync a directory; the rename is still atomic.

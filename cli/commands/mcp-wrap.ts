@@ -13,7 +13,7 @@ import { createLogger } from '../../src/log.js';
 import { openSession } from '../../src/session.js';
 import { runStdioWrap } from '../../src/transport/stdio/wrap.js';
 import { serverEnv } from '../../src/transport/stdio/server-process.js';
-import { callLine, heldLine } from '../call-lines.js';
+import { batchedLines, callLine, heldLine } from '../call-lines.js';
 
 const MCP_HELP = `usage: gov mcp <subcommand>
 
@@ -107,6 +107,7 @@ async function wrap(argv: string[]): Promise<number> {
     auditOtlp: parseAuditOtlp(values['audit-otlp']),
     log,
   });
+  const lines = batchedLines();
   const offs: Array<() => void> = [];
   try {
     if (!quiet) {
@@ -114,14 +115,14 @@ async function wrap(argv: string[]): Promise<number> {
       offs.push(
         session.calls.subscribe((e) => {
           const line = callLine(e);
-          if (line) process.stderr.write(line + '\n');
+          if (line) lines.write(line);
         }),
       );
     }
     // Held calls are always announced: without the id nobody can approve them.
     offs.push(
       session.broker.subscribe((ev) => {
-        if (ev.type === 'held') process.stderr.write(heldLine(ev.call) + '\n');
+        if (ev.type === 'held') lines.write(heldLine(ev.call));
       }),
     );
     const r = await runStdioWrap({
@@ -134,10 +135,12 @@ async function wrap(argv: string[]): Promise<number> {
       ...(maxLineBytes !== undefined ? { maxLineBytes } : {}),
     });
     for (const off of offs.splice(0)) off();
+    lines.close();
     await session.close(r.detail);
     return r.exitCode;
   } catch (err) {
     for (const off of offs.splice(0)) off();
+    lines.close();
     await session.close({ error: (err as Error).message ?? 'failed' });
     throw err;
   }

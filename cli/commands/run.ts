@@ -29,7 +29,7 @@ import { spawnInPty } from '../../src/launcher/spawn-pty.js';
 import { requireIsolation } from '../../src/isolation/availability.js';
 import { planSandbox } from '../../src/isolation/sandbox.js';
 import { openSession } from '../../src/session.js';
-import { callLine, heldLine } from '../call-lines.js';
+import { batchedLines, callLine, heldLine } from '../call-lines.js';
 import { preferLiveTerminal } from '../ui/interactive.js';
 import { promptHidden } from '../../vault/tty-prompt.js';
 
@@ -235,17 +235,19 @@ export default async function run(argv: string[]): Promise<number> {
       log.info(
         `run ${session.run}: proxy on 127.0.0.1:${proxy.port}, policy ${session.policy.source}${sandbox ? ', isolated' : ''}`,
       );
-    if (!tui && !quiet) {
-      const offCalls = session.calls.subscribe((e) => {
-        const line = callLine(e);
-        if (line) process.stderr.write(line + '\n');
-      });
-      cleanups.push(offCalls);
-    }
     if (!tui) {
+      const lines = batchedLines();
+      cleanups.push(() => lines.close()); // runs after the unsubscribes below (reverse order)
+      if (!quiet) {
+        const offCalls = session.calls.subscribe((e) => {
+          const line = callLine(e);
+          if (line) lines.write(line);
+        });
+        cleanups.push(offCalls);
+      }
       // Held calls are announced even with --quiet: without the id the agent seems to hang.
       const offHeld = session.broker.subscribe((ev) => {
-        if (ev.type === 'held') process.stderr.write(heldLine(ev.call) + '\n');
+        if (ev.type === 'held') lines.write(heldLine(ev.call));
       });
       cleanups.push(offHeld);
     }

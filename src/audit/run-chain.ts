@@ -46,11 +46,15 @@ export function runStartLink(r: AuditRecord): RunLink | null | undefined {
 
 /**
  * Moves head.json forward as signed records are committed. One write in flight per process
- * (temp file + rename, no fsync: it is re-derivable evidence, and must stay off the call
- * path); a newer head replaces a queued older one.
+ * (temp file + rename); a newer head replaces a queued older one. While the run serves, the
+ * directory is not fsynced after the rename (a thread-pool open, fsync and close every 100
+ * records, on the same disk as the audit file's per-call fsyncs): a power loss can then undo
+ * the last renames, which only makes the next run link an older signed record. The file
+ * itself is fsynced, so head.json is never left empty. The run's last head is fully durable.
  */
 export class HeadWriter {
   private next: RunLink | undefined;
+  private unsynced: RunLink | undefined;
   private writing: Promise<void> | undefined;
 
   constructor(private readonly auditDir: string) {}
@@ -60,9 +64,12 @@ export class HeadWriter {
     this.writing ??= this.drain();
   }
 
-  /** Resolves when the latest head is on disk (the session waits for it after the seal). */
+  /** Resolves when the latest head is on disk, fsynced (the session waits for it after the seal). */
   async flushed(): Promise<void> {
     while (this.writing) await this.writing;
+    const last = this.unsynced;
+    this.unsynced = undefined;
+    if (last) await this.write(last, true);
   }
 
   private async drain(): Promise<void> {
@@ -70,15 +77,23 @@ export class HeadWriter {
       while (this.next) {
         const link = this.next;
         this.next = undefined;
-        try {
-          await writeFileAtomicAsync(join(this.auditDir, HEAD_FILE), JSON.stringify(link) + '\n');
-        } catch {
-          // The run_start of the next run then links an older signed record; verify still
-          // holds every run to its own signatures.
-        }
+        if (await this.write(link, false)) this.unsynced = link;
       }
     } finally {
       this.writing = undefined;
+    }
+  }
+
+  private async write(link: RunLink, durable: boolean): Promise<boolean> {
+    try {
+      await writeFileAtomicAsync(join(this.auditDir, HEAD_FILE), JSON.stringify(link) + '\n', 0o600, {
+        syncDir: durable,
+      });
+      return true;
+    } catch {
+      // The run_start of the next run then links an older signed record; verify still
+      // holds every run to its own signatures.
+      return false;
     }
   }
 }
