@@ -9,7 +9,7 @@
  * not word characters, so the patterns' boundaries hold there too.
  */
 import { SERVER_REQUEST_METHODS } from '../mcp/server-requests.js';
-import type { Redactor } from '../safety/redact.js';
+import type { RedactionStage } from './stages.js';
 
 /** Substrings that mean the message may need structural work (see the checks below). */
 const STRUCTURAL = [
@@ -26,9 +26,10 @@ const STRUCTURAL = [
  * for its answer, so a response must be parsed to be correlated (outcome record, tools/list
  * filter, taint).
  */
-export function passesUnchanged(text: string, redactor: Redactor, mayAnswerCall: boolean): boolean {
+export function passesUnchanged(text: string, redactor: RedactionStage, mayAnswerCall: boolean): boolean {
   if (text.includes('\\')) return false;
   if (mayAnswerCall && (text.includes('"result"') || text.includes('"error"'))) return false;
   for (const s of STRUCTURAL) if (text.includes(s)) return false;
-  return redactor.scan(text).length === 0;
+  // Nothing found: redactString returns the text itself, having allocated nothing for it.
+  return Object.keys(redactor.redactString(text).counts).length === 0;
 }
