@@ -91,11 +91,29 @@ export function relaySse(o: SseRelayOptions): Promise<void> {
   const parser = new SseParser({ maxEventBytes: o.maxEventBytes });
   const source: Readable = decoder ? (o.body.pipe(decoder) as unknown as Readable) : o.body;
 
+  // Events are written once per turn of the event loop, not once per upstream chunk: a
+  // server that writes each event on its own arrives as thousands of tiny chunks, and a
+  // write each would cost a TLS record and a syscall per event.
+  let queued = '';
+  let scheduled: NodeJS.Immediate | null = null;
+  const resume = () => source.resume();
+  const flush = () => {
+    if (scheduled) clearImmediate(scheduled);
+    scheduled = null;
+    if (!queued || res.writableEnded) return void (queued = '');
+    const text = queued;
+    queued = '';
+    if (!res.write(text)) {
+      source.pause();
+      res.once('drain', resume);
+    }
+  };
   const transform = (ev: SseEvent): string => {
     if (ev.event === 'endpoint' && o.legacy && !session) {
       const endpoint = endpointFromEvent(ev, o.streamUrl);
       if (endpoint) {
         session = o.legacy.register(endpoint, (m) => {
+          flush(); // after the events already queued
           if (!res.writableEnded) res.write(sseEventFor(m));
         });
       }
@@ -112,6 +130,7 @@ export function relaySse(o: SseRelayOptions): Promise<void> {
     const finish = () => {
       if (finished) return;
       finished = true;
+      if (scheduled) clearImmediate(scheduled);
       // A stream that outlived its client ends in the replay buffer, however it ended.
       if (adopted && !res.writableEnded) res.end();
       if (session && o.legacy) o.legacy.unregister(session);
@@ -121,18 +140,15 @@ export function relaySse(o: SseRelayOptions): Promise<void> {
     };
     const write = (events: SseEvent[]) => {
       if (!events.length) return;
-      let text = '';
-      for (const ev of events) text += transform(ev);
-      if (!res.write(text)) {
-        source.pause();
-        res.once('drain', () => source.resume());
-      }
+      for (const ev of events) queued += transform(ev);
+      scheduled ??= setImmediate(flush);
     };
     source.on('data', (chunk: Buffer) => {
       try {
         write(parser.push(chunk));
       } catch (err) {
         // An event over the limit cannot be scanned: end the stream rather than pass it unseen.
+        flush();
         res.write(`: gov closed the stream: ${(err as Error).message}\n\n`);
         res.end();
         o.body.destroy();
@@ -145,11 +161,13 @@ export function relaySse(o: SseRelayOptions): Promise<void> {
       } catch {
         /* a torn final event is dropped */
       }
+      flush();
       res.end();
       finish();
     });
     const cutOff = () => {
       if (finished) return;
+      flush();
       if (!res.writableEnded) {
         for (const m of o.cut!.answers()) res.write(sseEventFor(m));
         res.end();
