@@ -91,15 +91,14 @@ export function relaySse(o: SseRelayOptions): Promise<void> {
   const parser = new SseParser({ maxEventBytes: o.maxEventBytes });
   const source: Readable = decoder ? (o.body.pipe(decoder) as unknown as Readable) : o.body;
 
-  // Events are written once per turn of the event loop, not once per upstream chunk: a
-  // server that writes each event on its own arrives as thousands of tiny chunks, and a
-  // write each would cost a TLS record and a syscall per event.
+  // The first events of a turn of the event loop are written at once; those arriving later in
+  // the same turn are written together at its end. A server that writes each event on its own
+  // arrives as thousands of tiny chunks, and a write each would cost a TLS record and a
+  // syscall per event.
   let queued = '';
-  let scheduled: NodeJS.Immediate | null = null;
+  let turn: NodeJS.Immediate | null = null;
   const resume = () => source.resume();
-  const flush = () => {
-    if (scheduled) clearImmediate(scheduled);
-    scheduled = null;
+  const send = () => {
     if (!queued || res.writableEnded) return void (queued = '');
     const text = queued;
     queued = '';
@@ -107,6 +106,16 @@ export function relaySse(o: SseRelayOptions): Promise<void> {
       source.pause();
       res.once('drain', resume);
     }
+  };
+  const endTurn = () => {
+    turn = null;
+    send();
+  };
+  /** Writes what is queued now (before gov's own writes, and before the end). */
+  const flush = () => {
+    if (turn) clearImmediate(turn);
+    turn = null;
+    send();
   };
   const transform = (ev: SseEvent): string => {
     if (ev.event === 'endpoint' && o.legacy && !session) {
@@ -130,7 +139,7 @@ export function relaySse(o: SseRelayOptions): Promise<void> {
     const finish = () => {
       if (finished) return;
       finished = true;
-      if (scheduled) clearImmediate(scheduled);
+      if (turn) clearImmediate(turn);
       // A stream that outlived its client ends in the replay buffer, however it ended.
       if (adopted && !res.writableEnded) res.end();
       if (session && o.legacy) o.legacy.unregister(session);
@@ -141,7 +150,9 @@ export function relaySse(o: SseRelayOptions): Promise<void> {
     const write = (events: SseEvent[]) => {
       if (!events.length) return;
       for (const ev of events) queued += transform(ev);
-      scheduled ??= setImmediate(flush);
+      if (turn) return;
+      turn = setImmediate(endTurn);
+      send();
     };
     source.on('data', (chunk: Buffer) => {
       try {
