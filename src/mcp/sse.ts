@@ -57,9 +57,8 @@ function emptyPending(): Pending {
 
 export class SseParser {
   private readonly max: number;
-  private readonly decoder = new TextDecoder('utf-8');
   /** Bytes of the current, unterminated line. */
-  private line: Uint8Array[] = [];
+  private line: Buffer[] = [];
   private lineBytes = 0;
   /** Bytes of complete lines already folded into `cur`. */
   private eventBytes = 0;
@@ -76,31 +75,37 @@ export class SseParser {
   push(chunk: Uint8Array): SseEvent[] {
     if (this.failed) throw new SseEventTooLargeError(this.max, []);
     const out: SseEvent[] = [];
+    // Line ends are found with the native indexOf (one call per line, not a JS loop per byte).
+    const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length);
     let start = 0;
-    for (let i = 0; i < chunk.length; i++) {
-      const b = chunk[i]!;
-      if (b !== LF && b !== CR) continue;
+    let lf = buf.indexOf(LF, 0);
+    let cr = buf.indexOf(CR, 0);
+    while (lf !== -1 || cr !== -1) {
+      const i = cr === -1 || (lf !== -1 && lf < cr) ? lf : cr;
+      const b = buf[i]!;
       if (b === LF && this.lastWasCr && i === start && this.lineBytes === 0) {
         // The LF of a CRLF whose CR ended the previous line (possibly in the previous chunk).
         this.lastWasCr = false;
         start = i + 1;
         this.eventBytes += 1;
-        continue;
+      } else {
+        this.lastWasCr = b === CR;
+        this.appendLine(buf.subarray(start, i));
+        // Checked before decoding, so a giant line is never copied or decoded.
+        this.overflowCheck(out, 1);
+        this.eventBytes += this.lineBytes + 1;
+        const lineText = this.takeLine();
+        start = i + 1;
+        const ev = this.processLine(lineText);
+        if (ev) out.push(ev);
       }
-      this.lastWasCr = b === CR;
-      this.appendLine(chunk.subarray(start, i));
-      // Checked before decoding, so a giant line is never copied or decoded.
-      this.overflowCheck(out, 1);
-      this.eventBytes += this.lineBytes + 1;
-      const lineText = this.takeLine();
-      start = i + 1;
-      const ev = this.processLine(lineText);
-      if (ev) out.push(ev);
+      if (b === LF) lf = buf.indexOf(LF, i + 1);
+      else cr = buf.indexOf(CR, i + 1);
     }
-    if (start < chunk.length) {
+    if (start < buf.length) {
       this.lastWasCr = false;
       // Copy: the caller may reuse its buffer.
-      this.appendLine(chunk.slice(start));
+      this.appendLine(Buffer.from(buf.subarray(start)));
       this.overflowCheck(out);
     }
     return out;
@@ -127,7 +132,7 @@ export class SseParser {
     return this.eventBytes + this.lineBytes;
   }
 
-  private appendLine(part: Uint8Array): void {
+  private appendLine(part: Buffer): void {
     if (part.length === 0) return;
     this.line.push(part);
     this.lineBytes += part.length;
@@ -143,24 +148,16 @@ export class SseParser {
   }
 
   private takeLine(): string {
-    let bytes: Uint8Array;
-    if (this.line.length === 1) bytes = this.line[0]!;
-    else {
-      bytes = new Uint8Array(this.lineBytes);
-      let off = 0;
-      for (const p of this.line) {
-        bytes.set(p, off);
-        off += p.length;
-      }
-    }
-    this.line = [];
+    let bytes = this.line.length === 1 ? this.line[0]! : Buffer.concat(this.line, this.lineBytes);
+    this.line.length = 0;
     this.lineBytes = 0;
     if (this.firstLine) {
       this.firstLine = false;
       if (bytes.length >= 3 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf)
         bytes = bytes.subarray(3);
     }
-    return this.decoder.decode(bytes);
+    // Decoded like TextDecoder: invalid sequences become U+FFFD.
+    return bytes.toString('utf8');
   }
 
   private processLine(line: string): SseEvent | null {

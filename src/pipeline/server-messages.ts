@@ -14,6 +14,7 @@ import type { CallContext, Pipeline } from '../pipeline.js';
 import type { ToolParamHeaders } from '../mcp/param-headers.js';
 import { createdTaskId } from './task-links.js';
 import { redactTextBlobs } from '../mcp/blob-redaction.js';
+import { passesUnchanged } from './unchanged-text.js';
 
 function isJsonRpc(v: unknown): v is JsonObject {
   return isPlainObject(v) && v['jsonrpc'] === '2.0';
@@ -71,6 +72,8 @@ export class ServerMessageProcessor {
 
   /** Returns the rewritten text, or null when the text is not JSON-RPC or needs no change. */
   processText(text: string, session?: SessionCalls): string | null {
+    const waiting = (session?.pending ?? this.pending).size > 0;
+    if (passesUnchanged(text, this.pipeline.deps.redactor, waiting)) return null;
     const first = text.trimStart()[0];
     if (first !== '{' && first !== '[') return this.redactPlain(text);
     let value: unknown;

@@ -176,12 +176,13 @@ export async function forwardMcp(i: ForwardMcpInput): Promise<void> {
       if (own?.expired) return answerTimedOut();
       processor.finish(r.ok ? 'no-response' : clientWentAway(ex.res) ? 'cancelled' : r.status);
       if (!r.ok) return sendJson(ex.res, 502, jsonRpcError(null, -32603, r.message));
-      const out = mergeDenied(r.text, denied, batch);
+      // Encoded once (a large result is megabytes); unchanged upstream bytes are sent as they came.
+      const out = r.bytes && denied.length === 0 ? r.bytes : Buffer.from(mergeDenied(r.text, denied, batch));
       const hs = responseHeaders(up.headers);
       delete hs['content-encoding'];
-      if (out) hs['content-type'] = 'application/json';
-      hs['content-length'] = String(Buffer.byteLength(out));
-      ex.res.writeHead(up.status === 202 && out ? 200 : up.status, hs);
+      if (out.length) hs['content-type'] = 'application/json';
+      hs['content-length'] = String(out.length);
+      ex.res.writeHead(up.status === 202 && out.length ? 200 : up.status, hs);
       ex.res.end(out);
       return;
     }

@@ -91,11 +91,38 @@ export function relaySse(o: SseRelayOptions): Promise<void> {
   const parser = new SseParser({ maxEventBytes: o.maxEventBytes });
   const source: Readable = decoder ? (o.body.pipe(decoder) as unknown as Readable) : o.body;
 
+  // The first events of a turn of the event loop are written at once; those arriving later in
+  // the same turn are written together at its end. A server that writes each event on its own
+  // arrives as thousands of tiny chunks, and a write each would cost a TLS record and a
+  // syscall per event.
+  let queued = '';
+  let turn: NodeJS.Immediate | null = null;
+  const resume = () => source.resume();
+  const send = () => {
+    if (!queued || res.writableEnded) return void (queued = '');
+    const text = queued;
+    queued = '';
+    if (!res.write(text)) {
+      source.pause();
+      res.once('drain', resume);
+    }
+  };
+  const endTurn = () => {
+    turn = null;
+    send();
+  };
+  /** Writes what is queued now (before gov's own writes, and before the end). */
+  const flush = () => {
+    if (turn) clearImmediate(turn);
+    turn = null;
+    send();
+  };
   const transform = (ev: SseEvent): string => {
     if (ev.event === 'endpoint' && o.legacy && !session) {
       const endpoint = endpointFromEvent(ev, o.streamUrl);
       if (endpoint) {
         session = o.legacy.register(endpoint, (m) => {
+          flush(); // after the events already queued
           if (!res.writableEnded) res.write(sseEventFor(m));
         });
       }
@@ -112,6 +139,7 @@ export function relaySse(o: SseRelayOptions): Promise<void> {
     const finish = () => {
       if (finished) return;
       finished = true;
+      if (turn) clearImmediate(turn);
       // A stream that outlived its client ends in the replay buffer, however it ended.
       if (adopted && !res.writableEnded) res.end();
       if (session && o.legacy) o.legacy.unregister(session);
@@ -121,18 +149,17 @@ export function relaySse(o: SseRelayOptions): Promise<void> {
     };
     const write = (events: SseEvent[]) => {
       if (!events.length) return;
-      let text = '';
-      for (const ev of events) text += transform(ev);
-      if (!res.write(text)) {
-        source.pause();
-        res.once('drain', () => source.resume());
-      }
+      for (const ev of events) queued += transform(ev);
+      if (turn) return;
+      turn = setImmediate(endTurn);
+      send();
     };
     source.on('data', (chunk: Buffer) => {
       try {
         write(parser.push(chunk));
       } catch (err) {
         // An event over the limit cannot be scanned: end the stream rather than pass it unseen.
+        flush();
         res.write(`: gov closed the stream: ${(err as Error).message}\n\n`);
         res.end();
         o.body.destroy();
@@ -145,11 +172,13 @@ export function relaySse(o: SseRelayOptions): Promise<void> {
       } catch {
         /* a torn final event is dropped */
       }
+      flush();
       res.end();
       finish();
     });
     const cutOff = () => {
       if (finished) return;
+      flush();
       if (!res.writableEnded) {
         for (const m of o.cut!.answers()) res.write(sseEventFor(m));
         res.end();

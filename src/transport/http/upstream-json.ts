@@ -5,7 +5,14 @@ import type { GovResponse } from '../../mcp/wire-errors.js';
 import type { JsonValue } from '../../types.js';
 import type { ServerMessageProcessor } from '../../pipeline/server-messages.js';
 
-export type ScannedBody = { ok: true; text: string } | { ok: false; status: string; message: string };
+export type ScannedBody =
+  | {
+      ok: true;
+      text: string;
+      /** The decoded upstream bytes when `text` passed unchanged (no need to encode it again). */
+      bytes: Buffer | null;
+    }
+  | { ok: false; status: string; message: string };
 
 /**
  * Read a JSON upstream response whole (bounded), undo its Content-Encoding and let the
@@ -34,7 +41,8 @@ export async function readScannedJson(
     };
   }
   const text = dec.body.toString('utf8');
-  return { ok: true, text: text === '' ? '' : (processor.processText(text) ?? text) };
+  const changed = text === '' ? null : processor.processText(text);
+  return changed === null ? { ok: true, text, bytes: dec.body } : { ok: true, text: changed, bytes: null };
 }
 
 /** One body for the client: the upstream's answers plus gov's own for the denied elements. */

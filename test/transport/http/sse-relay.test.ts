@@ -80,6 +80,28 @@ describe('relaySse', () => {
     expect(out).toContain('"id":2');
   });
 
+  it('relays many events in tiny chunks whole and in order; an escaped secret among them is redacted', async () => {
+    const body = new PassThrough();
+    const { client } = await relayed(body);
+    const note = (seq: number, data: string) =>
+      event({
+        jsonrpc: '2.0',
+        method: 'notifications/message',
+        params: { level: 'info', data: `${seq} ${data}` },
+      });
+    // JSON escapes hide the token from a raw-text scan: this event must take the full path.
+    const hidden = note(500, 'x').replace('x', `\\u0067hp_${SECRET.slice(4)}`);
+    let text = '';
+    for (let i = 0; i < 1000; i++) text += i === 500 ? hidden : note(i, 'bench event payload');
+    for (let i = 0; i < text.length; i += 7) body.write(text.slice(i, i + 7));
+    body.end();
+    const out = await rest(client);
+    const seqs = [...out.matchAll(/"data":"(\d+) /g)].map((m) => Number(m[1]));
+    expect(seqs).toEqual([...Array(1000).keys()]);
+    expect(out).not.toContain(SECRET.slice(4));
+    expect(out).toContain('"data":"500 [REDACTED:github-token]"');
+  });
+
   it('undoes a gzip Content-Encoding before scanning', async () => {
     const body = new PassThrough();
     const { client } = await relayed(body, { contentEncoding: 'gzip' });
