@@ -22,15 +22,7 @@ import type { HeldCallRequest } from './approvals/broker.js';
 import { ApprovalStep } from './pipeline/approval-step.js';
 
 export type { PipelineDeps } from './pipeline/stages.js';
-export type {
-  BatchOptions,
-  CallContext,
-  ExchangeFacts,
-  Governed,
-  GovernedBatch,
-  GovernOptions,
-  HeldHooks,
-} from './pipeline/exchange.js';
+export type * from './pipeline/exchange.js';
 import { callEvent, targetOf, type EventDecision } from './pipeline/call-events.js';
 import type {
   BatchOptions,

@@ -1,6 +1,9 @@
 import { spawnSync } from 'node:child_process';
 import { accessSync, constants, readFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
+
+/** The namespaces the sandbox runs in (unshare flags): the probe checks exactly these. */
+export const NAMESPACES = ['--user', '--map-root-user', '--net', '--mount', '--pid', '--fork'];
 import { GovError } from '../errors.js';
 
 /** Whether `gov run --isolate` can work here, and if not, the one cause and its fix. */
@@ -68,24 +71,11 @@ export function isolationSupport(env: NodeJS.ProcessEnv = process.env): Isolatio
       cause: 'user namespaces are disabled (user.max_user_namespaces=0)',
       fix: 'enable them: sysctl -w user.max_user_namespaces=15000',
     };
-  const probe = spawnSync(
-    tools['unshare']!,
-    [
-      '--user',
-      '--map-root-user',
-      '--net',
-      '--mount',
-      '--pid',
-      '--fork',
-      '--',
-      tools['ip']!,
-      'link',
-      'set',
-      'lo',
-      'up',
-    ],
-    { encoding: 'utf8', timeout: 10_000, stdio: ['ignore', 'ignore', 'pipe'] },
-  );
+  const probe = spawnSync(tools['unshare']!, [...NAMESPACES, '--', tools['ip']!, 'link', 'set', 'lo', 'up'], {
+    encoding: 'utf8',
+    timeout: 10_000,
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   if (probe.status !== 0) {
     const detail = (probe.stderr || probe.error?.message || `exit ${probe.status}`).trim().split('\n')[0];
     const apparmor = readSysctl('/proc/sys/kernel/apparmor_restrict_unprivileged_userns') === '1';

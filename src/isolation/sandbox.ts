@@ -7,6 +7,7 @@ import { Server } from 'node:net';
 import { SYSTEM_BUNDLES } from '../launcher/ca-bundle.js';
 import { spawnFailure, startGoverned } from '../launcher/spawn-child.js';
 import { installPath } from '../install-path.js';
+import { NAMESPACES } from './availability.js';
 
 const INIT = installPath('dist', 'src', 'isolation', 'sandbox-init.js');
 
@@ -85,16 +86,7 @@ export function planSandbox(o: {
     dir,
     proxySocket,
     start(stdio) {
-      const ns = [
-        '--user',
-        '--map-root-user',
-        '--net',
-        '--mount',
-        '--pid',
-        '--fork',
-        '--kill-child',
-        '--mount-proc',
-      ];
+      const ns = [...NAMESPACES, '--kill-child', '--mount-proc'];
       const init = startGoverned({
         command: o.tools.unshare,
         args: [...ns, '--', process.execPath, INIT],
