@@ -8,7 +8,7 @@ import { z } from 'zod';
 import type { DecisionKind, JsonObject } from '../types.js';
 import type { CompiledPolicy } from './compiled.js';
 import { hypotheticalInput } from './hypothetical.js';
-import { policyErrorMap } from './schema.js';
+import { policyErrorMap } from './schema-errors.js';
 import { issueFromZod, readYamlSource } from './yaml-source.js';
 
 export interface PolicyTestCase {
