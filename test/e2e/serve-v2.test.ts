@@ -1,11 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeTestPki, type TestPki } from '../helpers/test-ca.js';
 import { SECRET, startMcp2026Server, type Mcp2026TestServer } from '../helpers/mcp2026-server.js';
 import { ROOT, runGov, tempHome } from '../helpers/gov-process.js';
-import { startServe, type ServeProcess } from '../helpers/gov-serve.js';
+import { runServeClient, startServe, type ServeProcess } from '../helpers/gov-serve.js';
 import { auditRecords } from '../helpers/audit-records.js';
 
 const SDK2_CLIENT = join(ROOT, 'test', 'fixtures', 'clients', 'sdk2-client.mjs');
@@ -32,26 +31,7 @@ describe('gov serve: the official SDK v2 client (2026-07-28) → gov serve (HTTP
   });
 
   const client = (steps: unknown[]): Promise<Line[]> =>
-    new Promise((resolve, reject) => {
-      const child = spawn(process.execPath, [SDK2_CLIENT, `${gov.url}/mcp`, JSON.stringify(steps)], {
-        env: { ...process.env, GOV_TEST_BEARER: token, NODE_EXTRA_CA_CERTS: edgePki.caPath },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      let out = '';
-      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-      const t = setTimeout(() => child.kill('SIGKILL'), 60_000);
-      child.on('error', reject);
-      child.on('close', () => {
-        clearTimeout(t);
-        resolve(
-          out
-            .trim()
-            .split('\n')
-            .filter(Boolean)
-            .map((l) => JSON.parse(l) as Line),
-        );
-      });
-    });
+    runServeClient<Line>(SDK2_CLIENT, `${gov.url}/mcp`, steps, { bearer: token, edgeCa: edgePki.caPath });
 
   beforeAll(async () => {
     upstreamPki = makeTestPki();

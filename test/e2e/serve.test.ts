@@ -1,5 +1,4 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { request } from 'node:https';
@@ -7,7 +6,7 @@ import { join } from 'node:path';
 import { makeTestPki, type TestPki } from '../helpers/test-ca.js';
 import { startMcpServer, type McpTestServer } from '../helpers/mcp-http-server.js';
 import { ROOT, runGov, tempHome } from '../helpers/gov-process.js';
-import { startServe, type ServeProcess } from '../helpers/gov-serve.js';
+import { runServeClient, startServe, type ServeProcess } from '../helpers/gov-serve.js';
 
 const CLIENT = join(ROOT, 'test', 'fixtures', 'clients', 'sdk-serve-client.mjs');
 const SECRET = 'upstream-secret-value-123456';
@@ -65,26 +64,7 @@ describe('gov serve: the official SDK client → gov serve (HTTPS, bearer) → a
   const mcpUrl = () => `${gov.url}/mcp`;
 
   const client = (steps: unknown[], bearer = token): Promise<Line[]> =>
-    new Promise((resolve, reject) => {
-      const child = spawn(process.execPath, [CLIENT, mcpUrl(), JSON.stringify(steps)], {
-        env: { ...process.env, GOV_TEST_BEARER: bearer, NODE_EXTRA_CA_CERTS: edgePki.caPath },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      let out = '';
-      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-      const t = setTimeout(() => child.kill('SIGKILL'), 60_000);
-      child.on('error', reject);
-      child.on('close', () => {
-        clearTimeout(t);
-        resolve(
-          out
-            .trim()
-            .split('\n')
-            .filter(Boolean)
-            .map((l) => JSON.parse(l) as Line),
-        );
-      });
-    });
+    runServeClient<Line>(CLIENT, mcpUrl(), steps, { bearer, edgeCa: edgePki.caPath });
 
   beforeAll(async () => {
     upstreamPki = makeTestPki();

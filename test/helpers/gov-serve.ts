@@ -1,4 +1,4 @@
-import type { ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { spawnGov } from './gov-process.js';
 
 export interface ServeProcess {
@@ -39,6 +39,38 @@ export function startServe(args: string[], env: NodeJS.ProcessEnv): Promise<Serv
     child.once('exit', (code) => {
       clearTimeout(timer);
       reject(new Error(`gov serve exited (${code}):\n${err}`));
+    });
+  });
+}
+
+/**
+ * Run an SDK client fixture (`node SCRIPT URL STEPS`) against a gov serve instance with a
+ * bearer token and the edge CA; resolves with the JSON lines it printed (one per step).
+ */
+export function runServeClient<T>(
+  script: string,
+  url: string,
+  steps: unknown[],
+  o: { bearer: string; edgeCa: string },
+): Promise<T[]> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [script, url, JSON.stringify(steps)], {
+      env: { ...process.env, GOV_TEST_BEARER: o.bearer, NODE_EXTRA_CA_CERTS: o.edgeCa },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    const t = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    child.on('error', reject);
+    child.on('close', () => {
+      clearTimeout(t);
+      resolve(
+        out
+          .trim()
+          .split('\n')
+          .filter(Boolean)
+          .map((l) => JSON.parse(l) as T),
+      );
     });
   });
 }
