@@ -97,15 +97,15 @@ export function positiveIntFlag(value: string | undefined, flag: string, hint: s
 
 /** `--audit-sync answer|always|interval` (see AuditSync in src/audit/sink.ts). */
 export function parseAuditSync(value: string | undefined): AuditSync {
-  const v = value ?? 'answer';
+  const v = value ?? 'interval';
   if (v !== 'answer' && v !== 'always' && v !== 'interval')
     throw usageError(`invalid --audit-sync '${v}'`, "use 'answer', 'always' or 'interval'");
   return v;
 }
 
 export const AUDIT_SYNC_HELP = `  --audit-sync MODE          every decision record is written before its call is forwarded;
-                             answer: fsynced during the call, before its answer (default);
-                             always: fsynced before forwarding; interval: within 200 ms
+                             interval: fsynced within 200 ms (default); answer: fsynced
+                             during the call, before its answer; always: before forwarding
   --audit-otlp URL           also ship audit records to this OTLP/HTTP collector (wins over
                              audit.export.otlp in gov.yaml; see docs/audit.md)`;
 

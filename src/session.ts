@@ -30,7 +30,7 @@ export interface SessionOptions {
   approvalTimeoutMs?: number | undefined;
   /** `--shadow`: decisions are recorded (shadow_decision) and every call is forwarded. */
   shadow?: boolean | undefined;
-  /** `--audit-sync`: when decision records reach the disk (AuditSync; default 'answer'). */
+  /** `--audit-sync`: when decision records reach the disk (AuditSync; default 'interval'). */
   auditSync?: AuditSync | undefined;
   /** `--audit-otlp URL`: ship audit records there (wins over gov.yaml's audit.export.otlp). */
   auditOtlp?: string | undefined;
@@ -143,7 +143,7 @@ export async function openSession(o: SessionOptions): Promise<GovernedSession> {
   const runAudit = await openRunAudit({
     dir: paths.audit,
     run,
-    sync: o.auditSync ?? 'answer',
+    sync: o.auditSync ?? 'interval',
     signer,
     onRecord: exporter && ((r) => exporter.push(r)),
     start: {
@@ -154,7 +154,7 @@ export async function openSession(o: SessionOptions): Promise<GovernedSession> {
         policy: policy.source,
         command: o.command.join(' ').slice(0, 4096),
         pid: process.pid,
-        audit_sync: o.auditSync ?? 'answer',
+        audit_sync: o.auditSync ?? 'interval',
         ...(o.isolated !== undefined ? { isolated: o.isolated } : {}),
         mode: o.shadow === true ? 'shadow' : policy.mode,
       },

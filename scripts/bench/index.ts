@@ -167,14 +167,15 @@ async function main(): Promise<void> {
       ...(profDir ? { nodeFlags: ['--cpu-prof', `--cpu-prof-dir=${profDir}`] } : {}),
     });
 
-    step('gov: gov run --no-tui --audit-sync interval -- loadgen');
-    const govInterval = await runUnderGov(
+    // The default is --audit-sync interval; this is the stricter mode, for comparison.
+    step('gov: gov run --no-tui --audit-sync answer -- loadgen');
+    const govAnswer = await runUnderGov(
       { ...plan, phases: plan.phases.filter((p) => p === 'latency' || p === 'throughput') },
       {
-        home: home('home-interval'),
+        home: home('home-answer'),
         policyPath,
         upstreamCa: pki.caPath,
-        govArgs: ['--audit-sync', 'interval'],
+        govArgs: ['--audit-sync', 'answer'],
       },
     ).catch(() => null);
 
@@ -282,7 +283,7 @@ async function main(): Promise<void> {
     });
 
     const rows = buildRows({
-      govInterval,
+      govAnswer,
       govOtlp,
       direct,
       gov,

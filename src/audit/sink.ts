@@ -42,8 +42,9 @@ export const DEFAULT_CHECKPOINT: CheckpointPolicy = { records: 100, ms: 5000 };
  * - 'answer': right after the write, while the call is forwarded; flushed(seq) resolves once
  *   it is on disk, and transports answer only then (group commit: one fsync covers every
  *   record written while the previous one ran);
- * - 'interval': within FLUSH_LATER_MS; flushed() does not wait.
- * The run_end seal is fsynced before seal() resolves, except with 'interval'.
+ * - 'interval' (default): within FLUSH_LATER_MS; flushed() does not wait. A failed
+ *   background fsync stops further commits until an fsync gets through again.
+ * The run_end seal is fsynced before seal() resolves in every mode.
  */
 export type AuditSync = 'always' | 'answer' | 'interval';
 
@@ -216,8 +217,8 @@ export class FileAuditSink implements AuditSink {
     if (this.laterFlush) return;
     this.laterFlush = setTimeout(() => {
       this.laterFlush = undefined;
-      if (this.state === 'open' || this.state === 'sealing')
-        void this.fs.fsync(this.fd).catch(() => undefined);
+      // Through the group sync, so a failed fsync stops further commits until one succeeds.
+      if (this.state === 'open' || this.state === 'sealing') this.disk.soon();
     }, FLUSH_LATER_MS);
     this.laterFlush.unref();
   }
@@ -274,7 +275,7 @@ export class FileAuditSink implements AuditSink {
     try {
       while (this.queue.length > 0) {
         // ext4 blocks a write(2) into a page that an fsync is writing back: wait instead of stalling.
-        if (this.syncMode === 'answer') await this.disk.idle();
+        if (this.syncMode !== 'always') await this.disk.idle();
         await this.commit(this.queue.splice(0));
       }
     } finally {
@@ -384,8 +385,7 @@ export class FileAuditSink implements AuditSink {
   /** Whether this group is fsynced before its appends resolve. */
   private fsyncsInGroup(built: { item: Pending }[]): boolean {
     if (this.syncMode === 'always') return built.some((b) => b.item.sync);
-    if (this.syncMode === 'answer') return built.some((b) => 'seal' in b.item.input);
-    return false;
+    return built.some((b) => 'seal' in b.item.input);
   }
 }
 

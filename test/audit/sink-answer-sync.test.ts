@@ -90,3 +90,43 @@ describe('--audit-sync answer: written before forwarding, on disk before the ans
     expect(await verifyFiles(t.audit)).toMatchObject({ ok: true, records: 3 });
   });
 });
+
+describe('--audit-sync interval (the default): written before forwarding, fsynced within 200 ms', () => {
+  /** Poll (bounded) until the background fsync has run `n` more times than `base`. */
+  const fsyncsReach = async (f: ReturnType<typeof heldFsync>, n: number): Promise<void> => {
+    const deadline = Date.now() + 5000;
+    while (f.calls() < n) {
+      if (Date.now() > deadline) throw new Error(`fsync count stayed at ${f.calls()}, expected ${n}`);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  };
+
+  it('append and flushed() do not wait for the disk; a background fsync follows; the seal is fsynced', async () => {
+    const f = heldFsync();
+    const sink = await openAuditSink({ dir: t.audit, run: 'int', sync: 'interval', fsImpl: f.fs });
+    const base = f.calls();
+    const rec = await sink.append(call(1));
+    await sink.flushed(rec.seq);
+    expect(readLines(sink.path)).toHaveLength(1);
+    await fsyncsReach(f, base + 1);
+    const before = f.calls();
+    await sink.seal();
+    expect(f.calls()).toBeGreaterThan(before);
+    expect(await verifyFiles(t.audit)).toMatchObject({ ok: true, records: 2 });
+  });
+
+  it('a failed background fsync stops further commits until an fsync gets through', async () => {
+    const f = heldFsync();
+    const sink = await openAuditSink({ dir: t.audit, run: 'intfail', sync: 'interval', fsImpl: f.fs });
+    f.failWith('EIO');
+    const base = f.calls();
+    await sink.append(call(1));
+    await fsyncsReach(f, base + 1);
+    await expect(sink.append(call(2))).rejects.toThrow(/cannot flush \(fsync\) audit file .*\(EIO\)/);
+    expect(readLines(sink.path)).toHaveLength(1);
+    f.failWith(null);
+    await sink.append(call(3));
+    await sink.seal();
+    expect(await verifyFiles(t.audit)).toMatchObject({ ok: true, records: 3 });
+  });
+});
