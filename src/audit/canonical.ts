@@ -41,33 +41,72 @@ function sortedCopy(value: unknown, depth: number): unknown {
         throw new TypeError(`canonical JSON: ${String(value)} is not a JSON number`);
       return value;
     case 'object': {
-      if (Array.isArray(value)) return value.map((v) => (v === undefined ? null : sortedCopy(v, depth + 1)));
+      if (Array.isArray(value)) {
+        // Reused as it is unless an element needs a new form (fewer copies per audit record).
+        let out: unknown[] | undefined;
+        for (let i = 0; i < value.length; i++) {
+          const v: unknown = value[i];
+          const c = v === undefined ? null : sortedCopy(v, depth + 1);
+          if (c !== v) out ??= value.slice(0, i);
+          out?.push(c);
+        }
+        return out ?? value;
+      }
       const proto = Object.getPrototypeOf(value) as unknown;
       if (proto !== Object.prototype && proto !== null) {
         throw new TypeError('canonical JSON: only plain objects, arrays and primitives are allowed');
       }
       const obj = value as Record<string, unknown>;
-      const keys = Object.keys(obj).sort();
+      const own = Object.keys(obj);
+      const keys = own.slice().sort();
+      // An object already in canonical order (call arguments are canonicalised when parsed)
+      // is reused unless a member needs a new form.
+      let reuse = proto === Object.prototype && sameOrder(own, keys);
+      const members: unknown[] = new Array(keys.length);
+      for (let i = 0; i < keys.length; i++) {
+        const k = keys[i]!;
+        if (INDEX_KEY.test(k) && Number(k) < 4294967295) throw INDEX_KEY_SEEN;
+        const v = obj[k];
+        const c = v === undefined ? undefined : sortedCopy(v, depth + 1);
+        if (c !== v) reuse = false;
+        members[i] = c;
+      }
+      if (reuse) return obj;
       // A plain object (not a null-prototype dictionary): JSON.stringify serialises it
       // several times faster. Only `__proto__` needs defining rather than assigning.
       const out: Record<string, unknown> = {};
-      for (const k of keys) {
-        if (INDEX_KEY.test(k) && Number(k) < 4294967295) throw INDEX_KEY_SEEN;
-        const v = obj[k];
-        if (v === undefined) continue;
+      for (let i = 0; i < keys.length; i++) {
+        const k = keys[i]!;
+        const c = members[i];
+        if (c === undefined) continue;
         if (k === '__proto__')
-          Object.defineProperty(out, k, {
-            value: sortedCopy(v, depth + 1),
-            enumerable: true,
-            writable: true,
-            configurable: true,
-          });
-        else out[k] = sortedCopy(v, depth + 1);
+          Object.defineProperty(out, k, { value: c, enumerable: true, writable: true, configurable: true });
+        else out[k] = c;
       }
       return out;
     }
     default:
       throw new TypeError(`canonical JSON: cannot encode a ${typeof value}`);
+  }
+}
+
+function sameOrder(a: string[], b: string[]): boolean {
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/**
+ * A value's canonical text, and the text `JSON.stringify` gives for it after a parse of the
+ * written record (what an audit line must hold). They are the same string unless an object
+ * has integer-like keys, which a parsed object puts first whatever the text's order.
+ */
+export function canonicalAndWritten(value: unknown): { canonical: string; written: string } {
+  try {
+    const text = JSON.stringify(sortedCopy(value, 0));
+    return { canonical: text, written: text };
+  } catch (err) {
+    if (err !== INDEX_KEY_SEEN) throw err;
+    return { canonical: write(value, 0), written: JSON.stringify(value) };
   }
 }
 

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { canonicalJson } from '../../src/audit/canonical.js';
+import { buildRecord, hashRecord, serializeRecord } from '../../src/audit/record.js';
+import type { AuditInput, AuditRecord } from '../../src/types.js';
 
 /** The reference: keys sorted by UTF-16 code units, written by hand. */
 function reference(v: unknown): string {
@@ -24,7 +26,8 @@ describe('canonical JSON fast path', () => {
     const keys = ['a', 'b', 'Z', '10', '9', '0', '01', '-1', '4294967295', 'é', '__proto__', '𝒳', 'ab'];
     const gen = (d: number): unknown => {
       const t = r();
-      if (d > 3 || t < 0.3) return [null, true, 1.5, -0, 1e21, 'x\u2028"\\', '😀'][Math.floor(r() * 7)];
+      if (d > 3 || t < 0.3)
+        return [null, true, 1.5, -0, 1e21, 'x\u2028"\\', '😀', undefined][Math.floor(r() * 8)];
       if (t < 0.5) return Array.from({ length: Math.floor(r() * 4) }, () => gen(d + 1));
       const o: Record<string, unknown> = {};
       for (let i = 0; i < 4; i++) {
@@ -39,8 +42,17 @@ describe('canonical JSON fast path', () => {
       return o;
     };
     for (let i = 0; i < 3000; i++) {
-      const v = gen(0);
+      const v = gen(0) ?? null;
       expect(canonicalJson(v)).toBe(reference(v));
+      // An audit record carrying it: the line is what verify re-serialises from the parsed
+      // record, and the hash is the canonical one.
+      const input = { kind: 'call', method: 'tools/call', args: v, detail: { nested: [v] } } as AuditInput;
+      const rec = buildRecord(input, { run: 'r', seq: i + 1, prev: null, ts: 't' });
+      rec.signature = 'sig';
+      const line = serializeRecord(rec);
+      const parsed = JSON.parse(line) as AuditRecord;
+      expect(serializeRecord(parsed)).toBe(line);
+      expect(hashRecord(parsed)).toBe(rec.hash);
     }
   });
 });
