@@ -3,7 +3,11 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
-import { ElicitRequestSchema, type ElicitResult } from '@modelcontextprotocol/sdk/types.js';
+import {
+  ElicitRequestSchema,
+  type ElicitResult,
+  type JSONRPCMessage,
+} from '@modelcontextprotocol/sdk/types.js';
 import { GOV_BIN, ROOT, runGov, tempHome } from '../helpers/gov-process.js';
 import {
   auditRecords,
@@ -21,6 +25,7 @@ interface Wrapped {
   execLog: string;
   client: Client;
   asked: Array<{ message: string; schema: unknown }>;
+  protocol(): string | undefined;
 }
 
 const open: Client[] = [];
@@ -31,6 +36,8 @@ afterEach(async () => {
 /** `gov mcp wrap` around the fixture server, with an SDK 1.32 client that may answer elicitations. */
 async function wrap(o: {
   approvals: string;
+  /** The version the client's `initialize` offers (the SDK offers its latest, 2025-11-25). */
+  protocol?: string;
   answer?: (req: { message: string }, signal: AbortSignal) => Promise<ElicitResult>;
 }): Promise<Wrapped> {
   const home = tempHome();
@@ -57,6 +64,29 @@ async function wrap(o: {
     env: childEnv({ GOV_HOME: home, EXEC_LOG: execLog }),
     stderr: 'pipe',
   });
+  // The version the server answered in `initialize`, as the client received it.
+  let negotiated: string | undefined;
+  let receive = transport.onmessage;
+  Object.defineProperty(transport, 'onmessage', {
+    get: () => receive,
+    set: (handler: NonNullable<typeof transport.onmessage>) => {
+      receive = (message: JSONRPCMessage) => {
+        const r = 'result' in message ? (message.result as { protocolVersion?: unknown }) : undefined;
+        if (typeof r?.protocolVersion === 'string') negotiated = r.protocolVersion;
+        handler(message);
+      };
+    },
+  });
+  const protocol = o.protocol;
+  if (protocol) {
+    const send = transport.send.bind(transport);
+    transport.send = (message: JSONRPCMessage) =>
+      send(
+        'method' in message && message.method === 'initialize'
+          ? { ...message, params: { ...message.params, protocolVersion: protocol } }
+          : message,
+      );
+  }
   const asked: Wrapped['asked'] = [];
   const client = new Client(
     { name: 'ide-client', version: '1.0.0' },
@@ -72,39 +102,44 @@ async function wrap(o: {
   }
   await client.connect(transport);
   open.push(client);
-  return { home, execLog, client, asked };
+  return { home, execLog, client, asked, protocol: () => negotiated };
 }
 
 const approvals = (r: Json[]) => r.filter((x) => x['kind'] === 'approval');
 
 describe('approval by MCP elicitation over stdio (gov mcp wrap, SDK 1.32 client)', () => {
-  it('accept: the question names the call; the call executes exactly once; the audit names the client', async () => {
-    const w = await wrap({
-      approvals: '{channels: [tui, cli, elicitation]}',
-      answer: async () => ({ action: 'accept', content: { decision: 'approve_once' } }),
-    });
-    const r = await w.client.callTool({ name: 'shell_exec', arguments: { cmd: 'ls \u202e-la' } });
-    expect(JSON.stringify(r)).toContain('ran: ls');
-    expect(executed(w.execLog)).toHaveLength(1);
-    expect(w.asked).toHaveLength(1);
-    const q = w.asked[0]!;
-    expect(q.message).toContain('Tool: shell_exec');
-    expect(q.message).toContain('Server: files');
-    expect(q.message).toContain('Rule: shell-needs-human — Shell commands need a person');
-    expect(q.message).toContain('"cmd": "ls \\u202e-la"');
-    expect(q.message).not.toContain('\u202e');
-    expect(q.schema).toMatchObject({
-      type: 'object',
-      properties: { decision: { type: 'string', oneOf: expect.any(Array) }, reason: { type: 'string' } },
-      required: ['decision'],
-    });
-    const [rec] = approvals(auditRecords(w.home));
-    expect(rec).toMatchObject({
-      approver: 'elicitation:ide-client',
-      status: 'approved',
-      detail: expect.objectContaining({ client_info: { name: 'ide-client', version: '1.0.0' } }),
-    });
-  });
+  it.each(['2025-06-18', '2025-11-25'])(
+    'accept on %s: the question names the call; the call executes exactly once; the audit names the client',
+    async (version) => {
+      const w = await wrap({
+        approvals: '{channels: [tui, cli, elicitation]}',
+        protocol: version,
+        answer: async () => ({ action: 'accept', content: { decision: 'approve_once' } }),
+      });
+      expect(w.protocol()).toBe(version);
+      const r = await w.client.callTool({ name: 'shell_exec', arguments: { cmd: 'ls \u202e-la' } });
+      expect(JSON.stringify(r)).toContain('ran: ls');
+      expect(executed(w.execLog)).toHaveLength(1);
+      expect(w.asked).toHaveLength(1);
+      const q = w.asked[0]!;
+      expect(q.message).toContain('Tool: shell_exec');
+      expect(q.message).toContain('Server: files');
+      expect(q.message).toContain('Rule: shell-needs-human — Shell commands need a person');
+      expect(q.message).toContain('"cmd": "ls \\u202e-la"');
+      expect(q.message).not.toContain('\u202e');
+      expect(q.schema).toMatchObject({
+        type: 'object',
+        properties: { decision: { type: 'string', oneOf: expect.any(Array) }, reason: { type: 'string' } },
+        required: ['decision'],
+      });
+      const [rec] = approvals(auditRecords(w.home));
+      expect(rec).toMatchObject({
+        approver: 'elicitation:ide-client',
+        status: 'approved',
+        detail: expect.objectContaining({ client_info: { name: 'ide-client', version: '1.0.0' } }),
+      });
+    },
+  );
 
   it('decline: -32003 "Denied by approver: …", never executed', async () => {
     const w = await wrap({
