@@ -127,11 +127,26 @@ describe('approval by MCP elicitation over stdio (gov mcp wrap, SDK 1.32 client)
       expect(q.message).toContain('Rule: shell-needs-human — Shell commands need a person');
       expect(q.message).toContain('"cmd": "ls \\u202e-la"');
       expect(q.message).not.toContain('\u202e');
+      // The form its own version defines: `enum` + `enumNames` on 2025-06-18, titled `oneOf` after.
+      const decisions = ['approve_once', 'approve_run', 'deny'];
+      const titles = [
+        'Approve this call once',
+        'Approve shell_exec for the rest of this run',
+        'Deny this call',
+      ];
       expect(q.schema).toMatchObject({
         type: 'object',
-        properties: { decision: { type: 'string', oneOf: expect.any(Array) }, reason: { type: 'string' } },
+        properties: {
+          decision:
+            version === '2025-06-18'
+              ? { type: 'string', enum: decisions, enumNames: titles }
+              : { type: 'string', oneOf: decisions.map((d, i) => ({ const: d, title: titles[i] })) },
+          reason: { type: 'string', title: 'Reason (optional)' },
+        },
         required: ['decision'],
       });
+      // Answered: no channel still offers the call.
+      expect(await pendingCalls(w.home)).toEqual([]);
       const [rec] = approvals(auditRecords(w.home));
       expect(rec).toMatchObject({
         approver: 'elicitation:ide-client',
