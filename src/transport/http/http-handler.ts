@@ -23,7 +23,7 @@ import { ServerMessageProcessor } from '../../pipeline/server-messages.js';
 import { serverAnswerer } from './answer-server.js';
 import { finishHeld, HeldStream } from './held-stream.js';
 import { forwardMcp } from './mcp-forward.js';
-import { ElicitingClients } from './eliciting-clients.js';
+import { ElicitingClients, type ClientScope } from './eliciting-clients.js';
 import type { ElicitingClient } from '../../approvals/elicitation.js';
 import { tightestLimit } from '../../pipeline/call-deadline.js';
 
@@ -281,8 +281,12 @@ export function createHttpHandler(o: HttpHandlerOptions): ExchangeHandler & { le
       }
       return gone.signal;
     };
-    const origin = `${ex.target.host}:${ex.target.port}`;
-    const { scope } = facts;
+    const clientScope = (id: string | undefined): ClientScope => ({
+      origin: `${ex.target.host}:${ex.target.port}`,
+      sessionId: id,
+      principal: ex.principal,
+      shared: transport === 'gateway',
+    });
     // An `initialize` in this body: its client is remembered under the session the server assigns.
     let initializing: ElicitingClient | null | undefined;
     const only = messages.length === 1 ? messages[0] : undefined;
@@ -290,7 +294,8 @@ export function createHttpHandler(o: HttpHandlerOptions): ExchangeHandler & { le
     let heldStream: HeldStream | undefined;
     /** A lone request held with a client that takes SSE gets its answer on a stream opened now. */
     const heldHooks = (m: JsonRpcMessage, env: Envelope): HeldHooks => {
-      const askable = pipeline.asksClients && m === only ? elicitingClients.get(scope) : undefined;
+      const askable =
+        pipeline.asksClients && m === only ? elicitingClients.get(clientScope(sessionId)) : undefined;
       if (
         m === only &&
         m.kind === 'request' &&
@@ -372,7 +377,7 @@ export function createHttpHandler(o: HttpHandlerOptions): ExchangeHandler & { le
       origin: { server, transport },
       onUpstream: (up) => {
         if (initializing !== undefined)
-          elicitingClients.remember(`${origin}|${header1(up.headers['mcp-session-id']) ?? ''}`, initializing);
+          elicitingClients.remember(clientScope(header1(up.headers['mcp-session-id'])), initializing);
       },
     });
   }
