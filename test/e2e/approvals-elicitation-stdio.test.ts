@@ -174,6 +174,29 @@ describe('approval by MCP elicitation over stdio (gov mcp wrap, SDK 1.32 client)
     });
   });
 
+  it.each([
+    ['cancel', async (): Promise<ElicitResult> => ({ action: 'cancel' }), 'cancelled in the MCP client'],
+    [
+      'an error',
+      async (): Promise<ElicitResult> => {
+        throw new Error('no window to show it in');
+      },
+      'the MCP client could not ask (no window to show it in)',
+    ],
+  ] as const)(
+    '%s in the client is a denial with that reason, never executed',
+    async (_what, answer, reason) => {
+      const w = await wrap({ approvals: '{channels: [elicitation]}', answer });
+      const err = await w.client.callTool({ name: 'shell_exec', arguments: { cmd: 'halt' } }).then(
+        () => null,
+        (e: unknown) => e as { code: number; message: string },
+      );
+      expect(err?.code).toBe(-32003);
+      expect(err?.message).toContain(`Denied by approver: ${reason}`);
+      expect(executed(w.execLog)).toEqual([]);
+    },
+  );
+
   it('approve_run: the next identical call passes without asking', async () => {
     const w = await wrap({
       approvals: '{channels: [elicitation]}',
