@@ -266,6 +266,32 @@ describe('approval by MCP elicitation over stdio (gov mcp wrap, SDK 1.32 client)
     expect(recs[0]).toMatchObject({ approver: 'cli', status: 'approved' });
   });
 
+  it('both answer at once (client denies, `gov approve` approves): one verdict, audited once, obeyed', async () => {
+    let home = '';
+    let cli: Promise<unknown> = Promise.resolve();
+    const w = await wrap({
+      approvals: '{channels: [cli, elicitation]}',
+      answer: async () => {
+        const [held] = await pendingCalls(home);
+        // Fired together: neither waits for the other.
+        cli = runGov(['approve', String(held!['id'])], { env: { GOV_HOME: home } });
+        return { action: 'decline' };
+      },
+    });
+    home = w.home;
+    const outcome = await w.client.callTool({ name: 'shell_exec', arguments: { cmd: 'race' } }).then(
+      () => 'ran',
+      () => 'denied',
+    );
+    await cli;
+    const recs = approvals(auditRecords(w.home));
+    expect(recs).toHaveLength(1);
+    const winner = recs[0]!;
+    expect(['cli', 'elicitation:ide-client']).toContain(winner['approver']);
+    expect(outcome).toBe(winner['status'] === 'approved' ? 'ran' : 'denied');
+    expect(executed(w.execLog)).toEqual(outcome === 'ran' ? ['race'] : []);
+  });
+
   it('when_unattended: deny with no live channel denies at once', async () => {
     const w = await wrap({ approvals: '{channels: [tui, cli], when_unattended: deny}' });
     const err = await w.client.callTool({ name: 'shell_exec', arguments: { cmd: 'reboot' } }).then(
