@@ -36,7 +36,8 @@ async function wrap(era: 'legacy' | '2026-07-28', decision: Decision) {
       '    tool: shell_exec',
       '    decision: approve',
       '    reason: Shell commands need a person',
-      'approvals: {channels: [elicitation]}',
+      // An elicitation-capable client is a live channel: nothing is denied as unattended.
+      'approvals: {channels: [elicitation], when_unattended: deny}',
       '',
     ].join('\n'),
   );
