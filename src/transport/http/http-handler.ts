@@ -23,7 +23,7 @@ import { ServerMessageProcessor } from '../../pipeline/server-messages.js';
 import { serverAnswerer } from './answer-server.js';
 import { finishHeld, HeldStream } from './held-stream.js';
 import { forwardMcp } from './mcp-forward.js';
-import { ElicitingClients, type ClientScope } from './eliciting-clients.js';
+import { ElicitingClients } from './eliciting-clients.js';
 import type { ElicitingClient } from '../../approvals/elicitation.js';
 import { tightestLimit } from '../../pipeline/call-deadline.js';
 
@@ -73,7 +73,7 @@ export function createHttpHandler(o: HttpHandlerOptions): ExchangeHandler & { le
   const by = (ex: Exchange) => (ex.principal !== undefined ? { principal: ex.principal } : {});
   const toolHeaders = new ToolParamHeaders();
   // Approval by elicitation: which clients (per session) can be asked.
-  const elicitingClients = new ElicitingClients();
+  const elicitingClients = new ElicitingClients(transport === 'gateway');
 
   /** A placeholder where it must not go: 403 with the reason (a JSON-RPC error for MCP) and an alert. */
   const blockLeak = async (
@@ -281,12 +281,6 @@ export function createHttpHandler(o: HttpHandlerOptions): ExchangeHandler & { le
       }
       return gone.signal;
     };
-    const clientScope = (id: string | undefined): ClientScope => ({
-      origin: `${ex.target.host}:${ex.target.port}`,
-      sessionId: id,
-      principal: ex.principal,
-      shared: transport === 'gateway',
-    });
     // An `initialize` in this body: its client is remembered under the session the server assigns.
     let initializing: ElicitingClient | null | undefined;
     const only = messages.length === 1 ? messages[0] : undefined;
@@ -294,8 +288,7 @@ export function createHttpHandler(o: HttpHandlerOptions): ExchangeHandler & { le
     let heldStream: HeldStream | undefined;
     /** A lone request held with a client that takes SSE gets its answer on a stream opened now. */
     const heldHooks = (m: JsonRpcMessage, env: Envelope): HeldHooks => {
-      const askable =
-        pipeline.asksClients && m === only ? elicitingClients.get(clientScope(sessionId)) : undefined;
+      const askable = pipeline.asksClients && m === only ? elicitingClients.get(ex, sessionId) : undefined;
       if (
         m === only &&
         m.kind === 'request' &&
@@ -377,7 +370,7 @@ export function createHttpHandler(o: HttpHandlerOptions): ExchangeHandler & { le
       origin: { server, transport },
       onUpstream: (up) => {
         if (initializing !== undefined)
-          elicitingClients.remember(clientScope(header1(up.headers['mcp-session-id'])), initializing);
+          elicitingClients.remember(ex, header1(up.headers['mcp-session-id']), initializing);
       },
     });
   }
