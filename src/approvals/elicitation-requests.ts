@@ -49,7 +49,12 @@ export class ElicitationRequests {
       ask: (call: HeldCall, verdict) => {
         const id = `${ID_PREFIX}${randomBytes(12).toString('hex')}`;
         this.waiting.set(id, (r) => verdict(verdictFromElicitation(client, r)));
-        const request = { jsonrpc: '2.0', id, method: 'elicitation/create', params: elicitationParams(call) };
+        const request = {
+          jsonrpc: '2.0',
+          id,
+          method: 'elicitation/create',
+          params: elicitationParams(call, client),
+        };
         if (!send(request)) {
           this.waiting.delete(id);
           return () => {};

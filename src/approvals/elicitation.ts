@@ -13,6 +13,11 @@ export interface ElicitingClient {
   info: JsonValue;
   /** `clientInfo.name`, sanitised, for the audit's `approver` (`elicitation:<name>`). */
   name: string;
+  /**
+   * How its forms spell a choice with titles: 2025-06-18 knows only `enum` + `enumNames`;
+   * 2025-11-25 replaced that with `oneOf: [{const, title}]` (and 2026-07-28 kept it).
+   */
+  choices: 'enumNames' | 'oneOf';
 }
 
 /**
@@ -46,6 +51,9 @@ function argsText(call: HeldCall): string {
   return json.length > ARGS_CHARS ? `${json.slice(0, ARGS_CHARS)}\n…(truncated)` : json + cutNote;
 }
 
+// The first protocol version whose forms have titled `oneOf` choices.
+const ONE_OF_SINCE = '2025-11-25';
+
 /** The client's self-description from `initialize` params (or `_meta`), if it can be asked. */
 export function elicitingClient(
   params: JsonValue | undefined,
@@ -63,11 +71,28 @@ export function elicitingClient(
     info && typeof info === 'object' && !Array.isArray(info) && typeof info['name'] === 'string'
       ? info['name']
       : 'unknown-client';
-  return { info, name: plain(rawName, 64) || 'unknown-client' };
+  // Versions are dates: an older client gets the form its own version defines.
+  const version = params['protocolVersion'];
+  const choices = typeof version === 'string' && version < ONE_OF_SINCE ? 'enumNames' : 'oneOf';
+  return { info, name: plain(rawName, 64) || 'unknown-client', choices };
 }
 
-/** `elicitation/create` params (form mode) asking about one held call. */
-export function elicitationParams(call: HeldCall): JsonObject {
+const DECISIONS = ['approve_once', 'approve_run', 'deny'] as const;
+
+/** The `decision` field: the three values, each with a title a person understands. */
+function decisionField(call: HeldCall, choices: ElicitingClient['choices']): JsonObject {
+  const titles = [
+    'Approve this call once',
+    `Approve ${plain(call.tool, 64)} for the rest of this run`,
+    'Deny this call',
+  ];
+  const base = { type: 'string', title: 'Your decision' };
+  if (choices === 'enumNames') return { ...base, enum: [...DECISIONS], enumNames: titles };
+  return { ...base, oneOf: DECISIONS.map((value, i) => ({ const: value, title: titles[i]! })) };
+}
+
+/** `elicitation/create` params (form mode) asking one client about one held call. */
+export function elicitationParams(call: HeldCall, client: ElicitingClient): JsonObject {
   const message = [
     `gov is holding a call for your approval.`,
     ``,
@@ -84,15 +109,7 @@ export function elicitationParams(call: HeldCall): JsonObject {
     requestedSchema: {
       type: 'object',
       properties: {
-        decision: {
-          type: 'string',
-          title: 'Your decision',
-          oneOf: [
-            { const: 'approve_once', title: 'Approve this call once' },
-            { const: 'approve_run', title: `Approve ${plain(call.tool, 64)} for the rest of this run` },
-            { const: 'deny', title: 'Deny this call' },
-          ],
-        },
+        decision: decisionField(call, client.choices),
         reason: {
           type: 'string',
           title: 'Reason (optional)',

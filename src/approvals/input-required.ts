@@ -81,8 +81,8 @@ export class InputRequiredApprovals {
   private readonly spent = new Set<string>();
   private readonly verdicts = new Map<string, Promise<ApprovalVerdict>>();
 
-  /** The `input_required` result asking about a held call; its verdict is kept for the retry. */
-  ask(call: HeldCall, verdict: Promise<ApprovalVerdict>): JsonObject {
+  /** The `input_required` result asking `client` about a held call; its verdict is kept for the retry. */
+  ask(call: HeldCall, client: ElicitingClient, verdict: Promise<ApprovalVerdict>): JsonObject {
     this.verdicts.set(call.id, verdict);
     if (this.verdicts.size > VERDICT_LIMIT) {
       const oldest = this.verdicts.keys().next().value;
@@ -98,7 +98,9 @@ export class InputRequiredApprovals {
     const body = Buffer.from(JSON.stringify(payload)).toString('base64url');
     return {
       resultType: 'input_required',
-      inputRequests: { [INPUT_KEY]: { method: 'elicitation/create', params: elicitationParams(call) } },
+      inputRequests: {
+        [INPUT_KEY]: { method: 'elicitation/create', params: elicitationParams(call, client) },
+      },
       requestState: `${STATE_PREFIX}${body}.${this.mac(body)}`,
     };
   }

@@ -51,7 +51,8 @@ export class ApprovalStep {
       let heldCall: HeldCall | undefined;
       const pending = approvals.request(held, { onHeld: (h) => (heldCall = h) });
       // Held (not settled at once by an earlier approve_run): ask, and wait for the retry.
-      if (heldCall) return { kind: 'asked', result: this.inputRequired.ask(heldCall, pending) };
+      if (heldCall)
+        return { kind: 'asked', result: this.inputRequired.ask(heldCall, inBand.client, pending) };
       return { kind: 'verdict', verdict: await pending };
     }
     return { kind: 'verdict', verdict: await waitForVerdict(this.deps, held, opts) };

@@ -9,7 +9,7 @@ import { ElicitationRequests } from '../../src/approvals/elicitation-requests.js
 import { heldCallRequest } from '../helpers/held-call.js';
 import type { ApprovalVerdict, JsonObject } from '../../src/types.js';
 
-const client = { info: { name: 'ide', version: '1' }, name: 'ide' };
+const client = { info: { name: 'ide', version: '1' }, name: 'ide', choices: 'oneOf' } as const;
 
 describe('elicitation: who can be asked', () => {
   it('a client that declared elicitation (empty = form mode) can; url-only or none cannot', () => {
@@ -22,6 +22,19 @@ describe('elicitation: who can be asked', () => {
     expect(elicitingClient(init({ url: {} }))).toBeNull();
     expect(elicitingClient(init())).toBeNull();
     expect(elicitingClient(null)).toBeNull();
+  });
+
+  it('a 2025-06-18 client gets `enum` + `enumNames` choices; 2025-11-25 and later get titled `oneOf`', () => {
+    const init = (protocolVersion?: string): JsonObject => ({
+      ...(protocolVersion ? { protocolVersion } : {}),
+      clientInfo: { name: 'ide' },
+      capabilities: { elicitation: {} },
+    });
+    expect(elicitingClient(init('2025-06-18'))?.choices).toBe('enumNames');
+    expect(elicitingClient(init('2025-11-25'))?.choices).toBe('oneOf');
+    expect(elicitingClient(init('2026-07-28'))?.choices).toBe('oneOf');
+    // A 2026-07-28 request's `_meta` names no version in these params: the newest form.
+    expect(elicitingClient(init())?.choices).toBe('oneOf');
   });
 });
 
@@ -56,20 +69,55 @@ describe('elicitation: the answer → the verdict', () => {
 });
 
 describe('elicitation: the question', () => {
-  it('names tool, server, rule and reason; arguments are escaped and cut', () => {
-    const p = elicitationParams({
-      ...heldCallRequest({ args: { note: 'a\u202eb', blob: 'x'.repeat(10_000) } }),
-      id: 'h-1',
-      held_since: new Date().toISOString(),
-    });
+  const held = (args: JsonObject) => ({
+    ...heldCallRequest({ args }),
+    id: 'h-1',
+    held_since: new Date().toISOString(),
+  });
+
+  it('names tool, server, rule and reason; arguments are pretty-printed, escaped and cut', () => {
+    const p = elicitationParams(held({ note: 'a\u202eb', blob: 'x'.repeat(10_000) }), client);
     const message = String(p['message']);
     expect(message).toContain('Tool: refund');
     expect(message).toContain('Server: payments');
     expect(message).toContain('Rule: refunds — Refunds need a human');
-    expect(message).toContain('a\\u202eb');
+    expect(message).toContain('{\n  "note": "a\\u202eb",\n');
     expect(message).not.toContain('\u202e');
+    expect(message).toContain('…(arguments shortened; ');
     expect(message.length).toBeLessThan(3000);
     expect(p['mode']).toBe('form');
+    // Under the 4 KiB summary limit but longer than the question shows: cut visibly.
+    const cut = String(elicitationParams(held({ blob: 'y'.repeat(3000) }), client)['message']);
+    expect(cut).toContain('…(truncated)');
+    expect(cut.length).toBeLessThan(3000);
+  });
+
+  const decisions = ['approve_once', 'approve_run', 'deny'];
+  const titles = ['Approve this call once', 'Approve refund for the rest of this run', 'Deny this call'];
+  const reason = { type: 'string', title: 'Reason (optional)' };
+
+  it('asks {decision: approve_once | approve_run | deny, reason?} with titles, as titled oneOf (2025-11-25+)', () => {
+    expect(elicitationParams(held({}), client)['requestedSchema']).toMatchObject({
+      type: 'object',
+      properties: {
+        decision: {
+          type: 'string',
+          title: 'Your decision',
+          oneOf: decisions.map((d, i) => ({ const: d, title: titles[i] })),
+        },
+        reason,
+      },
+      required: ['decision'],
+    });
+  });
+
+  it('asks the same of a 2025-06-18 client as `enum` with `enumNames`', () => {
+    const schema = elicitationParams(held({}), { ...client, choices: 'enumNames' })['requestedSchema'];
+    expect(schema).toMatchObject({
+      properties: { decision: { type: 'string', enum: decisions, enumNames: titles }, reason },
+      required: ['decision'],
+    });
+    expect(JSON.stringify(schema)).not.toContain('oneOf');
   });
 });
 

@@ -10,6 +10,7 @@ const CLIENT = join(ROOT, 'test', 'fixtures', 'clients', 'eliciting-client.mjs')
 
 type Line = {
   step: string;
+  protocolVersion?: string;
   message?: string;
   result?: { content: Array<{ text: string }> };
   error?: { code: number; message: string };
@@ -21,7 +22,12 @@ describe('approval by MCP elicitation over Streamable HTTP (gov run, SDK 1.32 cl
     pki = makeTestPki();
   });
 
-  async function run(server: McpTestServer, answer: string, steps: unknown[][], channels = '[elicitation]') {
+  async function run(
+    server: McpTestServer,
+    answer: string,
+    steps: unknown[][],
+    o: { channels?: string; protocol?: string } = {},
+  ) {
     const home = tempHome();
     const policy = join(home, 'gov.yaml');
     writeFileSync(
@@ -35,7 +41,7 @@ describe('approval by MCP elicitation over Streamable HTTP (gov run, SDK 1.32 cl
         '    tool: refund',
         '    decision: approve',
         '    reason: Refunds need a person',
-        `approvals: {channels: ${channels}, when_unattended: deny}`,
+        `approvals: {channels: ${o.channels ?? '[elicitation]'}, when_unattended: deny}`,
         '',
       ].join('\n'),
     );
@@ -54,13 +60,14 @@ describe('approval by MCP elicitation over Streamable HTTP (gov run, SDK 1.32 cl
         answer,
         JSON.stringify(steps),
       ],
-      { env: { GOV_HOME: home }, timeoutMs: 60_000 },
+      { env: { GOV_HOME: home, MCP_TEST_PROTOCOL: o.protocol ?? '' }, timeoutMs: 60_000 },
     );
-    const lines = r.stdout
+    const all = r.stdout
       .split('\n')
       .filter(Boolean)
       .map((l) => JSON.parse(l) as Line);
-    return { home, lines, r };
+    const connected = all.find((l) => l.step === 'connected');
+    return { home, lines: all.filter((l) => l !== connected), protocol: connected?.protocolVersion, r };
   }
 
   const modes: McpMode[] = ['sse', 'json', 'stateless'];
@@ -74,23 +81,33 @@ describe('approval by MCP elicitation over Streamable HTTP (gov run, SDK 1.32 cl
         await server.close();
       });
 
-      it('accept: asked once on the held call’s stream, executed exactly once, audited with the client', async () => {
-        const before = server.executed.length;
-        const { home, lines, r } = await run(server, 'approve_once', [['call', 'refund', { amount: 7 }]]);
-        expect(
-          lines.map((l) => l.step),
-          r.stderr,
-        ).toEqual(['asked', 'call']);
-        expect(lines[0]!.message).toContain('Tool: refund');
-        expect(lines[1]!.result!.content[0]!.text).toBe('refunded 7');
-        expect(server.executed.slice(before).map((e) => e.tool)).toEqual(['refund']);
-        const rec = auditRecords(home).find((x) => x['kind'] === 'approval');
-        expect(rec).toMatchObject({
-          approver: 'elicitation:http-ide',
-          reason: 'looks fine',
-          detail: expect.objectContaining({ client_info: { name: 'http-ide', version: '2.0.0' } }),
+      for (const version of ['2025-06-18', '2025-11-25']) {
+        it(`accept on ${version}: asked once on the held call’s stream, executed exactly once, audited with the client`, async () => {
+          const before = server.executed.length;
+          const { home, lines, protocol, r } = await run(
+            server,
+            'approve_once',
+            [['call', 'refund', { amount: 7 }]],
+            {
+              protocol: version,
+            },
+          );
+          expect(protocol, r.stderr).toBe(version);
+          expect(
+            lines.map((l) => l.step),
+            r.stderr,
+          ).toEqual(['asked', 'call']);
+          expect(lines[0]!.message).toContain('Tool: refund');
+          expect(lines[1]!.result!.content[0]!.text).toBe('refunded 7');
+          expect(server.executed.slice(before).map((e) => e.tool)).toEqual(['refund']);
+          const rec = auditRecords(home).find((x) => x['kind'] === 'approval');
+          expect(rec).toMatchObject({
+            approver: 'elicitation:http-ide',
+            reason: 'looks fine',
+            detail: expect.objectContaining({ client_info: { name: 'http-ide', version: '2.0.0' } }),
+          });
         });
-      });
+      }
 
       it('decline: -32003 "Denied by approver: …", never executed', async () => {
         const before = server.executed.length;

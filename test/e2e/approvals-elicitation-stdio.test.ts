@@ -3,7 +3,11 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
-import { ElicitRequestSchema, type ElicitResult } from '@modelcontextprotocol/sdk/types.js';
+import {
+  ElicitRequestSchema,
+  type ElicitResult,
+  type JSONRPCMessage,
+} from '@modelcontextprotocol/sdk/types.js';
 import { GOV_BIN, ROOT, runGov, tempHome } from '../helpers/gov-process.js';
 import {
   auditRecords,
@@ -21,6 +25,7 @@ interface Wrapped {
   execLog: string;
   client: Client;
   asked: Array<{ message: string; schema: unknown }>;
+  protocol(): string | undefined;
 }
 
 const open: Client[] = [];
@@ -31,6 +36,8 @@ afterEach(async () => {
 /** `gov mcp wrap` around the fixture server, with an SDK 1.32 client that may answer elicitations. */
 async function wrap(o: {
   approvals: string;
+  /** The version the client's `initialize` offers (the SDK offers its latest, 2025-11-25). */
+  protocol?: string;
   answer?: (req: { message: string }, signal: AbortSignal) => Promise<ElicitResult>;
 }): Promise<Wrapped> {
   const home = tempHome();
@@ -57,6 +64,29 @@ async function wrap(o: {
     env: childEnv({ GOV_HOME: home, EXEC_LOG: execLog }),
     stderr: 'pipe',
   });
+  // The version the server answered in `initialize`, as the client received it.
+  let negotiated: string | undefined;
+  let receive = transport.onmessage;
+  Object.defineProperty(transport, 'onmessage', {
+    get: () => receive,
+    set: (handler: NonNullable<typeof transport.onmessage>) => {
+      receive = (message: JSONRPCMessage) => {
+        const r = 'result' in message ? (message.result as { protocolVersion?: unknown }) : undefined;
+        if (typeof r?.protocolVersion === 'string') negotiated = r.protocolVersion;
+        handler(message);
+      };
+    },
+  });
+  const protocol = o.protocol;
+  if (protocol) {
+    const send = transport.send.bind(transport);
+    transport.send = (message: JSONRPCMessage) =>
+      send(
+        'method' in message && message.method === 'initialize'
+          ? { ...message, params: { ...message.params, protocolVersion: protocol } }
+          : message,
+      );
+  }
   const asked: Wrapped['asked'] = [];
   const client = new Client(
     { name: 'ide-client', version: '1.0.0' },
@@ -72,39 +102,59 @@ async function wrap(o: {
   }
   await client.connect(transport);
   open.push(client);
-  return { home, execLog, client, asked };
+  return { home, execLog, client, asked, protocol: () => negotiated };
 }
 
 const approvals = (r: Json[]) => r.filter((x) => x['kind'] === 'approval');
 
 describe('approval by MCP elicitation over stdio (gov mcp wrap, SDK 1.32 client)', () => {
-  it('accept: the question names the call; the call executes exactly once; the audit names the client', async () => {
-    const w = await wrap({
-      approvals: '{channels: [tui, cli, elicitation]}',
-      answer: async () => ({ action: 'accept', content: { decision: 'approve_once' } }),
-    });
-    const r = await w.client.callTool({ name: 'shell_exec', arguments: { cmd: 'ls \u202e-la' } });
-    expect(JSON.stringify(r)).toContain('ran: ls');
-    expect(executed(w.execLog)).toHaveLength(1);
-    expect(w.asked).toHaveLength(1);
-    const q = w.asked[0]!;
-    expect(q.message).toContain('Tool: shell_exec');
-    expect(q.message).toContain('Server: files');
-    expect(q.message).toContain('Rule: shell-needs-human — Shell commands need a person');
-    expect(q.message).toContain('"cmd": "ls \\u202e-la"');
-    expect(q.message).not.toContain('\u202e');
-    expect(q.schema).toMatchObject({
-      type: 'object',
-      properties: { decision: { type: 'string', oneOf: expect.any(Array) }, reason: { type: 'string' } },
-      required: ['decision'],
-    });
-    const [rec] = approvals(auditRecords(w.home));
-    expect(rec).toMatchObject({
-      approver: 'elicitation:ide-client',
-      status: 'approved',
-      detail: expect.objectContaining({ client_info: { name: 'ide-client', version: '1.0.0' } }),
-    });
-  });
+  it.each(['2025-06-18', '2025-11-25'])(
+    'accept on %s: the question names the call; the call executes exactly once; the audit names the client',
+    async (version) => {
+      const w = await wrap({
+        approvals: '{channels: [tui, cli, elicitation]}',
+        protocol: version,
+        answer: async () => ({ action: 'accept', content: { decision: 'approve_once' } }),
+      });
+      expect(w.protocol()).toBe(version);
+      const r = await w.client.callTool({ name: 'shell_exec', arguments: { cmd: 'ls \u202e-la' } });
+      expect(JSON.stringify(r)).toContain('ran: ls');
+      expect(executed(w.execLog)).toHaveLength(1);
+      expect(w.asked).toHaveLength(1);
+      const q = w.asked[0]!;
+      expect(q.message).toContain('Tool: shell_exec');
+      expect(q.message).toContain('Server: files');
+      expect(q.message).toContain('Rule: shell-needs-human — Shell commands need a person');
+      expect(q.message).toContain('"cmd": "ls \\u202e-la"');
+      expect(q.message).not.toContain('\u202e');
+      // The form its own version defines: `enum` + `enumNames` on 2025-06-18, titled `oneOf` after.
+      const decisions = ['approve_once', 'approve_run', 'deny'];
+      const titles = [
+        'Approve this call once',
+        'Approve shell_exec for the rest of this run',
+        'Deny this call',
+      ];
+      expect(q.schema).toMatchObject({
+        type: 'object',
+        properties: {
+          decision:
+            version === '2025-06-18'
+              ? { type: 'string', enum: decisions, enumNames: titles }
+              : { type: 'string', oneOf: decisions.map((d, i) => ({ const: d, title: titles[i] })) },
+          reason: { type: 'string', title: 'Reason (optional)' },
+        },
+        required: ['decision'],
+      });
+      // Answered: no channel still offers the call.
+      expect(await pendingCalls(w.home)).toEqual([]);
+      const [rec] = approvals(auditRecords(w.home));
+      expect(rec).toMatchObject({
+        approver: 'elicitation:ide-client',
+        status: 'approved',
+        detail: expect.objectContaining({ client_info: { name: 'ide-client', version: '1.0.0' } }),
+      });
+    },
+  );
 
   it('decline: -32003 "Denied by approver: …", never executed', async () => {
     const w = await wrap({
@@ -123,6 +173,29 @@ describe('approval by MCP elicitation over stdio (gov mcp wrap, SDK 1.32 client)
       status: 'denied',
     });
   });
+
+  it.each([
+    ['cancel', async (): Promise<ElicitResult> => ({ action: 'cancel' }), 'cancelled in the MCP client'],
+    [
+      'an error',
+      async (): Promise<ElicitResult> => {
+        throw new Error('no window to show it in');
+      },
+      'the MCP client could not ask (no window to show it in)',
+    ],
+  ] as const)(
+    '%s in the client is a denial with that reason, never executed',
+    async (_what, answer, reason) => {
+      const w = await wrap({ approvals: '{channels: [elicitation]}', answer });
+      const err = await w.client.callTool({ name: 'shell_exec', arguments: { cmd: 'halt' } }).then(
+        () => null,
+        (e: unknown) => e as { code: number; message: string },
+      );
+      expect(err?.code).toBe(-32003);
+      expect(err?.message).toContain(`Denied by approver: ${reason}`);
+      expect(executed(w.execLog)).toEqual([]);
+    },
+  );
 
   it('approve_run: the next identical call passes without asking', async () => {
     const w = await wrap({
@@ -191,6 +264,32 @@ describe('approval by MCP elicitation over stdio (gov mcp wrap, SDK 1.32 client)
     const recs = approvals(auditRecords(w.home));
     expect(recs).toHaveLength(1);
     expect(recs[0]).toMatchObject({ approver: 'cli', status: 'approved' });
+  });
+
+  it('both answer at once (client denies, `gov approve` approves): one verdict, audited once, obeyed', async () => {
+    let home = '';
+    let cli: Promise<unknown> = Promise.resolve();
+    const w = await wrap({
+      approvals: '{channels: [cli, elicitation]}',
+      answer: async () => {
+        const [held] = await pendingCalls(home);
+        // Fired together: neither waits for the other.
+        cli = runGov(['approve', String(held!['id'])], { env: { GOV_HOME: home } });
+        return { action: 'decline' };
+      },
+    });
+    home = w.home;
+    const outcome = await w.client.callTool({ name: 'shell_exec', arguments: { cmd: 'race' } }).then(
+      () => 'ran',
+      () => 'denied',
+    );
+    await cli;
+    const recs = approvals(auditRecords(w.home));
+    expect(recs).toHaveLength(1);
+    const winner = recs[0]!;
+    expect(['cli', 'elicitation:ide-client']).toContain(winner['approver']);
+    expect(outcome).toBe(winner['status'] === 'approved' ? 'ran' : 'denied');
+    expect(executed(w.execLog)).toEqual(outcome === 'ran' ? ['race'] : []);
   });
 
   it('when_unattended: deny with no live channel denies at once', async () => {

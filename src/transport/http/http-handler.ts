@@ -73,7 +73,7 @@ export function createHttpHandler(o: HttpHandlerOptions): ExchangeHandler & { le
   const by = (ex: Exchange) => (ex.principal !== undefined ? { principal: ex.principal } : {});
   const toolHeaders = new ToolParamHeaders();
   // Approval by elicitation: which clients (per session) can be asked.
-  const elicitingClients = new ElicitingClients();
+  const elicitingClients = new ElicitingClients(transport === 'gateway');
 
   /** A placeholder where it must not go: 403 with the reason (a JSON-RPC error for MCP) and an alert. */
   const blockLeak = async (
@@ -281,8 +281,6 @@ export function createHttpHandler(o: HttpHandlerOptions): ExchangeHandler & { le
       }
       return gone.signal;
     };
-    const origin = `${ex.target.host}:${ex.target.port}`;
-    const { scope } = facts;
     // An `initialize` in this body: its client is remembered under the session the server assigns.
     let initializing: ElicitingClient | null | undefined;
     const only = messages.length === 1 ? messages[0] : undefined;
@@ -290,7 +288,7 @@ export function createHttpHandler(o: HttpHandlerOptions): ExchangeHandler & { le
     let heldStream: HeldStream | undefined;
     /** A lone request held with a client that takes SSE gets its answer on a stream opened now. */
     const heldHooks = (m: JsonRpcMessage, env: Envelope): HeldHooks => {
-      const askable = pipeline.asksClients && m === only ? elicitingClients.get(scope) : undefined;
+      const askable = pipeline.asksClients && m === only ? elicitingClients.get(ex, sessionId) : undefined;
       if (
         m === only &&
         m.kind === 'request' &&
@@ -372,7 +370,7 @@ export function createHttpHandler(o: HttpHandlerOptions): ExchangeHandler & { le
       origin: { server, transport },
       onUpstream: (up) => {
         if (initializing !== undefined)
-          elicitingClients.remember(`${origin}|${header1(up.headers['mcp-session-id']) ?? ''}`, initializing);
+          elicitingClients.remember(ex, header1(up.headers['mcp-session-id']), initializing);
       },
     });
   }
