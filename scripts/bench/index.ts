@@ -31,6 +31,7 @@ import type { LoadPlan, LoadResult } from './loadgen.js';
 import { renderTable } from './report.js';
 import { buildRows, startupRows } from './rows.js';
 import { rssMb, round } from './stats.js';
+import { measureTlsFloor } from './tls-floor.js';
 import { benchWrap, wrapAvailable } from './wrap.js';
 import { benchIsolation, isolationRows } from './isolation.js';
 import { benchStartup } from './startup.js';
@@ -247,6 +248,13 @@ async function main(): Promise<void> {
       },
     );
 
+    step(`the floor under it: ${SIZES.held * 3} idle TLS connections to a plain Node process`);
+    const tlsFloor = await measureTlsFloor({
+      keyPath: pki.keyPath,
+      certPath: pki.certPath,
+      connections: SIZES.held * 3,
+    }).catch(() => null);
+
     let wrap: Awaited<ReturnType<typeof benchWrap>> | null = null;
     let wrapNote = 'skipped: not available (cli/commands/mcp-wrap.ts not built)';
     if (wrapAvailable()) {
@@ -292,6 +300,7 @@ async function main(): Promise<void> {
       held,
       heldRss,
       pendingSeen,
+      tlsFloor,
       decide,
       policyTest,
       scan,
@@ -323,7 +332,7 @@ async function main(): Promise<void> {
         gov,
         mitm,
         serve,
-        held: { ...held, rssMb: heldRss, pendingSeen },
+        held: { ...held, rssMb: heldRss, pendingSeen, tlsFloor },
         decide,
         scan,
         wrap,

@@ -6,6 +6,7 @@ import type { benchWrap } from './wrap.js';
 import type { StartupResult } from './startup.js';
 import type { benchPolicyTest } from './policy-test.js';
 import type { PinsFigure } from './pins.js';
+import type { TlsFloor } from './tls-floor.js';
 import { round } from './stats.js';
 import { inProcessRows } from './rows-in-process.js';
 
@@ -21,6 +22,8 @@ export interface Inputs {
   held: LoadResult;
   heldRss: number | null;
   pendingSeen: number;
+  /** Plain Node with as many idle TLS connections as gov holds in that row. */
+  tlsFloor: TlsFloor | null;
   decide: ReturnType<typeof benchDecide>[];
   policyTest: ReturnType<typeof benchPolicyTest>;
   scan: ReturnType<typeof benchScan>;
@@ -271,6 +274,20 @@ export function buildRows(i: Inputs): Row[] {
     pass: i.heldRss === null ? null : i.heldRss <= 150,
     note: `${i.pendingSeen} calls pending in gov when measured; ${i.held.held?.callsSettledEarly ?? 0} settled early; opening the streams (50 at a time) took ${i.held.held?.streamsOpenMs.toFixed(0)} ms`,
   });
+  const f = i.tlsFloor;
+  if (f) {
+    rows.push({
+      id: 'rss_tls_floor',
+      figure: `plain Node RSS with ${f.connections} idle TLS connections (the floor under the row above)`,
+      unit: 'MB',
+      method: 'cli',
+      direct: r(f.baseMb, 1),
+      gov: r(f.openMb, 1),
+      target: '-',
+      pass: null,
+      note: `${(((f.openMb - f.baseMb) * 1024) / f.connections).toFixed(1)} kB per connection; direct column: the same process before any connection`,
+    });
+  }
   const w = i.wrap;
   rows.push(
     w
