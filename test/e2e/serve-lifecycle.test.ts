@@ -142,6 +142,10 @@ credentials:
       trace: { traceparent, tracestate: 'vendor=1' },
     });
 
+    // While it serves, the run is in progress and proves it on its control socket.
+    const live = await runGov(['audit', 'verify'], { env: env() });
+    expect(live.code, live.stdout + live.stderr).toBe(0);
+
     // Sealed on SIGTERM; every record, the seal included, reaches the collector.
     expect(await gov.stop()).toBe(0);
     const recs = auditRecords(home);
