@@ -146,10 +146,18 @@ export class AuditOtlpExporter {
     clearTimeout(timer);
   }
 
-  async shutdown(): Promise<void> {
+  /**
+   * Stops sending. The OTLP exporter waits for an export in flight, which retries a refused
+   * connection on its own for several seconds: `maxWaitMs` bounds that wait.
+   */
+  async shutdown(maxWaitMs = Infinity): Promise<void> {
     clearTimeout(this.timer);
     this.timer = undefined;
-    await this.exporter.shutdown().catch(() => undefined);
+    const done = this.exporter.shutdown().catch(() => undefined);
+    if (maxWaitMs === Infinity) return done;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([done, new Promise<void>((r) => (timer = setTimeout(r, maxWaitMs)))]);
+    clearTimeout(timer);
   }
 
   private schedule(ms: number): void {
