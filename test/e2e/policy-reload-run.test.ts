@@ -41,6 +41,7 @@ interface Outcome {
   tool?: string;
   text?: string;
   error?: string;
+  explanation?: string;
 }
 
 async function until<T>(what: string, f: () => T | undefined | Promise<T | undefined>): Promise<T> {
@@ -109,16 +110,22 @@ describe.skipIf(!hasTmux)('live policy reload in gov run (TUI in tmux)', () => {
 
     await until('the agent to connect', () => outcomes().find((o) => o.tag === undefined));
     step('s1', 'shell_exec', { cmd: 'one' });
-    expect((await outcome('s1')).error).toContain("Denied by gov policy rule 'no-shell'");
+    const s1 = await outcome('s1');
+    expect(s1.error).toContain("Denied by gov policy rule 'no-shell'");
+    // The denial names the part of the rule that matched.
+    expect(s1.explanation).toBe('tool "shell_exec" matched "shell_exec", any server');
     expect(shellRuns()).toEqual([]);
 
     step('held', 'echo', { text: 'hold' });
     const held = await until('the held echo', async () => {
       const r = await runGov(['pending', '--json'], { env: { GOV_HOME: home } });
-      return (JSON.parse(r.stdout || '[]') as Array<{ id: string; tool: string }>).find(
+      return (JSON.parse(r.stdout || '[]') as Array<{ id: string; tool: string; reason: string }>).find(
         (c) => c.tool === 'echo',
       );
     });
+    expect(held.reason).toContain(
+      '(matched: tool "echo" matched "echo", any server, when args.text == "hold" saw args.text = "hold")',
+    );
 
     const oldDigest = auditRecords(home).find((r) => r['kind'] === 'run_start')?.['policy_digest'];
     save(V2);
@@ -136,7 +143,9 @@ describe.skipIf(!hasTmux)('live policy reload in gov run (TUI in tmux)', () => {
     expect(approved.code, approved.stderr).toBe(0);
     expect((await outcome('held')).text).toBe('echo: hold');
     step('e2', 'echo', { text: 'hold' });
-    expect((await outcome('e2')).error).toContain("Denied by gov policy rule 'no-echo'");
+    const e2 = await outcome('e2');
+    expect(e2.error).toContain("Denied by gov policy rule 'no-echo'");
+    expect(e2.explanation).toContain('when args.text == "hold" saw args.text = "hold"');
 
     save('version: 1\nrules:\n  - id: broken\n    decison: deny\n');
     const expected = `gov: warning: policy not reloaded: ${policy}:4:5: unknown key 'decison'`;
