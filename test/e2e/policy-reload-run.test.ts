@@ -10,7 +10,7 @@ import { auditRecords } from '../helpers/audit-records.js';
 /**
  * Issue 20's reload test on a live `gov run` with its TUI (in tmux): a valid edit decides the
  * next call, a held call keeps the decision it was held under, and an invalid edit keeps the
- * old policy with one line naming file:line:col, shown in the TUI.
+ * old policy with one line naming file:line:col, shown in the TUI (as is the run's taint).
  */
 const hasTmux = spawnSync('tmux', ['-V']).status === 0;
 const AGENT = join(ROOT, 'test', 'fixtures', 'clients', 'fifo-agent.mjs');
@@ -154,6 +154,15 @@ describe.skipIf(!hasTmux)('live policy reload in gov run (TUI in tmux)', () => {
     expect((await outcome('s3')).text).toBe('ran three');
     expect(shellRuns()).toEqual(['two', 'three']);
     expect(auditRecords(home).filter((r) => r['kind'] === 'policy_reload')).toHaveLength(1);
+
+    // Session taint shows in the TUI too: a read that returned a secret taints the run.
+    step('leak', 'leak', {});
+    expect((await outcome('leak')).text).toContain('[REDACTED:');
+    await until('the taint line in the TUI', () =>
+      /run tainted: the output of tools\/call leak \(audit \S+\) contained a secret/.test(screen())
+        ? true
+        : undefined,
+    );
 
     appendFileSync(fifo, '["quit"]\n');
     const done = await until('gov to exit', () => /GOV-EXIT=\d+/.exec(screen())?.[0]);
