@@ -82,7 +82,10 @@ export async function openSession(o: SessionOptions): Promise<GovernedSession> {
 
   // The vault is opened only when something needs it: bound credentials, or values to redact.
   // Loaded only then: libsodium's WASM and the keyring binding cost tens of MB of memory.
-  const otlpSpec = o.auditOtlp !== undefined ? { endpoint: o.auditOtlp, headers: {} } : policy.auditOtlp;
+  const otlpSpec =
+    o.auditOtlp !== undefined
+      ? { endpoint: o.auditOtlp, headers: {}, protocol: 'http/protobuf' as const }
+      : policy.auditOtlp;
   let secrets = new Map<string, string>();
   const headerSecrets =
     (otlpSpec !== undefined && otlpSecretNames(otlpSpec).length > 0) ||

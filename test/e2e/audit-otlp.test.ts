@@ -77,7 +77,7 @@ it('gov mcp wrap --audit-otlp ships every record of the run; gov audit export ba
   expect(rx.logs.slice(before).map((l) => l.body)).toEqual(lines());
 }, 60_000);
 
-it('audit.export.otlp headers from the vault reach the collector, and never the output, the audit or another URL', async () => {
+it('audit.export.otlp (http/json) headers from the vault reach the collector, and never the output, the audit or another URL', async () => {
   const TOKEN = 'otlp-token-value-9f8e7d6c5b4a';
   const env: Record<string, string> = {
     ...(process.env as Record<string, string>),
@@ -91,7 +91,7 @@ it('audit.export.otlp headers from the vault reach the collector, and never the 
   const policy = join(home, 'gov.yaml');
   writeFileSync(
     policy,
-    `version: 1\ndefault: allow\naudit:\n  export:\n    otlp:\n      endpoint: ${rx.url}\n      headers: { Authorization: { secret: otlp-token } }\n`,
+    `version: 1\ndefault: allow\naudit:\n  export:\n    otlp:\n      endpoint: ${rx.url}\n      headers: { Authorization: { secret: otlp-token } }\n      protocol: http/json\n`,
   );
   let stderr = '';
   const transport = new StdioClientTransport({
@@ -117,6 +117,7 @@ it('audit.export.otlp headers from the vault reach the collector, and never the 
   const count = readFileSync(file, 'utf8').trim().split('\n').length;
   await rx.waitFor(count);
   expect(new Set(rx.logs.map((l) => l.headers['authorization']))).toEqual(new Set([TOKEN]));
+  expect(new Set(rx.logs.map((l) => l.headers['content-type']))).toEqual(new Set(['application/json']));
 
   // The backfill sends the configured headers to the configured endpoint only.
   const backfill = await runGov(['audit', 'export', '--policy', policy], { env });
