@@ -4,9 +4,16 @@ import { SessionTaint, taintScopeOf } from '../../src/pipeline/taint.js';
 import type { EnvelopeContext } from '../../src/mcp/envelope.js';
 
 const server = { name: 'pay', url: 'https://pay.example/mcp' };
+const params = { name: 'write_file', arguments: {} };
 const env = (ctx: Partial<EnvelopeContext>) =>
   toEnvelope(
-    { kind: 'request', id: 1, method: 'tools/call', params: { name: 'write_file', arguments: {} } },
+    {
+      kind: 'request',
+      id: 1,
+      method: 'tools/call',
+      params,
+      raw: { jsonrpc: '2.0', id: 1, method: 'tools/call', params },
+    },
     { transport: 'gateway', server, ...ctx },
   );
 
