@@ -257,7 +257,7 @@ export class Pipeline {
 
     if (decision.decision === 'allow' && opts.injected?.length)
       rec.detail = { ...(rec.detail ?? {}), injected: opts.injected };
-    const call: CallContext = { env, auditId: '', decision, startedMs: t0 };
+    const call: CallContext = { env, auditId: '', decision, policyDigest: policy.digest, startedMs: t0 };
     if (explanation !== undefined) call.explanation = explanation;
     if (decision.constraints?.timeoutMs !== undefined)
       call.upstreamTimeoutMs = decision.constraints.timeoutMs;
@@ -316,7 +316,7 @@ export class Pipeline {
       method: env.method,
       args: this.deps.redactor.redactJson(env.args).value,
       args_digest: this.deps.digestArgs(env.args),
-      policy_digest: this.deps.policy.digest,
+      policy_digest: call.policyDigest ?? this.deps.policy.digest,
       rule: decision.rule,
       reason: this.heldReason(env, decision.reason, call.explanation),
       timeout_ms: timeoutMs,

@@ -142,6 +142,16 @@ describe.skipIf(!hasTmux)('live policy reload in gov run (TUI in tmux)', () => {
     const approved = await runGov(['approve', held.id], { env: { GOV_HOME: home } });
     expect(approved.code, approved.stderr).toBe(0);
     expect((await outcome('held')).text).toBe('echo: hold');
+    // Its approval and outcome records name the policy it was decided under, not the new one.
+    const approval = auditRecords(home).find((r) => r['kind'] === 'approval')!;
+    expect(approval['policy_digest']).toBe(oldDigest);
+    const callId = (approval['detail'] as { call_id: string }).call_id;
+    const heldOutcome = await until('the held call outcome', () =>
+      auditRecords(home).find(
+        (r) => r['status'] === 'ok' && (r['detail'] as { call_id?: string } | undefined)?.call_id === callId,
+      ),
+    );
+    expect(heldOutcome['policy_digest']).toBe(oldDigest);
     step('e2', 'echo', { text: 'hold' });
     const e2 = await outcome('e2');
     expect(e2.error).toContain("Denied by gov policy rule 'no-echo'");
