@@ -14,7 +14,7 @@ import { filterToolsList } from './mcp/responses.js';
 import type { PolicyInput } from './policy/compiled.js';
 import { toPolicyInput } from './policy/input.js';
 import { shadowed } from './pipeline/shadow.js';
-import { SessionTaint, taintIn, taintScopeOf } from './pipeline/taint.js';
+import { SessionTaint, taintAlert, taintIn } from './pipeline/taint.js';
 import { formatDuration } from './policy/duration.js';
 import { refusalOf } from './pipeline/verdict-answer.js';
 import { withPins, type CallPins } from './safety/tool-pins.js';
@@ -113,10 +113,8 @@ export class Pipeline {
 
   /** What the approver reads: the rule's reason, what matched, and the run's (session's) taint. */
   private heldReason(env: Envelope, reason: string, explanation: string | undefined): string {
-    let text = explanation !== undefined ? `${reason} (matched: ${explanation})` : reason;
-    const taint = this.taints.sourcesFor(env);
-    if (taint.length > 0) text += ` [${taintScopeOf(env).label} tainted by ${taint.join(', ')}]`;
-    return text;
+    const text = explanation !== undefined ? `${reason} (matched: ${explanation})` : reason;
+    return text + this.taints.note(env);
   }
 
   /**
@@ -125,21 +123,7 @@ export class Pipeline {
    * the call that brought it in.
    */
   private taint(source: CallContext, why: string): void {
-    if (!this.taints.add(source.env, source.auditId)) return;
-    const target = targetOf(source.env);
-    const scope = taintScopeOf(source.env);
-    void this.alert({
-      reason: `${scope.label} tainted: the output of ${source.env.method} ${target} (audit ${source.auditId}) contained ${why}`,
-      server: { name: source.env.server.name, url: source.env.server.url },
-      transport: source.env.transport,
-      ...(source.env.principal !== undefined ? { principal: source.env.principal } : {}),
-      detail: {
-        taint_source: source.auditId,
-        tool: target,
-        why,
-        ...(scope.key !== '' ? { taint_scope: scope.label } : {}),
-      },
-    });
+    if (this.taints.add(source.env, source.auditId)) void this.alert(taintAlert(source, why));
   }
 
   /**

@@ -6,6 +6,8 @@
  */
 import type { Envelope, JsonValue } from '../types.js';
 import { findInjection } from '../safety/injection.js';
+import type { AlertFacts } from './call-records.js';
+import { targetOf } from './call-events.js';
 
 /** Why an answer taints the run (`redactions`: what redaction replaced in it), else null. */
 export function taintIn(result: JsonValue, redactions: Record<string, number>): string | null {
@@ -50,6 +52,12 @@ export class SessionTaint {
     return this.scopes.size === 0 ? NONE : (this.scopes.get(taintScopeOf(env).key) ?? NONE);
   }
 
+  /** For a held call's reason: ` [run tainted by <ids>]`, or '' when its scope is clean. */
+  note(env: Envelope): string {
+    const ids = this.sourcesFor(env);
+    return ids.length === 0 ? '' : ` [${taintScopeOf(env).label} tainted by ${ids.join(', ')}]`;
+  }
+
   /** Records a source for the scope of `env`; false if that call already tainted it. */
   add(env: Envelope, auditId: string): boolean {
     const { key } = taintScopeOf(env);
@@ -65,4 +73,23 @@ export class SessionTaint {
         }
     return true;
   }
+}
+
+/** The alert that names the call whose output tainted its run or gateway session. */
+export function taintAlert(source: { env: Envelope; auditId: string }, why: string): AlertFacts {
+  const { env, auditId } = source;
+  const target = targetOf(env);
+  const scope = taintScopeOf(env);
+  return {
+    reason: `${scope.label} tainted: the output of ${env.method} ${target} (audit ${auditId}) contained ${why}`,
+    server: { name: env.server.name, url: env.server.url },
+    transport: env.transport,
+    ...(env.principal !== undefined ? { principal: env.principal } : {}),
+    detail: {
+      taint_source: auditId,
+      tool: target,
+      why,
+      ...(scope.key !== '' ? { taint_scope: scope.label } : {}),
+    },
+  };
 }
