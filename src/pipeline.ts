@@ -14,7 +14,7 @@ import { filterToolsList } from './mcp/responses.js';
 import type { PolicyInput } from './policy/compiled.js';
 import { toPolicyInput } from './policy/input.js';
 import { shadowed } from './pipeline/shadow.js';
-import { RunTaint, taintIn } from './pipeline/taint.js';
+import { SessionTaint, taintAlert, taintIn } from './pipeline/taint.js';
 import { formatDuration } from './policy/duration.js';
 import { refusalOf } from './pipeline/verdict-answer.js';
 import { withPins, type CallPins } from './safety/tool-pins.js';
@@ -46,7 +46,7 @@ export class Pipeline {
   readonly deps: PipelineDeps;
   private readonly now: () => number;
   private readonly records: CallRecords;
-  private readonly runTaint = new RunTaint();
+  private readonly taints = new SessionTaint();
   private readonly approval: ApprovalStep;
   private readonly batches: ClientBatches = new ClientBatches(this);
 
@@ -111,27 +111,19 @@ export class Pipeline {
     return policyDenial(env.id, info, { denyAs: this.deps.policy.denyAs });
   }
 
-  /** What the approver reads: the rule's reason, what matched, and the run's taint. */
-  private heldReason(reason: string, explanation: string | undefined): string {
-    let text = explanation !== undefined ? `${reason} (matched: ${explanation})` : reason;
-    const taint = this.runTaint.sources;
-    if (taint.length > 0) text += ` [run tainted by ${taint.join(', ')}]`;
-    return text;
+  /** What the approver reads: the rule's reason, what matched, and the run's (session's) taint. */
+  private heldReason(env: Envelope, reason: string, explanation: string | undefined): string {
+    const text = explanation !== undefined ? `${reason} (matched: ${explanation})` : reason;
+    return text + this.taints.note(env);
   }
 
   /**
-   * A server's answer carried a secret or an injection pattern: from now on the run is
-   * tainted (policy sees `run.tainted`), and an alert names the call that brought it in.
+   * A server's answer carried a secret or an injection pattern: from now on the run (under
+   * gov serve, the gateway session) is tainted (policy sees `run.tainted`), and an alert names
+   * the call that brought it in.
    */
   private taint(source: CallContext, why: string): void {
-    if (!this.runTaint.add(source.auditId)) return;
-    const target = targetOf(source.env);
-    void this.alert({
-      reason: `run tainted: the output of ${source.env.method} ${target} (audit ${source.auditId}) contained ${why}`,
-      server: { name: source.env.server.name, url: source.env.server.url },
-      transport: source.env.transport,
-      detail: { taint_source: source.auditId, tool: target, why },
-    });
+    if (this.taints.add(source.env, source.auditId)) void this.alert(taintAlert(source, why));
   }
 
   /**
@@ -209,7 +201,8 @@ export class Pipeline {
     const t0 = this.now();
     const { policy } = this.deps;
     const input = toPolicyInput(env, this.deps.run);
-    if (this.runTaint.sources.length > 0) input.taintSources = this.runTaint.sources;
+    const taint = this.taints.sourcesFor(env);
+    if (taint.length > 0) input.taintSources = taint;
     let decision: PolicyDecision;
     try {
       const pins = this.checkPins(env);
@@ -226,7 +219,7 @@ export class Pipeline {
     // counter they saw so `gov policy replay` reproduces rate and count limits exactly.
     const clockMs = this.deps.clock?.() ?? Date.now();
     const replay: JsonObject = { clock_ms: clockMs };
-    if (this.runTaint.sources.length > 0) replay['taint_sources'] = [...this.runTaint.sources];
+    if (taint.length > 0) replay['taint_sources'] = [...taint];
     if (decision.decision === 'allow' && decision.constraints) {
       replay['counter'] = this.deps.constraints.count(decision.rule);
       const c = this.deps.constraints.check(decision.rule, decision.constraints, clockMs);
@@ -248,7 +241,7 @@ export class Pipeline {
 
     if (decision.decision === 'allow' && opts.injected?.length)
       rec.detail = { ...(rec.detail ?? {}), injected: opts.injected };
-    const call: CallContext = { env, auditId: '', decision, startedMs: t0 };
+    const call: CallContext = { env, auditId: '', decision, policyDigest: policy.digest, startedMs: t0 };
     if (explanation !== undefined) call.explanation = explanation;
     if (decision.constraints?.timeoutMs !== undefined)
       call.upstreamTimeoutMs = decision.constraints.timeoutMs;
@@ -307,9 +300,9 @@ export class Pipeline {
       method: env.method,
       args: this.deps.redactor.redactJson(env.args).value,
       args_digest: this.deps.digestArgs(env.args),
-      policy_digest: this.deps.policy.digest,
+      policy_digest: call.policyDigest ?? this.deps.policy.digest,
       rule: decision.rule,
-      reason: this.heldReason(decision.reason, call.explanation),
+      reason: this.heldReason(env, decision.reason, call.explanation),
       timeout_ms: timeoutMs,
     };
     const got = await this.approval.verdictFor(env, held, opts, this.asksClients);

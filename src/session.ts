@@ -82,7 +82,10 @@ export async function openSession(o: SessionOptions): Promise<GovernedSession> {
 
   // The vault is opened only when something needs it: bound credentials, or values to redact.
   // Loaded only then: libsodium's WASM and the keyring binding cost tens of MB of memory.
-  const otlpSpec = o.auditOtlp !== undefined ? { endpoint: o.auditOtlp, headers: {} } : policy.auditOtlp;
+  const otlpSpec =
+    o.auditOtlp !== undefined
+      ? { endpoint: o.auditOtlp, headers: {}, protocol: 'http/protobuf' as const }
+      : policy.auditOtlp;
   let secrets = new Map<string, string>();
   const headerSecrets =
     (otlpSpec !== undefined && otlpSecretNames(otlpSpec).length > 0) ||
@@ -236,13 +239,21 @@ export async function openSession(o: SessionOptions): Promise<GovernedSession> {
       stopNotifier();
       broker.close('the run ended');
       await control.close().catch(() => undefined);
-      // The seal counts what reached the collector; a down collector delays the exit by at most 2 s.
-      await exporter?.flush(2000);
+      // The seal counts what reached the collector. A healthy one takes the run's last records
+      // in far less than 0.5 s; a down one must not hold up the seal (an MCP client may kill gov
+      // soon after closing its stdin), nor the exit by more than 2 s in all.
+      const exportDeadline = Date.now() + 2000;
+      await exporter?.flush(500);
+      const counts = exporter?.counts();
       await runAudit
-        .seal({ ...detail, ...(exporter ? { export: { ...exporter.counts() } } : {}) })
+        .seal({ ...detail, ...(counts ? { export: { ...counts } } : {}) })
         .catch((err: unknown) => o.log.warn(`could not seal the audit: ${(err as Error).message}`));
-      await exporter?.flush(2000);
-      await exporter?.shutdown();
+      if (counts && counts.pending + counts.dropped > 0)
+        o.log.warn(
+          `audit export: ${counts.shipped} records shipped, ${counts.pending + 1} not shipped, ${counts.dropped} dropped when the run ended — they are in the local audit; backfill with 'gov audit export --otlp URL'`,
+        );
+      await exporter?.flush(Math.max(0, exportDeadline - Date.now()));
+      await exporter?.shutdown(Math.max(0, exportDeadline - Date.now()));
     },
   };
   let closed = false;

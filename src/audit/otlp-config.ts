@@ -26,5 +26,5 @@ export function resolveOtlpTarget(spec: AuditOtlpSpec, secrets: Map<string, stri
       headers[name] = value;
     }
   }
-  return { endpoint: spec.endpoint, headers };
+  return { endpoint: spec.endpoint, headers, protocol: spec.protocol };
 }

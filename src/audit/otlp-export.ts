@@ -1,14 +1,16 @@
 import { ROOT_CONTEXT, trace, TraceFlags, type Context } from '@opentelemetry/api';
 import { SeverityNumber } from '@opentelemetry/api-logs';
-import { OTLPLogExporter } from '@opentelemetry/exporter-logs-otlp-proto';
+import { OTLPLogExporter as ProtobufLogExporter } from '@opentelemetry/exporter-logs-otlp-proto';
+import { OTLPLogExporter as JsonLogExporter } from '@opentelemetry/exporter-logs-otlp-http';
 import { LoggerProvider, type LogRecordProcessor, type ReadableLogRecord } from '@opentelemetry/sdk-logs';
 import type { AuditRecord } from '../types.js';
+import type { OtlpProtocol } from '../policy/schema.js';
 import { canonicalJson } from './canonical.js';
 import { serializeRecord } from './record.js';
 import { TRACEPARENT } from './trace-context.js';
 
 /**
- * Ships audit records as OpenTelemetry logs over OTLP HTTP/protobuf, one LogRecord per
+ * Ships audit records as OpenTelemetry logs over OTLP HTTP (protobuf, or JSON), one LogRecord per
  * record: attributes `gov.<field>`, body the record line exactly as on disk (so a central
  * store can re-check hashes and signatures), trace context from the record's `trace`.
  *
@@ -21,6 +23,8 @@ export interface OtlpTarget {
   endpoint: string;
   /** Header values already resolved (vault secrets included): never logged. */
   headers: Record<string, string>;
+  /** Default http/protobuf. */
+  protocol?: OtlpProtocol;
 }
 
 export interface ExportCounts {
@@ -93,7 +97,7 @@ export class AuditOtlpExporter {
   private idleWaiters: (() => void)[] = [];
   private readonly capture = new CaptureProcessor();
   private readonly logger;
-  private readonly exporter: OTLPLogExporter;
+  private readonly exporter: ProtobufLogExporter | JsonLogExporter;
   private readonly o: Required<Omit<OtlpExportOptions, 'onFailure'>> & Pick<OtlpExportOptions, 'onFailure'>;
 
   constructor(
@@ -111,7 +115,8 @@ export class AuditOtlpExporter {
     };
     this.backoff = this.o.backoffMs;
     this.logger = new LoggerProvider({ processors: [this.capture] }).getLogger('gov.audit');
-    this.exporter = new OTLPLogExporter({
+    const Exporter = target.protocol === 'http/json' ? JsonLogExporter : ProtobufLogExporter;
+    this.exporter = new Exporter({
       url: logsUrl(target.endpoint),
       headers: target.headers,
       timeoutMillis: this.o.timeoutMs,
@@ -146,10 +151,18 @@ export class AuditOtlpExporter {
     clearTimeout(timer);
   }
 
-  async shutdown(): Promise<void> {
+  /**
+   * Stops sending. The OTLP exporter waits for an export in flight, which retries a refused
+   * connection on its own for several seconds: `maxWaitMs` bounds that wait.
+   */
+  async shutdown(maxWaitMs = Infinity): Promise<void> {
     clearTimeout(this.timer);
     this.timer = undefined;
-    await this.exporter.shutdown().catch(() => undefined);
+    const done = this.exporter.shutdown().catch(() => undefined);
+    if (maxWaitMs === Infinity) return done;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([done, new Promise<void>((r) => (timer = setTimeout(r, maxWaitMs)))]);
+    clearTimeout(timer);
   }
 
   private schedule(ms: number): void {

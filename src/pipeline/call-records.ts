@@ -19,6 +19,8 @@ export interface RecordedCall {
   env: Envelope;
   auditId: string;
   decision: { decision: DecisionKind; rule: string };
+  /** The policy that decided it: a live reload does not change what its later records name. */
+  policyDigest?: string;
 }
 
 export interface OutcomeFacts {
@@ -98,6 +100,7 @@ export class CallRecords {
     o: { timeoutMs: number; approvalMs: number; injected?: Injection[] | undefined },
   ): Promise<void> {
     const rec = this.base(call.env);
+    if (call.policyDigest !== undefined) rec.policy_digest = call.policyDigest;
     rec.kind = 'approval';
     rec.decision = v.approved ? 'allow' : 'deny';
     rec.rule = call.decision.rule;
@@ -124,7 +127,7 @@ export class CallRecords {
       decision: call.decision.decision === 'approve' ? 'allow' : call.decision.decision,
       rule: call.decision.rule,
       status: o.status,
-      policy_digest: this.deps.policy.digest,
+      policy_digest: call.policyDigest ?? this.deps.policy.digest,
       detail: {
         call_id: call.auditId,
         ...(env.id !== null ? { request_id: env.id } : {}),

@@ -19,6 +19,8 @@ export interface CallContext {
   env: Envelope;
   auditId: string;
   decision: PolicyDecision;
+  /** The digest of the policy that decided it (the approval and outcome records name it). */
+  policyDigest?: string;
   startedMs: number;
   upstreamTimeoutMs?: number;
   /** Which part of the deciding rule matched (denials and held calls only). */

@@ -1,9 +1,13 @@
 /**
  * Session taint: once a server's answer carried a secret or a prompt-injection pattern, the
- * run is tainted for good, and policy sees it as `run.tainted` / `run.taint_sources`.
+ * run is tainted for good, and policy sees it as `run.tainted` / `run.taint_sources`. Under
+ * `gov serve` one run carries many clients, so taint is kept per gateway session instead: the
+ * client's `Mcp-Session-Id`, else (2026-07-28 stateless traffic) its principal.
  */
-import type { JsonValue } from '../types.js';
+import type { Envelope, JsonValue } from '../types.js';
 import { findInjection } from '../safety/injection.js';
+import type { AlertFacts } from './call-records.js';
+import { targetOf } from './call-events.js';
 
 /** Why an answer taints the run (`redactions`: what redaction replaced in it), else null. */
 export function taintIn(result: JsonValue, redactions: Record<string, number>): string | null {
@@ -13,18 +17,79 @@ export function taintIn(result: JsonValue, redactions: Record<string, number>): 
   return injection === null ? null : `an injection pattern (${injection})`;
 }
 
-export class RunTaint {
-  /** Audit ids of the calls whose output tainted the run, in order. */
-  private readonly ids: string[] = [];
+/** What one taint covers: the run, or one gateway session. */
+export interface TaintScope {
+  key: string;
+  /** For the alert: "run", "gateway session abc…", "gateway principal token:ci". */
+  label: string;
+}
 
-  get sources(): readonly string[] {
-    return this.ids;
+const RUN: TaintScope = { key: '', label: 'run' };
+
+export function taintScopeOf(env: Envelope): TaintScope {
+  if (env.transport !== 'gateway') return RUN;
+  if (env.sessionId !== undefined)
+    return { key: `session:${env.sessionId}`, label: `gateway session ${env.sessionId.slice(0, 64)}` };
+  if (env.principal !== undefined)
+    return { key: `principal:${env.principal}`, label: `gateway principal ${env.principal}` };
+  // Stateless traffic with no authentication: every client is the same unknown client.
+  return { key: 'anonymous', label: 'gateway (unauthenticated clients)' };
+}
+
+/**
+ * Tainted scopes, each with the audit ids of the calls whose output tainted it, in order.
+ * Bounded: beyond MAX_SCOPES the oldest tainted gateway session is forgotten (its client
+ * would have to taint that many other sessions first); a run's own taint is never dropped.
+ */
+const MAX_SCOPES = 100_000;
+const NONE: readonly string[] = [];
+
+export class SessionTaint {
+  private readonly scopes = new Map<string, string[]>();
+
+  /** The calls that tainted the scope of `env` (empty when it is clean). */
+  sourcesFor(env: Envelope): readonly string[] {
+    return this.scopes.size === 0 ? NONE : (this.scopes.get(taintScopeOf(env).key) ?? NONE);
   }
 
-  /** Records a source; false if that call already tainted the run. */
-  add(auditId: string): boolean {
-    if (this.ids.includes(auditId)) return false;
-    this.ids.push(auditId);
+  /** For a held call's reason: ` [run tainted by <ids>]`, or '' when its scope is clean. */
+  note(env: Envelope): string {
+    const ids = this.sourcesFor(env);
+    return ids.length === 0 ? '' : ` [${taintScopeOf(env).label} tainted by ${ids.join(', ')}]`;
+  }
+
+  /** Records a source for the scope of `env`; false if that call already tainted it. */
+  add(env: Envelope, auditId: string): boolean {
+    const { key } = taintScopeOf(env);
+    const ids = this.scopes.get(key);
+    if (ids?.includes(auditId)) return false;
+    if (ids) ids.push(auditId);
+    else this.scopes.set(key, [auditId]);
+    if (this.scopes.size > MAX_SCOPES)
+      for (const k of this.scopes.keys())
+        if (k !== RUN.key) {
+          this.scopes.delete(k);
+          break;
+        }
     return true;
   }
+}
+
+/** The alert that names the call whose output tainted its run or gateway session. */
+export function taintAlert(source: { env: Envelope; auditId: string }, why: string): AlertFacts {
+  const { env, auditId } = source;
+  const target = targetOf(env);
+  const scope = taintScopeOf(env);
+  return {
+    reason: `${scope.label} tainted: the output of ${env.method} ${target} (audit ${auditId}) contained ${why}`,
+    server: { name: env.server.name, url: env.server.url },
+    transport: env.transport,
+    ...(env.principal !== undefined ? { principal: env.principal } : {}),
+    detail: {
+      taint_source: auditId,
+      tool: target,
+      why,
+      ...(scope.key !== '' ? { taint_scope: scope.label } : {}),
+    },
+  };
 }

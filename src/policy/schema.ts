@@ -60,7 +60,11 @@ export interface PolicySpec {
 export interface AuditOtlpSpec {
   endpoint: string;
   headers: Record<string, string | { secret: string }>;
+  /** OTLP encoding over HTTP (OpenTelemetry's OTEL_EXPORTER_OTLP_PROTOCOL values). */
+  protocol: OtlpProtocol;
 }
+
+export type OtlpProtocol = 'http/protobuf' | 'http/json';
 
 /** Every rule id gov itself puts in a decision (and so in the audit); a policy rule may not take
  * one, so an audit record's `rule` always says whether a user's rule or gov decided.
@@ -254,6 +258,7 @@ const root = z
                 headers: z
                   .record(nonEmpty, z.union([z.string(), z.object({ secret: nonEmpty }).strict()]))
                   .default({}),
+                protocol: z.enum(['http/protobuf', 'http/json']).default('http/protobuf'),
               })
               .strict(),
           })

@@ -73,6 +73,22 @@ describe('OTLP export of audit records', () => {
     await exporter.shutdown();
   });
 
+  it('http/json: the same LogRecords as OTLP/JSON', async () => {
+    const exporter = new AuditOtlpExporter(
+      { endpoint: rx.url, headers: {}, protocol: 'http/json' },
+      { delayMs: 10 },
+    );
+    const written = await writeExportedRun(exporter, 2);
+    await exporter.flush(10_000);
+    expect(exporter.counts()).toEqual({ shipped: 4, dropped: 0, pending: 0 });
+    expect(rx.logs.map((l) => l.headers['content-type'])).toEqual(Array(4).fill('application/json'));
+    expect(rx.logs.map((l) => l.body)).toEqual(written.map((r) => JSON.stringify(r)));
+    expect(rx.logs.map((l) => l.attributes['gov.seq'])).toEqual(written.map((r) => r.seq));
+    expect(rx.logs.at(-1)!.attributes['gov.signature']).toBe(written.at(-1)!.signature);
+    expect(rx.logs[1]).toMatchObject({ traceId: TRACE, spanId: SPAN });
+    await exporter.shutdown();
+  });
+
   it('a receiver that never answers does not hold up records; when it answers again the queue drains', async () => {
     rx.mode = 'hang';
     const failures: string[] = [];

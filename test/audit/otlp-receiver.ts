@@ -3,13 +3,13 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 
 /**
- * A real OTLP/HTTP logs receiver for tests: decodes each request with the generated types
- * of the official opentelemetry-proto definitions (shipped by @opentelemetry/otlp-transformer
- * 0.57, installed as the dev dependency `otlp-proto-legacy`).
+ * A real OTLP/HTTP logs receiver for tests: decodes each protobuf request with the generated
+ * types of the official opentelemetry-proto definitions (shipped by @opentelemetry/otlp-transformer
+ * 0.57, installed as the dev dependency `otlp-proto-legacy`), and OTLP/JSON by its JSON mapping.
  */
 interface ProtoKeyValue {
   key: string;
-  value: { stringValue?: string; intValue?: number | { toNumber(): number }; boolValue?: boolean };
+  value: { stringValue?: string; intValue?: number | string | { toNumber(): number }; boolValue?: boolean };
 }
 interface ProtoLogRecord {
   attributes: ProtoKeyValue[];
@@ -28,6 +28,32 @@ const root = require('otlp-proto-legacy/build/src/generated/root.js') as {
     };
   };
 };
+
+/**
+ * OTLP/JSON (the protobuf JSON mapping, with trace and span ids as hex strings, as the spec
+ * says) into the shape the protobuf decoder gives.
+ */
+function fromJson(body: Buffer): ProtoRequest {
+  type JsonLog = Omit<ProtoLogRecord, 'traceId' | 'spanId'> & { traceId?: string; spanId?: string };
+  const doc = JSON.parse(body.toString('utf8')) as {
+    resourceLogs: { scopeLogs: { logRecords: JsonLog[] }[] }[];
+  };
+  return {
+    resourceLogs: doc.resourceLogs.map((rl) => ({
+      scopeLogs: rl.scopeLogs.map((sl) => ({
+        logRecords: sl.logRecords.map((lr) => ({
+          ...lr,
+          attributes: lr.attributes.map((kv) => ({
+            key: kv.key,
+            value: typeof kv.value.intValue === 'string' ? { intValue: Number(kv.value.intValue) } : kv.value,
+          })),
+          traceId: Buffer.from(lr.traceId ?? '', 'hex'),
+          spanId: Buffer.from(lr.spanId ?? '', 'hex'),
+        })),
+      })),
+    })),
+  };
+}
 
 export interface ReceivedLog {
   attributes: Record<string, string | number | boolean>;
@@ -85,7 +111,10 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
       if (rx.mode === 'hang') return void hanging.push(res);
       const body = Buffer.concat(chunks);
       rx.raw.push(body);
-      const decoded = root.opentelemetry.proto.collector.logs.v1.ExportLogsServiceRequest.decode(body);
+      const json = String(req.headers['content-type']).includes('json');
+      const decoded = json
+        ? fromJson(body)
+        : root.opentelemetry.proto.collector.logs.v1.ExportLogsServiceRequest.decode(body);
       for (const rl of decoded.resourceLogs)
         for (const sl of rl.scopeLogs)
           for (const lr of sl.logRecords) {
@@ -106,7 +135,8 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
               headers: req.headers,
             });
           }
-      res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end();
+      if (json) res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+      else res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end();
       for (const w of waiters.splice(0)) w();
     });
   });

@@ -76,3 +76,118 @@ it('gov mcp wrap --audit-otlp ships every record of the run; gov audit export ba
   expect(backfill.stdout).toBe(`shipped ${recs.length} records\n`);
   expect(rx.logs.slice(before).map((l) => l.body)).toEqual(lines());
 }, 60_000);
+
+it('audit.export.otlp (http/json) headers from the vault reach the collector, and never the output, the audit or another URL', async () => {
+  const TOKEN = 'otlp-token-value-9f8e7d6c5b4a';
+  const env: Record<string, string> = {
+    ...(process.env as Record<string, string>),
+    GOV_HOME: home,
+    GOV_VAULT_BACKEND: 'passphrase',
+    GOV_VAULT_PASSPHRASE: 'correct horse battery',
+  };
+  delete env['NODE_OPTIONS'];
+  const set = await runGov(['vault', 'set', 'otlp-token'], { env, input: TOKEN + '\n' });
+  expect(set.code, set.stderr).toBe(0);
+  const policy = join(home, 'gov.yaml');
+  writeFileSync(
+    policy,
+    `version: 1\ndefault: allow\naudit:\n  export:\n    otlp:\n      endpoint: ${rx.url}\n      headers: { Authorization: { secret: otlp-token } }\n      protocol: http/json\n`,
+  );
+  let stderr = '';
+  const transport = new StdioClientTransport({
+    command: process.execPath,
+    args: [GOV_BIN, 'mcp', 'wrap', '--policy', policy, '--', process.execPath, SERVER],
+    env,
+    stderr: 'pipe',
+  });
+  transport.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+  const client = new Client({ name: 'otlp-headers', version: '1' });
+  await client.connect(transport);
+  await client.callTool({ name: 'echo', arguments: { text: 'hi' } });
+  await client.close();
+
+  const audit = join(home, 'audit');
+  const file = join(
+    audit,
+    readdirSync(audit).find((n) => n.endsWith('.jsonl'))!,
+  );
+  const deadline = Date.now() + 15_000;
+  while (!readFileSync(file, 'utf8').includes('"run_end"') && Date.now() < deadline)
+    await new Promise((r) => setTimeout(r, 20));
+  const count = readFileSync(file, 'utf8').trim().split('\n').length;
+  await rx.waitFor(count);
+  expect(new Set(rx.logs.map((l) => l.headers['authorization']))).toEqual(new Set([TOKEN]));
+  expect(new Set(rx.logs.map((l) => l.headers['content-type']))).toEqual(new Set(['application/json']));
+
+  // The backfill sends the configured headers to the configured endpoint only.
+  const backfill = await runGov(['audit', 'export', '--policy', policy], { env });
+  expect(backfill.code, backfill.stderr).toBe(0);
+  expect(backfill.stdout).toBe(`shipped ${count} records\n`);
+  await rx.waitFor(2 * count);
+  expect(new Set(rx.logs.map((l) => l.headers['authorization']))).toEqual(new Set([TOKEN]));
+  const other = await startOtlpReceiver();
+  try {
+    const elsewhere = await runGov(['audit', 'export', '--policy', policy, '--otlp', other.url], { env });
+    expect(elsewhere.code, elsewhere.stderr).toBe(0);
+    await other.waitFor(count);
+    expect(other.logs.every((l) => l.headers['authorization'] === undefined)).toBe(true);
+  } finally {
+    await other.close();
+  }
+  for (const text of [stderr, readFileSync(file, 'utf8'), backfill.stdout, backfill.stderr])
+    expect(text).not.toContain(TOKEN);
+  expect(Buffer.concat(rx.raw).toString('latin1')).not.toContain(TOKEN);
+}, 60_000);
+
+it('with the collector down, calls go through and the seal counts what was not shipped', async () => {
+  const dead = await startOtlpReceiver();
+  await dead.close();
+  const policy = join(home, 'gov.yaml');
+  writeFileSync(policy, 'version: 1\ndefault: allow\n');
+  const env: Record<string, string> = { ...(process.env as Record<string, string>), GOV_HOME: home };
+  delete env['NODE_OPTIONS'];
+  let stderr = '';
+  const transport = new StdioClientTransport({
+    command: process.execPath,
+    args: [
+      GOV_BIN,
+      'mcp',
+      'wrap',
+      '--policy',
+      policy,
+      '--audit-otlp',
+      dead.url,
+      '--',
+      process.execPath,
+      SERVER,
+    ],
+    env,
+    stderr: 'pipe',
+  });
+  transport.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+  const client = new Client({ name: 'otlp-down', version: '1' });
+  await client.connect(transport);
+  for (const text of ['a', 'b', 'c'])
+    expect(JSON.stringify(await client.callTool({ name: 'echo', arguments: { text } }))).toContain(text);
+  await client.close();
+
+  const audit = join(home, 'audit');
+  const file = join(
+    audit,
+    readdirSync(audit).find((n) => n.endsWith('.jsonl'))!,
+  );
+  const deadline = Date.now() + 15_000;
+  while (!readFileSync(file, 'utf8').includes('"run_end"') && Date.now() < deadline)
+    await new Promise((r) => setTimeout(r, 20));
+  const recs = readFileSync(file, 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+  // Everything before the seal is still queued: nothing shipped, nothing dropped.
+  expect(recs.at(-1)!['detail']).toMatchObject({
+    export: { shipped: 0, dropped: 0, pending: recs.length - 1 },
+  });
+  while (!stderr.includes('audit export:') && Date.now() < deadline)
+    await new Promise((r) => setTimeout(r, 20));
+  expect(stderr).toContain(`audit export: 0 records shipped, ${recs.length} not shipped, 0 dropped`);
+}, 60_000);

@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
@@ -101,4 +103,66 @@ describe('shadow mode through gov mcp wrap --shadow', () => {
     const pending = await runGov(['pending', '--json'], { env: { GOV_HOME: home } });
     expect(JSON.parse(pending.stdout)).toEqual([]);
   });
+});
+
+describe('shadow mode in gov run: the bypass defences stay on', () => {
+  it('a credential placeholder sent where it is not bound is still blocked; the shadowed deny is forwarded', async () => {
+    const home = tempHome();
+    const bodies: string[] = [];
+    const server = createServer((req, res) => {
+      let b = '';
+      req.on('data', (d: Buffer) => (b += d.toString()));
+      req.on('end', () => {
+        bodies.push(b);
+        res.setHeader('content-type', 'application/json');
+        res.end(JSON.stringify({ jsonrpc: '2.0', id: 2, result: { content: [] } }));
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/mcp`;
+      const env = {
+        GOV_HOME: home,
+        GOV_VAULT_BACKEND: 'passphrase',
+        GOV_VAULT_PASSPHRASE: 'correct horse battery',
+      };
+      const set = await runGov(['vault', 'set', 'tok'], { env, input: 'shadow-secret-value-31337\n' });
+      expect(set.code, set.stderr).toBe(0);
+      writeFileSync(
+        join(home, 'gov.yaml'),
+        'version: 1\ndefault: deny\nmode: shadow\ncredentials:\n  - secret: tok\n    hosts: ["api.example.com"]\n    header: Authorization\n    env: TOK\n',
+      );
+      const call = (id: number, args: string) =>
+        `curl -sS --max-time 10 -H 'content-type: application/json' -d '{"jsonrpc":"2.0","id":${id},"method":"tools/call","params":{"name":"t${id}","arguments":${args}}}' ${url}; echo`;
+      const r = await runGov(
+        [
+          'run',
+          '--no-tui',
+          '--shadow',
+          '--policy',
+          join(home, 'gov.yaml'),
+          '--',
+          'sh',
+          '-c',
+          `${call(1, '{"k":"\'"$TOK"\'"}')}; ${call(2, '{}')}`,
+        ],
+        { env },
+      );
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toContain("credential placeholder for 'tok'");
+      // The server never saw the placeholder; the call the policy would deny did reach it.
+      expect(bodies).toHaveLength(1);
+      expect(JSON.parse(bodies[0]!)).toMatchObject({ id: 2, params: { name: 't2' } });
+      const dir = join(home, 'audit');
+      const audit = readdirSync(dir)
+        .filter((f) => f.endsWith('.jsonl'))
+        .map((f) => readFileSync(join(dir, f), 'utf8'))
+        .join('');
+      expect(audit).toContain('"shadow_decision":"deny"');
+      expect(audit).not.toContain('shadow-secret-value-31337');
+    } finally {
+      server.close();
+      rmSync(home, { recursive: true, force: true });
+    }
+  }, 60_000);
 });

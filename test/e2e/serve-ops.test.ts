@@ -162,6 +162,13 @@ describe('gov serve policy reload on SIGHUP', () => {
     const notReloaded = () => gov.stderr().split('policy not reloaded').length - 1;
     writeFileSync(policy, 'version: 1\nrules: [\n');
     await until(() => notReloaded() >= 1, 'the watcher to reject the broken policy');
+    // One line naming file:line:col.
+    const line = gov
+      .stderr()
+      .split('\n')
+      .find((l) => l.includes('policy not reloaded'))!;
+    expect(line).toContain(`policy not reloaded: ${policy}:`);
+    expect(line).toMatch(/gov\.yaml:\d+:\d+: .* — keeping the previous policy$/);
     gov.child.kill('SIGHUP');
     await until(() => notReloaded() >= 2, 'SIGHUP to re-read (and reject) the broken policy');
     expect(await call(2)).toContain('echo: n2');
@@ -175,7 +182,16 @@ describe('gov serve policy reload on SIGHUP', () => {
     const denied = await call(3);
     expect(denied).toContain("Denied by gov policy rule 'no-echo'");
     expect(server.executed.map((e) => (e.args as { text?: string }).text)).not.toContain('n3');
-    expect(auditText(home)).toContain('"kind":"policy_reload"');
+    const records = auditText(home)
+      .split('\n')
+      .filter(Boolean)
+      .map(
+        (l) => JSON.parse(l) as { kind: string; policy_digest?: string; detail?: Record<string, unknown> },
+      );
+    const start = records.find((r) => r.kind === 'run_start')!;
+    const reload = records.find((r) => r.kind === 'policy_reload')!;
+    expect(reload.detail?.['old_policy_digest']).toBe(start.policy_digest);
+    expect(reload.policy_digest).not.toBe(start.policy_digest);
   }, 60_000);
 
   it('drains on SIGTERM and seals the audit', async () => {

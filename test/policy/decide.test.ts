@@ -393,3 +393,31 @@ describe('toPolicyInput', () => {
     });
   });
 });
+
+describe('decide: session taint in CEL', () => {
+  const p = policy(`version: 1
+default: allow
+rules:
+  - id: from-that-call
+    tool: send_email
+    when: run.tainted && "run-1.7" in run.taint_sources && run.id == "run-1"
+    decision: deny
+  - id: tainted-writes
+    tool: "write_*"
+    when: run.tainted && size(run.taint_sources) > 0
+    decision: approve
+`);
+
+  it('run.tainted and run.taint_sources reflect the calls that tainted the run', () => {
+    expect(p.decide(call('write_file')).decision).toBe('allow');
+    expect(p.decide({ ...call('write_file'), taintSources: ['run-1.3'] })).toMatchObject({
+      decision: 'approve',
+      rule: 'tainted-writes',
+    });
+    expect(p.decide({ ...call('send_email'), taintSources: ['run-1.3'] }).decision).toBe('allow');
+    expect(p.decide({ ...call('send_email'), taintSources: ['run-1.3', 'run-1.7'] })).toMatchObject({
+      decision: 'deny',
+      rule: 'from-that-call',
+    });
+  });
+});

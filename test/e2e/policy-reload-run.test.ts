@@ -1,0 +1,181 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { appendFileSync, existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { makeTestPki, type TestPki } from '../helpers/test-ca.js';
+import { startMcpServer, type McpTestServer } from '../helpers/mcp-http-server.js';
+import { GOV_BIN, ROOT, runGov, tempHome } from '../helpers/gov-process.js';
+import { auditRecords } from '../helpers/audit-records.js';
+
+/**
+ * Issue 20's reload test on a live `gov run` with its TUI (in tmux): a valid edit decides the
+ * next call, a held call keeps the decision it was held under, and an invalid edit keeps the
+ * old policy with one line naming file:line:col, shown in the TUI (as is the run's taint).
+ */
+const hasTmux = spawnSync('tmux', ['-V']).status === 0;
+const AGENT = join(ROOT, 'test', 'fixtures', 'clients', 'fifo-agent.mjs');
+
+const V1 = `version: 1
+default: allow
+rules:
+  - id: no-shell
+    tool: shell_exec
+    decision: deny
+  - id: hold-echo
+    tool: echo
+    when: args.text == "hold"
+    decision: approve
+`;
+// Shell allowed; the echo that V1 holds would be denied.
+const V2 = `version: 1
+default: allow
+rules:
+  - id: no-echo
+    tool: echo
+    when: args.text == "hold"
+    decision: deny
+`;
+
+interface Outcome {
+  tag?: string;
+  tool?: string;
+  text?: string;
+  error?: string;
+  explanation?: string;
+}
+
+async function until<T>(what: string, f: () => T | undefined | Promise<T | undefined>): Promise<T> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const v = await f();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+describe.skipIf(!hasTmux)('live policy reload in gov run (TUI in tmux)', () => {
+  let pki: TestPki;
+  let server: McpTestServer;
+  let home: string;
+  const sock = `gov-reload-${process.pid}`;
+  const tmux = (...args: string[]) => execFileSync('tmux', ['-L', sock, ...args], { encoding: 'utf8' });
+  const screen = () => tmux('capture-pane', '-p', '-J', '-t', 'reload');
+
+  beforeAll(async () => {
+    pki = makeTestPki();
+    server = await startMcpServer(pki, 'stateless');
+    home = tempHome();
+  });
+  afterAll(async () => {
+    spawnSync('tmux', ['-L', sock, 'kill-server']);
+    await server?.close();
+    rmSync(home, { recursive: true, force: true });
+  });
+
+  it('a valid edit decides the next call, a held call keeps its decision, an invalid edit is refused on screen', async () => {
+    const policy = join(home, 'gov.yaml');
+    const fifo = join(home, 'steps.fifo');
+    const outFile = join(home, 'outcomes.jsonl');
+    writeFileSync(policy, V1);
+    execFileSync('mkfifo', [fifo]);
+    tmux(
+      'new-session',
+      '-d',
+      '-s',
+      'reload',
+      '-x',
+      '200',
+      '-y',
+      '40',
+      `env CI=true GOV_HOME=${home} ${process.execPath} ${GOV_BIN} run --policy ${policy} --upstream-ca ${pki.caPath} ` +
+        `-- ${process.execPath} ${AGENT} ${server.url}/mcp ${fifo} ${outFile}; echo "GOV-EXIT=$?"; sleep 60`,
+    );
+    const outcomes = (): Outcome[] =>
+      existsSync(outFile)
+        ? readFileSync(outFile, 'utf8')
+            .trim()
+            .split('\n')
+            .map((l) => JSON.parse(l) as Outcome)
+        : [];
+    const outcome = (tag: string) => until(`outcome ${tag}`, () => outcomes().find((o) => o.tag === tag));
+    const step = (tag: string, tool: string, args: object) =>
+      appendFileSync(fifo, JSON.stringify(['call', tool, args, tag]) + '\n');
+    const save = (text: string) => {
+      writeFileSync(`${policy}.tmp`, text);
+      renameSync(`${policy}.tmp`, policy);
+    };
+    const shellRuns = () =>
+      server.executed.filter((e) => e.tool === 'shell_exec').map((e) => (e.args as { cmd: string }).cmd);
+
+    await until('the agent to connect', () => outcomes().find((o) => o.tag === undefined));
+    step('s1', 'shell_exec', { cmd: 'one' });
+    const s1 = await outcome('s1');
+    expect(s1.error).toContain("Denied by gov policy rule 'no-shell'");
+    // The denial names the part of the rule that matched.
+    expect(s1.explanation).toBe('tool "shell_exec" matched "shell_exec", any server');
+    expect(shellRuns()).toEqual([]);
+
+    step('held', 'echo', { text: 'hold' });
+    const held = await until('the held echo', async () => {
+      const r = await runGov(['pending', '--json'], { env: { GOV_HOME: home } });
+      return (JSON.parse(r.stdout || '[]') as Array<{ id: string; tool: string; reason: string }>).find(
+        (c) => c.tool === 'echo',
+      );
+    });
+    expect(held.reason).toContain(
+      '(matched: tool "echo" matched "echo", any server, when args.text == "hold" saw args.text = "hold")',
+    );
+
+    const oldDigest = auditRecords(home).find((r) => r['kind'] === 'run_start')?.['policy_digest'];
+    save(V2);
+    const reload = await until('the policy_reload record', () =>
+      auditRecords(home).find((r) => r['kind'] === 'policy_reload'),
+    );
+    expect(reload['detail']).toMatchObject({ old_policy_digest: oldDigest });
+    expect(reload['policy_digest']).not.toBe(oldDigest);
+    step('s2', 'shell_exec', { cmd: 'two' });
+    expect((await outcome('s2')).text).toBe('ran two');
+    expect(shellRuns()).toEqual(['two']);
+
+    // Held under V1 (approve); V2 would deny it, but it keeps the decision it was held under.
+    const approved = await runGov(['approve', held.id], { env: { GOV_HOME: home } });
+    expect(approved.code, approved.stderr).toBe(0);
+    expect((await outcome('held')).text).toBe('echo: hold');
+    // Its approval and outcome records name the policy it was decided under, not the new one.
+    const approval = auditRecords(home).find((r) => r['kind'] === 'approval')!;
+    expect(approval['policy_digest']).toBe(oldDigest);
+    const callId = (approval['detail'] as { call_id: string }).call_id;
+    const heldOutcome = await until('the held call outcome', () =>
+      auditRecords(home).find(
+        (r) => r['status'] === 'ok' && (r['detail'] as { call_id?: string } | undefined)?.call_id === callId,
+      ),
+    );
+    expect(heldOutcome['policy_digest']).toBe(oldDigest);
+    step('e2', 'echo', { text: 'hold' });
+    const e2 = await outcome('e2');
+    expect(e2.error).toContain("Denied by gov policy rule 'no-echo'");
+    expect(e2.explanation).toContain('when args.text == "hold" saw args.text = "hold"');
+
+    save('version: 1\nrules:\n  - id: broken\n    decison: deny\n');
+    const expected = `gov: warning: policy not reloaded: ${policy}:4:5: unknown key 'decison'`;
+    await until('the reload error in the TUI', () => (screen().includes(expected) ? true : undefined));
+    step('s3', 'shell_exec', { cmd: 'three' });
+    expect((await outcome('s3')).text).toBe('ran three');
+    expect(shellRuns()).toEqual(['two', 'three']);
+    expect(auditRecords(home).filter((r) => r['kind'] === 'policy_reload')).toHaveLength(1);
+
+    // Session taint shows in the TUI too: a read that returned a secret taints the run.
+    step('leak', 'leak', {});
+    expect((await outcome('leak')).text).toContain('[REDACTED:');
+    await until('the taint line in the TUI', () =>
+      /run tainted: the output of tools\/call leak \(audit \S+\) contained a secret/.test(screen())
+        ? true
+        : undefined,
+    );
+
+    appendFileSync(fifo, '["quit"]\n');
+    const done = await until('gov to exit', () => /GOV-EXIT=\d+/.exec(screen())?.[0]);
+    expect(done).toBe('GOV-EXIT=0');
+  }, 120_000);
+});

@@ -1,0 +1,42 @@
+import { describe, expect, it } from 'vitest';
+import { toEnvelope } from '../../src/mcp/envelope.js';
+import { SessionTaint, taintScopeOf } from '../../src/pipeline/taint.js';
+import type { EnvelopeContext } from '../../src/mcp/envelope.js';
+
+const server = { name: 'pay', url: 'https://pay.example/mcp' };
+const params = { name: 'write_file', arguments: {} };
+const env = (ctx: Partial<EnvelopeContext>) =>
+  toEnvelope(
+    {
+      kind: 'request',
+      id: 1,
+      method: 'tools/call',
+      params,
+      raw: { jsonrpc: '2.0', id: 1, method: 'tools/call', params },
+    },
+    { transport: 'gateway', server, ...ctx },
+  );
+
+describe('session taint scopes', () => {
+  it('gov run and gov mcp wrap: one taint for the whole run', () => {
+    const t = new SessionTaint();
+    expect(t.add(env({ transport: 'http', sessionId: 'a' }), 'r.3')).toBe(true);
+    expect(t.add(env({ transport: 'http', sessionId: 'a' }), 'r.3')).toBe(false);
+    expect(t.sourcesFor(env({ transport: 'http', sessionId: 'b' }))).toEqual(['r.3']);
+    expect(t.sourcesFor(env({ transport: 'stdio' }))).toEqual(['r.3']);
+    expect(taintScopeOf(env({ transport: 'stdio' })).label).toBe('run');
+  });
+
+  it('gov serve: per Mcp-Session-Id, else per principal; one session never taints another', () => {
+    const t = new SessionTaint();
+    t.add(env({ sessionId: 's1', principal: 'token:alice' }), 'r.5');
+    expect(t.sourcesFor(env({ sessionId: 's1', principal: 'token:alice' }))).toEqual(['r.5']);
+    expect(t.sourcesFor(env({ sessionId: 's2', principal: 'token:alice' }))).toEqual([]);
+    expect(t.sourcesFor(env({ principal: 'token:alice' }))).toEqual([]);
+    t.add(env({ principal: 'token:ci' }), 'r.9');
+    expect(t.sourcesFor(env({ principal: 'token:ci' }))).toEqual(['r.9']);
+    expect(t.sourcesFor(env({ principal: 'token:bob' }))).toEqual([]);
+    expect(taintScopeOf(env({ sessionId: 's1' })).label).toBe('gateway session s1');
+    expect(taintScopeOf(env({ principal: 'token:ci' })).label).toBe('gateway principal token:ci');
+  });
+});
