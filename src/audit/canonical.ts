@@ -95,21 +95,6 @@ function sameOrder(a: string[], b: string[]): boolean {
   return true;
 }
 
-/**
- * A value's canonical text, and the text `JSON.stringify` gives for it after a parse of the
- * written record (what an audit line must hold). They are the same string unless an object
- * has integer-like keys, which a parsed object puts first whatever the text's order.
- */
-export function canonicalAndWritten(value: unknown): { canonical: string; written: string } {
-  try {
-    const text = JSON.stringify(sortedCopy(value, 0));
-    return { canonical: text, written: text };
-  } catch (err) {
-    if (err !== INDEX_KEY_SEEN) throw err;
-    return { canonical: write(value, 0), written: JSON.stringify(value) };
-  }
-}
-
 function write(value: unknown, depth: number): string {
   if (depth > MAX_DEPTH) throw new TypeError('canonical JSON: value nested too deeply');
   if (value === null) return 'null';
