@@ -1,9 +1,12 @@
 import type { GovError } from '../errors.js';
 
+/** Records written without an fsync reach the disk within this ('interval' mode, outcomes). */
+const FLUSH_LATER_MS = 200;
+
 /**
- * `--audit-sync answer`: fsyncs that run beside the writes. One fsync at a time covers every
- * record written before it started, so records written while one runs share the next (group
- * commit). Tracks which seq is on disk and who waits for it. After a failed fsync every waiter
+ * The audit file's fsyncs, beside the writes (`--audit-sync answer` and `interval`). One fsync
+ * at a time covers every record written before it started, so records written while one runs
+ * share the next (group commit). Tracks which seq is on disk and who waits for it. After a failed fsync every waiter
  * is rejected and `failure` stays set until the sink gets an fsync through again.
  */
 export class GroupSync {
@@ -40,8 +43,25 @@ export class GroupSync {
     return this.running ?? FLUSHED;
   }
 
+  private laterTimer: NodeJS.Timeout | undefined;
+
+  /**
+   * An fsync within FLUSH_LATER_MS (records written without one: 'interval' mode, outcome
+   * records). It goes through this group sync, so a failure stops further commits.
+   */
+  later(): void {
+    if (this.laterTimer) return;
+    this.laterTimer = setTimeout(() => {
+      this.laterTimer = undefined;
+      this.soon();
+    }, FLUSH_LATER_MS);
+    this.laterTimer.unref();
+  }
+
   /** Records up to `seq` are on disk (also after the sink's own fsyncs). */
   synced(seq: number): void {
+    if (this.laterTimer) clearTimeout(this.laterTimer);
+    this.laterTimer = undefined;
     this.failure = undefined;
     this.syncedSeq = Math.max(this.syncedSeq, seq);
     if (this.waiters.length === 0) return;

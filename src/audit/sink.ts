@@ -42,7 +42,7 @@ export const DEFAULT_CHECKPOINT: CheckpointPolicy = { records: 100, ms: 5000 };
  * - 'answer': right after the write, while the call is forwarded; flushed(seq) resolves once
  *   it is on disk, and transports answer only then (group commit: one fsync covers every
  *   record written while the previous one ran);
- * - 'interval' (default): within FLUSH_LATER_MS; flushed() does not wait. A failed
+ * - 'interval' (default): within FLUSH_LATER_MS (group-sync.ts); flushed() does not wait. A failed
  *   background fsync stops further commits until an fsync gets through again.
  * The run_end seal is fsynced before seal() resolves in every mode.
  */
@@ -67,7 +67,6 @@ type State = 'open' | 'sealing' | 'sealed' | 'closed';
  * hole or a torn line, and later appends can retry.
  */
 /** Records appended with `sync: false` reach the disk within this long. */
-const FLUSH_LATER_MS = 200;
 const FLUSHED = Promise.resolve();
 
 export class FileAuditSink implements AuditSink {
@@ -142,7 +141,7 @@ export class FileAuditSink implements AuditSink {
   /**
    * Append one record; it is written before the promise resolves, and fsynced as the sync mode
    * says (AuditSync). `sync: false` (outcome records): reaches the disk with the next synced
-   * group or within FLUSH_LATER_MS, so it never delays a decision record.
+   * group or within FLUSH_LATER_MS (group-sync.ts), so it never delays a decision record.
    */
   append(rec: AuditInput, opts: { sync?: boolean } = {}): Promise<AuditRecord> {
     if (this.state !== 'open') {
@@ -209,28 +208,6 @@ export class FileAuditSink implements AuditSink {
     this.disk.soon();
     await this.disk.idle();
     await this.fs.close(this.fd).catch(() => undefined);
-  }
-
-  private laterFlush: NodeJS.Timeout | undefined;
-
-  private scheduleLaterFlush(): void {
-    if (this.laterFlush) return;
-    this.laterFlush = setTimeout(() => {
-      this.laterFlush = undefined;
-      // Through the group sync, so a failed fsync stops further commits until one succeeds.
-      if (this.state === 'open' || this.state === 'sealing') this.disk.soon();
-    }, FLUSH_LATER_MS);
-    this.laterFlush.unref();
-  }
-
-  private synced(seq: number): void {
-    this.disk.synced(seq);
-    this.clearLaterFlush();
-  }
-
-  private clearLaterFlush(): void {
-    if (this.laterFlush) clearTimeout(this.laterFlush);
-    this.laterFlush = undefined;
   }
 
   /** Cover records that stayed unsigned for `checkpoint.ms` with a signed checkpoint. */
@@ -306,7 +283,7 @@ export class FileAuditSink implements AuditSink {
       // The records of answered-for calls may not be on disk: commit nothing more until they are.
       try {
         await this.fs.fsync(this.fd);
-        this.synced(this.seq);
+        this.disk.synced(this.seq);
       } catch (err) {
         const e = this.fail('flush (fsync) audit file', err);
         for (const item of group) item.reject(e);
@@ -355,8 +332,8 @@ export class FileAuditSink implements AuditSink {
       if (this.fsyncsInGroup(built)) {
         step = 'flush (fsync) audit file';
         await this.fs.fsync(this.fd);
-        this.synced(seq);
-      } else this.scheduleLaterFlush();
+        this.disk.synced(seq);
+      } else this.disk.later();
     } catch (err) {
       // Cut the group off again so the file ends at the last committed record.
       this.needsRepair = true;
