@@ -20,6 +20,7 @@ import { loadDeclaredPins } from './safety/declared-pins.js';
 import type { PromptPurpose } from '../vault/store.js';
 import type { CredentialInjector } from '../vault/inject.js';
 import { Pipeline } from './pipeline.js';
+import type { VaultScan } from './pipeline/stages.js';
 import type { GovernedCallEvent, Transport } from './types.js';
 import type { Logger } from './log.js';
 
@@ -63,6 +64,23 @@ export interface GovernedSession {
   /** Re-read the policy file now (SIGHUP); an invalid file keeps the policy in force. False without a file. */
   reloadPolicy(): boolean;
   close(detail?: Record<string, string | number | boolean>): Promise<void>;
+}
+
+/**
+ * Every vault value gov loaded — a credential it injects, or one it only redacts — for the
+ * bytes it relays unparsed (whatever `redact:` says, gov never hands its own secrets back).
+ * Relayed bodies are read as latin1, so a value with non-ASCII characters is also looked for
+ * as its UTF-8 bytes read that way.
+ */
+function vaultScanFor(secrets: Map<string, string>): VaultScan | undefined {
+  if (secrets.size === 0) return undefined;
+  const values = new Map<string, string>();
+  for (const [name, v] of secrets) {
+    values.set(name, v);
+    const bytes = Buffer.from(v, 'utf8').toString('latin1');
+    if (bytes !== v) values.set(`${name} (utf-8 bytes)`, bytes);
+  }
+  return createRedactor({ vaultValues: values, vault: true, secrets: false });
 }
 
 export async function openSession(o: SessionOptions): Promise<GovernedSession> {
@@ -199,6 +217,7 @@ export async function openSession(o: SessionOptions): Promise<GovernedSession> {
     approvals: broker,
     audit,
     redactor,
+    vaultScan: vaultScanFor(secrets),
     credentials,
     pins,
     digestArgs: (a) => digestArgs(a),
