@@ -137,6 +137,12 @@ export async function openUpstream(
   }
 }
 
+/** Drop an upstream body unread (undici reports the abort as an 'error' on it). */
+export function discardBody(body: Readable): void {
+  body.on('error', () => undefined);
+  body.destroy();
+}
+
 /**
  * Stream an upstream response to the client (never buffered): unchanged, or, when the vault
  * holds values, with those redacted as they stream (its Content-Encoding undone for that;
@@ -152,7 +158,7 @@ export async function relayResponse(
   if (scan) {
     const decoded = decodedStream(up.body, up.headers['content-encoding']);
     if (typeof decoded === 'string') {
-      up.body.destroy();
+      discardBody(up.body);
       return sendText(ex.res, 502, `gov: the upstream response could not be scanned: ${decoded}; refused`);
     }
     body = decoded.pipe(scrubbingStream(scan));

@@ -9,6 +9,7 @@ import type { Upstream } from './upstream.js';
 import {
   abortOnClientClose,
   clientWentAway,
+  discardBody,
   openUpstream,
   responseHeaders,
   sendJson,
@@ -156,7 +157,7 @@ export async function forwardMcp(i: ForwardMcpInput): Promise<void> {
     // No answer before the calls' decision records are on disk (the fsync overlapped the round trip).
     const unflushed = await pipeline.flushedBeforeAnswer(calls.values());
     if (unflushed !== null) {
-      up.body.destroy();
+      discardBody(up.body);
       processor.finish('audit-unavailable');
       return sendJson(ex.res, 500, jsonRpcError(null, -32603, unflushed));
     }

@@ -8,7 +8,7 @@ import type { LegacySession, LegacySessions } from './legacy-sessions.js';
 import type { ServerMessageProcessor } from '../../pipeline/server-messages.js';
 import type { Exchange } from '../../proxy/server.js';
 import type { UpstreamResponse } from './upstream.js';
-import { clientWentAway, responseHeaders, sendText } from './forward.js';
+import { clientWentAway, discardBody, responseHeaders, sendText } from './forward.js';
 import { decodedStream } from '../../proxy/content-encoding.js';
 import { streamOutlivesClient } from './outliving-streams.js';
 
@@ -73,7 +73,7 @@ export function relaySse(o: SseRelayOptions): Promise<void> {
   const source = decodedStream(o.body, o.contentEncoding);
   if (typeof source === 'string') {
     // Events gov cannot decode are events it cannot scan: refused, never relayed as they are.
-    o.body.destroy();
+    discardBody(o.body);
     o.processor.finish('response-undecodable');
     if (o.headersSent) res.end();
     else sendText(res, 502, `gov: the upstream event stream could not be scanned: ${source}; refused`);
