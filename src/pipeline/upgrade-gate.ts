@@ -94,7 +94,8 @@ export function createUpgradeGate(o: UpgradeGateOptions): UpgradeGate {
     const raw = u.req.rawHeaders;
     for (let i = 0; i + 1 < raw.length; i += 2) {
       const name = raw[i]!.toLowerCase();
-      if (name.startsWith('proxy-')) continue;
+      // No extension is offered: a compressed frame could not be looked into (below).
+      if (name.startsWith('proxy-') || name === 'sec-websocket-extensions') continue;
       if (bound.has(name)) stripped.add(name);
       else headers.push([raw[i]!, raw[i + 1]!]);
     }
@@ -117,6 +118,22 @@ export function createUpgradeGate(o: UpgradeGateOptions): UpgradeGate {
         message: `gov: WebSocket upgrade to ${host} refused: the audit record could not be written (${(err as Error).message})`,
       };
     }
-    return { action: 'tunnel', headers };
+    return {
+      action: 'tunnel',
+      headers,
+      // Frames carry no credential either way: a placeholder in one is a leak, substituted or not.
+      inspect: (payload) => {
+        const r = pipeline.inspectCredentials({ target: u.target, rawHeaders: [], url: '', body: payload });
+        if (!r.ok) return `gov: WebSocket frame blocked: ${r.leak.message}`;
+        return r.body ? 'gov: WebSocket frame blocked: it holds a credential placeholder' : null;
+      },
+      onRefused: (reason) =>
+        void pipeline.alert({
+          reason: `WebSocket tunnel to ${host} closed: ${reason.replace(/^gov: /, '')}`,
+          transport: 'http',
+          server: serverOf(u),
+          detail: { url: u.url },
+        }),
+    };
   };
 }

@@ -3,6 +3,7 @@ import { connect as netConnect, isIP } from 'node:net';
 import { connect as tlsConnect, type SecureContext } from 'node:tls';
 import type { Duplex } from 'node:stream';
 import type { Target } from '../transport/http/upstream.js';
+import { clientFrameGuard, closeFrame } from './ws-frames.js';
 
 /** An HTTP Upgrade request on an intercepted host, before anything reached the upstream. */
 export interface UpgradeRequest {
@@ -15,8 +16,17 @@ export interface UpgradeRequest {
 }
 
 export type UpgradeDecision =
-  /** Open a raw tunnel, sending exactly these request headers upstream. */
-  | { action: 'tunnel'; headers: Array<[string, string]> }
+  /**
+   * Open a raw tunnel, sending exactly these request headers upstream. Every client frame is
+   * shown to `inspect` before it is forwarded; a reason it returns closes the tunnel (1008),
+   * and `onRefused` hears every reason the tunnel was closed for.
+   */
+  | {
+      action: 'tunnel';
+      headers: Array<[string, string]>;
+      inspect: (payload: Buffer) => string | null;
+      onRefused: (reason: string) => void;
+    }
   | { action: 'refuse'; status: number; message: string };
 
 /**
@@ -72,12 +82,12 @@ export async function handleUpgrade(o: {
   }
   if (socket.destroyed) return;
   if (d.action === 'refuse') return refuseUpgrade(socket, d.status, d.message);
-  tunnelWebSocket(u, d.headers, socket, o.head, o.secureContext(), o.log);
+  tunnelWebSocket(u, d, socket, o.head, o.secureContext(), o.log);
 }
 
 function tunnelWebSocket(
   u: UpgradeRequest,
-  headers: Array<[string, string]>,
+  d: Extract<UpgradeDecision, { action: 'tunnel' }>,
   client: Duplex,
   head: Buffer,
   secureContext: SecureContext,
@@ -106,7 +116,7 @@ function tunnelWebSocket(
   client.on('error', () => up.destroy());
   client.on('close', () => up.destroy());
   up.once(t.scheme === 'https' ? 'secureConnect' : 'connect', () => {
-    const lines = [`GET ${u.path} HTTP/1.1`, ...headers.map(([k, v]) => `${k}: ${v}`)];
+    const lines = [`GET ${u.path} HTTP/1.1`, ...d.headers.map(([k, v]) => `${k}: ${v}`)];
     up.write(lines.join('\r\n') + '\r\n\r\n');
   });
   let buffered = Buffer.alloc(0);
@@ -131,9 +141,19 @@ function tunnelWebSocket(
     }
     switched = true;
     client.write(buffered);
-    if (head.length) up.write(head);
+    // The client's frames are read before they go on: a placeholder in one ends the tunnel.
+    const guard = clientFrameGuard(d.inspect, (v) => {
+      d.onRefused(v.reason);
+      up.unpipe(client);
+      up.resume(); // what the upstream still sends is dropped
+      client.unpipe(guard);
+      client.resume(); // what the client still sends is dropped
+      if (!client.destroyed) client.end(closeFrame(v));
+    });
+    guard.on('error', () => up.destroy());
+    if (head.length) guard.write(head);
     up.pipe(client);
-    client.pipe(up);
+    client.pipe(guard).pipe(up);
     up.resume();
   };
   up.on('data', onData);
