@@ -176,6 +176,9 @@ credentials:
       expect(r).toMatch(new RegExp(`^${h}: .*REDACTED`, 'im'));
     expect(r).toContain('bad token: Bearer [REDACTED:vault]');
     expect(r).not.toContain(SECRET);
+    const head = saw(await exchange(`HEAD /echo HTTP/1.1\n${host()}`));
+    expect(head).toMatch(/^HTTP\/1\.1 401/);
+    expect(head).toMatch(/^location: .*REDACTED/im);
   });
 
   it('decodes a gzip body to redact it, finds the value split at every byte, refuses what it cannot decode', async () => {

@@ -155,7 +155,9 @@ export async function relayResponse(
 ): Promise<void> {
   const headers = responseHeaders(up.headers, scan);
   let body: Readable = up.body;
-  if (scan) {
+  // A HEAD answer, a 204 or a 304 has no body: its length and encoding headers stay as they are.
+  const bodiless = ex.req.method === 'HEAD' || up.status === 204 || up.status === 304;
+  if (scan && !bodiless) {
     const decoded = decodedStream(up.body, up.headers['content-encoding']);
     if (typeof decoded === 'string') {
       discardBody(up.body);
