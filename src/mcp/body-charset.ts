@@ -61,6 +61,19 @@ function decodeAs(label: string, b: Uint8Array): string | null {
   return new TextDecoder(label).decode(b);
 }
 
+/** `utf-32` names no byte order: the detected one, else little-endian. */
+function labelFor(label: string, detected: string | null): string {
+  if (label !== 'utf-32') return label;
+  return detected?.startsWith('utf-32') ? detected : 'utf-32le';
+}
+
+/** Does a decoded prefix start (after a BOM and whitespace) like an object or an array? */
+function startsLikeJson(prefix: string | null): boolean {
+  if (prefix === null) return true; // not decodable in part: decide on the whole
+  const c = prefix.replace(/^[\uFEFF\s]+/, '')[0];
+  return c === undefined || c === '{' || c === '[';
+}
+
 export type OtherReadings =
   | { ok: true; texts: Array<{ encoding: string; text: string }> }
   /** A charset gov cannot decode: it cannot know what the server would read. */
@@ -75,10 +88,9 @@ export function otherReadings(bytes: Uint8Array, contentType: string | undefined
   for (const label of labels) {
     let text: string | null;
     try {
-      text = decodeAs(
-        label === 'utf-32' ? (detected?.startsWith('utf-32') ? detected : 'utf-32le') : label,
-        bytes,
-      );
+      // Only an object or an array can be JSON-RPC: most bodies are ruled out by their start.
+      if (!startsLikeJson(decodeAs(labelFor(label, detected), bytes.subarray(0, 64)))) continue;
+      text = decodeAs(labelFor(label, detected), bytes);
     } catch {
       return { ok: false, charset: label };
     }
