@@ -69,8 +69,8 @@ export interface GovernedSession {
 /**
  * Every vault value gov loaded — a credential it injects, or one it only redacts — for the
  * bytes it relays unparsed (whatever `redact:` says, gov never hands its own secrets back).
- * Relayed bodies are read as latin1, so a value with non-ASCII characters is also looked for
- * as its UTF-8 bytes read that way.
+ * Relayed bodies are read as latin1, so a value is also looked for as its UTF-8 bytes (when it
+ * has non-ASCII characters) and its UTF-16 bytes read that way.
  */
 function vaultScanFor(secrets: Map<string, string>): VaultScan | undefined {
   if (secrets.size === 0) return undefined;
@@ -79,6 +79,10 @@ function vaultScanFor(secrets: Map<string, string>): VaultScan | undefined {
     values.set(name, v);
     const bytes = Buffer.from(v, 'utf8').toString('latin1');
     if (bytes !== v) values.set(`${name} (utf-8 bytes)`, bytes);
+    // A body in UTF-16 (either byte order) carries the value as these bytes.
+    const le = Buffer.from(v, 'utf16le');
+    values.set(`${name} (utf-16le)`, le.toString('latin1'));
+    values.set(`${name} (utf-16be)`, Buffer.from(le).swap16().toString('latin1'));
   }
   return createRedactor({ vaultValues: values, vault: true, secrets: false });
 }

@@ -86,6 +86,10 @@ describe('gov run: no injected credential comes back, no call hides in another c
         res.writeHead(200, { 'content-type': 'application/json', 'content-encoding': 'gzip' });
         return res.end(gzipSync(JSON.stringify({ headers: { authorization: auth } })));
       }
+      if (req.url === '/echo-utf16') {
+        res.writeHead(200, { 'content-type': 'text/plain; charset=utf-16le' });
+        return res.end(Buffer.from(`token=${auth}`, 'utf16le'));
+      }
       if (req.url === '/echo-compress') {
         res.writeHead(200, { 'content-type': 'text/plain', 'content-encoding': 'compress' });
         return res.end(auth);
@@ -181,12 +185,15 @@ credentials:
     expect(head).toMatch(/^location: .*REDACTED/im);
   });
 
-  it('decodes a gzip body to redact it, finds the value split at every byte, refuses what it cannot decode', async () => {
+  it('decodes a gzip body to redact it, finds the value split at every byte or in UTF-16, refuses what it cannot decode', async () => {
     const gz = saw(await exchange(`GET /echo-gzip HTTP/1.1\n${host()}Accept-Encoding: gzip\n`));
     expect(gz).not.toMatch(/content-encoding/i);
     expect(gz).toContain('Bearer [REDACTED:vault]');
     const split = saw(await exchange(`GET /echo-split HTTP/1.1\n${host()}`));
     expect(split).toContain('token=Bearer [REDACTED:vault];');
+    const utf16 = saw(await exchange(`GET /echo-utf16 HTTP/1.1\n${host()}`));
+    expect(utf16).not.toContain(Buffer.from(SECRET, 'utf16le').toString('latin1'));
+    expect(utf16).toContain('[REDACTED:vault]');
     const compress = saw(await exchange(`GET /echo-compress HTTP/1.1\n${host()}`));
     expect(compress).toMatch(/^HTTP\/1\.1 502/);
     expect(compress).toContain('could not be scanned');
