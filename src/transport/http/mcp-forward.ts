@@ -186,7 +186,7 @@ export async function forwardMcp(i: ForwardMcpInput): Promise<void> {
     delete hs['content-encoding'];
     if (out.length && json) hs['content-type'] = 'application/json';
     hs['content-length'] = String(out.length);
-    ex.res.writeHead(up.status === 202 && out.length ? 200 : up.status, hs);
+    ex.res.writeHead(up.status === 202 && out.length && json ? 200 : up.status, hs);
     ex.res.end(out);
   } finally {
     own?.clear();
