@@ -94,6 +94,7 @@ attempts = {
 for name, (method, data) in attempts.items():
     req(name, own, method, data, {"content-type": "application/octet-stream"})
 req("query", own + "?t=" + ph)
+req("host-label", "https://%s.localhost:%d/x" % (ph[-24:], sport))
 req("query-base64", own + "?t=" + base64.b64encode(ph.encode()).decode())
 req("split-headers", own, headers={"X-A": ph[:20], "X-B": ph[20:]})
 call = lambda args: json.dumps({"jsonrpc": "2.0", "id": 7, "method": "tools/call", "params": {"name": "echo", "arguments": args}}).encode()
@@ -296,6 +297,7 @@ credentials:
     'patch-raw',
     'query',
     'query-base64',
+    'host-label',
     'split-headers',
     'raw-tls-repeated-header',
     'undici-patch-base64',
