@@ -90,6 +90,15 @@ describe('gov run: no injected credential comes back, no call hides in another c
         res.writeHead(200, { 'content-type': 'text/plain; charset=utf-16le' });
         return res.end(Buffer.from(`token=${auth}`, 'utf16le'));
       }
+      if (req.url === '/echo-sse') {
+        // The credential around the data of a legacy stream: a comment, an id, an event name, the endpoint.
+        res.writeHead(200, { 'content-type': 'text/event-stream', 'x-echo': auth });
+        res.write(`event: endpoint\ndata: /messages?session=1&token=${encodeURIComponent(auth)}\n\n`);
+        res.write(
+          `: debug ${auth}\nid: ${auth}\nevent: ${auth}\ndata: {"jsonrpc":"2.0","method":"notifications/message","params":{"level":"info","data":"x"}}\n\n`,
+        );
+        return res.end();
+      }
       if (req.url === '/echo-compress') {
         res.writeHead(200, { 'content-type': 'text/plain', 'content-encoding': 'compress' });
         return res.end(auth);
@@ -197,6 +206,15 @@ credentials:
     const compress = saw(await exchange(`GET /echo-compress HTTP/1.1\n${host()}`));
     expect(compress).toMatch(/^HTTP\/1\.1 502/);
     expect(compress).toContain('could not be scanned');
+  });
+
+  it("redacts the credential in an event stream's comments, ids, event names and endpoint", async () => {
+    const r = saw(await exchange(`GET /echo-sse HTTP/1.1\n${host()}Accept: text/event-stream\n`));
+    expect(r).toContain('data: /messages?session=1&token=Bearer%20[REDACTED:vault]');
+    expect(r).toContain(': debug Bearer [REDACTED:vault]');
+    expect(r).toContain('id: Bearer [REDACTED:vault]');
+    expect(r).toContain('event: Bearer [REDACTED:vault]');
+    expect(r).not.toContain(SECRET);
   });
 
   it('curl gets the echo redacted too', async () => {

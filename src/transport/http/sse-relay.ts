@@ -116,7 +116,21 @@ export function relaySse(o: SseRelayOptions): Promise<void> {
     turn = null;
     send();
   };
-  const transform = (ev: SseEvent): string => {
+  const vault = o.processor.vaultScan;
+  /** The fields around the data are the server's words too: a vault value there is redacted. */
+  const scrubFields = (ev: SseEvent): SseEvent => {
+    if (!vault || (ev.comments.length === 0 && ev.id === undefined && (ev.event ?? 'message') === 'message'))
+      return ev;
+    const one = (t: string) => vault.redactString(t).text;
+    return {
+      ...ev,
+      comments: ev.comments.map(one),
+      ...(ev.event !== undefined ? { event: one(ev.event) } : {}),
+      ...(ev.id !== undefined ? { id: one(ev.id) } : {}),
+    };
+  };
+  const transform = (raw: SseEvent): string => {
+    const ev = scrubFields(raw);
     if (ev.event === 'endpoint' && o.legacy && !session) {
       const endpoint = endpointFromEvent(ev, o.streamUrl);
       if (endpoint) {
@@ -125,7 +139,8 @@ export function relaySse(o: SseRelayOptions): Promise<void> {
           if (!res.writableEnded) res.write(sseEventFor(m));
         });
       }
-      return formatSseEvent(ev);
+      // The endpoint URL goes to the client as it is, but never with a vault value in it.
+      return formatSseEvent(vault ? { ...ev, data: vault.redactString(ev.data).text } : ev);
     }
     if (!ev.data) return formatSseEvent(ev);
     const out = o.processor.processText(ev.data, session);
