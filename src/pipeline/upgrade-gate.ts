@@ -127,6 +127,11 @@ export function createUpgradeGate(o: UpgradeGateOptions): UpgradeGate {
         if (!r.ok) return `gov: WebSocket frame blocked: ${r.leak.message}`;
         return r.body ? 'gov: WebSocket frame blocked: it holds a credential placeholder' : null;
       },
+      // A vault value from the server never reaches the agent, in the handshake or a frame.
+      inspectServer: (bytes) =>
+        pipeline.deps.vaultScan?.scan(bytes.toString('latin1')).length
+          ? `gov: WebSocket frame from ${host} blocked: it holds a vault value`
+          : null,
       onRefused: (reason) =>
         void pipeline.alert({
           reason: `WebSocket tunnel to ${host} closed: ${reason.replace(/^gov: /, '')}`,

@@ -3,7 +3,7 @@ import { connect as netConnect, isIP } from 'node:net';
 import { connect as tlsConnect, type SecureContext } from 'node:tls';
 import type { Duplex } from 'node:stream';
 import type { Target } from '../transport/http/upstream.js';
-import { clientFrameGuard, closeFrame } from './ws-frames.js';
+import { closeFrame, frameGuard, type FrameVerdict } from './ws-frames.js';
 
 /** An HTTP Upgrade request on an intercepted host, before anything reached the upstream. */
 export interface UpgradeRequest {
@@ -25,6 +25,8 @@ export type UpgradeDecision =
       action: 'tunnel';
       headers: Array<[string, string]>;
       inspect: (payload: Buffer) => string | null;
+      /** The same for what the server sends (its 101 response head, then each frame). */
+      inspectServer: (bytes: Buffer) => string | null;
       onRefused: (reason: string) => void;
     }
   | { action: 'refuse'; status: number; message: string };
@@ -139,21 +141,42 @@ function tunnelWebSocket(
         `gov: ${t.host}:${t.port} did not switch to WebSocket (answered '${statusLine.slice(0, 80)}'); refused`,
       );
     }
+    const responseBytes = buffered.subarray(0, end + 4);
+    const refusedHead = d.inspectServer(responseBytes);
+    if (refusedHead !== null) {
+      d.onRefused(refusedHead);
+      return fail(502, refusedHead);
+    }
     switched = true;
-    client.write(buffered);
-    // The client's frames are read before they go on: a placeholder in one ends the tunnel.
-    const guard = clientFrameGuard(d.inspect, (v) => {
+    client.write(responseBytes);
+    // Frames are read before they go on, both ways: a placeholder from the client, or a vault
+    // value from the server, ends the tunnel (the frames before it pass, then a close frame).
+    let closing: FrameVerdict | null = null;
+    const close = (v: FrameVerdict, fromTheServer: boolean): void => {
+      if (closing) return;
+      closing = v;
       d.onRefused(v.reason);
-      up.unpipe(client);
-      up.resume(); // what the upstream still sends is dropped
-      client.unpipe(guard);
+      client.unpipe(fromClient);
       client.resume(); // what the client still sends is dropped
-      if (!client.destroyed) client.end(closeFrame(v));
+      up.unpipe(fromServer);
+      // A refused client frame: the ones before it still reach the server, then its FIN.
+      if (fromTheServer) up.destroy();
+      else up.resume();
+      fromServer.end();
+    };
+    const fromClient = frameGuard(d.inspect, (v) => close(v, false));
+    const fromServer = frameGuard(d.inspectServer, (v) => close(v, true));
+    fromClient.on('error', () => up.destroy());
+    fromServer.on('error', () => client.destroy());
+    // The client's half ends after the server's last frame, with gov's close frame if it closed.
+    fromServer.on('end', () => {
+      if (!client.destroyed) client.end(closing ? closeFrame(closing) : undefined);
     });
-    guard.on('error', () => up.destroy());
-    if (head.length) guard.write(head);
-    up.pipe(client);
-    client.pipe(guard).pipe(up);
+    if (head.length) fromClient.write(head);
+    const early = buffered.subarray(end + 4);
+    if (early.length) fromServer.write(early);
+    up.pipe(fromServer).pipe(client, { end: false });
+    client.pipe(fromClient).pipe(up);
     up.resume();
   };
   up.on('data', onData);

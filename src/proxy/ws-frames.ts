@@ -12,14 +12,14 @@ export interface FrameVerdict {
 }
 
 /**
- * The client → server half of a raw WebSocket tunnel, frame by frame (RFC 6455 §5.2): each
- * frame is held until it is complete, its payload unmasked and shown to `inspect` (with the
- * tail of the ones before it), and only then forwarded. Frames gov cannot read — compressed
+ * One half of a raw WebSocket tunnel, frame by frame (RFC 6455 §5.2): each frame is held
+ * until it is complete, its payload unmasked (client frames are masked, server frames not)
+ * and shown to `inspect` (with the tail of the ones before it), and only then forwarded. Frames gov cannot read — compressed
  * (RSV bits; the handshake offers no extension) or over MAX_SCANNED_FRAME — end the tunnel,
  * as does anything `inspect` refuses: the frames before it are forwarded, the stream ends
  * (so the upstream gets a FIN), and `onRefused` is told once.
  */
-export function clientFrameGuard(
+export function frameGuard(
   inspect: (bytes: Buffer) => string | null,
   onRefused: (v: FrameVerdict) => void,
 ): Transform {

@@ -60,6 +60,11 @@ describe('gov run: Upgrade requests never carry bytes past the pipeline', () => 
       `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`,
     );
     socket.write(Buffer.concat([Buffer.from([0x81, text.length]), text]));
+    // A server that knows a vault value and sends it down the tunnel.
+    if (req.url === '/leaky') {
+      const leak = Buffer.from(`your key is ${SECRET}`);
+      socket.write(Buffer.concat([Buffer.from([0x81, leak.length]), leak]));
+    }
     socket.on('error', () => undefined);
     // Every client frame's payload, unmasked (small frames only: the tests send nothing larger).
     let pending = Buffer.alloc(0);
@@ -279,6 +284,21 @@ credentials:
     expect(wsFrames.join('')).not.toContain(placeholder.slice(20));
   });
 
+  it('a vault value in a frame from the server closes the tunnel (1008) before it reaches the client', async () => {
+    const dispatcher = new ProxyAgent({ uri: run.proxy.href, requestTls: { ca: govCa } });
+    const ws = new WebSocket(`wss://localhost:${https.port}/leaky`, { dispatcher });
+    const messages: string[] = [];
+    ws.addEventListener('message', (e) => messages.push(String(e.data)));
+    const closed = await new Promise<{ code: number; reason: string }>((resolve) =>
+      ws.addEventListener('close', (e) => resolve({ code: e.code, reason: e.reason })),
+    );
+    await dispatcher.close();
+    expect(messages).toEqual(['hello from upstream']);
+    expect(closed.code).toBe(1008);
+    expect(closed.reason).toContain('vault value');
+    expect(closed.reason).not.toContain(SECRET);
+  });
+
   it('the audit records the tunnel as a websocket call and every refusal as an alert', async () => {
     await run.stop();
     const dir = join(home, 'audit');
@@ -287,7 +307,7 @@ credentials:
       .flatMap((f) => readFileSync(join(dir, f), 'utf8').trim().split('\n'))
       .map((l) => JSON.parse(l) as Record<string, unknown>);
     const tunnels = records.filter((r) => r['method'] === 'websocket');
-    expect(tunnels).toHaveLength(2);
+    expect(tunnels).toHaveLength(3);
     expect(tunnels[0]).toMatchObject({ kind: 'call', decision: 'allow', rule: 'websocket' });
     expect((tunnels[0]!['detail'] as Record<string, unknown>)['stripped_headers']).toEqual(['authorization']);
     const alerts = records.filter((r) => r['kind'] === 'alert').map((r) => String(r['reason']));

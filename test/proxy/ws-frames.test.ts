@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { clientFrameGuard, closeFrame, type FrameVerdict } from '../../src/proxy/ws-frames.js';
+import { frameGuard, closeFrame, type FrameVerdict } from '../../src/proxy/ws-frames.js';
 
 /** A masked client frame (RFC 6455 §5.2) with a 7- or 16-bit length. */
 function clientFrame(payload: string, first = 0x81): Buffer {
@@ -15,13 +15,13 @@ function clientFrame(payload: string, first = 0x81): Buffer {
 function run(chunks: Buffer[], inspect: (b: Buffer) => string | null = () => null) {
   const refused: FrameVerdict[] = [];
   const out: Buffer[] = [];
-  const guard = clientFrameGuard(inspect, (v) => refused.push(v));
+  const guard = frameGuard(inspect, (v) => refused.push(v));
   guard.on('data', (d: Buffer) => out.push(d));
   for (const c of chunks) guard.write(c);
   return { refused, out: Buffer.concat(out) };
 }
 
-describe('clientFrameGuard', () => {
+describe('frameGuard', () => {
   it('forwards frames whole, however the bytes are split, after showing each payload unmasked', () => {
     const a = clientFrame('hello');
     const b = clientFrame('x'.repeat(300));
