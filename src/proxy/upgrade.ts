@@ -132,6 +132,13 @@ function tunnelWebSocket(
     }
     up.off('data', onData);
     up.pause();
+    // Not even its status line is quoted back when the head holds what must not reach the client.
+    const responseBytes = buffered.subarray(0, end + 4);
+    const refusedHead = d.inspectServer(responseBytes);
+    if (refusedHead !== null) {
+      d.onRefused(refusedHead);
+      return fail(502, refusedHead);
+    }
     const responseHead = buffered.subarray(0, end).toString('latin1');
     const [statusLine = '', ...fields] = responseHead.split('\r\n');
     const upgradeTo = fields.find((f) => /^upgrade\s*:/i.test(f))?.replace(/^upgrade\s*:\s*/i, '');
@@ -140,12 +147,6 @@ function tunnelWebSocket(
         502,
         `gov: ${t.host}:${t.port} did not switch to WebSocket (answered '${statusLine.slice(0, 80)}'); refused`,
       );
-    }
-    const responseBytes = buffered.subarray(0, end + 4);
-    const refusedHead = d.inspectServer(responseBytes);
-    if (refusedHead !== null) {
-      d.onRefused(refusedHead);
-      return fail(502, refusedHead);
     }
     switched = true;
     client.write(responseBytes);

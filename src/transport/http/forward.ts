@@ -174,6 +174,6 @@ export async function relayResponse(
     await pipeline(body, ex.res);
   } catch {
     ex.res.destroy();
-    up.body.destroy();
+    discardBody(up.body);
   }
 }
