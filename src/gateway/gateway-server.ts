@@ -208,7 +208,6 @@ export async function startGateway(o: GatewayOptions): Promise<Gateway> {
     server = createHttpServer({ requestTimeout: 0 }, admit);
     server.on('connection', (s: Socket) => guard.admit(s));
   }
-  server.keepAliveTimeout = guard.idleTimeoutMs;
   server.on('clientError', (_err, socket: Socket) => socket.destroy());
 
   await new Promise<void>((resolve, reject) => {
