@@ -66,6 +66,9 @@ export interface GovernedSession {
   close(detail?: Record<string, string | number | boolean>): Promise<void>;
 }
 
+/** Shorter vault values are not looked for in relayed bytes (see vaultScanFor). */
+const MIN_RELAYED_VALUE_LENGTH = 8;
+
 /**
  * Every vault value gov loaded — a credential it injects, or one it only redacts — for the
  * bytes it relays unparsed (whatever `redact:` says, gov never hands its own secrets back).
@@ -73,9 +76,10 @@ export interface GovernedSession {
  * has non-ASCII characters) and its UTF-16 bytes read that way.
  */
 function vaultScanFor(secrets: Map<string, string>): VaultScan | undefined {
-  if (secrets.size === 0) return undefined;
   const values = new Map<string, string>();
   for (const [name, v] of secrets) {
+    // Relayed bodies may be binary: a short value would match by chance and corrupt a download.
+    if (v.length < MIN_RELAYED_VALUE_LENGTH) continue;
     values.set(name, v);
     const bytes = Buffer.from(v, 'utf8').toString('latin1');
     if (bytes !== v) values.set(`${name} (utf-8 bytes)`, bytes);
@@ -84,6 +88,7 @@ function vaultScanFor(secrets: Map<string, string>): VaultScan | undefined {
     values.set(`${name} (utf-16le)`, le.toString('latin1'));
     values.set(`${name} (utf-16be)`, Buffer.from(le).swap16().toString('latin1'));
   }
+  if (values.size === 0) return undefined;
   return createRedactor({ vaultValues: values, vault: true, secrets: false });
 }
 
