@@ -25,10 +25,11 @@ function notAWebSocketHandshake(req: IncomingMessage): string | null {
 
 /**
  * The policy for HTTP Upgrade requests (the proxy core only carries the answer out). gov
- * governs HTTP/1.1 requests, and an upgraded connection carries bytes it cannot decide, scan
- * or redact. So only a real WebSocket handshake to a host under `websocket:` may become a
- * raw tunnel: it is audited as a `call` with method `websocket` before it opens, and it
- * carries no credential gov would inject. Every other upgrade is refused and recorded as an
+ * governs HTTP/1.1 requests, and an upgraded connection carries messages it cannot decide.
+ * So only a real WebSocket handshake to a host under `websocket:` may become a raw tunnel: it
+ * is audited as a `call` with method `websocket` before it opens, it carries no credential
+ * gov would inject, and its frames are still looked into for placeholders (from the client)
+ * and vault values (from the server). Every other upgrade is refused and recorded as an
  * `alert`; gov never strips the offer and forwards, so a body sent with it never reaches
  * the upstream.
  */
