@@ -16,6 +16,7 @@ import { gzipSync } from 'node:zlib';
 import { makeTestPki, type TestPki } from '../helpers/test-ca.js';
 import { startHttpsServer, type TestServer } from '../helpers/https-server.js';
 import { runGov, tempHome } from '../helpers/gov-process.js';
+import { auditRecords } from '../helpers/audit-records.js';
 import { readUntilClose, startLiveRun, tlsThroughProxy, type LiveRun } from '../helpers/raw-proxy-client.js';
 
 // The decoder the MCP SDK's legacy SSE server transport uses for a request's charset.
@@ -267,11 +268,7 @@ credentials:
       expect(r, ct).toContain('-32600');
     }
     expect(executed).not.toContain('shell_exec');
-    const audit = filesUnder(join(home, 'audit'))
-      .filter((f) => f.endsWith('.jsonl'))
-      .map((f) => readFileSync(f, 'utf8'))
-      .join('');
-    expect(audit).toContain('a JSON-RPC body must be UTF-8');
+    expect(JSON.stringify(auditRecords(home))).toContain('a JSON-RPC body must be UTF-8');
     // A body in a plain single-byte charset that reads the same is governed as usual.
     const latin = saw(
       await post('/mcp', 'application/json; charset=iso-8859-1', Buffer.from(call('echo', 2))),
