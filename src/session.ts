@@ -20,6 +20,7 @@ import { loadDeclaredPins } from './safety/declared-pins.js';
 import type { PromptPurpose } from '../vault/store.js';
 import type { CredentialInjector } from '../vault/inject.js';
 import { Pipeline } from './pipeline.js';
+import type { VaultScan } from './pipeline/stages.js';
 import type { GovernedCallEvent, Transport } from './types.js';
 import type { Logger } from './log.js';
 
@@ -63,6 +64,32 @@ export interface GovernedSession {
   /** Re-read the policy file now (SIGHUP); an invalid file keeps the policy in force. False without a file. */
   reloadPolicy(): boolean;
   close(detail?: Record<string, string | number | boolean>): Promise<void>;
+}
+
+/** Shorter vault values are not looked for in relayed bytes (see vaultScanFor). */
+const MIN_RELAYED_VALUE_LENGTH = 8;
+
+/**
+ * Every vault value gov loaded — a credential it injects, or one it only redacts — for the
+ * bytes it relays unparsed (whatever `redact:` says, gov never hands its own secrets back).
+ * Relayed bodies are read as latin1, so a value is also looked for as its UTF-8 bytes (when it
+ * has non-ASCII characters) and its UTF-16 bytes read that way.
+ */
+function vaultScanFor(secrets: Map<string, string>): VaultScan | undefined {
+  const values = new Map<string, string>();
+  for (const [name, v] of secrets) {
+    // Relayed bodies may be binary: a short value would match by chance and corrupt a download.
+    if (v.length < MIN_RELAYED_VALUE_LENGTH) continue;
+    values.set(name, v);
+    const bytes = Buffer.from(v, 'utf8').toString('latin1');
+    if (bytes !== v) values.set(`${name} (utf-8 bytes)`, bytes);
+    // A body in UTF-16 (either byte order) carries the value as these bytes.
+    const le = Buffer.from(v, 'utf16le');
+    values.set(`${name} (utf-16le)`, le.toString('latin1'));
+    values.set(`${name} (utf-16be)`, Buffer.from(le).swap16().toString('latin1'));
+  }
+  if (values.size === 0) return undefined;
+  return createRedactor({ vaultValues: values, vault: true, secrets: false });
 }
 
 export async function openSession(o: SessionOptions): Promise<GovernedSession> {
@@ -202,6 +229,7 @@ export async function openSession(o: SessionOptions): Promise<GovernedSession> {
     approvals: broker,
     audit,
     redactor,
+    vaultScan: vaultScanFor(secrets),
     credentials,
     pins,
     digestArgs: (a) => digestArgs(a),

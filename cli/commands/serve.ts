@@ -17,6 +17,7 @@ import { checkCaFile } from '../../src/launcher/ca-bundle.js';
 import { openSession } from '../../src/session.js';
 import { AUTH_MODES, type AuthMode } from '../../src/gateway/edge-auth.js';
 import { parseRouteFlag, routeTo, targetRoute, type Route } from '../../src/gateway/routes.js';
+import { DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_MAX_CONNECTIONS } from '../../src/proxy/connection-guard.js';
 import { isLoopbackHost } from '../../src/gateway/request-checks.js';
 import { SessionTable } from '../../src/gateway/sessions.js';
 import { SseReplay } from '../../src/gateway/sse-replay.js';
@@ -55,6 +56,9 @@ options:
   --upstream-ca FILE         extra CA certificates for verifying the targets (repeatable)
   --shadow                   decide and record, but forward every call as if allowed
   --drain-timeout DUR        on SIGTERM, how long in-flight requests may finish (default 10s)
+  --idle-timeout DUR         close a client connection idle this long (default 5m; never while
+                             a request is in flight)
+  --max-connections N        client connections served at once; more get 503 (default ${DEFAULT_MAX_CONNECTIONS})
   --log-format FMT           text (default) | json
 ${AUDIT_SYNC_HELP}
   -h, --help                 this help
@@ -121,6 +125,8 @@ export default async function serve(argv: string[]): Promise<number> {
     'upstream-ca': { type: 'string', multiple: true },
     shadow: { type: 'boolean' },
     'drain-timeout': { type: 'string' },
+    'idle-timeout': { type: 'string' },
+    'max-connections': { type: 'string' },
     'log-format': { type: 'string' },
     'audit-sync': { type: 'string' },
     'audit-otlp': { type: 'string' },
@@ -162,7 +168,13 @@ export default async function serve(argv: string[]): Promise<number> {
   if (logFormat !== 'text' && logFormat !== 'json')
     throw usageError(`invalid --log-format '${logFormat}'`, "use 'text' or 'json'");
   const duration = (
-    flag: 'session-ttl' | 'session-idle' | 'drain-timeout' | 'approval-timeout' | 'sse-replay-max-age',
+    flag:
+      | 'session-ttl'
+      | 'session-idle'
+      | 'drain-timeout'
+      | 'idle-timeout'
+      | 'approval-timeout'
+      | 'sse-replay-max-age',
     dflt?: number,
   ) => (values[flag] !== undefined ? parseDuration(values[flag], `--${flag}`) : dflt);
   for (const f of values['upstream-ca'] ?? []) checkCaFile(f, '--upstream-ca');
@@ -254,6 +266,13 @@ export default async function serve(argv: string[]): Promise<number> {
         max: 100_000,
       }),
       replay,
+      limits: {
+        idleTimeoutMs: duration('idle-timeout', DEFAULT_IDLE_TIMEOUT_MS)!,
+        maxConnections:
+          values['max-connections'] !== undefined
+            ? positiveIntFlag(values['max-connections'], '--max-connections', 'use a positive integer')!
+            : DEFAULT_MAX_CONNECTIONS,
+      },
       handler,
       onRefused: (r) => {
         if (r.status === 0) return log.debug(r.reason);

@@ -24,6 +24,12 @@ import type { SessionTable } from './sessions.js';
 import { observeSessionId } from './response-headers.js';
 import type { SseReplay } from './sse-replay.js';
 import { checkUpstreamVersion } from './upstream-version.js';
+import {
+  ConnectionGuard,
+  DEFAULT_IDLE_TIMEOUT_MS,
+  DEFAULT_MAX_CONNECTIONS,
+  type ConnectionLimits,
+} from '../proxy/connection-guard.js';
 
 export interface GatewayOptions {
   host: string;
@@ -37,6 +43,8 @@ export interface GatewayOptions {
   allowedHosts: string[];
   version: VersionPolicy;
   sessions: SessionTable;
+  /** Idle timeout and connection cap (defaults as for gov run). */
+  limits?: Partial<ConnectionLimits> | undefined;
   /** SSE event ids and `Last-Event-ID` replay; absent or disabled: streams pass as they are. */
   replay?: SseReplay | undefined;
   handler: ExchangeHandler;
@@ -67,8 +75,22 @@ export async function startGateway(o: GatewayOptions): Promise<Gateway> {
   let draining = false;
   let inFlight = 0;
   let idle: (() => void) | undefined;
+  // Idle client connections are closed and their number is capped, as in gov run's proxy.
+  const guard = new ConnectionGuard({
+    idleTimeoutMs: o.limits?.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS,
+    maxConnections: o.limits?.maxConnections ?? DEFAULT_MAX_CONNECTIONS,
+  });
 
   const admit = (req: IncomingMessage, res: ServerResponse): void => {
+    if (!guard.isAdmitted(req.socket)) {
+      res.shouldKeepAlive = false;
+      return refuse(
+        res,
+        503,
+        `gov: too many connections (limit ${guard.maxConnections}) — retry later, or raise the limit with gov serve --max-connections N`,
+      );
+    }
+    guard.begin(req.socket, res);
     const path = req.url && req.url.startsWith('/') ? req.url : '/';
     const pathname = path.split('?')[0]!;
     // Health endpoints answer before authentication: a load balancer has no token.
@@ -180,8 +202,11 @@ export async function startGateway(o: GatewayOptions): Promise<Gateway> {
     server.on('tlsClientError', (err: Error) =>
       o.onRefused({ status: 0, reason: `TLS handshake refused: ${err.message}`, path: '' }),
     );
+    // Counted once the handshake is done (a stalled one is cut by TLS's own handshake timeout).
+    server.on('secureConnection', (s: Socket) => guard.admit(s));
   } else {
     server = createHttpServer({ requestTimeout: 0 }, admit);
+    server.on('connection', (s: Socket) => guard.admit(s));
   }
   server.on('clientError', (_err, socket: Socket) => socket.destroy());
 

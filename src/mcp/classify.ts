@@ -16,6 +16,7 @@ import {
 } from '../types.js';
 import { decodeUtf8Strict, parseStrictJsonText } from './json-strict.js';
 import { EDGE_CHARS, exactId, idAtEdges } from './recover-id.js';
+import { otherReadings } from './body-charset.js';
 
 export type ParseResult =
   | { kind: 'mcp'; batch: boolean; messages: JsonRpcMessage[] }
@@ -27,6 +28,8 @@ export type MalformedParseResult = Extract<ParseResult, { kind: 'malformed' }>;
 
 export interface ClassifyOptions {
   maxDepth?: number;
+  /** The request's Content-Type: its charset is a reading a server could make. */
+  contentType?: string | undefined;
 }
 
 /** Methods whose params carry the name/uri policy matches on. */
@@ -175,7 +178,29 @@ function mayStartScalar(b: number): boolean {
   return b === 0x22 || b === 0x2d || (b >= 0x30 && b <= 0x39) || b === 0x74 || b === 0x66 || b === 0x6e;
 }
 
+/**
+ * Classify a body as gov reads it (UTF-8), and refuse it when a server could read it as
+ * JSON-RPC another way (its declared charset, or UTF-16/32 it would detect): such a body
+ * would otherwise pass as "not MCP" and execute ungoverned.
+ */
 export function classifyBody(bytes: Uint8Array, opts: ClassifyOptions = {}): ParseResult {
+  const asUtf8 = classifyUtf8(bytes, opts);
+  const others = otherReadings(bytes, opts.contentType);
+  if (!others.ok)
+    return bytes.length === 0
+      ? asUtf8
+      : malformed(-32600, `a body in charset "${others.charset}" cannot be inspected; send it as UTF-8`);
+  if (others.texts.length === 0) return asUtf8;
+  const utf8Text = Buffer.from(bytes).toString('utf8');
+  for (const { encoding, text } of others.texts) {
+    if (text === utf8Text) continue;
+    if (classifyUtf8(Buffer.from(text, 'utf8'), opts).kind !== 'other')
+      return malformed(-32600, `a JSON-RPC body must be UTF-8; this one reads as JSON-RPC in ${encoding}`);
+  }
+  return asUtf8;
+}
+
+function classifyUtf8(bytes: Uint8Array, opts: ClassifyOptions): ParseResult {
   const start = firstSignificant(bytes);
   if (start >= bytes.length) return { kind: 'other' };
   const first = bytes[start]!;

@@ -41,6 +41,9 @@ export interface AlertFacts {
   detail?: JsonObject;
 }
 
+/** A placeholder's random part (vault/inject.ts makePlaceholder): 24 hex digits on their own. */
+const PLACEHOLDER_TOKEN = /(?<![0-9a-f])[0-9a-f]{24}(?![0-9a-f])/gi;
+
 export function roundMs(ms: number): number {
   return Math.round(ms * 1000) / 1000;
 }
@@ -180,20 +183,29 @@ export class CallRecords {
     return (await this.deps.audit.append(rec, { sync: false })).id;
   }
 
-  /** A security alert (placeholder leak, refused request): one stderr line and a record. */
+  /**
+   * A security alert (placeholder leak, refused request): one stderr line and a record. Its
+   * text quotes what the agent sent (a Host header, a URL), so it is redacted like output, and
+   * a placeholder's random part (which may sit in a host name or a path) is masked.
+   */
   async alert(a: AlertFacts): Promise<string | null> {
-    this.deps.log.warn(a.reason.replace(/^gov: /, ''));
+    const scrub = (s: string) => this.deps.redactor.redactString(s).text.replace(PLACEHOLDER_TOKEN, '…');
+    const reason = scrub(a.reason);
+    this.deps.log.warn(reason.replace(/^gov: /, ''));
     try {
       const rec: AuditInput = {
         kind: 'alert',
         transport: a.transport,
         decision: 'deny',
-        reason: a.reason,
+        reason,
         policy_digest: this.deps.policy.digest,
       };
-      if (a.server) rec.server = a.server;
+      if (a.server) rec.server = { name: a.server.name, url: scrub(a.server.url) };
       if (a.principal !== undefined) rec.principal = a.principal;
-      if (a.detail) rec.detail = a.detail;
+      if (a.detail) {
+        const redacted = JSON.stringify(this.deps.redactor.redactJson(a.detail).value);
+        rec.detail = JSON.parse(redacted.replace(PLACEHOLDER_TOKEN, '…')) as JsonObject;
+      }
       return (await this.appendFlushed(rec)).id;
     } catch (err) {
       this.deps.log.warn(`audit alert record failed: ${(err as Error).message}`);

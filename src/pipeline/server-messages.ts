@@ -11,6 +11,7 @@ import {
   isPlainObject,
 } from '../types.js';
 import type { CallContext, Pipeline } from '../pipeline.js';
+import type { VaultScan } from './stages.js';
 import type { ToolParamHeaders } from '../mcp/param-headers.js';
 import { createdTaskId } from './task-links.js';
 import { redactTextBlobs } from '../mcp/blob-redaction.js';
@@ -68,6 +69,11 @@ export class ServerMessageProcessor {
     this.toolHeaders = opts.toolHeaders;
     this.origin = opts.origin;
     this.answerServer = opts.answerServer;
+  }
+
+  /** What redacts vault values in the headers of the response these messages arrive in. */
+  get vaultScan(): VaultScan | undefined {
+    return this.pipeline.deps.vaultScan;
   }
 
   /** Returns the rewritten text, or null when the text is not JSON-RPC or needs no change. */

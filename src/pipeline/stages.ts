@@ -61,6 +61,12 @@ export type PinStage = Pick<ToolPins, 'observeList' | 'checkCall'>;
 /** Output scanning (src/safety/redact.ts). */
 export type RedactionStage = Pick<Redactor, 'redactJson' | 'redactString'>;
 
+/**
+ * Vault values only, for bytes relayed without being parsed (response headers, non-MCP
+ * bodies): see src/transport/http/vault-scrub.ts.
+ */
+export type VaultScan = Pick<Redactor, 'scan' | 'redactString' | 'maxLiteralLength'>;
+
 /** Credential injection and placeholder-leak detection (vault/inject.ts). */
 export type CredentialStage = Pick<CredentialInjector, 'inspect'>;
 export type { Injection } from '../../vault/inject.js';
@@ -72,6 +78,8 @@ export interface PipelineDeps {
   approvals: ApprovalStage;
   audit: AuditSink;
   redactor: RedactionStage;
+  /** Absent when there is no vault value to redact. */
+  vaultScan?: VaultScan | undefined;
   credentials?: CredentialStage | undefined;
   /** Tool-definition pins and the poisoning scan (src/safety/tool-pins.ts). */
   pins?: PinStage | undefined;

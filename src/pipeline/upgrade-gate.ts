@@ -25,10 +25,11 @@ function notAWebSocketHandshake(req: IncomingMessage): string | null {
 
 /**
  * The policy for HTTP Upgrade requests (the proxy core only carries the answer out). gov
- * governs HTTP/1.1 requests, and an upgraded connection carries bytes it cannot decide, scan
- * or redact. So only a real WebSocket handshake to a host under `websocket:` may become a
- * raw tunnel: it is audited as a `call` with method `websocket` before it opens, and it
- * carries no credential gov would inject. Every other upgrade is refused and recorded as an
+ * governs HTTP/1.1 requests, and an upgraded connection carries messages it cannot decide.
+ * So only a real WebSocket handshake to a host under `websocket:` may become a raw tunnel: it
+ * is audited as a `call` with method `websocket` before it opens, it carries no credential
+ * gov would inject, and its frames are still looked into for placeholders (from the client)
+ * and vault values (from the server). Every other upgrade is refused and recorded as an
  * `alert`; gov never strips the offer and forwards, so a body sent with it never reaches
  * the upstream.
  */
@@ -94,7 +95,8 @@ export function createUpgradeGate(o: UpgradeGateOptions): UpgradeGate {
     const raw = u.req.rawHeaders;
     for (let i = 0; i + 1 < raw.length; i += 2) {
       const name = raw[i]!.toLowerCase();
-      if (name.startsWith('proxy-')) continue;
+      // No extension is offered: a compressed frame could not be looked into (below).
+      if (name.startsWith('proxy-') || name === 'sec-websocket-extensions') continue;
       if (bound.has(name)) stripped.add(name);
       else headers.push([raw[i]!, raw[i + 1]!]);
     }
@@ -117,6 +119,27 @@ export function createUpgradeGate(o: UpgradeGateOptions): UpgradeGate {
         message: `gov: WebSocket upgrade to ${host} refused: the audit record could not be written (${(err as Error).message})`,
       };
     }
-    return { action: 'tunnel', headers };
+    return {
+      action: 'tunnel',
+      headers,
+      // Frames carry no credential either way: a placeholder in one is a leak, substituted or not.
+      inspect: (payload) => {
+        const r = pipeline.inspectCredentials({ target: u.target, rawHeaders: [], url: '', body: payload });
+        if (!r.ok) return `gov: WebSocket frame blocked: ${r.leak.message}`;
+        return r.body ? 'gov: WebSocket frame blocked: it holds a credential placeholder' : null;
+      },
+      // A vault value from the server never reaches the agent, in the handshake or a frame.
+      inspectServer: (bytes) =>
+        pipeline.deps.vaultScan?.scan(bytes.toString('latin1')).length
+          ? `gov: WebSocket frame from ${host} blocked: it holds a vault value`
+          : null,
+      onRefused: (reason) =>
+        void pipeline.alert({
+          reason: `WebSocket tunnel to ${host} closed: ${reason.replace(/^gov: /, '')}`,
+          transport: 'http',
+          server: serverOf(u),
+          detail: { url: u.url },
+        }),
+    };
   };
 }

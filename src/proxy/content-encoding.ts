@@ -7,6 +7,7 @@
  * (zlib's maxOutputLength) and is refused with 413. Corrupt data is refused with 400.
  */
 import * as zlib from 'node:zlib';
+import { pipeline, type Readable } from 'node:stream';
 import { promisify } from 'node:util';
 
 export type DecodeResult =
@@ -87,4 +88,32 @@ export async function decodeContent(
       return { ok: false, status: 413, reason: `decoded body larger than ${limitBytes} bytes` };
   }
   return { ok: true, body: cur };
+}
+
+/**
+ * A response body with its Content-Encoding undone as it streams, for bodies gov scans on the
+ * way through; the body itself when it is not encoded. An unknown coding, or too many, is
+ * the reason as a string: a body gov cannot decode is a body it cannot scan. A decoding error
+ * surfaces as an 'error' on the returned stream.
+ */
+export function decodedStream(body: Readable, contentEncoding: string | undefined): Readable | string {
+  const codings = parseCodings(contentEncoding ?? '');
+  if (typeof codings === 'string') return `unsupported Content-Encoding ${JSON.stringify(codings)}`;
+  if (codings.length > MAX_LAYERS) return `too many Content-Encoding layers (${codings.length})`;
+  if (codings.length === 0) return body;
+  const decoders = codings
+    .reverse()
+    .map((c) =>
+      c === 'gzip'
+        ? zlib.createGunzip()
+        : c === 'deflate'
+          ? zlib.createInflate()
+          : zlib.createBrotliDecompress(),
+    );
+  const last = decoders[decoders.length - 1]!;
+  // pipeline() destroys every stage on a failure, so the last one reports it to the reader.
+  pipeline([body, ...decoders], (err) => {
+    if (err && !last.destroyed) last.destroy(err);
+  });
+  return last;
 }

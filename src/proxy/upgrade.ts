@@ -3,6 +3,7 @@ import { connect as netConnect, isIP } from 'node:net';
 import { connect as tlsConnect, type SecureContext } from 'node:tls';
 import type { Duplex } from 'node:stream';
 import type { Target } from '../transport/http/upstream.js';
+import { closeFrame, frameGuard, type FrameVerdict } from './ws-frames.js';
 
 /** An HTTP Upgrade request on an intercepted host, before anything reached the upstream. */
 export interface UpgradeRequest {
@@ -15,8 +16,19 @@ export interface UpgradeRequest {
 }
 
 export type UpgradeDecision =
-  /** Open a raw tunnel, sending exactly these request headers upstream. */
-  | { action: 'tunnel'; headers: Array<[string, string]> }
+  /**
+   * Open a raw tunnel, sending exactly these request headers upstream. Every client frame is
+   * shown to `inspect` before it is forwarded; a reason it returns closes the tunnel (1008),
+   * and `onRefused` hears every reason the tunnel was closed for.
+   */
+  | {
+      action: 'tunnel';
+      headers: Array<[string, string]>;
+      inspect: (payload: Buffer) => string | null;
+      /** The same for what the server sends (its 101 response head, then each frame). */
+      inspectServer: (bytes: Buffer) => string | null;
+      onRefused: (reason: string) => void;
+    }
   | { action: 'refuse'; status: number; message: string };
 
 /**
@@ -72,12 +84,12 @@ export async function handleUpgrade(o: {
   }
   if (socket.destroyed) return;
   if (d.action === 'refuse') return refuseUpgrade(socket, d.status, d.message);
-  tunnelWebSocket(u, d.headers, socket, o.head, o.secureContext(), o.log);
+  tunnelWebSocket(u, d, socket, o.head, o.secureContext(), o.log);
 }
 
 function tunnelWebSocket(
   u: UpgradeRequest,
-  headers: Array<[string, string]>,
+  d: Extract<UpgradeDecision, { action: 'tunnel' }>,
   client: Duplex,
   head: Buffer,
   secureContext: SecureContext,
@@ -106,7 +118,7 @@ function tunnelWebSocket(
   client.on('error', () => up.destroy());
   client.on('close', () => up.destroy());
   up.once(t.scheme === 'https' ? 'secureConnect' : 'connect', () => {
-    const lines = [`GET ${u.path} HTTP/1.1`, ...headers.map(([k, v]) => `${k}: ${v}`)];
+    const lines = [`GET ${u.path} HTTP/1.1`, ...d.headers.map(([k, v]) => `${k}: ${v}`)];
     up.write(lines.join('\r\n') + '\r\n\r\n');
   });
   let buffered = Buffer.alloc(0);
@@ -120,6 +132,13 @@ function tunnelWebSocket(
     }
     up.off('data', onData);
     up.pause();
+    // Not even its status line is quoted back when the head holds what must not reach the client.
+    const responseBytes = buffered.subarray(0, end + 4);
+    const refusedHead = d.inspectServer(responseBytes);
+    if (refusedHead !== null) {
+      d.onRefused(refusedHead);
+      return fail(502, refusedHead);
+    }
     const responseHead = buffered.subarray(0, end).toString('latin1');
     const [statusLine = '', ...fields] = responseHead.split('\r\n');
     const upgradeTo = fields.find((f) => /^upgrade\s*:/i.test(f))?.replace(/^upgrade\s*:\s*/i, '');
@@ -130,10 +149,35 @@ function tunnelWebSocket(
       );
     }
     switched = true;
-    client.write(buffered);
-    if (head.length) up.write(head);
-    up.pipe(client);
-    client.pipe(up);
+    client.write(responseBytes);
+    // Frames are read before they go on, both ways: a placeholder from the client, or a vault
+    // value from the server, ends the tunnel (the frames before it pass, then a close frame).
+    let closing: FrameVerdict | null = null;
+    const close = (v: FrameVerdict, fromTheServer: boolean): void => {
+      if (closing) return;
+      closing = v;
+      d.onRefused(v.reason);
+      client.unpipe(fromClient);
+      client.resume(); // what the client still sends is dropped
+      up.unpipe(fromServer);
+      // A refused client frame: the ones before it still reach the server, then its FIN.
+      if (fromTheServer) up.destroy();
+      else up.resume();
+      fromServer.end();
+    };
+    const fromClient = frameGuard(d.inspect, (v) => close(v, false));
+    const fromServer = frameGuard(d.inspectServer, (v) => close(v, true));
+    fromClient.on('error', () => up.destroy());
+    fromServer.on('error', () => client.destroy());
+    // The client's half ends after the server's last frame, with gov's close frame if it closed.
+    fromServer.on('end', () => {
+      if (!client.destroyed) client.end(closing ? closeFrame(closing) : undefined);
+    });
+    if (head.length) fromClient.write(head);
+    const early = buffered.subarray(end + 4);
+    if (early.length) fromServer.write(early);
+    up.pipe(fromServer).pipe(client, { end: false });
+    client.pipe(fromClient).pipe(up);
     up.resume();
   };
   up.on('data', onData);

@@ -149,6 +149,14 @@ function decodeNumericEntities(s: string): string {
   });
 }
 
+/** Quoted-printable (a MIME part's `Content-Transfer-Encoding`): soft line breaks and `=HH` undone. */
+function quotedPrintableDecode(s: string): string {
+  if (!/=(?:[ \t]*\r?\n|[0-9A-Fa-f]{2})/.test(s)) return s;
+  return s
+    .replace(/=[ \t]*\r?\n/g, '')
+    .replace(/=([0-9A-Fa-f]{2})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16)));
+}
+
 export function createPlaceholderScanner(placeholders: Map<string, string>): PlaceholderScanner {
   const tokens = [...placeholders].map(([secret, ph]) => ({ secret, token: placeholderToken(ph) }));
 
@@ -199,7 +207,7 @@ export function createPlaceholderScanner(placeholders: Map<string, string>): Pla
       if (tokens.length === 0 || text.length < MIN_FORM) return found;
       // Each transport-level escaping undone (alone and together), then every family searched.
       // (`+` for space needs no variant: no placeholder form contains a space.)
-      const variants = new Set([text, percentDecode(text)]);
+      const variants = new Set([text, percentDecode(text), quotedPrintableDecode(text)]);
       for (const v of [...variants]) variants.add(unescapeBackslashes(decodeNumericEntities(v)));
       for (const v of variants) search(v, found);
       return found;

@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { once } from 'node:events';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { connect as netConnect, type Socket } from 'node:net';
+import { join } from 'node:path';
 import type { ServerResponse } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import { makeTestPki, type TestPki } from '../helpers/test-ca.js';
@@ -15,6 +17,7 @@ import {
   tlsThroughProxy,
   type LiveRun,
 } from '../helpers/raw-proxy-client.js';
+import { startServe, type ServeProcess } from '../helpers/gov-serve.js';
 
 /** Resolve when the socket's received text matches, or reject if it closes first. */
 function waitFor(s: TLSSocket, pattern: RegExp): Promise<string> {
@@ -137,5 +140,65 @@ describe('gov run: idle connections are closed, long-lived exchanges are not, an
       expect(status2).toContain(' 200 ');
       held[1]!.destroy();
     });
+  });
+});
+
+describe('gov serve: idle client connections are closed and their number is capped', () => {
+  let pki: TestPki;
+  let upstream: TestServer;
+  let serve: ServeProcess;
+  let port: number;
+
+  beforeAll(async () => {
+    pki = makeTestPki();
+    upstream = await startHttpsServer(pki, (_req, res) => res.end('ok'));
+    const home = tempHome();
+    const policy = join(home, 'gov.yaml');
+    writeFileSync(policy, 'version: 1\ndefault: allow\n');
+    serve = await startServe(
+      [
+        '--target',
+        `${upstream.url}/mcp`,
+        '--policy',
+        policy,
+        '--upstream-ca',
+        pki.caPath,
+        '--auth',
+        'none',
+        '--idle-timeout',
+        '1s',
+        '--max-connections',
+        '2',
+      ],
+      { GOV_HOME: home },
+    );
+    port = Number(new URL(serve.url).port);
+  }, 30_000);
+  afterAll(async () => {
+    await serve?.stop();
+    await upstream?.close();
+  });
+
+  const connect = async (): Promise<Socket> => {
+    const s = netConnect({ host: '127.0.0.1', port });
+    await once(s, 'connect');
+    return s;
+  };
+  const health = () => `GET /healthz HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nConnection: close\r\n\r\n`;
+
+  it('answers a connection beyond the cap with 503 naming the flag, and closes idle ones', async () => {
+    const held = [await connect(), await connect()];
+    const third = await connect();
+    third.write(health());
+    expect(await readUntilClose(third)).toMatch(/^HTTP\/1\.1 503 [\s\S]*--max-connections/);
+    // The two that never sent a request are closed once idle, and then a slot is free again.
+    await Promise.all(held.map((s) => readUntilClose(s)));
+    let answer = '';
+    for (let i = 0; i < 50 && !answer.startsWith('HTTP/1.1 200'); i++) {
+      const s = await connect();
+      s.write(health());
+      answer = await readUntilClose(s);
+    }
+    expect(answer).toMatch(/^HTTP\/1\.1 200/);
   });
 });

@@ -86,6 +86,7 @@ attempts = {
     "utf16le": ("POST", ph.encode("utf-16-le")),
     "utf16be": ("DELETE", ph.encode("utf-16-be")),
     "base64-wrapped": ("PUT", wrapped.encode()),
+    "multipart-quoted-printable": ("POST", ("--b\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n" + ph[:25] + "=\r\n" + ph[25:] + "\r\n--b--\r\n").encode()),
     "base64url": ("POST", base64.urlsafe_b64encode(("ab" + ph).encode()).rstrip(b"=")),
     "delete-raw": ("DELETE", ph.encode()),
     "patch-raw": ("PATCH", json.dumps({"t": ph}).encode()),
@@ -93,6 +94,7 @@ attempts = {
 for name, (method, data) in attempts.items():
     req(name, own, method, data, {"content-type": "application/octet-stream"})
 req("query", own + "?t=" + ph)
+req("host-label", "https://%s.localhost:%d/x" % (ph[-24:], sport))
 req("query-base64", own + "?t=" + base64.b64encode(ph.encode()).decode())
 req("split-headers", own, headers={"X-A": ph[:20], "X-B": ph[20:]})
 call = lambda args: json.dumps({"jsonrpc": "2.0", "id": 7, "method": "tools/call", "params": {"name": "echo", "arguments": args}}).encode()
@@ -289,11 +291,13 @@ credentials:
     'utf16le',
     'utf16be',
     'base64-wrapped',
+    'multipart-quoted-printable',
     'base64url',
     'delete-raw',
     'patch-raw',
     'query',
     'query-base64',
+    'host-label',
     'split-headers',
     'raw-tls-repeated-header',
     'undici-patch-base64',

@@ -10,6 +10,7 @@ import { hostileCases, type HostileCase } from '../helpers/hostile-json.js';
 import { startHttpsServer, type TestServer } from '../helpers/https-server.js';
 import { makeTestPki, type TestPki } from '../helpers/test-ca.js';
 import { auditRecords } from '../helpers/audit-records.js';
+import { startServe, type ServeProcess } from '../helpers/gov-serve.js';
 
 const RAW_SERVER = join(ROOT, 'test', 'fixtures', 'servers', 'raw-stdio-server.mjs');
 const SEED = 11;
@@ -46,6 +47,49 @@ function checkAnswer(c: HostileCase, answer: string | null): void {
       `${where}: ${answer!.slice(0, 300)}`,
     ).toBe(true);
   }
+}
+
+/** A JSON-RPC peer that answers every request, like the stdio one, and keeps what it got. */
+function jsonRpcPeer(received: string[]) {
+  return (req: IncomingMessage, res: ServerResponse) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (d: Buffer) => chunks.push(d));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks).toString('utf8');
+      received.push(body);
+      let value: unknown;
+      try {
+        value = JSON.parse(body);
+      } catch {
+        value = undefined;
+      }
+      const answer = (m: unknown) => {
+        const o = m as Json | null;
+        return o && typeof o === 'object' && typeof o['method'] === 'string' && 'id' in o
+          ? { jsonrpc: '2.0', id: o['id'], result: { content: [{ type: 'text', text: 'ok' }] } }
+          : undefined;
+      };
+      const out = Array.isArray(value) ? value.map(answer).filter(Boolean) : answer(value);
+      if (Array.isArray(out) ? out.length === 0 : out === undefined) {
+        const isNotification =
+          value && typeof value === 'object' && !Array.isArray(value) && 'method' in value;
+        if (isNotification) {
+          res.writeHead(202).end();
+          return;
+        }
+        res.writeHead(400, { 'content-type': 'application/json' });
+        res.end(
+          JSON.stringify({
+            jsonrpc: '2.0',
+            id: null,
+            error: { code: -32600, message: 'server: no request' },
+          }),
+        );
+        return;
+      }
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(out));
+    });
+  };
 }
 
 function serverLog(path: string): string {
@@ -161,46 +205,7 @@ describe('hostile JSON through a running gov run proxy', () => {
   let agent: ProxyAgent;
   const received: string[] = [];
 
-  /** A JSON-RPC peer that answers every request, like the stdio one, and keeps what it got. */
-  const handler = (req: IncomingMessage, res: ServerResponse) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (d: Buffer) => chunks.push(d));
-    req.on('end', () => {
-      const body = Buffer.concat(chunks).toString('utf8');
-      received.push(body);
-      let value: unknown;
-      try {
-        value = JSON.parse(body);
-      } catch {
-        value = undefined;
-      }
-      const answer = (m: unknown) => {
-        const o = m as Json | null;
-        return o && typeof o === 'object' && typeof o['method'] === 'string' && 'id' in o
-          ? { jsonrpc: '2.0', id: o['id'], result: { content: [{ type: 'text', text: 'ok' }] } }
-          : undefined;
-      };
-      const out = Array.isArray(value) ? value.map(answer).filter(Boolean) : answer(value);
-      if (Array.isArray(out) ? out.length === 0 : out === undefined) {
-        const isNotification =
-          value && typeof value === 'object' && !Array.isArray(value) && 'method' in value;
-        if (isNotification) {
-          res.writeHead(202).end();
-          return;
-        }
-        res.writeHead(400, { 'content-type': 'application/json' });
-        res.end(
-          JSON.stringify({
-            jsonrpc: '2.0',
-            id: null,
-            error: { code: -32600, message: 'server: no request' },
-          }),
-        );
-        return;
-      }
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(out));
-    });
-  };
+  const handler = jsonRpcPeer(received);
 
   async function post(body: Buffer | string): Promise<{ status: number; text: string }> {
     const r = await request(`${upstream.url}/mcp`, {
@@ -290,6 +295,60 @@ describe('hostile JSON through a running gov run proxy', () => {
     const exited = new Promise<number | null>((r) => gov.once('exit', (code) => r(code)));
     gov.kill('SIGTERM');
     expect(await exited, stderr).toBe(143);
+    const v = await runGov(['audit', 'verify'], { env: { GOV_HOME: home } });
+    expect(v.code, v.stdout + v.stderr).toBe(0);
+  });
+});
+
+describe('hostile JSON through a running gov serve', () => {
+  let pki: TestPki;
+  let upstream: TestServer;
+  let home: string;
+  let serve: ServeProcess;
+  const received: string[] = [];
+
+  const post = async (body: Buffer | string): Promise<{ status: number; text: string }> => {
+    const r = await request(`${serve.url}/mcp`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+      body,
+      headersTimeout: 10_000,
+      bodyTimeout: 10_000,
+    });
+    return { status: r.statusCode, text: await r.body.text() };
+  };
+
+  beforeAll(async () => {
+    pki = makeTestPki();
+    upstream = await startHttpsServer(pki, jsonRpcPeer(received));
+    home = tempHome();
+    const policy = join(home, 'gov.yaml');
+    writeFileSync(policy, POLICY);
+    serve = await startServe(
+      ['--target', `${upstream.url}/mcp`, '--policy', policy, '--upstream-ca', pki.caPath, '--auth', 'none'],
+      { GOV_HOME: home },
+    );
+  });
+
+  afterAll(async () => {
+    await serve?.stop();
+    await upstream?.close();
+  });
+
+  it('answers every hostile message that has an id, refuses 1e400 unforwarded, and keeps serving', async () => {
+    for (const c of hostileCases(SEED + 1, COUNT)) {
+      const r = await post(c.body);
+      expect(r.status, `case '${c.label}': ${r.text.slice(0, 300)}`).toBeLessThan(500);
+      checkAnswer(c, r.status === 202 && r.text === '' ? null : r.text);
+      expect(serve.child.exitCode, serve.stderr()).toBeNull();
+    }
+    const r = await post(call(2, '{"text":"must-not-run-serve","n":1e400}'));
+    expect(responsesIn(r.text)).toMatchObject([{ id: 2, error: { code: -32600 } }]);
+    const ok = await post(call(1, '{"text":"still alive"}'));
+    expect(responsesIn(ok.text)).toMatchObject([{ id: 1, result: { content: [{ text: 'ok' }] } }]);
+    expect(received.join('\n')).not.toContain('must-not-run-serve');
+    expect(serve.stderr()).not.toMatch(/internal error|Unhandled|TypeError|RangeError| {4}at /);
+    expect(await serve.stop()).toBe(0);
     const v = await runGov(['audit', 'verify'], { env: { GOV_HOME: home } });
     expect(v.code, v.stdout + v.stderr).toBe(0);
   });

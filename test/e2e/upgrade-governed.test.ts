@@ -9,6 +9,7 @@ import { ProxyAgent, WebSocket } from 'undici';
 import { makeTestPki, type TestPki } from '../helpers/test-ca.js';
 import { startHttpsServer, type TestServer } from '../helpers/https-server.js';
 import { runGov, tempHome } from '../helpers/gov-process.js';
+import { until } from '../helpers/until.js';
 import {
   connectProxy,
   proxyAuth,
@@ -59,8 +60,25 @@ describe('gov run: Upgrade requests never carry bytes past the pipeline', () => 
       `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`,
     );
     socket.write(Buffer.concat([Buffer.from([0x81, text.length]), text]));
+    // A server that knows a vault value and sends it down the tunnel.
+    if (req.url === '/leaky') {
+      const leak = Buffer.from(`your key is ${SECRET}`);
+      socket.write(Buffer.concat([Buffer.from([0x81, leak.length]), leak]));
+    }
     socket.on('error', () => undefined);
+    // Every client frame's payload, unmasked (small frames only: the tests send nothing larger).
+    let pending = Buffer.alloc(0);
+    socket.on('data', (d: Buffer) => {
+      pending = Buffer.concat([pending, d]);
+      while (pending.length >= 6 && pending.length >= 6 + (pending[1]! & 0x7f)) {
+        const len = pending[1]! & 0x7f;
+        const payload = Buffer.from(pending.subarray(6, 6 + len)).map((b, i) => b ^ pending[2 + (i & 3)]!);
+        wsFrames.push(Buffer.from(payload).toString('latin1'));
+        pending = pending.subarray(6 + len);
+      }
+    });
   };
+  const wsFrames: string[] = [];
   const onRequest = (req: IncomingMessage, res: import('node:http').ServerResponse) => {
     let body = '';
     req.on('data', (d: Buffer) => (body += d.toString()));
@@ -238,6 +256,49 @@ credentials:
     expect(seen.some((x) => x.method === 'PUT' && x.body.includes('get_time'))).toBe(true);
   });
 
+  it('a placeholder in a frame on an allowed tunnel closes it (1008) before the frame reaches the upstream', async () => {
+    const dispatcher = new ProxyAgent({ uri: run.proxy.href, requestTls: { ca: govCa } });
+    const ws = new WebSocket(`wss://localhost:${https.port}/frames`, { dispatcher });
+    await new Promise((resolve, reject) => {
+      ws.addEventListener('message', resolve);
+      ws.addEventListener('error', () => reject(new Error('WebSocket failed')));
+    });
+    const placeholder = run.env['API_TOKEN']!;
+    ws.send('plain words');
+    // Split over two frames, and base64-encoded: found all the same.
+    ws.send(`token part ${placeholder.slice(0, 20)}`);
+    ws.send(`${placeholder.slice(20)} and ${Buffer.from(placeholder).toString('base64')}`);
+    const closed = await new Promise<{ code: number; reason: string }>((resolve) =>
+      ws.addEventListener('close', (e) => resolve({ code: e.code, reason: e.reason })),
+    );
+    await dispatcher.close();
+    expect(closed.code).toBe(1008);
+    expect(closed.reason).toContain('WebSocket frame');
+    const handshake = seen.filter((s) => s.url === '/frames');
+    expect(handshake).toHaveLength(1);
+    // No extension was offered upstream: a compressed frame could not be looked into.
+    expect(handshake[0]!.headers['sec-websocket-extensions']).toBeUndefined();
+    // The frames before the refused one went on; the refused one never did.
+    await until(() => wsFrames.includes(`token part ${placeholder.slice(0, 20)}`), 'frames before the leak');
+    expect(wsFrames).toContain('plain words');
+    expect(wsFrames.join('')).not.toContain(placeholder.slice(20));
+  });
+
+  it('a vault value in a frame from the server closes the tunnel (1008) before it reaches the client', async () => {
+    const dispatcher = new ProxyAgent({ uri: run.proxy.href, requestTls: { ca: govCa } });
+    const ws = new WebSocket(`wss://localhost:${https.port}/leaky`, { dispatcher });
+    const messages: string[] = [];
+    ws.addEventListener('message', (e) => messages.push(String(e.data)));
+    const closed = await new Promise<{ code: number; reason: string }>((resolve) =>
+      ws.addEventListener('close', (e) => resolve({ code: e.code, reason: e.reason })),
+    );
+    await dispatcher.close();
+    expect(messages).toEqual(['hello from upstream']);
+    expect(closed.code).toBe(1008);
+    expect(closed.reason).toContain('vault value');
+    expect(closed.reason).not.toContain(SECRET);
+  });
+
   it('the audit records the tunnel as a websocket call and every refusal as an alert', async () => {
     await run.stop();
     const dir = join(home, 'audit');
@@ -246,13 +307,14 @@ credentials:
       .flatMap((f) => readFileSync(join(dir, f), 'utf8').trim().split('\n'))
       .map((l) => JSON.parse(l) as Record<string, unknown>);
     const tunnels = records.filter((r) => r['method'] === 'websocket');
-    expect(tunnels).toHaveLength(1);
+    expect(tunnels).toHaveLength(3);
     expect(tunnels[0]).toMatchObject({ kind: 'call', decision: 'allow', rule: 'websocket' });
     expect((tunnels[0]!['detail'] as Record<string, unknown>)['stripped_headers']).toEqual(['authorization']);
     const alerts = records.filter((r) => r['kind'] === 'alert').map((r) => String(r['reason']));
     expect(alerts.some((a) => a.includes('WebSocket upgrade to 127.0.0.1 refused'))).toBe(true);
     expect(alerts.some((a) => a.includes("'h2c' upgrades"))).toBe(true);
     expect(alerts.some((a) => a.includes('credential placeholder'))).toBe(true);
+    expect(alerts.some((a) => a.includes('WebSocket tunnel to localhost closed'))).toBe(true);
     expect(JSON.stringify(records)).not.toContain(SECRET);
   });
 });

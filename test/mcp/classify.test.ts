@@ -77,7 +77,8 @@ describe('classifyBody on hostile input', () => {
     'trailing-garbage.bin': { kind: 'malformed', code: -32700, reason: /unexpected data after/ },
     'unicode-escaped-method.bin': { kind: 'mcp' },
     'unicode-escaped-tool.bin': { kind: 'mcp' },
-    'utf16le.bin': { kind: 'other' },
+    // Python's json.loads detects UTF-16 in bytes: a server would read this call.
+    'utf16le.bin': { kind: 'malformed', code: -32600, reason: /must be UTF-8; .* utf-16le/ },
     'wrong-jsonrpc-version.bin': { kind: 'malformed', code: -32600, reason: /jsonrpc must be "2.0"/ },
   };
 
@@ -222,5 +223,48 @@ describe('classifyBody answers refusals under the id it can see', () => {
     expect(classifyBody(enc('{"jsonrpc":"2.0","id":9007199254740993,"method":"x"}'))).toMatchObject({
       id: null,
     });
+  });
+});
+
+describe('classifyBody refuses what a server could read as JSON-RPC in another charset', () => {
+  const call = '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"x"}}';
+  const utf16be = (s: string) => Buffer.from(s, 'utf16le').swap16();
+  const utf32le = (s: string) => {
+    const b = Buffer.alloc(s.length * 4);
+    for (let i = 0; i < s.length; i++) b.writeUInt32LE(s.charCodeAt(i), i * 4);
+    return b;
+  };
+
+  it('UTF-16 and UTF-32 with or without a BOM, whatever the Content-Type says', () => {
+    for (const bytes of [
+      utf16be(call),
+      Buffer.concat([Buffer.from([0xfe, 0xff]), utf16be(call)]),
+      utf32le(call),
+      Buffer.concat([Buffer.from([0xff, 0xfe, 0, 0]), utf32le(call)]),
+    ])
+      expect(classifyBody(bytes, { contentType: 'application/octet-stream' })).toMatchObject({
+        kind: 'malformed',
+        code: -32600,
+      });
+  });
+
+  it('the declared charset (any of several, quoted or not) is a reading; one gov cannot decode is refused', () => {
+    const ucs2 = Buffer.from(' ' + call, 'utf16le');
+    expect(classifyBody(ucs2, { contentType: 'application/json; charset=utf-8; charset="UCS-2"' }).kind).toBe(
+      'malformed',
+    );
+    expect(classifyBody(enc('+AHs-'), { contentType: 'application/json; charset=utf-7' })).toMatchObject({
+      kind: 'malformed',
+      reason: expect.stringContaining('charset "utf-7" cannot be inspected'),
+    });
+  });
+
+  it('a charset that reads the same text changes nothing; a non-JSON body stays other', () => {
+    expect(classifyBody(enc(call), { contentType: 'application/json; charset=ISO-8859-1' }).kind).toBe('mcp');
+    expect(classifyBody(enc(call), { contentType: 'application/json; charset="utf-8"' }).kind).toBe('mcp');
+    expect(
+      classifyBody(Buffer.from('hello world', 'utf16le'), { contentType: 'text/plain; charset=utf-16le' })
+        .kind,
+    ).toBe('other');
   });
 });

@@ -1,6 +1,7 @@
 import * as zlib from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { decodeContent } from '../../src/proxy/content-encoding.js';
+import { Readable } from 'node:stream';
+import { decodeContent, decodedStream } from '../../src/proxy/content-encoding.js';
 
 const body = Buffer.from('{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"shell_exec"}}');
 const LIMIT = 4 * 1024 * 1024;
@@ -58,5 +59,29 @@ describe('decodeContent', () => {
     });
     expect(await decodeContent(body, 'gzip', LIMIT)).toMatchObject({ ok: false, status: 400 });
     expect(await decodeContent(body, 'br', LIMIT)).toMatchObject({ ok: false, status: 400 });
+  });
+});
+
+describe('decodedStream', () => {
+  const read = async (s: Readable): Promise<Buffer> => {
+    const out: Buffer[] = [];
+    for await (const c of s) out.push(c as Buffer);
+    return Buffer.concat(out);
+  };
+
+  it('undoes stacked codings as the body streams, and passes an unencoded body as it is', async () => {
+    const text = Buffer.from('x'.repeat(10_000) + ' end');
+    const body = zlib.gzipSync(zlib.brotliCompressSync(text));
+    const s = decodedStream(Readable.from([body.subarray(0, 10), body.subarray(10)]), 'br, gzip');
+    expect(typeof s).not.toBe('string');
+    expect((await read(s as Readable)).equals(text)).toBe(true);
+    const plain = Readable.from([text]);
+    expect(decodedStream(plain, 'identity')).toBe(plain);
+  });
+
+  it('names a coding it cannot undo, and reports corrupt data as an error on the stream', async () => {
+    expect(decodedStream(Readable.from([]), 'compress')).toBe('unsupported Content-Encoding "compress"');
+    const bad = decodedStream(Readable.from([Buffer.from('not gzip')]), 'gzip') as Readable;
+    await expect(read(bad)).rejects.toThrow();
   });
 });

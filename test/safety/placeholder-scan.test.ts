@@ -36,6 +36,16 @@ describe('placeholder scanner', () => {
     expect(found([...PH].map((c) => '&#' + c.charCodeAt(0) + ';').join(''))).toEqual(['api-token']);
   });
 
+  it('finds quoted-printable forms (soft line breaks, =HH escapes), as in a MIME part', () => {
+    expect(
+      found(
+        `--b\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n${PH.slice(0, 25)}=\r\n${PH.slice(25)}`,
+      ),
+    ).toEqual(['api-token']);
+    expect(found(PH.replace(/[0-9]/g, (d) => `=3${d}`))).toEqual(['api-token']);
+    expect(found('a=12&b=34&c=0123456789abcdef0123')).toEqual([]);
+  });
+
   it('finds hex in either case, with or without separators, of UTF-8 and UTF-16', () => {
     const hex = Buffer.from(PH).toString('hex');
     expect(found(hex)).toEqual(['api-token']);

@@ -10,15 +10,25 @@ import {
   type UpstreamResponse,
 } from './upstream.js';
 import { streamOutlivesClient } from './outliving-streams.js';
+import { scrubbingStream, scrubHeaderValues } from './vault-scrub.js';
+import type { VaultScan } from '../../pipeline/stages.js';
+import { decodedStream } from '../../proxy/content-encoding.js';
+import type { Readable } from 'node:stream';
 
-/** Response headers the client may see: hop-by-hop ones are the proxy's own business. */
-export function responseHeaders(h: IncomingHttpHeaders): Record<string, string | string[]> {
+/**
+ * Response headers the client may see: hop-by-hop ones are the proxy's own business, and
+ * vault values in the others are redacted (a server may echo the credential gov injected).
+ */
+export function responseHeaders(
+  h: IncomingHttpHeaders,
+  scan: VaultScan | undefined,
+): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = {};
   for (const [k, v] of Object.entries(h)) {
     if (v === undefined || HOP_BY_HOP.has(k)) continue;
     out[k] = v;
   }
-  return out;
+  return scan ? scrubHeaderValues(out, scan) : out;
 }
 
 /** A whole response gov answers itself; a response already under way is cut off instead. */
@@ -127,14 +137,43 @@ export async function openUpstream(
   }
 }
 
-/** Stream an upstream response to the client unchanged (never buffered). */
-export async function relayResponse(ex: Exchange, up: UpstreamResponse): Promise<void> {
-  ex.res.writeHead(up.status, responseHeaders(up.headers));
+/** Drop an upstream body unread (undici reports the abort as an 'error' on it). */
+export function discardBody(body: Readable): void {
+  body.on('error', () => undefined);
+  body.destroy();
+}
+
+/**
+ * Stream an upstream response to the client (never buffered): unchanged, or, when the vault
+ * holds values, with those redacted as they stream (its Content-Encoding undone for that;
+ * one gov cannot undo is refused).
+ */
+export async function relayResponse(
+  ex: Exchange,
+  up: UpstreamResponse,
+  scan: VaultScan | undefined,
+): Promise<void> {
+  const headers = responseHeaders(up.headers, scan);
+  let body: Readable = up.body;
+  // A HEAD answer, a 204 or a 304 has no body: its length and encoding headers stay as they are.
+  const bodiless = ex.req.method === 'HEAD' || up.status === 204 || up.status === 304;
+  if (scan && !bodiless) {
+    const decoded = decodedStream(up.body, up.headers['content-encoding']);
+    if (typeof decoded === 'string') {
+      discardBody(up.body);
+      return sendText(ex.res, 502, `gov: the upstream response could not be scanned: ${decoded}; refused`);
+    }
+    body = decoded.pipe(scrubbingStream(scan));
+    decoded.once('error', (err) => body.destroy(err));
+    delete headers['content-encoding'];
+    delete headers['content-length'];
+  }
+  ex.res.writeHead(up.status, headers);
   ex.res.flushHeaders();
   try {
-    await pipeline(up.body, ex.res);
+    await pipeline(body, ex.res);
   } catch {
     ex.res.destroy();
-    up.body.destroy();
+    discardBody(up.body);
   }
 }

@@ -163,7 +163,7 @@ export function createHttpHandler(o: HttpHandlerOptions): ExchangeHandler & { le
       if (!decoded.ok) return refuseBody(ex, decoded.status, decoded.reason);
       body = decoded.body;
     }
-    const parsed = body ? classifyBody(body) : undefined;
+    const parsed = body ? classifyBody(body, { contentType: header(ex, 'content-type') }) : undefined;
     const headers = forwardableHeaders(req.headers);
     let injected: Injection[] = [];
     if (pipeline.injectsCredentials) {
@@ -244,7 +244,7 @@ export function createHttpHandler(o: HttpHandlerOptions): ExchangeHandler & { le
       await relayUpstreamSse(ex, up, { processor, legacy, maxEventBytes: responseLimit });
       return;
     }
-    await relayResponse(ex, up);
+    await relayResponse(ex, up, pipeline.deps.vaultScan);
   }
 
   async function governMcp(

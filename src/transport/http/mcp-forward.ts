@@ -9,8 +9,8 @@ import type { Upstream } from './upstream.js';
 import {
   abortOnClientClose,
   clientWentAway,
+  discardBody,
   openUpstream,
-  relayResponse,
   responseHeaders,
   sendJson,
   sendText,
@@ -157,7 +157,7 @@ export async function forwardMcp(i: ForwardMcpInput): Promise<void> {
     // No answer before the calls' decision records are on disk (the fsync overlapped the round trip).
     const unflushed = await pipeline.flushedBeforeAnswer(calls.values());
     if (unflushed !== null) {
-      up.body.destroy();
+      discardBody(up.body);
       processor.finish('audit-unavailable');
       return sendJson(ex.res, 500, jsonRpcError(null, -32603, unflushed));
     }
@@ -171,23 +171,23 @@ export async function forwardMcp(i: ForwardMcpInput): Promise<void> {
         ...(own ? { cut: { signal: own.signal, answers: timedOut } } : {}),
       });
     }
-    if (isJson(ct) || denied.length) {
-      const r = await readScannedJson(up, processor, i.responseLimit);
-      if (own?.expired) return answerTimedOut();
-      processor.finish(r.ok ? 'no-response' : clientWentAway(ex.res) ? 'cancelled' : r.status);
-      if (!r.ok) return sendJson(ex.res, 502, jsonRpcError(null, -32603, r.message));
-      // Encoded once (a large result is megabytes); unchanged upstream bytes are sent as they came.
-      const out = r.bytes && denied.length === 0 ? r.bytes : Buffer.from(mergeDenied(r.text, denied, batch));
-      const hs = responseHeaders(up.headers);
-      delete hs['content-encoding'];
-      if (out.length) hs['content-type'] = 'application/json';
-      hs['content-length'] = String(out.length);
-      ex.res.writeHead(up.status === 202 && out.length ? 200 : up.status, hs);
-      ex.res.end(out);
-      return;
-    }
-    processor.finish(up.status >= 400 ? `http-${up.status}` : 'ok');
-    await relayResponse(ex, up);
+    // Whatever else answers a governed call is read and scanned too, JSON or not: an error
+    // page can quote the credential gov injected, and a lenient client reads JSON-RPC in a
+    // text/plain body all the same.
+    const json = isJson(ct) || denied.length > 0;
+    const r = await readScannedJson(up, processor, i.responseLimit);
+    if (own?.expired) return answerTimedOut();
+    const answered = json ? 'no-response' : up.status >= 400 ? `http-${up.status}` : 'ok';
+    processor.finish(r.ok ? answered : clientWentAway(ex.res) ? 'cancelled' : r.status);
+    if (!r.ok) return sendJson(ex.res, 502, jsonRpcError(null, -32603, r.message));
+    // Encoded once (a large result is megabytes); unchanged upstream bytes are sent as they came.
+    const out = r.bytes && denied.length === 0 ? r.bytes : Buffer.from(mergeDenied(r.text, denied, batch));
+    const hs = responseHeaders(up.headers, pipeline.deps.vaultScan);
+    delete hs['content-encoding'];
+    if (out.length && json) hs['content-type'] = 'application/json';
+    hs['content-length'] = String(out.length);
+    ex.res.writeHead(up.status === 202 && out.length && json ? 200 : up.status, hs);
+    ex.res.end(out);
   } finally {
     own?.clear();
   }

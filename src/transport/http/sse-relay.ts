@@ -1,6 +1,5 @@
 import type { ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
-import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 import { formatSseEvent, SseParser, type SseEvent } from '../../mcp/sse.js';
 import { endpointFromEvent } from '../../mcp/legacy-sse.js';
 import type { GovResponse } from '../../mcp/wire-errors.js';
@@ -9,7 +8,8 @@ import type { LegacySession, LegacySessions } from './legacy-sessions.js';
 import type { ServerMessageProcessor } from '../../pipeline/server-messages.js';
 import type { Exchange } from '../../proxy/server.js';
 import type { UpstreamResponse } from './upstream.js';
-import { clientWentAway, responseHeaders } from './forward.js';
+import { clientWentAway, discardBody, responseHeaders, sendText } from './forward.js';
+import { decodedStream } from '../../proxy/content-encoding.js';
 import { streamOutlivesClient } from './outliving-streams.js';
 
 export interface SseRelayOptions {
@@ -50,7 +50,7 @@ export function relayUpstreamSse(
     ...o,
     res: ex.res,
     status: up.status,
-    headers: o.headersSent ? {} : responseHeaders(up.headers),
+    headers: o.headersSent ? {} : responseHeaders(up.headers, o.processor.vaultScan),
     body: up.body,
     contentEncoding: up.headers['content-encoding'],
     streamUrl: ex.url,
@@ -59,15 +59,6 @@ export function relayUpstreamSse(
 
 export function sseEventFor(message: GovResponse | JsonObject): string {
   return formatSseEvent({ event: 'message', data: JSON.stringify(message), comments: [] });
-}
-
-function decoderFor(encoding: string | undefined): NodeJS.ReadWriteStream | null {
-  const e = (encoding ?? '').trim().toLowerCase();
-  if (e === '' || e === 'identity') return null;
-  if (e === 'gzip' || e === 'x-gzip') return createGunzip();
-  if (e === 'deflate') return createInflate();
-  if (e === 'br') return createBrotliDecompress();
-  return null;
 }
 
 /**
@@ -79,8 +70,17 @@ export function relaySse(o: SseRelayOptions): Promise<void> {
   const { res } = o;
   const headers = { ...o.headers };
   delete headers['content-length'];
-  const decoder = decoderFor(o.contentEncoding);
-  if (decoder) delete headers['content-encoding'];
+  const source = decodedStream(o.body, o.contentEncoding);
+  if (typeof source === 'string') {
+    // Events gov cannot decode are events it cannot scan: refused, never relayed as they are.
+    discardBody(o.body);
+    o.processor.finish('response-undecodable');
+    if (o.headersSent) res.end();
+    else sendText(res, 502, `gov: the upstream event stream could not be scanned: ${source}; refused`);
+    o.onEnd?.();
+    return Promise.resolve();
+  }
+  delete headers['content-encoding'];
   if (!o.headersSent) {
     res.writeHead(o.status, headers);
     res.flushHeaders();
@@ -89,7 +89,6 @@ export function relaySse(o: SseRelayOptions): Promise<void> {
 
   let session: LegacySession | undefined;
   const parser = new SseParser({ maxEventBytes: o.maxEventBytes });
-  const source: Readable = decoder ? (o.body.pipe(decoder) as unknown as Readable) : o.body;
 
   // The first events of a turn of the event loop are written at once; those arriving later in
   // the same turn are written together at its end. A server that writes each event on its own
@@ -117,7 +116,21 @@ export function relaySse(o: SseRelayOptions): Promise<void> {
     turn = null;
     send();
   };
-  const transform = (ev: SseEvent): string => {
+  const vault = o.processor.vaultScan;
+  /** The fields around the data are the server's words too: a vault value there is redacted. */
+  const scrubFields = (ev: SseEvent): SseEvent => {
+    if (!vault || (ev.comments.length === 0 && ev.id === undefined && (ev.event ?? 'message') === 'message'))
+      return ev;
+    const one = (t: string) => vault.redactString(t).text;
+    return {
+      ...ev,
+      comments: ev.comments.map(one),
+      ...(ev.event !== undefined ? { event: one(ev.event) } : {}),
+      ...(ev.id !== undefined ? { id: one(ev.id) } : {}),
+    };
+  };
+  const transform = (raw: SseEvent): string => {
+    const ev = scrubFields(raw);
     if (ev.event === 'endpoint' && o.legacy && !session) {
       const endpoint = endpointFromEvent(ev, o.streamUrl);
       if (endpoint) {
@@ -126,7 +139,8 @@ export function relaySse(o: SseRelayOptions): Promise<void> {
           if (!res.writableEnded) res.write(sseEventFor(m));
         });
       }
-      return formatSseEvent(ev);
+      // The endpoint URL goes to the client as it is, but never with a vault value in it.
+      return formatSseEvent(vault ? { ...ev, data: vault.redactString(ev.data).text } : ev);
     }
     if (!ev.data) return formatSseEvent(ev);
     const out = o.processor.processText(ev.data, session);
