@@ -34,7 +34,7 @@ describe('human approval of held calls through gov run (no TTY)', () => {
   /** Start `gov run` with the held client, wait for the held call, act on it, collect the output. */
   async function withHeld(
     mode: string,
-    act: (id: string) => Promise<void>,
+    act: (id: string, seen: (re: RegExp) => Promise<RegExpExecArray>) => Promise<void>,
     env: Record<string, string> = {},
     flags: string[] = [],
   ) {
@@ -60,12 +60,34 @@ describe('human approval of held calls through gov run (no TTY)', () => {
     let stdout = '';
     let stderr = '';
     gov.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
-    gov.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    // Lines gov printed, awaited as they arrive (no polling of `gov pending` processes).
+    const waiters: Array<{ re: RegExp; resolve: (m: RegExpExecArray) => void }> = [];
+    const check = () => {
+      for (const w of waiters.splice(0)) {
+        const m = w.re.exec(stderr);
+        if (m) w.resolve(m);
+        else waiters.push(w);
+      }
+    };
+    gov.stderr!.on('data', (d: Buffer) => {
+      stderr += d.toString();
+      check();
+    });
+    const seen = (re: RegExp) =>
+      Promise.race([
+        new Promise<RegExpExecArray>((resolve) => {
+          waiters.push({ re, resolve });
+          check();
+        }),
+        new Promise<never>((_, reject) =>
+          setTimeout(() => reject(new Error(`gov never printed ${String(re)}:\n${stderr}`)), 30_000).unref(),
+        ),
+      ]);
     const exited = new Promise<number | null>((r) => gov.on('exit', (c) => r(c)));
     const kill = setTimeout(() => gov.kill('SIGKILL'), 45_000);
     try {
-      let id: string | undefined;
-      for (let i = 0; i < 100 && !id; i++) {
+      const id = (await seen(/^gov: held (\S+): /m))[1];
+      {
         const p = await runGov(['pending', '--json'], { env: { GOV_HOME: home } });
         const list = JSON.parse(p.stdout || '[]') as Array<{
           id: string;
@@ -78,33 +100,33 @@ describe('human approval of held calls through gov run (no TTY)', () => {
           server: string;
           method: string;
         }>;
-        if (list.length) {
-          expect(Object.keys(list[0]!).sort()).toEqual([
-            'args',
-            'expires_at',
-            'held_since',
-            'id',
-            'method',
-            'reason',
-            'rule',
-            'run',
-            'server',
-            'tool',
-          ]);
-          expect(list[0]).toMatchObject({
-            tool: 'refund',
-            method: 'tools/call',
-            rule: 'refunds',
-            args: { amount: 5000 },
-          });
-          id = list[0]!.id;
-        } else await new Promise((r) => setTimeout(r, 200));
+        expect(list).toHaveLength(1);
+        expect(Object.keys(list[0]!).sort()).toEqual([
+          'args',
+          'expires_at',
+          'held_since',
+          'id',
+          'method',
+          'reason',
+          'rule',
+          'run',
+          'server',
+          'tool',
+        ]);
+        expect(list[0]).toMatchObject({
+          id,
+          tool: 'refund',
+          method: 'tools/call',
+          rule: 'refunds',
+          args: { amount: 5000 },
+        });
       }
       expect(id, stderr).toBeDefined();
       expect(stderr).toContain(`gov: held ${id}: `);
       if (!flags.includes('--quiet'))
         expect(stderr).toMatch(/^gov: approve tools\/call refund \(rule refunds\)$/m);
-      await act(id!);
+      await act(id!, seen);
+      gov.stdin!.end(); // the hangup client waits for this
       const code = await exited;
       return { stdout, stderr, code };
     } finally {
@@ -178,15 +200,14 @@ describe('human approval of held calls through gov run (no TTY)', () => {
 
   it('a client that hangs up withdraws its held call, and a late approver is told why', async () => {
     const before = server.executed.length;
-    const r = await withHeld('hangup', async (id) => {
+    const r = await withHeld('hangup', async (id, seen) => {
       // While held: the time left before the hold times out.
       const table = await runGov(['pending'], { env: { GOV_HOME: home } });
       expect(table.stdout).toMatch(/\bLEFT\b/);
-      for (let i = 0; i < 50; i++) {
-        const p = await runGov(['pending', '--json'], { env: { GOV_HOME: home } });
-        if (JSON.parse(p.stdout || '[]').length === 0) break;
-        await new Promise((res) => setTimeout(res, 200));
-      }
+      await seen(/\(call withdrawn\)$/m);
+      expect(JSON.parse((await runGov(['pending', '--json'], { env: { GOV_HOME: home } })).stdout)).toEqual(
+        [],
+      );
       const why = /withdrawn: the client stopped waiting after \d+(\.\d)?s \(it closed the connection\)/;
       const listing = await runGov(['pending'], { env: { GOV_HOME: home } });
       expect(listing.stdout).toContain('Ended without an answer:');
