@@ -7,7 +7,7 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 30_000,
     pool: 'forks',
-    maxWorkers: 2,
+    maxWorkers: 3,
     teardownTimeout: 10_000,
     // Ink draws only a final frame when it believes it runs in CI; the UI tests need live frames.
     env: { CI: 'false', CONTINUOUS_INTEGRATION: 'false' },
