@@ -5,7 +5,7 @@
  * client's `Mcp-Session-Id`, else (2026-07-28 stateless traffic) its principal.
  */
 import type { Envelope, JsonValue } from '../types.js';
-import { findInjection } from '../safety/injection.js';
+import { findInjectionIn } from '../safety/injection.js';
 import type { AlertFacts } from './call-records.js';
 import { targetOf } from './call-events.js';
 
@@ -13,7 +13,7 @@ import { targetOf } from './call-events.js';
 export function taintIn(result: JsonValue, redactions: Record<string, number>): string | null {
   const kinds = Object.keys(redactions);
   if (kinds.length > 0) return `a secret (${kinds.join(', ')})`;
-  const injection = findInjection(JSON.stringify(result));
+  const injection = findInjectionIn(result);
   return injection === null ? null : `an injection pattern (${injection})`;
 }
 
