@@ -68,7 +68,7 @@ const SIZES = quick
       scanRounds: 1,
       wrapCalls: 50,
       wrapMemoryCalls: 500,
-      isolateRuns: 2,
+      isolateRuns: 1,
       startupRuns: 1,
     }
   : {
@@ -168,17 +168,21 @@ async function main(): Promise<void> {
       ...(profDir ? { nodeFlags: ['--cpu-prof', `--cpu-prof-dir=${profDir}`] } : {}),
     });
 
-    // The default is --audit-sync interval; this is the stricter mode, for comparison.
-    step('gov: gov run --no-tui --audit-sync answer -- loadgen');
-    const govAnswer = await runUnderGov(
-      { ...plan, phases: plan.phases.filter((p) => p === 'latency' || p === 'throughput') },
-      {
-        home: home('home-answer'),
-        policyPath,
-        upstreamCa: pki.caPath,
-        govArgs: ['--audit-sync', 'answer'],
-      },
-    ).catch(() => null);
+    // The default is --audit-sync interval; this is the stricter mode, for comparison (info
+    // rows only, so --quick leaves it out).
+    let govAnswer: LoadResult | null = null;
+    if (!quick) {
+      step('gov: gov run --no-tui --audit-sync answer -- loadgen');
+      govAnswer = await runUnderGov(
+        { ...plan, phases: plan.phases.filter((p) => p === 'latency' || p === 'throughput') },
+        {
+          home: home('home-answer'),
+          policyPath,
+          upstreamCa: pki.caPath,
+          govArgs: ['--audit-sync', 'answer'],
+        },
+      ).catch(() => null);
+    }
 
     // Audit export on, with a collector that is down: shipping must stay off the call's path.
     step('gov: gov run --no-tui --audit-otlp <dead collector> -- loadgen');
@@ -264,6 +268,7 @@ async function main(): Promise<void> {
         policyPath,
         calls: SIZES.wrapCalls,
         memoryCalls: SIZES.wrapMemoryCalls,
+        withAnswer: !quick,
       }).catch((err: unknown) => {
         wrapNote = `skipped: gov mcp wrap failed: ${(err as Error).message.split('\n')[0]}`;
         return null;

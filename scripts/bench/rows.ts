@@ -314,18 +314,19 @@ export function buildRows(i: Inputs): Row[] {
   if (w) {
     rows[rows.length - 1]!.note =
       `p99 direct ${w.direct.p99.toFixed(3)} ms, wrapped ${w.gov.p99.toFixed(3)} ms`;
-    rows.push({
-      ...latencyRow(
-        'wrap_p50_answer',
-        'gov mcp wrap added latency p50, --audit-sync answer',
-        w.direct.p50,
-        w.govAnswer.p50,
-        Infinity,
-        '-',
-      ),
-      pass: null,
-      note: `p99 wrapped ${w.govAnswer.p99.toFixed(3)} ms; decision records fsynced before the answer`,
-    });
+    if (w.govAnswer)
+      rows.push({
+        ...latencyRow(
+          'wrap_p50_answer',
+          'gov mcp wrap added latency p50, --audit-sync answer',
+          w.direct.p50,
+          w.govAnswer.p50,
+          Infinity,
+          '-',
+        ),
+        pass: null,
+        note: `p99 wrapped ${w.govAnswer.p99.toFixed(3)} ms; decision records fsynced before the answer`,
+      });
     // Was an e2e assertion (a third of the suite's time); a leak of 10 kB per call shows as 100 MB.
     rows.push({
       id: 'wrap_rss_growth',

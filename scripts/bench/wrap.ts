@@ -82,11 +82,13 @@ export async function benchWrap(o: {
   calls: number;
   /** Sequential calls for the memory-growth figure (10,000 in the full bench). */
   memoryCalls: number;
+  /** Also measure `--audit-sync answer` (the full bench; --quick leaves it out). */
+  withAnswer: boolean;
 }): Promise<{
   direct: LatencySummary;
   gov: LatencySummary;
-  /** `--audit-sync answer` (the default is interval). */
-  govAnswer: LatencySummary;
+  /** `--audit-sync answer` (the default is interval); null when not measured. */
+  govAnswer: LatencySummary | null;
   rssGrowthMb: number | null;
   memoryCalls: number;
 }> {
@@ -111,7 +113,7 @@ export async function benchWrap(o: {
       calls,
     );
   const gov = (await wrapped([])).latency;
-  const govAnswer = (await wrapped(['--audit-sync', 'answer'])).latency;
+  const govAnswer = o.withAnswer ? (await wrapped(['--audit-sync', 'answer'])).latency : null;
   const { rssGrowthMb } = await wrapped([], o.memoryCalls);
   return { direct, gov, govAnswer, rssGrowthMb, memoryCalls: o.memoryCalls };
 }
