@@ -148,6 +148,12 @@ export class SseParser {
   }
 
   private takeLine(): string {
+    if (this.lineBytes === 0) {
+      // A blank line (every event ends with one): nothing to join or decode.
+      this.line.length = 0;
+      this.firstLine = false;
+      return '';
+    }
     let bytes = this.line.length === 1 ? this.line[0]! : Buffer.concat(this.line, this.lineBytes);
     this.line.length = 0;
     this.lineBytes = 0;
@@ -204,8 +210,13 @@ export class SseParser {
   }
 }
 
+/** Whether `s` holds a CR or LF (checked before any regex: almost no field does). */
+function hasLineBreak(s: string): boolean {
+  return s.includes('\n') || s.includes('\r');
+}
+
 function oneLine(s: string): string {
-  return s.replace(/[\r\n]/g, '');
+  return hasLineBreak(s) ? s.replace(/[\r\n]/g, '') : s;
 }
 
 /**
@@ -217,8 +228,11 @@ export function formatSseEvent(ev: SseEvent): string {
   let out = '';
   for (const c of ev.comments) for (const part of c.split(/\r\n|\r|\n/)) out += `:${part}\n`;
   if (ev.event !== undefined) out += `event: ${oneLine(ev.event)}\n`;
-  if (ev.id !== undefined) out += `id: ${oneLine(ev.id).replace(/\0/g, '')}\n`;
+  if (ev.id !== undefined) out += `id: ${oneLine(ev.id).replaceAll('\0', '')}\n`;
   if (ev.retry !== undefined && Number.isInteger(ev.retry) && ev.retry >= 0) out += `retry: ${ev.retry}\n`;
-  if (ev.hasData !== false) for (const line of ev.data.split(/\r\n|\r|\n/)) out += `data: ${line}\n`;
+  if (ev.hasData !== false) {
+    if (!hasLineBreak(ev.data)) out += `data: ${ev.data}\n`;
+    else for (const line of ev.data.split(/\r\n|\r|\n/)) out += `data: ${line}\n`;
+  }
   return `${out}\n`;
 }
