@@ -287,9 +287,12 @@ describe('control socket', () => {
           policy: 'p',
         }),
       );
-      const listing = await listPending(home);
+      // Both wait out the run's request timeout: side by side, not one after the other.
+      const [listing, r] = await Promise.all([
+        listPending(home),
+        approve(home, 'h-unknown').catch((e: unknown) => e),
+      ]);
       expect(listing.unreachable).toEqual([{ run: 'run-mute', error: expect.stringMatching(/timed out/) }]);
-      const r = await approve(home, 'h-unknown').catch((e: unknown) => e);
       expect(String((r as Error).message)).toMatch(/run run-mute did not answer/);
     } finally {
       mute.close();
