@@ -14,6 +14,7 @@ import {
   childEnv,
   executed,
   pendingCalls,
+  shellApprovalPolicy,
   until,
   type Json,
 } from '../helpers/approval-peers.js';
@@ -43,21 +44,7 @@ async function wrap(o: {
   const home = tempHome();
   const execLog = join(home, 'exec.log');
   const policy = join(home, 'gov.yaml');
-  writeFileSync(
-    policy,
-    [
-      'version: 1',
-      'default: allow',
-      'approval_timeout: 1h',
-      'rules:',
-      '  - id: shell-needs-human',
-      '    tool: shell_exec',
-      '    decision: approve',
-      '    reason: Shell commands need a person',
-      `approvals: ${o.approvals}`,
-      '',
-    ].join('\n'),
-  );
+  writeFileSync(policy, shellApprovalPolicy(o.approvals));
   const transport = new StdioClientTransport({
     command: process.execPath,
     args: [GOV_BIN, 'mcp', 'wrap', '--policy', policy, '--name', 'files', '--', process.execPath, SERVER],

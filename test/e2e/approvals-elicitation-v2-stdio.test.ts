@@ -4,7 +4,13 @@ import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/client';
 import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 import { GOV_BIN, ROOT, tempHome } from '../helpers/gov-process.js';
-import { auditRecords, childEnv, executed, type Json } from '../helpers/approval-peers.js';
+import {
+  auditRecords,
+  childEnv,
+  executed,
+  shellApprovalPolicy,
+  type Json,
+} from '../helpers/approval-peers.js';
 
 // A v2-SDK server over stdio: it serves 2026-07-28 and the 2025 handshake.
 const SERVER = join(ROOT, 'test', 'fixtures', 'servers', 'v2-stdio-server.mjs');
@@ -25,22 +31,8 @@ async function wrap(era: 'legacy' | '2026-07-28', decision: Decision) {
   const home = tempHome();
   const execLog = join(home, 'exec.log');
   const policy = join(home, 'gov.yaml');
-  writeFileSync(
-    policy,
-    [
-      'version: 1',
-      'default: allow',
-      'approval_timeout: 1h',
-      'rules:',
-      '  - id: shell-needs-human',
-      '    tool: shell_exec',
-      '    decision: approve',
-      '    reason: Shell commands need a person',
-      // An elicitation-capable client is a live channel: nothing is denied as unattended.
-      'approvals: {channels: [elicitation], when_unattended: deny}',
-      '',
-    ].join('\n'),
-  );
+  // An elicitation-capable client is a live channel: nothing is denied as unattended.
+  writeFileSync(policy, shellApprovalPolicy('{channels: [elicitation], when_unattended: deny}'));
   const client = new Client(
     { name: 'v2-stdio-ide', version: '4.1.0' },
     {

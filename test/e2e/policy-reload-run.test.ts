@@ -6,6 +6,7 @@ import { makeTestPki, type TestPki } from '../helpers/test-ca.js';
 import { startMcpServer, type McpTestServer } from '../helpers/mcp-http-server.js';
 import { GOV_BIN, ROOT, runGov, tempHome } from '../helpers/gov-process.js';
 import { auditRecords } from '../helpers/audit-records.js';
+import { RELOAD_V1, RELOAD_V2 } from '../helpers/reload-policies.js';
 
 /**
  * Issue 20's reload test on a live `gov run` with its TUI (in tmux): a valid edit decides the
@@ -14,27 +15,6 @@ import { auditRecords } from '../helpers/audit-records.js';
  */
 const hasTmux = spawnSync('tmux', ['-V']).status === 0;
 const AGENT = join(ROOT, 'test', 'fixtures', 'clients', 'fifo-agent.mjs');
-
-const V1 = `version: 1
-default: allow
-rules:
-  - id: no-shell
-    tool: shell_exec
-    decision: deny
-  - id: hold-echo
-    tool: echo
-    when: args.text == "hold"
-    decision: approve
-`;
-// Shell allowed; the echo that V1 holds would be denied.
-const V2 = `version: 1
-default: allow
-rules:
-  - id: no-echo
-    tool: echo
-    when: args.text == "hold"
-    decision: deny
-`;
 
 interface Outcome {
   tag?: string;
@@ -77,7 +57,7 @@ describe.skipIf(!hasTmux)('live policy reload in gov run (TUI in tmux)', () => {
     const policy = join(home, 'gov.yaml');
     const fifo = join(home, 'steps.fifo');
     const outFile = join(home, 'outcomes.jsonl');
-    writeFileSync(policy, V1);
+    writeFileSync(policy, RELOAD_V1);
     execFileSync('mkfifo', [fifo]);
     tmux(
       'new-session',
@@ -128,7 +108,7 @@ describe.skipIf(!hasTmux)('live policy reload in gov run (TUI in tmux)', () => {
     );
 
     const oldDigest = auditRecords(home).find((r) => r['kind'] === 'run_start')?.['policy_digest'];
-    save(V2);
+    save(RELOAD_V2);
     const reload = await until('the policy_reload record', () =>
       auditRecords(home).find((r) => r['kind'] === 'policy_reload'),
     );
@@ -138,7 +118,7 @@ describe.skipIf(!hasTmux)('live policy reload in gov run (TUI in tmux)', () => {
     expect((await outcome('s2')).text).toBe('ran two');
     expect(shellRuns()).toEqual(['two']);
 
-    // Held under V1 (approve); V2 would deny it, but it keeps the decision it was held under.
+    // Held under RELOAD_V1 (approve); RELOAD_V2 would deny it, but it keeps the decision it was held under.
     const approved = await runGov(['approve', held.id], { env: { GOV_HOME: home } });
     expect(approved.code, approved.stderr).toBe(0);
     expect((await outcome('held')).text).toBe('echo: hold');

@@ -5,29 +5,9 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { GOV_BIN, ROOT, runGov, tempHome } from '../helpers/gov-process.js';
 import { auditRecords } from '../helpers/audit-records.js';
+import { RELOAD_V1, RELOAD_V2 } from '../helpers/reload-policies.js';
 
 const SERVER = join(ROOT, 'test', 'fixtures', 'servers', 'stdio-server.mjs');
-
-const V1 = `version: 1
-default: allow
-rules:
-  - id: no-shell
-    tool: shell_exec
-    decision: deny
-  - id: hold-echo
-    tool: echo
-    when: args.text == "hold"
-    decision: approve
-`;
-// shell allowed; the echo that is held under V1 would be denied under V2.
-const V2 = `version: 1
-default: allow
-rules:
-  - id: no-echo
-    tool: echo
-    when: args.text == "hold"
-    decision: deny
-`;
 
 function childEnv(extra: Record<string, string>): Record<string, string> {
   const env: Record<string, string> = {};
@@ -66,7 +46,7 @@ describe('live policy reload in gov mcp wrap', () => {
     home = tempHome();
     policy = join(home, 'gov.yaml');
     execLog = join(home, 'exec.log');
-    writeFileSync(policy, V1);
+    writeFileSync(policy, RELOAD_V1);
     const transport = new StdioClientTransport({
       command: process.execPath,
       args: [GOV_BIN, 'mcp', 'wrap', '--policy', policy, '--name', 'files', '--', process.execPath, SERVER],
@@ -96,7 +76,7 @@ describe('live policy reload in gov mcp wrap', () => {
     });
 
     const oldDigest = auditRecords(home).find((r) => r['kind'] === 'run_start')?.['policy_digest'];
-    save(policy, V2);
+    save(policy, RELOAD_V2);
     const reload = await until('the policy_reload record', () =>
       auditRecords(home).find((r) => r['kind'] === 'policy_reload'),
     );
@@ -107,7 +87,7 @@ describe('live policy reload in gov mcp wrap', () => {
     expect(JSON.stringify(r)).toContain('ran: two');
     expect(readFileSync(execLog, 'utf8')).toBe('two\n');
 
-    // Held under V1 (approve); V2 would deny it, but the approver's word still counts.
+    // Held under RELOAD_V1 (approve); RELOAD_V2 would deny it, but the approver's word still counts.
     const approved = await runGov(['approve', held.id], { env: { GOV_HOME: home } });
     expect(approved.code, approved.stderr).toBe(0);
     expect(JSON.stringify(await heldEcho)).toContain('hold');

@@ -40,3 +40,19 @@ export function childEnv(extra: Record<string, string>): Record<string, string> 
   for (const [k, v] of Object.entries(process.env)) if (v !== undefined && k !== 'NODE_OPTIONS') env[k] = v;
   return { ...env, ...extra };
 }
+
+/** The stdio elicitation tests' policy: `shell_exec` needs a person; `approvals` as given. */
+export function shellApprovalPolicy(approvals: string): string {
+  return [
+    'version: 1',
+    'default: allow',
+    'approval_timeout: 1h',
+    'rules:',
+    '  - id: shell-needs-human',
+    '    tool: shell_exec',
+    '    decision: approve',
+    '    reason: Shell commands need a person',
+    `approvals: ${approvals}`,
+    '',
+  ].join('\n');
+}
