@@ -14,9 +14,18 @@ export function canonicalJson(value: unknown): string {
   try {
     return JSON.stringify(sortedCopy(value, 0));
   } catch (err) {
-    if (err !== INDEX_KEY_SEEN) throw err;
+    if (!(err instanceof IntegerLikeKey)) throw err;
     return write(value, 0);
   }
+}
+
+/**
+ * The value with every object's keys in canonical order (the value itself when it already
+ * is), so `JSON.stringify` of it is its canonical JSON. Throws `IntegerLikeKey` for a value
+ * no object can hold in that order.
+ */
+export function canonicalValue(value: unknown): unknown {
+  return sortedCopy(value, 1);
 }
 
 const MAX_DEPTH = 256;
@@ -26,8 +35,14 @@ const MAX_DEPTH = 256;
  * and number forms as `write`). Objects put integer-like keys first whatever their insertion
  * order, so a value with such a key takes the slower hand-written path instead.
  */
-const INDEX_KEY_SEEN = new Error('canonical JSON: integer-like key');
+export class IntegerLikeKey extends Error {}
+const INDEX_KEY_SEEN = new IntegerLikeKey('canonical JSON: integer-like key');
 const INDEX_KEY = /^(?:0|[1-9]\d{0,9})$/;
+
+function isIndexKey(k: string): boolean {
+  const c = k.charCodeAt(0);
+  return c >= 48 && c <= 57 && INDEX_KEY.test(k) && Number(k) < 4294967295;
+}
 
 function sortedCopy(value: unknown, depth: number): unknown {
   if (depth > MAX_DEPTH) throw new TypeError('canonical JSON: value nested too deeply');
@@ -65,7 +80,7 @@ function sortedCopy(value: unknown, depth: number): unknown {
       const members: unknown[] = new Array(keys.length);
       for (let i = 0; i < keys.length; i++) {
         const k = keys[i]!;
-        if (INDEX_KEY.test(k) && Number(k) < 4294967295) throw INDEX_KEY_SEEN;
+        if (isIndexKey(k)) throw INDEX_KEY_SEEN;
         const v = obj[k];
         const c = v === undefined ? undefined : sortedCopy(v, depth + 1);
         if (c !== v) reuse = false;
