@@ -32,6 +32,7 @@ import { renderTable } from './report.js';
 import { buildRows, startupRows } from './rows.js';
 import { rssMb, round } from './stats.js';
 import { measureTlsFloor } from './tls-floor.js';
+import { runUnderProxyFloor } from './proxy-floor.js';
 import { benchWrap, wrapAvailable } from './wrap.js';
 import { benchIsolation, isolationRows } from './isolation.js';
 import { benchStartup } from './startup.js';
@@ -168,6 +169,12 @@ async function main(): Promise<void> {
       ...(profDir ? { nodeFlags: ['--cpu-prof', `--cpu-prof-dir=${profDir}`] } : {}),
     });
 
+    step('floor: the same load through a bare Node TLS-terminating proxy (no governance)');
+    const floor = await runUnderProxyFloor(
+      { ...plan, phases: plan.phases.filter((p) => p === 'latency' || p === 'throughput') },
+      pki,
+    ).catch(() => null);
+
     // The default is --audit-sync interval; this is the stricter mode, for comparison (info
     // rows only, so --quick leaves it out).
     let govAnswer: LoadResult | null = null;
@@ -296,6 +303,7 @@ async function main(): Promise<void> {
     });
 
     const rows = buildRows({
+      floor,
       govAnswer,
       govOtlp,
       direct,

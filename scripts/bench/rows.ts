@@ -13,6 +13,8 @@ import { inProcessRows } from './rows-in-process.js';
 export interface Inputs {
   direct: LoadResult;
   gov: LoadResult;
+  /** The same load through a bare Node TLS-terminating proxy: the CPU floor under gov's. */
+  floor: LoadResult | null;
   /** gov with `--audit-sync answer` (the default is interval): the stricter durability, for comparison. */
   govAnswer: LoadResult | null;
   /** gov with `--audit-otlp` pointed at a collector that is down. */
@@ -348,32 +350,45 @@ export function buildRows(i: Inputs): Row[] {
  * measured in the same gov run). CPU time barely depends on how loaded the machine is.
  */
 function cpuRows(i: Inputs): Row[] {
-  const phases: Array<[string, CpuPerCall | undefined, CpuPerCall | undefined]> = [
-    ['1 client', i.direct.latency?.cpu, i.gov.latency?.cpu],
-    [
-      '32 clients',
-      i.direct.throughput?.find((t) => t.clients === 32)?.cpu,
-      i.gov.throughput?.find((t) => t.clients === 32)?.cpu,
-    ],
+  const at32 = (r: LoadResult | null) => r?.throughput?.find((t) => t.clients === 32)?.cpu;
+  const phases: Array<[string, ...Array<CpuPerCall | undefined>]> = [
+    ['1 client', i.direct.latency?.cpu, i.gov.latency?.cpu, i.floor?.latency?.cpu],
+    ['32 clients', at32(i.direct), at32(i.gov), at32(i.floor)],
   ];
   const rows: Row[] = [];
-  for (const [label, d, g] of phases) {
-    if (!g || g.proxyUs === null || g.upstreamUs === null) continue;
-    const endpoints = g.loadgenUs + g.upstreamUs;
-    const ratio = g.proxyUs / endpoints;
-    const direct = d && d.upstreamUs !== null ? d.loadgenUs + d.upstreamUs : null;
-    rows.push({
-      id: `cpu_per_call_${label.split(' ')[0]}`,
-      figure: `CPU per tools/call, ${label}: gov / (load generator + upstream)`,
-      unit: 'µs',
-      method: 'cli',
-      direct: direct === null ? null : round(direct, 1),
-      gov: round(g.proxyUs, 1),
-      ratio: round(ratio),
-      target: '≤ 1.5× endpoints',
-      pass: ratio <= 1.5,
-      note: `CPU time (utime+stime) over ${g.calls} calls; endpoints under gov: load generator ${g.loadgenUs.toFixed(0)} µs + upstream ${g.upstreamUs.toFixed(0)} µs; direct column: both endpoints without gov`,
-    });
+  for (const [label, d, g, f] of phases) {
+    if (g && g.proxyUs !== null && g.upstreamUs !== null) {
+      const endpoints = g.loadgenUs + g.upstreamUs;
+      const ratio = g.proxyUs / endpoints;
+      const direct = d && d.upstreamUs !== null ? d.loadgenUs + d.upstreamUs : null;
+      rows.push({
+        id: `cpu_per_call_${label.split(' ')[0]}`,
+        figure: `CPU per tools/call, ${label}: gov / (load generator + upstream)`,
+        unit: 'µs',
+        method: 'cli',
+        direct: direct === null ? null : round(direct, 1),
+        gov: round(g.proxyUs, 1),
+        ratio: round(ratio),
+        target: '≤ 1.5× endpoints',
+        pass: ratio <= 1.5,
+        note: `CPU time (utime+stime) over ${g.calls} calls; endpoints under gov: load generator ${g.loadgenUs.toFixed(0)} µs + upstream ${g.upstreamUs.toFixed(0)} µs; direct column: both endpoints without gov`,
+      });
+    }
+    if (f && f.proxyUs !== null && f.upstreamUs !== null) {
+      const ratio = f.proxyUs / (f.loadgenUs + f.upstreamUs);
+      rows.push({
+        id: `cpu_proxy_floor_${label.split(' ')[0]}`,
+        figure: `CPU per tools/call, ${label}, bare Node TLS proxy (no governance) / endpoints`,
+        unit: 'µs',
+        method: 'cli',
+        direct: round(f.loadgenUs + f.upstreamUs, 1),
+        gov: round(f.proxyUs, 1),
+        ratio: round(ratio),
+        target: '-',
+        pass: null,
+        note: `node:http + undici, bodies read whole, nothing else (scripts/bench/proxy-floor.ts); gov's figure minus this one is what governance costs${g?.proxyUs ? ` (${(g.proxyUs - f.proxyUs).toFixed(0)} µs per call in this run)` : ''}`,
+      });
+    }
   }
   return rows;
 }
