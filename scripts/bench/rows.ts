@@ -115,6 +115,20 @@ export function buildRows(i: Inputs): Row[] {
   );
   if (i.mitm?.latency) rows[rows.length - 2]!.mitm = r(i.mitm.latency.p50);
   if (i.mitm?.latency) rows[rows.length - 1]!.mitm = r(i.mitm.latency.p99);
+  if (i.floor?.latency) {
+    rows.push({
+      ...latencyRow(
+        'latency_p50_proxy_floor',
+        'added latency p50, bare Node TLS proxy (no governance)',
+        i.direct.latency?.p50,
+        i.floor.latency.p50,
+        0.3,
+        '-',
+      ),
+      pass: null,
+      note: 'the same load through scripts/bench/proxy-floor.ts (node:http + undici, nothing else): what re-encrypting both sides in Node adds before any governance',
+    });
+  }
   if (i.govOtlp?.latency && i.gov.latency) {
     const added = i.govOtlp.latency.p50 - i.gov.latency.p50;
     rows.push({
