@@ -147,7 +147,7 @@ async function call(
 
 async function latency(): Promise<NonNullable<LoadResult['latency']>> {
   const d = dispatcher(1);
-  for (let i = 0; i < Math.min(200, plan.latencyCalls); i++) await call(d, plan.origin);
+  for (let i = 0; i < Math.min(2000, plan.latencyCalls); i++) await call(d, plan.origin);
   const sample: number[] = [];
   const stop = cpuMeter();
   for (let i = 0; i < plan.latencyCalls; i++) sample.push((await call(d, plan.origin))[0]);
