@@ -1,7 +1,8 @@
 import type { AuditInput, AuditRecord, JsonObject } from '../types.js';
 import { livenessText } from './liveness.js';
 import { HeadWriter, readHead } from './run-chain.js';
-import { openAuditSink, type AuditSync, type CheckpointPolicy, type FileAuditSink } from './sink.js';
+import { type AuditSync, type CheckpointPolicy, type FileAuditSink } from './sink.js';
+import { openAuditSink } from './open-sink.js';
 import type { AuditSigner } from './signing-key.js';
 
 export interface RunAudit {

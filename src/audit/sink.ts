@@ -1,11 +1,9 @@
-import { join } from 'node:path';
 import { GovError } from '../errors.js';
 import type { AuditInput, AuditRecord, AuditSink, JsonObject } from '../types.js';
-import { nodeAuditFs, type AuditFs } from './audit-fs.js';
+import type { AuditFs } from './audit-fs.js';
 import { describeIoError } from './io-error.js';
 import { GroupSync } from './group-sync.js';
 import { buildRecord, withSignature } from './record.js';
-import { isValidRunId } from './run-id.js';
 
 export interface OpenAuditSinkOptions {
   /** The audit directory, normally homePaths().audit. */
@@ -59,6 +57,8 @@ interface Pending {
 
 type State = 'open' | 'sealing' | 'sealed' | 'closed';
 
+const FLUSHED = Promise.resolve();
+
 /**
  * Append-only, hash-chained JSONL file for one run. Appends are queued and committed in
  * groups: whatever arrives while one write+fsync is in flight goes out in the next single
@@ -66,9 +66,6 @@ type State = 'open' | 'sealing' | 'sealed' | 'closed';
  * a group is on disk; a failed group is cut off the file again so the chain never has a
  * hole or a torn line, and later appends can retry.
  */
-/** Records appended with `sync: false` reach the disk within this long. */
-const FLUSHED = Promise.resolve();
-
 export class FileAuditSink implements AuditSink {
   readonly path: string;
   readonly run: string;
@@ -365,58 +362,5 @@ export class FileAuditSink implements AuditSink {
   private fsyncsInGroup(built: { item: Pending }[]): boolean {
     if (this.syncMode === 'always') return built.some((b) => b.item.sync);
     return built.some((b) => 'seal' in b.item.input);
-  }
-}
-
-export async function openAuditSink(opts: OpenAuditSinkOptions): Promise<FileAuditSink> {
-  if (!isValidRunId(opts.run)) {
-    throw new GovError('audit', `invalid run id '${opts.run}'`, {
-      hint: 'use letters, digits, ".", "_" and "-"',
-    });
-  }
-  const impl: AuditFs = { ...nodeAuditFs, ...opts.fsImpl };
-  const sync = opts.sync ?? 'always';
-  try {
-    await impl.mkdir(opts.dir, 0o700);
-  } catch (err) {
-    throw new GovError('audit', `cannot create audit directory ${opts.dir}: ${describeIoError(err)}`, {
-      hint: 'make GOV_HOME a writable directory; governed calls are denied until the audit can be written',
-      cause: err,
-    });
-  }
-  const path = join(opts.dir, `${opts.run}.jsonl`);
-  let fd: number;
-  try {
-    // O_EXCL: a run's chain is only ever written by the sink that created the file.
-    fd = await impl.open(path, 'ax', 0o600);
-  } catch (err) {
-    throw new GovError('audit', `cannot create audit file ${path}: ${describeIoError(err)}`, {
-      hint: 'check the permissions of the audit directory; governed calls are denied until the audit can be written',
-      cause: err,
-    });
-  }
-  if (sync !== 'interval') await syncDir(impl, opts.dir);
-  return new FileAuditSink(fd, {
-    path,
-    run: opts.run,
-    sync,
-    fs: impl,
-    now: opts.now ?? (() => new Date()),
-    signer: opts.signer,
-    checkpoint: { ...DEFAULT_CHECKPOINT, ...opts.checkpoint },
-    onRecord: opts.onRecord,
-  });
-}
-
-/** Make the new directory entry durable too (best effort: not every file system allows it). */
-async function syncDir(impl: AuditFs, dir: string): Promise<void> {
-  let fd: number | undefined;
-  try {
-    fd = await impl.open(dir, 'r', 0);
-    await impl.fsync(fd);
-  } catch {
-    // ignore
-  } finally {
-    if (fd !== undefined) await impl.close(fd).catch(() => undefined);
   }
 }

@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { openAuditSink } from '../../src/audit/sink.js';
+import { openAuditSink } from '../../src/audit/open-sink.js';
 import { call, readLines, tempHome, writeLines, writeRun } from './helpers.js';
 
 /** These tests run the built CLI (`npm test` builds first; a rebuild here would rewrite dist/ under other tests). */

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { compileFilter } from '../../src/audit/filter.js';
 import { followRecords, listRunFiles, tailRecords, type ReadRecord } from '../../src/audit/reader.js';
-import { openAuditSink } from '../../src/audit/sink.js';
+import { openAuditSink } from '../../src/audit/open-sink.js';
 import { call, readLines, tempHome, writeRun } from './helpers.js';
 
 let t: ReturnType<typeof tempHome>;

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { openAuditSink } from '../../src/audit/sink.js';
+import { openAuditSink } from '../../src/audit/open-sink.js';
 import { nodeAuditFs, type AuditFs } from '../../src/audit/audit-fs.js';
 import { call, readLines, tempHome, verifyFiles } from './helpers.js';
 

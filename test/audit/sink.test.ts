@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { hashRecord } from '../../src/audit/record.js';
 import { nodeAuditFs, type AuditFs } from '../../src/audit/audit-fs.js';
-import { openAuditSink } from '../../src/audit/sink.js';
+import { openAuditSink } from '../../src/audit/open-sink.js';
 
 import { GovError } from '../../src/errors.js';
 import type { AuditRecord } from '../../src/types.js';
