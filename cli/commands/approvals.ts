@@ -1,5 +1,6 @@
 import { createElement } from 'react';
-import { approve, deny, subscribeAll } from '../../src/approvals/client.js';
+import { approve, deny } from '../../src/approvals/client.js';
+import { subscribeAll } from '../../src/approvals/subscription.js';
 import { usageError } from '../../src/errors.js';
 import { govHome } from '../../src/home.js';
 import { parseCommandArgs, wantsHelp } from '../args.js';

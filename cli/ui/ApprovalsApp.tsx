@@ -1,6 +1,7 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { Box, Text, useStdin, type Key } from 'ink';
-import type { PendingCall, RemoteEvent, SettleOutcome, UnreachableRun } from '../../src/approvals/client.js';
+import type { PendingCall, SettleOutcome, UnreachableRun } from '../../src/approvals/client.js';
+import type { RemoteEvent } from '../../src/approvals/subscription.js';
 import { CHOOSE, promptKey, type PromptState } from './approval-keys.js';
 import { scrollKey, useArgsViewport } from './args-viewport.js';
 import { HeldCallView } from './HeldCallView.js';

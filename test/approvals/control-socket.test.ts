@@ -4,15 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ApprovalBroker, type HeldCallRequest } from '../../src/approvals/broker.js';
-import {
-  approve,
-  deny,
-  discoverRuns,
-  getPending,
-  listPending,
-  subscribeAll,
-  type RemoteEvent,
-} from '../../src/approvals/client.js';
+import { approve, deny, discoverRuns, getPending, listPending } from '../../src/approvals/client.js';
+import { subscribeAll, type RemoteEvent } from '../../src/approvals/subscription.js';
 import { startControlServer, type ControlServer } from '../../src/approvals/control-socket.js';
 import { MAX_LINE_BYTES } from '../../src/approvals/protocol.js';
 import type { ApprovalVerdict } from '../../src/types.js';

@@ -1,6 +1,7 @@
 import { render, cleanup } from 'ink-testing-library';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import type { PendingCall, RemoteEvent, SettleOutcome } from '../../src/approvals/client.js';
+import type { PendingCall, SettleOutcome } from '../../src/approvals/client.js';
+import type { RemoteEvent } from '../../src/approvals/subscription.js';
 import type { HeldCall } from '../../src/types.js';
 import { ApprovalsApp } from '../../cli/ui/ApprovalsApp.js';
 import { heldCallRequest } from '../helpers/held-call.js';
