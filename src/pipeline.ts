@@ -1,4 +1,4 @@
-import type { Envelope, JsonObject, JsonRpcMessage, JsonValue, PolicyDecision } from './types.js';
+import type { Envelope, JsonObject, JsonRpcMessage, PolicyDecision } from './types.js';
 import { jsonRpcResult, policyDenial, upstreamTimeoutError, type GovResponse } from './mcp/wire-errors.js';
 import type { TimeLimit } from './pipeline/call-deadline.js';
 import type { PipelineDeps } from './pipeline/stages.js';
@@ -10,11 +10,11 @@ import {
   type OutcomeFacts,
 } from './pipeline/call-records.js';
 import { ClientBatches } from './pipeline/client-batches.js';
-import { filterToolsList } from './mcp/responses.js';
 import type { PolicyInput } from './policy/compiled.js';
 import { toPolicyInput } from './policy/input.js';
 import { shadowed } from './pipeline/shadow.js';
-import { SessionTaint, taintAlert, taintIn } from './pipeline/taint.js';
+import { SessionTaint, taintAlert } from './pipeline/taint.js';
+import { scanServerMessage } from './pipeline/server-scan.js';
 import { formatDuration } from './policy/duration.js';
 import { refusalOf } from './pipeline/verdict-answer.js';
 import { withPins, type CallPins } from './safety/tool-pins.js';
@@ -122,7 +122,7 @@ export class Pipeline {
    * gov serve, the gateway session) is tainted (policy sees `run.tainted`), and an alert names
    * the call that brought it in.
    */
-  private taint(source: CallContext, why: string): void {
+  taint(source: CallContext, why: string): void {
     if (this.taints.add(source.env, source.auditId)) void this.alert(taintAlert(source, why));
   }
 
@@ -341,52 +341,7 @@ export class Pipeline {
     msg: JsonObject,
     answering: CallContext | undefined,
   ): { message: JsonObject; counts: Record<string, number>; changed: boolean } {
-    let message = msg;
-    let changed = false;
-    const listed = answering?.env.method === 'tools/list' && message['result'] !== undefined;
-    if (listed && this.deps.pins) {
-      message = this.observeToolsList(message, answering.env);
-      changed = message !== msg;
-    }
-    if (listed && this.deps.policy.toolsList === 'hide_denied' && message['result'] !== undefined) {
-      const server = answering.env.server;
-      const f = filterToolsList(message['result'], (name) => this.deps.policy.isToolHidden(server, name));
-      if (f.removed.length) {
-        message = { ...message, result: f.result };
-        changed = true;
-      }
-    }
-    const r = this.deps.redactor.redactJson(message);
-    const counts = r.counts;
-    if (Object.keys(counts).length) {
-      message = r.value as JsonObject;
-      changed = true;
-    }
-    if (answering && answering.auditId && 'result' in message) {
-      const why = taintIn(message['result'] ?? null, counts);
-      if (why !== null) this.taint(answering, why);
-    }
-    return { message, counts, changed };
-  }
-
-  /**
-   * Pins and scans the tool definitions a tools/list response shows the agent; records an
-   * alert per change or poisoning finding. If pins.json cannot be used, the list is withheld.
-   */
-  private observeToolsList(message: JsonObject, env: Envelope): JsonObject {
-    try {
-      const o = this.deps.pins!.observeList(env.server, env.sessionId, message['result'] as JsonValue);
-      for (const a of o.alerts)
-        void this.alert({ reason: a.reason, server: a.server, transport: env.transport, detail: a.detail });
-      return o.changed ? { ...message, result: o.result } : message;
-    } catch (err) {
-      this.deps.log.warn(`tool pins failed: ${(err as Error).message}`);
-      return {
-        jsonrpc: '2.0',
-        id: message['id'] ?? null,
-        error: { code: -32603, message: `gov could not check tool pins: ${(err as Error).message}` },
-      };
-    }
+    return scanServerMessage(this, msg, answering);
   }
 
   /** The outcome record for a forwarded call (after the response, or a failure). */

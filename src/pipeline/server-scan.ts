@@ -1,0 +1,64 @@
+import type { Pipeline } from '../pipeline.js';
+import type { Envelope, JsonObject, JsonValue } from '../types.js';
+import { filterToolsList } from '../mcp/responses.js';
+import type { CallContext } from './exchange.js';
+import { taintIn } from './taint.js';
+
+/**
+ * Process one server→client message before the agent sees it: pins and the poisoning scan
+ * and the tools/list filter for the request it answers, then secret redaction and taint.
+ */
+export function scanServerMessage(
+  pipeline: Pipeline,
+  msg: JsonObject,
+  answering: CallContext | undefined,
+): { message: JsonObject; counts: Record<string, number>; changed: boolean } {
+  const { deps } = pipeline;
+  let message = msg;
+  let changed = false;
+  const listed = answering?.env.method === 'tools/list' && message['result'] !== undefined;
+  if (listed && deps.pins) {
+    message = observeToolsList(pipeline, message, answering.env);
+    changed = message !== msg;
+  }
+  if (listed && deps.policy.toolsList === 'hide_denied' && message['result'] !== undefined) {
+    const server = answering.env.server;
+    const f = filterToolsList(message['result'], (name) => deps.policy.isToolHidden(server, name));
+    if (f.removed.length) {
+      message = { ...message, result: f.result };
+      changed = true;
+    }
+  }
+  const r = deps.redactor.redactJson(message);
+  const counts = r.counts;
+  if (Object.keys(counts).length) {
+    message = r.value as JsonObject;
+    changed = true;
+  }
+  if (answering && answering.auditId && 'result' in message) {
+    const why = taintIn(message['result'] ?? null, counts);
+    if (why !== null) pipeline.taint(answering, why);
+  }
+  return { message, counts, changed };
+}
+
+/**
+ * Pins and scans the tool definitions a tools/list response shows the agent; records an
+ * alert per change or poisoning finding. If pins.json cannot be used, the list is withheld.
+ */
+function observeToolsList(pipeline: Pipeline, message: JsonObject, env: Envelope): JsonObject {
+  const { deps } = pipeline;
+  try {
+    const o = deps.pins!.observeList(env.server, env.sessionId, message['result'] as JsonValue);
+    for (const a of o.alerts)
+      void pipeline.alert({ reason: a.reason, server: a.server, transport: env.transport, detail: a.detail });
+    return o.changed ? { ...message, result: o.result } : message;
+  } catch (err) {
+    deps.log.warn(`tool pins failed: ${(err as Error).message}`);
+    return {
+      jsonrpc: '2.0',
+      id: message['id'] ?? null,
+      error: { code: -32603, message: `gov could not check tool pins: ${(err as Error).message}` },
+    };
+  }
+}
