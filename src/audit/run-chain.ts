@@ -46,26 +46,53 @@ export function runStartLink(r: AuditRecord): RunLink | null | undefined {
 
 /**
  * Moves head.json forward as signed records are committed. One write in flight per process
- * (temp file + rename); a newer head replaces a queued older one. While the run serves, the
- * directory is not fsynced after the rename (a thread-pool open, fsync and close every 100
- * records, on the same disk as the audit file's per-call fsyncs): a power loss can then undo
- * the last renames, which only makes the next run link an older signed record. The file
- * itself is fsynced, so head.json is never left empty. The run's last head is fully durable.
+ * (temp file + rename); a newer head replaces a queued older one, and while the run serves,
+ * head.json moves at most once per `minIntervalMs` (each move is an open, write, fsync and
+ * rename on the audit disk, and a signed record comes every 100 records: at a few thousand
+ * calls a second that was dozens of fsyncs a second next to the audit file's own). The
+ * directory is not fsynced after the rename while serving: a power loss can then undo the
+ * last renames, and a crash can leave head.json one interval behind; either only makes the
+ * next run link an older signed record. The file itself is fsynced, so head.json is never
+ * left empty. The run's last head (after the seal) is written at once and fully durable.
  */
 export class HeadWriter {
   private next: RunLink | undefined;
   private unsynced: RunLink | undefined;
   private writing: Promise<void> | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private lastWrite = 0;
+  private finishing = false;
 
-  constructor(private readonly auditDir: string) {}
+  constructor(
+    private readonly auditDir: string,
+    private readonly minIntervalMs = 1000,
+  ) {}
 
   update(r: AuditRecord): void {
     this.next = { run: r.run, seq: r.seq, hash: r.hash };
-    this.writing ??= this.drain();
+    this.schedule();
+  }
+
+  private schedule(): void {
+    if (this.writing || this.timer || !this.next) return;
+    const wait = this.lastWrite + this.minIntervalMs - Date.now();
+    if (wait <= 0 || this.finishing) {
+      this.writing = this.drain();
+      return;
+    }
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.schedule();
+    }, wait);
+    this.timer.unref();
   }
 
   /** Resolves when the latest head is on disk, fsynced (the session waits for it after the seal). */
   async flushed(): Promise<void> {
+    this.finishing = true;
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    this.schedule();
     while (this.writing) await this.writing;
     const last = this.unsynced;
     this.unsynced = undefined;
@@ -73,15 +100,15 @@ export class HeadWriter {
   }
 
   private async drain(): Promise<void> {
+    const link = this.next!;
+    this.next = undefined;
     try {
-      while (this.next) {
-        const link = this.next;
-        this.next = undefined;
-        if (await this.write(link, false)) this.unsynced = link;
-      }
+      if (await this.write(link, false)) this.unsynced = link;
     } finally {
+      this.lastWrite = Date.now();
       this.writing = undefined;
     }
+    this.schedule();
   }
 
   private async write(link: RunLink, durable: boolean): Promise<boolean> {
