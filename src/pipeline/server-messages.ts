@@ -16,7 +16,7 @@ import type { ToolParamHeaders } from '../mcp/param-headers.js';
 import { createdTaskId } from './task-links.js';
 import { redactTextBlobs } from '../mcp/blob-redaction.js';
 import { passesUnchanged } from './unchanged-text.js';
-import { applyEdits, stringEdits, type TextEdit } from './string-edits.js';
+import { applyEdits, hasRepeatedKey, stringEdits, type TextEdit } from './string-edits.js';
 
 function isJsonRpc(v: unknown): v is JsonObject {
   return isPlainObject(v) && v['jsonrpc'] === '2.0';
@@ -99,7 +99,9 @@ export class ServerMessageProcessor {
       return this.redactPlain(text);
     }
     const r = this.processValue(value as JsonValue, session);
-    if (!r.changed) return null;
+    // Unchanged, the upstream's text goes on as it came — unless it repeats a key: then the
+    // copies JSON.parse dropped (never scanned) are dropped for the client too.
+    if (!r.changed) return hasRepeatedKey(text) ? JSON.stringify(r.value) : null;
     // Sound because processing copies on write: `value` is still what the text says.
     return stringEdits(text, value as JsonValue, r.value) ?? JSON.stringify(r.value);
   }

@@ -138,6 +138,22 @@ class Walker {
 }
 
 /**
+ * Whether an object in the JSON `text` (known to parse) names a key twice. JSON.parse keeps
+ * the last copy, so the others were never scanned; a client that keeps the first would read one.
+ */
+export function hasRepeatedKey(text: string): boolean {
+  try {
+    new Walker(text).value(undefined);
+    return false;
+  } catch (err) {
+    if (err instanceof Refused) return true;
+    // Deeper than the stack: cannot tell, so assume the worst (the caller re-serialises).
+    if (err instanceof RangeError) return true;
+    throw err;
+  }
+}
+
+/**
  * Edits that turn `text` (which JSON.parse read as `before`) into a text that parses to
  * `after`; null when more than string values changed or the text repeats a key.
  */
