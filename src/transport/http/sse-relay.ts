@@ -82,9 +82,18 @@ export function relaySse(o: SseRelayOptions): Promise<void> {
     return Promise.resolve();
   }
   delete headers['content-encoding'];
+  // The headers go out with the first events when those are already here (one TLS record and
+  // one syscall, not two); a stream whose first event is not gets them at the end of this turn.
+  // (`res.headersSent` is true from writeHead on, sent or not: hence `wrote`.)
+  let headersDue: NodeJS.Immediate | null = null;
+  let wrote = false;
   if (!o.headersSent) {
     res.writeHead(o.status, headers);
-    res.flushHeaders();
+    if (!o.prepend?.length)
+      headersDue = setImmediate(() => {
+        headersDue = null;
+        if (!wrote && !res.writableEnded) res.flushHeaders();
+      });
   }
   for (const m of o.prepend ?? []) res.write(sseEventFor(m));
 
@@ -103,6 +112,7 @@ export function relaySse(o: SseRelayOptions): Promise<void> {
   const send = () => {
     const out = queued.take();
     if (out === null || res.writableEnded) return;
+    wrote = true;
     if (!res.write(out) && !blocked) {
       blocked = true;
       res.once('drain', () => {
@@ -162,6 +172,7 @@ export function relaySse(o: SseRelayOptions): Promise<void> {
       verbatim.length = 0;
       finished = true;
       if (turn) clearImmediate(turn);
+      if (headersDue) clearImmediate(headersDue);
       // A stream that outlived its client ends in the replay buffer, however it ended.
       if (adopted && !res.writableEnded) res.end();
       if (session && o.legacy) o.legacy.unregister(session);
