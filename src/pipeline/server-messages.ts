@@ -101,7 +101,7 @@ export class ServerMessageProcessor {
     const r = this.processValue(value as JsonValue, session);
     // Unchanged, the upstream's text goes on as it came — unless it repeats a key: then the
     // copies JSON.parse dropped (never scanned) are dropped for the client too.
-    if (!r.changed) return hasRepeatedKey(text) ? JSON.stringify(r.value) : null;
+    if (!r.changed) return hasRepeatedKey(text, r.value) ? JSON.stringify(r.value) : null;
     // Sound because processing copies on write: `value` is still what the text says.
     return stringEdits(text, value as JsonValue, r.value) ?? JSON.stringify(r.value);
   }

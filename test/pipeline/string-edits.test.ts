@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { createRedactor } from '../../src/safety/redact.js';
-import { applyEdits, applyEditsToBytes, rawOffsets, stringEdits } from '../../src/pipeline/string-edits.js';
+import {
+  applyEdits,
+  applyEditsToBytes,
+  hasRepeatedKey,
+  rawOffsets,
+  stringEdits,
+} from '../../src/pipeline/string-edits.js';
 import type { JsonValue } from '../../src/types.js';
 
 const TOKEN = 'ghp_' + 'A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8';
@@ -95,5 +101,18 @@ describe('rawOffsets', () => {
     const raw = 'a\\nb\\u0041c\\"d';
     // decoded: a \n b A c " d
     expect(rawOffsets(raw, 0, raw.length, [0, 1, 2, 3, 4, 5, 6, 7])).toEqual([0, 1, 3, 4, 10, 11, 13, 14]);
+  });
+});
+
+describe('hasRepeatedKey', () => {
+  const check = (text: string) => hasRepeatedKey(text, JSON.parse(text) as JsonValue);
+  it('counts key tokens against the parsed keys, whatever the strings hold', () => {
+    expect(check('{"a":1,"b":{"c":[{"d":":x\\":"}]}}')).toBe(false);
+    expect(check('{"a" : 1, "s": "\\\\", "t": "\\\\\\":"}')).toBe(false);
+    expect(check('[{"a":1},{"a":2}]')).toBe(false);
+    expect(check('{"a":1,"b":{"c":2,"c":3}}')).toBe(true);
+    expect(check('{"name":1,"na\\u006de":2}')).toBe(true);
+    expect(check('{"a":"x","a" :"y"}')).toBe(true);
+    expect(check('"just a string: \\"with\\": colons"')).toBe(false);
   });
 });
