@@ -57,10 +57,13 @@ export interface LoadResult {
       rssBeforeMb: number | null;
       rssPeakMb: number | null;
       rssAfterMb: number | null;
+      /** Per event. */
+      cpu?: CpuPerCall;
     };
   };
   firstHost?: { firstMs: number; newConnKnownHostMs: number; hosts: number };
-  big?: { bytes: number; ms: number };
+  /** `cpu`: per call. */
+  big?: { bytes: number; ms: number; cpu?: CpuPerCall };
   held?: { streamsOpen: number; streamsOpenMs: number; callsSent: number; callsSettledEarly: number };
 }
 
@@ -222,16 +225,18 @@ async function sse(): Promise<NonNullable<LoadResult['sse']>> {
   const pid = proxyPid();
   const rssBeforeMb = pid ? rssMb(pid) : null;
   let rssPeakMb = rssBeforeMb;
+  const meter = cpuMeter();
   const [ms, , events] = await getStream(d, plan.sseEvents, (n) => {
     if (pid && n % 1000 === 0) rssPeakMb = Math.max(rssPeakMb ?? 0, rssMb(pid) ?? 0);
   });
+  const cpu = meter(events);
   await new Promise((r) => setTimeout(r, 200));
   const rssAfterMb = pid ? rssMb(pid) : null;
   await d.close();
   return {
     postTtfe: summarize(post),
     getTtfe: summarize(get),
-    stream: { events, ms, rssBeforeMb, rssPeakMb, rssAfterMb },
+    stream: { events, ms, rssBeforeMb, rssPeakMb, rssAfterMb, cpu },
   };
 }
 
@@ -253,13 +258,15 @@ async function big(): Promise<NonNullable<LoadResult['big']>> {
   await call(d, plan.origin, '/mcp', 'big');
   const ms: number[] = [];
   let bytes = 0;
+  const meter = cpuMeter();
   for (let i = 0; i < plan.bigCalls; i++) {
     const [t, , b] = await call(d, plan.origin, '/mcp', 'big');
     ms.push(t);
     bytes = b;
   }
+  const cpu = meter(plan.bigCalls);
   await d.close();
-  return { bytes, ms: median(ms) };
+  return { bytes, ms: median(ms), cpu };
 }
 
 /** Open streams and held calls, say READY, wait for the bench to read the proxy's RSS. */

@@ -39,6 +39,13 @@ const r = (x: number | null | undefined, d = 3): number | null =>
   x === null || x === undefined ? null : round(x, d);
 
 /** A row of added milliseconds: gov's figure against the direct one. */
+/** "; CPU per event: gov X µs, …" for a row's note (empty when the proxy's CPU was unreadable). */
+function cpuNote(c: CpuPerCall | undefined, unit: string): string {
+  if (!c || c.proxyUs === null) return '';
+  const up = c.upstreamUs === null ? '' : `, upstream ${c.upstreamUs.toFixed(1)}`;
+  return `; CPU per ${unit}: gov ${c.proxyUs.toFixed(1)} µs, load generator ${c.loadgenUs.toFixed(1)}${up}`;
+}
+
 function latencyRow(
   id: string,
   figure: string,
@@ -261,7 +268,7 @@ export function buildRows(i: Inputs): Row[] {
     target: '≥ 0.50× direct, flat (≤ 10 MB growth)',
     pass: growth === null || speed === null ? null : growth <= 10 && speed >= 0.5,
     note: st
-      ? `gov RSS before ${st.rssBeforeMb?.toFixed(1)} MB, peak ${st.rssPeakMb?.toFixed(1)}, after ${st.rssAfterMb?.toFixed(1)}; stream took ${st.ms.toFixed(0)} ms via gov vs ${directMs?.toFixed(0)} ms direct`
+      ? `gov RSS before ${st.rssBeforeMb?.toFixed(1)} MB, peak ${st.rssPeakMb?.toFixed(1)}, after ${st.rssAfterMb?.toFixed(1)}; stream took ${st.ms.toFixed(0)} ms via gov vs ${directMs?.toFixed(0)} ms direct${cpuNote(st.cpu, 'event')}`
       : '',
   });
   if (i.direct.big && i.gov.big) {
@@ -276,7 +283,7 @@ export function buildRows(i: Inputs): Row[] {
       ratio: r(mbps(i.gov.big) / mbps(i.direct.big)),
       target: '≥ 0.70× direct',
       pass: mbps(i.gov.big) / mbps(i.direct.big) >= 0.7,
-      note: `median call ${i.direct.big.ms.toFixed(1)} ms direct, ${i.gov.big.ms.toFixed(1)} ms via gov (read, parse, scan, re-serialise)`,
+      note: `median call ${i.direct.big.ms.toFixed(1)} ms direct, ${i.gov.big.ms.toFixed(1)} ms via gov (read, parse, scan, rewrite)${cpuNote(i.gov.big.cpu, 'call')}`,
     });
   }
   rows.push({

@@ -9,7 +9,12 @@
  *
  * Unlike a browser, blocks without data (comment-only keep-alives, `id:`/`retry:` only)
  * are reported too, so the proxy can forward them; `hasData` tells them apart.
+ *
+ * A proxy that passes most events unchanged can also ask for each event's own bytes (see
+ * `push`): writing those back costs no re-formatting and no re-encoding.
  */
+
+import { isUtf8 } from 'node:buffer';
 
 export interface SseEvent {
   /** The `event:` field; undefined when absent (the client treats that as "message"). */
@@ -66,17 +71,31 @@ export class SseParser {
   private lastWasCr = false;
   private firstLine = true;
   private failed = false;
+  /**
+   * Where the current event's bytes start in the chunk being pushed; -1 when they do not lie
+   * in it alone (begun in an earlier chunk) or the event is not `plain`.
+   */
+  private rawStart = 0;
+  /** The current event has only `data` lines and `event: message`, each ended by LF. */
+  private plain = true;
 
   constructor(opts: SseParserOptions) {
     this.max = opts.maxEventBytes;
   }
 
-  /** Feed bytes; returns every event completed by them. */
-  push(chunk: Uint8Array): SseEvent[] {
+  /**
+   * Feed bytes; returns every event completed by them. With `verbatim`, one entry per event
+   * returned is appended to it: the event's own bytes (a view into `chunk`) when they lie in
+   * this chunk and hold nothing but `data` lines and `event: message` ended by LF — written
+   * back as they came, any spec-conforming client parses exactly the returned event — else null.
+   */
+  push(chunk: Uint8Array, verbatim?: (Buffer | null)[]): SseEvent[] {
     if (this.failed) throw new SseEventTooLargeError(this.max, []);
     const out: SseEvent[] = [];
     // Line ends are found with the native indexOf (one call per line, not a JS loop per byte).
     const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length);
+    // An event whose first bytes came earlier is not in this chunk alone.
+    this.rawStart = this.lineBytes === 0 && this.eventBytes === 0 ? 0 : -1;
     let start = 0;
     let lf = buf.indexOf(LF, 0);
     let cr = buf.indexOf(CR, 0);
@@ -88,8 +107,10 @@ export class SseParser {
         this.lastWasCr = false;
         start = i + 1;
         this.eventBytes += 1;
+        this.plain = false;
       } else {
         this.lastWasCr = b === CR;
+        if (b === CR) this.plain = false;
         this.appendLine(buf.subarray(start, i));
         // Checked before decoding, so a giant line is never copied or decoded.
         this.overflowCheck(out, 1);
@@ -97,7 +118,17 @@ export class SseParser {
         const lineText = this.takeLine();
         start = i + 1;
         const ev = this.processLine(lineText);
-        if (ev) out.push(ev);
+        if (ev) {
+          out.push(ev);
+          // Invalid UTF-8 was decoded to U+FFFD for the scan: only valid bytes go out as they came.
+          const own = this.plain && this.rawStart >= 0 ? buf.subarray(this.rawStart, start) : null;
+          verbatim?.push(own && isUtf8(own) ? own : null);
+        }
+        if (lineText === '') {
+          // A blank line ends the block (dispatched or not): the next one starts after it.
+          this.rawStart = start;
+          this.plain = true;
+        }
       }
       if (b === LF) lf = buf.indexOf(LF, i + 1);
       else cr = buf.indexOf(CR, i + 1);
@@ -159,8 +190,10 @@ export class SseParser {
     this.lineBytes = 0;
     if (this.firstLine) {
       this.firstLine = false;
-      if (bytes.length >= 3 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf)
+      if (bytes.length >= 3 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) {
         bytes = bytes.subarray(3);
+        this.plain = false;
+      }
     }
     // Decoded like TextDecoder: invalid sequences become U+FFFD.
     return bytes.toString('utf8');
@@ -170,6 +203,7 @@ export class SseParser {
     if (line === '') return this.dispatch();
     if (line.charCodeAt(0) === 0x3a) {
       this.cur.comments.push(line.slice(1));
+      this.plain = false;
       return null;
     }
     const colon = line.indexOf(':');
@@ -179,18 +213,23 @@ export class SseParser {
     switch (field) {
       case 'event':
         this.cur.event = value;
+        if (value !== 'message') this.plain = false;
         break;
       case 'data':
         this.cur.data.push(value);
         break;
       case 'id':
+        this.plain = false;
         if (!value.includes('\0')) this.cur.id = value;
         break;
       case 'retry':
+        this.plain = false;
         if (/^[0-9]+$/.test(value)) this.cur.retry = Number(value);
         break;
       default:
-        return null; // unknown fields are ignored, as by every client
+        // Unknown fields are ignored, as by every client; their bytes are not relayed.
+        this.plain = false;
+        return null;
     }
     this.cur.fields++;
     return null;

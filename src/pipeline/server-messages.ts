@@ -16,6 +16,7 @@ import type { ToolParamHeaders } from '../mcp/param-headers.js';
 import { createdTaskId } from './task-links.js';
 import { redactTextBlobs } from '../mcp/blob-redaction.js';
 import { passesUnchanged } from './unchanged-text.js';
+import { applyEdits, hasRepeatedKey, stringEdits, type TextEdit } from './string-edits.js';
 
 function isJsonRpc(v: unknown): v is JsonObject {
   return isPlainObject(v) && v['jsonrpc'] === '2.0';
@@ -78,6 +79,15 @@ export class ServerMessageProcessor {
 
   /** Returns the rewritten text, or null when the text is not JSON-RPC or needs no change. */
   processText(text: string, session?: SessionCalls): string | null {
+    const r = this.rewrite(text, session);
+    return r === null || typeof r === 'string' ? r : applyEdits(text, r);
+  }
+
+  /**
+   * Like processText, but a rewrite that changed only strings inside the JSON (redactions)
+   * comes back as edits of `text`: the caller keeps the upstream's bytes around them.
+   */
+  rewrite(text: string, session?: SessionCalls): string | TextEdit[] | null {
     const waiting = (session?.pending ?? this.pending).size > 0;
     if (passesUnchanged(text, this.pipeline.deps.redactor, waiting)) return null;
     const first = text.trimStart()[0];
@@ -89,7 +99,11 @@ export class ServerMessageProcessor {
       return this.redactPlain(text);
     }
     const r = this.processValue(value as JsonValue, session);
-    return r.changed ? JSON.stringify(r.value) : null;
+    // Unchanged, the upstream's text goes on as it came — unless it repeats a key: then the
+    // copies JSON.parse dropped (never scanned) are dropped for the client too.
+    if (!r.changed) return hasRepeatedKey(text, r.value) ? JSON.stringify(r.value) : null;
+    // Sound because processing copies on write: `value` is still what the text says.
+    return stringEdits(text, value as JsonValue, r.value) ?? JSON.stringify(r.value);
   }
 
   private redactPlain(text: string): string | null {

@@ -133,4 +133,54 @@ describe('formatSseEvent', () => {
     expect(ev!.data).toBe('x\nevent: evil');
     expect(ev!.comments).toEqual(['a', 'event: e']);
   });
+
+  it('hands over the own bytes of plain events that lie in one chunk, null for the rest', () => {
+    const p = new SseParser({ maxEventBytes: 1 << 20 });
+    const own: (Buffer | null)[] = [];
+    const text = (b: Buffer | null) => (b === null ? null : b.toString());
+    const plain = 'event: message\ndata: {"a":1}\n\n';
+    const evs = p.push(
+      enc(`${plain}data:x\ndata: y\n\n: keep-alive\ndata: c\n\nid: 1\ndata: i\n\ndata: sp`),
+      own,
+    );
+    expect(evs.map((e) => e.data)).toEqual(['{"a":1}', 'x\ny', 'c', 'i']);
+    expect(own.map(text)).toEqual([plain, 'data:x\ndata: y\n\n', null, null]);
+    own.length = 0;
+    // Begun in the previous chunk: re-formatted, not passed as bytes.
+    expect(
+      p.push(enc('lit\n\nevent: other\ndata: o\n\nretry: 5\ndata: r\n\nfoo: 1\ndata: f\n\n'), own),
+    ).toHaveLength(4);
+    expect(own).toEqual([null, null, null, null]);
+  });
+
+  it('never hands over bytes with CR line ends, a BOM or invalid UTF-8', () => {
+    for (const [bytes, data] of [
+      [enc('data: a\r\n\r\n'), 'a'],
+      [Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), enc('data: b\n\n')]), 'b'],
+      [Buffer.concat([enc('data: '), Buffer.from([0xff]), enc('\n\n')]), '\ufffd'],
+    ] as const) {
+      const own: (Buffer | null)[] = [];
+      expect(new SseParser({ maxEventBytes: 100 }).push(bytes, own).map((e) => e.data)).toEqual([data]);
+      expect(own).toEqual([null]);
+    }
+  });
+
+  it('hands over the bytes of every plain event whole, however the stream is cut', () => {
+    const stream = 'data: 1\n\nevent: message\ndata: {"ü":"😀"}\n\n\n\ndata: 3\n\n';
+    const expected = parseAll([enc(stream)]);
+    for (const chunks of splits(enc(stream))) {
+      const p = new SseParser({ maxEventBytes: 1 << 20 });
+      const events: SseEvent[] = [];
+      let relayed = '';
+      for (const c of chunks) {
+        const own: (Buffer | null)[] = [];
+        const evs = p.push(c, own);
+        expect(own).toHaveLength(evs.length);
+        evs.forEach((e, i) => (relayed += own[i]?.toString() ?? formatSseEvent(e)));
+        events.push(...evs);
+      }
+      expect(events).toEqual(expected);
+      expect(parseAll([enc(relayed)])).toEqual(expected);
+    }
+  });
 });

@@ -81,3 +81,68 @@ describe('ServerMessageProcessor: server-initiated requests under policy', () =>
     expect(sampling).toContain('cannot be held for approval');
   });
 });
+
+describe('ServerMessageProcessor: rewriting only what was redacted', () => {
+  const TOKEN = 'ghp_' + 'A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8';
+  const log = (n: number) =>
+    Array.from({ length: n }, (_, i) => (i % 50 === 7 ? `warn token=${TOKEN}\n` : `line ${i} "ok"\n`)).join(
+      '',
+    );
+
+  async function processor() {
+    const { pipeline } = await testPipeline('version: 1\ndefault: allow\n');
+    return new ServerMessageProcessor(pipeline, new Map());
+  }
+
+  it('keeps the upstream text of a large result and replaces only the secrets in it', async () => {
+    const p = await processor();
+    const text = `{ "jsonrpc": "2.0", "id": 7, "result": { "content": [ { "type": "text", "text": ${JSON.stringify(log(2000))} } ] } }`;
+    const edits = p.rewrite(text);
+    expect(Array.isArray(edits)).toBe(true);
+    const out = p.processText(text)!;
+    expect(out).not.toContain(TOKEN);
+    expect(out.startsWith('{ "jsonrpc": "2.0", "id": 7, "result": {')).toBe(true);
+    const expected = JSON.parse(text) as { result: { content: { text: string }[] } };
+    expected.result.content[0]!.text = expected.result.content[0]!.text.replaceAll(
+      TOKEN,
+      '[REDACTED:github-token]',
+    );
+    expect(JSON.parse(out)).toEqual(expected);
+  });
+
+  it('still withholds a result whose structuredContent held a secret (a structural change)', async () => {
+    const p = await processor();
+    const text = JSON.stringify({
+      jsonrpc: '2.0',
+      id: 8,
+      result: { content: [{ type: 'text', text: log(200) }], structuredContent: { token: TOKEN } },
+    });
+    expect(typeof p.rewrite(text)).toBe('string');
+    const out = JSON.parse(p.processText(text)!) as { result: Record<string, unknown> };
+    expect(out.result['isError']).toBe(true);
+    expect(out.result['structuredContent']).toBeUndefined();
+    expect(JSON.stringify(out)).not.toContain(TOKEN);
+  });
+
+  it('serialises again a message that repeats a key, so the copy JSON.parse dropped never reaches the client', async () => {
+    const p = await processor();
+    const text = `{"jsonrpc":"2.0","id":9,"result":{"content":[{"type":"text","text":"${TOKEN}"}]},"result":{"content":[{"type":"text","text":"${TOKEN} ${'x'.repeat(5000)}"}]}}`;
+    const out = p.processText(text)!;
+    expect(out).not.toContain(TOKEN);
+    expect(out.match(/"result"/g)).toHaveLength(1);
+  });
+});
+
+describe('ServerMessageProcessor: a message that repeats a key', () => {
+  it('is re-serialised even when nothing in the kept copy changed (the dropped copy was never scanned)', async () => {
+    const { pipeline } = await testPipeline('version: 1\ndefault: allow\n');
+    const p = new ServerMessageProcessor(pipeline, new Map());
+    const token = 'ghp_' + 'A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8';
+    const text = `{"jsonrpc":"2.0","id":1,"result":{"content":[{"type":"text","text":"${token}"}]},"result":{"content":[]}}`;
+    expect(JSON.parse(p.processText(text)!)).toEqual({ jsonrpc: '2.0', id: 1, result: { content: [] } });
+    // Without a repeated key, unchanged text still passes as it is.
+    expect(
+      p.processText('{"jsonrpc":"2.0","id":1,"result":{"content":[{"type":"text","text":"a\\nb"}]}}'),
+    ).toBeNull();
+  });
+});

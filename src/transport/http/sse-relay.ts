@@ -11,6 +11,7 @@ import type { UpstreamResponse } from './upstream.js';
 import { clientWentAway, discardBody, responseHeaders, sendText } from './forward.js';
 import { decodedStream } from '../../proxy/content-encoding.js';
 import { streamOutlivesClient } from './outliving-streams.js';
+import { WriteBatch } from './write-batch.js';
 
 export interface SseRelayOptions {
   res: ServerResponse;
@@ -81,9 +82,18 @@ export function relaySse(o: SseRelayOptions): Promise<void> {
     return Promise.resolve();
   }
   delete headers['content-encoding'];
+  // The headers go out with the first events when those are already here (one TLS record and
+  // one syscall, not two); a stream whose first event is not gets them at the end of this turn.
+  // (`res.headersSent` is true from writeHead on, sent or not: hence `wrote`.)
+  let headersDue: NodeJS.Immediate | null = null;
+  let wrote = false;
   if (!o.headersSent) {
     res.writeHead(o.status, headers);
-    res.flushHeaders();
+    if (!o.prepend?.length)
+      headersDue = setImmediate(() => {
+        headersDue = null;
+        if (!wrote && !res.writableEnded) res.flushHeaders();
+      });
   }
   for (const m of o.prepend ?? []) res.write(sseEventFor(m));
 
@@ -93,17 +103,22 @@ export function relaySse(o: SseRelayOptions): Promise<void> {
   // The first events of a turn of the event loop are written at once; those arriving later in
   // the same turn are written together at its end. A server that writes each event on its own
   // arrives as thousands of tiny chunks, and a write each would cost a TLS record and a
-  // syscall per event.
-  let queued = '';
+  // syscall per event. Events relayed as they came stay views into the upstream's chunks.
+  const queued = new WriteBatch();
   let turn: NodeJS.Immediate | null = null;
-  const resume = () => source.resume();
+  /** The client is behind: nothing more is read until it drains (backpressure to the upstream). */
+  let blocked = false;
+  let pump = () => {};
   const send = () => {
-    if (!queued || res.writableEnded) return void (queued = '');
-    const text = queued;
-    queued = '';
-    if (!res.write(text)) {
-      source.pause();
-      res.once('drain', resume);
+    const out = queued.take();
+    if (out === null || res.writableEnded) return;
+    wrote = true;
+    if (!res.write(out) && !blocked) {
+      blocked = true;
+      res.once('drain', () => {
+        blocked = false;
+        pump();
+      });
     }
   };
   const endTurn = () => {
@@ -129,7 +144,8 @@ export function relaySse(o: SseRelayOptions): Promise<void> {
       ...(ev.id !== undefined ? { id: one(ev.id) } : {}),
     };
   };
-  const transform = (raw: SseEvent): string => {
+  /** What goes to the client for one event: its own bytes (`verbatim`) when nothing changes. */
+  const transform = (raw: SseEvent, own: Buffer | null): string | Buffer => {
     const ev = scrubFields(raw);
     if (ev.event === 'endpoint' && o.legacy && !session) {
       const endpoint = endpointFromEvent(ev, o.streamUrl);
@@ -142,18 +158,21 @@ export function relaySse(o: SseRelayOptions): Promise<void> {
       // The endpoint URL goes to the client as it is, but never with a vault value in it.
       return formatSseEvent(vault ? { ...ev, data: vault.redactString(ev.data).text } : ev);
     }
-    if (!ev.data) return formatSseEvent(ev);
+    if (!ev.data) return own ?? formatSseEvent(ev);
     const out = o.processor.processText(ev.data, session);
-    return out === null ? formatSseEvent(ev) : formatSseEvent({ ...ev, data: out });
+    return out === null ? (own ?? formatSseEvent(ev)) : formatSseEvent({ ...ev, data: out });
   };
+  const verbatim: (Buffer | null)[] = [];
 
   return new Promise<void>((resolve) => {
     let finished = false;
     let adopted = false;
     const finish = () => {
       if (finished) return;
+      verbatim.length = 0;
       finished = true;
       if (turn) clearImmediate(turn);
+      if (headersDue) clearImmediate(headersDue);
       // A stream that outlived its client ends in the replay buffer, however it ended.
       if (adopted && !res.writableEnded) res.end();
       if (session && o.legacy) o.legacy.unregister(session);
@@ -163,23 +182,30 @@ export function relaySse(o: SseRelayOptions): Promise<void> {
     };
     const write = (events: SseEvent[]) => {
       if (!events.length) return;
-      for (const ev of events) queued += transform(ev);
+      for (let k = 0; k < events.length; k++) queued.add(transform(events[k]!, verbatim[k] ?? null));
+      verbatim.length = 0;
       if (turn) return;
       turn = setImmediate(endTurn);
       send();
     };
-    source.on('data', (chunk: Buffer) => {
-      try {
-        write(parser.push(chunk));
-      } catch (err) {
-        // An event over the limit cannot be scanned: end the stream rather than pass it unseen.
-        flush();
-        res.write(`: gov closed the stream: ${(err as Error).message}\n\n`);
-        res.end();
-        o.body.destroy();
-        finish();
+    // Read, not 'data': read() hands over everything that arrived together as one buffer, so a
+    // server writing an event at a time costs one parse, one scan and one write per batch.
+    pump = () => {
+      let chunk: Buffer | null;
+      while (!finished && !blocked && (chunk = source.read() as Buffer | null) !== null) {
+        try {
+          write(parser.push(chunk, verbatim));
+        } catch (err) {
+          // An event over the limit cannot be scanned: end the stream rather than pass it unseen.
+          flush();
+          res.write(`: gov closed the stream: ${(err as Error).message}\n\n`);
+          res.end();
+          o.body.destroy();
+          finish();
+        }
       }
-    });
+    };
+    source.on('readable', pump);
     source.once('end', () => {
       try {
         write(parser.end());

@@ -1,4 +1,6 @@
+import { isUtf8 } from 'node:buffer';
 import { readBounded } from '../../proxy/body.js';
+import { applyEdits, applyEditsToBytes } from '../../pipeline/string-edits.js';
 import { decodeContent } from '../../proxy/content-encoding.js';
 import type { UpstreamResponse } from './upstream.js';
 import type { GovResponse } from '../../mcp/wire-errors.js';
@@ -9,7 +11,10 @@ export type ScannedBody =
   | {
       ok: true;
       text: string;
-      /** The decoded upstream bytes when `text` passed unchanged (no need to encode it again). */
+      /**
+       * `text` encoded, when that costs no serialising: the decoded upstream bytes when they
+       * passed unchanged, or those bytes with only the redacted stretches replaced.
+       */
       bytes: Buffer | null;
     }
   | { ok: false; status: string; message: string };
@@ -41,8 +46,12 @@ export async function readScannedJson(
     };
   }
   const text = dec.body.toString('utf8');
-  const changed = text === '' ? null : processor.processText(text);
-  return changed === null ? { ok: true, text, bytes: dec.body } : { ok: true, text: changed, bytes: null };
+  const out = text === '' ? null : processor.rewrite(text);
+  if (out === null) return { ok: true, text, bytes: dec.body };
+  if (typeof out === 'string') return { ok: true, text: out, bytes: null };
+  // Byte offsets follow from the text's only where decoding replaced no invalid sequence.
+  const bytes = isUtf8(dec.body) ? applyEditsToBytes(text, dec.body, out) : null;
+  return { ok: true, text: applyEdits(text, out), bytes };
 }
 
 /** One body for the client: the upstream's answers plus gov's own for the denied elements. */

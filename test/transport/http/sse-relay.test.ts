@@ -102,6 +102,25 @@ describe('relaySse', () => {
     expect(out).toContain('"data":"500 [REDACTED:github-token]"');
   });
 
+  it('passes plain events as the upstream wrote them, in one write per batch; others are re-formatted', async () => {
+    const body = new PassThrough();
+    const { client } = await relayed(body);
+    const notes = Array.from({ length: 50 }, (_, i) =>
+      event({ jsonrpc: '2.0', method: 'notifications/message', params: { level: 'info', data: `n${i}` } }),
+    ).join('');
+    // Unknown fields and comments never go out as they came (a client ignores them, gov drops
+    // them); a secret in a plain event is redacted all the same.
+    const odd = `data:{"jsonrpc":"2.0","method":"notifications/message","params":{"data":"x"}}\nfoo: ${SECRET}\n\n`;
+    const leak = event({ jsonrpc: '2.0', method: 'notifications/message', params: { data: SECRET } });
+    body.end(notes + odd + leak);
+    const out = await rest(client);
+    expect(out.startsWith(notes)).toBe(true);
+    expect(out).not.toContain(SECRET);
+    expect(out).not.toContain('foo');
+    expect(out).toContain('"data":"x"');
+    expect(out).toContain('[REDACTED:github-token]');
+  });
+
   it('undoes a gzip Content-Encoding before scanning', async () => {
     const body = new PassThrough();
     const { client } = await relayed(body, { contentEncoding: 'gzip' });
