@@ -61,12 +61,15 @@ export const HOP_BY_HOP = new Set([
 
 export function forwardableHeaders(raw: IncomingHttpHeaders): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = {};
-  const connectionTokens = String(raw['connection'] ?? '')
-    .split(',')
-    .map((s) => s.trim().toLowerCase())
-    .filter(Boolean);
-  for (const [k, v] of Object.entries(raw)) {
-    if (v === undefined || HOP_BY_HOP.has(k) || connectionTokens.includes(k)) continue;
+  const connection = raw['connection'];
+  // Headers the client's Connection header names are hop-by-hop too (`keep-alive` alone is the common case).
+  const named =
+    connection === undefined || HOP_BY_HOP.has(connection.toLowerCase())
+      ? null
+      : connection.split(',').map((s) => s.trim().toLowerCase());
+  for (const k in raw) {
+    const v = raw[k];
+    if (v === undefined || HOP_BY_HOP.has(k) || named?.includes(k)) continue;
     out[k] = v;
   }
   return out;
