@@ -5,10 +5,12 @@ import { gzipSync } from 'node:zlib';
 import { createHttpHandler } from '../../../src/transport/http/http-handler.js';
 import { Upstream } from '../../../src/transport/http/upstream.js';
 import { testPipeline } from '../../helpers/test-pipeline.js';
+import { makeTestPki } from '../../helpers/test-ca.js';
+import { startHttpsServer, type TestServer } from '../../helpers/https-server.js';
 
 // How the answer to a governed call comes back from the upstream: whole JSON (plain or
-// gzip), an event stream, one too large to scan, one cut off, none (refused), and a client
-// that leaves mid-call. What the upstream saw is its own log, never what gov says.
+// gzip), an event stream, one too large to scan, one cut off, none (refused, untrusted
+// certificate), and a client that leaves mid-call. What the upstream saw is its own log, never what gov says.
 const POLICY = `version: 1
 default: allow
 `;
@@ -40,7 +42,11 @@ describe('a governed call upstream and back', () => {
   let upstream: Server;
   let front: Server;
   let upPort: number;
+  /** An HTTPS upstream whose CA gov does not trust. */
+  let untrusted: TestServer;
   let gov: Upstream;
+  /** What gov reports on its stderr about upstream failures (once per host). */
+  const reported: string[] = [];
   let records: () => Record<string, unknown>[];
 
   const answer = (id: unknown, text: string) =>
@@ -88,15 +94,16 @@ describe('a governed call upstream and back', () => {
 
     const t = await testPipeline(POLICY);
     records = t.records;
-    gov = new Upstream();
+    untrusted = await startHttpsServer(makeTestPki(), (_req, res) => res.end('{}'));
+    gov = new Upstream({ onFirstFailure: (m) => reported.push(m) });
     const handler = createHttpHandler({ pipeline: t.pipeline, upstream: gov, responseLimit: LIMIT });
     front = createServer((req, res) => {
       const path = req.url ?? '/';
-      const port = path.startsWith('/refused') ? 1 : upPort;
+      const port = path.startsWith('/refused') ? 1 : path.startsWith('/tls') ? untrusted.port : upPort;
       void handler({
         req,
         res,
-        target: { scheme: 'http', host: '127.0.0.1', port },
+        target: { scheme: path.startsWith('/tls') ? 'https' : 'http', host: '127.0.0.1', port },
         path,
         url: `http://127.0.0.1:${port}${path}`,
       });
@@ -106,6 +113,7 @@ describe('a governed call upstream and back', () => {
   });
   afterAll(async () => {
     await gov.close();
+    await untrusted.close();
     front.close();
     upstream.close();
   });
@@ -165,6 +173,23 @@ describe('a governed call upstream and back', () => {
     const r = await post('plain', 7, { path: '/refused' });
     expect(r.status).toBe(502);
     expect(r.text).toBe('gov: upstream 127.0.0.1:1 refused the connection\n');
+  });
+
+  it('an untrusted certificate is a 502 that says how to trust it; each failing host is reported once', async () => {
+    for (const id of [10, 11]) {
+      const r = await post('plain', id, { path: '/tls' });
+      expect(r.status).toBe(502);
+      expect(r.text).toMatch(
+        new RegExp(
+          `^gov: upstream TLS verification failed for 127\\.0\\.0\\.1:${untrusted.port}: .* — trust its CA with --upstream-ca FILE\n$`,
+        ),
+      );
+    }
+    expect((await post('plain', 12, { path: '/refused' })).status).toBe(502);
+    expect(
+      reported.filter((m) => m.includes(`TLS verification failed for 127.0.0.1:${untrusted.port}`)),
+    ).toHaveLength(1);
+    expect(reported.filter((m) => m === 'upstream 127.0.0.1:1 refused the connection')).toHaveLength(1);
   });
 
   it('a client leaving mid-call closes the upstream request, JSON or event stream alike', async () => {
