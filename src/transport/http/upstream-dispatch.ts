@@ -153,7 +153,8 @@ class DispatchedStream extends Readable {
     private readonly controller: Controller,
     private readonly aborted: new () => Error,
   ) {
-    super();
+    // undici's own body buffers this much before it pauses the parser.
+    super({ highWaterMark: 64 * 1024 });
   }
 
   override _read(): void {
