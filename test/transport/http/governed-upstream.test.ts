@@ -59,6 +59,17 @@ describe('a governed call upstream and back', () => {
       case 'gzipped':
         res.writeHead(200, { 'content-type': 'application/json', 'content-encoding': 'gzip' });
         return void res.end(gzipSync(answer(id, `zipped ${SECRET}`)));
+      case 'pieces': {
+        // Just under the limit, in many writes: the answer reaches gov in several chunks.
+        const text = answer(id, 'y'.repeat(LIMIT - 1024));
+        res.writeHead(200, { 'content-type': 'application/json' });
+        const write = (at: number): void => {
+          if (at >= text.length) return void res.end();
+          res.write(text.slice(at, at + 4096));
+          setImmediate(write, at + 4096);
+        };
+        return write(0);
+      }
       case 'huge':
         res.writeHead(200, { 'content-type': 'application/json' });
         return void res.end(answer(id, 'x'.repeat(LIMIT * 2)));
@@ -72,6 +83,18 @@ describe('a governed call upstream and back', () => {
       case 'events':
         res.writeHead(200, { 'content-type': 'text/event-stream' });
         return void res.end(`event: message\ndata: ${answer(id, `streamed ${SECRET}`)}\n\n`);
+      case 'events-many': {
+        // About 1 MB of progress events, then the answer: more than any buffer holds at once.
+        res.writeHead(200, { 'content-type': 'text/event-stream' });
+        const note = (n: number) =>
+          JSON.stringify({
+            jsonrpc: '2.0',
+            method: 'notifications/message',
+            params: { level: 'info', data: `${n} ${'z'.repeat(2000)}` },
+          });
+        for (let n = 0; n < 500; n++) res.write(`event: message\ndata: ${note(n)}\n\n`);
+        return void res.end(`event: message\ndata: ${answer(id, 'done')}\n\n`);
+      }
       case 'events-hang':
         res.writeHead(200, { 'content-type': 'text/event-stream' });
         return void res.write(': open\n\n');
@@ -146,12 +169,31 @@ describe('a governed call upstream and back', () => {
     expect(zipped.text).not.toContain(SECRET);
   });
 
+  it('an answer in many chunks, just under the limit, arrives whole', async () => {
+    const r = await post('pieces', 13);
+    expect(r.status).toBe(200);
+    const v = JSON.parse(r.text) as { id: number; result: { content: Array<{ text: string }> } };
+    expect(v.id).toBe(13);
+    expect(v.result.content[0]!.text).toBe('y'.repeat(LIMIT - 1024));
+  });
+
   it('an event stream is relayed, scanned', async () => {
     const r = await post('events', 3);
     expect(r.status).toBe(200);
     expect(r.type).toMatch(/^text\/event-stream/);
     expect(r.text).toContain('streamed ');
     expect(r.text).not.toContain(SECRET);
+  });
+
+  it('a long event stream arrives whole and in order', async () => {
+    const r = await post('events-many', 14);
+    expect(r.status).toBe(200);
+    const data = r.text.split('\n').filter((l) => l.startsWith('data: '));
+    expect(data).toHaveLength(501);
+    expect(data.slice(0, 500).map((l) => Number(/"data":"(\d+) /.exec(l)?.[1]))).toEqual([
+      ...Array(500).keys(),
+    ]);
+    expect(data[500]).toContain('"id":14');
   });
 
   it('an answer larger than the limit is refused with a JSON-RPC error, and gov keeps serving', async () => {
