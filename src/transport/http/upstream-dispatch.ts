@@ -56,7 +56,7 @@ export class GovernedHandler implements Dispatcher.DispatchHandler {
     } else signal.once('abort', this.onAbort);
   }
 
-  /** The answer, once the dispatcher has this handler. */
+  /** The answer. Called before the handler is dispatched (undici may fail it at once). */
   settle(): Promise<GovernedResponse> {
     return new Promise((resolve, reject) => {
       this.resolve = resolve;
