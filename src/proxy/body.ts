@@ -6,7 +6,7 @@ export type BoundedBody =
   | { ok: false; tooLarge: false; error: string };
 
 /** Past the limit the rest is read and discarded (so the client can read our answer), up to this. */
-const DRAIN_CAP = 64 * 1024 * 1024;
+export const DRAIN_CAP = 64 * 1024 * 1024;
 
 /**
  * Read a whole stream, keeping at most `limit` bytes. An over-limit body is drained without

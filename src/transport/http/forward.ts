@@ -7,6 +7,7 @@ import {
   forwardableHeaders,
   HOP_BY_HOP,
   type Upstream,
+  type UpstreamRequest,
   type UpstreamResponse,
 } from './upstream.js';
 import { streamOutlivesClient } from './outliving-streams.js';
@@ -98,18 +99,16 @@ export function clientWentAway(res: ServerResponse): boolean {
   return closedEarly.has(res) || (res.destroyed && !res.writableFinished);
 }
 
-/** Open the upstream request for an exchange; on failure answer 502/504 and return null. */
-export async function openUpstream(
-  ex: Exchange,
-  upstream: Upstream,
-  opts: {
-    body?: Buffer | null;
-    headers?: Record<string, string | string[]>;
-    signal?: AbortSignal | EventEmitter;
-    /** Report a failure here instead of answering the client with 502/504. */
-    onError?: (status: number, message: string) => void;
-  } = {},
-): Promise<UpstreamResponse | null> {
+export interface OpenOptions {
+  body?: Buffer | null;
+  headers?: Record<string, string | string[]>;
+  signal?: AbortSignal | EventEmitter;
+  /** Report a failure here instead of answering the client with 502/504. */
+  onError?: (status: number, message: string) => void;
+}
+
+/** The upstream request for an exchange: its body (or the client's, streamed) and headers. */
+export function upstreamRequest(ex: Exchange, opts: OpenOptions): UpstreamRequest {
   const headers = opts.headers ?? forwardableHeaders(ex.req.headers);
   let body: Buffer | NodeJS.ReadableStream | null;
   if (opts.body !== undefined) {
@@ -120,20 +119,34 @@ export async function openUpstream(
       ex.req.headers['content-length'] !== undefined || ex.req.headers['transfer-encoding'] !== undefined;
     body = hasBody ? ex.req : null;
   }
+  return {
+    target: ex.target,
+    method: ex.req.method ?? 'GET',
+    path: ex.path,
+    headers,
+    body: body as Buffer | null,
+    ...(opts.signal ? { signal: opts.signal } : {}),
+  };
+}
+
+/** An upstream request failed: answer 502/504 (or tell `onError`). */
+export function upstreamFailed(ex: Exchange, err: unknown, onError: OpenOptions['onError']): null {
+  const { status, message } = describeUpstreamError(err, ex.target);
+  if (onError) onError(status, message);
+  else sendText(ex.res, status, message);
+  return null;
+}
+
+/** Open the upstream request for an exchange; on failure answer 502/504 and return null. */
+export async function openUpstream(
+  ex: Exchange,
+  upstream: Upstream,
+  opts: OpenOptions = {},
+): Promise<UpstreamResponse | null> {
   try {
-    return await upstream.request({
-      target: ex.target,
-      method: ex.req.method ?? 'GET',
-      path: ex.path,
-      headers,
-      body: body as Buffer | null,
-      ...(opts.signal ? { signal: opts.signal } : {}),
-    });
+    return await upstream.request(upstreamRequest(ex, opts));
   } catch (err) {
-    const { status, message } = describeUpstreamError(err, ex.target);
-    if (opts.onError) opts.onError(status, message);
-    else sendText(ex.res, status, message);
-    return null;
+    return upstreamFailed(ex, err, opts.onError);
   }
 }
 

@@ -3,12 +3,12 @@ import type { JsonObject, JsonValue } from '../../types.js';
 import { jsonRpcError, type GovResponse } from '../../mcp/wire-errors.js';
 import type { Exchange } from '../../proxy/server.js';
 import type { Upstream } from './upstream.js';
-import { abortOnClientClose, clientWentAway, openUpstream } from './forward.js';
+import { abortOnClientClose, clientWentAway } from './forward.js';
 import type { CallContext, Pipeline } from '../../pipeline.js';
-import { isEventStream, relayUpstreamSse, sseEventFor } from './sse-relay.js';
-import { readScannedJson } from './upstream-json.js';
+import { relayUpstreamSse, sseEventFor } from './sse-relay.js';
+import { scanWhole } from './upstream-json.js';
 import type { TimeLimit } from '../../pipeline/call-deadline.js';
-import { upstreamHeaders, watchForwarded } from './mcp-forward.js';
+import { openGoverned, upstreamHeaders, watchForwarded } from './mcp-forward.js';
 
 export const DEFAULT_HEARTBEAT_MS = 5_000;
 
@@ -98,7 +98,7 @@ export async function finishHeld(i: FinishHeldInput): Promise<void> {
   const id = [...i.calls.keys()][0] ?? null;
   const { processor, deadline, timedOut } = watchForwarded(i.pipeline, i.calls, i.limit);
   try {
-    const up = await openUpstream(ex, i.upstream, {
+    const up = await openGoverned(ex, i.upstream, i.responseLimit, {
       headers: upstreamHeaders(headers),
       body: Buffer.from(JSON.stringify(i.forward[0])),
       signal: abortOnClientClose(ex.res, deadline),
@@ -107,7 +107,7 @@ export async function finishHeld(i: FinishHeldInput): Promise<void> {
     });
     if (!up) return processor.finish(clientWentAway(ex.res) ? 'cancelled' : 'upstream-error');
     stream.stop();
-    if (isEventStream(up.headers['content-type'])) {
+    if (up.body) {
       await relayUpstreamSse(ex, up, {
         processor,
         headersSent: true,
@@ -116,7 +116,7 @@ export async function finishHeld(i: FinishHeldInput): Promise<void> {
       });
       return;
     }
-    const r = await readScannedJson(up, processor, i.responseLimit);
+    const r = await scanWhole(up, processor, i.responseLimit);
     if (deadline?.expired) return stream.finish(timedOut()[0] ?? null);
     processor.finish(r.ok ? 'no-response' : clientWentAway(ex.res) ? 'cancelled' : r.status);
     let message: JsonObject | GovResponse;

@@ -159,9 +159,11 @@ export function createHttpHandler(o: HttpHandlerOptions): ExchangeHandler & { le
         return refuseBody(ex, 400, `could not read the request body: ${read.error}`);
       }
       raw = read.body;
-      const decoded = await decodeContent(raw, header(ex, 'content-encoding'), bodyLimit);
-      if (!decoded.ok) return refuseBody(ex, decoded.status, decoded.reason);
-      body = decoded.body;
+      const encoding = header(ex, 'content-encoding');
+      // Most bodies are sent as they are: no decoding step (and no promise) for those.
+      const decoded = encoding === undefined ? null : await decodeContent(raw, encoding, bodyLimit);
+      if (decoded && !decoded.ok) return refuseBody(ex, decoded.status, decoded.reason);
+      body = decoded ? decoded.body : raw;
     }
     const parsed = body ? classifyBody(body, { contentType: header(ex, 'content-type') }) : undefined;
     const headers = forwardableHeaders(req.headers);

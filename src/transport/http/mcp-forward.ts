@@ -6,17 +6,20 @@ import type { ToolParamHeaders } from '../../mcp/param-headers.js';
 import { ServerMessageProcessor, type ServerOrigin } from '../../pipeline/server-messages.js';
 import { CallDeadline, timeoutAnswers, type TimeLimit } from '../../pipeline/call-deadline.js';
 import type { Upstream } from './upstream.js';
+import type { GovernedResponse } from './upstream-dispatch.js';
 import {
   abortOnClientClose,
   clientWentAway,
   discardBody,
-  openUpstream,
   responseHeaders,
   sendJson,
   sendText,
+  upstreamFailed,
+  upstreamRequest,
+  type OpenOptions,
 } from './forward.js';
 import { isEventStream, relayUpstreamSse } from './sse-relay.js';
-import { mergeDenied, readScannedJson } from './upstream-json.js';
+import { mergeDenied, scanWhole } from './upstream-json.js';
 import type { LegacySession, LegacySessions } from './legacy-sessions.js';
 import { serverAnswerer } from './answer-server.js';
 import type { JsonObject } from '../../types.js';
@@ -63,6 +66,25 @@ export function watchForwarded(
   const deadline = limit ? new CallDeadline(limit) : undefined;
   const timedOut = () => (deadline ? timeoutAnswers(pipeline, processor, deadline) : []);
   return { processor, deadline, timedOut };
+}
+
+const streamsEvents = (h: IncomingHttpHeaders): boolean => isEventStream(h['content-type']);
+
+/**
+ * Send a governed exchange upstream: an event stream comes back to relay, any other answer
+ * read whole (at most `limit` bytes) to scan. On failure answer 502/504 and return null.
+ */
+export async function openGoverned(
+  ex: Exchange,
+  upstream: Upstream,
+  limit: number,
+  opts: OpenOptions,
+): Promise<GovernedResponse | null> {
+  try {
+    return await upstream.exchange(upstreamRequest(ex, opts), limit, streamsEvents);
+  } catch (err) {
+    return upstreamFailed(ex, err, opts.onError);
+  }
 }
 
 /** Headers for the upstream request: the body goes out decoded, the answer comes back plain. */
@@ -139,7 +161,7 @@ export async function forwardMcp(i: ForwardMcpInput): Promise<void> {
     sendJson(ex.res, 200, batch ? errs : errs[0]);
   };
   try {
-    const up = await openUpstream(ex, i.upstream, {
+    const up = await openGoverned(ex, i.upstream, i.responseLimit, {
       headers: upstreamHeaders(i.headers),
       body,
       // The client going away aborts the upstream request at once; so does the time limit.
@@ -157,12 +179,11 @@ export async function forwardMcp(i: ForwardMcpInput): Promise<void> {
     // No answer before the calls' decision records are on disk (the fsync overlapped the round trip).
     const unflushed = await pipeline.flushedBeforeAnswer(calls.values());
     if (unflushed !== null) {
-      discardBody(up.body);
+      if (up.body) discardBody(up.body);
       processor.finish('audit-unavailable');
       return sendJson(ex.res, 500, jsonRpcError(null, -32603, unflushed));
     }
-    const ct = up.headers['content-type'];
-    if (isEventStream(ct)) {
+    if (up.body) {
       return await relayUpstreamSse(ex, up, {
         processor,
         prepend: denied,
@@ -174,8 +195,8 @@ export async function forwardMcp(i: ForwardMcpInput): Promise<void> {
     // Whatever else answers a governed call is read and scanned too, JSON or not: an error
     // page can quote the credential gov injected, and a lenient client reads JSON-RPC in a
     // text/plain body all the same.
-    const json = isJson(ct) || denied.length > 0;
-    const r = await readScannedJson(up, processor, i.responseLimit);
+    const json = isJson(up.headers['content-type']) || denied.length > 0;
+    const r = await scanWhole(up, processor, i.responseLimit);
     if (own?.expired) return answerTimedOut();
     const answered = json ? 'no-response' : up.status >= 400 ? `http-${up.status}` : 'ok';
     processor.finish(r.ok ? answered : clientWentAway(ex.res) ? 'cancelled' : r.status);

@@ -1,8 +1,8 @@
 import { isUtf8 } from 'node:buffer';
-import { readBounded } from '../../proxy/body.js';
+import type { IncomingHttpHeaders } from 'node:http';
+import type { BoundedBody } from '../../proxy/body.js';
 import { applyEdits, applyEditsToBytes } from '../../pipeline/string-edits.js';
 import { decodeContent } from '../../proxy/content-encoding.js';
-import type { UpstreamResponse } from './upstream.js';
 import type { GovResponse } from '../../mcp/wire-errors.js';
 import type { JsonValue } from '../../types.js';
 import type { ServerMessageProcessor } from '../../pipeline/server-messages.js';
@@ -20,16 +20,16 @@ export type ScannedBody =
   | { ok: false; status: string; message: string };
 
 /**
- * Read a JSON upstream response whole (bounded), undo its Content-Encoding and let the
+ * Scan an upstream answer read whole (bounded): undo its Content-Encoding and let the
  * processor scan it (filtering, redaction, outcome records). Anything that cannot be scanned
- * is refused rather than passed on unseen.
+ * (too large, cut off, undecodable) is refused rather than passed on unseen.
  */
-export async function readScannedJson(
-  up: UpstreamResponse,
+export async function scanWhole(
+  up: { headers: IncomingHttpHeaders; whole: BoundedBody },
   processor: ServerMessageProcessor,
   limit: number,
 ): Promise<ScannedBody> {
-  const r = await readBounded(up.body, limit);
+  const r = up.whole;
   if (!r.ok) {
     return {
       ok: false,
@@ -37,7 +37,12 @@ export async function readScannedJson(
       message: `Upstream response larger than ${limit} bytes cannot be scanned; refused by gov`,
     };
   }
-  const dec = await decodeContent(r.body, up.headers['content-encoding'], limit);
+  const encoding = up.headers['content-encoding'];
+  // Most answers are not encoded: no decoding step (and no promise) for those.
+  const dec =
+    encoding === undefined
+      ? { ok: true as const, body: r.body }
+      : await decodeContent(r.body, encoding, limit);
   if (!dec.ok) {
     return {
       ok: false,

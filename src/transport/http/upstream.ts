@@ -4,6 +4,7 @@ import { createSecureContext, rootCertificates } from 'node:tls';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { Agent } from 'undici';
+import { GovernedHandler, type GovernedResponse } from './upstream-dispatch.js';
 
 /** Where an intercepted request is going: always the CONNECT target (or plain-HTTP URL host). */
 export interface Target {
@@ -60,12 +61,15 @@ export const HOP_BY_HOP = new Set([
 
 export function forwardableHeaders(raw: IncomingHttpHeaders): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = {};
-  const connectionTokens = String(raw['connection'] ?? '')
-    .split(',')
-    .map((s) => s.trim().toLowerCase())
-    .filter(Boolean);
-  for (const [k, v] of Object.entries(raw)) {
-    if (v === undefined || HOP_BY_HOP.has(k) || connectionTokens.includes(k)) continue;
+  const connection = raw['connection'];
+  // Headers the client's Connection header names are hop-by-hop too (`keep-alive` alone is the common case).
+  const named =
+    connection === undefined || HOP_BY_HOP.has(connection.toLowerCase())
+      ? null
+      : connection.split(',').map((s) => s.trim().toLowerCase());
+  for (const k in raw) {
+    const v = raw[k];
+    if (v === undefined || HOP_BY_HOP.has(k) || named?.includes(k)) continue;
     out[k] = v;
   }
   return out;
@@ -81,12 +85,20 @@ export interface UpstreamOptions {
   onFirstFailure?: (message: string) => void;
 }
 
+interface LoadedClient {
+  agent: Agent;
+  /** undici's RequestAbortedError, for a governed stream destroyed before its end. */
+  aborted: new () => Error;
+}
+
 /**
  * The one client gov uses to reach upstream servers: keep-alive connection pools per origin,
  * TLS always verified against the system roots plus the user's extra CAs.
  */
 export class Upstream {
-  private agentOnce: Promise<Agent> | undefined;
+  private agentOnce: Promise<LoadedClient> | undefined;
+  /** The client once loaded: no promise to await per call. */
+  private loaded: LoadedClient | undefined;
   private readonly caPems: string[];
   private readonly onFirstFailure: ((message: string) => void) | undefined;
   private readonly reported = new Set<string>();
@@ -103,29 +115,61 @@ export class Upstream {
     this.agent().catch(() => undefined);
   }
 
-  private agent(): Promise<Agent> {
-    this.agentOnce ??= import('undici').then(
-      ({ Agent }) =>
-        new Agent({
-          keepAliveTimeout: 30_000,
-          keepAliveMaxTimeout: 600_000,
-          headersTimeout: 0,
-          bodyTimeout: 0,
-          connect: {
-            // One context for every upstream connection: passing `ca` alone makes each TLS
-            // handshake parse the whole trust store again (tens of ms per new connection).
-            secureContext: createSecureContext({ ca: [...rootCertificates, ...this.caPems] }),
-            rejectUnauthorized: true,
-            timeout: 10_000,
-          },
-        }),
-    );
+  private agent(): Promise<LoadedClient> {
+    this.agentOnce ??= import('undici').then(({ Agent, errors }) => {
+      const agent = new Agent({
+        keepAliveTimeout: 30_000,
+        keepAliveMaxTimeout: 600_000,
+        headersTimeout: 0,
+        bodyTimeout: 0,
+        connect: {
+          // One context for every upstream connection: passing `ca` alone makes each TLS
+          // handshake parse the whole trust store again (tens of ms per new connection).
+          secureContext: createSecureContext({ ca: [...rootCertificates, ...this.caPems] }),
+          rejectUnauthorized: true,
+          timeout: 10_000,
+        },
+      });
+      this.loaded = { agent, aborted: errors.RequestAbortedError };
+      return this.loaded;
+    });
     return this.agentOnce;
   }
 
   async request(r: UpstreamRequest): Promise<UpstreamResponse> {
     try {
       return await this.send(r);
+    } catch (err) {
+      this.report(err, r);
+      throw err;
+    }
+  }
+
+  /**
+   * A governed call's round trip: an event stream comes back as a stream to relay; anything
+   * else is read whole, at most `limit` bytes (past it, `whole` says too large), without a
+   * stream or a promise per chunk. Failures before the answer's head reject, as `request()`.
+   */
+  async exchange(
+    r: UpstreamRequest,
+    limit: number,
+    streams: (headers: IncomingHttpHeaders) => boolean,
+  ): Promise<GovernedResponse> {
+    const { agent, aborted } = this.loaded ?? (await this.agent());
+    const handler = new GovernedHandler(limit, streams, r.signal, aborted);
+    const answer = handler.settle();
+    agent.dispatch(
+      {
+        origin: originOf(r.target),
+        method: r.method,
+        path: r.path,
+        headers: r.headers,
+        body: r.body ?? null,
+      },
+      handler,
+    );
+    try {
+      return await answer;
     } catch (err) {
       this.report(err, r);
       throw err;
@@ -142,9 +186,8 @@ export class Upstream {
   }
 
   private async send(r: UpstreamRequest): Promise<UpstreamResponse> {
-    const res = await (
-      await this.agent()
-    ).request({
+    const { agent } = this.loaded ?? (await this.agent());
+    const res = await agent.request({
       origin: originOf(r.target),
       method: r.method,
       path: r.path,
@@ -156,7 +199,7 @@ export class Upstream {
   }
 
   async close(): Promise<void> {
-    if (this.agentOnce) await (await this.agentOnce).destroy().catch(() => undefined);
+    if (this.agentOnce) await (await this.agentOnce).agent.destroy().catch(() => undefined);
   }
 }
 
