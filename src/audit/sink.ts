@@ -3,7 +3,7 @@ import type { AuditInput, AuditRecord, AuditSink, JsonObject } from '../types.js
 import type { AuditFs } from './audit-fs.js';
 import { describeIoError } from './io-error.js';
 import { GroupSync } from './group-sync.js';
-import { buildRecord, withSignature } from './record.js';
+import { buildRecord, serializeRecord } from './record.js';
 
 export interface OpenAuditSinkOptions {
   /** The audit directory, normally homePaths().audit. */
@@ -290,16 +290,15 @@ export class FileAuditSink implements AuditSink {
     let seq = this.seq;
     let prev = this.prev;
     let signedSeq = this.signedSeq;
-    const built: { item: Pending; record: AuditRecord; line: string }[] = [];
+    const built: { item: Pending; record: AuditRecord }[] = [];
     for (const item of group) {
       const input: AuditInput =
         'seal' in item.input
           ? { kind: 'run_end', detail: { ...item.input.seal, records: seq, final_hash: prev } }
           : item.input;
       let record: AuditRecord;
-      let line: string;
       try {
-        ({ record, line } = buildRecord(input, { run: this.run, seq: seq + 1, prev, ts: item.ts }));
+        record = buildRecord(input, { run: this.run, seq: seq + 1, prev, ts: item.ts });
       } catch (err) {
         // A record JSON cannot carry (NaN, BigInt...) fails alone; the rest of the group goes on.
         item.reject(
@@ -313,13 +312,12 @@ export class FileAuditSink implements AuditSink {
         // run_start, approvals, alerts, checkpoints and the seal are signed at once, calls every
         // Nth: signing the hash covers the whole chain before it, amortised over N calls.
         record.signature = this.signer.sign(record.hash);
-        line = withSignature(line, record.signature);
         signedSeq = seq;
       }
-      built.push({ item, record, line });
+      built.push({ item, record });
     }
     if (built.length === 0) return;
-    const data = Buffer.from(built.length === 1 ? built[0]!.line : built.map((b) => b.line).join(''), 'utf8');
+    const data = Buffer.from(built.map((b) => serializeRecord(b.record)).join(''), 'utf8');
     let step = 'write audit record to';
     try {
       let off = 0;
