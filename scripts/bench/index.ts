@@ -3,18 +3,18 @@
  * with the direct path in the same run. Prints a table and writes bench-results/latest.json.
  *
  *   node dist/scripts/bench/index.js [--quick] [--out FILE] [--no-mitm] [--cpu-prof DIR] [--phases a,b]
- *                                    [--only startup]
+ *                                    [--only startup|held]
  *
  * --quick: tiny iterations (shape check only; figures meaningless). --cpu-prof DIR: run the
  * main gov process with --cpu-prof and write its profile to DIR. --phases: only these load
  * phases (latency, throughput, sse, first-host, big) — for profiling one path. --only startup:
- * just the start-up rows (startup_child, startup_wrap), printed, nothing written.
+ * just the start-up rows (startup_child, startup_wrap), printed, nothing written. --only held:
+ * just the memory rows (rss_held, rss_tls_floor), the same way.
  */
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { listPending } from '../../src/approvals/client.js';
 import { makeBenchPki } from './pki.js';
 import { benchDecide, benchScan } from './in-process.js';
 import { benchPins } from './pins.js';
@@ -29,9 +29,9 @@ import {
 } from './processes.js';
 import type { LoadPlan, LoadResult } from './loadgen.js';
 import { renderTable } from './report.js';
-import { buildRows, startupRows } from './rows.js';
-import { rssMb, round } from './stats.js';
-import { measureTlsFloor } from './tls-floor.js';
+import { buildRows, heldRows, startupRows } from './rows.js';
+import { round } from './stats.js';
+import { benchHeld } from './held.js';
 import { runUnderProxyFloor } from './proxy-floor.js';
 import { benchWrap, wrapAvailable } from './wrap.js';
 import { benchIsolation, isolationRows } from './isolation.js';
@@ -50,8 +50,8 @@ const { values: opts } = parseArgs({
   },
 });
 const quick = opts.quick === true;
-if (opts.only !== undefined && opts.only !== 'startup') {
-  process.stderr.write(`bench: --only takes 'startup', not '${opts.only}'\n`);
+if (opts.only !== undefined && opts.only !== 'startup' && opts.only !== 'held') {
+  process.stderr.write(`bench: --only takes 'startup' or 'held', not '${opts.only}'\n`);
   process.exit(2);
 }
 
@@ -148,6 +148,17 @@ async function main(): Promise<void> {
     held: { calls: SIZES.held, streams: SIZES.held },
   };
 
+  if (opts.only === 'held') {
+    try {
+      const figures = await benchHeld(plan, { home: home('home-held'), policyPath, pki, step });
+      process.stdout.write(renderTable(heldRows(figures)));
+    } finally {
+      upstream.close();
+      killAll();
+      rmSync(work, { recursive: true, force: true });
+    }
+    return;
+  }
   try {
     step('in-process: policy decide() at 10 and 1,000 rules');
     const decide = [benchDecide(10, SIZES.decideBatches), benchDecide(1000, SIZES.decideBatches)];
@@ -236,35 +247,7 @@ async function main(): Promise<void> {
       }
     } else if (opts['no-mitm']) mitmNote = 'skipped: --no-mitm';
 
-    step(`gov: ${SIZES.held} held calls + ${SIZES.held} open SSE streams`);
-    const heldHome = home('home-held');
-    let heldRss: number | null = null;
-    let pendingSeen = 0;
-    const held = await runUnderGov(
-      { ...plan, phases: ['held'] },
-      {
-        home: heldHome,
-        policyPath,
-        upstreamCa: pki.caPath,
-        onReady: async (govPid) => {
-          const deadline = Date.now() + 60_000;
-          while (Date.now() < deadline) {
-            pendingSeen = (await listPending(heldHome)).calls.length;
-            if (pendingSeen >= SIZES.held) break;
-            await new Promise((r) => setTimeout(r, 250));
-          }
-          await new Promise((r) => setTimeout(r, 500));
-          heldRss = rssMb(govPid);
-        },
-      },
-    );
-
-    step(`the floor under it: ${SIZES.held * 3} idle TLS connections to a plain Node process`);
-    const tlsFloor = await measureTlsFloor({
-      keyPath: pki.keyPath,
-      certPath: pki.certPath,
-      connections: SIZES.held * 3,
-    }).catch(() => null);
+    const heldFigures = await benchHeld(plan, { home: home('home-held'), policyPath, pki, step });
 
     let wrap: Awaited<ReturnType<typeof benchWrap>> | null = null;
     let wrapNote = 'skipped: not available (cli/commands/mcp-wrap.ts not built)';
@@ -310,10 +293,7 @@ async function main(): Promise<void> {
       gov,
       mitm,
       mitmNote,
-      held,
-      heldRss,
-      pendingSeen,
-      tlsFloor,
+      ...heldFigures,
       decide,
       policyTest,
       scan,
@@ -345,7 +325,12 @@ async function main(): Promise<void> {
         gov,
         mitm,
         serve,
-        held: { ...held, rssMb: heldRss, pendingSeen, tlsFloor },
+        held: {
+          ...heldFigures.held,
+          rssMb: heldFigures.heldRss,
+          pendingSeen: heldFigures.pendingSeen,
+          tlsFloor: heldFigures.tlsFloor,
+        },
         decide,
         scan,
         wrap,

@@ -284,7 +284,8 @@ async function held(): Promise<NonNullable<LoadResult['held']>> {
         new Promise<void>((resolve) => {
           bodies.push(res.body);
           res.body.once('data', () => {
-            streamsOpen++;
+            // An error answer has a body too: only a relayed stream counts as open.
+            if (res.statusCode === 200) streamsOpen++;
             resolve();
           });
           res.body.on('error', () => resolve());

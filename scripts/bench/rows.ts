@@ -95,6 +95,37 @@ export function startupRows(boot: StartupResult | null): Row[] {
 const DEFAULT_SYNC_NOTE =
   'default --audit-sync interval: decision records written before forwarding, fsynced within 200 ms';
 
+/** rss_held and the floor under it (also printed alone by `--only held`). */
+export function heldRows(i: Pick<Inputs, 'held' | 'heldRss' | 'pendingSeen' | 'tlsFloor'>): Row[] {
+  const rows: Row[] = [];
+  rows.push({
+    id: 'rss_held',
+    figure: `gov RSS, ${i.held.held?.callsSent ?? 0} held calls + ${i.held.held?.streamsOpen ?? 0} open SSE streams`,
+    unit: 'MB',
+    method: 'cli',
+    direct: null,
+    gov: r(i.heldRss, 1),
+    target: '≤ 150 MB',
+    pass: i.heldRss === null ? null : i.heldRss <= 150,
+    note: `${i.pendingSeen} calls pending in gov when measured; ${i.held.held?.callsSettledEarly ?? 0} settled early; opening the streams (50 at a time) took ${i.held.held?.streamsOpenMs.toFixed(0)} ms`,
+  });
+  const f = i.tlsFloor;
+  if (f) {
+    rows.push({
+      id: 'rss_tls_floor',
+      figure: `plain Node RSS with ${f.connections} idle TLS connections (the floor under the row above)`,
+      unit: 'MB',
+      method: 'cli',
+      direct: r(f.baseMb, 1),
+      gov: r(f.openMb, 1),
+      target: '-',
+      pass: null,
+      note: `${(((f.openMb - f.baseMb) * 1024) / f.connections).toFixed(1)} kB per connection; direct column: the same process before any connection`,
+    });
+  }
+  return rows;
+}
+
 export function buildRows(i: Inputs): Row[] {
   const rows: Row[] = [];
   // Issue 21: ≤ +0.5 ms with the default durability and ≤ +0.3 ms with interval; the default
@@ -286,31 +317,7 @@ export function buildRows(i: Inputs): Row[] {
       note: `median call ${i.direct.big.ms.toFixed(1)} ms direct, ${i.gov.big.ms.toFixed(1)} ms via gov (read, parse, scan, rewrite)${cpuNote(i.gov.big.cpu, 'call')}`,
     });
   }
-  rows.push({
-    id: 'rss_held',
-    figure: `gov RSS, ${i.held.held?.callsSent ?? 0} held calls + ${i.held.held?.streamsOpen ?? 0} open SSE streams`,
-    unit: 'MB',
-    method: 'cli',
-    direct: null,
-    gov: r(i.heldRss, 1),
-    target: '≤ 150 MB',
-    pass: i.heldRss === null ? null : i.heldRss <= 150,
-    note: `${i.pendingSeen} calls pending in gov when measured; ${i.held.held?.callsSettledEarly ?? 0} settled early; opening the streams (50 at a time) took ${i.held.held?.streamsOpenMs.toFixed(0)} ms`,
-  });
-  const f = i.tlsFloor;
-  if (f) {
-    rows.push({
-      id: 'rss_tls_floor',
-      figure: `plain Node RSS with ${f.connections} idle TLS connections (the floor under the row above)`,
-      unit: 'MB',
-      method: 'cli',
-      direct: r(f.baseMb, 1),
-      gov: r(f.openMb, 1),
-      target: '-',
-      pass: null,
-      note: `${(((f.openMb - f.baseMb) * 1024) / f.connections).toFixed(1)} kB per connection; direct column: the same process before any connection`,
-    });
-  }
+  rows.push(...heldRows(i));
   const w = i.wrap;
   rows.push(
     w

@@ -9,9 +9,43 @@ export interface TrackedCall {
   release(): void;
 }
 
-interface Entry {
-  withdrawn: boolean;
-  ac?: AbortController;
+/**
+ * One tracked request: the map entry and the handle in one object, its methods on the
+ * prototype, so a governed call costs one allocation (a held one, its AbortController too).
+ */
+class Tracked implements TrackedCall {
+  withdrawn = false;
+  ac: AbortController | undefined;
+  private parent: AbortSignal | undefined;
+
+  constructor(
+    private readonly inflight: Map<string, Tracked>,
+    private readonly key: string,
+    private readonly gone: () => AbortSignal,
+  ) {}
+
+  signal(): AbortSignal {
+    if (this.ac) return this.ac.signal;
+    const ac = (this.ac = new AbortController());
+    if (this.withdrawn) ac.abort('it sent notifications/cancelled');
+    const parent = this.gone();
+    if (parent.aborted) ac.abort(parent.reason);
+    else {
+      this.parent = parent;
+      parent.addEventListener('abort', this, { once: true });
+    }
+    return ac.signal;
+  }
+
+  /** The client went away (its `gone` signal aborted): the held call stops waiting. */
+  handleEvent(): void {
+    this.ac?.abort(this.parent?.reason);
+  }
+
+  release(): void {
+    this.parent?.removeEventListener('abort', this);
+    if (this.inflight.get(this.key) === this) this.inflight.delete(this.key);
+  }
 }
 
 /**
@@ -21,35 +55,13 @@ interface Entry {
  * map entry; the AbortController exists only for calls that are actually held.
  */
 export class HeldCallRegistry {
-  private readonly inflight = new Map<string, Entry>();
+  private readonly inflight = new Map<string, Tracked>();
 
   track(scope: string, id: string | number, gone: () => AbortSignal): TrackedCall {
     const key = `${scope}|${typeof id}:${id}`;
-    const entry: Entry = { withdrawn: false };
+    const entry = new Tracked(this.inflight, key, gone);
     this.inflight.set(key, entry);
-    let unlink = () => {};
-    return {
-      get withdrawn() {
-        return entry.withdrawn;
-      },
-      signal() {
-        if (entry.ac) return entry.ac.signal;
-        const ac = (entry.ac = new AbortController());
-        if (entry.withdrawn) ac.abort('it sent notifications/cancelled');
-        const parent = gone();
-        const onParent = () => ac.abort(parent.reason);
-        if (parent.aborted) ac.abort(parent.reason);
-        else {
-          parent.addEventListener('abort', onParent, { once: true });
-          unlink = () => parent.removeEventListener('abort', onParent);
-        }
-        return ac.signal;
-      },
-      release: () => {
-        unlink();
-        if (this.inflight.get(key) === entry) this.inflight.delete(key);
-      },
-    };
+    return entry;
   }
 
   /** A `notifications/cancelled` from the client: true when it named a call being governed. */
