@@ -414,9 +414,16 @@ function cpuRows(i: Inputs): Row[] {
         ratio: round(ratio),
         target: '-',
         pass: null,
-        note: `node:http + undici, bodies read whole, nothing else (scripts/bench/proxy-floor.ts); gov's figure minus this one is what governance costs${g?.proxyUs ? ` (${(g.proxyUs - f.proxyUs).toFixed(0)} µs per call in this run)` : ''}`,
+        note: `node:http + undici, bodies read whole, nothing else (scripts/bench/proxy-floor.ts); gov's figure minus this one is what governance costs${g?.proxyUs ? ` (${(g.proxyUs - f.proxyUs).toFixed(0)} µs per call in this run)` : ''}${label === '32 clients' ? floorRate(i) : ''}`,
       });
     }
   }
   return rows;
+}
+
+/** The bare proxy's calls/s at 32 clients against direct: the ceiling of any Node proxy here. */
+function floorRate(i: Inputs): string {
+  const f = i.floor?.throughput?.find((t) => t.clients === 32)?.rps;
+  const d = i.direct.throughput?.find((t) => t.clients === 32)?.rps;
+  return f && d ? `; its calls/s at 32 clients: ${f.toFixed(0)} (${(f / d).toFixed(2)}× direct)` : '';
 }
