@@ -69,6 +69,17 @@ function latencyRow(
   };
 }
 
+/** An added-milliseconds row shown for comparison, with no target. */
+function infoLatencyRow(
+  id: string,
+  figure: string,
+  d: number | undefined,
+  g: number | undefined,
+  note: string,
+): Row {
+  return { ...latencyRow(id, figure, d, g, Infinity, '-'), pass: null, note };
+}
+
 /** startup_child and startup_wrap (also printed alone by `--only startup`). */
 export function startupRows(boot: StartupResult | null): Row[] {
   return [
@@ -154,18 +165,15 @@ export function buildRows(i: Inputs): Row[] {
   if (i.mitm?.latency) rows[rows.length - 2]!.mitm = r(i.mitm.latency.p50);
   if (i.mitm?.latency) rows[rows.length - 1]!.mitm = r(i.mitm.latency.p99);
   if (i.floor?.latency) {
-    rows.push({
-      ...latencyRow(
+    rows.push(
+      infoLatencyRow(
         'latency_p50_proxy_floor',
         'added latency p50, bare Node TLS proxy (no governance)',
         i.direct.latency?.p50,
         i.floor.latency.p50,
-        0.3,
-        '-',
+        'the same load through scripts/bench/proxy-floor.ts (node:http + undici, nothing else): what re-encrypting both sides in Node adds before any governance',
       ),
-      pass: null,
-      note: 'the same load through scripts/bench/proxy-floor.ts (node:http + undici, nothing else): what re-encrypting both sides in Node adds before any governance',
-    });
+    );
   }
   if (i.govOtlp?.latency && i.gov.latency) {
     const added = i.govOtlp.latency.p50 - i.gov.latency.p50;
@@ -185,18 +193,15 @@ export function buildRows(i: Inputs): Row[] {
   if (i.govAnswer?.latency) {
     const note =
       'gov run --audit-sync answer: decision records written before forwarding and fsynced before the answer';
-    rows.push({
-      ...latencyRow(
+    rows.push(
+      infoLatencyRow(
         'latency_p50_answer',
         'added latency p50, --audit-sync answer',
         i.direct.latency?.p50,
         i.govAnswer.latency.p50,
-        Infinity,
-        '-',
+        note,
       ),
-      pass: null,
-      note,
-    });
+    );
     const d32 = i.direct.throughput?.find((t) => t.clients === 32);
     const g32a = i.govAnswer.throughput?.find((t) => t.clients === 32);
     if (d32 && g32a) {
@@ -345,18 +350,15 @@ export function buildRows(i: Inputs): Row[] {
     rows[rows.length - 1]!.note =
       `p99 direct ${w.direct.p99.toFixed(3)} ms, wrapped ${w.gov.p99.toFixed(3)} ms`;
     if (w.govAnswer)
-      rows.push({
-        ...latencyRow(
+      rows.push(
+        infoLatencyRow(
           'wrap_p50_answer',
           'gov mcp wrap added latency p50, --audit-sync answer',
           w.direct.p50,
           w.govAnswer.p50,
-          Infinity,
-          '-',
+          `p99 wrapped ${w.govAnswer.p99.toFixed(3)} ms; decision records fsynced before the answer`,
         ),
-        pass: null,
-        note: `p99 wrapped ${w.govAnswer.p99.toFixed(3)} ms; decision records fsynced before the answer`,
-      });
+      );
     // Was an e2e assertion (a third of the suite's time); a leak of 10 kB per call shows as 100 MB.
     rows.push({
       id: 'wrap_rss_growth',
