@@ -43,14 +43,12 @@ export interface HttpHandlerOptions {
 const DEFAULT_BODY_LIMIT = 4 * 1024 * 1024;
 const DEFAULT_RESPONSE_LIMIT = 64 * 1024 * 1024;
 
-function header(ex: Exchange, name: string): string | undefined {
-  const v = ex.req.headers[name];
+/** The first value of a header that may repeat. */
+function firstValue(v: string | string[] | undefined): string | undefined {
   return Array.isArray(v) ? v[0] : v;
 }
 
-function header1(v: string | string[] | undefined): string | undefined {
-  return Array.isArray(v) ? v[0] : v;
-}
+const header = (ex: Exchange, name: string): string | undefined => firstValue(ex.req.headers[name]);
 
 /** The server's identity: origin + path, no query. */
 function serverUrlOf(ex: Exchange): string {
@@ -372,7 +370,7 @@ export function createHttpHandler(o: HttpHandlerOptions): ExchangeHandler & { le
       origin: { server, transport },
       onUpstream: (up) => {
         if (initializing !== undefined)
-          elicitingClients.remember(ex, header1(up.headers['mcp-session-id']), initializing);
+          elicitingClients.remember(ex, firstValue(up.headers['mcp-session-id']), initializing);
       },
     });
   }
