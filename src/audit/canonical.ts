@@ -19,6 +19,15 @@ export function canonicalJson(value: unknown): string {
   }
 }
 
+/**
+ * The value with every object's keys in canonical order (the value itself when it already
+ * is), so `JSON.stringify` of it is its canonical JSON. Throws `IntegerLikeKey` for a value
+ * no object can hold in that order (the caller then takes `canonicalJson`).
+ */
+export function canonicalValue(value: unknown): unknown {
+  return sortedCopy(value, 1);
+}
+
 const MAX_DEPTH = 256;
 
 /**
@@ -26,7 +35,7 @@ const MAX_DEPTH = 256;
  * and number forms as `write`). Objects put integer-like keys first whatever their insertion
  * order, so a value with such a key takes the slower hand-written path instead.
  */
-class IntegerLikeKey extends Error {}
+export class IntegerLikeKey extends Error {}
 const INDEX_KEY_SEEN = new IntegerLikeKey('canonical JSON: integer-like key');
 const INDEX_KEY = /^(?:0|[1-9]\d{0,9})$/;
 

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { AuditInput, AuditRecord } from '../types.js';
-import { canonicalJson, sha256Hex } from './canonical.js';
+import { canonicalJson, canonicalValue, IntegerLikeKey, sha256Hex } from './canonical.js';
 
 /**
  * The on-disk shape of one audit record: how a record is hashed, serialised to one line,
@@ -54,6 +54,12 @@ export function hashRecord(rec: Omit<AuditRecord, 'hash'> | AuditRecord): string
   return sha256Hex(canonicalJson(copy));
 }
 
+/** The known fields a stage's input places, in disk order. */
+const PLACED = FIELD_ORDER.filter((k) => !RESERVED.has(k));
+const KNOWN = new Set([...FIELD_ORDER, ...RESERVED]);
+/** A record of known fields only, in canonical (sorted) order, `hash` and `signature` aside. */
+const CANONICAL_ORDER = [...FIELD_ORDER, 'prev'].sort();
+
 /** Build a complete record (with hash) from a stage's input and the chain position. */
 export function buildRecord(
   input: AuditInput,
@@ -67,21 +73,40 @@ export function buildRecord(
     run: pos.run,
     seq: pos.seq,
   };
-  for (const k of FIELD_ORDER) {
-    if (RESERVED.has(k) || !Object.hasOwn(given, k)) continue;
+  for (const k of PLACED) {
     const v = given[k];
     if (v !== undefined) ordered[k] = v;
   }
+  let others = false;
   for (const k of Object.keys(given)) {
     const v = given[k];
-    if (v === undefined || RESERVED.has(k) || k === '__proto__' || k in ordered) continue;
+    if (v === undefined || KNOWN.has(k) || k === '__proto__') continue;
     ordered[k] = v;
+    others = true;
   }
   ordered['prev'] = pos.prev;
   // Throws on values JSON cannot carry (NaN, BigInt, class instances), so what is hashed is
   // exactly what is written and what a reader parses back.
-  ordered['hash'] = sha256Hex(canonicalJson(ordered));
+  ordered['hash'] = sha256Hex(others ? canonicalJson(ordered) : canonicalRecordText(ordered));
   return ordered as unknown as AuditRecord;
+}
+
+/**
+ * The canonical JSON of a record of known fields: laid out in the precomputed sorted order
+ * rather than sorted per record (the audit path is a tenth of gov's CPU at 32 clients).
+ */
+function canonicalRecordText(rec: Record<string, unknown>): string {
+  const canon: Record<string, unknown> = {};
+  try {
+    for (const k of CANONICAL_ORDER) {
+      const v = rec[k];
+      if (v !== undefined) canon[k] = canonicalValue(v);
+    }
+  } catch (err) {
+    if (err instanceof IntegerLikeKey) return canonicalJson(rec);
+    throw err;
+  }
+  return JSON.stringify(canon);
 }
 
 /** Characters JSON.stringify leaves raw that would mislead a terminal showing the file. */

@@ -55,4 +55,25 @@ describe('canonical JSON fast path', () => {
       expect(hashRecord(parsed)).toBe(rec.hash);
     }
   });
+
+  it('hashes a record with fields it does not know, and refuses values JSON cannot carry', () => {
+    const input = {
+      kind: 'alert',
+      zeta: { b: 1, a: 2 },
+      alpha: 'x',
+      detail: { y: 1, x: 2 },
+    } as unknown as AuditInput;
+    const rec = buildRecord(input, { run: 'r', seq: 1, prev: null, ts: 't' });
+    const parsed = JSON.parse(serializeRecord(rec)) as AuditRecord;
+    expect(hashRecord(parsed)).toBe(rec.hash);
+    expect(rec.hash).toBe(
+      hashRecord({ ...input, v: 1, id: 'r.1', ts: 't', run: 'r', seq: 1, prev: null } as AuditRecord),
+    );
+    for (const bad of [NaN, Infinity, 10n, new Date(0)]) {
+      const i = { kind: 'call', latency_ms: { policy: bad } } as unknown as AuditInput;
+      expect(() => buildRecord(i, { run: 'r', seq: 1, prev: null, ts: 't' })).toThrow(/canonical JSON/);
+      const top = { kind: 'call', status: bad } as unknown as AuditInput;
+      expect(() => buildRecord(top, { run: 'r', seq: 1, prev: null, ts: 't' })).toThrow(/canonical JSON/);
+    }
+  });
 });
