@@ -115,4 +115,51 @@ describe('hasRepeatedKey', () => {
     expect(check('{"a":"x","a" :"y"}')).toBe(true);
     expect(check('"just a string: \\"with\\": colons"')).toBe(false);
   });
+
+  it('random texts: the edited text parses to exactly the redacted value, and no secret is left', () => {
+    let seed = 7;
+    const r = () => (seed = (seed * 1664525 + 1013904223) >>> 0) / 2 ** 32;
+    const pick = <T>(xs: T[]): T => xs[Math.floor(r() * xs.length)]!;
+    const pieces = [
+      TOKEN,
+      VAULT,
+      'plain',
+      '\n',
+      '"',
+      '\\',
+      'é',
+      '😀',
+      '\u2028',
+      ' ',
+      'ghp_',
+      'x'.repeat(3000),
+    ];
+    const str = (): string => Array.from({ length: 1 + Math.floor(r() * 8) }, () => pick(pieces)).join('');
+    const value = (d: number): JsonValue => {
+      const t = r();
+      if (d > 3 || t < 0.4) return t < 0.3 ? str() : pick([1, -0.5, true, null, 'k']);
+      if (t < 0.6) return Array.from({ length: Math.floor(r() * 4) }, () => value(d + 1));
+      const o: Record<string, JsonValue> = {};
+      for (let i = 0; i < 3; i++) o[pick(['a', 'b', 'text', TOKEN.slice(0, 6), 'é'])] = value(d + 1);
+      return o;
+    };
+    // Spell the same value several ways: spacing, and escapes JSON.stringify would not use.
+    const spell = (text: string): string =>
+      pick([
+        text,
+        text.replace(/,/g, ' ,\n  ').replace(/:/g, ' : '),
+        text.replace(/é/g, '\\u00e9').replace(/plain/g, 'pl\\u0061in'),
+      ]);
+    let edited = 0;
+    for (let i = 0; i < 400; i++) {
+      const text = spell(JSON.stringify({ jsonrpc: '2.0', id: i, result: { content: [value(0)] } }));
+      const out = rewritten(text);
+      if (out === null) continue;
+      edited++;
+      const decoded = JSON.stringify(JSON.parse(out));
+      expect(decoded).not.toContain(TOKEN);
+      expect(decoded).not.toContain(VAULT);
+    }
+    expect(edited).toBeGreaterThan(50);
+  });
 });
