@@ -1,5 +1,4 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -9,7 +8,7 @@ import { makeTestPki, type TestPki } from '../helpers/test-ca.js';
 import { startMcpServer, type McpTestServer } from '../helpers/mcp-http-server.js';
 import { startV2McpServer } from '../helpers/mcp-v2-server.js';
 import { ROOT, runGov, tempHome } from '../helpers/gov-process.js';
-import { startServe, type ServeProcess } from '../helpers/gov-serve.js';
+import { runServeClient, startServe, type ServeProcess } from '../helpers/gov-serve.js';
 import { auditRecords, pendingCalls, until, type Json } from '../helpers/approval-peers.js';
 
 const V1_CLIENT = join(ROOT, 'test', 'fixtures', 'clients', 'eliciting-client.mjs');
@@ -31,24 +30,10 @@ function client(
   steps: unknown[][],
   protocol = '',
 ): Promise<Line[]> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [script, g.url, answer, JSON.stringify(steps)], {
-      env: { ...process.env, MCP_TEST_PROTOCOL: protocol, GOV_TEST_BEARER: g.bearer },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    const t = setTimeout(() => child.kill('SIGKILL'), 60_000);
-    child.on('error', reject);
-    child.on('close', () => {
-      clearTimeout(t);
-      resolve(
-        out
-          .split('\n')
-          .filter(Boolean)
-          .map((l) => JSON.parse(l) as Line),
-      );
-    });
+  return runServeClient<Line>(script, g.url, steps, {
+    bearer: g.bearer,
+    args: [answer],
+    env: { MCP_TEST_PROTOCOL: protocol },
   });
 }
 

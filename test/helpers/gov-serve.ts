@@ -51,11 +51,16 @@ export function runServeClient<T>(
   script: string,
   url: string,
   steps: unknown[],
-  o: { bearer: string; edgeCa: string },
+  o: { bearer: string; edgeCa?: string; args?: string[]; env?: Record<string, string> },
 ): Promise<T[]> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [script, url, JSON.stringify(steps)], {
-      env: { ...process.env, GOV_TEST_BEARER: o.bearer, NODE_EXTRA_CA_CERTS: o.edgeCa },
+    const child = spawn(process.execPath, [script, url, ...(o.args ?? []), JSON.stringify(steps)], {
+      env: {
+        ...process.env,
+        GOV_TEST_BEARER: o.bearer,
+        ...(o.edgeCa ? { NODE_EXTRA_CA_CERTS: o.edgeCa } : {}),
+        ...o.env,
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';
