@@ -3,7 +3,7 @@ import type { AuditInput, AuditRecord, AuditSink, JsonObject } from '../types.js
 import type { AuditFs } from './audit-fs.js';
 import { describeIoError } from './io-error.js';
 import { GroupSync } from './group-sync.js';
-import { buildRecord, serializeRecord } from './record.js';
+import { buildRecordLine } from './record.js';
 
 export interface OpenAuditSinkOptions {
   /** The audit directory, normally homePaths().audit. */
@@ -291,14 +291,23 @@ export class FileAuditSink implements AuditSink {
     let prev = this.prev;
     let signedSeq = this.signedSeq;
     const built: { item: Pending; record: AuditRecord }[] = [];
+    let text = '';
     for (const item of group) {
       const input: AuditInput =
         'seal' in item.input
           ? { kind: 'run_end', detail: { ...item.input.seal, records: seq, final_hash: prev } }
           : item.input;
-      let record: AuditRecord;
+      // run_start, approvals, alerts, checkpoints and the seal are signed at once, calls every
+      // Nth: signing the hash covers the whole chain before it, amortised over N calls.
+      const signer = this.signer;
+      const signs = signer && (input.kind !== 'call' || seq + 1 - signedSeq >= this.checkpoint.records);
+      let out: { record: AuditRecord; line: string };
       try {
-        record = buildRecord(input, { run: this.run, seq: seq + 1, prev, ts: item.ts });
+        out = buildRecordLine(
+          input,
+          { run: this.run, seq: seq + 1, prev, ts: item.ts },
+          signs ? (hash) => signer.sign(hash) : undefined,
+        );
       } catch (err) {
         // A record JSON cannot carry (NaN, BigInt...) fails alone; the rest of the group goes on.
         item.reject(
@@ -307,17 +316,13 @@ export class FileAuditSink implements AuditSink {
         continue;
       }
       seq += 1;
-      prev = record.hash;
-      if (this.signer && (input.kind !== 'call' || seq - signedSeq >= this.checkpoint.records)) {
-        // run_start, approvals, alerts, checkpoints and the seal are signed at once, calls every
-        // Nth: signing the hash covers the whole chain before it, amortised over N calls.
-        record.signature = this.signer.sign(record.hash);
-        signedSeq = seq;
-      }
-      built.push({ item, record });
+      prev = out.record.hash;
+      if (signs) signedSeq = seq;
+      built.push({ item, record: out.record });
+      text += out.line;
     }
     if (built.length === 0) return;
-    const data = Buffer.from(built.map((b) => serializeRecord(b.record)).join(''), 'utf8');
+    const data = Buffer.from(text, 'utf8');
     let step = 'write audit record to';
     try {
       let off = 0;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { canonicalJson } from '../../src/audit/canonical.js';
-import { buildRecord, hashRecord, serializeRecord } from '../../src/audit/record.js';
+import { buildRecord, buildRecordLine, hashRecord, serializeRecord } from '../../src/audit/record.js';
 import type { AuditInput, AuditRecord } from '../../src/types.js';
 
 /** The reference: keys sorted by UTF-16 code units, written by hand. */
@@ -46,10 +46,22 @@ describe('canonical JSON fast path', () => {
       expect(canonicalJson(v)).toBe(reference(v));
       // An audit record carrying it: the line is what verify re-serialises from the parsed
       // record, and the hash is the canonical one.
-      const input = { kind: 'call', method: 'tools/call', args: v, detail: { nested: [v] } } as AuditInput;
-      const rec = buildRecord(input, { run: 'r', seq: i + 1, prev: null, ts: 't' });
-      rec.signature = 'sig';
-      const line = serializeRecord(rec);
+      const tool = i % 5 === 0 ? 'evil\u202etool\u0085' : 'echo';
+      const input = {
+        kind: 'call',
+        method: 'tools/call',
+        tool,
+        args: v,
+        detail: { nested: [v] },
+      } as AuditInput;
+      const signed = i % 2 === 0;
+      const { record: rec, line } = buildRecordLine(
+        input,
+        { run: 'r', seq: i + 1, prev: i % 3 === 0 ? null : 'p', ts: 't' },
+        signed ? (hash) => `sig:${hash}` : undefined,
+      );
+      expect(rec.signature).toBe(signed ? `sig:${rec.hash}` : undefined);
+      expect(line).toBe(serializeRecord(rec));
       const parsed = JSON.parse(line) as AuditRecord;
       expect(serializeRecord(parsed)).toBe(line);
       expect(hashRecord(parsed)).toBe(rec.hash);
