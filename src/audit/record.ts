@@ -60,6 +60,9 @@ const KNOWN = new Set([...FIELD_ORDER, ...RESERVED]);
 /** The members before `hash` on disk, in disk order, and each one's `"key":` text. */
 const HASHED = [...FIELD_ORDER, 'prev'];
 const KEY_TEXT = HASHED.map((k) => `${JSON.stringify(k)}:`);
+const PREV = HASHED.length - 1;
+/** Position in HASHED of each field a stage's input places. */
+const PLACED_INDEX = new Map(PLACED.map((k) => [k, HASHED.indexOf(k)]));
 /** Positions in HASHED in canonical (sorted) key order. */
 const SORTED = HASHED.map((k, i) => [k, i] as const)
   .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
@@ -83,7 +86,34 @@ export function buildRecordLine(
   pos: { run: string; seq: number; prev: string | null; ts: string },
   sign?: (hash: string) => string,
 ): { record: AuditRecord; line: string } {
-  const given = input as Record<string, unknown>;
+  const fast = memberTexts(input, pos);
+  if (fast) return finish(fast.record, fast.texts, sign);
+  const record = assemble(input, pos);
+  // Throws on values JSON cannot carry (NaN, BigInt, class instances), so what is hashed is
+  // exactly what is written and what a reader parses back.
+  record['hash'] = sha256Hex(canonicalJson(record));
+  return finish(record, null, sign);
+}
+
+function finish(
+  rec: Record<string, unknown>,
+  texts: (string | undefined)[] | null,
+  sign: ((hash: string) => string) | undefined,
+): { record: AuditRecord; line: string } {
+  const record = rec as unknown as AuditRecord;
+  if (texts) record.hash = sha256Hex(joinMembers(texts, SORTED));
+  if (sign) record.signature = sign(record.hash);
+  if (!texts) return { record, line: serializeRecord(record) };
+  let line = joinMembers(texts, null);
+  line = `${line.slice(0, -1)},"hash":"${record.hash}"${record.signature === undefined ? '' : `,"signature":${JSON.stringify(record.signature)}`}}`;
+  return { record, line: `${escapeUnsafe(line)}\n` };
+}
+
+/** The record in disk order, unknown fields after the known ones (general path). */
+function assemble(
+  given: Record<string, unknown>,
+  pos: { run: string; seq: number; prev: string | null; ts: string },
+): Record<string, unknown> {
   const ordered: Record<string, unknown> = {
     v: 1,
     id: `${pos.run}.${pos.seq}`,
@@ -95,48 +125,55 @@ export function buildRecordLine(
     const v = given[k];
     if (v !== undefined) ordered[k] = v;
   }
-  let others = false;
   for (const k of Object.keys(given)) {
     const v = given[k];
     if (v === undefined || KNOWN.has(k) || k === '__proto__') continue;
     ordered[k] = v;
-    others = true;
   }
   ordered['prev'] = pos.prev;
-  const members = others ? null : memberTexts(ordered);
-  // Throws on values JSON cannot carry (NaN, BigInt, class instances), so what is hashed is
-  // exactly what is written and what a reader parses back.
-  const hash = sha256Hex(members ? joinMembers(members, SORTED) : canonicalJson(ordered));
-  ordered['hash'] = hash;
-  const record = ordered as unknown as AuditRecord;
-  if (sign) record.signature = sign(hash);
-  if (!members) return { record, line: serializeRecord(record) };
-  let line = joinMembers(members, null);
-  line = `${line.slice(0, -1)},"hash":"${hash}"${record.signature === undefined ? '' : `,"signature":${JSON.stringify(record.signature)}`}}`;
-  return { record, line: `${escapeUnsafe(line)}\n` };
+  return ordered;
 }
 
 /**
- * Each member of a record of known fields as canonical JSON text, by position in HASHED (the
- * record's members replaced by their canonical forms, so the record serialises to its line);
- * null when a value has an integer-like key (the slower general path takes it).
+ * Fast path for a record of known fields: each member as canonical JSON text, by position in
+ * HASHED, and the record in disk order with its members in canonical form (so it serialises
+ * to its line). Null when the input has a field gov does not know or a value has an
+ * integer-like key (the general path takes those).
  */
-function memberTexts(rec: Record<string, unknown>): (string | undefined)[] | null {
+function memberTexts(
+  given: Record<string, unknown>,
+  pos: { run: string; seq: number; prev: string | null; ts: string },
+): { record: Record<string, unknown>; texts: (string | undefined)[] } | null {
   const texts: (string | undefined)[] = new Array<string | undefined>(HASHED.length);
+  const values: unknown[] = new Array<unknown>(HASHED.length);
   try {
-    for (let i = 0; i < HASHED.length; i++) {
-      const k = HASHED[i]!;
-      const v = rec[k];
+    for (const k in given) {
+      const v = given[k];
       if (v === undefined) continue;
+      const i = PLACED_INDEX.get(k);
+      if (i === undefined) {
+        if (RESERVED.has(k)) continue;
+        return null;
+      }
       const c = canonicalValue(v);
-      if (c !== v) rec[k] = c;
+      values[i] = c;
       texts[i] = JSON.stringify(c);
     }
   } catch (err) {
     if (err instanceof IntegerLikeKey) return null;
     throw err;
   }
-  return texts;
+  const id = `${pos.run}.${pos.seq}`;
+  texts[0] = '1';
+  texts[1] = JSON.stringify(id);
+  texts[2] = JSON.stringify(pos.ts);
+  texts[3] = JSON.stringify(pos.run);
+  texts[4] = String(pos.seq);
+  texts[PREV] = pos.prev === null ? 'null' : JSON.stringify(pos.prev);
+  const record: Record<string, unknown> = { v: 1, id, ts: pos.ts, run: pos.run, seq: pos.seq };
+  for (let i = 5; i < PREV; i++) if (values[i] !== undefined) record[HASHED[i]!] = values[i];
+  record['prev'] = pos.prev;
+  return { record, texts };
 }
 
 /** `{"key":text,...}` of the members present, in `order` (positions in HASHED) or disk order. */
