@@ -68,14 +68,6 @@ const SORTED = HASHED.map((k, i) => [k, i] as const)
   .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
   .map(([, i]) => i);
 
-/** Build a complete record (with hash) from a stage's input and the chain position. */
-export function buildRecord(
-  input: AuditInput,
-  pos: { run: string; seq: number; prev: string | null; ts: string },
-): AuditRecord {
-  return buildRecordLine(input, pos).record;
-}
-
 /**
  * A complete record and its line in the audit file. `sign`, when given, signs the hash (the
  * record's `signature`). Each member is serialised once, for both the hashed canonical JSON

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { canonicalJson } from '../../src/audit/canonical.js';
-import { buildRecord, buildRecordLine, hashRecord, serializeRecord } from '../../src/audit/record.js';
+import { buildRecordLine, hashRecord, serializeRecord } from '../../src/audit/record.js';
 import type { AuditInput, AuditRecord } from '../../src/types.js';
 
 /** The reference: keys sorted by UTF-16 code units, written by hand. */
@@ -75,7 +75,7 @@ describe('canonical JSON fast path', () => {
       alpha: 'x',
       detail: { y: 1, x: 2 },
     } as unknown as AuditInput;
-    const rec = buildRecord(input, { run: 'r', seq: 1, prev: null, ts: 't' });
+    const rec = buildRecordLine(input, { run: 'r', seq: 1, prev: null, ts: 't' }).record;
     const parsed = JSON.parse(serializeRecord(rec)) as AuditRecord;
     expect(hashRecord(parsed)).toBe(rec.hash);
     expect(rec.hash).toBe(
@@ -83,9 +83,9 @@ describe('canonical JSON fast path', () => {
     );
     for (const bad of [NaN, Infinity, 10n, new Date(0)]) {
       const i = { kind: 'call', latency_ms: { policy: bad } } as unknown as AuditInput;
-      expect(() => buildRecord(i, { run: 'r', seq: 1, prev: null, ts: 't' })).toThrow(/canonical JSON/);
+      expect(() => buildRecordLine(i, { run: 'r', seq: 1, prev: null, ts: 't' })).toThrow(/canonical JSON/);
       const top = { kind: 'call', status: bad } as unknown as AuditInput;
-      expect(() => buildRecord(top, { run: 'r', seq: 1, prev: null, ts: 't' })).toThrow(/canonical JSON/);
+      expect(() => buildRecordLine(top, { run: 'r', seq: 1, prev: null, ts: 't' })).toThrow(/canonical JSON/);
     }
   });
 });
