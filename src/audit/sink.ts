@@ -309,9 +309,10 @@ export class FileAuditSink implements AuditSink {
           signs ? (hash) => signer.sign(hash) : undefined,
         );
       } catch (err) {
-        // A record JSON cannot carry (NaN, BigInt...) fails alone; the rest of the group goes on.
+        // A record JSON cannot carry (NaN, BigInt...) or a failed signature fails alone (its
+        // call is denied); the rest of the group goes on.
         item.reject(
-          new GovError('internal', `audit: record cannot be serialised: ${(err as Error).message}`),
+          new GovError('internal', `audit: record cannot be serialised or signed: ${(err as Error).message}`),
         );
         continue;
       }

@@ -274,4 +274,24 @@ describe('write failures', () => {
     expect(bad.status).toBe('rejected');
     expect(good).toMatchObject({ status: 'fulfilled', value: { seq: 1 } });
   });
+
+  it('a record whose signature fails is refused alone, and the chain goes on signed', async () => {
+    let broken = true;
+    const signer = {
+      sign: (text: string) => {
+        if (broken) throw new Error('signing key unavailable');
+        return `sig:${text}`;
+      },
+    };
+    const sink = await openAuditSink({ dir: t.audit, run: 'sigfail', sync: 'interval', signer });
+    await expect(sink.append({ kind: 'run_start' })).rejects.toThrow(
+      /record cannot be serialised or signed: signing key unavailable/,
+    );
+    broken = false;
+    const start = await sink.append({ kind: 'run_start' });
+    expect(start).toMatchObject({ seq: 1, signature: `sig:${start.hash}` });
+    const lines = readLines(join(t.audit, 'sigfail.jsonl'));
+    expect(lines).toHaveLength(1);
+    expect(JSON.parse(lines[0]!)).toEqual(start);
+  });
 });
