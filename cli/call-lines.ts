@@ -25,39 +25,48 @@ export function heldLine(c: HeldCall): string {
   return `gov: held ${c.id}: run 'gov approve ${c.id}' or 'gov deny ${c.id}' (or 'gov approvals')`;
 }
 
-/** How long a call line may wait to share its write(2) with the lines after it. */
+/** The shortest time between two writes of call lines: lines in between share the next one. */
 export const LINE_BATCH_MS = 10;
 
 /**
- * Call lines go to stderr in batches, at most LINE_BATCH_MS after the first line of a batch:
- * stderr is a synchronous pipe or TTY, and each write(2) wakes its reader (a terminal, a log
- * collector). One write per call cost gov about 6% of its CPU per call at one client (one
- * batch per event-loop turn still meant one write per call there), more than the rest of
- * the proxy's per-call bookkeeping at 32 clients. The text and its order are unchanged; a
- * line shows at most 10 ms late, and everything pending is written at close and at exit.
+ * Call lines go to stderr at once when none was written in the last LINE_BATCH_MS (after the
+ * current turn's I/O, so after the call was forwarded and before its answer is read), and in
+ * batches while calls arrive faster than that. stderr is a synchronous pipe or TTY, and each
+ * write(2) wakes its reader (a terminal, a log collector): one write per call cost gov about
+ * 6% of its CPU per call at one client and more than the rest of the proxy's per-call
+ * bookkeeping at 32 clients. The text and its order are unchanged; a line shows at most
+ * LINE_BATCH_MS late; whatever is pending is written at close and at exit.
  */
 export function batchedLines(out: { write(text: string): unknown } = process.stderr): {
   write(line: string): void;
   close(): void;
 } {
   let pending = '';
-  let timer: NodeJS.Timeout | undefined;
+  let lastWrite = -Infinity;
+  let soon: NodeJS.Immediate | undefined;
+  let later: NodeJS.Timeout | undefined;
   const flush = (): void => {
-    timer = undefined;
+    soon = undefined;
+    later = undefined;
     if (pending === '') return;
     const text = pending;
     pending = '';
+    lastWrite = Date.now();
     out.write(text);
   };
   process.on('exit', flush);
   return {
     write(line) {
       pending += line + '\n';
+      if (soon || later) return;
+      const wait = lastWrite + LINE_BATCH_MS - Date.now();
       // Unref'd: a pending line never keeps gov alive (exit and close() write it).
-      timer ??= setTimeout(flush, LINE_BATCH_MS).unref();
+      if (wait > 0) later = setTimeout(flush, wait).unref();
+      else soon = setImmediate(flush).unref();
     },
     close() {
-      clearTimeout(timer);
+      clearImmediate(soon);
+      clearTimeout(later);
       flush();
       process.off('exit', flush);
     },
