@@ -3,7 +3,14 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { ROOT, spawnGov, tempHome } from '../helpers/gov-process.js';
-import { auditRecords, childEnv, executed, until, type Json } from '../helpers/approval-peers.js';
+import {
+  auditRecords,
+  childEnv,
+  executed,
+  shellApprovalPolicy,
+  until,
+  type Json,
+} from '../helpers/approval-peers.js';
 
 const SERVER = join(ROOT, 'test', 'fixtures', 'servers', 'stdio-server.mjs');
 const META = {
@@ -22,20 +29,7 @@ async function wrap() {
   const home = tempHome();
   const execLog = join(home, 'exec.log');
   const policy = join(home, 'gov.yaml');
-  writeFileSync(
-    policy,
-    [
-      'version: 1',
-      'default: allow',
-      'approval_timeout: 1h',
-      'rules:',
-      '  - id: shell-needs-human',
-      '    tool: shell_exec',
-      '    decision: approve',
-      'approvals: {channels: [elicitation]}',
-      '',
-    ].join('\n'),
-  );
+  writeFileSync(policy, shellApprovalPolicy('{channels: [elicitation]}'));
   const gov = spawnGov(
     ['mcp', 'wrap', '--policy', policy, '--name', 'files', '--', process.execPath, SERVER],
     {

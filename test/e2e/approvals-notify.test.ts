@@ -5,7 +5,14 @@ import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { GOV_BIN, ROOT, runGov, tempHome } from '../helpers/gov-process.js';
-import { auditRecords, childEnv, executed, until, type Json } from '../helpers/approval-peers.js';
+import {
+  auditRecords,
+  childEnv,
+  executed,
+  shellApprovalPolicy,
+  until,
+  type Json,
+} from '../helpers/approval-peers.js';
 
 const SERVER = join(ROOT, 'test', 'fixtures', 'servers', 'stdio-server.mjs');
 const TOKEN = 'hook-secret-3f9a1c77e2';
@@ -58,18 +65,9 @@ async function wrapWithHook(url: string) {
   const policy = join(home, 'gov.yaml');
   writeFileSync(
     policy,
-    [
-      'version: 1',
-      'default: allow',
-      'approval_timeout: 1h',
-      'rules:',
-      '  - id: shell-needs-human',
-      '    tool: shell_exec',
-      '    decision: approve',
-      'approvals:',
-      `  notify: [{url: "${url}", headers: {Authorization: {secret: hook-token}, X-Team: ops}}]`,
-      '',
-    ].join('\n'),
+    shellApprovalPolicy(
+      `{notify: [{url: "${url}", headers: {Authorization: {secret: hook-token}, X-Team: ops}}]}`,
+    ),
   );
   let stderr = '';
   const transport = new StdioClientTransport({
