@@ -73,10 +73,10 @@ function sortedCopy(value: unknown, depth: number): unknown {
       }
       const obj = value as Record<string, unknown>;
       const own = Object.keys(obj);
-      const keys = own.slice().sort();
+      const keys = sortedKeys(own);
       // An object already in canonical order (call arguments are canonicalised when parsed)
       // is reused unless a member needs a new form.
-      let reuse = proto === Object.prototype && sameOrder(own, keys);
+      let reuse = proto === Object.prototype && keys === own;
       const members: unknown[] = new Array(keys.length);
       for (let i = 0; i < keys.length; i++) {
         const k = keys[i]!;
@@ -105,9 +105,28 @@ function sortedCopy(value: unknown, depth: number): unknown {
   }
 }
 
-function sameOrder(a: string[], b: string[]): boolean {
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
+/**
+ * `keys` in canonical order: `keys` itself when it already is (most objects gov records are
+ * built in that order), else a sorted copy. A few keys are sorted by insertion, which, unlike
+ * `Array#sort`, allocates nothing beyond the copy; `<` on strings compares UTF-16 code units,
+ * as the default sort does.
+ */
+function sortedKeys(keys: string[]): string[] {
+  let i = 1;
+  while (i < keys.length && keys[i - 1]! < keys[i]!) i++;
+  if (i >= keys.length) return keys;
+  if (keys.length > 16) return keys.slice().sort();
+  const out = keys.slice();
+  for (; i < out.length; i++) {
+    const k = out[i]!;
+    let j = i - 1;
+    while (j >= 0 && out[j]! > k) {
+      out[j + 1] = out[j]!;
+      j--;
+    }
+    out[j + 1] = k;
+  }
+  return out;
 }
 
 function write(value: unknown, depth: number): string {

@@ -93,12 +93,12 @@ function finish(
   sign: ((hash: string) => string) | undefined,
 ): { record: AuditRecord; line: string } {
   const record = rec as unknown as AuditRecord;
-  if (texts) record.hash = sha256Hex(joinMembers(texts, SORTED));
+  if (texts) record.hash = sha256Hex(joinMembers(texts, SORTED, '}'));
   if (sign) record.signature = sign(record.hash);
   if (!texts) return { record, line: serializeRecord(record) };
-  let line = joinMembers(texts, null);
-  line = `${line.slice(0, -1)},"hash":"${record.hash}"${record.signature === undefined ? '' : `,"signature":${JSON.stringify(record.signature)}`}}`;
-  return { record, line: `${escapeUnsafe(line)}\n` };
+  const signature = record.signature === undefined ? '' : `,"signature":${JSON.stringify(record.signature)}`;
+  const line = joinMembers(texts, null, `,"hash":"${record.hash}"${signature}}\n`);
+  return { record, line: escapeUnsafe(line) };
 }
 
 /** The record in disk order, unknown fields after the known ones (general path). */
@@ -168,16 +168,33 @@ function memberTexts(
   return { record, texts };
 }
 
-/** `{"key":text,...}` of the members present, in `order` (positions in HASHED) or disk order. */
-function joinMembers(texts: (string | undefined)[], order: number[] | null): string {
-  let out = '{';
+/**
+ * Scratch for joinMembers, kept at its full size (emptying an array frees its storage, and
+ * refilling it grows it again): `{`, then a separator, key and text per member, then the end.
+ * Unused slots hold '', which join skips.
+ */
+const pieces: string[] = new Array<string>(3 * HASHED.length + 2).fill('');
+
+/**
+ * `{"key":text,...` of the members present, in `order` (positions in HASHED) or disk order,
+ * then `end`. Built by one join: a flat string, so hashing and encoding it copy nothing more.
+ */
+function joinMembers(texts: (string | undefined)[], order: number[] | null, end: string): string {
+  pieces[0] = '{';
+  let n = 1;
   for (let j = 0; j < texts.length; j++) {
     const i = order ? order[j]! : j;
     const t = texts[i];
     if (t === undefined) continue;
-    out += out.length === 1 ? KEY_TEXT[i]! + t : `,${KEY_TEXT[i]!}${t}`;
+    const separator = n > 1 ? ',' : '';
+    pieces[n++] = separator;
+    pieces[n++] = KEY_TEXT[i]!;
+    pieces[n++] = t;
   }
-  return `${out}}`;
+  pieces[n++] = end;
+  const out = pieces.join('');
+  for (let i = 0; i < n; i++) pieces[i] = '';
+  return out;
 }
 
 /** Characters JSON.stringify leaves raw that would mislead a terminal showing the file. */

@@ -30,8 +30,13 @@ describe('canonical JSON fast path', () => {
         return [null, true, 1.5, -0, 1e21, 'x\u2028"\\', '😀', undefined][Math.floor(r() * 8)];
       if (t < 0.5) return Array.from({ length: Math.floor(r() * 4) }, () => gen(d + 1));
       const o: Record<string, unknown> = {};
-      for (let i = 0; i < 4; i++) {
-        const k = keys[Math.floor(r() * keys.length)]!;
+      // Mostly a few keys; sometimes many, in any order (insertion sort and Array#sort paths).
+      const n = r() < 0.15 ? 1 + Math.floor(r() * 24) : 4;
+      for (let i = 0; i < n; i++) {
+        const k =
+          r() < 0.5
+            ? keys[Math.floor(r() * keys.length)]!
+            : `${'kKé_'[Math.floor(r() * 4)]}${Math.floor(r() * 30)}`;
         Object.defineProperty(o, k, {
           value: gen(d + 1),
           enumerable: true,
