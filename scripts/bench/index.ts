@@ -3,10 +3,12 @@
  * with the direct path in the same run. Prints a table and writes bench-results/latest.json.
  *
  *   node dist/scripts/bench/index.js [--quick] [--out FILE] [--no-mitm] [--cpu-prof DIR] [--phases a,b]
- *                                    [--only startup|held]
+ *                                    [--heap-sample DIR] [--only startup|held]
  *
  * --quick: tiny iterations (shape check only; figures meaningless). --cpu-prof DIR: run the
- * main gov process with --cpu-prof and write its profile to DIR. --phases: only these load
+ * main gov process with --cpu-prof and write its profile to DIR. --heap-sample DIR: what the main
+ * gov process and the bare proxy allocate per request after the warm-up, by site (heap-sample.ts),
+ * written to DIR. --phases: only these load
  * phases (latency, throughput, sse, first-host, big) — for profiling one path. --only startup:
  * just the start-up rows (startup_child, startup_wrap), printed, nothing written. --only held:
  * just the memory rows (rss_held, rss_tls_floor), the same way.
@@ -45,6 +47,7 @@ const { values: opts } = parseArgs({
     out: { type: 'string' },
     'no-mitm': { type: 'boolean', default: false },
     'cpu-prof': { type: 'string' },
+    'heap-sample': { type: 'string' },
     phases: { type: 'string' },
     only: { type: 'string' },
   },
@@ -173,17 +176,20 @@ async function main(): Promise<void> {
     const direct = await runDirect(plan, pki.caPath);
     step(`gov: gov run --no-tui -- loadgen${opts['cpu-prof'] ? ' (with --cpu-prof)' : ''}`);
     const profDir = opts['cpu-prof'] ? resolve(opts['cpu-prof']) : undefined;
+    const heap = heapSampling(opts['heap-sample']);
     const gov = await runUnderGov(plan, {
       home: home('home-main'),
       policyPath,
       upstreamCa: pki.caPath,
-      ...(profDir ? { nodeFlags: ['--cpu-prof', `--cpu-prof-dir=${profDir}`] } : {}),
+      nodeFlags: [...(profDir ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : []), ...heap.nodeFlags],
+      env: heap.env('gov'),
     });
 
     step('floor: the same load through a bare Node TLS-terminating proxy (no governance)');
     const floor = await runUnderProxyFloor(
       { ...plan, phases: plan.phases.filter((p) => p === 'latency' || p === 'throughput') },
       pki,
+      { nodeFlags: heap.nodeFlags, env: heap.env('proxy-floor') },
     ).catch(() => null);
 
     // The default is --audit-sync interval; this is the stricter mode, for comparison (info
@@ -360,3 +366,17 @@ main().catch((err: unknown) => {
   killAll();
   process.exitCode = 1;
 });
+
+/** Node flags and environment that make a proxy process sample its allocations (--heap-sample). */
+function heapSampling(dir: string | undefined): {
+  nodeFlags: string[];
+  env: (name: string) => Record<string, string>;
+} {
+  if (dir === undefined) return { nodeFlags: [], env: () => ({}) };
+  const out = resolve(dir);
+  mkdirSync(out, { recursive: true });
+  return {
+    nodeFlags: ['--import', new URL('./heap-sample.js', import.meta.url).href],
+    env: (name) => ({ GOV_BENCH_HEAP_SAMPLE_DIR: out, GOV_BENCH_HEAP_SAMPLE_NAME: name }),
+  };
+}

@@ -134,6 +134,8 @@ export interface GovRunOptions {
   upstreamCa: string;
   /** Extra node flags for the gov process (e.g. --cpu-prof). */
   nodeFlags?: string[];
+  /** Extra environment for the gov process. */
+  env?: Record<string, string>;
   /** Extra `gov run` options (e.g. --audit-sync interval). */
   govArgs?: string[];
   onReady?: (pid: number) => Promise<void>;
@@ -159,7 +161,7 @@ export function runUnderGov(plan: LoadPlan, o: GovRunOptions): Promise<LoadResul
   return runForResult(
     process.execPath,
     args,
-    cleanEnv({ GOV_HOME: o.home }),
+    cleanEnv({ ...o.env, GOV_HOME: o.home }),
     o.onReady ? { onReady: o.onReady } : {},
   );
 }

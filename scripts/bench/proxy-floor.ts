@@ -25,12 +25,21 @@ const FLAG = '--gov-bench-proxy-floor';
 export function runUnderProxyFloor(
   plan: LoadPlan,
   pki: { keyPath: string; certPath: string; caPath: string },
+  o: { nodeFlags?: string[]; env?: Record<string, string> } = {},
 ): Promise<LoadResult> {
   const self = new URL(import.meta.url).pathname;
   return runForResult(
     process.execPath,
-    [self, FLAG, pki.keyPath, pki.certPath, pki.caPath, JSON.stringify({ ...plan, viaProxy: true })],
-    cleanEnv(),
+    [
+      ...(o.nodeFlags ?? []),
+      self,
+      FLAG,
+      pki.keyPath,
+      pki.certPath,
+      pki.caPath,
+      JSON.stringify({ ...plan, viaProxy: true }),
+    ],
+    cleanEnv(o.env),
   );
 }
 
