@@ -177,7 +177,7 @@ export class Upstream {
   }
 
   private report(err: unknown, r: UpstreamRequest): void {
-    if (!this.onFirstFailure || (r.signal instanceof AbortSignal && r.signal.aborted)) return;
+    if (!this.onFirstFailure || isAbort(err) || (r.signal instanceof AbortSignal && r.signal.aborted)) return;
     const { status, message } = describeUpstreamError(err, r.target);
     const where = `${r.target.host}:${r.target.port}`;
     if (status !== 502 || this.reported.has(where)) return;
@@ -204,6 +204,15 @@ export class Upstream {
 }
 
 /** Map an upstream failure to the status and one-line reason the client gets. */
+/**
+ * The request was aborted on gov's side (its client went away, or its time limit passed):
+ * undici's RequestAbortedError, or the AbortError of a signal. Not a failure to reach the server.
+ */
+function isAbort(err: unknown): boolean {
+  const e = err as { code?: unknown; name?: unknown } | null;
+  return e?.code === 'UND_ERR_ABORTED' || e?.name === 'AbortError';
+}
+
 export function describeUpstreamError(err: unknown, t: Target): { status: number; message: string } {
   const e = err as NodeJS.ErrnoException & { cause?: NodeJS.ErrnoException };
   const code = e?.code ?? e?.cause?.code ?? '';

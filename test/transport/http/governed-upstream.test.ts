@@ -98,6 +98,9 @@ describe('a governed call upstream and back', () => {
       case 'events-hang':
         res.writeHead(200, { 'content-type': 'text/event-stream' });
         return void res.write(': open\n\n');
+      case 'silent':
+        // Not even the head of an answer.
+        return;
       default:
         res.writeHead(200, { 'content-type': 'application/json' });
         res.end(answer(id, `echo ${SECRET}`));
@@ -238,6 +241,7 @@ describe('a governed call upstream and back', () => {
     for (const [name, id] of [
       ['hang', 8],
       ['events-hang', 9],
+      ['silent', 15],
     ] as const) {
       const ac = new AbortController();
       const pending = post(name, id, { signal: ac.signal }).catch((e: unknown) => e);
@@ -249,5 +253,7 @@ describe('a governed call upstream and back', () => {
       await until(() => outcomeOf(name) !== undefined, `${name} outcome`);
       expect(outcomeOf(name)).toBe('cancelled');
     }
+    // A client that gave up is not a failure to reach the upstream: nothing on gov's stderr.
+    expect(reported.filter((m) => m.includes(`:${upPort}`))).toEqual([]);
   });
 });
