@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { createSecureContext, rootCertificates } from 'node:tls';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
-import type { Agent } from 'undici';
+import type { Agent, Dispatcher } from 'undici';
 import { GovernedHandler, type GovernedResponse } from './upstream-dispatch.js';
 
 /** Where an intercepted request is going: always the CONNECT target (or plain-HTTP URL host). */
@@ -87,6 +87,8 @@ export interface UpstreamOptions {
 
 interface LoadedClient {
   agent: Agent;
+  /** undici's `Dispatcher#request`, loaded without the rest of undici's API. */
+  request: (this: Agent, options: Dispatcher.RequestOptions) => Promise<Dispatcher.ResponseData>;
   /** undici's RequestAbortedError, for a governed stream destroyed before its end. */
   aborted: new () => Error;
 }
@@ -116,7 +118,13 @@ export class Upstream {
   }
 
   private agent(): Promise<LoadedClient> {
-    this.agentOnce ??= import('undici').then(({ Agent, errors }) => {
+    // Only the parts gov uses: undici's entry point also loads fetch, WebSocket, the cache and
+    // mock layers (about 3 MB of heap and 8 MB of RSS at idle that gov never uses).
+    this.agentOnce ??= Promise.all([
+      import('undici/lib/dispatcher/agent.js'),
+      import('undici/lib/core/errors.js'),
+      import('undici/lib/api/api-request.js'),
+    ]).then(([{ default: Agent }, { default: errors }, { default: request }]) => {
       const agent = new Agent({
         keepAliveTimeout: 30_000,
         keepAliveMaxTimeout: 600_000,
@@ -130,7 +138,7 @@ export class Upstream {
           timeout: 10_000,
         },
       });
-      this.loaded = { agent, aborted: errors.RequestAbortedError };
+      this.loaded = { agent, request, aborted: errors.RequestAbortedError };
       return this.loaded;
     });
     return this.agentOnce;
@@ -186,8 +194,8 @@ export class Upstream {
   }
 
   private async send(r: UpstreamRequest): Promise<UpstreamResponse> {
-    const { agent } = this.loaded ?? (await this.agent());
-    const res = await agent.request({
+    const { agent, request } = this.loaded ?? (await this.agent());
+    const res = await request.call(agent, {
       origin: originOf(r.target),
       method: r.method,
       path: r.path,
