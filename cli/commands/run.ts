@@ -300,6 +300,16 @@ export default async function run(argv: string[]): Promise<number> {
     let child: SpawnedChild;
     if (sandbox && sandboxInit) {
       const init = await sandboxInit;
+      // Taken over before configure: the sandbox starts the command as soon as it has the
+      // configuration, and from then on a signal to gov must reach the command, not end gov.
+      child = await spawnChild({
+        command,
+        args,
+        env,
+        stdio,
+        started: init,
+        signalTarget: (pid) => sandbox.signalPid(pid),
+      });
       const controlDir = dirname(session.control.socket);
       await sandbox.configure(init, {
         extraHiddenDirs: controlDir.startsWith(resolve(paths.home) + sep) ? [] : [controlDir],
@@ -311,14 +321,6 @@ export default async function run(argv: string[]): Promise<number> {
         env,
         newSession: tui,
         accept: (listener) => proxy.acceptFrom(listener),
-      });
-      child = await spawnChild({
-        command,
-        args,
-        env,
-        stdio,
-        started: init,
-        signalTarget: (pid) => sandbox.signalPid(pid),
       });
     } else child = await spawnChild({ command, args, env, stdio });
     warmUpSoon();
