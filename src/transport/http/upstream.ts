@@ -211,7 +211,6 @@ export class Upstream {
   }
 }
 
-/** Map an upstream failure to the status and one-line reason the client gets. */
 /**
  * The request was aborted on gov's side (its client went away, or its time limit passed):
  * undici's RequestAbortedError, or the AbortError of a signal. Not a failure to reach the server.
@@ -221,6 +220,7 @@ function isAbort(err: unknown): boolean {
   return e?.code === 'UND_ERR_ABORTED' || e?.name === 'AbortError';
 }
 
+/** Map an upstream failure to the status and one-line reason the client gets. */
 export function describeUpstreamError(err: unknown, t: Target): { status: number; message: string } {
   const e = err as NodeJS.ErrnoException & { cause?: NodeJS.ErrnoException };
   const code = e?.code ?? e?.cause?.code ?? '';
