@@ -305,7 +305,7 @@ export function buildRows(i: Inputs): Row[] {
     target: '≥ 0.50× direct, flat (≤ 10 MB growth)',
     pass: growth === null || speed === null ? null : growth <= 10 && speed >= 0.5,
     note: st
-      ? `gov RSS before ${st.rssBeforeMb?.toFixed(1)} MB, peak ${st.rssPeakMb?.toFixed(1)}, after ${st.rssAfterMb?.toFixed(1)}; stream took ${st.ms.toFixed(0)} ms via gov vs ${directMs?.toFixed(0)} ms direct${cpuNote(st.cpu, 'event')}; the run's first such stream (unmeasured, V8 still optimising): ${st.firstMs.toFixed(0)} ms via gov vs ${i.direct.sse?.stream.firstMs.toFixed(0)} ms direct`
+      ? `gov RSS before ${st.rssBeforeMb?.toFixed(1)} MB, peak ${st.rssPeakMb?.toFixed(1)}, after ${st.rssAfterMb?.toFixed(1)}; median of ${st.runsMs.length} streams ${st.ms.toFixed(0)} ms via gov (${st.runsMs.map((x) => x.toFixed(0)).join(', ')}) vs ${directMs?.toFixed(0)} ms direct (${i.direct.sse?.stream.runsMs.map((x) => x.toFixed(0)).join(', ')})${cpuNote(st.cpu, 'event')}; the run's first such stream (unmeasured, V8 still optimising): ${st.firstMs.toFixed(0)} ms via gov vs ${i.direct.sse?.stream.firstMs.toFixed(0)} ms direct`
       : '',
   });
   if (i.direct.big && i.gov.big) {
