@@ -68,6 +68,14 @@ const SORTED = HASHED.map((k, i) => [k, i] as const)
   .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
   .map(([, i]) => i);
 
+/** Where a record goes in its run's chain: the fields the sink fills. */
+export interface ChainPosition {
+  run: string;
+  seq: number;
+  prev: string | null;
+  ts: string;
+}
+
 /**
  * A complete record and its line in the audit file. `sign`, when given, signs the hash (the
  * record's `signature`). Each member is serialised once, for both the hashed canonical JSON
@@ -75,7 +83,7 @@ const SORTED = HASHED.map((k, i) => [k, i] as const)
  */
 export function buildRecordLine(
   input: AuditInput,
-  pos: { run: string; seq: number; prev: string | null; ts: string },
+  pos: ChainPosition,
   sign?: (hash: string) => string,
 ): { record: AuditRecord; line: string } {
   const fast = memberTexts(input, pos);
@@ -102,10 +110,7 @@ function finish(
 }
 
 /** The record in disk order, unknown fields after the known ones (general path). */
-function assemble(
-  given: Record<string, unknown>,
-  pos: { run: string; seq: number; prev: string | null; ts: string },
-): Record<string, unknown> {
+function assemble(given: Record<string, unknown>, pos: ChainPosition): Record<string, unknown> {
   const ordered: Record<string, unknown> = {
     v: 1,
     id: `${pos.run}.${pos.seq}`,
@@ -134,7 +139,7 @@ function assemble(
  */
 function memberTexts(
   given: Record<string, unknown>,
-  pos: { run: string; seq: number; prev: string | null; ts: string },
+  pos: ChainPosition,
 ): { record: Record<string, unknown>; texts: (string | undefined)[] } | null {
   const texts: (string | undefined)[] = new Array<string | undefined>(HASHED.length);
   const values: unknown[] = new Array<unknown>(HASHED.length);
