@@ -3,10 +3,14 @@
  * with the direct path in the same run. Prints a table and writes bench-results/latest.json.
  *
  *   node dist/scripts/bench/index.js [--quick] [--out FILE] [--no-mitm] [--cpu-prof DIR] [--phases a,b]
- *                                    [--heap-sample DIR] [--only startup|held]
+ *                                    [--heap-sample DIR] [--gov-node-flags=FLAGS] [--only startup|held]
  *
  * --quick: tiny iterations (shape check only; figures meaningless). --cpu-prof DIR: run the
- * main gov process with --cpu-prof and write its profile to DIR. --heap-sample DIR: what the main
+ * main gov process with --cpu-prof and write its profile to DIR, and the bare proxy's to
+ * DIR/floor (the same load, for comparison). --gov-node-flags: extra Node/V8 flags for the main
+ * gov process only (space-separated, given with `=` since they start with a dash:
+ * `--gov-node-flags="--single-threaded-gc"`), to try a setting against the
+ * unchanged direct path and bare proxy in one run. --heap-sample DIR: what the main
  * gov process and the bare proxy allocate per request after the warm-up, by site (heap-sample.ts),
  * written to DIR. --phases: only these load
  * phases (latency, throughput, sse, first-host, big) — for profiling one path. --only startup:
@@ -16,7 +20,6 @@
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { makeBenchPki } from './pki.js';
 import { benchDecide, benchScan } from './in-process.js';
 import { benchPins } from './pins.js';
@@ -40,23 +43,10 @@ import { benchIsolation, isolationRows } from './isolation.js';
 import { benchStartup } from './startup.js';
 import { benchPolicyTest } from './policy-test.js';
 import { runUnderServe, serveRows } from './serve.js';
+import { benchOptions, PHASES } from './options.js';
 
-const { values: opts } = parseArgs({
-  options: {
-    quick: { type: 'boolean', default: false },
-    out: { type: 'string' },
-    'no-mitm': { type: 'boolean', default: false },
-    'cpu-prof': { type: 'string' },
-    'heap-sample': { type: 'string' },
-    phases: { type: 'string' },
-    only: { type: 'string' },
-  },
-});
-const quick = opts.quick === true;
-if (opts.only !== undefined && opts.only !== 'startup' && opts.only !== 'held') {
-  process.stderr.write(`bench: --only takes 'startup' or 'held', not '${opts.only}'\n`);
-  process.exit(2);
-}
+const opts = benchOptions();
+const quick = opts.quick;
 
 const SIZES = quick
   ? {
@@ -138,9 +128,7 @@ async function main(): Promise<void> {
     origin,
     upstreamPid: upstream.pid,
     viaProxy: false,
-    phases: opts.phases
-      ? (opts.phases.split(',') as LoadPlan['phases'])
-      : ['latency', 'throughput', 'sse', 'first-host', 'big'],
+    phases: opts.phases ?? [...PHASES],
     latencyCalls: SIZES.latencyCalls,
     concurrency: [1, 8, 32],
     durationMs: SIZES.durationMs,
@@ -174,14 +162,18 @@ async function main(): Promise<void> {
 
     step('direct: load generator → upstream');
     const direct = await runDirect(plan, pki.caPath);
-    step(`gov: gov run --no-tui -- loadgen${opts['cpu-prof'] ? ' (with --cpu-prof)' : ''}`);
-    const profDir = opts['cpu-prof'] ? resolve(opts['cpu-prof']) : undefined;
-    const heap = heapSampling(opts['heap-sample']);
+    step(`gov: gov run --no-tui -- loadgen${opts.cpuProf ? ' (with --cpu-prof)' : ''}`);
+    const profDir = opts.cpuProf ? resolve(opts.cpuProf) : undefined;
+    const heap = heapSampling(opts.heapSample);
     const gov = await runUnderGov(plan, {
       home: home('home-main'),
       policyPath,
       upstreamCa: pki.caPath,
-      nodeFlags: [...(profDir ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : []), ...heap.nodeFlags],
+      nodeFlags: [
+        ...(profDir ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : []),
+        ...heap.nodeFlags,
+        ...opts.govNodeFlags,
+      ],
       env: heap.env('gov'),
     });
 
@@ -189,7 +181,13 @@ async function main(): Promise<void> {
     const floor = await runUnderProxyFloor(
       { ...plan, phases: plan.phases.filter((p) => p === 'latency' || p === 'throughput') },
       pki,
-      { nodeFlags: heap.nodeFlags, env: heap.env('proxy-floor') },
+      {
+        nodeFlags: [
+          ...(profDir ? ['--cpu-prof', `--cpu-prof-dir=${join(profDir, 'floor')}`] : []),
+          ...heap.nodeFlags,
+        ],
+        env: heap.env('proxy-floor'),
+      },
     ).catch(() => null);
 
     // The default is --audit-sync interval; this is the stricter mode, for comparison (info
@@ -236,7 +234,7 @@ async function main(): Promise<void> {
 
     let mitm: LoadResult | null = null;
     let mitmNote = 'skipped: --quick';
-    if (!quick && !opts['no-mitm']) {
+    if (!quick && !opts.noMitm) {
       const bin = findMitmdump(true);
       if (!bin) mitmNote = 'skipped: mitmdump not installed and apt-get install -y mitmproxy failed';
       else {
@@ -251,7 +249,7 @@ async function main(): Promise<void> {
         });
         if (mitm) mitmNote = `mitmdump pass-through (${bin})`;
       }
-    } else if (opts['no-mitm']) mitmNote = 'skipped: --no-mitm';
+    } else if (opts.noMitm) mitmNote = 'skipped: --no-mitm';
 
     const heldFigures = await benchHeld(plan, { home: home('home-held'), policyPath, pki, step });
 

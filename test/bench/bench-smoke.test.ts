@@ -7,11 +7,11 @@ import { join, resolve } from 'node:path';
 const ROOT = resolve(import.meta.dirname, '..', '..');
 const BENCH = join(ROOT, 'dist', 'scripts', 'bench', 'index.js');
 
-function runQuick(out: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function runBench(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((done, reject) => {
     const env = { ...process.env };
     delete env['NODE_OPTIONS'];
-    const c = spawn(process.execPath, [BENCH, '--quick', '--out', out], {
+    const c = spawn(process.execPath, [BENCH, ...args], {
       cwd: ROOT,
       env,
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -22,7 +22,7 @@ function runQuick(out: string): Promise<{ code: number | null; stdout: string; s
     c.stderr.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-8000)));
     const timer = setTimeout(() => {
       c.kill('SIGKILL');
-      reject(new Error(`bench --quick timed out\n${stderr}`));
+      reject(new Error(`bench ${args.join(' ')} timed out\n${stderr}`));
     }, 150_000);
     c.on('error', reject);
     c.on('close', (code) => {
@@ -41,7 +41,7 @@ describe('npm run bench --quick', () => {
       const dir = mkdtempSync(join(tmpdir(), 'gov-bench-smoke-'));
       try {
         const out = join(dir, 'latest.json');
-        const r = await runQuick(out);
+        const r = await runBench(['--quick', '--out', out]);
         expect(r.code, r.stderr).toBe(0);
         expect(r.stdout).toMatch(/^figure\s+unit\s+direct\s+gov/m);
         const json = JSON.parse(readFileSync(out, 'utf8')) as {
@@ -114,4 +114,21 @@ describe('npm run bench --quick', () => {
       }
     },
   );
+
+  it.skipIf(!existsSync(BENCH))('refuses a bad option with the reason and the usage', async () => {
+    for (const [args, reason] of [
+      [['--phases', 'latency,nope'], /unknown phase 'nope'/],
+      [['--only', 'everything'], /--only takes 'startup' or 'held'/],
+      [['--bogus'], /Unknown option '--bogus'/],
+    ] as const) {
+      const r = await runBench([...args]);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr).toMatch(reason);
+      expect(r.stderr).toMatch(/^usage: /m);
+      expect(r.stdout).toBe('');
+    }
+    const help = await runBench(['--help']);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toMatch(/^usage: .*--gov-node-flags=FLAGS/ms);
+  });
 });
