@@ -322,6 +322,8 @@ async function main(): Promise<void> {
         method:
           'cli rows: the real `gov run --no-tui -- node loadgen.js` (undici ProxyAgent, keep-alive) vs the same load generator direct, in one run; in-process rows: src/ modules called directly',
         cpuProfileDir: profDir ?? null,
+        // Figures taken with extra flags on gov are an experiment, not gov as shipped.
+        govNodeFlags: opts.govNodeFlags,
       },
       rows,
       raw: {
@@ -352,6 +354,11 @@ async function main(): Promise<void> {
         .map((x) => x.toFixed(2))
         .join(' ')}; figures written to ${out}\n`,
     );
+    if (opts.govNodeFlags.length > 0) {
+      process.stdout.write(
+        `gov ran with extra node flags: ${opts.govNodeFlags.join(' ')} (not gov as shipped)\n`,
+      );
+    }
   } finally {
     upstream.close();
     killAll();

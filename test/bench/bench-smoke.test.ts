@@ -51,6 +51,8 @@ describe('npm run bench --quick', () => {
         };
         expect(json.meta).toMatchObject({ quick: true, node: process.version });
         expect(json.meta['cpus']).toEqual(expect.any(Number));
+        // gov as shipped: no extra node flags (--gov-node-flags is for experiments).
+        expect(json.meta['govNodeFlags']).toEqual([]);
         const ids = json.rows.map((row) => row['id']);
         for (const id of [
           'latency_p50',
