@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { Agent, ProxyAgent, request, type Dispatcher } from 'undici';
 import { median, procCpuUs, rssMb, summarize, type LatencySummary } from './stats.js';
+import type { Phase } from './options.js';
 
 export interface LoadPlan {
   /** `https://127.0.0.1:PORT` of the upstream. */
@@ -17,7 +18,8 @@ export interface LoadPlan {
   upstreamPid: number | null;
   /** Use the proxy named by HTTPS_PROXY. */
   viaProxy: boolean;
-  phases: Array<'latency' | 'throughput' | 'sse' | 'first-host' | 'big' | 'held'>;
+  /** The load phases of `--phases`, and `held` (the memory rows' own run). */
+  phases: Array<Phase | 'held'>;
   latencyCalls: number;
   concurrency: number[];
   durationMs: number;
