@@ -3,7 +3,8 @@ import { readFileSync } from 'node:fs';
 import { createSecureContext, rootCertificates } from 'node:tls';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
-import type { Agent, Dispatcher } from 'undici';
+import type { Agent } from 'undici';
+import type undiciRequest from 'undici/lib/api/api-request.js';
 import { GovernedHandler, type GovernedResponse } from './upstream-dispatch.js';
 
 /** Where an intercepted request is going: always the CONNECT target (or plain-HTTP URL host). */
@@ -88,7 +89,7 @@ export interface UpstreamOptions {
 interface LoadedClient {
   agent: Agent;
   /** undici's `Dispatcher#request`, loaded without the rest of undici's API. */
-  request: (this: Agent, options: Dispatcher.RequestOptions) => Promise<Dispatcher.ResponseData>;
+  request: typeof undiciRequest;
   /** undici's RequestAbortedError, for a governed stream destroyed before its end. */
   aborted: new () => Error;
 }
