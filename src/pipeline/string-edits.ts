@@ -14,6 +14,7 @@
  * and the caller serialises the value as before.
  */
 import { redactionMarker } from '../safety/redact.js';
+import { SECRET_PATTERNS, VAULT_KIND } from '../safety/patterns.js';
 import { isPlainObject, type JsonValue } from '../types.js';
 
 export interface TextEdit {
@@ -236,12 +237,22 @@ function changeEdits(text: string, c: Required<Change>): TextEdit[] {
 }
 
 const MARKER_HEAD = redactionMarker('').slice(0, -1);
+/**
+ * The markers redaction writes. Only these are read as markers in a redacted value: the
+ * server's own text may hold `[REDACTED:…]` too, and what it holds there is decoded text,
+ * which must not go back into the JSON as it is (`"` would end the string). These need no
+ * escaping (test/pipeline/string-edits.test.ts).
+ */
+const REDACTION_MARKERS: ReadonlySet<string> = new Set(
+  [VAULT_KIND, ...SECRET_PATTERNS.map((p) => p.kind)].map(redactionMarker),
+);
 /** How much of the text after a marker is searched for in `before` (the rest is compared). */
 const PROBE_LENGTH = 32;
 
 /**
  * Spans of `before` whose replacement by the redaction markers in `after` gives exactly
- * `after`; null when none are found. Read off the two strings — each stretch between markers
+ * `after`; null when none are found, or when `after` holds `[REDACTED:…]` text that is not one
+ * of gov's markers (the server's, to be serialised). Read off the two strings — each stretch between markers
  * is found again in `before` (by its first characters, then compared whole) — so no second
  * scan for secrets is needed: any spans that pass the comparison rebuild `after` exactly.
  */
@@ -259,6 +270,7 @@ function redactedSpans(
     if (close < 0 || !same(b, a, m - a)) return null;
     const from = b + (m - a);
     const marker = after.slice(m, close + 1);
+    if (!REDACTION_MARKERS.has(marker)) return null;
     a = close + 1;
     m = after.indexOf(MARKER_HEAD, a);
     // Where `before` goes on as `after` does after this marker (checked on the next round).
@@ -270,9 +282,19 @@ function redactedSpans(
     out.push({ start: from, end: resume, marker });
     b = resume;
   }
-  return out.length > 0 && after.length - a === before.length - b && same(b, a, after.length - a)
-    ? out
-    : null;
+  if (out.length === 0 || after.length - a !== before.length - b || !same(b, a, after.length - a))
+    return null;
+  // Adjacent markers leave where one span ends and the next begins open: the read-off may put
+  // it between the halves of a surrogate pair, which has no place in the bytes (the caller
+  // counts UTF-8 bytes per stretch).
+  for (const s of out) if (splitsPair(before, s.start) || splitsPair(before, s.end)) return null;
+  return out;
+}
+
+function splitsPair(s: string, i: number): boolean {
+  const lo = s.charCodeAt(i);
+  const hi = s.charCodeAt(i - 1);
+  return lo >= 0xdc00 && lo <= 0xdfff && hi >= 0xd800 && hi <= 0xdbff;
 }
 
 /**
