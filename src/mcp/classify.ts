@@ -149,8 +149,44 @@ function checkMcpParams(method: string, params: JsonValue | undefined): string |
   if (typeof params[field] !== 'string') return `${method} params.${field} must be a string`;
   const collision = foldCollision(params, wantsName ? ['name', 'arguments', '_meta'] : ['uri', '_meta']);
   if (collision !== null) return `${method} params has an ambiguous member ${JSON.stringify(collision)}`;
-  if (wantsName && params['arguments'] !== undefined && !isPlainObject(params['arguments']))
-    return `${method} params.arguments must be an object`;
+  if (wantsName && params['arguments'] !== undefined) {
+    if (!isPlainObject(params['arguments'])) return `${method} params.arguments must be an object`;
+    // Policy reads `args.amount`; a server that folds case would read `AMOUNT` (the later copy).
+    const twice = foldedTwice(params['arguments']);
+    if (twice !== null)
+      return `${method} params.arguments has members a case-insensitive decoder reads as one: ${twice.map((k) => JSON.stringify(k)).join(' and ')}`;
+  }
+  return null;
+}
+
+/** Lower-case ASCII keys fold to themselves (most keys): no string is made for them. */
+const FOLDS_TO_ITSELF = /^[a-z0-9_$.:/-]*$/;
+
+/** Two keys of one object, anywhere in `v` (depth bounded by the parser), that fold alike. */
+function foldedTwice(v: JsonValue): [string, string] | null {
+  if (Array.isArray(v)) {
+    for (const x of v) {
+      const r = typeof x === 'object' && x !== null ? foldedTwice(x) : null;
+      if (r) return r;
+    }
+    return null;
+  }
+  if (!isPlainObject(v)) return null;
+  const keys = Object.keys(v);
+  if (keys.length > 1) {
+    const seen = new Map<string, string>();
+    for (const k of keys) {
+      const f = FOLDS_TO_ITSELF.test(k) ? k : fold(k);
+      const other = seen.get(f);
+      if (other !== undefined) return [other, k];
+      seen.set(f, k);
+    }
+  }
+  for (const k of keys) {
+    const x = v[k];
+    const r = typeof x === 'object' && x !== null ? foldedTwice(x) : null;
+    if (r) return r;
+  }
   return null;
 }
 

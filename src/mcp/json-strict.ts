@@ -62,6 +62,9 @@ export function parseStrictJsonText(text: string, opts: StrictJsonOptions = {}):
  * error, a number that may not be exact, a repeated key — returns undefined, and the
  * validating scan then gives the precise answer.
  */
+/** Below 2.5e-324 a double is 0: written out, that is a point and at least 323 zeros. */
+const UNDERFLOW_ZEROS = `.${'0'.repeat(320)}`;
+
 function parsedPlainly(text: string, maxDepth: number): JsonValue | undefined {
   if (text.includes('\\')) return undefined;
   let value: JsonValue;
@@ -72,8 +75,9 @@ function parsedPlainly(text: string, maxDepth: number): JsonValue | undefined {
   }
   const walk = { keys: 0, zero: false };
   if (!plainValue(value, 1, maxDepth, walk)) return undefined;
-  // A literal like 1e-400 parses to 0: only a zero in a text with a negative exponent is doubtful.
-  if (walk.zero && /\d[eE]-/.test(text)) return undefined;
+  // A literal like 1e-400, or 0. and 400 zeros and a 1, parses to 0: only a zero in a text with
+  // a negative exponent or that many zeros after a point is doubtful.
+  if (walk.zero && (/\d[eE]-/.test(text) || text.includes(UNDERFLOW_ZEROS))) return undefined;
   return keysInText(text) === walk.keys ? value : undefined;
 }
 
