@@ -14,7 +14,7 @@ import type { PolicyInput } from './policy/compiled.js';
 import { toPolicyInput } from './policy/input.js';
 import { shadowed } from './pipeline/shadow.js';
 import { SessionTaint, taintAlert } from './pipeline/taint.js';
-import { scanServerMessage } from './pipeline/server-scan.js';
+import { scanServerMessage, type ToolsListing } from './pipeline/server-scan.js';
 import { formatDuration } from './policy/duration.js';
 import { refusalOf } from './pipeline/verdict-answer.js';
 import { withPins, type CallPins } from './safety/tool-pins.js';
@@ -340,8 +340,9 @@ export class Pipeline {
   processServerMessage(
     msg: JsonObject,
     answering: CallContext | undefined,
+    listing?: ToolsListing,
   ): { message: JsonObject; counts: Record<string, number>; changed: boolean } {
-    return scanServerMessage(this, msg, answering);
+    return scanServerMessage(this, msg, answering, listing);
   }
 
   /** The outcome record for a forwarded call (after the response, or a failure). */

@@ -98,3 +98,28 @@ export function otherReadings(bytes: Uint8Array, contentType: string | undefined
   }
   return { ok: true, texts };
 }
+
+/** The ASCII characters of a text: what an ASCII-compatible reading shares with any other. */
+const asciiOf = (t: string): string => t.replace(/[^\0-\x7f]+/g, '');
+
+/**
+ * Why a server's answer must not be relayed because a client could read it as JSON in another
+ * encoding, or null. Clients decode answers with the declared charset (aiohttp) or detect
+ * UTF-16/32 (Python's json.loads on bytes, requests); gov reads UTF-8 (`utf8Text`). A reading
+ * with the same ASCII characters (latin1 on UTF-8 text) has the same structure and the same
+ * ASCII secrets, so only one that differs there is refused, as is a charset gov cannot decode.
+ */
+export function otherJsonReading(
+  bytes: Uint8Array,
+  contentType: string | undefined,
+  utf8Text: string,
+): string | null {
+  const others = otherReadings(bytes, contentType);
+  if (!others.ok)
+    return bytes.length > 0 ? `is in charset "${others.charset}", which gov cannot inspect` : null;
+  if (others.texts.length === 0) return null;
+  const mine = asciiOf(utf8Text);
+  for (const { encoding, text } of others.texts)
+    if (asciiOf(text) !== mine) return `reads as JSON in ${encoding}`;
+  return null;
+}

@@ -12,11 +12,13 @@ import {
 } from '../types.js';
 import type { CallContext, Pipeline } from '../pipeline.js';
 import type { VaultScan } from './stages.js';
+import type { ToolsListing } from './server-scan.js';
 import type { ToolParamHeaders } from '../mcp/param-headers.js';
 import { createdTaskId } from './task-links.js';
 import { redactTextBlobs } from '../mcp/blob-redaction.js';
 import { passesUnchanged } from './unchanged-text.js';
 import { applyEdits, hasRepeatedKey, stringEdits, type TextEdit } from './string-edits.js';
+import { EDGE_CHARS, idAtEdges } from '../mcp/recover-id.js';
 
 function isJsonRpc(v: unknown): v is JsonObject {
   return isPlainObject(v) && v['jsonrpc'] === '2.0';
@@ -88,6 +90,12 @@ export class ServerMessageProcessor {
    * comes back as edits of `text`: the caller keeps the upstream's bytes around them.
    */
   rewrite(text: string, session?: SessionCalls): string | TextEdit[] | null {
+    if (text.charCodeAt(0) === 0xfeff) {
+      // fetch's response.json() and Python's json.loads(bytes) drop a leading BOM and read the
+      // rest: so does gov, and the client gets the rest.
+      const rest = text.slice(1);
+      return this.processText(rest, session) ?? rest;
+    }
     const waiting = (session?.pending ?? this.pending).size > 0;
     if (passesUnchanged(text, this.pipeline.deps.redactor, waiting)) return null;
     const first = text.trimStart()[0];
@@ -96,7 +104,7 @@ export class ServerMessageProcessor {
     try {
       value = JSON.parse(text);
     } catch {
-      return this.redactPlain(text);
+      return this.withheld(text, session);
     }
     const r = this.processValue(value as JsonValue, session);
     // Unchanged, the upstream's text goes on as it came — unless it repeats a key: then the
@@ -104,6 +112,26 @@ export class ServerMessageProcessor {
     if (!r.changed) return hasRepeatedKey(text, r.value) ? JSON.stringify(r.value) : null;
     // Sound because processing copies on write: `value` is still what the text says.
     return stringEdits(text, value as JsonValue, r.value) ?? JSON.stringify(r.value);
+  }
+
+  /**
+   * A message that starts like JSON but is none is not relayed: a lenient client may still
+   * read it (Python's json and pydantic take NaN and Infinity), unscanned and ungoverned. In
+   * its place goes gov's error, under the id of the call it answers when its edges show one.
+   */
+  private withheld(text: string, session?: SessionCalls): string {
+    const reason = 'gov withheld a message from the server: it is not valid JSON, so gov could not scan it';
+    const map = session?.pending ?? this.pending;
+    const id = idAtEdges(text.slice(0, EDGE_CHARS), text.slice(-EDGE_CHARS));
+    const call = id === null ? undefined : map.get(id);
+    if (!call) return JSON.stringify(jsonRpcError(null, -32603, reason));
+    map.delete(id!);
+    void this.pipeline.recordOutcome(call, {
+      status: 'response-invalid',
+      upstreamMs: performance.now() - (call.forwardedMs ?? this.upstreamStart),
+      error: reason,
+    });
+    return JSON.stringify(jsonRpcError(id, -32603, reason));
   }
 
   private redactPlain(text: string): string | null {
@@ -137,7 +165,12 @@ export class ServerMessageProcessor {
       call = map.get(id);
       if (call) map.delete(id);
     }
-    if (call?.env.method === 'tools/list') this.toolHeaders?.learn(call.env.server.url, m['result']);
+    const listing = call
+      ? call.env.method === 'tools/list'
+        ? call.env
+        : undefined
+      : this.listingOf(m, isResponse);
+    if (listing) this.toolHeaders?.learn(listing.server.url, m['result']);
     const refused = this.governServerRequests(m, call, session?.endpoint);
     if (refused) {
       if (call) void this.pipeline.recordOutcome(call, { status: 'denied-server-request', upstreamMs: 0 });
@@ -145,7 +178,7 @@ export class ServerMessageProcessor {
     }
     // Text hidden in base64 resource blobs is scanned too; its redactions count with the rest.
     const blobs = redactTextBlobs(m, (s) => this.pipeline.deps.redactor.redactString(s));
-    const r = this.pipeline.processServerMessage(blobs.value as JsonObject, call);
+    const r = this.pipeline.processServerMessage(blobs.value as JsonObject, call, listing);
     for (const [kind, n] of Object.entries(blobs.counts)) {
       r.counts[kind] = (r.counts[kind] ?? 0) + n;
       r.changed = true;
@@ -172,6 +205,18 @@ export class ServerMessageProcessor {
       });
     }
     return { value: r.message, changed: r.changed };
+  }
+
+  /**
+   * An answer gov cannot match to a call of this exchange (a server may send it on another
+   * stream, such as the standalone GET stream) still reaches a client that matches answers by
+   * id. One shaped like a tools/list result (a `tools` array, what clients accept as one) is
+   * taken for one, from the server of this stream: pinned and filtered all the same.
+   */
+  private listingOf(m: JsonObject, isResponse: boolean): ToolsListing | undefined {
+    const result = m['result'];
+    if (!isResponse || !isPlainObject(result) || !Array.isArray(result['tools'])) return undefined;
+    return this.origin ?? this.anyPendingOrigin();
   }
 
   /**

@@ -4,25 +4,31 @@ import { filterToolsList } from '../mcp/responses.js';
 import type { CallContext } from './exchange.js';
 import { taintIn } from './taint.js';
 
+/** Whose tools a tools/list answer shows: the call it answers, or the server it came from. */
+export type ToolsListing = Pick<Envelope, 'server' | 'sessionId' | 'transport'>;
+
 /**
  * Process one server→client message before the agent sees it: pins and the poisoning scan
- * and the tools/list filter for the request it answers, then secret redaction and taint.
+ * and the tools/list filter when it is a tools/list answer (`listing`), then secret redaction
+ * and taint for the request it answers.
  */
 export function scanServerMessage(
   pipeline: Pipeline,
   msg: JsonObject,
   answering: CallContext | undefined,
+  listing?: ToolsListing,
 ): { message: JsonObject; counts: Record<string, number>; changed: boolean } {
   const { deps } = pipeline;
   let message = msg;
   let changed = false;
-  const listed = answering?.env.method === 'tools/list' && message['result'] !== undefined;
+  const list = listing ?? (answering?.env.method === 'tools/list' ? answering.env : undefined);
+  const listed = list !== undefined && message['result'] !== undefined;
   if (listed && deps.pins) {
-    message = observeToolsList(pipeline, message, answering.env);
+    message = observeToolsList(pipeline, message, list);
     changed = message !== msg;
   }
   if (listed && deps.policy.toolsList === 'hide_denied' && message['result'] !== undefined) {
-    const server = answering.env.server;
+    const server = list.server;
     const f = filterToolsList(message['result'], (name) => deps.policy.isToolHidden(server, name));
     if (f.removed.length) {
       message = { ...message, result: f.result };
@@ -46,7 +52,7 @@ export function scanServerMessage(
  * Pins and scans the tool definitions a tools/list response shows the agent; records an
  * alert per change or poisoning finding. If pins.json cannot be used, the list is withheld.
  */
-function observeToolsList(pipeline: Pipeline, message: JsonObject, env: Envelope): JsonObject {
+function observeToolsList(pipeline: Pipeline, message: JsonObject, env: ToolsListing): JsonObject {
   const { deps } = pipeline;
   try {
     const o = deps.pins!.observeList(env.server, env.sessionId, message['result'] as JsonValue);

@@ -145,4 +145,20 @@ describe('ServerMessageProcessor: a message that repeats a key', () => {
       p.processText('{"jsonrpc":"2.0","id":1,"result":{"content":[{"type":"text","text":"a\\nb"}]}}'),
     ).toBeNull();
   });
+
+  it("withholds a message that starts like JSON but is none (a lenient client reads NaN): gov's error instead", async () => {
+    const { processor } = await build();
+    // With a backslash it cannot pass on its raw text; a message needing no work still would.
+    const text = '{"jsonrpc":"2.0","method":"notifications/message","params":{"data":NaN,"t":"\\u0067hp_x"}}';
+    expect(JSON.parse(processor.processText(text)!)).toMatchObject({ id: null, error: { code: -32603 } });
+  });
+
+  it('drops a leading BOM, as fetch and Python do, and scans what follows', async () => {
+    const { processor } = await build();
+    const out = processor.processText(
+      '\ufeff{"jsonrpc":"2.0","method":"sampling/createMessage","id":"s","params":{}}',
+    );
+    expect(out!.charCodeAt(0)).toBe(0x7b);
+    expect(out).not.toContain('"method":"sampling/createMessage"');
+  });
 });

@@ -3,6 +3,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { BoundedBody } from '../../proxy/body.js';
 import { applyEdits, applyEditsToBytes } from '../../pipeline/string-edits.js';
 import { decodeContent } from '../../proxy/content-encoding.js';
+import { otherJsonReading } from '../../mcp/body-charset.js';
 import type { GovResponse } from '../../mcp/wire-errors.js';
 import type { JsonValue } from '../../types.js';
 import type { ServerMessageProcessor } from '../../pipeline/server-messages.js';
@@ -51,6 +52,14 @@ export async function scanWhole(
     };
   }
   const text = dec.body.toString('utf8');
+  const other = otherJsonReading(dec.body, up.headers['content-type'], text);
+  if (other !== null) {
+    return {
+      ok: false,
+      status: 'response-not-utf8',
+      message: `Upstream response ${other}; MCP answers are UTF-8, and gov scans them as such: refused by gov`,
+    };
+  }
   const out = text === '' ? null : processor.rewrite(text);
   if (out === null) return { ok: true, text, bytes: dec.body };
   if (typeof out === 'string') return { ok: true, text: out, bytes: null };
