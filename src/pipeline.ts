@@ -1,6 +1,7 @@
-import type { Envelope, JsonObject, JsonRpcMessage, PolicyDecision } from './types.js';
+import type { Envelope, JsonObject, JsonRpcMessage, JsonValue, PolicyDecision } from './types.js';
 import { jsonRpcResult, policyDenial, upstreamTimeoutError, type GovResponse } from './mcp/wire-errors.js';
 import type { TimeLimit } from './pipeline/call-deadline.js';
+import type { ServerOrigin } from './pipeline/server-messages.js';
 import type { PipelineDeps } from './pipeline/stages.js';
 import type { Inspection, OutgoingRequest } from '../vault/inject.js';
 import {
@@ -13,7 +14,7 @@ import { ClientBatches } from './pipeline/client-batches.js';
 import type { PolicyInput } from './policy/compiled.js';
 import { toPolicyInput } from './policy/input.js';
 import { shadowed } from './pipeline/shadow.js';
-import { SessionTaint, taintAlert } from './pipeline/taint.js';
+import { SessionTaint, taintAlert, unmatchedTaintAlert } from './pipeline/taint.js';
 import { scanServerMessage, type ToolsListing } from './pipeline/server-scan.js';
 import { formatDuration } from './policy/duration.js';
 import { refusalOf } from './pipeline/verdict-answer.js';
@@ -124,6 +125,16 @@ export class Pipeline {
    */
   taint(source: CallContext, why: string): void {
     if (this.taints.add(source.env, source.auditId)) void this.alert(taintAlert(source, why));
+  }
+
+  /**
+   * The same for an answer that matches no call gov forwarded on its stream (a server may
+   * send one on another stream, and the client reads it by its id): the source it names is
+   * `unmatched-answer:<id>`.
+   */
+  taintUnmatched(origin: ServerOrigin, id: JsonValue, why: string): void {
+    const source = `unmatched-answer:${JSON.stringify(id)}`;
+    if (this.taints.add(origin, source)) void this.alert(unmatchedTaintAlert(origin, source, why));
   }
 
   /**

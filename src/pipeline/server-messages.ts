@@ -15,6 +15,7 @@ import type { VaultScan } from './stages.js';
 import type { ToolsListing } from './server-scan.js';
 import type { ToolParamHeaders } from '../mcp/param-headers.js';
 import { createdTaskId } from './task-links.js';
+import { taintIn } from './taint.js';
 import { redactTextBlobs } from '../mcp/blob-redaction.js';
 import { passesUnchanged } from './unchanged-text.js';
 import { applyEdits, hasRepeatedKey, stringEdits, type TextEdit } from './string-edits.js';
@@ -34,6 +35,9 @@ interface SessionCalls {
 export interface ServerOrigin {
   server: ServerIdentity;
   transport: Transport;
+  /** The stream's session and client (`gov serve`): whose taint an unmatched answer is. */
+  sessionId?: string;
+  principal?: string;
 }
 
 export interface ProcessorOptions {
@@ -184,6 +188,7 @@ export class ServerMessageProcessor {
       r.changed = true;
     }
     if (!isResponse && Object.keys(r.counts).length) this.countForStream(m, r.counts, session);
+    if (isResponse && !call) this.taintUnmatched(r.message, r.counts);
     if (r.changed && isResponse) {
       const withheld = withheldStructuredResult(m['result'], r.message['result'], Object.keys(r.counts));
       if (withheld) r.message = { ...r.message, result: withheld };
@@ -217,6 +222,14 @@ export class ServerMessageProcessor {
     const result = m['result'];
     if (!isResponse || !isPlainObject(result) || !Array.isArray(result['tools'])) return undefined;
     return this.origin ?? this.anyPendingOrigin();
+  }
+
+  /** An answer that matches no call still reaches the client: it taints as a call's would. */
+  private taintUnmatched(m: JsonObject, counts: Record<string, number>): void {
+    const origin = this.origin ?? this.anyPendingOrigin();
+    if (!origin || !('result' in m)) return;
+    const why = taintIn(m['result'] ?? null, counts);
+    if (why !== null) this.pipeline.taintUnmatched(origin, m['id'] ?? null, why);
   }
 
   /**

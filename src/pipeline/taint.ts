@@ -4,7 +4,7 @@
  * `gov serve` one run carries many clients, so taint is kept per gateway session instead: the
  * client's `Mcp-Session-Id`, else (2026-07-28 stateless traffic) its principal.
  */
-import type { Envelope, JsonValue } from '../types.js';
+import type { Envelope, JsonValue, ServerIdentity } from '../types.js';
 import { findInjectionIn } from '../safety/injection.js';
 import type { AlertFacts } from './call-records.js';
 import { targetOf } from './call-events.js';
@@ -26,7 +26,10 @@ export interface TaintScope {
 
 const RUN: TaintScope = { key: '', label: 'run' };
 
-export function taintScopeOf(env: Envelope): TaintScope {
+/** What says whose taint it is: the transport, and under `gov serve` the session or client. */
+type ScopeFacts = Pick<Envelope, 'transport' | 'sessionId' | 'principal'>;
+
+export function taintScopeOf(env: ScopeFacts): TaintScope {
   if (env.transport !== 'gateway') return RUN;
   if (env.sessionId !== undefined)
     return { key: `session:${env.sessionId}`, label: `gateway session ${env.sessionId.slice(0, 64)}` };
@@ -59,7 +62,7 @@ export class SessionTaint {
   }
 
   /** Records a source for the scope of `env`; false if that call already tainted it. */
-  add(env: Envelope, auditId: string): boolean {
+  add(env: ScopeFacts, auditId: string): boolean {
     const { key } = taintScopeOf(env);
     const ids = this.scopes.get(key);
     if (ids?.includes(auditId)) return false;
@@ -91,5 +94,21 @@ export function taintAlert(source: { env: Envelope; auditId: string }, why: stri
       why,
       ...(scope.key !== '' ? { taint_scope: scope.label } : {}),
     },
+  };
+}
+
+/** The alert for an answer that matched no call (`source`: `unmatched-answer:<id>`). */
+export function unmatchedTaintAlert(
+  origin: ScopeFacts & { server: ServerIdentity },
+  source: string,
+  why: string,
+): AlertFacts {
+  const scope = taintScopeOf(origin);
+  return {
+    reason: `${scope.label} tainted: an answer from ${origin.server.name ?? origin.server.url} that matches no call gov forwarded on its stream (${source}) contained ${why}`,
+    server: { name: origin.server.name, url: origin.server.url },
+    transport: origin.transport,
+    ...(origin.principal !== undefined ? { principal: origin.principal } : {}),
+    detail: { taint_source: source, why, ...(scope.key !== '' ? { taint_scope: scope.label } : {}) },
   };
 }

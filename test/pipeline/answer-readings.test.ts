@@ -98,6 +98,13 @@ describe('answers the client reads differently from JSON.parse', () => {
         });
         let body: Buffer;
         let ct = 'application/json';
+        if (kase === 'get-stream-secret') {
+          getStream!.write(
+            `event: message\ndata: ${answer(id, { content: [{ type: 'text', text: `key ${TOKEN}` }] })}\n\n`,
+          );
+          res.writeHead(202);
+          return void res.end();
+        }
         if (kase === 'get-stream-tools') {
           // The answer goes out on the standalone GET stream; the POST itself gets 202.
           getStream!.write(`event: message\ndata: ${answer(id, tools)}\n\n`);
@@ -304,5 +311,37 @@ describe('answers the client reads differently from JSON.parse', () => {
     await reader.cancel();
     expect(seen).toContain('ok_tool');
     expect(seen).not.toContain('forbidden_tool');
+  });
+
+  it("an answer on the GET stream that carried a secret taints the run like a call's answer", async () => {
+    const port = (front.address() as { port: number }).port;
+    const get = await fetch(`http://127.0.0.1:${port}/mcp/get-stream`, {
+      headers: { accept: 'text/event-stream' },
+    });
+    const reader = get.body!.getReader();
+    let seen = '';
+    const post = fetch(`http://127.0.0.1:${port}/mcp/get-stream-secret`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+      body: JSON.stringify({
+        jsonrpc: '2.0',
+        id: 21,
+        method: 'tools/call',
+        params: { name: 'x', arguments: {} },
+      }),
+    });
+    while (!seen.includes('"id":21')) seen += new TextDecoder().decode((await reader.read()).value);
+    await post;
+    await reader.cancel();
+    expect(seen).not.toContain(TOKEN);
+    const deadline = Date.now() + 5000;
+    let alert: Json | undefined;
+    while (!alert && Date.now() < deadline) {
+      alert = records().find(
+        (r) => (r['detail'] as Json | undefined)?.['taint_source'] === 'unmatched-answer:21',
+      );
+      if (!alert) await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(alert).toMatchObject({ kind: 'alert', detail: { why: 'a secret (github-token)' } });
   });
 });

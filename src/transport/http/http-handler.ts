@@ -233,9 +233,12 @@ export function createHttpHandler(o: HttpHandlerOptions): ExchangeHandler & { le
     if (!up) return;
     if (isEventStream(up.headers['content-type'])) {
       const serverUrl = serverUrlOf(ex);
+      const sessionId = header(ex, 'mcp-session-id');
       const origin = {
         server: pipeline.serverAt(serverUrl),
-        transport: 'http' as const,
+        transport,
+        ...(sessionId !== undefined ? { sessionId } : {}),
+        ...by(ex),
       };
       const processor = new ServerMessageProcessor(pipeline, new Map(), {
         origin,
