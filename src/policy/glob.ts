@@ -83,7 +83,8 @@ export function normalizeServerUrl(url: string): string | null {
  * A registry URL pattern. The authority is matched with `*` not crossing `/` (so
  * `https://*.example.com/*` cannot be satisfied by `https://evil.com/x.example.com/`);
  * in the path `*` crosses `/`. A pattern without a path covers the whole origin, and one
- * ending in `/*` also matches the path without its trailing slash.
+ * ending in `/*` also matches the path without its trailing slash. The path compares without
+ * regard to case, and a path without a wildcard at its end with or without a trailing slash.
  */
 export function serverUrlGlob(pattern: string): Glob {
   const trimmed = pattern.trim();
@@ -103,8 +104,11 @@ export function serverUrlGlob(pattern: string): Glob {
   let pathSrc = part(path, '[\\s\\S]*');
   if (path.endsWith('/*') && path.length > 2)
     pathSrc = `${part(path.slice(0, -2), '[\\s\\S]*')}(?:/[\\s\\S]*)?`;
+  // Servers commonly route `/mcp/` and `/MCP` to `/mcp` (Express does by default, Starlette
+  // redirects the slash): a path a server would take for a registered one is that server.
+  else if (!path.endsWith('*')) pathSrc = `${part(path.replace(/\/$/, ''), '[\\s\\S]*')}/?`;
   const src = `${part(scheme, '[a-z0-9+.-]*')}://${part(authority, '[^/]*')}${pathSrc}`;
-  return build(pattern, src, 'u');
+  return build(pattern, src, 'iu');
 }
 
 export interface HostGlob {

@@ -82,6 +82,19 @@ describe('server URL globs', () => {
     expect(serverUrlGlob('http://localhost:8080/mcp').test('http://localhost/mcp')).toBe(false);
   });
 
+  it('a path a server routes to a registered one (case, trailing slash) is that server', () => {
+    // Express matches /MCP and /mcp/ to a /mcp route; Starlette redirects the slash. With
+    // `unknown_servers: allow`, a path gov did not take for the server would escape its rules.
+    const g = serverUrlGlob('https://pay.example/mcp');
+    for (const u of ['https://pay.example/MCP', 'https://pay.example/mcp/', 'https://pay.example/Mcp/'])
+      expect(g.test(u), u).toBe(true);
+    expect(g.test('https://pay.example/mcp2')).toBe(false);
+    expect(g.test('https://pay.example/mcp/x')).toBe(false);
+    expect(serverUrlGlob('https://pay.example/mcp/').test('https://pay.example/mcp')).toBe(true);
+    expect(serverUrlGlob('https://pay.example/MCP/*').test('https://pay.example/mcp/tools')).toBe(true);
+    expect(serverUrlGlob('https://pay.example/a/*/mcp').test('https://pay.example/a/B/MCP/')).toBe(true);
+  });
+
   it('the registry picks the first listed server that matches', () => {
     const p = policy(
       'version: 1\nservers:\n  one: https://x.example/a/*\n  two: [https://x.example/*, https://y.example/*]\n',
