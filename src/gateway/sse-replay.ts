@@ -153,6 +153,9 @@ export class SseReplay {
 
   /** Keep one numbered event (bounded by count, age and the total size); returns it. */
   private keep(s: Stream, text: string): string {
+    // A stream pushed out of the buffer while its client stays connected goes on unkept: its
+    // events must not count against the budget every other client's streams share.
+    if (!this.streams.has(s.id)) return text;
     s.events.push({ seq: s.seq, text, at: this.now() });
     this.bytes += text.length;
     this.prune(s);

@@ -266,7 +266,8 @@ export function createHttpHandler(o: HttpHandlerOptions): ExchangeHandler & { le
     const facts: ExchangeFacts = {
       transport,
       server,
-      scope: `${ex.target.host}:${ex.target.port}|${sessionId ?? ''}`,
+      // A cancellation names a call of its own client: under gov serve, of its principal too.
+      scope: `${ex.target.host}:${ex.target.port}|${ex.principal ?? ''}|${sessionId ?? ''}`,
       ...by(ex),
       ...(httpTrace !== undefined ? { httpTrace } : {}),
       ...(sessionId !== undefined ? { sessionId } : {}),
