@@ -133,6 +133,7 @@ export function createUpgradeGate(o: UpgradeGateOptions): UpgradeGate {
         pipeline.deps.vaultScan?.scan(bytes.toString('latin1')).length
           ? `gov: WebSocket frame from ${host} blocked: it holds a vault value`
           : null,
+      serverLongest: pipeline.deps.vaultScan?.maxLiteralLength ?? 0,
       onRefused: (reason) =>
         void pipeline.alert({
           reason: `WebSocket tunnel to ${host} closed: ${reason.replace(/^gov: /, '')}`,

@@ -27,6 +27,8 @@ export type UpgradeDecision =
       inspect: (payload: Buffer) => string | null;
       /** The same for what the server sends (its 101 response head, then each frame). */
       inspectServer: (bytes: Buffer) => string | null;
+      /** The longest text `inspectServer` looks for: so much of earlier frames is seen again. */
+      serverLongest: number;
       onRefused: (reason: string) => void;
     }
   | { action: 'refuse'; status: number; message: string };
@@ -166,7 +168,7 @@ function tunnelWebSocket(
       fromServer.end();
     };
     const fromClient = frameGuard(d.inspect, (v) => close(v, false));
-    const fromServer = frameGuard(d.inspectServer, (v) => close(v, true));
+    const fromServer = frameGuard(d.inspectServer, (v) => close(v, true), d.serverLongest);
     fromClient.on('error', () => up.destroy());
     fromServer.on('error', () => client.destroy());
     // The client's half ends after the server's last frame, with gov's close frame if it closed.

@@ -2,7 +2,10 @@ import { Transform, type TransformCallback } from 'node:stream';
 
 /** Largest client frame gov buffers to look into; a larger one closes the tunnel (1009). */
 export const MAX_SCANNED_FRAME = 16 * 1024 * 1024;
-/** Bytes of earlier payloads scanned again with the next one, so a value split across frames is whole. */
+/**
+ * Bytes of earlier data payloads scanned again with the next one, so a value split across
+ * frames is whole: at least this much, more when the longest text looked for is longer.
+ */
 const CARRY = 1024;
 
 export interface FrameVerdict {
@@ -14,7 +17,8 @@ export interface FrameVerdict {
 /**
  * One half of a raw WebSocket tunnel, frame by frame (RFC 6455 §5.2): each frame is held
  * until it is complete, its payload unmasked (client frames are masked, server frames not)
- * and shown to `inspect` (with the tail of the ones before it), and only then forwarded. Frames gov cannot read — compressed
+ * and shown to `inspect` (a data frame with the tail of the data frames before it, at least
+ * `longest` bytes of it), and only then forwarded. Frames gov cannot read — compressed
  * (RSV bits; the handshake offers no extension) or over MAX_SCANNED_FRAME — end the tunnel,
  * as does anything `inspect` refuses: the frames before it are forwarded, the stream ends
  * (so the upstream gets a FIN), and `onRefused` is told once.
@@ -22,12 +26,16 @@ export interface FrameVerdict {
 export function frameGuard(
   inspect: (bytes: Buffer) => string | null,
   onRefused: (v: FrameVerdict) => void,
+  longest = 0,
 ): Transform {
+  const carried = Math.max(CARRY, longest);
   let pending: Buffer = Buffer.alloc(0);
   let carry: Buffer = Buffer.alloc(0);
   let refused: FrameVerdict | null = null;
   /** One whole frame at the start of `b`: its length, or null when more bytes are needed. */
-  const frameAt = (b: Buffer): { length: number; payload: Buffer } | null | FrameVerdict => {
+  const frameAt = (
+    b: Buffer,
+  ): { length: number; payload: Buffer; control: boolean } | null | FrameVerdict => {
     if (b.length < 2) return null;
     if ((b[0]! & 0x70) !== 0)
       return { code: 1003, reason: 'gov: compressed WebSocket frames cannot be inspected' };
@@ -52,7 +60,7 @@ export function frameGuard(
     if (b.length < at + len) return null;
     const payload = Buffer.from(b.subarray(at, at + len));
     if (key >= 0) for (let i = 0; i < payload.length; i++) payload[i]! ^= b[key + (i & 3)]!;
-    return { length: at + len, payload };
+    return { length: at + len, payload, control: (b[0]! & 0x08) !== 0 };
   };
 
   return new Transform({
@@ -67,13 +75,15 @@ export function frameGuard(
           refused = f;
           break;
         }
-        const seen = Buffer.concat([carry, f.payload]);
+        // A control frame (ping, pong, close) may sit between a message's fragments: it is
+        // seen on its own, and the fragments around it are seen together.
+        const seen = f.control ? f.payload : Buffer.concat([carry, f.payload]);
         const why = inspect(seen);
         if (why !== null) {
           refused = { code: 1008, reason: why };
           break;
         }
-        carry = seen.subarray(Math.max(0, seen.length - CARRY));
+        if (!f.control) carry = seen.subarray(Math.max(0, seen.length - carried));
         out.push(pending.subarray(0, f.length));
         pending = pending.subarray(f.length);
       }

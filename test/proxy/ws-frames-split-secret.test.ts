@@ -1,5 +1,5 @@
 /**
- * Adversarial: a vault value the WebSocket server sends to the agent must be seen by the
+ * A vault value the WebSocket server sends to the agent must be seen by the
  * frame guard however the server splits it across frames (RFC 6455 lets control frames sit
  * between the fragments of a message, and a message may have any number of fragments).
  * The guard is wired exactly as src/pipeline/upgrade-gate.ts wires `inspectServer`.
@@ -25,8 +25,10 @@ function guardFor(secret: string) {
   const refused: FrameVerdict[] = [];
   const out: Buffer[] = [];
   const g = frameGuard(
-    (b) => (scan.scan(b.toString('latin1')).length ? 'gov: WebSocket frame blocked: it holds a vault value' : null),
+    (b) =>
+      scan.scan(b.toString('latin1')).length ? 'gov: WebSocket frame blocked: it holds a vault value' : null,
     (v) => refused.push(v),
+    scan.maxLiteralLength,
   );
   g.on('data', (d: Buffer) => out.push(d));
   return { g, refused, out };
@@ -61,7 +63,7 @@ describe('WebSocket server frames: a vault value split across frames', () => {
         serverFrame(secret.slice(16), CONT_FIN),
       ]),
     );
-    // Without the fix the client reassembles the whole value.
+    // The ping's payload used to join the carried tail, so the fragments were never seen together.
     expect(reassembled(Buffer.concat(out))).not.toContain(secret);
     expect(refused.length).toBe(1);
   });
