@@ -16,6 +16,12 @@ import { SETUP_FAILED_EXIT, type SandboxLayout, type SandboxRun } from './sandbo
 import { startDnsStub, SyntheticNames } from './dns-stub.js';
 import { startRelay } from './relay.js';
 
+// The child shares this PID namespace and this process's kernel uid, so it may send PID 1 any
+// signal PID 1 handles. Node answers SIGUSR1 by opening its inspector on 127.0.0.1:9229, inside
+// the sandbox, and code run through it runs as this process, which can uncover what is hidden
+// ($GOV_HOME, the keyring's socket). A listener of its own keeps Node's from ever running.
+process.on('SIGUSR1', () => {});
+
 function fail(what: string): never {
   process.stderr.write(`gov: cannot build the isolation sandbox: ${what} — run 'gov doctor' for details\n`);
   process.exit(SETUP_FAILED_EXIT);
