@@ -1,6 +1,6 @@
 import type { AuditInput, AuditRecord, JsonObject } from '../types.js';
 import { livenessText } from './liveness.js';
-import { HeadWriter, readHead } from './run-chain.js';
+import { HeadWriter, readHead, startLinks } from './run-chain.js';
 import { type AuditSync, type CheckpointPolicy, type FileAuditSink } from './sink.js';
 import { openAuditSink } from './open-sink.js';
 import type { AuditSigner } from './signing-key.js';
@@ -19,7 +19,7 @@ export interface OpenRunAuditOptions {
   run: string;
   sync: AuditSync;
   signer: AuditSigner;
-  /** The run_start record; its `detail.prev_run` is filled here. */
+  /** The run_start record; its `detail.prev_run` (and `prev_runs`) are filled here. */
   start: AuditInput & { kind: 'run_start' };
   checkpoint?: Partial<CheckpointPolicy> | undefined;
   onRecord?: ((r: AuditRecord) => void) | undefined;
@@ -30,7 +30,12 @@ export interface OpenRunAuditOptions {
  * installation's latest signed record, and head.json kept on the newest signed record.
  */
 export async function openRunAudit(o: OpenRunAuditOptions): Promise<RunAudit> {
-  const head = new HeadWriter(o.dir);
+  const tips = readHead(o.dir);
+  const links = startLinks(tips);
+  const head = new HeadWriter(o.dir, undefined, [
+    ...(links.prev_run ? [links.prev_run] : []),
+    ...(links.prev_runs ?? []),
+  ]);
   const sink = await openAuditSink({
     dir: o.dir,
     run: o.run,
@@ -42,8 +47,15 @@ export async function openRunAudit(o: OpenRunAuditOptions): Promise<RunAudit> {
       o.onRecord?.(r);
     },
   });
-  const prev = readHead(o.dir);
-  await sink.append({ ...o.start, detail: { ...o.start.detail, prev_run: prev && { ...prev } } });
+  const prev_runs = links.prev_runs?.map((l) => ({ ...l }));
+  await sink.append({
+    ...o.start,
+    detail: {
+      ...o.start.detail,
+      prev_run: links.prev_run && { ...links.prev_run },
+      ...(prev_runs ? { prev_runs } : {}),
+    },
+  });
   return {
     sink,
     liveHead(nonce) {

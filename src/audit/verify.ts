@@ -5,7 +5,7 @@ import type { AuditRecord } from '../types.js';
 import { askLiveHead } from './liveness.js';
 import { hashRecord, serializeRecord } from './record.js';
 import { listRunFiles, readRunFile, type ParsedRunFile } from './reader.js';
-import { HEAD_FILE, readHead, runStartLink, type RunLink } from './run-chain.js';
+import { HEAD_FILE, readHead, runStartLinks, type RunLink } from './run-chain.js';
 import { DEFAULT_CHECKPOINT } from './sink.js';
 import { parsePublicKey, verifySignature } from './signing-key.js';
 
@@ -50,7 +50,7 @@ interface RunSummary {
   signedLine: number;
   sealed: boolean;
   tornLine: number | undefined;
-  start: { line: number; link: RunLink | null | undefined } | undefined;
+  start: { line: number; links: RunLink[] | null | undefined } | undefined;
 }
 
 /**
@@ -93,7 +93,16 @@ export async function verifyAudit(dir: string, opts: VerifyOptions = {}): Promis
     summaries.set(f.run, s);
     const liveHead = liveHeads[i];
     // The run's own answer must name a record this file holds, else the file was cut or swapped.
-    if (!s.sealed && liveHead && s.records.get(liveHead.seq)?.hash === liveHead.hash) live.add(f.run);
+    if (!s.sealed && liveHead) {
+      if (s.records.get(liveHead.seq)?.hash === liveHead.hash) live.add(f.run);
+      else
+        problems.push({
+          file: f.path,
+          line: s.lastLine,
+          kind: 'error',
+          message: `the run is live and signed record ${liveHead.seq} as its newest, which this file does not hold: the file was cut or replaced while the run writes it`,
+        });
+    }
   }
   for (const s of summaries.values()) {
     if (live.has(s.run)) result.inProgress.push(s.run);
@@ -194,7 +203,7 @@ export function verifyRunFile(file: ParsedRunFile, key: KeyObject, problems: Aud
       s.signedSeq = r.seq;
       s.signedLine = line;
     }
-    if (r.kind === 'run_start' && r.seq === 1) s.start = { line, link: runStartLink(r) };
+    if (r.kind === 'run_start' && r.seq === 1) s.start = { line, links: runStartLinks(r) };
     if (r.kind === 'run_end' && sealLine === undefined) sealLine = line;
     s.records.set(r.seq, { hash: r.hash, line });
     s.lastSeq = r.seq;
@@ -264,14 +273,14 @@ function checkRunEnd(s: RunSummary, problems: AuditProblem[]): void {
 /** Every run_start link and head.json must name a record that is still there, unchanged. */
 function checkRunChain(
   dir: string,
-  head: RunLink | null,
+  head: RunLink[] | null,
   runs: Map<string, RunSummary>,
   problems: AuditProblem[],
 ): void {
   if (runs.size === 0) return;
   const headFile = join(dir, HEAD_FILE);
   const links: { file: string; line: number; link: RunLink }[] = [];
-  if (head) links.push({ file: headFile, line: 1, link: head });
+  if (head) for (const link of head) links.push({ file: headFile, line: 1, link });
   else {
     problems.push({
       file: headFile,
@@ -284,15 +293,15 @@ function checkRunChain(
   let genesis: string | undefined;
   for (const s of runs.values()) {
     if (!s.start) continue;
-    const { line, link } = s.start;
-    if (link === undefined) {
+    const { line, links: starts } = s.start;
+    if (starts === undefined) {
       problems.push({
         file: s.path,
         line,
         kind: 'error',
         message: 'run_start has no prev_run link to the previous run',
       });
-    } else if (link === null) {
+    } else if (starts === null) {
       if (genesis !== undefined) {
         problems.push({
           file: s.path,
@@ -302,7 +311,7 @@ function checkRunChain(
         });
       }
       genesis ??= s.run;
-    } else links.push({ file: s.path, line, link });
+    } else for (const link of starts) links.push({ file: s.path, line, link });
   }
   for (const { file, line, link } of links) {
     const target = runs.get(link.run);
