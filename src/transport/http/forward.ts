@@ -11,7 +11,7 @@ import {
   type UpstreamResponse,
 } from './upstream.js';
 import { streamOutlivesClient } from './outliving-streams.js';
-import { scrubbingStream, scrubHeaderValues } from './vault-scrub.js';
+import { scrubbingStream, scrubHeaders } from './vault-scrub.js';
 import type { VaultScan } from '../../pipeline/stages.js';
 import { decodedStream } from '../../proxy/content-encoding.js';
 import type { Readable } from 'node:stream';
@@ -29,7 +29,7 @@ export function responseHeaders(
     if (v === undefined || HOP_BY_HOP.has(k)) continue;
     out[k] = v;
   }
-  return scan ? scrubHeaderValues(out, scan) : out;
+  return scan ? scrubHeaders(out, scan) : out;
 }
 
 /** A whole response gov answers itself; a response already under way is cut off instead. */

@@ -9,13 +9,19 @@ import { Transform, type TransformCallback } from 'node:stream';
 import { applySpans } from '../../safety/redact.js';
 import type { VaultScan } from '../../pipeline/stages.js';
 
-/** Header values with every vault value redacted (names are the server's own words). */
-export function scrubHeaderValues(
+/**
+ * Header values with every vault value redacted. A header whose name holds one (a server
+ * reflecting the credential into `x-seen-<token>`) is dropped: a marker is no header name.
+ */
+export function scrubHeaders(
   h: Record<string, string | string[]>,
   scan: VaultScan,
 ): Record<string, string | string[]> {
   const one = (v: string) => scan.redactString(v).text;
-  for (const [k, v] of Object.entries(h)) h[k] = Array.isArray(v) ? v.map(one) : one(v);
+  for (const [k, v] of Object.entries(h)) {
+    if (scan.scan(k).length) delete h[k];
+    else h[k] = Array.isArray(v) ? v.map(one) : one(v);
+  }
   return h;
 }
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createRedactor } from '../../../src/safety/redact.js';
-import { scrubbingStream, scrubHeaderValues } from '../../../src/transport/http/vault-scrub.js';
+import { scrubbingStream, scrubHeaders } from '../../../src/transport/http/vault-scrub.js';
 
 const SECRET = 'sk-scrub-test-value-9Zq4Lm';
 const scan = createRedactor({ vaultValues: new Map([['k', SECRET]]), vault: true, secrets: false });
@@ -39,7 +39,12 @@ describe('scrubbingStream', () => {
   });
 
   it('redacts header values, repeated ones too', () => {
-    const h = scrubHeaderValues({ location: `/x?t=${SECRET}`, 'set-cookie': ['a=1', `b=${SECRET}`] }, scan);
+    const h = scrubHeaders({ location: `/x?t=${SECRET}`, 'set-cookie': ['a=1', `b=${SECRET}`] }, scan);
     expect(h).toEqual({ location: '/x?t=[REDACTED:vault]', 'set-cookie': ['a=1', 'b=[REDACTED:vault]'] });
+  });
+
+  it('drops a header whose name holds a value (a marker is no header name)', () => {
+    const h = scrubHeaders({ [`x-seen-${SECRET}`]: '1', 'x-ok': '2' }, scan);
+    expect(h).toEqual({ 'x-ok': '2' });
   });
 });
