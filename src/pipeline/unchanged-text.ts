@@ -24,13 +24,13 @@ const STRUCTURAL = [
  * True when `text` certainly needs no change and no record: no backslash, nothing that needs
  * structural work, nothing to redact. `mayAnswerCall`: some call of this exchange still waits
  * for its answer, so a response must be parsed to be correlated (outcome record, tools/list
- * filter, taint). A result with a `tools` key is parsed in any case (see ServerMessageProcessor).
+ * filter, taint); a result is parsed in any case (see ServerMessageProcessor).
  */
 export function passesUnchanged(text: string, redactor: RedactionStage, mayAnswerCall: boolean): boolean {
   if (text.includes('\\')) return false;
-  if (mayAnswerCall && (text.includes('"result"') || text.includes('"error"'))) return false;
-  // An answer to no call of this exchange that lists tools is pinned and filtered all the same.
-  if (text.includes('"tools"') && text.includes('"result"')) return false;
+  // A result is parsed even when no call of this exchange waits: one that answers a call sent
+  // elsewhere still reaches the client, and is filtered, pinned and tainted all the same.
+  if (text.includes('"result"') || (mayAnswerCall && text.includes('"error"'))) return false;
   for (const s of STRUCTURAL) if (text.includes(s)) return false;
   // Nothing found: redactString returns the text itself, having allocated nothing for it.
   return Object.keys(redactor.redactString(text).counts).length === 0;

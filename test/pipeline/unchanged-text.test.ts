@@ -70,10 +70,14 @@ describe('passesUnchanged: what may skip the parse', () => {
   const note = (data: unknown) =>
     JSON.stringify({ jsonrpc: '2.0', method: 'notifications/message', params: { data } });
 
-  it('takes ordinary notifications, plain text and answers nobody waits for', () => {
+  it('takes ordinary notifications, plain text and errors nobody waits for', () => {
     expect(passesUnchanged(note('bench event payload'), redactor, true)).toBe(true);
     expect(passesUnchanged('not json at all', redactor, true)).toBe(true);
-    expect(passesUnchanged('{"jsonrpc":"2.0","id":1,"result":{}}', redactor, false)).toBe(true);
+    expect(passesUnchanged('{"jsonrpc":"2.0","id":1,"error":{}}', redactor, false)).toBe(true);
+  });
+
+  it('parses a result nobody waits for here: it may answer a call sent on another stream', () => {
+    expect(passesUnchanged('{"jsonrpc":"2.0","id":1,"result":{}}', redactor, false)).toBe(false);
   });
 
   it('leaves to the full path: secrets, escapes, answers to waiting calls, server requests, blobs', () => {
