@@ -169,11 +169,7 @@ export class ServerMessageProcessor {
       call = map.get(id);
       if (call) map.delete(id);
     }
-    const listing = call
-      ? call.env.method === 'tools/list'
-        ? call.env
-        : undefined
-      : this.listingOf(m, isResponse);
+    const listing = this.listingOf(m, isResponse, call);
     if (listing) this.toolHeaders?.learn(listing.server.url, m['result']);
     const refused = this.governServerRequests(m, call, session?.endpoint);
     if (refused) {
@@ -213,15 +209,21 @@ export class ServerMessageProcessor {
   }
 
   /**
-   * An answer gov cannot match to a call of this exchange (a server may send it on another
+   * Whose tool list this answer shows, if it is one: the answer to a tools/list call, or any
+   * result shaped like one (a `tools` array, what clients accept as one). An answer gov matched
+   * to another call (a client that reused an id) or to none (a server may send it on another
    * stream, such as the standalone GET stream) still reaches a client that matches answers by
-   * id. One shaped like a tools/list result (a `tools` array, what clients accept as one) is
-   * taken for one, from the server of this stream: pinned and filtered all the same.
+   * id: it is pinned and filtered all the same, as the list of that call's or stream's server.
    */
-  private listingOf(m: JsonObject, isResponse: boolean): ToolsListing | undefined {
+  private listingOf(
+    m: JsonObject,
+    isResponse: boolean,
+    call: CallContext | undefined,
+  ): ToolsListing | undefined {
+    if (call?.env.method === 'tools/list') return call.env;
     const result = m['result'];
     if (!isResponse || !isPlainObject(result) || !Array.isArray(result['tools'])) return undefined;
-    return this.origin ?? this.anyPendingOrigin();
+    return call?.env ?? this.origin ?? this.anyPendingOrigin();
   }
 
   /** An answer that matches no call still reaches the client: it taints as a call's would. */

@@ -10,7 +10,7 @@ import type { Constraints, DecisionKind, PolicyDecision } from '../types.js';
 import type { CelContext, CompiledWhen } from './cel.js';
 import { toCelArgs } from './cel.js';
 import { UNKNOWN_TOOL_INFO, type PolicyInput, type UnknownServers } from './compiled.js';
-import type { Glob } from './glob.js';
+import { canonicalUri, type Glob } from './glob.js';
 
 export interface CompiledRule {
   index: number;
@@ -101,8 +101,9 @@ export function createDecider(opts: DeciderOptions): { decide: Decide; candidate
     server: string | null,
     method: string,
     tool: string | undefined,
-    uri: string | undefined,
+    written: string | undefined,
   ) {
+    const uri = written === undefined ? undefined : canonicalUri(written);
     const key = `${server ?? '\u0000'}\u0001${method}\u0001${tool ?? '\u0000'}\u0001${uri ?? '\u0000'}`;
     let list = cache.get(key);
     if (list === undefined) {

@@ -5,6 +5,7 @@
  * - server URLs: `*` any run including `/` in the path, but never across the authority;
  * - hosts: `*.example.com` (subdomains), `host:port` (that port only), else any port.
  */
+import { posix } from 'node:path';
 
 export interface Glob {
   /** Set when the pattern has no wildcard: matching is string equality. */
@@ -36,6 +37,27 @@ export function nameGlob(pattern: string): Glob {
   let src = '';
   for (const ch of pattern) src += ch === '*' ? '[\\s\\S]*' : ch === '?' ? '[\\s\\S]' : escapeRe(ch);
   return build(pattern, src, 'u');
+}
+
+/**
+ * A `file:` URI as the path a server reads from it, for matching (`uri:` rules): a server
+ * decodes it as a file URL (Node's fileURLToPath, Python's url2pathname), so `%2Eenv`,
+ * `.en%76`, `sub/../.env`, `file://localhost/`, a query or a fragment and `FILE:` all name the
+ * same file as `file:///…/.env`. Other URIs, and file URIs that do not parse, are matched as
+ * written.
+ */
+export function canonicalUri(uri: string): string {
+  if (!/^file:/i.test(uri)) return uri;
+  let u: URL;
+  let path: string;
+  try {
+    u = new URL(uri);
+    path = decodeURIComponent(u.pathname);
+  } catch {
+    return uri;
+  }
+  const host = u.hostname === 'localhost' ? '' : u.hostname;
+  return `file://${host}${posix.normalize(path)}`;
 }
 
 /** Resource URIs; a `**` between two slashes also matches zero directories. */

@@ -81,6 +81,8 @@ export async function runStdioWrap(o: StdioWrapOptions): Promise<StdioWrapResult
   o.onSpawn?.(server);
 
   const pending = new Map<string | number, CallContext>();
+  /** Ids of the client's requests being governed (held ones too), until they are forwarded or answered. */
+  const claimed = new Set<string | number>();
   // One child, one server: its requests are governed as that server's even outside any call.
   const processor = new ServerMessageProcessor(pipeline, pending, {
     origin: { server: o.server, transport: 'stdio' },
@@ -160,9 +162,26 @@ export async function runStdioWrap(o: StdioWrapOptions): Promise<StdioWrapResult
     if (parsed.kind === 'malformed') return refuse(ticket, malformedResponse(parsed), parsed.reason);
     if (parsed.kind === 'other')
       return refuse(ticket, malformedResponse(notJsonRpc(line)), 'not a JSON-RPC message');
-    governLine(ticket, line, parsed.messages, parsed.batch).catch((err: unknown) =>
-      lineFailed(ticket, parsed.messages, parsed.batch, err),
-    );
+    // An id still in use would make the server's answer to one request pass as the other's
+    // (a tools/list answer taken for a tools/call's, unfiltered): JSON-RPC forbids it.
+    const ids = parsed.messages.flatMap((m) => (m.kind === 'request' ? [m.id] : []));
+    const reused = ids.find((id) => claimed.has(id) || pending.has(id));
+    if (reused !== undefined) {
+      const reason = `request id ${JSON.stringify(reused)} is already in use by a request still in progress`;
+      return refuse(
+        ticket,
+        jsonRpcError(parsed.batch ? null : reused, -32600, `Invalid Request: ${reason}`),
+        reason,
+      );
+    }
+    for (const id of ids) claimed.add(id);
+    const release = () => {
+      for (const id of ids) claimed.delete(id);
+    };
+    governLine(ticket, line, parsed.messages, parsed.batch, release).catch((err: unknown) => {
+      release();
+      lineFailed(ticket, parsed.messages, parsed.batch, err);
+    });
   };
 
   const onClientOverlong = (info: OverlongLine): void => {
@@ -184,6 +203,7 @@ export async function runStdioWrap(o: StdioWrapOptions): Promise<StdioWrapResult
     line: Buffer,
     messages: JsonRpcMessage[],
     batch: boolean,
+    release: () => void,
   ): Promise<void> {
     const governed = await pipeline.governBatch(messages, facts, {
       gone: () => gone.signal,
@@ -193,7 +213,11 @@ export async function runStdioWrap(o: StdioWrapOptions): Promise<StdioWrapResult
         ...(client ? { ask: { client, send: askClient } } : {}),
       }),
     });
-    ticket.settle(() => deliver(line, governed, batch));
+    ticket.settle(() => {
+      // From here a forwarded request's id is in `pending` until its answer.
+      release();
+      deliver(line, governed, batch);
+    });
   }
 
   /** Last resort for a failure outside any one message: its requests get an error, gov goes on. */
