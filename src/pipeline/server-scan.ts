@@ -1,5 +1,5 @@
 import type { Pipeline } from '../pipeline.js';
-import type { Envelope, JsonObject, JsonValue } from '../types.js';
+import { isPlainObject, type Envelope, type JsonObject, type JsonValue } from '../types.js';
 import { filterToolsList } from '../mcp/responses.js';
 import type { CallContext } from './exchange.js';
 import { taintIn } from './taint.js';
@@ -24,7 +24,10 @@ export function scanServerMessage(
   const list = listing ?? (answering?.env.method === 'tools/list' ? answering.env : undefined);
   const listed = list !== undefined && message['result'] !== undefined;
   if (listed && deps.pins) {
-    message = observeToolsList(pipeline, message, list);
+    // A later page (the request carried a cursor) adds to what the earlier pages showed.
+    const params = answering?.env.message.kind === 'request' ? answering.env.message.params : undefined;
+    const continued = isPlainObject(params) && params['cursor'] !== undefined;
+    message = observeToolsList(pipeline, message, list, continued);
     changed = message !== msg;
   }
   if (listed && deps.policy.toolsList === 'hide_denied' && message['result'] !== undefined) {
@@ -52,10 +55,15 @@ export function scanServerMessage(
  * Pins and scans the tool definitions a tools/list response shows the agent; records an
  * alert per change or poisoning finding. If pins.json cannot be used, the list is withheld.
  */
-function observeToolsList(pipeline: Pipeline, message: JsonObject, env: ToolsListing): JsonObject {
+function observeToolsList(
+  pipeline: Pipeline,
+  message: JsonObject,
+  env: ToolsListing,
+  continued: boolean,
+): JsonObject {
   const { deps } = pipeline;
   try {
-    const o = deps.pins!.observeList(env.server, env.sessionId, message['result'] as JsonValue);
+    const o = deps.pins!.observeList(env.server, env.sessionId, message['result'] as JsonValue, continued);
     for (const a of o.alerts)
       void pipeline.alert({ reason: a.reason, server: a.server, transport: env.transport, detail: a.detail });
     return o.changed ? { ...message, result: o.result } : message;

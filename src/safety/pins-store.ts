@@ -106,6 +106,27 @@ export function pinAll(
   return defs.length > 0;
 }
 
+/**
+ * Pin the tools that have no pin yet: the later pages of the paginated list that first pinned
+ * the server (trust on first use covers the whole list). False when there were none.
+ */
+export function pinNew(
+  file: PinsFile,
+  key: string,
+  url: string,
+  defs: Array<{ definition: ToolDefinition; fingerprint: string }>,
+  now: string,
+): boolean {
+  const s = serverEntry(file, key, url);
+  let added = false;
+  for (const d of defs) {
+    if (s.tools[d.definition.name]) continue;
+    s.tools[d.definition.name] = { ...d, pinned_at: now };
+    added = true;
+  }
+  return added;
+}
+
 /** Remember a definition that differs from its pin; false when it is already recorded. */
 export function recordChanged(
   file: PinsFile,

@@ -6,11 +6,18 @@
  * showed anyone, with the pins — so a definition changed between list and call, or a tool
  * the agent was never shown, is governed as a change.
  */
-import type { DecisionKind, JsonObject, JsonValue, PolicyDecision, ServerIdentity } from '../types.js';
+import {
+  isPlainObject,
+  type DecisionKind,
+  type JsonObject,
+  type JsonValue,
+  type PolicyDecision,
+  type ServerIdentity,
+} from '../types.js';
 import { scanServer, isPoisoning, type PoisonFinding } from './poison-scan.js';
 import { fileStamp } from '../../vault/atomic-file.js';
 import { sanitizeInline } from '../terminal-text.js';
-import { pinAll, readPins, recordChanged, updatePins, type PinsFile } from './pins-store.js';
+import { pinAll, pinNew, readPins, recordChanged, updatePins, type PinsFile } from './pins-store.js';
 import {
   annotationsOf,
   definitionOf,
@@ -91,6 +98,8 @@ export class ToolPins {
   private readonly serverFindings = new Map<string, PoisonFinding[]>();
   /** Per server and session: tool → fingerprint of the definition the agent was shown. */
   private readonly shown = new Map<string, Map<string, string>>();
+  /** Sessions whose paginated first listing of a server pinned it and has more pages to come. */
+  private readonly firstListing = new Set<string>();
   private readonly alerted = new Set<string>();
   private readonly listeners = new Set<(a: PinAlert) => void>();
   private readonly scanCache = new Map<string, PoisonFinding[]>();
@@ -154,8 +163,26 @@ export class ToolPins {
     return this.config.declared.has(key) || (s !== undefined && Object.keys(s.tools).length > 0);
   }
 
+  /**
+   * `earlier` with `later`'s entries added (a copy). Where a name is in both, a definition that
+   * is not accepted wins: an accepted copy must not cover a changed one.
+   */
+  private merged<T>(
+    key: string,
+    earlier: Map<string, T>,
+    later: Map<string, T>,
+    fp: (v: T) => string,
+  ): Map<string, T> {
+    const out = new Map(earlier);
+    for (const [name, v] of later) {
+      const was = out.get(name);
+      if (was === undefined || this.isAccepted(key, name, fp(was))) out.set(name, v);
+    }
+    return out;
+  }
+
   /** The scan of a list: kept with the list, and by fingerprints for a list that comes back. */
-  private scanOf(list: ServerList): ListScan {
+  private scanOf(key: string, list: ServerList): ListScan {
     if (list.scan) return list.scan;
     const cacheKey = list.defs.map((d) => d.fingerprint).join(',');
     let f = this.scanCache.get(cacheKey);
@@ -167,8 +194,12 @@ export class ToolPins {
     const byTool = new Map<string | null, PoisonFinding[]>();
     for (const x of f) byTool.set(x.tool, [...(byTool.get(x.tool) ?? []), x]);
     const seen = new Map<string, Seen>();
-    for (const d of list.defs)
-      seen.set(d.definition.name, { ...d, findings: byTool.get(d.definition.name) ?? [] });
+    // A name listed twice: the copy that is not accepted is the one calls are judged by.
+    for (const d of list.defs) {
+      const was = seen.get(d.definition.name);
+      if (was === undefined || this.isAccepted(key, was.definition.name, was.fingerprint))
+        seen.set(d.definition.name, { ...d, findings: byTool.get(d.definition.name) ?? [] });
+    }
     list.scan = { seen, split: byTool.get(null) ?? [] };
     return list.scan;
   }
@@ -182,6 +213,8 @@ export class ToolPins {
     server: ServerIdentity,
     sessionId: string | undefined,
     result: JsonValue,
+    /** A later page of a paginated list (its request carried a `cursor`): it adds to the earlier pages. */
+    continued = false,
   ): { result: JsonValue; changed: boolean; alerts: PinAlert[] } {
     const tools = toolsOf(result);
     if (tools === null) return { result, changed: false, alerts: [] };
@@ -190,9 +223,20 @@ export class ToolPins {
     const defs = listed.defs;
     const alerts: PinAlert[] = [];
     const review = new Set<string>();
+    const session = `${key}\0${sessionId ?? ''}`;
+    const more = isPlainObject(result) && result['nextCursor'] !== undefined;
     if (!this.isPinnedServer(key)) {
       this.write((f) => pinAll(f, key, server.url, defs, this.now()));
+      if (more) {
+        if (this.firstListing.size >= MAX_SESSIONS) this.firstListing.clear();
+        this.firstListing.add(session);
+      }
     } else {
+      // A later page of the list that first pinned this server: its tools are pinned too.
+      if (continued && this.firstListing.has(session)) {
+        this.write((f) => pinNew(f, key, server.url, defs, this.now()));
+        if (!more) this.firstListing.delete(session);
+      }
       const changes = defs.filter((d) => !this.isAccepted(key, d.definition.name, d.fingerprint));
       // Written (under the lock, durably) only when a change is not on record yet: a server
       // that keeps showing an unreviewed change costs no file access per list.
@@ -219,8 +263,9 @@ export class ToolPins {
         });
       }
     }
-    const { seen, split } = this.scanOf(listed);
-    this.current.set(key, seen);
+    const { seen, split } = this.scanOf(key, listed);
+    const before = continued ? this.current.get(key) : undefined;
+    this.current.set(key, before ? this.merged(key, before, seen, (x) => x.fingerprint) : seen);
     this.serverFindings.set(key, split);
     for (const [name, s] of seen)
       if (s.findings.length > 0)
@@ -251,13 +296,20 @@ export class ToolPins {
     // What this session was shown; the same (shared, never changed) map while nothing is hidden.
     let shownNow = listed.all;
     if (shownNow === undefined) {
-      shownNow = new Map(defs.map((d) => [d.definition.name, d.fingerprint]));
+      shownNow = new Map<string, string>();
+      for (const d of defs) {
+        const was = shownNow.get(d.definition.name);
+        if (was === undefined || this.isAccepted(key, d.definition.name, was))
+          shownNow.set(d.definition.name, d.fingerprint);
+      }
       listed.all = shownNow;
     }
     if (this.config.changedTools === 'hide' && review.size > 0)
       shownNow = new Map([...shownNow].filter(([name]) => !review.has(name)));
+    const earlier = continued ? this.shown.get(session) : undefined;
+    if (earlier) shownNow = this.merged(key, earlier, shownNow, (fp) => fp);
     if (this.shown.size >= MAX_SESSIONS) this.shown.clear();
-    this.shown.set(`${key}\0${sessionId ?? ''}`, shownNow);
+    this.shown.set(session, shownNow);
     return { result: out, changed, alerts };
   }
 
