@@ -38,7 +38,8 @@ export class ClientBatches {
   async govern(messages: JsonRpcMessage[], facts: ExchangeFacts, o: BatchOptions): Promise<GovernedBatch> {
     const results = await Promise.all(
       messages.map(async (m): Promise<MessageResult> => {
-        if (m.kind === 'response') return this.questions.take(m) ? { m, own: true } : { m };
+        if (m.kind === 'response')
+          return this.questions.take(m) || o.answeredByGov?.(m.id) === true ? { m, own: true } : { m };
         return { m, g: await this.governMessage(m, facts, o) };
       }),
     );

@@ -3,7 +3,7 @@
  * decoded message or batch and its facts) and what it gets back (what to forward, what to
  * answer, which calls wait for the server).
  */
-import type { Envelope, JsonObject, JsonRpcMessage, JsonValue, PolicyDecision } from '../types.js';
+import type { Envelope, JsonObject, JsonRpcId, JsonRpcMessage, JsonValue, PolicyDecision } from '../types.js';
 import type { GovResponse } from '../mcp/wire-errors.js';
 import type { EnvelopeContext } from '../mcp/envelope.js';
 import type { ElicitationChannel, ElicitingClient } from '../approvals/elicitation.js';
@@ -75,6 +75,11 @@ export interface BatchOptions {
   held?: (m: ClientMessage, env: Envelope) => HeldHooks;
   /** The batch holds the client's `initialize`: who it is (null when it cannot be asked). */
   onInitialize?: (client: ElicitingClient | null) => void;
+  /**
+   * Whether a client's answer is to a server request gov denied and answered itself (taking
+   * it out): such an answer is dropped, so the server never gets a second, forged one.
+   */
+  answeredByGov?: (id: JsonRpcId) => boolean;
 }
 
 /** One client message or batch, governed: what goes to the server and what gov answers. */

@@ -145,3 +145,9 @@ export class LineFramer {
 export function recoverOverlongId(info: OverlongLine): string | number | null {
   return idAtEdges(info.head.toString('utf8'), info.tail.toString('utf8'));
 }
+
+/** A line of nothing but spaces, tabs and a CR: no message, skipped. */
+export function isBlank(line: Buffer): boolean {
+  for (const b of line) if (b !== 0x20 && b !== 0x09 && b !== 0x0d) return false;
+  return true;
+}

@@ -9,11 +9,18 @@ import {
 } from '../../mcp/wire-errors.js';
 import type { CallContext, ExchangeFacts, GovernedBatch, Pipeline } from '../../pipeline.js';
 import { ServerMessageProcessor } from '../../pipeline/server-messages.js';
+import { StdioRequestIds } from './request-ids.js';
 import type { ElicitingClient } from '../../approvals/elicitation.js';
 import { StdioCallLimits } from './call-limits.js';
 import type { JsonObject, JsonRpcMessage, ServerIdentity } from '../../types.js';
 import type { Logger } from '../../log.js';
-import { DEFAULT_MAX_LINE_BYTES, LineFramer, recoverOverlongId, type OverlongLine } from './line-framer.js';
+import {
+  DEFAULT_MAX_LINE_BYTES,
+  LineFramer,
+  isBlank,
+  recoverOverlongId,
+  type OverlongLine,
+} from './line-framer.js';
 import { OrderedRelease, type Ticket } from './ordered-release.js';
 import { DEFAULT_GRACE_MS, spawnServer, type ServerExit, type ServerProcess } from './server-process.js';
 import { FlushGate } from './flush-gate.js';
@@ -54,11 +61,6 @@ const INTERNAL_ERROR = -32603;
 type StopReason =
   { kind: 'client-eof' } | { kind: 'server-exit' } | { kind: 'signal'; signal: NodeJS.Signals };
 
-function isBlank(line: Buffer): boolean {
-  for (const b of line) if (b !== 0x20 && b !== 0x09 && b !== 0x0d) return false;
-  return true;
-}
-
 function snippet(text: string, max = 200): string {
   const clean = text.replace(/[\u0000-\u001f\u007f-\u009f]/g, ' ');
   return clean.length > max ? `${clean.slice(0, max)}…` : clean;
@@ -81,12 +83,14 @@ export async function runStdioWrap(o: StdioWrapOptions): Promise<StdioWrapResult
   o.onSpawn?.(server);
 
   const pending = new Map<string | number, CallContext>();
-  /** Ids of the client's requests being governed (held ones too), until they are forwarded or answered. */
-  const claimed = new Set<string | number>();
+  const ids = new StdioRequestIds(pending);
   // One child, one server: its requests are governed as that server's even outside any call.
   const processor = new ServerMessageProcessor(pipeline, pending, {
     origin: { server: o.server, transport: 'stdio' },
-    answerServer: (m) => void writeServer(JSON.stringify(m)),
+    answerServer: (m) => {
+      ids.answeredServer(m['id']);
+      writeServer(JSON.stringify(m));
+    },
   });
   const gone = new AbortController();
   // Who the client is (from its initialize): gov can ask it to approve held calls.
@@ -162,22 +166,13 @@ export async function runStdioWrap(o: StdioWrapOptions): Promise<StdioWrapResult
     if (parsed.kind === 'malformed') return refuse(ticket, malformedResponse(parsed), parsed.reason);
     if (parsed.kind === 'other')
       return refuse(ticket, malformedResponse(notJsonRpc(line)), 'not a JSON-RPC message');
-    // An id still in use would make the server's answer to one request pass as the other's
-    // (a tools/list answer taken for a tools/call's, unfiltered): JSON-RPC forbids it.
-    const ids = parsed.messages.flatMap((m) => (m.kind === 'request' ? [m.id] : []));
-    const reused = ids.find((id) => claimed.has(id) || pending.has(id));
+    const reused = ids.reused(parsed.messages);
     if (reused !== undefined) {
       const reason = `request id ${JSON.stringify(reused)} is already in use by a request still in progress`;
-      return refuse(
-        ticket,
-        jsonRpcError(parsed.batch ? null : reused, -32600, `Invalid Request: ${reason}`),
-        reason,
-      );
+      const id = parsed.batch ? null : reused;
+      return refuse(ticket, jsonRpcError(id, -32600, `Invalid Request: ${reason}`), reason);
     }
-    for (const id of ids) claimed.add(id);
-    const release = () => {
-      for (const id of ids) claimed.delete(id);
-    };
+    const release = ids.claim(parsed.messages);
     governLine(ticket, line, parsed.messages, parsed.batch, release).catch((err: unknown) => {
       release();
       lineFailed(ticket, parsed.messages, parsed.batch, err);
@@ -207,6 +202,7 @@ export async function runStdioWrap(o: StdioWrapOptions): Promise<StdioWrapResult
   ): Promise<void> {
     const governed = await pipeline.governBatch(messages, facts, {
       gone: () => gone.signal,
+      answeredByGov: (id) => ids.takeAnsweredByGov(id),
       onInitialize: (c) => (client = c),
       held: () => ({
         onHeld: () => ticket.hold(),
