@@ -18,7 +18,7 @@ import { SessionTaint, taintAlert, unmatchedTaintAlert } from './pipeline/taint.
 import { scanServerMessage, type ToolsListing } from './pipeline/server-scan.js';
 import { formatDuration } from './policy/duration.js';
 import { refusalOf } from './pipeline/verdict-answer.js';
-import { withPins, type CallPins } from './safety/tool-pins.js';
+import { withPins, type CallPins } from './safety/pins-verdict.js';
 import type { HeldCallRequest } from './approvals/broker.js';
 import { ApprovalStep } from './pipeline/approval-step.js';
 

@@ -6,17 +6,12 @@
  * showed anyone, with the pins — so a definition changed between list and call, or a tool
  * the agent was never shown, is governed as a change.
  */
-import {
-  isPlainObject,
-  type DecisionKind,
-  type JsonObject,
-  type JsonValue,
-  type PolicyDecision,
-  type ServerIdentity,
-} from '../types.js';
+import { isPlainObject, type JsonObject, type JsonValue, type ServerIdentity } from '../types.js';
 import { scanServer, isPoisoning, type PoisonFinding } from './poison-scan.js';
 import { fileStamp } from '../../vault/atomic-file.js';
 import { sanitizeInline } from '../terminal-text.js';
+import { withReviewShown } from './pins-review.js';
+import { STRICTNESS, type CallPins } from './pins-verdict.js';
 import { pinAll, pinNew, readPins, recordChanged, updatePins, type PinsFile } from './pins-store.js';
 import {
   annotationsOf,
@@ -25,7 +20,6 @@ import {
   sameJson,
   shortFingerprint,
   toolsOf,
-  type ToolAnnotations,
   type ToolDefinition,
 } from './tool-definition.js';
 
@@ -45,14 +39,6 @@ export interface PinAlert {
   reason: string;
   server: ServerIdentity;
   detail: JsonObject;
-}
-
-export interface CallPins {
-  annotations: ToolAnnotations;
-  /** The tool's current definition is one the user accepted. */
-  pinned: boolean;
-  /** What pins require of this call, when more than the policy's say. */
-  decision?: { decision: DecisionKind; rule: 'pins-change' | 'pins-poison'; reason: string };
 }
 
 interface Seen {
@@ -80,9 +66,6 @@ interface ListScan {
 
 const MAX_SESSIONS = 10_000;
 const REFRESH_MS = 200;
-const STRICTNESS: Record<DecisionKind, number> = { allow: 0, approve: 1, deny: 2 };
-export const REVIEW_MARK =
-  '[gov: this tool changed since it was pinned or looks poisoned; calls to it are reviewed] ';
 
 export function serverKey(server: ServerIdentity): string {
   return server.name ?? server.url;
@@ -275,24 +258,8 @@ export class ToolPins {
       this.poisonAlert(alerts, server, key, null, all, split, review);
     }
 
-    let out = result;
-    let changed = false;
-    if (review.size > 0) {
-      const kept: JsonValue[] = [];
-      for (const t of tools) {
-        const name = (t as JsonObject)?.['name'];
-        if (typeof name !== 'string' || !review.has(name)) kept.push(t);
-        else if (this.config.changedTools === 'mark') {
-          const desc = (t as JsonObject)['description'];
-          kept.push({
-            ...(t as JsonObject),
-            description: REVIEW_MARK + (typeof desc === 'string' ? desc : ''),
-          });
-        }
-      }
-      out = { ...(result as JsonObject), tools: kept };
-      changed = true;
-    }
+    const changed = review.size > 0;
+    const out = changed ? withReviewShown(result, tools, review, this.config.changedTools) : result;
     // What this session was shown; the same (shared, never changed) map while nothing is hidden.
     let shownNow = listed.all;
     if (shownNow === undefined) {
@@ -436,17 +403,4 @@ export class ToolPins {
     }
     return decision ? { annotations, pinned, decision } : { annotations, pinned };
   }
-}
-
-/**
- * The policy's decision, unless pins require at least as much: then the pins' decision, whose
- * reason names the change (a policy deny always stands; an approval keeps the rule's timeout).
- */
-export function withPins(policy: PolicyDecision, pins: CallPins | undefined): PolicyDecision {
-  const p = pins?.decision;
-  if (!p || policy.decision === 'deny' || STRICTNESS[p.decision] < STRICTNESS[policy.decision]) return policy;
-  const out: PolicyDecision = { decision: p.decision, rule: p.rule, reason: p.reason };
-  if (p.decision === 'approve' && policy.approvalTimeoutMs !== undefined)
-    out.approvalTimeoutMs = policy.approvalTimeoutMs;
-  return out;
 }

@@ -4,7 +4,9 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { diffDefinitions, formatDiff } from '../../src/safety/definition-diff.js';
 import { acceptChanged, readPins, removePins, updatePins } from '../../src/safety/pins-store.js';
-import { REVIEW_MARK, ToolPins, withPins, type PinsConfig } from '../../src/safety/tool-pins.js';
+import { ToolPins, type PinsConfig } from '../../src/safety/tool-pins.js';
+import { REVIEW_MARK } from '../../src/safety/pins-review.js';
+import { withPins } from '../../src/safety/pins-verdict.js';
 import { annotationsOf, definitionOf, fingerprintOf, sameJson } from '../../src/safety/tool-definition.js';
 import type { JsonObject, JsonValue } from '../../src/types.js';
 
