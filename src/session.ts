@@ -61,6 +61,8 @@ export interface GovernedSession {
   calls: { subscribe(l: Listener): () => void };
   /** Tool pin alerts as they are raised (each is also recorded in the audit by the pipeline). */
   pinAlerts: { subscribe(l: (a: PinAlert) => void): () => void };
+  /** The policy file loaded (and watched for live reload); null for the built-in default. */
+  policyFile: string | null;
   /** Re-read the policy file now (SIGHUP); an invalid file keeps the policy in force. False without a file. */
   reloadPolicy(): boolean;
   close(detail?: Record<string, string | number | boolean>): Promise<void>;
@@ -259,6 +261,7 @@ export async function openSession(o: SessionOptions): Promise<GovernedSession> {
       },
     },
     pinAlerts: { subscribe: (l) => pins.onAlert(l) },
+    policyFile,
     reloadPolicy() {
       watcher?.reload();
       return watcher !== undefined;

@@ -313,6 +313,7 @@ export default async function run(argv: string[]): Promise<number> {
       const controlDir = dirname(session.control.socket);
       await sandbox.configure(init, {
         extraHiddenDirs: controlDir.startsWith(resolve(paths.home) + sep) ? [] : [controlDir],
+        readOnlyFiles: session.policyFile === null ? [] : [session.policyFile],
         proxyPort: proxy.port,
         token,
         caBundle: trust.bundle,

@@ -21,6 +21,8 @@ export interface SandboxRun {
   capturePorts: number[];
   /** Also hidden, known only once gov's session is open (the control socket's temp-dir fallback). */
   hideDirs: string[];
+  /** Made read-only inside: the policy file gov loaded and reloads when it changes. */
+  readOnlyFiles: string[];
   /** The user the child runs as, mapped back in a nested user namespace. */
   uid: number;
   gid: number;

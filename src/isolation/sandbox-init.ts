@@ -117,7 +117,11 @@ async function main(): Promise<void> {
 
   const cfg = await nextMessage<SandboxRun>();
   running = true;
-  await Promise.all(cfg.hideDirs.map((dir) => hide(mount, dir)));
+  await Promise.all([
+    ...cfg.hideDirs.map((dir) => hide(mount, dir)),
+    // Read-only, and a mount point (not replaced by a rename): the child cannot rewrite its policy.
+    ...cfg.readOnlyFiles.map((file) => mustAsync(mount, ['--bind', '-o', 'ro', file, file])),
+  ]);
   try {
     await handOverProxyPort(cfg.proxyPort);
   } catch (err) {

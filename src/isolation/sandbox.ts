@@ -1,5 +1,14 @@
 import type { ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  realpathSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { SandboxLayout, SandboxRun } from './sandbox-config.js';
@@ -35,6 +44,8 @@ export interface SandboxPlan {
     o: {
       /** Also hidden, e.g. the control socket's temp-dir fallback. */
       extraHiddenDirs: string[];
+      /** Read-only inside (the policy file: the child must not rewrite what governs it). */
+      readOnlyFiles: string[];
       proxyPort: number;
       token: string;
       /** The combined CA bundle; it also replaces the system trust store inside. */
@@ -119,6 +130,7 @@ export function planSandbox(o: {
         proxyAuth: `gov:${l.token}`,
         capturePorts: [...new Set([...DEFAULT_CAPTURE_PORTS, ...o.capturePorts])],
         hideDirs: l.extraHiddenDirs.filter((d) => existsSync(d)),
+        readOnlyFiles: l.readOnlyFiles.filter((f) => existsSync(f)).map((f) => realpathSync(f)),
         uid: process.getuid?.() ?? 0,
         gid: process.getgid?.() ?? 0,
         command: l.command,
