@@ -10,7 +10,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join, resolve, sep } from 'node:path';
 import type { SandboxLayout, SandboxRun } from './sandbox-config.js';
 import { Server } from 'node:net';
 import { SYSTEM_BUNDLES } from '../launcher/ca-bundle.js';
@@ -82,6 +82,12 @@ function hiddenPaths(o: { home: string; env: NodeJS.ProcessEnv }) {
   return { hideDirs: [...dirs].filter((d) => existsSync(d)), hideFiles: [...files] };
 }
 
+/** `path` is `dir` or inside it (both resolved, `path` through its symlinks). */
+function under(path: string, dir: string): boolean {
+  const d = existsSync(dir) ? realpathSync(dir) : resolve(dir);
+  return path === d || path.startsWith(d + sep);
+}
+
 export function planSandbox(o: {
   home: string;
   capturePorts: number[];
@@ -93,6 +99,7 @@ export function planSandbox(o: {
   // Bound over the system trust store before gov's CA exists; filled in place by configure.
   const systemTrust = join(dir, 'system-trust.pem');
   writeFileSync(systemTrust, '', { mode: 0o644 });
+  const hidden = hiddenPaths({ home: o.home, env: o.env ?? process.env });
   return {
     dir,
     proxySocket,
@@ -108,7 +115,7 @@ export function planSandbox(o: {
       });
       const layout: SandboxLayout = {
         tools: o.tools,
-        ...hiddenPaths({ home: o.home, env: o.env ?? process.env }),
+        ...hidden,
         // Clients started with a scrubbed environment (no CA variables) still trust gov's CA
         // when they read the system store: OpenSSL, Go, Python, curl. Node reads its own roots.
         bindFiles: SYSTEM_BUNDLES.filter((f) => existsSync(f)).map((f): [string, string] => [systemTrust, f]),
@@ -130,7 +137,11 @@ export function planSandbox(o: {
         proxyAuth: `gov:${l.token}`,
         capturePorts: [...new Set([...DEFAULT_CAPTURE_PORTS, ...o.capturePorts])],
         hideDirs: l.extraHiddenDirs.filter((d) => existsSync(d)),
-        readOnlyFiles: l.readOnlyFiles.filter((f) => existsSync(f)).map((f) => realpathSync(f)),
+        // A file under a hidden directory ($GOV_HOME/policy.yaml) is out of the child's sight already.
+        readOnlyFiles: l.readOnlyFiles
+          .filter((f) => existsSync(f))
+          .map((f) => realpathSync(f))
+          .filter((f) => ![...hidden.hideDirs, ...l.extraHiddenDirs].some((d) => under(f, d))),
         uid: process.getuid?.() ?? 0,
         gid: process.getgid?.() ?? 0,
         command: l.command,
