@@ -16,6 +16,7 @@ import { toPolicyInput } from './policy/input.js';
 import { shadowed } from './pipeline/shadow.js';
 import { SessionTaint, taintAlert, unmatchedTaintAlert } from './pipeline/taint.js';
 import { scanServerMessage, type ToolsListing } from './pipeline/server-scan.js';
+import { heldArguments } from './mcp/envelope.js';
 import { formatDuration } from './policy/duration.js';
 import { refusalOf } from './pipeline/verdict-answer.js';
 import { withPins, type CallPins } from './safety/pins-verdict.js';
@@ -304,17 +305,20 @@ export class Pipeline {
       DEFAULT_APPROVAL_TIMEOUT_MS;
     this.emit(env, decision, 'held');
     const t1 = this.now();
+    const shown = heldArguments(env);
     const held: HeldCallRequest = {
       run: this.deps.run,
       server: env.server.name ?? env.server.url,
-      tool: targetOf(env),
+      // What approvers, webhooks and the client's own prompt show: a secret in a uri too is redacted.
+      tool: this.deps.redactor.redactString(targetOf(env)).text,
       method: env.method,
-      args: this.deps.redactor.redactJson(env.args).value,
-      args_digest: this.deps.digestArgs(env.args),
+      args: this.deps.redactor.redactJson(shown).value,
+      args_digest: this.deps.digestArgs(shown),
       policy_digest: call.policyDigest ?? this.deps.policy.digest,
       rule: decision.rule,
       reason: this.heldReason(env, decision.reason, call.explanation),
       timeout_ms: timeoutMs,
+      ...(env.principal !== undefined ? { principal: env.principal } : {}),
     };
     const got = await this.approval.verdictFor(env, held, opts, this.asksClients);
     if (got.kind === 'asked') return { action: 'respond', call, response: jsonRpcResult(env.id, got.result) };

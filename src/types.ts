@@ -185,6 +185,8 @@ export interface HeldCall {
   /** Set when `args` is a summary (listings); the full arguments are `args_bytes` long. */
   args_truncated?: boolean;
   args_bytes?: number;
+  /** `gov serve`: the client it is held for (an approval for the run covers that client only). */
+  principal?: string;
 }
 
 /** A held call that ended without an approver's answer: what an approver who comes late is told. */

@@ -70,8 +70,12 @@ function defaultId(): string {
   return `h-${randomBytes(3).toString('hex')}`;
 }
 
-function alwaysKey(server: string, tool: string): string {
-  return `${server}\u0000${tool}`;
+/**
+ * What an approval "for the rest of the run" covers: the same method on the same target of
+ * the same server, for the same client (under `gov serve`, its principal).
+ */
+function alwaysKey(c: Pick<HeldCall, 'principal' | 'server' | 'method' | 'tool'>): string {
+  return `${c.principal ?? ''}\u0000${c.server}\u0000${c.method}\u0000${c.tool}`;
 }
 
 /**
@@ -104,8 +108,8 @@ export class ApprovalBroker {
     return this.closedReason !== undefined;
   }
 
-  isAlwaysAllowed(server: string, tool: string): boolean {
-    return this.always.has(alwaysKey(server, tool));
+  isAlwaysAllowed(call: Pick<HeldCall, 'principal' | 'server' | 'method' | 'tool'>): boolean {
+    return this.always.has(alwaysKey(call));
   }
 
   /** A channel where a person can answer is open until the returned function is called. */
@@ -137,7 +141,7 @@ export class ApprovalBroker {
     if (this.closedReason !== undefined) {
       return Promise.resolve({ approved: false, approver: 'channel-error', reason: this.closedReason });
     }
-    if (this.isAlwaysAllowed(call.server, call.tool)) {
+    if (this.isAlwaysAllowed(call)) {
       return Promise.resolve({ approved: true, approver: 'always' });
     }
     const { signal } = opts;
@@ -181,14 +185,12 @@ export class ApprovalBroker {
     const entry = this.pending.get(id);
     if (!entry) return false;
     if (verdict.approved && verdict.always) {
-      const { server, tool } = entry.call;
-      this.always.add(alwaysKey(server, tool));
+      const key = alwaysKey(entry.call);
+      this.always.add(key);
       this.finish(id, verdict);
-      // Everything else already waiting on the same tool is covered by the same decision.
+      // Everything else already waiting on the same target is covered by the same decision.
       for (const [otherId, other] of [...this.pending]) {
-        if (other.call.server === server && other.call.tool === tool) {
-          this.finish(otherId, { approved: true, approver: 'always' });
-        }
+        if (alwaysKey(other.call) === key) this.finish(otherId, { approved: true, approver: 'always' });
       }
       return true;
     }

@@ -13,7 +13,7 @@ import type { HeldCall } from '../types.js';
  * held call is answered at once with an `input_required` result carrying the question, and
  * the client's retry (a new request with `inputResponses` and the echoed `requestState`)
  * brings the answer. The `requestState` is gov's own: an HMAC (per-run key) over the held
- * call's id, server, tool and argument digest and a nonce, so it cannot be forged, nor
+ * call's id, server, method, tool and argument digest and a nonce, so it cannot be forged, nor
  * replayed onto other arguments or a second time.
  */
 
@@ -36,6 +36,7 @@ export interface RetryFields {
 interface StatePayload {
   h: string;
   s: string;
+  m: string;
   t: string;
   d: string;
   n: string;
@@ -91,6 +92,7 @@ export class InputRequiredApprovals {
     const payload: StatePayload = {
       h: call.id,
       s: call.server,
+      m: call.method,
       t: call.tool,
       d: call.args_digest,
       n: randomBytes(12).toString('base64url'),
@@ -111,13 +113,14 @@ export class InputRequiredApprovals {
    */
   async resume(
     state: string,
-    call: { server: string; tool: string; args_digest: string },
+    call: { server: string; method: string; tool: string; args_digest: string },
     answer: { client: ElicitingClient; inputResponses?: JsonValue },
     settle: (id: string, v: ApprovalVerdict) => boolean,
   ): Promise<{ ok: true; verdict: ApprovalVerdict } | { ok: false; why: string }> {
     const payload = this.open(state);
     if (!payload) return { ok: false, why: 'its signature does not verify (forged or from another run)' };
-    if (payload.s !== call.server || payload.t !== call.tool || payload.d !== call.args_digest)
+    const same = payload.s === call.server && payload.m === call.method && payload.t === call.tool;
+    if (!same || payload.d !== call.args_digest)
       return { ok: false, why: 'it was issued for a different call or other arguments' };
     if (this.spent.has(payload.n)) return { ok: false, why: 'it was already used (replayed)' };
     const pending = this.verdicts.get(payload.h);
@@ -149,8 +152,8 @@ export class InputRequiredApprovals {
     try {
       const p = JSON.parse(Buffer.from(body, 'base64url').toString('utf8')) as unknown;
       if (!isObject(p)) return null;
-      const { h, s, t, d, n } = p;
-      if ([h, s, t, d, n].some((x) => typeof x !== 'string')) return null;
+      const { h, s, m, t, d, n } = p;
+      if ([h, s, m, t, d, n].some((x) => typeof x !== 'string')) return null;
       return p as unknown as StatePayload;
     } catch {
       return null;

@@ -57,6 +57,7 @@ export const heldCallSchema: z.ZodType<HeldCall> = z.object({
   expires_at: z.string().optional(),
   args_truncated: z.boolean().optional(),
   args_bytes: z.number().optional(),
+  principal: z.string().optional(),
 });
 
 export const verdictSchema: z.ZodType<ApprovalVerdict> = z.object({

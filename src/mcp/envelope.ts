@@ -4,6 +4,7 @@
  */
 import {
   type Envelope,
+  type JsonObject,
   type JsonRpcMessage,
   type JsonValue,
   type ServerIdentity,
@@ -36,6 +37,19 @@ export function canonicalize(value: JsonValue): JsonValue {
     return Object.fromEntries(keys.map((k) => [k, canonicalize(value[k]!)]));
   }
   return value;
+}
+
+/**
+ * What an approver is shown of a held message, and what an approval binds: a tool's or a
+ * prompt's arguments, else the params themselves (which task `tasks/cancel` names, which
+ * level `logging/setLevel` sets), without `_meta`.
+ */
+export function heldArguments(env: Envelope): JsonObject {
+  if (NAME_METHODS.has(env.method)) return env.args;
+  const params =
+    env.message.kind !== 'response' && isPlainObject(env.message.params) ? env.message.params : {};
+  const { _meta: _, ...rest } = params;
+  return rest;
 }
 
 /** Build the envelope for a client→server request or notification. */

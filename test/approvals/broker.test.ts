@@ -111,8 +111,8 @@ describe('ApprovalBroker', () => {
     broker.settle(a!.id, { approved: true, approver: 'tui', always: true });
     await expect(first).resolves.toEqual({ approved: true, approver: 'tui', always: true });
     await expect(sibling).resolves.toEqual({ approved: true, approver: 'always' });
-    expect(broker.isAlwaysAllowed('payments', 'refund')).toBe(true);
-    expect(broker.isAlwaysAllowed('github', 'refund')).toBe(false);
+    expect(broker.isAlwaysAllowed({ server: 'payments', method: 'tools/call', tool: 'refund' })).toBe(true);
+    expect(broker.isAlwaysAllowed({ server: 'github', method: 'tools/call', tool: 'refund' })).toBe(false);
     await expect(broker.request(call())).resolves.toEqual({ approved: true, approver: 'always' });
     expect(broker.list().map((c) => c.server)).toEqual(['github']);
     broker.close();
@@ -124,7 +124,7 @@ describe('ApprovalBroker', () => {
     const p = broker.request(call());
     broker.settle(broker.list()[0]!.id, { approved: false, approver: 'tui', always: true });
     await expect(p).resolves.toMatchObject({ approved: false });
-    expect(broker.isAlwaysAllowed('payments', 'refund')).toBe(false);
+    expect(broker.isAlwaysAllowed({ server: 'payments', method: 'tools/call', tool: 'refund' })).toBe(false);
   });
 
   it('close() denies everything pending and fails closed afterwards', async () => {

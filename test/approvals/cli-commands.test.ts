@@ -101,7 +101,7 @@ describe('gov pending / approve / deny against a live run', () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toContain(`approved ${id} (run run-cli)`);
     await expect(p).resolves.toEqual({ approved: true, approver: 'cli', always: true });
-    expect(broker.isAlwaysAllowed('payments', 'refund')).toBe(true);
+    expect(broker.isAlwaysAllowed({ server: 'payments', method: 'tools/call', tool: 'refund' })).toBe(true);
     const again = await gov(home, 'approve', id);
     expect(again.code).toBe(1);
     expect(again.stderr).toMatch(/^gov: no held call '.*' \(unknown or no longer pending\) — /);

@@ -148,7 +148,7 @@ describe('control socket', () => {
 
     expect(await approve(home, idA, { always: true })).toEqual({ settled: true, run: 'run-a' });
     await expect(pa).resolves.toEqual({ approved: true, approver: 'cli', always: true });
-    expect(a.broker.isAlwaysAllowed('payments', 'refund')).toBe(true);
+    expect(a.broker.isAlwaysAllowed({ server: 'payments', method: 'tools/call', tool: 'refund' })).toBe(true);
     expect(await approve(home, idA)).toMatchObject({
       settled: false,
       error: expect.stringMatching(/no longer pending/),

@@ -1,0 +1,90 @@
+/**
+ * "Approve <tool> for the rest of this run" given through one client's elicitation must not
+ * approve calls the person never saw: another gov serve principal's calls of that tool.
+ */
+import { describe, expect, it } from 'vitest';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { ElicitRequestSchema, type ClientCapabilities } from '@modelcontextprotocol/sdk/types.js';
+import { makeTestPki } from '../helpers/test-ca.js';
+import { startMcpServer } from '../helpers/mcp-http-server.js';
+import { runGov, tempHome } from '../helpers/gov-process.js';
+import { startServe } from '../helpers/gov-serve.js';
+import { auditRecords, pendingCalls, until, type Json } from '../helpers/approval-peers.js';
+
+describe('gov serve: an elicited approve_run stays with the principal that gave it', () => {
+  it('the IDE principal approves refund for its run; the bot principal’s refund is still held', async () => {
+    const pki = makeTestPki();
+    const server = await startMcpServer(pki, 'sse');
+    const home = tempHome();
+    const policy = join(home, 'gov.yaml');
+    writeFileSync(
+      policy,
+      'version: 1\ndefault: allow\napproval_timeout: 1h\nrules:\n  - id: refunds\n    tool: refund\n    decision: approve\napprovals: {channels: [cli, elicitation]}\n',
+    );
+    const token = async (name: string) => {
+      const r = await runGov(['serve', 'token', 'add', name], { env: { GOV_HOME: home } });
+      expect(r.code, r.stderr).toBe(0);
+      return r.stdout.trim();
+    };
+    const [ideToken, botToken] = [await token('ide'), await token('bot')];
+    const gov = await startServe(
+      ['--target', server.mcpUrl, '--policy', policy, '--upstream-ca', pki.caPath, '--auth', 'bearer'],
+      { ...process.env, GOV_HOME: home },
+    );
+    const clients: Client[] = [];
+    const connect = async (name: string, bearer: string, capabilities: ClientCapabilities) => {
+      const c = new Client({ name, version: '1.0.0' }, { capabilities });
+      await c.connect(
+        new StreamableHTTPClientTransport(new URL(`${gov.url}/mcp`), {
+          requestInit: { headers: { Authorization: `Bearer ${bearer}` } },
+        }),
+      );
+      clients.push(c);
+      return c;
+    };
+    try {
+      const ide = await connect('ide', ideToken, { elicitation: { form: {} } });
+      ide.setRequestHandler(ElicitRequestSchema, async () => ({
+        action: 'accept',
+        content: { decision: 'approve_run' },
+      }));
+      expect(JSON.stringify(await ide.callTool({ name: 'refund', arguments: { amount: 1 } }))).toContain(
+        'refunded 1',
+      );
+
+      const bot = await connect('bot', botToken, {});
+      const botCall = bot.callTool({ name: 'refund', arguments: { amount: 99999 } }).then(
+        (r) => ({ r }),
+        (e: unknown) => ({ e }),
+      );
+      // The bot's call must wait for a person of its own (here: `gov deny`).
+      const held = await until(
+        'the bot’s call held (or executed)',
+        async () => {
+          if (server.executed.some((x) => (x.args as Json)['amount'] === 99999)) return 'executed' as const;
+          const p = await pendingCalls(home);
+          return p.length ? p : undefined;
+        },
+        15_000,
+      );
+      expect(held, 'the bot’s refund ran on the IDE’s approve_run').not.toBe('executed');
+      const id = String((held as Json[])[0]!['id']);
+      const r = await runGov(['deny', id], { env: { GOV_HOME: home } });
+      expect(r.code, r.stderr).toBe(0);
+      await botCall;
+      expect(server.executed.map((x) => x.args)).toEqual([{ amount: 1 }]);
+      expect(
+        auditRecords(home)
+          .filter((x: Json) => x['kind'] === 'approval')
+          .map((x: Json) => x['approver']),
+      ).toEqual(['elicitation:ide', 'cli']);
+    } finally {
+      for (const c of clients) await c.close().catch(() => undefined);
+      await gov.stop();
+      await server.close();
+    }
+  }, 60_000);
+});
