@@ -216,10 +216,13 @@ export class Pipeline {
     const taint = this.taints.sourcesFor(env);
     if (taint.length > 0) input.taintSources = taint;
     let decision: PolicyDecision;
+    const foreign = this.records.foreignTask(env);
     try {
       const pins = this.checkPins(env);
       if (pins) input.toolInfo = { annotations: pins.annotations, pinned: pins.pinned };
-      decision = withPins(policy.decide(input), pins);
+      decision = foreign
+        ? { decision: 'deny', rule: 'task-owner', reason: foreign }
+        : withPins(policy.decide(input), pins);
     } catch (err) {
       decision = {
         decision: 'deny',

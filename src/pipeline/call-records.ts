@@ -67,6 +67,11 @@ export class CallRecords {
     return { task_id: taskId, ...(creator !== undefined ? { task_call_id: creator } : {}) };
   }
 
+  /** Why a `tasks/*` request may not go on with the task it names (another client's), or null. */
+  foreignTask(env: Envelope): string | null {
+    return this.tasks.foreign(env);
+  }
+
   /** The fields every record of a call shares (decision, approval). */
   base(env: Envelope): AuditInput {
     const redacted = this.deps.redactor.redactJson(env.args);
@@ -139,7 +144,7 @@ export class CallRecords {
     };
     if (o.taskId !== undefined) {
       rec.detail = { ...rec.detail, task_id: o.taskId };
-      if (call.auditId) this.tasks.remember(env.server, o.taskId, call.auditId);
+      if (call.auditId) this.tasks.remember(env, o.taskId, call.auditId);
     }
     if (env.tool !== undefined) rec.tool = env.tool;
     if (env.uri !== undefined) rec.uri = env.uri;

@@ -29,22 +29,41 @@ export function namedTaskId(env: Envelope): string | undefined {
   return typeof id === 'string' ? id : undefined;
 }
 
-/** Which call (its decision record's audit id) created each task, per server. */
+/** Who may go on with a task: the client (principal, session) whose call created it. */
+type Owner = Pick<Envelope, 'principal' | 'sessionId'>;
+
+/**
+ * Which call (its decision record's audit id) created each task, per server, and for which
+ * client. gov serve strips the client's credential, so the server sees every principal as one:
+ * gov is where a task is kept to the client that created it.
+ */
 export class TaskLinks {
-  private readonly creators = new Map<string, string>();
+  private readonly creators = new Map<string, { callId: string; owner: Owner }>();
 
   private static key(server: ServerIdentity, taskId: string): string {
     return `${server.url}\n${taskId}`;
   }
 
-  remember(server: ServerIdentity, taskId: string, callId: string): void {
-    const key = TaskLinks.key(server, taskId);
+  remember(env: Envelope, taskId: string, callId: string): void {
+    const key = TaskLinks.key(env.server, taskId);
     this.creators.delete(key);
-    this.creators.set(key, callId);
+    this.creators.set(key, { callId, owner: { principal: env.principal, sessionId: env.sessionId } });
     if (this.creators.size > LINK_LIMIT) this.creators.delete(this.creators.keys().next().value!);
   }
 
   creatorOf(server: ServerIdentity, taskId: string): string | undefined {
-    return this.creators.get(TaskLinks.key(server, taskId));
+    return this.creators.get(TaskLinks.key(server, taskId))?.callId;
+  }
+
+  /** Why `env` (a `tasks/*` request) may not go on with the task it names, or null. */
+  foreign(env: Envelope): string | null {
+    const taskId = namedTaskId(env);
+    const owner =
+      taskId === undefined ? undefined : this.creators.get(TaskLinks.key(env.server, taskId))?.owner;
+    if (!owner) return null;
+    const session =
+      owner.sessionId === undefined || env.sessionId === undefined || owner.sessionId === env.sessionId;
+    if (owner.principal === env.principal && session) return null;
+    return `task ${JSON.stringify(taskId)} was created by another client${owner.principal !== env.principal ? ' (another principal)' : ' (another session)'}`;
   }
 }

@@ -80,6 +80,7 @@ export const RESERVED_RULE_IDS: readonly string[] = [
   'pins-change',
   'pins-poison',
   'secret-elicitation',
+  'task-owner',
 ];
 const TOOL_METHODS = ['tools/call', 'prompts/get'];
 const URI_METHODS = ['resources/read', 'resources/subscribe', 'resources/unsubscribe'];

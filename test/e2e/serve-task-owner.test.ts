@@ -1,0 +1,108 @@
+/**
+ * gov serve is the edge: it strips the client's credential, so the upstream sees every
+ * principal as one. A task one principal created must then not be readable, pollable or
+ * cancellable by another principal that names its id (stateless 2026-07-28 traffic has no
+ * session to tell them apart).
+ */
+import { describe, expect, it } from 'vitest';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { makeTestPki } from '../helpers/test-ca.js';
+import { startHttpsServer } from '../helpers/https-server.js';
+import { runGov, tempHome } from '../helpers/gov-process.js';
+import { startServe } from '../helpers/gov-serve.js';
+import type { Json } from '../helpers/audit-records.js';
+
+const META = {
+  'io.modelcontextprotocol/protocolVersion': '2026-07-28',
+  'io.modelcontextprotocol/clientCapabilities': {},
+  'io.modelcontextprotocol/clientInfo': { name: 'raw', version: '1' },
+};
+const TIMES = { createdAt: '2026-07-28T10:00:00Z', lastUpdatedAt: '2026-07-28T10:00:01Z' };
+
+describe('gov serve, 2026-07-28 tasks: a task belongs to the principal that created it', () => {
+  it('principal bob cannot fetch the result of alice’s task', async () => {
+    const pki = makeTestPki();
+    const tasks = new Map<string, string>();
+    const received: Json[] = [];
+    const server = await startHttpsServer(pki, (req: IncomingMessage, res: ServerResponse) => {
+      let body = '';
+      req.on('data', (d: Buffer) => (body += d.toString()));
+      req.on('end', () => {
+        const msg = JSON.parse(body) as Json;
+        received.push(msg);
+        const params = (msg['params'] ?? {}) as Json;
+        let result: Json = {};
+        if (msg['method'] === 'tools/call') {
+          const id = `task-${tasks.size + 1}`;
+          tasks.set(id, JSON.stringify(params['arguments']));
+          result = { resultType: 'task', taskId: id, status: 'working', ttlMs: 60000, ...TIMES };
+        } else if (msg['method'] === 'tasks/get' || msg['method'] === 'tasks/result') {
+          const id = String(params['taskId']);
+          result = {
+            resultType: 'complete',
+            taskId: id,
+            status: 'completed',
+            ...TIMES,
+            result: { content: [{ type: 'text', text: `report of ${tasks.get(id)}` }] },
+          };
+        }
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ jsonrpc: '2.0', id: msg['id'], result }));
+      });
+    });
+    const home = tempHome();
+    const policy = join(home, 'gov.yaml');
+    writeFileSync(
+      policy,
+      'version: 1\ndefault: deny\nrules:\n  - id: reports\n    tool: report\n    decision: allow\n  - id: polls\n    method: "tasks/*"\n    decision: allow\n',
+    );
+    const token = async (name: string) => {
+      const r = await runGov(['serve', 'token', 'add', name], { env: { GOV_HOME: home } });
+      expect(r.code, r.stderr).toBe(0);
+      return r.stdout.trim();
+    };
+    const [alice, bob] = [await token('alice'), await token('bob')];
+    const gov = await startServe(
+      ['--target', `${server.url}/mcp`, '--policy', policy, '--upstream-ca', pki.caPath, '--auth', 'bearer'],
+      { ...process.env, GOV_HOME: home },
+    );
+    const post = async (bearer: string, id: number, method: string, params: Json, name: string) => {
+      const r = await fetch(`${gov.url}/mcp`, {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${bearer}`,
+          'content-type': 'application/json',
+          accept: 'application/json, text/event-stream',
+          'mcp-protocol-version': '2026-07-28',
+          'mcp-method': method,
+          ...(name ? { 'mcp-name': name } : {}),
+        },
+        body: JSON.stringify({ jsonrpc: '2.0', id, method, params: { ...params, _meta: META } }),
+      });
+      return { status: r.status, text: await r.text() };
+    };
+    try {
+      const created = await post(
+        alice,
+        1,
+        'tools/call',
+        { name: 'report', arguments: { of: 'alice-payroll' } },
+        'report',
+      );
+      expect(created.text).toContain('task-1');
+      const own = await post(alice, 2, 'tasks/result', { taskId: 'task-1' }, '');
+      expect(own.text, own.text).toContain('alice-payroll');
+
+      const stolen = await post(bob, 3, 'tasks/result', { taskId: 'task-1' }, '');
+      const polled = await post(bob, 4, 'tasks/get', { taskId: 'task-1' }, 'task-1');
+      expect(stolen.text, 'bob read alice’s task result').not.toContain('alice-payroll');
+      expect(polled.text, 'bob polled alice’s task').not.toContain('alice-payroll');
+      expect(received.filter((m) => (m['id'] as number) >= 3)).toEqual([]);
+    } finally {
+      await gov.stop();
+      await server.close();
+    }
+  }, 60_000);
+});
