@@ -16,11 +16,9 @@ import { toPolicyInput } from './policy/input.js';
 import { shadowed } from './pipeline/shadow.js';
 import { SessionTaint, taintAlert, unmatchedTaintAlert } from './pipeline/taint.js';
 import { scanServerMessage, type ToolsListing } from './pipeline/server-scan.js';
-import { heldArguments } from './mcp/envelope.js';
 import { formatDuration } from './policy/duration.js';
 import { refusalOf } from './pipeline/verdict-answer.js';
 import { withPins, type CallPins } from './safety/pins-verdict.js';
-import type { HeldCallRequest } from './approvals/broker.js';
 import { ApprovalStep } from './pipeline/approval-step.js';
 
 export type { PipelineDeps } from './pipeline/stages.js';
@@ -308,21 +306,12 @@ export class Pipeline {
       DEFAULT_APPROVAL_TIMEOUT_MS;
     this.emit(env, decision, 'held');
     const t1 = this.now();
-    const shown = heldArguments(env);
-    const held: HeldCallRequest = {
-      run: this.deps.run,
-      server: env.server.name ?? env.server.url,
-      // What approvers, webhooks and the client's own prompt show: a secret in a uri too is redacted.
-      tool: this.deps.redactor.redactString(targetOf(env)).text,
-      method: env.method,
-      args: this.deps.redactor.redactJson(shown).value,
-      args_digest: this.deps.digestArgs(shown),
-      policy_digest: call.policyDigest ?? this.deps.policy.digest,
+    const held = this.approval.heldRequest(env, {
       rule: decision.rule,
       reason: this.heldReason(env, decision.reason, call.explanation),
-      timeout_ms: timeoutMs,
-      ...(env.principal !== undefined ? { principal: env.principal } : {}),
-    };
+      timeoutMs,
+      policyDigest: call.policyDigest ?? this.deps.policy.digest,
+    });
     const got = await this.approval.verdictFor(env, held, opts, this.asksClients);
     if (got.kind === 'asked') return { action: 'respond', call, response: jsonRpcResult(env.id, got.result) };
     if (got.kind === 'refused') return this.refuseRequestState(env, call, got.why);

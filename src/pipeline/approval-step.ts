@@ -9,6 +9,8 @@ import {
 import { waitForVerdict } from './await-verdict.js';
 import type { GovernOptions } from './exchange.js';
 import type { PipelineDeps } from './stages.js';
+import { heldArguments } from '../mcp/envelope.js';
+import { targetOf } from './call-events.js';
 
 /** How a held call's wait ended. */
 export type HeldOutcome =
@@ -29,6 +31,31 @@ export class ApprovalStep {
   private readonly inputRequired = new InputRequiredApprovals();
 
   constructor(private readonly deps: PipelineDeps) {}
+
+  /**
+   * What approvers, webhooks and the client's own prompt are shown of a held call, and what an
+   * approval binds: secrets redacted (in a uri too), and the params of methods without
+   * arguments (which task `tasks/cancel` names).
+   */
+  heldRequest(
+    env: Envelope,
+    o: { rule: string; reason: string; timeoutMs: number; policyDigest: string },
+  ): HeldCallRequest {
+    const shown = heldArguments(env);
+    return {
+      run: this.deps.run,
+      server: env.server.name ?? env.server.url,
+      tool: this.deps.redactor.redactString(targetOf(env)).text,
+      method: env.method,
+      args: this.deps.redactor.redactJson(shown).value,
+      args_digest: this.deps.digestArgs(shown),
+      policy_digest: o.policyDigest,
+      rule: o.rule,
+      reason: o.reason,
+      timeout_ms: o.timeoutMs,
+      ...(env.principal !== undefined ? { principal: env.principal } : {}),
+    };
+  }
 
   async verdictFor(
     env: Envelope,
