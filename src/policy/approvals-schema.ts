@@ -23,12 +23,31 @@ export const APPROVALS_KEYS = ['channels', 'notify', 'when_unattended'];
 
 const nonEmpty = z.string().min(1);
 
+const LOOPBACK = /^(?:localhost|127(?:\.\d{1,3}){3}|\[::1\])$/i;
+
 const notifyHook = z
   .object({
-    url: z.string().url({ message: 'expected an http(s) URL, e.g. https://hooks.example/gov' }),
+    url: z
+      .string()
+      .url({ message: 'expected an http(s) URL, e.g. https://hooks.example/gov' })
+      .refine((u) => /^https?:$/i.test(new URL(u).protocol), {
+        message: 'expected an http(s) URL, e.g. https://hooks.example/gov',
+      }),
     headers: z.record(nonEmpty, z.union([z.string(), z.object({ secret: nonEmpty }).strict()])).default({}),
   })
-  .strict();
+  .strict()
+  // A vault value goes to a hook only encrypted, or to this machine.
+  .refine(
+    (h) => {
+      const u = new URL(h.url);
+      const secret = Object.values(h.headers).some((v) => typeof v !== 'string');
+      return !secret || u.protocol === 'https:' || LOOPBACK.test(u.hostname);
+    },
+    {
+      message: 'a header taken from the vault ({secret: …}) needs an https:// URL (or a loopback one)',
+      path: ['url'],
+    },
+  );
 
 export const approvalsSchema = z
   .object({

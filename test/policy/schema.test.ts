@@ -114,6 +114,23 @@ describe('gov.yaml schema errors name file:line:col and what was expected', () =
     ).toMatch(/^gov\.yaml:5:11: tool applies only to method tools\/call or prompts\/get/);
   });
 
+  it('sends a vault value to a notify hook only over https or to this machine', () => {
+    const hook = (url: string, headers = '{Authorization: {secret: hook-token}}') =>
+      `version: 1\napprovals:\n  notify: [{url: "${url}", headers: ${headers}}]\n`;
+    expect(problems(hook('http://hooks.example/gov'))).toEqual([
+      expect.stringContaining('needs an https:// URL (or a loopback one)'),
+    ]);
+    expect(problems(hook('file:///etc/passwd', '{}'))).toEqual([
+      expect.stringContaining('expected an http(s) URL'),
+    ]);
+    for (const ok of [
+      hook('https://hooks.example/gov'),
+      hook('http://127.0.0.1:9/gov'),
+      hook('http://hooks.example/gov', '{X-Team: ops}'),
+    ])
+      expect(() => policy(ok)).not.toThrow();
+  });
+
   it('validates credentials', () => {
     const noSecret =
       'version: 1\ncredentials:\n  - secret: gh\n    hosts: [a.example]\n    format: "Bearer"\n';
