@@ -142,6 +142,8 @@ export class Pipeline {
    */
   setPolicy(policy: PipelineDeps['policy']): void {
     this.deps.policy = policy;
+    // An approval for the run was given under the rule that held the call, which may be gone.
+    this.deps.approvals.forgetAlways?.();
   }
 
   private isShadow(d: PolicyDecision): boolean {

@@ -180,6 +180,11 @@ export class ApprovalBroker {
     });
   }
 
+  /** Forget every approval "for the rest of the run" (a reloaded policy decides afresh). */
+  forgetAlways(): void {
+    this.always.clear();
+  }
+
   /** Deliver a verdict for a held call; false if the id is unknown or already settled. */
   settle(id: string, verdict: ApprovalVerdict): boolean {
     const entry = this.pending.get(id);

@@ -53,6 +53,8 @@ export interface ApprovalStage {
   settle?(id: string, verdict: ApprovalVerdict): boolean;
   /** Channels where a person can answer right now (for `approvals.when_unattended`). */
   liveChannels?(): string[];
+  /** Forget approvals "for the rest of the run" (the policy they were given under changed). */
+  forgetAlways?(): void;
 }
 
 /** Pins and the poisoning scan (src/safety/tool-pins.ts). */

@@ -119,6 +119,16 @@ describe('ApprovalBroker', () => {
     await expect(otherServer).resolves.toMatchObject({ approved: false, approver: 'channel-error' });
   });
 
+  it('forgets approvals for the run when the policy is reloaded', async () => {
+    const broker = new ApprovalBroker();
+    const p = broker.request(call());
+    broker.settle(broker.list()[0]!.id, { approved: true, approver: 'tui', always: true });
+    await p;
+    broker.forgetAlways();
+    expect(broker.isAlwaysAllowed({ server: 'payments', method: 'tools/call', tool: 'refund' })).toBe(false);
+    broker.close();
+  });
+
   it('a denial with always set does not remember anything', async () => {
     const broker = new ApprovalBroker();
     const p = broker.request(call());
