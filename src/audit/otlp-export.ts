@@ -8,6 +8,7 @@ import type { OtlpProtocol } from '../policy/schema.js';
 import { canonicalJson } from './canonical.js';
 import { serializeRecord } from './record.js';
 import { TRACEPARENT } from './trace-context.js';
+import { sanitizeInline } from '../terminal-text.js';
 
 /**
  * Ships audit records as OpenTelemetry logs over OTLP HTTP (protobuf, or JSON), one LogRecord per
@@ -233,7 +234,8 @@ export class AuditOtlpExporter {
     if (this.reported) return;
     this.reported = true;
     this.o.onFailure?.(
-      `audit export to ${this.target.endpoint} is failing (${message.split('\n')[0]}); records stay in the local audit and are retried`,
+      // The collector's own words (its status line) are made inert for the terminal.
+      `audit export to ${this.target.endpoint} is failing (${sanitizeInline(message.split('\n')[0] ?? '', 300)}); records stay in the local audit and are retried`,
     );
   }
 }

@@ -1,5 +1,6 @@
 import type { EventEmitter } from 'node:events';
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { createSecureContext, rootCertificates } from 'node:tls';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
@@ -99,7 +100,6 @@ interface LoadedClient {
  * TLS always verified against the system roots plus the user's extra CAs.
  */
 export class Upstream {
-  private agentOnce: Promise<LoadedClient> | undefined;
   /** The client once loaded: no promise to await per call. */
   private loaded: LoadedClient | undefined;
   private readonly caPems: string[];
@@ -113,36 +113,46 @@ export class Upstream {
     this.caPems = (opts.extraCaFiles ?? []).map((f) => readFileSync(f, 'utf8'));
   }
 
-  /** Load the HTTP client in the background (call once start-up work is done). */
+  /** Load the HTTP client now (call once start-up work is done), not on the first call's path. */
   warm(): void {
     this.agent().catch(() => undefined);
   }
 
   private agent(): Promise<LoadedClient> {
+    try {
+      return Promise.resolve((this.loaded ??= this.load()));
+    } catch (err) {
+      // Not kept: a load that failed (EMFILE while the agent held every descriptor) is tried
+      // again by the next call. (A failed import() would be: the module loader keeps it.)
+      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+    }
+  }
+
+  private load(): LoadedClient {
     // Only the parts gov uses: undici's entry point also loads fetch, WebSocket, the cache and
     // mock layers (about 3 MB of heap and 8 MB of RSS at idle that gov never uses).
-    this.agentOnce ??= Promise.all([
-      import('undici/lib/dispatcher/agent.js'),
-      import('undici/lib/core/errors.js'),
-      import('undici/lib/api/api-request.js'),
-    ]).then(([{ default: Agent }, { default: errors }, { default: request }]) => {
-      const agent = new Agent({
-        keepAliveTimeout: 30_000,
-        keepAliveMaxTimeout: 600_000,
-        headersTimeout: 0,
-        bodyTimeout: 0,
-        connect: {
-          // One context for every upstream connection: passing `ca` alone makes each TLS
-          // handshake parse the whole trust store again (tens of ms per new connection).
-          secureContext: createSecureContext({ ca: [...rootCertificates, ...this.caPems] }),
-          rejectUnauthorized: true,
-          timeout: 10_000,
-        },
-      });
-      this.loaded = { agent, request, aborted: errors.RequestAbortedError };
-      return this.loaded;
+    const load = createRequire(import.meta.url);
+    const Agent = load(
+      'undici/lib/dispatcher/agent.js',
+    ) as (typeof import('undici/lib/dispatcher/agent.js'))['default'];
+    const errors = load(
+      'undici/lib/core/errors.js',
+    ) as (typeof import('undici/lib/core/errors.js'))['default'];
+    const request = load('undici/lib/api/api-request.js') as typeof undiciRequest;
+    const agent = new Agent({
+      keepAliveTimeout: 30_000,
+      keepAliveMaxTimeout: 600_000,
+      headersTimeout: 0,
+      bodyTimeout: 0,
+      connect: {
+        // One context for every upstream connection: passing `ca` alone makes each TLS
+        // handshake parse the whole trust store again (tens of ms per new connection).
+        secureContext: createSecureContext({ ca: [...rootCertificates, ...this.caPems] }),
+        rejectUnauthorized: true,
+        timeout: 10_000,
+      },
     });
-    return this.agentOnce;
+    return { agent, request, aborted: errors.RequestAbortedError };
   }
 
   async request(r: UpstreamRequest): Promise<UpstreamResponse> {
@@ -208,7 +218,7 @@ export class Upstream {
   }
 
   async close(): Promise<void> {
-    if (this.agentOnce) await (await this.agentOnce).agent.destroy().catch(() => undefined);
+    await this.loaded?.agent.destroy().catch(() => undefined);
   }
 }
 
