@@ -19,7 +19,7 @@ import { originOf } from '../transport/http/upstream.js';
 import { authenticate, type AuthMode } from './edge-auth.js';
 import type { TokenVerifier } from './serve-tokens.js';
 import { hostAllowed, originAllowed, versionAllowed, type VersionPolicy } from './request-checks.js';
-import { resolveRoute, type Route } from './routes.js';
+import { leavesRoute, resolveRoute, type Route } from './routes.js';
 import type { SessionTable } from './sessions.js';
 import { observeSessionId } from './response-headers.js';
 import type { SseReplay } from './sse-replay.js';
@@ -117,6 +117,8 @@ export async function startGateway(o: GatewayOptions): Promise<Gateway> {
     const auth = authenticate(req, o.auth, o.tokens);
     if (!auth.ok) return refused(401, auth.reason, undefined, { 'www-authenticate': auth.challenge });
     const { principal } = auth;
+    if (leavesRoute(pathname))
+      return refused(400, `the path ${pathname} has dot segments or encoded slashes`, principal);
     const routed = resolveRoute(o.routes, path);
     if (!routed) return refused(404, `no server is mounted at ${pathname}`, principal);
     const version = header(req, 'mcp-protocol-version');

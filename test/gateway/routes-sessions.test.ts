@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { parseRouteFlag, resolveRoute, targetRoute, type Route } from '../../src/gateway/routes.js';
+import {
+  parseRouteFlag,
+  leavesRoute,
+  resolveRoute,
+  targetRoute,
+  type Route,
+} from '../../src/gateway/routes.js';
 import { SessionTable } from '../../src/gateway/sessions.js';
 import { originAllowed, hostAllowed } from '../../src/gateway/request-checks.js';
 
@@ -61,5 +67,22 @@ describe('gateway request checks', () => {
     expect(hostAllowed('gw.example', { hosts: ['gw.example'] }, 443)).toBe(true);
     expect(hostAllowed('rebind.example', { hosts: ['gw.example'] }, 443)).toBe(false);
     expect(hostAllowed(undefined, { hosts: [] }, 443)).toBe(false);
+  });
+});
+
+describe('paths that leave their route are refused, not forwarded', () => {
+  it('dot segments (also percent-encoded), encoded slashes and backslashes', () => {
+    for (const p of [
+      '/mcp/../admin',
+      '/mcp/%2e%2e/admin',
+      '/mcp/.%2E/x',
+      '/mcp/./x',
+      '/mcp/..%2fadmin',
+      '/mcp\\..\\x',
+      '/mcp%5c..',
+    ])
+      expect(leavesRoute(p), p).toBe(true);
+    for (const p of ['/mcp', '/mcp/', '/mcp/tools/..x', '/mcp/a.b', '/mcp/...'])
+      expect(leavesRoute(p), p).toBe(false);
   });
 });

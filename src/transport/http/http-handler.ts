@@ -140,6 +140,8 @@ export function createHttpHandler(o: HttpHandlerOptions): ExchangeHandler & { le
 
   async function handle(ex: Exchange): Promise<void> {
     const { req } = ex;
+    // Another principal's legacy session: its server cannot tell the two apart.
+    if (legacy.foreign(ex.url, ex.principal)) return sendText(ex.res, 404, 'gov: unknown session');
     const isPost = req.method === 'POST';
     const declared = header(ex, 'content-length');
     const hasBody =
@@ -244,7 +246,14 @@ export function createHttpHandler(o: HttpHandlerOptions): ExchangeHandler & { le
         origin,
         answerServer: serverAnswerer(ex, upstream, headers, pipeline.deps.log),
       });
-      await relayUpstreamSse(ex, up, { processor, legacy, maxEventBytes: responseLimit });
+      // A stream of the 2024-11-05 transport has no Streamable HTTP session: only such a GET
+      // stream may announce a POST endpoint.
+      const legacyStream = ex.req.method === 'GET' && header(ex, 'mcp-session-id') === undefined;
+      await relayUpstreamSse(ex, up, {
+        processor,
+        ...(legacyStream ? { legacy, owner: ex.principal } : {}),
+        maxEventBytes: responseLimit,
+      });
       return;
     }
     await relayResponse(ex, up, pipeline.deps.vaultScan);
@@ -301,7 +310,7 @@ export function createHttpHandler(o: HttpHandlerOptions): ExchangeHandler & { le
       ) {
         heldStream = new HeldStream(ex.res, env.progressToken, o.heartbeatMs);
       }
-      const hs = heldStream && !legacy.lookup(ex.url) ? heldStream : undefined;
+      const hs = heldStream && !legacy.lookup(ex.url, ex.principal) ? heldStream : undefined;
       return {
         onHeld: () => hs?.start(),
         ...(askable && hs ? { ask: { client: askable, send: (msg: JsonObject) => hs.send(msg) } } : {}),
@@ -336,7 +345,7 @@ export function createHttpHandler(o: HttpHandlerOptions): ExchangeHandler & { le
         limit,
       });
     }
-    const session = legacy.lookup(ex.url);
+    const session = legacy.lookup(ex.url, ex.principal);
     if (forward.length === 0) {
       if (session) {
         for (const d of denied) session.inject(d);
@@ -369,7 +378,6 @@ export function createHttpHandler(o: HttpHandlerOptions): ExchangeHandler & { le
       calls,
       limit,
       session,
-      legacy,
       toolHeaders,
       origin: { server, transport },
       onUpstream: (up) => {

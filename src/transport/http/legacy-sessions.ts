@@ -10,13 +10,24 @@ export interface LegacySession {
   endpoint: string;
   inject(message: GovResponse): void;
   pending: Map<string | number, CallContext>;
+  /** `gov serve`: the principal whose GET stream announced the endpoint; only it may use it. */
+  principal: string | undefined;
 }
 
 export class LegacySessions {
   private readonly byEndpoint = new Map<string, LegacySession>();
 
-  register(endpoint: string, inject: (m: GovResponse) => void): LegacySession {
-    const s: LegacySession = { endpoint, inject, pending: new Map() };
+  /**
+   * A stream announced `endpoint`; null when a live session already has it (a second stream
+   * may not take another's endpoint over, and its POSTs stay with the first).
+   */
+  register(
+    endpoint: string,
+    inject: (m: GovResponse) => void,
+    principal: string | undefined,
+  ): LegacySession | null {
+    if (this.byEndpoint.has(endpoint)) return null;
+    const s: LegacySession = { endpoint, inject, pending: new Map(), principal };
     this.byEndpoint.set(endpoint, s);
     return s;
   }
@@ -25,8 +36,16 @@ export class LegacySessions {
     if (this.byEndpoint.get(s.endpoint) === s) this.byEndpoint.delete(s.endpoint);
   }
 
-  lookup(url: string): LegacySession | undefined {
-    return this.byEndpoint.get(url);
+  /** The session a POST to `url` belongs to, when it is this principal's. */
+  lookup(url: string, principal: string | undefined): LegacySession | undefined {
+    const s = this.byEndpoint.get(url);
+    return s && s.principal === principal ? s : undefined;
+  }
+
+  /** Whether `url` is another principal's session endpoint (refused: the server cannot tell them apart). */
+  foreign(url: string, principal: string | undefined): boolean {
+    const s = this.byEndpoint.get(url);
+    return s !== undefined && s.principal !== principal;
   }
 
   get size(): number {

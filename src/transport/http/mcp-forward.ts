@@ -20,7 +20,7 @@ import {
 } from './forward.js';
 import { isEventStream, relayUpstreamSse } from './sse-relay.js';
 import { mergeDenied, scanWhole } from './upstream-json.js';
-import type { LegacySession, LegacySessions } from './legacy-sessions.js';
+import type { LegacySession } from './legacy-sessions.js';
 import { serverAnswerer } from './answer-server.js';
 import type { JsonObject } from '../../types.js';
 
@@ -112,7 +112,6 @@ export interface ForwardMcpInput {
   limit: TimeLimit | undefined;
   /** Legacy HTTP+SSE: answers travel on the session's stream, never in this reply. */
   session: LegacySession | undefined;
-  legacy: LegacySessions;
   toolHeaders: ToolParamHeaders;
   origin: ServerOrigin;
   onUpstream?: (up: { headers: IncomingHttpHeaders }) => void;
@@ -187,7 +186,6 @@ export async function forwardMcp(i: ForwardMcpInput): Promise<void> {
       return await relayUpstreamSse(ex, up, {
         processor,
         prepend: denied,
-        legacy: i.legacy,
         maxEventBytes: i.responseLimit,
         ...(own ? { cut: { signal: own.signal, answers: timedOut } } : {}),
       });

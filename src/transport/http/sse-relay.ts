@@ -26,7 +26,12 @@ export interface SseRelayOptions {
   processor: ServerMessageProcessor;
   /** gov's own answers to send first (denied elements of a batch). */
   prepend?: GovResponse[];
+  /**
+   * The 2024-11-05 transport: a GET stream whose first event may announce a POST endpoint
+   * (`endpoint`), owned by `owner` (the principal under gov serve).
+   */
   legacy?: LegacySessions;
+  owner?: string | undefined;
   maxEventBytes: number;
   /** Called once the stream is over, however it ended. */
   onEnd?: () => void;
@@ -45,7 +50,10 @@ export function isEventStream(contentType: unknown): boolean {
 export function relayUpstreamSse(
   ex: Exchange,
   up: UpstreamResponse,
-  o: Pick<SseRelayOptions, 'processor' | 'maxEventBytes' | 'prepend' | 'legacy' | 'headersSent' | 'cut'>,
+  o: Pick<
+    SseRelayOptions,
+    'processor' | 'maxEventBytes' | 'prepend' | 'legacy' | 'owner' | 'headersSent' | 'cut'
+  >,
 ): Promise<void> {
   return relaySse({
     ...o,
@@ -98,6 +106,8 @@ export function relaySse(o: SseRelayOptions): Promise<void> {
   for (const m of o.prepend ?? []) res.write(sseEventFor(m));
 
   let session: LegacySession | undefined;
+  /** The stream has had its endpoint event, or a message before any: no endpoint counts after. */
+  let announced = false;
   const parser = new SseParser({ maxEventBytes: o.maxEventBytes });
 
   // The first events of a turn of the event loop are written at once; those arriving later in
@@ -147,18 +157,31 @@ export function relaySse(o: SseRelayOptions): Promise<void> {
   /** What goes to the client for one event: its own bytes (`verbatim`) when nothing changes. */
   const transform = (raw: SseEvent, own: Buffer | null): string | Buffer => {
     const ev = scrubFields(raw);
-    if (ev.event === 'endpoint' && o.legacy && !session) {
-      const endpoint = endpointFromEvent(ev, o.streamUrl);
+    if (ev.event === 'endpoint' && o.legacy) {
+      // Only the first event of the stream names its endpoint: a later one (or one after the
+      // stream's messages began) would move the client's POSTs away from where gov answers.
+      if (session || announced) return '';
+      announced = true;
+      const found = endpointFromEvent(ev, o.streamUrl);
+      // The stream's own URL is where Streamable HTTP clients POST: never a legacy endpoint.
+      const endpoint = found === o.streamUrl ? null : found;
       if (endpoint) {
-        session = o.legacy.register(endpoint, (m) => {
-          flush(); // after the events already queued
-          if (!res.writableEnded) res.write(sseEventFor(m));
-        });
+        session =
+          o.legacy.register(
+            endpoint,
+            (m) => {
+              flush(); // after the events already queued
+              if (!res.writableEnded) res.write(sseEventFor(m));
+            },
+            o.owner,
+          ) ?? undefined;
+        if (!session) return '';
       }
       // The endpoint URL goes to the client as it is, but never with a vault value in it.
       return formatSseEvent(vault ? { ...ev, data: vault.redactString(ev.data).text } : ev);
     }
     if (!ev.data) return own ?? formatSseEvent(ev);
+    announced = true;
     const out = o.processor.processText(ev.data, session);
     return out === null ? (own ?? formatSseEvent(ev)) : formatSseEvent({ ...ev, data: out });
   };
