@@ -101,9 +101,7 @@ export function pinAll(
   now: string,
 ): boolean {
   if (file.servers[key] && Object.keys(file.servers[key].tools).length > 0) return false;
-  const s = serverEntry(file, key, url);
-  for (const d of defs) s.tools[d.definition.name] = { ...d, pinned_at: now };
-  return defs.length > 0;
+  return pinNew(file, key, url, defs, now);
 }
 
 /**
