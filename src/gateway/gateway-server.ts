@@ -167,6 +167,8 @@ export async function startGateway(o: GatewayOptions): Promise<Gateway> {
       });
     // The client's credential is for gov; the target gets its own binding (gov.yaml) or nothing.
     stripHeader(req, 'authorization');
+    // gov serve is the edge: what a client claims about the hops before it is not passed on.
+    for (const h of FORWARDING_HEADERS) stripHeader(req, h);
     const { route } = routed;
     const ex: Exchange = {
       req,
@@ -254,6 +256,14 @@ function header(req: IncomingMessage, name: string): string | undefined {
   const v = req.headers[name];
   return Array.isArray(v) ? v[0] : v;
 }
+
+const FORWARDING_HEADERS = [
+  'forwarded',
+  'x-forwarded-for',
+  'x-forwarded-host',
+  'x-forwarded-proto',
+  'x-real-ip',
+];
 
 function stripHeader(req: IncomingMessage, name: string): void {
   delete req.headers[name];

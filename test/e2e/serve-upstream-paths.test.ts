@@ -153,7 +153,9 @@ credentials:
     expect(h['te']).toBeUndefined();
     expect(h['upgrade']).toBeUndefined();
     expect(h['x-api-key']).toBe(SECRET);
-    // Not asserted: Forwarded / X-Forwarded-For reach the upstream as the client wrote them.
+    // gov serve is the edge: a client's claims about earlier hops are not passed on.
+    expect(h['forwarded']).toBeUndefined();
+    expect(h['x-forwarded-for']).toBeUndefined();
   }, 30_000);
 
   it('an upstream redirect is not followed with the credential', async () => {
