@@ -15,9 +15,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { once } from 'node:events';
 import { execFileSync } from 'node:child_process';
-import { createHttpHandler } from '../../src/transport/http/http-handler.js';
-import { Upstream } from '../../src/transport/http/upstream.js';
 import { testPipeline } from '../helpers/test-pipeline.js';
+import { startHandlerFront, type HandlerFront } from '../helpers/handler-front.js';
 
 const POLICY = `version: 1
 default: allow
@@ -66,8 +65,7 @@ function answer(id: unknown, result: Json): string {
 
 describe('answers the client reads differently from JSON.parse', () => {
   let upstream: Server;
-  let front: Server;
-  let gov: Upstream;
+  let front: HandlerFront;
   let records: () => Record<string, unknown>[];
   let getStream: import('node:http').ServerResponse | undefined;
 
@@ -165,24 +163,10 @@ describe('answers the client reads differently from JSON.parse', () => {
     const upPort = (upstream.address() as { port: number }).port;
     const t = await testPipeline(POLICY);
     records = t.records;
-    gov = new Upstream({});
-    const handler = createHttpHandler({ pipeline: t.pipeline, upstream: gov, responseLimit: 1 << 20 });
-    front = createServer((req, res) => {
-      const path = req.url ?? '/';
-      void handler({
-        req,
-        res,
-        target: { scheme: 'http', host: '127.0.0.1', port: upPort },
-        path,
-        url: `http://127.0.0.1:${upPort}${path}`,
-      });
-    });
-    front.listen(0, '127.0.0.1');
-    await once(front, 'listening');
+    front = await startHandlerFront(upPort, { pipeline: t.pipeline, responseLimit: 1 << 20 });
   });
   afterAll(async () => {
-    await gov.close();
-    front.close();
+    await front.close();
     upstream.close();
   });
 
@@ -192,8 +176,7 @@ describe('answers the client reads differently from JSON.parse', () => {
     method = 'tools/call',
     params: Json = { name: kase, arguments: {} },
   ) => {
-    const port = (front.address() as { port: number }).port;
-    const r = await fetch(`http://127.0.0.1:${port}/mcp/${kase}`, {
+    const r = await fetch(`${front.origin}/mcp/${kase}`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
       body: JSON.stringify({ jsonrpc: '2.0', id, method, params }),
@@ -267,8 +250,7 @@ describe('answers the client reads differently from JSON.parse', () => {
   });
 
   it('a UTF-16 answer is refused (502) and recorded as response-not-utf8', async () => {
-    const port = (front.address() as { port: number }).port;
-    const r = await fetch(`http://127.0.0.1:${port}/mcp/utf16`, {
+    const r = await fetch(`${front.origin}/mcp/utf16`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
       body: JSON.stringify({
@@ -295,13 +277,12 @@ describe('answers the client reads differently from JSON.parse', () => {
   });
 
   it('a tools/list answer sent on the standalone GET stream is filtered too (the TS SDK routes it by id)', async () => {
-    const port = (front.address() as { port: number }).port;
-    const get = await fetch(`http://127.0.0.1:${port}/mcp/get-stream`, {
+    const get = await fetch(`${front.origin}/mcp/get-stream`, {
       headers: { accept: 'text/event-stream' },
     });
     const reader = get.body!.getReader();
     let seen = '';
-    const post = fetch(`http://127.0.0.1:${port}/mcp/get-stream-tools`, {
+    const post = fetch(`${front.origin}/mcp/get-stream-tools`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
       body: JSON.stringify({ jsonrpc: '2.0', id: 10, method: 'tools/list', params: {} }),
@@ -317,13 +298,12 @@ describe('answers the client reads differently from JSON.parse', () => {
     ['get-stream-secret', 21, 'a secret (github-token)'],
     ['get-stream-injection', 22, expect.stringContaining('an injection pattern')],
   ])("an answer on the GET stream (%s) taints the run like a call's answer", async (kase, id, why) => {
-    const port = (front.address() as { port: number }).port;
-    const get = await fetch(`http://127.0.0.1:${port}/mcp/get-stream`, {
+    const get = await fetch(`${front.origin}/mcp/get-stream`, {
       headers: { accept: 'text/event-stream' },
     });
     const reader = get.body!.getReader();
     let seen = '';
-    const post = fetch(`http://127.0.0.1:${port}/mcp/${kase}`, {
+    const post = fetch(`${front.origin}/mcp/${kase}`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
       body: JSON.stringify({

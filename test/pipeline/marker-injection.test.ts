@@ -14,9 +14,8 @@ import { PassThrough } from 'node:stream';
 import { createParser } from 'eventsource-parser';
 import { ServerMessageProcessor } from '../../src/pipeline/server-messages.js';
 import { relaySse } from '../../src/transport/http/sse-relay.js';
-import { createHttpHandler } from '../../src/transport/http/http-handler.js';
-import { Upstream } from '../../src/transport/http/upstream.js';
 import { testPipeline } from '../helpers/test-pipeline.js';
+import { startHandlerFront, type HandlerFront } from '../helpers/handler-front.js';
 import type { Pipeline } from '../../src/pipeline.js';
 
 const POLICY = 'version: 1\ndefault: allow\n';
@@ -103,8 +102,7 @@ describe("in-place rewrite: the server's own marker-like text stays quoted", () 
 
   describe('through the HTTP handler (a JSON answer, edited bytes)', () => {
     let upstream: Server;
-    let front: Server;
-    let gov: Upstream;
+    let front: HandlerFront;
     beforeAll(async () => {
       upstream = createServer((req, res) => {
         let t = '';
@@ -123,30 +121,15 @@ describe("in-place rewrite: the server's own marker-like text stays quoted", () 
       upstream.listen(0, '127.0.0.1');
       await once(upstream, 'listening');
       const upPort = (upstream.address() as { port: number }).port;
-      gov = new Upstream({});
-      const handler = createHttpHandler({ pipeline, upstream: gov, responseLimit: 1 << 20 });
-      front = createServer((req, res) => {
-        const path = req.url ?? '/';
-        void handler({
-          req,
-          res,
-          target: { scheme: 'http', host: '127.0.0.1', port: upPort },
-          path,
-          url: `http://127.0.0.1:${upPort}${path}`,
-        });
-      });
-      front.listen(0, '127.0.0.1');
-      await once(front, 'listening');
+      front = await startHandlerFront(upPort, { pipeline, responseLimit: 1 << 20 });
     });
     afterAll(async () => {
-      await gov.close();
-      front.close();
+      await front.close();
       upstream.close();
     });
 
     it('a double-escaped token reaches the agent as a real token', async () => {
-      const port = (front.address() as { port: number }).port;
-      const r = await fetch(`http://127.0.0.1:${port}/mcp`, {
+      const r = await fetch(`${front.origin}/mcp`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
         body: JSON.stringify({

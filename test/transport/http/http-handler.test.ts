@@ -1,9 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { once } from 'node:events';
-import { createHttpHandler } from '../../../src/transport/http/http-handler.js';
-import { Upstream } from '../../../src/transport/http/upstream.js';
 import { testPipeline } from '../../helpers/test-pipeline.js';
+import { startHandlerFront, type HandlerFront } from '../../helpers/handler-front.js';
 
 // The HTTP transport on its own, without the proxy's CONNECT and TLS: a loopback server hands
 // each request to createHttpHandler as an Exchange for a plain-HTTP upstream. What the
@@ -31,9 +30,8 @@ async function body(req: IncomingMessage): Promise<string> {
 describe('createHttpHandler', () => {
   const received: string[] = [];
   let upstream: Server;
-  let front: Server;
+  let front: HandlerFront;
   let frontUrl: string;
-  let gov: Upstream;
 
   beforeAll(async () => {
     upstream = createServer((req, res) => {
@@ -58,25 +56,11 @@ describe('createHttpHandler', () => {
     const upPort = (upstream.address() as { port: number }).port;
 
     const { pipeline } = await testPipeline(POLICY);
-    gov = new Upstream();
-    const handler = createHttpHandler({ pipeline, upstream: gov, bodyLimit: 64 * 1024 });
-    front = createServer((req, res) => {
-      const path = req.url ?? '/';
-      void handler({
-        req,
-        res,
-        target: { scheme: 'http', host: '127.0.0.1', port: upPort },
-        path,
-        url: `http://127.0.0.1:${upPort}${path}`,
-      });
-    });
-    front.listen(0, '127.0.0.1');
-    await once(front, 'listening');
-    frontUrl = `http://127.0.0.1:${(front.address() as { port: number }).port}/mcp`;
+    front = await startHandlerFront(upPort, { pipeline, bodyLimit: 64 * 1024 });
+    frontUrl = `${front.origin}/mcp`;
   });
   afterAll(async () => {
-    await gov.close();
-    front.close();
+    await front.close();
     upstream.close();
   });
 
