@@ -17,6 +17,7 @@ import {
 import { decodeUtf8Strict, parseStrictJsonText } from './json-strict.js';
 import { EDGE_CHARS, exactId, idAtEdges } from './recover-id.js';
 import { otherReadings } from './body-charset.js';
+import { foldKey } from './key-fold.js';
 
 export type ParseResult =
   | { kind: 'mcp'; batch: boolean; messages: JsonRpcMessage[] }
@@ -56,7 +57,7 @@ function looksJsonRpc(v: JsonValue): boolean {
   if (Array.isArray(v)) return v.some(looksJsonRpc);
   if (!isPlainObject(v)) return false;
   for (const k of Object.keys(v)) {
-    const f = fold(k);
+    const f = foldKey(k);
     if (f === 'jsonrpc') return true;
     const m = v[k];
     if (f === 'method' && typeof m === 'string' && MCP_METHOD_RE.test(m)) return true;
@@ -76,18 +77,13 @@ const REQUEST_KEYS = new Set(['jsonrpc', 'id', 'method', 'params']);
 const NOTIFICATION_KEYS = new Set(['jsonrpc', 'method', 'params']);
 const RESPONSE_KEYS = new Set(['jsonrpc', 'id', 'result', 'error']);
 
-// Case-insensitive JSON decoders (Go's encoding/json folds case, including ſ→s and K→k)
-// would read `Name` or `paramſ` as `name`/`params`; a key that folds onto a key we look
-// at, without being it, is refused.
-function fold(k: string): string {
-  return k.toUpperCase().toLowerCase();
-}
-
+// Case-insensitive JSON decoders would read `Name` or `paramſ` as `name`/`params`; a key
+// that folds onto a key we look at, without being it, is refused.
 function foldCollision(o: JsonObject, watched: readonly string[]): string | null {
   for (const k of Object.keys(o)) {
     if (watched.includes(k)) continue;
-    const f = fold(k);
-    if (watched.some((w) => fold(w) === f)) return k;
+    const f = foldKey(k);
+    if (watched.some((w) => foldKey(w) === f)) return k;
   }
   return null;
 }
@@ -159,9 +155,6 @@ function checkMcpParams(method: string, params: JsonValue | undefined): string |
   return null;
 }
 
-/** Lower-case ASCII keys fold to themselves (most keys): no string is made for them. */
-const FOLDS_TO_ITSELF = /^[a-z0-9_$.:/-]*$/;
-
 /** Two keys of one object, anywhere in `v` (depth bounded by the parser), that fold alike. */
 function foldedTwice(v: JsonValue): [string, string] | null {
   if (Array.isArray(v)) {
@@ -176,7 +169,7 @@ function foldedTwice(v: JsonValue): [string, string] | null {
   if (keys.length > 1) {
     const seen = new Map<string, string>();
     for (const k of keys) {
-      const f = FOLDS_TO_ITSELF.test(k) ? k : fold(k);
+      const f = foldKey(k);
       const other = seen.get(f);
       if (other !== undefined) return [other, k];
       seen.set(f, k);

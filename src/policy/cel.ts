@@ -7,6 +7,7 @@
 import { createRequire } from 'node:module';
 import type { Environment } from '@marcbachmann/cel-js';
 import type { JsonValue } from '../types.js';
+import { namesReadBy, type ReadNames } from './arg-spellings.js';
 
 /** `run` as `when` sees it. */
 export interface CelRun {
@@ -19,6 +20,8 @@ export type WhenResult = { ok: true; value: boolean } | { ok: false; error: stri
 
 export interface CompiledWhen {
   readonly source: string;
+  /** Member names the expression may read (see arg-spellings.ts). */
+  readonly readNames: ReadNames;
   /** `args` must already be converted with toCelArgs (done once per decision). */
   evaluate(ctx: CelContext): WhenResult;
 }
@@ -110,6 +113,7 @@ export function compileWhen(source: string): WhenCompileResult {
     ok: true,
     when: {
       source,
+      readNames: namesReadBy(source),
       evaluate(ctx) {
         try {
           const v = fn(ctx);

@@ -9,6 +9,7 @@
 import type { Constraints, DecisionKind, PolicyDecision } from '../types.js';
 import type { CelContext, CompiledWhen } from './cel.js';
 import { toCelArgs } from './cel.js';
+import { misspelledKey } from './arg-spellings.js';
 import { UNKNOWN_TOOL_INFO, type PolicyInput, type UnknownServers } from './compiled.js';
 import { canonicalUri, type Glob } from './glob.js';
 
@@ -140,6 +141,13 @@ export function createDecider(opts: DeciderOptions): { decide: Decide; candidate
           tool_annotations: { ...(input.toolInfo ?? UNKNOWN_TOOL_INFO).annotations },
           tool_pinned: (input.toolInfo ?? UNKNOWN_TOOL_INFO).pinned,
         };
+        const odd = misspelledKey(input.args, r.when.readNames);
+        if (odd !== null)
+          return {
+            decision: 'deny',
+            rule: r.id,
+            reason: `rule '${r.id}' reads ${JSON.stringify(odd.name)}, but the call's arguments spell it ${JSON.stringify(odd.key)}, which a case-insensitive server reads as ${JSON.stringify(odd.name)}; denied to fail closed`,
+          };
         const res = r.when.evaluate(ctx);
         if (!res.ok)
           return {

@@ -187,4 +187,15 @@ rules:
     expect(await post(call(5, '{"amount":5,"dest":"customer","deſt":"attacker"}'))).toContain('-32600');
     expect(executed()).not.toContain('dest=attacker');
   });
+
+  it('one key in another case, alone, where the rule only asks has(): denied by the rule that reads it', async () => {
+    // Without the exact key, `!has(args.dest)` is true, while the Go server reads DEST as dest.
+    const upper = await post(call(6, '{"amount":5,"DEST":"attacker"}'));
+    expect(upper).toContain('-32003');
+    expect(upper).toContain('case-insensitive server');
+    expect(await post(call(7, '{"amount":5,"deſt":"attacker"}'))).toContain('-32003');
+    expect(await post(call(8, '{"AMOUNT":50000}'))).toContain('-32003');
+    expect(executed()).not.toContain('attacker');
+    expect(executed()).not.toContain('amount=50000');
+  });
 });
