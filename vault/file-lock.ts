@@ -46,12 +46,12 @@ function isStale(content: string, mtimeMs: number, staleMs: number): boolean {
  * check that what we moved is the stale lock we inspected; if another process had already
  * replaced it, put theirs back (link fails rather than clobbering a newer lock).
  */
-function breakStale(path: string, staleContent: string): void {
+function breakStale(path: string, staleContent: string): boolean {
   const aside = `${path}.stale-${process.pid}-${randomBytes(4).toString('hex')}`;
   try {
     renameSync(path, aside);
   } catch {
-    return;
+    return false;
   }
   let moved = '';
   try {
@@ -72,11 +72,16 @@ function breakStale(path: string, staleContent: string): void {
   } catch {
     // gone
   }
+  return true;
 }
 
-/** One attempt: the lock, or null while a live holder has it (a stale one is broken first). */
+/**
+ * One attempt: the lock, or null while a live holder has it (a stale one is broken first).
+ * Bounded: a lock that cannot be broken (no rights to the directory) waits like a live one,
+ * and a path that is no file (a directory) is an error, never a busy loop.
+ */
 function tryAcquire(path: string, token: string, staleMs: number): HeldLock | null {
-  for (;;) {
+  for (let attempt = 0; attempt < 4; attempt++) {
     try {
       const fd = openSync(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
       try {
@@ -99,19 +104,22 @@ function tryAcquire(path: string, token: string, staleMs: number): HeldLock | nu
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
     }
+    let content: string;
+    let mtimeMs: number;
     try {
-      const content = readFileSync(path, 'utf8');
-      const st = statSync(path);
-      // An empty file may be a lock whose owner has not written its token yet: only age decides.
-      if (content === '' ? Date.now() - st.mtimeMs > staleMs : isStale(content, st.mtimeMs, staleMs)) {
-        breakStale(path, content);
-        continue;
-      }
-    } catch {
-      continue; // vanished between open and read: just retry
+      content = readFileSync(path, 'utf8');
+      mtimeMs = statSync(path).mtimeMs;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue; // released meanwhile: retry
+      throw new GovError('vault', `cannot use the lock file ${path}: ${(err as Error).message}`, {
+        hint: 'it must be a file gov can read; remove whatever is at that path',
+      });
     }
-    return null;
+    // An empty file may be a lock whose owner has not written its token yet: only age decides.
+    const stale = content === '' ? Date.now() - mtimeMs > staleMs : isStale(content, mtimeMs, staleMs);
+    if (!stale || !breakStale(path, content)) return null;
   }
+  return null;
 }
 
 function lockToken(): string {
