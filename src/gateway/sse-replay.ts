@@ -63,10 +63,18 @@ function isKeepAlive(ev: SseEvent): boolean {
   return ev.hasData === false && ev.event === undefined && ev.id === undefined && ev.retry === undefined;
 }
 
+/** What one principal's streams hold in the buffer. */
+interface Usage {
+  streams: number;
+  bytes: number;
+}
+
 export class SseReplay {
   /** In the order they were opened. */
   private readonly streams = new Map<string, Stream>();
   private bytes = 0;
+  /** By principal ('' without authentication): over budget, the heaviest gives way first. */
+  private readonly usage = new Map<string, Usage>();
 
   constructor(
     private readonly limits: ReplayLimits,
@@ -105,6 +113,7 @@ export class SseReplay {
       client: res,
     };
     this.streams.set(s.id, s);
+    this.usageOf(s).streams++;
     const write = res.write.bind(res) as (chunk: unknown) => boolean;
     const end = res.end.bind(res) as (chunk?: unknown) => ServerResponse;
     const parser = new SseParser({ maxEventBytes: NO_LIMIT });
@@ -157,20 +166,57 @@ export class SseReplay {
     // events must not count against the budget every other client's streams share.
     if (!this.streams.has(s.id)) return text;
     s.events.push({ seq: s.seq, text, at: this.now() });
-    this.bytes += text.length;
+    this.count(s, text.length);
     this.prune(s);
-    for (const old of this.streams.values()) {
-      if (this.streams.size <= this.limits.maxStreams && this.bytes <= this.limits.maxBytes) break;
-      if (old !== s) this.drop(old);
-    }
+    this.evict(s);
     return text;
+  }
+
+  private usageOf(s: Stream): Usage {
+    const who = s.owner.principal ?? '';
+    let u = this.usage.get(who);
+    if (u === undefined) this.usage.set(who, (u = { streams: 0, bytes: 0 }));
+    return u;
+  }
+
+  private count(s: Stream, bytes: number): void {
+    this.bytes += bytes;
+    this.usageOf(s).bytes += bytes;
+  }
+
+  /**
+   * Over the shared limits, the principal holding the most (bytes when bytes are over, else
+   * streams) loses its oldest stream first: one client with many or large streams pushes out
+   * its own, not every other client's. `keeping` (being written) goes only as a last resort,
+   * by its oldest events.
+   */
+  private evict(keeping: Stream): void {
+    const mine = keeping.owner.principal ?? '';
+    while (this.bytes > this.limits.maxBytes || this.streams.size > this.limits.maxStreams) {
+      const bytesOver = this.bytes > this.limits.maxBytes;
+      const weight = (u: Usage) => (bytesOver ? u.bytes : u.streams);
+      const order = [...this.usage].sort((a, b) => weight(b[1]) - weight(a[1])).map(([who]) => who);
+      if (!order.some((who) => this.giveWay(who, keeping, bytesOver && who === mine))) return;
+    }
+  }
+
+  /** Drop `who`'s oldest stream other than `keeping`, else (if allowed) `keeping`'s oldest event. */
+  private giveWay(who: string, keeping: Stream, trimKeeping: boolean): boolean {
+    for (const x of this.streams.values())
+      if (x !== keeping && (x.owner.principal ?? '') === who) {
+        this.drop(x);
+        return true;
+      }
+    if (!trimKeeping || keeping.events.length <= 1) return false;
+    this.count(keeping, -keeping.events.shift()!.text.length);
+    return true;
   }
 
   private prune(s: Stream): void {
     const t = this.now();
     const e = s.events;
     while (e.length > 0 && (e.length > this.limits.maxEvents || t - e[0]!.at > this.limits.maxAgeMs))
-      this.bytes -= e.shift()!.text.length;
+      this.count(s, -e.shift()!.text.length);
   }
 
   /** `GET` with `Last-Event-ID`: replay what followed it on its stream, then follow the stream. */
@@ -225,7 +271,9 @@ export class SseReplay {
   private forget(s: Stream): void {
     clearTimeout(s.expiry);
     if (!this.streams.delete(s.id)) return;
-    for (const e of s.events) this.bytes -= e.text.length;
+    for (const e of s.events) this.count(s, -e.text.length);
     s.events = [];
+    const u = this.usageOf(s);
+    if (--u.streams === 0) this.usage.delete(s.owner.principal ?? '');
   }
 }
