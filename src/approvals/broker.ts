@@ -15,6 +15,8 @@ export interface BrokerOptions {
   /** Injectable for tests; must return a fresh candidate id on each call. */
   newId?: () => string;
   now?: () => Date;
+  /** Calls one client (principal) may have held at once (default 2,000). */
+  maxHeldPerClient?: number;
 }
 
 /**
@@ -51,6 +53,9 @@ const RECENT_IDS_LIMIT = 10_000;
 // for a while, so one who answers late learns why the call is gone.
 const ENDED_LIMIT = 20;
 const ENDED_SHOWN_MS = 10 * 60_000;
+// More held calls than a person can review are a flood (a 2026 client's held call holds no
+// connection, so nothing else bounds them): beyond this, a client's new ones are denied.
+const MAX_HELD_PER_CLIENT = 2_000;
 
 /**
  * Why a withdrawn call is gone, in the approver's words: how long the client waited, and
@@ -93,11 +98,15 @@ export class ApprovalBroker {
   private readonly live = new Map<string, number>();
   private readonly newId: () => string;
   private readonly now: () => Date;
+  private readonly maxHeldPerClient: number;
+  /** Held calls by principal ('' outside gov serve). */
+  private readonly heldBy = new Map<string, number>();
   private closedReason: string | undefined;
 
   constructor(opts: BrokerOptions = {}) {
     this.newId = opts.newId ?? defaultId;
     this.now = opts.now ?? (() => new Date());
+    this.maxHeldPerClient = opts.maxHeldPerClient ?? MAX_HELD_PER_CLIENT;
   }
 
   get size(): number {
@@ -148,17 +157,26 @@ export class ApprovalBroker {
     if (signal?.aborted) {
       return Promise.resolve({ approved: false, approver: 'cancelled', reason: 'withdrawn by the client' });
     }
+    const who = call.principal ?? '';
+    const held = this.heldBy.get(who) ?? 0;
+    if (held >= this.maxHeldPerClient)
+      return Promise.resolve({
+        approved: false,
+        approver: 'channel-error',
+        reason: `${held} calls of this client are already waiting for approval (the limit); answer or withdraw some first`,
+      });
 
     const id = this.allocateId();
     const since = this.now();
     // Object.assign, not `{ ...call, id, held_since }`: V8 (11.3) gives every object that a
     // spread literal extends with new keys a hidden class of its own, ~0.7 kB per held call.
-    const held: HeldCall = Object.assign({}, call, { id, held_since: since.toISOString() });
+    const entryCall: HeldCall = Object.assign({}, call, { id, held_since: since.toISOString() });
     if (Number.isFinite(call.timeout_ms) && call.timeout_ms >= 0)
-      held.expires_at = new Date(since.getTime() + call.timeout_ms).toISOString();
+      entryCall.expires_at = new Date(since.getTime() + call.timeout_ms).toISOString();
     return new Promise<ApprovalVerdict>((resolve) => {
-      const entry = new Pending(this, held, resolve);
+      const entry = new Pending(this, entryCall, resolve);
       this.pending.set(id, entry);
+      this.heldBy.set(who, held + 1);
 
       const ms = call.timeout_ms;
       if (ms !== Infinity) {
@@ -171,12 +189,12 @@ export class ApprovalBroker {
         signal.addEventListener('abort', entry, { once: true });
       }
       try {
-        opts.onHeld?.(held);
+        opts.onHeld?.(entryCall);
       } catch {
         // A per-call channel that cannot ask leaves the call to the other channels.
       }
       if (!this.pending.has(id)) return;
-      this.emit({ type: 'held', call: held });
+      this.emit({ type: 'held', call: entryCall });
     });
   }
 
@@ -262,6 +280,10 @@ export class ApprovalBroker {
     const entry = this.pending.get(id);
     if (!entry) return;
     this.pending.delete(id);
+    const who = entry.call.principal ?? '';
+    const n = (this.heldBy.get(who) ?? 1) - 1;
+    if (n > 0) this.heldBy.set(who, n);
+    else this.heldBy.delete(who);
     entry.detach();
     this.rememberId(id);
     if (verdict.approver === 'cancelled' || verdict.approver === 'timeout')

@@ -192,4 +192,23 @@ describe('ApprovalBroker', () => {
     expect(events).toBe(2000);
     expect(broker.size).toBe(0);
   });
+
+  it('a client may hold only so many calls at once; others, and the same client later, still can', async () => {
+    const broker = new ApprovalBroker({ maxHeldPerClient: 2 });
+    const a1 = broker.request(call({ principal: 'token:a' }));
+    void broker.request(call({ principal: 'token:a' }));
+    await expect(broker.request(call({ principal: 'token:a' }))).resolves.toMatchObject({
+      approved: false,
+      approver: 'channel-error',
+      reason: expect.stringContaining('2 calls of this client are already waiting for approval') as string,
+    });
+    expect(broker.size).toBe(2);
+    void broker.request(call({ principal: 'token:b' }));
+    expect(broker.size).toBe(3);
+    broker.settle(broker.list()[0]!.id, { approved: false, approver: 'cli' });
+    await a1;
+    void broker.request(call({ principal: 'token:a' }));
+    expect(broker.list().filter((c) => c.principal === 'token:a')).toHaveLength(2);
+    broker.close();
+  });
 });

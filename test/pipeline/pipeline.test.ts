@@ -60,7 +60,13 @@ afterEach(async () => {
 });
 
 async function build(
-  over: { policy?: string; approvalTimeoutMs?: number; failWrites?: boolean; failFsync?: () => boolean } = {},
+  over: {
+    policy?: string;
+    approvalTimeoutMs?: number;
+    failWrites?: boolean;
+    failFsync?: () => boolean;
+    maxHeld?: number;
+  } = {},
 ) {
   const dir = join(tempHome(), 'audit');
   const failFsync = over.failFsync;
@@ -89,7 +95,7 @@ async function build(
   });
   sinks.push(audit);
   const policy = loadPolicyFromText(over.policy ?? POLICY, 'test.yaml');
-  const broker = new ApprovalBroker();
+  const broker = new ApprovalBroker(over.maxHeld === undefined ? {} : { maxHeldPerClient: over.maxHeld });
   const deps: PipelineDeps = {
     run: 'r-test',
     policy,
@@ -223,6 +229,18 @@ describe('the pipeline', () => {
     expect((await pipeline.govern(env('transfer', { amount: 1 }))).action).toBe('forward');
     off();
     expect((await pipeline.govern(env('transfer', { amount: 2 }))).action).toBe('forward');
+  });
+
+  it('a call beyond the held limit is denied at once, with its reason in the answer and the audit', async () => {
+    const { pipeline, broker, read } = await build({ approvalTimeoutMs: 5_000, maxHeld: 1 });
+    const first = pipeline.govern(env('transfer'));
+    const second = await pipeline.govern(env('transfer'));
+    expect(JSON.stringify(second.action === 'respond' && second.response)).toContain(
+      'Denied by approver: 1 calls of this client are already waiting for approval',
+    );
+    expect(read().find((x) => x['kind'] === 'approval')).toMatchObject({ approver: 'channel-error' });
+    broker.settle(broker.list()[0]!.id, { approved: true, approver: 'cli' });
+    expect((await first).action).toBe('forward');
   });
 
   it('a cancelled held call is denied and recorded as cancelled', async () => {
