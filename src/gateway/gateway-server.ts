@@ -18,7 +18,15 @@ import { sendJson, sendText } from '../transport/http/forward.js';
 import { originOf } from '../transport/http/upstream.js';
 import { authenticate, type AuthMode } from './edge-auth.js';
 import type { TokenVerifier } from './serve-tokens.js';
-import { hostAllowed, originAllowed, versionAllowed, type VersionPolicy } from './request-checks.js';
+import type { VersionGate } from '../mcp/negotiated-version.js';
+import {
+  ASSUMED_VERSION,
+  hostAllowed,
+  originAllowed,
+  requestVersion,
+  versionAllowed,
+  type VersionPolicy,
+} from './request-checks.js';
 import { leavesRoute, resolveRoute, type Route } from './routes.js';
 import type { SessionTable } from './sessions.js';
 import { observeSessionId } from './response-headers.js';
@@ -121,14 +129,16 @@ export async function startGateway(o: GatewayOptions): Promise<Gateway> {
       return refused(400, `the path ${pathname} has dot segments or encoded slashes`, principal);
     const routed = resolveRoute(o.routes, path);
     if (!routed) return refused(404, `no server is mounted at ${pathname}`, principal);
-    const version = header(req, 'mcp-protocol-version');
+    const accepted = `accepted: ${o.version.versions.join(', ')}`;
+    const sessionId = header(req, 'mcp-session-id');
+    const named = header(req, 'mcp-protocol-version');
+    const version = requestVersion(named, sessionId);
     if (!versionAllowed(version, o.version))
       return refused(
         400,
-        `MCP protocol version '${version}' is not accepted here (accepted: ${o.version.versions.join(', ')})`,
+        `MCP protocol version '${version}'${named === undefined ? ' (assumed: the request is in a session and names no MCP-Protocol-Version)' : ''} is not accepted here (${accepted})`,
         principal,
       );
-    const sessionId = header(req, 'mcp-session-id');
     if (sessionId !== undefined) {
       const s = o.sessions.check(sessionId, principal);
       if (s !== 'ok')
@@ -137,9 +147,18 @@ export async function startGateway(o: GatewayOptions): Promise<Gateway> {
           `session ${s === 'expired' ? 'expired' : 'not found'}; initialize again`,
           principal,
         );
+      const spoken = o.version.mode === 'strict' ? o.sessions.negotiated(sessionId) : undefined;
+      if (spoken !== undefined && version !== spoken)
+        return refused(
+          400,
+          `this session negotiated MCP protocol version '${spoken}', not '${version}'`,
+          principal,
+        );
       if (req.method === 'DELETE') res.once('finish', () => o.sessions.end(sessionId));
     }
-    observeSessionId(res, (id) => o.sessions.open(id, principal));
+    /** The version an `initialize` result in this answer names, once accepted. */
+    let negotiated: string | undefined;
+    observeSessionId(res, (id) => o.sessions.open(id, principal, negotiated));
     if (o.replay?.enabled) {
       const lastEventId = header(req, 'last-event-id');
       if (lastEventId !== undefined) {
@@ -155,16 +174,28 @@ export async function startGateway(o: GatewayOptions): Promise<Gateway> {
       }
       o.replay.track(res, { principal, sessionId });
     }
-    // A request without the version header (a first `initialize`): the server's answer names it.
-    if (o.version.mode === 'strict' && version === undefined && req.method === 'POST')
-      checkUpstreamVersion(res, o.version.versions, (v, send) => {
-        const reason = `the server answered with MCP protocol version '${v}', which is not accepted here (accepted: ${o.version.versions.join(', ')})`;
+    // Strict: the version a session speaks is the one the server's `initialize` result names.
+    let versions: VersionGate | undefined;
+    if (o.version.mode === 'strict') {
+      const refusal = (v: string): string | null => {
+        if (o.version.versions.includes(v)) return null;
+        const reason = `the server answered with MCP protocol version '${v}', which is not accepted here (${accepted})`;
         o.onRefused({ status: 502, reason, path: pathname, principal });
-        send(
-          502,
-          JSON.stringify({ jsonrpc: '2.0', id: null, error: { code: -32603, message: `gov: ${reason}` } }),
-        );
-      });
+        return `gov: ${reason}`;
+      };
+      let judged = false;
+      versions = {
+        refusal,
+        unnamed: versionAllowed(ASSUMED_VERSION, o.version)
+          ? null
+          : `a request outside any session that names no MCP-Protocol-Version is taken as '${ASSUMED_VERSION}', which is not accepted here (${accepted})`,
+        initializing: () => {
+          if (judged) return;
+          judged = true;
+          checkUpstreamVersion(res, { refusal, negotiated: (v) => (negotiated = v) });
+        },
+      };
+    }
     // The client's credential is for gov; the target gets its own binding (gov.yaml) or nothing.
     stripHeader(req, 'authorization');
     // gov serve is the edge: what a client claims about the hops before it is not passed on.
@@ -177,6 +208,7 @@ export async function startGateway(o: GatewayOptions): Promise<Gateway> {
       path: routed.path,
       url: originOf(route.target) + routed.path,
       ...(principal !== undefined ? { principal } : {}),
+      ...(versions ? { versions } : {}),
     };
     if (draining) res.shouldKeepAlive = false;
     inFlight++;

@@ -51,11 +51,26 @@ export interface VersionPolicy {
   versions: readonly string[];
 }
 
+/** MCP 2025-06-18: a server that gets no `MCP-Protocol-Version` SHOULD assume this version. */
+export const ASSUMED_VERSION = '2025-03-26';
+
 /**
- * strict: a request naming another version is refused. The header is absent on a first
- * `initialize` (the version is in its body, checked in the answer's `protocolVersion`).
+ * The version a request speaks: the `MCP-Protocol-Version` it names. A request in a session
+ * (`Mcp-Session-Id`) without the header speaks 2025-03-26, as its server assumes; one outside
+ * any session names none (a first `initialize`, or the 2024-11-05 transport).
  */
-export function versionAllowed(header: string | undefined, p: VersionPolicy): boolean {
-  if (p.mode !== 'strict' || header === undefined) return true;
-  return p.versions.includes(header);
+export function requestVersion(
+  header: string | undefined,
+  sessionId: string | undefined,
+): string | undefined {
+  return header ?? (sessionId !== undefined ? ASSUMED_VERSION : undefined);
+}
+
+/**
+ * strict: a request speaking another version is refused. None is named by a first `initialize`
+ * (the version is in its body, and judged in the answer's `protocolVersion`).
+ */
+export function versionAllowed(version: string | undefined, p: VersionPolicy): boolean {
+  if (p.mode !== 'strict' || version === undefined) return true;
+  return p.versions.includes(version);
 }

@@ -16,6 +16,8 @@ interface Entry {
   principal: string;
   opened: number;
   seen: number;
+  /** The protocol version its server's `initialize` result named (strict mode). */
+  version?: string;
 }
 
 export type SessionCheck = 'ok' | 'unknown' | 'expired';
@@ -28,10 +30,15 @@ export class SessionTable {
     private readonly now: () => number = Date.now,
   ) {}
 
-  open(id: string, principal: string | undefined): void {
-    if (this.entries.has(id)) return;
+  /** An answer carried session `id`; `version`, when the answer was an accepted `initialize` result. */
+  open(id: string, principal: string | undefined, version?: string): void {
+    const e = this.entries.get(id);
+    if (e) {
+      if (version !== undefined && e.principal === (principal ?? '')) e.version = version;
+      return;
+    }
     const t = this.now();
-    this.entries.set(id, { principal: principal ?? '', opened: t, seen: t });
+    this.entries.set(id, { principal: principal ?? '', opened: t, seen: t, ...(version ? { version } : {}) });
     if (this.entries.size > this.limits.max) {
       const oldest = this.entries.keys().next().value;
       if (oldest !== undefined) this.entries.delete(oldest);
@@ -53,6 +60,11 @@ export class SessionTable {
     this.entries.delete(id);
     this.entries.set(id, e);
     return 'ok';
+  }
+
+  /** The protocol version session `id` negotiated, when gov saw it. */
+  negotiated(id: string): string | undefined {
+    return this.entries.get(id)?.version;
   }
 
   end(id: string): void {

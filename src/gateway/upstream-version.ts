@@ -1,11 +1,11 @@
 /**
- * Strict protocol versions, upstream side: an `initialize` carries no `MCP-Protocol-Version`
- * header, so the version a session will speak is only known from the server's answer. In
- * strict mode gov holds back such an answer (JSON, or an SSE stream up to its first message)
- * and, when the server chose a version not accepted here, answers 502 instead: the client
- * never starts a session in a version the gateway refuses.
+ * Strict protocol versions, upstream side: the version a session will speak is only known from
+ * the server's answer to `initialize`. In strict mode gov holds back such an answer (JSON, or
+ * an SSE stream up to its first message) and, when the server chose a version not accepted
+ * here, answers 502 instead: the client never starts a session in a version the gateway refuses.
  */
 import type { ServerResponse } from 'node:http';
+import { answersIn } from '../mcp/negotiated-version.js';
 import { SseParser } from '../mcp/sse.js';
 import { isEventStream } from '../transport/http/sse-relay.js';
 import { headerIn, type HeaderArg } from './response-headers.js';
@@ -13,32 +13,19 @@ import { headerIn, type HeaderArg } from './response-headers.js';
 /** An answer larger than this is no `initialize` result: it is released unchecked. */
 const MAX_HELD_BYTES = 1024 * 1024;
 
-/** The protocol version an `initialize` result names, if `text` (a message or batch) has one. */
-function negotiatedVersion(text: string): string | undefined {
-  let v: unknown;
-  try {
-    v = JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-  for (const m of Array.isArray(v) ? v : [v]) {
-    const r = (m as { result?: { protocolVersion?: unknown; capabilities?: unknown } } | null)?.result;
-    if (r && typeof r.protocolVersion === 'string' && typeof r.capabilities === 'object')
-      return r.protocolVersion;
-  }
-  return undefined;
+export interface UpstreamVersionCheck {
+  /** null when `version` is accepted; otherwise the refusal (recorded) for the client. */
+  refusal(version: string): string | null;
+  /** The answer names `version`, accepted: called before its headers go out. */
+  negotiated(version: string): void;
 }
 
 /**
- * Hold back `res`'s answer until its first message is seen; `refuse(version)` is called (and
- * must answer through the given writeHead/end) when that message names a version outside
- * `accepted`. Everything else goes out unchanged.
+ * Hold back `res`'s answer until its first message is seen: when an `initialize` result in it
+ * names a version not accepted, the client gets 502 and a JSON-RPC error instead (no session
+ * id). Everything else goes out unchanged.
  */
-export function checkUpstreamVersion(
-  res: ServerResponse,
-  accepted: readonly string[],
-  refuse: (version: string, send: (status: number, body: string) => void) => void,
-): void {
+export function checkUpstreamVersion(res: ServerResponse, check: UpstreamVersionCheck): void {
   const writeHead = res.writeHead.bind(res) as (...a: unknown[]) => ServerResponse;
   const write = res.write.bind(res) as (chunk: unknown) => boolean;
   const end = res.end.bind(res) as (chunk?: unknown) => ServerResponse;
@@ -63,23 +50,24 @@ export function checkUpstreamVersion(
     for (const b of held) write(b);
     held = [];
   };
-  /** The first message decides; true once decided. */
-  const decide = (text: string): boolean => {
-    const version = negotiatedVersion(text);
-    if (version === undefined || accepted.includes(version)) {
-      release();
-      return true;
-    }
-    // The rest of the upstream's answer is still written here, and dropped.
-    state = 'refused';
-    refuse(version, (status, body) => {
-      writeHead(status, {
+  /** The first message decides. */
+  const decide = (text: string): void => {
+    const versions = answersIn(text).flatMap((a) => (a.version === undefined ? [] : [a.version]));
+    for (const v of versions) {
+      const why = check.refusal(v);
+      if (why === null) continue;
+      // The rest of the upstream's answer is still written here, and dropped.
+      state = 'refused';
+      const body = JSON.stringify({ jsonrpc: '2.0', id: null, error: { code: -32603, message: why } });
+      writeHead(502, {
         'content-type': 'application/json',
         'content-length': String(Buffer.byteLength(body)),
       });
       end(body);
-    });
-    return true;
+      return;
+    }
+    if (versions.length > 0) check.negotiated(versions.at(-1)!);
+    release();
   };
   const take = (chunk: unknown): void => {
     if (chunk === undefined || chunk === null || typeof chunk === 'function') return;

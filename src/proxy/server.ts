@@ -12,6 +12,7 @@ import type { LeafCertCache } from './leaf-cert-cache.js';
 import { GovError } from '../errors.js';
 import { checkProxyAuth, parseAuthority, PROXY_AUTH_REQUIRED } from './proxy-auth.js';
 import { defaultPort, originOf, type Target } from '../transport/http/upstream.js';
+import type { VersionGate } from '../mcp/negotiated-version.js';
 import { handleUpgrade, refuseUpgrade, type UpgradeGate } from './upgrade.js';
 import {
   ConnectionGuard,
@@ -31,6 +32,8 @@ export interface Exchange {
   url: string;
   /** `gov serve`: the client its edge authentication let in. */
   principal?: string;
+  /** `gov serve --protocol-version-mode strict`: judges the versions sessions negotiate. */
+  versions?: VersionGate;
 }
 
 export type ExchangeHandler = (ex: Exchange) => Promise<void>;

@@ -18,6 +18,7 @@ import type { ExchangeFacts, HeldHooks, Pipeline } from '../../pipeline.js';
 import type { Injection } from '../../pipeline/stages.js';
 import type { PlaceholderLeak } from '../../../vault/inject.js';
 import { LegacySessions } from './legacy-sessions.js';
+import { isInitialize } from '../../mcp/negotiated-version.js';
 import { isEventStream, relayUpstreamSse } from './sse-relay.js';
 import { ServerMessageProcessor } from '../../pipeline/server-messages.js';
 import { serverAnswerer } from './answer-server.js';
@@ -142,6 +143,12 @@ export function createHttpHandler(o: HttpHandlerOptions): ExchangeHandler & { le
     const { req } = ex;
     // Another principal's legacy session: its server cannot tell the two apart.
     if (legacy.foreign(ex.url, ex.principal)) return sendText(ex.res, 404, 'gov: unknown session');
+    if (legacy.ended(ex.url))
+      return refuseBody(
+        ex,
+        404,
+        'this 2024-11-05 session was ended: its server negotiated a protocol version not accepted here',
+      );
     const isPost = req.method === 'POST';
     const declared = header(ex, 'content-length');
     const hasBody =
@@ -251,7 +258,7 @@ export function createHttpHandler(o: HttpHandlerOptions): ExchangeHandler & { le
       const legacyStream = ex.req.method === 'GET' && header(ex, 'mcp-session-id') === undefined;
       await relayUpstreamSse(ex, up, {
         processor,
-        ...(legacyStream ? { legacy, owner: ex.principal } : {}),
+        ...(legacyStream ? { legacy, owner: ex.principal, versions: ex.versions } : {}),
         maxEventBytes: responseLimit,
       });
       return;
@@ -267,6 +274,24 @@ export function createHttpHandler(o: HttpHandlerOptions): ExchangeHandler & { le
     batch: boolean,
     injected: Injection[],
   ): Promise<void> {
+    if (ex.versions) {
+      // Strict versions (docs/serve.md): `initialize` goes alone; a 2024-11-05 session takes
+      // nothing else until its version is accepted; another request outside any session that
+      // names no version speaks 2025-03-26.
+      const lone = messages.length === 1 && isInitialize(messages[0]!);
+      const gate = legacy.lookup(ex.url, ex.principal)?.version;
+      let why: string | null = null;
+      if (!lone && messages.some(isInitialize))
+        why = 'an initialize request must be sent on its own (MCP does not allow it in a batch)';
+      else if (gate) why = gate.admit(messages);
+      else if (
+        !lone &&
+        header(ex, 'mcp-protocol-version') === undefined &&
+        header(ex, 'mcp-session-id') === undefined
+      )
+        why = ex.versions.unnamed;
+      if (why) return refuseBody(ex, 400, why);
+    }
     const serverUrl = serverUrlOf(ex);
     const server = pipeline.serverAt(serverUrl);
     const sessionId = header(ex, 'mcp-session-id');
@@ -320,7 +345,10 @@ export function createHttpHandler(o: HttpHandlerOptions): ExchangeHandler & { le
       gone: goneSignal,
       injected,
       held: heldHooks,
-      onInitialize: (c) => (initializing = c),
+      onInitialize: (c) => {
+        initializing = c;
+        ex.versions?.initializing();
+      },
     });
     const { forward, calls } = governed;
     const denied = governed.answers;

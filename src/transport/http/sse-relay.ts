@@ -2,9 +2,11 @@ import type { ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
 import { formatSseEvent, SseParser, type SseEvent } from '../../mcp/sse.js';
 import { endpointFromEvent } from '../../mcp/legacy-sse.js';
-import type { GovResponse } from '../../mcp/wire-errors.js';
+import { jsonRpcError, type GovResponse } from '../../mcp/wire-errors.js';
 import type { JsonObject } from '../../types.js';
 import type { LegacySession, LegacySessions } from './legacy-sessions.js';
+import { LegacyVersion } from './legacy-versions.js';
+import type { VersionGate } from '../../mcp/negotiated-version.js';
 import type { ServerMessageProcessor } from '../../pipeline/server-messages.js';
 import type { Exchange } from '../../proxy/server.js';
 import type { UpstreamResponse } from './upstream.js';
@@ -32,6 +34,11 @@ export interface SseRelayOptions {
    */
   legacy?: LegacySessions;
   owner?: string | undefined;
+  /**
+   * With `legacy`, `gov serve --protocol-version-mode strict`: an `initialize` result on the
+   * stream in a version not accepted is replaced by an error, and the session ends.
+   */
+  versions?: VersionGate | undefined;
   maxEventBytes: number;
   /** Called once the stream is over, however it ended. */
   onEnd?: () => void;
@@ -52,7 +59,7 @@ export function relayUpstreamSse(
   up: UpstreamResponse,
   o: Pick<
     SseRelayOptions,
-    'processor' | 'maxEventBytes' | 'prepend' | 'legacy' | 'owner' | 'headersSent' | 'cut'
+    'processor' | 'maxEventBytes' | 'prepend' | 'legacy' | 'owner' | 'versions' | 'headersSent' | 'cut'
   >,
 ): Promise<void> {
   return relaySse({
@@ -108,6 +115,9 @@ export function relaySse(o: SseRelayOptions): Promise<void> {
   let session: LegacySession | undefined;
   /** The stream has had its endpoint event, or a message before any: no endpoint counts after. */
   let announced = false;
+  const version = o.legacy && o.versions ? new LegacyVersion(o.versions) : undefined;
+  /** The session's server negotiated a version not accepted: the stream ends after its error. */
+  let refusedVersion = false;
   const parser = new SseParser({ maxEventBytes: o.maxEventBytes });
 
   // The first events of a turn of the event loop are written at once; those arriving later in
@@ -174,6 +184,7 @@ export function relaySse(o: SseRelayOptions): Promise<void> {
               if (!res.writableEnded) res.write(sseEventFor(m));
             },
             o.owner,
+            version,
           ) ?? undefined;
         if (!session) return '';
       }
@@ -182,6 +193,17 @@ export function relaySse(o: SseRelayOptions): Promise<void> {
     }
     if (!ev.data) return own ?? formatSseEvent(ev);
     announced = true;
+    const refused = version?.seen(ev.data);
+    if (refused) {
+      refusedVersion = true;
+      const error = JSON.stringify(jsonRpcError(refused.id, -32603, refused.message));
+      // Processed as the answer to the `initialize` call (its outcome is recorded).
+      return formatSseEvent({
+        event: 'message',
+        data: o.processor.processText(error, session) ?? error,
+        comments: [],
+      });
+    }
     const out = o.processor.processText(ev.data, session);
     return out === null ? (own ?? formatSseEvent(ev)) : formatSseEvent({ ...ev, data: out });
   };
@@ -203,10 +225,20 @@ export function relaySse(o: SseRelayOptions): Promise<void> {
       o.onEnd?.();
       resolve();
     };
+    /** gov ends the session: its endpoint is refused from now on, and the server's stream closed. */
+    const endSession = () => {
+      flush();
+      if (session) o.legacy?.end(session);
+      res.end();
+      o.body.destroy();
+      finish();
+    };
     const write = (events: SseEvent[]) => {
       if (!events.length) return;
-      for (let k = 0; k < events.length; k++) queued.add(transform(events[k]!, verbatim[k] ?? null));
+      for (let k = 0; k < events.length && !refusedVersion; k++)
+        queued.add(transform(events[k]!, verbatim[k] ?? null));
       verbatim.length = 0;
+      if (refusedVersion) return endSession();
       if (turn) return;
       turn = setImmediate(endTurn);
       send();
