@@ -8,6 +8,8 @@ import type { JsonRpcId, JsonRpcMessage } from '../../types.js';
  * result in an accepted version (and while a later `initialize` is unanswered) the session
  * takes nothing but a lone `initialize`. A result in a version not accepted ends the session.
  */
+const MAX_UNANSWERED = 64;
+
 export class LegacyVersion {
   /** Ids of the admitted `initialize` requests whose answer the stream has not shown yet. */
   private readonly unanswered = new Set<JsonRpcId>();
@@ -24,6 +26,9 @@ export class LegacyVersion {
   admit(messages: JsonRpcMessage[]): string | null {
     const init = messages.find(isInitialize);
     if (init) {
+      // Bounded: a client that keeps sending initialize without reading the answers.
+      if (this.unanswered.size >= MAX_UNANSWERED)
+        return 'too many initialize requests are unanswered in this session';
       this.unanswered.add(init.id);
       return null;
     }
