@@ -3,7 +3,7 @@ import { bareEnvelope, toEnvelope } from '../mcp/envelope.js';
 import { ElicitationRequests } from '../approvals/elicitation-requests.js';
 import { elicitingClient } from '../approvals/elicitation.js';
 import { HeldCallRegistry } from './held-calls.js';
-import type { OutcomeFacts } from './call-records.js';
+import type { AlertFacts, OutcomeFacts } from './call-records.js';
 import type {
   BatchOptions,
   CallContext,
@@ -19,11 +19,15 @@ export interface MessageGovernor {
   govern(env: Envelope, opts: GovernOptions): Promise<Governed>;
   failed(env: Envelope, err: unknown): Promise<Governed>;
   recordOutcome(call: CallContext, o: OutcomeFacts): Promise<void>;
+  alert(a: AlertFacts): Promise<string | null>;
 }
+
+type ClientResponse = Extract<JsonRpcMessage, { kind: 'response' }>;
 
 /**
  * One client message or batch through the pipeline. Answers to gov's own questions are
- * consumed, answers to the server's requests pass on, `notifications/cancelled` withdraws
+ * consumed, answers to server requests gov denied and answered itself are dropped (with an
+ * alert), other answers to the server's requests pass on, `notifications/cancelled` withdraws
  * the call it names, and every request and notification is governed on its own. Never
  * throws: a message that fails is denied alone, and the rest of the batch goes on.
  */
@@ -38,12 +42,25 @@ export class ClientBatches {
   async govern(messages: JsonRpcMessage[], facts: ExchangeFacts, o: BatchOptions): Promise<GovernedBatch> {
     const results = await Promise.all(
       messages.map(async (m): Promise<MessageResult> => {
-        if (m.kind === 'response')
-          return this.questions.take(m) || o.answeredByGov?.(m.id) === true ? { m, own: true } : { m };
-        return { m, g: await this.governMessage(m, facts, o) };
+        if (m.kind !== 'response') return { m, g: await this.governMessage(m, facts, o) };
+        if (this.questions.take(m)) return { m, own: true };
+        if (o.answeredByGov?.(m.id) !== true) return { m };
+        await this.dropForged(m, facts);
+        return { m, own: true };
       }),
     );
     return assembleBatch(results);
+  }
+
+  /** The client "answered" a server request it never saw (gov denied and answered it): dropped. */
+  private async dropForged(m: ClientResponse, facts: ExchangeFacts): Promise<void> {
+    await this.pipeline.alert({
+      reason: `dropped the client's answer to the server's request ${JSON.stringify(m.id)}: gov denied that request and answered it itself`,
+      transport: facts.transport,
+      server: { name: facts.server.name, url: facts.server.url },
+      principal: facts.principal,
+      detail: { request_id: m.id, answer: m.error !== undefined ? 'error' : 'result' },
+    });
   }
 
   private async governMessage(m: ClientMessage, facts: ExchangeFacts, o: BatchOptions): Promise<Governed> {
@@ -76,7 +93,10 @@ export class ClientBatches {
   }
 }
 
-/** One message of a batch as governed: its verdict, or `own` for an answer to gov's question. */
+/**
+ * One message of a batch as governed: its verdict, or `own` for an answer gov takes out (to its
+ * own question, or to a server request it answered itself).
+ */
 export interface MessageResult {
   m: JsonRpcMessage;
   g?: Governed;

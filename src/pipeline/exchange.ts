@@ -76,8 +76,9 @@ export interface BatchOptions {
   /** The batch holds the client's `initialize`: who it is (null when it cannot be asked). */
   onInitialize?: (client: ElicitingClient | null) => void;
   /**
-   * Whether a client's answer is to a server request gov denied and answered itself (taking
-   * it out): such an answer is dropped, so the server never gets a second, forged one.
+   * Whether a client's answer is to a server request gov denied and answered itself (see
+   * AnsweredByGov): such an answer is dropped, with an alert, so the server never gets a
+   * second, forged one.
    */
   answeredByGov?: (id: JsonRpcId) => boolean;
 }

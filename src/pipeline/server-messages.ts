@@ -52,6 +52,11 @@ export interface ProcessorOptions {
    * client's answer would travel (so the server does not wait for one that never comes).
    */
   answerServer?: ((response: JsonObject, endpoint?: string) => void) | undefined;
+  /**
+   * Told of each server→client request relayed to the client, by id (and the legacy session's
+   * endpoint): a new request, even under an id gov answered before, is the client's to answer.
+   */
+  relayedRequest?: ((id: string | number, endpoint?: string) => void) | undefined;
 }
 
 /**
@@ -66,6 +71,7 @@ export class ServerMessageProcessor {
   private readonly toolHeaders: ToolParamHeaders | undefined;
   private readonly origin: ServerOrigin | undefined;
   private readonly answerServer: ProcessorOptions['answerServer'];
+  private readonly relayedRequest: ProcessorOptions['relayedRequest'];
   /** Redactions in the notifications of a call's stream (a subscription's updates), for its outcome. */
   private readonly streamRedactions = new Map<CallContext, Record<string, number>>();
 
@@ -76,6 +82,7 @@ export class ServerMessageProcessor {
     this.toolHeaders = opts.toolHeaders;
     this.origin = opts.origin;
     this.answerServer = opts.answerServer;
+    this.relayedRequest = opts.relayedRequest;
   }
 
   /** What redacts vault values in the headers of the response these messages arrive in. */
@@ -101,7 +108,9 @@ export class ServerMessageProcessor {
       return this.processText(rest, session) ?? rest;
     }
     const waiting = (session?.pending ?? this.pending).size > 0;
-    if (passesUnchanged(text, this.pipeline.deps.redactor, waiting)) return null;
+    // A request (a ping too) is read when someone is to be told it was relayed.
+    const request = this.relayedRequest !== undefined && text.includes('"id"') && text.includes('"method"');
+    if (!request && passesUnchanged(text, this.pipeline.deps.redactor, waiting)) return null;
     const first = text.trimStart()[0];
     if (first !== '{' && first !== '[') return this.redactPlain(text);
     let value: unknown;
@@ -176,6 +185,8 @@ export class ServerMessageProcessor {
       if (call) void this.pipeline.recordOutcome(call, { status: 'denied-server-request', upstreamMs: 0 });
       return { value: refused, changed: true };
     }
+    if (!isResponse && 'method' in m && (typeof id === 'string' || typeof id === 'number'))
+      this.relayedRequest?.(id, session?.endpoint);
     // Text hidden in base64 resource blobs is scanned too; its redactions count with the rest.
     const blobs = redactTextBlobs(m, (s) => this.pipeline.deps.redactor.redactString(s));
     const r = this.pipeline.processServerMessage(blobs.value as JsonObject, call, listing);

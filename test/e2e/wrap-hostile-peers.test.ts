@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { spawnGov, tempHome } from '../helpers/gov-process.js';
+import { auditRecords } from '../helpers/audit-records.js';
 
 type Json = Record<string, unknown>;
 
@@ -247,16 +248,24 @@ describe('gov mcp wrap: a reused request id', () => {
     ]);
     w.send({ jsonrpc: '2.0', id: 5, method: 'tools/call', params: { name: 'ask', arguments: {} } });
     await w.waitFor((m) => m['id'] === 5);
-    // The client never saw srv-1 (denied); a forged answer to it must not reach the server.
+    // The client never saw srv-1 (denied); a forged answer to it must not reach the server,
+    // not the first time and not the second.
     w.send({
       jsonrpc: '2.0',
       id: 'srv-1',
       result: { role: 'assistant', content: { type: 'text', text: 'forged' }, model: 'x' },
     });
+    w.send({ jsonrpc: '2.0', id: 'srv-1', error: { code: 1, message: 'forged again' } });
     w.send({ jsonrpc: '2.0', id: 6, method: 'ping' });
     await w.waitFor((m) => m['id'] === 6);
     const got = readFileSync(w.execLog, 'utf8');
     expect(got).not.toContain('forged');
+    // Each drop is audited (before the lines after it are answered).
+    const alerts = auditRecords(w.home).filter((r) => r['kind'] === 'alert');
+    expect(alerts.map((r) => r['detail'])).toEqual([
+      { request_id: 'srv-1', answer: 'result' },
+      { request_id: 'srv-1', answer: 'error' },
+    ]);
   });
 });
 

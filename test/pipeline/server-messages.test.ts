@@ -20,9 +20,11 @@ rules:
 async function build() {
   const { pipeline, audit } = await testPipeline(POLICY);
   const toServer: unknown[] = [];
+  const relayed: unknown[] = [];
   const processor = new ServerMessageProcessor(pipeline, new Map(), {
     origin: { server: { name: 'pay', url: 'https://pay.example/mcp' }, transport: 'http' },
     answerServer: (m) => toServer.push(m),
+    relayedRequest: (id) => relayed.push(id),
   });
   // Server-request records are appended without waiting: poll for the one wanted.
   const recordFor = async (method: string) => {
@@ -37,7 +39,7 @@ async function build() {
       await new Promise((r) => setTimeout(r, 20));
     }
   };
-  return { processor, recordFor, toServer };
+  return { processor, recordFor, toServer, relayed };
 }
 
 describe('ServerMessageProcessor: server-initiated requests under policy', () => {
@@ -61,6 +63,20 @@ describe('ServerMessageProcessor: server-initiated requests under policy', () =>
       rule: 'no-roots',
       detail: { direction: 'server-to-client' },
     });
+  });
+
+  it('tells which requests it relayed to the client (not denied ones, notifications or answers)', async () => {
+    const { processor, toServer, relayed } = await build();
+    processor.processText('{"jsonrpc":"2.0","id":7,"method":"roots/list"}');
+    processor.processText(
+      '[{"jsonrpc":"2.0","id":7,"method":"ping"},{"jsonrpc":"2.0","method":"notifications/x"}]',
+    );
+    processor.processText(
+      '{"jsonrpc":"2.0","id":"8","method":"elicitation/create","params":{"message":"m"}}',
+    );
+    processor.processText('{"jsonrpc":"2.0","id":9,"result":{}}');
+    expect(toServer).toEqual([expect.objectContaining({ id: 7 })]);
+    expect(relayed).toEqual([7, '8']);
   });
 
   it('passes an allowed request unchanged; an approve rule denies (nobody can approve it in flight)', async () => {

@@ -1,5 +1,7 @@
 import type { Exchange } from '../../proxy/server.js';
 import type { JsonObject } from '../../types.js';
+import type { AnsweredByGov } from '../../pipeline/answered-by-gov.js';
+import type { ProcessorOptions } from '../../pipeline/server-messages.js';
 import type { Upstream } from './upstream.js';
 
 // Headers that describe the call's own body, not an answer to the server.
@@ -7,19 +9,42 @@ const BODY_HEADERS =
   /^(?:content-length|content-type|accept|transfer-encoding|mcp-method|mcp-name|mcp-param-.*)$/i;
 
 /**
+ * Whose answer a server request awaits (an AnsweredByGov scope): the client (its principal
+ * under gov serve) in one server session — a 2024-11-05 session's endpoint, else its
+ * Mcp-Session-Id, else (no session) the server's origin. A session id is the server's own name
+ * for the session and what it finds the session by, not the URL a client can spell many ways
+ * (127.0.0.1 or localhost, /mcp or /mcp/) that reach the same session.
+ */
+export function answerScope(ex: Exchange, sessionId: string | undefined, endpoint?: string): string {
+  const session =
+    endpoint !== undefined
+      ? ['endpoint', endpoint]
+      : sessionId !== undefined
+        ? ['session', sessionId]
+        : ['origin', new URL(ex.url).origin];
+  return JSON.stringify([ex.principal ?? null, ...session]);
+}
+
+/**
  * How gov answers a request a server sent inside a call's stream or a GET stream, on the
  * client's behalf (a denial): POSTed where the client's own answer would go (the stream's
  * endpoint, or a 2024-11-05 session's announced endpoint) with the headers the stream was
- * opened with (session, protocol version, credentials). Best effort:
- * a failure is logged, and the server's request then times out on its side.
+ * opened with (session, protocol version, credentials). Best effort: a failure is logged, and
+ * the server's request then times out on its side. Either way the request is remembered in
+ * `answered`, so that a client answer to it (which it never saw) is dropped; a request gov
+ * relays instead is the client's to answer, even under an id gov answered before.
  */
 export function serverAnswerer(
   ex: Exchange,
   upstream: Upstream,
   callHeaders: Record<string, string | string[]>,
-  log: { warn(m: string): void },
-): (response: JsonObject, endpoint?: string) => void {
-  return (response, endpoint) => {
+  o: { log: { warn(m: string): void }; answered: AnsweredByGov },
+): Pick<ProcessorOptions, 'answerServer' | 'relayedRequest'> {
+  const { log, answered } = o;
+  const sid = callHeaders['mcp-session-id'];
+  const scope = (endpoint?: string) => answerScope(ex, Array.isArray(sid) ? sid[0] : sid, endpoint);
+  const answerServer = (response: JsonObject, endpoint?: string): void => {
+    answered.answered(response['id'], scope(endpoint));
     // A 2024-11-05 session's client POSTs to the endpoint its stream announced.
     let path = ex.path;
     if (endpoint !== undefined) {
@@ -41,4 +66,5 @@ export function serverAnswerer(
       (err: unknown) => log.warn(`could not send gov's answer to the server: ${(err as Error).message}`),
     );
   };
+  return { answerServer, relayedRequest: (id, endpoint) => answered.relayed(id, scope(endpoint)) };
 }

@@ -9,6 +9,8 @@ import { relayUpstreamSse, sseEventFor } from './sse-relay.js';
 import { scanWhole } from './upstream-json.js';
 import type { TimeLimit } from '../../pipeline/call-deadline.js';
 import { openGoverned, upstreamHeaders, watchForwarded } from './mcp-forward.js';
+import { serverAnswerer } from './answer-server.js';
+import type { AnsweredByGov } from '../../pipeline/answered-by-gov.js';
 
 export const DEFAULT_HEARTBEAT_MS = 5_000;
 
@@ -89,6 +91,8 @@ export interface FinishHeldInput {
   calls: Map<string | number, CallContext>;
   /** The tightest `constraints.timeout` of the forwarded calls. */
   limit: TimeLimit | undefined;
+  /** Server requests gov denied and answered itself (see serverAnswerer). */
+  answered: AnsweredByGov;
 }
 
 /** After the verdict on a held call whose client already has an SSE response open. */
@@ -96,7 +100,9 @@ export async function finishHeld(i: FinishHeldInput): Promise<void> {
   const { ex, stream, headers } = i;
   if (i.forward.length === 0) return stream.finish(i.denied[0] ?? null);
   const id = [...i.calls.keys()][0] ?? null;
-  const { processor, deadline, timedOut } = watchForwarded(i.pipeline, i.calls, i.limit);
+  // A request the server sends in the call's stream: a denied one is answered as in any other.
+  const peer = serverAnswerer(ex, i.upstream, headers, { log: i.pipeline.deps.log, answered: i.answered });
+  const { processor, deadline, timedOut } = watchForwarded(i.pipeline, i.calls, i.limit, peer);
   try {
     const up = await openGoverned(ex, i.upstream, i.responseLimit, {
       headers: upstreamHeaders(headers),

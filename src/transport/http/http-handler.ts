@@ -21,7 +21,8 @@ import { LegacySessions } from './legacy-sessions.js';
 import { isInitialize } from '../../mcp/negotiated-version.js';
 import { isEventStream, relayUpstreamSse } from './sse-relay.js';
 import { ServerMessageProcessor } from '../../pipeline/server-messages.js';
-import { serverAnswerer } from './answer-server.js';
+import { answerScope, serverAnswerer } from './answer-server.js';
+import { AnsweredByGov } from '../../pipeline/answered-by-gov.js';
 import { finishHeld, HeldStream } from './held-stream.js';
 import { forwardMcp } from './mcp-forward.js';
 import { ElicitingClients } from './eliciting-clients.js';
@@ -73,6 +74,8 @@ export function createHttpHandler(o: HttpHandlerOptions): ExchangeHandler & { le
   const toolHeaders = new ToolParamHeaders();
   // Approval by elicitation: which clients (per session) can be asked.
   const elicitingClients = new ElicitingClients(transport === 'gateway');
+  // Server requests gov denied and answered itself, per client and server session.
+  const answered = new AnsweredByGov();
 
   /** A placeholder where it must not go: 403 with the reason (a JSON-RPC error for MCP) and an alert. */
   const blockLeak = async (
@@ -251,7 +254,7 @@ export function createHttpHandler(o: HttpHandlerOptions): ExchangeHandler & { le
       };
       const processor = new ServerMessageProcessor(pipeline, new Map(), {
         origin,
-        answerServer: serverAnswerer(ex, upstream, headers, pipeline.deps.log),
+        ...serverAnswerer(ex, upstream, headers, { log: pipeline.deps.log, answered }),
       });
       // A stream of the 2024-11-05 transport has no Streamable HTTP session: only such a GET
       // stream may announce a POST endpoint.
@@ -341,6 +344,8 @@ export function createHttpHandler(o: HttpHandlerOptions): ExchangeHandler & { le
         ...(askable && hs ? { ask: { client: askable, send: (msg: JsonObject) => hs.send(msg) } } : {}),
       };
     };
+    // A server request gov denied and answered itself is not answered again by the client.
+    const scope = answerScope(ex, sessionId, legacy.lookup(ex.url, ex.principal)?.endpoint);
     const governed = await pipeline.governBatch(messages, facts, {
       gone: goneSignal,
       injected,
@@ -349,6 +354,7 @@ export function createHttpHandler(o: HttpHandlerOptions): ExchangeHandler & { le
         initializing = c;
         ex.versions?.initializing();
       },
+      answeredByGov: (id) => answered.has(id, scope),
     });
     const { forward, calls } = governed;
     const denied = governed.answers;
@@ -371,6 +377,7 @@ export function createHttpHandler(o: HttpHandlerOptions): ExchangeHandler & { le
         denied,
         calls,
         limit,
+        answered,
       });
     }
     const session = legacy.lookup(ex.url, ex.principal);
@@ -407,6 +414,7 @@ export function createHttpHandler(o: HttpHandlerOptions): ExchangeHandler & { le
       limit,
       session,
       toolHeaders,
+      answered,
       origin: { server, transport },
       onUpstream: (up) => {
         if (initializing !== undefined)

@@ -3,7 +3,11 @@ import type { CallContext, Pipeline } from '../../pipeline.js';
 import type { Exchange } from '../../proxy/server.js';
 import { jsonRpcError, type GovResponse } from '../../mcp/wire-errors.js';
 import type { ToolParamHeaders } from '../../mcp/param-headers.js';
-import { ServerMessageProcessor, type ServerOrigin } from '../../pipeline/server-messages.js';
+import {
+  ServerMessageProcessor,
+  type ProcessorOptions,
+  type ServerOrigin,
+} from '../../pipeline/server-messages.js';
 import { CallDeadline, timeoutAnswers, type TimeLimit } from '../../pipeline/call-deadline.js';
 import type { Upstream } from './upstream.js';
 import type { GovernedResponse } from './upstream-dispatch.js';
@@ -22,7 +26,7 @@ import { isEventStream, relayUpstreamSse } from './sse-relay.js';
 import { mergeDenied, scanWhole } from './upstream-json.js';
 import type { LegacySession } from './legacy-sessions.js';
 import { serverAnswerer } from './answer-server.js';
-import type { JsonObject } from '../../types.js';
+import type { AnsweredByGov } from '../../pipeline/answered-by-gov.js';
 
 function isJson(ct: unknown): boolean {
   return typeof ct === 'string' && /^application\/([a-z0-9.+-]*\+)?json/i.test(ct);
@@ -48,8 +52,7 @@ export function watchForwarded(
     toolHeaders?: ToolParamHeaders;
     origin?: ServerOrigin;
     correlate?: boolean;
-    answerServer?: (response: JsonObject) => void;
-  } = {},
+  } & Pick<ProcessorOptions, 'answerServer' | 'relayedRequest'> = {},
 ): ForwardWatch {
   const started = performance.now();
   for (const c of calls.values()) c.forwardedMs = started;
@@ -61,6 +64,7 @@ export function watchForwarded(
       toolHeaders: o.toolHeaders,
       origin: o.origin,
       answerServer: o.answerServer,
+      relayedRequest: o.relayedRequest,
     },
   );
   const deadline = limit ? new CallDeadline(limit) : undefined;
@@ -113,6 +117,8 @@ export interface ForwardMcpInput {
   /** Legacy HTTP+SSE: answers travel on the session's stream, never in this reply. */
   session: LegacySession | undefined;
   toolHeaders: ToolParamHeaders;
+  /** Server requests gov denied and answered itself (see serverAnswerer). */
+  answered: AnsweredByGov;
   origin: ServerOrigin;
   onUpstream?: (up: { headers: IncomingHttpHeaders }) => void;
 }
@@ -141,7 +147,9 @@ export async function forwardMcp(i: ForwardMcpInput): Promise<void> {
     origin: i.origin,
     correlate: !session,
     // Streamable HTTP: answers to the server go to the endpoint this call went to.
-    ...(!session ? { answerServer: serverAnswerer(ex, i.upstream, i.headers, pipeline.deps.log) } : {}),
+    ...(!session
+      ? serverAnswerer(ex, i.upstream, i.headers, { log: pipeline.deps.log, answered: i.answered })
+      : {}),
   });
   if (session && deadline) {
     // Legacy transport: the answer is due on the session's stream, whatever this POST does.

@@ -2,8 +2,8 @@
  * The JSON-RPC ids a `gov mcp wrap` session keeps apart. A client request may not reuse the id
  * of one still in progress (being governed, held, or awaiting the server's answer): the
  * server's answer to one would pass as the other's (a tools/list answer taken for a
- * tools/call's, unfiltered), and JSON-RPC forbids it. And a server request gov denied and
- * answered itself is not answered a second time by the client.
+ * tools/call's, unfiltered), and JSON-RPC forbids it. (Server requests gov denied and
+ * answered itself, which the client may not answer, are pipeline/answered-by-gov.ts.)
  */
 import type { JsonRpcMessage } from '../../types.js';
 
@@ -12,8 +12,6 @@ type Id = string | number;
 export class StdioRequestIds {
   /** Ids of requests being governed (held ones too), until they are forwarded or answered. */
   private readonly claimed = new Set<Id>();
-  /** Server requests gov denied and answered itself. */
-  private readonly answeredByGov = new Set<Id>();
 
   /** `pending`: the forwarded requests awaiting the server's answers, by id. */
   constructor(private readonly pending: ReadonlyMap<Id, unknown>) {}
@@ -32,15 +30,5 @@ export class StdioRequestIds {
     return () => {
       for (const id of ids) this.claimed.delete(id);
     };
-  }
-
-  /** gov answered the server's request with this id itself (it denied it). */
-  answeredServer(id: unknown): void {
-    if (typeof id === 'string' || typeof id === 'number') this.answeredByGov.add(id);
-  }
-
-  /** Whether a client answer with this id is to such a request (taken out: it is dropped once). */
-  takeAnsweredByGov(id: Id | null): boolean {
-    return id !== null && this.answeredByGov.delete(id);
   }
 }

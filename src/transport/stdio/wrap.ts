@@ -10,6 +10,7 @@ import {
 import type { CallContext, ExchangeFacts, GovernedBatch, Pipeline } from '../../pipeline.js';
 import { ServerMessageProcessor } from '../../pipeline/server-messages.js';
 import { StdioRequestIds } from './request-ids.js';
+import { AnsweredByGov } from '../../pipeline/answered-by-gov.js';
 import type { ElicitingClient } from '../../approvals/elicitation.js';
 import { StdioCallLimits } from './call-limits.js';
 import type { JsonObject, JsonRpcMessage, ServerIdentity } from '../../types.js';
@@ -84,13 +85,16 @@ export async function runStdioWrap(o: StdioWrapOptions): Promise<StdioWrapResult
 
   const pending = new Map<string | number, CallContext>();
   const ids = new StdioRequestIds(pending);
+  // Server requests gov denied and answered itself: one child, one scope.
+  const answered = new AnsweredByGov();
   // One child, one server: its requests are governed as that server's even outside any call.
   const processor = new ServerMessageProcessor(pipeline, pending, {
     origin: { server: o.server, transport: 'stdio' },
     answerServer: (m) => {
-      ids.answeredServer(m['id']);
+      answered.answered(m['id']);
       writeServer(JSON.stringify(m));
     },
+    relayedRequest: (id) => answered.relayed(id),
   });
   const gone = new AbortController();
   // Who the client is (from its initialize): gov can ask it to approve held calls.
@@ -202,7 +206,7 @@ export async function runStdioWrap(o: StdioWrapOptions): Promise<StdioWrapResult
   ): Promise<void> {
     const governed = await pipeline.governBatch(messages, facts, {
       gone: () => gone.signal,
-      answeredByGov: (id) => ids.takeAnsweredByGov(id),
+      answeredByGov: (id) => answered.has(id),
       onInitialize: (c) => (client = c),
       held: () => ({
         onHeld: () => ticket.hold(),
