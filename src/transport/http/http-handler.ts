@@ -3,21 +3,16 @@ import { forwardableHeaders, type Upstream } from './upstream.js';
 import { openUpstream, relayResponse, sendJson, sendText } from './forward.js';
 import { readBounded } from '../../proxy/body.js';
 import { decodeContent } from '../../proxy/content-encoding.js';
-import { classifyBody, type ParseResult } from '../../mcp/classify.js';
+import { classifyBody } from '../../mcp/classify.js';
 import { checkMcpHeaders, paramHeadersFrom } from '../../mcp/headers.js';
 import { ToolParamHeaders } from '../../mcp/param-headers.js';
 import { traceContext } from '../../audit/trace-context.js';
-import {
-  DENIAL_CODE,
-  headerMismatchResponse,
-  jsonRpcError,
-  malformedResponse,
-} from '../../mcp/wire-errors.js';
-import type { Envelope, JsonObject, JsonRpcId, JsonRpcMessage } from '../../types.js';
+import { headerMismatchResponse, jsonRpcError, malformedResponse } from '../../mcp/wire-errors.js';
+import type { Envelope, JsonObject, JsonRpcMessage } from '../../types.js';
 import type { ExchangeFacts, HeldHooks, Pipeline } from '../../pipeline.js';
 import type { Injection } from '../../pipeline/stages.js';
-import type { PlaceholderLeak } from '../../../vault/inject.js';
 import { LegacySessions } from './legacy-sessions.js';
+import { exchangeRefusals, firstValue, header, serverUrlOf } from './exchange-refusals.js';
 import { isInitialize } from '../../mcp/negotiated-version.js';
 import { isEventStream, relayUpstreamSse } from './sse-relay.js';
 import { ServerMessageProcessor } from '../../pipeline/server-messages.js';
@@ -45,19 +40,6 @@ export interface HttpHandlerOptions {
 const DEFAULT_BODY_LIMIT = 4 * 1024 * 1024;
 const DEFAULT_RESPONSE_LIMIT = 64 * 1024 * 1024;
 
-/** The first value of a header that may repeat. */
-function firstValue(v: string | string[] | undefined): string | undefined {
-  return Array.isArray(v) ? v[0] : v;
-}
-
-const header = (ex: Exchange, name: string): string | undefined => firstValue(ex.req.headers[name]);
-
-/** The server's identity: origin + path, no query. */
-function serverUrlOf(ex: Exchange): string {
-  const q = ex.url.indexOf('?');
-  return q === -1 ? ex.url : ex.url.slice(0, q);
-}
-
 /**
  * Governs HTTP exchanges: bodies are read (bounded, decoded), MCP messages go through the
  * pipeline one by one, allowed ones are forwarded, gov answers the rest, and responses are
@@ -77,70 +59,7 @@ export function createHttpHandler(o: HttpHandlerOptions): ExchangeHandler & { le
   // Server requests gov denied and answered itself, per client and server session.
   const answered = new AnsweredByGov();
 
-  /** A placeholder where it must not go: 403 with the reason (a JSON-RPC error for MCP) and an alert. */
-  const blockLeak = async (
-    ex: Exchange,
-    leak: PlaceholderLeak,
-    parsed: ParseResult | undefined,
-  ): Promise<void> => {
-    const id = await pipeline.alert({
-      reason: leak.message,
-      transport,
-      ...by(ex),
-      server: { name: null, url: serverUrlOf(ex) },
-      detail: { secret: leak.secret, where: leak.where, host: `${ex.target.host}:${ex.target.port}` },
-    });
-    const audit = id ? ` (audit ${id})` : '';
-    if (parsed?.kind !== 'mcp') return sendText(ex.res, 403, `gov: blocked: ${leak.message}${audit}`);
-    const data = { reason: leak.message, ...(id ? { audit_id: id } : {}) };
-    const errorFor = (rid: JsonRpcId) =>
-      jsonRpcError(rid, DENIAL_CODE, `Blocked by gov: ${leak.message}${audit}`, data);
-    const requests = parsed.messages.filter((m) => m.kind === 'request');
-    if (requests.length === 0) return sendJson(ex.res, 403, errorFor(null));
-    return sendJson(
-      ex.res,
-      200,
-      parsed.batch ? requests.map((m) => errorFor(m.id)) : errorFor(requests[0]!.id),
-    );
-  };
-
-  /** A request refused before policy: audited as an alert, answered with a JSON-RPC error. */
-  const refuseBody = async (ex: Exchange, status: number, why: string): Promise<void> => {
-    const url = serverUrlOf(ex);
-    await pipeline.alert({
-      reason: `request refused before policy: ${why}`,
-      transport,
-      ...by(ex),
-      server: pipeline.serverAt(url),
-    });
-    sendJson(ex.res, status, jsonRpcError(null, -32600, `${why}; refused by gov`));
-  };
-
-  /**
-   * A request that is not an MCP call but carries a credential gets its own audit record
-   * before it leaves; without one it is refused.
-   */
-  const recordInjection = async (ex: Exchange, injected: Injection[]): Promise<boolean> => {
-    if (injected.length === 0) return true;
-    const url = serverUrlOf(ex);
-    try {
-      await pipeline.recordInjection({
-        method: ex.req.method ?? 'GET',
-        server: pipeline.serverAt(url),
-        injected,
-        transport,
-        ...by(ex),
-      });
-      return true;
-    } catch (err) {
-      sendText(
-        ex.res,
-        502,
-        `gov: the audit record could not be written (${(err as Error).message}); request refused`,
-      );
-      return false;
-    }
-  };
+  const { blockLeak, refuseBody, recordInjection } = exchangeRefusals(pipeline, transport);
 
   async function handle(ex: Exchange): Promise<void> {
     const { req } = ex;
