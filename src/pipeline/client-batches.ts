@@ -26,8 +26,8 @@ type ClientResponse = Extract<JsonRpcMessage, { kind: 'response' }>;
 
 /**
  * One client message or batch through the pipeline. Answers to gov's own questions are
- * consumed, answers to server requests gov denied and answered itself are dropped (with an
- * alert), other answers to the server's requests pass on, `notifications/cancelled` withdraws
+ * consumed, answers to server requests gov relayed to the client and not yet answered pass on
+ * (once), every other answer is dropped (with an alert), `notifications/cancelled` withdraws
  * the call it names, and every request and notification is governed on its own. Never
  * throws: a message that fails is denied alone, and the rest of the batch goes on.
  */
@@ -44,7 +44,7 @@ export class ClientBatches {
       messages.map(async (m): Promise<MessageResult> => {
         if (m.kind !== 'response') return { m, g: await this.governMessage(m, facts, o) };
         if (this.questions.take(m)) return { m, own: true };
-        if (o.answeredByGov?.(m.id) !== true) return { m };
+        if (o.answerAwaited(m.id)) return { m };
         await this.dropForged(m, facts);
         return { m, own: true };
       }),
@@ -52,10 +52,10 @@ export class ClientBatches {
     return assembleBatch(results);
   }
 
-  /** The client "answered" a server request it never saw (gov denied and answered it): dropped. */
+  /** The client "answered" a server request it was never shown (or answered already): dropped. */
   private async dropForged(m: ClientResponse, facts: ExchangeFacts): Promise<void> {
     await this.pipeline.alert({
-      reason: `dropped the client's answer to the server's request ${JSON.stringify(m.id)}: gov denied that request and answered it itself`,
+      reason: `dropped the client's answer to the server's request ${JSON.stringify(m.id)}: gov did not relay such a request to this client, or it was answered already`,
       transport: facts.transport,
       server: { name: facts.server.name, url: facts.server.url },
       principal: facts.principal,
@@ -95,7 +95,7 @@ export class ClientBatches {
 
 /**
  * One message of a batch as governed: its verdict, or `own` for an answer gov takes out (to its
- * own question, or to a server request it answered itself).
+ * own question, or a forged one to a server request the client was never shown).
  */
 export interface MessageResult {
   m: JsonRpcMessage;

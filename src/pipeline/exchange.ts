@@ -76,11 +76,12 @@ export interface BatchOptions {
   /** The batch holds the client's `initialize`: who it is (null when it cannot be asked). */
   onInitialize?: (client: ElicitingClient | null) => void;
   /**
-   * Whether a client's answer is to a server request gov denied and answered itself (see
-   * AnsweredByGov): such an answer is dropped, with an alert, so the server never gets a
-   * second, forged one.
+   * Whether a client's answer (not to gov's own question) answers a server request gov
+   * relayed to this client and that awaits its answer (see ServerRequestsShown); true
+   * consumes it. Any other answer — to a request gov denied, to one never sent, a second
+   * one — is forged: it is dropped, with an alert, and never reaches the server.
    */
-  answeredByGov?: (id: JsonRpcId) => boolean;
+  answerAwaited: (id: JsonRpcId) => boolean;
 }
 
 /** One client message or batch, governed: what goes to the server and what gov answers. */

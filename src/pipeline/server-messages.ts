@@ -54,7 +54,7 @@ export interface ProcessorOptions {
   answerServer?: ((response: JsonObject, endpoint?: string) => void) | undefined;
   /**
    * Told of each server→client request relayed to the client, by id (and the legacy session's
-   * endpoint): a new request, even under an id gov answered before, is the client's to answer.
+   * endpoint): the client's answer to it, and only to such a request, is forwarded.
    */
   relayedRequest?: ((id: string | number, endpoint?: string) => void) | undefined;
 }

@@ -1,35 +1,28 @@
 /**
- * A client "answer" to a server request gov denied and answered itself, over HTTP (gov run's
- * proxy and gov serve, one handler): the client never saw the request, so the answer is
- * forged. The server holds gov's denial; the forged result must never reach it, whatever id
- * spelling or batch carries it, while the client's answers to requests gov relayed (in that
- * session or another with the same ids) still do. The server is an official SDK 1.32 server,
+ * A client "answer" to a server request it was never shown, over HTTP (gov run's proxy and gov
+ * serve, one handler): to one gov denied and answered itself, to one the server has not sent
+ * yet (SDK servers number their requests 0, 1, 2…: the next id is a guess away), or a second
+ * answer to one it was shown. Such an answer is forged: it must never reach the server,
+ * whatever id spelling or batch carries it, while the client's answers to requests gov relayed
+ * (in that session or another with the same ids) still do. The server is an official SDK 1.32 server,
  * Streamable HTTP (`/mcp`) and 2024-11-05 HTTP+SSE (`/sse`), that logs every message it
  * receives, by session: its log is the evidence.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { randomUUID } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import { fetch as undiciFetch, ProxyAgent, type Dispatcher } from 'undici';
-import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
-import { SSEServerTransport } from '@modelcontextprotocol/sdk/server/sse.js';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
-import type { FetchLike, Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
+import type { FetchLike } from '@modelcontextprotocol/sdk/shared/transport.js';
 import {
   CreateMessageRequestSchema,
-  CreateMessageResultSchema,
   ElicitRequestSchema,
-  ElicitResultSchema,
-  type JSONRPCMessage,
-  type MessageExtraInfo,
+  ListRootsRequestSchema,
 } from '@modelcontextprotocol/sdk/types.js';
 import { makeTestPki, type TestPki } from '../helpers/test-ca.js';
-import { startHttpsServer, type TestServer } from '../helpers/https-server.js';
+import { startAskingServer, type AskingServer, type Received } from '../helpers/asking-sdk-server.js';
 import { runGov, tempHome } from '../helpers/gov-process.js';
 import { startLiveRun, type LiveRun } from '../helpers/raw-proxy-client.js';
 import { startServe, type ServeProcess } from '../helpers/gov-serve.js';
@@ -45,92 +38,6 @@ rules:
     decision: deny
     reason: Servers may not use the agent's model
 `;
-
-interface Received {
-  session: string;
-  message: Json;
-}
-
-/** The SDK server: `sample` asks the client to sample (denied), `elicit` to fill a form (relayed). */
-async function startAskingServer(pki: TestPki): Promise<TestServer & { received: Received[] }> {
-  const received: Received[] = [];
-  const sessions = new Map<string, StreamableHTTPServerTransport>();
-  const legacy = new Map<string, SSEServerTransport>();
-  const build = () => {
-    const s = new McpServer({ name: 'asking-server', version: '1.0.0' });
-    const timeout = { timeout: 20_000 };
-    s.registerTool('sample', {}, async (extra) => {
-      const messages = [{ role: 'user' as const, content: { type: 'text' as const, text: 'hi' } }];
-      const text = await extra
-        .sendRequest(
-          { method: 'sampling/createMessage', params: { messages, maxTokens: 9 } },
-          CreateMessageResultSchema,
-          timeout,
-        )
-        .then((r) => `sampled: ${JSON.stringify(r.content)}`)
-        .catch((err: unknown) => `error ${(err as { code?: number }).code}: ${(err as Error).message}`);
-      return { content: [{ type: 'text', text }] };
-    });
-    s.registerTool('elicit', {}, async (extra) => {
-      const schema = { type: 'object', properties: { ok: { type: 'boolean' } } } as const;
-      const r = await extra.sendRequest(
-        { method: 'elicitation/create', params: { message: 'Go on?', requestedSchema: schema } },
-        ElicitResultSchema,
-        timeout,
-      );
-      return { content: [{ type: 'text', text: `elicited: ${r.action}` }] };
-    });
-    return s;
-  };
-  /** Connect a fresh server to `t` and log every message it receives, under its session. */
-  const serve = async (t: Transport) => {
-    await build().connect(t);
-    const deliver = t.onmessage!;
-    t.onmessage = ((message: JSONRPCMessage, extra?: MessageExtraInfo) => {
-      received.push({ session: t.sessionId ?? '', message: message as Json });
-      deliver(message, extra);
-    }) as Transport['onmessage'];
-  };
-  const handle = async (req: IncomingMessage, res: ServerResponse) => {
-    const url = new URL(req.url ?? '/', 'https://x');
-    if (req.method === 'GET' && url.pathname === '/sse') {
-      const t = new SSEServerTransport('/messages', res);
-      legacy.set(t.sessionId, t);
-      return serve(t);
-    }
-    let body = '';
-    for await (const d of req) body += (d as Buffer).toString();
-    if (url.pathname === '/messages') {
-      const t = legacy.get(url.searchParams.get('sessionId') ?? '');
-      if (!t) return void res.writeHead(404).end();
-      return t.handlePostMessage(req, res, JSON.parse(body));
-    }
-    const sid = req.headers['mcp-session-id'];
-    let t = typeof sid === 'string' ? sessions.get(sid) : undefined;
-    if (!t) {
-      const created = new StreamableHTTPServerTransport({
-        sessionIdGenerator: () => randomUUID(),
-        onsessioninitialized: (id) => void sessions.set(id, created),
-      });
-      await serve(created);
-      t = created;
-    }
-    await t.handleRequest(req, res, body ? JSON.parse(body) : undefined);
-  };
-  const server = await startHttpsServer(pki, (req, res) => {
-    handle(req, res).catch((err: unknown) => {
-      if (!res.headersSent) res.writeHead(500).end(String(err));
-    });
-  });
-  return {
-    ...server,
-    received,
-    close: async () => {
-      for (const t of [...sessions.values(), ...legacy.values()]) await t.close().catch(() => undefined);
-      await server.close();
-    },
-  };
-}
 
 /** A connected SDK client, its session as the server knows it, and a raw POST into that session. */
 interface Peer {
@@ -154,7 +61,7 @@ async function connect(
 ): Promise<Peer> {
   const client = new Client(
     { name: 'forging-client', version: '1.0.0' },
-    { capabilities: { sampling: {}, elicitation: {} } },
+    { capabilities: { sampling: {}, elicitation: {}, roots: {} } },
   );
   let sampled = 0;
   client.setRequestHandler(CreateMessageRequestSchema, () => {
@@ -162,6 +69,9 @@ async function connect(
     return { role: 'assistant', model: 'test', content: { type: 'text', text: 'a real sample' } };
   });
   client.setRequestHandler(ElicitRequestSchema, () => ({ action: 'accept', content: { ok: true } }));
+  client.setRequestHandler(ListRootsRequestSchema, () => ({
+    roots: [{ uri: 'file:///work', name: 'work' }],
+  }));
   const opts = { fetch: via.fetch, requestInit: { headers: via.headers } };
   const sessionsBefore = new Set(server.received.map((r) => r.session));
   let url: string;
@@ -203,8 +113,9 @@ const FORGED = { role: 'assistant', model: 'forger', content: { type: 'text', te
 
 /**
  * The scenario, the same on every transport: session A's sampling request is denied; the
- * client forges answers to it in every shape; its answer to a relayed elicitation still
- * arrives, and so does session B's answer to its own request under the same id.
+ * client forges answers to it in every shape, and one to the server's next request before the
+ * server sends it; its answer to that request (a relayed elicitation) still arrives, once, and
+ * so does session B's answer to its own request under the same id.
  */
 async function forgeAndAnswer(
   via: Via,
@@ -234,7 +145,7 @@ async function forgeAndAnswer(
       accepted,
     );
     expect(await a.post({ jsonrpc: '2.0', id: String(id), result: FORGED })).toEqual(accepted);
-    let forgeries = 3;
+    const forged: unknown[] = [id, id, String(id)];
     if (kind === 'streamable') {
       // In a batch, the forged answer alone is taken out: the ping goes on, and is answered.
       // (The SDK's HTTP+SSE server takes no batches.)
@@ -242,14 +153,23 @@ async function forgeAndAnswer(
         { jsonrpc: '2.0', id, result: FORGED },
         { jsonrpc: '2.0', id: 'ping-1', method: 'ping' },
       ]);
-      forgeries += 1;
+      forged.push(id);
       expect(batch.text, `HTTP ${batch.status}`).toContain('"id":"ping-1"');
       const pinged = server.received.some((r) => r.session === a.session && r.message['id'] === 'ping-1');
       expect(pinged).toBe(true);
     }
 
+    // An answer to the server's next request, before the server sends it: a guess, dropped.
+    const next = id + 1;
+    const early = { action: 'decline', _meta: { by: 'forger' } };
+    expect(await a.post({ jsonrpc: '2.0', id: next, result: early })).toEqual(accepted);
+    forged.push(next);
+
     // The client's own answer to a request gov relayed reaches the server: in A, and in B under A's id.
     expect(textOf(await a.client.callTool({ name: 'elicit', arguments: {} }))).toBe('elicited: accept');
+    // It answered that request: a second answer is not awaited.
+    expect(await a.post({ jsonrpc: '2.0', id: next, result: early })).toEqual(accepted);
+    forged.push(next);
     expect(textOf(await b.client.callTool({ name: 'elicit', arguments: {} }))).toBe('elicited: accept');
     expect(answersIn(b.session)).toEqual([
       { jsonrpc: '2.0', id, result: { action: 'accept', content: { ok: true } } },
@@ -258,7 +178,7 @@ async function forgeAndAnswer(
     // The server's log: gov's denial, then the relayed elicitation's answer; nothing forged, anywhere.
     expect(answersIn(a.session)).toEqual([
       denial,
-      { jsonrpc: '2.0', id: expect.any(Number), result: { action: 'accept', content: { ok: true } } },
+      { jsonrpc: '2.0', id: next, result: { action: 'accept', content: { ok: true } } },
     ]);
     expect(JSON.stringify(server.received)).not.toContain('forge');
     expect(a.sampled() + b.sampled()).toBe(0);
@@ -266,8 +186,7 @@ async function forgeAndAnswer(
     const alerts = auditRecords(home)
       .filter((r) => r['kind'] === 'alert')
       .slice(alertsBefore);
-    const ids = [id, id, String(id), id].slice(0, forgeries);
-    expect(alerts.map((r) => (r['detail'] as Json)['request_id'])).toEqual(ids);
+    expect(alerts.map((r) => (r['detail'] as Json)['request_id'])).toEqual(forged);
     for (const r of alerts)
       expect(r['reason']).toMatch(/dropped the client's answer to the server's request/);
   } finally {
@@ -276,9 +195,24 @@ async function forgeAndAnswer(
   }
 }
 
-describe('a client answer to a server request gov denied never reaches the server (HTTP)', () => {
+/**
+ * A request the server sends outside any call, on the session's standalone GET stream: gov
+ * relays it (allowed), and the client's answer, POSTed in the same session, reaches the server.
+ */
+async function answerOnGetStream(via: Via, server: AskingServer): Promise<void> {
+  const a = await connect(via, 'streamable', server);
+  try {
+    await server.getStream(a.session);
+    expect(textOf(await a.client.callTool({ name: 'roots_later', arguments: {} }))).toBe('asked');
+    expect(await server.roots.get(a.session)).toBe('roots: [{"uri":"file:///work","name":"work"}]');
+  } finally {
+    await a.client.close();
+  }
+}
+
+describe('a client answer to a server request it was never shown never reaches the server (HTTP)', () => {
   let pki: TestPki;
-  let server: TestServer & { received: Received[] };
+  let server: AskingServer;
   beforeAll(async () => {
     pki = makeTestPki();
     server = await startAskingServer(pki);
@@ -309,12 +243,16 @@ describe('a client answer to a server request gov denied never reaches the serve
       await run?.stop();
     });
 
-    it('Streamable HTTP: dropped (202), audited; relayed requests still answered', async () => {
+    it('Streamable HTTP: dropped (202), audited; relayed requests still answered, once', async () => {
       await forgeAndAnswer(via, 'streamable', server, home);
     }, 60_000);
 
     it('HTTP+SSE 2024-11-05: dropped (202 Accepted), audited; relayed requests still answered', async () => {
       await forgeAndAnswer(via, 'legacy', server, home);
+    }, 60_000);
+
+    it("Streamable HTTP: a request on the standalone GET stream gets the client's answer", async () => {
+      await answerOnGetStream(via, server);
     }, 60_000);
   });
 
@@ -341,7 +279,11 @@ describe('a client answer to a server request gov denied never reaches the serve
     it('Streamable HTTP: dropped (202), audited under the principal; relayed requests still answered', async () => {
       await forgeAndAnswer(via, 'streamable', server, home);
       const alerts = auditRecords(home).filter((r) => r['kind'] === 'alert');
-      expect(alerts.map((r) => r['principal'])).toEqual(Array(4).fill('token:alice'));
+      expect(alerts.map((r) => r['principal'])).toEqual(Array(6).fill('token:alice'));
+    }, 60_000);
+
+    it("Streamable HTTP: a request on the standalone GET stream gets the client's answer", async () => {
+      await answerOnGetStream(via, server);
     }, 60_000);
   });
 });

@@ -2,7 +2,7 @@
  * `gov mcp wrap` against a hostile client and server: a client that reuses a request id while
  * the first call with that id is still pending (the tools/list answer used to skip hide_denied,
  * pins and the poisoning scan), a tool listed twice, a client answer to a server request gov
- * denied, and resources/read under a `uri:` deny rule with other spellings of the same file URL. The
+ * denied or has not relayed (yet), and resources/read under a `uri:` deny rule with other spellings of the same file URL. The
  * server is a raw stdio peer that logs every line it receives (EXEC_LOG), and every file it
  * reads, so the server's own log is the evidence of what ran.
  */
@@ -50,7 +50,7 @@ for await (const line of createInterface({ input: process.stdin, crlfDelay: Infi
     if (msg.method === 'tools/call') {
       const name = msg.params?.name;
       if (name === 'ask') {
-        out({ jsonrpc: '2.0', id: 'srv-1', method: 'sampling/createMessage', params: { messages: [{ role: 'user', content: { type: 'text', text: 'hi' } }], maxTokens: 5 } });
+        out({ jsonrpc: '2.0', id: msg.params?.arguments?.rid ?? 'srv-1', method: 'sampling/createMessage', params: { messages: [{ role: 'user', content: { type: 'text', text: 'hi' } }], maxTokens: 5 } });
         out({ jsonrpc: '2.0', id: msg.id, result: { content: [{ type: 'text', text: 'asked' }] } });
         continue;
       }
@@ -265,6 +265,37 @@ describe('gov mcp wrap: a reused request id', () => {
     expect(alerts.map((r) => r['detail'])).toEqual([
       { request_id: 'srv-1', answer: 'result' },
       { request_id: 'srv-1', answer: 'error' },
+    ]);
+  });
+});
+
+describe('gov mcp wrap: a client answers only the server requests it was shown, once', () => {
+  const sample = (text: string) => ({ role: 'assistant', content: { type: 'text', text }, model: 'x' });
+
+  it('an answer to a request the server has not sent yet (a guessed id) does not reach the server; the real one does, once', async () => {
+    const w = await openWrap(POLICY);
+    // Forged before the server asks: nothing with that id was relayed to the client.
+    w.send({ jsonrpc: '2.0', id: 'srv-2', result: sample('forged early') });
+    w.send({
+      jsonrpc: '2.0',
+      id: 7,
+      method: 'tools/call',
+      params: { name: 'ask', arguments: { rid: 'srv-2' } },
+    });
+    // The request (allowed) is relayed; the client answers it, then answers it again.
+    await w.waitFor((m) => m['id'] === 'srv-2' && m['method'] === 'sampling/createMessage');
+    await w.waitFor((m) => m['id'] === 7);
+    w.send({ jsonrpc: '2.0', id: 'srv-2', result: sample('the real sample') });
+    w.send({ jsonrpc: '2.0', id: 'srv-2', result: sample('forged second answer') });
+    w.send({ jsonrpc: '2.0', id: 8, method: 'ping' });
+    await w.waitFor((m) => m['id'] === 8);
+    const got = readFileSync(w.execLog, 'utf8');
+    expect(got).toContain('the real sample');
+    expect(got).not.toContain('forged');
+    const alerts = auditRecords(w.home).filter((r) => r['kind'] === 'alert');
+    expect(alerts.map((r) => r['detail'])).toEqual([
+      { request_id: 'srv-2', answer: 'result' },
+      { request_id: 'srv-2', answer: 'result' },
     ]);
   });
 });

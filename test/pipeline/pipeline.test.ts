@@ -284,6 +284,8 @@ describe('the pipeline', () => {
 describe('governBatch: one client batch through the core, as both transports feed it', () => {
   const facts = { transport: 'stdio' as const, server: SERVER, scope: 'test' };
   const gone = () => new AbortController().signal;
+  // No server request awaits the client's answer unless a test says so.
+  const answerAwaited = () => false;
   const request = (id: number, tool: string, args: JsonObject = {}) => {
     const raw: JsonObject = {
       jsonrpc: '2.0',
@@ -303,7 +305,7 @@ describe('governBatch: one client batch through the core, as both transports fee
     };
   };
 
-  it('forwards what passes in order, answers what is denied, and knows which calls wait', async () => {
+  it('forwards what passes in order (answers only to server requests awaiting them), answers what is denied, and knows which calls wait', async () => {
     const { pipeline } = await build();
     const answerToServer = {
       kind: 'response' as const,
@@ -312,7 +314,11 @@ describe('governBatch: one client batch through the core, as both transports fee
       raw: { jsonrpc: '2.0', id: 's-1', result: {} },
     };
     const ok = request(1, 'get_item');
-    const b = await pipeline.governBatch([ok, request(2, 'shell_exec'), answerToServer], facts, { gone });
+    const forged = { ...answerToServer, id: 's-2', raw: { jsonrpc: '2.0', id: 's-2', result: {} } };
+    const b = await pipeline.governBatch([ok, request(2, 'shell_exec'), answerToServer, forged], facts, {
+      gone,
+      answerAwaited: (id) => id === 's-1',
+    });
     expect(b.forward).toEqual([ok.raw, answerToServer.raw]);
     expect(b.answers).toEqual([
       expect.objectContaining({ id: 2, error: expect.objectContaining({ code: -32003 }) }),
@@ -320,7 +326,10 @@ describe('governBatch: one client batch through the core, as both transports fee
     expect([...b.calls.keys()]).toEqual([1]);
     expect(b.unchanged).toBe(false);
     expect(b.governedForward).toBe(true);
-    const all = await pipeline.governBatch([request(3, 'get_a'), request(4, 'get_b')], facts, { gone });
+    const all = await pipeline.governBatch([request(3, 'get_a'), request(4, 'get_b')], facts, {
+      gone,
+      answerAwaited,
+    });
     expect(all.unchanged).toBe(true);
   });
 
@@ -330,7 +339,7 @@ describe('governBatch: one client batch through the core, as both transports fee
     const b = await pipeline.governBatch(
       [{ kind: 'response', id: own.id, result: own.result, raw: own }],
       facts,
-      { gone },
+      { gone, answerAwaited },
     );
     expect(b.forward).toEqual([]);
     expect(b.answers).toEqual([]);
@@ -346,10 +355,11 @@ describe('governBatch: one client batch through the core, as both transports fee
     let onHeldCalls = 0;
     const first = pipeline.governBatch([request(7, 'transfer')], facts, {
       gone,
+      answerAwaited,
       held: () => ({ onHeld: () => (onHeldCalls += 1) }),
     });
     await held;
-    const second = await pipeline.governBatch([cancelled(7)], facts, { gone });
+    const second = await pipeline.governBatch([cancelled(7)], facts, { gone, answerAwaited });
     expect(second.forward).toHaveLength(1); // the notification itself goes on to the server
     const b = await first;
     expect(b).toMatchObject({ forward: [], answers: [], unchanged: false });
@@ -370,7 +380,7 @@ describe('governBatch: one client batch through the core, as both transports fee
       if ((a as JsonObject)['boom']) throw new Error('cannot digest this');
       return digest(a);
     };
-    const b = await pipeline.governBatch([hostile, request(9, 'get_item')], facts, { gone });
+    const b = await pipeline.governBatch([hostile, request(9, 'get_item')], facts, { gone, answerAwaited });
     expect(b.answers).toEqual([
       expect.objectContaining({
         id: 8,

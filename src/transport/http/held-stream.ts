@@ -10,7 +10,7 @@ import { scanWhole } from './upstream-json.js';
 import type { TimeLimit } from '../../pipeline/call-deadline.js';
 import { openGoverned, upstreamHeaders, watchForwarded } from './mcp-forward.js';
 import { serverAnswerer } from './answer-server.js';
-import type { AnsweredByGov } from '../../pipeline/answered-by-gov.js';
+import type { ServerRequestsShown } from '../../pipeline/server-requests-shown.js';
 
 export const DEFAULT_HEARTBEAT_MS = 5_000;
 
@@ -91,8 +91,8 @@ export interface FinishHeldInput {
   calls: Map<string | number, CallContext>;
   /** The tightest `constraints.timeout` of the forwarded calls. */
   limit: TimeLimit | undefined;
-  /** Server requests gov denied and answered itself (see serverAnswerer). */
-  answered: AnsweredByGov;
+  /** Server requests relayed to clients and awaiting their answers (see serverAnswerer). */
+  shown: ServerRequestsShown;
 }
 
 /** After the verdict on a held call whose client already has an SSE response open. */
@@ -101,7 +101,7 @@ export async function finishHeld(i: FinishHeldInput): Promise<void> {
   if (i.forward.length === 0) return stream.finish(i.denied[0] ?? null);
   const id = [...i.calls.keys()][0] ?? null;
   // A request the server sends in the call's stream: a denied one is answered as in any other.
-  const peer = serverAnswerer(ex, i.upstream, headers, { log: i.pipeline.deps.log, answered: i.answered });
+  const peer = serverAnswerer(ex, i.upstream, headers, { log: i.pipeline.deps.log, shown: i.shown });
   const { processor, deadline, timedOut } = watchForwarded(i.pipeline, i.calls, i.limit, peer);
   try {
     const up = await openGoverned(ex, i.upstream, i.responseLimit, {

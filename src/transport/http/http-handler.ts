@@ -17,7 +17,7 @@ import { isInitialize } from '../../mcp/negotiated-version.js';
 import { isEventStream, relayUpstreamSse } from './sse-relay.js';
 import { ServerMessageProcessor } from '../../pipeline/server-messages.js';
 import { answerScope, serverAnswerer } from './answer-server.js';
-import { AnsweredByGov } from '../../pipeline/answered-by-gov.js';
+import { ServerRequestsShown } from '../../pipeline/server-requests-shown.js';
 import { finishHeld, HeldStream } from './held-stream.js';
 import { forwardMcp } from './mcp-forward.js';
 import { ElicitingClients } from './eliciting-clients.js';
@@ -56,8 +56,8 @@ export function createHttpHandler(o: HttpHandlerOptions): ExchangeHandler & { le
   const toolHeaders = new ToolParamHeaders();
   // Approval by elicitation: which clients (per session) can be asked.
   const elicitingClients = new ElicitingClients(transport === 'gateway');
-  // Server requests gov denied and answered itself, per client and server session.
-  const answered = new AnsweredByGov();
+  // Server requests relayed to a client and awaiting its answer, per client and server session.
+  const shown = new ServerRequestsShown();
 
   const { blockLeak, refuseBody, recordInjection } = exchangeRefusals(pipeline, transport);
 
@@ -173,7 +173,7 @@ export function createHttpHandler(o: HttpHandlerOptions): ExchangeHandler & { le
       };
       const processor = new ServerMessageProcessor(pipeline, new Map(), {
         origin,
-        ...serverAnswerer(ex, upstream, headers, { log: pipeline.deps.log, answered }),
+        ...serverAnswerer(ex, upstream, headers, { log: pipeline.deps.log, shown }),
       });
       // A stream of the 2024-11-05 transport has no Streamable HTTP session: only such a GET
       // stream may announce a POST endpoint.
@@ -263,7 +263,7 @@ export function createHttpHandler(o: HttpHandlerOptions): ExchangeHandler & { le
         ...(askable && hs ? { ask: { client: askable, send: (msg: JsonObject) => hs.send(msg) } } : {}),
       };
     };
-    // A server request gov denied and answered itself is not answered again by the client.
+    // A client answers only the server requests gov relayed to it, each once: others are forged.
     const scope = answerScope(ex, sessionId, legacy.lookup(ex.url, ex.principal)?.endpoint);
     const governed = await pipeline.governBatch(messages, facts, {
       gone: goneSignal,
@@ -273,7 +273,7 @@ export function createHttpHandler(o: HttpHandlerOptions): ExchangeHandler & { le
         initializing = c;
         ex.versions?.initializing();
       },
-      answeredByGov: (id) => answered.has(id, scope),
+      answerAwaited: (id) => shown.take(id, scope),
     });
     const { forward, calls } = governed;
     const denied = governed.answers;
@@ -296,7 +296,7 @@ export function createHttpHandler(o: HttpHandlerOptions): ExchangeHandler & { le
         denied,
         calls,
         limit,
-        answered,
+        shown,
       });
     }
     const session = legacy.lookup(ex.url, ex.principal);
@@ -333,7 +333,7 @@ export function createHttpHandler(o: HttpHandlerOptions): ExchangeHandler & { le
       limit,
       session,
       toolHeaders,
-      answered,
+      shown,
       origin: { server, transport },
       onUpstream: (up) => {
         if (initializing !== undefined)

@@ -26,7 +26,7 @@ import { isEventStream, relayUpstreamSse } from './sse-relay.js';
 import { mergeDenied, scanWhole } from './upstream-json.js';
 import type { LegacySession } from './legacy-sessions.js';
 import { serverAnswerer } from './answer-server.js';
-import type { AnsweredByGov } from '../../pipeline/answered-by-gov.js';
+import type { ServerRequestsShown } from '../../pipeline/server-requests-shown.js';
 
 function isJson(ct: unknown): boolean {
   return typeof ct === 'string' && /^application\/([a-z0-9.+-]*\+)?json/i.test(ct);
@@ -117,8 +117,8 @@ export interface ForwardMcpInput {
   /** Legacy HTTP+SSE: answers travel on the session's stream, never in this reply. */
   session: LegacySession | undefined;
   toolHeaders: ToolParamHeaders;
-  /** Server requests gov denied and answered itself (see serverAnswerer). */
-  answered: AnsweredByGov;
+  /** Server requests relayed to clients and awaiting their answers (see serverAnswerer). */
+  shown: ServerRequestsShown;
   origin: ServerOrigin;
   onUpstream?: (up: { headers: IncomingHttpHeaders }) => void;
 }
@@ -148,7 +148,7 @@ export async function forwardMcp(i: ForwardMcpInput): Promise<void> {
     correlate: !session,
     // Streamable HTTP: answers to the server go to the endpoint this call went to.
     ...(!session
-      ? serverAnswerer(ex, i.upstream, i.headers, { log: pipeline.deps.log, answered: i.answered })
+      ? serverAnswerer(ex, i.upstream, i.headers, { log: pipeline.deps.log, shown: i.shown })
       : {}),
   });
   if (session && deadline) {

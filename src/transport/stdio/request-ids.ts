@@ -2,8 +2,8 @@
  * The JSON-RPC ids a `gov mcp wrap` session keeps apart. A client request may not reuse the id
  * of one still in progress (being governed, held, or awaiting the server's answer): the
  * server's answer to one would pass as the other's (a tools/list answer taken for a
- * tools/call's, unfiltered), and JSON-RPC forbids it. (Server requests gov denied and
- * answered itself, which the client may not answer, are pipeline/answered-by-gov.ts.)
+ * tools/call's, unfiltered), and JSON-RPC forbids it. (The server requests the client may
+ * answer, those gov relayed to it, are pipeline/server-requests-shown.ts.)
  */
 import type { JsonRpcMessage } from '../../types.js';
 

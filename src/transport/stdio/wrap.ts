@@ -10,7 +10,7 @@ import {
 import type { CallContext, ExchangeFacts, GovernedBatch, Pipeline } from '../../pipeline.js';
 import { ServerMessageProcessor } from '../../pipeline/server-messages.js';
 import { StdioRequestIds } from './request-ids.js';
-import { AnsweredByGov } from '../../pipeline/answered-by-gov.js';
+import { ServerRequestsShown } from '../../pipeline/server-requests-shown.js';
 import type { ElicitingClient } from '../../approvals/elicitation.js';
 import { StdioCallLimits } from './call-limits.js';
 import type { JsonObject, JsonRpcMessage, ServerIdentity } from '../../types.js';
@@ -85,16 +85,16 @@ export async function runStdioWrap(o: StdioWrapOptions): Promise<StdioWrapResult
 
   const pending = new Map<string | number, CallContext>();
   const ids = new StdioRequestIds(pending);
-  // Server requests gov denied and answered itself: one child, one scope.
-  const answered = new AnsweredByGov();
+  // Server requests relayed to the client and awaiting its answer: one child, one scope.
+  const shown = new ServerRequestsShown();
   // One child, one server: its requests are governed as that server's even outside any call.
   const processor = new ServerMessageProcessor(pipeline, pending, {
     origin: { server: o.server, transport: 'stdio' },
     answerServer: (m) => {
-      answered.answered(m['id']);
+      shown.withheld(m['id']);
       writeServer(JSON.stringify(m));
     },
-    relayedRequest: (id) => answered.relayed(id),
+    relayedRequest: (id) => shown.shown(id),
   });
   const gone = new AbortController();
   // Who the client is (from its initialize): gov can ask it to approve held calls.
@@ -206,7 +206,7 @@ export async function runStdioWrap(o: StdioWrapOptions): Promise<StdioWrapResult
   ): Promise<void> {
     const governed = await pipeline.governBatch(messages, facts, {
       gone: () => gone.signal,
-      answeredByGov: (id) => answered.has(id),
+      answerAwaited: (id) => shown.take(id),
       onInitialize: (c) => (client = c),
       held: () => ({
         onHeld: () => ticket.hold(),
