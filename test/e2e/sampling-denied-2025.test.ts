@@ -1,16 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { randomUUID } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
-import { SSEServerTransport } from '@modelcontextprotocol/sdk/server/sse.js';
 import { CreateMessageResultSchema, ListRootsRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { makeTestPki, type TestPki } from '../helpers/test-ca.js';
-import { startHttpsServer, type TestServer } from '../helpers/https-server.js';
+import type { TestServer } from '../helpers/https-server.js';
+import { startSdkBothTransports } from '../helpers/sdk-both-transports.js';
 import { GOV_BIN, ROOT, runGov, tempHome } from '../helpers/gov-process.js';
 import { auditRecords } from '../helpers/audit-records.js';
 import { until } from '../helpers/until.js';
@@ -39,8 +36,6 @@ const CLIENT = join(ROOT, 'test', 'fixtures', 'clients', 'sampling-client.mjs');
  */
 async function startSamplingServer(pki: TestPki): Promise<TestServer & { answers: string[] }> {
   const answers: string[] = [];
-  const sessions = new Map<string, StreamableHTTPServerTransport>();
-  const legacy = new Map<string, SSEServerTransport>();
   const build = () => {
     const s = new McpServer({ name: 'sampling-server', version: '1.0.0' });
     s.registerTool('summarize', {}, async (extra) => {
@@ -61,46 +56,8 @@ async function startSamplingServer(pki: TestPki): Promise<TestServer & { answers
     });
     return s;
   };
-  const handle = async (req: IncomingMessage, res: ServerResponse) => {
-    const url = new URL(req.url ?? '/', 'https://x');
-    if (req.method === 'GET' && url.pathname === '/sse') {
-      const t = new SSEServerTransport('/messages', res);
-      legacy.set(t.sessionId, t);
-      await build().connect(t);
-      return;
-    }
-    let body = '';
-    for await (const d of req) body += (d as Buffer).toString();
-    if (url.pathname === '/messages') {
-      const t = legacy.get(url.searchParams.get('sessionId') ?? '');
-      if (!t) return void res.writeHead(404).end();
-      return t.handlePostMessage(req, res, JSON.parse(body));
-    }
-    const sid = req.headers['mcp-session-id'];
-    let t = typeof sid === 'string' ? sessions.get(sid) : undefined;
-    if (!t) {
-      const created = new StreamableHTTPServerTransport({
-        sessionIdGenerator: () => randomUUID(),
-        onsessioninitialized: (id) => void sessions.set(id, created),
-      });
-      await build().connect(created);
-      t = created;
-    }
-    await t.handleRequest(req, res, body ? JSON.parse(body) : undefined);
-  };
-  const server = await startHttpsServer(pki, (req, res) => {
-    handle(req, res).catch((err: unknown) => {
-      if (!res.headersSent) res.writeHead(500).end(String(err));
-    });
-  });
-  return {
-    ...server,
-    answers,
-    close: async () => {
-      for (const t of [...sessions.values(), ...legacy.values()]) await t.close().catch(() => undefined);
-      await server.close();
-    },
-  };
+  const server = await startSdkBothTransports(pki, (t) => build().connect(t));
+  return { ...server, answers };
 }
 
 describe('2025-era sampling request denied by policy (SDK 1.32 client and server)', () => {

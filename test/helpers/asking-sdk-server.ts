@@ -3,11 +3,8 @@
  * 2024-11-05 HTTP+SSE (`/sse`, posts to `/messages`), and logs every message it receives, by
  * session (test/e2e/http-forged-answers.test.ts).
  */
-import { randomUUID } from 'node:crypto';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ServerResponse } from 'node:http';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
-import { SSEServerTransport } from '@modelcontextprotocol/sdk/server/sse.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import {
   CreateMessageResultSchema,
@@ -16,7 +13,8 @@ import {
   type MessageExtraInfo,
 } from '@modelcontextprotocol/sdk/types.js';
 import type { TestPki } from './test-ca.js';
-import { startHttpsServer, type TestServer } from './https-server.js';
+import type { TestServer } from './https-server.js';
+import { startSdkBothTransports } from './sdk-both-transports.js';
 
 type Json = Record<string, unknown>;
 
@@ -51,8 +49,6 @@ export async function startAskingServer(pki: TestPki): Promise<AskingServer> {
     }
     return s;
   };
-  const sessions = new Map<string, StreamableHTTPServerTransport>();
-  const legacy = new Map<string, SSEServerTransport>();
   const build = () => {
     const s = new McpServer({ name: 'asking-server', version: '1.0.0' });
     const timeout = { timeout: 20_000 };
@@ -97,54 +93,21 @@ export async function startAskingServer(pki: TestPki): Promise<AskingServer> {
       deliver(message, extra);
     }) as Transport['onmessage'];
   };
-  const handle = async (req: IncomingMessage, res: ServerResponse) => {
-    const url = new URL(req.url ?? '/', 'https://x');
-    if (req.method === 'GET' && url.pathname === '/sse') {
-      const t = new SSEServerTransport('/messages', res);
-      legacy.set(t.sessionId, t);
-      return serve(t);
-    }
-    let body = '';
-    for await (const d of req) body += (d as Buffer).toString();
-    if (url.pathname === '/messages') {
-      const t = legacy.get(url.searchParams.get('sessionId') ?? '');
-      if (!t) return void res.writeHead(404).end();
-      return t.handlePostMessage(req, res, JSON.parse(body));
-    }
-    const sid = req.headers['mcp-session-id'];
-    let t = typeof sid === 'string' ? sessions.get(sid) : undefined;
-    if (!t) {
-      const created = new StreamableHTTPServerTransport({
-        sessionIdGenerator: () => randomUUID(),
-        onsessioninitialized: (id) => void sessions.set(id, created),
-      });
-      await serve(created);
-      t = created;
-    }
-    if (req.method === 'GET' && typeof sid === 'string') {
-      // The SDK has taken the stream on (it sends there) by the time its headers go out.
+  const server = await startSdkBothTransports(pki, serve, {
+    // The SDK has taken the stream on (it sends there) by the time its headers go out.
+    onSessionGet: (sid, res) => {
       const writeHead = res.writeHead.bind(res) as (...a: unknown[]) => ServerResponse;
       res.writeHead = ((...a: unknown[]) => {
         const r = writeHead(...a);
         if (res.statusCode === 200) stream(sid).open();
         return r;
       }) as ServerResponse['writeHead'];
-    }
-    await t.handleRequest(req, res, body ? JSON.parse(body) : undefined);
-  };
-  const server = await startHttpsServer(pki, (req, res) => {
-    handle(req, res).catch((err: unknown) => {
-      if (!res.headersSent) res.writeHead(500).end(String(err));
-    });
+    },
   });
   return {
     ...server,
     received,
     roots,
     getStream: (session) => stream(session).opened,
-    close: async () => {
-      for (const t of [...sessions.values(), ...legacy.values()]) await t.close().catch(() => undefined);
-      await server.close();
-    },
   };
 }
