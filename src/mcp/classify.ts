@@ -17,7 +17,7 @@ import {
 import { decodeUtf8Strict, parseStrictJsonText } from './json-strict.js';
 import { EDGE_CHARS, exactId, idAtEdges } from './recover-id.js';
 import { otherReadings } from './body-charset.js';
-import { foldKey } from './key-fold.js';
+import { foldKey } from '../key-fold.js';
 
 export type ParseResult =
   | { kind: 'mcp'; batch: boolean; messages: JsonRpcMessage[] }

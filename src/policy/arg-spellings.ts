@@ -8,7 +8,7 @@
  */
 import type { JsonValue } from '../types.js';
 import { isPlainObject } from '../types.js';
-import { foldKey } from '../mcp/key-fold.js';
+import { foldKey } from '../key-fold.js';
 
 /** Folded name → the spellings the expression uses. */
 export type ReadNames = ReadonlyMap<string, ReadonlySet<string>>;
