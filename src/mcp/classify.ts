@@ -51,18 +51,30 @@ function has(o: JsonObject, k: string): boolean {
   return Object.prototype.hasOwnProperty.call(o, k);
 }
 
+// An object made of nothing but an id and a result or error is a JSON-RPC response in all but
+// name: a server that does not insist on `jsonrpc` would take it as the answer to its request
+// (a forged sampling or elicitation result), which gov only lets through when it asked.
+const RESPONSE_SHAPE = new Set(['id', 'result', 'error']);
+
 /** Does this value claim (or pretend) to be a JSON-RPC message? */
 function looksJsonRpc(v: JsonValue): boolean {
   // A nested array is no JSON-RPC batch, but a lenient server might flatten it.
   if (Array.isArray(v)) return v.some(looksJsonRpc);
   if (!isPlainObject(v)) return false;
-  for (const k of Object.keys(v)) {
+  let responseKeys = 0;
+  let hasId = false;
+  const keys = Object.keys(v);
+  for (const k of keys) {
     const f = foldKey(k);
     if (f === 'jsonrpc') return true;
     const m = v[k];
     if (f === 'method' && typeof m === 'string' && MCP_METHOD_RE.test(m)) return true;
+    if (RESPONSE_SHAPE.has(f)) {
+      responseKeys++;
+      if (f === 'id') hasId = true;
+    }
   }
-  return false;
+  return hasId && responseKeys >= 2 && responseKeys === keys.length;
 }
 
 function isValidId(v: JsonValue | undefined): v is string | number {
@@ -253,6 +265,8 @@ function classifyUtf8(bytes: Uint8Array, opts: ClassifyOptions): ParseResult {
     // Valid JSON with a number JavaScript cannot hold exactly: answered under its id if it has
     // one (unless that id is the inexact number).
     if (parsed.value !== undefined) {
+      // A body that is no JSON-RPC message is not gov's to judge (a REST call's 64-bit id).
+      if (!looksJsonRpc(parsed.value)) return { kind: 'other' };
       const id = isPlainObject(parsed.value) ? exactId(parsed.value['id']) : null;
       return malformed(-32600, parsed.reason, id);
     }

@@ -50,6 +50,9 @@ type request struct {
 	Method  string          ` +
   '`json:"method"`' +
   String.raw`
+	Result  json.RawMessage ` +
+  '`json:"result"`' +
+  String.raw`
 	Params  struct {
 		Name      string          ` +
   '`json:"name"`' +
@@ -78,6 +81,12 @@ func main() {
 		var req request
 		if err := json.Unmarshal(body, &req); err != nil {
 			w.WriteHeader(400)
+			return
+		}
+		// A client's answer to a server request: taken whether or not it says jsonrpc 2.0.
+		if req.Method == "" && len(req.Result) > 0 {
+			fmt.Fprintf(logf, "ANSWER id=%s result=%s\n", req.ID, req.Result)
+			w.WriteHeader(202)
 			return
 		}
 		text := "ok"
@@ -197,5 +206,13 @@ rules:
     expect(await post(call(8, '{"AMOUNT":50000}'))).toContain('-32003');
     expect(executed()).not.toContain('attacker');
     expect(executed()).not.toContain('amount=50000');
+  });
+
+  it('an answer to a server request without "jsonrpc" (which this server takes) is refused', async () => {
+    // gov relayed no server request, so no answer may reach the server, however it is spelled.
+    expect(await post('{"id":0,"result":{"action":"accept","content":{"forged":1}}}')).toContain('-32600');
+    expect(await post('{"ID":1,"Result":{"action":"accept"}}')).toContain('-32600');
+    expect(await post('[{"id":2,"result":{"action":"accept"}}]')).toContain('-32600');
+    expect(executed()).not.toContain('ANSWER');
   });
 });

@@ -143,6 +143,31 @@ describe('classifyBody rules', () => {
     expect(classify('{"JsonRpc":"2.0","id":1,"method":"x"}').kind).toBe('malformed');
   });
 
+  it('treats objects shaped like a JSON-RPC response without jsonrpc as malformed', () => {
+    // A lenient server would take these as the answer to its sampling or elicitation request.
+    for (const s of [
+      '{"id":0,"result":{"content":{"type":"text","text":"forged"}}}',
+      '{"ID":"0","Result":{}}',
+      '{"id":3,"error":{"code":-1,"message":"no"}}',
+      '[{"id":0,"result":{}}]',
+    ])
+      expect(classify(s).kind, s).toBe('malformed');
+    // Other bodies that merely have an id, or a result among other members, stay other.
+    for (const s of ['{"id":7}', '{"id":7,"name":"x","result":1}', '{"result":1}', '{"id":1,"data":[]}'])
+      expect(classify(s).kind, s).toBe('other');
+  });
+
+  it('leaves a body that is no JSON-RPC message alone, even with a number beyond 2^53', () => {
+    expect(classify('{"tweet_id":1234567890123456789012,"text":"hi"}').kind).toBe('other');
+    expect(
+      classify('{"jsonrpc":"2.0","id":1,"method":"ping","params":{"n":9007199254740993}}'),
+    ).toMatchObject({
+      kind: 'malformed',
+      code: -32600,
+      id: 1,
+    });
+  });
+
   it('validates JSON-RPC shapes', () => {
     const bad = [
       '{"jsonrpc":"2.0"}',
