@@ -177,12 +177,16 @@ export async function startGateway(o: GatewayOptions): Promise<Gateway> {
     // Strict: the version a session speaks is the one the server's `initialize` result names.
     let versions: VersionGate | undefined;
     if (o.version.mode === 'strict') {
-      const refusal = (v: string): string | null => {
-        if (o.version.versions.includes(v)) return null;
-        const reason = `the server answered with MCP protocol version '${v}', which is not accepted here (${accepted})`;
+      const refuseUpstream = (reason: string): string => {
         o.onRefused({ status: 502, reason, path: pathname, principal });
         return `gov: ${reason}`;
       };
+      const refusal = (v: string): string | null =>
+        o.version.versions.includes(v)
+          ? null
+          : refuseUpstream(
+              `the server answered with MCP protocol version '${v}', which is not accepted here (${accepted})`,
+            );
       let judged = false;
       versions = {
         refusal,
@@ -192,7 +196,11 @@ export async function startGateway(o: GatewayOptions): Promise<Gateway> {
         initializing: () => {
           if (judged) return;
           judged = true;
-          checkUpstreamVersion(res, { refusal, negotiated: (v) => (negotiated = v) });
+          checkUpstreamVersion(res, {
+            refusal,
+            unjudged: refuseUpstream,
+            negotiated: (v) => (negotiated = v),
+          });
         },
       };
     }

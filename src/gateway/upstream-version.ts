@@ -1,21 +1,27 @@
 /**
  * Strict protocol versions, upstream side: the version a session will speak is only known from
  * the server's answer to `initialize`. In strict mode gov holds back such an answer (JSON, or
- * an SSE stream up to its first message) and, when the server chose a version not accepted
- * here, answers 502 instead: the client never starts a session in a version the gateway refuses.
+ * an SSE stream up to its first response: notifications may come before it) and, when the
+ * server chose a version not accepted here, answers 502 instead: the client never starts a
+ * session in a version the gateway refuses.
  */
 import type { ServerResponse } from 'node:http';
-import { answersIn } from '../mcp/negotiated-version.js';
+import { answersIn, type Answer } from '../mcp/negotiated-version.js';
 import { SseParser } from '../mcp/sse.js';
 import { isEventStream } from '../transport/http/sse-relay.js';
 import { headerIn, type HeaderArg } from './response-headers.js';
 
-/** An answer larger than this is no `initialize` result: it is released unchecked. */
+/**
+ * An answer that holds no response within this many bytes cannot be judged: refused (a real
+ * `initialize` result is a few kilobytes; padding must not carry a refused version through).
+ */
 const MAX_HELD_BYTES = 1024 * 1024;
 
 export interface UpstreamVersionCheck {
   /** null when `version` is accepted; otherwise the refusal (recorded) for the client. */
   refusal(version: string): string | null;
+  /** The answer cannot be judged (`why`): the refusal (recorded) for the client. */
+  unjudged(why: string): string;
   /** The answer names `version`, accepted: called before its headers go out. */
   negotiated(version: string): void;
 }
@@ -50,25 +56,31 @@ export function checkUpstreamVersion(res: ServerResponse, check: UpstreamVersion
     for (const b of held) write(b);
     held = [];
   };
-  /** The first message decides. */
-  const decide = (text: string): void => {
-    const versions = answersIn(text).flatMap((a) => (a.version === undefined ? [] : [a.version]));
+  const refuse = (why: string): void => {
+    // The rest of the upstream's answer is still written here, and dropped.
+    state = 'refused';
+    const body = JSON.stringify({ jsonrpc: '2.0', id: null, error: { code: -32603, message: why } });
+    writeHead(502, {
+      'content-type': 'application/json',
+      'content-length': String(Buffer.byteLength(body)),
+    });
+    end(body);
+  };
+  /** The answer's first response (`versions`: what the `initialize` results in it name) decides. */
+  const decide = (versions: string[]): void => {
     for (const v of versions) {
       const why = check.refusal(v);
-      if (why === null) continue;
-      // The rest of the upstream's answer is still written here, and dropped.
-      state = 'refused';
-      const body = JSON.stringify({ jsonrpc: '2.0', id: null, error: { code: -32603, message: why } });
-      writeHead(502, {
-        'content-type': 'application/json',
-        'content-length': String(Buffer.byteLength(body)),
-      });
-      end(body);
-      return;
+      if (why !== null) return refuse(why);
     }
     if (versions.length > 0) check.negotiated(versions.at(-1)!);
     release();
   };
+  const versionsIn = (answers: Answer[]) =>
+    answers.flatMap((a) => (a.version === undefined ? [] : [a.version]));
+  const tooLarge = () =>
+    refuse(
+      check.unjudged(`the server's answer to initialize holds no response within ${MAX_HELD_BYTES} bytes`),
+    );
   const take = (chunk: unknown): void => {
     if (chunk === undefined || chunk === null || typeof chunk === 'function') return;
     const b = typeof chunk === 'string' ? Buffer.from(chunk) : Buffer.from(chunk as Uint8Array);
@@ -76,13 +88,15 @@ export function checkUpstreamVersion(res: ServerResponse, check: UpstreamVersion
     heldBytes += b.length;
     if (parser) {
       try {
-        const first = parser.push(b).find((ev) => ev.data !== '');
-        if (first) decide(first.data);
+        for (const ev of parser.push(b)) {
+          const answers = ev.data === '' ? [] : answersIn(ev.data);
+          if (answers.length > 0) return decide(versionsIn(answers));
+        }
       } catch {
-        release(); // an event too large to be an `initialize` result
+        return tooLarge(); // an event too large to be an `initialize` result
       }
     }
-    if (state === 'holding' && heldBytes > MAX_HELD_BYTES) release();
+    if (heldBytes > MAX_HELD_BYTES) tooLarge();
   };
 
   res.writeHead = (status: number, ...rest: unknown[]) => {
@@ -112,7 +126,9 @@ export function checkUpstreamVersion(res: ServerResponse, check: UpstreamVersion
   res.end = ((chunk?: unknown) => {
     if (state === 'holding') {
       take(chunk);
-      if (state === 'holding') decide(parser ? '' : Buffer.concat(held).toString('utf8'));
+      // An SSE stream that ended without a response has nothing to judge.
+      if (state === 'holding')
+        decide(parser ? [] : versionsIn(answersIn(Buffer.concat(held).toString('utf8'))));
       // decide() moved it on (the compiler cannot see that through the call).
       if ((state as State) === 'released') end();
       return res;

@@ -6,7 +6,11 @@ import { join } from 'node:path';
 import { tempHome } from '../helpers/gov-process.js';
 import { startServe, type ServeProcess } from '../helpers/gov-serve.js';
 
-/** A lenient upstream: it answers `initialize` with whatever version the client asked for, as JSON under /json and as SSE under /sse. */
+/**
+ * A lenient upstream: it answers `initialize` with whatever version the client asked for, as
+ * JSON under /json and as SSE under /sse; under /sse-notify a notification comes first, and
+ * /json-padded pads the result past a megabyte.
+ */
 async function startEchoingUpstream() {
   const received: string[] = [];
   const server: Server = createServer((req, res) => {
@@ -22,10 +26,19 @@ async function startEchoingUpstream() {
           protocolVersion: m.params.protocolVersion,
           capabilities: { tools: {} },
           serverInfo: { name: 'echoing', version: '1' },
+          ...(req.url === '/json-padded' ? { instructions: 'x'.repeat(1_100_000) } : {}),
         },
       });
-      if (req.url === '/sse') {
+      if (req.url === '/sse' || req.url === '/sse-notify') {
         res.writeHead(200, { 'content-type': 'text/event-stream', 'mcp-session-id': 'up-session' });
+        if (req.url === '/sse-notify') {
+          const note = {
+            jsonrpc: '2.0',
+            method: 'notifications/message',
+            params: { level: 'info', data: 'hi' },
+          };
+          res.write(`data: ${JSON.stringify(note)}\n\n`);
+        }
         res.end(`data: ${answer}\n\n`);
       } else {
         res.writeHead(200, { 'content-type': 'application/json', 'mcp-session-id': 'up-session' });
@@ -69,6 +82,10 @@ describe('gov serve --protocol-version-mode strict: the upstream side', () => {
         `/json=${upstream.base}/json`,
         '--route',
         `/sse=${upstream.base}/sse`,
+        '--route',
+        `/sse-notify=${upstream.base}/sse-notify`,
+        '--route',
+        `/json-padded=${upstream.base}/json-padded`,
         '--policy',
         policy,
         '--protocol-version-mode',
@@ -104,6 +121,25 @@ describe('gov serve --protocol-version-mode strict: the upstream side', () => {
       expect(r.session).toBeNull();
     }
     expect(upstream.received).toHaveLength(2);
+  }, 30_000);
+
+  it('judges the response, not whatever the server sends before it or pads it with', async () => {
+    // A notification first: the result after it still names the version that decides.
+    const notified = await post('/sse-notify', '2024-11-05');
+    expect(notified.status).toBe(502);
+    expect(notified.body).toContain("MCP protocol version '2024-11-05'");
+    expect(notified.session).toBeNull();
+    // Past a megabyte gov cannot judge the answer: refused, whatever version it names.
+    const padded = await post('/json-padded', '2024-11-05');
+    expect(padded.status).toBe(502);
+    expect(padded.body).toContain('holds no response within');
+    expect(padded.session).toBeNull();
+    // An accepted version after a notification goes through, notification and all.
+    const ok = await post('/sse-notify', '2025-06-18');
+    expect(ok.status).toBe(200);
+    expect(ok.body).toContain('notifications/message');
+    expect(ok.body).toContain('"protocolVersion":"2025-06-18"');
+    expect(ok.session).toBe('up-session');
   }, 30_000);
 
   it('passes an answer in an accepted version unchanged', async () => {
