@@ -40,6 +40,12 @@ function usage(): string {
   return `usage: gov <command> [options]\n\ncommands:\n${lines.join('\n')}\n\nRun 'gov <command> --help' for a command's options.\n`;
 }
 
+/** Runs `then` once everything written to `stream` so far has been handed to the OS. */
+function afterFlush(stream: NodeJS.WriteStream, then: () => void): void {
+  if (stream.destroyed || stream.writableEnded) return then();
+  stream.write('', () => then());
+}
+
 async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   // `gov help run` is `gov run --help`.
@@ -62,7 +68,10 @@ async function main(argv: string[]): Promise<number> {
 main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;
-    // A command resolves only when its work is done; a stray handle must not keep gov alive.
+    // A command resolves only when its work is done: once what it wrote is flushed, gov exits,
+    // and a stray handle (an OTLP export to a dead collector still retrying) cannot keep it
+    // alive. The timer covers an output stream that never drains.
+    afterFlush(process.stdout, () => afterFlush(process.stderr, () => process.exit(code)));
     setTimeout(() => process.exit(code), 1500).unref();
   },
   (err: unknown) => {
