@@ -76,6 +76,41 @@ function celEnv(): Environment {
   return env;
 }
 
+let strictEnv: Environment | null = null;
+
+/**
+ * The environment expressions run in: `celEnv()` plus an error for comparing values of
+ * different types. Expressions are type-checked with `celEnv()`, which has no such overloads,
+ * so `tool == 1` is still refused when the policy loads.
+ */
+function evalEnv(): Environment {
+  if (!strictEnv) {
+    strictEnv = celEnv().clone();
+    for (const [a, b] of MIXED_PAIRS)
+      strictEnv.registerOperator(`${a} == ${b}`, () => {
+        throw new Error(`cannot compare values of types ${a} and ${b}: a server may read one as the other`);
+      });
+  }
+  return strictEnv;
+}
+
+/**
+ * CEL's `==` between different types is false, so `args.force == true` did not match
+ * `{"force":"true"}`, which a lenient server reads as `true` (pydantic, as FastMCP uses, takes
+ * "true", "yes" and 1 for a bool and "13" for an int; JavaScript and Python truthiness take any
+ * non-empty string). Comparing values of different types is therefore an error, and a rule
+ * whose condition errs denies the call. Numbers of different kinds still compare by value, and
+ * anything compares with `null` (`args.x != null`). Registering `a == b` also covers `b == a`
+ * and both `!=`.
+ */
+const COMPARED = ['bool', 'int', 'string', 'bytes', 'list', 'map'] as const;
+const MIXED_PAIRS: [string, string][] = [
+  ...COMPARED.flatMap((a, i) => COMPARED.slice(i + 1).map((b): [string, string] => [a, b])),
+  ...['bool', 'string', 'bytes', 'list', 'map'].flatMap((a) =>
+    ['uint', 'double'].map((b): [string, string] => [a, b]),
+  ),
+];
+
 function firstLine(e: unknown): string {
   const msg = e instanceof Error ? e.message : String(e);
   return (msg.split('\n')[0] ?? msg).trim();
@@ -104,7 +139,7 @@ export function compileWhen(source: string): WhenCompileResult {
         message: `when must be a boolean expression, but this one gives ${String(check.type)}`,
         offset: 0,
       };
-    const parsed = e.parse(source);
+    const parsed = evalEnv().parse(source);
     fn = (ctx) => parsed(ctx) as unknown;
   } catch (err) {
     return { ok: false, message: `invalid CEL expression: ${firstLine(err)}`, offset: errorOffset(err) };
