@@ -18,14 +18,18 @@ import { createInterface } from 'node:readline';
 import { tempHome } from '../helpers/gov-process.js';
 import { openTunnel, readUntilClose, startLiveRun, type LiveRun } from '../helpers/raw-proxy-client.js';
 
-function hasPydantic(): boolean {
-  try {
-    execFileSync('python3', ['-c', 'import pydantic'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
+/** A Python with pydantic (v1 or v2): Debian's (CI installs python3-pydantic) or the one on PATH. */
+function pythonWithPydantic(): string | undefined {
+  return ['/usr/bin/python3', 'python3'].find((py) => {
+    try {
+      execFileSync(py, ['-c', 'import pydantic'], { stdio: 'ignore' });
+      return true;
+    } catch {
+      return false;
+    }
+  });
 }
+const PYTHON = pythonWithPydantic();
 
 // A JSON endpoint whose tool arguments are validated the way FastMCP does it: a pydantic model.
 const PY_SERVER = String.raw`
@@ -39,6 +43,7 @@ class TransferArgs(BaseModel):
     force: bool = False
 
 log = open(sys.argv[1], 'a', buffering=1)
+validate = getattr(TransferArgs, 'model_validate', None) or TransferArgs.parse_obj  # pydantic 2 or 1
 
 class H(BaseHTTPRequestHandler):
     def log_message(self, *a):
@@ -48,7 +53,7 @@ class H(BaseHTTPRequestHandler):
         msg = json.loads(self.rfile.read(int(self.headers.get('content-length', '0'))))
         text = 'ok'
         if msg.get('method') == 'tools/call' and msg['params']['name'] == 'transfer':
-            a = TransferArgs.model_validate(msg['params'].get('arguments', {}))
+            a = validate(msg['params'].get('arguments', {}))
             log.write(f"EXECUTED transfer amount={a.amount} account={a.account} force={a.force}\n")
             text = f"transferred {a.amount}"
         out = json.dumps({"jsonrpc": "2.0", "id": msg.get('id'),
@@ -67,7 +72,7 @@ srv.serve_forever()
 const call = (id: number, args: string) =>
   `{"jsonrpc":"2.0","id":${id},"method":"tools/call","params":{"name":"transfer","arguments":${args}}}`;
 
-describe.skipIf(!hasPydantic())('gov run: an argument of another type than the rule compares', () => {
+describe.skipIf(PYTHON === undefined)('gov run: an argument of another type than the rule compares', () => {
   let home: string;
   let run: LiveRun;
   let server: ChildProcess;
@@ -92,7 +97,7 @@ describe.skipIf(!hasPydantic())('gov run: an argument of another type than the r
     dir = mkdtempSync(join(tmpdir(), 'gov-lax-server-'));
     writeFileSync(join(dir, 'server.py'), PY_SERVER);
     execLog = join(dir, 'exec.log');
-    server = spawn('python3', [join(dir, 'server.py'), execLog], { stdio: ['ignore', 'pipe', 'inherit'] });
+    server = spawn(PYTHON!, [join(dir, 'server.py'), execLog], { stdio: ['ignore', 'pipe', 'inherit'] });
     const [line] = (await once(createInterface({ input: server.stdout! }), 'line')) as [string];
     port = Number(line);
 
