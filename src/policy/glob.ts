@@ -86,8 +86,8 @@ export function uriGlob(pattern: string): Glob {
 const DEFAULT_PORTS: Record<string, string> = { 'http:': '80', 'https:': '443', 'ws:': '80', 'wss:': '443' };
 
 /**
- * `scheme://host[:port]/path`: lower-case scheme and host, default port dropped, no
- * user info, query or fragment. Null when it is not an absolute URL.
+ * `scheme://host[:port]/path`: lower-case scheme and canonical host, default port dropped,
+ * no user info, query or fragment. Null when it is not an absolute URL.
  */
 export function normalizeServerUrl(url: string): string | null {
   let u: URL;
@@ -98,7 +98,8 @@ export function normalizeServerUrl(url: string): string | null {
   }
   if (!u.host) return null;
   const port = u.port && DEFAULT_PORTS[u.protocol] !== u.port ? `:${u.port}` : '';
-  return `${u.protocol}//${u.hostname}${port}${u.pathname}`;
+  const host = canonicalHost(u.hostname);
+  return `${u.protocol}//${host.includes(':') ? `[${host}]` : host}${port}${u.pathname}`;
 }
 
 /**
@@ -118,6 +119,7 @@ export function serverUrlGlob(pattern: string): Glob {
   const path = slash === -1 ? '/*' : rest.slice(slash);
   const dp = DEFAULT_PORTS[`${scheme}:`];
   if (dp && authority.endsWith(`:${dp}`)) authority = authority.slice(0, -(dp.length + 1));
+  authority = authority.replace(/\.+(?=:\d+$|$)/, ''); // as canonicalHost: no trailing dot
   const part = (s: string, star: string) => {
     let src = '';
     for (const ch of s) src += ch === '*' ? star : ch === '?' ? '[^/]' : escapeRe(ch);
@@ -138,12 +140,28 @@ export interface HostGlob {
   test(host: string, port: number): boolean;
 }
 
-/** Hosts compare case-insensitively, without IPv6 brackets or a trailing dot. */
+/** An IPv4-mapped IPv6 address, compressed as the URL parser writes it (`::ffff:7f00:1`). */
+const V4_MAPPED = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/;
+
+/**
+ * A host spelled one way per address it reaches: lower case, without IPv6 brackets, without
+ * the DNS root's trailing dot (`pay.example.com.` is `pay.example.com`), an IPv6 address
+ * compressed, and an IPv4-mapped one as the IPv4 address (`::ffff:127.0.0.1` is `127.0.0.1`).
+ */
 function canonicalHost(host: string): string {
   let h = host.trim().toLowerCase();
   if (h.startsWith('[') && h.endsWith(']')) h = h.slice(1, -1);
-  if (h.endsWith('.')) h = h.slice(0, -1);
-  return h;
+  if (!h.includes(':')) return h.replace(/\.+$/, '');
+  try {
+    h = new URL(`http://[${h}]/`).hostname.slice(1, -1);
+  } catch {
+    return h; // no IPv6 address: left as it is, and so unlike any registered host
+  }
+  const mapped = V4_MAPPED.exec(h);
+  if (!mapped) return h;
+  const hi = parseInt(mapped[1]!, 16);
+  const lo = parseInt(mapped[2]!, 16);
+  return `${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`;
 }
 
 /** `host`, `host:port`, `[v6]` or `[v6]:port`; a bare IPv6 address (several colons) has no port. */

@@ -259,6 +259,10 @@ rules:
     expect(p.resolveServer('http://127.0.0.1:8080/mcp')).toBe('local');
     expect(p.resolveServer('http://127.0.0.1:8081/mcp')).toBeNull();
     expect(p.resolveServer('not a url')).toBeNull();
+    // Other spellings of the same host are the same server (an unlisted one skips its rules).
+    expect(p.resolveServer('https://api.githubcopilot.com./mcp')).toBe('github');
+    expect(p.resolveServer('http://[::ffff:127.0.0.1]:8080/mcp')).toBe('local');
+    expect(p.resolveServer('http://[0:0:0:0:0:ffff:7f00:1]:8080/mcp')).toBe('local');
     expect(policy('version: 1\n').resolveServer('https://api.githubcopilot.com/mcp/')).toBeNull();
   });
 

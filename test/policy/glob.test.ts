@@ -57,6 +57,13 @@ describe('server URL globs', () => {
     expect(normalizeServerUrl('http://u:p@127.0.0.1:8080/mcp')).toBe('http://127.0.0.1:8080/mcp');
     expect(normalizeServerUrl('http://[::1]:3000/')).toBe('http://[::1]:3000/');
     expect(normalizeServerUrl('nope')).toBeNull();
+    // One spelling per host a connection reaches: no DNS-root dot, IPv4-mapped IPv6 as IPv4.
+    expect(normalizeServerUrl('https://Pay.Example.com./mcp')).toBe('https://pay.example.com/mcp');
+    expect(normalizeServerUrl('https://pay.example.com.:8443/mcp')).toBe('https://pay.example.com:8443/mcp');
+    expect(normalizeServerUrl('http://[::ffff:127.0.0.1]:3000/mcp')).toBe('http://127.0.0.1:3000/mcp');
+    expect(normalizeServerUrl('http://[::FFFF:7f00:1]/mcp')).toBe('http://127.0.0.1/mcp');
+    expect(normalizeServerUrl('http://2130706433/mcp')).toBe('http://127.0.0.1/mcp');
+    expect(serverUrlGlob('https://pay.example.com./*').test('https://pay.example.com/mcp')).toBe(true);
   });
 
   it('* crosses / in the path', () => {
@@ -126,6 +133,11 @@ describe('host globs (credentials, passthrough)', () => {
     expect(hostGlob('[::1]:8080').test('[::1]', 8080)).toBe(true);
     expect(hostGlob('[::1]:8080').test('::1', 8081)).toBe(false);
     expect(hostGlob('::1').test('[::1]', 5)).toBe(true);
+    // One spelling per address: compressed, and IPv4-mapped as the IPv4 address it reaches.
+    expect(hostGlob('0:0:0:0:0:0:0:1').test('::1', 5)).toBe(true);
+    expect(hostGlob('127.0.0.1').test('::ffff:127.0.0.1', 443)).toBe(true);
+    expect(hostGlob('127.0.0.1').test('[::FFFF:7f00:1]', 443)).toBe(true);
+    expect(hostGlob('127.0.0.1').test('::ffff:7f00:2', 443)).toBe(false);
   });
 
   it('policy.hostMatches uses the default port when none is given, and isPassthrough', () => {
