@@ -8,6 +8,7 @@ import { createRequire } from 'node:module';
 import type { Environment } from '@marcbachmann/cel-js';
 import type { JsonValue } from '../types.js';
 import { namesReadBy, type ReadNames } from './arg-spellings.js';
+import { membershipChecks, mismatchedMember } from './list-membership.js';
 
 /** `run` as `when` sees it. */
 export interface CelRun {
@@ -140,7 +141,15 @@ export function compileWhen(source: string): WhenCompileResult {
         offset: 0,
       };
     const parsed = evalEnv().parse(source);
-    fn = (ctx) => parsed(ctx) as unknown;
+    const memberships = membershipChecks(parsed.ast);
+    fn =
+      memberships.length === 0
+        ? (ctx) => parsed(ctx) as unknown
+        : (ctx) => {
+            const why = mismatchedMember(ctx.args, memberships);
+            if (why !== null) throw new Error(why);
+            return parsed(ctx) as unknown;
+          };
   } catch (err) {
     return { ok: false, message: `invalid CEL expression: ${firstLine(err)}`, offset: errorOffset(err) };
   }

@@ -107,6 +107,10 @@ describe.skipIf(PYTHON === undefined)('gov run: an argument of another type than
       `version: 1
 default: allow
 rules:
+  - id: closed-accounts
+    tool: transfer
+    when: args.account in [21, 22]
+    decision: deny
   - id: no-forced-transfers
     tool: transfer
     when: has(args.force) && args.force == true
@@ -169,5 +173,13 @@ rules:
     // "7" != 7 would be true (allowed by no-test-account); the server reads account 7.
     expect(await post(call(30, '{"amount":500,"account":"7"}'))).toContain('-32003');
     expect(executed()).not.toContain('account=7');
+  });
+
+  it('an int spelled as a string against a list (`in`): the closed accounts stay closed', async () => {
+    expect(await post(call(40, '{"amount":4,"account":21}'))).toContain('-32003');
+    const answer = await post(call(41, '{"amount":4,"account":"22"}'));
+    expect(answer).toContain('-32003');
+    expect(answer).toContain('cannot look up a value of type string in a list of number');
+    expect(executed()).not.toMatch(/account=2[12]/);
   });
 });
