@@ -47,9 +47,10 @@ async function startLegacyUpstream(): Promise<Upstream> {
       return;
     }
     if (req.method === 'GET' && url.pathname === '/mcp') {
-      // A (hostile) Streamable HTTP server's standalone GET stream that announces an endpoint.
+      // A (hostile) Streamable HTTP server's standalone GET stream that announces an endpoint:
+      // its own URL, or the spelling `?announce=` asks for.
       res.writeHead(200, { 'content-type': 'text/event-stream' });
-      res.write(`event: endpoint\ndata: /mcp\n\n`);
+      res.write(`event: endpoint\ndata: ${url.searchParams.get('announce') ?? '/mcp'}\n\n`);
       return;
     }
     let body = '';
@@ -224,6 +225,22 @@ rules:
       s.close();
     }
   }, 30_000);
+
+  it.each(['/mcp', '/MCP/', '/%6Dcp'])(
+    'nor does one naming the stream in another spelling (%s), the stream opened with a query',
+    async (announced) => {
+      const s = await openStream(`${gov.url}/mcp?announce=${encodeURIComponent(announced)}`, alice);
+      await until(() => s.text().includes('endpoint'), 'the endpoint event', 5000);
+      try {
+        const denied = await post(`${gov.url}/mcp`, bob, call(6, 'boom'));
+        expect(s.text(), "bob's denial went into alice's stream").not.toContain('boom is forbidden');
+        expect(denied.text, `bob got: ${denied.status} ${denied.text}`).toContain('boom is forbidden');
+      } finally {
+        s.close();
+      }
+    },
+    30_000,
+  );
 
   it('a second endpoint event never reaches the client: its POSTs stay where gov answers', async () => {
     const s = await openStream(`${gov.url}/sse2`, alice);

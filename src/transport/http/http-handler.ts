@@ -11,7 +11,7 @@ import { headerMismatchResponse, jsonRpcError, malformedResponse } from '../../m
 import type { Envelope, JsonObject, JsonRpcMessage } from '../../types.js';
 import type { ExchangeFacts, HeldHooks, Pipeline } from '../../pipeline.js';
 import type { Injection } from '../../pipeline/stages.js';
-import { LegacySessions } from './legacy-sessions.js';
+import { LegacySessions, type LegacySession } from './legacy-sessions.js';
 import { exchangeRefusals, firstValue, header, serverUrlOf } from './exchange-refusals.js';
 import { isInitialize } from '../../mcp/negotiated-version.js';
 import { isEventStream, relayUpstreamSse } from './sse-relay.js';
@@ -63,14 +63,22 @@ export function createHttpHandler(o: HttpHandlerOptions): ExchangeHandler & { le
 
   async function handle(ex: Exchange): Promise<void> {
     const { req } = ex;
+    const target = legacy.target(ex.url, ex.principal);
     // Another principal's legacy session: its server cannot tell the two apart.
-    if (legacy.foreign(ex.url, ex.principal)) return sendText(ex.res, 404, 'gov: unknown session');
-    if (legacy.ended(ex.url))
+    if (target.kind === 'foreign') return sendText(ex.res, 404, 'gov: unknown session');
+    if (target.kind === 'ended')
       return refuseBody(
         ex,
         404,
         'this 2024-11-05 session was ended: its server negotiated a protocol version not accepted here',
       );
+    if (target.kind === 'ambiguous')
+      return refuseBody(
+        ex,
+        400,
+        'this URL could name more than one 2024-11-05 session (a query parameter of the endpoint given two values, or endpoints spelled alike); POST to the endpoint as announced',
+      );
+    const session = target.kind === 'session' ? target.session : undefined;
     const isPost = req.method === 'POST';
     const declared = header(ex, 'content-length');
     const hasBody =
@@ -152,7 +160,7 @@ export function createHttpHandler(o: HttpHandlerOptions): ExchangeHandler & { le
         parsed.messages.length === 1 && 'id' in parsed.messages[0]! ? (parsed.messages[0].id ?? null) : null;
       return sendJson(ex.res, 400, headerMismatchResponse(mismatch, id));
     }
-    return governMcp(ex, headers, body!, parsed.messages, parsed.batch, injected);
+    return governMcp(ex, headers, body!, parsed.messages, parsed.batch, injected, session);
   }
 
   async function forwardOther(
@@ -195,13 +203,15 @@ export function createHttpHandler(o: HttpHandlerOptions): ExchangeHandler & { le
     messages: JsonRpcMessage[],
     batch: boolean,
     injected: Injection[],
+    /** The 2024-11-05 session whose endpoint this POST names. */
+    session: LegacySession | undefined,
   ): Promise<void> {
     if (ex.versions) {
       // Strict versions (docs/serve.md): `initialize` goes alone; a 2024-11-05 session takes
       // nothing else until its version is accepted; another request outside any session that
       // names no version speaks 2025-03-26.
       const lone = messages.length === 1 && isInitialize(messages[0]!);
-      const gate = legacy.lookup(ex.url, ex.principal)?.version;
+      const gate = session?.version;
       let why: string | null = null;
       if (!lone && messages.some(isInitialize))
         why = 'an initialize request must be sent on its own (MCP does not allow it in a batch)';
@@ -257,14 +267,14 @@ export function createHttpHandler(o: HttpHandlerOptions): ExchangeHandler & { le
       ) {
         heldStream = new HeldStream(ex.res, env.progressToken, o.heartbeatMs);
       }
-      const hs = heldStream && !legacy.lookup(ex.url, ex.principal) ? heldStream : undefined;
+      const hs = heldStream && !session ? heldStream : undefined;
       return {
         onHeld: () => hs?.start(),
         ...(askable && hs ? { ask: { client: askable, send: (msg: JsonObject) => hs.send(msg) } } : {}),
       };
     };
     // A client answers only the server requests gov relayed to it, each once: others are forged.
-    const scope = answerScope(ex, sessionId, legacy.lookup(ex.url, ex.principal)?.endpoint);
+    const scope = answerScope(ex, sessionId, session?.endpoint);
     const governed = await pipeline.governBatch(messages, facts, {
       gone: goneSignal,
       injected,
@@ -299,10 +309,11 @@ export function createHttpHandler(o: HttpHandlerOptions): ExchangeHandler & { le
         shown,
       });
     }
-    const session = legacy.lookup(ex.url, ex.principal);
+    // Its stream may have closed while the calls were governed: then the answers come here.
+    const stream = session && legacy.isLive(session) ? session : undefined;
     if (forward.length === 0) {
-      if (session) {
-        for (const d of denied) session.inject(d);
+      if (stream) {
+        for (const d of denied) stream.inject(d);
         ex.res.writeHead(202, { 'content-type': 'text/plain' });
         ex.res.end('Accepted');
         return;
@@ -314,10 +325,10 @@ export function createHttpHandler(o: HttpHandlerOptions): ExchangeHandler & { le
       }
       return sendJson(ex.res, 200, batch ? denied : denied[0]);
     }
-    if (session) {
+    if (stream) {
       // Legacy transport: answers travel on the session's SSE stream, never in this reply.
-      for (const [id, c] of calls) session.pending.set(id, c);
-      for (const d of denied.splice(0)) session.inject(d);
+      for (const [id, c] of calls) stream.pending.set(id, c);
+      for (const d of denied.splice(0)) stream.inject(d);
     }
     await forwardMcp({
       ex,
@@ -331,7 +342,7 @@ export function createHttpHandler(o: HttpHandlerOptions): ExchangeHandler & { le
       denied,
       calls,
       limit,
-      session,
+      session: stream,
       toolHeaders,
       shown,
       origin: { server, transport },

@@ -5,6 +5,7 @@ import { endpointFromEvent } from '../../mcp/legacy-sse.js';
 import { jsonRpcError, type GovResponse } from '../../mcp/wire-errors.js';
 import type { JsonObject } from '../../types.js';
 import type { LegacySession, LegacySessions } from './legacy-sessions.js';
+import { endpointReachedBy } from './legacy-endpoint-url.js';
 import { LegacyVersion } from './legacy-versions.js';
 import type { VersionGate } from '../../mcp/negotiated-version.js';
 import type { ServerMessageProcessor } from '../../pipeline/server-messages.js';
@@ -173,8 +174,9 @@ export function relaySse(o: SseRelayOptions): Promise<void> {
       if (session || announced) return '';
       announced = true;
       const found = endpointFromEvent(ev, o.streamUrl);
-      // The stream's own URL is where Streamable HTTP clients POST: never a legacy endpoint.
-      const endpoint = found === o.streamUrl ? null : found;
+      // The stream's own URL (in any spelling) is where Streamable HTTP clients POST: never a
+      // legacy endpoint.
+      const endpoint = found && !endpointReachedBy(found, o.streamUrl) ? found : null;
       if (endpoint) {
         session =
           o.legacy.register(
