@@ -116,7 +116,8 @@ export function otherJsonReading(
 ): string | null {
   const others = otherReadings(bytes, contentType);
   if (!others.ok)
-    return bytes.length > 0 ? `is in charset "${others.charset}", which gov cannot inspect` : null;
+    // The label is the server's text (it may echo a credential there): never quoted back.
+    return bytes.length > 0 ? 'is in a charset gov cannot decode, so cannot inspect' : null;
   if (others.texts.length === 0) return null;
   const mine = asciiOf(utf8Text);
   for (const { encoding, text } of others.texts)
