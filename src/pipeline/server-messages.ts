@@ -201,7 +201,9 @@ export class ServerMessageProcessor {
       if (withheld) r.message = { ...r.message, result: withheld };
     }
     if (call) {
-      const message = isPlainObject(m['error']) ? (m['error']['message'] ?? 'error') : undefined;
+      // The redacted error: the server may quote the credential gov injected in its message.
+      const e = r.message['error'];
+      const message = isPlainObject(e) ? (e['message'] ?? 'error') : undefined;
       const err = message === undefined || typeof message === 'string' ? message : JSON.stringify(message);
       // Self-reported and recorded per call (2026 has no initialize), redacted like the result.
       const serverInfo = serverInfoOf(r.message['result']);
