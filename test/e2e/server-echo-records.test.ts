@@ -1,7 +1,8 @@
 /**
  * What gov writes about a server's answers must not hold the credential the server echoed,
  * even where the agent got it redacted: the outcome record's `error` (a JSON-RPC error that
- * quotes the Authorization header) went to the audit log (and OTLP) as the server wrote it.
+ * quotes the Authorization header) went to the audit log (and OTLP) as the server wrote it,
+ * and a tool description that quotes it went into pins.json (and `gov pins diff`).
  * Through the real `gov run` with raw TLS clients; proven by grepping what the agent received
  * and every file under GOV_HOME.
  */
@@ -114,6 +115,14 @@ credentials:
       if (!outcome) await new Promise((res) => setTimeout(res, 100));
     }
     expect(outcome?.['error']).toBe('token rejected: Bearer [REDACTED:vault]');
+    expect(filesWithSecret()).toEqual([]);
+  });
+
+  it('pins the tool definitions redacted, as the agent sees them', async () => {
+    const r = await post({ jsonrpc: '2.0', id: 8, method: 'tools/list' });
+    expect(r).toContain('Signed in as Bearer [REDACTED:vault]');
+    const pins = readFileSync(join(home, 'pins.json'), 'utf8');
+    expect(pins).toContain('Signed in as Bearer [REDACTED:vault]');
     expect(filesWithSecret()).toEqual([]);
   });
 });
