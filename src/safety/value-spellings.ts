@@ -1,7 +1,8 @@
 /**
  * Spellings of a vault value that a server writes when it echoes one: HTML-escaped (an error
- * page quoting a header) and JSON with `\uXXXX` escapes beyond what JSON.stringify uses (Go,
- * Rails, Python's `ensure_ascii`, PHP, .NET), and the value in upper or lower case. Pure.
+ * page quoting a header), JSON with `\uXXXX` escapes beyond what JSON.stringify uses (Go,
+ * Rails, Python's `ensure_ascii`, PHP, .NET), percent-encoded the ways other URL encoders do
+ * (a redirect carrying it), and the value in upper or lower case. Pure.
  */
 
 /** HTML escapers agree on `&amp;`, `&lt;`, `&gt;` but write quotes their own way. */
@@ -46,6 +47,27 @@ function jsonEscaped(v: string, e: JsonEscaper): string {
   return out;
 }
 
+/**
+ * Characters URL encoders leave as they are, beyond letters and digits: RFC 3986's unreserved
+ * set (Go's QueryEscape, Python's quote_plus), that and `/` (Python's quote, for paths), the
+ * form-urlencoded set (URLSearchParams, WHATWG), and encodeURIComponent's (which the redactor
+ * already looks for, here in lower-case hex as .NET's HttpUtility writes it).
+ */
+const URL_KEPT = [/[-._~]/, /[-._~/]/, /[-._*]/, /[-._~!*'()]/];
+
+function percentEncoded(v: string, kept: RegExp, lowerHex: boolean): string {
+  let out = '';
+  for (const b of new TextEncoder().encode(v)) {
+    const c = String.fromCharCode(b);
+    if (/[A-Za-z0-9]/.test(c) || kept.test(c)) out += c;
+    else {
+      const hex = b.toString(16).padStart(2, '0');
+      out += '%' + (lowerHex ? hex : hex.toUpperCase());
+    }
+  }
+  return out;
+}
+
 /** Values at least this long are also looked for in another letter case. */
 const MIN_CASE_LENGTH = 8;
 
@@ -57,6 +79,11 @@ export function echoedSpellings(value: string): string[] {
     const s = jsonEscaped(value, e);
     out.push(s, s.replace(/\//g, '\\/'));
   }
+  for (const kept of URL_KEPT)
+    for (const lowerHex of [false, true]) {
+      const s = percentEncoded(value, kept, lowerHex);
+      out.push(s, s.replace(/%20/g, '+'));
+    }
   if (value.length >= MIN_CASE_LENGTH) out.push(value.toLowerCase(), value.toUpperCase());
   return out;
 }

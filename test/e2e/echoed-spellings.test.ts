@@ -1,7 +1,9 @@
 /**
  * A server that echoes the credential gov injected writes it its own way: an HTML error page
  * escapes `&`, `<`, `>` and quotes; Go and Rails JSON write `<>&` as `\u003c`…, .NET writes
- * `+` and `'` as `\u002B`…, Python and PHP escape non-ASCII; some upper-case what they echo.
+ * `+` and `'` as `\u002B`…, Python and PHP escape non-ASCII; some upper-case what they echo;
+ * a redirect carries it percent-encoded as Python's quote (keeping `/`) or .NET (lower-case
+ * hex) writes it.
  * Each of those reached the agent unredacted (non-MCP bodies and headers, and MCP answers).
  * Through the real `gov run` with raw TLS clients; proven by grepping what the agent received
  * and everything gov wrote.
@@ -17,6 +19,8 @@ import { readUntilClose, startLiveRun, tlsThroughProxy, type LiveRun } from '../
 
 const TOKEN = 'sk-echoed-spelling-credential-8Rt3Xv';
 const PASSWORD = "Tr0ub4dor&3<horse>+'battery'";
+/** Base64-like, as AWS secret keys are: `/`, `+` and `=` are what URL encoders disagree on. */
+const AWS_SECRET = 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYzEXAMPLE=';
 const CALL = JSON.stringify({
   jsonrpc: '2.0',
   id: 1,
@@ -33,6 +37,10 @@ const dotnetJson = (s: string) =>
     /[&<>+']/g,
     (c) => '\\u' + c.charCodeAt(0).toString(16).padStart(4, '0').toUpperCase(),
   );
+/** Python's urllib.parse.quote: `/` kept. */
+const pyQuote = (s: string) => encodeURIComponent(s).replace(/%2F/g, '/');
+/** .NET's HttpUtility.UrlEncode: lower-case hex. */
+const dotnetUrl = (s: string) => encodeURIComponent(s).replace(/%[0-9A-F]{2}/g, (m) => m.toLowerCase());
 const textResult = (text: string) =>
   JSON.stringify({ jsonrpc: '2.0', id: 1, result: { content: [{ type: 'text', text }] } });
 
@@ -45,6 +53,9 @@ const spellings = [
   html(PASSWORD),
   goJson(PASSWORD).slice(1, -1),
   dotnetJson(PASSWORD).slice(1, -1),
+  AWS_SECRET,
+  pyQuote(AWS_SECRET),
+  dotnetUrl(AWS_SECRET),
 ];
 
 function filesUnder(dir: string): string[] {
@@ -67,10 +78,15 @@ describe('gov run: an echoed credential is redacted however the server spells it
     req.on('end', () => {
       const auth = String(req.headers.authorization ?? 'none');
       const pw = String(req.headers['x-password'] ?? 'none');
+      const aws = String(req.headers['x-aws-secret'] ?? 'none');
       const answers: Record<string, [Record<string, string>, string]> = {
         '/html': [{ 'content-type': 'text/html' }, `<p>bad password ${html(pw)}</p>`],
         '/go': [{ 'content-type': 'application/json' }, `{"headers":{"X-Password":${goJson(pw)}}}`],
         '/dotnet': [{ 'content-type': 'application/json' }, `{"password":${dotnetJson(pw)}}`],
+        '/redirect': [
+          { 'content-type': 'text/plain', location: `/callback/${pyQuote(aws)}?s=${dotnetUrl(aws)}` },
+          `see /callback/${pyQuote(aws)}`,
+        ],
         '/upper': [{ 'content-type': 'text/plain', 'x-seen': auth.toUpperCase() }, auth.toUpperCase()],
         '/mcp-html': [{ 'content-type': 'application/json' }, textResult(html(pw))],
         '/mcp-upper': [{ 'content-type': 'application/json' }, textResult(auth.toUpperCase())],
@@ -100,6 +116,7 @@ describe('gov run: an echoed credential is redacted however the server spells it
     for (const [name, value] of [
       ['api-token', TOKEN],
       ['db-password', PASSWORD],
+      ['aws-secret', AWS_SECRET],
     ]) {
       const set = await runGov(['vault', 'set', name!], { env, input: value + '\n' });
       expect(set.code, set.stderr).toBe(0);
@@ -118,6 +135,11 @@ credentials:
     header: X-Password
     format: "{secret}"
     env: DB_PASSWORD
+  - secret: aws-secret
+    hosts: ["127.0.0.1:${server.port}"]
+    header: X-Aws-Secret
+    format: "{secret}"
+    env: AWS_SECRET
 `,
     );
     run = await startLiveRun(['--policy', policy, '--upstream-ca', pki.caPath], env);
@@ -132,8 +154,8 @@ credentials:
     expect(leaked(agentSaw.join('\n'))).toBe(0);
   });
 
-  it('redacts HTML-escaped, \\u-escaped and upper-cased echoes in non-MCP answers', async () => {
-    for (const path of ['/html', '/go', '/dotnet', '/upper']) {
+  it('redacts HTML-escaped, \\u-escaped, percent-encoded and upper-cased echoes in non-MCP answers', async () => {
+    for (const path of ['/html', '/go', '/dotnet', '/redirect', '/upper']) {
       const r = await exchange(`GET ${path} HTTP/1.1\n${host()}`);
       expect(r, path).toMatch(/^HTTP\/1\.1 200/);
       expect(r, path).toContain('[REDACTED:vault]');
