@@ -21,6 +21,7 @@ import type { PromptPurpose } from '../vault/store.js';
 import type { CredentialInjector } from '../vault/inject.js';
 import { Pipeline } from './pipeline.js';
 import type { VaultScan } from './pipeline/stages.js';
+import { canSitOutsideStrings } from './pipeline/bare-values.js';
 import type { GovernedCallEvent, Transport } from './types.js';
 import type { Logger } from './log.js';
 
@@ -233,6 +234,7 @@ export async function openSession(o: SessionOptions): Promise<GovernedSession> {
     audit,
     redactor,
     vaultScan: vaultScanFor(secrets),
+    bareValueScan: vaultScanFor(new Map([...secrets].filter(([, v]) => canSitOutsideStrings(v)))),
     credentials,
     pins,
     digestArgs: (a) => digestArgs(a),
