@@ -21,6 +21,7 @@ import type { PromptPurpose } from '../vault/store.js';
 import type { CredentialInjector } from '../vault/inject.js';
 import { Pipeline } from './pipeline.js';
 import type { VaultScan } from './pipeline/stages.js';
+import { canSitOutsideStrings } from './pipeline/bare-values.js';
 import type { GovernedCallEvent, Transport } from './types.js';
 import type { Logger } from './log.js';
 
@@ -75,7 +76,8 @@ const MIN_RELAYED_VALUE_LENGTH = 8;
  * Every vault value gov loaded — a credential it injects, or one it only redacts — for the
  * bytes it relays unparsed (whatever `redact:` says, gov never hands its own secrets back).
  * Relayed bodies are read as latin1, so a value is also looked for as its UTF-8 bytes (when it
- * has non-ASCII characters) and its UTF-16 bytes read that way, and in lower case.
+ * has non-ASCII characters) and its UTF-16 bytes read that way (each also in upper and lower
+ * case, as every value is: see vaultValueForms).
  */
 function vaultScanFor(secrets: Map<string, string>): VaultScan | undefined {
   const values = new Map<string, string>();
@@ -89,9 +91,6 @@ function vaultScanFor(secrets: Map<string, string>): VaultScan | undefined {
     const le = Buffer.from(v, 'utf16le');
     values.set(`${name} (utf-16le)`, le.toString('latin1'));
     values.set(`${name} (utf-16be)`, Buffer.from(le).swap16().toString('latin1'));
-    // Header names arrive lower-cased (Node reads them so): a value echoed in one is this.
-    const lower = v.toLowerCase();
-    if (lower !== v) values.set(`${name} (lower case)`, lower);
   }
   if (values.size === 0) return undefined;
   return createRedactor({ vaultValues: values, vault: true, secrets: false });
@@ -235,6 +234,7 @@ export async function openSession(o: SessionOptions): Promise<GovernedSession> {
     audit,
     redactor,
     vaultScan: vaultScanFor(secrets),
+    bareValueScan: vaultScanFor(new Map([...secrets].filter(([, v]) => canSitOutsideStrings(v)))),
     credentials,
     pins,
     digestArgs: (a) => digestArgs(a),

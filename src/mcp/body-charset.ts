@@ -79,8 +79,15 @@ export type OtherReadings =
   /** A charset gov cannot decode: it cannot know what the server would read. */
   | { ok: false; charset: string };
 
-/** The texts other than UTF-8 that a server could read from this body. */
-export function otherReadings(bytes: Uint8Array, contentType: string | undefined): OtherReadings {
+/**
+ * The texts other than UTF-8 that a server could read from this body: those that start like
+ * JSON (what could be JSON-RPC), or every one with `anyText`.
+ */
+export function otherReadings(
+  bytes: Uint8Array,
+  contentType: string | undefined,
+  opts: { anyText?: boolean } = {},
+): OtherReadings {
   const texts: Array<{ encoding: string; text: string }> = [];
   const labels = new Set(declaredCharsets(contentType).filter((c) => !UTF8_LABELS.has(c)));
   const detected = detectedUnicode(bytes);
@@ -89,7 +96,8 @@ export function otherReadings(bytes: Uint8Array, contentType: string | undefined
     let text: string | null;
     try {
       // Only an object or an array can be JSON-RPC: most bodies are ruled out by their start.
-      if (!startsLikeJson(decodeAs(labelFor(label, detected), bytes.subarray(0, 64)))) continue;
+      if (!opts.anyText && !startsLikeJson(decodeAs(labelFor(label, detected), bytes.subarray(0, 64))))
+        continue;
       text = decodeAs(labelFor(label, detected), bytes);
     } catch {
       return { ok: false, charset: label };
@@ -103,23 +111,27 @@ export function otherReadings(bytes: Uint8Array, contentType: string | undefined
 const asciiOf = (t: string): string => t.replace(/[^\0-\x7f]+/g, '');
 
 /**
- * Why a server's answer must not be relayed because a client could read it as JSON in another
- * encoding, or null. Clients decode answers with the declared charset (aiohttp) or detect
- * UTF-16/32 (Python's json.loads on bytes, requests); gov reads UTF-8 (`utf8Text`). A reading
- * with the same ASCII characters (latin1 on UTF-8 text) has the same structure and the same
- * ASCII secrets, so only one that differs there is refused, as is a charset gov cannot decode.
+ * Why a server's answer must not be relayed because a client could read other text from it in
+ * another encoding, or null. Clients decode answers with the declared charset (aiohttp) or
+ * detect UTF-16/32 (Python's json.loads on bytes, requests); gov reads and scans UTF-8
+ * (`utf8Text`). Not only JSON: a `text/plain` answer in UTF-16 that echoes a credential holds
+ * it as bytes gov's UTF-8 scan never finds. A reading with the same ASCII characters (latin1
+ * on UTF-8 text) has the same structure and the same ASCII secrets, so only one that differs
+ * there is refused, as is a charset gov cannot decode.
  */
 export function otherJsonReading(
   bytes: Uint8Array,
   contentType: string | undefined,
   utf8Text: string,
 ): string | null {
-  const others = otherReadings(bytes, contentType);
+  const others = otherReadings(bytes, contentType, { anyText: true });
   if (!others.ok)
-    return bytes.length > 0 ? `is in charset "${others.charset}", which gov cannot inspect` : null;
+    // The label is the server's text (it may echo a credential there): never quoted back.
+    return bytes.length > 0 ? 'is in a charset gov cannot decode, so cannot inspect' : null;
   if (others.texts.length === 0) return null;
   const mine = asciiOf(utf8Text);
   for (const { encoding, text } of others.texts)
-    if (asciiOf(text) !== mine) return `reads as JSON in ${encoding}`;
+    if (asciiOf(text) !== mine)
+      return `reads as ${startsLikeJson(text.slice(0, 64)) ? 'JSON' : 'other text'} in ${encoding}`;
   return null;
 }

@@ -20,6 +20,7 @@ import { redactTextBlobs } from '../mcp/blob-redaction.js';
 import { passesUnchanged } from './unchanged-text.js';
 import { applyEdits, hasRepeatedKey, stringEdits, type TextEdit } from './string-edits.js';
 import { EDGE_CHARS, idAtEdges } from '../mcp/recover-id.js';
+import { bareValueLeft, withheldBare } from './bare-values.js';
 
 function isJsonRpc(v: unknown): v is JsonObject {
   return isPlainObject(v) && v['jsonrpc'] === '2.0';
@@ -121,10 +122,12 @@ export class ServerMessageProcessor {
     }
     const r = this.processValue(value as JsonValue, session);
     // Unchanged, the upstream's text goes on as it came — unless it repeats a key: then the
-    // copies JSON.parse dropped (never scanned) are dropped for the client too.
-    if (!r.changed) return hasRepeatedKey(text, r.value) ? JSON.stringify(r.value) : null;
-    // Sound because processing copies on write: `value` is still what the text says.
-    return stringEdits(text, value as JsonValue, r.value) ?? JSON.stringify(r.value);
+    // copies JSON.parse dropped (never scanned) are dropped for the client too. Changed, edits
+    // are sound because processing copies on write: `value` is still what the text says.
+    let out = r.changed ? (stringEdits(text, value as JsonValue, r.value) ?? JSON.stringify(r.value)) : null;
+    if (!r.changed && hasRepeatedKey(text, r.value)) out = JSON.stringify(r.value);
+    const bare = bareValueLeft(this.pipeline.deps.bareValueScan, text, out);
+    return bare ? withheldBare(this.pipeline, this.origin, value) : out;
   }
 
   /**
@@ -201,7 +204,9 @@ export class ServerMessageProcessor {
       if (withheld) r.message = { ...r.message, result: withheld };
     }
     if (call) {
-      const message = isPlainObject(m['error']) ? (m['error']['message'] ?? 'error') : undefined;
+      // The redacted error: the server may quote the credential gov injected in its message.
+      const e = r.message['error'];
+      const message = isPlainObject(e) ? (e['message'] ?? 'error') : undefined;
       const err = message === undefined || typeof message === 'string' ? message : JSON.stringify(message);
       // Self-reported and recorded per call (2026 has no initialize), redacted like the result.
       const serverInfo = serverInfoOf(r.message['result']);

@@ -8,9 +8,9 @@ import { taintIn } from './taint.js';
 export type ToolsListing = Pick<Envelope, 'server' | 'sessionId' | 'transport'>;
 
 /**
- * Process one server→client message before the agent sees it: pins and the poisoning scan
- * and the tools/list filter when it is a tools/list answer (`listing`), then secret redaction
- * and taint for the request it answers.
+ * Process one server→client message before the agent sees it: secret redaction, then pins and
+ * the poisoning scan and the tools/list filter when it is a tools/list answer (`listing`), and
+ * taint for the request it answers.
  */
 export function scanServerMessage(
   pipeline: Pipeline,
@@ -19,16 +19,21 @@ export function scanServerMessage(
   listing?: ToolsListing,
 ): { message: JsonObject; counts: Record<string, number>; changed: boolean } {
   const { deps } = pipeline;
-  let message = msg;
-  let changed = false;
+  // Redacted first: what pins.json keeps (and `gov pins diff` shows) is what the agent sees, so
+  // a server that echoes the credential into a tool description does not write it to disk.
+  const r = deps.redactor.redactJson(msg);
+  const counts = r.counts;
+  let changed = Object.keys(counts).length > 0;
+  let message = changed ? (r.value as JsonObject) : msg;
   const list = listing ?? (answering?.env.method === 'tools/list' ? answering.env : undefined);
   const listed = list !== undefined && message['result'] !== undefined;
   if (listed && deps.pins) {
     // A later page (the request carried a cursor) adds to what the earlier pages showed.
     const params = answering?.env.message.kind === 'request' ? answering.env.message.params : undefined;
     const continued = isPlainObject(params) && params['cursor'] !== undefined;
-    message = observeToolsList(pipeline, message, list, continued);
-    changed = message !== msg;
+    const observed = observeToolsList(pipeline, message, list, continued);
+    changed ||= observed !== message;
+    message = observed;
   }
   if (listed && deps.policy.toolsList === 'hide_denied' && message['result'] !== undefined) {
     const server = list.server;
@@ -37,12 +42,6 @@ export function scanServerMessage(
       message = { ...message, result: f.result };
       changed = true;
     }
-  }
-  const r = deps.redactor.redactJson(message);
-  const counts = r.counts;
-  if (Object.keys(counts).length) {
-    message = r.value as JsonObject;
-    changed = true;
   }
   if (answering && answering.auditId && 'result' in message) {
     const why = taintIn(message['result'] ?? null, counts);

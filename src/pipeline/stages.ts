@@ -82,6 +82,8 @@ export interface PipelineDeps {
   redactor: RedactionStage;
   /** Absent when there is no vault value to redact. */
   vaultScan?: VaultScan | undefined;
+  /** Vault values that can sit outside a JSON string (pipeline/bare-values.ts); absent when none. */
+  bareValueScan?: VaultScan | undefined;
   credentials?: CredentialStage | undefined;
   /** Tool-definition pins and the poisoning scan (src/safety/tool-pins.ts). */
   pins?: PinStage | undefined;

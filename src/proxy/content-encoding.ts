@@ -23,6 +23,29 @@ const MAX_LAYERS = 4;
 
 type Coding = 'gzip' | 'deflate' | 'br';
 
+/** Registered codings gov does not undo: only these are named back in a refusal. */
+const KNOWN_UNSUPPORTED = new Set([
+  'compress',
+  'x-compress',
+  'zstd',
+  'aes128gcm',
+  'dcb',
+  'dcz',
+  'exi',
+  'pack200-gzip',
+]);
+
+/**
+ * An unsupported coding as a refusal names it. A server's Content-Encoding is its own text
+ * (one that echoes the request's Authorization there would have gov quote the credential):
+ * only a registered coding's name is repeated.
+ */
+function unsupported(token: string): string {
+  return KNOWN_UNSUPPORTED.has(token)
+    ? `unsupported Content-Encoding ${JSON.stringify(token)}`
+    : 'unsupported Content-Encoding (not a registered coding)';
+}
+
 function parseCodings(header: string): Coding[] | string {
   const out: Coding[] = [];
   for (const raw of header.split(',')) {
@@ -67,8 +90,7 @@ export async function decodeContent(
   limitBytes: number,
 ): Promise<DecodeResult> {
   const codings = parseCodings(contentEncoding ?? '');
-  if (typeof codings === 'string')
-    return { ok: false, status: 415, reason: `unsupported Content-Encoding ${JSON.stringify(codings)}` };
+  if (typeof codings === 'string') return { ok: false, status: 415, reason: unsupported(codings) };
   if (codings.length > MAX_LAYERS)
     return { ok: false, status: 415, reason: `too many Content-Encoding layers (${codings.length})` };
   if (body.length > limitBytes)
@@ -98,7 +120,7 @@ export async function decodeContent(
  */
 export function decodedStream(body: Readable, contentEncoding: string | undefined): Readable | string {
   const codings = parseCodings(contentEncoding ?? '');
-  if (typeof codings === 'string') return `unsupported Content-Encoding ${JSON.stringify(codings)}`;
+  if (typeof codings === 'string') return unsupported(codings);
   if (codings.length > MAX_LAYERS) return `too many Content-Encoding layers (${codings.length})`;
   if (codings.length === 0) return body;
   const decoders = codings

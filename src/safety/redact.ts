@@ -8,6 +8,7 @@
 import type { JsonValue } from '../types.js';
 import { base64, base64Cores, utf8 } from './base64.js';
 import { SECRET_PATTERNS, VAULT_KIND, type SecretPattern } from './patterns.js';
+import { echoedSpellings } from './value-spellings.js';
 
 export type RedactionCounts = Record<string, number>;
 
@@ -54,6 +55,7 @@ export function vaultValueForms(value: string): string[] {
   const url = encodeURIComponent(value);
   forms.add(url);
   forms.add(url.replace(/%20/g, '+'));
+  for (const f of echoedSpellings(value)) forms.add(f);
   const bytes = utf8(value);
   const cores = [
     ...base64Cores(value, { minLength: MIN_CORE_LENGTH }),

@@ -267,7 +267,7 @@ describe('answers the client reads differently from JSON.parse', () => {
 
   it('an answer in a charset gov cannot decode (utf-7) is refused', async () => {
     const b = (await post('utf7', 13)).toString();
-    expect(b).toContain('charset \\"utf-7\\"');
+    expect(b).toContain('is in a charset gov cannot decode');
     expect(b).not.toContain('+ACIAfQ-');
   });
 
