@@ -46,9 +46,14 @@ function unsupported(token: string): string {
     : 'unsupported Content-Encoding (not a registered coding)';
 }
 
-function parseCodings(header: string): Coding[] | string {
+/** A response's Content-Encoding as undici hands it over: sent twice, it is an array. */
+type ContentEncodingHeader = string | string[] | undefined;
+
+function parseCodings(header: ContentEncodingHeader): Coding[] | string {
   const out: Coding[] = [];
-  for (const raw of header.split(',')) {
+  // Two headers are one list of codings, applied in order (RFC 9110 §5.3).
+  const list = Array.isArray(header) ? header.join(',') : (header ?? '');
+  for (const raw of list.split(',')) {
     const token = raw.trim().toLowerCase();
     if (token === '' || token === 'identity') continue;
     if (token === 'gzip' || token === 'x-gzip') out.push('gzip');
@@ -86,10 +91,10 @@ async function decodeOne(coding: Coding, body: Buffer, limit: number): Promise<B
 
 export async function decodeContent(
   body: Buffer,
-  contentEncoding: string | undefined,
+  contentEncoding: ContentEncodingHeader,
   limitBytes: number,
 ): Promise<DecodeResult> {
-  const codings = parseCodings(contentEncoding ?? '');
+  const codings = parseCodings(contentEncoding);
   if (typeof codings === 'string') return { ok: false, status: 415, reason: unsupported(codings) };
   if (codings.length > MAX_LAYERS)
     return { ok: false, status: 415, reason: `too many Content-Encoding layers (${codings.length})` };
@@ -118,8 +123,8 @@ export async function decodeContent(
  * the reason as a string: a body gov cannot decode is a body it cannot scan. A decoding error
  * surfaces as an 'error' on the returned stream.
  */
-export function decodedStream(body: Readable, contentEncoding: string | undefined): Readable | string {
-  const codings = parseCodings(contentEncoding ?? '');
+export function decodedStream(body: Readable, contentEncoding: ContentEncodingHeader): Readable | string {
+  const codings = parseCodings(contentEncoding);
   if (typeof codings === 'string') return unsupported(codings);
   if (codings.length > MAX_LAYERS) return `too many Content-Encoding layers (${codings.length})`;
   if (codings.length === 0) return body;

@@ -28,6 +28,10 @@ describe('decodeContent', () => {
     expect(await decodeContent(data, 'gzip, br', LIMIT)).toEqual({ ok: true, body });
     expect((await decodeContent(data, 'br, gzip', LIMIT)).ok).toBe(false);
     expect(await decodeContent(zlib.gzipSync(body), 'identity, gzip', LIMIT)).toEqual({ ok: true, body });
+    // Sent as two headers (undici hands over an array): one list, in the same order.
+    expect(await decodeContent(data, ['gzip', 'br'], LIMIT)).toEqual({ ok: true, body });
+    expect((await decodeContent(data, ['br', 'gzip'], LIMIT)).ok).toBe(false);
+    expect(typeof decodedStream(Readable.from([data]), ['gzip', 'br'])).not.toBe('string');
   });
 
   it('refuses unknown encodings with 415', async () => {
