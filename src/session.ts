@@ -168,10 +168,12 @@ export async function openSession(o: SessionOptions): Promise<GovernedSession> {
   const run = newRunId();
   ensureDir(paths.audit);
   const signer = await openAuditSigner({ home: paths.home, env });
+  const vaultScan = vaultScanFor(secrets);
   // OpenTelemetry (~0.3 s to load) only when an OTLP target is configured.
   const exporter = otlpSpec
     ? new (await import('./audit/otlp-export.js')).AuditOtlpExporter(resolveOtlpTarget(otlpSpec, secrets), {
-        onFailure: (m) => o.log.warn(m),
+        // The collector's own words may echo the headers gov sent it (vault values resolved).
+        onFailure: (m) => o.log.warn(vaultScan ? vaultScan.redactString(m).text : m),
       })
     : undefined;
   const runAudit = await openRunAudit({
@@ -233,7 +235,7 @@ export async function openSession(o: SessionOptions): Promise<GovernedSession> {
     approvals: broker,
     audit,
     redactor,
-    vaultScan: vaultScanFor(secrets),
+    vaultScan,
     bareValueScan: vaultScanFor(new Map([...secrets].filter(([, v]) => canSitOutsideStrings(v)))),
     credentials,
     pins,

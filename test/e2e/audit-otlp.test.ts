@@ -1,4 +1,6 @@
 import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -190,4 +192,42 @@ it('with the collector down, calls go through and the seal counts what was not s
   while (!stderr.includes('audit export:') && Date.now() < deadline)
     await new Promise((r) => setTimeout(r, 20));
   expect(stderr).toContain(`audit export: 0 records shipped, ${recs.length} not shipped, 0 dropped`);
+}, 60_000);
+
+it('a failing collector that echoes the vault header in its status line: the warning never shows it', async () => {
+  const TOKEN = 'otlp-echoed-token-3c2b1a0f9e8d';
+  const echoing = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      res.writeHead(400, `unavailable for ${String(req.headers['authorization'])}`);
+      res.end();
+    });
+  });
+  await new Promise<void>((r) => echoing.listen(0, '127.0.0.1', r));
+  try {
+    const env: Record<string, string> = {
+      ...(process.env as Record<string, string>),
+      GOV_HOME: home,
+      GOV_VAULT_BACKEND: 'passphrase',
+      GOV_VAULT_PASSPHRASE: 'correct horse battery',
+    };
+    delete env['NODE_OPTIONS'];
+    const set = await runGov(['vault', 'set', 'otlp-token'], { env, input: TOKEN + '\n' });
+    expect(set.code, set.stderr).toBe(0);
+    const url = `http://127.0.0.1:${(echoing.address() as AddressInfo).port}`;
+    const policy = join(home, 'gov.yaml');
+    writeFileSync(
+      policy,
+      `version: 1\ndefault: allow\naudit:\n  export:\n    otlp:\n      endpoint: ${url}\n      headers: { Authorization: { secret: otlp-token } }\n      protocol: http/json\n`,
+    );
+    const r = await runGov(['run', '--no-tui', '--policy', policy, '--', process.execPath, '-e', ''], {
+      env,
+    });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain('audit export to');
+    expect(r.stderr).toContain('unavailable for');
+    expect(r.stderr).not.toContain(TOKEN);
+  } finally {
+    await new Promise((r) => echoing.close(r));
+  }
 }, 60_000);
