@@ -27,7 +27,8 @@ import {
   versionAllowed,
   type VersionPolicy,
 } from './request-checks.js';
-import { leavesRoute, resolveRoute, type Route } from './routes.js';
+import { requestPathRefusal } from './request-path.js';
+import { resolveRoute, type Route } from './routes.js';
 import type { SessionTable } from './sessions.js';
 import { observeSessionId } from './response-headers.js';
 import type { SseReplay } from './sse-replay.js';
@@ -99,7 +100,7 @@ export async function startGateway(o: GatewayOptions): Promise<Gateway> {
       );
     }
     guard.begin(req.socket, res);
-    const path = req.url && req.url.startsWith('/') ? req.url : '/';
+    const path = req.url ?? '/';
     const pathname = path.split('?')[0]!;
     // Health endpoints answer before authentication: a load balancer has no token.
     if (pathname === '/healthz') return sendText(res, 200, 'ok');
@@ -125,8 +126,13 @@ export async function startGateway(o: GatewayOptions): Promise<Gateway> {
     const auth = authenticate(req, o.auth, o.tokens);
     if (!auth.ok) return refused(401, auth.reason, undefined, { 'www-authenticate': auth.challenge });
     const { principal } = auth;
-    if (leavesRoute(pathname))
-      return refused(400, `the path ${pathname} has dot segments or encoded slashes`, principal);
+    const unclear = requestPathRefusal(path);
+    if (unclear)
+      return refused(
+        400,
+        `the request path ${pathname} ${unclear}: a server may route it outside the mounted path; refused`,
+        principal,
+      );
     const routed = resolveRoute(o.routes, path);
     if (!routed) return refused(404, `no server is mounted at ${pathname}`, principal);
     const accepted = `accepted: ${o.version.versions.join(', ')}`;

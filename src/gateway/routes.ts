@@ -57,17 +57,6 @@ export function parseRouteFlag(spec: string): Route | string {
 }
 
 /** The request's path under its route: longest prefix wins, and only at a segment boundary. */
-/**
- * A request path a server may resolve outside the route it names: a dot segment (`..`, `.`,
- * also as `%2e`), an encoded `/` or `\`, or a raw `\`. Refused rather than forwarded: the
- * upstream (or a front end before it) would route `/mcp/../admin` to `/admin`, with the
- * injected credential.
- */
-export function leavesRoute(pathname: string): boolean {
-  if (/%2f|%5c|\\/i.test(pathname)) return true;
-  return pathname.split('/').some((seg) => /^(?:\.|%2e){1,2}$/i.test(seg));
-}
-
 export function resolveRoute(
   routes: readonly Route[],
   requestPath: string,

@@ -1,11 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import {
-  parseRouteFlag,
-  leavesRoute,
-  resolveRoute,
-  targetRoute,
-  type Route,
-} from '../../src/gateway/routes.js';
+import { parseRouteFlag, resolveRoute, targetRoute, type Route } from '../../src/gateway/routes.js';
+import { requestPathRefusal } from '../../src/gateway/request-path.js';
 import { SessionTable } from '../../src/gateway/sessions.js';
 import { originAllowed, hostAllowed } from '../../src/gateway/request-checks.js';
 
@@ -71,18 +66,49 @@ describe('gateway request checks', () => {
 });
 
 describe('paths that leave their route are refused, not forwarded', () => {
-  it('dot segments (also percent-encoded), encoded slashes and backslashes', () => {
+  it('dot segments however spelled, encoded separators, double and non-UTF-8 encodings', () => {
     for (const p of [
       '/mcp/../admin',
       '/mcp/%2e%2e/admin',
       '/mcp/.%2E/x',
       '/mcp/./x',
+      '/mcp/...',
       '/mcp/..%2fadmin',
       '/mcp\\..\\x',
       '/mcp%5c..',
+      '/mcp/..;/admin',
+      '/mcp/.;x/..;/x',
+      '/mcp/%2e%2e;/x',
+      '/mcp/..%3b/x',
+      '/mcp/..%20/x',
+      '/mcp/%252e%252e/x',
+      '/mcp/%c0%ae%c0%ae/x',
+      '/mcp/%EF%BC%8E%EF%BC%8E/x',
+      '/mcp/%EF%BC%8Fx',
+      '/mcp/%u002e%u002e/x',
+      '/mcp/x%00',
+      '/mcp/x%3f/y',
+      '/mcp/x%23',
+      '/mcp/..#/x',
+      '/mcp/x#frag',
+      '/mcp//x',
+      '//mcp',
+      'http://other/mcp',
+      '*',
     ])
-      expect(leavesRoute(p), p).toBe(true);
-    for (const p of ['/mcp', '/mcp/', '/mcp/tools/..x', '/mcp/a.b', '/mcp/...'])
-      expect(leavesRoute(p), p).toBe(false);
+      expect(requestPathRefusal(p), p).not.toBeNull();
+    for (const p of [
+      '/mcp',
+      '/mcp/',
+      '/',
+      '/mcp/tools/..x',
+      '/mcp/a.b',
+      '/mcp/a;jsessionid=1/b',
+      '/mcp/;x/b',
+      '/mcp/%7Euser/caf%C3%A9',
+      '/mcp/100%25',
+      '/mcp?p=../..%2f%252e',
+    ])
+      expect(requestPathRefusal(p), p).toBeNull();
   });
 });
