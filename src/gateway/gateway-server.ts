@@ -27,7 +27,7 @@ import {
   versionAllowed,
   type VersionPolicy,
 } from './request-checks.js';
-import { requestPathRefusal } from './request-path.js';
+import { requestPathRefusal } from '../transport/http/request-path.js';
 import { resolveRoute, type Route } from './routes.js';
 import type { SessionTable } from './sessions.js';
 import { observeSessionId } from './response-headers.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseRouteFlag, resolveRoute, targetRoute, type Route } from '../../src/gateway/routes.js';
-import { requestPathRefusal } from '../../src/gateway/request-path.js';
+import { requestPathRefusal } from '../../src/transport/http/request-path.js';
 import { SessionTable } from '../../src/gateway/sessions.js';
 import { originAllowed, hostAllowed } from '../../src/gateway/request-checks.js';
 

@@ -2,13 +2,13 @@
  * Request targets that servers may route somewhere other than where their spelling says.
  *
  * gov serve maps a route's prefix onto its server's base path and forwards the rest as it
- * came. The server (or a front end before it) then normalises that path its own way: Tomcat,
- * Jetty and Spring drop `;params` from a segment before resolving dot segments
- * (`/mcp/..;/admin` is `/admin`), servers that parse with the WHATWG URL parser drop a
- * `#fragment` and read `\` as `/`, some decode twice (`%252e`), old decoders take overlong
- * UTF-8 (`%c0%ae`) as `.`, and NFKC folds `．` (U+FF0E) into `.`. A path whose reading could
- * move it (above the base path, with the route's credential) is refused, whatever the server.
- * Pure.
+ * came; gov run names a server (for policy and pins) by its URL path. The server (or a front
+ * end before it) then normalises that path its own way: Tomcat, Jetty and Spring drop
+ * `;params` from a segment before resolving dot segments (`/mcp/..;/admin` is `/admin`),
+ * servers that parse with the WHATWG URL parser drop a `#fragment` and read `\` as `/`, some
+ * decode twice (`%252e`), old decoders take overlong UTF-8 (`%c0%ae`) as `.`, and NFKC folds
+ * `．` (U+FF0E) into `.`. A path whose reading could move it (above a route's base path, with
+ * its credential; into another server's path) is refused, whatever the server. Pure.
  */
 
 const HEX_ESCAPE = /%[0-9A-Fa-f]{2}/;
