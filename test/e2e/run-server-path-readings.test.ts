@@ -50,7 +50,7 @@ rules:
   });
 
   /** A tools/call sent through gov run's proxy as a plain-HTTP absolute-form request. */
-  const call = async (path: string): Promise<string> => {
+  const call = async (path: string, extraHeaders = ''): Promise<string> => {
     const body = JSON.stringify({
       jsonrpc: '2.0',
       id: 1,
@@ -63,7 +63,7 @@ rules:
       `POST http://127.0.0.1:${host.port}${path} HTTP/1.1\r\nHost: 127.0.0.1:${host.port}\r\n` +
         `Proxy-Authorization: ${proxyAuth(run.proxy)}\r\nContent-Type: application/json\r\n` +
         `Accept: application/json, text/event-stream\r\nContent-Length: ${body.length}\r\n` +
-        `Connection: close\r\n\r\n${body}`,
+        `Connection: close\r\n${extraHeaders}\r\n${body}`,
     );
     return (await readUntilClose(s)).split('\r\n')[0]!;
   };
@@ -78,5 +78,14 @@ rules:
     // github's own path still works.
     expect(await call('/github/mcp')).not.toMatch(/^HTTP\/1\.1 400 /);
     expect(host.log.map((r) => r.url)).toEqual(['/github/mcp']);
+  }, 60_000);
+
+  it('a header that overrides the path (X-Original-URL and kin) does not reach the host', async () => {
+    host.log.length = 0;
+    await call('/github/mcp', 'X-Original-URL: /admin/mcp\r\nX-Rewrite-URL: /admin/mcp\r\n');
+    expect(host.log.map((r) => r.url)).toEqual(['/github/mcp']);
+    const names = host.log[0]!.rawHeaders.filter((_v, i) => i % 2 === 0).map((h) => h.toLowerCase());
+    expect(names).not.toContain('x-original-url');
+    expect(names).not.toContain('x-rewrite-url');
   }, 60_000);
 });

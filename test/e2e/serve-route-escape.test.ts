@@ -49,6 +49,17 @@ function readings(raw: string): string[] {
   ];
 }
 
+/** Request headers some servers route by instead of the request line. */
+const PATH_OVERRIDES = [
+  'x-original-url',
+  'x-rewrite-url',
+  'x-original-uri',
+  'x-forwarded-uri',
+  'x-forwarded-prefix',
+  'x-forwarded-path',
+  'x-envoy-original-path',
+];
+
 const under = (base: string, p: string) => p === base || p.startsWith(base + '/');
 
 /** One raw HTTP/1.1 request with this exact request target; resolves with the status line. */
@@ -158,6 +169,15 @@ credentials:
         .map((r) => (r['detail'] as { path: string }).path);
     await until(() => refusedPaths().length >= tries.length, 'an alert per refused path', 10_000);
     expect(refusedPaths()).toContain('/github/..;/admin');
+  }, 60_000);
+
+  it('headers that override the request path (Symfony, IIS, nginx, Traefik, Spring) do not reach the upstream', async () => {
+    mcp.log.length = 0;
+    const overrides = PATH_OVERRIDES.map((h) => `${h}: /admin\r\n`).join('');
+    expect((await rawPost(port, '/github/x', overrides)).split('\r\n')[0]).toMatch(/^HTTP\/1\.1 200 /);
+    expect(mcp.log.map((r) => r.url)).toEqual(['/mcp/x']);
+    const names = mcp.log[0]!.rawHeaders.filter((_v, i) => i % 2 === 0).map((h) => h.toLowerCase());
+    expect(names.filter((h) => PATH_OVERRIDES.includes(h))).toEqual([]);
   }, 60_000);
 
   it('ordinary paths, and a jsessionid-style parameter, still reach the mount', async () => {
