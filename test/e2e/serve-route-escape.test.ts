@@ -152,6 +152,10 @@ credentials:
       '/..;/admin',
       '/%2e%2e;/admin',
       '/x/..;/..;/admin',
+      '/github//admin',
+      // Absolute-form: gov serve is no proxy (this went to the root route's server before).
+      `http://127.0.0.1:1/github/x`,
+      '*',
     ];
     const answers: Record<string, string> = {};
     for (const t of tries) answers[t] = await rawPost(port, t);
