@@ -28,7 +28,7 @@ import {
   type VersionPolicy,
 } from './request-checks.js';
 import { requestPathRefusal } from '../transport/http/request-path.js';
-import { resolveRoute, type Route } from './routes.js';
+import { clientPathFor, resolveRoute, type Route } from './routes.js';
 import type { SessionTable } from './sessions.js';
 import { observeSessionId } from './response-headers.js';
 import type { SseReplay } from './sse-replay.js';
@@ -221,6 +221,7 @@ export async function startGateway(o: GatewayOptions): Promise<Gateway> {
       target: route.target,
       path: routed.path,
       url: originOf(route.target) + routed.path,
+      clientPath: (upstreamUrl) => clientPathFor(route, upstreamUrl),
       ...(principal !== undefined ? { principal } : {}),
       ...(versions ? { versions } : {}),
     };

@@ -56,6 +56,24 @@ export function parseRouteFlag(spec: string): Route | string {
   return routeTo(spec.slice(0, eq), spec.slice(eq + 1));
 }
 
+/**
+ * The path (with query) a client of `route` uses for `url` on its target: the route's prefix
+ * in place of the base path. Null when `url` is on another origin or outside the base path.
+ */
+export function clientPathFor(route: Route, url: string): string | null {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    return null;
+  }
+  if (u.origin.toLowerCase() !== originOf(route.target).toLowerCase()) return null;
+  const base = route.basePath === '/' ? '' : route.basePath;
+  if (base && u.pathname !== base && !u.pathname.startsWith(base + '/')) return null;
+  const prefix = route.prefix === '/' ? '' : route.prefix;
+  return (prefix + u.pathname.slice(base.length) || '/') + u.search;
+}
+
 /** The request's path under its route: longest prefix wins, and only at a segment boundary. */
 export function resolveRoute(
   routes: readonly Route[],

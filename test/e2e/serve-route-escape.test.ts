@@ -11,7 +11,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { posix } from 'node:path';
-import { connect } from 'node:net';
+import { connect, type AddressInfo } from 'node:net';
+import { createServer, type Server } from 'node:http';
 import { runGov, tempHome } from '../helpers/gov-process.js';
 import { startServe, type ServeProcess } from '../helpers/gov-serve.js';
 import { startLoggingServer, type LoggingServer } from '../helpers/logging-server.js';
@@ -193,4 +194,77 @@ credentials:
     expect(root.log.map((r) => r.url)).toEqual(['/api/', '/api/tools/list']);
     expect(escapes()).toEqual([]);
   }, 60_000);
+});
+
+/**
+ * A 2024-11-05 server at `/mcp`: `GET /mcp/sse` announces `endpoint` (as given), `POST`s are
+ * logged (that log is what reached it).
+ */
+async function startLegacyServer(
+  endpoint: string,
+): Promise<{ server: Server; port: number; posts: string[] }> {
+  const posts: string[] = [];
+  const server = createServer((req, res) => {
+    if (req.method === 'GET') {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.write(`event: endpoint\ndata: ${endpoint}\n\n`);
+      return;
+    }
+    posts.push(req.url ?? '');
+    req.resume();
+    req.on('end', () => res.writeHead(202).end('Accepted'));
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return { server, port: (server.address() as AddressInfo).port, posts };
+}
+
+describe('gov serve: a 2024-11-05 endpoint is announced under its route', () => {
+  let legacy: Awaited<ReturnType<typeof startLegacyServer>>;
+  let root: LoggingServer;
+  let gov: ServeProcess;
+
+  beforeAll(async () => {
+    legacy = await startLegacyServer('/mcp/messages?sessionId=s1');
+    root = await startLoggingServer(null);
+    gov = await startServe(
+      ['--route', `/github=http://127.0.0.1:${legacy.port}/mcp`, '--route', `/=${root.url}/api`],
+      { ...process.env, GOV_HOME: tempHome() },
+    );
+  }, 60_000);
+  afterAll(async () => {
+    await gov?.stop();
+    legacy?.server.closeAllConnections();
+    legacy?.server.close();
+    await root?.close();
+  });
+
+  it("the client's POSTs, resolved as MCP clients resolve the endpoint, reach the server that announced it", async () => {
+    const ac = new AbortController();
+    const timer = setTimeout(() => ac.abort(), 15_000);
+    try {
+      const stream = await fetch(`${gov.url}/github/sse`, { signal: ac.signal });
+      const reader = stream.body!.getReader();
+      let text = '';
+      const announced = /event: endpoint\n(?:[^\n]+\n)*?data: (.*)\n/;
+      while (!announced.test(text)) text += new TextDecoder().decode((await reader.read()).value);
+      const data = announced.exec(text)![1]!;
+      // As the SDK's SSEClientTransport does: the endpoint resolved against the stream's URL.
+      const endpoint = new URL(data, `${gov.url}/github/sse`);
+      const r = await fetch(endpoint, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }),
+        signal: ac.signal,
+      });
+      expect({ data, status: r.status, root: root.log.map((l) => l.url) }).toEqual({
+        data: '/github/messages?sessionId=s1',
+        status: 202,
+        root: [],
+      });
+      expect(legacy.posts).toEqual(['/mcp/messages?sessionId=s1']);
+    } finally {
+      clearTimeout(timer);
+      ac.abort();
+    }
+  }, 30_000);
 });

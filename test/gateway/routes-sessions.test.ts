@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { parseRouteFlag, resolveRoute, targetRoute, type Route } from '../../src/gateway/routes.js';
+import {
+  clientPathFor,
+  parseRouteFlag,
+  resolveRoute,
+  targetRoute,
+  type Route,
+} from '../../src/gateway/routes.js';
 import { requestPathRefusal } from '../../src/transport/http/request-path.js';
 import { SessionTable } from '../../src/gateway/sessions.js';
 import { originAllowed, hostAllowed } from '../../src/gateway/request-checks.js';
@@ -62,6 +68,24 @@ describe('gateway request checks', () => {
     expect(hostAllowed('gw.example', { hosts: ['gw.example'] }, 443)).toBe(true);
     expect(hostAllowed('rebind.example', { hosts: ['gw.example'] }, 443)).toBe(false);
     expect(hostAllowed(undefined, { hosts: [] }, 443)).toBe(false);
+  });
+});
+
+describe('a URL of the target as its route names it (a 2024-11-05 endpoint)', () => {
+  it('the prefix replaces the base path; other origins and paths outside the base have none', () => {
+    const gh = r(parseRouteFlag('/github=http://up.example:8080/mcp'));
+    expect(clientPathFor(gh, 'http://up.example:8080/mcp/messages?sessionId=a')).toBe(
+      '/github/messages?sessionId=a',
+    );
+    expect(clientPathFor(gh, 'http://UP.example:8080/mcp')).toBe('/github');
+    expect(clientPathFor(gh, 'http://up.example:8080/mcpx/messages')).toBeNull();
+    expect(clientPathFor(gh, 'http://up.example:8080/admin/messages')).toBeNull();
+    expect(clientPathFor(gh, 'http://up.example:8081/mcp/messages')).toBeNull();
+    expect(clientPathFor(gh, 'https://up.example:8080/mcp/messages')).toBeNull();
+    const root = r(parseRouteFlag('/=http://up.example/'));
+    expect(clientPathFor(root, 'http://up.example/messages?s=1')).toBe('/messages?s=1');
+    const under = r(parseRouteFlag('/x=http://up.example/'));
+    expect(clientPathFor(under, 'http://up.example/')).toBe('/x/');
   });
 });
 
