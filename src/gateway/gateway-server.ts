@@ -30,7 +30,7 @@ import {
 import { requestPathRefusal } from '../transport/http/request-path.js';
 import { clientPathFor, resolveRoute, type Route } from './routes.js';
 import type { SessionTable } from './sessions.js';
-import { observeSessionId } from './response-headers.js';
+import { observeSessionId, routeLocations } from './response-headers.js';
 import type { SseReplay } from './sse-replay.js';
 import { checkUpstreamVersion } from './upstream-version.js';
 import {
@@ -215,16 +215,18 @@ export async function startGateway(o: GatewayOptions): Promise<Gateway> {
     // gov serve is the edge: what a client claims about the hops before it is not passed on.
     for (const h of FORWARDING_HEADERS) stripHeader(req, h);
     const { route } = routed;
+    const clientPath = (upstreamUrl: string) => clientPathFor(route, upstreamUrl);
     const ex: Exchange = {
       req,
       res,
       target: route.target,
       path: routed.path,
       url: originOf(route.target) + routed.path,
-      clientPath: (upstreamUrl) => clientPathFor(route, upstreamUrl),
+      clientPath,
       ...(principal !== undefined ? { principal } : {}),
       ...(versions ? { versions } : {}),
     };
+    routeLocations(res, ex.url, clientPath);
     if (draining) res.shouldKeepAlive = false;
     inFlight++;
     res.once('close', () => {

@@ -268,3 +268,40 @@ describe('gov serve: a 2024-11-05 endpoint is announced under its route', () => 
     }
   }, 30_000);
 });
+
+describe("gov serve: a redirect names the route's path, never another route's", () => {
+  let up: Server;
+  let gov: ServeProcess;
+
+  beforeAll(async () => {
+    up = createServer((req, res) => {
+      const to = { '/mcp/moved': '/mcp/here?x=1', '/mcp/away': '/admin' }[req.url ?? ''];
+      res.writeHead(to ? 307 : 404, to ? { location: to } : {}).end();
+    });
+    await new Promise<void>((r) => up.listen(0, '127.0.0.1', r));
+    const upPort = (up.address() as AddressInfo).port;
+    gov = await startServe(['--route', `/github=http://127.0.0.1:${upPort}/mcp`], {
+      ...process.env,
+      GOV_HOME: tempHome(),
+    });
+  }, 60_000);
+  afterAll(async () => {
+    await gov?.stop();
+    up?.closeAllConnections();
+    up?.close();
+  });
+
+  it('a Location under the base path is given under the prefix; one outside it is withheld', async () => {
+    const port = Number(new URL(gov.url).port);
+    const location = async (path: string) => {
+      const answer = await rawPost(port, path);
+      return { status: answer.split('\r\n')[0], location: /\r\nlocation: ([^\r]*)/i.exec(answer)?.[1] };
+    };
+    expect(await location('/github/moved')).toEqual({
+      status: 'HTTP/1.1 307 Temporary Redirect',
+      location: '/github/here?x=1',
+    });
+    // Followed, `/admin` would be another route's path on gov (or none): not passed on.
+    expect((await location('/github/away')).location).toBeUndefined();
+  }, 30_000);
+});
