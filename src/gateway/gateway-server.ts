@@ -145,26 +145,28 @@ export async function startGateway(o: GatewayOptions): Promise<Gateway> {
         `MCP protocol version '${version}'${named === undefined ? ' (assumed: the request is in a session and names no MCP-Protocol-Version)' : ''} is not accepted here (${accepted})`,
         principal,
       );
+    // A session is its route's: its id on another route (another server) is unknown there.
+    const inRoute = (id: string) => `${routed.route.prefix}\n${id}`;
     if (sessionId !== undefined) {
-      const s = o.sessions.check(sessionId, principal);
+      const s = o.sessions.check(inRoute(sessionId), principal);
       if (s !== 'ok')
         return refused(
           404,
           `session ${s === 'expired' ? 'expired' : 'not found'}; initialize again`,
           principal,
         );
-      const spoken = o.version.mode === 'strict' ? o.sessions.negotiated(sessionId) : undefined;
+      const spoken = o.version.mode === 'strict' ? o.sessions.negotiated(inRoute(sessionId)) : undefined;
       if (spoken !== undefined && version !== spoken)
         return refused(
           400,
           `this session negotiated MCP protocol version '${spoken}', not '${version}'`,
           principal,
         );
-      if (req.method === 'DELETE') res.once('finish', () => o.sessions.end(sessionId));
+      if (req.method === 'DELETE') res.once('finish', () => o.sessions.end(inRoute(sessionId)));
     }
     /** The version an `initialize` result in this answer names, once accepted. */
     let negotiated: string | undefined;
-    observeSessionId(res, (id) => o.sessions.open(id, principal, negotiated));
+    observeSessionId(res, (id) => o.sessions.open(inRoute(id), principal, negotiated));
     if (o.replay?.enabled) {
       const lastEventId = header(req, 'last-event-id');
       if (lastEventId !== undefined) {

@@ -305,3 +305,41 @@ describe("gov serve: a redirect names the route's path, never another route's", 
     expect((await location('/github/away')).location).toBeUndefined();
   }, 30_000);
 });
+
+describe('gov serve: a session opened through one route is not taken to another', () => {
+  let a: Server;
+  let b: LoggingServer;
+  let gov: ServeProcess;
+
+  beforeAll(async () => {
+    a = createServer((req, res) => {
+      req.resume();
+      res.writeHead(200, { 'content-type': 'application/json', 'mcp-session-id': 'session-on-a' });
+      res.end('{}');
+    });
+    await new Promise<void>((r) => a.listen(0, '127.0.0.1', r));
+    b = await startLoggingServer(null);
+    const aUrl = `http://127.0.0.1:${(a.address() as AddressInfo).port}/mcp`;
+    gov = await startServe(['--route', `/a=${aUrl}`, '--route', `/b=${b.url}/mcp`], {
+      ...process.env,
+      GOV_HOME: tempHome(),
+    });
+  }, 60_000);
+  afterAll(async () => {
+    await gov?.stop();
+    a?.closeAllConnections();
+    a?.close();
+    await b?.close();
+  });
+
+  it("route /a's session id on route /b gets 404 and never reaches b's server", async () => {
+    const port = Number(new URL(gov.url).port);
+    expect(await rawPost(port, '/a')).toMatch(/\r\nmcp-session-id: session-on-a\r\n/i);
+    expect((await rawPost(port, '/a', 'Mcp-Session-Id: session-on-a\r\n')).split('\r\n')[0]).toMatch(/ 200 /);
+    const onB = await rawPost(port, '/b', 'Mcp-Session-Id: session-on-a\r\n');
+    expect({ status: onB.split('\r\n')[0], reachedB: b.log.map((r) => r.url) }).toEqual({
+      status: 'HTTP/1.1 404 Not Found',
+      reachedB: [],
+    });
+  }, 30_000);
+});
