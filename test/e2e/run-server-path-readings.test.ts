@@ -8,9 +8,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, posix } from 'node:path';
 import { connect } from 'node:net';
-import { posix } from 'node:path';
 import { tempHome } from '../helpers/gov-process.js';
 import { proxyAuth, readUntilClose, startLiveRun, type LiveRun } from '../helpers/raw-proxy-client.js';
 import { startLoggingServer, type LoggingServer } from '../helpers/logging-server.js';

@@ -9,8 +9,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { posix } from 'node:path';
+import { join, posix } from 'node:path';
 import { connect, type AddressInfo } from 'node:net';
 import { createServer, type Server } from 'node:http';
 import { runGov, tempHome } from '../helpers/gov-process.js';
