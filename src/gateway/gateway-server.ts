@@ -27,9 +27,10 @@ import {
   versionAllowed,
   type VersionPolicy,
 } from './request-checks.js';
-import { leavesRoute, resolveRoute, type Route } from './routes.js';
+import { requestPathRefusal } from '../transport/http/request-path.js';
+import { clientPathFor, resolveRoute, type Route } from './routes.js';
 import type { SessionTable } from './sessions.js';
-import { observeSessionId } from './response-headers.js';
+import { observeSessionId, routeLocations } from './response-headers.js';
 import type { SseReplay } from './sse-replay.js';
 import { checkUpstreamVersion } from './upstream-version.js';
 import {
@@ -99,7 +100,7 @@ export async function startGateway(o: GatewayOptions): Promise<Gateway> {
       );
     }
     guard.begin(req.socket, res);
-    const path = req.url && req.url.startsWith('/') ? req.url : '/';
+    const path = req.url ?? '/';
     const pathname = path.split('?')[0]!;
     // Health endpoints answer before authentication: a load balancer has no token.
     if (pathname === '/healthz') return sendText(res, 200, 'ok');
@@ -125,8 +126,13 @@ export async function startGateway(o: GatewayOptions): Promise<Gateway> {
     const auth = authenticate(req, o.auth, o.tokens);
     if (!auth.ok) return refused(401, auth.reason, undefined, { 'www-authenticate': auth.challenge });
     const { principal } = auth;
-    if (leavesRoute(pathname))
-      return refused(400, `the path ${pathname} has dot segments or encoded slashes`, principal);
+    const unclear = requestPathRefusal(path);
+    if (unclear)
+      return refused(
+        400,
+        `the request path ${pathname} ${unclear}: a server may route it outside the mounted path; refused`,
+        principal,
+      );
     const routed = resolveRoute(o.routes, path);
     if (!routed) return refused(404, `no server is mounted at ${pathname}`, principal);
     const accepted = `accepted: ${o.version.versions.join(', ')}`;
@@ -139,26 +145,28 @@ export async function startGateway(o: GatewayOptions): Promise<Gateway> {
         `MCP protocol version '${version}'${named === undefined ? ' (assumed: the request is in a session and names no MCP-Protocol-Version)' : ''} is not accepted here (${accepted})`,
         principal,
       );
+    // A session is its route's: its id on another route (another server) is unknown there.
+    const inRoute = (id: string) => `${routed.route.prefix}\n${id}`;
     if (sessionId !== undefined) {
-      const s = o.sessions.check(sessionId, principal);
+      const s = o.sessions.check(inRoute(sessionId), principal);
       if (s !== 'ok')
         return refused(
           404,
           `session ${s === 'expired' ? 'expired' : 'not found'}; initialize again`,
           principal,
         );
-      const spoken = o.version.mode === 'strict' ? o.sessions.negotiated(sessionId) : undefined;
+      const spoken = o.version.mode === 'strict' ? o.sessions.negotiated(inRoute(sessionId)) : undefined;
       if (spoken !== undefined && version !== spoken)
         return refused(
           400,
           `this session negotiated MCP protocol version '${spoken}', not '${version}'`,
           principal,
         );
-      if (req.method === 'DELETE') res.once('finish', () => o.sessions.end(sessionId));
+      if (req.method === 'DELETE') res.once('finish', () => o.sessions.end(inRoute(sessionId)));
     }
     /** The version an `initialize` result in this answer names, once accepted. */
     let negotiated: string | undefined;
-    observeSessionId(res, (id) => o.sessions.open(id, principal, negotiated));
+    observeSessionId(res, (id) => o.sessions.open(inRoute(id), principal, negotiated));
     if (o.replay?.enabled) {
       const lastEventId = header(req, 'last-event-id');
       if (lastEventId !== undefined) {
@@ -209,15 +217,18 @@ export async function startGateway(o: GatewayOptions): Promise<Gateway> {
     // gov serve is the edge: what a client claims about the hops before it is not passed on.
     for (const h of FORWARDING_HEADERS) stripHeader(req, h);
     const { route } = routed;
+    const clientPath = (upstreamUrl: string) => clientPathFor(route, upstreamUrl);
     const ex: Exchange = {
       req,
       res,
       target: route.target,
       path: routed.path,
       url: originOf(route.target) + routed.path,
+      clientPath,
       ...(principal !== undefined ? { principal } : {}),
       ...(versions ? { versions } : {}),
     };
+    routeLocations(res, ex.url, clientPath);
     if (draining) res.shouldKeepAlive = false;
     inFlight++;
     res.once('close', () => {

@@ -31,3 +31,39 @@ export function observeSessionId(res: ServerResponse, onSession: (id: string) =>
     return writeHead(status, ...rest);
   };
 }
+
+/**
+ * A `Location` the target answers with, as the client must follow it: one on the target's
+ * origin is given as the route names it (`clientPath`), or withheld when it lies outside the
+ * route (followed, it would reach another route's server through gov); one elsewhere stays.
+ */
+export function routeLocations(
+  res: ServerResponse,
+  upstreamUrl: string,
+  clientPath: (url: string) => string | null,
+): void {
+  const origin = new URL(upstreamUrl).origin;
+  const mapped = (location: string): string | null => {
+    let u: URL;
+    try {
+      u = new URL(location, upstreamUrl);
+    } catch {
+      return null;
+    }
+    return u.origin === origin ? clientPath(u.href) : location;
+  };
+  const writeHead = res.writeHead.bind(res) as (...a: unknown[]) => ServerResponse;
+  res.writeHead = (status: number, ...rest: unknown[]) => {
+    const headers = (
+      rest.length > 1 ? rest[1] : typeof rest[0] === 'string' ? undefined : rest[0]
+    ) as HeaderArg;
+    if (headers && typeof headers === 'object' && !Array.isArray(headers))
+      for (const k of Object.keys(headers)) {
+        if (k.toLowerCase() !== 'location') continue;
+        const to = mapped(String(headers[k]));
+        if (to === null) delete headers[k];
+        else headers[k] = to;
+      }
+    return writeHead(status, ...rest);
+  };
+}

@@ -56,18 +56,25 @@ export function parseRouteFlag(spec: string): Route | string {
   return routeTo(spec.slice(0, eq), spec.slice(eq + 1));
 }
 
-/** The request's path under its route: longest prefix wins, and only at a segment boundary. */
 /**
- * A request path a server may resolve outside the route it names: a dot segment (`..`, `.`,
- * also as `%2e`), an encoded `/` or `\`, or a raw `\`. Refused rather than forwarded: the
- * upstream (or a front end before it) would route `/mcp/../admin` to `/admin`, with the
- * injected credential.
+ * The path (with query) a client of `route` uses for `url` on its target: the route's prefix
+ * in place of the base path. Null when `url` is on another origin or outside the base path.
  */
-export function leavesRoute(pathname: string): boolean {
-  if (/%2f|%5c|\\/i.test(pathname)) return true;
-  return pathname.split('/').some((seg) => /^(?:\.|%2e){1,2}$/i.test(seg));
+export function clientPathFor(route: Route, url: string): string | null {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    return null;
+  }
+  if (u.origin.toLowerCase() !== originOf(route.target).toLowerCase()) return null;
+  const base = route.basePath === '/' ? '' : route.basePath;
+  if (base && u.pathname !== base && !u.pathname.startsWith(base + '/')) return null;
+  const prefix = route.prefix === '/' ? '' : route.prefix;
+  return (prefix + u.pathname.slice(base.length) || '/') + u.search;
 }
 
+/** The request's path under its route: longest prefix wins, and only at a segment boundary. */
 export function resolveRoute(
   routes: readonly Route[],
   requestPath: string,

@@ -34,6 +34,11 @@ export interface Exchange {
   principal?: string;
   /** `gov serve --protocol-version-mode strict`: judges the versions sessions negotiate. */
   versions?: VersionGate;
+  /**
+   * `gov serve`: the path (and query) a client uses for a URL on the target, its route's
+   * prefix in place of the base path; null when the URL is not under the route.
+   */
+  clientPath?: (upstreamUrl: string) => string | null;
 }
 
 export type ExchangeHandler = (ex: Exchange) => Promise<void>;

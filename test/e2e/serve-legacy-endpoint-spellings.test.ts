@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomUUID } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, request, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { z } from 'zod';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
@@ -29,11 +29,19 @@ interface ExpressServer {
   close(): Promise<void>;
 }
 
-/** Serves `app` on a free loopback port; `onClose` ends its open streams first. */
+/**
+ * Serves `app` on a free loopback port; `onClose` ends its open streams first. In front of it,
+ * path parameters come off each segment before routing, as Tomcat and Jetty do (and Spring):
+ * `/messages;jsessionid=1` is `/messages`.
+ */
 async function listen(app: ReturnType<typeof createMcpExpressApp>, onClose: () => void) {
-  const server = await new Promise<Server>((resolve) => {
-    const s: Server = app.listen(0, '127.0.0.1', () => resolve(s));
+  const server = createServer((req, res) => {
+    const q = (req.url ?? '/').indexOf('?');
+    const [path, query] = q === -1 ? [req.url ?? '/', ''] : [req.url!.slice(0, q), req.url!.slice(q)];
+    req.url = path.replace(/;[^/]*/g, '') + query;
+    app(req, res);
   });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
     port: (server.address() as AddressInfo).port,
     close: () =>
@@ -164,8 +172,10 @@ const call = (id: number, name: string, text: string): Json => ({
   params: { name, arguments: { text } },
 });
 
-/** The spellings of `/messages?sessionId=S` that Express routes to the session's handler. */
+/** The spellings of `/messages?sessionId=S` that the server routes to the session's handler. */
 const respellings = (sid: string) => [
+  `/messages;jsessionid=1?sessionId=${sid}`,
+  `/Messages;x/?sessionId=${sid}`,
   `/MESSAGES?sessionId=${sid}`,
   `/messages/?sessionId=${sid}`,
   `/messages?sessionId=${sid}&x=1`,

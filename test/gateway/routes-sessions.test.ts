@@ -1,11 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import {
+  clientPathFor,
   parseRouteFlag,
-  leavesRoute,
   resolveRoute,
   targetRoute,
   type Route,
 } from '../../src/gateway/routes.js';
+import { requestPathRefusal } from '../../src/transport/http/request-path.js';
 import { SessionTable } from '../../src/gateway/sessions.js';
 import { originAllowed, hostAllowed } from '../../src/gateway/request-checks.js';
 
@@ -70,19 +71,68 @@ describe('gateway request checks', () => {
   });
 });
 
+describe('a URL of the target as its route names it (a 2024-11-05 endpoint)', () => {
+  it('the prefix replaces the base path; other origins and paths outside the base have none', () => {
+    const gh = r(parseRouteFlag('/github=http://up.example:8080/mcp'));
+    expect(clientPathFor(gh, 'http://up.example:8080/mcp/messages?sessionId=a')).toBe(
+      '/github/messages?sessionId=a',
+    );
+    expect(clientPathFor(gh, 'http://UP.example:8080/mcp')).toBe('/github');
+    expect(clientPathFor(gh, 'http://up.example:8080/mcpx/messages')).toBeNull();
+    expect(clientPathFor(gh, 'http://up.example:8080/admin/messages')).toBeNull();
+    expect(clientPathFor(gh, 'http://up.example:8081/mcp/messages')).toBeNull();
+    expect(clientPathFor(gh, 'https://up.example:8080/mcp/messages')).toBeNull();
+    const root = r(parseRouteFlag('/=http://up.example/'));
+    expect(clientPathFor(root, 'http://up.example/messages?s=1')).toBe('/messages?s=1');
+    const under = r(parseRouteFlag('/x=http://up.example/'));
+    expect(clientPathFor(under, 'http://up.example/')).toBe('/x/');
+  });
+});
+
 describe('paths that leave their route are refused, not forwarded', () => {
-  it('dot segments (also percent-encoded), encoded slashes and backslashes', () => {
+  it('dot segments however spelled, encoded separators, double and non-UTF-8 encodings', () => {
     for (const p of [
       '/mcp/../admin',
       '/mcp/%2e%2e/admin',
       '/mcp/.%2E/x',
       '/mcp/./x',
+      '/mcp/...',
       '/mcp/..%2fadmin',
       '/mcp\\..\\x',
       '/mcp%5c..',
+      '/mcp/..;/admin',
+      '/mcp/.;x/..;/x',
+      '/mcp/%2e%2e;/x',
+      '/mcp/..%3b/x',
+      '/mcp/..%20/x',
+      '/mcp/%252e%252e/x',
+      '/mcp/%c0%ae%c0%ae/x',
+      '/mcp/%EF%BC%8E%EF%BC%8E/x',
+      '/mcp/%EF%BC%8Fx',
+      '/mcp/%u002e%u002e/x',
+      '/mcp/x%00',
+      '/mcp/x%3f/y',
+      '/mcp/x%23',
+      '/mcp/..#/x',
+      '/mcp/x#frag',
+      '/mcp//x',
+      '//mcp',
+      'http://other/mcp',
+      '*',
     ])
-      expect(leavesRoute(p), p).toBe(true);
-    for (const p of ['/mcp', '/mcp/', '/mcp/tools/..x', '/mcp/a.b', '/mcp/...'])
-      expect(leavesRoute(p), p).toBe(false);
+      expect(requestPathRefusal(p), p).not.toBeNull();
+    for (const p of [
+      '/mcp',
+      '/mcp/',
+      '/',
+      '/mcp/tools/..x',
+      '/mcp/a.b',
+      '/mcp/a;jsessionid=1/b',
+      '/mcp/;x/b',
+      '/mcp/%7Euser/caf%C3%A9',
+      '/mcp/100%25',
+      '/mcp?p=../..%2f%252e',
+    ])
+      expect(requestPathRefusal(p), p).toBeNull();
   });
 });

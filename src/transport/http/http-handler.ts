@@ -20,6 +20,7 @@ import { answerScope, serverAnswerer } from './answer-server.js';
 import { ServerRequestsShown } from '../../pipeline/server-requests-shown.js';
 import { finishHeld, HeldStream } from './held-stream.js';
 import { forwardMcp } from './mcp-forward.js';
+import { requestPathRefusal } from './request-path.js';
 import { ElicitingClients } from './eliciting-clients.js';
 import type { ElicitingClient } from '../../approvals/elicitation.js';
 import { tightestLimit } from '../../pipeline/call-deadline.js';
@@ -139,6 +140,15 @@ export function createHttpHandler(o: HttpHandlerOptions): ExchangeHandler & { le
       });
       return sendJson(ex.res, 400, malformedResponse(parsed));
     }
+    // The server's identity (policy, pins) is its URL path: one its host may normalise into
+    // another server's path is not governed as either (gov serve refuses such paths earlier).
+    const unclear = requestPathRefusal(ex.path);
+    if (unclear)
+      return refuseBody(
+        ex,
+        400,
+        `the request path ${ex.path.split('?')[0]} ${unclear}: its server may route it to another server's path`,
+      );
     const serverUrl = serverUrlOf(ex);
     const mismatch = checkMcpHeaders(
       {

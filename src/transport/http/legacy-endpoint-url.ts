@@ -2,9 +2,10 @@
  * Which POSTs go to a 2024-11-05 session's endpoint, however the client spells its URL.
  *
  * Servers route more loosely than an exact string: Express (the official SDK's examples)
- * matches paths case-insensitively and with or without a trailing slash, most frameworks
- * decode percent-encoded path characters before routing, front ends merge repeated slashes,
- * and every query parser ignores parameters it does not read and their order. A POST that
+ * matches paths case-insensitively and with or without a trailing slash, Tomcat, Jetty and
+ * Spring drop `;params` from path segments, most frameworks decode percent-encoded path
+ * characters before routing, front ends merge repeated slashes, and every query parser
+ * ignores parameters it does not read and their order. A POST that
  * the server may route to a session counts as the session's: erring that way governs more,
  * never less. Pure: no I/O.
  */
@@ -31,12 +32,19 @@ function decodeUnreserved(path: string): string {
   });
 }
 
-/** The path as servers route it: unreserved escapes decoded, any case, `//` as `/`, no trailing `/`. */
+/**
+ * The path as servers route it: unreserved escapes decoded, `;params` off each segment (as
+ * Tomcat, Jetty and Spring drop them, `%3b` too) and the dot segments that uncovers
+ * resolved, any case, `//` as `/`, no trailing `/`.
+ */
 function canonicalPath(pathname: string): string {
-  const p = decodeUnreserved(pathname)
-    .toLowerCase()
-    .replace(/\/{2,}/g, '/');
-  return p.length > 1 && p.endsWith('/') ? p.slice(0, -1) : p;
+  const segments: string[] = [];
+  for (const seg of decodeUnreserved(pathname).toLowerCase().split('/')) {
+    const bare = seg.replace(/(?:;|%3b).*/, '');
+    if (bare === '..') segments.pop();
+    else if (bare !== '' && bare !== '.') segments.push(bare);
+  }
+  return '/' + segments.join('/');
 }
 
 /**

@@ -40,6 +40,8 @@ export interface SseRelayOptions {
    * stream in a version not accepted is replaced by an error, and the session ends.
    */
   versions?: VersionGate | undefined;
+  /** gov serve: how a client names a URL of the target (see Exchange). */
+  clientPath?: ((upstreamUrl: string) => string | null) | undefined;
   maxEventBytes: number;
   /** Called once the stream is over, however it ended. */
   onEnd?: () => void;
@@ -71,6 +73,7 @@ export function relayUpstreamSse(
     body: up.body,
     contentEncoding: up.headers['content-encoding'],
     streamUrl: ex.url,
+    clientPath: ex.clientPath,
   });
 }
 
@@ -174,6 +177,10 @@ export function relaySse(o: SseRelayOptions): Promise<void> {
       if (session || announced) return '';
       announced = true;
       const found = endpointFromEvent(ev, o.streamUrl);
+      // gov serve: the client reaches the server through its route, so the endpoint is named
+      // there; one outside the route would send the client's POSTs to another route's server.
+      const shown = o.clientPath ? (found ? o.clientPath(found) : null) : ev.data;
+      if (shown === null) return '';
       // The stream's own URL (in any spelling) is where Streamable HTTP clients POST: never a
       // legacy endpoint.
       const endpoint = found && !endpointReachedBy(found, o.streamUrl) ? found : null;
@@ -190,8 +197,8 @@ export function relaySse(o: SseRelayOptions): Promise<void> {
           ) ?? undefined;
         if (!session) return '';
       }
-      // The endpoint URL goes to the client as it is, but never with a vault value in it.
-      return formatSseEvent(vault ? { ...ev, data: vault.redactString(ev.data).text } : ev);
+      // The endpoint URL never goes to the client with a vault value in it.
+      return formatSseEvent({ ...ev, data: vault ? vault.redactString(shown).text : shown });
     }
     if (!ev.data) return own ?? formatSseEvent(ev);
     announced = true;

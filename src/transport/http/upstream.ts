@@ -61,6 +61,23 @@ export const HOP_BY_HOP = new Set([
   'host',
 ]);
 
+/**
+ * Headers some servers and frameworks route by instead of the request line (Symfony and IIS
+ * `X-Original-URL`/`X-Rewrite-URL`, nginx `X-Original-URI`, Traefik `X-Forwarded-Uri`, Spring
+ * `X-Forwarded-Prefix`, Envoy `X-Envoy-Original-Path`): from a client, they would move a
+ * request to a path gov never judged (another route, another server's rules). Never forwarded.
+ */
+const PATH_OVERRIDES = new Set([
+  'x-original-url',
+  'x-rewrite-url',
+  'x-original-uri',
+  'x-forwarded-uri',
+  'x-forwarded-prefix',
+  'x-forwarded-path',
+  'x-envoy-original-path',
+]);
+
+/** A request's headers as they go upstream: without hop-by-hop ones and path overrides. */
 export function forwardableHeaders(raw: IncomingHttpHeaders): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = {};
   const connection = raw['connection'];
@@ -71,7 +88,7 @@ export function forwardableHeaders(raw: IncomingHttpHeaders): Record<string, str
       : connection.split(',').map((s) => s.trim().toLowerCase());
   for (const k in raw) {
     const v = raw[k];
-    if (v === undefined || HOP_BY_HOP.has(k) || named?.includes(k)) continue;
+    if (v === undefined || HOP_BY_HOP.has(k) || PATH_OVERRIDES.has(k) || named?.includes(k)) continue;
     out[k] = v;
   }
   return out;

@@ -45,6 +45,15 @@ describe('2024-11-05 endpoint URLs: which requests reach an endpoint', () => {
     ['repeated slashes (front ends merge them)', 'http://srv.example:8080//messages?sessionId=abc'],
     ['dot segments, encoded too', 'http://srv.example:8080/x/%2e%2E/messages?sessionId=abc'],
     ['a fragment', 'http://srv.example:8080/messages?sessionId=abc#f'],
+    [
+      'a path parameter (Tomcat, Jetty and Spring drop it)',
+      'http://srv.example:8080/messages;jsessionid=1?sessionId=abc',
+    ],
+    [
+      'an encoded path parameter (Spring decodes first)',
+      'http://srv.example:8080/messages%3Bx?sessionId=abc',
+    ],
+    ['dot segments with parameters', 'http://srv.example:8080/x;a/..;b/messages;c/?sessionId=abc'],
   ])('%s', (_why, request) => {
     expect(match(ENDPOINT, request)).toBe('yes');
     expect(meets(ENDPOINT, request)).toBe(true);
