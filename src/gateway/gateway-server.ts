@@ -12,6 +12,7 @@ import {
 } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import { GovError } from '../errors.js';
 import type { Exchange, ExchangeHandler } from '../proxy/server.js';
 import { sendJson, sendText } from '../transport/http/forward.js';
@@ -125,6 +126,7 @@ export async function startGateway(o: GatewayOptions): Promise<Gateway> {
     const auth = authenticate(req, o.auth, o.tokens);
     if (!auth.ok) return refused(401, auth.reason, undefined, { 'www-authenticate': auth.challenge });
     const { principal } = auth;
+    guard.authenticated(req.socket);
     if (leavesRoute(pathname))
       return refused(400, `the path ${pathname} has dot segments or encoded slashes`, principal);
     const routed = resolveRoute(o.routes, path);
@@ -239,19 +241,22 @@ export async function startGateway(o: GatewayOptions): Promise<Gateway> {
         cert: o.tls.cert,
         key: o.tls.key,
         ...(mtls ? { ca: o.tls.clientCa, requestCert: true, rejectUnauthorized: o.auth === 'mtls' } : {}),
-        requestTimeout: 0,
+        ...guard.serverOptions,
       },
       admit,
     );
     server.on('tlsClientError', (err: Error) =>
       o.onRefused({ status: 0, reason: `TLS handshake refused: ${err.message}`, path: '' }),
     );
-    // Counted once the handshake is done (a stalled one is cut by TLS's own handshake timeout).
-    server.on('secureConnection', (s: Socket) => guard.admit(s));
+    // Counted from the TCP accept, as unauthenticated: a handshake in progress holds a slot too.
+    server.on('secureConnection', (s: TLSSocket) => {
+      const raw = (s as TLSSocket & { _parent?: Socket })._parent;
+      if (raw) guard.link(raw, s);
+    });
   } else {
-    server = createHttpServer({ requestTimeout: 0 }, admit);
-    server.on('connection', (s: Socket) => guard.admit(s));
+    server = createHttpServer(guard.serverOptions, admit);
   }
+  server.on('connection', (s: Socket) => guard.admit(s));
   server.on('clientError', (_err, socket: Socket) => socket.destroy());
 
   await new Promise<void>((resolve, reject) => {
