@@ -58,8 +58,19 @@ export interface GatewayOptions {
   replay?: SseReplay | undefined;
   handler: ExchangeHandler;
   /** Told of every request refused here (never forwarded): for the audit and the log. */
-  onRefused(r: { status: number; reason: string; path: string; principal?: string | undefined }): void;
+  onRefused(r: RefusedRequest): void;
   onError(message: string): void;
+}
+
+export interface RefusedRequest {
+  status: number;
+  reason: string;
+  path: string;
+  principal?: string | undefined;
+  /** The client's address (the TCP peer). */
+  source: string;
+  /** The request passed edge authentication (refused later, e.g. for its path or session). */
+  authenticated: boolean;
 }
 
 export interface Gateway {
@@ -106,13 +117,15 @@ export async function startGateway(o: GatewayOptions): Promise<Gateway> {
     if (pathname === '/healthz') return sendText(res, 200, 'ok');
     if (pathname === '/readyz')
       return draining ? sendText(res, 503, 'draining') : sendText(res, 200, 'ready');
+    const source = req.socket.remoteAddress ?? 'unknown';
+    let authenticated = false;
     const refused = (
       status: number,
       reason: string,
       principal?: string,
       extra: Record<string, string> = {},
     ) => {
-      o.onRefused({ status, reason, path: pathname, principal });
+      o.onRefused({ status, reason, path: pathname, principal, source, authenticated });
       refuse(res, status, `gov: ${reason}`, extra);
     };
     if (!hostAllowed(req.headers.host, { hosts: o.allowedHosts }, o.port))
@@ -126,6 +139,7 @@ export async function startGateway(o: GatewayOptions): Promise<Gateway> {
     const auth = authenticate(req, o.auth, o.tokens);
     if (!auth.ok) return refused(401, auth.reason, undefined, { 'www-authenticate': auth.challenge });
     const { principal } = auth;
+    authenticated = true;
     guard.authenticated(req.socket);
     if (leavesRoute(pathname))
       return refused(400, `the path ${pathname} has dot segments or encoded slashes`, principal);
@@ -180,7 +194,7 @@ export async function startGateway(o: GatewayOptions): Promise<Gateway> {
     let versions: VersionGate | undefined;
     if (o.version.mode === 'strict') {
       const refuseUpstream = (reason: string): string => {
-        o.onRefused({ status: 502, reason, path: pathname, principal });
+        o.onRefused({ status: 502, reason, path: pathname, principal, source, authenticated });
         return `gov: ${reason}`;
       };
       const refusal = (v: string): string | null =>
@@ -245,8 +259,14 @@ export async function startGateway(o: GatewayOptions): Promise<Gateway> {
       },
       admit,
     );
-    server.on('tlsClientError', (err: Error) =>
-      o.onRefused({ status: 0, reason: `TLS handshake refused: ${err.message}`, path: '' }),
+    server.on('tlsClientError', (err: Error, s: TLSSocket) =>
+      o.onRefused({
+        status: 0,
+        reason: `TLS handshake refused: ${err.message}`,
+        path: '',
+        source: s.remoteAddress ?? 'unknown',
+        authenticated: false,
+      }),
     );
     // Counted from the TCP accept, as unauthenticated: a handshake in progress holds a slot too.
     server.on('secureConnection', (s: TLSSocket) => {
