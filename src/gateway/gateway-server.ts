@@ -270,6 +270,8 @@ export async function startGateway(o: GatewayOptions): Promise<Gateway> {
     );
     // Counted from the TCP accept, as unauthenticated: a handshake in progress holds a slot too.
     server.on('secureConnection', (s: TLSSocket) => {
+      // Node's TLS server keeps the TCP socket it wrapped as `_parent` (untyped, stable since
+      // Node 0.x); without it the TLS socket is not admitted and its requests get 503.
       const raw = (s as TLSSocket & { _parent?: Socket })._parent;
       if (raw) guard.link(raw, s);
     });
