@@ -23,6 +23,7 @@ import { SessionTable } from '../../src/gateway/sessions.js';
 import { SseReplay } from '../../src/gateway/sse-replay.js';
 import { serveTokensPath, TokenVerifier } from '../../src/gateway/serve-tokens.js';
 import { startGateway } from '../../src/gateway/gateway-server.js';
+import { GLOBAL_BUDGET, PER_SOURCE_BUDGET, RefusalBudget } from '../../src/gateway/refusal-budget.js';
 import { createJsonLogger } from '../../src/gateway/json-logger.js';
 import { callLine, heldLine } from '../call-lines.js';
 
@@ -250,6 +251,14 @@ export default async function serve(argv: string[]): Promise<number> {
       upstream,
       transport: 'gateway',
     });
+    const refusals = new RefusalBudget();
+    /** What the refusal budget left out, in one record (docs/serve.md). */
+    const summarise = (address: string, suppressed: number) =>
+      session.pipeline.alert({
+        reason: `${suppressed} further unauthenticated refusal${suppressed === 1 ? '' : 's'} from ${address} suppressed (gov serve records at most ${PER_SOURCE_BUDGET.perSecond}/s per address and ${GLOBAL_BUDGET.perSecond}/s in all)`,
+        transport: 'gateway',
+        detail: { source: address, suppressed },
+      });
     const gateway = await startGateway({
       host: listen.host,
       port: listen.port,
@@ -276,11 +285,21 @@ export default async function serve(argv: string[]): Promise<number> {
       handler,
       onRefused: (r) => {
         if (r.status === 0) return log.debug(r.reason);
+        if (!r.authenticated) {
+          // A client without a token must not fill the disk through the audit log.
+          const v = refusals.admit(r.source);
+          if (!v.record) return;
+          if (v.suppressed > 0) void summarise(v.from, v.suppressed);
+        }
         void session.pipeline.alert({
           reason: `gov serve refused a request (${r.status}): ${r.reason}`,
           transport: 'gateway',
           principal: r.principal,
-          detail: { status: r.status, path: r.path.slice(0, 512) },
+          detail: {
+            status: r.status,
+            path: r.path.slice(0, 512),
+            ...(r.authenticated ? {} : { source: r.source }),
+          },
         });
       },
       onError: (m) => log.warn(m),
@@ -308,6 +327,7 @@ export default async function serve(argv: string[]): Promise<number> {
       session.broker.close('gov serve is shutting down'),
     );
     replay.stopAll();
+    await Promise.all(refusals.drain().map((d) => summarise(d.address, d.suppressed)));
     offCalls();
     offHeld();
     await upstream.close();

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { ApprovalVerdict, EndedCall, HeldCall } from '../types.js';
 import { formatDuration } from '../policy/duration.js';
+import { formatBytes } from './args-summary.js';
 
 /** What the broker tells its subscribers (the TUI, the control socket). */
 export type BrokerEvent =
@@ -17,6 +18,17 @@ export interface BrokerOptions {
   now?: () => Date;
   /** Calls one client (principal) may have held at once (default 2,000). */
   maxHeldPerClient?: number;
+  /** Request bytes one client's held calls may keep in memory (default 64 MiB). */
+  maxHeldBytesPerClient?: number;
+  /** Request bytes all held calls together may keep in memory (default 256 MiB). */
+  maxHeldBytes?: number;
+}
+
+/** How the caller waits: `bytes` is what the held call keeps in memory (its request's size). */
+export interface HoldOptions {
+  signal?: AbortSignal;
+  onHeld?: (held: HeldCall) => void;
+  bytes?: number;
 }
 
 /**
@@ -30,6 +42,7 @@ class Pending {
   constructor(
     readonly broker: ApprovalBroker,
     readonly call: HeldCall,
+    readonly bytes: number,
     readonly resolve: (v: ApprovalVerdict) => void,
   ) {}
 
@@ -56,6 +69,10 @@ const ENDED_SHOWN_MS = 10 * 60_000;
 // More held calls than a person can review are a flood (a 2026 client's held call holds no
 // connection, so nothing else bounds them): beyond this, a client's new ones are denied.
 const MAX_HELD_PER_CLIENT = 2_000;
+// A held call keeps its request in memory until it is answered: bounded in bytes too, per
+// client (a few big calls) and in all (many clients), so held calls cannot exhaust gov.
+export const MAX_HELD_BYTES_PER_CLIENT = 64 * 1024 * 1024;
+export const MAX_HELD_BYTES = 256 * 1024 * 1024;
 
 /**
  * Why a withdrawn call is gone, in the approver's words: how long the client waited, and
@@ -99,14 +116,19 @@ export class ApprovalBroker {
   private readonly newId: () => string;
   private readonly now: () => Date;
   private readonly maxHeldPerClient: number;
-  /** Held calls by principal ('' outside gov serve). */
-  private readonly heldBy = new Map<string, number>();
+  private readonly maxHeldBytesPerClient: number;
+  private readonly maxHeldBytes: number;
+  /** Held calls and their request bytes by principal ('' outside gov serve). */
+  private readonly heldBy = new Map<string, { calls: number; bytes: number }>();
+  private heldBytes = 0;
   private closedReason: string | undefined;
 
   constructor(opts: BrokerOptions = {}) {
     this.newId = opts.newId ?? defaultId;
     this.now = opts.now ?? (() => new Date());
     this.maxHeldPerClient = opts.maxHeldPerClient ?? MAX_HELD_PER_CLIENT;
+    this.maxHeldBytesPerClient = opts.maxHeldBytesPerClient ?? MAX_HELD_BYTES_PER_CLIENT;
+    this.maxHeldBytes = opts.maxHeldBytes ?? MAX_HELD_BYTES;
   }
 
   get size(): number {
@@ -143,10 +165,7 @@ export class ApprovalBroker {
    * `onHeld` runs once the call is held (it has its id), before any subscriber hears of it,
    * so a per-call channel (an elicitation) can start asking.
    */
-  request(
-    call: HeldCallRequest,
-    opts: { signal?: AbortSignal; onHeld?: (held: HeldCall) => void } = {},
-  ): Promise<ApprovalVerdict> {
+  request(call: HeldCallRequest, opts: HoldOptions = {}): Promise<ApprovalVerdict> {
     if (this.closedReason !== undefined) {
       return Promise.resolve({ approved: false, approver: 'channel-error', reason: this.closedReason });
     }
@@ -158,13 +177,10 @@ export class ApprovalBroker {
       return Promise.resolve({ approved: false, approver: 'cancelled', reason: 'withdrawn by the client' });
     }
     const who = call.principal ?? '';
-    const held = this.heldBy.get(who) ?? 0;
-    if (held >= this.maxHeldPerClient)
-      return Promise.resolve({
-        approved: false,
-        approver: 'channel-error',
-        reason: `${held} calls of this client are already waiting for approval (the limit); answer or withdraw some first`,
-      });
+    const held = this.heldBy.get(who) ?? { calls: 0, bytes: 0 };
+    const bytes = opts.bytes ?? 0;
+    const over = this.overLimit(held, bytes);
+    if (over) return Promise.resolve({ approved: false, approver: 'channel-error', reason: over });
 
     const id = this.allocateId();
     const since = this.now();
@@ -174,9 +190,10 @@ export class ApprovalBroker {
     if (Number.isFinite(call.timeout_ms) && call.timeout_ms >= 0)
       entryCall.expires_at = new Date(since.getTime() + call.timeout_ms).toISOString();
     return new Promise<ApprovalVerdict>((resolve) => {
-      const entry = new Pending(this, entryCall, resolve);
+      const entry = new Pending(this, entryCall, bytes, resolve);
       this.pending.set(id, entry);
-      this.heldBy.set(who, held + 1);
+      this.heldBy.set(who, { calls: held.calls + 1, bytes: held.bytes + bytes });
+      this.heldBytes += bytes;
 
       const ms = call.timeout_ms;
       if (ms !== Infinity) {
@@ -281,15 +298,29 @@ export class ApprovalBroker {
     if (!entry) return;
     this.pending.delete(id);
     const who = entry.call.principal ?? '';
-    const n = (this.heldBy.get(who) ?? 1) - 1;
-    if (n > 0) this.heldBy.set(who, n);
+    const held = this.heldBy.get(who);
+    if (held && held.calls > 1)
+      this.heldBy.set(who, { calls: held.calls - 1, bytes: held.bytes - entry.bytes });
     else this.heldBy.delete(who);
+    this.heldBytes -= entry.bytes;
     entry.detach();
     this.rememberId(id);
     if (verdict.approver === 'cancelled' || verdict.approver === 'timeout')
       this.rememberEnded(entry.call, verdict);
     entry.resolve(verdict);
     this.emit({ type: 'settled', id, verdict });
+  }
+
+  /** Why one more held call of this client, `bytes` large, would be too many; null when it fits. */
+  private overLimit(held: { calls: number; bytes: number }, bytes: number): string | null {
+    const answer = 'answer or withdraw some first';
+    if (held.calls >= this.maxHeldPerClient)
+      return `${held.calls} calls of this client are already waiting for approval (the limit); ${answer}`;
+    if (held.bytes + bytes > this.maxHeldBytesPerClient)
+      return `this call (${formatBytes(bytes)}) would take this client's calls waiting for approval over ${formatBytes(this.maxHeldBytesPerClient)} (${formatBytes(held.bytes)} held now); ${answer}`;
+    if (this.heldBytes + bytes > this.maxHeldBytes)
+      return `this call (${formatBytes(bytes)}) would take the calls waiting for approval over ${formatBytes(this.maxHeldBytes)} in all (gov's limit for every client together); try again once some are answered`;
+    return null;
   }
 
   private rememberEnded(call: HeldCall, verdict: ApprovalVerdict): void {

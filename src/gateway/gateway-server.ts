@@ -12,6 +12,7 @@ import {
 } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import { GovError } from '../errors.js';
 import type { Exchange, ExchangeHandler } from '../proxy/server.js';
 import { sendJson, sendText } from '../transport/http/forward.js';
@@ -58,8 +59,19 @@ export interface GatewayOptions {
   replay?: SseReplay | undefined;
   handler: ExchangeHandler;
   /** Told of every request refused here (never forwarded): for the audit and the log. */
-  onRefused(r: { status: number; reason: string; path: string; principal?: string | undefined }): void;
+  onRefused(r: RefusedRequest): void;
   onError(message: string): void;
+}
+
+export interface RefusedRequest {
+  status: number;
+  reason: string;
+  path: string;
+  principal?: string | undefined;
+  /** The client's address (the TCP peer). */
+  source: string;
+  /** The request passed edge authentication (refused later, e.g. for its path or session). */
+  authenticated: boolean;
 }
 
 export interface Gateway {
@@ -106,13 +118,15 @@ export async function startGateway(o: GatewayOptions): Promise<Gateway> {
     if (pathname === '/healthz') return sendText(res, 200, 'ok');
     if (pathname === '/readyz')
       return draining ? sendText(res, 503, 'draining') : sendText(res, 200, 'ready');
+    const source = req.socket.remoteAddress ?? 'unknown';
+    let authenticated = false;
     const refused = (
       status: number,
       reason: string,
       principal?: string,
       extra: Record<string, string> = {},
     ) => {
-      o.onRefused({ status, reason, path: pathname, principal });
+      o.onRefused({ status, reason, path: pathname, principal, source, authenticated });
       refuse(res, status, `gov: ${reason}`, extra);
     };
     if (!hostAllowed(req.headers.host, { hosts: o.allowedHosts }, o.port))
@@ -126,6 +140,8 @@ export async function startGateway(o: GatewayOptions): Promise<Gateway> {
     const auth = authenticate(req, o.auth, o.tokens);
     if (!auth.ok) return refused(401, auth.reason, undefined, { 'www-authenticate': auth.challenge });
     const { principal } = auth;
+    authenticated = true;
+    guard.authenticated(req.socket);
     const unclear = requestPathRefusal(path);
     if (unclear)
       return refused(
@@ -186,7 +202,7 @@ export async function startGateway(o: GatewayOptions): Promise<Gateway> {
     let versions: VersionGate | undefined;
     if (o.version.mode === 'strict') {
       const refuseUpstream = (reason: string): string => {
-        o.onRefused({ status: 502, reason, path: pathname, principal });
+        o.onRefused({ status: 502, reason, path: pathname, principal, source, authenticated });
         return `gov: ${reason}`;
       };
       const refusal = (v: string): string | null =>
@@ -250,19 +266,30 @@ export async function startGateway(o: GatewayOptions): Promise<Gateway> {
         cert: o.tls.cert,
         key: o.tls.key,
         ...(mtls ? { ca: o.tls.clientCa, requestCert: true, rejectUnauthorized: o.auth === 'mtls' } : {}),
-        requestTimeout: 0,
+        ...guard.serverOptions,
       },
       admit,
     );
-    server.on('tlsClientError', (err: Error) =>
-      o.onRefused({ status: 0, reason: `TLS handshake refused: ${err.message}`, path: '' }),
+    server.on('tlsClientError', (err: Error, s: TLSSocket) =>
+      o.onRefused({
+        status: 0,
+        reason: `TLS handshake refused: ${err.message}`,
+        path: '',
+        source: s.remoteAddress ?? 'unknown',
+        authenticated: false,
+      }),
     );
-    // Counted once the handshake is done (a stalled one is cut by TLS's own handshake timeout).
-    server.on('secureConnection', (s: Socket) => guard.admit(s));
+    // Counted from the TCP accept, as unauthenticated: a handshake in progress holds a slot too.
+    server.on('secureConnection', (s: TLSSocket) => {
+      // Node's TLS server keeps the TCP socket it wrapped as `_parent` (untyped, stable since
+      // Node 0.x); without it the TLS socket is not admitted and its requests get 503.
+      const raw = (s as TLSSocket & { _parent?: Socket })._parent;
+      if (raw) guard.link(raw, s);
+    });
   } else {
-    server = createHttpServer({ requestTimeout: 0 }, admit);
-    server.on('connection', (s: Socket) => guard.admit(s));
+    server = createHttpServer(guard.serverOptions, admit);
   }
+  server.on('connection', (s: Socket) => guard.admit(s));
   server.on('clientError', (_err, socket: Socket) => socket.destroy());
 
   await new Promise<void>((resolve, reject) => {

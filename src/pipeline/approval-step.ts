@@ -76,7 +76,10 @@ export class ApprovalStep {
     }
     if (inBand && inBand.requestState === undefined && env.id !== null) {
       let heldCall: HeldCall | undefined;
-      const pending = approvals.request(held, { onHeld: (h) => (heldCall = h) });
+      const pending = approvals.request(held, {
+        onHeld: (h) => (heldCall = h),
+        ...(opts.bytes !== undefined ? { bytes: opts.bytes } : {}),
+      });
       // Held (not settled at once by an earlier approve_run): ask, and wait for the retry.
       if (heldCall)
         return { kind: 'asked', result: this.inputRequired.ask(heldCall, inBand.client, pending) };

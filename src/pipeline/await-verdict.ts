@@ -35,6 +35,7 @@ export async function waitForVerdict(
     return await approvals.request(held, {
       ...(signal ? { signal } : {}),
       ...(askClient ? { onHeld: askClient } : {}),
+      ...(opts.bytes !== undefined ? { bytes: opts.bytes } : {}),
     });
   } catch (err) {
     return {

@@ -78,6 +78,7 @@ export class ClientBatches {
           return tracked ? tracked.signal() : o.gone();
         },
         ...(o.injected ? { injected: o.injected } : {}),
+        ...(o.bytes !== undefined ? { bytes: o.bytes } : {}),
         elicitation: hooks.ask ? this.questions.channel(hooks.ask.client, hooks.ask.send) : undefined,
       });
       // The client cancelled it while gov decided: MCP says nobody waits for an answer, and a

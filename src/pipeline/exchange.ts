@@ -45,6 +45,8 @@ export interface GovernOptions {
   onHeld?: () => AbortSignal | void;
   /** Credentials the transport puts into the request if it is forwarded (names, never values). */
   injected?: Injection[];
+  /** The size of the request that carried the message: what a held call keeps in memory. */
+  bytes?: number;
   /**
    * The transport can ask the human inside this call's MCP client (it declared elicitation);
    * used only when `approvals.channels` opts in.
@@ -72,6 +74,8 @@ export interface BatchOptions {
   /** Aborts when the client goes away; asked for only once a call is held. */
   gone: () => AbortSignal;
   injected?: Injection[];
+  /** The size of the request (body, line) that carried the batch: each held call counts it. */
+  bytes?: number;
   held?: (m: ClientMessage, env: Envelope) => HeldHooks;
   /** The batch holds the client's `initialize`: who it is (null when it cannot be asked). */
   onInitialize?: (client: ElicitingClient | null) => void;

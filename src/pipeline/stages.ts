@@ -47,7 +47,7 @@ export interface ConstraintStage {
 export interface ApprovalStage {
   request(
     call: Omit<HeldCall, 'id' | 'held_since'>,
-    opts: { signal?: AbortSignal; onHeld?: (held: HeldCall) => void },
+    opts: { signal?: AbortSignal; onHeld?: (held: HeldCall) => void; bytes?: number },
   ): Promise<ApprovalVerdict>;
   /** A verdict from a per-call channel (an elicitation); false if already settled. */
   settle?(id: string, verdict: ApprovalVerdict): boolean;

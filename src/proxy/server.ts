@@ -152,7 +152,7 @@ export async function startProxy(opts: ProxyServerOptions): Promise<ProxyServer>
   };
 
   // Requests arriving inside a CONNECT tunnel (decrypted, or plain HTTP over CONNECT).
-  const serverOptions = { keepAliveTimeout: guard.idleTimeoutMs, requestTimeout: 0 };
+  const { serverOptions } = guard;
   const inner: Server = createServer(serverOptions, (req, res) => {
     guard.begin(req.socket, res);
     const target = targets.get(req.socket);
@@ -194,6 +194,7 @@ export async function startProxy(opts: ProxyServerOptions): Promise<ProxyServer>
         status: 407,
         message: 'gov: proxy authentication required (use the proxy URL gov set)',
       };
+    guard.authenticated(req.socket);
     let u: URL;
     try {
       u = new URL(req.url ?? '');
@@ -244,6 +245,7 @@ export async function startProxy(opts: ProxyServerOptions): Promise<ProxyServer>
       socket.end(PROXY_AUTH_REQUIRED);
       return;
     }
+    guard.authenticated(socket);
     const a = parseAuthority(req.url ?? '', 443);
     if (!a) {
       socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');

@@ -211,4 +211,26 @@ describe('ApprovalBroker', () => {
     expect(broker.list().filter((c) => c.principal === 'token:a')).toHaveLength(2);
     broker.close();
   });
+
+  it('caps the request bytes held per client and in all, and frees them when a call ends', async () => {
+    const broker = new ApprovalBroker({ maxHeldBytesPerClient: 100, maxHeldBytes: 150 });
+    const a1 = broker.request(call({ principal: 'token:a' }), { bytes: 60 });
+    await expect(broker.request(call({ principal: 'token:a' }), { bytes: 41 })).resolves.toMatchObject({
+      approved: false,
+      approver: 'channel-error',
+      reason: expect.stringContaining(
+        "would take this client's calls waiting for approval over 100 B",
+      ) as string,
+    });
+    void broker.request(call({ principal: 'token:b' }), { bytes: 90 });
+    await expect(broker.request(call({ principal: 'token:c' }), { bytes: 1 })).resolves.toMatchObject({
+      approved: false,
+      reason: expect.stringContaining('over 150 B in all') as string,
+    });
+    broker.settle(broker.list()[0]!.id, { approved: false, approver: 'cli' });
+    await a1;
+    void broker.request(call({ principal: 'token:a' }), { bytes: 60 });
+    expect(broker.size).toBe(2);
+    broker.close();
+  });
 });

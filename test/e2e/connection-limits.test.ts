@@ -187,11 +187,26 @@ describe('gov serve: idle client connections are closed and their number is capp
   const health = () => `GET /healthz HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nConnection: close\r\n\r\n`;
 
   it('answers a connection beyond the cap with 503 naming the flag, and closes idle ones', async () => {
+    // Two authenticated keep-alive connections (--auth none: any request to a route); an
+    // unauthenticated one would give way to the newcomer (test/e2e/connection-flood.test.ts).
     const held = [await connect(), await connect()];
+    for (const s of held) {
+      s.write(`GET /mcp HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n\r\n`);
+      await new Promise<void>((resolve) => {
+        let text = '';
+        const onData = (d: Buffer) => {
+          text += d.toString();
+          if (!/\r\n\r\n[\s\S]*ok/.test(text)) return;
+          s.off('data', onData);
+          resolve();
+        };
+        s.on('data', onData);
+      });
+    }
     const third = await connect();
     third.write(health());
     expect(await readUntilClose(third)).toMatch(/^HTTP\/1\.1 503 [\s\S]*--max-connections/);
-    // The two that never sent a request are closed once idle, and then a slot is free again.
+    // The two keep-alive connections are closed once idle, and then a slot is free again.
     await Promise.all(held.map((s) => readUntilClose(s)));
     let answer = '';
     for (let i = 0; i < 50 && !answer.startsWith('HTTP/1.1 200'); i++) {

@@ -288,6 +288,7 @@ export function createHttpHandler(o: HttpHandlerOptions): ExchangeHandler & { le
     const governed = await pipeline.governBatch(messages, facts, {
       gone: goneSignal,
       injected,
+      bytes: body.length,
       held: heldHooks,
       onInitialize: (c) => {
         initializing = c;

@@ -206,6 +206,7 @@ export async function runStdioWrap(o: StdioWrapOptions): Promise<StdioWrapResult
   ): Promise<void> {
     const governed = await pipeline.governBatch(messages, facts, {
       gone: () => gone.signal,
+      bytes: line.length,
       answerAwaited: (id) => shown.take(id),
       onInitialize: (c) => (client = c),
       held: () => ({
