@@ -18,6 +18,7 @@ import { sendJson, sendText } from '../transport/http/forward.js';
 import { originOf } from '../transport/http/upstream.js';
 import { authenticate, type AuthMode } from './edge-auth.js';
 import type { TokenVerifier } from './serve-tokens.js';
+import type { Revocations } from './revocation.js';
 import type { VersionGate } from '../mcp/negotiated-version.js';
 import {
   ASSUMED_VERSION,
@@ -46,6 +47,8 @@ export interface GatewayOptions {
   tls?: { cert: string; key: string; clientCa?: string } | undefined;
   auth: AuthMode;
   tokens: TokenVerifier | null;
+  /** Where each authenticated request is tracked, so revoking its principal cuts it. */
+  revocations?: Pick<Revocations, 'track'> | undefined;
   routes: Route[];
   allowedOrigins: string[];
   allowedHosts: string[];
@@ -125,6 +128,7 @@ export async function startGateway(o: GatewayOptions): Promise<Gateway> {
     const auth = authenticate(req, o.auth, o.tokens);
     if (!auth.ok) return refused(401, auth.reason, undefined, { 'www-authenticate': auth.challenge });
     const { principal } = auth;
+    if (principal !== undefined) o.revocations?.track(principal, res);
     if (leavesRoute(pathname))
       return refused(400, `the path ${pathname} has dot segments or encoded slashes`, principal);
     const routed = resolveRoute(o.routes, path);
