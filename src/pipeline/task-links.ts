@@ -33,10 +33,16 @@ export function namedTaskId(env: Envelope): string | undefined {
 /** Who may go on with a task: the client (principal, session) whose call created it. */
 type Owner = Pick<Envelope, 'principal' | 'sessionId'>;
 
-/** `env`'s client is the owner: its principal, and its session when both have one. */
+/**
+ * `env`'s client is the owner: its principal, and its session when both have one. Under
+ * gov serve a task created in a session is that session's: with `--auth none` every client is
+ * the same principal, and a request outside any session could be any of them.
+ */
 function sameClient(owner: Owner, env: Envelope): boolean {
   const session =
-    owner.sessionId === undefined || env.sessionId === undefined || owner.sessionId === env.sessionId;
+    owner.sessionId === undefined ||
+    owner.sessionId === env.sessionId ||
+    (env.sessionId === undefined && env.transport !== 'gateway');
   return owner.principal === env.principal && session;
 }
 

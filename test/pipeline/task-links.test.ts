@@ -62,6 +62,10 @@ describe('task links', () => {
     expect(links.ownTasks(from(alice), result)).toEqual({ tasks: [{ taskId: 'a1' }], nextCursor: 'c' });
     expect(links.ownTasks(from(bob), result)).toEqual({ tasks: [{ taskId: 'b1' }], nextCursor: 'c' });
     expect(links.ownTasks(from(), result)).toBe(result);
+    // --auth none: a task created in a session is that session's, not any sessionless caller's.
+    links.remember(from({ transport: 'gateway', sessionId: 's1' }), 'n1', 'call-3');
+    expect(links.refusal(poll('n1', { transport: 'gateway', sessionId: 's1' }))).toBeNull();
+    expect(links.refusal(poll('n1', { transport: 'gateway' }))).toMatch(/another session/);
   });
 
   it('forgets a principal’s oldest links past its own bound, not another principal’s', () => {
