@@ -305,7 +305,7 @@ export class ApprovalBroker {
     else this.heldBy.delete(who);
     entry.detach();
     this.rememberId(id);
-    if (verdict.approver === 'cancelled' || verdict.approver === 'timeout')
+    if (verdict.approver === 'cancelled' || verdict.approver === 'timeout' || verdict.approver === 'revoked')
       this.rememberEnded(entry.call, verdict);
     entry.resolve(verdict);
     this.emit({ type: 'settled', id, verdict });

@@ -160,6 +160,7 @@ describe('gov serve: revoking a token ends what it opened', () => {
       // An approver who answers after the revocation forwards nothing.
       const late = await runGov(['approve', String(held[0]!['id'])], { env: { GOV_HOME: home } });
       expect(late.code).not.toBe(0);
+      expect(late.stderr).toContain('revoked');
       const again = await post(4, 'tools/list', {});
       expect(again.status).toBe(401);
       await again.text();
