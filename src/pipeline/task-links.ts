@@ -94,7 +94,15 @@ export class TaskLinks {
    */
   refusal(env: Envelope): string | null {
     const taskId = namedTaskId(env);
-    if (taskId === undefined) return null;
+    if (taskId === undefined) {
+      // A server may read a task id that is not a string (a number) as one: nothing to check.
+      const unchecked =
+        env.transport === 'gateway' &&
+        env.method.startsWith('tasks/') &&
+        env.method !== 'tasks/list' &&
+        env.message.kind === 'request';
+      return unchecked ? `${env.method} names no task id (a string) that gov can check` : null;
+    }
     const owner = this.creators.get(TaskLinks.key(env.server, taskId))?.owner;
     const named = `task ${JSON.stringify(taskId)}`;
     if (owner === undefined || owner.principal !== env.principal) {

@@ -58,6 +58,10 @@ describe('task links', () => {
       `task "${id}" is not one this client created through gov (gov serve forwards tasks/* requests only for those)`;
     expect(links.refusal(poll('nobody-made-this', bob))).toBe(refused('nobody-made-this'));
     expect(links.refusal(poll('a1', bob))).toBe(refused('a1'));
+    const numbered = poll('x', bob);
+    numbered.message = { kind: 'request', id: 1, method: 'tasks/get', params: { taskId: 1 }, raw: {} };
+    expect(links.refusal(numbered)).toMatch(/names no task id/);
+    expect(links.refusal({ ...numbered, method: 'tasks/list' })).toBeNull();
     const result = { tasks: [{ taskId: 'a1' }, { taskId: 'b1' }, { taskId: 'x' }, 'junk'], nextCursor: 'c' };
     expect(links.ownTasks(from(alice), result)).toEqual({ tasks: [{ taskId: 'a1' }], nextCursor: 'c' });
     expect(links.ownTasks(from(bob), result)).toEqual({ tasks: [{ taskId: 'b1' }], nextCursor: 'c' });
