@@ -216,7 +216,7 @@ export class Pipeline {
     const taint = this.taints.sourcesFor(env);
     if (taint.length > 0) input.taintSources = taint;
     let decision: PolicyDecision;
-    const foreign = this.records.foreignTask(env);
+    const foreign = this.records.taskRefusal(env);
     try {
       const pins = this.checkPins(env);
       if (pins) input.toolInfo = { annotations: pins.annotations, pinned: pins.pinned };
@@ -352,6 +352,11 @@ export class Pipeline {
     listing?: ToolsListing,
   ): { message: JsonObject; counts: Record<string, number>; changed: boolean } {
     return scanServerMessage(this, msg, answering, listing);
+  }
+
+  /** A `tasks/list` result with only the tasks of the client that asked (gov serve). */
+  ownTasks(env: Envelope, result: JsonValue): JsonValue {
+    return this.records.ownTasks(env, result);
   }
 
   /** The outcome record for a forwarded call (after the response, or a failure). */

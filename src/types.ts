@@ -94,6 +94,7 @@ export interface ApprovalVerdict {
     | 'always'
     | 'channel-error'
     | 'unattended'
+    | 'revoked'
     | `elicitation:${string}`;
   reason?: string;
   /** The MCP client that answered an elicitation (its `clientInfo`), recorded with the verdict. */

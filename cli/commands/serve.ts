@@ -15,13 +15,14 @@ import { Upstream } from '../../src/transport/http/upstream.js';
 import { createHttpHandler } from '../../src/transport/http/http-handler.js';
 import { checkCaFile } from '../../src/launcher/ca-bundle.js';
 import { openSession } from '../../src/session.js';
-import { AUTH_MODES, type AuthMode } from '../../src/gateway/edge-auth.js';
+import { AUTH_MODES, tokenPrincipal, type AuthMode } from '../../src/gateway/edge-auth.js';
 import { parseRouteFlag, routeTo, targetRoute, type Route } from '../../src/gateway/routes.js';
 import { DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_MAX_CONNECTIONS } from '../../src/proxy/connection-guard.js';
 import { isLoopbackHost } from '../../src/gateway/request-checks.js';
 import { SessionTable } from '../../src/gateway/sessions.js';
 import { SseReplay } from '../../src/gateway/sse-replay.js';
 import { serveTokensPath, TokenVerifier } from '../../src/gateway/serve-tokens.js';
+import { Revocations } from '../../src/gateway/revocation.js';
 import { startGateway } from '../../src/gateway/gateway-server.js';
 import { GLOBAL_BUDGET, PER_SOURCE_BUDGET, RefusalBudget } from '../../src/gateway/refusal-budget.js';
 import { createJsonLogger } from '../../src/gateway/json-logger.js';
@@ -234,16 +235,37 @@ export default async function serve(argv: string[]): Promise<number> {
   const offHeld = session.broker.subscribe((ev) => {
     if (ev.type === 'held') log.info(heldLine(ev.call).replace(/^gov: /, ''));
   });
+  let unwatchTokens: (() => void) | undefined;
   try {
     if (routes.length === 0)
       throw usageError(
         'serve: nothing to serve',
         'give --target URL, --route /prefix=URL, or serve.routes in gov.yaml',
       );
+    const sessions = new SessionTable({
+      ttlMs: duration('session-ttl', 24 * 3_600_000)!,
+      idleMs: duration('session-idle', 30 * 60_000)!,
+      max: 100_000,
+    });
+    const revocations = new Revocations({
+      broker: session.broker,
+      sessions,
+      replay,
+      onRevoked: ({ principal, held, cut }) =>
+        void session.pipeline.alert({
+          reason: `${principal} was revoked: ${cut} open request(s) and stream(s) cut, ${held} held call(s) denied`,
+          transport: 'gateway',
+          principal,
+          detail: { held, cut },
+        }),
+    });
     const tokens =
       auth === 'bearer' || auth === 'bearer_or_mtls'
-        ? new TokenVerifier(serveTokensPath(homePaths().home))
+        ? new TokenVerifier(serveTokensPath(homePaths().home), (name) =>
+            revocations.revoke(tokenPrincipal(name)),
+          )
         : null;
+    unwatchTokens = tokens?.watch((m) => log.warn(m));
     if (tokens && tokens.count === 0)
       log.warn('no bearer tokens yet: every request gets 401 until you run gov serve token add NAME');
     const handler = createHttpHandler({
@@ -269,11 +291,8 @@ export default async function serve(argv: string[]): Promise<number> {
       allowedOrigins: list(values['allowed-origins']),
       allowedHosts: [listen.host, ...list(values['allowed-hosts'])],
       version: { mode: versionMode, versions },
-      sessions: new SessionTable({
-        ttlMs: duration('session-ttl', 24 * 3_600_000)!,
-        idleMs: duration('session-idle', 30 * 60_000)!,
-        max: 100_000,
-      }),
+      sessions,
+      revocations,
       replay,
       limits: {
         idleTimeoutMs: duration('idle-timeout', DEFAULT_IDLE_TIMEOUT_MS)!,
@@ -328,6 +347,7 @@ export default async function serve(argv: string[]): Promise<number> {
     );
     replay.stopAll();
     await Promise.all(refusals.drain().map((d) => summarise(d.address, d.suppressed)));
+    unwatchTokens?.();
     offCalls();
     offHeld();
     await upstream.close();
@@ -335,6 +355,7 @@ export default async function serve(argv: string[]): Promise<number> {
     log.info('stopped; audit sealed');
     return 0;
   } catch (err) {
+    unwatchTokens?.();
     offCalls();
     offHeld();
     await upstream.close();

@@ -29,6 +29,8 @@ export interface HoldOptions {
   signal?: AbortSignal;
   onHeld?: (held: HeldCall) => void;
   bytes?: number;
+  /** Whose calls an approval "for the rest of the run" of this call covers (see GrantScope). */
+  grantScope?: GrantScope;
 }
 
 /**
@@ -44,6 +46,8 @@ class Pending {
     readonly call: HeldCall,
     readonly bytes: number,
     readonly resolve: (v: ApprovalVerdict) => void,
+    /** Whose calls an approval "for the rest of the run" of this call covers (see GrantScope). */
+    readonly grantScope: GrantScope,
   ) {}
 
   /** The client withdrew the call (its signal aborted). */
@@ -93,11 +97,16 @@ function defaultId(): string {
 }
 
 /**
- * What an approval "for the rest of the run" covers: the same method on the same target of
- * the same server, for the same client (under `gov serve`, its principal).
+ * Whose calls an approval "for the rest of the run" covers: a client's name (under `gov serve`
+ * its principal, or its MCP session where every client is the same principal; '' for the one
+ * agent of `gov run`), or null where the client cannot be told apart from others: then it
+ * approves the call it was given for, and nothing more.
  */
-function alwaysKey(c: Pick<HeldCall, 'principal' | 'server' | 'method' | 'tool'>): string {
-  return `${c.principal ?? ''}\u0000${c.server}\u0000${c.method}\u0000${c.tool}`;
+export type GrantScope = string | null;
+
+/** The same method on the same target of the same server, for the same client (scope). */
+function alwaysKey(scope: string, c: Pick<HeldCall, 'server' | 'method' | 'tool'>): string {
+  return `${scope}\u0000${c.server}\u0000${c.method}\u0000${c.tool}`;
 }
 
 /**
@@ -139,8 +148,11 @@ export class ApprovalBroker {
     return this.closedReason !== undefined;
   }
 
-  isAlwaysAllowed(call: Pick<HeldCall, 'principal' | 'server' | 'method' | 'tool'>): boolean {
-    return this.always.has(alwaysKey(call));
+  isAlwaysAllowed(
+    call: Pick<HeldCall, 'principal' | 'server' | 'method' | 'tool'>,
+    scope: GrantScope = call.principal ?? '',
+  ): boolean {
+    return scope !== null && this.always.has(alwaysKey(scope, call));
   }
 
   /** A channel where a person can answer is open until the returned function is called. */
@@ -163,13 +175,15 @@ export class ApprovalBroker {
 
   /**
    * `onHeld` runs once the call is held (it has its id), before any subscriber hears of it,
-   * so a per-call channel (an elicitation) can start asking.
+   * so a per-call channel (an elicitation) can start asking. `grantScope` defaults to the
+   * call's principal ('' without one).
    */
   request(call: HeldCallRequest, opts: HoldOptions = {}): Promise<ApprovalVerdict> {
     if (this.closedReason !== undefined) {
       return Promise.resolve({ approved: false, approver: 'channel-error', reason: this.closedReason });
     }
-    if (this.isAlwaysAllowed(call)) {
+    const scope = opts.grantScope === undefined ? (call.principal ?? '') : opts.grantScope;
+    if (this.isAlwaysAllowed(call, scope)) {
       return Promise.resolve({ approved: true, approver: 'always' });
     }
     const { signal } = opts;
@@ -190,7 +204,7 @@ export class ApprovalBroker {
     if (Number.isFinite(call.timeout_ms) && call.timeout_ms >= 0)
       entryCall.expires_at = new Date(since.getTime() + call.timeout_ms).toISOString();
     return new Promise<ApprovalVerdict>((resolve) => {
-      const entry = new Pending(this, entryCall, bytes, resolve);
+      const entry = new Pending(this, entryCall, bytes, resolve, scope);
       this.pending.set(id, entry);
       this.heldBy.set(who, { calls: held.calls + 1, bytes: held.bytes + bytes });
       this.heldBytes += bytes;
@@ -220,17 +234,24 @@ export class ApprovalBroker {
     this.always.clear();
   }
 
+  /** Forget the approvals "for the rest of the run" one client (scope) was given. */
+  forgetAlwaysOf(scope: string): void {
+    const mine = `${scope}\u0000`;
+    for (const key of [...this.always]) if (key.startsWith(mine)) this.always.delete(key);
+  }
+
   /** Deliver a verdict for a held call; false if the id is unknown or already settled. */
   settle(id: string, verdict: ApprovalVerdict): boolean {
     const entry = this.pending.get(id);
     if (!entry) return false;
-    if (verdict.approved && verdict.always) {
-      const key = alwaysKey(entry.call);
+    if (verdict.approved && verdict.always && entry.grantScope !== null) {
+      const key = alwaysKey(entry.grantScope, entry.call);
       this.always.add(key);
       this.finish(id, verdict);
       // Everything else already waiting on the same target is covered by the same decision.
       for (const [otherId, other] of [...this.pending]) {
-        if (alwaysKey(other.call) === key) this.finish(otherId, { approved: true, approver: 'always' });
+        if (other.grantScope !== null && alwaysKey(other.grantScope, other.call) === key)
+          this.finish(otherId, { approved: true, approver: 'always' });
       }
       return true;
     }
@@ -305,7 +326,7 @@ export class ApprovalBroker {
     this.heldBytes -= entry.bytes;
     entry.detach();
     this.rememberId(id);
-    if (verdict.approver === 'cancelled' || verdict.approver === 'timeout')
+    if (verdict.approver === 'cancelled' || verdict.approver === 'timeout' || verdict.approver === 'revoked')
       this.rememberEnded(entry.call, verdict);
     entry.resolve(verdict);
     this.emit({ type: 'settled', id, verdict });

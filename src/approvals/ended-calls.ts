@@ -2,7 +2,8 @@ import type { EndedCall } from '../types.js';
 
 /**
  * What an approver is told about a call that is no longer held: why it ended when gov still
- * remembers it (the client gave up, the approval timed out), else that it is unknown.
+ * remembers it (the client gave up or was revoked, the approval timed out), else that it is
+ * unknown.
  */
 export function notPendingText(id: string, ended: EndedCall | undefined): string {
   if (!ended) return `no held call '${id}' (unknown or no longer pending)`;
@@ -15,7 +16,7 @@ export function withdrawnNote(
   call: { id: string; tool?: string | undefined },
   verdict: { approver: string; reason?: string | undefined },
 ): string | null {
-  if (verdict.approver !== 'cancelled' && verdict.approver !== 'timeout') return null;
+  if (!['cancelled', 'timeout', 'revoked'].includes(verdict.approver)) return null;
   const what = verdict.approver === 'timeout' ? 'timed out' : 'withdrawn';
   const tool = call.tool !== undefined ? ` ${call.tool}` : '';
   return `${call.id}${tool} ${what}: ${verdict.reason ?? 'no reason given'}`;

@@ -63,7 +63,7 @@ export const heldCallSchema: z.ZodType<HeldCall> = z.object({
 export const verdictSchema: z.ZodType<ApprovalVerdict> = z.object({
   approved: z.boolean(),
   approver: z.union([
-    z.enum(['tui', 'cli', 'timeout', 'cancelled', 'always', 'channel-error', 'unattended']),
+    z.enum(['tui', 'cli', 'timeout', 'cancelled', 'always', 'channel-error', 'unattended', 'revoked']),
     z.custom<`elicitation:${string}`>((v) => typeof v === 'string' && v.startsWith('elicitation:')),
   ]),
   reason: z.string().optional(),

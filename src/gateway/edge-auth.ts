@@ -22,6 +22,11 @@ export function certPrincipal(cert: PeerCertificate): string {
   return `cert:${subject}${san}`;
 }
 
+/** The principal a bearer token named `name` authenticates. */
+export function tokenPrincipal(name: string): string {
+  return `token:${name}`;
+}
+
 function verifiedCert(req: IncomingMessage): PeerCertificate | null {
   const s = req.socket as TLSSocket;
   if (typeof s.getPeerCertificate !== 'function' || !s.authorized) return null;
@@ -54,5 +59,5 @@ export function authenticate(req: IncomingMessage, mode: AuthMode, tokens: Token
       reason: 'invalid bearer token',
       challenge: `${realm}, error="invalid_token"`,
     };
-  return { ok: true, principal: `token:${name}` };
+  return { ok: true, principal: tokenPrincipal(name) };
 }

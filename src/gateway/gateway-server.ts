@@ -19,6 +19,7 @@ import { sendJson, sendText } from '../transport/http/forward.js';
 import { originOf } from '../transport/http/upstream.js';
 import { authenticate, type AuthMode } from './edge-auth.js';
 import type { TokenVerifier } from './serve-tokens.js';
+import type { Revocations } from './revocation.js';
 import type { VersionGate } from '../mcp/negotiated-version.js';
 import {
   ASSUMED_VERSION,
@@ -48,6 +49,8 @@ export interface GatewayOptions {
   tls?: { cert: string; key: string; clientCa?: string } | undefined;
   auth: AuthMode;
   tokens: TokenVerifier | null;
+  /** Where each authenticated request is tracked, so revoking its principal cuts it. */
+  revocations?: Pick<Revocations, 'track'> | undefined;
   routes: Route[];
   allowedOrigins: string[];
   allowedHosts: string[];
@@ -142,6 +145,7 @@ export async function startGateway(o: GatewayOptions): Promise<Gateway> {
     const { principal } = auth;
     authenticated = true;
     guard.authenticated(req.socket);
+    if (principal !== undefined) o.revocations?.track(principal, res);
     const unclear = requestPathRefusal(path);
     if (unclear)
       return refused(

@@ -5,8 +5,8 @@
  * passphrase) while the vault stays for the secrets gov must be able to read back.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync, watch, type FSWatcher } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { z } from 'zod';
 import { fileStamp, writeFileAtomic } from '../../vault/atomic-file.js';
 import { acquireLockSync } from '../../vault/file-lock.js';
@@ -99,29 +99,64 @@ export function removeToken(path: string, name: string): boolean {
 }
 
 /**
- * Answers "whose token is this?" for a running gateway. The file is re-read when it changes
- * (checked at most once a second), so `token add`/`rm` apply without a restart.
+ * Answers "whose token is this?" for a running gateway. The file's stamp is checked on every
+ * request and the file watched, so `token add`/`rm` apply at once, without a restart. A name
+ * whose token is gone (removed, or replaced by a new one) is reported to `onRevoked` once.
  */
 export class TokenVerifier {
   private entries: Array<{ name: string; hash: Buffer }> = [];
   private version: string | null = null;
-  private checkedAt = 0;
 
-  constructor(private readonly path: string) {
-    this.refresh(true);
+  constructor(
+    private readonly path: string,
+    private readonly onRevoked: (name: string) => void = () => {},
+  ) {
+    this.refresh();
   }
 
-  private refresh(force = false): void {
-    const now = Date.now();
-    if (!force && now - this.checkedAt < 1000) return;
-    this.checkedAt = now;
+  /** Re-reads the file if it changed (throws if it cannot be read or parsed). */
+  private refresh(): void {
     const version = fileStamp(this.path);
     if (version === this.version) return;
-    this.version = version;
-    this.entries = readTokens(this.path).tokens.map((t) => ({
+    const entries = readTokens(this.path).tokens.map((t) => ({
       name: t.name,
       hash: Buffer.from(t.hash, 'hex'),
     }));
+    const before = this.entries;
+    this.version = version;
+    this.entries = entries;
+    for (const old of before)
+      if (!entries.some((e) => e.name === old.name && e.hash.equals(old.hash))) this.onRevoked(old.name);
+  }
+
+  /** Re-read the file, keeping the tokens last read when it is broken (a restart reports it). */
+  private refreshOrKeep(): void {
+    try {
+      this.refresh();
+    } catch {
+      // A file broken while serving: keep the tokens last read.
+    }
+  }
+
+  /**
+   * Notices a `token rm` when it happens, not at the token's next request: what the token
+   * opened is ended then. The directory is watched: the file is replaced by a rename.
+   */
+  watch(onError: (message: string) => void): () => void {
+    const name = basename(this.path);
+    let watcher: FSWatcher;
+    try {
+      watcher = watch(dirname(this.path), { persistent: false }, (_event, file) => {
+        if (file === null || file === name) this.refreshOrKeep();
+      });
+    } catch (err) {
+      onError(
+        `cannot watch ${this.path}: ${(err as Error).message}; a revoked token's open streams stay open until its next request`,
+      );
+      return () => undefined;
+    }
+    watcher.on('error', (err) => onError(`stopped watching ${this.path}: ${err.message}`));
+    return () => watcher.close();
   }
 
   get count(): number {
@@ -130,11 +165,7 @@ export class TokenVerifier {
 
   /** The token's name, or null. Every stored hash is compared, each in constant time. */
   verify(token: string): string | null {
-    try {
-      this.refresh();
-    } catch {
-      // A file broken while serving: keep the tokens last read (a restart reports the problem).
-    }
+    this.refreshOrKeep();
     const h = hashOf(token);
     let found: string | null = null;
     for (const e of this.entries) if (timingSafeEqual(h, e.hash) && found === null) found = e.name;

@@ -71,6 +71,11 @@ export class SessionTable {
     this.entries.delete(id);
   }
 
+  /** Every session `principal` opened ends (its credential was revoked). */
+  endAllOf(principal: string): void {
+    for (const [id, e] of [...this.entries]) if (e.principal === principal) this.entries.delete(id);
+  }
+
   get size(): number {
     return this.entries.size;
   }

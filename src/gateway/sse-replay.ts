@@ -249,6 +249,11 @@ export class SseReplay {
     for (const s of [...this.streams.values()]) this.drop(s);
   }
 
+  /** Stop and forget `principal`'s streams: a client it cuts is not waited for (revoked). */
+  stopAllOf(principal: string): void {
+    for (const s of [...this.streams.values()]) if (s.owner.principal === principal) this.drop(s);
+  }
+
   private left(s: Stream, res: ServerResponse): void {
     if (s.client !== res || res.writableFinished) return;
     s.client = null;

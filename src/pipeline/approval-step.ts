@@ -1,5 +1,5 @@
 import type { ApprovalVerdict, Envelope, HeldCall, JsonObject } from '../types.js';
-import type { HeldCallRequest } from '../approvals/broker.js';
+import type { GrantScope, HeldCallRequest } from '../approvals/broker.js';
 import {
   InputRequiredApprovals,
   isGovState,
@@ -11,6 +11,18 @@ import type { GovernOptions } from './exchange.js';
 import type { PipelineDeps } from './stages.js';
 import { heldArguments } from '../mcp/envelope.js';
 import { targetOf } from './call-events.js';
+
+/**
+ * Whose calls an approval "for the rest of the run" of `env` covers: its principal under
+ * `gov serve` with edge authentication; under `--auth none`, where every client is the same
+ * principal, its MCP session (none without one: the approval then covers this call only);
+ * elsewhere the run's one agent.
+ */
+export function grantScope(env: Envelope): GrantScope {
+  if (env.principal !== undefined) return env.principal;
+  if (env.transport !== 'gateway') return '';
+  return env.sessionId !== undefined ? `session ${env.sessionId}` : null;
+}
 
 /** How a held call's wait ended. */
 export type HeldOutcome =
@@ -78,6 +90,7 @@ export class ApprovalStep {
       let heldCall: HeldCall | undefined;
       const pending = approvals.request(held, {
         onHeld: (h) => (heldCall = h),
+        grantScope: grantScope(env),
         ...(opts.bytes !== undefined ? { bytes: opts.bytes } : {}),
       });
       // Held (not settled at once by an earlier approve_run): ask, and wait for the retry.
@@ -85,6 +98,6 @@ export class ApprovalStep {
         return { kind: 'asked', result: this.inputRequired.ask(heldCall, inBand.client, pending) };
       return { kind: 'verdict', verdict: await pending };
     }
-    return { kind: 'verdict', verdict: await waitForVerdict(this.deps, held, opts) };
+    return { kind: 'verdict', verdict: await waitForVerdict(this.deps, held, opts, grantScope(env)) };
   }
 }

@@ -1,5 +1,5 @@
 import type { ApprovalVerdict, HeldCall } from '../types.js';
-import type { HeldCallRequest } from '../approvals/broker.js';
+import type { GrantScope, HeldCallRequest } from '../approvals/broker.js';
 import type { GovernOptions } from './exchange.js';
 import type { PipelineDeps } from './stages.js';
 
@@ -11,6 +11,7 @@ export async function waitForVerdict(
   deps: Pick<PipelineDeps, 'approvals' | 'policy' | 'log'>,
   held: HeldCallRequest,
   opts: GovernOptions,
+  grantScope: GrantScope,
 ): Promise<ApprovalVerdict> {
   const { approvals } = deps;
   const settings = deps.policy.approvals;
@@ -33,6 +34,7 @@ export async function waitForVerdict(
   if (unattended) return { approved: false, approver: 'unattended', reason: UNATTENDED_REASON };
   try {
     return await approvals.request(held, {
+      grantScope,
       ...(signal ? { signal } : {}),
       ...(askClient ? { onHeld: askClient } : {}),
       ...(opts.bytes !== undefined ? { bytes: opts.bytes } : {}),

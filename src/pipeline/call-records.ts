@@ -67,9 +67,14 @@ export class CallRecords {
     return { task_id: taskId, ...(creator !== undefined ? { task_call_id: creator } : {}) };
   }
 
-  /** Why a `tasks/*` request may not go on with the task it names (another client's), or null. */
-  foreignTask(env: Envelope): string | null {
-    return this.tasks.foreign(env);
+  /** Why a `tasks/*` request may not go on with the task it names (not its client's), or null. */
+  taskRefusal(env: Envelope): string | null {
+    return this.tasks.refusal(env);
+  }
+
+  /** A `tasks/list` result with only the tasks of the client that asked (gov serve). */
+  ownTasks(env: Envelope, result: JsonValue): JsonValue {
+    return this.tasks.ownTasks(env, result);
   }
 
   /** The fields every record of a call shares (decision, approval). */

@@ -43,6 +43,13 @@ export function scanServerMessage(
       changed = true;
     }
   }
+  if (answering?.env.method === 'tasks/list' && message['result'] !== undefined) {
+    const own = pipeline.ownTasks(answering.env, message['result']);
+    if (own !== message['result']) {
+      message = { ...message, result: own };
+      changed = true;
+    }
+  }
   if (answering && answering.auditId && 'result' in message) {
     const why = taintIn(message['result'] ?? null, counts);
     if (why !== null) pipeline.taint(answering, why);

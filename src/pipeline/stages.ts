@@ -13,6 +13,7 @@ import type { Redactor } from '../safety/redact.js';
 import type { ToolPins } from '../safety/tool-pins.js';
 import type { PolicyInput } from '../policy/compiled.js';
 import type { ApprovalsSpec } from '../policy/approvals-schema.js';
+import type { GrantScope } from '../approvals/broker.js';
 
 /**
  * The small interfaces the pipeline needs from each stage. Stages never import one another;
@@ -47,7 +48,12 @@ export interface ConstraintStage {
 export interface ApprovalStage {
   request(
     call: Omit<HeldCall, 'id' | 'held_since'>,
-    opts: { signal?: AbortSignal; onHeld?: (held: HeldCall) => void; bytes?: number },
+    opts: {
+      signal?: AbortSignal;
+      onHeld?: (held: HeldCall) => void;
+      bytes?: number;
+      grantScope?: GrantScope;
+    },
   ): Promise<ApprovalVerdict>;
   /** A verdict from a per-call channel (an elicitation); false if already settled. */
   settle?(id: string, verdict: ApprovalVerdict): boolean;

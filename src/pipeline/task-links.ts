@@ -5,9 +5,10 @@
  */
 import { isPlainObject, type Envelope, type JsonValue, type ServerIdentity } from '../types.js';
 
-// Task links remembered (bounded, oldest forgotten first): a task polled after that many newer
-// tasks is still recorded with its id, only without the link to the creating call.
+// Task links remembered per principal (oldest forgotten first), so one client that creates
+// many tasks forgets only its own; and in all, for as many principals as there are.
 const LINK_LIMIT = 10_000;
+const TOTAL_LINK_LIMIT = 100_000;
 
 /** The id of the task a result creates, if it is a `CreateTaskResult`. */
 export function createdTaskId(result: JsonValue | undefined): string | undefined {
@@ -33,12 +34,28 @@ export function namedTaskId(env: Envelope): string | undefined {
 type Owner = Pick<Envelope, 'principal' | 'sessionId'>;
 
 /**
+ * `env`'s client is the owner: its principal, and its session when both have one. Under
+ * gov serve a task created in a session is that session's: with `--auth none` every client is
+ * the same principal, and a request outside any session could be any of them.
+ */
+function sameClient(owner: Owner, env: Envelope): boolean {
+  const session =
+    owner.sessionId === undefined ||
+    owner.sessionId === env.sessionId ||
+    (env.sessionId === undefined && env.transport !== 'gateway');
+  return owner.principal === env.principal && session;
+}
+
+/**
  * Which call (its decision record's audit id) created each task, per server, and for which
  * client. gov serve strips the client's credential, so the server sees every principal as one:
- * gov is where a task is kept to the client that created it.
+ * gov is where a task is kept to the client that created it. There a client names only tasks
+ * gov saw it create, and lists only those.
  */
 export class TaskLinks {
   private readonly creators = new Map<string, { callId: string; owner: Owner }>();
+  /** Each principal's links ('' without one), oldest first. */
+  private readonly byPrincipal = new Map<string, Set<string>>();
 
   private static key(server: ServerIdentity, taskId: string): string {
     return `${server.url}\n${taskId}`;
@@ -46,24 +63,66 @@ export class TaskLinks {
 
   remember(env: Envelope, taskId: string, callId: string): void {
     const key = TaskLinks.key(env.server, taskId);
-    this.creators.delete(key);
+    this.forget(key);
     this.creators.set(key, { callId, owner: { principal: env.principal, sessionId: env.sessionId } });
-    if (this.creators.size > LINK_LIMIT) this.creators.delete(this.creators.keys().next().value!);
+    const who = env.principal ?? '';
+    let mine = this.byPrincipal.get(who);
+    if (mine === undefined) this.byPrincipal.set(who, (mine = new Set()));
+    mine.add(key);
+    if (mine.size > LINK_LIMIT) this.forget(mine.values().next().value!);
+    if (this.creators.size > TOTAL_LINK_LIMIT) this.forget(this.creators.keys().next().value!);
+  }
+
+  private forget(key: string): void {
+    const link = this.creators.get(key);
+    if (!link) return;
+    this.creators.delete(key);
+    const who = link.owner.principal ?? '';
+    const mine = this.byPrincipal.get(who);
+    mine?.delete(key);
+    if (mine?.size === 0) this.byPrincipal.delete(who);
   }
 
   creatorOf(server: ServerIdentity, taskId: string): string | undefined {
     return this.creators.get(TaskLinks.key(server, taskId))?.callId;
   }
 
-  /** Why `env` (a `tasks/*` request) may not go on with the task it names, or null. */
-  foreign(env: Envelope): string | null {
+  /**
+   * Why `env` (a `tasks/*` request) may not go on with the task it names, or null. Under
+   * gov serve a task gov has no record of is refused like another principal's (and in the
+   * same words: which ids other principals hold is not told).
+   */
+  refusal(env: Envelope): string | null {
     const taskId = namedTaskId(env);
-    const owner =
-      taskId === undefined ? undefined : this.creators.get(TaskLinks.key(env.server, taskId))?.owner;
-    if (!owner) return null;
-    const session =
-      owner.sessionId === undefined || env.sessionId === undefined || owner.sessionId === env.sessionId;
-    if (owner.principal === env.principal && session) return null;
-    return `task ${JSON.stringify(taskId)} was created by another client${owner.principal !== env.principal ? ' (another principal)' : ' (another session)'}`;
+    if (taskId === undefined) {
+      // A server may read a task id that is not a string (a number) as one: nothing to check.
+      const unchecked =
+        env.transport === 'gateway' &&
+        env.method.startsWith('tasks/') &&
+        env.method !== 'tasks/list' &&
+        env.message.kind === 'request';
+      return unchecked ? `${env.method} names no task id (a string) that gov can check` : null;
+    }
+    const owner = this.creators.get(TaskLinks.key(env.server, taskId))?.owner;
+    const named = `task ${JSON.stringify(taskId)}`;
+    if (owner === undefined || owner.principal !== env.principal) {
+      if (owner === undefined && env.transport !== 'gateway') return null;
+      return `${named} is not one this client created through gov (gov serve forwards tasks/* requests only for those)`;
+    }
+    return sameClient(owner, env) ? null : `${named} was created by another client (another session)`;
+  }
+
+  /** A `tasks/list` result under gov serve, keeping only the tasks `env`'s client created. */
+  ownTasks(env: Envelope, result: JsonValue): JsonValue {
+    if (env.transport !== 'gateway' || !isPlainObject(result) || !Array.isArray(result['tasks']))
+      return result;
+    const listed = result['tasks'];
+    const own = listed.filter((t) => {
+      const id = isPlainObject(t) ? t['taskId'] : undefined;
+      const owner =
+        typeof id === 'string' ? this.creators.get(TaskLinks.key(env.server, id))?.owner : undefined;
+      return owner !== undefined && sameClient(owner, env);
+    });
+    return own.length === listed.length ? result : { ...result, tasks: own };
   }
 }

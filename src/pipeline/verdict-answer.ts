@@ -44,7 +44,7 @@ export function refusalOf(
     };
   }
   // The event says who ended the hold: the client withdrawing, or a human (and why).
-  const byHuman = v.approver !== 'cancelled' && v.approver !== 'channel-error';
+  const byHuman = v.approver !== 'cancelled' && v.approver !== 'channel-error' && v.approver !== 'revoked';
   return {
     response: approverDenial(id, v.reason ?? 'no reason given', info, denyAs),
     outcome: v.approver === 'cancelled' ? 'cancelled' : byHuman ? 'rejected' : 'error',

@@ -119,6 +119,31 @@ describe('ApprovalBroker', () => {
     await expect(otherServer).resolves.toMatchObject({ approved: false, approver: 'channel-error' });
   });
 
+  it('"always" covers its own grant scope only; with none it approves just that call', async () => {
+    const broker = new ApprovalBroker();
+    const mine = broker.request(call(), { grantScope: 'session a' });
+    const other = broker.request(call(), { grantScope: 'session b' });
+    broker.settle(broker.list()[0]!.id, { approved: true, approver: 'tui', always: true });
+    await expect(mine).resolves.toMatchObject({ approved: true, approver: 'tui' });
+    await expect(broker.request(call(), { grantScope: 'session a' })).resolves.toEqual({
+      approved: true,
+      approver: 'always',
+    });
+    expect(broker.list()).toHaveLength(1);
+
+    const unscoped = broker.request(call(), { grantScope: null });
+    const held = broker.list().map((c) => c.id);
+    broker.settle(held[1]!, { approved: true, approver: 'tui', always: true });
+    await expect(unscoped).resolves.toMatchObject({ approved: true, approver: 'tui' });
+    expect(broker.isAlwaysAllowed(call(), null)).toBe(false);
+    expect(broker.list().map((c) => c.id)).toEqual([held[0]]);
+
+    broker.forgetAlwaysOf('session a');
+    expect(broker.isAlwaysAllowed(call(), 'session a')).toBe(false);
+    broker.close();
+    await expect(other).resolves.toMatchObject({ approved: false });
+  });
+
   it('forgets approvals for the run when the policy is reloaded', async () => {
     const broker = new ApprovalBroker();
     const p = broker.request(call());
