@@ -1,5 +1,6 @@
 import type { ApprovalVerdict, HeldCall, JsonObject, JsonValue } from '../types.js';
 import { summariseHeldCall } from './args-summary.js';
+import { jsonForDisplay, sanitizeInline } from '../terminal-text.js';
 
 /**
  * Asking the human inside their own MCP client: the `elicitation/create` (form mode) question
@@ -31,22 +32,9 @@ export interface ElicitationChannel {
 
 // Longest argument text shown in the question; the rest is cut with a visible marker.
 const ARGS_CHARS = 2000;
-// Characters a client UI would act on or hide (DEL and C1 controls, bidi controls, zero-width
-// and tag characters, line separators): shown as JSON escapes in arguments, dropped elsewhere.
-const UNSAFE =
-  /[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff\ufff9-\ufffb]|\udb40[\udc00-\udc7f]/g;
-
-function plain(text: string, max = 300): string {
-  const s = text.replace(UNSAFE, '').replace(/\n/g, ' ');
-  return s.length > max ? `${s.slice(0, max)}…` : s;
-}
-
 function argsText(call: HeldCall): string {
   const shown = summariseHeldCall(call);
-  const json = (JSON.stringify(shown.args ?? null, null, 2) ?? 'null').replace(
-    UNSAFE,
-    (c) => '\\u' + c.charCodeAt(0).toString(16).padStart(4, '0'),
-  );
+  const json = jsonForDisplay(shown.args ?? null, 2) ?? 'null';
   const cutNote = shown.args_truncated ? `\n…(arguments shortened; ${shown.args_bytes} bytes in full)` : '';
   return json.length > ARGS_CHARS ? `${json.slice(0, ARGS_CHARS)}\n…(truncated)` : json + cutNote;
 }
@@ -74,7 +62,7 @@ export function elicitingClient(
   // Versions are dates: an older client gets the form its own version defines.
   const version = params['protocolVersion'];
   const choices = typeof version === 'string' && version < ONE_OF_SINCE ? 'enumNames' : 'oneOf';
-  return { info, name: plain(rawName, 64) || 'unknown-client', choices };
+  return { info, name: sanitizeInline(rawName, 64) || 'unknown-client', choices };
 }
 
 const DECISIONS = ['approve_once', 'approve_run', 'deny'] as const;
@@ -83,7 +71,7 @@ const DECISIONS = ['approve_once', 'approve_run', 'deny'] as const;
 function decisionField(call: HeldCall, choices: ElicitingClient['choices']): JsonObject {
   const titles = [
     'Approve this call once',
-    `Approve ${plain(call.tool, 64)} for the rest of this run`,
+    `Approve ${sanitizeInline(call.tool, 64)} for the rest of this run`,
     'Deny this call',
   ];
   const base = { type: 'string', title: 'Your decision' };
@@ -96,9 +84,9 @@ export function elicitationParams(call: HeldCall, client: ElicitingClient): Json
   const message = [
     `gov is holding a call for your approval.`,
     ``,
-    `Tool: ${plain(call.tool)}  (${plain(call.method)})`,
-    `Server: ${plain(call.server)}`,
-    `Rule: ${plain(call.rule)} — ${plain(call.reason, 600)}`,
+    `Tool: ${sanitizeInline(call.tool, 300)}  (${sanitizeInline(call.method, 300)})`,
+    `Server: ${sanitizeInline(call.server, 300)}`,
+    `Rule: ${sanitizeInline(call.rule, 300)} — ${sanitizeInline(call.reason, 600)}`,
     ``,
     `Arguments:`,
     argsText(call),
@@ -137,7 +125,7 @@ export function verdictFromElicitation(
     const e = response.error;
     const msg =
       e && typeof e === 'object' && !Array.isArray(e) && typeof e['message'] === 'string' ? e['message'] : '';
-    return deny(`the MCP client could not ask (${plain(msg, 200) || 'error'})`);
+    return deny(`the MCP client could not ask (${sanitizeInline(msg, 200) || 'error'})`);
   }
   const r = response.result;
   if (!r || typeof r !== 'object' || Array.isArray(r)) return deny('the MCP client sent no answer');
@@ -147,7 +135,8 @@ export function verdictFromElicitation(
   if (action !== 'accept') return deny('the MCP client sent an unknown answer');
   const content = r['content'];
   const c = content && typeof content === 'object' && !Array.isArray(content) ? content : {};
-  const reason = typeof c['reason'] === 'string' && c['reason'].trim() ? plain(c['reason'], 500) : undefined;
+  const reason =
+    typeof c['reason'] === 'string' && c['reason'].trim() ? sanitizeInline(c['reason'], 500) : undefined;
   switch (c['decision']) {
     case 'approve_once':
       return { approved: true, ...base, ...(reason ? { reason } : {}) };

@@ -17,7 +17,7 @@ describe('elicitation: who can be asked', () => {
       clientInfo: { name: 'Code\u202e', version: '1' },
       capabilities: (elicitation === undefined ? {} : { elicitation }) as JsonObject,
     });
-    expect(elicitingClient(init({}))?.name).toBe('Code');
+    expect(elicitingClient(init({}))?.name).toBe('Code<U+202E>');
     expect(elicitingClient(init({ form: {} }))).not.toBeNull();
     expect(elicitingClient(init({ url: {} }))).toBeNull();
     expect(elicitingClient(init())).toBeNull();

@@ -158,7 +158,7 @@ describe('ApprovalPanel', () => {
       }),
     );
     const ui = render(<ApprovalPanel broker={broker} keyGuardMs={0} />);
-    const frame = await frameWith(ui, 'held eviltxt.exe_tool on srv');
+    const frame = await frameWith(ui, 'held evil<U+202E>txt.exe<U+2066><U+200B>_tool on srv<U+202D>');
     // Shown as JSON escapes: inert, and the approver sees that they are there.
     expect(frame).toContain('"k\\u202e": "v\\u001b[2K\\u2067al"');
     expect(frame).toContain('whylink');

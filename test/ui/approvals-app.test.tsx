@@ -144,7 +144,7 @@ describe('ApprovalsApp', () => {
       run: 'run-a',
       call: held('h-aaaaaa', 'run-a', { tool: 'x\x1b]0;t\x07\u202eyz', reason: 'r\x1b[2J' }),
     });
-    const frame = await frameWith(h.ui, 'held xyz on payments');
+    const frame = await frameWith(h.ui, 'held x<U+202E>yz on payments');
     expect(frame).not.toMatch(/\u202e|\x1b\]|\x1b\[2J/);
     h.ui.stdin.write('q');
     await until(() => h.onExit.mock.calls.length > 0, 'onExit called');
