@@ -4,7 +4,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
-import { GOV_BIN, ROOT, tempHome } from '../helpers/gov-process.js';
+import { GOV_BIN, ROOT, runGov, tempHome } from '../helpers/gov-process.js';
 import { childEnv, executed, pendingCalls, shellApprovalPolicy, until } from '../helpers/approval-peers.js';
 
 const hasTmux = spawnSync('tmux', ['-V']).status === 0;
@@ -142,6 +142,46 @@ describe.skipIf(!hasTmux)('gov approvals in a real terminal (tmux): the approver
     expect(JSON.stringify(await result)).toContain('DROP TABLE users');
     expect(executed(w.execLog)).toEqual([cmd]);
   }, 90_000);
+
+  it('a deny reason being typed when its call goes away never acts on the call that slides under the cursor', async () => {
+    const w = await wrap();
+    const first = w.call({ cmd: 'first' });
+    await until('the first held call', async () => (await pendingCalls(w.home))[0]);
+    const second = w.call({ cmd: 'rm -rf /' });
+    const held = await until('both held calls', async () => {
+      const calls = await pendingCalls(w.home);
+      return calls.length === 2 ? calls : undefined;
+    });
+    const idOf = (cmd: string) => String(held.find((c) => JSON.stringify(c['args']).includes(cmd))?.['id']);
+
+    approvals('reason', w.home);
+    await waitFor(
+      'reason',
+      (s) => s.includes(`▸ ${idOf('first')}`) && s.includes('a approve once'),
+      'the keys',
+    );
+    tmux('send-keys', '-t', 'reason', 'd');
+    await waitFor('reason', (s) => s.includes('reason (optional)'), 'the reason prompt');
+    // Answered from another terminal meanwhile: the other call slides under the cursor.
+    const denied = await runGov(['deny', idOf('first')], { env: { GOV_HOME: w.home } });
+    expect(denied.code, denied.stderr).toBe(0);
+    const next = await waitFor('reason', (s) => s.includes(`▸ ${idOf('rm -rf')}`), 'the next call selected');
+    // The person goes on typing for a while: let the screen's own clock show that more than a
+    // second passed since the next call came on screen (well past the key guard).
+    const heldFor = (s: string) => Number(/\) held (\d+) s/.exec(s)?.[1] ?? NaN);
+    const since = heldFor(next);
+    await waitFor('reason', (s) => heldFor(s) >= since + 2, 'two ticks of the clock');
+    // Typed key by key (a paste would arrive as one piece of text, never as keys).
+    for (const ch of 'bad amount A') tmux('send-keys', '-t', 'reason', '-l', ch);
+    tmux('send-keys', '-t', 'reason', 'Enter');
+    await waitFor('reason', (s) => s.includes('that call is no longer held; nothing was sent'), 'the note');
+    await expect(first).rejects.toThrow(/Denied by approver/);
+    expect((await pendingCalls(w.home)).map((c) => c['id'])).toEqual([idOf('rm -rf')]);
+    expect(executed(w.execLog)).toEqual([]);
+    expect((await runGov(['deny', idOf('rm -rf')], { env: { GOV_HOME: w.home } })).code).toBe(0);
+    await expect(second).rejects.toThrow(/Denied by approver/);
+    expect(executed(w.execLog)).toEqual([]);
+  }, 60_000);
 
   it('invisible and format characters in the arguments are shown escaped, and the call can be denied', async () => {
     const w = await wrap();
