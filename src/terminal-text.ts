@@ -1,8 +1,9 @@
 /**
  * Untrusted text (tool names, arguments, reasons, server names — all chosen by an agent
  * or a server) is made inert before it reaches the terminal: no escape sequences that
- * move the cursor, recolour, set the title or hyperlink; no control characters; no bidi
- * overrides or invisible characters that make text read differently from what it is.
+ * move the cursor, recolour, set the title or hyperlink; no control characters. Characters
+ * that would make text read differently from what it is (bidi controls, invisible and
+ * format characters) are neither acted on nor hidden: they are shown, escaped.
  */
 
 // ESC-introduced sequences. String-type ones (OSC, DCS, SOS, PM, APC) run to BEL or ST,
@@ -14,12 +15,13 @@ const ESC_OTHER = /\x1b[ -/]*[0-~]?/g;
 const C1_STRING = /[\x90\x98\x9d\x9e\x9f][\s\S]*?(?:\x07|\x9c|\x1b\\|$)/g;
 const C1_CSI = /\x9b[0-?]*[ -/]*[@-~]?/g;
 
-// Bidi embeddings/overrides/isolates and marks, zero-width and other invisible format
-// characters, Unicode "tag" characters (invisible text), and the line/paragraph separators.
-// The class deliberately lists lone combining/format characters: they are what we strip.
-export const INVISIBLE =
-  // eslint-disable-next-line no-misleading-character-class
-  /[\u061c\u115f\u1160\u17b4\u17b5\u180e\u200b-\u200f\u202a-\u202e\u2060-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0\ufff9-\ufffb]|\udb40[\udc00-\udc7f]/g;
+// Characters that show as nothing, or as a plain space, so that two different texts look
+// the same: every format character (\p{Cf}: bidi controls, zero-width characters, the soft
+// hyphen, invisible operators, tags…), every Default_Ignorable_Code_Point (variation
+// selectors, the combining grapheme joiner, Hangul fillers…), the spaces other than U+0020,
+// and lone surrogates. (The bidi/zero-width/tag list gov used before is a subset.)
+const INVISIBLE =
+  /[\p{Cf}\p{Default_Ignorable_Code_Point}\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000\ud800-\udfff]/gu;
 const LINE_SEPARATORS = /[\u2028\u2029\u0085]/g;
 
 export interface SanitizeOptions {
@@ -27,7 +29,35 @@ export interface SanitizeOptions {
   keepNewlines?: boolean;
 }
 
-/** Remove escape sequences, control, bidi and invisible characters. Never throws. */
+const codePoint = (c: string) => c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0');
+
+/**
+ * Invisible and format characters written visibly as `<U+XXXX>` (`a\u00adb` → `a<U+00AD>b`),
+ * the spelling gov's tool-poisoning excerpts use too. A literal `<U+00AD>` in the text reads
+ * the same; where values must be told apart exactly (arguments), use jsonForDisplay.
+ */
+export function escapeInvisible(text: string): string {
+  return text.replace(INVISIBLE, (c) => `<U+${codePoint(c)}>`);
+}
+
+// JSON.stringify already writes C0 controls and lone surrogates as \uXXXX escapes; these are
+// the characters it leaves raw that a terminal would act on or not show: DEL and C1 controls,
+// the line/paragraph separators, and the invisible characters.
+const JSON_ESCAPED = new RegExp(`[\\x7f-\\x9f\\u2028\\u2029]|${INVISIBLE.source}`, 'gu');
+
+const escapeUnits = (s: string) =>
+  Array.from({ length: s.length }, (_, i) => '\\u' + s.charCodeAt(i).toString(16).padStart(4, '0')).join('');
+
+/**
+ * JSON text that is safe to print and reads as what it is: every character a terminal would
+ * act on or hide is written as its JSON escape (`\u202e`, `\u00ad`), so the text still parses
+ * back to exactly `value`. `undefined` for what JSON.stringify cannot encode.
+ */
+export function jsonForDisplay(value: unknown, indent?: number): string | undefined {
+  return JSON.stringify(value, null, indent)?.replace(JSON_ESCAPED, escapeUnits);
+}
+
+/** Remove escape sequences and control characters; escape invisible ones. Never throws. */
 export function stripUnsafe(text: string, opts: SanitizeOptions = {}): string {
   let s = text
     .replace(ESC_STRING, '')
@@ -35,15 +65,13 @@ export function stripUnsafe(text: string, opts: SanitizeOptions = {}): string {
     .replace(ESC_OTHER, '')
     .replace(C1_STRING, '')
     .replace(C1_CSI, '')
-    .replace(INVISIBLE, '')
     .replace(LINE_SEPARATORS, '\n')
     .replace(/\r\n?/g, '\n')
     .replace(/\t/g, '  ');
   s = opts.keepNewlines
     ? s.replace(/[\x00-\x09\x0b-\x1f\x7f-\x9f]/g, '')
     : s.replace(/\n/g, ' ').replace(/[\x00-\x1f\x7f-\x9f]/g, '');
-  // Lone surrogates render as replacement boxes in some terminals and confuse width math.
-  return s.replace(/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, '\ufffd');
+  return escapeInvisible(s);
 }
 
 /** Cut to at most `max` code points, marking the cut with an ellipsis. */

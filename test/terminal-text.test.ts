@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { formatArgs } from '../cli/ui/format-args.js';
-import { sanitizeInline, stripUnsafe, truncate } from '../src/terminal-text.js';
+import {
+  escapeInvisible,
+  jsonForDisplay,
+  sanitizeInline,
+  stripUnsafe,
+  truncate,
+} from '../src/terminal-text.js';
 
 const UNSAFE = /[\x00-\x09\x0b-\x1f\x7f-\x9f\u061c\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]/;
 
@@ -27,19 +33,58 @@ describe('stripUnsafe', () => {
     expect(stripUnsafe('a\tb')).toBe('a  b');
   });
 
-  it('removes bidi overrides, isolates, marks and zero-width characters', () => {
-    const evil = 'read\u202e\u2066fdp.exe\u2069\u200b\u200c\u200d\u200e\u200f\u061c\ufeff\u2060_file';
+  it('shows bidi overrides, isolates, marks and zero-width characters escaped, never raw', () => {
+    const evil = 'read\u202e\u2066fdp.exe\u2069\u200b\u200d\u200f\u061c\ufeff\u2060_file';
     const out = stripUnsafe(evil);
-    expect(out).toBe('readfdp.exe_file');
+    expect(out).toBe(
+      'read<U+202E><U+2066>fdp.exe<U+2069><U+200B><U+200D><U+200F><U+061C><U+FEFF><U+2060>_file',
+    );
     expect(out).not.toMatch(UNSAFE);
   });
 
-  it('removes invisible Unicode tag characters', () => {
-    expect(stripUnsafe('ok\u{e0041}\u{e0042}\u{e007f}!')).toBe('ok!');
+  it('shows invisible Unicode tag characters escaped', () => {
+    expect(stripUnsafe('ok\u{e0041}\u{e007f}!')).toBe('ok<U+E0041><U+E007F>!');
   });
 
   it('keeps ordinary Unicode text intact', () => {
     expect(stripUnsafe('héllo — 日本語 ✓ 👍')).toBe('héllo — 日本語 ✓ 👍');
+  });
+});
+
+describe('escapeInvisible', () => {
+  // Format characters (Cf) and default-ignorable code points beyond gov's old fixed list.
+  const hidden = [
+    0xad, 0x34f, 0x61c, 0x115f, 0x17b4, 0x180e, 0x200b, 0x202e, 0x2061, 0x2064, 0x2066, 0x3164, 0xfe0f,
+    0xfeff, 0xfff9, 0xfffb, 0x1bca0, 0x1d173, 0x1d17a, 0xe0001, 0xe0041, 0xe0100, 0xe01ef, 0xe0fff,
+  ];
+
+  it.each(hidden.map((c) => [c.toString(16), c]))('U+%s is written visibly as <U+XXXX>', (_, c) => {
+    const shown = `<U+${c.toString(16).toUpperCase().padStart(4, '0')}>`;
+    expect(escapeInvisible(`a${String.fromCodePoint(c)}b`)).toBe(`a${shown}b`);
+    expect(stripUnsafe(`a${String.fromCodePoint(c)}b`)).toBe(`a${shown}b`);
+  });
+
+  it('makes a soft-hyphenated command read as what it is', () => {
+    expect(sanitizeInline('rm -r\u00adf /')).toBe('rm -r<U+00AD>f /');
+  });
+
+  it('shows spaces other than U+0020 and lone surrogates, so lookalikes differ', () => {
+    expect(escapeInvisible('a\u00a0b\u2002c\u3000d e')).toBe('a<U+00A0>b<U+2002>c<U+3000>d e');
+    expect(escapeInvisible('x\ud800y\udc00z\ufffd')).toBe('x<U+D800>y<U+DC00>z\ufffd');
+  });
+
+  it('leaves visible text alone, emoji and combining marks included', () => {
+    expect(escapeInvisible('héllo — 日本語 ✓ 👍 é')).toBe('héllo — 日本語 ✓ 👍 é');
+  });
+});
+
+describe('jsonForDisplay', () => {
+  it('writes invisible, bidi and C1 characters as JSON escapes and still parses back exactly', () => {
+    const value = { ['k\u00ad']: 'a\u2061b\u{e0001}\u{1d173}\u034f\u202e\x9b\u2028' };
+    const text = jsonForDisplay(value)!;
+    expect(text).toBe('{"k\\u00ad":"a\\u2061b\\udb40\\udc01\\ud834\\udd73\\u034f\\u202e\\u009b\\u2028"}');
+    expect(JSON.parse(text)).toEqual(value);
+    expect(jsonForDisplay(undefined)).toBeUndefined();
   });
 });
 
@@ -53,7 +98,7 @@ describe('truncate / sanitizeInline', () => {
 
   it('sanitizeInline makes one short, inert line', () => {
     const out = sanitizeInline('\x1b[31mshell\nexec\u202e' + 'x'.repeat(500), 20);
-    expect(out).toBe('shell execxxxxxxxxx…');
+    expect(out).toBe('shell exec<U+202E>x…');
     expect(out).not.toMatch(UNSAFE);
   });
 });

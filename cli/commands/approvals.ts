@@ -1,5 +1,5 @@
 import { createElement } from 'react';
-import { approve, deny } from '../../src/approvals/client.js';
+import { approve, deny, getPending } from '../../src/approvals/client.js';
 import { subscribeAll } from '../../src/approvals/subscription.js';
 import { usageError } from '../../src/errors.js';
 import { govHome } from '../../src/home.js';
@@ -9,8 +9,10 @@ import { preferLiveTerminal } from '../ui/interactive.js';
 const HELP = `usage: gov approvals
 
 Full-screen view of the calls held for approval in every live run.
-Keys: ↑/↓ select · a approve once · A approve this tool for the rest of its run ·
-d deny (type an optional reason, Enter) · q quit.
+Keys: ↑/↓ select · j/k/PgUp/PgDn/space scroll the arguments · a approve once ·
+A approve this tool for the rest of its run · d deny (type an optional reason, Enter) · q quit.
+Approving needs every line of the call's arguments to have been on screen; large arguments,
+listed as a summary, are fetched in full first.
 
 Needs an interactive terminal; from scripts use 'gov pending', 'gov approve ID'
 and 'gov deny ID'.
@@ -43,7 +45,9 @@ export default async function approvals(argv: string[]): Promise<number> {
   const app = render(
     createElement(ApprovalsApp, {
       subscribe: (onEvent) => subscribeAll(home, onEvent),
-      approve: (call, always) => approve(home, call.id, { run: call.run, always, approver: 'tui' }),
+      getFull: (call) => getPending(home, call.id, call.run),
+      approve: (call, always) =>
+        approve(home, call.id, { run: call.run, always, approver: 'tui', argsDigest: call.args_digest }),
       deny: (call, reason) =>
         deny(home, call.id, { run: call.run, approver: 'tui', ...(reason ? { reason } : {}) }),
       onExit: () => exit(),

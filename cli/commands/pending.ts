@@ -4,7 +4,7 @@ import { getPending, listPending, unreachableError, type PendingCall } from '../
 import { GovError, usageError } from '../../src/errors.js';
 import { govHome } from '../../src/home.js';
 import { parseCommandArgs, wantsHelp } from '../args.js';
-import { sanitizeInline } from '../../src/terminal-text.js';
+import { jsonForDisplay, sanitizeInline } from '../../src/terminal-text.js';
 import { endedNote } from '../../src/approvals/ended-calls.js';
 
 const HELP = `usage: gov pending [--json] [--full ID]
@@ -19,7 +19,8 @@ options:
 
 Arguments over ${formatBytes(LISTED_ARGS_BYTES)} are summarised in listings: cut parts read
 '…(truncated, SIZE)' and the call carries "args_truncated": true and "args_bytes" (the full
-size); '--full ID' shows them whole. A run that does not answer is named on stderr, exit 1.
+size); '--full ID' shows them whole. In JSON output, characters a terminal would hide or act
+on (bidi controls, zero-width and other format characters) are written as \\uXXXX escapes. A run that does not answer is named on stderr, exit 1.
 LEFT is the time until the call is denied for want of an answer. Calls that ended in the last
 10 minutes without an answer (the client stopped waiting, or the approval timed out) are
 listed after the held ones, with why.
@@ -86,12 +87,12 @@ export default async function pending(argv: string[]): Promise<number> {
         },
       );
     }
-    process.stdout.write(JSON.stringify(pendingJson(call), null, 2) + '\n');
+    process.stdout.write(jsonForDisplay(pendingJson(call), 2) + '\n');
     return 0;
   }
   const { calls, ended, unreachable } = await listPending(govHome());
   if (values.json) {
-    process.stdout.write(JSON.stringify(calls.map(pendingJson), null, 2) + '\n');
+    process.stdout.write(jsonForDisplay(calls.map(pendingJson), 2) + '\n');
   } else if (calls.length === 0) {
     process.stdout.write(
       unreachable.length ? 'No held calls in the runs that answered\n' : 'No held calls\n',

@@ -4,6 +4,7 @@ import { diffDefinitions, formatDiff } from '../../src/safety/definition-diff.js
 import { acceptChanged, readPins, removePins, updatePins } from '../../src/safety/pins-store.js';
 import { shortFingerprint } from '../../src/safety/tool-definition.js';
 import { parseCommandArgs, subcommandHelp } from '../args.js';
+import { jsonForDisplay, sanitizeInline } from '../../src/terminal-text.js';
 
 const HELP = `usage: gov pins list [--json]
        gov pins diff SERVER [TOOL]
@@ -85,17 +86,23 @@ function listCommand(path: string, argv: string[]): number {
       });
   }
   if (values.json) {
-    process.stdout.write(JSON.stringify(rows, null, 2) + '\n');
+    process.stdout.write(jsonForDisplay(rows, 2) + '\n');
     return 0;
   }
   if (rows.length === 0) {
     process.stdout.write('no pinned tools\n');
     return 0;
   }
-  const w = (k: 'server' | 'tool') => Math.max(k.length, ...rows.map((r) => r[k].length));
+  // Server keys and tool names come from the servers: shown inert, invisible characters escaped.
+  const shown = rows.map((r) => ({
+    ...r,
+    server: sanitizeInline(r.server, 80),
+    tool: sanitizeInline(r.tool, 80),
+  }));
+  const w = (k: 'server' | 'tool') => Math.max(k.length, ...shown.map((r) => r[k].length));
   const [ws, wt] = [w('server'), w('tool')];
   process.stdout.write(`${'SERVER'.padEnd(ws)}  ${'TOOL'.padEnd(wt)}  STATUS   FINGERPRINT          SINCE\n`);
-  for (const r of rows)
+  for (const r of shown)
     process.stdout.write(
       `${r.server.padEnd(ws)}  ${r.tool.padEnd(wt)}  ${r.status.padEnd(7)}  ${shortFingerprint(r.fingerprint)}  ${r.since}\n`,
     );
@@ -116,7 +123,9 @@ function diffCommand(path: string, argv: string[]): number {
       hint: "see 'gov pins list'",
     });
   if (names.every((n) => !s.changed[n])) {
-    process.stdout.write(`no changes on ${server}${tool ? ` ${tool}` : ''}\n`);
+    process.stdout.write(
+      `no changes on ${sanitizeInline(server, 80)}${tool ? ` ${sanitizeInline(tool, 80)}` : ''}\n`,
+    );
     return 0;
   }
   for (const n of names) {
@@ -124,7 +133,7 @@ function diffCommand(path: string, argv: string[]): number {
     if (!c) continue;
     const p = s.tools[n];
     process.stdout.write(
-      `${server} ${n}: ${p ? `pinned ${shortFingerprint(p.fingerprint)}` : 'not pinned (new tool)'} → now ${shortFingerprint(c.fingerprint)}\n`,
+      `${sanitizeInline(server, 80)} ${sanitizeInline(n, 80)}: ${p ? `pinned ${shortFingerprint(p.fingerprint)}` : 'not pinned (new tool)'} → now ${shortFingerprint(c.fingerprint)}\n`,
     );
     process.stdout.write(formatDiff(diffDefinitions(p?.definition, c.definition)) + '\n\n');
   }
@@ -146,7 +155,9 @@ function acceptCommand(path: string, argv: string[]): number {
         hint: "see 'gov pins list'",
       },
     );
-  process.stdout.write(`accepted ${accepted.length} definition(s) on ${server}: ${accepted.join(', ')}\n`);
+  process.stdout.write(
+    `accepted ${accepted.length} definition(s) on ${sanitizeInline(server, 80)}: ${sanitizeInline(accepted.join(', '), 2000)}\n`,
+  );
   return 0;
 }
 
@@ -158,6 +169,8 @@ function rmCommand(path: string, argv: string[]): number {
     return removed.length > 0;
   });
   if (removed.length === 0) throw unknownServer(server);
-  process.stdout.write(`removed ${removed.length} pin(s) on ${server}: ${removed.join(', ')}\n`);
+  process.stdout.write(
+    `removed ${removed.length} pin(s) on ${sanitizeInline(server, 80)}: ${sanitizeInline(removed.join(', '), 2000)}\n`,
+  );
   return 0;
 }

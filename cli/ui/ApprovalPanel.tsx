@@ -1,11 +1,13 @@
-import { useEffect, useRef, useState } from 'react';
+import { useRef, useState } from 'react';
 import { Box, Text, useStdin, type Key } from 'ink';
 import type { ApprovalVerdict } from '../../src/types.js';
 import { CHOOSE, promptKey, type PromptState } from './approval-keys.js';
-import { scrollKey, useArgsViewport } from './args-viewport.js';
+import { scrollKey, unseenRefusal, useArgsViewport } from './args-viewport.js';
+import { ReasonPrompt } from './ReasonPrompt.js';
 import { HeldCallView } from './HeldCallView.js';
 import { editLine } from './line-edit.js';
 import {
+  useArmed,
   useChangedAt,
   useHeldCalls,
   useLastEnded,
@@ -73,10 +75,9 @@ export function ApprovalPanel({
     setVersion((v) => v + 1);
   };
 
-  // The reason prompt belongs to one call; if that call is gone, so is the prompt.
-  const current = state.current.prompt;
-  const activePrompt: PromptState =
-    current.mode === 'reason' && !held.some((c) => c.id === current.id) ? CHOOSE : current;
+  // The reason prompt belongs to one call, and stays (saying so) if that call goes away.
+  const activePrompt = state.current.prompt;
+  const promptCallGone = activePrompt.mode === 'reason' && !held.some((c) => c.id === activePrompt.id);
   const draft = state.current.draft;
 
   useLatestInput((input: string, key: Key) => {
@@ -84,15 +85,14 @@ export function ApprovalPanel({
       onInterrupt?.();
       return;
     }
-    const { draft } = state.current;
-    const stale = state.current.prompt;
-    const prompt = stale.mode === 'reason' && !held.some((c) => c.id === stale.id) ? CHOOSE : stale;
+    const { draft, prompt } = state.current;
     if (head !== undefined || prompt.mode === 'reason') {
       if (prompt.mode === 'choose' && scrollKey(args, input, key, true)) return update({ prompt, draft });
       if (prompt.mode === 'choose' && sinceHeadChanged() < keyGuardMs) return;
-      const step = promptKey(prompt, head?.id, input, key, 'tui', args.unseen);
-      update({ prompt: step.state, draft, ...(step.refused ? { refused: step.refused } : {}) });
-      if (step.settle) broker.settle(step.settle.id, step.settle.verdict);
+      const step = promptKey(prompt, head?.id, input, key, 'tui', unseenRefusal(args));
+      const sent = step.settle ? broker.settle(step.settle.id, step.settle.verdict) : true;
+      const refused = sent ? step.refused : 'that call is no longer held; nothing was sent';
+      update({ prompt: step.state, draft, ...(refused ? { refused } : {}) });
       return;
     }
     if (!onLine) return;
@@ -107,14 +107,7 @@ export function ApprovalPanel({
 
   // Keys pressed within keyGuardMs of a new call appearing are ignored (they were meant for
   // the agent); the key hints appear once they count, so the human sees when keys are live.
-  const [armedFor, setArmedFor] = useState<string | undefined>(undefined);
-  const headId = head?.id;
-  useEffect(() => {
-    if (headId === undefined || keyGuardMs <= 0) return;
-    const t = setTimeout(() => setArmedFor(headId), keyGuardMs);
-    return () => clearTimeout(t);
-  }, [headId, keyGuardMs]);
-  const armed = headId !== undefined && (keyGuardMs <= 0 || armedFor === headId);
+  const armed = useArmed(head?.id, keyGuardMs);
 
   const others = held.length - 1;
   return (
@@ -137,18 +130,7 @@ export function ApprovalPanel({
             args={args}
             {...(others > 0 ? { note: `+${others} more held` } : {})}
           />
-          {state.current.refused && activePrompt.mode === 'choose' ? (
-            <Text color="red" wrap="truncate-end">
-              {state.current.refused}
-            </Text>
-          ) : null}
-          {activePrompt.mode === 'reason' ? (
-            <Text wrap="truncate-start">
-              <Text color="red">deny</Text> — reason (optional), Enter to deny, Esc to go back:{' '}
-              {activePrompt.text}
-              <Text inverse> </Text>
-            </Text>
-          ) : !armed ? (
+          {activePrompt.mode === 'reason' ? null : !armed ? (
             <Text dimColor wrap="truncate-end">
               keys are live in a moment…
             </Text>
@@ -169,7 +151,7 @@ export function ApprovalPanel({
             </Text>
           )}
         </Box>
-      ) : onLine ? (
+      ) : activePrompt.mode === 'reason' ? null : onLine ? (
         <Text wrap="truncate-start">
           <Text color="cyan">›</Text> {draft}
           <Text inverse> </Text>
@@ -178,6 +160,14 @@ export function ApprovalPanel({
       ) : (
         <Text dimColor>no held calls</Text>
       )}
+      {state.current.refused && activePrompt.mode === 'choose' ? (
+        <Text color="red" wrap="truncate-end">
+          {state.current.refused}
+        </Text>
+      ) : null}
+      {activePrompt.mode === 'reason' ? (
+        <ReasonPrompt call={activePrompt.id} text={activePrompt.text} gone={promptCallGone} />
+      ) : null}
     </Box>
   );
 }

@@ -3,17 +3,22 @@ import { Box, Text, useStdin, type Key } from 'ink';
 import type { PendingCall, SettleOutcome, UnreachableRun } from '../../src/approvals/client.js';
 import type { RemoteEvent } from '../../src/approvals/subscription.js';
 import { CHOOSE, promptKey, type PromptState } from './approval-keys.js';
-import { scrollKey, useArgsViewport } from './args-viewport.js';
+import { scrollKey, unseenRefusal, useArgsViewport } from './args-viewport.js';
+import { useFullCall, type GetFullCall } from './full-call.js';
 import { HeldCallView } from './HeldCallView.js';
-import { useChangedAt, useLatestInput, useNow, useTerminalSize } from './panel-hooks.js';
+import { useArmed, useChangedAt, useLatestInput, useNow, useTerminalSize } from './panel-hooks.js';
 import { sanitizeInline } from '../../src/terminal-text.js';
 import { withdrawnNote } from '../../src/approvals/ended-calls.js';
 import type { PinAlert } from '../../src/safety/tool-pins.js';
 import { PinAlerts } from './PinAlerts.js';
+import { ReasonPrompt } from './ReasonPrompt.js';
 
 export interface ApprovalsAppProps {
   /** Start streaming events from every live run (client.subscribeAll). */
   subscribe: (onEvent: (ev: RemoteEvent) => void) => { close(): void };
+  /** The call with its arguments in full, for a call listed with a summary of them. */
+  getFull: GetFullCall;
+  /** Approve exactly `call` (its run, id and argument digest). */
   approve: (call: PendingCall, always: boolean) => Promise<SettleOutcome>;
   deny: (call: PendingCall, reason: string | undefined) => Promise<SettleOutcome>;
   /** `q` or Ctrl-C. */
@@ -22,6 +27,10 @@ export interface ApprovalsAppProps {
 }
 
 const keyOf = (run: string, id: string) => `${run}\u0000${id}`;
+const callLabel = (key: string) => {
+  const [run, id] = key.split('\u0000');
+  return `${id ?? ''} (run ${run ?? ''})`;
+};
 
 /** Held calls across all runs, oldest first, kept current from the remote event stream. */
 function useRemoteHeld(subscribe: ApprovalsAppProps['subscribe']) {
@@ -62,7 +71,14 @@ function useRemoteHeld(subscribe: ApprovalsAppProps['subscribe']) {
 }
 
 /** `gov approvals`: every held call of every live run; pick one, approve or deny it. */
-export function ApprovalsApp({ subscribe, approve, deny, onExit, keyGuardMs = 300 }: ApprovalsAppProps) {
+export function ApprovalsApp({
+  subscribe,
+  getFull,
+  approve,
+  deny,
+  onExit,
+  keyGuardMs = 300,
+}: ApprovalsAppProps) {
   const { isRawModeSupported } = useStdin();
   const { columns, rows } = useTerminalSize();
   const { calls, remove, unreachable, ended, alerts } = useRemoteHeld(subscribe);
@@ -78,9 +94,12 @@ export function ApprovalsApp({ subscribe, approve, deny, onExit, keyGuardMs = 30
   const selected = calls[index];
   const selKey = selected ? keyOf(selected.run, selected.id) : undefined;
   const now = useNow(calls.length > 0);
-  const sinceChanged = useChangedAt(selKey);
   const listRows = Math.max(3, Math.min(10, rows - 20));
-  const args = useArgsViewport(selected, columns, Math.max(4, rows - listRows - 12 - 2 * alerts.length));
+  const full = useFullCall(selected, getFull);
+  const args = useArgsViewport(full.shown, columns, Math.max(4, rows - listRows - 12 - 2 * alerts.length));
+  // Keys wait a moment whenever what is on screen changes: another call, or its full arguments.
+  const sinceChanged = useChangedAt(args.key);
+  const armed = useArmed(selected ? args.key : undefined, keyGuardMs);
 
   const act = useCallback(
     (call: PendingCall, settle: () => Promise<SettleOutcome>, done: string) => {
@@ -101,8 +120,7 @@ export function ApprovalsApp({ subscribe, approve, deny, onExit, keyGuardMs = 30
 
   useLatestInput((input: string, key: Key) => {
     if (key.ctrl && input === 'c') return onExit();
-    const p0 = prompt.current;
-    const p = p0.mode === 'reason' && !calls.some((c) => keyOf(c.run, c.id) === p0.id) ? CHOOSE : p0;
+    const p = prompt.current;
     if (p.mode === 'choose') {
       if (input === 'q' || key.escape) return onExit();
       if (key.upArrow || key.downArrow) {
@@ -116,13 +134,19 @@ export function ApprovalsApp({ subscribe, approve, deny, onExit, keyGuardMs = 30
       if (scrollKey(args, input, key, false)) return;
       if (sinceChanged() < keyGuardMs) return;
     }
-    const step = promptKey(p, selKey, input, key, 'tui', args.unseen);
+    const step = promptKey(p, selKey, input, key, 'tui', full.refusal ?? unseenRefusal(args));
     prompt.current = step.state;
     rerender((v) => v + 1);
-    if (step.refused) setStatus({ text: step.refused, error: true });
+    if (step.refused) {
+      setStatus({ text: step.refused, error: true });
+      full.retry();
+    }
     if (!step.settle) return;
     const target = calls.find((c) => keyOf(c.run, c.id) === step.settle?.id);
-    if (!target) return;
+    if (!target) {
+      setStatus({ text: 'that call is no longer held; nothing was sent', error: true });
+      return;
+    }
     const v = step.settle.verdict;
     if (v.approved)
       act(target, () => approve(target, v.always === true), v.always ? 'approved (always)' : 'approved');
@@ -132,7 +156,8 @@ export function ApprovalsApp({ subscribe, approve, deny, onExit, keyGuardMs = 30
   const start = Math.max(0, Math.min(index - Math.floor(listRows / 2), calls.length - listRows));
   const visible = calls.slice(start, start + listRows);
   const runs = new Set(calls.map((c) => c.run)).size;
-  const p = prompt.current.mode === 'reason' && prompt.current.id === selKey ? prompt.current : CHOOSE;
+  const p = prompt.current;
+  const promptCallGone = p.mode === 'reason' && !calls.some((c) => keyOf(c.run, c.id) === p.id);
 
   return (
     <Box flexDirection="column" width={columns}>
@@ -177,11 +202,18 @@ export function ApprovalsApp({ subscribe, approve, deny, onExit, keyGuardMs = 30
           {calls.length > visible.length ? (
             <Text dimColor>({calls.length - visible.length} more; ↑/↓ to scroll)</Text>
           ) : null}
-          {selected ? <HeldCallView call={selected} now={now} showRun args={args} /> : null}
-          {p.mode === 'reason' ? (
-            <Text wrap="truncate-start">
-              <Text color="red">deny</Text> — reason (optional), Enter to deny, Esc to go back: {p.text}
-              <Text inverse> </Text>
+          {full.shown ? (
+            <HeldCallView
+              call={full.shown}
+              now={now}
+              showRun
+              args={args}
+              {...(full.notice ? { notice: full.notice } : {})}
+            />
+          ) : null}
+          {p.mode === 'reason' ? null : !armed ? (
+            <Text dimColor wrap="truncate-end">
+              keys are live in a moment…
             </Text>
           ) : (
             <Text wrap="truncate-end">
@@ -202,6 +234,9 @@ export function ApprovalsApp({ subscribe, approve, deny, onExit, keyGuardMs = 30
           )}
         </Box>
       )}
+      {p.mode === 'reason' ? (
+        <ReasonPrompt call={callLabel(p.id)} text={p.text} gone={promptCallGone} />
+      ) : null}
       {status ? (
         <Text color={status.error ? 'red' : 'green'} wrap="truncate-end">
           {sanitizeInline(status.text, 300)}

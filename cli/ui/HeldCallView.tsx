@@ -17,6 +17,8 @@ export interface HeldCallViewProps {
   args: ArgsViewport;
   /** Extra line under the header, e.g. "+3 more held". */
   note?: string;
+  /** Shown above the arguments, e.g. that they are a summary still being loaded in full. */
+  notice?: string;
 }
 
 /** Seconds until the hold times out (null when it never does), for "N s left". */
@@ -27,7 +29,7 @@ export function secondsLeft(call: Pick<HeldCall, 'expires_at'>, now: number): nu
 }
 
 /** One held call: what, where, why, and its arguments — every string sanitised. */
-export function HeldCallView({ call, now, showRun, args, note }: HeldCallViewProps) {
+export function HeldCallView({ call, now, showRun, args, note, notice }: HeldCallViewProps) {
   const tool = sanitizeInline(call.tool, 80);
   const server = sanitizeInline(call.server, 80);
   const shown = args.rows.slice(args.offset, args.offset + args.height);
@@ -55,6 +57,11 @@ export function HeldCallView({ call, now, showRun, args, note }: HeldCallViewPro
         <Text dimColor> — </Text>
         {sanitizeInline(call.reason, 300)}
       </Text>
+      {notice ? (
+        <Text color="yellow" bold wrap="truncate-end">
+          {notice}
+        </Text>
+      ) : null}
       {args.offset > 0 ? (
         <Text dimColor>
           ▲ {args.offset} line{args.offset === 1 ? '' : 's'} above (k/PgUp)

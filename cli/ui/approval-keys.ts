@@ -5,9 +5,10 @@ import { stripUnsafe } from '../../src/terminal-text.js';
 /**
  * The approval prompt as a pure state machine: `a` approve once, `A` approve this tool
  * for the rest of the run, `d` deny (then an optional reason, Enter to send, Esc to go
- * back). Approving is refused while part of the call's arguments has never been on screen.
- * A reason prompt is bound to the call it was opened for, so a call that times
- * out meanwhile can never make the reason land on the next one.
+ * back). Approving is refused while the screen has not shown the whole call (the caller
+ * says why). A reason prompt is bound to the call it was opened for and stays open when
+ * that call goes away meanwhile (times out, is answered elsewhere): the rest of the reason
+ * being typed can never land on the next call as keys.
  */
 export type PromptState = { mode: 'choose' } | { mode: 'reason'; id: string; text: string };
 
@@ -29,8 +30,8 @@ export function promptKey(
   input: string,
   key: EditKey,
   approver: 'tui' | 'cli' = 'tui',
-  /** Rows of the held call's arguments never shown on screen: approving waits for them. */
-  unseenArgRows = 0,
+  /** Why approving the held call is refused right now (part of it never shown), if it is. */
+  approveRefused?: string,
 ): PromptStep {
   if (state.mode === 'reason') {
     if (key.escape) return { state: CHOOSE };
@@ -45,11 +46,8 @@ export function promptKey(
     return { state: { ...state, text: r.text } };
   }
   if (heldId === undefined || key.ctrl || key.meta) return { state };
-  if ((input === 'a' || input === 'A') && unseenArgRows > 0)
-    return {
-      state,
-      refused: `not approved: ${unseenArgRows} line${unseenArgRows === 1 ? '' : 's'} of its arguments never shown — scroll down (j, PgDn, space) first`,
-    };
+  if ((input === 'a' || input === 'A') && approveRefused !== undefined)
+    return { state, refused: approveRefused };
   switch (input) {
     case 'a':
       return { state, settle: { id: heldId, verdict: { approved: true, approver } } };

@@ -4,6 +4,8 @@ import { formatArgs, type ArgRow } from './format-args.js';
 import type { EditKey } from './line-edit.js';
 
 export interface ArgsViewport {
+  /** Which arguments these are: the call, and whether they are its listing's summary. */
+  key: string;
   rows: ArgRow[];
   /** First row on screen. */
   offset: number;
@@ -24,13 +26,14 @@ export interface ScrollKey extends EditKey {
  * does not ask for the same rows again.
  */
 export function useArgsViewport(
-  call: Pick<HeldCall, 'id' | 'run' | 'args'> | undefined,
+  call: Pick<HeldCall, 'id' | 'run' | 'args' | 'args_truncated'> | undefined,
   columns: number,
   height: number,
 ): ArgsViewport & { scroll(delta: number): void } {
   // HeldCallView's frame: a border and a space of padding each side, then a 2-column row marker.
   const width = columns - 6;
-  const key = call ? `${call.run}\u0000${call.id}` : '';
+  // A summary and the full arguments are different rows: what was read of one is not the other.
+  const key = call ? `${call.run}\u0000${call.id}${call.args_truncated ? '\u0000summary' : ''}` : '';
   const formatted = useMemo(() => formatArgs(call?.args, width), [call?.args, width]);
   const offsets = useRef(new Map<string, number>());
   // Per call: the shown rows as a count from the top, at the width they were counted at.
@@ -48,6 +51,7 @@ export function useArgsViewport(
   if (call) seen.current.set(key, { width, to: shownTo });
 
   return {
+    key,
     rows: formatted.rows,
     offset,
     height,
@@ -58,6 +62,13 @@ export function useArgsViewport(
       rerender((v) => v + 1);
     },
   };
+}
+
+/** Why `a` is refused while rows of the arguments have never been on screen. */
+export function unseenRefusal(view: Pick<ArgsViewport, 'unseen'>): string | undefined {
+  const n = view.unseen;
+  if (n === 0) return undefined;
+  return `not approved: ${n} line${n === 1 ? '' : 's'} of its arguments never shown — scroll down (j, PgDn, space) first`;
 }
 
 /**

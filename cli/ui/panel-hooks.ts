@@ -112,6 +112,20 @@ export function useChangedAt(key: string | undefined): () => number {
   return () => Date.now() - ref.current.at;
 }
 
+/**
+ * Whether keys count yet for what is on screen under `key`: false for `guardMs` after it
+ * changes (keys then are ignored), so the key hints can appear only once they act.
+ */
+export function useArmed(key: string | undefined, guardMs: number): boolean {
+  const [armedFor, setArmedFor] = useState<string | undefined>(undefined);
+  useEffect(() => {
+    if (key === undefined || guardMs <= 0) return;
+    const t = setTimeout(() => setArmedFor(key), guardMs);
+    return () => clearTimeout(t);
+  }, [key, guardMs]);
+  return key !== undefined && (guardMs <= 0 || armedFor === key);
+}
+
 type InputHandler = Parameters<typeof useInput>[0];
 
 /**

@@ -45,7 +45,10 @@ function shrink(v: JsonValue, depth: number): JsonValue {
 }
 
 /** The call as listed: unchanged when its arguments are small, else summarised and marked. */
-export function summariseHeldCall<T extends HeldCall>(call: T, budget = LISTED_ARGS_BYTES): T {
+export function summariseHeldCall<T extends Pick<HeldCall, 'args' | 'args_truncated' | 'args_bytes'>>(
+  call: T,
+  budget = LISTED_ARGS_BYTES,
+): T {
   const full = JSON.stringify(call.args);
   const bytes = Buffer.byteLength(full);
   if (bytes <= budget) return call;

@@ -239,9 +239,9 @@ async function findRunHolding(
   return { holder: listing.runs.find((r) => r.run === holders[0]) ?? null, ended };
 }
 
-/** One held call with its arguments in full; null when no run holds it. */
-export async function getPending(home: string, id: string): Promise<PendingCall | null> {
-  const { holder } = await findRunHolding(home, id);
+/** One held call with its arguments in full; null when no run (or not `run`) holds it. */
+export async function getPending(home: string, id: string, run?: string): Promise<PendingCall | null> {
+  const { holder } = await findRunHolding(home, id, run);
   if (!holder) return null;
   const reply = await request(holder.socket, { op: 'get', id }, FULL_CALL_TIMEOUT_MS);
   if (!reply.ok) return null;
@@ -263,6 +263,11 @@ async function settleRemote(
 
 export interface ApproveOptions {
   always?: boolean;
+  /**
+   * The `args_digest` of the call the approver was shown: the run approves only the call
+   * with these exact arguments (a screen approves what it showed, never another call).
+   */
+  argsDigest?: string;
   /** Who is approving, for the audit trail: `cli` (default) or `tui` (`gov approvals`). */
   approver?: 'cli' | 'tui';
   /** Skip the search when the caller already knows the run. */
@@ -274,6 +279,7 @@ export function approve(home: string, id: string, opts: ApproveOptions = {}): Pr
     op: 'approve',
     id,
     ...(opts.always ? { always: true } : {}),
+    ...(opts.argsDigest !== undefined ? { args_digest: opts.argsDigest } : {}),
     approver: opts.approver ?? 'cli',
   }));
 }

@@ -262,6 +262,12 @@ function handle(
       return call ? { ok: true, run, calls: [call] } : notPending(broker, req.id);
     }
     case 'approve': {
+      const held = broker.get(req.id);
+      if (held && req.args_digest !== undefined && held.args_digest !== req.args_digest)
+        return {
+          ok: false,
+          error: `held call ${req.id} is not the call that was shown (its arguments differ); nothing approved`,
+        };
       const verdict = {
         approved: true,
         approver: req.approver ?? 'cli',

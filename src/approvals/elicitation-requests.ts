@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { HeldCall, JsonObject, JsonRpcId, JsonValue } from '../types.js';
 import {
   elicitationParams,
+  questionShowsWholeCall,
   verdictFromElicitation,
   type ElicitationChannel,
   type ElicitingClient,
@@ -48,7 +49,8 @@ export class ElicitationRequests {
       client,
       ask: (call: HeldCall, verdict) => {
         const id = `${ID_PREFIX}${randomBytes(12).toString('hex')}`;
-        this.waiting.set(id, (r) => verdict(verdictFromElicitation(client, r)));
+        const whole = questionShowsWholeCall(call);
+        this.waiting.set(id, (r) => verdict(verdictFromElicitation(client, r, whole)));
         const request = {
           jsonrpc: '2.0',
           id,

@@ -1,5 +1,6 @@
 import type { ApprovalVerdict, HeldCall, JsonObject, JsonValue } from '../types.js';
 import { summariseHeldCall } from './args-summary.js';
+import { jsonForDisplay, sanitizeInline } from '../terminal-text.js';
 
 /**
  * Asking the human inside their own MCP client: the `elicitation/create` (form mode) question
@@ -31,25 +32,33 @@ export interface ElicitationChannel {
 
 // Longest argument text shown in the question; the rest is cut with a visible marker.
 const ARGS_CHARS = 2000;
-// Characters a client UI would act on or hide (DEL and C1 controls, bidi controls, zero-width
-// and tag characters, line separators): shown as JSON escapes in arguments, dropped elsewhere.
-const UNSAFE =
-  /[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff\ufff9-\ufffb]|\udb40[\udc00-\udc7f]/g;
 
-function plain(text: string, max = 300): string {
-  const s = text.replace(UNSAFE, '').replace(/\n/g, ' ');
-  return s.length > max ? `${s.slice(0, max)}…` : s;
+/** The arguments as the question shows them, and whether that is all of them. */
+function argsText(call: Pick<HeldCall, 'args'>): { text: string; whole: boolean } {
+  const shown = summariseHeldCall<Pick<HeldCall, 'args' | 'args_truncated' | 'args_bytes'>>({
+    args: call.args,
+  });
+  const json = jsonForDisplay(shown.args ?? null, 2) ?? 'null';
+  if (json.length > ARGS_CHARS) return { text: `${json.slice(0, ARGS_CHARS)}\n…(truncated)`, whole: false };
+  if (shown.args_truncated)
+    return { text: `${json}\n…(arguments shortened; ${shown.args_bytes} bytes in full)`, whole: false };
+  return { text: json, whole: true };
 }
 
-function argsText(call: HeldCall): string {
-  const shown = summariseHeldCall(call);
-  const json = (JSON.stringify(shown.args ?? null, null, 2) ?? 'null').replace(
-    UNSAFE,
-    (c) => '\\u' + c.charCodeAt(0).toString(16).padStart(4, '0'),
-  );
-  const cutNote = shown.args_truncated ? `\n…(arguments shortened; ${shown.args_bytes} bytes in full)` : '';
-  return json.length > ARGS_CHARS ? `${json.slice(0, ARGS_CHARS)}\n…(truncated)` : json + cutNote;
+/**
+ * Whether the question shows the call's arguments whole. A question that cannot (they are
+ * too long for it) offers only "deny", and an approving answer to it is a denial: a person
+ * approves what they saw, never a part of it.
+ */
+export function questionShowsWholeCall(call: Pick<HeldCall, 'args'>): boolean {
+  return argsText(call).whole;
 }
+
+const CUT_NOTE = [
+  'The arguments are too long to show here in full, so this question can only deny the call.',
+  "To approve it, leave this open and use 'gov approvals' in a terminal (or read it with",
+  "'gov pending --full ID', then 'gov approve ID'); this question is then withdrawn.",
+].join('\n');
 
 // The first protocol version whose forms have titled `oneOf` choices.
 const ONE_OF_SINCE = '2025-11-25';
@@ -74,34 +83,36 @@ export function elicitingClient(
   // Versions are dates: an older client gets the form its own version defines.
   const version = params['protocolVersion'];
   const choices = typeof version === 'string' && version < ONE_OF_SINCE ? 'enumNames' : 'oneOf';
-  return { info, name: plain(rawName, 64) || 'unknown-client', choices };
+  return { info, name: sanitizeInline(rawName, 64) || 'unknown-client', choices };
 }
 
-const DECISIONS = ['approve_once', 'approve_run', 'deny'] as const;
-
-/** The `decision` field: the three values, each with a title a person understands. */
-function decisionField(call: HeldCall, choices: ElicitingClient['choices']): JsonObject {
-  const titles = [
-    'Approve this call once',
-    `Approve ${plain(call.tool, 64)} for the rest of this run`,
-    'Deny this call',
+/** The `decision` field: the values offered, each with a title a person understands. */
+function decisionField(call: HeldCall, choices: ElicitingClient['choices'], whole: boolean): JsonObject {
+  const titled: Array<[string, string]> = [
+    ['approve_once', 'Approve this call once'],
+    ['approve_run', `Approve ${sanitizeInline(call.tool, 64)} for the rest of this run`],
+    ['deny', 'Deny this call'],
   ];
+  const offered = whole ? titled : titled.filter(([value]) => value === 'deny');
   const base = { type: 'string', title: 'Your decision' };
-  if (choices === 'enumNames') return { ...base, enum: [...DECISIONS], enumNames: titles };
-  return { ...base, oneOf: DECISIONS.map((value, i) => ({ const: value, title: titles[i]! })) };
+  if (choices === 'enumNames')
+    return { ...base, enum: offered.map(([v]) => v), enumNames: offered.map(([, t]) => t) };
+  return { ...base, oneOf: offered.map(([value, title]) => ({ const: value, title })) };
 }
 
 /** `elicitation/create` params (form mode) asking one client about one held call. */
 export function elicitationParams(call: HeldCall, client: ElicitingClient): JsonObject {
+  const args = argsText(call);
   const message = [
     `gov is holding a call for your approval.`,
     ``,
-    `Tool: ${plain(call.tool)}  (${plain(call.method)})`,
-    `Server: ${plain(call.server)}`,
-    `Rule: ${plain(call.rule)} — ${plain(call.reason, 600)}`,
+    `Tool: ${sanitizeInline(call.tool, 300)}  (${sanitizeInline(call.method, 300)})`,
+    `Server: ${sanitizeInline(call.server, 300)}`,
+    `Rule: ${sanitizeInline(call.rule, 300)} — ${sanitizeInline(call.reason, 600)}`,
     ``,
     `Arguments:`,
-    argsText(call),
+    args.text,
+    ...(args.whole ? [] : ['', CUT_NOTE]),
   ].join('\n');
   return {
     mode: 'form',
@@ -109,7 +120,7 @@ export function elicitationParams(call: HeldCall, client: ElicitingClient): Json
     requestedSchema: {
       type: 'object',
       properties: {
-        decision: decisionField(call, client.choices),
+        decision: decisionField(call, client.choices, args.whole),
         reason: {
           type: 'string',
           title: 'Reason (optional)',
@@ -129,6 +140,8 @@ export function elicitationParams(call: HeldCall, client: ElicitingClient): Json
 export function verdictFromElicitation(
   client: ElicitingClient,
   response: { result?: JsonValue; error?: JsonValue },
+  /** questionShowsWholeCall of the call asked about: when false, approving answers deny. */
+  shownWhole: boolean,
 ): ApprovalVerdict {
   const approver = `elicitation:${client.name}` as const;
   const base = { approver, client_info: client.info };
@@ -137,7 +150,7 @@ export function verdictFromElicitation(
     const e = response.error;
     const msg =
       e && typeof e === 'object' && !Array.isArray(e) && typeof e['message'] === 'string' ? e['message'] : '';
-    return deny(`the MCP client could not ask (${plain(msg, 200) || 'error'})`);
+    return deny(`the MCP client could not ask (${sanitizeInline(msg, 200) || 'error'})`);
   }
   const r = response.result;
   if (!r || typeof r !== 'object' || Array.isArray(r)) return deny('the MCP client sent no answer');
@@ -147,8 +160,14 @@ export function verdictFromElicitation(
   if (action !== 'accept') return deny('the MCP client sent an unknown answer');
   const content = r['content'];
   const c = content && typeof content === 'object' && !Array.isArray(content) ? content : {};
-  const reason = typeof c['reason'] === 'string' && c['reason'].trim() ? plain(c['reason'], 500) : undefined;
-  switch (c['decision']) {
+  const reason =
+    typeof c['reason'] === 'string' && c['reason'].trim() ? sanitizeInline(c['reason'], 500) : undefined;
+  const decision = c['decision'];
+  if (!shownWhole && (decision === 'approve_once' || decision === 'approve_run'))
+    return deny(
+      'the question could not show the whole call, so it can only deny; approve it from gov approvals',
+    );
+  switch (decision) {
     case 'approve_once':
       return { approved: true, ...base, ...(reason ? { reason } : {}) };
     case 'approve_run':

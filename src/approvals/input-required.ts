@@ -2,6 +2,7 @@ import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { ApprovalVerdict, JsonObject, JsonRpcMessage, JsonValue } from '../types.js';
 import {
   elicitationParams,
+  questionShowsWholeCall,
   elicitingClient,
   verdictFromElicitation,
   type ElicitingClient,
@@ -113,7 +114,7 @@ export class InputRequiredApprovals {
    */
   async resume(
     state: string,
-    call: { server: string; method: string; tool: string; args_digest: string },
+    call: { server: string; method: string; tool: string; args_digest: string; args: JsonValue },
     answer: { client: ElicitingClient; inputResponses?: JsonValue },
     settle: (id: string, v: ApprovalVerdict) => boolean,
   ): Promise<{ ok: true; verdict: ApprovalVerdict } | { ok: false; why: string }> {
@@ -133,7 +134,8 @@ export class InputRequiredApprovals {
     this.verdicts.delete(payload.h);
     const responses = isObject(answer.inputResponses) ? answer.inputResponses : {};
     const result = responses[INPUT_KEY];
-    settle(payload.h, verdictFromElicitation(answer.client, result === undefined ? {} : { result }));
+    const whole = questionShowsWholeCall(call);
+    settle(payload.h, verdictFromElicitation(answer.client, result === undefined ? {} : { result }, whole));
     return { ok: true, verdict: await pending };
   }
 

@@ -1,9 +1,10 @@
 import { GovError } from '../errors.js';
 import type { NotifyHookSpec } from '../policy/approvals-schema.js';
-import type { HeldCall, JsonObject } from '../types.js';
+import type { HeldCall, JsonObject, JsonValue } from '../types.js';
 import type { BrokerEvent } from './broker.js';
 import { summariseHeldCall } from './args-summary.js';
 import { pendingEntry } from './pending-entry.js';
+import { escapeInvisible } from '../terminal-text.js';
 
 /** One hook with its header values resolved (they may hold vault secrets: never logged). */
 export interface NotifyTarget {
@@ -65,10 +66,22 @@ export function resolveNotifyTargets(hooks: NotifyHookSpec[], secrets: Map<strin
   });
 }
 
-/** The JSON a hook receives: the `gov pending --json` entry and the commands that answer it. */
+/** Every string (and key) with its invisible and format characters written as `<U+XXXX>`. */
+function escapedDeep(v: JsonValue): JsonValue {
+  if (typeof v === 'string') return escapeInvisible(v);
+  if (v === null || typeof v !== 'object') return v;
+  if (Array.isArray(v)) return v.map(escapedDeep);
+  return Object.fromEntries(Object.entries(v).map(([k, x]) => [escapeInvisible(k), escapedDeep(x)]));
+}
+
+/**
+ * The JSON a hook receives: the `gov pending --json` entry and the commands that answer it.
+ * A receiver shows the decoded strings to people, so invisible and format characters in them
+ * are spelled `<U+XXXX>` (a JSON `\u00ad` escape would be decoded back into hiding).
+ */
 export function notificationBody(call: HeldCall): JsonObject {
   return {
-    ...pendingEntry(summariseHeldCall(call)),
+    ...(escapedDeep(pendingEntry(summariseHeldCall(call))) as JsonObject),
     approve_command: `gov approve ${call.id}`,
     deny_command: `gov deny ${call.id}`,
   };

@@ -24,6 +24,8 @@ export const requestSchema = z.discriminatedUnion('op', [
     op: z.literal('approve'),
     id: z.string().min(1).max(128),
     always: z.boolean().optional(),
+    // Approve only if the held call's arguments are these (what the approver was shown).
+    args_digest: z.string().min(1).max(128).optional(),
     approver: approverSchema.optional(),
   }),
   z.object({

@@ -1,8 +1,11 @@
 /**
  * A readable line diff of two tool definitions for `gov pins diff`: each definition printed as
- * indented JSON with sorted keys (so only real changes show), compared line by line.
+ * indented JSON with sorted keys (so only real changes show), compared line by line. The
+ * definitions come from the server: characters a terminal would act on or hide are JSON
+ * escapes (terminal-text.ts), so a person accepting a change reads what it really says.
  */
 import { canonicalJson } from '../audit/canonical.js';
+import { jsonForDisplay } from '../terminal-text.js';
 import type { JsonValue } from '../types.js';
 
 export interface DiffLine {
@@ -12,7 +15,7 @@ export interface DiffLine {
 
 function lines(v: JsonValue | undefined): string[] {
   if (v === undefined) return [];
-  return JSON.stringify(JSON.parse(canonicalJson(v)), null, 2).split('\n');
+  return (jsonForDisplay(JSON.parse(canonicalJson(v)), 2) ?? 'null').split('\n');
 }
 
 /** Longest-common-subsequence diff; definitions are small, so the table is too. */

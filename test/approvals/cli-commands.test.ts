@@ -90,7 +90,7 @@ describe('gov pending / approve / deny against a live run', () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^ID\s+RUN\s+SERVER\s+TOOL\s+RULE\s+HELD\s+LEFT\s+REASON\n/);
     expect(r.stdout).toMatch(/\s(59|60)s\s/);
-    expect(r.stdout).toContain('eviltool');
+    expect(r.stdout).toContain('evil<U+202E>tool');
     expect(r.stdout).not.toMatch(/[\x1b\u202e]/);
   });
 

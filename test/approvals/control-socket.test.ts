@@ -261,6 +261,21 @@ describe('control socket', () => {
     await Promise.all(held);
   });
 
+  it('approves with an argument digest only the call with exactly those arguments', async () => {
+    const { broker } = await startRun('run-a');
+    const held = broker.request(call({ args_digest: 'sha256:shown' }));
+    const id = broker.list()[0]!.id;
+    // Another run holding the same id, or a reused id: the digest of what was shown differs.
+    const other = await approve(home, id, { run: 'run-a', argsDigest: 'sha256:other' });
+    expect(other).toEqual({ settled: false, error: expect.stringMatching(/not the call that was shown/) });
+    expect(broker.size).toBe(1);
+    expect(await approve(home, id, { run: 'run-a', argsDigest: 'sha256:shown' })).toEqual({
+      settled: true,
+      run: 'run-a',
+    });
+    await expect(held).resolves.toMatchObject({ approved: true });
+  });
+
   it('names a live run that does not answer instead of skipping it', async () => {
     const runs = join(home, 'runs');
     await startRun('run-live');

@@ -3,6 +3,7 @@ import { ApprovalBroker } from '../../src/approvals/broker.js';
 import {
   elicitationParams,
   elicitingClient,
+  questionShowsWholeCall,
   verdictFromElicitation,
 } from '../../src/approvals/elicitation.js';
 import { ElicitationRequests } from '../../src/approvals/elicitation-requests.js';
@@ -17,7 +18,7 @@ describe('elicitation: who can be asked', () => {
       clientInfo: { name: 'Code\u202e', version: '1' },
       capabilities: (elicitation === undefined ? {} : { elicitation }) as JsonObject,
     });
-    expect(elicitingClient(init({}))?.name).toBe('Code');
+    expect(elicitingClient(init({}))?.name).toBe('Code<U+202E>');
     expect(elicitingClient(init({ form: {} }))).not.toBeNull();
     expect(elicitingClient(init({ url: {} }))).toBeNull();
     expect(elicitingClient(init())).toBeNull();
@@ -39,7 +40,7 @@ describe('elicitation: who can be asked', () => {
 });
 
 describe('elicitation: the answer → the verdict', () => {
-  const v = (result: unknown) => verdictFromElicitation(client, { result: result as JsonObject });
+  const v = (result: unknown) => verdictFromElicitation(client, { result: result as JsonObject }, true);
   it('only an accepted approve approves; approve_run approves for the run', () => {
     expect(v({ action: 'accept', content: { decision: 'approve_once' } })).toMatchObject({
       approved: true,
@@ -61,7 +62,9 @@ describe('elicitation: the answer → the verdict', () => {
     expect(v({ action: 'accept', content: { decision: 'yes please' } }).approved).toBe(false);
     expect(v({ action: 'accept' }).approved).toBe(false);
     expect(v('accept').approved).toBe(false);
-    expect(verdictFromElicitation(client, { error: { code: -32602, message: 'no form' } })).toMatchObject({
+    expect(
+      verdictFromElicitation(client, { error: { code: -32602, message: 'no form' } }, true),
+    ).toMatchObject({
       approved: false,
       reason: 'the MCP client could not ask (no form)',
     });
@@ -90,6 +93,25 @@ describe('elicitation: the question', () => {
     const cut = String(elicitationParams(held({ blob: 'y'.repeat(3000) }), client)['message']);
     expect(cut).toContain('…(truncated)');
     expect(cut.length).toBeLessThan(3000);
+  });
+
+  it('a question that cannot show the whole call offers only deny, and an approving answer to it denies', () => {
+    for (const args of [{ blob: 'y'.repeat(3000) }, { blob: 'x'.repeat(10_000) }]) {
+      const call = held(args);
+      expect(questionShowsWholeCall(call)).toBe(false);
+      const p = elicitationParams(call, client);
+      expect(String(p['message'])).toContain('too long to show here in full, so this question can only deny');
+      expect(p['requestedSchema']).toMatchObject({
+        properties: { decision: { oneOf: [{ const: 'deny', title: 'Deny this call' }] } },
+      });
+      const enumNames = elicitationParams(call, { ...client, choices: 'enumNames' })['requestedSchema'];
+      expect(enumNames).toMatchObject({ properties: { decision: { enum: ['deny'] } } });
+      for (const decision of ['approve_once', 'approve_run'])
+        expect(
+          verdictFromElicitation(client, { result: { action: 'accept', content: { decision } } }, false),
+        ).toMatchObject({ approved: false, reason: expect.stringMatching(/could not show the whole call/) });
+    }
+    expect(questionShowsWholeCall(held({ note: 'short' }))).toBe(true);
   });
 
   const decisions = ['approve_once', 'approve_run', 'deny'];

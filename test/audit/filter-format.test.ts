@@ -56,14 +56,14 @@ describe('compileFilter', () => {
 });
 
 describe('format', () => {
-  it('makes untrusted cells inert as the approvals TUI does: escapes, controls, bidi, zero-width, tag and BOM characters', () => {
+  it('makes untrusted cells inert as the approvals TUI does: no escapes or controls; bidi, zero-width, tag and BOM characters shown escaped', () => {
     const hidden =
       'read\u200b_\ufefffile\u{E0069}\u{E0067}\u{E006E}\u202e\u001b[31mx\u001b]0;title\u0007\u2060\n';
     const row = formatRow(
       { ...base, tool: hidden },
-      { color: false, widths: columnWidths([base]).map(() => 40) },
+      { color: false, widths: columnWidths([base]).map(() => 48) },
     );
-    expect(row).toContain('read_filex ');
+    expect(row).toContain('read<U+200B>_<U+FEFF>file<U+E0069><U+E0067><U+E…');
     expect(row).not.toMatch(/[\u200b\ufeff\u202e\u2060\u001b\u0007\n]|\udb40/);
   });
 

@@ -184,6 +184,27 @@ describe('approval by MCP elicitation over stdio (gov mcp wrap, SDK 1.32 client)
     },
   );
 
+  it('a question that cannot show the whole call offers only deny; an approve answer to it is a denial, never executed', async () => {
+    const w = await wrap({
+      approvals: '{channels: [elicitation]}',
+      answer: async () => ({ action: 'accept', content: { decision: 'approve_once' } }),
+    });
+    // The dangerous part is past what the question can show (a summary, cut to 2,000 characters).
+    const cmd = 'echo nightly report ' + 'pad '.repeat(1200) + '; rm -rf /';
+    const err = await w.client.callTool({ name: 'shell_exec', arguments: { cmd } }).then(
+      () => null,
+      (e: unknown) => e as { code: number; message: string },
+    );
+    expect(w.asked).toHaveLength(1);
+    const q = w.asked[0]!;
+    expect(q.message).not.toContain('rm -rf /');
+    expect(q.message).toMatch(/too long to show here/);
+    expect(JSON.stringify(q.schema)).not.toMatch(/approve_once|approve_run/);
+    expect(err?.code).toBe(-32003);
+    expect(err?.message).toMatch(/Denied by approver: .*could not show the whole call/);
+    expect(executed(w.execLog)).toEqual([]);
+  });
+
   it('approve_run: the next identical call passes without asking', async () => {
     const w = await wrap({
       approvals: '{channels: [elicitation]}',

@@ -105,6 +105,19 @@ describe('approval in band on 2026-07-28 (input_required + requestState)', () =>
     expect(executed(w.execLog)).toEqual([]);
   });
 
+  it('an approving answer to a question that could not show the whole call is a denial; nothing runs', async () => {
+    const w = await wrap();
+    const cmd = 'echo report ' + 'pad '.repeat(1200) + '; rm -rf /';
+    const first = (await w.call({ cmd }))['result'] as Json;
+    const ask = (first['inputRequests'] as Json)['gov-approval'] as Json;
+    expect(String((ask['params'] as Json)['message'])).not.toContain('rm -rf /');
+    expect(JSON.stringify(ask)).not.toMatch(/approve_once/);
+    const retry = await w.call({ cmd }, { inputResponses: approve, requestState: first['requestState'] });
+    expect(retry['error']).toMatchObject({ code: -32003 });
+    expect(String((retry['error'] as Json)['message'])).toMatch(/could not show the whole call/);
+    expect(executed(w.execLog)).toEqual([]);
+  });
+
   it('a forged, replayed or re-targeted requestState is denied and recorded as an alert', async () => {
     const w = await wrap();
     const first = (await w.call({ cmd: 'ls' }))['result'] as Json;

@@ -157,3 +157,33 @@ describe('approvals.notify: a held call is announced to a webhook', () => {
     expect(JSON.stringify(r)).toContain('next');
   });
 });
+
+describe('invisible characters in a held call reach no approver hidden', () => {
+  it('the webhook body and `gov pending --json/--full` show them escaped; nothing ran', async () => {
+    const hook = await receiver(false);
+    const w = await wrapWithHook(hook.url);
+    // A soft hyphen, an invisible operator, a variation selector and a tag: `rm -rf /` must
+    // not read as anything else, nor look the same as a plain value.
+    const cmd = 'rm -r\u00adf /\u2061\u{e0100}\u{e0001}';
+    const call = w.client.callTool({ name: 'shell_exec', arguments: { cmd } });
+    call.catch(() => undefined);
+    const hit = await until('the webhook', () => hook.hits[0]);
+    const body = JSON.parse(hit.body) as Json;
+    expect(body['args']).toEqual({ cmd: 'rm -r<U+00AD>f /<U+2061><U+E0100><U+E0001>' });
+    const id = String(body['id']);
+
+    const listed = await runGov(['pending', '--json'], { env: { GOV_HOME: w.home } });
+    const full = await runGov(['pending', '--full', id], { env: { GOV_HOME: w.home } });
+    for (const out of [listed.stdout, full.stdout]) {
+      expect(out).toContain('"cmd": "rm -r\\u00adf /\\u2061\\udb40\\udd00\\udb40\\udc01"');
+      expect(out).not.toMatch(/[\u00ad\u2061]|\udb40/);
+    }
+    // The JSON still says exactly what the call is.
+    expect((JSON.parse(full.stdout) as Json)['args']).toEqual({ cmd });
+
+    const no = await runGov(['deny', id], { env: { GOV_HOME: w.home } });
+    expect(no.code, no.stderr).toBe(0);
+    await call.catch(() => undefined);
+    expect(executed(w.execLog)).toEqual([]);
+  });
+});

@@ -304,4 +304,12 @@ describe('definition diff', () => {
         .every((l) => l.startsWith('+')),
     ).toBe(true);
   });
+
+  it('diff shows invisible, bidi and C1 characters of a definition as JSON escapes', () => {
+    const before = tool('read', 'Read a file');
+    const after = tool('read', 'Read a file\u00ad\u2061\u202e\u{e0041}\x9b2J');
+    const text = formatDiff(diffDefinitions(before, after));
+    expect(text).toContain('+   "description": "Read a file\\u00ad\\u2061\\u202e\\udb40\\udc41\\u009b2J",');
+    expect(text).not.toMatch(/[\u00ad\u2061\u202e\x9b]|\udb40/);
+  });
 });

@@ -122,6 +122,31 @@ describe('ApprovalPanel', () => {
     expect(settle).toHaveBeenCalledWith(id, v);
   });
 
+  it('a reason being typed for a call that goes away stays a reason: no key of it approves the next call', async () => {
+    const broker = newBroker();
+    const settle = vi.spyOn(broker, 'settle');
+    const first = broker.request(call());
+    const second = broker.request(call({ tool: 'delete_repo', args: { repo: 'prod' } }));
+    const [x, y] = broker.list().map((c) => c.id);
+    const ui = render(<ApprovalPanel broker={broker} keyGuardMs={0} />);
+    await inputReady(ui);
+    ui.stdin.write('d');
+    await frameWith(ui, 'reason (optional)');
+    expect(ui.lastFrame()).toContain(`deny ${x}`);
+    // The call times out (or is answered elsewhere) while the reason is typed; the next slides in.
+    broker.settle(x!, { approved: false, approver: 'timeout', reason: 'no answer' });
+    await expect(first).resolves.toMatchObject({ approver: 'timeout' });
+    await frameWith(ui, 'held delete_repo');
+    // Ink hands keys to the handler synchronously: a key that acts has acted by now.
+    for (const ch of 'bad amount A') ui.stdin.write(ch);
+    ui.stdin.write('\r');
+    expect(settle.mock.calls.filter(([id]) => id === y)).toEqual([]);
+    expect(broker.list().map((c) => c.id)).toEqual([y]);
+    await frameWith(ui, 'that call is no longer held; nothing was sent');
+    broker.settle(y!, { approved: false, approver: 'cli' });
+    await expect(second).resolves.toMatchObject({ approved: false });
+  });
+
   it('d then Enter denies without a reason', async () => {
     const broker = newBroker();
     const p = broker.request(call());
@@ -158,7 +183,7 @@ describe('ApprovalPanel', () => {
       }),
     );
     const ui = render(<ApprovalPanel broker={broker} keyGuardMs={0} />);
-    const frame = await frameWith(ui, 'held eviltxt.exe_tool on srv');
+    const frame = await frameWith(ui, 'held evil<U+202E>txt.exe<U+2066><U+200B>_tool on srv<U+202D>');
     // Shown as JSON escapes: inert, and the approver sees that they are there.
     expect(frame).toContain('"k\\u202e": "v\\u001b[2K\\u2067al"');
     expect(frame).toContain('whylink');

@@ -6,24 +6,30 @@ import type { HeldCall } from '../../src/types.js';
 import { ApprovalsApp } from '../../cli/ui/ApprovalsApp.js';
 import { heldCallRequest } from '../helpers/held-call.js';
 import { frameWith, inputReady, until } from '../helpers/until.js';
+import { summariseHeldCall } from '../../src/approvals/args-summary.js';
 
 function held(id: string, run: string, over: Partial<HeldCall> = {}): HeldCall {
   return { ...heldCallRequest({ run }), id, held_since: new Date(Date.now() - 3000).toISOString(), ...over };
 }
 
-async function harness() {
+/** Full calls by id, as the runs' control sockets would answer `get`. */
+type Fulls = Map<string, Promise<PendingCall | null>>;
+
+async function harness(fulls: Fulls = new Map()) {
   let emit: (ev: RemoteEvent) => void = () => {};
   const closed = vi.fn();
   const ok = (call: PendingCall): Promise<SettleOutcome> => Promise.resolve({ settled: true, run: call.run });
   const approve = vi.fn((call: PendingCall, _always: boolean) => ok(call));
   const deny = vi.fn((call: PendingCall, _reason: string | undefined) => ok(call));
   const onExit = vi.fn();
+  const getFull = vi.fn((call: PendingCall) => fulls.get(call.id) ?? Promise.resolve(null));
   const ui = render(
     <ApprovalsApp
       subscribe={(cb) => {
         emit = cb;
         return { close: closed };
       }}
+      getFull={getFull}
       approve={approve}
       deny={deny}
       onExit={onExit}
@@ -31,7 +37,7 @@ async function harness() {
     />,
   );
   await inputReady(ui);
-  return { ui, emit: (ev: RemoteEvent) => emit(ev), approve, deny, onExit, closed };
+  return { ui, emit: (ev: RemoteEvent) => emit(ev), getFull, approve, deny, onExit, closed };
 }
 
 afterEach(() => cleanup());
@@ -112,6 +118,104 @@ describe('ApprovalsApp', () => {
     expect(h.approve).toHaveBeenCalledWith(expect.objectContaining({ id: 'h-aaaaaa' }), false);
   });
 
+  it('a call listed with a summary of its arguments is fetched in full, and approvable only once all of it was shown', async () => {
+    // The summary cuts the query after 256 characters and drops the keys past the 32nd.
+    const query = 'SELECT name FROM users WHERE id = 1 ' + '/* pad */ '.repeat(500) + '; DROP TABLE users';
+    const args: Record<string, string> = {};
+    for (let i = 0; i < 40; i++) args[`note_${String(i).padStart(2, '0')}`] = 'fine';
+    args['query'] = query;
+    const whole = { ...held('h-aaaaaa', 'run-a', { args, args_digest: 'sha256:whole' }), run: 'run-a' };
+    const summary = summariseHeldCall(whole);
+    expect(summary.args_truncated).toBe(true);
+    let answer: (c: PendingCall | null) => void = () => {};
+    const h = await harness(new Map([['h-aaaaaa', new Promise((r) => (answer = r))]]));
+    h.emit({ type: 'held', run: 'run-a', call: summary });
+    await frameWith(h.ui, /loading them in full/);
+    h.ui.stdin.write('a');
+    await frameWith(h.ui, /not approved: only a summary of its arguments is on screen/);
+    expect(h.getFull).toHaveBeenCalledWith(expect.objectContaining({ id: 'h-aaaaaa', run: 'run-a' }));
+    answer(whole);
+    await until(() => !/loading them in full/.test(h.ui.lastFrame() ?? ''), 'the full call shown');
+    let seen = h.ui.lastFrame() ?? '';
+    for (let i = 0; i < 80 && /never shown;/.test(h.ui.lastFrame() ?? ''); i++) {
+      const before = h.ui.lastFrame();
+      h.ui.stdin.write('\x1b[6~');
+      await until(() => h.ui.lastFrame() !== before, 'the view scrolled');
+      seen += h.ui.lastFrame() ?? '';
+    }
+    expect(seen.replace(/[\s│↪]+/g, '')).toContain(';DROPTABLEusers"');
+    expect(seen).toContain('"note_39"');
+    expect(h.approve).not.toHaveBeenCalled();
+    h.ui.stdin.write('a');
+    await until(() => h.approve.mock.calls.length > 0, 'approve called');
+    expect(h.approve).toHaveBeenCalledWith(
+      expect.objectContaining({ id: 'h-aaaaaa', run: 'run-a', args_digest: 'sha256:whole' }),
+      false,
+    );
+  });
+
+  it('refuses to approve from a summary when the full call cannot be fetched or is another call; `a` asks again', async () => {
+    const whole = {
+      ...held('h-aaaaaa', 'run-a', { args: { q: 'x'.repeat(5000) }, args_digest: 'sha256:one' }),
+      run: 'run-a',
+    };
+    const fulls: Fulls = new Map([['h-aaaaaa', Promise.resolve({ ...whole, args_digest: 'sha256:two' })]]);
+    const h = await harness(fulls);
+    h.emit({ type: 'held', run: 'run-a', call: summariseHeldCall(whole) });
+    await frameWith(h.ui, /fetching them in full failed \(the run sent another call\)/);
+    h.ui.stdin.write('a');
+    await frameWith(h.ui, /not approved: its full arguments could not be fetched/);
+    const failing = Promise.reject(new Error('timed out waiting for the run to answer'));
+    failing.catch(() => undefined);
+    fulls.set('h-aaaaaa', failing);
+    h.ui.stdin.write('a');
+    await frameWith(h.ui, /fetching them in full failed \(timed out waiting/);
+    expect(h.getFull).toHaveBeenCalledTimes(2);
+    expect(h.approve).not.toHaveBeenCalled();
+  });
+
+  it('a full fetch still in flight when the call briefly leaves the list (its run reconnects) lands when it is back', async () => {
+    const whole = {
+      ...held('h-aaaaaa', 'run-a', { args: { q: 'x'.repeat(5000) + '; DROP TABLE users' } }),
+      run: 'run-a',
+    };
+    let answer: (c: PendingCall | null) => void = () => {};
+    const h = await harness(new Map([['h-aaaaaa', new Promise((r) => (answer = r))]]));
+    const summary = summariseHeldCall(whole);
+    h.emit({ type: 'held', run: 'run-a', call: summary });
+    await frameWith(h.ui, /loading them in full/);
+    h.emit({ type: 'run-ended', run: 'run-a' });
+    await frameWith(h.ui, 'No held calls');
+    h.emit({ type: 'held', run: 'run-a', call: summary });
+    await frameWith(h.ui, /loading them in full/);
+    answer(whole);
+    await until(() => !/loading them in full/.test(h.ui.lastFrame() ?? ''), 'the full call shown');
+    expect(h.getFull).toHaveBeenCalledTimes(1);
+  });
+
+  it('a reason being typed for a call that goes away stays a reason: no key of it approves the next call', async () => {
+    const h = await harness();
+    h.emit({ type: 'held', run: 'run-a', call: held('h-aaaaaa', 'run-a') });
+    h.emit({ type: 'held', run: 'run-b', call: held('h-bbbbbb', 'run-b', { tool: 'delete_repo' }) });
+    await frameWith(h.ui, '▸ h-aaaaaa');
+    h.ui.stdin.write('d');
+    await frameWith(h.ui, 'reason (optional)');
+    expect(h.ui.lastFrame()).toContain('deny h-aaaaaa (run run-a)');
+    h.emit({
+      type: 'settled',
+      run: 'run-a',
+      id: 'h-aaaaaa',
+      verdict: { approved: false, approver: 'timeout' },
+    });
+    await frameWith(h.ui, '▸ h-bbbbbb');
+    for (const ch of 'bad amount A') h.ui.stdin.write(ch);
+    h.ui.stdin.write('\r');
+    expect(h.approve).not.toHaveBeenCalled();
+    expect(h.deny).not.toHaveBeenCalled();
+    await frameWith(h.ui, 'that call is no longer held; nothing was sent');
+    expect(h.ui.lastFrame()).toContain('1 held across 1 run');
+  });
+
   it('d + reason + Enter denies the selected call', async () => {
     const h = await harness();
     h.emit({ type: 'held', run: 'run-a', call: held('h-aaaaaa', 'run-a') });
@@ -144,7 +248,7 @@ describe('ApprovalsApp', () => {
       run: 'run-a',
       call: held('h-aaaaaa', 'run-a', { tool: 'x\x1b]0;t\x07\u202eyz', reason: 'r\x1b[2J' }),
     });
-    const frame = await frameWith(h.ui, 'held xyz on payments');
+    const frame = await frameWith(h.ui, 'held x<U+202E>yz on payments');
     expect(frame).not.toMatch(/\u202e|\x1b\]|\x1b\[2J/);
     h.ui.stdin.write('q');
     await until(() => h.onExit.mock.calls.length > 0, 'onExit called');
