@@ -34,7 +34,11 @@ describe('human approval of held calls through gov run (no TTY)', () => {
   /** Start `gov run` with the held client, wait for the held call, act on it, collect the output. */
   async function withHeld(
     mode: string,
-    act: (id: string, seen: (re: RegExp) => Promise<RegExpExecArray>) => Promise<void>,
+    act: (
+      id: string,
+      seen: (re: RegExp) => Promise<RegExpExecArray>,
+      tellClient: (line: string) => void,
+    ) => Promise<void>,
     env: Record<string, string> = {},
     flags: string[] = [],
   ) {
@@ -125,7 +129,7 @@ describe('human approval of held calls through gov run (no TTY)', () => {
       expect(stderr).toContain(`gov: held ${id}: `);
       if (!flags.includes('--quiet'))
         expect(stderr).toMatch(/^gov: approve tools\/call refund \(rule refunds\)$/m);
-      await act(id!, seen);
+      await act(id!, seen, (line) => gov.stdin!.write(`${line}\n`));
       gov.stdin!.end(); // the hangup client waits for this
       const code = await exited;
       return { stdout, stderr, code };
@@ -200,15 +204,16 @@ describe('human approval of held calls through gov run (no TTY)', () => {
 
   it('a client that hangs up withdraws its held call, and a late approver is told why', async () => {
     const before = server.executed.length;
-    const r = await withHeld('hangup', async (id, seen) => {
+    const r = await withHeld('hangup', async (id, seen, tellClient) => {
       // While held: the time left before the hold times out.
       const table = await runGov(['pending'], { env: { GOV_HOME: home } });
       expect(table.stdout).toMatch(/\bLEFT\b/);
+      tellClient('hang up'); // the client's connection closes now, not on a timer
       await seen(/\(call withdrawn\)$/m);
       expect(JSON.parse((await runGov(['pending', '--json'], { env: { GOV_HOME: home } })).stdout)).toEqual(
         [],
       );
-      const why = /withdrawn: the client stopped waiting after \d+(\.\d)?s \(it closed the connection\)/;
+      const why = /withdrawn: the client stopped waiting after \d+(\.\d)?m?s \(it closed the connection\)/;
       const listing = await runGov(['pending'], { env: { GOV_HOME: home } });
       expect(listing.stdout).toContain('Ended without an answer:');
       expect(listing.stdout).toMatch(why);
