@@ -245,6 +245,7 @@ export async function startGateway(o: GatewayOptions): Promise<Gateway> {
       path: routed.path,
       url: originOf(route.target) + routed.path,
       clientPath,
+      route: route.prefix,
       ...(principal !== undefined ? { principal } : {}),
       ...(versions ? { versions } : {}),
     };

@@ -2,7 +2,9 @@
  * Session taint: once a server's answer carried a secret or a prompt-injection pattern, the
  * run is tainted for good, and policy sees it as `run.tainted` / `run.taint_sources`. Under
  * `gov serve` one run carries many clients, so taint is kept per gateway session instead: the
- * client's `Mcp-Session-Id`, else (2026-07-28 stateless traffic) its principal.
+ * client's `Mcp-Session-Id` on the route it came through (an id is only its server's name
+ * for the session: another server may issue the same), else (2026-07-28 stateless traffic)
+ * its principal, on every route.
  */
 import type { Envelope, JsonValue, ServerIdentity } from '../types.js';
 import { findInjectionIn } from '../safety/injection.js';
@@ -27,12 +29,16 @@ export interface TaintScope {
 const RUN: TaintScope = { key: '', label: 'run' };
 
 /** What says whose taint it is: the transport, and under `gov serve` the session or client. */
-type ScopeFacts = Pick<Envelope, 'transport' | 'sessionId' | 'principal'>;
+type ScopeFacts = Pick<Envelope, 'transport' | 'sessionId' | 'principal' | 'route'>;
 
 export function taintScopeOf(env: ScopeFacts): TaintScope {
   if (env.transport !== 'gateway') return RUN;
   if (env.sessionId !== undefined)
-    return { key: `session:${env.sessionId}`, label: `gateway session ${env.sessionId.slice(0, 64)}` };
+    return {
+      // The gateway binds a session to its route and to the principal that opened it.
+      key: `session:${JSON.stringify([env.principal ?? null, env.route ?? null, env.sessionId])}`,
+      label: `gateway session ${env.sessionId.slice(0, 64)}${env.route !== undefined ? ` on ${env.route}` : ''}`,
+    };
   if (env.principal !== undefined)
     return { key: `principal:${env.principal}`, label: `gateway principal ${env.principal}` };
   // Stateless traffic with no authentication: every client is the same unknown client.

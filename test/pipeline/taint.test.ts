@@ -36,7 +36,20 @@ describe('session taint scopes', () => {
     t.add(env({ principal: 'token:ci' }), 'r.9');
     expect(t.sourcesFor(env({ principal: 'token:ci' }))).toEqual(['r.9']);
     expect(t.sourcesFor(env({ principal: 'token:bob' }))).toEqual([]);
-    expect(taintScopeOf(env({ sessionId: 's1' })).label).toBe('gateway session s1');
+    expect(taintScopeOf(env({ sessionId: 's1', route: '/a' })).label).toBe('gateway session s1 on /a');
     expect(taintScopeOf(env({ principal: 'token:ci' })).label).toBe('gateway principal token:ci');
+  });
+
+  it("gov serve: a session id is its route's and its principal's; another's same id shares nothing", () => {
+    const t = new SessionTaint();
+    t.add(env({ sessionId: '1', route: '/a', principal: 'token:alice' }), 'r.7');
+    expect(t.sourcesFor(env({ sessionId: '1', route: '/a', principal: 'token:alice' }))).toEqual(['r.7']);
+    expect(t.sourcesFor(env({ sessionId: '1', route: '/b', principal: 'token:alice' }))).toEqual([]);
+    expect(t.sourcesFor(env({ sessionId: '1', route: '/a', principal: 'token:bob' }))).toEqual([]);
+    expect(t.sourcesFor(env({ sessionId: '1', route: '/a' }))).toEqual([]);
+    // Spellings that would join two parts into another's key stay apart.
+    t.add(env({ sessionId: 'x', route: '/a', principal: 'p' }), 'r.8');
+    expect(t.sourcesFor(env({ sessionId: 'x', route: '/a', principal: 'p:/a' }))).toEqual([]);
+    expect(t.sourcesFor(env({ sessionId: '/a:x', principal: 'p' }))).toEqual([]);
   });
 });

@@ -180,6 +180,7 @@ export function createHttpHandler(o: HttpHandlerOptions): ExchangeHandler & { le
         transport,
         ...(sessionId !== undefined ? { sessionId } : {}),
         ...by(ex),
+        ...(ex.route !== undefined ? { route: ex.route } : {}),
       };
       const processor = new ServerMessageProcessor(pipeline, new Map(), {
         origin,
@@ -237,6 +238,7 @@ export function createHttpHandler(o: HttpHandlerOptions): ExchangeHandler & { le
       // A cancellation names a call of its own client: under gov serve, of its principal too.
       scope: `${ex.target.host}:${ex.target.port}|${ex.principal ?? ''}|${sessionId ?? ''}`,
       ...by(ex),
+      ...(ex.route !== undefined ? { route: ex.route } : {}),
       ...(httpTrace !== undefined ? { httpTrace } : {}),
       ...(sessionId !== undefined ? { sessionId } : {}),
       ...(protocolVersion !== undefined ? { protocolVersion } : {}),
@@ -348,7 +350,8 @@ export function createHttpHandler(o: HttpHandlerOptions): ExchangeHandler & { le
       session: stream,
       toolHeaders,
       shown,
-      origin: { server, transport },
+      // Whose taint an answer matching no call is: this client's session on this route.
+      origin: facts,
       onUpstream: (up) => {
         if (initializing !== undefined)
           elicitingClients.remember(ex, firstValue(up.headers['mcp-session-id']), initializing);
