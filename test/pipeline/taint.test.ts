@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { toEnvelope } from '../../src/mcp/envelope.js';
-import { SessionTaint, taintScopeOf } from '../../src/pipeline/taint.js';
+import { MAX_SCOPES, SessionTaint, taintScopeOf } from '../../src/pipeline/taint.js';
 import type { EnvelopeContext } from '../../src/mcp/envelope.js';
 
 const server = { name: 'pay', url: 'https://pay.example/mcp' };
@@ -51,5 +51,20 @@ describe('session taint scopes', () => {
     t.add(env({ sessionId: 'x', route: '/a', principal: 'p' }), 'r.8');
     expect(t.sourcesFor(env({ sessionId: 'x', route: '/a', principal: 'p:/a' }))).toEqual([]);
     expect(t.sourcesFor(env({ sessionId: '/a:x', principal: 'p' }))).toEqual([]);
+  });
+
+  it("gov serve: one client tainting many sessions forgets its own oldest, never another's", () => {
+    const t = new SessionTaint();
+    t.add(env({ sessionId: 'victim', route: '/a', principal: 'token:alice' }), 'r.1');
+    t.add(env({ sessionId: '0', route: '/a', principal: 'token:mallory' }), 'm.0');
+    for (let i = 1; i <= MAX_SCOPES; i++)
+      t.add(env({ sessionId: String(i), route: '/a', principal: 'token:mallory' }), `m.${i}`);
+    expect(t.sourcesFor(env({ sessionId: 'victim', route: '/a', principal: 'token:alice' }))).toEqual([
+      'r.1',
+    ]);
+    expect(
+      t.sourcesFor(env({ sessionId: String(MAX_SCOPES), route: '/a', principal: 'token:mallory' })),
+    ).toEqual([`m.${MAX_SCOPES}`]);
+    expect(t.sourcesFor(env({ sessionId: '0', route: '/a', principal: 'token:mallory' }))).toEqual([]);
   });
 });
