@@ -21,6 +21,7 @@ import { ServerRequestsShown } from '../../pipeline/server-requests-shown.js';
 import { finishHeld, HeldStream } from './held-stream.js';
 import { forwardMcp } from './mcp-forward.js';
 import { ElicitingClients } from './eliciting-clients.js';
+import { clientSession } from './client-session.js';
 import type { ElicitingClient } from '../../approvals/elicitation.js';
 import { tightestLimit } from '../../pipeline/call-deadline.js';
 
@@ -236,7 +237,7 @@ export function createHttpHandler(o: HttpHandlerOptions): ExchangeHandler & { le
       transport,
       server,
       // A cancellation names a call of its own client: under gov serve, of its principal too.
-      scope: `${ex.target.host}:${ex.target.port}|${ex.principal ?? ''}|${sessionId ?? ''}`,
+      scope: clientSession(ex, sessionId),
       ...by(ex),
       ...(ex.route !== undefined ? { route: ex.route } : {}),
       ...(httpTrace !== undefined ? { httpTrace } : {}),
