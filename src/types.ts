@@ -54,6 +54,8 @@ export interface Envelope {
   protocolVersion?: string;
   /** `gov serve`: who the edge authentication let in (token name, or certificate subject). */
   principal?: string;
+  /** `gov serve`: the prefix of the route the message came through (its session is that route's). */
+  route?: string;
   /** W3C trace context from the HTTP request's headers (`params._meta` wins over it). */
   httpTrace?: TraceContext;
   /** The message as parsed. */

@@ -193,14 +193,14 @@ export async function startGateway(o: GatewayOptions): Promise<Gateway> {
         // gov numbers the events itself: the upstream never issued this id.
         stripHeader(req, 'last-event-id');
         if (req.method === 'GET') {
-          const r = o.replay.resume(lastEventId, { principal, sessionId }, res);
+          const r = o.replay.resume(lastEventId, { principal, sessionId, route: routed.route.prefix }, res);
           if (r === 'resumed') return;
           if (r === 'foreign')
             return refused(404, 'no stream of this client has that Last-Event-ID; open a new one', principal);
           // An id gov no longer knows (expired, or from before a restart): a fresh stream.
         }
       }
-      o.replay.track(res, { principal, sessionId });
+      o.replay.track(res, { principal, sessionId, route: routed.route.prefix });
     }
     // Strict: the version a session speaks is the one the server's `initialize` result names.
     let versions: VersionGate | undefined;
@@ -245,6 +245,7 @@ export async function startGateway(o: GatewayOptions): Promise<Gateway> {
       path: routed.path,
       url: originOf(route.target) + routed.path,
       clientPath,
+      route: route.prefix,
       ...(principal !== undefined ? { principal } : {}),
       ...(versions ? { versions } : {}),
     };

@@ -11,7 +11,7 @@
  * When the client drops mid-stream, the stream goes on into the buffer (the upstream request
  * is not cancelled) until the client resumes with `GET` + `Last-Event-ID`, or until
  * `maxAgeMs` passes without it; then the upstream stream is closed and forgotten.
- * A resume is served only to the principal and session that opened the stream.
+ * A resume is served only to the principal and session (on its route) that opened the stream.
  */
 import { randomBytes } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
@@ -33,6 +33,8 @@ export interface ReplayLimits {
 export interface StreamOwner {
   principal: string | undefined;
   sessionId: string | undefined;
+  /** The route it came through: a session id is only its server's name for the session. */
+  route?: string;
 }
 
 interface Kept {
@@ -97,7 +99,7 @@ export class SseReplay {
       const ct = headerIn(headers, 'content-type') ?? res.getHeader('content-type');
       if (status === 200 && isEventStream(ct)) {
         const sessionId = owner.sessionId ?? headerIn(headers, 'mcp-session-id');
-        this.open(res, { principal: owner.principal, sessionId });
+        this.open(res, { ...owner, sessionId });
       }
       return out;
     };
@@ -224,7 +226,13 @@ export class SseReplay {
     const m = /^([0-9a-f]{32})\.(\d+)$/.exec(lastEventId.trim());
     const s = m ? this.streams.get(m[1]!) : undefined;
     if (!s) return 'unknown';
-    if (s.owner.principal !== owner.principal || s.owner.sessionId !== owner.sessionId) return 'foreign';
+    const theirs = s.owner;
+    if (
+      theirs.principal !== owner.principal ||
+      theirs.sessionId !== owner.sessionId ||
+      theirs.route !== owner.route
+    )
+      return 'foreign';
     const after = Number(m![2]);
     this.prune(s);
     const previous = s.client;

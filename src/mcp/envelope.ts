@@ -20,6 +20,7 @@ export interface EnvelopeContext {
   sessionId?: string;
   protocolVersion?: string;
   principal?: string;
+  route?: string;
   httpTrace?: TraceContext;
 }
 
@@ -70,6 +71,7 @@ export function toEnvelope(msg: ClientMessage, ctx: EnvelopeContext): Envelope {
   if (ctx.sessionId !== undefined) env.sessionId = ctx.sessionId;
   if (ctx.protocolVersion !== undefined) env.protocolVersion = ctx.protocolVersion;
   if (ctx.principal !== undefined) env.principal = ctx.principal;
+  if (ctx.route !== undefined) env.route = ctx.route;
   if (ctx.httpTrace !== undefined) env.httpTrace = ctx.httpTrace;
   return env;
 }

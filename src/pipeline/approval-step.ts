@@ -15,13 +15,14 @@ import { targetOf } from './call-events.js';
 /**
  * Whose calls an approval "for the rest of the run" of `env` covers: its principal under
  * `gov serve` with edge authentication; under `--auth none`, where every client is the same
- * principal, its MCP session (none without one: the approval then covers this call only);
- * elsewhere the run's one agent.
+ * principal, its MCP session on its route (servers behind two routes may both issue `1`;
+ * none without a session: the approval then covers this call only); elsewhere the run's one
+ * agent.
  */
 export function grantScope(env: Envelope): GrantScope {
   if (env.principal !== undefined) return env.principal;
   if (env.transport !== 'gateway') return '';
-  return env.sessionId !== undefined ? `session ${env.sessionId}` : null;
+  return env.sessionId !== undefined ? `session ${JSON.stringify([env.route ?? null, env.sessionId])}` : null;
 }
 
 /** How a held call's wait ended. */

@@ -36,9 +36,10 @@ interface SessionCalls {
 export interface ServerOrigin {
   server: ServerIdentity;
   transport: Transport;
-  /** The stream's session and client (`gov serve`): whose taint an unmatched answer is. */
+  /** The stream's session, client and route (`gov serve`): whose taint an unmatched answer is. */
   sessionId?: string;
   principal?: string;
+  route?: string;
 }
 
 export interface ProcessorOptions {
@@ -288,7 +289,7 @@ export class ServerMessageProcessor {
   }
 
   private anyPendingOrigin(): ServerOrigin | undefined {
-    for (const c of this.pending.values()) return { server: c.env.server, transport: c.env.transport };
+    for (const c of this.pending.values()) return c.env;
     return undefined;
   }
 

@@ -2,7 +2,9 @@
  * Session taint: once a server's answer carried a secret or a prompt-injection pattern, the
  * run is tainted for good, and policy sees it as `run.tainted` / `run.taint_sources`. Under
  * `gov serve` one run carries many clients, so taint is kept per gateway session instead: the
- * client's `Mcp-Session-Id`, else (2026-07-28 stateless traffic) its principal.
+ * client's `Mcp-Session-Id` on the route it came through (an id is only its server's name
+ * for the session: another server may issue the same), else (2026-07-28 stateless traffic)
+ * its principal, on every route.
  */
 import type { Envelope, JsonValue, ServerIdentity } from '../types.js';
 import { findInjectionIn } from '../safety/injection.js';
@@ -27,12 +29,16 @@ export interface TaintScope {
 const RUN: TaintScope = { key: '', label: 'run' };
 
 /** What says whose taint it is: the transport, and under `gov serve` the session or client. */
-type ScopeFacts = Pick<Envelope, 'transport' | 'sessionId' | 'principal'>;
+type ScopeFacts = Pick<Envelope, 'transport' | 'sessionId' | 'principal' | 'route'>;
 
 export function taintScopeOf(env: ScopeFacts): TaintScope {
   if (env.transport !== 'gateway') return RUN;
   if (env.sessionId !== undefined)
-    return { key: `session:${env.sessionId}`, label: `gateway session ${env.sessionId.slice(0, 64)}` };
+    return {
+      // The gateway binds a session to its route and to the principal that opened it.
+      key: `session:${JSON.stringify([env.principal ?? null, env.route ?? null, env.sessionId])}`,
+      label: `gateway session ${env.sessionId.slice(0, 64)}${env.route !== undefined ? ` on ${env.route}` : ''}`,
+    };
   if (env.principal !== undefined)
     return { key: `principal:${env.principal}`, label: `gateway principal ${env.principal}` };
   // Stateless traffic with no authentication: every client is the same unknown client.
@@ -41,18 +47,25 @@ export function taintScopeOf(env: ScopeFacts): TaintScope {
 
 /**
  * Tainted scopes, each with the audit ids of the calls whose output tainted it, in order.
- * Bounded: beyond MAX_SCOPES the oldest tainted gateway session is forgotten (its client
- * would have to taint that many other sessions first); a run's own taint is never dropped.
+ * Bounded: beyond MAX_SCOPES the oldest tainted gateway scope of the principal that taints
+ * one more is forgotten (the oldest of anyone's only when it has no other), so one client's
+ * many tainted sessions never clear another's; a run's own taint is never dropped.
  */
-const MAX_SCOPES = 100_000;
+export const MAX_SCOPES = 100_000;
 const NONE: readonly string[] = [];
 
+interface Tainted {
+  principal: string | undefined;
+  /** The audit ids (or unmatched-answer sources) that tainted it, in order. */
+  ids: string[];
+}
+
 export class SessionTaint {
-  private readonly scopes = new Map<string, string[]>();
+  private readonly scopes = new Map<string, Tainted>();
 
   /** The calls that tainted the scope of `env` (empty when it is clean). */
   sourcesFor(env: Envelope): readonly string[] {
-    return this.scopes.size === 0 ? NONE : (this.scopes.get(taintScopeOf(env).key) ?? NONE);
+    return this.scopes.size === 0 ? NONE : (this.scopes.get(taintScopeOf(env).key)?.ids ?? NONE);
   }
 
   /** For a held call's reason: ` [run tainted by <ids>]`, or '' when its scope is clean. */
@@ -64,17 +77,26 @@ export class SessionTaint {
   /** Records a source for the scope of `env`; false if that call already tainted it. */
   add(env: ScopeFacts, auditId: string): boolean {
     const { key } = taintScopeOf(env);
-    const ids = this.scopes.get(key);
-    if (ids?.includes(auditId)) return false;
-    if (ids) ids.push(auditId);
-    else this.scopes.set(key, [auditId]);
-    if (this.scopes.size > MAX_SCOPES)
-      for (const k of this.scopes.keys())
-        if (k !== RUN.key) {
-          this.scopes.delete(k);
-          break;
-        }
+    const scope = this.scopes.get(key);
+    if (scope?.ids.includes(auditId)) return false;
+    if (scope) scope.ids.push(auditId);
+    else this.scopes.set(key, { principal: env.principal, ids: [auditId] });
+    if (this.scopes.size > MAX_SCOPES) this.forgetOneFor(env.principal, key);
     return true;
+  }
+
+  /** Forgets the oldest gateway scope of `principal` other than `kept`, else the oldest. */
+  private forgetOneFor(principal: string | undefined, kept: string): void {
+    let oldest: string | undefined;
+    for (const [k, s] of this.scopes) {
+      if (k === RUN.key || k === kept) continue;
+      oldest ??= k;
+      if (s.principal === principal) {
+        oldest = k;
+        break;
+      }
+    }
+    if (oldest !== undefined) this.scopes.delete(oldest);
   }
 }
 

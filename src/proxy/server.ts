@@ -32,6 +32,8 @@ export interface Exchange {
   url: string;
   /** `gov serve`: the client its edge authentication let in. */
   principal?: string;
+  /** `gov serve`: the prefix of the route the request came through. */
+  route?: string;
   /** `gov serve --protocol-version-mode strict`: judges the versions sessions negotiate. */
   versions?: VersionGate;
   /**

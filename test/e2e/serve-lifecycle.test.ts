@@ -227,9 +227,11 @@ rules:
     });
     const leak = auditRecords(home).find((r) => r['tool'] === 'leak' && r['status'] === 'forwarded')!;
     const alert = auditRecords(home).find((r) => r['kind'] === 'alert' && r['detail'] !== undefined)!;
-    expect(alert['reason']).toMatch(/^gateway session \S+ tainted: the output of tools\/call leak/);
+    expect(alert['reason']).toMatch(/^gateway session \S+ on \/mcp tainted: the output of tools\/call leak/);
     expect(alert['reason']).toContain(`(audit ${String(leak['id'])})`);
-    expect(held.reason).toMatch(new RegExp(`\\[gateway session \\S+ tainted by ${String(leak['id'])}\\]`));
+    expect(held.reason).toMatch(
+      new RegExp(`\\[gateway session \\S+ on /mcp tainted by ${String(leak['id'])}\\]`),
+    );
     expect(server.executed.map((e) => e.tool)).not.toContain('shell_exec');
 
     // A second client, its own session: untainted, its write goes straight through.

@@ -89,6 +89,11 @@ describe('SseReplay', () => {
       status: 404,
       body: 'foreign',
     });
+    // The same session id on another route is another server's session.
+    expect(await h.resume(`${stream}.0`, { ...ALICE, route: '/b' })).toEqual({
+      status: 404,
+      body: 'foreign',
+    });
     expect((await h.resume('up-1')).body).toBe('unknown');
     expect((await h.resume(`${'0'.repeat(32)}.1`)).body).toBe('unknown');
   });

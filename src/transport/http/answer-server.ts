@@ -9,8 +9,8 @@ const BODY_HEADERS =
   /^(?:content-length|content-type|accept|transfer-encoding|mcp-method|mcp-name|mcp-param-.*)$/i;
 
 /**
- * Whose answer a server request awaits (a ServerRequestsShown scope): the client (its principal
- * under gov serve) in one server session — a 2024-11-05 session's endpoint, else its
+ * Whose answer a server request awaits (a ServerRequestsShown scope): the client (its route and
+ * principal under gov serve) in one server session — a 2024-11-05 session's endpoint, else its
  * Mcp-Session-Id, else (no session) the server's origin. A session id is the server's own name
  * for the session and what it finds the session by, not the URL a client can spell many ways
  * (127.0.0.1 or localhost, /mcp or /mcp/) that reach the same session. A request is recorded
@@ -24,7 +24,7 @@ export function answerScope(ex: Exchange, sessionId: string | undefined, endpoin
       : sessionId !== undefined
         ? ['session', sessionId]
         : ['origin', new URL(ex.url).origin];
-  return JSON.stringify([ex.principal ?? null, ...session]);
+  return JSON.stringify([ex.route ?? null, ex.principal ?? null, ...session]);
 }
 
 /**

@@ -1,5 +1,6 @@
 import type { ElicitingClient } from '../../approvals/elicitation.js';
 import type { Exchange } from '../../proxy/server.js';
+import { clientSession } from './client-session.js';
 
 // Sessions remembered per proxy; the oldest is forgotten first (its client then falls back
 // to the other approval channels, as a client without the capability does).
@@ -7,8 +8,8 @@ const MAX_SESSIONS = 10_000;
 
 /**
  * Which MCP clients declared `elicitation` in their `initialize`, per Streamable HTTP
- * session (the server's `host:port`, gov serve's edge identity of the client, and
- * `Mcp-Session-Id`). Where clients cannot be told apart — a listener many clients share
+ * session (clientSession: the server's `host:port`, gov serve's route and edge identity of
+ * the client, and `Mcp-Session-Id`). Where clients cannot be told apart — a listener many clients share
  * (`shared`: gov serve), a server without sessions, no edge identity — none is remembered:
  * asking one client about another's call would put the question on a stream whose client
  * never offered to answer, and name the wrong client in the audit.
@@ -18,13 +19,16 @@ export class ElicitingClients {
 
   constructor(private readonly shared: boolean) {}
 
-  private key(ex: Pick<Exchange, 'target' | 'principal'>, sessionId: string | undefined): string | null {
+  private key(
+    ex: Pick<Exchange, 'target' | 'principal' | 'route'>,
+    sessionId: string | undefined,
+  ): string | null {
     if (this.shared && sessionId === undefined && ex.principal === undefined) return null;
-    return `${ex.target.host}:${ex.target.port}|${ex.principal ?? ''}|${sessionId ?? ''}`;
+    return clientSession(ex, sessionId);
   }
 
   remember(
-    ex: Pick<Exchange, 'target' | 'principal'>,
+    ex: Pick<Exchange, 'target' | 'principal' | 'route'>,
     sessionId: string | undefined,
     client: ElicitingClient | null,
   ): void {
@@ -40,7 +44,7 @@ export class ElicitingClients {
   }
 
   get(
-    ex: Pick<Exchange, 'target' | 'principal'>,
+    ex: Pick<Exchange, 'target' | 'principal' | 'route'>,
     sessionId: string | undefined,
   ): ElicitingClient | undefined {
     const key = this.key(ex, sessionId);

@@ -4,13 +4,15 @@
  * a credential-carrying request that is no MCP call needs before it leaves.
  */
 import type { Exchange } from '../../proxy/server.js';
-import { sendJson, sendText } from './forward.js';
+import type { Readable } from 'node:stream';
+import { discardBody, sendJson, sendText } from './forward.js';
 import type { ParseResult } from '../../mcp/classify.js';
 import { DENIAL_CODE, jsonRpcError } from '../../mcp/wire-errors.js';
 import type { JsonRpcId } from '../../types.js';
 import type { Pipeline } from '../../pipeline.js';
 import type { Injection } from '../../pipeline/stages.js';
 import type { PlaceholderLeak } from '../../../vault/inject.js';
+import { requestPathRefusal } from './request-path.js';
 
 /** The first value of a header that may repeat. */
 export function firstValue(v: string | string[] | undefined): string | undefined {
@@ -23,6 +25,23 @@ export const header = (ex: Exchange, name: string): string | undefined => firstV
 export function serverUrlOf(ex: Exchange): string {
   const q = ex.url.indexOf('?');
   return q === -1 ? ex.url : ex.url.slice(0, q);
+}
+
+/**
+ * MCP traffic that carries no JSON-RPC body: a GET (or any request) for the server's event
+ * stream, and any request in an MCP session (a DELETE ending it, a stream resumed by
+ * Last-Event-ID). REST calls send none of these headers.
+ */
+export function mcpByHeaders(ex: Exchange): boolean {
+  const h = ex.req.headers;
+  return (
+    String(h['accept'] ?? '')
+      .toLowerCase()
+      .includes('text/event-stream') ||
+    h['mcp-session-id'] !== undefined ||
+    h['mcp-protocol-version'] !== undefined ||
+    h['last-event-id'] !== undefined
+  );
 }
 
 export function exchangeRefusals(pipeline: Pipeline, transport: 'http' | 'gateway') {
@@ -69,6 +88,23 @@ export function exchangeRefusals(pipeline: Pipeline, transport: 'http' | 'gatewa
   };
 
   /**
+   * The server's identity (policy, pins) is its URL path: MCP traffic on a path its host may
+   * normalise into another server's is governed as neither, and refused (true). `answered`:
+   * the event stream the server already answered with, then dropped unread (502).
+   */
+  const refuseUnclearPath = async (ex: Exchange, answered?: Readable): Promise<boolean> => {
+    const unclear = requestPathRefusal(ex.path);
+    if (!unclear) return false;
+    const why = `the request path ${ex.path.split('?')[0]} ${unclear}: its server may route it to another server's path`;
+    if (!answered) await refuseBody(ex, 400, why);
+    else {
+      discardBody(answered);
+      await refuseBody(ex, 502, `${why}; its MCP event stream is not relayed`);
+    }
+    return true;
+  };
+
+  /**
    * A request that is not an MCP call but carries a credential gets its own audit record
    * before it leaves; without one it is refused.
    */
@@ -94,5 +130,5 @@ export function exchangeRefusals(pipeline: Pipeline, transport: 'http' | 'gatewa
     }
   };
 
-  return { blockLeak, refuseBody, recordInjection };
+  return { blockLeak, refuseBody, refuseUnclearPath, recordInjection };
 }

@@ -12,7 +12,7 @@ import type { Envelope, JsonObject, JsonRpcMessage } from '../../types.js';
 import type { ExchangeFacts, HeldHooks, Pipeline } from '../../pipeline.js';
 import type { Injection } from '../../pipeline/stages.js';
 import { LegacySessions, type LegacySession } from './legacy-sessions.js';
-import { exchangeRefusals, firstValue, header, serverUrlOf } from './exchange-refusals.js';
+import { exchangeRefusals, firstValue, header, mcpByHeaders, serverUrlOf } from './exchange-refusals.js';
 import { isInitialize } from '../../mcp/negotiated-version.js';
 import { isEventStream, relayUpstreamSse } from './sse-relay.js';
 import { ServerMessageProcessor } from '../../pipeline/server-messages.js';
@@ -20,8 +20,8 @@ import { answerScope, serverAnswerer } from './answer-server.js';
 import { ServerRequestsShown } from '../../pipeline/server-requests-shown.js';
 import { finishHeld, HeldStream } from './held-stream.js';
 import { forwardMcp } from './mcp-forward.js';
-import { requestPathRefusal } from './request-path.js';
 import { ElicitingClients } from './eliciting-clients.js';
+import { clientSession } from './client-session.js';
 import type { ElicitingClient } from '../../approvals/elicitation.js';
 import { tightestLimit } from '../../pipeline/call-deadline.js';
 
@@ -60,7 +60,7 @@ export function createHttpHandler(o: HttpHandlerOptions): ExchangeHandler & { le
   // Server requests relayed to a client and awaiting its answer, per client and server session.
   const shown = new ServerRequestsShown();
 
-  const { blockLeak, refuseBody, recordInjection } = exchangeRefusals(pipeline, transport);
+  const { blockLeak, refuseBody, refuseUnclearPath, recordInjection } = exchangeRefusals(pipeline, transport);
 
   async function handle(ex: Exchange): Promise<void> {
     const { req } = ex;
@@ -123,11 +123,9 @@ export function createHttpHandler(o: HttpHandlerOptions): ExchangeHandler & { le
         delete headers['content-encoding'];
       }
     }
-    if (!parsed) {
-      if (!(await recordInjection(ex, injected))) return;
-      return forwardOther(ex, headers, raw);
-    }
-    if (parsed.kind === 'other') {
+    if (!parsed || parsed.kind === 'other') {
+      // A GET for an event stream, a DELETE ending a session: MCP traffic without a body.
+      if (mcpByHeaders(ex) && (await refuseUnclearPath(ex))) return;
       if (!(await recordInjection(ex, injected))) return;
       return forwardOther(ex, headers, raw);
     }
@@ -140,15 +138,8 @@ export function createHttpHandler(o: HttpHandlerOptions): ExchangeHandler & { le
       });
       return sendJson(ex.res, 400, malformedResponse(parsed));
     }
-    // The server's identity (policy, pins) is its URL path: one its host may normalise into
-    // another server's path is not governed as either (gov serve refuses such paths earlier).
-    const unclear = requestPathRefusal(ex.path);
-    if (unclear)
-      return refuseBody(
-        ex,
-        400,
-        `the request path ${ex.path.split('?')[0]} ${unclear}: its server may route it to another server's path`,
-      );
+    // gov serve refuses such paths earlier, for every request.
+    if (await refuseUnclearPath(ex)) return;
     const serverUrl = serverUrlOf(ex);
     const mismatch = checkMcpHeaders(
       {
@@ -181,6 +172,8 @@ export function createHttpHandler(o: HttpHandlerOptions): ExchangeHandler & { le
     const up = await openUpstream(ex, upstream, { headers, ...(body ? { body } : {}) });
     if (!up) return;
     if (isEventStream(up.headers['content-type'])) {
+      // Its messages would be governed under the server its path spells, not the one that sent them.
+      if (await refuseUnclearPath(ex, up.body)) return;
       const serverUrl = serverUrlOf(ex);
       const sessionId = header(ex, 'mcp-session-id');
       const origin = {
@@ -188,6 +181,7 @@ export function createHttpHandler(o: HttpHandlerOptions): ExchangeHandler & { le
         transport,
         ...(sessionId !== undefined ? { sessionId } : {}),
         ...by(ex),
+        ...(ex.route !== undefined ? { route: ex.route } : {}),
       };
       const processor = new ServerMessageProcessor(pipeline, new Map(), {
         origin,
@@ -243,8 +237,9 @@ export function createHttpHandler(o: HttpHandlerOptions): ExchangeHandler & { le
       transport,
       server,
       // A cancellation names a call of its own client: under gov serve, of its principal too.
-      scope: `${ex.target.host}:${ex.target.port}|${ex.principal ?? ''}|${sessionId ?? ''}`,
+      scope: clientSession(ex, sessionId),
       ...by(ex),
+      ...(ex.route !== undefined ? { route: ex.route } : {}),
       ...(httpTrace !== undefined ? { httpTrace } : {}),
       ...(sessionId !== undefined ? { sessionId } : {}),
       ...(protocolVersion !== undefined ? { protocolVersion } : {}),
@@ -356,7 +351,8 @@ export function createHttpHandler(o: HttpHandlerOptions): ExchangeHandler & { le
       session: stream,
       toolHeaders,
       shown,
-      origin: { server, transport },
+      // Whose taint an answer matching no call is: this client's session on this route.
+      origin: facts,
       onUpstream: (up) => {
         if (initializing !== undefined)
           elicitingClients.remember(ex, firstValue(up.headers['mcp-session-id']), initializing);
