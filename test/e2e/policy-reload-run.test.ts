@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { makeTestPki, type TestPki } from '../helpers/test-ca.js';
 import { startMcpServer, type McpTestServer } from '../helpers/mcp-http-server.js';
 import { GOV_BIN, ROOT, runGov, tempHome } from '../helpers/gov-process.js';
-import { auditRecords } from '../helpers/audit-records.js';
+import { auditRecords, jsonLines } from '../helpers/audit-records.js';
 import { RELOAD_V1, RELOAD_V2 } from '../helpers/reload-policies.js';
 
 /**
@@ -72,12 +72,7 @@ describe.skipIf(!hasTmux)('live policy reload in gov run (TUI in tmux)', () => {
         `-- ${process.execPath} ${AGENT} ${server.url}/mcp ${fifo} ${outFile}; echo "GOV-EXIT=$?"; sleep 60`,
     );
     const outcomes = (): Outcome[] =>
-      existsSync(outFile)
-        ? readFileSync(outFile, 'utf8')
-            .trim()
-            .split('\n')
-            .map((l) => JSON.parse(l) as Outcome)
-        : [];
+      existsSync(outFile) ? jsonLines<Outcome>(readFileSync(outFile, 'utf8')) : [];
     const outcome = (tag: string) => until(`outcome ${tag}`, () => outcomes().find((o) => o.tag === tag));
     const step = (tag: string, tool: string, args: object) =>
       appendFileSync(fifo, JSON.stringify(['call', tool, args, tag]) + '\n');
