@@ -181,14 +181,9 @@ describe('human approval of held calls through gov run (no TTY)', () => {
 
   it('notifications/cancelled withdraws the held call', async () => {
     const before = server.executed.length;
-    const r = await withHeld('cancel', async () => {
-      // The client cancels by itself after 1.5 s; wait for the call to leave the pending list.
-      for (let i = 0; i < 50; i++) {
-        const p = await runGov(['pending', '--json'], { env: { GOV_HOME: home } });
-        if (JSON.parse(p.stdout || '[]').length === 0) return;
-        await new Promise((res) => setTimeout(res, 200));
-      }
-      throw new Error('held call was not withdrawn');
+    const r = await withHeld('cancel', async (_id, seen, tellClient) => {
+      tellClient('cancel'); // the client sends notifications/cancelled now
+      await seen(/\(call withdrawn\)$/m);
     });
     expect(r.stdout).toContain('cancelled');
     expect(r.stderr).toMatch(
