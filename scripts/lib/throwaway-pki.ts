@@ -22,7 +22,7 @@ export function makeThrowawayPki(opts: {
   const days = opts.validDays ?? 7;
   const notBefore = new Date(Date.now() - 3600_000);
   const notAfter = new Date(Date.now() + days * 24 * 3600_000);
-  const ca = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const ca = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
   const caPem = caCertificatePem({
     cn: opts.name,
     publicKeyDer: ca.publicKey.export({ type: 'spki', format: 'der' }),
@@ -30,7 +30,7 @@ export function makeThrowawayPki(opts: {
     notBefore,
     notAfter,
   });
-  const leaf = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const leaf = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
   const certPem = leafCertificatePem({
     hosts: [...(opts.dnsNames ?? ['localhost']), ...(opts.ips ?? ['127.0.0.1'])],
     spkiDer: leaf.publicKey.export({ type: 'spki', format: 'der' }),

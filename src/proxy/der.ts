@@ -86,3 +86,30 @@ export function spkiKeyBits(spkiDer: Buffer): Buffer {
   const bits = element(spkiDer, algorithm.end);
   return spkiDer.subarray(bits.start + 1, bits.end);
 }
+
+/** The TLV at `at`, checked to lie inside `b` (certificates read back from disk). */
+function checkedElement(b: Buffer, at: number): { start: number; end: number } {
+  if (at + 2 > b.length) throw new Error('truncated DER');
+  const first = b[at + 1]!;
+  if (first >= 0x80 && ((first & 0x7f) > 4 || at + 2 + (first & 0x7f) > b.length)) {
+    throw new Error('bad DER length');
+  }
+  const e = element(b, at);
+  if (e.end > b.length) throw new Error('truncated DER');
+  return e;
+}
+
+/**
+ * The subject Name and SubjectPublicKeyInfo of a certificate, as the DER bytes it carries:
+ * TBSCertificate is version [0] (optional), serial, signature, issuer, validity, subject, SPKI.
+ */
+export function certificateSubject(certDer: Buffer): { subjectDer: Buffer; spkiDer: Buffer } {
+  const cert = checkedElement(certDer, 0);
+  const tbs = checkedElement(certDer, cert.start);
+  let at = tbs.start;
+  if (certDer[at] === 0xa0) at = checkedElement(certDer, at).end;
+  for (let skip = 0; skip < 4; skip++) at = checkedElement(certDer, at).end; // serial … validity
+  const subject = checkedElement(certDer, at);
+  const spki = checkedElement(certDer, subject.end);
+  return { subjectDer: certDer.subarray(at, subject.end), spkiDer: certDer.subarray(subject.end, spki.end) };
+}

@@ -2,7 +2,7 @@ import { createPrivateKey, createPublicKey, generateKeyPair, type KeyObject } fr
 import { createSecureContext, type SecureContext } from 'node:tls';
 import type { CertificateAuthority } from './ca.js';
 import type { LeafStore } from './leaf-store.js';
-import { issuerOf, leafCertificatePem, warmX509, type Issuer } from './x509.js';
+import { issuerOf, leafCertificatePem, type Issuer } from './x509.js';
 
 const LEAF_VALIDITY_MS = 7 * 24 * 3600_000;
 const MAX_CACHED = 2000;
@@ -65,13 +65,12 @@ export class LeafCertCache {
   }
 
   /**
-   * In the background (once the child runs): load the certificate code, read the CA's name,
+   * In the background (once the child runs): read the CA's name and key identifier,
    * then prepare the leaves of `hosts` (the policy's named hosts), one per event-loop turn.
    */
   warm(hosts: readonly string[] = []): void {
     setImmediate(() => {
       try {
-        warmX509();
         this.issuer ??= issuerOf(this.ca.certPem, this.ca.key);
       } catch {
         return; // the first mint reports it

@@ -1,35 +1,43 @@
 import { createHash, randomBytes, sign, type KeyObject } from 'node:crypto';
-import { createRequire } from 'node:module';
 import { isIP } from 'node:net';
-import type * as X509 from '@peculiar/asn1-x509';
-import type * as Schema from '@peculiar/asn1-schema';
 import * as der from './der.js';
 
 /**
- * Certificates for gov's CA and its leaves: the structures come from the `@peculiar/asn1-x509`
- * schemas (DER), the signature from node:crypto (RSA-SHA256 by the CA's key).
+ * Certificates for gov's CA and its leaves, written directly in DER (der.ts): building them
+ * through ASN.1 schema objects cost 2–5 ms per certificate and ~0.2 s to load the schemas.
+ * The signature comes from node:crypto with the CA's key: ECDSA P-256 for CAs gov creates,
+ * RSA for CAs created before gov switched (both keep working).
  */
 
 const SHA256_WITH_RSA = '1.2.840.113549.1.1.11';
+const ECDSA_WITH_SHA256 = '1.2.840.10045.4.3.2';
+const ECDSA_WITH_SHA384 = '1.2.840.10045.4.3.3';
 const COMMON_NAME = '2.5.4.3';
 const ORGANIZATION = '2.5.4.10';
+/** DER NULL, the parameters of RSA's AlgorithmIdentifier. */
+const NULL = Buffer.from([0x05, 0x00]);
 
-let libs: { x: typeof X509; s: typeof Schema } | undefined;
-/** The ASN.1 schemas, loaded on first use: start-up needs none of them (~0.2 s to load). */
-function asn1(): { x: typeof X509; s: typeof Schema } {
-  if (!libs) {
-    const require = createRequire(import.meta.url);
-    libs = {
-      x: require('@peculiar/asn1-x509') as typeof X509,
-      s: require('@peculiar/asn1-schema') as typeof Schema,
-    };
-  }
-  return libs;
+/** How a certificate is signed with `key`: the digest and the AlgorithmIdentifier's OID. */
+export interface SignatureAlgorithm {
+  digest: 'sha256' | 'sha384';
+  oid: string;
+  /** RSA's AlgorithmIdentifier carries NULL parameters; ECDSA's has none (RFC 5758 §3.2). */
+  nullParameters: boolean;
 }
 
-/** Load the ASN.1 schemas now (after start-up, so the first certificate is minted quickly). */
-export function warmX509(): void {
-  asn1();
+export function signatureAlgorithmFor(key: KeyObject): SignatureAlgorithm {
+  if (key.asymmetricKeyType === 'rsa')
+    return { digest: 'sha256', oid: SHA256_WITH_RSA, nullParameters: true };
+  if (key.asymmetricKeyType === 'ec') {
+    const curve = key.asymmetricKeyDetails?.namedCurve;
+    if (curve === 'prime256v1') return { digest: 'sha256', oid: ECDSA_WITH_SHA256, nullParameters: false };
+    if (curve === 'secp384r1') return { digest: 'sha384', oid: ECDSA_WITH_SHA384, nullParameters: false };
+  }
+  const kind = key.asymmetricKeyType ?? 'unknown';
+  const curve = key.asymmetricKeyDetails?.namedCurve;
+  throw new Error(
+    `a CA key of type ${kind}${curve ? ` (${curve})` : ''} cannot sign certificates here (RSA or ECDSA P-256/P-384)`,
+  );
 }
 
 /** A positive serial: 16 random bytes with the top bit cleared and a non-zero first byte. */
@@ -51,70 +59,60 @@ export function altNamesFor(host: string): AltName[] {
   return isIP(h) ? [{ type: 7, ip: h }] : [{ type: 2, value: h }];
 }
 
-function toArrayBuffer(b: Buffer): ArrayBuffer {
-  return b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer;
-}
+const OID = {
+  commonName: der.oid(COMMON_NAME),
+  organization: der.oid(ORGANIZATION),
+  basicConstraints: der.oid('2.5.29.19'),
+  keyUsage: der.oid('2.5.29.15'),
+  extKeyUsage: der.oid('2.5.29.37'),
+  subjectAltName: der.oid('2.5.29.17'),
+  subjectKeyId: der.oid('2.5.29.14'),
+  authorityKeyId: der.oid('2.5.29.35'),
+  serverAuth: der.oid('1.3.6.1.5.5.7.3.1'),
+  clientAuth: der.oid('1.3.6.1.5.5.7.3.2'),
+};
+/** KeyUsage digitalSignature: a BIT STRING of one byte, seven unused bits. */
+const DIGITAL_SIGNATURE = Buffer.from([0x03, 0x02, 0x07, 0x80]);
+/** KeyUsage keyCertSign and cRLSign (bits 5 and 6): one byte, one unused bit. */
+const CERT_AND_CRL_SIGN = Buffer.from([0x03, 0x02, 0x01, 0x06]);
 
-/** A Name of commonName (and organization) attributes, as UTF8Strings. */
-function nameOf(cn: string, org?: string): X509.Name {
-  const { x } = asn1();
-  const rdn = (type: string, value: string) =>
-    new x.RelativeDistinguishedName([
-      new x.AttributeTypeAndValue({ type, value: new x.AttributeValue({ utf8String: value }) }),
-    ]);
-  return new x.Name(
-    org === undefined ? [rdn(COMMON_NAME, cn)] : [rdn(COMMON_NAME, cn), rdn(ORGANIZATION, org)],
-  );
-}
+const ext = (id: Buffer, value: Buffer, critical = false): Buffer =>
+  der.seq(id, ...(critical ? [der.TRUE] : []), der.octets(value));
 
-function extension(oid: string, value: unknown, critical = false): X509.Extension {
-  const { x, s } = asn1();
-  return new x.Extension({
-    extnID: oid,
-    critical,
-    extnValue: new s.OctetString(s.AsnConvert.serialize(value)),
-  });
+/** A Name of a commonName and, optionally, an organization, each its own RDN, as UTF8Strings. */
+function nameDer(cn: string, org?: string): Buffer {
+  const rdn = (type: Buffer, value: string) => der.tlv(0x31, der.seq(type, der.utf8(value)));
+  return org === undefined
+    ? der.seq(rdn(OID.commonName, cn))
+    : der.seq(rdn(OID.commonName, cn), rdn(OID.organization, org));
 }
 
 /** RFC 5280 §4.2.1.2 method 1: SHA-1 of the subjectPublicKey bits. */
-function keyIdentifier(spki: X509.SubjectPublicKeyInfo): ArrayBuffer {
-  return toArrayBuffer(createHash('sha1').update(Buffer.from(spki.subjectPublicKey)).digest());
+function keyIdentifier(spkiDer: Buffer): Buffer {
+  return createHash('sha1').update(der.spkiKeyBits(spkiDer)).digest();
 }
 
-interface IssueInput {
-  subject: X509.Name;
-  issuer: X509.Name;
-  /** DER SubjectPublicKeyInfo of the certified key (RSA, EC…). */
+/** A v3 certificate: the TBSCertificate of these parts, signed by `issuer`, as PEM. */
+function signedCertificatePem(o: {
+  issuer: Pick<Issuer, 'nameDer' | 'key' | 'algorithmDer' | 'digest'>;
+  subject: Buffer;
   spkiDer: Buffer;
   notBefore: Date;
   notAfter: Date;
-  extensions: (spki: X509.SubjectPublicKeyInfo) => X509.Extension[];
-  /** The issuer's RSA private key. */
-  signer: KeyObject;
-}
-
-function issue(i: IssueInput): string {
-  const { x, s } = asn1();
-  const spki = s.AsnConvert.parse(i.spkiDer, x.SubjectPublicKeyInfo);
-  const algorithm = new x.AlgorithmIdentifier({ algorithm: SHA256_WITH_RSA, parameters: null });
-  const tbs = new x.TBSCertificate({
-    version: x.Version.v3,
-    serialNumber: toArrayBuffer(positiveSerial()),
-    signature: algorithm,
-    issuer: i.issuer,
-    validity: new x.Validity({ notBefore: i.notBefore, notAfter: i.notAfter }),
-    subject: i.subject,
-    subjectPublicKeyInfo: spki,
-    extensions: new x.Extensions(i.extensions(spki)),
-  });
-  const tbsDer = Buffer.from(s.AsnConvert.serialize(tbs));
-  const cert = new x.Certificate({
-    tbsCertificate: tbs,
-    signatureAlgorithm: algorithm,
-    signatureValue: toArrayBuffer(sign('sha256', tbsDer, i.signer)),
-  });
-  const der = Buffer.from(s.AsnConvert.serialize(cert)).toString('base64');
-  return `-----BEGIN CERTIFICATE-----\n${der.replace(/.{1,64}/g, '$&\n')}-----END CERTIFICATE-----\n`;
+  extensions: Buffer[];
+}): string {
+  const tbs = der.seq(
+    der.tlv(0xa0, der.integer(Buffer.from([2]))),
+    der.integer(positiveSerial()),
+    o.issuer.algorithmDer,
+    o.issuer.nameDer,
+    der.seq(der.time(o.notBefore), der.time(o.notAfter)),
+    o.subject,
+    o.spkiDer,
+    der.tlv(0xa3, der.seq(...o.extensions)),
+  );
+  const cert = der.seq(tbs, o.issuer.algorithmDer, der.bitString(sign(o.issuer.digest, tbs, o.issuer.key)));
+  return `-----BEGIN CERTIFICATE-----\n${cert.toString('base64').replace(/.{1,64}/g, '$&\n')}-----END CERTIFICATE-----\n`;
 }
 
 function pemToDer(pem: string): Buffer {
@@ -130,23 +128,17 @@ export function caCertificatePem(o: {
   notBefore: Date;
   notAfter: Date;
 }): string {
-  const { x } = asn1();
-  const name = nameOf(o.cn, o.org);
-  return issue({
+  const name = nameDer(o.cn, o.org);
+  return signedCertificatePem({
+    issuer: { nameDer: name, key: o.key, ...algorithmOf(o.key) },
     subject: name,
-    issuer: name,
     spkiDer: o.publicKeyDer,
     notBefore: o.notBefore,
     notAfter: o.notAfter,
-    signer: o.key,
-    extensions: (spki) => [
-      extension(x.id_ce_basicConstraints, new x.BasicConstraints({ cA: true, pathLenConstraint: 0 }), true),
-      extension(
-        x.id_ce_keyUsage,
-        new x.KeyUsage(x.KeyUsageFlags.keyCertSign | x.KeyUsageFlags.cRLSign),
-        true,
-      ),
-      extension(x.id_ce_subjectKeyIdentifier, new x.SubjectKeyIdentifier(keyIdentifier(spki))),
+    extensions: [
+      ext(OID.basicConstraints, der.seq(der.TRUE, der.integer(Buffer.from([0]))), true),
+      ext(OID.keyUsage, CERT_AND_CRL_SIGN, true),
+      ext(OID.subjectKeyId, der.octets(keyIdentifier(o.publicKeyDer))),
     ],
   });
 }
@@ -156,40 +148,27 @@ export interface Issuer {
   nameDer: Buffer;
   keyId: Buffer;
   key: KeyObject;
+  /** The signature AlgorithmIdentifier (DER) and digest, fixed by the CA's key. */
+  algorithmDer: Buffer;
+  digest: SignatureAlgorithm['digest'];
 }
 
-export function issuerOf(caCertPem: string, key: KeyObject): Issuer {
-  const { x, s } = asn1();
-  const ca = s.AsnConvert.parse(pemToDer(caCertPem), x.Certificate).tbsCertificate;
+function algorithmOf(key: KeyObject): Pick<Issuer, 'algorithmDer' | 'digest'> {
+  const alg = signatureAlgorithmFor(key);
   return {
-    nameDer: Buffer.from(s.AsnConvert.serialize(ca.subject)),
-    keyId: Buffer.from(keyIdentifier(ca.subjectPublicKeyInfo)),
-    key,
+    algorithmDer: der.seq(der.oid(alg.oid), ...(alg.nullParameters ? [NULL] : [])),
+    digest: alg.digest,
   };
 }
 
-const OID = {
-  commonName: der.oid(COMMON_NAME),
-  sha256WithRsa: der.oid(SHA256_WITH_RSA),
-  basicConstraints: der.oid('2.5.29.19'),
-  keyUsage: der.oid('2.5.29.15'),
-  extKeyUsage: der.oid('2.5.29.37'),
-  subjectAltName: der.oid('2.5.29.17'),
-  subjectKeyId: der.oid('2.5.29.14'),
-  authorityKeyId: der.oid('2.5.29.35'),
-  serverAuth: der.oid('1.3.6.1.5.5.7.3.1'),
-  clientAuth: der.oid('1.3.6.1.5.5.7.3.2'),
-};
-const NULL = Buffer.from([0x05, 0x00]);
-/** KeyUsage digitalSignature: a BIT STRING of one byte, seven unused bits. */
-const DIGITAL_SIGNATURE = Buffer.from([0x03, 0x02, 0x07, 0x80]);
-
-const ext = (id: Buffer, value: Buffer, critical = false): Buffer =>
-  der.seq(id, ...(critical ? [der.TRUE] : []), der.octets(value));
+export function issuerOf(caCertPem: string, key: KeyObject): Issuer {
+  const { subjectDer, spkiDer } = der.certificateSubject(pemToDer(caCertPem));
+  return { nameDer: subjectDer, keyId: keyIdentifier(spkiDer), key, ...algorithmOf(key) };
+}
 
 /**
- * A server certificate for `hosts` (DNS or IP SANs) carrying the key in `spkiDer`, encoded
- * directly in DER (see der.ts): the same structure the CA's schemas would produce.
+ * A server certificate for `hosts` (DNS or IP SANs) carrying the key in `spkiDer`, signed by
+ * `issuer` (gov's CA).
  */
 export function leafCertificatePem(o: {
   hosts: string[];
@@ -210,29 +189,20 @@ export function leafCertificatePem(o: {
   const subject = der.seq(
     der.tlv(0x31, der.seq(OID.commonName, der.utf8(cn.length <= 64 ? cn : 'gov-intercepted'))),
   );
-  // RFC 5280 §4.2.1.2 method 1, as for the CA.
-  const keyId = createHash('sha1').update(der.spkiKeyBits(o.spkiDer)).digest();
-  const algorithm = der.seq(OID.sha256WithRsa, NULL);
-  const tbs = der.seq(
-    der.tlv(0xa0, der.integer(Buffer.from([2]))),
-    der.integer(positiveSerial()),
-    algorithm,
-    o.issuer.nameDer,
-    der.seq(der.time(o.notBefore), der.time(o.notAfter)),
+  return signedCertificatePem({
+    issuer: o.issuer,
     subject,
-    o.spkiDer,
-    der.tlv(
-      0xa3,
-      der.seq(
-        ext(OID.basicConstraints, der.seq()),
-        ext(OID.keyUsage, DIGITAL_SIGNATURE, true),
-        ext(OID.extKeyUsage, der.seq(OID.serverAuth, ...(o.clientAuth ? [OID.clientAuth] : []))),
-        ext(OID.subjectAltName, der.seq(...sans)),
-        ext(OID.subjectKeyId, der.octets(keyId)),
-        ext(OID.authorityKeyId, der.seq(der.tlv(0x80, o.issuer.keyId))),
-      ),
-    ),
-  );
-  const cert = der.seq(tbs, algorithm, der.bitString(sign('sha256', tbs, o.issuer.key)));
-  return `-----BEGIN CERTIFICATE-----\n${cert.toString('base64').replace(/.{1,64}/g, '$&\n')}-----END CERTIFICATE-----\n`;
+    spkiDer: o.spkiDer,
+    notBefore: o.notBefore,
+    notAfter: o.notAfter,
+    extensions: [
+      ext(OID.basicConstraints, der.seq()),
+      ext(OID.keyUsage, DIGITAL_SIGNATURE, true),
+      ext(OID.extKeyUsage, der.seq(OID.serverAuth, ...(o.clientAuth ? [OID.clientAuth] : []))),
+      ext(OID.subjectAltName, der.seq(...sans)),
+      // RFC 5280 §4.2.1.2 method 1, as for the CA.
+      ext(OID.subjectKeyId, der.octets(keyIdentifier(o.spkiDer))),
+      ext(OID.authorityKeyId, der.seq(der.tlv(0x80, o.issuer.keyId))),
+    ],
+  });
 }
