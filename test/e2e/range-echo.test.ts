@@ -35,7 +35,7 @@ function echoingRangeServer(
     req.resume();
     req.on('end', () => {
       const range = req.headers.range;
-      const ifRange = req.headers['if-range'];
+      const ifRange = req.headers['if-range'] as string | undefined;
       seen.push({ port: port(), ...(range ? { range } : {}), ...(ifRange ? { ifRange } : {}) });
       const body = Buffer.from(`auth=${String(req.headers.authorization ?? 'none')}\n`);
       const m = /^bytes=(\d+)-(\d+)$/.exec(range ?? '');

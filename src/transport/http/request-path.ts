@@ -12,6 +12,8 @@
  */
 
 const HEX_ESCAPE = /%[0-9A-Fa-f]{2}/;
+/** Segments of unreserved characters other than `.`: no server reads these any other way. */
+const PLAIN_PATH = /^(?:\/[A-Za-z0-9_~-]+)*\/?$/;
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 /** A segment's `%XX` escapes decoded once, as UTF-8; null when malformed or not UTF-8. */
@@ -53,6 +55,7 @@ export function requestPathRefusal(target: string): string | null {
   if (target.includes('#')) return 'has a fragment (#)';
   const q = target.indexOf('?');
   const pathname = q === -1 ? target : target.slice(0, q);
+  if (PLAIN_PATH.test(pathname)) return null; // most requests: `/mcp`, `/v1/github/mcp`
   if (pathname.includes('\\')) return 'has a \\';
   const segments = pathname.split('/').slice(1);
   for (const [i, seg] of segments.entries()) {
