@@ -76,8 +76,8 @@ const MIN_RELAYED_VALUE_LENGTH = 8;
  * Every vault value gov loaded — a credential it injects, or one it only redacts — for the
  * bytes it relays unparsed (whatever `redact:` says, gov never hands its own secrets back).
  * Relayed bodies are read as latin1, so a value is also looked for as its UTF-8 bytes (when it
- * has non-ASCII characters) and its UTF-16 bytes read that way (each also in upper and lower
- * case, as every value is: see vaultValueForms).
+ * has non-ASCII characters) and its UTF-16 and UTF-32 bytes read that way (each also in upper
+ * and lower case, as every value is: see vaultValueForms).
  */
 function vaultScanFor(secrets: Map<string, string>): VaultScan | undefined {
   const values = new Map<string, string>();
@@ -91,6 +91,12 @@ function vaultScanFor(secrets: Map<string, string>): VaultScan | undefined {
     const le = Buffer.from(v, 'utf16le');
     values.set(`${name} (utf-16le)`, le.toString('latin1'));
     values.set(`${name} (utf-16be)`, Buffer.from(le).swap16().toString('latin1'));
+    // And in UTF-32 (either byte order): four bytes per code point.
+    const cps = Array.from(v, (c) => c.codePointAt(0)!);
+    const be32 = Buffer.alloc(cps.length * 4);
+    cps.forEach((cp, i) => be32.writeUInt32BE(cp, i * 4));
+    values.set(`${name} (utf-32be)`, be32.toString('latin1'));
+    values.set(`${name} (utf-32le)`, Buffer.from(be32).swap32().toString('latin1'));
   }
   if (values.size === 0) return undefined;
   return createRedactor({ vaultValues: values, vault: true, secrets: false });

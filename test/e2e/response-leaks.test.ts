@@ -36,6 +36,14 @@ function filesUnder(dir: string): string[] {
   });
 }
 
+/** `s` as UTF-32 bytes, four per code point. */
+function utf32(s: string, littleEndian: boolean): Buffer {
+  const cps = [...s].map((c) => c.codePointAt(0)!);
+  const b = Buffer.alloc(cps.length * 4);
+  cps.forEach((cp, i) => (littleEndian ? b.writeUInt32LE(cp, i * 4) : b.writeUInt32BE(cp, i * 4)));
+  return b;
+}
+
 /** What Python's json.loads does with bytes: it detects UTF-16/32 by BOM or NUL pattern. */
 function pythonReading(b: Buffer): string {
   if (b[0] === 0xff && b[1] === 0xfe) return b.subarray(2).toString('utf16le');
@@ -86,6 +94,11 @@ describe('gov run: no injected credential comes back, no call hides in another c
       if (req.url === '/echo-gzip') {
         res.writeHead(200, { 'content-type': 'application/json', 'content-encoding': 'gzip' });
         return res.end(gzipSync(JSON.stringify({ headers: { authorization: auth } })));
+      }
+      if (req.url === '/echo-utf32' || req.url === '/echo-utf32be') {
+        const le = req.url === '/echo-utf32';
+        res.writeHead(200, { 'content-type': `text/plain; charset=utf-32${le ? 'le' : 'be'}` });
+        return res.end(utf32(`token=${auth}`, le));
       }
       if (req.url === '/echo-utf16') {
         res.writeHead(200, { 'content-type': 'text/plain; charset=utf-16le' });
@@ -195,7 +208,7 @@ credentials:
     expect(head).toMatch(/^location: .*REDACTED/im);
   });
 
-  it('decodes a gzip body to redact it, finds the value split at every byte or in UTF-16, refuses what it cannot decode', async () => {
+  it('decodes a gzip body to redact it, finds the value split at every byte or in UTF-16 or UTF-32, refuses what it cannot decode', async () => {
     const gz = saw(await exchange(`GET /echo-gzip HTTP/1.1\n${host()}Accept-Encoding: gzip\n`));
     expect(gz).not.toMatch(/content-encoding/i);
     expect(gz).toContain('Bearer [REDACTED:vault]');
@@ -204,6 +217,11 @@ credentials:
     const utf16 = saw(await exchange(`GET /echo-utf16 HTTP/1.1\n${host()}`));
     expect(utf16).not.toContain(Buffer.from(SECRET, 'utf16le').toString('latin1'));
     expect(utf16).toContain('[REDACTED:vault]');
+    for (const path of ['/echo-utf32', '/echo-utf32be']) {
+      const r = saw(await exchange(`GET ${path} HTTP/1.1\n${host()}`));
+      expect(r, path).not.toContain(utf32(SECRET, path === '/echo-utf32').toString('latin1'));
+      expect(r, path).toContain('[REDACTED:vault]');
+    }
     const compress = saw(await exchange(`GET /echo-compress HTTP/1.1\n${host()}`));
     expect(compress).toMatch(/^HTTP\/1\.1 502/);
     expect(compress).toContain('could not be scanned');
