@@ -5,7 +5,7 @@ import type { CallContext } from './exchange.js';
 import { taintIn } from './taint.js';
 
 /** Whose tools a tools/list answer shows: the call it answers, or the server it came from. */
-export type ToolsListing = Pick<Envelope, 'server' | 'sessionId' | 'transport'>;
+export type ToolsListing = Pick<Envelope, 'server' | 'sessionId' | 'transport' | 'principal'>;
 
 /**
  * Process one server→client message before the agent sees it: secret redaction, then pins and
@@ -37,7 +37,9 @@ export function scanServerMessage(
   }
   if (listed && deps.policy.toolsList === 'hide_denied' && message['result'] !== undefined) {
     const server = list.server;
-    const f = filterToolsList(message['result'], (name) => deps.policy.isToolHidden(server, name));
+    const f = filterToolsList(message['result'], (name) =>
+      deps.policy.isToolHidden(server, name, list.principal),
+    );
     if (f.removed.length) {
       message = { ...message, result: f.result };
       changed = true;

@@ -25,7 +25,7 @@ export interface PolicyStage {
   /** Which part of the deciding rule matched; called only for denials and held calls. */
   explain?(input: PolicyInput, decision: PolicyDecision): string | undefined;
   resolveServer(url: string): string | null;
-  isToolHidden(server: ServerIdentity, tool: string): boolean;
+  isToolHidden(server: ServerIdentity, tool: string, principal?: string): boolean;
   /** `mode: shadow` for the whole policy. */
   mode?: 'enforce' | 'shadow';
   toolsList: 'hide_denied' | 'show';

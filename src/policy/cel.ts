@@ -23,6 +23,12 @@ export interface CompiledWhen {
   readonly source: string;
   /** Member names the expression may read (see arg-spellings.ts). */
   readonly readNames: ReadNames;
+  /**
+   * Whether the expression reads nothing but who calls what: `principal`, `tool`, `server` and
+   * `method` (no arguments, run state or annotations). Such an expression can be evaluated
+   * before any call, e.g. to know which tools a principal may ever use.
+   */
+  readonly identityOnly: boolean;
   /** `args` must already be converted with toCelArgs (done once per decision). */
   evaluate(ctx: CelContext): WhenResult;
 }
@@ -125,9 +131,32 @@ function errorOffset(e: unknown): number {
   return 0;
 }
 
+/** The variables `when` names that say only who calls what. */
+const IDENTITY: ReadonlySet<string> = new Set(['principal', 'tool', 'server', 'method']);
+
+/** Every identifier an expression names (cel-js AST: `{op: 'id', args: name}`). */
+function identifiersOf(ast: unknown): Set<string> {
+  const out = new Set<string>();
+  const walk = (n: unknown): void => {
+    if (Array.isArray(n)) return n.forEach(walk);
+    if (typeof n !== 'object' || n === null) return;
+    const { op, args } = n as { op?: unknown; args?: unknown };
+    if (typeof op !== 'string') return;
+    if (op === 'id') {
+      // Not a name: read as "anything", so the expression is not identity-only.
+      out.add(typeof args === 'string' ? args : '');
+      return;
+    }
+    walk(args);
+  };
+  walk(ast);
+  return out;
+}
+
 export function compileWhen(source: string): WhenCompileResult {
   const e = celEnv();
   let fn: (ctx: CelContext) => unknown;
+  let identityOnly = false;
   try {
     const check = e.check(source);
     if (!check.valid) {
@@ -141,6 +170,7 @@ export function compileWhen(source: string): WhenCompileResult {
         offset: 0,
       };
     const parsed = evalEnv().parse(source);
+    identityOnly = [...identifiersOf(parsed.ast)].every((id) => IDENTITY.has(id));
     const memberships = membershipChecks(parsed.ast);
     fn =
       memberships.length === 0
@@ -158,6 +188,7 @@ export function compileWhen(source: string): WhenCompileResult {
     when: {
       source,
       readNames: namesReadBy(source),
+      identityOnly,
       evaluate(ctx) {
         try {
           const v = fn(ctx);

@@ -3,7 +3,7 @@
  * every rule gets its explanation. Done once per load; pure (no I/O, no node:* imports).
  */
 import type { ServerIdentity } from '../types.js';
-import { compileWhen } from './cel.js';
+import { compileWhen, type CelContext } from './cel.js';
 import type { CompiledPolicy, PolicyIssue, RuleSummary } from './compiled.js';
 import { PolicyCompileError } from './compiled.js';
 import { createDecider, type CompiledRule } from './decide.js';
@@ -96,7 +96,7 @@ export function compilePolicy(spec: PolicySpec, meta: CompileMeta): CompiledPoli
     return null;
   }
 
-  function isToolHidden(server: ServerIdentity, tool: string): boolean {
+  function isToolHidden(server: ServerIdentity, tool: string, principal = ''): boolean {
     if (
       registryEnabled &&
       server.name === null &&
@@ -104,10 +104,24 @@ export function compilePolicy(spec: PolicySpec, meta: CompileMeta): CompiledPoli
       spec.unknownServers === 'deny'
     )
       return true;
+    const identity: CelContext = {
+      args: {},
+      tool,
+      server: server.name ?? '',
+      method: 'tools/call',
+      principal,
+      run: { id: '', tainted: false, taint_sources: [] },
+      tool_annotations: {},
+      tool_pinned: false,
+    };
     for (const r of candidates(server.name, 'tools/call', tool, undefined)) {
+      // A condition on who calls (`principal == "ops"`) is known now; any other may hold or not.
+      const known = r.when?.identityOnly ? r.when.evaluate(identity) : null;
+      if (known?.ok && !known.value) continue; // never matches this principal's calls
+      const unconditional = r.when === null || known?.ok === true;
       // A conditional rule that might allow or hold the call means the tool is usable.
-      if (r.when !== null && r.decision !== 'deny') return false;
-      if (r.when === null) return r.decision === 'deny';
+      if (!unconditional && r.decision !== 'deny') return false;
+      if (unconditional) return r.decision === 'deny';
     }
     return spec.default === 'deny';
   }

@@ -95,8 +95,12 @@ export interface CompiledPolicy {
   resolveServer(url: string): string | null;
   registryEnabled: boolean;
   unknownServers: UnknownServers;
-  /** True when every tools/call of this tool on this server is denied whatever its arguments. */
-  isToolHidden(server: ServerIdentity, tool: string): boolean;
+  /**
+   * True when every tools/call of this tool on this server is denied whatever its arguments,
+   * for this principal (`gov serve`; '' elsewhere): a rule whose `when` reads only who calls
+   * what is evaluated, so a tool allowed to one principal alone is hidden from the others.
+   */
+  isToolHidden(server: ServerIdentity, tool: string, principal?: string): boolean;
   /** `mode: shadow`: decisions are recorded but every call is forwarded as if allowed. */
   mode: 'enforce' | 'shadow';
   toolsList: 'hide_denied' | 'show';

@@ -362,6 +362,42 @@ rules:
     expect(d.isToolHidden(fs, 'ok')).toBe(false);
   });
 
+  it('evaluates conditions on who calls for the principal listing, and no others', () => {
+    const q = policy(`version: 1
+default: allow
+rules:
+  - id: ops-refund
+    tool: refund
+    when: principal in ["token:ops", "token:admin"] && server == "" && method == "tools/call"
+    decision: allow
+  - id: refund
+    tool: refund
+    decision: deny
+  - id: no-export-for-interns
+    tool: export
+    when: principal.startsWith("token:intern")
+    decision: deny
+  - id: tainted-export
+    tool: export
+    when: principal == "token:ops" && run.tainted
+    decision: deny
+  - id: loop
+    tool: loop
+    when: '["token:x"].exists(p, p == principal)'
+    decision: deny
+`);
+    const s = httpServer(null, 'https://pay.example/mcp');
+    expect(q.isToolHidden(s, 'refund', 'token:ops')).toBe(false);
+    expect(q.isToolHidden(s, 'refund', 'token:admin')).toBe(false);
+    expect(q.isToolHidden(s, 'refund', 'token:bob')).toBe(true);
+    expect(q.isToolHidden(s, 'refund')).toBe(true);
+    expect(q.isToolHidden(s, 'export', 'token:intern-3')).toBe(true);
+    expect(q.isToolHidden(s, 'export', 'token:bob')).toBe(false);
+    // Conditions that read more than who calls stay unknown: the tool keeps its place.
+    expect(q.isToolHidden(s, 'export', 'token:ops')).toBe(false);
+    expect(q.isToolHidden(s, 'loop', 'token:x')).toBe(false);
+  });
+
   it('hides every tool of an unknown server under unknown_servers: deny', () => {
     expect(p.isToolHidden(httpServer(null, 'https://evil.example/mcp'), 'read')).toBe(true);
   });
