@@ -6,7 +6,7 @@
  * agent received and everything gov wrote.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { makeTestPki, type TestPki } from '../helpers/test-ca.js';
@@ -14,6 +14,7 @@ import { startHttpsServer, type TestServer } from '../helpers/https-server.js';
 import { runGov, tempHome } from '../helpers/gov-process.js';
 import { auditRecords } from '../helpers/audit-records.js';
 import { readUntilClose, startLiveRun, tlsThroughProxy, type LiveRun } from '../helpers/raw-proxy-client.js';
+import { filesUnder } from '../helpers/home-files.js';
 
 const ACCOUNT_KEY = '8675309123456';
 const CALL = JSON.stringify({
@@ -22,13 +23,6 @@ const CALL = JSON.stringify({
   method: 'tools/call',
   params: { name: 'echo', arguments: {} },
 });
-
-function filesUnder(dir: string): string[] {
-  return readdirSync(dir).flatMap((n) => {
-    const p = join(dir, n);
-    return statSync(p).isDirectory() ? filesUnder(p) : [p];
-  });
-}
 
 describe('gov run: a vault value outside any JSON string never reaches the agent', () => {
   let pki: TestPki;

@@ -6,21 +6,15 @@
  * Every claim is checked against what the servers logged and what gov wrote.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readdirSync, readFileSync, statSync, writeFileSync, existsSync } from 'node:fs';
+import { readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeTestPki, type TestPki } from '../helpers/test-ca.js';
 import { startLoggingServer, type LoggingServer } from '../helpers/logging-server.js';
 import { runGov, tempHome, type GovResult } from '../helpers/gov-process.js';
+import { filesUnder } from '../helpers/home-files.js';
 
 const SECRET = 'sk-bypass-real-credential-Qw7Er9Ty';
 const HTTP_SECRET = 'hs-plain-opt-in-credential-Zx4Cv6';
-
-function filesUnder(dir: string): string[] {
-  return readdirSync(dir).flatMap((name) => {
-    const p = join(dir, name);
-    return statSync(p).isDirectory() ? filesUnder(p) : [p];
-  });
-}
 
 type Rec = { kind: string; method?: string; reason?: string; detail?: Record<string, unknown> };
 function auditRecords(home: string): Rec[] {

@@ -1,25 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { makeTestPki, type TestPki } from '../helpers/test-ca.js';
 import { startMcpServer, type McpTestServer } from '../helpers/mcp-http-server.js';
 import { startHttpsServer, type TestServer } from '../helpers/https-server.js';
 import { ROOT, runGov, tempHome } from '../helpers/gov-process.js';
+import { filesUnder } from '../helpers/home-files.js';
 
 const SECRET = 'sk-test-real-credential-Zq8vX3nP0aLm';
 const SDK_CLIENT = join(ROOT, 'test', 'fixtures', 'clients', 'sdk-client.mjs');
-
-function filesUnder(dir: string): string[] {
-  const out: string[] = [];
-  for (const name of readdirSync(dir)) {
-    const p = join(dir, name);
-    const st = statSync(p);
-    if (st.isDirectory()) out.push(...filesUnder(p));
-    else if (st.isFile()) out.push(p);
-  }
-  return out;
-}
 
 describe('credentials: the agent never holds the real token', () => {
   let pki: TestPki;

@@ -9,13 +9,14 @@
  * and everything gov wrote.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { makeTestPki, type TestPki } from '../helpers/test-ca.js';
 import { startHttpsServer, type TestServer } from '../helpers/https-server.js';
 import { runGov, tempHome } from '../helpers/gov-process.js';
 import { readUntilClose, startLiveRun, tlsThroughProxy, type LiveRun } from '../helpers/raw-proxy-client.js';
+import { filesUnder } from '../helpers/home-files.js';
 
 const TOKEN = 'sk-echoed-spelling-credential-8Rt3Xv';
 const PASSWORD = "Tr0ub4dor&3<horse>+'battery'";
@@ -57,13 +58,6 @@ const spellings = [
   pyQuote(AWS_SECRET),
   dotnetUrl(AWS_SECRET),
 ];
-
-function filesUnder(dir: string): string[] {
-  return readdirSync(dir).flatMap((n) => {
-    const p = join(dir, n);
-    return statSync(p).isDirectory() ? filesUnder(p) : [p];
-  });
-}
 
 describe('gov run: an echoed credential is redacted however the server spells it', () => {
   let pki: TestPki;

@@ -7,7 +7,7 @@
  * grepping what the agent received (in UTF-16 of either byte order) and everything gov wrote.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { makeTestPki, type TestPki } from '../helpers/test-ca.js';
@@ -15,6 +15,7 @@ import { startHttpsServer, type TestServer } from '../helpers/https-server.js';
 import { runGov, tempHome } from '../helpers/gov-process.js';
 import { auditRecords } from '../helpers/audit-records.js';
 import { readUntilClose, startLiveRun, tlsThroughProxy, type LiveRun } from '../helpers/raw-proxy-client.js';
+import { filesUnder } from '../helpers/home-files.js';
 
 const SECRET = 'sk-utf16-mcp-answer-credential-5Nw8Jr';
 const CALL = JSON.stringify({
@@ -27,13 +28,6 @@ const le = (s: string) => Buffer.from(s, 'utf16le');
 const be = (s: string) => Buffer.from(s, 'utf16le').swap16();
 /** The secret in every spelling a client could decode from what it received. */
 const spellings = [SECRET, le(SECRET).toString('latin1'), be(SECRET).toString('latin1')];
-
-function filesUnder(dir: string): string[] {
-  return readdirSync(dir).flatMap((n) => {
-    const p = join(dir, n);
-    return statSync(p).isDirectory() ? filesUnder(p) : [p];
-  });
-}
 
 describe('gov run: an MCP answer in UTF-16 never hands the agent the credential', () => {
   let pki: TestPki;

@@ -6,25 +6,19 @@
  * Proven by what the server received and by grepping what the agent received and what gov wrote.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { makeTestPki, type TestPki } from '../helpers/test-ca.js';
 import { startHttpsServer, type TestServer } from '../helpers/https-server.js';
 import { runGov, tempHome } from '../helpers/gov-process.js';
 import { readUntilClose, startLiveRun, tlsThroughProxy, type LiveRun } from '../helpers/raw-proxy-client.js';
+import { filesUnder } from '../helpers/home-files.js';
 
 const TOKEN = 'sk-Rq7w2Lp9Zx4Vb8Nm3Kc6Tf1Hy5Gd0Js';
 
 /** Every 6-character piece of the token: what a range could carry out. */
 const pieces = Array.from({ length: TOKEN.length - 5 }, (_, i) => TOKEN.slice(i, i + 6));
-
-function filesUnder(dir: string): string[] {
-  return readdirSync(dir).flatMap((n) => {
-    const p = join(dir, n);
-    return statSync(p).isDirectory() ? filesUnder(p) : [p];
-  });
-}
 
 /** Answers `auth=<Authorization header>` and honours a single `Range: bytes=a-b`, as file servers do. */
 function echoingRangeServer(

@@ -6,13 +6,14 @@
  * TLS clients; proven by grepping what the agent received and everything gov wrote.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { makeTestPki, type TestPki } from '../helpers/test-ca.js';
 import { startHttpsServer, type TestServer } from '../helpers/https-server.js';
 import { runGov, tempHome } from '../helpers/gov-process.js';
 import { readUntilClose, startLiveRun, tlsThroughProxy, type LiveRun } from '../helpers/raw-proxy-client.js';
+import { filesUnder } from '../helpers/home-files.js';
 
 const SECRET = 'sk-quoted-refusal-credential-4Kd9Wq';
 const MCP_ANSWER = JSON.stringify({
@@ -26,13 +27,6 @@ const CALL = JSON.stringify({
   method: 'tools/call',
   params: { name: 'echo', arguments: {} },
 });
-
-function filesUnder(dir: string): string[] {
-  return readdirSync(dir).flatMap((n) => {
-    const p = join(dir, n);
-    return statSync(p).isDirectory() ? filesUnder(p) : [p];
-  });
-}
 
 /** Every spelling of the secret a refusal could carry (gov lower-cases a coding token). */
 const spellings = [SECRET, SECRET.toLowerCase()];

@@ -8,7 +8,7 @@
  * agent received and everything gov wrote.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
@@ -18,6 +18,7 @@ import { startHttpsServer, type TestServer } from '../helpers/https-server.js';
 import { runGov, tempHome } from '../helpers/gov-process.js';
 import { auditRecords } from '../helpers/audit-records.js';
 import { readUntilClose, startLiveRun, tlsThroughProxy, type LiveRun } from '../helpers/raw-proxy-client.js';
+import { filesUnder } from '../helpers/home-files.js';
 
 // The decoder the MCP SDK's legacy SSE server transport uses for a request's charset.
 const iconv = createRequire(import.meta.url)('iconv-lite') as {
@@ -28,13 +29,6 @@ const iconv = createRequire(import.meta.url)('iconv-lite') as {
 const SECRET = 'sk-relay-leak-real-credential-7Hq2Zp';
 const call = (name: string, id = 1) =>
   JSON.stringify({ jsonrpc: '2.0', id, method: 'tools/call', params: { name, arguments: {} } });
-
-function filesUnder(dir: string): string[] {
-  return readdirSync(dir).flatMap((n) => {
-    const p = join(dir, n);
-    return statSync(p).isDirectory() ? filesUnder(p) : [p];
-  });
-}
 
 /** `s` as UTF-32 bytes, four per code point. */
 function utf32(s: string, littleEndian: boolean): Buffer {

@@ -7,7 +7,7 @@
  * and every file under GOV_HOME.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { makeTestPki, type TestPki } from '../helpers/test-ca.js';
@@ -15,15 +15,9 @@ import { startHttpsServer, type TestServer } from '../helpers/https-server.js';
 import { runGov, tempHome } from '../helpers/gov-process.js';
 import { auditRecords } from '../helpers/audit-records.js';
 import { readUntilClose, startLiveRun, tlsThroughProxy, type LiveRun } from '../helpers/raw-proxy-client.js';
+import { filesUnder } from '../helpers/home-files.js';
 
 const SECRET = 'sk-server-echo-record-credential-2Mp7Yc';
-
-function filesUnder(dir: string): string[] {
-  return readdirSync(dir).flatMap((n) => {
-    const p = join(dir, n);
-    return statSync(p).isDirectory() ? filesUnder(p) : [p];
-  });
-}
 
 describe('gov run: records of a server that echoes the credential hold only the marker', () => {
   let pki: TestPki;
