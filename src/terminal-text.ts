@@ -57,8 +57,12 @@ export function jsonForDisplay(value: unknown, indent?: number): string | undefi
   return JSON.stringify(value, null, indent)?.replace(JSON_ESCAPED, escapeUnits);
 }
 
+/** Printable ASCII and nothing else: none of the rewrites below applies (most call lines). */
+const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
+
 /** Remove escape sequences and control characters; escape invisible ones. Never throws. */
 export function stripUnsafe(text: string, opts: SanitizeOptions = {}): string {
+  if (PRINTABLE_ASCII.test(text)) return text;
   let s = text
     .replace(ESC_STRING, '')
     .replace(ESC_CSI, '')

@@ -11,6 +11,17 @@ import {
 const UNSAFE = /[\x00-\x09\x0b-\x1f\x7f-\x9f\u061c\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]/;
 
 describe('stripUnsafe', () => {
+  it('passes printable ASCII through as it is, and rewrites anything beside it', () => {
+    for (let i = 0; i < 200; i++) {
+      const plain = Array.from({ length: i }, (_, j) =>
+        String.fromCharCode(0x20 + ((i * 31 + j * 7) % 95)),
+      ).join('');
+      expect(stripUnsafe(plain)).toBe(plain);
+      expect(stripUnsafe(`${plain}\x1b[2J`)).toBe(plain);
+      expect(stripUnsafe(`${plain}\u00ad`)).toBe(`${plain}<U+00AD>`);
+    }
+  });
+
   it('removes SGR colours, cursor movement and screen clearing', () => {
     expect(stripUnsafe('\x1b[31mred\x1b[0m \x1b[2J\x1b[H\x1b[10;20Hx\x1b[?25l')).toBe('red x');
   });
