@@ -8,7 +8,7 @@ import { makeTestPki, type TestPki } from '../helpers/test-ca.js';
 import { startMcpServer, type McpTestServer } from '../helpers/mcp-http-server.js';
 import { startV2McpServer } from '../helpers/mcp-v2-server.js';
 import { ROOT, runGov, tempHome } from '../helpers/gov-process.js';
-import { runServeClient, startServe, type ServeProcess } from '../helpers/gov-serve.js';
+import { runServeClient, startServe, type ServeProcess, addServeToken } from '../helpers/gov-serve.js';
 import { auditRecords, pendingCalls, until, type Json } from '../helpers/approval-peers.js';
 
 const V1_CLIENT = join(ROOT, 'test', 'fixtures', 'clients', 'eliciting-client.mjs');
@@ -167,11 +167,7 @@ describe('gov serve, a server without sessions: clients are told apart by their 
       policy,
       'version: 1\ndefault: allow\napproval_timeout: 1h\nrules:\n  - id: refunds\n    tool: refund\n    decision: approve\napprovals: {channels: [cli, elicitation]}\n',
     );
-    const token = async (name: string) => {
-      const r = await runGov(['serve', 'token', 'add', name], { env: { GOV_HOME: home } });
-      expect(r.code, r.stderr).toBe(0);
-      return r.stdout.trim();
-    };
+    const token = (name: string) => addServeToken(home, name);
     const [ideToken, botToken] = [await token('ide'), await token('bot')];
     const gov = await startServe(
       ['--target', server.mcpUrl, '--policy', policy, '--upstream-ca', pki.caPath, '--auth', 'bearer'],

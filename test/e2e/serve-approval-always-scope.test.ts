@@ -12,7 +12,7 @@ import { ElicitRequestSchema, type ClientCapabilities } from '@modelcontextproto
 import { makeTestPki } from '../helpers/test-ca.js';
 import { startMcpServer } from '../helpers/mcp-http-server.js';
 import { runGov, tempHome } from '../helpers/gov-process.js';
-import { startServe } from '../helpers/gov-serve.js';
+import { startServe, addServeToken } from '../helpers/gov-serve.js';
 import { auditRecords, pendingCalls, until, type Json } from '../helpers/approval-peers.js';
 
 describe('gov serve: an elicited approve_run stays with the principal that gave it', () => {
@@ -25,11 +25,7 @@ describe('gov serve: an elicited approve_run stays with the principal that gave 
       policy,
       'version: 1\ndefault: allow\napproval_timeout: 1h\nrules:\n  - id: refunds\n    tool: refund\n    decision: approve\napprovals: {channels: [cli, elicitation]}\n',
     );
-    const token = async (name: string) => {
-      const r = await runGov(['serve', 'token', 'add', name], { env: { GOV_HOME: home } });
-      expect(r.code, r.stderr).toBe(0);
-      return r.stdout.trim();
-    };
+    const token = (name: string) => addServeToken(home, name);
     const [ideToken, botToken] = [await token('ide'), await token('bot')];
     const gov = await startServe(
       ['--target', server.mcpUrl, '--policy', policy, '--upstream-ca', pki.caPath, '--auth', 'bearer'],

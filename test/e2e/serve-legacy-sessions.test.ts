@@ -9,8 +9,8 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { runGov, tempHome } from '../helpers/gov-process.js';
-import { startServe, type ServeProcess } from '../helpers/gov-serve.js';
+import { tempHome } from '../helpers/gov-process.js';
+import { startServe, type ServeProcess, addServeToken } from '../helpers/gov-serve.js';
 import { until } from '../helpers/until.js';
 
 type Json = Record<string, unknown>;
@@ -166,11 +166,7 @@ rules:
     reason: boom is forbidden
 `,
     );
-    const token = async (name: string) => {
-      const r = await runGov(['serve', 'token', 'add', name], { env: { GOV_HOME: home } });
-      expect(r.code, r.stderr).toBe(0);
-      return r.stdout.trim();
-    };
+    const token = (name: string) => addServeToken(home, name);
     alice = await token('alice');
     bob = await token('bob');
     gov = await startServe(

@@ -10,8 +10,8 @@ import { join } from 'node:path';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { makeTestPki } from '../helpers/test-ca.js';
 import { startHttpsServer } from '../helpers/https-server.js';
-import { runGov, tempHome } from '../helpers/gov-process.js';
-import { startServe } from '../helpers/gov-serve.js';
+import { tempHome } from '../helpers/gov-process.js';
+import { startServe, addServeToken } from '../helpers/gov-serve.js';
 import type { Json } from '../helpers/audit-records.js';
 
 const META = {
@@ -58,11 +58,7 @@ describe('gov serve, 2026-07-28 tasks: a task belongs to the principal that crea
       policy,
       'version: 1\ndefault: deny\nrules:\n  - id: reports\n    tool: report\n    decision: allow\n  - id: polls\n    method: "tasks/*"\n    decision: allow\n',
     );
-    const token = async (name: string) => {
-      const r = await runGov(['serve', 'token', 'add', name], { env: { GOV_HOME: home } });
-      expect(r.code, r.stderr).toBe(0);
-      return r.stdout.trim();
-    };
+    const token = (name: string) => addServeToken(home, name);
     const [alice, bob] = [await token('alice'), await token('bob')];
     const gov = await startServe(
       ['--target', `${server.url}/mcp`, '--policy', policy, '--upstream-ca', pki.caPath, '--auth', 'bearer'],

@@ -10,8 +10,8 @@ import { join } from 'node:path';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { makeTestPki } from '../helpers/test-ca.js';
 import { startHttpsServer } from '../helpers/https-server.js';
-import { runGov, tempHome } from '../helpers/gov-process.js';
-import { startServe } from '../helpers/gov-serve.js';
+import { tempHome } from '../helpers/gov-process.js';
+import { startServe, addServeToken } from '../helpers/gov-serve.js';
 import type { Json } from '../helpers/audit-records.js';
 
 const TOOLS = ['refund', 'report', 'audit_export'].map((name) => ({
@@ -70,11 +70,7 @@ describe('gov serve: tools/list shows each principal the tools it may call', () 
     const home = tempHome();
     const policy = join(home, 'gov.yaml');
     writeFileSync(policy, POLICY);
-    const token = async (name: string) => {
-      const r = await runGov(['serve', 'token', 'add', name], { env: { GOV_HOME: home } });
-      expect(r.code, r.stderr).toBe(0);
-      return r.stdout.trim();
-    };
+    const token = (name: string) => addServeToken(home, name);
     const [alice, bob, carol] = [await token('alice'), await token('bob'), await token('carol')];
     const gov = await startServe(
       ['--target', `${server.url}/mcp`, '--policy', policy, '--upstream-ca', pki.caPath, '--auth', 'bearer'],

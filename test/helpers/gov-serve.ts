@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { spawnGov } from './gov-process.js';
+import { expect } from 'vitest';
+import { runGov, spawnGov } from './gov-process.js';
 
 export interface ServeProcess {
   child: ChildProcess;
@@ -78,4 +79,11 @@ export function runServeClient<T>(
       );
     });
   });
+}
+
+/** `gov serve token add NAME` in `home`: the new bearer token. */
+export async function addServeToken(home: string, name: string): Promise<string> {
+  const r = await runGov(['serve', 'token', 'add', name], { env: { GOV_HOME: home } });
+  expect(r.code, r.stderr).toBe(0);
+  return r.stdout.trim();
 }
