@@ -69,14 +69,24 @@ export function ipBytes(ip: string): Buffer {
   return out;
 }
 
-/** Where the TLV at `at` has its contents, and where it ends. */
+/**
+ * Where the TLV at `at` has its contents, and where it ends; throws when it does not lie
+ * inside `b` (the CA certificate is read back from disk).
+ */
 function element(b: Buffer, at: number): { start: number; end: number } {
+  if (at + 2 > b.length) throw new Error('truncated DER');
   const first = b[at + 1]!;
-  if (first < 0x80) return { start: at + 2, end: at + 2 + first };
+  if (first < 0x80) return within(b, at + 2, at + 2 + first);
   const n = first & 0x7f;
+  if (n > 4 || at + 2 + n > b.length) throw new Error('bad DER length');
   let len = 0;
   for (let i = 0; i < n; i++) len = len * 256 + b[at + 2 + i]!;
-  return { start: at + 2 + n, end: at + 2 + n + len };
+  return within(b, at + 2 + n, at + 2 + n + len);
+}
+
+function within(b: Buffer, start: number, end: number): { start: number; end: number } {
+  if (end > b.length) throw new Error('truncated DER');
+  return { start, end };
 }
 
 /** The subjectPublicKey bits of a SubjectPublicKeyInfo (after the BIT STRING's unused-bits byte). */
@@ -87,29 +97,17 @@ export function spkiKeyBits(spkiDer: Buffer): Buffer {
   return spkiDer.subarray(bits.start + 1, bits.end);
 }
 
-/** The TLV at `at`, checked to lie inside `b` (certificates read back from disk). */
-function checkedElement(b: Buffer, at: number): { start: number; end: number } {
-  if (at + 2 > b.length) throw new Error('truncated DER');
-  const first = b[at + 1]!;
-  if (first >= 0x80 && ((first & 0x7f) > 4 || at + 2 + (first & 0x7f) > b.length)) {
-    throw new Error('bad DER length');
-  }
-  const e = element(b, at);
-  if (e.end > b.length) throw new Error('truncated DER');
-  return e;
-}
-
 /**
  * The subject Name and SubjectPublicKeyInfo of a certificate, as the DER bytes it carries:
  * TBSCertificate is version [0] (optional), serial, signature, issuer, validity, subject, SPKI.
  */
 export function certificateSubject(certDer: Buffer): { subjectDer: Buffer; spkiDer: Buffer } {
-  const cert = checkedElement(certDer, 0);
-  const tbs = checkedElement(certDer, cert.start);
+  const cert = element(certDer, 0);
+  const tbs = element(certDer, cert.start);
   let at = tbs.start;
-  if (certDer[at] === 0xa0) at = checkedElement(certDer, at).end;
-  for (let skip = 0; skip < 4; skip++) at = checkedElement(certDer, at).end; // serial … validity
-  const subject = checkedElement(certDer, at);
-  const spki = checkedElement(certDer, subject.end);
+  if (certDer[at] === 0xa0) at = element(certDer, at).end;
+  for (let skip = 0; skip < 4; skip++) at = element(certDer, at).end; // serial … validity
+  const subject = element(certDer, at);
+  const spki = element(certDer, subject.end);
   return { subjectDer: certDer.subarray(at, subject.end), spkiDer: certDer.subarray(subject.end, spki.end) };
 }
