@@ -12,7 +12,6 @@ import type { JsonRpcId } from '../../types.js';
 import type { Pipeline } from '../../pipeline.js';
 import type { Injection } from '../../pipeline/stages.js';
 import type { PlaceholderLeak } from '../../../vault/inject.js';
-import { requestPathRefusal } from './request-path.js';
 
 /** The first value of a header that may repeat. */
 export function firstValue(v: string | string[] | undefined): string | undefined {
@@ -89,19 +88,15 @@ export function exchangeRefusals(pipeline: Pipeline, transport: 'http' | 'gatewa
 
   /**
    * The server's identity (policy, pins) is its URL path: MCP traffic on a path its host may
-   * normalise into another server's is governed as neither, and refused (true). `answered`:
-   * the event stream the server already answered with, then dropped unread (502).
+   * normalise into another server's is governed as neither. `unclear` is why (from
+   * requestPathRefusal, checked by the caller without a promise); `answered`: the event
+   * stream the server already answered with, then dropped unread (502).
    */
-  const refuseUnclearPath = async (ex: Exchange, answered?: Readable): Promise<boolean> => {
-    const unclear = requestPathRefusal(ex.path);
-    if (!unclear) return false;
+  const refuseUnclearPath = async (ex: Exchange, unclear: string, answered?: Readable): Promise<void> => {
     const why = `the request path ${ex.path.split('?')[0]} ${unclear}: its server may route it to another server's path`;
-    if (!answered) await refuseBody(ex, 400, why);
-    else {
-      discardBody(answered);
-      await refuseBody(ex, 502, `${why}; its MCP event stream is not relayed`);
-    }
-    return true;
+    if (!answered) return refuseBody(ex, 400, why);
+    discardBody(answered);
+    await refuseBody(ex, 502, `${why}; its MCP event stream is not relayed`);
   };
 
   /**

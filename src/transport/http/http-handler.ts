@@ -13,6 +13,7 @@ import type { ExchangeFacts, HeldHooks, Pipeline } from '../../pipeline.js';
 import type { Injection } from '../../pipeline/stages.js';
 import { LegacySessions, type LegacySession } from './legacy-sessions.js';
 import { exchangeRefusals, firstValue, header, mcpByHeaders, serverUrlOf } from './exchange-refusals.js';
+import { requestPathRefusal } from './request-path.js';
 import { isInitialize } from '../../mcp/negotiated-version.js';
 import { isEventStream, relayUpstreamSse } from './sse-relay.js';
 import { ServerMessageProcessor } from '../../pipeline/server-messages.js';
@@ -131,7 +132,8 @@ export function createHttpHandler(o: HttpHandlerOptions): ExchangeHandler & { le
     }
     if (!parsed || parsed.kind === 'other') {
       // A GET for an event stream, a DELETE ending a session: MCP traffic without a body.
-      if (mcpByHeaders(ex) && (await refuseUnclearPath(ex))) return;
+      const unclear = mcpByHeaders(ex) ? requestPathRefusal(ex.path) : null;
+      if (unclear) return refuseUnclearPath(ex, unclear);
       if (!(await recordInjection(ex, injected))) return;
       return forwardOther(ex, headers, raw);
     }
@@ -145,7 +147,8 @@ export function createHttpHandler(o: HttpHandlerOptions): ExchangeHandler & { le
       return sendJson(ex.res, 400, malformedResponse(parsed));
     }
     // gov serve refuses such paths earlier, for every request.
-    if (await refuseUnclearPath(ex)) return;
+    const unclear = requestPathRefusal(ex.path);
+    if (unclear) return refuseUnclearPath(ex, unclear);
     const serverUrl = serverUrlOf(ex);
     const mismatch = checkMcpHeaders(
       {
@@ -179,7 +182,8 @@ export function createHttpHandler(o: HttpHandlerOptions): ExchangeHandler & { le
     if (!up) return;
     if (isEventStream(up.headers['content-type'])) {
       // Its messages would be governed under the server its path spells, not the one that sent them.
-      if (await refuseUnclearPath(ex, up.body)) return;
+      const unclear = requestPathRefusal(ex.path);
+      if (unclear) return refuseUnclearPath(ex, unclear, up.body);
       const serverUrl = serverUrlOf(ex);
       const sessionId = header(ex, 'mcp-session-id');
       const origin = {
