@@ -1,7 +1,7 @@
 /**
  * A server that echoes the credential gov injected, asked for a byte range of its answer,
  * hands back a slice of the credential: no scan can recognise part of a value as the value,
- * and a few overlapping ranges rebuild it whole. gov drops `Range` and `If-Range` from every
+ * and a few overlapping ranges rebuild it whole. gov drops `Range` (and `Request-Range`) and `If-Range` from every
  * request it injects a credential into, so the server answers whole and the scan redacts it.
  * Proven by what the server received and by grepping what the agent received and what gov wrote.
  */
@@ -28,7 +28,8 @@ function echoingRangeServer(
   return (req: IncomingMessage, res: ServerResponse) => {
     req.resume();
     req.on('end', () => {
-      const range = req.headers.range;
+      // Apache httpd also reads the old Request-Range header when Range is absent.
+      const range = req.headers.range ?? (req.headers['request-range'] as string | undefined);
       const ifRange = req.headers['if-range'] as string | undefined;
       seen.push({ port: port(), ...(range ? { range } : {}), ...(ifRange ? { ifRange } : {}) });
       const body = Buffer.from(`auth=${String(req.headers.authorization ?? 'none')}\n`);
@@ -105,7 +106,7 @@ credentials:
     expect(leaked(agentSaw.join('\n'))).toEqual([]);
   });
 
-  it('the server never sees Range or If-Range on an injected request, and the agent gets the whole answer redacted', async () => {
+  it('the server never sees Range, Request-Range or If-Range on an injected request, and the agent gets the whole answer redacted', async () => {
     // "auth=Bearer " is 12 bytes: these ranges are slices of the token alone.
     for (const range of ['bytes=12-20', 'bytes=18-26', 'bytes=24-32', 'bytes=30-48']) {
       const r = await get(bound, `Range: ${range}\r\nIf-Range: "e1"\r\n`);
@@ -113,8 +114,11 @@ credentials:
       expect(r, range).toContain('auth=Bearer [REDACTED:vault]');
       expect(leaked(r), range).toEqual([]);
     }
+    const old = await get(bound, 'Request-Range: bytes=12-20\r\n');
+    expect(old).toMatch(/^HTTP\/1\.1 200/);
+    expect(leaked(old)).toEqual([]);
     const atBound = seen.filter((s) => s.port === bound.port);
-    expect(atBound).toHaveLength(4);
+    expect(atBound).toHaveLength(5);
     expect(atBound.filter((s) => s.range !== undefined || s.ifRange !== undefined)).toEqual([]);
   });
 

@@ -120,8 +120,10 @@ export function createHttpHandler(o: HttpHandlerOptions): ExchangeHandler & { le
       injected = r.injected;
       if (injected.length > 0) {
         // A server may echo the credential; a byte range of that answer is a slice of it, which
-        // no scan recognises as the value. A request carrying a credential gets the whole answer.
+        // no scan recognises as the value. A request carrying a credential gets the whole answer
+        // (Request-Range: the pre-standard spelling Apache httpd still reads).
         delete headers['range'];
+        delete headers['request-range'];
         delete headers['if-range'];
       }
       if (r.body) {
