@@ -16,6 +16,9 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
 const BUNDLED = new Set(['yaml', 'zod']);
 const outdir = join(root, 'dist', 'bundle');
+// `import('…')` with a literal specifier, in tsc's output.
+const DYNAMIC_IMPORT = /\bimport\((['"])([^'"]+)\1\)/g;
+const UI_MODULE = /\/ui\/[^/]+\.js$/;
 
 rmSync(outdir, { recursive: true, force: true });
 await build({
@@ -32,16 +35,36 @@ await build({
   minifySyntax: true,
   external: Object.keys(pkg.dependencies).filter((d) => !BUNDLED.has(d)),
   define: { 'import.meta.url': '__govModuleUrl' },
-  banner: { js: "const __govModuleUrl = require('node:url').pathToFileURL(__filename).href;" },
+  banner: {
+    js: [
+      "const __govModuleUrl = require('node:url').pathToFileURL(__filename).href;",
+      // bin/load-bundle.js passes `__govHostImport` when it loads the bundle from its code cache.
+      "const __govImport = typeof __govHostImport === 'function' ? __govHostImport : (s) => import(s);",
+    ].join('\n'),
+  },
   plugins: [
     {
-      name: 'terminal-ui-from-tsc-tree',
+      // The modules that stay `import()` (the terminal UI from tsc's tree, and ES-module-only
+      // packages: Ink, node-pty) are imported through `__govImport` (defined in the banner).
+      // bin/load-bundle.js compiles the bundle with a V8 code cache on Node 20, and code
+      // restored from a cache loses the `import()` callback (Node 20 answers
+      // ERR_VM_DYNAMIC_IMPORT_CALLBACK_MISSING), so there the loader hands in an importer of
+      // its own. The UI's paths are rewritten relative to the bundle, where they resolve.
+      name: 'dynamic-imports-through-the-loader',
       setup(b) {
-        b.onResolve({ filter: /\/ui\/[^/]+\.js$/ }, (a) =>
-          a.kind === 'dynamic-import'
-            ? { path: relative(outdir, join(a.resolveDir, a.path)), external: true }
-            : undefined,
-        );
+        b.onLoad({ filter: /\/dist\/(src|cli|vault)\/.*\.js$/ }, (a) => {
+          const source = readFileSync(a.path, 'utf8');
+          if (!source.includes('import(')) return undefined;
+          const contents = source.replace(DYNAMIC_IMPORT, (whole, quote, specifier) => {
+            if (specifier.startsWith('.') && !UI_MODULE.test(specifier)) return whole;
+            if (!specifier.startsWith('.') && BUNDLED.has(specifier)) return whole;
+            const target = specifier.startsWith('.')
+              ? relative(outdir, join(dirname(a.path), specifier))
+              : specifier;
+            return `__govImport(${JSON.stringify(target)})`;
+          });
+          return { contents, loader: 'js', resolveDir: dirname(a.path) };
+        });
       },
     },
   ],

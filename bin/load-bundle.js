@@ -1,0 +1,74 @@
+// Loads gov's bundle (dist/bundle/gov.cjs, scripts/bundle.mjs). Most of what is left of gov's
+// start-up is V8 compiling the bundle's code (docs/performance.md, "Start-up"). Node 22.1+
+// keeps that compiled code between runs itself (`module.enableCompileCache`). Node 20 has no
+// such call, so there the bundle is compiled with a V8 code cache that `npm run build` writes
+// next to it (scripts/write-code-cache.mjs) and that is only ever read at run time.
+import module from 'node:module';
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import vm from 'node:vm';
+
+export const BUNDLE = fileURLToPath(new URL('../dist/bundle/gov.cjs', import.meta.url));
+export const CODE_CACHE = `${BUNDLE}.cache`;
+
+/**
+ * The code cache's first line: a hash of the bundle it was made from. V8 checks its own
+ * version and flags, and only the length of the source; this keeps a cache from being used
+ * with any other bundle.
+ */
+export function cacheStamp(source) {
+  return `gov-code-cache sha256:${createHash('sha256').update(source).digest('hex')}\n`;
+}
+
+/** The V8 data in `cacheFile` if it was made from `source`, else undefined. */
+function cachedDataFor(source, cacheFile) {
+  if (cacheFile === null) return undefined;
+  let bytes;
+  try {
+    bytes = readFileSync(cacheFile);
+  } catch {
+    return undefined;
+  }
+  const stamp = Buffer.from(cacheStamp(source));
+  return bytes.subarray(0, stamp.length).equals(stamp) ? bytes.subarray(stamp.length) : undefined;
+}
+
+/** Compiles `file` as CommonJS, with the code cache (null: none) when it fits; `cached` tells. */
+export function compileBundle(file = BUNDLE, cacheFile = CODE_CACHE) {
+  const source = readFileSync(file, 'utf8');
+  const cachedData = cachedDataFor(source, cacheFile);
+  const wrapped = `(function (exports, require, module, __filename, __dirname, __govHostImport) {${source}\n})`;
+  const script = new vm.Script(wrapped, { filename: file, ...(cachedData ? { cachedData } : {}) });
+  return { script, source, cached: cachedData !== undefined && !script.cachedDataRejected };
+}
+
+/**
+ * Runs a compiled bundle as the CommonJS module `file`. Code restored from a V8 code cache
+ * loses its `import()` callback on Node 20, so the bundle's few `import()`s (the terminal UI,
+ * ES-module-only packages; scripts/bundle.mjs) come here, resolved as from the bundle.
+ */
+export function runBundle(script, file = BUNDLE) {
+  const base = pathToFileURL(file);
+  const hostImport = (specifier) =>
+    import(specifier.startsWith('.') ? new URL(specifier, base).href : specifier);
+  const exports = {};
+  script.runInThisContext()(
+    exports,
+    module.createRequire(file),
+    { exports },
+    file,
+    dirname(file),
+    hostImport,
+  );
+}
+
+export function loadGov() {
+  if (module.enableCompileCache) {
+    module.enableCompileCache();
+    module.createRequire(import.meta.url)(BUNDLE);
+  } else {
+    runBundle(compileBundle().script);
+  }
+}
