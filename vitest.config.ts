@@ -8,6 +8,11 @@ export default defineConfig({
     hookTimeout: 30_000,
     pool: 'forks',
     maxWorkers: 3,
+    // A worker runs its files one after another in one process: no module graph (vitest's,
+    // gov's, the SDKs') is loaded again per file, about a third of a second each. Files keep
+    // no state at module level that another file could see (spies are on instances, fake
+    // timers are restored, every gov under test is its own process with its own home).
+    isolate: false,
     teardownTimeout: 10_000,
     // Ink draws only a final frame when it believes it runs in CI; the UI tests need live frames.
     env: { CI: 'false', CONTINUOUS_INTEGRATION: 'false' },

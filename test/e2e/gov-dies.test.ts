@@ -69,8 +69,14 @@ describe.runIf(process.platform === 'linux')(
       const home = tempHome();
       const argv = ['sleep', `60.${randomInt(1_000_000)}`];
       const gov = spawnGov(['run', '--no-tui', '--isolate', '--', ...argv], { env: { GOV_HOME: home } });
+      let stderr = '';
+      gov.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
       try {
-        const child = await until('the sandboxed child', () => pidByCommandLine(argv));
+        const child = await until('the sandboxed child', () => {
+          if (gov.exitCode !== null)
+            throw new Error(`gov exited ${gov.exitCode} before the child ran:\n${stderr}`);
+          return pidByCommandLine(argv);
+        });
         expect(gone(child)).toBeUndefined();
         gov.kill('SIGKILL');
         await until(`child ${child} to die`, () => gone(child));
