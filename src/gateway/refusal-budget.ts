@@ -2,7 +2,7 @@
  * How many refusals of unauthenticated requests gov serve records. Each one is an audit
  * record (flushed) and a log line, and a client needs no token to cause one: unbounded, a
  * client could fill the disk through gov's audit log at line rate. A token bucket per source
- * address and one for all sources bound them; what is left out is counted per source and
+ * (an IPv4 address or an IPv6 /64) and one for all sources bound them; what is left out is counted per source and
  * written as one summarising record when that source's budget resumes, or at shutdown, so
  * the audit still says how many there were. Refusals of authenticated requests are never
  * counted here.
@@ -12,6 +12,50 @@ interface Bucket {
   /** Per second, and at most `burst` saved up. */
   perSecond: number;
   burst: number;
+}
+
+/**
+ * The unit a per-source budget is kept for: an IPv4 address, or an IPv6 /64 (`2001:db8::/64`).
+ * A /64 is what one host or site is usually given, and picking a new address inside it costs
+ * the client nothing: budgeted per address, one client could take the global budget alone by
+ * rotating addresses. IPv4-mapped IPv6 addresses count as their IPv4 address.
+ */
+export function budgetSource(address: string): string {
+  const a = address.toLowerCase().replace(/%.*$/, '');
+  if (!a.includes(':')) return a;
+  const mapped = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/.exec(a);
+  if (mapped) return mapped[1]!;
+  const groups = ipv6Groups(a);
+  if (groups === null) return a;
+  return `${groups
+    .slice(0, 4)
+    .map((g) => g.toString(16))
+    .join(':')}::/64`;
+}
+
+/** The eight 16-bit groups of an IPv6 address (`::` expanded, a trailing IPv4 as two), or null. */
+function ipv6Groups(a: string): number[] | null {
+  const halves = a.split('::');
+  if (halves.length > 2) return null;
+  const parse = (part: string): number[] | null => {
+    if (part === '') return [];
+    const out: number[] = [];
+    for (const g of part.split(':')) {
+      if (g.includes('.')) {
+        const o = g.split('.').map(Number);
+        if (o.length !== 4 || o.some((n) => !Number.isInteger(n) || n < 0 || n > 255)) return null;
+        out.push((o[0]! << 8) | o[1]!, (o[2]! << 8) | o[3]!);
+      } else if (/^[0-9a-f]{1,4}$/.test(g)) out.push(parseInt(g, 16));
+      else return null;
+    }
+    return out;
+  };
+  const head = parse(halves[0]!);
+  const tail = halves.length === 2 ? parse(halves[1]!) : [];
+  if (head === null || tail === null) return null;
+  const zeros = 8 - head.length - tail.length;
+  if (halves.length === 2 ? zeros < 1 : zeros !== 0) return null;
+  return [...head, ...new Array<number>(zeros).fill(0), ...tail];
 }
 
 /** One source: 10 records at once, then one a second. */
@@ -78,10 +122,10 @@ export class RefusalBudget {
     return this.o.now?.() ?? Date.now();
   }
 
-  /** Whether this unauthenticated refusal from `address` is recorded. */
+  /** Whether this unauthenticated refusal from `address` is recorded (budgeted per budgetSource). */
   admit(address: string): RefusalVerdict {
     const now = this.now();
-    const [from, source] = this.source(address, now);
+    const [from, source] = this.source(budgetSource(address), now);
     if (!source.bucket.has(now) || !this.global.has(now)) {
       source.suppressed++;
       return { record: false };
