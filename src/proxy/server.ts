@@ -5,10 +5,11 @@ import {
   type Server as NetServer,
   type Socket,
 } from 'node:net';
-import { createSecureContext, rootCertificates, TLSSocket, type SecureContext } from 'node:tls';
+import { TLSSocket, type SecureContext } from 'node:tls';
 import { readFileSync } from 'node:fs';
 import type { Duplex } from 'node:stream';
 import type { LeafCertCache } from './leaf-cert-cache.js';
+import { upstreamTrust } from './upstream-trust.js';
 import { GovError } from '../errors.js';
 import { checkProxyAuth, parseAuthority, PROXY_AUTH_REQUIRED } from './proxy-auth.js';
 import { defaultPort, originOf, type Target } from '../transport/http/upstream.js';
@@ -122,9 +123,7 @@ export async function startProxy(opts: ProxyServerOptions): Promise<ProxyServer>
   const { log } = opts;
   let upstreamTls: SecureContext | undefined;
   const upstreamContext = () =>
-    (upstreamTls ??= createSecureContext({
-      ca: [...rootCertificates, ...(opts.upstreamCa ?? []).map((f) => readFileSync(f, 'utf8'))],
-    }));
+    (upstreamTls ??= upstreamTrust((opts.upstreamCa ?? []).map((f) => readFileSync(f, 'utf8'))));
   const sockets = new Set<Duplex>();
   const guard = new ConnectionGuard({
     idleTimeoutMs: opts.limits?.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS,

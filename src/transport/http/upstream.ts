@@ -1,12 +1,12 @@
 import type { EventEmitter } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { createSecureContext, rootCertificates } from 'node:tls';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { Agent } from 'undici';
 import type undiciRequest from 'undici/lib/api/api-request.js';
 import { GovernedHandler, type GovernedResponse } from './upstream-dispatch.js';
+import { upstreamTrust } from '../../proxy/upstream-trust.js';
 
 /** Where an intercepted request is going: always the CONNECT target (or plain-HTTP URL host). */
 export interface Target {
@@ -164,7 +164,7 @@ export class Upstream {
       connect: {
         // One context for every upstream connection: passing `ca` alone makes each TLS
         // handshake parse the whole trust store again (tens of ms per new connection).
-        secureContext: createSecureContext({ ca: [...rootCertificates, ...this.caPems] }),
+        secureContext: upstreamTrust(this.caPems),
         rejectUnauthorized: true,
         timeout: 10_000,
       },
