@@ -159,12 +159,29 @@ export async function openAuditSigner(opts: OpenAuditSignerOptions): Promise<Aud
     const lock = await acquireLock(`${keyFile}.lock`);
     try {
       // Re-read under the lock: two first runs must not mint two keys.
-      doc = readKeyFile(keyFile) ?? (await createKey(opts.home, env, getKeyring));
+      doc = readKeyFile(keyFile);
+      if (doc === null) {
+        // Used as minted: unsealing it again would run the passphrase's key derivation twice.
+        const created = await createKey(opts.home, env, getKeyring);
+        const where = await keyLocation(created.doc, keyFile, getKeyring);
+        return signerFrom(Buffer.from(created.seed, 'base64'), created.doc.public, where);
+      }
     } finally {
       lock.release();
     }
   }
   return unlock(doc, keyFile, env, getKeyring);
+}
+
+/** Where the private half of `doc` is kept, as error messages name it. */
+async function keyLocation(
+  doc: KeyFile,
+  keyFile: string,
+  getKeyring: () => Promise<MasterKeyStore>,
+): Promise<string> {
+  const kind = doc.private.kind;
+  if (kind === 'keyring') return (await getKeyring()).description;
+  return kind === 'file' ? `file ${keyFile}` : `passphrase-sealed file ${keyFile}`;
 }
 
 function readKeyFile(path: string): KeyFile | null {
@@ -196,16 +213,16 @@ async function unlock(
   getKeyring: () => Promise<MasterKeyStore>,
 ): Promise<AuditSigner> {
   const p = doc.private;
-  if (p.kind === 'file') return signerFrom(Buffer.from(p.seed, 'base64'), doc.public, `file ${keyFile}`);
+  const where = await keyLocation(doc, keyFile, getKeyring);
+  if (p.kind === 'file') return signerFrom(Buffer.from(p.seed, 'base64'), doc.public, where);
   if (p.kind === 'keyring') {
-    const store = await getKeyring();
-    const seed = await store.get();
+    const seed = await (await getKeyring()).get();
     if (seed === null) {
-      throw new GovError('keyring', `the ${store.description} holds no audit signing key`, {
+      throw new GovError('keyring', `the ${where} holds no audit signing key`, {
         hint: 'restore the key to the keyring; gov never mints a new key for an existing installation (move audit/key.json aside to start over)',
       });
     }
-    return signerFrom(Buffer.from(seed, 'base64'), doc.public, store.description);
+    return signerFrom(Buffer.from(seed, 'base64'), doc.public, where);
   }
   const crypto = await import('../../vault/crypto.js');
   await crypto.initCrypto();
@@ -220,7 +237,7 @@ async function unlock(
   } finally {
     crypto.wipe(key);
   }
-  return signerFrom(Buffer.from(seed, 'base64'), doc.public, `passphrase-sealed file ${keyFile}`);
+  return signerFrom(Buffer.from(seed, 'base64'), doc.public, where);
 }
 
 function passphraseFrom(env: NodeJS.ProcessEnv): string {
@@ -238,7 +255,7 @@ async function createKey(
   home: string,
   env: NodeJS.ProcessEnv,
   getKeyring: () => Promise<MasterKeyStore>,
-): Promise<KeyFile> {
+): Promise<{ doc: KeyFile; seed: string }> {
   const { backendChoice } = await import('../../vault/keyring.js');
   const choice = backendChoice(env);
   const pair = generateKeyPairSync('ed25519');
@@ -263,7 +280,7 @@ async function createKey(
   const { keyFile, pubFile } = auditKeyPaths(home);
   writeFileAtomic(keyFile, JSON.stringify(doc, null, 2) + '\n', 0o600);
   writeFileAtomic(pubFile, `${pub}\n`, 0o644);
-  return doc;
+  return { doc, seed };
 }
 
 /** The seed in the keyring, or undefined when (in auto mode) no usable keyring answers. */

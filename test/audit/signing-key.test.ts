@@ -61,7 +61,12 @@ describe('the audit signing key', () => {
     const a = await openAuditSigner({ home: t.home, env, keyring: noKeyring });
     const text = fs.readFileSync(auditKeyPaths(t.home).keyFile, 'utf8');
     expect(JSON.parse(text)).toMatchObject({ private: { kind: 'argon2id' } });
-    expect((await openAuditSigner({ home: t.home, env, keyring: noKeyring })).publicKey).toBe(a.publicKey);
+    // The first run signs with the key as minted; what the file seals is that same key
+    // (Ed25519 signatures are deterministic).
+    const b = await openAuditSigner({ home: t.home, env, keyring: noKeyring });
+    expect(b.publicKey).toBe(a.publicKey);
+    expect(verifySignature(parsePublicKey(a.publicKey), 'abc', a.sign('abc'))).toBe(true);
+    expect(b.sign('abc')).toBe(a.sign('abc'));
     await expect(
       openAuditSigner({ home: t.home, env: { GOV_VAULT_PASSPHRASE: 'wrong' }, keyring: noKeyring }),
     ).rejects.toThrow(/wrong passphrase/);

@@ -38,7 +38,7 @@ describe('upstreamTrust: the TLS context gov verifies upstream servers with', ()
   });
 
   it('trusts each --upstream-ca, and nothing private without one', async () => {
-    const [sa, sb] = servers as [{ port: number }, { port: number }];
+    const [sa, sb] = [servers[0]!, servers[1]!];
     const both = upstreamTrust([a.caPem, b.caPem]);
     expect(await verifies(sa.port, both)).toBe(true);
     expect(await verifies(sb.port, both)).toBe(true);
@@ -49,7 +49,7 @@ describe('upstreamTrust: the TLS context gov verifies upstream servers with', ()
   // The extra CAs go into the context's own copy of Node's root store: were they added to the
   // shared store, every TLS client in gov (OTLP export, webhooks) would trust them too.
   it("leaves Node's shared root store as it was", async () => {
-    const [sa] = servers as [{ port: number }];
+    const sa = servers[0]!;
     upstreamTrust([a.caPem]);
     expect(await verifies(sa.port, createSecureContext())).toBe('UNABLE_TO_VERIFY_LEAF_SIGNATURE');
     expect(await verifies(sa.port, upstreamTrust([]))).toBe('UNABLE_TO_VERIFY_LEAF_SIGNATURE');
