@@ -236,8 +236,8 @@ export class Pipeline {
     const replay: JsonObject = { clock_ms: clockMs };
     if (taint.length > 0) replay['taint_sources'] = [...taint];
     if (decision.decision === 'allow' && decision.constraints) {
-      replay['counter'] = this.deps.constraints.count(decision.rule);
-      const c = this.deps.constraints.check(decision.rule, decision.constraints, clockMs);
+      replay['counter'] = this.deps.constraints.count(decision.rule, input.principal);
+      const c = this.deps.constraints.check(decision.rule, decision.constraints, clockMs, input.principal);
       if (!c.ok) decision = { decision: 'deny', rule: decision.rule, reason: c.reason };
     }
     const policyMs = this.now() - t0;

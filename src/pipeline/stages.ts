@@ -36,13 +36,15 @@ export interface PolicyStage {
 }
 
 export interface ConstraintStage {
+  /** `principal` (gov serve) has a budget of its own. */
   check(
     ruleId: string,
     constraints: Constraints,
     nowMs: number,
+    principal?: string,
   ): { ok: true } | { ok: false; reason: string };
   /** Calls counted so far for a rule (recorded in the audit so replay can check it). */
-  count(ruleId: string): number;
+  count(ruleId: string, principal?: string): number;
 }
 
 export interface ApprovalStage {

@@ -1,7 +1,9 @@
 /**
  * Per-run enforcement of a rule's `constraints`: `max_calls` per run and a sliding-window
  * `rate`. Stateful but pure (time is passed in), kept apart from decide() so decisions stay
- * replayable. One tracker per run; check only calls the policy allowed.
+ * replayable. One tracker per run; check only calls the policy allowed. Under `gov serve`
+ * (one run for every client) each principal has its own count and window: one client must
+ * not spend the others' calls.
  */
 import type { Constraints } from '../types.js';
 import { formatDuration } from './duration.js';
@@ -18,19 +20,29 @@ interface RuleState {
 export class ConstraintTracker {
   private readonly state = new Map<string, RuleState>();
 
-  /** Counts the call when it is within bounds; a refused call is not counted. */
-  check(ruleId: string, constraints: Constraints | undefined, nowMs: number): ConstraintCheck {
+  /**
+   * Counts the call when it is within bounds; a refused call is not counted. `principal`
+   * (gov serve's authenticated client) gets a budget of its own.
+   */
+  check(
+    ruleId: string,
+    constraints: Constraints | undefined,
+    nowMs: number,
+    principal?: string,
+  ): ConstraintCheck {
     if (!constraints || (constraints.maxCalls === undefined && constraints.rate === undefined))
       return { ok: true };
-    let s = this.state.get(ruleId);
+    const key = stateKey(ruleId, principal);
+    let s = this.state.get(key);
     if (!s) {
       s = { calls: 0, times: [], head: 0 };
-      this.state.set(ruleId, s);
+      this.state.set(key, s);
     }
+    const each = principal === undefined ? '' : ' for each principal';
     if (constraints.maxCalls !== undefined && s.calls >= constraints.maxCalls)
       return {
         ok: false,
-        reason: `rule '${ruleId}' allows at most ${constraints.maxCalls} call${constraints.maxCalls === 1 ? '' : 's'} per run`,
+        reason: `rule '${ruleId}' allows at most ${constraints.maxCalls} call${constraints.maxCalls === 1 ? '' : 's'} per run${each}`,
       };
     const rate = constraints.rate;
     if (rate) {
@@ -44,7 +56,7 @@ export class ConstraintTracker {
       if (s.times.length - s.head >= rate.count)
         return {
           ok: false,
-          reason: `rule '${ruleId}' allows at most ${rate.count} call${rate.count === 1 ? '' : 's'} per ${formatDuration(rate.perMs)}`,
+          reason: `rule '${ruleId}' allows at most ${rate.count} call${rate.count === 1 ? '' : 's'} per ${formatDuration(rate.perMs)}${each}`,
         };
       s.times.push(nowMs);
     }
@@ -52,8 +64,12 @@ export class ConstraintTracker {
     return { ok: true };
   }
 
-  /** Calls counted so far for a rule (for the UI and tests). */
-  count(ruleId: string): number {
-    return this.state.get(ruleId)?.calls ?? 0;
+  /** Calls counted so far for a rule (and principal), as the audit's replay counter. */
+  count(ruleId: string, principal?: string): number {
+    return this.state.get(stateKey(ruleId, principal))?.calls ?? 0;
   }
+}
+
+function stateKey(ruleId: string, principal: string | undefined): string {
+  return principal === undefined ? ruleId : `${ruleId}\0${principal}`;
 }

@@ -104,7 +104,7 @@ export function replayAudit(
     if (d.decision === 'allow' && d.constraints) {
       let t = trackers.get(r.run);
       if (!t) trackers.set(r.run, (t = new ConstraintTracker()));
-      const c = t.check(d.rule, d.constraints, clockOf(r));
+      const c = t.check(d.rule, d.constraints, clockOf(r), input.principal);
       if (!c.ok) d = { decision: 'deny', rule: d.rule, reason: c.reason };
     }
     if (!shown) continue;

@@ -15,6 +15,26 @@ describe('ConstraintTracker', () => {
     expect(t.check('other', c, 3)).toEqual({ ok: true });
   });
 
+  it('keeps a count and a window per principal (gov serve), apart from the unnamed one', () => {
+    const t = new ConstraintTracker();
+    const c = { maxCalls: 1, rate: { count: 5, perMs: 1000 } };
+    expect(t.check('w', c, 0, 'token:alice')).toEqual({ ok: true });
+    expect(t.check('w', c, 1, 'token:alice')).toEqual({
+      ok: false,
+      reason: "rule 'w' allows at most 1 call per run for each principal",
+    });
+    expect(t.check('w', c, 2, 'token:bob')).toEqual({ ok: true });
+    expect(t.check('w', c, 3)).toEqual({ ok: true });
+    expect([t.count('w', 'token:alice'), t.count('w', 'token:bob'), t.count('w')]).toEqual([1, 1, 1]);
+    const r = { rate: { count: 1, perMs: 1000 } };
+    expect(t.check('r', r, 0, 'token:alice').ok).toBe(true);
+    expect(t.check('r', r, 10, 'token:alice')).toEqual({
+      ok: false,
+      reason: "rule 'r' allows at most 1 call per 1s for each principal",
+    });
+    expect(t.check('r', r, 20, 'token:bob').ok).toBe(true);
+  });
+
   it('enforces a sliding-window rate', () => {
     const t = new ConstraintTracker();
     const c = { rate: { count: 2, perMs: 1000 } };
