@@ -6,11 +6,10 @@
 import { describe, expect, it } from 'vitest';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import { makeTestPki } from '../helpers/test-ca.js';
-import { startHttpsServer } from '../helpers/https-server.js';
+import { startJsonRpcServer } from '../helpers/https-server.js';
 import { runGov, tempHome } from '../helpers/gov-process.js';
-import { startServe, addServeToken } from '../helpers/gov-serve.js';
+import { startServe, addServeToken, postToServe } from '../helpers/gov-serve.js';
 import type { Json } from '../helpers/audit-records.js';
 
 const POLICY = `version: 1
@@ -26,26 +25,18 @@ describe('gov serve: max_calls per principal', () => {
   it("one client's calls do not use up another's", async () => {
     const pki = makeTestPki();
     const executed: string[] = [];
-    const server = await startHttpsServer(pki, (req: IncomingMessage, res: ServerResponse) => {
-      let body = '';
-      req.on('data', (d: Buffer) => (body += d.toString()));
-      req.on('end', () => {
-        const msg = JSON.parse(body) as Json;
-        const params = (msg['params'] ?? {}) as Json;
-        let result: Json = {};
-        if (msg['method'] === 'initialize')
-          result = {
-            protocolVersion: '2025-06-18',
-            capabilities: { tools: {} },
-            serverInfo: { name: 'reports', version: '1' },
-          };
-        else if (msg['method'] === 'tools/call') {
-          executed.push(String((params['arguments'] as Json)['who']));
-          result = { content: [{ type: 'text', text: 'done' }] };
-        }
-        res.writeHead(200, { 'content-type': 'application/json' });
-        res.end(JSON.stringify({ jsonrpc: '2.0', id: msg['id'], result }));
-      });
+    const server = await startJsonRpcServer(pki, (msg) => {
+      if (msg['method'] === 'initialize')
+        return {
+          protocolVersion: '2025-06-18',
+          capabilities: { tools: {} },
+          serverInfo: { name: 'reports', version: '1' },
+        };
+      if (msg['method'] === 'tools/call') {
+        executed.push(String(((msg['params'] as Json)['arguments'] as Json)['who']));
+        return { content: [{ type: 'text', text: 'done' }] };
+      }
+      return {};
     });
     const home = tempHome();
     const policy = join(home, 'gov.yaml');
@@ -55,24 +46,14 @@ describe('gov serve: max_calls per principal', () => {
       ['--target', `${server.url}/mcp`, '--policy', policy, '--upstream-ca', pki.caPath, '--auth', 'bearer'],
       { ...process.env, GOV_HOME: home },
     );
-    const call = async (bearer: string, who: string, id: number) => {
-      const r = await fetch(`${gov.url}/mcp`, {
-        method: 'POST',
-        headers: {
-          authorization: `Bearer ${bearer}`,
-          'content-type': 'application/json',
-          accept: 'application/json, text/event-stream',
-          'mcp-protocol-version': '2025-06-18',
-        },
-        body: JSON.stringify({
-          jsonrpc: '2.0',
+    const call = async (bearer: string, who: string, id: number) =>
+      (await (
+        await postToServe(gov.url, bearer, {
           id,
           method: 'tools/call',
           params: { name: 'report', arguments: { who } },
-        }),
-      });
-      return JSON.parse(await r.text()) as Json;
-    };
+        })
+      ).json()) as Json;
     try {
       expect((await call(alice, 'alice', 1))['result']).toBeDefined();
       expect((await call(alice, 'alice', 2))['result']).toBeDefined();

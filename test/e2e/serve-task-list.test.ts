@@ -6,11 +6,10 @@
 import { describe, expect, it } from 'vitest';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import { makeTestPki } from '../helpers/test-ca.js';
-import { startHttpsServer } from '../helpers/https-server.js';
+import { startJsonRpcServer } from '../helpers/https-server.js';
 import { tempHome } from '../helpers/gov-process.js';
-import { startServe, addServeToken } from '../helpers/gov-serve.js';
+import { startServe, addServeToken, postToServe } from '../helpers/gov-serve.js';
 import type { Json } from '../helpers/audit-records.js';
 
 const META = {
@@ -24,29 +23,20 @@ describe('gov serve, 2026-07-28 tasks: a principal sees and names only its own t
   it('tasks/list is filtered to the caller’s tasks; an unknown task id is never forwarded', async () => {
     const pki = makeTestPki();
     const tasks: string[] = [];
-    const received: Json[] = [];
-    const server = await startHttpsServer(pki, (req: IncomingMessage, res: ServerResponse) => {
-      let body = '';
-      req.on('data', (d: Buffer) => (body += d.toString()));
-      req.on('end', () => {
-        const msg = JSON.parse(body) as Json;
-        received.push(msg);
-        const params = (msg['params'] ?? {}) as Json;
-        const task = (taskId: string) => ({ taskId, status: 'working', ttlMs: 60000, ...TIMES });
-        let result: Json = {};
-        if (msg['method'] === 'tools/call') {
-          const id = `task-${tasks.length + 1}`;
-          tasks.push(id);
-          result = { resultType: 'task', ...task(id) };
-        } else if (msg['method'] === 'tasks/list') {
-          result = { tasks: tasks.map(task) };
-        } else if (msg['method'] === 'tasks/get' || msg['method'] === 'tasks/cancel') {
-          result = { resultType: 'complete', ...task(String(params['taskId'])) };
-        }
-        res.writeHead(200, { 'content-type': 'application/json' });
-        res.end(JSON.stringify({ jsonrpc: '2.0', id: msg['id'], result }));
-      });
+    const task = (taskId: string) => ({ taskId, status: 'working', ttlMs: 60000, ...TIMES });
+    const server = await startJsonRpcServer(pki, (msg) => {
+      const params = (msg['params'] ?? {}) as Json;
+      if (msg['method'] === 'tools/call') {
+        const id = `task-${tasks.length + 1}`;
+        tasks.push(id);
+        return { resultType: 'task', ...task(id) };
+      }
+      if (msg['method'] === 'tasks/list') return { tasks: tasks.map(task) };
+      if (msg['method'] === 'tasks/get' || msg['method'] === 'tasks/cancel')
+        return { resultType: 'complete', ...task(String(params['taskId'])) };
+      return {};
     });
+    const received = server.received;
     const home = tempHome();
     const policy = join(home, 'gov.yaml');
     writeFileSync(
@@ -60,19 +50,14 @@ describe('gov serve, 2026-07-28 tasks: a principal sees and names only its own t
       { ...process.env, GOV_HOME: home },
     );
     const post = async (bearer: string, id: number, method: string, params: Json, name = '') => {
-      const r = await fetch(`${gov.url}/mcp`, {
-        method: 'POST',
-        headers: {
-          authorization: `Bearer ${bearer}`,
-          'content-type': 'application/json',
-          accept: 'application/json, text/event-stream',
+      const message = { id, method, params: { ...params, _meta: META } };
+      return (await (
+        await postToServe(gov.url, bearer, message, {
           'mcp-protocol-version': '2026-07-28',
           'mcp-method': method,
           ...(name ? { 'mcp-name': name } : {}),
-        },
-        body: JSON.stringify({ jsonrpc: '2.0', id, method, params: { ...params, _meta: META } }),
-      });
-      return JSON.parse(await r.text()) as Json;
+        })
+      ).json()) as Json;
     };
     const report = (bearer: string, id: number) =>
       post(bearer, id, 'tools/call', { name: 'report', arguments: {} }, 'report');

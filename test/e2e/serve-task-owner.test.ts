@@ -7,11 +7,10 @@
 import { describe, expect, it } from 'vitest';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import { makeTestPki } from '../helpers/test-ca.js';
-import { startHttpsServer } from '../helpers/https-server.js';
+import { startJsonRpcServer } from '../helpers/https-server.js';
 import { tempHome } from '../helpers/gov-process.js';
-import { startServe, addServeToken } from '../helpers/gov-serve.js';
+import { startServe, addServeToken, postToServe } from '../helpers/gov-serve.js';
 import type { Json } from '../helpers/audit-records.js';
 
 const META = {
@@ -25,33 +24,26 @@ describe('gov serve, 2026-07-28 tasks: a task belongs to the principal that crea
   it('principal bob cannot fetch the result of alice’s task', async () => {
     const pki = makeTestPki();
     const tasks = new Map<string, string>();
-    const received: Json[] = [];
-    const server = await startHttpsServer(pki, (req: IncomingMessage, res: ServerResponse) => {
-      let body = '';
-      req.on('data', (d: Buffer) => (body += d.toString()));
-      req.on('end', () => {
-        const msg = JSON.parse(body) as Json;
-        received.push(msg);
-        const params = (msg['params'] ?? {}) as Json;
-        let result: Json = {};
-        if (msg['method'] === 'tools/call') {
-          const id = `task-${tasks.size + 1}`;
-          tasks.set(id, JSON.stringify(params['arguments']));
-          result = { resultType: 'task', taskId: id, status: 'working', ttlMs: 60000, ...TIMES };
-        } else if (msg['method'] === 'tasks/get' || msg['method'] === 'tasks/result') {
-          const id = String(params['taskId']);
-          result = {
-            resultType: 'complete',
-            taskId: id,
-            status: 'completed',
-            ...TIMES,
-            result: { content: [{ type: 'text', text: `report of ${tasks.get(id)}` }] },
-          };
-        }
-        res.writeHead(200, { 'content-type': 'application/json' });
-        res.end(JSON.stringify({ jsonrpc: '2.0', id: msg['id'], result }));
-      });
+    const server = await startJsonRpcServer(pki, (msg) => {
+      const params = (msg['params'] ?? {}) as Json;
+      if (msg['method'] === 'tools/call') {
+        const id = `task-${tasks.size + 1}`;
+        tasks.set(id, JSON.stringify(params['arguments']));
+        return { resultType: 'task', taskId: id, status: 'working', ttlMs: 60000, ...TIMES };
+      }
+      if (msg['method'] === 'tasks/get' || msg['method'] === 'tasks/result') {
+        const id = String(params['taskId']);
+        return {
+          resultType: 'complete',
+          taskId: id,
+          status: 'completed',
+          ...TIMES,
+          result: { content: [{ type: 'text', text: `report of ${tasks.get(id)}` }] },
+        };
+      }
+      return {};
     });
+    const received = server.received;
     const home = tempHome();
     const policy = join(home, 'gov.yaml');
     writeFileSync(
@@ -65,17 +57,11 @@ describe('gov serve, 2026-07-28 tasks: a task belongs to the principal that crea
       { ...process.env, GOV_HOME: home },
     );
     const post = async (bearer: string, id: number, method: string, params: Json, name: string) => {
-      const r = await fetch(`${gov.url}/mcp`, {
-        method: 'POST',
-        headers: {
-          authorization: `Bearer ${bearer}`,
-          'content-type': 'application/json',
-          accept: 'application/json, text/event-stream',
-          'mcp-protocol-version': '2026-07-28',
-          'mcp-method': method,
-          ...(name ? { 'mcp-name': name } : {}),
-        },
-        body: JSON.stringify({ jsonrpc: '2.0', id, method, params: { ...params, _meta: META } }),
+      const message = { id, method, params: { ...params, _meta: META } };
+      const r = await postToServe(gov.url, bearer, message, {
+        'mcp-protocol-version': '2026-07-28',
+        'mcp-method': method,
+        ...(name ? { 'mcp-name': name } : {}),
       });
       return { status: r.status, text: await r.text() };
     };

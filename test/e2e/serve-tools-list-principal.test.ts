@@ -7,11 +7,10 @@
 import { describe, expect, it } from 'vitest';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import { makeTestPki } from '../helpers/test-ca.js';
-import { startHttpsServer } from '../helpers/https-server.js';
+import { startJsonRpcServer } from '../helpers/https-server.js';
 import { tempHome } from '../helpers/gov-process.js';
-import { startServe, addServeToken } from '../helpers/gov-serve.js';
+import { startServe, addServeToken, postToServe } from '../helpers/gov-serve.js';
 import type { Json } from '../helpers/audit-records.js';
 
 const TOOLS = ['refund', 'report', 'audit_export'].map((name) => ({
@@ -45,27 +44,19 @@ describe('gov serve: tools/list shows each principal the tools it may call', () 
   it('hides a tool from the principals a `principal ==` rule keeps from it, and only from them', async () => {
     const pki = makeTestPki();
     const executed: string[] = [];
-    const server = await startHttpsServer(pki, (req: IncomingMessage, res: ServerResponse) => {
-      let body = '';
-      req.on('data', (d: Buffer) => (body += d.toString()));
-      req.on('end', () => {
-        const msg = JSON.parse(body) as Json;
-        const params = (msg['params'] ?? {}) as Json;
-        let result: Json = {};
-        if (msg['method'] === 'initialize')
-          result = {
-            protocolVersion: '2025-06-18',
-            capabilities: { tools: {} },
-            serverInfo: { name: 'pay', version: '1' },
-          };
-        else if (msg['method'] === 'tools/list') result = { tools: TOOLS };
-        else if (msg['method'] === 'tools/call') {
-          executed.push(String(params['name']));
-          result = { content: [{ type: 'text', text: 'done' }] };
-        }
-        res.writeHead(200, { 'content-type': 'application/json' });
-        res.end(JSON.stringify({ jsonrpc: '2.0', id: msg['id'], result }));
-      });
+    const server = await startJsonRpcServer(pki, (msg) => {
+      if (msg['method'] === 'initialize')
+        return {
+          protocolVersion: '2025-06-18',
+          capabilities: { tools: {} },
+          serverInfo: { name: 'pay', version: '1' },
+        };
+      if (msg['method'] === 'tools/list') return { tools: TOOLS };
+      if (msg['method'] === 'tools/call') {
+        executed.push(String((msg['params'] as Json)['name']));
+        return { content: [{ type: 'text', text: 'done' }] };
+      }
+      return {};
     });
     const home = tempHome();
     const policy = join(home, 'gov.yaml');
@@ -76,19 +67,8 @@ describe('gov serve: tools/list shows each principal the tools it may call', () 
       ['--target', `${server.url}/mcp`, '--policy', policy, '--upstream-ca', pki.caPath, '--auth', 'bearer'],
       { ...process.env, GOV_HOME: home },
     );
-    const post = async (bearer: string, id: number, method: string, params: Json) => {
-      const r = await fetch(`${gov.url}/mcp`, {
-        method: 'POST',
-        headers: {
-          authorization: `Bearer ${bearer}`,
-          'content-type': 'application/json',
-          accept: 'application/json, text/event-stream',
-          'mcp-protocol-version': '2025-06-18',
-        },
-        body: JSON.stringify({ jsonrpc: '2.0', id, method, params }),
-      });
-      return JSON.parse(await r.text()) as Json;
-    };
+    const post = async (bearer: string, id: number, method: string, params: Json) =>
+      (await (await postToServe(gov.url, bearer, { id, method, params })).json()) as Json;
     const listed = async (bearer: string, id: number) =>
       ((((await post(bearer, id, 'tools/list', {}))['result'] ?? {}) as Json)['tools'] as Json[]).map(
         (t) => t['name'],

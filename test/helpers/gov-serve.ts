@@ -87,3 +87,26 @@ export async function addServeToken(home: string, name: string): Promise<string>
   expect(r.code, r.stderr).toBe(0);
   return r.stdout.trim();
 }
+
+/**
+ * One JSON-RPC request to gov serve's `/mcp` with a bearer token (protocol 2025-06-18 unless
+ * `headers` say otherwise).
+ */
+export function postToServe(
+  serveUrl: string,
+  bearer: string,
+  message: { id: number; method: string; params: Record<string, unknown> },
+  headers: Record<string, string> = {},
+): Promise<Response> {
+  return fetch(`${serveUrl}/mcp`, {
+    method: 'POST',
+    headers: {
+      authorization: `Bearer ${bearer}`,
+      'content-type': 'application/json',
+      accept: 'application/json, text/event-stream',
+      'mcp-protocol-version': '2025-06-18',
+      ...headers,
+    },
+    body: JSON.stringify({ jsonrpc: '2.0', ...message }),
+  });
+}

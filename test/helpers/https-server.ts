@@ -31,3 +31,25 @@ export async function startHttpsServer(
       }),
   };
 }
+
+/**
+ * A plain JSON-RPC upstream over HTTPS: each POST body is one message, answered with
+ * `answer(message)` as its result (application/json). `received` keeps every message.
+ */
+export async function startJsonRpcServer(
+  pki: TestPki,
+  answer: (message: Record<string, unknown>) => Record<string, unknown>,
+): Promise<TestServer & { received: Record<string, unknown>[] }> {
+  const received: Record<string, unknown>[] = [];
+  const server = await startHttpsServer(pki, (req, res) => {
+    let body = '';
+    req.on('data', (d: Buffer) => (body += d.toString()));
+    req.on('end', () => {
+      const message = JSON.parse(body) as Record<string, unknown>;
+      received.push(message);
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ jsonrpc: '2.0', id: message['id'], result: answer(message) }));
+    });
+  });
+  return { ...server, received };
+}
