@@ -26,15 +26,39 @@ interface Rule {
   severity: Severity;
   re: RegExp;
   /** A cheaper test over the whole text that any match implies; the rule runs only if it passes. */
-  gate?: RegExp;
+  gate?: (text: string) => boolean;
 }
 
+const BASE64_CHARS = new Uint8Array(128);
+for (const c of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/')
+  BASE64_CHARS[c.charCodeAt(0)] = 1;
+const isBase64At = (text: string, i: number): boolean => BASE64_CHARS[text.charCodeAt(i)] === 1;
+
 /**
- * A run of 64 base64 characters, found by a pattern that fails on the first character inside
- * words (a lookbehind at every offset costs about three times as much): no blob rule can match
- * without it, and ordinary prose never has one.
+ * Whether `text` has a run of `n` base64 characters: no blob rule can match without one, and
+ * prose never has one. Reads one character in every `n` until one is a base64 character (a run
+ * of `n` covers one of them), then measures the run around it: a few hundred reads for a
+ * server's 25 kB of prose, where a regex tried every word start (about 0.4 ms).
  */
-const BLOB_GATE = /(?:^|[^A-Za-z0-9+/])[A-Za-z0-9+/]{64}/;
+export function hasBase64Run(text: string, n: number): boolean {
+  let i = n - 1;
+  while (i < text.length) {
+    if (!isBase64At(text, i)) {
+      i += n;
+      continue;
+    }
+    let start = i;
+    while (start > 0 && i - start + 1 < n && isBase64At(text, start - 1)) start--;
+    let end = i;
+    while (end + 1 < text.length && end - start + 1 < n && isBase64At(text, end + 1)) end++;
+    if (end - start + 1 >= n) return true;
+    // [start, end] is a whole run shorter than n: a run of n lies past the character after it.
+    i = end + 1 + n;
+  }
+  return false;
+}
+
+const blobGate = (text: string): boolean => hasBase64Run(text, 64);
 
 /** Checked in order; the first six are the classes a human never sees but a model obeys. Output
  * taint (injection.ts) reuses the instruction-override and hidden-markup rules. */
@@ -81,9 +105,9 @@ const RULES: Rule[] = [
     id: 'base64-blob',
     severity: 'medium',
     re: /(?<![A-Za-z0-9+/])[A-Za-z0-9+/]{80,}={0,2}/,
-    gate: BLOB_GATE,
+    gate: blobGate,
   },
-  { id: 'hex-blob', severity: 'medium', re: /\b[0-9a-fA-F]{64,}\b/, gate: BLOB_GATE },
+  { id: 'hex-blob', severity: 'medium', re: /\b[0-9a-fA-F]{64,}\b/, gate: blobGate },
   {
     id: 'credential-mention',
     severity: 'low',
@@ -124,22 +148,47 @@ function excerptOf(text: string, index: number, length: number): string {
   return sanitizeExcerpt((start > 0 ? '…' : '') + text.slice(start, end) + (end < text.length ? '…' : ''));
 }
 
+/** One step of the path to a string in a definition, linked to its parent's. */
+interface PathStep {
+  parent: PathStep | null;
+  key: string | number;
+}
+
+/** `inputSchema.properties.note.description`, `inputSchema.required[0]`: built only for a finding. */
+function pathText(step: PathStep | null): string {
+  const keys: (string | number)[] = [];
+  for (let s = step; s !== null; s = s.parent) keys.push(s.key);
+  let out = '';
+  for (let i = keys.length - 1; i >= 0; i--) {
+    const k = keys[i]!;
+    out += typeof k === 'number' ? `[${k}]` : i === keys.length - 1 ? k : `.${k}`;
+  }
+  return out;
+}
+
 interface Segment {
   start: number;
   end: number;
   tool: string;
-  /** Where in the definition; built only for a finding (most strings never have one). */
-  where: () => string;
+  at: PathStep | null;
 }
+
+const SEPARATOR = ' \n ';
 
 /** Strings laid end to end, each remembered by its span, so one regex pass covers them all. */
 class Corpus {
-  text = '';
+  private readonly parts: string[] = [];
+  private length = 0;
   readonly segs: Segment[] = [];
-  add(tool: string, where: () => string, s: string): void {
-    if (this.text) this.text += ' \n ';
-    this.segs.push({ start: this.text.length, end: this.text.length + s.length, tool, where });
-    this.text += s;
+  add(tool: string, at: PathStep | null, s: string): void {
+    if (this.parts.length > 0) this.length += SEPARATOR.length;
+    this.segs.push({ start: this.length, end: this.length + s.length, tool, at });
+    this.parts.push(s);
+    this.length += s.length;
+  }
+  /** The strings joined (one flat string, built once, for every rule to run over). */
+  text(): string {
+    return this.parts.join(SEPARATOR);
   }
   /** The segment holding offset i (binary search), or null inside a separator. */
   at(i: number): Segment | null {
@@ -172,29 +221,34 @@ const VOCABULARY = new Set([
 
 /**
  * Every string of a definition into `prose`, and its name and property names (models read
- * them too) into `labels`, each with a lazily built path such as
- * `inputSchema.properties.note.description`.
+ * them too) into `labels`, each with the path it was found at. Numbers, booleans and nulls
+ * hold no text: they are not visited.
  */
 function collect(
   tool: string,
   v: JsonValue,
-  path: () => string,
+  at: PathStep | null,
   prose: Corpus,
   labels: Corpus,
   depth: number,
 ): void {
   if (depth > 64) return;
-  if (typeof v === 'string') prose.add(tool, path, v);
-  else if (Array.isArray(v))
-    for (let i = 0; i < v.length; i++)
-      collect(tool, v[i]!, () => `${path()}[${i}]`, prose, labels, depth + 1);
-  else if (v !== null && typeof v === 'object')
+  if (typeof v === 'string') prose.add(tool, at, v);
+  else if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) {
+      const x = v[i]!;
+      if (typeof x === 'string' || (x !== null && typeof x === 'object'))
+        collect(tool, x, { parent: at, key: i }, prose, labels, depth + 1);
+    }
+  } else if (v !== null && typeof v === 'object')
     for (const k of Object.keys(v)) {
-      const p = depth === 0 ? () => k : () => `${path()}.${k}`;
-      if (depth === 0 && k === 'name') labels.add(tool, p, v[k] as string);
+      const x = v[k]!;
+      const step: PathStep = { parent: at, key: k };
+      if (depth === 0 && k === 'name') labels.add(tool, step, x as string);
       else {
-        if (!VOCABULARY.has(k)) labels.add(tool, p, k);
-        collect(tool, v[k]!, p, prose, labels, depth + 1);
+        if (!VOCABULARY.has(k)) labels.add(tool, step, k);
+        if (typeof x === 'string' || (x !== null && typeof x === 'object'))
+          collect(tool, x, step, prose, labels, depth + 1);
       }
     }
 }
@@ -207,16 +261,17 @@ const GLOBAL_RULES = RULES.map((r) => ({ ...r, re: new RegExp(r.re.source, r.re.
  * that spans tools is a payload split across them (tool null), reported only where `split`.
  */
 function scanCorpus(c: Corpus, split: boolean, into: PoisonFinding[], seen: Set<string>): void {
-  const gates = new Map<RegExp, boolean>();
+  const text = c.text();
+  const gates = new Map<(text: string) => boolean, boolean>();
   for (const r of GLOBAL_RULES) {
     if (r.gate) {
       let open = gates.get(r.gate);
-      if (open === undefined) gates.set(r.gate, (open = r.gate.test(c.text)));
+      if (open === undefined) gates.set(r.gate, (open = r.gate(text)));
       if (!open) continue;
     }
     r.re.lastIndex = 0;
     let m: RegExpExecArray | null;
-    for (let n = 0; n < MAX_MATCHES_PER_RULE && (m = r.re.exec(c.text)) !== null; n++) {
+    for (let n = 0; n < MAX_MATCHES_PER_RULE && (m = r.re.exec(text)) !== null; n++) {
       if (m[0].length === 0) r.re.lastIndex++;
       const a = c.at(m.index) ?? c.at(m.index + 1);
       const b = c.at(m.index + m[0].length - 1) ?? c.at(m.index + m[0].length - 2);
@@ -224,7 +279,7 @@ function scanCorpus(c: Corpus, split: boolean, into: PoisonFinding[], seen: Set<
       const sameTool = a.tool === b.tool;
       if (!sameTool && !split) continue;
       const tool = sameTool ? a.tool : null;
-      const where = sameTool ? a.where() : 'all tools';
+      const where = sameTool ? pathText(a.at) : 'all tools';
       const key = `${r.id}\0${tool ?? ''}\0${where}`;
       if (seen.has(key)) continue;
       seen.add(key);
@@ -233,7 +288,7 @@ function scanCorpus(c: Corpus, split: boolean, into: PoisonFinding[], seen: Set<
         severity: r.severity,
         tool,
         where,
-        excerpt: excerptOf(c.text, m.index, m[0].length),
+        excerpt: excerptOf(text, m.index, m[0].length),
       });
     }
   }
@@ -247,7 +302,7 @@ function scanCorpus(c: Corpus, split: boolean, into: PoisonFinding[], seen: Set<
 export function scanServer(defs: ToolDefinition[]): PoisonFinding[] {
   const prose = new Corpus();
   const labels = new Corpus();
-  for (const d of defs) collect(d.name, d, () => '', prose, labels, 0);
+  for (const d of defs) collect(d.name, d, null, prose, labels, 0);
   const out: PoisonFinding[] = [];
   const seen = new Set<string>();
   scanCorpus(prose, true, out, seen);
