@@ -46,7 +46,8 @@ export default tseslint.config(
     languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
   },
   {
-    files: ['**/*.cjs', 'preload/**'],
+    // bin/ is CommonJS (bin/package.json), as are the preload and .cjs files.
+    files: ['**/*.cjs', 'preload/**', 'bin/**'],
     rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
 );

@@ -1,4 +1,3 @@
 #!/usr/bin/env node
-import { loadGov } from './load-bundle.js';
-
-loadGov();
+'use strict';
+require('./load-bundle.js').loadGov();

@@ -3,22 +3,25 @@
 // keeps that compiled code between runs itself (`module.enableCompileCache`). Node 20 has no
 // such call, so there the bundle is compiled with a V8 code cache that `npm run build` writes
 // next to it (scripts/write-code-cache.mjs) and that is only ever read at run time.
-import module from 'node:module';
-import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { dirname } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import vm from 'node:vm';
+//
+// CommonJS (bin/package.json): an ES module entry costs a start about 8 ms more.
+'use strict';
+const module_ = require('node:module');
+const { createHash } = require('node:crypto');
+const { readFileSync } = require('node:fs');
+const { dirname, join } = require('node:path');
+const { pathToFileURL } = require('node:url');
+const vm = require('node:vm');
 
-export const BUNDLE = fileURLToPath(new URL('../dist/bundle/gov.cjs', import.meta.url));
-export const CODE_CACHE = `${BUNDLE}.cache`;
+const BUNDLE = join(__dirname, '..', 'dist', 'bundle', 'gov.cjs');
+const CODE_CACHE = `${BUNDLE}.cache`;
 
 /**
  * The code cache's first line: a hash of the bundle it was made from. V8 checks its own
  * version and flags, and only the length of the source; this keeps a cache from being used
  * with any other bundle.
  */
-export function cacheStamp(source) {
+function cacheStamp(source) {
   return `gov-code-cache sha256:${createHash('sha256').update(source).digest('hex')}\n`;
 }
 
@@ -36,7 +39,7 @@ function cachedDataFor(source, cacheFile) {
 }
 
 /** Compiles `file` as CommonJS, with the code cache (null: none) when it fits; `cached` tells. */
-export function compileBundle(file = BUNDLE, cacheFile = CODE_CACHE) {
+function compileBundle(file = BUNDLE, cacheFile = CODE_CACHE) {
   const source = readFileSync(file, 'utf8');
   const cachedData = cachedDataFor(source, cacheFile);
   const wrapped = `(function (exports, require, module, __filename, __dirname, __govHostImport) {${source}\n})`;
@@ -49,14 +52,14 @@ export function compileBundle(file = BUNDLE, cacheFile = CODE_CACHE) {
  * loses its `import()` callback on Node 20, so the bundle's few `import()`s (the terminal UI,
  * ES-module-only packages; scripts/bundle.mjs) come here, resolved as from the bundle.
  */
-export function runBundle(script, file = BUNDLE) {
+function runBundle(script, file = BUNDLE) {
   const base = pathToFileURL(file);
   const hostImport = (specifier) =>
     import(specifier.startsWith('.') ? new URL(specifier, base).href : specifier);
   const exports = {};
   script.runInThisContext()(
     exports,
-    module.createRequire(file),
+    module_.createRequire(file),
     { exports },
     file,
     dirname(file),
@@ -64,11 +67,13 @@ export function runBundle(script, file = BUNDLE) {
   );
 }
 
-export function loadGov() {
-  if (module.enableCompileCache) {
-    module.enableCompileCache();
-    module.createRequire(import.meta.url)(BUNDLE);
+function loadGov() {
+  if (module_.enableCompileCache) {
+    module_.enableCompileCache();
+    require(BUNDLE);
   } else {
     runBundle(compileBundle().script);
   }
 }
+
+module.exports = { BUNDLE, CODE_CACHE, cacheStamp, compileBundle, runBundle, loadGov };
