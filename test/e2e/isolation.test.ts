@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -343,6 +343,27 @@ describe('gov run --isolate: never a silent fallback', () => {
       'gov: --isolate is unavailable: user namespaces are disabled (user.max_user_namespaces=0) — enable them: sysctl -w user.max_user_namespaces=15000',
     );
     expect(r.status).toBe(1);
+    expect(existsSync(marker)).toBe(false);
+  });
+
+  it('refuses with the cause when the namespaces cannot be created, and runs no child', async () => {
+    // An `unshare` that fails as a seccomp filter or AppArmor would make the real one fail.
+    const home = tempHome();
+    const bin = join(home, 'bin');
+    mkdirSync(bin);
+    writeFileSync(
+      join(bin, 'unshare'),
+      '#!/bin/sh\necho "unshare: unshare failed: Operation not permitted" >&2\nexit 1\n',
+      { mode: 0o755 },
+    );
+    const marker = join(home, 'child-ran');
+    const r = await runGov(['run', '--no-tui', '--isolate', '--', 'touch', marker], {
+      env: { GOV_HOME: home, PATH: `${bin}:${process.env['PATH'] ?? ''}` },
+    });
+    expect(r.stderr).toContain(
+      'gov: --isolate is unavailable: cannot create user, network, mount and PID namespaces: unshare: unshare failed: Operation not permitted',
+    );
+    expect(r.code).toBe(1);
     expect(existsSync(marker)).toBe(false);
   });
 
