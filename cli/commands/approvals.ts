@@ -1,4 +1,3 @@
-import { createElement } from 'react';
 import { approve, deny, getPending } from '../../src/approvals/client.js';
 import { subscribeAll } from '../../src/approvals/subscription.js';
 import { usageError } from '../../src/errors.js';
@@ -36,24 +35,20 @@ export default async function approvals(argv: string[]): Promise<number> {
     return 2;
   }
   preferLiveTerminal();
-  const { render } = await import('ink');
-  const { ApprovalsApp } = await import('../ui/ApprovalsApp.js');
+  const { mountApprovals } = await import('../ui/ApprovalsApp.js');
   const home = govHome();
   process.stdout.write(ENTER_ALT);
   let exit: () => void = () => {};
   const exited = new Promise<void>((resolve) => (exit = resolve));
-  const app = render(
-    createElement(ApprovalsApp, {
-      subscribe: (onEvent) => subscribeAll(home, onEvent),
-      getFull: (call) => getPending(home, call.id, call.run),
-      approve: (call, always) =>
-        approve(home, call.id, { run: call.run, always, approver: 'tui', argsDigest: call.args_digest }),
-      deny: (call, reason) =>
-        deny(home, call.id, { run: call.run, approver: 'tui', ...(reason ? { reason } : {}) }),
-      onExit: () => exit(),
-    }),
-    { exitOnCtrlC: false, patchConsole: false },
-  );
+  const app = mountApprovals({
+    subscribe: (onEvent) => subscribeAll(home, onEvent),
+    getFull: (call) => getPending(home, call.id, call.run),
+    approve: (call, always) =>
+      approve(home, call.id, { run: call.run, always, approver: 'tui', argsDigest: call.args_digest }),
+    deny: (call, reason) =>
+      deny(home, call.id, { run: call.run, approver: 'tui', ...(reason ? { reason } : {}) }),
+    onExit: () => exit(),
+  });
   try {
     await exited;
   } finally {

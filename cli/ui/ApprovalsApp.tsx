@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
-import { Box, Text, useStdin, type Key } from 'ink';
+import { Box, render, Text, useStdin, type Key } from 'ink';
 import type { PendingCall, SettleOutcome, UnreachableRun } from '../../src/approvals/client.js';
 import type { RemoteEvent } from '../../src/approvals/subscription.js';
 import { CHOOSE, promptKey, type PromptState } from './approval-keys.js';
@@ -244,4 +244,14 @@ export function ApprovalsApp({
       ) : null}
     </Box>
   );
+}
+
+/**
+ * Draws the view for `gov approvals`, with the Ink (and so the React) that the component
+ * itself uses: the terminal UI is bundled on its own (scripts/bundle.mjs), and a renderer from
+ * another copy of React would not run its hooks.
+ */
+export function mountApprovals(props: ApprovalsAppProps): { unmount: () => void } {
+  const app = render(<ApprovalsApp {...props} />, { exitOnCtrlC: false, patchConsole: false });
+  return { unmount: () => app.unmount() };
 }
