@@ -120,8 +120,11 @@ export async function runStdioWrap(o: StdioWrapOptions): Promise<StdioWrapResult
   const flushGate = new FlushGate();
   const writeServer = (line: Buffer | string): boolean => {
     if (!server.running || server.stdin.destroyed || server.stdin.writableEnded) return false;
+    // One writev: written apart, the server could wake for the line and again for its end.
+    server.stdin.cork();
     server.stdin.write(line);
     server.stdin.write('\n');
+    server.stdin.uncork();
     updateFlow();
     return true;
   };
