@@ -188,6 +188,7 @@ export default async function run(argv: string[]): Promise<number> {
       upstreamCa: extraCa,
       ...(sandbox ? { unixSocket: sandbox.proxySocket } : {}),
       log,
+      onTlsTunnel: (t) => upstream.preconnect({ scheme: 'https', ...t }),
       onRefused: (r) =>
         void session.pipeline.alert({
           reason: r.reason,

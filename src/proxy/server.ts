@@ -68,6 +68,8 @@ export interface ProxyServerOptions {
   log: ProxyLog;
   /** Told of every request refused here, before any policy (421, bad request target…). */
   onRefused?: (r: { status: number; reason: string; target: string }) => void;
+  /** Told when a client starts TLS inside a tunnel to `host:port` (gov opens its upstream connection then). */
+  onTlsTunnel?: (target: { host: string; port: number }) => void;
 }
 
 export interface ProxyServer {
@@ -281,6 +283,7 @@ export async function startProxy(opts: ProxyServerOptions): Promise<ProxyServer>
         inner.emit('connection', socket);
         return;
       }
+      opts.onTlsTunnel?.({ host: a.host, port: a.port });
       leaf.then(
         (secureContext) => {
           const tls = new TLSSocket(socket, { isServer: true, secureContext, ALPNProtocols: ['http/1.1'] });

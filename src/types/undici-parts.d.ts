@@ -1,5 +1,5 @@
 /**
- * The three parts of undici gov loads (see `Upstream` in src/transport/http/upstream.ts),
+ * The parts of undici gov loads (see `Upstream` in src/transport/http/upstream.ts),
  * typed from undici's public declarations. undici's entry point also loads fetch, WebSocket,
  * the cache and mock layers, which gov does not use.
  */
@@ -20,4 +20,10 @@ declare module 'undici/lib/api/api-request.js' {
   /** `Dispatcher#request`, called with the dispatcher as `this`. */
   const request: (this: Dispatcher, options: Dispatcher.RequestOptions) => Promise<Dispatcher.ResponseData>;
   export default request;
+}
+
+declare module 'undici/lib/core/connect.js' {
+  import type { buildConnector } from 'undici';
+  const build: typeof buildConnector;
+  export default build;
 }

@@ -7,6 +7,7 @@ import type { Agent } from 'undici';
 import type undiciRequest from 'undici/lib/api/api-request.js';
 import { GovernedHandler, type GovernedResponse } from './upstream-dispatch.js';
 import { upstreamTrust } from '../../proxy/upstream-trust.js';
+import { PreconnectedSockets, type ConnectOptions, type Connector } from './upstream-preconnect.js';
 
 /** Where an intercepted request is going: always the CONNECT target (or plain-HTTP URL host). */
 export interface Target {
@@ -102,6 +103,8 @@ export interface UpstreamOptions {
    * user sees on gov's stderr what otherwise only the agent sees. Not for timeouts or aborts.
    */
   onFirstFailure?: (message: string) => void;
+  /** How long a connection opened ahead (`preconnect`) waits for its request. */
+  preconnectIdleMs?: number;
 }
 
 interface LoadedClient {
@@ -110,6 +113,22 @@ interface LoadedClient {
   request: typeof undiciRequest;
   /** undici's RequestAbortedError, for a governed stream destroyed before its end. */
   aborted: new () => Error;
+  /** Connections opened ahead of a host's first request; undici's connector goes through it. */
+  ahead: PreconnectedSockets;
+}
+
+/** The options undici's client passes its connector for a connection to `t` (its origin URL's parts). */
+function connectOptionsFor(t: Target): ConnectOptions {
+  const url = new URL(originOf(t));
+  const hostname = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
+  return {
+    host: url.host,
+    hostname,
+    protocol: url.protocol,
+    port: url.port,
+    servername: null,
+    localAddress: null,
+  };
 }
 
 /**
@@ -122,9 +141,11 @@ export class Upstream {
   private readonly caPems: string[];
   private readonly onFirstFailure: ((message: string) => void) | undefined;
   private readonly reported = new Set<string>();
+  private readonly preconnectIdleMs: number | undefined;
 
   constructor(opts: UpstreamOptions = {}) {
     this.onFirstFailure = opts.onFirstFailure;
+    this.preconnectIdleMs = opts.preconnectIdleMs;
     // Read now, so a bad file fails at start-up. undici and the TLS context (~0.5 s together
     // on a busy machine) are loaded on first use, or by warm() once the child is started.
     this.caPems = (opts.extraCaFiles ?? []).map((f) => readFileSync(f, 'utf8'));
@@ -133,6 +154,18 @@ export class Upstream {
   /** Load the HTTP client now (call once start-up work is done), not on the first call's path. */
   warm(): void {
     this.agent().catch(() => undefined);
+  }
+
+  /**
+   * An agent began TLS with gov for `t` (a CONNECT tunnel): open the upstream connection now,
+   * while that handshake runs, rather than after it when the request arrives.
+   */
+  preconnect(t: Target): void {
+    if (t.scheme !== 'https') return;
+    this.agent().then(
+      ({ ahead }) => ahead.open(connectOptionsFor(t)),
+      () => undefined,
+    );
   }
 
   private agent(): Promise<LoadedClient> {
@@ -156,20 +189,25 @@ export class Upstream {
       'undici/lib/core/errors.js',
     ) as (typeof import('undici/lib/core/errors.js'))['default'];
     const request = load('undici/lib/api/api-request.js') as typeof undiciRequest;
-    const agent = new Agent({
-      keepAliveTimeout: 30_000,
-      keepAliveMaxTimeout: 600_000,
-      headersTimeout: 0,
-      bodyTimeout: 0,
-      connect: {
+    const buildConnector = load('undici/lib/core/connect.js') as (o: object) => Connector;
+    const ahead = new PreconnectedSockets(
+      buildConnector({
         // One context for every upstream connection: passing `ca` alone makes each TLS
         // handshake parse the whole trust store again (tens of ms per new connection).
         secureContext: upstreamTrust(this.caPems),
         rejectUnauthorized: true,
         timeout: 10_000,
-      },
+      }),
+      this.preconnectIdleMs,
+    );
+    const agent = new Agent({
+      keepAliveTimeout: 30_000,
+      keepAliveMaxTimeout: 600_000,
+      headersTimeout: 0,
+      bodyTimeout: 0,
+      connect: (opts, callback) => ahead.connect(opts as ConnectOptions, callback as never),
     });
-    return { agent, request, aborted: errors.RequestAbortedError };
+    return { agent, request, aborted: errors.RequestAbortedError, ahead };
   }
 
   async request(r: UpstreamRequest): Promise<UpstreamResponse> {
@@ -235,6 +273,7 @@ export class Upstream {
   }
 
   async close(): Promise<void> {
+    this.loaded?.ahead.close();
     await this.loaded?.agent.destroy().catch(() => undefined);
   }
 }
