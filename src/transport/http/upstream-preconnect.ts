@@ -17,6 +17,8 @@ export type Connector = (opts: ConnectOptions, callback: ConnectCallback) => unk
 export const PRECONNECT_IDLE_MS = 2_000;
 /** A connection undici opened this recently is likely still pooled: none is opened ahead. */
 const POOLED_MS = 30_000;
+/** At most this many wait at once (an agent churning tunnels to many hosts gets no more). */
+const MAX_WAITING = 256;
 
 interface Opened {
   socket: Promise<Socket | null>;
@@ -47,13 +49,15 @@ export class PreconnectedSockets {
   /** Open a connection for `opts` now, unless one is open or undici connected there lately. */
   open(opts: ConnectOptions): void {
     const key = keyOf(opts);
-    if (this.opened.has(key)) return;
+    if (this.opened.has(key) || this.opened.size >= MAX_WAITING) return;
     const last = this.lastConnect.get(key);
     if (last !== undefined && Date.now() - last < POOLED_MS) return;
-    let made: Socket | null = null;
+    // The connector returns its socket at once: one still connecting when the wait is over
+    // (a host that does not answer) is destroyed too, not left to its 10 s connect timeout.
+    let connecting: unknown;
     const socket = new Promise<Socket | null>((resolve) => {
       try {
-        this.connector(opts, (err, s) => resolve((made = err ? null : s)));
+        connecting = this.connector(opts, (err, s) => resolve(err ? null : s));
       } catch {
         resolve(null);
       }
@@ -61,7 +65,7 @@ export class PreconnectedSockets {
     const timer = setTimeout(() => {
       if (this.opened.get(key)?.timer !== timer) return;
       this.opened.delete(key);
-      made?.destroy();
+      (connecting as Socket | undefined)?.destroy?.();
       void socket.then((s) => s?.destroy());
     }, this.idleMs);
     timer.unref();

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { once } from 'node:events';
 import type { TLSSocket } from 'node:tls';
 import { Upstream, type Target } from '../../../src/transport/http/upstream.js';
@@ -120,6 +120,23 @@ describe('PreconnectedSockets: when a connection is opened ahead', () => {
     ahead.open({ ...opts, hostname: 'other.test', host: 'other.test' });
     expect(c.calls).toHaveLength(3);
     ahead.close();
+  });
+
+  it('at most 256 wait at once, and one still connecting when its wait is over is destroyed', () => {
+    vi.useFakeTimers();
+    try {
+      const destroyed: string[] = [];
+      const ahead = new PreconnectedSockets(
+        (o) => ({ destroy: () => void destroyed.push(o.hostname) }),
+        2_000,
+      );
+      for (let i = 0; i < 300; i++) ahead.open({ ...opts, hostname: `h${i}.test`, host: `h${i}.test` });
+      vi.advanceTimersByTime(2_000);
+      expect(destroyed).toHaveLength(256);
+      expect(destroyed[0]).toBe('h0.test');
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('a connection that failed is replaced by a new one, made the same way', async () => {
