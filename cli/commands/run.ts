@@ -26,6 +26,8 @@ import { buildChildEnv } from '../../src/launcher/child-env.js';
 import { checkCaFile, isCaBundleFile, writeTrustFiles } from '../../src/launcher/ca-bundle.js';
 import { spawnChild, type SpawnedChild } from '../../src/launcher/spawn-child.js';
 import { spawnInPty } from '../../src/launcher/spawn-pty.js';
+import { RecentLog, type RecentCallLog } from '../ui/recent-log.js';
+import type { PinAlert } from '../../src/safety/tool-pins.js';
 import { requireIsolation } from '../../src/isolation/availability.js';
 import { planSandbox } from '../../src/isolation/sandbox.js';
 import { openSession } from '../../src/session.js';
@@ -253,26 +255,26 @@ export default async function run(argv: string[]): Promise<number> {
       cleanups.push(offHeld);
     }
 
-    // The panel's code is loaded and its call log started before the child exists, so the
-    // child's first calls and its first output reach the screen however fast it runs.
-    let tuiModule: typeof import('../ui/run-tui.js') | undefined;
-    let ptyTuiModule: typeof import('../ui/pty-tui.js') | undefined;
-    let recentCalls: import('../ui/panel-hooks.js').RecentCallLog | undefined;
-    let pinAlerts:
-      import('../ui/panel-hooks.js').RecentLog<import('../../src/safety/tool-pins.js').PinAlert> | undefined;
+    // The panel's call log starts before the child exists, so the child's first calls reach
+    // the screen however fast it runs. Its code (about 0.4 s) is loaded once a child on a
+    // pseudo-terminal has started (its first output is kept until the panel is up).
+    let panelCode:
+      (() => Promise<[typeof import('../ui/run-tui.js'), typeof import('../ui/pty-tui.js')]>) | undefined;
+    let recentCalls: RecentCallLog | undefined;
+    let pinAlerts: RecentLog<PinAlert> | undefined;
     if (tui) {
       // The panel is a live approval channel for `approvals.when_unattended`.
       cleanups.push(session.broker.attachChannel('tui'));
       // The child's environment was built above and keeps CI as it was.
       preferLiveTerminal();
-      [tuiModule, ptyTuiModule] = await Promise.all([import('../ui/run-tui.js'), import('../ui/pty-tui.js')]);
-      recentCalls = new tuiModule.RecentLog(session.calls);
-      pinAlerts = new tuiModule.RecentLog(session.pinAlerts, 3);
+      panelCode = () => Promise.all([import('../ui/run-tui.js'), import('../ui/pty-tui.js')]);
+      recentCalls = new RecentLog(session.calls);
+      pinAlerts = new RecentLog(session.pinAlerts, 3);
       cleanups.push(recentCalls.close, pinAlerts.close);
     }
 
     // Testing knob: GOV_NO_PTY=1 takes the pipe path that platforms without node-pty take.
-    if (!sandbox && ptyTuiModule && recentCalls && process.env['GOV_NO_PTY'] !== '1') {
+    if (!sandbox && panelCode && recentCalls && process.env['GOV_NO_PTY'] !== '1') {
       // An interactive agent gets a real terminal (without node-pty here: pipes, below).
       const ptyChild = await spawnInPty({
         command,
@@ -284,11 +286,16 @@ export default async function run(argv: string[]): Promise<number> {
       if (ptyChild) {
         warmUpSoon();
         cleanups.push(() => ptyChild.dispose());
-        const screen = ptyTuiModule.mountPtyTui({
+        // node-pty drops output nobody listens to: kept here until the panel takes over.
+        const earlier: string[] = [];
+        const keep = ptyChild.pty.onData((data) => void earlier.push(data));
+        const [, ptyTui] = await panelCode().finally(() => keep.dispose());
+        const screen = ptyTui.mountPtyTui({
           broker: session.broker,
           calls: recentCalls,
           ...(pinAlerts ? { pinAlerts } : {}),
           pty: ptyChild.pty,
+          earlier,
         });
         cleanups.push(() => screen.unmount());
         const code = await ptyChild.exited;
@@ -297,6 +304,9 @@ export default async function run(argv: string[]): Promise<number> {
       }
     }
 
+    // The pipe path takes the panel's code before the child starts: Node discards the output
+    // of a child's pipes that nobody reads by the time it exits.
+    const runTui = panelCode ? (await panelCode())[0] : undefined;
     const stdio = tui ? 'pipe' : 'inherit';
     let child: SpawnedChild;
     if (sandbox && sandboxInit) {
@@ -328,8 +338,8 @@ export default async function run(argv: string[]): Promise<number> {
     warmUpSoon();
     cleanups.push(() => child.dispose());
     let ui: import('../ui/run-tui.js').RunTui | undefined;
-    if (tuiModule && recentCalls && child.child.stdout && child.child.stderr && child.child.stdin) {
-      const mounted = tuiModule.mountRunTui({
+    if (runTui && recentCalls && child.child.stdout && child.child.stderr && child.child.stdin) {
+      const mounted = runTui.mountRunTui({
         broker: session.broker,
         calls: recentCalls,
         ...(pinAlerts ? { pinAlerts } : {}),

@@ -1,6 +1,9 @@
 import { useCallback, useEffect, useRef, useState, useSyncExternalStore } from 'react';
 import { useInput, useStdout } from 'ink';
-import type { EndedCall, GovernedCallEvent, HeldCall } from '../../src/types.js';
+import type { EndedCall, HeldCall } from '../../src/types.js';
+import type { RecentLog } from './recent-log.js';
+
+export { RecentLog, type RecentCallLog } from './recent-log.js';
 
 /** The slice of ApprovalBroker the UI needs (core and UI meet only at this typed bus). */
 export interface HeldCallSource {
@@ -38,34 +41,6 @@ export function useLastEnded(source: HeldCallSource): EndedCall | undefined {
   useEffect(() => source.subscribe(() => setLast(source.recentlyEnded?.()[0])), [source]);
   return last;
 }
-
-/**
- * The last `n` events of a feed (governed calls, pin alerts), recorded from the moment the
- * log is created. `gov run` creates it before the child starts, so what happens while the
- * panel is still loading or mounting (React subscribes only after its first commit) is on
- * screen too.
- */
-export class RecentLog<T> {
-  private items: T[] = [];
-  private readonly listeners = new Set<() => void>();
-  readonly close: () => void;
-
-  constructor(feed: { subscribe(listener: (e: T) => void): () => void }, n = 5) {
-    this.close = feed.subscribe((e) => {
-      this.items = [...this.items, e].slice(-n);
-      for (const l of this.listeners) l();
-    });
-  }
-
-  readonly snapshot = (): T[] => this.items;
-
-  readonly subscribe = (listener: () => void): (() => void) => {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
-  };
-}
-
-export type RecentCallLog = RecentLog<GovernedCallEvent>;
 
 const NONE: never[] = [];
 const noSubscription = () => () => {};

@@ -14,6 +14,8 @@ export interface PtyTuiOptions {
   /** Shown with the held call that brings the panel up (an alert alone leaves the child's screen be). */
   pinAlerts?: RecentLog<PinAlert>;
   pty: IPty;
+  /** What the child wrote before the panel's code was loaded (gov kept it meanwhile). */
+  earlier?: readonly string[];
   stdin?: NodeJS.ReadStream;
   stdout?: NodeJS.WriteStream;
 }
@@ -55,11 +57,13 @@ export function mountPtyTui(opts: PtyTuiOptions): { unmount(): void } {
   // While a panel is up (or being taken down), the child's output is held back in `missed`.
   let panel: { ink: Instance; keys: NodeJS.ReadStream; missed: string[]; closing: boolean } | undefined;
 
-  const dataSub = pty.onData((data) => {
+  const fromChild = (data: string) => {
     mirror.write(data);
     if (panel) panel.missed.push(data);
     else stdout.write(data);
-  });
+  };
+  for (const data of opts.earlier ?? []) fromChild(data);
+  const dataSub = pty.onData(fromChild);
 
   const takeOver = () => {
     // 1049h while the child is on its own alternate screen changes nothing; the clear does.

@@ -7,8 +7,6 @@ import { ChildOutputForwarder, type Write } from './child-output.js';
 import type { RecentCallLog, RecentLog } from './panel-hooks.js';
 import type { PinAlert } from '../../src/safety/tool-pins.js';
 
-export { RecentLog } from './panel-hooks.js';
-
 export interface RunTuiOptions {
   broker: ApprovalBroker;
   /** Created before the child starts, so the run's first calls are shown. */
