@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeTestPki } from '../helpers/test-ca.js';
-import { startJsonRpcServer } from '../helpers/https-server.js';
+import { initializeResult, startJsonRpcServer } from '../helpers/https-server.js';
 import { runGov, tempHome } from '../helpers/gov-process.js';
 import { startServe, addServeToken, postToServe } from '../helpers/gov-serve.js';
 import type { Json } from '../helpers/audit-records.js';
@@ -26,12 +26,7 @@ describe('gov serve: max_calls per principal', () => {
     const pki = makeTestPki();
     const executed: string[] = [];
     const server = await startJsonRpcServer(pki, (msg) => {
-      if (msg['method'] === 'initialize')
-        return {
-          protocolVersion: '2025-06-18',
-          capabilities: { tools: {} },
-          serverInfo: { name: 'reports', version: '1' },
-        };
+      if (msg['method'] === 'initialize') return initializeResult('reports');
       if (msg['method'] === 'tools/call') {
         executed.push(String(((msg['params'] as Json)['arguments'] as Json)['who']));
         return { content: [{ type: 'text', text: 'done' }] };

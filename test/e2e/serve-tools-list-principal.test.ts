@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeTestPki } from '../helpers/test-ca.js';
-import { startJsonRpcServer } from '../helpers/https-server.js';
+import { initializeResult, startJsonRpcServer } from '../helpers/https-server.js';
 import { tempHome } from '../helpers/gov-process.js';
 import { startServe, addServeToken, postToServe } from '../helpers/gov-serve.js';
 import type { Json } from '../helpers/audit-records.js';
@@ -45,12 +45,7 @@ describe('gov serve: tools/list shows each principal the tools it may call', () 
     const pki = makeTestPki();
     const executed: string[] = [];
     const server = await startJsonRpcServer(pki, (msg) => {
-      if (msg['method'] === 'initialize')
-        return {
-          protocolVersion: '2025-06-18',
-          capabilities: { tools: {} },
-          serverInfo: { name: 'pay', version: '1' },
-        };
+      if (msg['method'] === 'initialize') return initializeResult('pay');
       if (msg['method'] === 'tools/list') return { tools: TOOLS };
       if (msg['method'] === 'tools/call') {
         executed.push(String((msg['params'] as Json)['name']));

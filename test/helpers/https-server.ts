@@ -32,6 +32,11 @@ export async function startHttpsServer(
   };
 }
 
+/** The `initialize` result of a 2025-06-18 tools server named `name` (for startJsonRpcServer). */
+export function initializeResult(name: string): Record<string, unknown> {
+  return { protocolVersion: '2025-06-18', capabilities: { tools: {} }, serverInfo: { name, version: '1' } };
+}
+
 /**
  * A plain JSON-RPC upstream over HTTPS: each POST body is one message, answered with
  * `answer(message)` as its result (application/json). `received` keeps every message.
