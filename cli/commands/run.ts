@@ -66,6 +66,9 @@ const PRELOAD = installPath('preload', 'node-proxy.cjs');
 /** How long after the child's start the first call's code is loaded (see warmUpSoon). */
 const WARM_UP_DELAY_MS = 250;
 
+/** The terminal UI's code (its own bundle, dist/bundle/ui): about 0.4 s to load. */
+const loadPanel = () => Promise.all([import('../ui/run-tui.js'), import('../ui/pty-tui.js')]);
+
 export default async function run(argv: string[]): Promise<number> {
   if (wantsHelp(argv)) {
     process.stdout.write(HELP);
@@ -258,8 +261,6 @@ export default async function run(argv: string[]): Promise<number> {
     // The panel's call log starts before the child exists, so the child's first calls reach
     // the screen however fast it runs. Its code (about 0.4 s) is loaded once a child on a
     // pseudo-terminal has started (its first output is kept until the panel is up).
-    let panelCode:
-      (() => Promise<[typeof import('../ui/run-tui.js'), typeof import('../ui/pty-tui.js')]>) | undefined;
     let recentCalls: RecentCallLog | undefined;
     let pinAlerts: RecentLog<PinAlert> | undefined;
     if (tui) {
@@ -267,14 +268,13 @@ export default async function run(argv: string[]): Promise<number> {
       cleanups.push(session.broker.attachChannel('tui'));
       // The child's environment was built above and keeps CI as it was.
       preferLiveTerminal();
-      panelCode = () => Promise.all([import('../ui/run-tui.js'), import('../ui/pty-tui.js')]);
       recentCalls = new RecentLog(session.calls);
       pinAlerts = new RecentLog(session.pinAlerts, 3);
       cleanups.push(recentCalls.close, pinAlerts.close);
     }
 
     // Testing knob: GOV_NO_PTY=1 takes the pipe path that platforms without node-pty take.
-    if (!sandbox && panelCode && recentCalls && process.env['GOV_NO_PTY'] !== '1') {
+    if (!sandbox && recentCalls && process.env['GOV_NO_PTY'] !== '1') {
       // An interactive agent gets a real terminal (without node-pty here: pipes, below).
       const ptyChild = await spawnInPty({
         command,
@@ -289,7 +289,7 @@ export default async function run(argv: string[]): Promise<number> {
         // node-pty drops output nobody listens to: kept here until the panel takes over.
         const earlier: string[] = [];
         const keep = ptyChild.pty.onData((data) => void earlier.push(data));
-        const [, ptyTui] = await panelCode().finally(() => keep.dispose());
+        const [, ptyTui] = await loadPanel().finally(() => keep.dispose());
         const screen = ptyTui.mountPtyTui({
           broker: session.broker,
           calls: recentCalls,
@@ -306,7 +306,7 @@ export default async function run(argv: string[]): Promise<number> {
 
     // The pipe path takes the panel's code before the child starts: Node discards the output
     // of a child's pipes that nobody reads by the time it exits.
-    const runTui = panelCode ? (await panelCode())[0] : undefined;
+    const runTui = tui ? (await loadPanel())[0] : undefined;
     const stdio = tui ? 'pipe' : 'inherit';
     let child: SpawnedChild;
     if (sandbox && sandboxInit) {
