@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { GOV_BIN, ROOT, runGov, tempHome } from '../helpers/gov-process.js';
+import { sealWithFastKdf } from '../helpers/passphrase-home.js';
 import {
   auditRecords,
   childEnv,
@@ -54,6 +55,7 @@ async function receiver(dead: boolean): Promise<{ url: string; hits: Hit[] }> {
 
 async function wrapWithHook(url: string) {
   const home = tempHome();
+  await sealWithFastKdf(home, 'correct horse battery');
   const env = {
     GOV_HOME: home,
     GOV_VAULT_BACKEND: 'passphrase',

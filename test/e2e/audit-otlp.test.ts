@@ -6,6 +6,7 @@ import { afterEach, beforeEach, expect, it } from 'vitest';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { GOV_BIN, ROOT, runGov, tempHome } from '../helpers/gov-process.js';
+import { sealWithFastKdf } from '../helpers/passphrase-home.js';
 import { startOtlpReceiver, type OtlpReceiver } from '../audit/otlp-receiver.js';
 
 const SERVER = join(ROOT, 'test', 'fixtures', 'servers', 'stdio-server.mjs');
@@ -81,6 +82,7 @@ it('gov mcp wrap --audit-otlp ships every record of the run; gov audit export ba
 
 it('audit.export.otlp (http/json) headers from the vault reach the collector, and never the output, the audit or another URL', async () => {
   const TOKEN = 'otlp-token-value-9f8e7d6c5b4a';
+  await sealWithFastKdf(home, 'correct horse battery');
   const env: Record<string, string> = {
     ...(process.env as Record<string, string>),
     GOV_HOME: home,
@@ -205,6 +207,7 @@ it('a failing collector that echoes the vault header in its status line: the war
   });
   await new Promise<void>((r) => echoing.listen(0, '127.0.0.1', r));
   try {
+    await sealWithFastKdf(home, 'correct horse battery');
     const env: Record<string, string> = {
       ...(process.env as Record<string, string>),
       GOV_HOME: home,

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { makeTestPki, type TestPki } from '../helpers/test-ca.js';
 import { startLoggingServer, type LoggingServer } from '../helpers/logging-server.js';
 import { runGov, tempHome, type GovResult } from '../helpers/gov-process.js';
+import { sealWithFastKdf } from '../helpers/passphrase-home.js';
 import { filesUnder } from '../helpers/home-files.js';
 
 const SECRET = 'sk-bypass-real-credential-Qw7Er9Ty';
@@ -161,6 +162,7 @@ describe('credentials go only to their bound scheme, host and port; placeholders
     plain = await startLoggingServer(null);
     optIn = await startLoggingServer(null);
     home = tempHome();
+    await sealWithFastKdf(home, 'correct horse battery');
     agentLog = join(home, 'agent-listener.log');
     writeFileSync(join(pki.dir, 'key.pem'), pki.keyPem);
     writeFileSync(join(pki.dir, 'cert.pem'), pki.certPem);

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { makeTestPki, type TestPki } from '../helpers/test-ca.js';
 import { startHttpsServer, type TestServer } from '../helpers/https-server.js';
 import { runGov, tempHome } from '../helpers/gov-process.js';
+import { sealWithFastKdf } from '../helpers/passphrase-home.js';
 import { readUntilClose, startLiveRun, tlsThroughProxy, type LiveRun } from '../helpers/raw-proxy-client.js';
 
 // Mixed case: Node lower-cases header names, so it comes back lower-cased, which is still the
@@ -53,6 +54,7 @@ describe('gov run: an echoed credential in a response header name', () => {
   beforeAll(async () => {
     pki = makeTestPki();
     home = tempHome();
+    await sealWithFastKdf(home, 'correct horse battery');
     server = await startHttpsServer(pki, onRequest);
     const env = { GOV_HOME: home, GOV_VAULT_PASSPHRASE: 'correct horse battery' };
     const set = await runGov(['vault', 'set', 'api-token'], { env, input: SECRET + '\n' });

@@ -6,6 +6,7 @@ import { makeTestPki, type TestPki } from '../helpers/test-ca.js';
 import { startMcpServer, type McpTestServer } from '../helpers/mcp-http-server.js';
 import { startHttpsServer, type TestServer } from '../helpers/https-server.js';
 import { ROOT, runGov, tempHome } from '../helpers/gov-process.js';
+import { sealWithFastKdf } from '../helpers/passphrase-home.js';
 import { filesUnder } from '../helpers/home-files.js';
 
 const SECRET = 'sk-test-real-credential-Zq8vX3nP0aLm';
@@ -36,6 +37,7 @@ describe('credentials: the agent never holds the real token', () => {
       '127.0.0.1',
     );
     home = tempHome();
+    await sealWithFastKdf(home, env().GOV_VAULT_PASSPHRASE);
     policy = join(home, 'gov.yaml');
     writeFileSync(
       policy,

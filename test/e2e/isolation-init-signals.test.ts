@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runGov, tempHome } from '../helpers/gov-process.js';
+import { sealWithFastKdf } from '../helpers/passphrase-home.js';
 import { isolationSupport } from '../../src/isolation/availability.js';
 
 const supported = isolationSupport().ok;
@@ -74,8 +75,9 @@ const PROBE = [
 describe.skipIf(!supported)('gov run --isolate: the child cannot take over the sandbox init', () => {
   let home: string;
   let work: string;
-  beforeAll(() => {
+  beforeAll(async () => {
     home = tempHome('gov-iso-usr1-');
+    await sealWithFastKdf(home, 'pass-usr1-Xk2');
     work = mkdtempSync(join(tmpdir(), 'gov-iso-usr1-w-'));
     writeFileSync(join(work, 'probe.mjs'), PROBE);
     writeFileSync(join(work, 'gov.yaml'), 'version: 1\ndefault: allow\n');

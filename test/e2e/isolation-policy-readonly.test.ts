@@ -9,6 +9,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runGov, tempHome } from '../helpers/gov-process.js';
+import { sealWithFastKdf } from '../helpers/passphrase-home.js';
 import { isolationSupport } from '../../src/isolation/availability.js';
 
 const supported = isolationSupport().ok;
@@ -17,8 +18,9 @@ const POLICY = 'version: 1\ndefault: deny\n';
 describe.skipIf(!supported)('gov run --isolate: the policy file is read-only to the child', () => {
   let home: string;
   let work: string;
-  beforeAll(() => {
+  beforeAll(async () => {
     home = tempHome('gov-iso-policy-');
+    await sealWithFastKdf(home, 'pass-policy-Rk4');
     work = mkdtempSync(join(tmpdir(), 'gov-iso-policy-w-'));
     writeFileSync(join(work, 'gov.yaml'), POLICY);
     writeFileSync(join(work, 'open.yaml'), 'version: 1\ndefault: allow\n');

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { makeTestPki, type TestPki } from '../helpers/test-ca.js';
 import { startMcpServer, type McpTestServer } from '../helpers/mcp-http-server.js';
 import { GOV_BIN, ROOT, runGov, spawnGov, tempHome } from '../helpers/gov-process.js';
+import { sealWithFastKdf } from '../helpers/passphrase-home.js';
 import { isolationSupport } from '../../src/isolation/availability.js';
 
 const PROBES = join(ROOT, 'test', 'fixtures', 'isolation', 'escape_probes.py');
@@ -48,6 +49,7 @@ describe.skipIf(!supported)('gov run --isolate: the proxy is the only way out', 
     server = await startMcpServer(pki, 'json');
     direct = await startMcpServer(pki, 'stateless');
     home = tempHome('gov-iso-home-');
+    await sealWithFastKdf(home, 'pass-Xk2');
     policy = join(home, 'gov.yaml');
     writeFileSync(
       policy,

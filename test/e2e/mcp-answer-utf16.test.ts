@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { makeTestPki, type TestPki } from '../helpers/test-ca.js';
 import { startHttpsServer, type TestServer } from '../helpers/https-server.js';
 import { runGov, tempHome } from '../helpers/gov-process.js';
+import { sealWithFastKdf } from '../helpers/passphrase-home.js';
 import { auditRecords } from '../helpers/audit-records.js';
 import { readUntilClose, startLiveRun, tlsThroughProxy, type LiveRun } from '../helpers/raw-proxy-client.js';
 import { filesUnder } from '../helpers/home-files.js';
@@ -70,6 +71,7 @@ describe('gov run: an MCP answer in UTF-16 never hands the agent the credential'
   beforeAll(async () => {
     pki = makeTestPki();
     home = tempHome();
+    await sealWithFastKdf(home, 'correct horse battery');
     server = await startHttpsServer(pki, onRequest);
     const env = { GOV_HOME: home, GOV_VAULT_PASSPHRASE: 'correct horse battery' };
     const set = await runGov(['vault', 'set', 'api-token'], { env, input: SECRET + '\n' });

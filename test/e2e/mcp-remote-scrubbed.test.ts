@@ -6,6 +6,7 @@ import { makeTestPki, type TestPki } from '../helpers/test-ca.js';
 import { startMcpServer, type McpTestServer } from '../helpers/mcp-http-server.js';
 import { auditRecords } from '../helpers/audit-records.js';
 import { ROOT, runGov, tempHome } from '../helpers/gov-process.js';
+import { sealWithFastKdf } from '../helpers/passphrase-home.js';
 import { isolationSupport } from '../../src/isolation/availability.js';
 
 /** The SDK's stdio client starting the real `mcp-remote` with the SDK's default (scrubbed) environment. */
@@ -65,6 +66,7 @@ describe('mcp-remote started by the MCP SDK stdio client (scrubbed environment) 
 
   const denyThenAllow = async (isolate: boolean) => {
     const home = tempHome('gov-remote-');
+    await sealWithFastKdf(home, 'pw-remote');
     const before = server.executed.length;
     const denied = await call(home, isolate, 'shell_exec', '{"cmd":"id"}');
     expect(denied.out.error, denied.stdout).toMatch(/Denied by gov policy rule 'no-shell'/);
@@ -97,6 +99,7 @@ describe('mcp-remote started by the MCP SDK stdio client (scrubbed environment) 
 describe("the preload carries gov's variables, and only those, into a child started with its own environment", () => {
   it('adds proxy, CA, preload and run id; keeps what the program set; never a credential placeholder', async () => {
     const home = tempHome('gov-carry-');
+    await sealWithFastKdf(home, 'pw-carry');
     const env = { GOV_HOME: home, GOV_VAULT_BACKEND: 'passphrase', GOV_VAULT_PASSPHRASE: 'pw-carry' };
     const policy = join(home, 'gov.yaml');
     writeFileSync(

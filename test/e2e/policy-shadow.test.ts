@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { GOV_BIN, ROOT, runGov, tempHome } from '../helpers/gov-process.js';
+import { sealWithFastKdf } from '../helpers/passphrase-home.js';
 
 const SERVER = join(ROOT, 'test', 'fixtures', 'servers', 'stdio-server.mjs');
 const TOKEN_TAIL = 'A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8';
@@ -108,6 +109,7 @@ describe('shadow mode through gov mcp wrap --shadow', () => {
 describe('shadow mode in gov run: the bypass defences stay on', () => {
   it('a credential placeholder sent where it is not bound is still blocked; the shadowed deny is forwarded', async () => {
     const home = tempHome();
+    await sealWithFastKdf(home, 'correct horse battery');
     const bodies: string[] = [];
     const server = createServer((req, res) => {
       let b = '';

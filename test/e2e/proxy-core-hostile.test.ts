@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { makeTestPki, type TestPki } from '../helpers/test-ca.js';
 import { runGov, tempHome } from '../helpers/gov-process.js';
+import { sealWithFastKdf } from '../helpers/passphrase-home.js';
 import {
   connectProxy,
   openTunnel,
@@ -83,6 +84,7 @@ describe('proxy core under hostile clients', () => {
     bound = await recordingServer(pki);
     other = await recordingServer(pki);
     const home = tempHome();
+    await sealWithFastKdf(home, 'correct horse battery');
     const env = {
       GOV_HOME: home,
       GOV_VAULT_BACKEND: 'passphrase',

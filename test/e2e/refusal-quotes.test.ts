@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { makeTestPki, type TestPki } from '../helpers/test-ca.js';
 import { startHttpsServer, type TestServer } from '../helpers/https-server.js';
 import { runGov, tempHome } from '../helpers/gov-process.js';
+import { sealWithFastKdf } from '../helpers/passphrase-home.js';
 import { readUntilClose, startLiveRun, tlsThroughProxy, type LiveRun } from '../helpers/raw-proxy-client.js';
 import { filesUnder } from '../helpers/home-files.js';
 
@@ -71,6 +72,7 @@ describe('gov run: a refusal never quotes the credential a server echoed into it
   beforeAll(async () => {
     pki = makeTestPki();
     home = tempHome();
+    await sealWithFastKdf(home, 'correct horse battery');
     server = await startHttpsServer(pki, onRequest);
     const env = { GOV_HOME: home, GOV_VAULT_PASSPHRASE: 'correct horse battery' };
     const set = await runGov(['vault', 'set', 'api-token'], { env, input: SECRET + '\n' });

@@ -16,6 +16,7 @@ import { gzipSync } from 'node:zlib';
 import { makeTestPki, type TestPki } from '../helpers/test-ca.js';
 import { startHttpsServer, type TestServer } from '../helpers/https-server.js';
 import { runGov, tempHome } from '../helpers/gov-process.js';
+import { sealWithFastKdf } from '../helpers/passphrase-home.js';
 import { auditRecords } from '../helpers/audit-records.js';
 import { readUntilClose, startLiveRun, tlsThroughProxy, type LiveRun } from '../helpers/raw-proxy-client.js';
 import { filesUnder } from '../helpers/home-files.js';
@@ -157,6 +158,7 @@ describe('gov run: no injected credential comes back, no call hides in another c
   beforeAll(async () => {
     pki = makeTestPki();
     home = tempHome();
+    await sealWithFastKdf(home, 'correct horse battery');
     server = await startHttpsServer(pki, onRequest);
     const env = { GOV_HOME: home, GOV_VAULT_PASSPHRASE: 'correct horse battery' };
     const set = await runGov(['vault', 'set', 'api-token'], { env, input: SECRET + '\n' });

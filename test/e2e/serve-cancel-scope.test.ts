@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { makeTestPki, type TestPki } from '../helpers/test-ca.js';
 import { startMcpServer, type McpTestServer } from '../helpers/mcp-http-server.js';
 import { runGov, tempHome } from '../helpers/gov-process.js';
+import { sealWithFastKdf } from '../helpers/passphrase-home.js';
 import { startServe, type ServeProcess } from '../helpers/gov-serve.js';
 
 function post(
@@ -61,6 +62,7 @@ describe("gov serve: one client cannot withdraw another client's held call", () 
     writeFileSync(join(edgePki.dir, 'key.pem'), edgePki.keyPem);
     server = await startMcpServer(upstreamPki, 'stateless');
     home = tempHome();
+    await sealWithFastKdf(home, 'x y z w');
     const policy = join(home, 'gov.yaml');
     writeFileSync(
       policy,

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { makeTestPki, type TestPki } from '../helpers/test-ca.js';
 import { startMcpServer, type McpTestServer } from '../helpers/mcp-http-server.js';
 import { ROOT, runGov, tempHome } from '../helpers/gov-process.js';
+import { sealWithFastKdf } from '../helpers/passphrase-home.js';
 import { runServeClient, startServe, type ServeProcess } from '../helpers/gov-serve.js';
 import { auditRecords } from '../helpers/audit-records.js';
 import { startOtlpReceiver, type OtlpReceiver } from '../audit/otlp-receiver.js';
@@ -72,6 +73,7 @@ describe('gov serve --shadow --audit-otlp: advisory decisions, signed records sh
     server = await startMcpServer(pki, 'stateless');
     rx = await startOtlpReceiver();
     home = tempHome();
+    await sealWithFastKdf(home, 'correct horse battery');
     writeFileSync(
       join(home, 'gov.yaml'),
       `version: 1

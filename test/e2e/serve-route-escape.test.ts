@@ -13,6 +13,7 @@ import { join, posix } from 'node:path';
 import { connect, type AddressInfo } from 'node:net';
 import { createServer, type Server } from 'node:http';
 import { runGov, tempHome } from '../helpers/gov-process.js';
+import { sealWithFastKdf } from '../helpers/passphrase-home.js';
 import { startServe, type ServeProcess } from '../helpers/gov-serve.js';
 import { startLoggingServer, type LoggingServer } from '../helpers/logging-server.js';
 import { auditRecords } from '../helpers/audit-records.js';
@@ -91,6 +92,7 @@ describe('gov serve: a request under one route never reaches another upstream pa
     mcp = await startLoggingServer(null);
     root = await startLoggingServer(null);
     home = tempHome();
+    await sealWithFastKdf(home, 'pw pw pw');
     const env = {
       ...process.env,
       GOV_HOME: home,

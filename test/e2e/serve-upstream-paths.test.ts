@@ -9,6 +9,7 @@ import { connect } from 'node:net';
 import { createServer, type IncomingHttpHeaders, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { runGov, tempHome } from '../helpers/gov-process.js';
+import { sealWithFastKdf } from '../helpers/passphrase-home.js';
 import { startServe, type ServeProcess } from '../helpers/gov-serve.js';
 
 const SECRET = 'gw-upstream-secret-0123456789';
@@ -78,6 +79,7 @@ describe('gov serve upstream side: target confinement and header hygiene', () =>
       res.end(JSON.stringify({ jsonrpc: '2.0', id: 1, result: { content: [{ type: 'text', text: 'ok' }] } }));
     });
     const home = tempHome();
+    await sealWithFastKdf(home, 'pw pw pw');
     const env = {
       ...process.env,
       GOV_HOME: home,

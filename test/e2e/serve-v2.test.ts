@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { makeTestPki, type TestPki } from '../helpers/test-ca.js';
 import { SECRET, startMcp2026Server, type Mcp2026TestServer } from '../helpers/mcp2026-server.js';
 import { ROOT, runGov, tempHome } from '../helpers/gov-process.js';
+import { sealWithFastKdf } from '../helpers/passphrase-home.js';
 import { runServeClient, startServe, type ServeProcess } from '../helpers/gov-serve.js';
 import { auditRecords } from '../helpers/audit-records.js';
 
@@ -40,6 +41,7 @@ describe('gov serve: the official SDK v2 client (2026-07-28) → gov serve (HTTP
     writeFileSync(join(edgePki.dir, 'key.pem'), edgePki.keyPem);
     server = await startMcp2026Server(upstreamPki);
     home = tempHome();
+    await sealWithFastKdf(home, 'correct horse battery');
     const policy = join(home, 'gov.yaml');
     writeFileSync(
       policy,

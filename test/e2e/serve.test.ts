@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { makeTestPki, type TestPki } from '../helpers/test-ca.js';
 import { startMcpServer, type McpTestServer } from '../helpers/mcp-http-server.js';
 import { ROOT, runGov, tempHome } from '../helpers/gov-process.js';
+import { sealWithFastKdf } from '../helpers/passphrase-home.js';
 import { runServeClient, startServe, type ServeProcess } from '../helpers/gov-serve.js';
 
 const CLIENT = join(ROOT, 'test', 'fixtures', 'clients', 'sdk-serve-client.mjs');
@@ -73,6 +74,7 @@ describe('gov serve: the official SDK client → gov serve (HTTPS, bearer) → a
     writeFileSync(join(edgePki.dir, 'key.pem'), edgePki.keyPem);
     server = await startMcpServer(upstreamPki, 'sse');
     home = tempHome();
+    await sealWithFastKdf(home, 'correct horse battery');
     policy = join(home, 'gov.yaml');
     writeFileSync(
       policy,

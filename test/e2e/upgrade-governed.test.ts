@@ -9,6 +9,7 @@ import { ProxyAgent, WebSocket } from 'undici';
 import { makeTestPki, type TestPki } from '../helpers/test-ca.js';
 import { startHttpsServer, type TestServer } from '../helpers/https-server.js';
 import { runGov, tempHome } from '../helpers/gov-process.js';
+import { sealWithFastKdf } from '../helpers/passphrase-home.js';
 import { until } from '../helpers/until.js';
 import {
   connectProxy,
@@ -92,6 +93,7 @@ describe('gov run: Upgrade requests never carry bytes past the pipeline', () => 
   beforeAll(async () => {
     pki = makeTestPki();
     home = tempHome();
+    await sealWithFastKdf(home, 'correct horse battery');
     https = await startHttpsServer(pki, onRequest);
     https.server.on('upgrade', onUpgrade);
     plain = createHttpServer(onRequest);
