@@ -5,8 +5,9 @@
 // - Bundled: gov's own code and the policy parser's packages (yaml, zod), loaded by every run.
 // - Left in node_modules and loaded as installed: every other package (the TUI's, OpenTelemetry,
 //   undici, libsodium, native modules), which gov loads on demand.
+// - The isolation sandbox's init: a bundle of its own (dist/bundle/sandbox-init.cjs).
 // - The terminal UI (cli/ui, imported on demand) and its packages (Ink, React, xterm) are a
-//   second bundle of ES modules (dist/bundle/ui): Ink's layout engine uses top-level await,
+//   bundle of ES modules of their own (dist/bundle/ui): Ink's layout engine uses top-level await,
 //   which a CommonJS bundle cannot hold.
 import { build } from 'esbuild';
 import { readFileSync, rmSync } from 'node:fs';
@@ -77,6 +78,22 @@ await build({
       },
     },
   ],
+  logLevel: 'warning',
+});
+
+// The isolation sandbox's init (PID 1 of `gov run --isolate`): a Node process of its own on the
+// path to the child's start, where resolving and linking its ES modules cost about 12 ms.
+await build({
+  entryPoints: { 'sandbox-init': join(root, 'dist', 'src', 'isolation', 'sandbox-init.js') },
+  outdir,
+  outExtension: { '.js': '.cjs' },
+  bundle: true,
+  format: 'cjs',
+  platform: 'node',
+  target: 'node20',
+  sourcemap: true,
+  minifyWhitespace: true,
+  minifySyntax: true,
   logLevel: 'warning',
 });
 

@@ -1,15 +1,15 @@
 /**
  * PID 1 of the sandbox, run by gov as `unshare --user --map-root-user --net --mount --pid
- * --fork --kill-child --mount-proc -- node sandbox-init.js`, started early so that its work
- * overlaps gov's start-up. As root of the outer user namespace it first builds what gov sends at
- * once (SandboxLayout): loopback, the DNS stub, the covers over gov's state and the trust
- * store. Then, on the SandboxRun gov sends once its proxy is up, it hands gov a listener on the
- * proxy port, starts the relay for captured connections, and starts the child in a nested
- * user namespace mapped back to the real uid/gid: the child has no capability over this network
- * or mount namespace, so it can neither change the routes nor uncover what is hidden. Its exit
- * is this process's exit, which ends the PID namespace.
+ * --fork --kill-child --mount-proc -- node sandbox-init.cjs` (this file, bundled), started
+ * early so that its work overlaps gov's start-up. As root of the outer user namespace it first
+ * builds what gov sends at once (SandboxLayout): loopback, the DNS stub, the covers over gov's
+ * state and the trust store. Then, on the SandboxRun gov sends once its proxy is up, it hands
+ * gov a listener on the proxy port, starts the relay for captured connections, and starts the
+ * child in a nested user namespace mapped back to the real uid/gid: the child has no capability
+ * over this network or mount namespace, so it can neither change the routes nor uncover what is
+ * hidden. Its exit is this process's exit, which ends the PID namespace.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { constants } from 'node:os';
 import { SETUP_FAILED_EXIT, type SandboxLayout, type SandboxRun } from './sandbox-config.js';
@@ -27,17 +27,14 @@ function fail(what: string): never {
   process.exit(SETUP_FAILED_EXIT);
 }
 
-function must(tool: string, args: string[], input?: string): void {
-  const r = spawnSync(tool, args, { input, encoding: 'utf8', stdio: ['pipe', 'ignore', 'pipe'] });
-  if (r.status !== 0) fail(`${tool} ${args.join(' ')}: ${(r.stderr || r.error?.message || '').trim()}`);
-}
-
-/** Like `must`, without blocking: independent steps run side by side. */
-function mustAsync(tool: string, args: string[]): Promise<void> {
+/** Run a set-up step; any failure ends the sandbox. Independent steps run side by side. */
+function must(tool: string, args: string[], input?: string): Promise<void> {
   return new Promise((resolve) => {
     let stderr = '';
-    const p = spawn(tool, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    const p = spawn(tool, args, { stdio: ['pipe', 'ignore', 'pipe'] });
     p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    p.stdin.on('error', () => undefined); // a tool that exits before reading fails by its exit code
+    p.stdin.end(input);
     p.once('error', (err) => fail(`${tool} ${args.join(' ')}: ${err.message}`));
     p.once('close', (code) => (code === 0 ? resolve() : fail(`${tool} ${args.join(' ')}: ${stderr.trim()}`)));
   });
@@ -65,14 +62,7 @@ function nextMessage<T>(): Promise<T> {
 }
 
 function hide(mount: string, dir: string): Promise<void> {
-  return mustAsync(mount, [
-    '-t',
-    'tmpfs',
-    '-o',
-    'ro,nosuid,nodev,noexec,mode=0555,size=4k',
-    'gov-hidden',
-    dir,
-  ]);
+  return must(mount, ['-t', 'tmpfs', '-o', 'ro,nosuid,nodev,noexec,mode=0555,size=4k', 'gov-hidden', dir]);
 }
 
 /**
@@ -105,39 +95,36 @@ for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
 async function main(): Promise<void> {
   const layout = await nextMessage<SandboxLayout>();
   const { ip, mount, unshare } = layout.tools;
-  // Every IPv4 address is local: a connection to anywhere reaches a listener here or is reset.
-  must(ip, ['-batch', '-'], 'link set lo up\nroute add local 0.0.0.0/0 dev lo\n');
   const names = new SyntheticNames();
+  // The network (loopback, then the DNS stub on it) and the mounts are separate namespaces.
   await Promise.all([
-    startDnsStub(names).catch((err: Error) => fail(`dns stub: ${err.message}`)),
+    // Every IPv4 address is local: a connection to anywhere reaches a listener here or is reset.
+    must(ip, ['-batch', '-'], 'link set lo up\nroute add local 0.0.0.0/0 dev lo\n').then(() =>
+      startDnsStub(names).catch((err: Error) => fail(`dns stub: ${err.message}`)),
+    ),
     ...layout.hideDirs.map((dir) => hide(mount, dir)),
-    ...layout.hideFiles.map((file) => mustAsync(mount, ['--bind', '/dev/null', file])),
-    ...layout.bindFiles.map(([source, target]) => mustAsync(mount, ['--bind', source, target])),
+    ...layout.hideFiles.map((file) => must(mount, ['--bind', '/dev/null', file])),
+    ...layout.bindFiles.map(([source, target]) => must(mount, ['--bind', source, target])),
   ]);
 
   const cfg = await nextMessage<SandboxRun>();
   running = true;
+  // All of it before the child starts; none of it depends on another.
   await Promise.all([
     ...cfg.hideDirs.map((dir) => hide(mount, dir)),
     // Read-only, and a mount point (not replaced by a rename): the child cannot rewrite its policy.
-    ...cfg.readOnlyFiles.map((file) => mustAsync(mount, ['--bind', '-o', 'ro', file, file])),
-  ]);
-  try {
-    await handOverProxyPort(cfg.proxyPort);
-  } catch (err) {
-    fail(`proxy port ${cfg.proxyPort}: ${(err as Error).message}`);
-  }
-  try {
-    await startRelay({
+    ...cfg.readOnlyFiles.map((file) => must(mount, ['--bind', '-o', 'ro', file, file])),
+    handOverProxyPort(cfg.proxyPort).catch((err: Error) =>
+      fail(`proxy port ${cfg.proxyPort}: ${err.message}`),
+    ),
+    startRelay({
       proxySocket: cfg.proxySocket,
       proxyPort: cfg.proxyPort,
       proxyAuth: cfg.proxyAuth,
       capturePorts: cfg.capturePorts,
       names,
-    });
-  } catch (err) {
-    fail(`relay: ${(err as Error).message}`);
-  }
+    }).catch((err: Error) => fail(`relay: ${err.message}`)),
+  ]);
 
   const started = spawn(
     unshare,

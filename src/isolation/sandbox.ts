@@ -18,7 +18,8 @@ import { spawnFailure, startGoverned } from '../launcher/spawn-child.js';
 import { installPath } from '../install-path.js';
 import { NAMESPACES } from './availability.js';
 
-const INIT = installPath('dist', 'src', 'isolation', 'sandbox-init.js');
+/** sandbox-init.ts, bundled (scripts/bundle.mjs). */
+const INIT = installPath('dist', 'bundle', 'sandbox-init.cjs');
 
 /** Ports captured transparently unless the user adds more. */
 export const DEFAULT_CAPTURE_PORTS = [80, 443];

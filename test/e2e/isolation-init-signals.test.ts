@@ -9,7 +9,7 @@ import { isolationSupport } from '../../src/isolation/availability.js';
 const supported = isolationSupport().ok;
 
 /**
- * The sandbox's PID 1 is `node sandbox-init.js`, running as root of the outer user namespace
+ * The sandbox's PID 1 is `node sandbox-init.cjs`, running as root of the outer user namespace
  * (CAP_SYS_ADMIN over the sandbox's mount namespace). The child has the same kernel uid, so
  * it may signal it; PID-1 protection lets through every signal with a handler, and Node has
  * one for SIGUSR1: it opens the inspector on 127.0.0.1:9229 — inside the sandbox, where the
@@ -20,7 +20,7 @@ const supported = isolationSupport().ok;
  * socket, then Runtime.evaluate of argv[2] over a hand-rolled WebSocket.
  */
 const PROBE = [
-  "// Runs as the isolated child: wake PID 1's (node sandbox-init.js) inspector with SIGUSR1,",
+  "// Runs as the isolated child: wake PID 1's (node sandbox-init.cjs) inspector with SIGUSR1,",
   '// then evaluate code in it over the DevTools protocol (raw WebSocket over node:net).',
   "import http from 'node:http';",
   "import net from 'node:net';",
