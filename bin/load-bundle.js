@@ -48,23 +48,27 @@ function compileBundle(file = BUNDLE, cacheFile = CODE_CACHE) {
 }
 
 /**
- * Runs a compiled bundle as the CommonJS module `file`. Code restored from a V8 code cache
- * loses its `import()` callback on Node 20, so the bundle's few `import()`s (the terminal UI,
- * ES-module-only packages; scripts/bundle.mjs) come here, resolved as from the bundle.
+ * Runs a compiled bundle as the CommonJS module `file` and returns its exports. Code restored
+ * from a V8 code cache loses its `import()` callback on Node 20, so the bundle's few
+ * `import()`s (the terminal UI, ES-module-only packages; scripts/bundle.mjs) come here,
+ * resolved as from the bundle.
  */
 function runBundle(script, file = BUNDLE) {
   const base = pathToFileURL(file);
   const hostImport = (specifier) =>
     import(specifier.startsWith('.') ? new URL(specifier, base).href : specifier);
-  const exports = {};
-  script.runInThisContext()(
-    exports,
-    module_.createRequire(file),
-    { exports },
-    file,
-    dirname(file),
-    hostImport,
-  );
+  const mod = { exports: {} };
+  script.runInThisContext()(mod.exports, module_.createRequire(file), mod, file, dirname(file), hostImport);
+  return mod.exports;
+}
+
+/**
+ * The exports of a bundle gov loads on demand (dist/bundle/undici.cjs), compiled with its own
+ * code cache (`<file>.cache`, written by the build) on Node 20; Node 22.1+ caches it itself.
+ */
+function requireBundle(file) {
+  if (module_.enableCompileCache) return require(file);
+  return runBundle(compileBundle(file, `${file}.cache`).script, file);
 }
 
 function loadGov() {
@@ -76,4 +80,4 @@ function loadGov() {
   }
 }
 
-module.exports = { BUNDLE, CODE_CACHE, cacheStamp, compileBundle, runBundle, loadGov };
+module.exports = { BUNDLE, CODE_CACHE, cacheStamp, compileBundle, runBundle, requireBundle, loadGov };

@@ -1,5 +1,5 @@
 // gov preload: route a governed Node child's HTTP(S) through gov's proxy, whatever the Node
-// version. Loaded through NODE_OPTIONS=--require; resolves undici from gov's own installation,
+// version. Loaded through NODE_OPTIONS=--require; takes undici from gov's own installation,
 // never from the child's.
 // - fetch: Node 20 ignores the proxy variables, so undici's EnvHttpProxyAgent becomes the
 //   global dispatcher (Node 22's fetch honours it too).
@@ -28,20 +28,11 @@ const GLOBAL_DISPATCHER = Symbol.for('undici.globalDispatcher.1');
 let proxyAgent;
 function agent() {
   if (!proxyAgent) {
-    const undici = require('undici');
-    const EnvHttpProxyAgent =
-      typeof undici.EnvHttpProxyAgent === 'function'
-        ? undici.EnvHttpProxyAgent
-        : // The program's undici is gov's own file and is still loading (its exports are not
-          // filled in yet): its proxy agent module is loaded already.
-          require(
-            path.join(
-              path.dirname(require.resolve('undici')),
-              'lib',
-              'dispatcher',
-              'env-http-proxy-agent.js',
-            ),
-          );
+    // undici's EnvHttpProxyAgent alone, bundled, with a code cache of its own on Node 20
+    // (scripts/bundle.mjs): undici's entry point cost a child's first request about 150 ms.
+    const root = path.join(__dirname, '..');
+    const { requireBundle } = require(path.join(root, 'bin', 'load-bundle.js'));
+    const EnvHttpProxyAgent = requireBundle(path.join(root, 'dist', 'bundle', 'env-proxy-agent.cjs'));
     proxyAgent = new EnvHttpProxyAgent();
   }
   return proxyAgent;

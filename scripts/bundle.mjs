@@ -4,7 +4,9 @@
 // then). Input is tsc's output, so the source maps chain back to the .ts files.
 // - Bundled: gov's own code and the policy parser's packages (yaml, zod), loaded by every run.
 // - Left in node_modules and loaded as installed: every other package (the TUI's, OpenTelemetry,
-//   undici, libsodium, native modules), which gov loads on demand.
+//   libsodium, native modules), which gov loads on demand.
+// - The parts of undici gov uses, and the proxy agent a governed Node child's fetch uses: bundles
+//   of their own (dist/bundle/undici.cjs, env-proxy-agent.cjs), loaded on demand.
 // - The isolation sandbox's init: a bundle of its own (dist/bundle/sandbox-init.cjs).
 // - The terminal UI (cli/ui, imported on demand) and its packages (Ink, React, xterm) are a
 //   bundle of ES modules of their own (dist/bundle/ui): Ink's layout engine uses top-level await,
@@ -25,18 +27,26 @@ const UI_MODULE = /\/ui\/[^/]+\.js$/;
 const UI_ENTRIES = ['run-tui', 'pty-tui', 'ApprovalsApp'];
 
 rmSync(outdir, { recursive: true, force: true });
-await build({
-  entryPoints: { gov: join(root, 'dist', 'cli', 'main.js') },
-  outdir,
-  outExtension: { '.js': '.cjs' },
-  bundle: true,
-  format: 'cjs',
-  platform: 'node',
-  target: 'node20',
-  sourcemap: true,
-  // Less text to parse on every start; names are kept, so stack traces still read.
-  minifyWhitespace: true,
-  minifySyntax: true,
+
+/** A CommonJS bundle as dist/bundle/<name>.cjs; `options`: its entry, and esbuild's options of its own. */
+function cjsBundle(name, options) {
+  return build({
+    ...options,
+    outfile: join(outdir, `${name}.cjs`),
+    bundle: true,
+    format: 'cjs',
+    platform: 'node',
+    target: 'node20',
+    sourcemap: true,
+    // Less text to parse on every start; names are kept, so stack traces still read.
+    minifyWhitespace: true,
+    minifySyntax: true,
+    logLevel: 'warning',
+  });
+}
+
+await cjsBundle('gov', {
+  entryPoints: [join(root, 'dist', 'cli', 'main.js')],
   external: Object.keys(pkg.dependencies).filter((d) => !BUNDLED.has(d)),
   define: { 'import.meta.url': '__govModuleUrl' },
   banner: {
@@ -78,24 +88,33 @@ await build({
       },
     },
   ],
-  logLevel: 'warning',
+});
+
+// The parts of undici gov uses (src/transport/http/undici-parts.ts), loaded by every process
+// that reaches an upstream server, with a code cache of their own (scripts/write-code-cache.mjs).
+await cjsBundle('undici', {
+  entryPoints: [join(root, 'dist', 'src', 'transport', 'http', 'undici-parts.js')],
+});
+
+// undici's EnvHttpProxyAgent, which the preload (preload/node-proxy.cjs) makes a governed Node
+// child's fetch dispatcher on its first request: undici's entry point cost that request about
+// 150 ms of the child's CPU (fetch, WebSocket, the cache and mock layers, loaded for nothing).
+await cjsBundle('env-proxy-agent', {
+  stdin: {
+    // The methods undici's entry point adds to every dispatcher (ProxyAgent tunnels with `connect`).
+    contents: [
+      "Object.assign(require('undici/lib/dispatcher/dispatcher.js').prototype, require('undici/lib/api/index.js'));",
+      "module.exports = require('undici/lib/dispatcher/env-http-proxy-agent.js');",
+    ].join('\n'),
+    resolveDir: root,
+    sourcefile: 'env-proxy-agent.cjs',
+    loader: 'js',
+  },
 });
 
 // The isolation sandbox's init (PID 1 of `gov run --isolate`): a Node process of its own on the
 // path to the child's start, where resolving and linking its ES modules cost about 12 ms.
-await build({
-  entryPoints: { 'sandbox-init': join(root, 'dist', 'src', 'isolation', 'sandbox-init.js') },
-  outdir,
-  outExtension: { '.js': '.cjs' },
-  bundle: true,
-  format: 'cjs',
-  platform: 'node',
-  target: 'node20',
-  sourcemap: true,
-  minifyWhitespace: true,
-  minifySyntax: true,
-  logLevel: 'warning',
-});
+await cjsBundle('sandbox-init', { entryPoints: [join(root, 'dist', 'src', 'isolation', 'sandbox-init.js')] });
 
 // The terminal UI: loaded from node_modules, its few hundred modules were resolved, read and
 // linked (CommonJS ones scanned for their exports) on every start of the panel or of

@@ -1,43 +1,185 @@
-// `npm run build`, after the bundle: write the V8 code cache that bin/load-bundle.js uses on
-// Node 20 (Node 22.1+ keeps its own). The cache holds the code compiled while the bundle ran,
-// so this runs the bundle once through the path every start takes: `gov run` with a fresh
-// home, its proxy and a child. The cache is written only here, never at run time.
+// `npm run build`, after the bundles: write the V8 code caches that bin/load-bundle.js uses on
+// Node 20 (Node 22.1+ keeps its own). A cache holds the code compiled while its bundle ran, so
+// each bundle runs once, in a process of its own, through the path it takes in use:
+// - gov.cjs: `gov run` with a fresh home, its proxy and a child that makes an MCP session's
+//   first calls (initialize, tools/list, tools/call) through it to a local server, so a run's
+//   first call finds the proxy's, the pipeline's and the audit's code compiled;
+// - undici.cjs: an upstream client built as gov builds it, and a request through it;
+// - env-proxy-agent.cjs: the preload's proxy agent as a child's fetch dispatcher, a request
+//   through it to a local proxy.
+// The caches are written only here, never at run time.
 //
 // Usage (by `npm run build`): node scripts/write-code-cache.mjs
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BUNDLE, CODE_CACHE, cacheStamp, compileBundle, runBundle } from '../bin/load-bundle.js';
 
-const WORKLOAD = ['run', '--no-tui', '--quiet', '--', 'true'];
+/** The child of the gov workload: node, posting `MCP_SESSION` to the URL in argv (through gov). */
+const MCP_CHILD = `(async () => {
+  for (const m of ['initialize', 'tools/list', 'tools/call']) {
+    const params = m === 'tools/call' ? { name: 'echo', arguments: { text: 'hi' } } : {};
+    const r = await fetch(process.argv[1], {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: m, params }),
+    });
+    if (!r.ok) process.exit(1);
+    await r.text();
+  }
+})();`;
 
-if (process.argv[2] === '--workload') {
+/** A local MCP server's answers, enough for the child's three calls. */
+function answerMcp(body) {
+  const { id, method } = JSON.parse(body);
+  const result =
+    method === 'initialize'
+      ? {
+          protocolVersion: '2025-06-18',
+          capabilities: { tools: {} },
+          serverInfo: { name: 'cache', version: '1' },
+        }
+      : method === 'tools/list'
+        ? { tools: [{ name: 'echo', description: 'Echoes its text.', inputSchema: { type: 'object' } }] }
+        : { content: [{ type: 'text', text: 'hi' }] };
+  return JSON.stringify({ jsonrpc: '2.0', id, result });
+}
+
+/** Answers each POST as a local MCP server would; its URL. */
+async function startMcpServer() {
+  const server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (d) => (body += d));
+    req.on('end', () => {
+      res.setHeader('content-type', 'application/json');
+      res.end(answerMcp(body));
+    });
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  server.unref();
+  return `http://127.0.0.1:${server.address().port}/mcp`;
+}
+const UNDICI = fileURLToPath(new URL('../dist/bundle/undici.cjs', import.meta.url));
+const PROXY_AGENT = fileURLToPath(new URL('../dist/bundle/env-proxy-agent.cjs', import.meta.url));
+
+/** Compile `file` without a cache, run `use` over it, and write what V8 compiled as its cache. */
+async function withCacheOf(file, cacheFile, use) {
+  const { script, source } = compileBundle(file, null);
+  await use(script);
+  writeFileSync(cacheFile, Buffer.concat([Buffer.from(cacheStamp(source)), script.createCachedData()]));
+}
+
+async function undiciWorkload(script) {
+  const { Agent, request, buildConnector } = runBundle(script, UNDICI);
+  const server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => res.end('{"jsonrpc":"2.0","id":1,"result":{}}'));
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const connector = buildConnector({ rejectUnauthorized: true, timeout: 10_000 });
+  const agent = new Agent({
+    keepAliveTimeout: 30_000,
+    headersTimeout: 0,
+    bodyTimeout: 0,
+    connect: connector,
+  });
+  for (let i = 0; i < 2; i++) {
+    const r = await request.call(agent, {
+      origin: `http://127.0.0.1:${server.address().port}`,
+      path: '/mcp',
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"jsonrpc":"2.0","id":1,"method":"tools/call"}',
+    });
+    await r.body.text();
+  }
+  await agent.close();
+  server.close();
+}
+
+/** A fetch through the proxy agent (dispatcher), to a local server that answers as a proxy. */
+async function proxyAgentWorkload(script) {
+  const EnvHttpProxyAgent = runBundle(script, PROXY_AGENT);
+  const proxy = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => res.end('{"jsonrpc":"2.0","id":1,"result":{}}'));
+  });
+  // undici tunnels through the proxy (CONNECT); the tunnel reaches the same server.
+  proxy.on('connect', (_req, socket, head) => {
+    socket.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+    if (head.length > 0) socket.unshift(head);
+    proxy.emit('connection', socket);
+  });
+  await new Promise((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+  process.env['HTTP_PROXY'] = `http://gov:token@127.0.0.1:${proxy.address().port}`;
+  const dispatcher = new EnvHttpProxyAgent();
+  for (let i = 0; i < 2; i++) {
+    const r = await fetch('http://mcp.example/mcp', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"jsonrpc":"2.0","id":1,"method":"tools/call"}',
+      dispatcher,
+    });
+    await r.text();
+  }
+  await dispatcher.close();
+  proxy.closeAllConnections();
+  proxy.close();
+}
+
+const mode = process.argv[2];
+if (mode === '--workload=gov') {
+  const url = await startMcpServer();
+  const policy = join(process.env['GOV_HOME'], 'allow.yaml');
+  writeFileSync(policy, 'version: 1\ndefault: allow\n');
   const { script, source } = compileBundle(BUNDLE, null);
-  process.argv = [process.argv[0], fileURLToPath(new URL('../bin/gov.js', import.meta.url)), ...WORKLOAD];
+  const args = [
+    'run',
+    '--no-tui',
+    '--quiet',
+    '--policy',
+    policy,
+    '--',
+    process.execPath,
+    '-e',
+    MCP_CHILD,
+    url,
+  ];
+  process.argv = [process.argv[0], fileURLToPath(new URL('../bin/gov.js', import.meta.url)), ...args];
   process.on('exit', (code) => {
     if (code === 0)
       writeFileSync(CODE_CACHE, Buffer.concat([Buffer.from(cacheStamp(source)), script.createCachedData()]));
   });
   runBundle(script);
+} else if (mode === '--workload=undici') {
+  await withCacheOf(UNDICI, `${UNDICI}.cache`, undiciWorkload);
+} else if (mode === '--workload=proxy-agent') {
+  await withCacheOf(PROXY_AGENT, `${PROXY_AGENT}.cache`, proxyAgentWorkload);
 } else {
-  rmSync(CODE_CACHE, { force: true });
   const home = mkdtempSync(join(tmpdir(), 'gov-code-cache-'));
   try {
     const env = { ...process.env, GOV_HOME: home };
     for (const name of ['NODE_OPTIONS', 'HTTP_PROXY', 'HTTPS_PROXY', 'http_proxy', 'https_proxy'])
       delete env[name];
-    const r = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--workload'], {
-      env,
-      stdio: ['ignore', 'ignore', 'pipe'],
-      timeout: 60_000,
-    });
-    // Without a cache gov still starts, only slower: say so and let the build finish.
-    if (r.status !== 0) {
-      process.stderr.write(
-        `write-code-cache: no code cache (gov ${WORKLOAD.join(' ')} failed: ${r.error?.message ?? r.stderr})\n`,
-      );
+    for (const [workload, cacheFile, what] of [
+      ['gov', CODE_CACHE, 'gov run with an MCP session'],
+      ['undici', `${UNDICI}.cache`, 'an upstream request'],
+      ['proxy-agent', `${PROXY_AGENT}.cache`, 'a request through the proxy agent'],
+    ]) {
+      rmSync(cacheFile, { force: true });
+      const r = spawnSync(process.execPath, [fileURLToPath(import.meta.url), `--workload=${workload}`], {
+        env,
+        stdio: ['ignore', 'ignore', 'pipe'],
+        timeout: 60_000,
+      });
+      // Without a cache gov still works, only slower: say so and let the build finish.
+      if (r.status !== 0)
+        process.stderr.write(
+          `write-code-cache: no code cache (${what} failed: ${r.error?.message ?? r.stderr})\n`,
+        );
     }
   } finally {
     rmSync(home, { recursive: true, force: true });

@@ -3,7 +3,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 // @ts-expect-error: bin/ is plain JavaScript without declarations
-import { CODE_CACHE, cacheStamp, compileBundle, runBundle } from '../bin/load-bundle.js';
+import { CODE_CACHE, cacheStamp, compileBundle, requireBundle, runBundle } from '../bin/load-bundle.js';
+import { installPath } from '../src/install-path.js';
 
 interface Compiled {
   script: { createCachedData(): Buffer };
@@ -11,7 +12,8 @@ interface Compiled {
   cached: boolean;
 }
 const compile = compileBundle as (file?: string, cacheFile?: string | null) => Compiled;
-const run = runBundle as (script: Compiled['script'], file: string) => void;
+const run = runBundle as (script: Compiled['script'], file: string) => unknown;
+const requireBuilt = requireBundle as (file: string) => unknown;
 
 /** A bundle whose code reports what it is, and a cache made the way the build makes one. */
 function bundleWithCache(dir: string, answer: string): { file: string; cache: string } {
@@ -32,8 +34,52 @@ function answerOf(file: string, cache: string): { answer: string | undefined; ca
 }
 
 describe('bin/load-bundle.js: the bundle from its V8 code cache', () => {
-  it('the build wrote a cache that fits the built bundle', () => {
+  it('the build wrote a cache that fits each bundle loaded through it', () => {
     expect(compile(undefined, CODE_CACHE).cached).toBe(true);
+    for (const name of ['undici.cjs', 'env-proxy-agent.cjs']) {
+      const file = installPath('dist', 'bundle', name);
+      expect(compile(file, `${file}.cache`).cached, name).toBe(true);
+    }
+  });
+
+  it('a bundle loaded on demand gives its exports, from its own cache (<file>.cache)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gov-load-bundle-'));
+    try {
+      const file = join(dir, 'part.cjs');
+      writeFileSync(file, `module.exports = { answer: () => 'part' };`);
+      const { script, source } = compile(file, null);
+      const exported = run(script, file) as { answer: () => string };
+      expect(exported.answer()).toBe('part');
+      writeFileSync(
+        `${file}.cache`,
+        Buffer.concat([Buffer.from(cacheStamp(source) as string), script.createCachedData()]),
+      );
+      expect(compile(file, `${file}.cache`).cached).toBe(true);
+      expect((requireBuilt(file) as { answer: () => string }).answer()).toBe('part');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  // A governed Node child's fetch dispatches through this agent (preload/node-proxy.cjs); undici's
+  // ProxyAgent opens its tunnels with `connect`, one of the methods undici's entry point adds to
+  // every dispatcher, which the bundle must add too.
+  it("the preload's proxy agent has undici's dispatcher methods", () => {
+    const EnvHttpProxyAgent = requireBuilt(
+      installPath('dist', 'bundle', 'env-proxy-agent.cjs'),
+    ) as new () => {
+      connect: unknown;
+      request: unknown;
+      dispatch: unknown;
+      close(): Promise<void>;
+    };
+    const agent = new EnvHttpProxyAgent();
+    expect([typeof agent.connect, typeof agent.request, typeof agent.dispatch]).toEqual([
+      'function',
+      'function',
+      'function',
+    ]);
+    return agent.close();
   });
 
   it('a cache made from another bundle of the same length is never used', () => {

@@ -5,6 +5,8 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { Agent } from 'undici';
 import type undiciRequest from 'undici/lib/api/api-request.js';
+import type * as UndiciParts from './undici-parts.js';
+import { installPath } from '../../install-path.js';
 import { GovernedHandler, type GovernedResponse } from './upstream-dispatch.js';
 import { upstreamTrust } from '../../proxy/upstream-trust.js';
 import { PreconnectedSockets, type ConnectOptions, type Connector } from './upstream-preconnect.js';
@@ -117,6 +119,16 @@ interface LoadedClient {
   ahead: PreconnectedSockets;
 }
 
+/**
+ * undici's parts from their bundle (src/transport/http/undici-parts.ts), through the loader
+ * that gives it a code cache of its own (bin/load-bundle.js).
+ */
+function loadUndiciParts(): typeof UndiciParts {
+  const load = createRequire(import.meta.url);
+  const loader = load(installPath('bin', 'load-bundle.js')) as { requireBundle(file: string): unknown };
+  return loader.requireBundle(installPath('dist', 'bundle', 'undici.cjs')) as typeof UndiciParts;
+}
+
 /** The options undici's client passes its connector for a connection to `t` (its origin URL's parts). */
 function connectOptionsFor(t: Target): ConnectOptions {
   const url = new URL(originOf(t));
@@ -179,19 +191,9 @@ export class Upstream {
   }
 
   private load(): LoadedClient {
-    // Only the parts gov uses: undici's entry point also loads fetch, WebSocket, the cache and
-    // mock layers (about 3 MB of heap and 8 MB of RSS at idle that gov never uses).
-    const load = createRequire(import.meta.url);
-    const Agent = load(
-      'undici/lib/dispatcher/agent.js',
-    ) as (typeof import('undici/lib/dispatcher/agent.js'))['default'];
-    const errors = load(
-      'undici/lib/core/errors.js',
-    ) as (typeof import('undici/lib/core/errors.js'))['default'];
-    const request = load('undici/lib/api/api-request.js') as typeof undiciRequest;
-    const buildConnector = load('undici/lib/core/connect.js') as (o: object) => Connector;
+    const { Agent, errors, request, buildConnector } = loadUndiciParts();
     const ahead = new PreconnectedSockets(
-      buildConnector({
+      (buildConnector as (o: object) => Connector)({
         // One context for every upstream connection: passing `ca` alone makes each TLS
         // handshake parse the whole trust store again (tens of ms per new connection).
         secureContext: upstreamTrust(this.caPems),
