@@ -28,7 +28,7 @@ import { spawnChild, type SpawnedChild } from '../../src/launcher/spawn-child.js
 import { spawnInPty } from '../../src/launcher/spawn-pty.js';
 import { RecentLog, type RecentCallLog } from '../ui/recent-log.js';
 import type { PinAlert } from '../../src/safety/tool-pins.js';
-import { requireIsolation } from '../../src/isolation/availability.js';
+import { requireIsolationTools, requireNamespaces } from '../../src/isolation/availability.js';
 import { planSandbox } from '../../src/isolation/sandbox.js';
 import { openSession } from '../../src/session.js';
 import { batchedLines, callLine, heldLine } from '../call-lines.js';
@@ -121,7 +121,7 @@ export default async function run(argv: string[]): Promise<number> {
   if (capturePorts.length && !isolate)
     throw usageError('--capture-port needs --isolate', 'add --isolate, or drop --capture-port');
   // Before anything starts: no silent fallback to an unisolated child.
-  const isolationTools = isolate ? requireIsolation() : undefined;
+  const isolationTools = isolate ? requireIsolationTools() : undefined;
   const quiet = values.quiet === true;
   // Once the TUI is up, gov's own lines (reloads, taint) go above its live panel.
   let printAbovePanel: ((line: string) => void) | null = null;
@@ -139,6 +139,15 @@ export default async function run(argv: string[]): Promise<number> {
     : undefined;
   const sandboxInit = sandbox?.start(tui ? 'pipe' : 'inherit');
   sandboxInit?.catch(() => undefined); // awaited where the child is started
+  if (isolationTools) {
+    // The probe runs while the init starts (which dies with gov when the probe fails).
+    try {
+      requireNamespaces(isolationTools);
+    } catch (err) {
+      sandbox?.cleanup();
+      throw err;
+    }
+  }
   const session = await openSession({
     transport: 'http',
     policyPath: values.policy,

@@ -6,10 +6,11 @@ import { delimiter, join } from 'node:path';
 export const NAMESPACES = ['--user', '--map-root-user', '--net', '--mount', '--pid', '--fork'];
 import { GovError } from '../errors.js';
 
+/** The helper binaries the sandbox runs, as found on PATH. */
+type Tools = { ip: string; mount: string; unshare: string };
+
 /** Whether `gov run --isolate` can work here, and if not, the one cause and its fix. */
-export type IsolationSupport =
-  | { ok: true; tools: { ip: string; mount: string; unshare: string } }
-  | { ok: false; cause: string; fix: string };
+export type IsolationSupport = { ok: true; tools: Tools } | { ok: false; cause: string; fix: string };
 
 function readSysctl(path: string): string | undefined {
   try {
@@ -41,11 +42,10 @@ const TOOLS = [
 ] as const;
 
 /**
- * The checks, cheapest first: the OS, the helper binaries, the sysctls that switch
- * unprivileged user namespaces off, then one real attempt (which also catches AppArmor
- * policies and seccomp filters that no file names).
+ * The checks that start no process, cheapest first: the OS, the helper binaries, the sysctls
+ * that switch unprivileged user namespaces off.
  */
-export function isolationSupport(env: NodeJS.ProcessEnv = process.env): IsolationSupport {
+function prerequisites(env: NodeJS.ProcessEnv): IsolationSupport {
   if (process.platform !== 'linux')
     return {
       ok: false,
@@ -71,13 +71,18 @@ export function isolationSupport(env: NodeJS.ProcessEnv = process.env): Isolatio
       cause: 'user namespaces are disabled (user.max_user_namespaces=0)',
       fix: 'enable them: sysctl -w user.max_user_namespaces=15000',
     };
-  const probe = spawnSync(tools['unshare']!, [...NAMESPACES, '--', tools['ip']!, 'link', 'set', 'lo', 'up'], {
+  return { ok: true, tools: { ip: tools['ip']!, mount: tools['mount']!, unshare: tools['unshare']! } };
+}
+
+/** One real attempt at the namespaces: it also catches AppArmor policies and seccomp filters that no file names. */
+function probe(tools: Tools): IsolationSupport {
+  const r = spawnSync(tools.unshare, [...NAMESPACES, '--', tools.ip, 'link', 'set', 'lo', 'up'], {
     encoding: 'utf8',
     timeout: 10_000,
     stdio: ['ignore', 'ignore', 'pipe'],
   });
-  if (probe.status !== 0) {
-    const detail = (probe.stderr || probe.error?.message || `exit ${probe.status}`).trim().split('\n')[0];
+  if (r.status !== 0) {
+    const detail = (r.stderr || r.error?.message || `exit ${r.status}`).trim().split('\n')[0];
     const apparmor = readSysctl('/proc/sys/kernel/apparmor_restrict_unprivileged_userns') === '1';
     return {
       ok: false,
@@ -89,16 +94,30 @@ export function isolationSupport(env: NodeJS.ProcessEnv = process.env): Isolatio
         : 'enable unprivileged user namespaces in the kernel (user.max_user_namespaces > 0) and in any container runtime seccomp profile',
     };
   }
-  return { ok: true, tools: { ip: tools['ip']!, mount: tools['mount']!, unshare: tools['unshare']! } };
+  return { ok: true, tools };
 }
 
-/** The preflight for `--isolate`: never a silent fallback to an unisolated child. */
-export function requireIsolation(env: NodeJS.ProcessEnv = process.env): {
-  ip: string;
-  mount: string;
-  unshare: string;
-} {
-  const s = isolationSupport(env);
+/** Whether `gov run --isolate` can work here: every check, the probe last. */
+export function isolationSupport(env: NodeJS.ProcessEnv = process.env): IsolationSupport {
+  const s = prerequisites(env);
+  return s.ok ? probe(s.tools) : s;
+}
+
+function required(s: IsolationSupport): Tools {
   if (!s.ok) throw new GovError('spawn', `--isolate is unavailable: ${s.cause}`, { hint: s.fix });
   return s.tools;
+}
+
+/**
+ * The preflight for `--isolate`, in two steps, so that the sandbox's init can start between
+ * them (the probe takes a process start, about 9 ms, off the init's path): the checks that
+ * start no process, which answer most machines where isolation cannot work, then the probe.
+ * Never a silent fallback to an unisolated child.
+ */
+export function requireIsolationTools(env: NodeJS.ProcessEnv = process.env): Tools {
+  return required(prerequisites(env));
+}
+
+export function requireNamespaces(tools: Tools): void {
+  required(probe(tools));
 }

@@ -10,6 +10,11 @@ export interface SandboxLayout {
    * that file in place (same inode) with the combined bundle before it sends the SandboxRun.
    */
   bindFiles: Array<[string, string]>;
+  /**
+   * Bound read-only over themselves, with what is mounted below them: gov's installation (its
+   * code), so the child cannot change what the next gov run executes outside the sandbox.
+   */
+  readOnlyDirs: string[];
 }
 
 /** What gov sends once its proxy is up: what to run. */

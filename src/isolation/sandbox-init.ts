@@ -3,11 +3,12 @@
  * --fork --kill-child --mount-proc -- node sandbox-init.cjs` (this file, bundled), started
  * early so that its work overlaps gov's start-up. As root of the outer user namespace it first
  * builds what gov sends at once (SandboxLayout): loopback, the DNS stub, the covers over gov's
- * state and the trust store. Then, on the SandboxRun gov sends once its proxy is up, it hands
- * gov a listener on the proxy port, starts the relay for captured connections, and starts the
- * child in a nested user namespace mapped back to the real uid/gid: the child has no capability
- * over this network or mount namespace, so it can neither change the routes nor uncover what is
- * hidden. Its exit is this process's exit, which ends the PID namespace.
+ * state and the trust store, and gov's installation made read-only. Then, on the SandboxRun gov
+ * sends once its proxy is up, it hands gov a listener on the proxy port, starts the relay for
+ * captured connections, and starts the child in a nested user namespace mapped back to the
+ * real uid/gid: the child has no capability over this network or mount namespace, so it can
+ * neither change the routes nor uncover what is hidden. Its exit is this process's exit, which
+ * ends the PID namespace.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
@@ -105,6 +106,8 @@ async function main(): Promise<void> {
     ...layout.hideDirs.map((dir) => hide(mount, dir)),
     ...layout.hideFiles.map((file) => must(mount, ['--bind', '/dev/null', file])),
     ...layout.bindFiles.map(([source, target]) => must(mount, ['--bind', source, target])),
+    // Recursive: a cover mounted below (a hidden $GOV_HOME inside it) stays in place.
+    ...layout.readOnlyDirs.map((dir) => must(mount, ['--rbind', '-o', 'ro', dir, dir])),
   ]);
 
   const cfg = await nextMessage<SandboxRun>();

@@ -120,6 +120,7 @@ export function planSandbox(o: {
         // Clients started with a scrubbed environment (no CA variables) still trust gov's CA
         // when they read the system store: OpenSSL, Go, Python, curl. Node reads its own roots.
         bindFiles: SYSTEM_BUNDLES.filter((f) => existsSync(f)).map((f): [string, string] => [systemTrust, f]),
+        readOnlyDirs: [realpathSync(installPath())],
       };
       init.send(layout, () => undefined); // a failure shows as the init's exit
       return new Promise((resolve, reject) => {

@@ -77,7 +77,7 @@ describe.skipIf(!asUserPossible)(`gov run --isolate as the ordinary user '${TEST
         '--',
         'sh',
         '-c',
-        `id -un; python3 ${PROBES} ${server.port} ${home} 1; node ${SDK_CLIENT} ${server.mcpUrl} streamable '[["call","echo",{"text":"as-user"}]]'`,
+        `id -un; python3 ${PROBES} ${server.port} ${home} 1 ${ROOT}; node ${SDK_CLIENT} ${server.mcpUrl} streamable '[["call","echo",{"text":"as-user"}]]'`,
       ],
       env,
     );

@@ -77,7 +77,7 @@ credentials:
   });
 
   const probeRun = async (isolate: boolean) => {
-    const script = `python3 ${PROBES} ${server.port} ${home} ${isolate ? 1 : 0}; node ${SDK_CLIENT} ${server.mcpUrl} streamable '[["call","whoami",{}]]'`;
+    const script = `python3 ${PROBES} ${server.port} ${home} ${isolate ? 1 : 0} ${ROOT}; node ${SDK_CLIENT} ${server.mcpUrl} streamable '[["call","whoami",{}]]'`;
     const r = await runGov(
       [
         'run',
@@ -108,6 +108,7 @@ credentials:
     expect(probes['control_socket']).toBe('connected');
     expect(probes['environ_secret']).toMatch(/^found/);
     expect(probes['keyring_bus']).toBe('connected');
+    expect(probes['gov_code']).toBe('wrote');
     expect(auditText(home)).toMatch(/"isolated":false/);
   });
 
@@ -122,8 +123,10 @@ credentials:
       'control_socket',
       'environ_secret',
       'keyring_bus',
+      'gov_code',
       'route_del',
       'umount_home',
+      'remount_gov_code',
     ])
       expect(probes[k], k).toMatch(/^error/);
     // DNS never leaves: the query to 8.8.8.8 is answered inside by gov's stub, with a synthetic address.
