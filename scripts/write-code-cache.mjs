@@ -18,21 +18,30 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BUNDLE, CODE_CACHE, cacheStamp, compileBundle, runBundle } from '../bin/load-bundle.js';
 
-/** The child of the gov workload: node, posting `MCP_SESSION` to the URL in argv (through gov). */
+/** An MCP session's first three requests. */
+const SESSION = ['initialize', 'tools/list', 'tools/call'].map((method) =>
+  JSON.stringify({
+    jsonrpc: '2.0',
+    id: 1,
+    method,
+    params: method === 'tools/call' ? { name: 'echo', arguments: { text: 'hi' } } : {},
+  }),
+);
+
+/** The gov workload's child: node, posting SESSION to the URL in its argv (through gov). */
 const MCP_CHILD = `(async () => {
-  for (const m of ['initialize', 'tools/list', 'tools/call']) {
-    const params = m === 'tools/call' ? { name: 'echo', arguments: { text: 'hi' } } : {};
+  for (const body of ${JSON.stringify(SESSION)}) {
     const r = await fetch(process.argv[1], {
       method: 'POST',
       headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
-      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: m, params }),
+      body,
     });
     if (!r.ok) process.exit(1);
     await r.text();
   }
 })();`;
 
-/** A local MCP server's answers, enough for the child's three calls. */
+/** A local MCP server's answers, enough for SESSION. */
 function answerMcp(body) {
   const { id, method } = JSON.parse(body);
   const result =
@@ -48,7 +57,10 @@ function answerMcp(body) {
   return JSON.stringify({ jsonrpc: '2.0', id, result });
 }
 
-/** Answers each POST as a local MCP server would; its URL. */
+/**
+ * A local MCP server on loopback, answering each POST; also a proxy to itself (a CONNECT
+ * tunnel reaches the same server), for the proxy agent. Its `/mcp` URL and a stop function.
+ */
 async function startMcpServer() {
   const server = createServer((req, res) => {
     let body = '';
@@ -58,10 +70,19 @@ async function startMcpServer() {
       res.end(answerMcp(body));
     });
   });
+  server.on('connect', (_req, socket, head) => {
+    socket.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+    if (head.length > 0) socket.unshift(head);
+    server.emit('connection', socket);
+  });
   await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-  server.unref();
-  return `http://127.0.0.1:${server.address().port}/mcp`;
+  const stop = () => {
+    server.closeAllConnections();
+    server.close();
+  };
+  return { url: `http://127.0.0.1:${server.address().port}/mcp`, port: server.address().port, stop };
 }
+
 const UNDICI = fileURLToPath(new URL('../dist/bundle/undici.cjs', import.meta.url));
 const PROXY_AGENT = fileURLToPath(new URL('../dist/bundle/env-proxy-agent.cjs', import.meta.url));
 
@@ -72,67 +93,48 @@ async function withCacheOf(file, cacheFile, use) {
   writeFileSync(cacheFile, Buffer.concat([Buffer.from(cacheStamp(source)), script.createCachedData()]));
 }
 
+/** SESSION through an upstream client built as gov builds it (src/transport/http/upstream.ts). */
 async function undiciWorkload(script) {
   const { Agent, request, buildConnector } = runBundle(script, UNDICI);
-  const server = createServer((req, res) => {
-    req.resume();
-    req.on('end', () => res.end('{"jsonrpc":"2.0","id":1,"result":{}}'));
-  });
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const connector = buildConnector({ rejectUnauthorized: true, timeout: 10_000 });
-  const agent = new Agent({
-    keepAliveTimeout: 30_000,
-    headersTimeout: 0,
-    bodyTimeout: 0,
-    connect: connector,
-  });
-  for (let i = 0; i < 2; i++) {
+  const server = await startMcpServer();
+  const connect = buildConnector({ rejectUnauthorized: true, timeout: 10_000 });
+  const agent = new Agent({ keepAliveTimeout: 30_000, headersTimeout: 0, bodyTimeout: 0, connect });
+  for (const body of SESSION) {
     const r = await request.call(agent, {
-      origin: `http://127.0.0.1:${server.address().port}`,
+      origin: new URL(server.url).origin,
       path: '/mcp',
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: '{"jsonrpc":"2.0","id":1,"method":"tools/call"}',
+      body,
     });
     await r.body.text();
   }
   await agent.close();
-  server.close();
+  server.stop();
 }
 
-/** A fetch through the proxy agent (dispatcher), to a local server that answers as a proxy. */
+/** SESSION by fetch with the proxy agent as its dispatcher, as the preload makes it. */
 async function proxyAgentWorkload(script) {
   const EnvHttpProxyAgent = runBundle(script, PROXY_AGENT);
-  const proxy = createServer((req, res) => {
-    req.resume();
-    req.on('end', () => res.end('{"jsonrpc":"2.0","id":1,"result":{}}'));
-  });
-  // undici tunnels through the proxy (CONNECT); the tunnel reaches the same server.
-  proxy.on('connect', (_req, socket, head) => {
-    socket.write('HTTP/1.1 200 Connection Established\r\n\r\n');
-    if (head.length > 0) socket.unshift(head);
-    proxy.emit('connection', socket);
-  });
-  await new Promise((resolve) => proxy.listen(0, '127.0.0.1', resolve));
-  process.env['HTTP_PROXY'] = `http://gov:token@127.0.0.1:${proxy.address().port}`;
+  const server = await startMcpServer();
+  process.env['HTTP_PROXY'] = `http://gov:token@127.0.0.1:${server.port}`;
   const dispatcher = new EnvHttpProxyAgent();
-  for (let i = 0; i < 2; i++) {
+  for (const body of SESSION) {
     const r = await fetch('http://mcp.example/mcp', {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: '{"jsonrpc":"2.0","id":1,"method":"tools/call"}',
+      body,
       dispatcher,
     });
     await r.text();
   }
   await dispatcher.close();
-  proxy.closeAllConnections();
-  proxy.close();
+  server.stop();
 }
 
 const mode = process.argv[2];
 if (mode === '--workload=gov') {
-  const url = await startMcpServer();
+  const { url } = await startMcpServer(); // ends with the process
   const policy = join(process.env['GOV_HOME'], 'allow.yaml');
   writeFileSync(policy, 'version: 1\ndefault: allow\n');
   const { script, source } = compileBundle(BUNDLE, null);
