@@ -120,7 +120,8 @@ export function planSandbox(o: {
         // Clients started with a scrubbed environment (no CA variables) still trust gov's CA
         // when they read the system store: OpenSSL, Go, Python, curl. Node reads its own roots.
         bindFiles: SYSTEM_BUNDLES.filter((f) => existsSync(f)).map((f): [string, string] => [systemTrust, f]),
-        readOnlyDirs: [realpathSync(installPath())],
+        // An installation inside a hidden directory (~/.gov) is out of the child's sight already.
+        readOnlyDirs: [realpathSync(installPath())].filter((d) => !hidden.hideDirs.some((h) => under(d, h))),
       };
       init.send(layout, () => undefined); // a failure shows as the init's exit
       return new Promise((resolve, reject) => {
