@@ -90,6 +90,11 @@ const PROXY_AGENT = fileURLToPath(new URL('../dist/bundle/env-proxy-agent.cjs', 
 async function withCacheOf(file, cacheFile, use) {
   const { script, source } = compileBundle(file, null);
   await use(script);
+  writeCache(cacheFile, script, source);
+}
+
+/** What V8 compiled of `script` so far, after the stamp of the source it came from. */
+function writeCache(cacheFile, script, source) {
   writeFileSync(cacheFile, Buffer.concat([Buffer.from(cacheStamp(source)), script.createCachedData()]));
 }
 
@@ -152,8 +157,7 @@ if (mode === '--workload=gov') {
   ];
   process.argv = [process.argv[0], fileURLToPath(new URL('../bin/gov.js', import.meta.url)), ...args];
   process.on('exit', (code) => {
-    if (code === 0)
-      writeFileSync(CODE_CACHE, Buffer.concat([Buffer.from(cacheStamp(source)), script.createCachedData()]));
+    if (code === 0) writeCache(CODE_CACHE, script, source);
   });
   runBundle(script);
 } else if (mode === '--workload=undici') {
