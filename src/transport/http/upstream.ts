@@ -3,6 +3,8 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
+import type { Agent } from 'undici';
+import type undiciRequest from 'undici/lib/api/api-request.js';
 import type * as UndiciParts from './undici-parts.js';
 import { installPath } from '../../install-path.js';
 import { GovernedHandler, type GovernedResponse } from './upstream-dispatch.js';
@@ -108,9 +110,9 @@ export interface UpstreamOptions {
 }
 
 interface LoadedClient {
-  agent: InstanceType<typeof UndiciParts.Agent>;
+  agent: Agent;
   /** undici's `Dispatcher#request`, loaded without the rest of undici's API. */
-  request: typeof UndiciParts.request;
+  request: typeof undiciRequest;
   /** undici's RequestAbortedError, for a governed stream destroyed before its end. */
   aborted: new () => Error;
   /** Connections opened ahead of a host's first request; undici's connector goes through it. */
