@@ -14,21 +14,39 @@ import { GOV_BIN, ROOT, tempHome } from '../helpers/gov-process.js';
 
 const AGENT = String.raw`
 import net from 'node:net';
+import { readdirSync } from 'node:fs';
 const p = new URL(process.env.HTTPS_PROXY);
 const auth = 'Basic ' + Buffer.from(decodeURIComponent(p.username) + ':' + decodeURIComponent(p.password)).toString('base64');
+// gov is this agent's parent: its open descriptors say when it ran out and when it has some again.
+const govFds = () => { try { return readdirSync('/proc/' + process.ppid + '/fd').length; } catch { return -1; } };
+const until = async (what, ok) => {
+  const end = Date.now() + 20000;
+  while (!ok()) {
+    if (Date.now() > end) { console.log(JSON.stringify({ timeout: what, fds: govFds() })); process.exit(1); }
+    await new Promise((r) => setTimeout(r, 20));
+  }
+};
 const socks = [];
 for (let i = 0; i < 600; i++) { const s = net.connect(Number(p.port), p.hostname); s.on('error', () => {}); socks.push(s); }
-await new Promise((r) => setTimeout(r, 1500));
+await until('gov out of descriptors', () => govFds() >= 390);
 const get = () => new Promise((resolve) => {
   const s = net.connect(Number(p.port), p.hostname, () =>
     s.write('GET http://127.0.0.1:' + process.env.UP + '/x HTTP/1.1\r\nHost: 127.0.0.1:' + process.env.UP + '\r\nProxy-Authorization: ' + auth + '\r\nConnection: close\r\n\r\n'));
-  let t = ''; s.on('data', (d) => (t += d)); s.on('close', () => resolve(t)); s.on('error', () => resolve(t));
-  setTimeout(() => { s.destroy(); resolve(t); }, 5000);
+  let t = '';
+  const timer = setTimeout(() => s.destroy(), 5000);
+  const done = () => { clearTimeout(timer); resolve(t); };
+  s.on('data', (d) => (t += d)); s.on('close', done); s.on('error', done);
 });
 await get(); // during exhaustion: refused or reset, either is fine
 for (const s of socks) s.destroy();
-await new Promise((r) => setTimeout(r, 2000));
-const after = await get();
+await until('gov released the descriptors', () => govFds() < 200);
+// Recovered means a request through gov succeeds again (the bug kept the failure for the run).
+let after = '';
+for (const end = Date.now() + 20000; Date.now() < end; ) {
+  after = await get();
+  if (after.startsWith('HTTP/1.1 200')) break;
+  await new Promise((r) => setTimeout(r, 50));
+}
 console.log(JSON.stringify({ after }));
 `;
 
