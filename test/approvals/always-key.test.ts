@@ -10,7 +10,7 @@ import { testPipeline } from '../helpers/test-pipeline.js';
 
 const POLICY = `version: 1
 default: allow
-approval_timeout: 2s
+approval_timeout: 300ms
 rules:
   - id: deploy-tool
     tool: deploy

@@ -7,40 +7,15 @@ import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
 import { ListRootsRequestSchema, McpError } from '@modelcontextprotocol/sdk/types.js';
 import { GOV_BIN, ROOT, runGov, spawnGov, tempHome } from '../helpers/gov-process.js';
 import { auditRecords } from '../helpers/audit-records.js';
+import { childEnv, pendingCalls, until } from '../helpers/approval-peers.js';
 
 const SERVER = join(ROOT, 'test', 'fixtures', 'servers', 'stdio-server.mjs');
 
 type Json = Record<string, unknown>;
 
-function childEnv(extra: Record<string, string>): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && k !== 'NODE_OPTIONS') env[k] = v;
-  return { ...env, ...extra };
-}
-
 function textOf(r: unknown): string {
   const content = (r as { content?: Array<{ type: string; text?: string }> }).content ?? [];
   return content.map((c) => c.text ?? '').join('');
-}
-
-async function until<T>(
-  what: string,
-  f: () => Promise<T | undefined> | T | undefined,
-  ms = 15_000,
-): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await f();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-async function pendingCalls(home: string): Promise<Array<{ id: string; tool: string; server: string }>> {
-  const r = await runGov(['pending', '--json'], { env: { GOV_HOME: home } });
-  expect(r.code, r.stderr).toBe(0);
-  return JSON.parse(r.stdout) as Array<{ id: string; tool: string; server: string }>;
 }
 
 interface Wrapped {
@@ -146,7 +121,7 @@ describe('gov mcp wrap: the official SDK client → gov → the official SDK std
     expect(textOf(await client.callTool({ name: 'echo', arguments: { text: 'meanwhile' } }))).toBe(
       'meanwhile',
     );
-    const ok = await runGov(['approve', held!.id], { env: { GOV_HOME: home } });
+    const ok = await runGov(['approve', String(held!['id'])], { env: { GOV_HOME: home } });
     expect(ok.code, ok.stderr).toBe(0);
     expect(textOf(await heldCall)).toBe('please approve me');
     const approval = await until('the approval record', () =>

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { runGov } from './gov-process.js';
+import { listPending, unreachableError } from '../../src/approvals/client.js';
+import { pendingEntry } from '../../src/approvals/pending-entry.js';
 
 /** Shared by the approval-channel e2e tests: audit reading, polling, `gov pending`. */
 import type { Json } from './audit-records.js';
@@ -20,10 +21,15 @@ export async function until<T>(
   }
 }
 
+/**
+ * What `gov pending --json` prints, asked of the live runs' control sockets from this process:
+ * the tests poll it, and a `gov` process per poll cost about 0.1 s of CPU each. The command
+ * itself is tested where its output is the subject (held-flood, serve, policy-reload-run).
+ */
 export async function pendingCalls(home: string): Promise<Json[]> {
-  const r = await runGov(['pending', '--json'], { env: { GOV_HOME: home } });
-  if (r.code !== 0) throw new Error(`gov pending failed: ${r.stderr}`);
-  return JSON.parse(r.stdout) as Json[];
+  const { calls, unreachable } = await listPending(home);
+  if (unreachable.length) throw new Error(`gov pending failed: ${unreachableError(unreachable).message}`);
+  return JSON.parse(JSON.stringify(calls.map(pendingEntry))) as Json[];
 }
 
 /** Lines of the fixture server's EXEC_LOG (each one a call that really ran). */
