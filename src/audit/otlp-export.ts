@@ -1,3 +1,6 @@
+import { Agent as HttpAgent } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
+import type { Socket } from 'node:net';
 import { ROOT_CONTEXT, trace, TraceFlags, type Context } from '@opentelemetry/api';
 import { SeverityNumber } from '@opentelemetry/api-logs';
 import { OTLPLogExporter as ProtobufLogExporter } from '@opentelemetry/exporter-logs-otlp-proto';
@@ -73,6 +76,25 @@ function attributes(r: AuditRecord): Record<string, string | number | boolean> {
   return out;
 }
 
+/**
+ * The exporter's connection agent (its documented `httpAgentOptions` factory, keep-alive as
+ * its default), telling `onSocket` of every connection it opens. The exporter retries a
+ * refused connection on its own for up to its timeout before its callback says anything; the
+ * socket says at once.
+ */
+function watchedAgent(protocol: string, onSocket: (s: Socket) => void): HttpAgent {
+  const agent =
+    protocol === 'http:' ? new HttpAgent({ keepAlive: true }) : new HttpsAgent({ keepAlive: true });
+  const withHook = agent as unknown as { createConnection: (...args: unknown[]) => Socket };
+  const create = withHook.createConnection.bind(agent);
+  withHook.createConnection = (...args: unknown[]) => {
+    const socket = create(...args);
+    onSocket(socket);
+    return socket;
+  };
+  return agent;
+}
+
 /** Collects what the SDK's logger built, so encoding stays the official exporter's job. */
 class CaptureProcessor implements LogRecordProcessor {
   captured: ReadableLogRecord[] = [];
@@ -95,6 +117,8 @@ export class AuditOtlpExporter {
   private timer: NodeJS.Timeout | undefined;
   private backoff: number;
   private reported = false;
+  /** The last connection to the collector failed (refused, unresolvable, bad certificate). */
+  private unreachable = false;
   private idleWaiters: (() => void)[] = [];
   private readonly capture = new CaptureProcessor();
   private readonly logger;
@@ -121,6 +145,7 @@ export class AuditOtlpExporter {
       url: logsUrl(target.endpoint),
       headers: target.headers,
       timeoutMillis: this.o.timeoutMs,
+      httpAgentOptions: (protocol) => watchedAgent(protocol, (socket) => this.watch(socket)),
     });
   }
 
@@ -138,9 +163,12 @@ export class AuditOtlpExporter {
     return { shipped: this.shipped, dropped: this.dropped, pending: this.queue.length };
   }
 
-  /** Try to ship everything queued now; resolves when the queue is empty or after `ms`. */
+  /**
+   * Try to ship everything queued now; resolves when the queue is empty or after `ms`, or at
+   * once while the collector cannot be reached (its last connection failed): nothing would ship.
+   */
   async flush(ms: number): Promise<void> {
-    if (this.queue.length === 0 && !this.sending) return;
+    if ((this.queue.length === 0 && !this.sending) || this.unreachable) return;
     clearTimeout(this.timer);
     this.timer = undefined;
     this.schedule(0);
@@ -160,10 +188,26 @@ export class AuditOtlpExporter {
     clearTimeout(this.timer);
     this.timer = undefined;
     const done = this.exporter.shutdown().catch(() => undefined);
+    // An export in flight to a collector that refuses connections only retries until its timeout.
+    if (this.unreachable) return;
     if (maxWaitMs === Infinity) return done;
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([done, new Promise<void>((r) => (timer = setTimeout(r, maxWaitMs)))]);
     clearTimeout(timer);
+  }
+
+  private watch(socket: Socket): void {
+    const failed = (err: Error) => {
+      this.unreachable = true;
+      this.reportOnce(err.message);
+      for (const w of this.idleWaiters.splice(0)) w();
+    };
+    socket.once('error', failed);
+    // Over https a connection is made once its TLS handshake (the certificate check) is done.
+    socket.once('encrypted' in socket ? 'secureConnect' : 'connect', () => {
+      this.unreachable = false;
+      socket.off('error', failed);
+    });
   }
 
   private schedule(ms: number): void {

@@ -112,6 +112,28 @@ describe('OTLP export of audit records', () => {
     await exporter.shutdown();
   });
 
+  it('a collector that refuses connections is reported at its first refusal; flush and shutdown do not wait out the retries', async () => {
+    await rx.close();
+    const down = await startOtlpReceiver();
+    await down.close(); // its port now refuses
+    const failures: string[] = [];
+    // The exporter's own retries of a refused connection would run for its whole timeout: a
+    // flush that waited for them would outlast this test's limit.
+    const exporter = new AuditOtlpExporter(
+      { endpoint: down.url, headers: { authorization: 'Bearer s3cr3t-token-value' } },
+      { delayMs: 60_000, timeoutMs: 600_000, onFailure: (m) => failures.push(m) },
+    );
+    for (let i = 0; i < 3; i++) exporter.push(call(i) as AuditRecord);
+    await exporter.flush(2 ** 31 - 1);
+    expect(failures).toHaveLength(1);
+    expect(failures[0]).toMatch(/is failing \(connect ECONNREFUSED /);
+    expect(failures[0]).not.toContain('s3cr3t');
+    expect(exporter.counts()).toEqual({ shipped: 0, dropped: 0, pending: 3 });
+    await exporter.flush(2 ** 31 - 1);
+    await exporter.shutdown();
+    rx = await startOtlpReceiver(); // for afterEach
+  });
+
   it('a full queue drops (and counts) instead of growing', () => {
     const exporter = new AuditOtlpExporter(
       { endpoint: rx.url, headers: {} },

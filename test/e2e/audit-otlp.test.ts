@@ -194,6 +194,8 @@ it('with the collector down, calls go through and the seal counts what was not s
   while (!stderr.includes('audit export:') && Date.now() < deadline)
     await new Promise((r) => setTimeout(r, 20));
   expect(stderr).toContain(`audit export: 0 records shipped, ${recs.length} not shipped, 0 dropped`);
+  // Said when the connection was refused, not after the exporter's own retries (seconds later).
+  expect(stderr).toMatch(/audit export to \S+ is failing \(connect ECONNREFUSED /);
 }, 60_000);
 
 it('a failing collector that echoes the vault header in its status line: the warning never shows it', async () => {
