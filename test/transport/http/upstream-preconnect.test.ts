@@ -60,7 +60,9 @@ describe('Upstream.preconnect: the connection is made while the agent handshakes
   it('a connection nobody asks for is closed once it has waited its time', async () => {
     connections.length = 0;
     closed.length = 0;
-    const up = new Upstream({ extraCaFiles: [pki.caPath], preconnectIdleMs: 50 });
+    // Long enough for the handshake to finish on a loaded machine (a shorter wait destroys the
+    // connection while it is still connecting, and the server never sees it), short for a test.
+    const up = new Upstream({ extraCaFiles: [pki.caPath], preconnectIdleMs: 500 });
     try {
       up.preconnect(target());
       await once(server.server, 'secureConnection');
