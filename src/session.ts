@@ -285,7 +285,7 @@ export async function openSession(o: SessionOptions): Promise<GovernedSession> {
       // in far less than 0.5 s; a down one must not hold up the seal (an MCP client may kill gov
       // soon after closing its stdin), nor the exit by more than 2 s in all.
       const exportDeadline = Date.now() + 2000;
-      await exporter?.flush(500);
+      await exporter?.flush(500, { whileReachable: true });
       const counts = exporter?.counts();
       await runAudit
         .seal({ ...detail, ...(counts ? { export: { ...counts } } : {}) })
@@ -294,7 +294,7 @@ export async function openSession(o: SessionOptions): Promise<GovernedSession> {
         o.log.warn(
           `audit export: ${counts.shipped} records shipped, ${counts.pending + 1} not shipped, ${counts.dropped} dropped when the run ended — they are in the local audit; backfill with 'gov audit export --otlp URL'`,
         );
-      await exporter?.flush(Math.max(0, exportDeadline - Date.now()));
+      await exporter?.flush(Math.max(0, exportDeadline - Date.now()), { whileReachable: true });
       await exporter?.shutdown(Math.max(0, exportDeadline - Date.now()));
     },
   };

@@ -120,6 +120,8 @@ export class AuditOtlpExporter {
   /** The last connection to the collector failed (refused, unresolvable, bad certificate). */
   private unreachable = false;
   private idleWaiters: (() => void)[] = [];
+  /** Flushes that give up once the collector cannot be reached. */
+  private unreachableWaiters: (() => void)[] = [];
   private readonly capture = new CaptureProcessor();
   private readonly logger;
   private readonly exporter: ProtobufLogExporter | JsonLogExporter;
@@ -164,17 +166,22 @@ export class AuditOtlpExporter {
   }
 
   /**
-   * Try to ship everything queued now; resolves when the queue is empty or after `ms`, or at
-   * once while the collector cannot be reached (its last connection failed): nothing would ship.
+   * Try to ship everything queued now; resolves when the queue is empty or after `ms`. With
+   * `whileReachable` (the end of a run) also as soon as the collector cannot be reached (its
+   * last connection failed): nothing would ship in the time left.
    */
-  async flush(ms: number): Promise<void> {
-    if ((this.queue.length === 0 && !this.sending) || this.unreachable) return;
+  async flush(ms: number, o: { whileReachable?: boolean } = {}): Promise<void> {
+    if (this.queue.length === 0 && !this.sending) return;
+    if (o.whileReachable && this.unreachable) return;
     clearTimeout(this.timer);
     this.timer = undefined;
     this.schedule(0);
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([
-      new Promise<void>((r) => this.idleWaiters.push(r)),
+      new Promise<void>((r) => {
+        this.idleWaiters.push(r);
+        if (o.whileReachable) this.unreachableWaiters.push(r);
+      }),
       new Promise<void>((r) => (timer = setTimeout(r, ms))),
     ]);
     clearTimeout(timer);
@@ -200,7 +207,7 @@ export class AuditOtlpExporter {
     const failed = (err: Error) => {
       this.unreachable = true;
       this.reportOnce(err.message);
-      for (const w of this.idleWaiters.splice(0)) w();
+      for (const w of this.unreachableWaiters.splice(0)) w();
     };
     socket.once('error', failed);
     // Over https a connection is made once its TLS handshake (the certificate check) is done.
@@ -244,6 +251,7 @@ export class AuditOtlpExporter {
       this.schedule(wait);
     } else if (this.queue.length === 0) {
       for (const w of this.idleWaiters.splice(0)) w();
+      this.unreachableWaiters.length = 0;
     }
   }
 
