@@ -11,6 +11,7 @@ import { MAX_LINE_BYTES } from '../../src/approvals/protocol.js';
 import type { ApprovalVerdict } from '../../src/types.js';
 import type { PinAlert } from '../../src/safety/tool-pins.js';
 import { heldCallRequest } from '../helpers/held-call.js';
+import { eventually } from '../helpers/until.js';
 
 const call = (over: Partial<HeldCallRequest> = {}): HeldCallRequest =>
   heldCallRequest({ ...{ run: 'run-a', args: { amount: 5000, note: 'x' } }, ...over });
@@ -53,19 +54,6 @@ function raw(socket: string, text: string | Buffer, count: number): Promise<stri
     });
     c.on('error', () => {});
     c.write(text);
-  });
-}
-
-function waitFor<T>(get: () => T | undefined, ms = 3000): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const t0 = Date.now();
-    const tick = () => {
-      const v = get();
-      if (v !== undefined) return resolve(v);
-      if (Date.now() - t0 > ms) return reject(new Error('waitFor timed out'));
-      setTimeout(tick, 10);
-    };
-    tick();
   });
 }
 
@@ -168,21 +156,25 @@ describe('control socket', () => {
     const events: RemoteEvent[] = [];
     const sub = subscribeAll(home, (e) => events.push(e), { pollMs: 50 });
     try {
-      await waitFor(() => events.find((e) => e.type === 'held' && e.run === 'run-a'));
+      await eventually('run-a held', () => events.find((e) => e.type === 'held' && e.run === 'run-a'));
       const b = await startRun('run-b');
       const pb = b.broker.request(call({ run: 'run-b', tool: 'late' }));
-      const held = await waitFor(() => events.find((e) => e.type === 'held' && e.run === 'run-b'));
+      const held = await eventually('run-b held', () =>
+        events.find((e) => e.type === 'held' && e.run === 'run-b'),
+      );
       expect(held.type === 'held' && held.call.tool).toBe('late');
       const id = b.broker.list()[0]!.id;
       b.broker.settle(id, { approved: true, approver: 'tui' });
       await pb;
-      const settled = await waitFor(() => events.find((e) => e.type === 'settled' && e.id === id));
+      const settled = await eventually('settled', () =>
+        events.find((e) => e.type === 'settled' && e.id === id),
+      );
       expect(settled).toMatchObject({
         run: 'run-b',
         verdict: { approved: true, approver: 'tui' } as ApprovalVerdict,
       });
       await b.server.close();
-      await waitFor(() => events.find((e) => e.type === 'run-ended' && e.run === 'run-b'));
+      await eventually('run-b ended', () => events.find((e) => e.type === 'run-ended' && e.run === 'run-b'));
     } finally {
       sub.close();
     }
@@ -220,10 +212,10 @@ describe('control socket', () => {
     const sub = subscribeAll(home, (e) => events.push(e), { pollMs: 50 });
     const tools = () => events.flatMap((e) => (e.type === 'pin-alert' ? [e.alert.detail['tool']] : []));
     try {
-      await waitFor(() => tools().length === 3 || undefined);
+      await eventually('three tools', () => tools().length === 3 || undefined);
       expect(tools()).toEqual(['b', 'c', 'd']);
       for (const l of listeners) l(alert('e'));
-      await waitFor(() => tools().length === 4 || undefined);
+      await eventually('four tools', () => tools().length === 4 || undefined);
       // Other events (a poll that found no run yet) may come between; the alerts keep their order.
       expect(events.filter((e) => e.type === 'pin-alert').at(-1)).toEqual({
         type: 'pin-alert',

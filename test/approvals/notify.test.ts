@@ -3,7 +3,7 @@ import { createServer, type Server, type ServerResponse } from 'node:http';
 import { ApprovalBroker } from '../../src/approvals/broker.js';
 import { startNotifier, type NotifyOutcome } from '../../src/approvals/notify.js';
 import { heldCallRequest } from '../helpers/held-call.js';
-import { until } from '../helpers/approval-peers.js';
+import { eventually } from '../helpers/until.js';
 
 const cleanups: Array<() => void> = [];
 afterEach(() => {
@@ -51,7 +51,7 @@ describe('approvals.notify: retries, timeout, the audited outcome', () => {
     const h = await hook([503, 200]);
     const n = notifier(h.url);
     void n.broker.request(heldCallRequest());
-    const [o] = await until('the outcome', () => (n.outcomes.length ? n.outcomes : undefined));
+    const [o] = await eventually('the outcome', () => (n.outcomes.length ? n.outcomes : undefined));
     expect(o).toMatchObject({ ok: true, attempts: 2, http_status: 200, hook: 1 });
     expect(o!.origin).toBe(new URL(h.url).origin);
     expect(JSON.stringify(o)).not.toContain('t0ken');
@@ -62,7 +62,7 @@ describe('approvals.notify: retries, timeout, the audited outcome', () => {
     const h = await hook(['none', 'none']);
     const n = notifier(h.url, { timeoutMs: 200, attempts: 2 });
     void n.broker.request(heldCallRequest());
-    const [o] = await until('the outcome', () => (n.outcomes.length ? n.outcomes : undefined));
+    const [o] = await eventually('the outcome', () => (n.outcomes.length ? n.outcomes : undefined));
     expect(o).toMatchObject({ ok: false, attempts: 2, error: 'no answer within 200 ms' });
     expect(h.hits).toBe(2);
   });
@@ -71,7 +71,7 @@ describe('approvals.notify: retries, timeout, the audited outcome', () => {
     const h = await hook([404]);
     const n = notifier(h.url);
     void n.broker.request(heldCallRequest());
-    const [o] = await until('the outcome', () => (n.outcomes.length ? n.outcomes : undefined));
+    const [o] = await eventually('the outcome', () => (n.outcomes.length ? n.outcomes : undefined));
     expect(o).toMatchObject({ ok: false, attempts: 1, http_status: 404, error: 'HTTP 404' });
 
     // The first attempt is still open when the call is answered; it then fails (503).
@@ -79,10 +79,10 @@ describe('approvals.notify: retries, timeout, the audited outcome', () => {
     const n2 = notifier(h2.url, { attempts: 3 });
     void n2.broker.request(heldCallRequest());
     const id = n2.broker.list()[0]!.id;
-    const [first] = await until('the first attempt', () => (h2.open.length ? h2.open : undefined));
+    const [first] = await eventually('the first attempt', () => (h2.open.length ? h2.open : undefined));
     n2.broker.settle(id, { approved: true, approver: 'cli' });
     first!.writeHead(503).end();
-    const [o2] = await until('the outcome', () => (n2.outcomes.length ? n2.outcomes : undefined));
+    const [o2] = await eventually('the outcome', () => (n2.outcomes.length ? n2.outcomes : undefined));
     expect(o2).toMatchObject({ ok: false, attempts: 1, http_status: 503 });
     expect(h2.hits).toBe(1);
   });

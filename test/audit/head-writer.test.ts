@@ -5,6 +5,7 @@ import { hostname } from 'node:os';
 import { afterEach, describe, expect, it } from 'vitest';
 import { HeadWriter, readHead } from '../../src/audit/run-chain.js';
 import type { AuditRecord } from '../../src/types.js';
+import { until } from '../helpers/until.js';
 
 const rec = (seq: number): AuditRecord =>
   ({
@@ -17,14 +18,6 @@ const rec = (seq: number): AuditRecord =>
     kind: 'checkpoint',
     prev: null,
   }) as AuditRecord;
-
-async function until(cond: () => boolean): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error('condition not met within 10 s');
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
 
 describe('HeadWriter', () => {
   const dirs: string[] = [];

@@ -4,20 +4,13 @@ import { compileFilter } from '../../src/audit/filter.js';
 import { followRecords, listRunFiles, tailRecords, type ReadRecord } from '../../src/audit/reader.js';
 import { openAuditSink } from '../../src/audit/open-sink.js';
 import { call, readLines, tempHome, writeRun } from './helpers.js';
+import { until } from '../helpers/until.js';
 
 let t: ReturnType<typeof tempHome>;
 beforeEach(() => {
   t = tempHome();
 });
 afterEach(() => t.cleanup());
-
-async function waitFor(pred: () => boolean, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!pred()) {
-    if (Date.now() > end) throw new Error('timed out waiting');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 describe('tailRecords', () => {
   it('missing directory: nothing', async () => {
@@ -80,7 +73,7 @@ describe('followRecords', () => {
     const r2 = await openAuditSink({ dir: t.audit, run: 'r2', sync: 'interval' });
     await r2.append({ kind: 'run_start' });
     await r2.append(call(7));
-    await waitFor(() => got.length === 2);
+    await until(() => got.length === 2);
 
     // A line written in two pieces is delivered once, when complete.
     const line = JSON.stringify({
@@ -97,7 +90,7 @@ describe('followRecords', () => {
     await new Promise((r) => setTimeout(r, 150));
     expect(got).toHaveLength(2);
     fs.appendFileSync(path, `${line.slice(20)}\n`);
-    await waitFor(() => got.length === 3);
+    await until(() => got.length === 3);
     ac.abort();
     await done;
 
@@ -118,7 +111,7 @@ describe('followRecords', () => {
     const s = await openAuditSink({ dir: t.audit, run: 'late', sync: 'interval' });
     await s.append(call(12));
     await s.append(call(3));
-    await waitFor(() => got.length === 1);
+    await until(() => got.length === 1);
     await new Promise((r) => setTimeout(r, 120));
     ac.abort();
     await done;

@@ -8,6 +8,7 @@ import { openAuditSink } from '../../src/audit/open-sink.js';
 import { GovError } from '../../src/errors.js';
 import type { AuditRecord } from '../../src/types.js';
 import { call, readLines, tempHome, verifyFiles } from './helpers.js';
+import { until } from '../helpers/until.js';
 
 let t = tempHome();
 afterEach(() => {
@@ -153,8 +154,7 @@ describe('group commit', () => {
     expect(c.fsyncs() - baseline).toBe(1);
     // Lazy records still reach the disk on their own shortly after.
     await sink.append(call(4), { sync: false });
-    await new Promise((r) => setTimeout(r, 400));
-    expect(c.fsyncs() - baseline).toBe(2);
+    await until(() => c.fsyncs() - baseline === 2, 'the lazy record synced');
     await sink.seal();
     expect(await verifyFiles(t.audit)).toMatchObject({ ok: true });
   });

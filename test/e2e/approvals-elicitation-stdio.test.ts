@@ -15,9 +15,9 @@ import {
   executed,
   pendingCalls,
   shellApprovalPolicy,
-  until,
   type Json,
 } from '../helpers/approval-peers.js';
+import { eventually } from '../helpers/until.js';
 
 const SERVER = join(ROOT, 'test', 'fixtures', 'servers', 'stdio-server.mjs');
 
@@ -219,7 +219,7 @@ describe('approval by MCP elicitation over stdio (gov mcp wrap, SDK 1.32 client)
   it('a client without the capability falls back: `gov approve` settles the call', async () => {
     const w = await wrap({ approvals: '{channels: [tui, cli, elicitation]}' });
     const call = w.client.callTool({ name: 'shell_exec', arguments: { cmd: 'uptime' } });
-    const [held] = await until('the held call', async () => {
+    const [held] = await eventually('the held call', async () => {
       const p = await pendingCalls(w.home);
       return p.length ? p : undefined;
     });
@@ -238,7 +238,7 @@ describe('approval by MCP elicitation over stdio (gov mcp wrap, SDK 1.32 client)
       () => null,
       (e: unknown) => e as Error,
     );
-    const [held] = await until('the held call', async () => {
+    const [held] = await eventually('the held call', async () => {
       const p = await pendingCalls(w.home);
       return p.length ? p : undefined;
     });
@@ -259,13 +259,13 @@ describe('approval by MCP elicitation over stdio (gov mcp wrap, SDK 1.32 client)
         }),
     });
     const call = w.client.callTool({ name: 'shell_exec', arguments: { cmd: 'hostname' } });
-    await until('the question', () => (w.asked.length ? true : undefined));
+    await eventually('the question', () => (w.asked.length ? true : undefined));
     const [held] = await pendingCalls(w.home);
     const ok = await runGov(['approve', String(held!['id'])], { env: { GOV_HOME: w.home } });
     expect(ok.code, ok.stderr).toBe(0);
     expect(JSON.stringify(await call)).toContain('ran: hostname');
     // The client's question was withdrawn; its late answer changes nothing.
-    await until('the withdrawal', () => (cancelled ? true : undefined));
+    await eventually('the withdrawal', () => (cancelled ? true : undefined));
     release({ action: 'decline' });
     await w.client.callTool({ name: 'echo', arguments: { text: 'after' } });
     expect(executed(w.execLog)).toEqual(['hostname']);

@@ -8,9 +8,9 @@ import {
   childEnv,
   executed,
   shellApprovalPolicy,
-  until,
   type Json,
 } from '../helpers/approval-peers.js';
+import { eventually } from '../helpers/until.js';
 
 const SERVER = join(ROOT, 'test', 'fixtures', 'servers', 'stdio-server.mjs');
 const META = {
@@ -51,7 +51,7 @@ async function wrap() {
   const request = async (method: string, params: Json): Promise<Json> => {
     const id = next++;
     gov.stdin!.write(JSON.stringify({ jsonrpc: '2.0', id, method, params }) + '\n');
-    return until(`the answer to ${method} #${id}`, () => replies.get(id));
+    return eventually(`the answer to ${method} #${id}`, () => replies.get(id));
   };
   await request('initialize', {
     protocolVersion: '2025-11-25',
@@ -146,7 +146,7 @@ describe('approval in band on 2026-07-28 (input_required + requestState)', () =>
     );
 
     expect(executed(w.execLog)).toEqual(['ls']);
-    const alerts = await until('three alerts', () => {
+    const alerts = await eventually('three alerts', () => {
       const a = auditRecords(w.home).filter(
         (r) => r['kind'] === 'alert' && String(r['reason']).includes('requestState was refused'),
       );

@@ -11,9 +11,9 @@ import {
   childEnv,
   executed,
   shellApprovalPolicy,
-  until,
   type Json,
 } from '../helpers/approval-peers.js';
+import { eventually } from '../helpers/until.js';
 
 const SERVER = join(ROOT, 'test', 'fixtures', 'servers', 'stdio-server.mjs');
 const TOKEN = 'hook-secret-3f9a1c77e2';
@@ -97,7 +97,7 @@ describe('approvals.notify: a held call is announced to a webhook', () => {
     const hook = await receiver(false);
     const w = await wrapWithHook(hook.url);
     const call = w.client.callTool({ name: 'shell_exec', arguments: { cmd: 'deploy' } });
-    const hit = await until('the webhook', () => hook.hits[0]);
+    const hit = await eventually('the webhook', () => hook.hits[0]);
     const body = JSON.parse(hit.body) as Json;
     expect(Object.keys(body)).toEqual([
       'id',
@@ -130,7 +130,7 @@ describe('approvals.notify: a held call is announced to a webhook', () => {
     const ok = await runGov(['approve', String(body['id'])], { env: { GOV_HOME: w.home } });
     expect(ok.code, ok.stderr).toBe(0);
     expect(JSON.stringify(await call)).toContain('ran: deploy');
-    const sent = await until('the notify record', () =>
+    const sent = await eventually('the notify record', () =>
       auditRecords(w.home).find((r) => r['kind'] === 'notify'),
     );
     expect(sent).toMatchObject({
@@ -146,7 +146,7 @@ describe('approvals.notify: a held call is announced to a webhook', () => {
     const hook = await receiver(true);
     const w = await wrapWithHook(hook.url);
     const call = w.client.callTool({ name: 'shell_exec', arguments: { cmd: 'ship' } });
-    const hit = await until('the webhook', () => hook.hits[0]);
+    const hit = await eventually('the webhook', () => hook.hits[0]);
     const id = String((JSON.parse(hit.body) as Json)['id']);
     const ok = await runGov(['approve', id], { env: { GOV_HOME: w.home } });
     expect(ok.code, ok.stderr).toBe(0);
@@ -169,7 +169,7 @@ describe('invisible characters in a held call reach no approver hidden', () => {
     const cmd = 'rm -r\u00adf /\u2061\u{e0100}\u{e0001}';
     const call = w.client.callTool({ name: 'shell_exec', arguments: { cmd } });
     call.catch(() => undefined);
-    const hit = await until('the webhook', () => hook.hits[0]);
+    const hit = await eventually('the webhook', () => hook.hits[0]);
     const body = JSON.parse(hit.body) as Json;
     expect(body['args']).toEqual({ cmd: 'rm -r<U+00AD>f /<U+2061><U+E0100><U+E0001>' });
     const id = String(body['id']);

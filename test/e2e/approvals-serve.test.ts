@@ -9,7 +9,8 @@ import { startMcpServer, type McpTestServer } from '../helpers/mcp-http-server.j
 import { startV2McpServer } from '../helpers/mcp-v2-server.js';
 import { ROOT, runGov, tempHome } from '../helpers/gov-process.js';
 import { runServeClient, startServe, type ServeProcess, addServeToken } from '../helpers/gov-serve.js';
-import { auditRecords, pendingCalls, until, type Json } from '../helpers/approval-peers.js';
+import { auditRecords, pendingCalls, type Json } from '../helpers/approval-peers.js';
+import { eventually } from '../helpers/until.js';
 
 const V1_CLIENT = join(ROOT, 'test', 'fixtures', 'clients', 'eliciting-client.mjs');
 const V2_CLIENT = join(ROOT, 'test', 'fixtures', 'clients', 'v2-eliciting-client.mjs');
@@ -143,7 +144,7 @@ describe('approval by elicitation through gov serve (the gateway shares the pipe
     const g = await serve(sse.mcpUrl, '[tui, cli, elicitation]');
     const before = sse.executed.length;
     const done = client(V1_CLIENT, g, 'none', [['call', 'refund', { amount: 14 }]]);
-    const [held] = await until('the held call', async () => {
+    const [held] = await eventually('the held call', async () => {
       const p = await pendingCalls(g.home);
       return p.length ? p : undefined;
     });
@@ -194,7 +195,7 @@ describe('gov serve, a server without sessions: clients are told apart by their 
       // The bot initializes after the IDE, on the same session-less server.
       const bot = await connect('bot', botToken, {});
       const botCall = bot.callTool({ name: 'refund', arguments: { amount: 21 } });
-      const [held] = await until('the bot’s held call', async () => {
+      const [held] = await eventually('the bot’s held call', async () => {
         const p = await pendingCalls(home);
         return p.length ? p : undefined;
       });

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { makeTestPki, type TestPki } from '../helpers/test-ca.js';
 import { startMcpServer, type McpTestServer } from '../helpers/mcp-http-server.js';
 import { ROOT, runGov, spawnGov, tempHome } from '../helpers/gov-process.js';
+import { eventually } from '../helpers/until.js';
 
 const POLICY = `version: 1
 default: deny
@@ -38,6 +39,8 @@ describe('human approval of held calls through gov run (no TTY)', () => {
       id: string,
       seen: (re: RegExp) => Promise<RegExpExecArray>,
       tellClient: (line: string) => void,
+      /** What the client printed so far. */
+      output: () => string,
     ) => Promise<void>,
     env: Record<string, string> = {},
     flags: string[] = [],
@@ -129,7 +132,12 @@ describe('human approval of held calls through gov run (no TTY)', () => {
       expect(stderr).toContain(`gov: held ${id}: `);
       if (!flags.includes('--quiet'))
         expect(stderr).toMatch(/^gov: approve tools\/call refund \(rule refunds\)$/m);
-      await act(id!, seen, (line) => gov.stdin!.write(`${line}\n`));
+      await act(
+        id!,
+        seen,
+        (line) => gov.stdin!.write(`${line}\n`),
+        () => stdout,
+      );
       gov.stdin!.end(); // the hangup client waits for this
       const code = await exited;
       return { stdout, stderr, code };
@@ -237,8 +245,11 @@ describe('human approval of held calls through gov run (no TTY)', () => {
   it('a client with a progressToken gets "awaiting approval" heartbeats, then the result on the same stream', async () => {
     const r = await withHeld(
       'progress',
-      async (id) => {
-        await new Promise((res) => setTimeout(res, 800));
+      async (id, _seen, _tell, output) => {
+        // Approved once the client has printed two heartbeats.
+        await eventually('two heartbeats', () =>
+          (output().match(/"notifications\/progress"/g) ?? []).length >= 2 ? true : undefined,
+        );
         expect((await runGov(['approve', id], { env: { GOV_HOME: home } })).code).toBe(0);
       },
       { GOV_HEARTBEAT_MS: '200' },

@@ -4,16 +4,7 @@ import { randomInt } from 'node:crypto';
 import { join } from 'node:path';
 import { spawnGov, tempHome } from '../helpers/gov-process.js';
 import { isolationSupport } from '../../src/isolation/availability.js';
-
-async function until<T>(what: string, f: () => T | undefined, ms = 15_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = f();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+import { eventually } from '../helpers/until.js';
 
 function pidIn(file: string): number | undefined {
   if (!existsSync(file)) return undefined;
@@ -55,10 +46,10 @@ describe.runIf(process.platform === 'linux')(
         env: { GOV_HOME: home },
       });
       try {
-        const child = await until('the child pid', () => pidIn(marker));
+        const child = await eventually('the child pid', () => pidIn(marker));
         expect(gone(child)).toBeUndefined();
         gov.kill('SIGKILL');
-        await until(`child ${child} to die`, () => gone(child));
+        await eventually(`child ${child} to die`, () => gone(child));
       } finally {
         gov.kill('SIGKILL');
       }
@@ -72,14 +63,14 @@ describe.runIf(process.platform === 'linux')(
       let stderr = '';
       gov.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
       try {
-        const child = await until('the sandboxed child', () => {
+        const child = await eventually('the sandboxed child', () => {
           if (gov.exitCode !== null)
             throw new Error(`gov exited ${gov.exitCode} before the child ran:\n${stderr}`);
           return pidByCommandLine(argv);
         });
         expect(gone(child)).toBeUndefined();
         gov.kill('SIGKILL');
-        await until(`child ${child} to die`, () => gone(child));
+        await eventually(`child ${child} to die`, () => gone(child));
       } finally {
         gov.kill('SIGKILL');
       }
@@ -94,10 +85,10 @@ describe.runIf(process.platform === 'linux')(
         { env: { GOV_HOME: home } },
       );
       try {
-        const server = await until('the server pid', () => pidIn(marker));
+        const server = await eventually('the server pid', () => pidIn(marker));
         expect(gone(server)).toBeUndefined();
         gov.kill('SIGKILL');
-        await until(`server ${server} to die`, () => gone(server));
+        await eventually(`server ${server} to die`, () => gone(server));
       } finally {
         gov.kill('SIGKILL');
       }

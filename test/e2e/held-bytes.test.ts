@@ -7,7 +7,8 @@ import { makeTestPki, type TestPki } from '../helpers/test-ca.js';
 import { startLoggingServer, type LoggingServer } from '../helpers/logging-server.js';
 import { runGov, tempHome } from '../helpers/gov-process.js';
 import { startServe, type ServeProcess } from '../helpers/gov-serve.js';
-import { auditRecords, pendingCalls, until, type Json } from '../helpers/approval-peers.js';
+import { auditRecords, pendingCalls, type Json } from '../helpers/approval-peers.js';
+import { eventually } from '../helpers/until.js';
 
 /** Under the 4 MiB body limit; 16 of them fit in a client's 64 MiB of held calls, 17 do not. */
 const CALL_BYTES = 4_000_000;
@@ -99,7 +100,11 @@ describe('gov serve: held calls are capped in bytes per client (64 MiB)', () => 
 
   it('denies at once the call that would take a client over the cap, with an audit record; others go on', async () => {
     for (let id = 1; id <= 16; id++) void call('alice', id, 'big', CALL_BYTES).catch(() => undefined);
-    await until('16 of alice’s calls held', async () => ((await held()) === 16 ? true : undefined), 60_000);
+    await eventually(
+      '16 of alice’s calls held',
+      async () => ((await held()) === 16 ? true : undefined),
+      60_000,
+    );
 
     // Answered without waiting for anyone (a generous bound, not a timing claim).
     const over = await Promise.race([
@@ -120,7 +125,7 @@ describe('gov serve: held calls are capped in bytes per client (64 MiB)', () => 
 
     // Another client still has its own budget, and alice's allowed calls still go through.
     void call('bob', 1, 'big', CALL_BYTES).catch(() => undefined);
-    await until('bob’s call held', async () => ((await held()) === 17 ? true : undefined), 30_000);
+    await eventually('bob’s call held', async () => ((await held()) === 17 ? true : undefined), 30_000);
     expect((await call('alice', 18, 'small', 100)).status).toBe(200);
     // The server received the allowed call only: no held call, and never the one over the cap.
     expect(upstream.log.map((r) => (JSON.parse(r.body) as { id: number }).id)).toEqual([18]);

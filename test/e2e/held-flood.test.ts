@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { ChildProcess } from 'node:child_process';
 import { ROOT, runGov, spawnGov, tempHome } from '../helpers/gov-process.js';
+import { eventually } from '../helpers/until.js';
 
 const RAW_SERVER = join(ROOT, 'test', 'fixtures', 'servers', 'raw-stdio-server.mjs');
 const HELD = 5;
@@ -18,15 +19,12 @@ describe('a flood of held calls with 3 MiB arguments each (gov mcp wrap)', () =>
   let stderr = '';
   const answers = new Map<number, Record<string, unknown>>();
 
-  async function until<T>(what: string, f: () => Promise<T | undefined> | T | undefined): Promise<T> {
-    const deadline = Date.now() + 30_000;
-    for (;;) {
-      const v = await f();
-      if (v !== undefined) return v;
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}\n${stderr}`);
-      await new Promise((r) => setTimeout(r, 200));
-    }
-  }
+  /** gov's stderr goes with a timeout: what it said while the calls piled up. */
+  const waitFor = <T>(what: string, f: () => Promise<T | undefined> | T | undefined): Promise<T> =>
+    eventually(what, f, 30_000).catch((err: unknown) => {
+      throw new Error(`${(err as Error).message}\n${stderr}`);
+    });
+
   const gov_ = (args: string[]) => runGov(args, { env: { GOV_HOME: home }, timeoutMs: 60_000 });
 
   beforeAll(() => {
@@ -76,7 +74,7 @@ describe('a flood of held calls with 3 MiB arguments each (gov mcp wrap)', () =>
   });
 
   it('gov pending --json lists every one, arguments truncated with a marker', async () => {
-    const list = await until('all calls to be held', async () => {
+    const list = await waitFor('all calls to be held', async () => {
       const r = await gov_(['pending', '--json']);
       expect(r.code, r.stderr).toBe(0);
       const calls = JSON.parse(r.stdout) as Pending[];
@@ -108,7 +106,7 @@ describe('a flood of held calls with 3 MiB arguments each (gov mcp wrap)', () =>
 
     const a = await gov_(['approve', first!.id]);
     expect(a.code, a.stderr).toBe(0);
-    const answer = await until('the approved call to be answered', () => answers.get(approvedId));
+    const answer = await waitFor('the approved call to be answered', () => answers.get(approvedId));
     expect(answer).toMatchObject({ result: { content: [{ text: 'ok' }] } });
     expect(readFileSync(execLog, 'utf8')).toContain(`"id":${approvedId},`);
 
@@ -118,7 +116,7 @@ describe('a flood of held calls with 3 MiB arguments each (gov mcp wrap)', () =>
     );
     const d = await gov_(['deny', second!.id, '--reason', 'too big']);
     expect(d.code, d.stderr).toBe(0);
-    const denied = await until('the denied call to be answered', () => answers.get(secondId));
+    const denied = await waitFor('the denied call to be answered', () => answers.get(secondId));
     expect(denied).toMatchObject({ error: { code: -32003, message: 'Denied by approver: too big' } });
     expect(existsSync(execLog) ? readFileSync(execLog, 'utf8') : '').not.toContain(`"id":${secondId},`);
 

@@ -7,7 +7,8 @@ import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
 import { ListRootsRequestSchema, McpError } from '@modelcontextprotocol/sdk/types.js';
 import { GOV_BIN, ROOT, runGov, spawnGov, tempHome } from '../helpers/gov-process.js';
 import { auditRecords } from '../helpers/audit-records.js';
-import { childEnv, pendingCalls, until } from '../helpers/approval-peers.js';
+import { childEnv, pendingCalls } from '../helpers/approval-peers.js';
+import { eventually } from '../helpers/until.js';
 
 const SERVER = join(ROOT, 'test', 'fixtures', 'servers', 'stdio-server.mjs');
 
@@ -112,7 +113,7 @@ describe('gov mcp wrap: the official SDK client → gov → the official SDK std
 
   it('holds a call until `gov approve`, while other calls pass it', async () => {
     const heldCall = client.callTool({ name: 'echo', arguments: { text: 'please approve me' } });
-    const [held] = await until('the held call', async () => {
+    const [held] = await eventually('the held call', async () => {
       const p = await pendingCalls(home);
       return p.length ? p : undefined;
     });
@@ -124,7 +125,7 @@ describe('gov mcp wrap: the official SDK client → gov → the official SDK std
     const ok = await runGov(['approve', String(held!['id'])], { env: { GOV_HOME: home } });
     expect(ok.code, ok.stderr).toBe(0);
     expect(textOf(await heldCall)).toBe('please approve me');
-    const approval = await until('the approval record', () =>
+    const approval = await eventually('the approval record', () =>
       auditRecords(home).find((r) => r['kind'] === 'approval' && r['status'] === 'approved'),
     );
     expect(approval).toMatchObject({ tool: 'echo' });
@@ -137,16 +138,16 @@ describe('gov mcp wrap: the official SDK client → gov → the official SDK std
         signal: ac.signal,
       }),
     ).rejects.toThrow();
-    await until('the held call', async () => ((await pendingCalls(home)).length ? true : undefined));
+    await eventually('the held call', async () => ((await pendingCalls(home)).length ? true : undefined));
     ac.abort('changed my mind');
     await call;
-    await until('the call to be withdrawn', async () =>
+    await eventually('the call to be withdrawn', async () =>
       (await pendingCalls(home)).length === 0 ? true : undefined,
     );
     expect(textOf(await client.callTool({ name: 'echo', arguments: { text: 'still alive' } }))).toBe(
       'still alive',
     );
-    await until('the cancelled approval record', () =>
+    await eventually('the cancelled approval record', () =>
       auditRecords(home).find((r) => r['kind'] === 'approval' && r['status'] === 'cancelled'),
     );
   });
@@ -180,7 +181,7 @@ describe('gov mcp wrap: the official SDK client → gov → the official SDK std
         '[REDACTED:github-token]',
       );
       // Outcome records may land just after the response: wait for the last one.
-      const recs = await until('the leak outcome record', () => {
+      const recs = await eventually('the leak outcome record', () => {
         const all = auditRecords(own.home);
         return all.some((r) => r['tool'] === 'leak' && r['status'] === 'ok') ? all : undefined;
       });
@@ -252,7 +253,7 @@ function rawWrap(args: string[], env: Record<string, string>) {
     stderr: () => stderr,
     send: (text: string) => child.stdin!.write(text),
     reply: (id: unknown) =>
-      until(`a reply to ${JSON.stringify(id)}`, () => messages.find((m) => m['id'] === id)),
+      eventually(`a reply to ${JSON.stringify(id)}`, () => messages.find((m) => m['id'] === id)),
   };
 }
 
@@ -301,7 +302,7 @@ describe('gov mcp wrap: framing, malformed input, crashes and shutdown', () => {
 
     // A batch whose every element is denied is answered by gov alone, as a batch.
     g.send(`[${call(20, 'leak').trim()},${call(21, 'leak').trim()}]\n`);
-    const batch = await until('the batch answer', () => g.arrays.find((a) => a.length === 2));
+    const batch = await eventually('the batch answer', () => g.arrays.find((a) => a.length === 2));
     expect(batch.map((m) => [m['id'], (m['error'] as Json)['code']])).toEqual([
       [20, -32003],
       [21, -32003],
@@ -359,7 +360,7 @@ describe('gov mcp wrap: framing, malformed input, crashes and shutdown', () => {
       const g = rawWrap(['--policy', policy, '--name', 'stubborn', '--', process.execPath, '-e', stubborn], {
         GOV_HOME: home,
       });
-      const pid = await until('the server pid', () =>
+      const pid = await eventually('the server pid', () =>
         existsSync(pidFile) && readFileSync(pidFile, 'utf8')
           ? Number(readFileSync(pidFile, 'utf8'))
           : undefined,

@@ -7,6 +7,7 @@ import { startMcpServer, type McpTestServer } from '../helpers/mcp-http-server.j
 import { GOV_BIN, ROOT, runGov, tempHome } from '../helpers/gov-process.js';
 import { auditRecords, jsonLines } from '../helpers/audit-records.js';
 import { RELOAD_V1, RELOAD_V2 } from '../helpers/reload-policies.js';
+import { eventually } from '../helpers/until.js';
 
 /**
  * Issue 20's reload test on a live `gov run` with its TUI (in tmux): a valid edit decides the
@@ -22,16 +23,6 @@ interface Outcome {
   text?: string;
   error?: string;
   explanation?: string;
-}
-
-async function until<T>(what: string, f: () => T | undefined | Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    const v = await f();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 describe.skipIf(!hasTmux)('live policy reload in gov run (TUI in tmux)', () => {
@@ -73,7 +64,8 @@ describe.skipIf(!hasTmux)('live policy reload in gov run (TUI in tmux)', () => {
     );
     const outcomes = (): Outcome[] =>
       existsSync(outFile) ? jsonLines<Outcome>(readFileSync(outFile, 'utf8')) : [];
-    const outcome = (tag: string) => until(`outcome ${tag}`, () => outcomes().find((o) => o.tag === tag));
+    const outcome = (tag: string) =>
+      eventually(`outcome ${tag}`, () => outcomes().find((o) => o.tag === tag), 30_000);
     const step = (tag: string, tool: string, args: object) =>
       appendFileSync(fifo, JSON.stringify(['call', tool, args, tag]) + '\n');
     const save = (text: string) => {
@@ -83,7 +75,7 @@ describe.skipIf(!hasTmux)('live policy reload in gov run (TUI in tmux)', () => {
     const shellRuns = () =>
       server.executed.filter((e) => e.tool === 'shell_exec').map((e) => (e.args as { cmd: string }).cmd);
 
-    await until('the agent to connect', () => outcomes().find((o) => o.tag === undefined));
+    await eventually('the agent to connect', () => outcomes().find((o) => o.tag === undefined), 30_000);
     step('s1', 'shell_exec', { cmd: 'one' });
     const s1 = await outcome('s1');
     expect(s1.error).toContain("Denied by gov policy rule 'no-shell'");
@@ -92,20 +84,26 @@ describe.skipIf(!hasTmux)('live policy reload in gov run (TUI in tmux)', () => {
     expect(shellRuns()).toEqual([]);
 
     step('held', 'echo', { text: 'hold' });
-    const held = await until('the held echo', async () => {
-      const r = await runGov(['pending', '--json'], { env: { GOV_HOME: home } });
-      return (JSON.parse(r.stdout || '[]') as Array<{ id: string; tool: string; reason: string }>).find(
-        (c) => c.tool === 'echo',
-      );
-    });
+    const held = await eventually(
+      'the held echo',
+      async () => {
+        const r = await runGov(['pending', '--json'], { env: { GOV_HOME: home } });
+        return (JSON.parse(r.stdout || '[]') as Array<{ id: string; tool: string; reason: string }>).find(
+          (c) => c.tool === 'echo',
+        );
+      },
+      30_000,
+    );
     expect(held.reason).toContain(
       '(matched: tool "echo" matched "echo", any server, when args.text == "hold" saw args.text = "hold")',
     );
 
     const oldDigest = auditRecords(home).find((r) => r['kind'] === 'run_start')?.['policy_digest'];
     save(RELOAD_V2);
-    const reload = await until('the policy_reload record', () =>
-      auditRecords(home).find((r) => r['kind'] === 'policy_reload'),
+    const reload = await eventually(
+      'the policy_reload record',
+      () => auditRecords(home).find((r) => r['kind'] === 'policy_reload'),
+      30_000,
     );
     expect(reload['detail']).toMatchObject({ old_policy_digest: oldDigest });
     expect(reload['policy_digest']).not.toBe(oldDigest);
@@ -121,10 +119,14 @@ describe.skipIf(!hasTmux)('live policy reload in gov run (TUI in tmux)', () => {
     const approval = auditRecords(home).find((r) => r['kind'] === 'approval')!;
     expect(approval['policy_digest']).toBe(oldDigest);
     const callId = (approval['detail'] as { call_id: string }).call_id;
-    const heldOutcome = await until('the held call outcome', () =>
-      auditRecords(home).find(
-        (r) => r['status'] === 'ok' && (r['detail'] as { call_id?: string } | undefined)?.call_id === callId,
-      ),
+    const heldOutcome = await eventually(
+      'the held call outcome',
+      () =>
+        auditRecords(home).find(
+          (r) =>
+            r['status'] === 'ok' && (r['detail'] as { call_id?: string } | undefined)?.call_id === callId,
+        ),
+      30_000,
     );
     expect(heldOutcome['policy_digest']).toBe(oldDigest);
     step('e2', 'echo', { text: 'hold' });
@@ -134,7 +136,11 @@ describe.skipIf(!hasTmux)('live policy reload in gov run (TUI in tmux)', () => {
 
     save('version: 1\nrules:\n  - id: broken\n    decison: deny\n');
     const expected = `gov: warning: policy not reloaded: ${policy}:4:5: unknown key 'decison'`;
-    await until('the reload error in the TUI', () => (screen().includes(expected) ? true : undefined));
+    await eventually(
+      'the reload error in the TUI',
+      () => (screen().includes(expected) ? true : undefined),
+      30_000,
+    );
     step('s3', 'shell_exec', { cmd: 'three' });
     expect((await outcome('s3')).text).toBe('ran three');
     expect(shellRuns()).toEqual(['two', 'three']);
@@ -143,14 +149,17 @@ describe.skipIf(!hasTmux)('live policy reload in gov run (TUI in tmux)', () => {
     // Session taint shows in the TUI too: a read that returned a secret taints the run.
     step('leak', 'leak', {});
     expect((await outcome('leak')).text).toContain('[REDACTED:');
-    await until('the taint line in the TUI', () =>
-      /run tainted: the output of tools\/call leak \(audit \S+\) contained a secret/.test(screen())
-        ? true
-        : undefined,
+    await eventually(
+      'the taint line in the TUI',
+      () =>
+        /run tainted: the output of tools\/call leak \(audit \S+\) contained a secret/.test(screen())
+          ? true
+          : undefined,
+      30_000,
     );
 
     appendFileSync(fifo, '["quit"]\n');
-    const done = await until('gov to exit', () => /GOV-EXIT=\d+/.exec(screen())?.[0]);
+    const done = await eventually('gov to exit', () => /GOV-EXIT=\d+/.exec(screen())?.[0], 30_000);
     expect(done).toBe('GOV-EXIT=0');
   }, 120_000);
 });

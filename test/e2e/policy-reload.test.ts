@@ -6,6 +6,7 @@ import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
 import { GOV_BIN, ROOT, runGov, tempHome } from '../helpers/gov-process.js';
 import { auditRecords } from '../helpers/audit-records.js';
 import { RELOAD_V1, RELOAD_V2 } from '../helpers/reload-policies.js';
+import { eventually } from '../helpers/until.js';
 
 const SERVER = join(ROOT, 'test', 'fixtures', 'servers', 'stdio-server.mjs');
 
@@ -13,20 +14,6 @@ function childEnv(extra: Record<string, string>): Record<string, string> {
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) if (v !== undefined && k !== 'NODE_OPTIONS') env[k] = v;
   return { ...env, ...extra };
-}
-
-async function until<T>(
-  what: string,
-  f: () => Promise<T | undefined> | T | undefined,
-  ms = 15_000,
-): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await f();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 /** Save like an editor: write a temp file beside it, then rename it over the policy. */
@@ -70,14 +57,14 @@ describe('live policy reload in gov mcp wrap', () => {
     expect(existsSync(execLog)).toBe(false);
 
     const heldEcho = client.callTool({ name: 'echo', arguments: { text: 'hold' } });
-    const held = await until('the held echo', async () => {
+    const held = await eventually('the held echo', async () => {
       const r = await runGov(['pending', '--json'], { env: { GOV_HOME: home } });
       return (JSON.parse(r.stdout) as Array<{ id: string; tool: string }>).find((c) => c.tool === 'echo');
     });
 
     const oldDigest = auditRecords(home).find((r) => r['kind'] === 'run_start')?.['policy_digest'];
     save(policy, RELOAD_V2);
-    const reload = await until('the policy_reload record', () =>
+    const reload = await eventually('the policy_reload record', () =>
       auditRecords(home).find((r) => r['kind'] === 'policy_reload'),
     );
     expect(reload['detail']).toMatchObject({ old_policy_digest: oldDigest });
@@ -94,7 +81,7 @@ describe('live policy reload in gov mcp wrap', () => {
     await expect(client.callTool({ name: 'echo', arguments: { text: 'hold' } })).rejects.toThrow(/no-echo/);
 
     save(policy, 'version: 1\nrules:\n  - id: broken\n    decison: deny\n');
-    const line = await until('the reload error', () =>
+    const line = await eventually('the reload error', () =>
       stderr.split('\n').find((l) => l.includes('policy not reloaded')),
     );
     expect(line).toBe(

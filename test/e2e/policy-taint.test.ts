@@ -5,6 +5,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { GOV_BIN, ROOT, runGov, tempHome } from '../helpers/gov-process.js';
 import { auditRecords } from '../helpers/audit-records.js';
+import { eventually } from '../helpers/until.js';
 
 const SERVER = join(ROOT, 'test', 'fixtures', 'servers', 'stdio-server.mjs');
 
@@ -12,16 +13,6 @@ function childEnv(extra: Record<string, string>): Record<string, string> {
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) if (v !== undefined && k !== 'NODE_OPTIONS') env[k] = v;
   return { ...env, ...extra };
-}
-
-async function until<T>(what: string, f: () => Promise<T | undefined>, ms = 15_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await f();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 describe('session taint through gov mcp wrap', () => {
@@ -78,7 +69,7 @@ describe('session taint through gov mcp wrap', () => {
     await client.callTool({ name: 'read_page', arguments: { url: 'https://evil.example' } });
     const source = auditRecords(home).find((r) => r['tool'] === 'read_page' && r['status'] === 'forwarded');
     const sourceId = String(source?.['id']);
-    const alert = await until('the taint alert', async () =>
+    const alert = await eventually('the taint alert', async () =>
       auditRecords(home).find((r) => r['kind'] === 'alert' && String(r['reason']).startsWith('run tainted')),
     );
     expect(alert['reason']).toContain(`(audit ${sourceId})`);
@@ -88,7 +79,7 @@ describe('session taint through gov mcp wrap', () => {
     const writeDenied = expect(
       client.callTool({ name: 'shell_exec', arguments: { cmd: 'after' } }),
     ).rejects.toThrow(/Denied by approver/);
-    const held = await until('the held write', async () => {
+    const held = await eventually('the held write', async () => {
       const r = await runGov(['pending', '--json'], { env: { GOV_HOME: home } });
       const calls = JSON.parse(r.stdout) as Array<{ id: string; tool: string; rule: string; reason: string }>;
       return calls.find((c) => c.tool === 'shell_exec');

@@ -13,7 +13,8 @@ import { makeTestPki } from '../helpers/test-ca.js';
 import { startMcpServer } from '../helpers/mcp-http-server.js';
 import { runGov, tempHome } from '../helpers/gov-process.js';
 import { startServe, addServeToken } from '../helpers/gov-serve.js';
-import { auditRecords, pendingCalls, until, type Json } from '../helpers/approval-peers.js';
+import { auditRecords, pendingCalls, type Json } from '../helpers/approval-peers.js';
+import { eventually } from '../helpers/until.js';
 
 describe('gov serve: an elicited approve_run stays with the principal that gave it', () => {
   it('the IDE principal approves refund for its run; the bot principal’s refund is still held', async () => {
@@ -58,7 +59,7 @@ describe('gov serve: an elicited approve_run stays with the principal that gave 
         (e: unknown) => ({ e }),
       );
       // The bot's call must wait for a person of its own (here: `gov deny`).
-      const held = await until(
+      const held = await eventually(
         'the bot’s call held (or executed)',
         async () => {
           if (server.executed.some((x) => (x.args as Json)['amount'] === 99999)) return 'executed' as const;
@@ -123,7 +124,7 @@ describe('gov serve: an elicited approve_run stays with the principal that gave 
         (r) => ({ r }),
         (e: unknown) => ({ e }),
       );
-      const held = await until(
+      const held = await eventually(
         'the bot’s call held (or executed)',
         async () => {
           if (server.executed.some((x) => (x.args as Json)['amount'] === 99999)) return 'executed' as const;

@@ -9,6 +9,7 @@ import { sealWithFastKdf } from '../helpers/passphrase-home.js';
 import { runServeClient, startServe, type ServeProcess } from '../helpers/gov-serve.js';
 import { auditRecords } from '../helpers/audit-records.js';
 import { startOtlpReceiver, type OtlpReceiver } from '../audit/otlp-receiver.js';
+import { eventually } from '../helpers/until.js';
 
 /**
  * Issues 15 and 20 under `gov serve`: shadow mode, OTLP export of signed records with the
@@ -24,16 +25,6 @@ type Line = {
   result?: { content: Array<{ text: string }> };
   error?: { message: string };
 };
-
-async function until<T>(what: string, f: () => Promise<T | undefined> | T | undefined): Promise<T> {
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    const v = await f();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 /** One JSON-RPC POST to the gateway (plain HTTP on loopback); resolves with the body. */
 function post(url: string, message: object, headers: Record<string, string> = {}): Promise<string> {
@@ -221,12 +212,16 @@ rules:
       ['call', 'leak'],
       ['call', 'shell_exec', { cmd: 'tainted' }],
     ]);
-    const held = await until('the held write', async () => {
-      const r = await runGov(['pending', '--json'], { env: { GOV_HOME: home } });
-      return (JSON.parse(r.stdout || '[]') as Array<{ id: string; tool: string; reason: string }>).find(
-        (c) => c.tool === 'shell_exec',
-      );
-    });
+    const held = await eventually(
+      'the held write',
+      async () => {
+        const r = await runGov(['pending', '--json'], { env: { GOV_HOME: home } });
+        return (JSON.parse(r.stdout || '[]') as Array<{ id: string; tool: string; reason: string }>).find(
+          (c) => c.tool === 'shell_exec',
+        );
+      },
+      30_000,
+    );
     const leak = auditRecords(home).find((r) => r['tool'] === 'leak' && r['status'] === 'forwarded')!;
     const alert = auditRecords(home).find((r) => r['kind'] === 'alert' && r['detail'] !== undefined)!;
     expect(alert['reason']).toMatch(/^gateway session \S+ on \/mcp tainted: the output of tools\/call leak/);

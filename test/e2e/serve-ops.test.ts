@@ -8,6 +8,7 @@ import { makeTestPki, type TestPki } from '../helpers/test-ca.js';
 import { startMcpServer, type McpTestServer } from '../helpers/mcp-http-server.js';
 import { tempHome } from '../helpers/gov-process.js';
 import { startServe, type ServeProcess } from '../helpers/gov-serve.js';
+import { until } from '../helpers/until.js';
 
 const INIT = JSON.stringify({
   jsonrpc: '2.0',
@@ -22,14 +23,6 @@ function auditText(home: string): string {
     .filter((f) => f.endsWith('.jsonl'))
     .map((f) => readFileSync(join(home, 'audit', f), 'utf8'))
     .join('');
-}
-
-async function until(cond: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 20_000;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 describe('gov serve with mTLS: only certificates from --client-ca get in', () => {
@@ -161,7 +154,7 @@ describe('gov serve policy reload on SIGHUP', () => {
     expect(await call(1)).toContain('echo: n1');
     const notReloaded = () => gov.stderr().split('policy not reloaded').length - 1;
     writeFileSync(policy, 'version: 1\nrules: [\n');
-    await until(() => notReloaded() >= 1, 'the watcher to reject the broken policy');
+    await until(() => notReloaded() >= 1, 'the watcher to reject the broken policy', 20_000);
     // One line naming file:line:col.
     const line = gov
       .stderr()
@@ -170,7 +163,7 @@ describe('gov serve policy reload on SIGHUP', () => {
     expect(line).toContain(`policy not reloaded: ${policy}:`);
     expect(line).toMatch(/gov\.yaml:\d+:\d+: .* — keeping the previous policy$/);
     gov.child.kill('SIGHUP');
-    await until(() => notReloaded() >= 2, 'SIGHUP to re-read (and reject) the broken policy');
+    await until(() => notReloaded() >= 2, 'SIGHUP to re-read (and reject) the broken policy', 20_000);
     expect(await call(2)).toContain('echo: n2');
 
     writeFileSync(
@@ -178,7 +171,7 @@ describe('gov serve policy reload on SIGHUP', () => {
       'version: 1\ndefault: allow\nrules:\n  - id: no-echo\n    tool: echo\n    decision: deny\n',
     );
     gov.child.kill('SIGHUP');
-    await until(() => gov.stderr().includes('policy reloaded'), 'the valid policy');
+    await until(() => gov.stderr().includes('policy reloaded'), 'the valid policy', 20_000);
     const denied = await call(3);
     expect(denied).toContain("Denied by gov policy rule 'no-echo'");
     expect(server.executed.map((e) => (e.args as { text?: string }).text)).not.toContain('n3');

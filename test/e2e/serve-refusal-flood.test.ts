@@ -7,7 +7,8 @@ import { makeTestPki } from '../helpers/test-ca.js';
 import { startLoggingServer, type LoggingServer } from '../helpers/logging-server.js';
 import { runGov, tempHome } from '../helpers/gov-process.js';
 import { startServe, type ServeProcess } from '../helpers/gov-serve.js';
-import { auditRecords, until, type Json } from '../helpers/approval-peers.js';
+import { auditRecords, type Json } from '../helpers/approval-peers.js';
+import { eventually } from '../helpers/until.js';
 
 const FLOOD = 300;
 const AUTHENTICATED = 30;
@@ -86,7 +87,7 @@ describe('gov serve: refusals of unauthenticated requests are recorded within a 
     );
     // Records are written as the refusals are answered: wait for the authenticated ones.
     const ofAlice = () => alerts().filter((r) => r['principal'] === 'token:alice').length;
-    await until('every authenticated refusal recorded', () =>
+    await eventually('every authenticated refusal recorded', () =>
       ofAlice() >= AUTHENTICATED ? true : undefined,
     );
     expect(ofAlice()).toBe(AUTHENTICATED);
@@ -94,7 +95,7 @@ describe('gov serve: refusals of unauthenticated requests are recorded within a 
 
     // Once the address's budget refills, the next refusal brings the summary of those left out.
     let sent = FLOOD;
-    await until(
+    await eventually(
       'a summary record',
       async () => {
         await pipelined([request('/mcp?later')], '401');

@@ -11,7 +11,8 @@ import { makeTestPki } from '../helpers/test-ca.js';
 import { startHttpsServer } from '../helpers/https-server.js';
 import { runGov, tempHome } from '../helpers/gov-process.js';
 import { startServe } from '../helpers/gov-serve.js';
-import { auditRecords, pendingCalls, until, type Json } from '../helpers/approval-peers.js';
+import { auditRecords, pendingCalls, type Json } from '../helpers/approval-peers.js';
+import { eventually } from '../helpers/until.js';
 
 const SESSION = 'revocation-session-1';
 
@@ -139,7 +140,7 @@ describe('gov serve: revoking a token ends what it opened', () => {
         async (r) => r.text(),
         () => 'connection cut',
       );
-      const held = await until('the refund held', async () => {
+      const held = await eventually('the refund held', async () => {
         const p = await pendingCalls(home);
         return p.length ? p : undefined;
       });
@@ -147,10 +148,10 @@ describe('gov serve: revoking a token ends what it opened', () => {
       const rm = await runGov(['serve', 'token', 'rm', 'alice'], { env: { GOV_HOME: home } });
       expect(rm.code, rm.stderr).toBe(0);
       // No request of alice's comes to tell gov: it must notice the revocation itself.
-      await until('the server saw both streams closed', () =>
+      await eventually('the server saw both streams closed', () =>
         log.includes('GET stream closed') && log.includes('POST stream closed') ? true : undefined,
       );
-      const approval = await until('the held refund denied', () =>
+      const approval = await eventually('the held refund denied', () =>
         auditRecords(home).find((r) => r['kind'] === 'approval'),
       );
       expect(approval['approver']).toBe('revoked');

@@ -7,20 +7,6 @@ import type { Json } from './audit-records.js';
 
 export { auditRecords, type Json } from './audit-records.js';
 
-export async function until<T>(
-  what: string,
-  f: () => Promise<T | undefined> | T | undefined,
-  ms = 15_000,
-): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await f();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 /**
  * What `gov pending --json` prints, asked of the live runs' control sockets from this process:
  * the tests poll it, and a `gov` process per poll cost about 0.1 s of CPU each. The command

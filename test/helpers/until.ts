@@ -1,13 +1,29 @@
 /**
- * Wait for a condition instead of sleeping a fixed time: polls every few ms and fails with
- * `what` once the deadline passes (a generous bound for a loaded machine, never a timing claim).
+ * Waiting for something instead of sleeping a fixed time: each helper polls (every few ms at
+ * first, then less often, at most every 50 ms) and fails naming `what` once its deadline
+ * passes — a generous bound for a loaded machine, never a timing claim.
  */
-export async function until(check: () => boolean, what = 'condition', deadlineMs = 5000): Promise<void> {
-  const t0 = Date.now();
-  while (!check()) {
-    if (Date.now() - t0 > deadlineMs) throw new Error(`${what}: not met within ${deadlineMs} ms`);
-    await new Promise((r) => setTimeout(r, 5));
+
+/** Poll `f` until it gives a value (anything but undefined), and return that value. */
+export async function eventually<T>(
+  what: string,
+  f: () => T | undefined | Promise<T | undefined>,
+  deadlineMs = 15_000,
+): Promise<T> {
+  const deadline = Date.now() + deadlineMs;
+  let pause = 5;
+  for (;;) {
+    const v = await f();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what} (${deadlineMs} ms)`);
+    await new Promise((r) => setTimeout(r, pause));
+    pause = Math.min(pause * 2, 50);
   }
+}
+
+/** Poll `check` until it holds. */
+export async function until(check: () => boolean, what = 'condition', deadlineMs = 10_000): Promise<void> {
+  await eventually(what, () => (check() ? true : undefined), deadlineMs);
 }
 
 /** Wait until an ink-testing-library frame satisfies `test` (a substring or a pattern); returns it. */

@@ -9,6 +9,7 @@ import { LeafCertCache } from '../../src/proxy/leaf-cert-cache.js';
 import { LeafStore } from '../../src/proxy/leaf-store.js';
 import { altNamesFor, issuerOf, leafCertificatePem, positiveSerial } from '../../src/proxy/x509.js';
 import { tempHome } from '../helpers/gov-process.js';
+import { until } from '../helpers/until.js';
 
 describe('CA and leaf certificates', () => {
   const paths = homePaths(tempHome());
@@ -60,7 +61,7 @@ describe('CA and leaf certificates', () => {
   it('warm() prepares the leaves of the named hosts in the background', async () => {
     const early = new LeafCertCache(ca);
     early.warm(['named-a.example', 'named-b.example', 'named-a.example']);
-    await waitFor(() => early.size === 2);
+    await until(() => early.size === 2);
   });
 
   it('regenerate replaces the CA', () => {
@@ -91,14 +92,6 @@ async function served(ctx: SecureContext): Promise<X509Certificate> {
   }
 }
 
-async function waitFor(cond: () => boolean): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error('condition not met within 10 s');
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
 const certFiles = (dir: string): string[] => readdirSync(dir).filter((n) => /^[0-9a-f]{40}\.pem$/.test(n));
 
 describe('leaf store on disk', () => {
@@ -115,7 +108,7 @@ describe('leaf store on disk', () => {
   it('hit: a later run serves the leaf an earlier run minted; key and files owner-only', async () => {
     const first = new LeafCertCache(ca, new LeafStore(dir, ca.certPem));
     const minted = (await served(await first.contextFor('Store.Example'))).serialNumber;
-    await waitFor(() => existsSync(dir) && certFiles(dir).length === 1);
+    await until(() => existsSync(dir) && certFiles(dir).length === 1);
     expect(statSync(dir).mode & 0o777).toBe(0o700);
     expect(statSync(join(dir, 'key.pem')).mode & 0o777).toBe(0o600);
     const [file] = certFiles(dir);
@@ -209,7 +202,7 @@ describe('leaf store on disk', () => {
     const own = loadOrCreateCa(home);
     const first = new LeafCertCache(own, new LeafStore(home.caLeaves, own.certPem));
     const minted = (await served(await first.contextFor('k.example'))).serialNumber;
-    await waitFor(() => existsSync(home.caLeaves) && certFiles(home.caLeaves).length === 1);
+    await until(() => existsSync(home.caLeaves) && certFiles(home.caLeaves).length === 1);
     writeFileSync(join(home.caLeaves, 'key.pem'), 'garbage', { mode: 0o600 });
     const second = new LeafCertCache(own, new LeafStore(home.caLeaves, own.certPem));
     expect((await served(await second.contextFor('k.example'))).serialNumber).not.toBe(minted);
@@ -222,7 +215,7 @@ describe('leaf store on disk', () => {
     const home = homePaths(tempHome());
     const own = loadOrCreateCa(home);
     await new LeafCertCache(own, new LeafStore(home.caLeaves, own.certPem)).contextFor('r.example');
-    await waitFor(() => existsSync(home.caLeaves) && certFiles(home.caLeaves).length === 1);
+    await until(() => existsSync(home.caLeaves) && certFiles(home.caLeaves).length === 1);
     regenerateCa(home);
     expect(existsSync(home.caLeaves)).toBe(false);
   });

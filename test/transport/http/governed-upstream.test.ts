@@ -7,6 +7,7 @@ import { Upstream } from '../../../src/transport/http/upstream.js';
 import { testPipeline } from '../../helpers/test-pipeline.js';
 import { makeTestPki } from '../../helpers/test-ca.js';
 import { startHttpsServer, type TestServer } from '../../helpers/https-server.js';
+import { until } from '../../helpers/until.js';
 
 // How the answer to a governed call comes back from the upstream: whole JSON (plain or
 // gzip), an event stream, one too large to scan, one cut off, none (refused, untrusted
@@ -26,14 +27,6 @@ async function body(req: IncomingMessage): Promise<string> {
 }
 
 /** Poll a condition with a bounded deadline (no sleeps as synchronisation). */
-async function until(cond: () => boolean, what: string): Promise<void> {
-  const end = Date.now() + 5000;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
 describe('a governed call upstream and back', () => {
   /** Per tool name: whether the upstream's response closed before it was finished. */
   const closedEarly = new Map<string, boolean>();
