@@ -1,5 +1,4 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { execFileSync, spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -7,13 +6,12 @@ import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
 import { GOV_BIN, ROOT, runGov, tempHome } from '../helpers/gov-process.js';
 import { childEnv, executed, pendingCalls, shellApprovalPolicy } from '../helpers/approval-peers.js';
 import { eventually } from '../helpers/until.js';
+import { hasTmux, tmuxServer } from '../helpers/tmux.js';
 
-const hasTmux = spawnSync('tmux', ['-V']).status === 0;
 const SERVER = join(ROOT, 'test', 'fixtures', 'servers', 'stdio-server.mjs');
 
 describe.skipIf(!hasTmux)('gov approvals in a real terminal (tmux): the approver sees the whole call', () => {
-  const sock = `gov-approvals-${process.pid}`;
-  const tmux = (...args: string[]) => execFileSync('tmux', ['-L', sock, ...args], { encoding: 'utf8' });
+  const { tmux, screen, waitFor, kill } = tmuxServer(`gov-approvals-${process.pid}`);
   const clients: Client[] = [];
   beforeAll(() => {
     // One server for every session, kept alive by a placeholder session.
@@ -23,31 +21,8 @@ describe.skipIf(!hasTmux)('gov approvals in a real terminal (tmux): the approver
     for (const c of clients.splice(0)) await c.close().catch(() => undefined);
   });
   afterAll(() => {
-    spawnSync('tmux', ['-L', sock, 'kill-server']);
+    kill();
   });
-
-  const screen = (session: string) => tmux('capture-pane', '-p', '-t', session);
-
-  async function waitFor(
-    session: string,
-    test: (s: string) => boolean,
-    what: string,
-    ms = 15_000,
-  ): Promise<string> {
-    let last = '';
-    try {
-      return await eventually(
-        what,
-        () => {
-          last = screen(session);
-          return test(last) ? last : undefined;
-        },
-        ms,
-      );
-    } catch {
-      throw new Error(`timed out waiting for ${what}; screen:\n${last}`);
-    }
-  }
 
   /** `gov mcp wrap` around the fixture server (whose EXEC_LOG records every call that ran). */
   async function wrap() {
@@ -100,27 +75,30 @@ describe.skipIf(!hasTmux)('gov approvals in a real terminal (tmux): the approver
     expect(JSON.stringify(listed)).not.toMatch(/DROP TABLE|zz_then/);
 
     approvals('summary', w.home);
-    await waitFor('summary', (s) => s.includes('held shell_exec'), 'the call');
+    await waitFor('summary', (s) => s.includes('held shell_exec'), { what: 'the call' });
     // `a` is refused, whichever part of the call is on screen (a key within the moment after
     // the screen changed is ignored, so press until the refusal shows).
     for (let i = 0; i < 10 && !/not approved: /.test(screen('summary')); i++) {
-      await waitFor('summary', (s) => s.includes('a approve once'), 'the keys');
+      await waitFor('summary', (s) => s.includes('a approve once'), { what: 'the keys' });
       tmux('send-keys', '-t', 'summary', 'a');
-      await waitFor('summary', (s) => /not approved: /.test(s), 'the refusal', 2000).catch(() => '');
+      await waitFor('summary', (s) => /not approved: /.test(s), { what: 'the refusal', ms: 2000 }).catch(
+        () => '',
+      );
     }
     expect(screen('summary')).toMatch(/not approved: /);
     expect(executed(w.execLog)).toEqual([]);
 
     // The full arguments arrive; a failed fetch (a loaded machine) is asked again with `a`.
-    await waitFor('summary', (s) => !s.includes('loading them in full'), 'the full arguments', 30_000);
+    await waitFor('summary', (s) => !s.includes('loading them in full'), {
+      what: 'the full arguments',
+      ms: 30_000,
+    });
     for (let i = 0; i < 5 && screen('summary').includes('fetching them in full failed'); i++) {
       tmux('send-keys', '-t', 'summary', 'a');
-      await waitFor(
-        'summary',
-        (s) => !/loading them in full|in full failed/.test(s),
-        'the retry',
-        30_000,
-      ).catch(() => '');
+      await waitFor('summary', (s) => !/loading them in full|in full failed/.test(s), {
+        what: 'the retry',
+        ms: 30_000,
+      }).catch(() => '');
     }
     // The arguments' rows, without the ticking clock of the header.
     const rows = (s: string) => s.replace(/held \d+ s · \d+ s left/, '');
@@ -128,7 +106,7 @@ describe.skipIf(!hasTmux)('gov approvals in a real terminal (tmux): the approver
     for (let i = 0; i < 30 && /never shown;|summary of/.test(screen('summary')); i++) {
       const before = rows(screen('summary'));
       tmux('send-keys', '-t', 'summary', 'PageDown');
-      seen += await waitFor('summary', (s) => rows(s) !== before, 'the view to scroll');
+      seen += await waitFor('summary', (s) => rows(s) !== before, { what: 'the view to scroll' });
     }
     expect(screen('summary')).not.toMatch(/never shown;|summary of/);
     const read = seen.replace(/[\s│↪]+/g, '');
@@ -137,9 +115,9 @@ describe.skipIf(!hasTmux)('gov approvals in a real terminal (tmux): the approver
     expect(executed(w.execLog)).toEqual([]);
 
     // Keys count once the hints are drawn (the key guard after the full arguments arrived).
-    await waitFor('summary', (s) => s.includes('a approve once'), 'the keys');
+    await waitFor('summary', (s) => s.includes('a approve once'), { what: 'the keys' });
     tmux('send-keys', '-t', 'summary', 'a');
-    await waitFor('summary', (s) => s.includes('approved '), 'the approval');
+    await waitFor('summary', (s) => s.includes('approved '), { what: 'the approval' });
     expect(JSON.stringify(await result)).toContain('DROP TABLE users');
     expect(executed(w.execLog)).toEqual([cmd]);
   }, 90_000);
@@ -156,26 +134,28 @@ describe.skipIf(!hasTmux)('gov approvals in a real terminal (tmux): the approver
     const idOf = (cmd: string) => String(held.find((c) => JSON.stringify(c['args']).includes(cmd))?.['id']);
 
     approvals('reason', w.home);
-    await waitFor(
-      'reason',
-      (s) => s.includes(`▸ ${idOf('first')}`) && s.includes('a approve once'),
-      'the keys',
-    );
+    await waitFor('reason', (s) => s.includes(`▸ ${idOf('first')}`) && s.includes('a approve once'), {
+      what: 'the keys',
+    });
     tmux('send-keys', '-t', 'reason', 'd');
-    await waitFor('reason', (s) => s.includes('reason (optional)'), 'the reason prompt');
+    await waitFor('reason', (s) => s.includes('reason (optional)'), { what: 'the reason prompt' });
     // Answered from another terminal meanwhile: the other call slides under the cursor.
     const denied = await runGov(['deny', idOf('first')], { env: { GOV_HOME: w.home } });
     expect(denied.code, denied.stderr).toBe(0);
-    const next = await waitFor('reason', (s) => s.includes(`▸ ${idOf('rm -rf')}`), 'the next call selected');
+    const next = await waitFor('reason', (s) => s.includes(`▸ ${idOf('rm -rf')}`), {
+      what: 'the next call selected',
+    });
     // The person goes on typing for a while: let the screen's own clock show that more than a
     // second passed since the next call came on screen (well past the key guard).
     const heldFor = (s: string) => Number(/\) held (\d+) s/.exec(s)?.[1] ?? NaN);
     const since = heldFor(next);
-    await waitFor('reason', (s) => heldFor(s) >= since + 2, 'two ticks of the clock');
+    await waitFor('reason', (s) => heldFor(s) >= since + 2, { what: 'two ticks of the clock' });
     // Typed key by key (a paste would arrive as one piece of text, never as keys).
     for (const ch of 'bad amount A') tmux('send-keys', '-t', 'reason', '-l', ch);
     tmux('send-keys', '-t', 'reason', 'Enter');
-    await waitFor('reason', (s) => s.includes('that call is no longer held; nothing was sent'), 'the note');
+    await waitFor('reason', (s) => s.includes('that call is no longer held; nothing was sent'), {
+      what: 'the note',
+    });
     await expect(first).rejects.toThrow(/Denied by approver/);
     expect((await pendingCalls(w.home)).map((c) => c['id'])).toEqual([idOf('rm -rf')]);
     expect(executed(w.execLog)).toEqual([]);
@@ -190,13 +170,13 @@ describe.skipIf(!hasTmux)('gov approvals in a real terminal (tmux): the approver
     const result = w.call({ cmd });
     await eventually('the held call', async () => (await pendingCalls(w.home))[0]);
     approvals('invisible', w.home);
-    const s = await waitFor('invisible', (x) => x.includes('a approve once'), 'the call');
+    const s = await waitFor('invisible', (x) => x.includes('a approve once'), { what: 'the call' });
     expect(s).toContain('"cmd": "rm -r\\u00adf /\\u2061\\udb40\\udd00"');
     expect(s).not.toMatch(/[\u00ad\u2061]|\udb40/);
     tmux('send-keys', '-t', 'invisible', 'd');
-    await waitFor('invisible', (x) => x.includes('reason (optional)'), 'the reason prompt');
+    await waitFor('invisible', (x) => x.includes('reason (optional)'), { what: 'the reason prompt' });
     tmux('send-keys', '-t', 'invisible', 'Enter');
-    await waitFor('invisible', (x) => x.includes('denied '), 'the denial');
+    await waitFor('invisible', (x) => x.includes('denied '), { what: 'the denial' });
     await expect(result).rejects.toThrow(/Denied by approver/);
     expect(executed(w.execLog)).toEqual([]);
   }, 60_000);

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { appendFileSync, existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeTestPki, type TestPki } from '../helpers/test-ca.js';
@@ -8,13 +8,13 @@ import { GOV_BIN, ROOT, runGov, tempHome } from '../helpers/gov-process.js';
 import { auditRecords, jsonLines } from '../helpers/audit-records.js';
 import { RELOAD_V1, RELOAD_V2 } from '../helpers/reload-policies.js';
 import { eventually } from '../helpers/until.js';
+import { hasTmux, tmuxServer } from '../helpers/tmux.js';
 
 /**
  * Issue 20's reload test on a live `gov run` with its TUI (in tmux): a valid edit decides the
  * next call, a held call keeps the decision it was held under, and an invalid edit keeps the
  * old policy with one line naming file:line:col, shown in the TUI (as is the run's taint).
  */
-const hasTmux = spawnSync('tmux', ['-V']).status === 0;
 const AGENT = join(ROOT, 'test', 'fixtures', 'clients', 'fifo-agent.mjs');
 
 interface Outcome {
@@ -29,9 +29,8 @@ describe.skipIf(!hasTmux)('live policy reload in gov run (TUI in tmux)', () => {
   let pki: TestPki;
   let server: McpTestServer;
   let home: string;
-  const sock = `gov-reload-${process.pid}`;
-  const tmux = (...args: string[]) => execFileSync('tmux', ['-L', sock, ...args], { encoding: 'utf8' });
-  const screen = () => tmux('capture-pane', '-p', '-J', '-t', 'reload');
+  const { tmux, screen: screenOf, kill } = tmuxServer(`gov-reload-${process.pid}`);
+  const screen = () => screenOf('reload', true);
 
   beforeAll(async () => {
     pki = makeTestPki();
@@ -39,7 +38,7 @@ describe.skipIf(!hasTmux)('live policy reload in gov run (TUI in tmux)', () => {
     home = tempHome();
   });
   afterAll(async () => {
-    spawnSync('tmux', ['-L', sock, 'kill-server']);
+    kill();
     await server?.close();
     rmSync(home, { recursive: true, force: true });
   });

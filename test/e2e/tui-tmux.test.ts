@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeTestPki, type TestPki } from '../helpers/test-ca.js';
@@ -9,8 +9,8 @@ import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { z } from 'zod';
 import { GOV_BIN, ROOT, tempHome } from '../helpers/gov-process.js';
+import { hasTmux, tmuxServer } from '../helpers/tmux.js';
 
-const hasTmux = spawnSync('tmux', ['-V']).status === 0;
 const CLIENT = join(ROOT, 'test', 'fixtures', 'clients', 'held_client.py');
 const QUICK = join(ROOT, 'test', 'fixtures', 'clients', 'quick_calls.py');
 const CURSES = join(ROOT, 'test', 'fixtures', 'clients', 'curses_agent.py');
@@ -32,8 +32,7 @@ describe.skipIf(!hasTmux)('gov run in a real terminal (tmux): the inline approva
   let pki: TestPki;
   let server: McpTestServer;
   let home: string;
-  const sock = `gov-test-${process.pid}`;
-  const tmux = (...args: string[]) => execFileSync('tmux', ['-L', sock, ...args], { encoding: 'utf8' });
+  const { tmux, screen: screenOf, waitFor, kill } = tmuxServer(`gov-test-${process.pid}`);
 
   beforeAll(async () => {
     pki = makeTestPki();
@@ -42,20 +41,9 @@ describe.skipIf(!hasTmux)('gov run in a real terminal (tmux): the inline approva
     writeFileSync(join(home, 'gov.yaml'), POLICY);
   });
   afterAll(async () => {
-    spawnSync('tmux', ['-L', sock, 'kill-server']);
+    kill();
     await server.close();
   });
-
-  async function waitFor(session: string, text: string | RegExp, ms = 20_000): Promise<string> {
-    const end = Date.now() + ms;
-    let screen = '';
-    while (Date.now() < end) {
-      screen = tmux('capture-pane', '-p', '-t', session);
-      if (typeof text === 'string' ? screen.includes(text) : text.test(screen)) return screen;
-      await new Promise((r) => setTimeout(r, 150));
-    }
-    throw new Error(`timed out waiting for ${String(text)}; screen:\n${screen}`);
-  }
 
   function start(session: string): void {
     const cmd =
@@ -95,9 +83,9 @@ describe.skipIf(!hasTmux)('gov run in a real terminal (tmux): the inline approva
     // the child reports the interrupt (it exits on the first one it gets). Never press once it
     // has: a press after gov exited would interrupt the pane's shell and close the pane.
     for (let i = 0; i < 10; i++) {
-      if (tmux('capture-pane', '-p', '-t', 'intr').includes('got-int')) break;
+      if (screenOf('intr').includes('got-int')) break;
       tmux('send-keys', '-t', 'intr', 'C-c');
-      if (await waitFor('intr', 'got-int', 5_000).catch(() => '')) break;
+      if (await waitFor('intr', 'got-int', { ms: 5_000 }).catch(() => '')) break;
     }
     const done = await waitFor('intr', 'GOV-EXIT=');
     expect(done).toContain('got-int');
