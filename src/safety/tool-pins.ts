@@ -65,6 +65,16 @@ interface ListScan {
 }
 
 const MAX_SESSIONS = 10_000;
+
+/**
+ * Keep `key` as the newest of at most MAX_SESSIONS: past the bound the oldest entry goes, never
+ * all of them (what a live session was shown must outlast a flood of new sessions).
+ */
+function keepNewest<K>(m: Map<K, unknown> | Set<K>, key: K, add: () => void): void {
+  m.delete(key);
+  if (m.size >= MAX_SESSIONS) m.delete(m.keys().next().value!);
+  add();
+}
 const REFRESH_MS = 200;
 
 export function serverKey(server: ServerIdentity): string {
@@ -211,8 +221,7 @@ export class ToolPins {
     if (!this.isPinnedServer(key)) {
       this.write((f) => pinAll(f, key, server.url, defs, this.now()));
       if (more) {
-        if (this.firstListing.size >= MAX_SESSIONS) this.firstListing.clear();
-        this.firstListing.add(session);
+        keepNewest(this.firstListing, session, () => this.firstListing.add(session));
       }
     } else {
       // A later page of the list that first pinned this server: its tools are pinned too.
@@ -275,8 +284,7 @@ export class ToolPins {
       shownNow = new Map([...shownNow].filter(([name]) => !review.has(name)));
     const earlier = continued ? this.shown.get(session) : undefined;
     if (earlier) shownNow = this.merged(key, earlier, shownNow, (fp) => fp);
-    if (this.shown.size >= MAX_SESSIONS) this.shown.clear();
-    this.shown.set(session, shownNow);
+    keepNewest(this.shown, session, () => this.shown.set(session, shownNow));
     return { result: out, changed, alerts };
   }
 
@@ -305,8 +313,7 @@ export class ToolPins {
         return { definition, fingerprint: known?.fingerprint ?? fingerprintOf(definition) };
       }),
     };
-    if (this.lastList.size >= MAX_SESSIONS) this.lastList.clear();
-    this.lastList.set(key, list);
+    keepNewest(this.lastList, key, () => this.lastList.set(key, list));
     return list;
   }
 
@@ -351,8 +358,7 @@ export class ToolPins {
   private alertOnce(alerts: PinAlert[], id: string, a: PinAlert): void {
     if (this.alerted.has(id)) return;
     // A server churning definitions must not grow memory forever; re-alerting is harmless.
-    if (this.alerted.size >= MAX_SESSIONS) this.alerted.clear();
-    this.alerted.add(id);
+    keepNewest(this.alerted, id, () => this.alerted.add(id));
     alerts.push(a);
     for (const l of this.listeners)
       try {
@@ -372,7 +378,10 @@ export class ToolPins {
     let pinned = false;
     if (this.isPinnedServer(key)) {
       const ok = this.accepted(key, tool);
-      const shownFp = this.shown.get(`${key}\0${sessionId ?? ''}`);
+      const session = `${key}\0${sessionId ?? ''}`;
+      const shownFp = this.shown.get(session);
+      // A session that calls is live: it is the last whose view a flood of new sessions evicts.
+      if (shownFp) keepNewest(this.shown, session, () => this.shown.set(session, shownFp));
       let change: string | null = null;
       if (ok.size === 0) change = `tool '${tool}' on server '${key}' is not pinned (new, or never listed)`;
       else if (shownFp && !shownFp.has(tool))
