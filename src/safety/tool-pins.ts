@@ -75,6 +75,7 @@ function keepNewest<K>(m: Map<K, unknown> | Set<K>, key: K, add: () => void): vo
   if (m.size >= MAX_SESSIONS) m.delete(m.keys().next().value!);
   add();
 }
+
 const REFRESH_MS = 200;
 
 export function serverKey(server: ServerIdentity): string {
