@@ -1,8 +1,7 @@
+/** Shared by the approval-channel e2e tests: audit reading, held calls, executed calls, policies. */
 import { readFileSync } from 'node:fs';
 import { listPending, unreachableError } from '../../src/approvals/client.js';
 import { pendingEntry } from '../../src/approvals/pending-entry.js';
-
-/** Shared by the approval-channel e2e tests: audit reading, polling, `gov pending`. */
 import type { Json } from './audit-records.js';
 
 export { auditRecords, type Json } from './audit-records.js';
