@@ -27,7 +27,7 @@ import { checkCaFile, isCaBundleFile, writeTrustFiles } from '../../src/launcher
 import { spawnChild, type SpawnedChild } from '../../src/launcher/spawn-child.js';
 import { spawnInPty } from '../../src/launcher/spawn-pty.js';
 import { RecentLog, type RecentCallLog } from '../ui/recent-log.js';
-import type { PinAlert } from '../../src/safety/tool-pins.js';
+import type { PinAlert } from '../../src/safety/pins-config.js';
 import { requireIsolationTools, requireNamespaces } from '../../src/isolation/availability.js';
 import { planSandbox } from '../../src/isolation/sandbox.js';
 import { openSession } from '../../src/session.js';

@@ -21,7 +21,7 @@ import {
 } from './panel-hooks.js';
 import { RecentCalls } from './RecentCalls.js';
 import { PinAlerts } from './PinAlerts.js';
-import type { PinAlert } from '../../src/safety/tool-pins.js';
+import type { PinAlert } from '../../src/safety/pins-config.js';
 import { endedNote } from '../../src/approvals/ended-calls.js';
 import { sanitizeInline } from '../../src/terminal-text.js';
 

@@ -9,7 +9,7 @@ import { HeldCallView } from './HeldCallView.js';
 import { useArmed, useChangedAt, useLatestInput, useNow, useTerminalSize } from './panel-hooks.js';
 import { sanitizeInline } from '../../src/terminal-text.js';
 import { withdrawnNote } from '../../src/approvals/ended-calls.js';
-import type { PinAlert } from '../../src/safety/tool-pins.js';
+import type { PinAlert } from '../../src/safety/pins-config.js';
 import { PinAlerts } from './PinAlerts.js';
 import { ReasonPrompt } from './ReasonPrompt.js';
 

@@ -1,5 +1,5 @@
 import { Box, Text } from 'ink';
-import type { PinAlert } from '../../src/safety/tool-pins.js';
+import type { PinAlert } from '../../src/safety/pins-config.js';
 import { pinAlertText, type PinAlertKind } from './pin-alert-text.js';
 
 const LABEL: Record<PinAlertKind, { text: string; color: string }> = {

@@ -1,4 +1,4 @@
-import { serverKey, type PinAlert } from '../../src/safety/tool-pins.js';
+import { serverKey, type PinAlert } from '../../src/safety/pins-config.js';
 import { shortFingerprint } from '../../src/safety/tool-definition.js';
 import { sanitizeInline } from '../../src/terminal-text.js';
 import { isPlainObject } from '../../src/types.js';

@@ -5,7 +5,7 @@ import { SerializeAddon } from '@xterm/addon-serialize';
 import { render, type Instance } from 'ink';
 import { ApprovalPanel } from './ApprovalPanel.js';
 import type { HeldCallSource, RecentCallLog, RecentLog } from './panel-hooks.js';
-import type { PinAlert } from '../../src/safety/tool-pins.js';
+import type { PinAlert } from '../../src/safety/pins-config.js';
 import type { ApprovalPanelProps } from './ApprovalPanel.js';
 
 export interface PtyTuiOptions {

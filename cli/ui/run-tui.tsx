@@ -5,7 +5,7 @@ import type { ApprovalBroker } from '../../src/approvals/broker.js';
 import { ApprovalPanel } from './ApprovalPanel.js';
 import { ChildOutputForwarder, type Write } from './child-output.js';
 import type { RecentCallLog, RecentLog } from './panel-hooks.js';
-import type { PinAlert } from '../../src/safety/tool-pins.js';
+import type { PinAlert } from '../../src/safety/pins-config.js';
 
 export interface RunTuiOptions {
   broker: ApprovalBroker;

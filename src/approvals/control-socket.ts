@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { GovError } from '../errors.js';
 import { ensureDir, homePaths } from '../home.js';
 import type { ApprovalBroker, BrokerEvent } from './broker.js';
-import type { PinAlert } from '../safety/tool-pins.js';
+import type { PinAlert } from '../safety/pins-config.js';
 import { summariseHeldCall } from './args-summary.js';
 import { LineSplitter } from './line-splitter.js';
 import {

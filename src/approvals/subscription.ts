@@ -1,6 +1,6 @@
 import type { Socket } from 'node:net';
 import type { ApprovalVerdict, HeldCall } from '../types.js';
-import type { PinAlert } from '../safety/tool-pins.js';
+import type { PinAlert } from '../safety/pins-config.js';
 import { connect, discoverRuns, MAX_REPLY_BYTES, REQUEST_TIMEOUT_MS, type UnreachableRun } from './client.js';
 import { LineSplitter } from './line-splitter.js';
 import { replySchema, streamEventSchema, type RunDescriptor } from './protocol.js';

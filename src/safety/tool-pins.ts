@@ -6,7 +6,8 @@
  * showed anyone, with the pins — so a definition changed between list and call, or a tool
  * the agent was never shown, is governed as a change.
  */
-import { isPlainObject, type JsonObject, type JsonValue, type ServerIdentity } from '../types.js';
+import { isPlainObject, type JsonValue, type ServerIdentity } from '../types.js';
+import { serverKey, type PinAlert, type PinsConfig } from './pins-config.js';
 import { scanServer, isPoisoning, type PoisonFinding } from './poison-scan.js';
 import { fileStamp } from '../../vault/atomic-file.js';
 import { sanitizeInline } from '../terminal-text.js';
@@ -22,24 +23,6 @@ import {
   toolsOf,
   type ToolDefinition,
 } from './tool-definition.js';
-
-export type OnChange = 'deny' | 'approve' | 'allow';
-export type OnPoison = 'deny' | 'approve' | 'warn';
-
-export interface PinsConfig {
-  onChange: OnChange;
-  onPoison: OnPoison;
-  /** What the agent's tools/list shows of a tool that needs review. */
-  changedTools: 'mark' | 'hide';
-  /** Pins shipped in gov.yaml: server name → tool → accepted fingerprints. */
-  declared: ReadonlyMap<string, ReadonlyMap<string, string>>;
-}
-
-export interface PinAlert {
-  reason: string;
-  server: ServerIdentity;
-  detail: JsonObject;
-}
 
 interface Seen {
   fingerprint: string;
@@ -77,10 +60,6 @@ function keepNewest<K>(m: Map<K, unknown> | Set<K>, key: K, add: () => void): vo
 }
 
 const REFRESH_MS = 200;
-
-export function serverKey(server: ServerIdentity): string {
-  return server.name ?? server.url;
-}
 
 export class ToolPins {
   private file: PinsFile | null = null;

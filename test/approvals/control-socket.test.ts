@@ -9,7 +9,7 @@ import { subscribeAll, type RemoteEvent } from '../../src/approvals/subscription
 import { startControlServer, type ControlServer } from '../../src/approvals/control-socket.js';
 import { MAX_LINE_BYTES } from '../../src/approvals/protocol.js';
 import type { ApprovalVerdict } from '../../src/types.js';
-import type { PinAlert } from '../../src/safety/tool-pins.js';
+import type { PinAlert } from '../../src/safety/pins-config.js';
 import { heldCallRequest } from '../helpers/held-call.js';
 import { eventually } from '../helpers/until.js';
 

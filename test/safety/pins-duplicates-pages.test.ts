@@ -7,7 +7,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ToolPins, type PinsConfig } from '../../src/safety/tool-pins.js';
+import { ToolPins } from '../../src/safety/tool-pins.js';
+import type { PinsConfig } from '../../src/safety/pins-config.js';
 import type { JsonObject, JsonValue } from '../../src/types.js';
 
 const dirs: string[] = [];
