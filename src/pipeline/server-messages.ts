@@ -1,11 +1,9 @@
 import { serverInfoOf, withheldStructuredResult } from '../mcp/responses.js';
-import { deniedServerRequestNotice, serverRequestsIn, type ServerRequest } from '../mcp/server-requests.js';
+import { deniedServerRequestNotice, serverRequestsIn } from '../mcp/server-requests.js';
 import { DENIAL_CODE, jsonRpcError } from '../mcp/wire-errors.js';
 import {
-  type AuditInput,
   type JsonObject,
   type JsonValue,
-  type PolicyDecision,
   type ServerIdentity,
   type Transport,
   isPlainObject,
@@ -21,6 +19,7 @@ import { passesUnchanged } from './unchanged-text.js';
 import { applyEdits, hasRepeatedKey, stringEdits, type TextEdit } from './string-edits.js';
 import { EDGE_CHARS, idAtEdges } from '../mcp/recover-id.js';
 import { bareValueLeft, withheldBare } from './bare-values.js';
+import { decideServerRequest, recordServerRequest } from './server-request-policy.js';
 
 function isJsonRpc(v: unknown): v is JsonObject {
   return isPlainObject(v) && v['jsonrpc'] === '2.0';
@@ -267,8 +266,8 @@ export class ServerMessageProcessor {
     const fallback = origin ?? this.anyPendingOrigin();
     if (!fallback) return null;
     for (const ask of asks) {
-      const d = this.decideServerRequest(ask, fallback);
-      this.recordServerRequest(ask, fallback, d);
+      const d = decideServerRequest(this.pipeline, ask, fallback);
+      recordServerRequest(this.pipeline, ask, fallback, d);
       if (d.decision === 'allow') continue;
       const reason = `${d.reason} (rule ${d.rule})`;
       const id = m['id'];
@@ -291,75 +290,6 @@ export class ServerMessageProcessor {
   private anyPendingOrigin(): ServerOrigin | undefined {
     for (const c of this.pending.values()) return c.env;
     return undefined;
-  }
-
-  private decideServerRequest(ask: ServerRequest, o: ServerOrigin): PolicyDecision {
-    if (ask.secretField !== undefined)
-      return {
-        decision: 'deny',
-        rule: 'secret-elicitation',
-        reason: `form elicitation field '${ask.secretField}' asks for a password, token or API key, which servers must not request this way`,
-      };
-    let d: PolicyDecision;
-    try {
-      d = this.pipeline.deps.policy.decide({
-        server: o.server,
-        transport: o.transport,
-        method: ask.method,
-        ...(ask.url !== undefined ? { uri: ask.url } : {}),
-        args: ask.params,
-        run: this.pipeline.deps.run,
-      });
-    } catch (err) {
-      d = {
-        decision: 'deny',
-        rule: 'policy-error',
-        reason: `policy evaluation failed: ${(err as Error).message}`,
-      };
-    }
-    // No rule names it and the default is to ask a human: the MCP client itself puts sampling
-    // and elicitation in front of its user, so gov relays it (`default: deny` still denies).
-    if (d.decision === 'approve' && d.rule === 'default')
-      return {
-        decision: 'allow',
-        rule: 'default',
-        reason: `${d.reason}; a server request is shown to the user by the client, so gov relays it`,
-      };
-    // A rule asks for approval, but nobody can approve a request already on its way to the
-    // client: fail closed.
-    if (d.decision === 'approve')
-      return {
-        decision: 'deny',
-        rule: d.rule,
-        reason: `${d.reason}; server requests cannot be held for approval`,
-      };
-    return d;
-  }
-
-  private recordServerRequest(ask: ServerRequest, o: ServerOrigin, d: PolicyDecision): void {
-    const redacted = this.pipeline.deps.redactor.redactJson(ask.params);
-    const rec: AuditInput = {
-      kind: ask.secretField !== undefined ? 'alert' : 'call',
-      transport: o.transport,
-      server: { name: o.server.name, url: o.server.url },
-      method: ask.method,
-      args_digest: this.pipeline.deps.digestArgs(ask.params),
-      args: redacted.value,
-      decision: d.decision,
-      rule: d.rule,
-      reason: d.reason,
-      status: d.decision === 'allow' ? 'relayed' : 'denied',
-      policy_digest: this.pipeline.deps.policy.digest,
-      detail: {
-        direction: 'server-to-client',
-        ...(ask.key !== undefined ? { input_key: ask.key } : {}),
-        ...(ask.domain !== undefined ? { domain: ask.domain } : {}),
-      },
-    };
-    if (ask.url !== undefined) rec.uri = ask.url;
-    this.pipeline.deps.audit.append(rec).catch((err: unknown) => {
-      this.pipeline.deps.log.warn(`audit record for a server request failed: ${(err as Error).message}`);
-    });
   }
 
   /**
