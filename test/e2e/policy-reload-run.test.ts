@@ -8,6 +8,7 @@ import { GOV_BIN, ROOT, runGov, tempHome } from '../helpers/gov-process.js';
 import { auditRecords, jsonLines } from '../helpers/audit-records.js';
 import { RELOAD_V1, RELOAD_V2 } from '../helpers/reload-policies.js';
 import { eventually } from '../helpers/until.js';
+import { pendingCalls } from '../helpers/approval-peers.js';
 import { hasTmux, tmuxServer } from '../helpers/tmux.js';
 
 /**
@@ -85,15 +86,10 @@ describe.skipIf(!hasTmux)('live policy reload in gov run (TUI in tmux)', () => {
     step('held', 'echo', { text: 'hold' });
     const held = await eventually(
       'the held echo',
-      async () => {
-        const r = await runGov(['pending', '--json'], { env: { GOV_HOME: home } });
-        return (JSON.parse(r.stdout || '[]') as Array<{ id: string; tool: string; reason: string }>).find(
-          (c) => c.tool === 'echo',
-        );
-      },
+      async () => (await pendingCalls(home)).find((c) => c['tool'] === 'echo'),
       30_000,
     );
-    expect(held.reason).toContain(
+    expect(String(held['reason'])).toContain(
       '(matched: tool "echo" matched "echo", any server, when args.text == "hold" saw args.text = "hold")',
     );
 
@@ -111,7 +107,7 @@ describe.skipIf(!hasTmux)('live policy reload in gov run (TUI in tmux)', () => {
     expect(shellRuns()).toEqual(['two']);
 
     // Held under RELOAD_V1 (approve); RELOAD_V2 would deny it, but it keeps the decision it was held under.
-    const approved = await runGov(['approve', held.id], { env: { GOV_HOME: home } });
+    const approved = await runGov(['approve', String(held['id'])], { env: { GOV_HOME: home } });
     expect(approved.code, approved.stderr).toBe(0);
     expect((await outcome('held')).text).toBe('echo: hold');
     // Its approval and outcome records name the policy it was decided under, not the new one.

@@ -10,6 +10,7 @@ import { runServeClient, startServe, type ServeProcess } from '../helpers/gov-se
 import { auditRecords } from '../helpers/audit-records.js';
 import { startOtlpReceiver, type OtlpReceiver } from '../audit/otlp-receiver.js';
 import { eventually } from '../helpers/until.js';
+import { pendingCalls } from '../helpers/approval-peers.js';
 
 /**
  * Issues 15 and 20 under `gov serve`: shadow mode, OTLP export of signed records with the
@@ -214,19 +215,14 @@ rules:
     ]);
     const held = await eventually(
       'the held write',
-      async () => {
-        const r = await runGov(['pending', '--json'], { env: { GOV_HOME: home } });
-        return (JSON.parse(r.stdout || '[]') as Array<{ id: string; tool: string; reason: string }>).find(
-          (c) => c.tool === 'shell_exec',
-        );
-      },
+      async () => (await pendingCalls(home)).find((c) => c['tool'] === 'shell_exec'),
       30_000,
     );
     const leak = auditRecords(home).find((r) => r['tool'] === 'leak' && r['status'] === 'forwarded')!;
     const alert = auditRecords(home).find((r) => r['kind'] === 'alert' && r['detail'] !== undefined)!;
     expect(alert['reason']).toMatch(/^gateway session \S+ on \/mcp tainted: the output of tools\/call leak/);
     expect(alert['reason']).toContain(`(audit ${String(leak['id'])})`);
-    expect(held.reason).toMatch(
+    expect(String(held['reason'])).toMatch(
       new RegExp(`\\[gateway session \\S+ on /mcp tainted by ${String(leak['id'])}\\]`),
     );
     expect(server.executed.map((e) => e.tool)).not.toContain('shell_exec');
@@ -238,7 +234,7 @@ rules:
       { cmd: 'clean' },
     ]);
 
-    const denied = await runGov(['deny', held.id], { env: { GOV_HOME: home } });
+    const denied = await runGov(['deny', String(held['id'])], { env: { GOV_HOME: home } });
     expect(denied.code, denied.stderr).toBe(0);
     const lines = await tainted;
     expect(lines[0]!.session).not.toBe(clean[0]!.session);

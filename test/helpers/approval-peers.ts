@@ -9,7 +9,7 @@ export { auditRecords, type Json } from './audit-records.js';
 /**
  * What `gov pending --json` prints, asked of the live runs' control sockets from this process:
  * the tests poll it, and a `gov` process per poll cost about 0.1 s of CPU each. The command
- * itself is tested where its output is the subject (held-flood, serve, policy-reload-run).
+ * itself is tested where its output is the subject (held-flood, serve, approvals).
  */
 export async function pendingCalls(home: string): Promise<Json[]> {
   const { calls, unreachable } = await listPending(home);
