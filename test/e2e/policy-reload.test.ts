@@ -7,14 +7,9 @@ import { GOV_BIN, ROOT, runGov, tempHome } from '../helpers/gov-process.js';
 import { auditRecords } from '../helpers/audit-records.js';
 import { RELOAD_V1, RELOAD_V2 } from '../helpers/reload-policies.js';
 import { eventually } from '../helpers/until.js';
+import { childEnv } from '../helpers/approval-peers.js';
 
 const SERVER = join(ROOT, 'test', 'fixtures', 'servers', 'stdio-server.mjs');
-
-function childEnv(extra: Record<string, string>): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && k !== 'NODE_OPTIONS') env[k] = v;
-  return { ...env, ...extra };
-}
 
 /** Save like an editor: write a temp file beside it, then rename it over the policy. */
 function save(path: string, text: string): void {
